@@ -1,0 +1,1 @@
+//! Typed client of the Flink JobManager REST API (see the engine issue).

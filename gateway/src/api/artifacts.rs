@@ -1,0 +1,305 @@
+//! Artifacts: UDF and JAR files, at most `artifact_bytes` each and
+//! `artifacts_per_project` per project. Uploads stream to a temporary file while their
+//! SHA-256 is computed, are refused the moment they pass the size limit, and appear
+//! under their final path only once recorded; nothing partial is ever kept.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json as JsonResponse;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use utoipa::ToSchema;
+
+use super::projects::{count_in_project, ensure_project, lock_project};
+use super::rfc3339;
+use crate::auth::Principal;
+use crate::db::{new_id, now_ms};
+use crate::domain::Name;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Path, Query};
+use crate::limits::ensure_below;
+use crate::pagination::{PageQuery, Paginated};
+use crate::AppState;
+
+/// Room for multipart boundaries and part headers on top of the file itself.
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+#[derive(Serialize, ToSchema)]
+pub struct Artifact {
+    pub id: String,
+    pub project_id: String,
+    /// The uploaded file name.
+    pub name: String,
+    /// `jar`, `zip` (archives: zip-checked) or `python`.
+    pub kind: String,
+    pub size_bytes: i64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+type ArtifactRow = (String, String, String, String, i64, String, i64);
+const ARTIFACT_COLUMNS: &str = "a.id, a.project_id, a.name, a.kind, a.size_bytes, a.sha256, a.created_at";
+
+fn artifact_from_row((id, project_id, name, kind, size_bytes, sha256, created): ArtifactRow) -> Artifact {
+    Artifact { id, project_id, name, kind, size_bytes, sha256, created_at: rfc3339(created) }
+}
+
+/// Kind of an artifact by its file name; `None` for a type we do not accept.
+fn kind_of(file_name: &str) -> Option<&'static str> {
+    let lower = file_name.to_ascii_lowercase();
+    if lower.ends_with(".jar") {
+        Some("jar")
+    } else if lower.ends_with(".zip") {
+        Some("zip")
+    } else if lower.ends_with(".py") {
+        Some("python")
+    } else {
+        None
+    }
+}
+
+/// Deletes the temporary upload when dropped, including when the client goes away and
+/// the request future is dropped mid-stream.
+struct TempUpload {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for TempUpload {
+    fn drop(&mut self) {
+        if !self.keep {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %self.path.display(), error = %e, "could not remove a temporary upload");
+                }
+            }
+        }
+    }
+}
+
+/// A zip archive starts with a local file header (or, empty, with the end record) and
+/// has an end-of-central-directory record within its last 64 KiB + 22 bytes.
+async fn looks_like_zip(file: &mut tokio::fs::File, size: u64) -> std::io::Result<bool> {
+    if size < 22 {
+        return Ok(false);
+    }
+    let mut head = [0u8; 4];
+    file.seek(std::io::SeekFrom::Start(0)).await?;
+    file.read_exact(&mut head).await?;
+    if head != *b"PK\x03\x04" && head != *b"PK\x05\x06" {
+        return Ok(false);
+    }
+    let tail_len = size.min(65_557);
+    let mut tail = vec![0u8; tail_len as usize];
+    file.seek(std::io::SeekFrom::Start(size - tail_len)).await?;
+    file.read_exact(&mut tail).await?;
+    Ok(tail.windows(4).any(|w| w == b"PK\x05\x06"))
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the multipart body for OpenAPI
+pub struct UploadForm {
+    /// The file; its name (with `.jar`, `.zip` or `.py`) becomes the artifact name.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Uploads a file as multipart/form-data with one part named `file`.
+#[utoipa::path(post, path = "/projects/{project_id}/artifacts", tag = "artifacts", params(("project_id" = String, Path)),
+    request_body(content_type = "multipart/form-data", content = UploadForm),
+    responses((status = 201, body = Artifact), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn upload_artifact(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project_id): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, JsonResponse<Artifact>)> {
+    let limits = state.limits(&principal.plan);
+    let max = limits.artifact_bytes as u64;
+    ensure_project(&state.db, &principal.account, &project_id).await?;
+    let too_large = || ApiError::too_large(limits.artifact_bytes, format!("an artifact may be at most {max} bytes (artifact_bytes)"));
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max + MULTIPART_OVERHEAD) {
+        return Err(too_large());
+    }
+    let mut multipart = multipart.map_err(|e| ApiError::malformed(format!("expected a multipart/form-data body: {}", e.body_text())))?;
+
+    let mut field = loop {
+        let next = multipart.next_field().await.map_err(|e| ApiError::malformed(format!("could not read the multipart body: {e}")))?;
+        match next {
+            None => return Err(ApiError::invalid("file", "the multipart body has no part named `file`")),
+            Some(f) if f.name() == Some("file") => break f,
+            Some(f) => {
+                let name = f.name().unwrap_or("").to_owned();
+                return Err(ApiError::invalid(name.clone(), format!("unexpected multipart part `{name}`; send the file in a part named `file`")));
+            }
+        }
+    };
+    let file_name = field.file_name().map(str::to_owned).ok_or_else(|| ApiError::invalid("file", "the `file` part must carry a file name"))?;
+    let name = Name::parse("file.filename", &file_name)?;
+    let kind = kind_of(name.as_str()).ok_or_else(|| ApiError::invalid("file.filename", "an artifact must be a .jar, .zip or .py file"))?;
+
+    let mut temp = TempUpload { path: state.files.temp_path(), keep: false };
+    let mut file = tokio::fs::OpenOptions::new().create_new(true).read(true).write(true).open(&temp.path).await?;
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::malformed(format!("the upload was interrupted: {e}")))? {
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(too_large());
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await?;
+    }
+    file.flush().await?;
+    file.sync_all().await?;
+    if (kind == "jar" || kind == "zip") && !looks_like_zip(&mut file, size).await? {
+        return Err(ApiError::invalid("file", format!("`{}` is not a valid {} archive (JAR files are zip archives)", name.as_str(), kind.to_uppercase())));
+    }
+    drop(file);
+    let sha256 = hex::encode(hasher.finalize());
+
+    let mut tx = state.db.begin_write().await?;
+    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    ensure_below(count_in_project(&mut tx, "artifacts", &project_id).await?, limits.artifacts_per_project, "artifacts_per_project", "this project")?;
+    let (same,): (i64,) =
+        sqlx::query_as("select count(*) from artifacts where project_id = $1 and name = $2").bind(&project_id).bind(name.as_str()).fetch_one(&mut *tx).await?;
+    if same > 0 {
+        return Err(ApiError::already_exists("file.filename", format!("an artifact named `{}` already exists in this project", name.as_str())));
+    }
+    let id = new_id();
+    let now = now_ms();
+    sqlx::query("insert into artifacts (id, project_id, name, kind, size_bytes, sha256, created_at) values ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(&id)
+        .bind(&project_id)
+        .bind(name.as_str())
+        .bind(kind)
+        .bind(size as i64)
+        .bind(&sha256)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    state.files.install(&temp.path, &project_id, &id).await?;
+    temp.keep = true;
+    if let Err(e) = tx.commit().await {
+        state.files.remove(&project_id, &id).await;
+        return Err(e.into());
+    }
+    let artifact = artifact_from_row((id, project_id, name.as_str().to_owned(), kind.to_owned(), size as i64, sha256, now));
+    Ok((StatusCode::CREATED, JsonResponse(artifact)))
+}
+
+#[utoipa::path(get, path = "/projects/{project_id}/artifacts", tag = "artifacts", params(("project_id" = String, Path), PageQuery),
+    responses((status = 200, body = Paginated<Artifact>), (status = 404, body = ErrorBody)))]
+pub async fn list_artifacts(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project_id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<JsonResponse<Paginated<Artifact>>> {
+    let page = q.page()?;
+    ensure_project(&state.db, &principal.account, &project_id).await?;
+    let rows: Vec<ArtifactRow> = sqlx::query_as(&format!(
+        "select {ARTIFACT_COLUMNS} from artifacts a join projects p on p.id = a.project_id
+          where p.account_id = $1 and a.project_id = $2 and a.id > $3 order by a.id limit $4"
+    ))
+    .bind(principal.account.as_str())
+    .bind(&project_id)
+    .bind(&page.after)
+    .bind(page.limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(Paginated::from_rows(rows.into_iter().map(artifact_from_row).collect(), &page, |a| &a.id)))
+}
+
+async fn fetch_artifact(state: &AppState, principal: &Principal, project_id: &str, artifact_id: &str) -> Result<Artifact, ApiError> {
+    let row: Option<ArtifactRow> = sqlx::query_as(&format!(
+        "select {ARTIFACT_COLUMNS} from artifacts a join projects p on p.id = a.project_id
+          where p.account_id = $1 and a.project_id = $2 and a.id = $3"
+    ))
+    .bind(principal.account.as_str())
+    .bind(project_id)
+    .bind(artifact_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    row.map(artifact_from_row).ok_or_else(|| ApiError::not_found("artifact"))
+}
+
+#[utoipa::path(get, path = "/projects/{project_id}/artifacts/{artifact_id}", tag = "artifacts",
+    params(("project_id" = String, Path), ("artifact_id" = String, Path)),
+    responses((status = 200, body = Artifact), (status = 404, body = ErrorBody)))]
+pub async fn get_artifact(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, artifact_id)): Path<(String, String)>,
+) -> ApiResult<JsonResponse<Artifact>> {
+    Ok(JsonResponse(fetch_artifact(&state, &principal, &project_id, &artifact_id).await?))
+}
+
+/// Streams the file back, with its SHA-256 as the `ETag`.
+#[utoipa::path(get, path = "/projects/{project_id}/artifacts/{artifact_id}/content", tag = "artifacts",
+    params(("project_id" = String, Path), ("artifact_id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn download_artifact(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, artifact_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let artifact = fetch_artifact(&state, &principal, &project_id, &artifact_id).await?;
+    let file = tokio::fs::File::open(state.files.path(&project_id, &artifact_id)).await?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let content_type = if artifact.kind == "python" { "text/x-python" } else { "application/java-archive" };
+    let disposition = format!("attachment; filename=\"{}\"", artifact.name.replace(['"', '\\'], "_"));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(artifact.size_bytes as u64));
+    headers.insert(header::ETAG, HeaderValue::from_str(&format!("\"{}\"", artifact.sha256)).map_err(ApiError::internal)?);
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+/// Deletes an artifact that no job draft or saved version uses.
+#[utoipa::path(delete, path = "/projects/{project_id}/artifacts/{artifact_id}", tag = "artifacts",
+    params(("project_id" = String, Path), ("artifact_id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_artifact(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, artifact_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin_write().await?;
+    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    let found: Option<(String,)> =
+        sqlx::query_as("select id from artifacts where id = $1 and project_id = $2").bind(&artifact_id).bind(&project_id).fetch_optional(&mut *tx).await?;
+    if found.is_none() {
+        return Err(ApiError::not_found("artifact"));
+    }
+    let users: Vec<(String,)> = sqlx::query_as(
+        "select name from jobs where artifact_id = $1
+          union select j.name from job_versions v join jobs j on j.id = v.job_id where v.artifact_id = $1",
+    )
+    .bind(&artifact_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !users.is_empty() {
+        let names: Vec<String> = users.into_iter().map(|(n,)| n).collect();
+        return Err(ApiError::conflict("in_use", format!("the artifact is used by these jobs (drafts or saved versions): {}", names.join(", "))));
+    }
+    sqlx::query("delete from artifacts where id = $1").bind(&artifact_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    state.files.remove(&project_id, &artifact_id).await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,424 @@
+//! Job drafts: a Flink SQL script or a JAR (artifact, entry class, arguments), named
+//! uniquely within their folder, at most `jobs_per_project` per project. Drafts carry a
+//! revision exposed as a strong `ETag`; writes must send it back in `If-Match`, so two
+//! editors cannot silently overwrite each other (a stale write gets 412).
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json as JsonResponse;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::folders::{ensure_folder_in_project, ensure_room_in};
+use super::projects::{count_in_project, ensure_project, lock_project};
+use super::rfc3339;
+use crate::auth::{AccountId, Principal};
+use crate::db::{new_id, now_ms, Db, Tx};
+use crate::domain::Name;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{double_option, Json, Path, Query};
+use crate::limits::ensure_below;
+use crate::pagination::Paginated;
+use crate::AppState;
+
+pub const MAX_SQL_BYTES: usize = 1024 * 1024;
+const MAX_ARGS: usize = 200;
+const MAX_ARG_CHARS: usize = 4096;
+
+/// What a job runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum JobContent {
+    /// A Flink SQL script: DDL, then one or more INSERT statements.
+    Sql { sql: String },
+    /// A Flink program packaged as a JAR artifact of the same project.
+    Jar {
+        artifact_id: String,
+        entry_class: String,
+        #[serde(default)]
+        args: Vec<String>,
+    },
+}
+
+impl JobContent {
+    /// Checks the content's own rules and that a JAR names a JAR artifact of the project.
+    pub async fn validate(&self, tx: &mut Tx, project_id: &str) -> Result<(), ApiError> {
+        match self {
+            JobContent::Sql { sql } => {
+                if sql.len() > MAX_SQL_BYTES {
+                    return Err(ApiError::invalid("content.sql", format!("content.sql must be at most {MAX_SQL_BYTES} bytes, got {}", sql.len())));
+                }
+                if sql.contains('\0') {
+                    return Err(ApiError::invalid("content.sql", "content.sql must not contain NUL characters"));
+                }
+            }
+            JobContent::Jar { artifact_id, entry_class, args } => {
+                if !is_java_class_name(entry_class) {
+                    return Err(ApiError::invalid("content.entry_class", "content.entry_class must be a fully qualified Java class name such as com.example.Main"));
+                }
+                if args.len() > MAX_ARGS {
+                    return Err(ApiError::invalid("content.args", format!("content.args holds at most {MAX_ARGS} arguments, got {}", args.len())));
+                }
+                if let Some(i) = args.iter().position(|a| a.chars().count() > MAX_ARG_CHARS || a.contains('\0')) {
+                    return Err(ApiError::invalid(format!("content.args[{i}]"), format!("each argument must be at most {MAX_ARG_CHARS} characters, without NUL")));
+                }
+                let kind: Option<(String,)> = sqlx::query_as("select kind from artifacts where id = $1 and project_id = $2")
+                    .bind(artifact_id)
+                    .bind(project_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                match kind {
+                    None => return Err(ApiError::invalid("content.artifact_id", format!("content.artifact_id `{artifact_id}` is not an artifact of this project"))),
+                    Some((k,)) if k != "jar" => {
+                        return Err(ApiError::invalid("content.artifact_id", format!("content.artifact_id must name a JAR artifact, this one is `{k}`")))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The columns (kind, sql_text, artifact_id, entry_class, args) this content is stored in.
+    pub fn columns(&self) -> (&'static str, Option<&str>, Option<&str>, Option<&str>, Option<String>) {
+        match self {
+            JobContent::Sql { sql } => ("sql", Some(sql), None, None, None),
+            JobContent::Jar { artifact_id, entry_class, args } => {
+                ("jar", None, Some(artifact_id), Some(entry_class), Some(serde_json::to_string(args).unwrap_or_else(|_| "[]".to_owned())))
+            }
+        }
+    }
+
+    pub fn from_columns(kind: &str, sql: Option<String>, artifact_id: Option<String>, entry_class: Option<String>, args: Option<String>) -> Self {
+        match kind {
+            "jar" => JobContent::Jar {
+                artifact_id: artifact_id.unwrap_or_default(),
+                entry_class: entry_class.unwrap_or_default(),
+                args: args.and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
+            },
+            _ => JobContent::Sql { sql: sql.unwrap_or_default() },
+        }
+    }
+
+    /// Text that a unified diff of two versions compares.
+    pub fn diff_text(&self) -> String {
+        match self {
+            JobContent::Sql { sql } => sql.clone(),
+            JobContent::Jar { artifact_id, entry_class, args } => {
+                let mut text = format!("artifact_id: {artifact_id}\nentry_class: {entry_class}\nargs:\n");
+                for a in args {
+                    text.push_str(&format!("  {a}\n"));
+                }
+                text
+            }
+        }
+    }
+}
+
+fn is_java_class_name(s: &str) -> bool {
+    s.len() <= 512
+        && !s.is_empty()
+        && s.split('.').all(|part| {
+            let mut chars = part.chars();
+            matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_' || c == '$') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Job {
+    pub id: String,
+    pub project_id: String,
+    /// Absent for a job at the project root.
+    pub folder_id: Option<String>,
+    pub name: String,
+    pub content: JobContent,
+    /// Increases with every write; the `ETag` is this number in quotes.
+    pub revision: i64,
+    /// Highest version saved so far (0 when none).
+    pub last_version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+type JobRow = (String, String, Option<String>, String, String, Option<String>, Option<String>, Option<String>, Option<String>, i64, i64, i64, i64);
+const JOB_COLUMNS: &str =
+    "j.id, j.project_id, j.folder_id, j.name, j.kind, j.sql_text, j.artifact_id, j.entry_class, j.args, j.revision, j.last_version, j.created_at, j.updated_at";
+
+fn job_from_row(row: JobRow) -> Job {
+    let (id, project_id, folder_id, name, kind, sql, artifact_id, entry_class, args, revision, last_version, created, updated) = row;
+    Job {
+        id,
+        project_id,
+        folder_id,
+        name,
+        content: JobContent::from_columns(&kind, sql, artifact_id, entry_class, args),
+        revision,
+        last_version,
+        created_at: rfc3339(created),
+        updated_at: rfc3339(updated),
+    }
+}
+
+/// A job of `account`'s project, read outside any transaction.
+pub async fn fetch_job(db: &Db, account: &AccountId, project_id: &str, job_id: &str) -> Result<Job, ApiError> {
+    let row: Option<JobRow> = sqlx::query_as(&format!(
+        "select {JOB_COLUMNS} from jobs j join projects p on p.id = j.project_id
+          where p.account_id = $1 and j.project_id = $2 and j.id = $3"
+    ))
+    .bind(account.as_str())
+    .bind(project_id)
+    .bind(job_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(job_from_row).ok_or_else(|| ApiError::not_found("job"))
+}
+
+/// The same, inside a transaction that already holds the project lock.
+pub async fn fetch_job_tx(tx: &mut Tx, project_id: &str, job_id: &str) -> Result<Job, ApiError> {
+    let row: Option<JobRow> = sqlx::query_as(&format!("select {JOB_COLUMNS} from jobs j where j.project_id = $1 and j.id = $2"))
+        .bind(project_id)
+        .bind(job_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(job_from_row).ok_or_else(|| ApiError::not_found("job"))
+}
+
+pub fn etag(revision: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{revision}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+/// Responds with the job and its `ETag`.
+pub fn job_response(status: StatusCode, job: Job) -> Response {
+    let tag = etag(job.revision);
+    let mut response = (status, JsonResponse(job)).into_response();
+    response.headers_mut().insert(header::ETAG, tag);
+    response
+}
+
+/// Enforces `If-Match` against the draft's current revision. `*` accepts any revision.
+pub fn check_if_match(headers: &HeaderMap, revision: i64) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "send the draft's ETag in `If-Match` so a concurrent edit is not overwritten",
+        )
+        .with_field("If-Match"));
+    };
+    let value = value.to_str().unwrap_or("");
+    let matches = value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == format!("\"{revision}\""));
+    if !matches {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            format!("the draft changed since you read it (now at revision {revision}); reload it and apply your edit again"),
+        )
+        .with_field("If-Match"));
+    }
+    Ok(())
+}
+
+async fn ensure_job_name_free(tx: &mut Tx, project_id: &str, folder_id: Option<&str>, name: &str, except: &str) -> Result<(), ApiError> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from jobs where project_id = $1 and coalesce(folder_id, '') = $2 and name = $3 and id <> $4")
+        .bind(project_id)
+        .bind(folder_id.unwrap_or(""))
+        .bind(name)
+        .bind(except)
+        .fetch_one(&mut **tx)
+        .await?;
+    if n > 0 {
+        return Err(ApiError::already_exists("name", format!("a job named `{name}` already exists in that folder")));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JobListQuery {
+    /// Only jobs directly in this folder.
+    pub folder_id: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/projects/{project_id}/jobs", tag = "jobs", params(("project_id" = String, Path), JobListQuery),
+    responses((status = 200, body = Paginated<Job>), (status = 404, body = ErrorBody)))]
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project_id): Path<String>,
+    Query(q): Query<JobListQuery>,
+) -> ApiResult<JsonResponse<Paginated<Job>>> {
+    let page = crate::pagination::PageQuery { limit: q.limit, cursor: q.cursor }.page()?;
+    ensure_project(&state.db, &principal.account, &project_id).await?;
+    let rows: Vec<JobRow> = sqlx::query_as(&format!(
+        "select {JOB_COLUMNS} from jobs j join projects p on p.id = j.project_id
+          where p.account_id = $1 and j.project_id = $2 and ($3 = '' or j.folder_id = $3) and j.id > $4
+          order by j.id limit $5"
+    ))
+    .bind(principal.account.as_str())
+    .bind(&project_id)
+    .bind(q.folder_id.as_deref().unwrap_or(""))
+    .bind(&page.after)
+    .bind(page.limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(Paginated::from_rows(rows.into_iter().map(job_from_row).collect(), &page, |j| &j.id)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJob {
+    pub name: String,
+    /// Folder to create the job in; absent or null for the project root.
+    pub folder_id: Option<String>,
+    pub content: JobContent,
+}
+
+#[utoipa::path(post, path = "/projects/{project_id}/jobs", tag = "jobs", params(("project_id" = String, Path)), request_body = CreateJob,
+    responses((status = 201, body = Job, headers(("ETag" = String))), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_job(State(state): State<AppState>, principal: Principal, Path(project_id): Path<String>, Json(body): Json<CreateJob>) -> ApiResult<Response> {
+    let name = Name::parse("name", &body.name)?;
+    let limits = state.limits(&principal.plan);
+    let mut tx = state.db.begin_write().await?;
+    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    let folder = body.folder_id.as_deref();
+    if let Some(folder) = folder {
+        ensure_folder_in_project(&mut tx, &project_id, folder, "folder_id").await?;
+    }
+    body.content.validate(&mut tx, &project_id).await?;
+    ensure_below(count_in_project(&mut tx, "jobs", &project_id).await?, limits.jobs_per_project, "jobs_per_project", "this project")?;
+    ensure_room_in(&mut tx, &limits, &project_id, folder).await?;
+    ensure_job_name_free(&mut tx, &project_id, folder, name.as_str(), "").await?;
+    let id = new_id();
+    let now = now_ms();
+    let (kind, sql, artifact, entry, args) = body.content.columns();
+    sqlx::query(
+        "insert into jobs (id, project_id, folder_id, name, kind, sql_text, artifact_id, entry_class, args, revision, last_version, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, 0, $10, $10)",
+    )
+    .bind(&id)
+    .bind(&project_id)
+    .bind(folder)
+    .bind(name.as_str())
+    .bind(kind)
+    .bind(sql)
+    .bind(artifact)
+    .bind(entry)
+    .bind(args)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let job = fetch_job_tx(&mut tx, &project_id, &id).await?;
+    tx.commit().await?;
+    Ok(job_response(StatusCode::CREATED, job))
+}
+
+#[utoipa::path(get, path = "/projects/{project_id}/jobs/{job_id}", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
+    responses((status = 200, body = Job, headers(("ETag" = String))), (status = 404, body = ErrorBody)))]
+pub async fn get_job(State(state): State<AppState>, principal: Principal, Path((project_id, job_id)): Path<(String, String)>) -> ApiResult<Response> {
+    Ok(job_response(StatusCode::OK, fetch_job(&state.db, &principal.account, &project_id, &job_id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateJob {
+    pub name: Option<String>,
+    /// Move the job: a folder id, or null for the project root.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub folder_id: Option<Option<String>>,
+    pub content: Option<JobContent>,
+}
+
+/// Edits a draft: rename, move and/or replace its content. Requires `If-Match`.
+#[utoipa::path(patch, path = "/projects/{project_id}/jobs/{job_id}", tag = "jobs",
+    params(("project_id" = String, Path), ("job_id" = String, Path), ("If-Match" = String, Header, description = "the ETag of the draft this edit is based on")),
+    request_body = UpdateJob,
+    responses((status = 200, body = Job, headers(("ETag" = String))), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 412, body = ErrorBody), (status = 422, body = ErrorBody), (status = 428, body = ErrorBody)))]
+pub async fn update_job(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, job_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<UpdateJob>,
+) -> ApiResult<Response> {
+    let new_name = body.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
+    let limits = state.limits(&principal.plan);
+    let mut tx = state.db.begin_write().await?;
+    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
+    check_if_match(&headers, job.revision)?;
+    let folder = match &body.folder_id {
+        None => job.folder_id.clone(),
+        Some(None) => None,
+        Some(Some(f)) => {
+            ensure_folder_in_project(&mut tx, &project_id, f, "folder_id").await?;
+            Some(f.clone())
+        }
+    };
+    if folder != job.folder_id {
+        ensure_room_in(&mut tx, &limits, &project_id, folder.as_deref()).await?;
+    }
+    let name = new_name.map(|n| n.as_str().to_owned()).unwrap_or(job.name.clone());
+    ensure_job_name_free(&mut tx, &project_id, folder.as_deref(), &name, &job_id).await?;
+    let content = match body.content {
+        Some(c) => {
+            c.validate(&mut tx, &project_id).await?;
+            c
+        }
+        None => job.content.clone(),
+    };
+    sqlx::query("update jobs set name = $1, folder_id = $2, updated_at = $3 where id = $4 and project_id = $5")
+        .bind(&name)
+        .bind(folder.as_deref())
+        .bind(now_ms())
+        .bind(&job_id)
+        .bind(&project_id)
+        .execute(&mut *tx)
+        .await?;
+    let job = write_content(&mut tx, &project_id, &job_id, &content).await?;
+    tx.commit().await?;
+    Ok(job_response(StatusCode::OK, job))
+}
+
+/// Replaces the draft's content and bumps its revision; returns the new draft.
+pub async fn write_content(tx: &mut Tx, project_id: &str, job_id: &str, content: &JobContent) -> Result<Job, ApiError> {
+    let (kind, sql, artifact, entry, args) = content.columns();
+    sqlx::query(
+        "update jobs set kind = $1, sql_text = $2, artifact_id = $3, entry_class = $4, args = $5, revision = revision + 1, updated_at = $6
+          where id = $7 and project_id = $8",
+    )
+    .bind(kind)
+    .bind(sql)
+    .bind(artifact)
+    .bind(entry)
+    .bind(args)
+    .bind(now_ms())
+    .bind(job_id)
+    .bind(project_id)
+    .execute(&mut **tx)
+    .await?;
+    fetch_job_tx(tx, project_id, job_id).await
+}
+
+/// Deletes a draft with its versions. `If-Match` is honoured when sent.
+#[utoipa::path(delete, path = "/projects/{project_id}/jobs/{job_id}", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
+pub async fn delete_job(State(state): State<AppState>, principal: Principal, Path((project_id, job_id)): Path<(String, String)>, headers: HeaderMap) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin_write().await?;
+    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
+    if headers.contains_key(header::IF_MATCH) {
+        check_if_match(&headers, job.revision)?;
+    }
+    sqlx::query("delete from jobs where id = $1 and project_id = $2").bind(&job_id).bind(&project_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,74 @@
+//! `/api/v1`: one module per resource. Every handler is registered through
+//! `utoipa_axum::routes!`, which adds it to the router and the OpenAPI document at
+//! once, so a routed handler cannot be missing from the document.
+
+pub mod accounts;
+pub mod artifacts;
+pub mod connections;
+pub mod folders;
+pub mod jobs;
+pub mod projects;
+pub mod versions;
+
+use axum::extract::DefaultBodyLimit;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sluice API", description = "Control plane of a managed Apache Flink service: projects, folders, job drafts and versions, connections, artifacts."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(crate::error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("API token `slc_...`")).build()),
+        );
+    }
+}
+
+pub fn openapi_base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(accounts::get_account))
+        .routes(routes!(accounts::list_members, accounts::add_member))
+        .routes(routes!(accounts::remove_member))
+        .routes(routes!(accounts::list_tokens, accounts::create_token))
+        .routes(routes!(accounts::revoke_token))
+        .routes(routes!(projects::list_projects, projects::create_project))
+        .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))
+        .routes(routes!(folders::list_folders, folders::create_folder))
+        .routes(routes!(folders::get_folder, folders::update_folder, folders::delete_folder))
+        .routes(routes!(jobs::list_jobs, jobs::create_job))
+        .routes(routes!(jobs::get_job, jobs::update_job, jobs::delete_job))
+        .routes(routes!(versions::list_versions, versions::save_version))
+        .routes(routes!(versions::get_version))
+        .routes(routes!(versions::diff_versions))
+        .routes(routes!(versions::rollback))
+        .routes(routes!(connections::list_connections, connections::create_connection))
+        .routes(routes!(connections::get_connection, connections::update_connection, connections::delete_connection))
+        // Uploads enforce their own per-plan size limit while streaming.
+        .merge(OpenApiRouter::new().routes(routes!(artifacts::list_artifacts, artifacts::upload_artifact)).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(artifacts::get_artifact, artifacts::delete_artifact))
+        .routes(routes!(artifacts::download_artifact))
+}
+
+/// Instants leave the API as RFC 3339 UTC.
+pub fn rfc3339(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

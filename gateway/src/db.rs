@@ -1,0 +1,121 @@
+//! Storage on SQLite (embedded default) and PostgreSQL (production, many replicas).
+//!
+//! Strategy: one set of portable SQL on sqlx's `Any` driver, one migration tree that
+//! both backends run. We chose it over a backend trait per store (atuin's way) because
+//! the schema is a plain relational one that both engines express identically, and one
+//! code path means one set of bugs; every end-to-end test runs against both backends.
+//!
+//! The cost, accepted on purpose:
+//! - no compile-time checked queries (`query!` does not support `Any`), so every query
+//!   is exercised by the end-to-end suite instead;
+//! - only the types `Any` carries: ids are UUIDv7 text (time-ordered, so they double as
+//!   pagination cursors), instants are `bigint` Unix milliseconds, JSON is text;
+//! - the few real dialect differences live here: how a write transaction takes its
+//!   lock (`begin_write`) and the row-lock suffix (`for_update`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Transaction};
+
+pub type Tx = Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+impl Db {
+    /// Connects (creating the SQLite file and its directory if needed) and runs migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("database.url must start with sqlite:// or postgres://");
+        };
+        let mut url = url.to_owned();
+        if backend == Backend::Sqlite {
+            if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p).to_owned()) {
+                if let Some(dir) = std::path::Path::new(&path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                }
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            }
+        }
+        let options = AnyConnectOptions::from_str(&url)?;
+        let max = match (max_connections, backend) {
+            (0, Backend::Sqlite) => 8,
+            (0, Backend::Postgres) => 16,
+            (n, _) => n,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the one writer; foreign keys are off by
+                        // default in SQLite; writers wait for the lock instead of failing.
+                        conn.execute("pragma journal_mode = wal").await?;
+                        conn.execute("pragma foreign_keys = on").await?;
+                        conn.execute("pragma busy_timeout = 30000").await?;
+                        conn.execute("pragma synchronous = normal").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the database's write
+    /// lock up front (`BEGIN IMMEDIATE`): a deferred transaction that read first could
+    /// not upgrade once another writer committed. On PostgreSQL, writers serialise on
+    /// the parent row they lock with [`Db::for_update`].
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("begin immediate").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Row-lock suffix for a `select` that guards a limit or an invariant.
+    pub fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " for update",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("select 1").execute(&self.pool).await.map(|_| ())
+    }
+}
+
+/// Now as Unix milliseconds, the form every instant is stored in.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,56 @@
+//! Sluice gateway: the control plane's HTTP API over SQLite or PostgreSQL.
+//!
+//! `main.rs` is thin: it loads [`Config`], builds [`AppState`] and calls [`serve`]
+//! with a listener and a shutdown future, exactly as the end-to-end tests do.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod files;
+pub mod limits;
+pub mod pagination;
+mod server;
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+pub use config::Config;
+pub use server::{app, serve};
+
+/// Shared by every request handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<State>);
+
+pub struct State {
+    pub config: Config,
+    pub db: db::Db,
+    pub secrets: crypto::SecretBox,
+    pub files: files::FileStore,
+}
+
+impl Deref for AppState {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the database (running migrations), the secrets key and the file store.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::Db::connect(&config.database_url(), config.database.max_connections).await?;
+        let secrets = crypto::SecretBox::load(&config.secrets.encryption_key, &config.data_dir)?;
+        let files = files::FileStore::open(config.data_dir.join("artifacts"))?;
+        Ok(Self(Arc::new(State { config, db, secrets, files })))
+    }
+
+    pub fn limits(&self, plan: &str) -> limits::Limits {
+        self.config.limits_for(plan)
+    }
+}

@@ -1,0 +1,89 @@
+//! The `sluice` binary: `sluice serve` runs the gateway; `sluice admin ...` runs
+//! operator actions against the configured database.
+
+use clap::{Parser, Subcommand};
+use gateway::{AppState, Config};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "sluice", version, about = "Sluice: the control plane of a managed Flink service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (configuration: sluice.toml and SLUICE__* variables).
+    Serve,
+    /// Operator actions.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create an account with its owner, and print an API token for the owner.
+    CreateAccount {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner_email: String,
+        /// Plan (from the configuration); defaults to `default_plan`.
+        #[arg(long)]
+        plan: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::load().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    match cli.command {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(config.listen).await?;
+            let state = AppState::build(config).await?;
+            gateway::serve(state, listener, shutdown_signal()).await?;
+        }
+        Command::Admin(Admin::CreateAccount { name, owner_email, plan }) => {
+            let plan = plan.unwrap_or_else(|| config.default_plan.clone());
+            if !config.plans.contains_key(&plan) {
+                anyhow::bail!("plan `{plan}` is not configured");
+            }
+            let state = AppState::build(config).await?;
+            let created = gateway::admin::create_account(&state.db, &plan, &name, &owner_email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+            eprintln!("created account {} (owner user {})", created.account_id, created.user_id);
+            eprintln!("the owner's API token follows; it is shown once:");
+            println!("{}", created.token);
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot listen for SIGTERM"),
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested; draining requests");
+}

@@ -1,0 +1,95 @@
+//! The HTTP server: router, middleware, health endpoints and graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::LatencyUnit;
+use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::{api, AppState};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application: `/api/v1` (documented), its OpenAPI document, Swagger UI and
+/// health checks. Every request gets an `x-request-id` (kept if the client sent one),
+/// echoed in the response and recorded on the request's log span.
+pub fn app(state: AppState) -> Router {
+    let (api_routes, openapi) = OpenApiRouter::with_openapi(api::openapi_base())
+        .nest("/api/v1", api::router())
+        .split_for_parts();
+    let openapi_json = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
+
+    let docs = swagger_ui_dist::generate_routes(swagger_ui_dist::ApiDefinition {
+        uri_prefix: "/api/docs",
+        api_definition: swagger_ui_dist::OpenApiSource::Uri("/api/v1/openapi.json"),
+        title: Some("Sluice API"),
+    });
+
+    let max_json = state.config.max_json_body_bytes;
+    let stateful: Router = api_routes.route("/readyz", get(readyz)).with_state(state);
+    Router::new()
+        .merge(stateful)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json) }),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(docs)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_json))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("-");
+                let request_id = req
+                    .extensions()
+                    .get::<RequestId>()
+                    .and_then(|id| id.header_value().to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), route, request_id, account = tracing::field::Empty)
+            })
+            .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed: database unreachable");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unreachable").into_response()
+        }
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such endpoint; see /api/v1/openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept that method")
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests.
+pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = ?state.db.backend, "sluice listening");
+    let pool = state.db.pool.clone();
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await?;
+    // Requests are drained; close the pool so SQLite checkpoints its WAL cleanly.
+    tokio::time::timeout(Duration::from_secs(10), pool.close()).await.ok();
+    tracing::info!("sluice stopped");
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Lifecycle rules for product forms and engine versions (see the lifecycle issue).
