@@ -1,1 +1,283 @@
-//! Helpers shared by the end-to-end tests.
+//! Harness of the end-to-end tests: every test starts the real Sluice server on a
+//! random port, over a database of its own, and talks to it over HTTP.
+//!
+//! The backend comes from `SLUICE_TEST_DATABASE`: `sqlite` (default) gives each test a
+//! fresh SQLite file; `postgres` gives each test a fresh database on the server at
+//! `SLUICE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`), named
+//! `sluice_test_<uuid>`. The test script drops those databases before each run.
+
+use std::path::PathBuf;
+
+use gateway::{AppState, Config};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::Connection;
+use tokio_util::sync::CancellationToken;
+
+pub use serde_json::json;
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("SLUICE_TEST_DATABASE").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub data_dir: PathBuf,
+    pub http: reqwest::Client,
+    stop: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server whose configuration `tune` may adjust (plans, limits, ...).
+    pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> TestApp {
+        let data_dir = std::env::temp_dir().join(format!("sluice-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&data_dir).expect("temp dir");
+        let mut config = Config { data_dir: data_dir.clone(), ..Config::default() };
+        config.secrets.encryption_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned();
+        if let Backend::Postgres = backend() {
+            config.database.url = fresh_postgres_database().await;
+        }
+        tune(&mut config);
+        config.validate().expect("valid test configuration");
+        let state = AppState::build(config).await.expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let stop = CancellationToken::new();
+        let shutdown = stop.clone();
+        tokio::spawn(gateway::serve(state.clone(), listener, async move { shutdown.cancelled().await }));
+        TestApp { base, state, data_dir, http: reqwest::Client::new(), stop }
+    }
+
+    /// Creates an account on the default plan and returns a client holding its owner's token.
+    pub async fn account(&self, name: &str) -> Client {
+        self.account_on_plan(name, &self.state.config.default_plan.clone()).await
+    }
+
+    pub async fn account_on_plan(&self, name: &str, plan: &str) -> Client {
+        let email = format!("owner-{}@example.com", uuid::Uuid::new_v4().simple());
+        let created = gateway::admin::create_account(&self.state.db, plan, name, &email).await.expect("create account");
+        Client { base: self.base.clone(), token: created.token, http: self.http.clone(), account_id: created.account_id }
+    }
+
+    pub fn anonymous(&self) -> Client {
+        Client { base: self.base.clone(), token: String::new(), http: self.http.clone(), account_id: String::new() }
+    }
+
+    /// Files left in the upload staging directory (should be none between requests).
+    pub fn staged_uploads(&self) -> usize {
+        std::fs::read_dir(self.data_dir.join("artifacts").join("tmp")).map(|d| d.count()).unwrap_or(0)
+    }
+
+    /// Stops the server: it finishes in-flight requests and closes its pool.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+}
+
+async fn fresh_postgres_database() -> String {
+    let server = std::env::var("SLUICE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    let name = format!("sluice_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await.expect("connect to PostgreSQL (is it running?)");
+    sqlx::Executor::execute(&mut admin, format!("create database {name}").as_str()).await.expect("create test database");
+    admin.close().await.ok();
+    format!("{server}/{name}")
+}
+
+/// An HTTP client authenticated as one account's owner.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub token: String,
+    pub account_id: String,
+    pub http: reqwest::Client,
+}
+
+/// A response: status, headers and body (JSON when it parses, else a string).
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Res {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+    pub fn field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().unwrap_or_else(|| panic!("no id in {:?}", self.body)).to_owned()
+    }
+    pub fn etag(&self) -> String {
+        self.headers.get("etag").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+    }
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self
+    }
+    /// Asserts an API error: status, code and (when given) the field.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str, field: Option<&str>) -> Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
+        if let Some(field) = field {
+            assert_eq!(self.field(), field, "unexpected field; body: {}", self.body);
+        }
+        assert!(!self.message().is_empty(), "error without a message: {}", self.body);
+        self
+    }
+}
+
+impl Client {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{}", self.base, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, self.url(path));
+        if self.token.is_empty() {
+            builder
+        } else {
+            builder.bearer_auth(&self.token)
+        }
+    }
+
+    pub async fn send(builder: reqwest::RequestBuilder) -> Res {
+        let response = builder.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("response body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Res { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Res {
+        Self::send(self.request(Method::GET, path)).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Res {
+        Self::send(self.request(Method::POST, path).json(&body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Res {
+        Self::send(self.request(Method::PATCH, path).json(&body)).await
+    }
+    pub async fn patch_if(&self, path: &str, etag: &str, body: Value) -> Res {
+        Self::send(self.request(Method::PATCH, path).header("if-match", etag).json(&body)).await
+    }
+    pub async fn post_if(&self, path: &str, etag: &str, body: Value) -> Res {
+        Self::send(self.request(Method::POST, path).header("if-match", etag).json(&body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Res {
+        Self::send(self.request(Method::DELETE, path)).await
+    }
+
+    pub async fn project(&self, name: &str) -> String {
+        self.post("/projects", json!({ "name": name })).await.expect(201).id()
+    }
+    pub async fn folder(&self, project: &str, name: &str, parent: Option<&str>) -> String {
+        self.post(&format!("/projects/{project}/folders"), json!({ "name": name, "parent_id": parent })).await.expect(201).id()
+    }
+    pub async fn sql_job(&self, project: &str, name: &str, folder: Option<&str>, sql: &str) -> Res {
+        self.post(&format!("/projects/{project}/jobs"), json!({ "name": name, "folder_id": folder, "content": { "kind": "sql", "sql": sql } })).await
+    }
+
+    /// Uploads `bytes` as a multipart file named `file_name`.
+    pub async fn upload(&self, project: &str, file_name: &str, bytes: Vec<u8>) -> Res {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        Self::send(self.request(Method::POST, &format!("/projects/{project}/artifacts")).multipart(form)).await
+    }
+
+    /// Follows `next_cursor` through every page of a list.
+    pub async fn list_all(&self, path: &str, page_size: usize) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let mut url = format!("{path}{sep}limit={page_size}");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let res = self.get(&url).await.expect(200);
+            items.extend(res.body["items"].as_array().cloned().unwrap_or_default());
+            match res.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return items,
+            }
+        }
+    }
+}
+
+/// A minimal valid JAR (zip) holding one entry, built in memory.
+pub fn tiny_jar() -> Vec<u8> {
+    let name = b"META-INF/MANIFEST.MF";
+    let data = b"Manifest-Version: 1.0\r\n\r\n";
+    let crc = crc32(data);
+    let mut out = Vec::new();
+    let mut local = Vec::new();
+    local.extend_from_slice(b"PK\x03\x04");
+    local.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    local.extend_from_slice(&crc.to_le_bytes());
+    local.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    local.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    local.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    local.extend_from_slice(&0u16.to_le_bytes());
+    local.extend_from_slice(name);
+    local.extend_from_slice(data);
+    out.extend_from_slice(&local);
+    let cd_offset = out.len() as u32;
+    let mut central = Vec::new();
+    central.extend_from_slice(b"PK\x01\x02");
+    central.extend_from_slice(&[20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    central.extend_from_slice(&crc.to_le_bytes());
+    central.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    central.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    central.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    central.extend_from_slice(&0u32.to_le_bytes());
+    central.extend_from_slice(name);
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in data {
+        crc ^= byte as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}

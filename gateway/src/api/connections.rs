@@ -101,18 +101,18 @@ fn check_disjoint(properties: &BTreeMap<String, String>, secret_keys: impl IntoI
 }
 
 /// What the ciphertext is bound to: a sealed value only opens in its own row.
-fn binding(account: &AccountId, connection_id: &str) -> String {
-    format!("connection/{}/{connection_id}", account.as_str())
+pub fn binding(account_id: &str, connection_id: &str) -> String {
+    format!("connection/{account_id}/{connection_id}")
 }
 
 fn seal(state: &AppState, account: &AccountId, connection_id: &str, secrets: &BTreeMap<String, String>) -> Result<String, ApiError> {
     let plain = serde_json::to_vec(secrets).map_err(ApiError::internal)?;
-    state.secrets.seal(&plain, &binding(account, connection_id)).map_err(ApiError::internal)
+    state.secrets.seal(&plain, &binding(account.as_str(), connection_id)).map_err(ApiError::internal)
 }
 
 /// Decrypts a connection's secrets; for the engine when it deploys a job, never for the API.
 pub fn open_secrets(state: &AppState, account: &AccountId, connection_id: &str, sealed: &str) -> Result<BTreeMap<String, String>, ApiError> {
-    let plain = state.secrets.open(sealed, &binding(account, connection_id)).map_err(ApiError::internal)?;
+    let plain = state.secrets.open(sealed, &binding(account.as_str(), connection_id)).map_err(ApiError::internal)?;
     serde_json::from_slice(&plain).map_err(ApiError::internal)
 }
 

@@ -1,0 +1,14 @@
+//! End-to-end tests of the HTTP API. One binary, one module per resource; each test
+//! starts its own server over its own database (SQLite or PostgreSQL, see the harness).
+
+mod accounts;
+mod artifacts;
+mod connections;
+mod folders;
+mod isolation;
+mod jobs;
+mod limits;
+mod openapi;
+mod projects;
+mod requests;
+mod versions;
