@@ -13,7 +13,12 @@ pub struct CreatedAccount {
 }
 
 /// Creates an account on `plan` with its owner and a first API token for that owner.
-pub async fn create_account(db: &Db, plan: &str, name: &str, owner_email: &str) -> Result<CreatedAccount, ApiError> {
+pub async fn create_account(
+    db: &Db,
+    plan: &str,
+    name: &str,
+    owner_email: &str,
+) -> Result<CreatedAccount, ApiError> {
     let name = Name::parse("name", name)?;
     let email = domain::email("owner_email", owner_email)?;
     let mut tx = db.begin_write().await?;
@@ -26,14 +31,28 @@ pub async fn create_account(db: &Db, plan: &str, name: &str, owner_email: &str) 
         .execute(&mut *tx)
         .await?;
     let user_id = ensure_user(&mut tx, &email, &email).await?;
-    sqlx::query("insert into account_members (account_id, user_id, created_at) values ($1, $2, $3)")
-        .bind(&account_id)
-        .bind(&user_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "insert into account_members (account_id, user_id, created_at) values ($1, $2, $3)",
+    )
+    .bind(&account_id)
+    .bind(&user_id)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
     let token = generate_token();
-    insert_token(&mut tx, &AccountId::trusted(account_id.clone()), &user_id, "initial owner token", &token, None).await?;
+    insert_token(
+        &mut tx,
+        &AccountId::trusted(account_id.clone()),
+        &user_id,
+        "initial owner token",
+        &token,
+        None,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(CreatedAccount { account_id, user_id, token: token.secret })
+    Ok(CreatedAccount {
+        account_id,
+        user_id,
+        token: token.secret,
+    })
 }

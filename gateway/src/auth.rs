@@ -54,28 +54,39 @@ pub fn generate_token() -> NewToken {
     let mut raw = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut raw);
     let secret = format!("{TOKEN_PREFIX}{}", hex::encode(raw));
-    NewToken { prefix: secret[..SHOWN_PREFIX_LEN].to_owned(), sha256: sha256_hex(secret.as_bytes()), secret }
+    NewToken {
+        prefix: secret[..SHOWN_PREFIX_LEN].to_owned(),
+        sha256: sha256_hex(secret.as_bytes()),
+        secret,
+    }
 }
 
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <token>` header"))?;
-        let value = header.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("missing `Authorization: Bearer <token>` header")
+        })?;
+        let value = header
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?;
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(ApiError::unauthorized("unknown token format"));
         }
         let principal = lookup(&state.db, token).await?;
-        let principal = principal.ok_or_else(|| ApiError::unauthorized("the token is unknown, revoked or expired"))?;
+        let principal = principal
+            .ok_or_else(|| ApiError::unauthorized("the token is unknown, revoked or expired"))?;
         tracing::Span::current().record("account", principal.account.as_str());
         Ok(principal)
     }
@@ -97,7 +108,16 @@ async fn lookup(db: &Db, token: &str) -> Result<Option<Principal>, ApiError> {
         return Ok(None);
     };
     if last_used.is_none_or(|t| now - t > LAST_USED_GRANULARITY_MS) {
-        sqlx::query("update api_tokens set last_used_at = $1 where id = $2").bind(now).bind(&token_id).execute(&db.pool).await?;
+        sqlx::query("update api_tokens set last_used_at = $1 where id = $2")
+            .bind(now)
+            .bind(&token_id)
+            .execute(&db.pool)
+            .await?;
     }
-    Ok(Some(Principal { account: AccountId(account_id), user_id, token_id, plan }))
+    Ok(Some(Principal {
+        account: AccountId(account_id),
+        user_id,
+        token_id,
+        plan,
+    }))
 }

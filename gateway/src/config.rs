@@ -50,8 +50,14 @@ pub struct SecretsConfig {
 
 impl fmt::Debug for SecretsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = if self.encryption_key.is_empty() { "<unset>" } else { "<redacted>" };
-        f.debug_struct("SecretsConfig").field("encryption_key", &shown).finish()
+        let shown = if self.encryption_key.is_empty() {
+            "<unset>"
+        } else {
+            "<redacted>"
+        };
+        f.debug_struct("SecretsConfig")
+            .field("encryption_key", &shown)
+            .finish()
     }
 }
 
@@ -73,13 +79,16 @@ impl Default for Config {
 
 impl Config {
     /// Loads defaults, then the config file (if it exists), then the environment.
-    pub fn load() -> Result<Self, figment::Error> {
+    pub fn load() -> Result<Self, Box<figment::Error>> {
         let file = std::env::var("SLUICE_CONFIG").unwrap_or_else(|_| "sluice.toml".to_owned());
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             .merge(Env::prefixed("SLUICE__").split("__").lowercase(true))
-            .extract()?;
-        config.validate().map_err(figment::Error::from)?;
+            .extract()
+            .map_err(Box::new)?;
+        config
+            .validate()
+            .map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(config)
     }
 

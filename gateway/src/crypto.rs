@@ -29,21 +29,30 @@ impl fmt::Debug for SecretBox {
 impl SecretBox {
     pub fn from_key(key: &[u8]) -> anyhow::Result<Self> {
         if key.len() != 32 {
-            anyhow::bail!("secrets.encryption_key must be 32 bytes (base64 of 32 random bytes), got {}", key.len());
+            anyhow::bail!(
+                "secrets.encryption_key must be 32 bytes (base64 of 32 random bytes), got {}",
+                key.len()
+            );
         }
-        Ok(Self { cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)) })
+        Ok(Self {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)),
+        })
     }
 
     /// The configured key, or for a single-node install a key file generated under the
     /// data directory on first start (readable by its owner only).
     pub fn load(configured: &str, data_dir: &Path) -> anyhow::Result<Self> {
         if !configured.is_empty() {
-            let key = B64.decode(configured.trim()).map_err(|e| anyhow::anyhow!("secrets.encryption_key is not base64: {e}"))?;
+            let key = B64
+                .decode(configured.trim())
+                .map_err(|e| anyhow::anyhow!("secrets.encryption_key is not base64: {e}"))?;
             return Self::from_key(&key);
         }
         let path = data_dir.join("secret.key");
         if let Ok(text) = std::fs::read_to_string(&path) {
-            let key = B64.decode(text.trim()).map_err(|e| anyhow::anyhow!("{} is not base64: {e}", path.display()))?;
+            let key = B64
+                .decode(text.trim())
+                .map_err(|e| anyhow::anyhow!("{} is not base64: {e}", path.display()))?;
             return Self::from_key(&key);
         }
         std::fs::create_dir_all(data_dir)?;
@@ -59,7 +68,13 @@ impl SecretBox {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: associated.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: associated.as_bytes(),
+                },
+            )
             .map_err(|_| anyhow::anyhow!("encryption failed"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
@@ -67,14 +82,22 @@ impl SecretBox {
     }
 
     pub fn open(&self, sealed: &str, associated: &str) -> anyhow::Result<Vec<u8>> {
-        let body = sealed.strip_prefix(PREFIX).ok_or_else(|| anyhow::anyhow!("unknown secret format"))?;
+        let body = sealed
+            .strip_prefix(PREFIX)
+            .ok_or_else(|| anyhow::anyhow!("unknown secret format"))?;
         let raw = B64.decode(body)?;
         if raw.len() < 12 {
             anyhow::bail!("secret too short");
         }
         let (nonce, ct) = raw.split_at(12);
         self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: associated.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: associated.as_bytes(),
+                },
+            )
             .map_err(|_| anyhow::anyhow!("secret does not decrypt with the configured key"))
     }
 }

@@ -48,7 +48,10 @@ impl Db {
         };
         let mut url = url.to_owned();
         if backend == Backend::Sqlite {
-            if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p).to_owned()) {
+            if let Some(path) = url
+                .strip_prefix("sqlite://")
+                .map(|p| p.split('?').next().unwrap_or(p).to_owned())
+            {
                 if let Some(dir) = std::path::Path::new(&path).parent() {
                     if !dir.as_os_str().is_empty() {
                         std::fs::create_dir_all(dir)?;
@@ -56,7 +59,11 @@ impl Db {
                 }
             }
             if !url.contains("mode=") {
-                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
             }
         }
         let options = AnyConnectOptions::from_str(&url)?;
@@ -107,7 +114,10 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("select 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -13,19 +13,34 @@ impl Name {
     pub fn parse(field: &str, raw: &str) -> Result<Self, ApiError> {
         let chars = raw.chars().count();
         if raw.trim().is_empty() {
-            return Err(ApiError::invalid(field, format!("{field} must not be empty")));
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} must not be empty"),
+            ));
         }
         if chars > MAX_NAME_CHARS {
-            return Err(ApiError::invalid(field, format!("{field} must be at most {MAX_NAME_CHARS} characters, got {chars}")));
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} must be at most {MAX_NAME_CHARS} characters, got {chars}"),
+            ));
         }
         if raw.chars().any(char::is_control) {
-            return Err(ApiError::invalid(field, format!("{field} must not contain control characters")));
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} must not contain control characters"),
+            ));
         }
         if raw.trim() != raw {
-            return Err(ApiError::invalid(field, format!("{field} must not start or end with white space")));
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} must not start or end with white space"),
+            ));
         }
         if raw.contains('/') || raw.contains('\\') {
-            return Err(ApiError::invalid(field, format!("{field} must not contain `/` or `\\`")));
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} must not contain `/` or `\\`"),
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -39,10 +54,19 @@ impl Name {
 pub fn bounded_text(field: &str, raw: &str, max_chars: usize) -> Result<String, ApiError> {
     let chars = raw.chars().count();
     if chars > max_chars {
-        return Err(ApiError::invalid(field, format!("{field} must be at most {max_chars} characters, got {chars}")));
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must be at most {max_chars} characters, got {chars}"),
+        ));
     }
-    if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(ApiError::invalid(field, format!("{field} must not contain control characters other than line breaks and tabs")));
+    if raw
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must not contain control characters other than line breaks and tabs"),
+        ));
     }
     Ok(raw.to_owned())
 }
@@ -51,7 +75,9 @@ pub fn bounded_text(field: &str, raw: &str, max_chars: usize) -> Result<String, 
 pub fn property_key(field: &str, raw: &str) -> Result<String, ApiError> {
     let ok = !raw.is_empty()
         && raw.len() <= MAX_NAME_CHARS
-        && raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !ok {
         return Err(ApiError::invalid(
             format!("{field}.{raw}"),
@@ -68,7 +94,10 @@ pub fn email(field: &str, raw: &str) -> Result<String, ApiError> {
         && !trimmed.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(trimmed.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
     if !valid {
-        return Err(ApiError::invalid(field, format!("{field} must be an email address like name@example.com")));
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must be an email address like name@example.com"),
+        ));
     }
     Ok(trimmed.to_lowercase())
 }
@@ -82,7 +111,16 @@ mod tests {
     fn names_reject_empty_long_control_and_slashes() {
         assert!(Name::parse("name", "orders etl").is_ok());
         assert!(Name::parse("name", "日本語の名前").is_ok());
-        for bad in ["", "   ", "a\u{0007}b", "tab\there", " lead", "trail ", "a/b", "a\\b"] {
+        for bad in [
+            "",
+            "   ",
+            "a\u{0007}b",
+            "tab\there",
+            " lead",
+            "trail ",
+            "a/b",
+            "a\\b",
+        ] {
             let err = Name::parse("name", bad).unwrap_err();
             assert_eq!(err.detail.field.as_deref(), Some("name"), "{bad:?}");
         }
@@ -92,8 +130,19 @@ mod tests {
 
     #[test]
     fn emails_are_lower_cased_and_checked() {
-        assert_eq!(email("email", " Ann@Example.COM ").unwrap(), "ann@example.com");
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@.com"] {
+        assert_eq!(
+            email("email", " Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@.com",
+        ] {
             assert!(email("email", bad).is_err(), "{bad:?}");
         }
     }
@@ -101,6 +150,13 @@ mod tests {
     #[test]
     fn property_keys_are_restricted() {
         assert!(property_key("properties", "bootstrap.servers").is_ok());
-        assert_eq!(property_key("properties", "a b").unwrap_err().detail.field.as_deref(), Some("properties.a b"));
+        assert_eq!(
+            property_key("properties", "a b")
+                .unwrap_err()
+                .detail
+                .field
+                .as_deref(),
+            Some("properties.a b")
+        );
     }
 }

@@ -38,7 +38,15 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, detail: ErrorDetail { code, message: message.into(), field: None, limit: None } }
+        Self {
+            status,
+            detail: ErrorDetail {
+                code,
+                message: message.into(),
+                field: None,
+                limit: None,
+            },
+        }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -57,7 +65,11 @@ impl ApiError {
 
     /// Also used for objects of other tenants: their existence is not disclosed.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
@@ -87,7 +99,11 @@ impl ApiError {
     /// Logs the cause with the current span (and so the request id) and hides it from the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log for this request id")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log for this request id",
+        )
     }
 }
 
@@ -96,7 +112,9 @@ impl IntoResponse for ApiError {
         let status = self.status;
         let mut response = (status, axum::Json(ErrorBody { error: self.detail })).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -108,7 +126,10 @@ impl From<sqlx::Error> for ApiError {
             // Uniqueness is checked before insert inside a locked transaction; this is the
             // backstop should a check ever be missed, so the client still gets a 409.
             if db.is_unique_violation() {
-                return ApiError::conflict("already_exists", "an object with the same name already exists");
+                return ApiError::conflict(
+                    "already_exists",
+                    "an object with the same name already exists",
+                );
             }
             if db.is_foreign_key_violation() {
                 return ApiError::conflict("in_use", "the object is referenced by another object or refers to one that no longer exists");

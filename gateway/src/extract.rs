@@ -37,7 +37,9 @@ where
                 "the request body must be JSON, sent with `Content-Type: application/json`",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
         parse_json(&bytes).map(Json)
     }
 }
@@ -56,13 +58,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     ApiError::invalid(path.clone(), format!("{path}: {message}"))
                 }
             }
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => {
                 ApiError::malformed(format!("the request body is not valid JSON: {inner}"))
             }
         }
     })?;
     // Trailing characters after the document are a syntax error too.
-    de.end().map_err(|e| ApiError::malformed(format!("the request body is not valid JSON: {e}")))?;
+    de.end()
+        .map_err(|e| ApiError::malformed(format!("the request body is not valid JSON: {e}")))?;
     Ok(value)
 }
 
@@ -76,7 +81,11 @@ fn strip_position(message: &str) -> String {
 
 fn body_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is larger than this endpoint accepts");
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is larger than this endpoint accepts",
+        );
     }
     ApiError::malformed(format!("could not read the request body: {rejection}"))
 }
@@ -94,9 +103,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
-            Err(PathRejection::FailedToDeserializePathParams(e)) => {
-                Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such object: {}", e.body_text())))
-            }
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no such object: {}", e.body_text()),
+            )),
             Err(other) => Err(ApiError::internal(other)),
         }
     }

@@ -22,7 +22,9 @@ impl FileStore {
     }
 
     pub fn temp_path(&self) -> PathBuf {
-        self.root.join("tmp").join(format!("{}.part", uuid::Uuid::new_v4()))
+        self.root
+            .join("tmp")
+            .join(format!("{}.part", uuid::Uuid::new_v4()))
     }
 
     pub fn tmp_dir(&self) -> PathBuf {
@@ -33,7 +35,12 @@ impl FileStore {
         self.root.join(project_id).join(artifact_id)
     }
 
-    pub async fn install(&self, temp: &Path, project_id: &str, artifact_id: &str) -> std::io::Result<()> {
+    pub async fn install(
+        &self,
+        temp: &Path,
+        project_id: &str,
+        artifact_id: &str,
+    ) -> std::io::Result<()> {
         tokio::fs::create_dir_all(self.root.join(project_id)).await?;
         tokio::fs::rename(temp, self.path(project_id, artifact_id)).await
     }

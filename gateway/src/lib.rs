@@ -47,7 +47,12 @@ impl AppState {
         let db = db::Db::connect(&config.database_url(), config.database.max_connections).await?;
         let secrets = crypto::SecretBox::load(&config.secrets.encryption_key, &config.data_dir)?;
         let files = files::FileStore::open(config.data_dir.join("artifacts"))?;
-        Ok(Self(Arc::new(State { config, db, secrets, files })))
+        Ok(Self(Arc::new(State {
+            config,
+            db,
+            secrets,
+            files,
+        })))
     }
 
     pub fn limits(&self, plan: &str) -> limits::Limits {

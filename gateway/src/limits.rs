@@ -65,7 +65,12 @@ impl Limits {
 }
 
 /// Refuses to add one more object when `current` already reached `max`.
-pub fn ensure_below(current: i64, max: i64, name: &'static str, what: &str) -> Result<(), ApiError> {
+pub fn ensure_below(
+    current: i64,
+    max: i64,
+    name: &'static str,
+    what: &str,
+) -> Result<(), ApiError> {
     if current >= max {
         return Err(ApiError::limit_exceeded(
             name,

@@ -6,7 +6,11 @@ use gateway::{AppState, Config};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "sluice", version, about = "Sluice: the control plane of a managed Flink service")]
+#[command(
+    name = "sluice",
+    version,
+    about = "Sluice: the control plane of a managed Flink service"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,7 +43,9 @@ enum Admin {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let config = Config::load().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
@@ -49,7 +55,11 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::build(config).await?;
             gateway::serve(state, listener, shutdown_signal()).await?;
         }
-        Command::Admin(Admin::CreateAccount { name, owner_email, plan }) => {
+        Command::Admin(Admin::CreateAccount {
+            name,
+            owner_email,
+            plan,
+        }) => {
             let plan = plan.unwrap_or_else(|| config.default_plan.clone());
             if !config.plans.contains_key(&plan) {
                 anyhow::bail!("plan `{plan}` is not configured");
@@ -58,7 +68,10 @@ async fn main() -> anyhow::Result<()> {
             let created = gateway::admin::create_account(&state.db, &plan, &name, &owner_email)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
-            eprintln!("created account {} (owner user {})", created.account_id, created.user_id);
+            eprintln!(
+                "created account {} (owner user {})",
+                created.account_id, created.user_id
+            );
             eprintln!("the owner's API token follows; it is shown once:");
             println!("{}", created.token);
         }

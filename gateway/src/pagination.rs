@@ -31,7 +31,10 @@ impl PageQuery {
     pub fn page(&self) -> Result<Page, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ApiError::invalid("limit", format!("limit must be between 1 and {MAX_PAGE}, got {limit}")));
+            return Err(ApiError::invalid(
+                "limit",
+                format!("limit must be between 1 and {MAX_PAGE}, got {limit}"),
+            ));
         }
         let after = match &self.cursor {
             None => String::new(),
@@ -39,7 +42,9 @@ impl PageQuery {
                 .decode(c)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| ApiError::invalid("cursor", "cursor is not one this API returned"))?,
+                .ok_or_else(|| {
+                    ApiError::invalid("cursor", "cursor is not one this API returned")
+                })?,
         };
         Ok(Page { limit, after })
     }
@@ -57,7 +62,14 @@ impl<T> Paginated<T> {
     pub fn from_rows(mut rows: Vec<T>, page: &Page, id: impl Fn(&T) -> &str) -> Self {
         let more = rows.len() as i64 > page.limit;
         rows.truncate(page.limit as usize);
-        let next_cursor = if more { rows.last().map(|r| B64.encode(id(r))) } else { None };
-        Self { items: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| B64.encode(id(r)))
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
     }
 }

@@ -50,9 +50,13 @@ impl TestApp {
 
     /// Starts a server whose configuration `tune` may adjust (plans, limits, ...).
     pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> TestApp {
-        let data_dir = std::env::temp_dir().join(format!("sluice-test-{}", uuid::Uuid::new_v4().simple()));
+        let data_dir =
+            std::env::temp_dir().join(format!("sluice-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&data_dir).expect("temp dir");
-        let mut config = Config { data_dir: data_dir.clone(), ..Config::default() };
+        let mut config = Config {
+            data_dir: data_dir.clone(),
+            ..Config::default()
+        };
         config.secrets.encryption_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned();
         if let Backend::Postgres = backend() {
             config.database.url = fresh_postgres_database().await;
@@ -60,32 +64,57 @@ impl TestApp {
         tune(&mut config);
         config.validate().expect("valid test configuration");
         let state = AppState::build(config).await.expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let stop = CancellationToken::new();
         let shutdown = stop.clone();
-        tokio::spawn(gateway::serve(state.clone(), listener, async move { shutdown.cancelled().await }));
-        TestApp { base, state, data_dir, http: reqwest::Client::new(), stop }
+        tokio::spawn(gateway::serve(state.clone(), listener, async move {
+            shutdown.cancelled().await
+        }));
+        TestApp {
+            base,
+            state,
+            data_dir,
+            http: reqwest::Client::new(),
+            stop,
+        }
     }
 
     /// Creates an account on the default plan and returns a client holding its owner's token.
     pub async fn account(&self, name: &str) -> Client {
-        self.account_on_plan(name, &self.state.config.default_plan.clone()).await
+        self.account_on_plan(name, &self.state.config.default_plan.clone())
+            .await
     }
 
     pub async fn account_on_plan(&self, name: &str, plan: &str) -> Client {
         let email = format!("owner-{}@example.com", uuid::Uuid::new_v4().simple());
-        let created = gateway::admin::create_account(&self.state.db, plan, name, &email).await.expect("create account");
-        Client { base: self.base.clone(), token: created.token, http: self.http.clone(), account_id: created.account_id }
+        let created = gateway::admin::create_account(&self.state.db, plan, name, &email)
+            .await
+            .expect("create account");
+        Client {
+            base: self.base.clone(),
+            token: created.token,
+            http: self.http.clone(),
+            account_id: created.account_id,
+        }
     }
 
     pub fn anonymous(&self) -> Client {
-        Client { base: self.base.clone(), token: String::new(), http: self.http.clone(), account_id: String::new() }
+        Client {
+            base: self.base.clone(),
+            token: String::new(),
+            http: self.http.clone(),
+            account_id: String::new(),
+        }
     }
 
     /// Files left in the upload staging directory (should be none between requests).
     pub fn staged_uploads(&self) -> usize {
-        std::fs::read_dir(self.data_dir.join("artifacts").join("tmp")).map(|d| d.count()).unwrap_or(0)
+        std::fs::read_dir(self.data_dir.join("artifacts").join("tmp"))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 
     /// Stops the server: it finishes in-flight requests and closes its pool.
@@ -95,10 +124,15 @@ impl TestApp {
 }
 
 async fn fresh_postgres_database() -> String {
-    let server = std::env::var("SLUICE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    let server = std::env::var("SLUICE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
     let name = format!("sluice_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await.expect("connect to PostgreSQL (is it running?)");
-    sqlx::Executor::execute(&mut admin, format!("create database {name}").as_str()).await.expect("create test database");
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .expect("connect to PostgreSQL (is it running?)");
+    sqlx::Executor::execute(&mut admin, format!("create database {name}").as_str())
+        .await
+        .expect("create test database");
     admin.close().await.ok();
     format!("{server}/{name}")
 }
@@ -131,26 +165,47 @@ impl Res {
         self.body["error"]["message"].as_str().unwrap_or("")
     }
     pub fn id(&self) -> String {
-        self.body["id"].as_str().unwrap_or_else(|| panic!("no id in {:?}", self.body)).to_owned()
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {:?}", self.body))
+            .to_owned()
     }
     pub fn etag(&self) -> String {
-        self.headers.get("etag").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+        self.headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
     }
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self
     }
     /// Asserts an API error: status, code and (when given) the field.
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str, field: Option<&str>) -> Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
         if let Some(field) = field {
             assert_eq!(self.field(), field, "unexpected field; body: {}", self.body);
         }
-        assert!(!self.message().is_empty(), "error without a message: {}", self.body);
+        assert!(
+            !self.message().is_empty(),
+            "error without a message: {}",
+            self.body
+        );
         self
     }
 }
@@ -175,7 +230,11 @@ impl Client {
         let headers = response.headers().clone();
         let text = response.text().await.expect("response body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Res { status, headers, body }
+        Res {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Res {
@@ -188,30 +247,57 @@ impl Client {
         Self::send(self.request(Method::PATCH, path).json(&body)).await
     }
     pub async fn patch_if(&self, path: &str, etag: &str, body: Value) -> Res {
-        Self::send(self.request(Method::PATCH, path).header("if-match", etag).json(&body)).await
+        Self::send(
+            self.request(Method::PATCH, path)
+                .header("if-match", etag)
+                .json(&body),
+        )
+        .await
     }
     pub async fn post_if(&self, path: &str, etag: &str, body: Value) -> Res {
-        Self::send(self.request(Method::POST, path).header("if-match", etag).json(&body)).await
+        Self::send(
+            self.request(Method::POST, path)
+                .header("if-match", etag)
+                .json(&body),
+        )
+        .await
     }
     pub async fn delete(&self, path: &str) -> Res {
         Self::send(self.request(Method::DELETE, path)).await
     }
 
     pub async fn project(&self, name: &str) -> String {
-        self.post("/projects", json!({ "name": name })).await.expect(201).id()
+        self.post("/projects", json!({ "name": name }))
+            .await
+            .expect(201)
+            .id()
     }
     pub async fn folder(&self, project: &str, name: &str, parent: Option<&str>) -> String {
-        self.post(&format!("/projects/{project}/folders"), json!({ "name": name, "parent_id": parent })).await.expect(201).id()
+        self.post(
+            &format!("/projects/{project}/folders"),
+            json!({ "name": name, "parent_id": parent }),
+        )
+        .await
+        .expect(201)
+        .id()
     }
     pub async fn sql_job(&self, project: &str, name: &str, folder: Option<&str>, sql: &str) -> Res {
-        self.post(&format!("/projects/{project}/jobs"), json!({ "name": name, "folder_id": folder, "content": { "kind": "sql", "sql": sql } })).await
+        self.post(
+            &format!("/projects/{project}/jobs"),
+            json!({ "name": name, "folder_id": folder, "content": { "kind": "sql", "sql": sql } }),
+        )
+        .await
     }
 
     /// Uploads `bytes` as a multipart file named `file_name`.
     pub async fn upload(&self, project: &str, file_name: &str, bytes: Vec<u8>) -> Res {
         let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
         let form = reqwest::multipart::Form::new().part("file", part);
-        Self::send(self.request(Method::POST, &format!("/projects/{project}/artifacts")).multipart(form)).await
+        Self::send(
+            self.request(Method::POST, &format!("/projects/{project}/artifacts"))
+                .multipart(form),
+        )
+        .await
     }
 
     /// Follows `next_cursor` through every page of a list.
@@ -276,7 +362,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= byte as u32;
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

@@ -35,7 +35,10 @@ pub struct AccountUsage {
 /// The account the token belongs to, with its plan's limits and current usage.
 #[utoipa::path(get, path = "/account", tag = "account",
     responses((status = 200, body = Account), (status = 401, body = ErrorBody)))]
-pub async fn get_account(State(state): State<AppState>, principal: Principal) -> ApiResult<JsonResponse<Account>> {
+pub async fn get_account(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<JsonResponse<Account>> {
     let (id, name, plan, created_at): (String, String, String, i64) =
         sqlx::query_as("select id, name, plan, created_at from accounts where id = $1")
             .bind(principal.account.as_str())
@@ -47,7 +50,14 @@ pub async fn get_account(State(state): State<AppState>, principal: Principal) ->
         .fetch_one(&state.db.pool)
         .await?;
     let limits = state.limits(&plan);
-    Ok(JsonResponse(Account { id, name, plan, limits, usage: AccountUsage { projects }, created_at: rfc3339(created_at) }))
+    Ok(JsonResponse(Account {
+        id,
+        name,
+        plan,
+        limits,
+        usage: AccountUsage { projects },
+        created_at: rfc3339(created_at),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -60,7 +70,11 @@ pub struct Member {
 
 #[utoipa::path(get, path = "/account/members", tag = "account", params(PageQuery),
     responses((status = 200, body = Paginated<Member>), (status = 401, body = ErrorBody)))]
-pub async fn list_members(State(state): State<AppState>, principal: Principal, Query(q): Query<PageQuery>) -> ApiResult<JsonResponse<Paginated<Member>>> {
+pub async fn list_members(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<JsonResponse<Paginated<Member>>> {
     let page = q.page()?;
     let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
         "select u.id, u.email, u.display_name, m.created_at
@@ -74,9 +88,16 @@ pub async fn list_members(State(state): State<AppState>, principal: Principal, Q
     .await?;
     let rows = rows
         .into_iter()
-        .map(|(user_id, email, display_name, joined)| Member { user_id, email, display_name, joined_at: rfc3339(joined) })
+        .map(|(user_id, email, display_name, joined)| Member {
+            user_id,
+            email,
+            display_name,
+            joined_at: rfc3339(joined),
+        })
         .collect();
-    Ok(JsonResponse(Paginated::from_rows(rows, &page, |m| &m.user_id)))
+    Ok(JsonResponse(Paginated::from_rows(rows, &page, |m| {
+        &m.user_id
+    })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -89,7 +110,11 @@ pub struct AddMember {
 /// Adds a person (by email) to the account, creating the user if it is new.
 #[utoipa::path(post, path = "/account/members", tag = "account", request_body = AddMember,
     responses((status = 201, body = Member), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn add_member(State(state): State<AppState>, principal: Principal, Json(body): Json<AddMember>) -> ApiResult<(StatusCode, JsonResponse<Member>)> {
+pub async fn add_member(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(body): Json<AddMember>,
+) -> ApiResult<(StatusCode, JsonResponse<Member>)> {
     let email = domain::email("email", &body.email)?;
     let display_name = match &body.display_name {
         Some(n) => Name::parse("display_name", n)?.as_str().to_owned(),
@@ -97,41 +122,69 @@ pub async fn add_member(State(state): State<AppState>, principal: Principal, Jso
     };
     let mut tx = state.db.begin_write().await?;
     let user_id = ensure_user(&mut tx, &email, &display_name).await?;
-    let (already,): (i64,) = sqlx::query_as("select count(*) from account_members where account_id = $1 and user_id = $2")
-        .bind(principal.account.as_str())
+    let (already,): (i64,) = sqlx::query_as(
+        "select count(*) from account_members where account_id = $1 and user_id = $2",
+    )
+    .bind(principal.account.as_str())
+    .bind(&user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if already > 0 {
+        return Err(ApiError::already_exists(
+            "email",
+            format!("{email} is already a member of this account"),
+        ));
+    }
+    let now = now_ms();
+    sqlx::query(
+        "insert into account_members (account_id, user_id, created_at) values ($1, $2, $3)",
+    )
+    .bind(principal.account.as_str())
+    .bind(&user_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let (display_name,): (String,) = sqlx::query_as("select display_name from users where id = $1")
         .bind(&user_id)
         .fetch_one(&mut *tx)
         .await?;
-    if already > 0 {
-        return Err(ApiError::already_exists("email", format!("{email} is already a member of this account")));
-    }
-    let now = now_ms();
-    sqlx::query("insert into account_members (account_id, user_id, created_at) values ($1, $2, $3)")
-        .bind(principal.account.as_str())
-        .bind(&user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    let (display_name,): (String,) = sqlx::query_as("select display_name from users where id = $1").bind(&user_id).fetch_one(&mut *tx).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, JsonResponse(Member { user_id, email, display_name, joined_at: rfc3339(now) })))
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(Member {
+            user_id,
+            email,
+            display_name,
+            joined_at: rfc3339(now),
+        }),
+    ))
 }
 
 /// Removes a member and revokes their tokens for this account. The last member stays.
 #[utoipa::path(delete, path = "/account/members/{user_id}", tag = "account",
     params(("user_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn remove_member(State(state): State<AppState>, principal: Principal, Path(user_id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn remove_member(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(user_id): Path<String>,
+) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    let members: Vec<(String,)> = sqlx::query_as(&format!("select user_id from account_members where account_id = $1{}", state.db.for_update()))
-        .bind(principal.account.as_str())
-        .fetch_all(&mut *tx)
-        .await?;
+    let members: Vec<(String,)> = sqlx::query_as(&format!(
+        "select user_id from account_members where account_id = $1{}",
+        state.db.for_update()
+    ))
+    .bind(principal.account.as_str())
+    .fetch_all(&mut *tx)
+    .await?;
     if !members.iter().any(|(id,)| *id == user_id) {
         return Err(ApiError::not_found("member"));
     }
     if members.len() == 1 {
-        return Err(ApiError::conflict("last_member", "the last member of an account cannot be removed"));
+        return Err(ApiError::conflict(
+            "last_member",
+            "the last member of an account cannot be removed",
+        ));
     }
     sqlx::query("delete from account_members where account_id = $1 and user_id = $2")
         .bind(principal.account.as_str())
@@ -150,7 +203,10 @@ pub async fn remove_member(State(state): State<AppState>, principal: Principal, 
 
 /// Finds the user with this (lower-cased) email or creates it.
 pub async fn ensure_user(tx: &mut Tx, email: &str, display_name: &str) -> Result<String, ApiError> {
-    let existing: Option<(String,)> = sqlx::query_as("select id from users where email = $1").bind(email).fetch_optional(&mut **tx).await?;
+    let existing: Option<(String,)> = sqlx::query_as("select id from users where email = $1")
+        .bind(email)
+        .fetch_optional(&mut **tx)
+        .await?;
     if let Some((id,)) = existing {
         return Ok(id);
     }
@@ -177,15 +233,35 @@ pub struct ApiToken {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-type TokenRow = (String, String, String, String, i64, Option<i64>, Option<i64>);
+type TokenRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 
 fn token_from_row((id, name, prefix, user_id, created, expires, used): TokenRow) -> ApiToken {
-    ApiToken { id, name, prefix, user_id, created_at: rfc3339(created), expires_at: expires.map(rfc3339), last_used_at: used.map(rfc3339) }
+    ApiToken {
+        id,
+        name,
+        prefix,
+        user_id,
+        created_at: rfc3339(created),
+        expires_at: expires.map(rfc3339),
+        last_used_at: used.map(rfc3339),
+    }
 }
 
 #[utoipa::path(get, path = "/tokens", tag = "account", params(PageQuery),
     responses((status = 200, body = Paginated<ApiToken>), (status = 401, body = ErrorBody)))]
-pub async fn list_tokens(State(state): State<AppState>, principal: Principal, Query(q): Query<PageQuery>) -> ApiResult<JsonResponse<Paginated<ApiToken>>> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<JsonResponse<Paginated<ApiToken>>> {
     let page = q.page()?;
     let rows: Vec<TokenRow> = sqlx::query_as(
         "select id, name, prefix, user_id, created_at, expires_at, last_used_at from api_tokens
@@ -196,7 +272,11 @@ pub async fn list_tokens(State(state): State<AppState>, principal: Principal, Qu
     .bind(page.limit + 1)
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(JsonResponse(Paginated::from_rows(rows.into_iter().map(token_from_row).collect(), &page, |t| &t.id)))
+    Ok(JsonResponse(Paginated::from_rows(
+        rows.into_iter().map(token_from_row).collect(),
+        &page,
+        |t| &t.id,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -217,16 +297,33 @@ pub struct CreatedToken {
 /// Issues a token for the calling user in the calling account.
 #[utoipa::path(post, path = "/tokens", tag = "account", request_body = CreateToken,
     responses((status = 201, body = CreatedToken), (status = 422, body = ErrorBody)))]
-pub async fn create_token(State(state): State<AppState>, principal: Principal, Json(body): Json<CreateToken>) -> ApiResult<(StatusCode, JsonResponse<CreatedToken>)> {
+pub async fn create_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(body): Json<CreateToken>,
+) -> ApiResult<(StatusCode, JsonResponse<CreatedToken>)> {
     let name = Name::parse("name", &body.name)?;
     let expires_at = match body.expires_in_days {
         None => None,
         Some(d) if (1..=3650).contains(&d) => Some(now_ms() + d * 86_400_000),
-        Some(d) => return Err(ApiError::invalid("expires_in_days", format!("expires_in_days must be between 1 and 3650, got {d}"))),
+        Some(d) => {
+            return Err(ApiError::invalid(
+                "expires_in_days",
+                format!("expires_in_days must be between 1 and 3650, got {d}"),
+            ))
+        }
     };
     let token = generate_token();
     let mut tx = state.db.begin_write().await?;
-    let id = insert_token(&mut tx, &principal.account, &principal.user_id, name.as_str(), &token, expires_at).await?;
+    let id = insert_token(
+        &mut tx,
+        &principal.account,
+        &principal.user_id,
+        name.as_str(),
+        &token,
+        expires_at,
+    )
+    .await?;
     tx.commit().await?;
     let now = now_ms();
     let created = ApiToken {
@@ -238,10 +335,23 @@ pub async fn create_token(State(state): State<AppState>, principal: Principal, J
         expires_at: expires_at.map(rfc3339),
         last_used_at: None,
     };
-    Ok((StatusCode::CREATED, JsonResponse(CreatedToken { token: created, secret: token.secret })))
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(CreatedToken {
+            token: created,
+            secret: token.secret,
+        }),
+    ))
 }
 
-pub async fn insert_token(tx: &mut Tx, account: &AccountId, user_id: &str, name: &str, token: &NewToken, expires_at: Option<i64>) -> Result<String, ApiError> {
+pub async fn insert_token(
+    tx: &mut Tx,
+    account: &AccountId,
+    user_id: &str,
+    name: &str,
+    token: &NewToken,
+    expires_at: Option<i64>,
+) -> Result<String, ApiError> {
     let id = new_id();
     sqlx::query(
         "insert into api_tokens (id, account_id, user_id, name, prefix, secret_sha256, created_at, expires_at)
@@ -263,7 +373,11 @@ pub async fn insert_token(tx: &mut Tx, account: &AccountId, user_id: &str, name:
 /// Revokes a token of this account; it stops working at once.
 #[utoipa::path(delete, path = "/tokens/{token_id}", tag = "account", params(("token_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn revoke_token(State(state): State<AppState>, principal: Principal, Path(token_id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(token_id): Path<String>,
+) -> ApiResult<StatusCode> {
     let done = sqlx::query("update api_tokens set revoked_at = $1 where id = $2 and account_id = $3 and revoked_at is null")
         .bind(now_ms())
         .bind(&token_id)

@@ -46,10 +46,21 @@ pub struct Artifact {
 }
 
 type ArtifactRow = (String, String, String, String, i64, String, i64);
-const ARTIFACT_COLUMNS: &str = "a.id, a.project_id, a.name, a.kind, a.size_bytes, a.sha256, a.created_at";
+const ARTIFACT_COLUMNS: &str =
+    "a.id, a.project_id, a.name, a.kind, a.size_bytes, a.sha256, a.created_at";
 
-fn artifact_from_row((id, project_id, name, kind, size_bytes, sha256, created): ArtifactRow) -> Artifact {
-    Artifact { id, project_id, name, kind, size_bytes, sha256, created_at: rfc3339(created) }
+fn artifact_from_row(
+    (id, project_id, name, kind, size_bytes, sha256, created): ArtifactRow,
+) -> Artifact {
+    Artifact {
+        id,
+        project_id,
+        name,
+        kind,
+        size_bytes,
+        sha256,
+        created_at: rfc3339(created),
+    }
 }
 
 /// Kind of an artifact by its file name; `None` for a type we do not accept.
@@ -127,33 +138,76 @@ pub async fn upload_artifact(
     let limits = state.limits(&principal.plan);
     let max = limits.artifact_bytes as u64;
     ensure_project(&state.db, &principal.account, &project_id).await?;
-    let too_large = || ApiError::too_large(limits.artifact_bytes, format!("an artifact may be at most {max} bytes (artifact_bytes)"));
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        ApiError::too_large(
+            limits.artifact_bytes,
+            format!("an artifact may be at most {max} bytes (artifact_bytes)"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max + MULTIPART_OVERHEAD) {
         return Err(too_large());
     }
-    let mut multipart = multipart.map_err(|e| ApiError::malformed(format!("expected a multipart/form-data body: {}", e.body_text())))?;
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::malformed(format!(
+            "expected a multipart/form-data body: {}",
+            e.body_text()
+        ))
+    })?;
 
-    let mut field = loop {
-        let next = multipart.next_field().await.map_err(|e| ApiError::malformed(format!("could not read the multipart body: {e}")))?;
-        match next {
-            None => return Err(ApiError::invalid("file", "the multipart body has no part named `file`")),
-            Some(f) if f.name() == Some("file") => break f,
-            Some(f) => {
-                let name = f.name().unwrap_or("").to_owned();
-                return Err(ApiError::invalid(name.clone(), format!("unexpected multipart part `{name}`; send the file in a part named `file`")));
-            }
+    // The body must be exactly one part, named `file`.
+    let next = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::malformed(format!("could not read the multipart body: {e}")))?;
+    let mut field = match next {
+        None => {
+            return Err(ApiError::invalid(
+                "file",
+                "the multipart body has no part named `file`",
+            ))
+        }
+        Some(f) if f.name() == Some("file") => f,
+        Some(f) => {
+            let name = f.name().unwrap_or("").to_owned();
+            return Err(ApiError::invalid(
+                name.clone(),
+                format!("unexpected multipart part `{name}`; send the file in a part named `file`"),
+            ));
         }
     };
-    let file_name = field.file_name().map(str::to_owned).ok_or_else(|| ApiError::invalid("file", "the `file` part must carry a file name"))?;
+    let file_name = field
+        .file_name()
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::invalid("file", "the `file` part must carry a file name"))?;
     let name = Name::parse("file.filename", &file_name)?;
-    let kind = kind_of(name.as_str()).ok_or_else(|| ApiError::invalid("file.filename", "an artifact must be a .jar, .zip or .py file"))?;
+    let kind = kind_of(name.as_str()).ok_or_else(|| {
+        ApiError::invalid(
+            "file.filename",
+            "an artifact must be a .jar, .zip or .py file",
+        )
+    })?;
 
-    let mut temp = TempUpload { path: state.files.temp_path(), keep: false };
-    let mut file = tokio::fs::OpenOptions::new().create_new(true).read(true).write(true).open(&temp.path).await?;
+    let mut temp = TempUpload {
+        path: state.files.temp_path(),
+        keep: false,
+    };
+    let mut file = tokio::fs::OpenOptions::new()
+        .create_new(true)
+        .read(true)
+        .write(true)
+        .open(&temp.path)
+        .await?;
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
-    while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::malformed(format!("the upload was interrupted: {e}")))? {
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| ApiError::malformed(format!("the upload was interrupted: {e}")))?
+    {
         size += chunk.len() as u64;
         if size > max {
             return Err(too_large());
@@ -164,18 +218,40 @@ pub async fn upload_artifact(
     file.flush().await?;
     file.sync_all().await?;
     if (kind == "jar" || kind == "zip") && !looks_like_zip(&mut file, size).await? {
-        return Err(ApiError::invalid("file", format!("`{}` is not a valid {} archive (JAR files are zip archives)", name.as_str(), kind.to_uppercase())));
+        return Err(ApiError::invalid(
+            "file",
+            format!(
+                "`{}` is not a valid {} archive (JAR files are zip archives)",
+                name.as_str(),
+                kind.to_uppercase()
+            ),
+        ));
     }
     drop(file);
     let sha256 = hex::encode(hasher.finalize());
 
     let mut tx = state.db.begin_write().await?;
     lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
-    ensure_below(count_in_project(&mut tx, "artifacts", &project_id).await?, limits.artifacts_per_project, "artifacts_per_project", "this project")?;
+    ensure_below(
+        count_in_project(&mut tx, "artifacts", &project_id).await?,
+        limits.artifacts_per_project,
+        "artifacts_per_project",
+        "this project",
+    )?;
     let (same,): (i64,) =
-        sqlx::query_as("select count(*) from artifacts where project_id = $1 and name = $2").bind(&project_id).bind(name.as_str()).fetch_one(&mut *tx).await?;
+        sqlx::query_as("select count(*) from artifacts where project_id = $1 and name = $2")
+            .bind(&project_id)
+            .bind(name.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
     if same > 0 {
-        return Err(ApiError::already_exists("file.filename", format!("an artifact named `{}` already exists in this project", name.as_str())));
+        return Err(ApiError::already_exists(
+            "file.filename",
+            format!(
+                "an artifact named `{}` already exists in this project",
+                name.as_str()
+            ),
+        ));
     }
     let id = new_id();
     let now = now_ms();
@@ -195,7 +271,15 @@ pub async fn upload_artifact(
         state.files.remove(&project_id, &id).await;
         return Err(e.into());
     }
-    let artifact = artifact_from_row((id, project_id, name.as_str().to_owned(), kind.to_owned(), size as i64, sha256, now));
+    let artifact = artifact_from_row((
+        id,
+        project_id,
+        name.as_str().to_owned(),
+        kind.to_owned(),
+        size as i64,
+        sha256,
+        now,
+    ));
     Ok((StatusCode::CREATED, JsonResponse(artifact)))
 }
 
@@ -219,10 +303,19 @@ pub async fn list_artifacts(
     .bind(page.limit + 1)
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(JsonResponse(Paginated::from_rows(rows.into_iter().map(artifact_from_row).collect(), &page, |a| &a.id)))
+    Ok(JsonResponse(Paginated::from_rows(
+        rows.into_iter().map(artifact_from_row).collect(),
+        &page,
+        |a| &a.id,
+    )))
 }
 
-async fn fetch_artifact(state: &AppState, principal: &Principal, project_id: &str, artifact_id: &str) -> Result<Artifact, ApiError> {
+async fn fetch_artifact(
+    state: &AppState,
+    principal: &Principal,
+    project_id: &str,
+    artifact_id: &str,
+) -> Result<Artifact, ApiError> {
     let row: Option<ArtifactRow> = sqlx::query_as(&format!(
         "select {ARTIFACT_COLUMNS} from artifacts a join projects p on p.id = a.project_id
           where p.account_id = $1 and a.project_id = $2 and a.id = $3"
@@ -232,7 +325,8 @@ async fn fetch_artifact(state: &AppState, principal: &Principal, project_id: &st
     .bind(artifact_id)
     .fetch_optional(&state.db.pool)
     .await?;
-    row.map(artifact_from_row).ok_or_else(|| ApiError::not_found("artifact"))
+    row.map(artifact_from_row)
+        .ok_or_else(|| ApiError::not_found("artifact"))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/artifacts/{artifact_id}", tag = "artifacts",
@@ -243,7 +337,9 @@ pub async fn get_artifact(
     principal: Principal,
     Path((project_id, artifact_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<Artifact>> {
-    Ok(JsonResponse(fetch_artifact(&state, &principal, &project_id, &artifact_id).await?))
+    Ok(JsonResponse(
+        fetch_artifact(&state, &principal, &project_id, &artifact_id).await?,
+    ))
 }
 
 /// Streams the file back, with its SHA-256 as the `ETag`.
@@ -258,13 +354,26 @@ pub async fn download_artifact(
     let artifact = fetch_artifact(&state, &principal, &project_id, &artifact_id).await?;
     let file = tokio::fs::File::open(state.files.path(&project_id, &artifact_id)).await?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let content_type = if artifact.kind == "python" { "text/x-python" } else { "application/java-archive" };
-    let disposition = format!("attachment; filename=\"{}\"", artifact.name.replace(['"', '\\'], "_"));
+    let content_type = if artifact.kind == "python" {
+        "text/x-python"
+    } else {
+        "application/java-archive"
+    };
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        artifact.name.replace(['"', '\\'], "_")
+    );
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(artifact.size_bytes as u64));
-    headers.insert(header::ETAG, HeaderValue::from_str(&format!("\"{}\"", artifact.sha256)).map_err(ApiError::internal)?);
+    headers.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(artifact.size_bytes as u64),
+    );
+    headers.insert(
+        header::ETAG,
+        HeaderValue::from_str(&format!("\"{}\"", artifact.sha256)).map_err(ApiError::internal)?,
+    );
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -283,7 +392,11 @@ pub async fn delete_artifact(
     let mut tx = state.db.begin_write().await?;
     lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
     let found: Option<(String,)> =
-        sqlx::query_as("select id from artifacts where id = $1 and project_id = $2").bind(&artifact_id).bind(&project_id).fetch_optional(&mut *tx).await?;
+        sqlx::query_as("select id from artifacts where id = $1 and project_id = $2")
+            .bind(&artifact_id)
+            .bind(&project_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     if found.is_none() {
         return Err(ApiError::not_found("artifact"));
     }
@@ -296,9 +409,18 @@ pub async fn delete_artifact(
     .await?;
     if !users.is_empty() {
         let names: Vec<String> = users.into_iter().map(|(n,)| n).collect();
-        return Err(ApiError::conflict("in_use", format!("the artifact is used by these jobs (drafts or saved versions): {}", names.join(", "))));
+        return Err(ApiError::conflict(
+            "in_use",
+            format!(
+                "the artifact is used by these jobs (drafts or saved versions): {}",
+                names.join(", ")
+            ),
+        ));
     }
-    sqlx::query("delete from artifacts where id = $1").bind(&artifact_id).execute(&mut *tx).await?;
+    sqlx::query("delete from artifacts where id = $1")
+        .bind(&artifact_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     state.files.remove(&project_id, &artifact_id).await;
     Ok(StatusCode::NO_CONTENT)

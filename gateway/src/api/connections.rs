@@ -42,7 +42,10 @@ pub enum ConnectionKind {
 
 impl ConnectionKind {
     fn as_str(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 }
 
@@ -60,14 +63,30 @@ pub struct Connection {
 }
 
 type ConnectionRow = (String, String, String, String, String, String, i64, i64);
-const CONNECTION_COLUMNS: &str = "c.id, c.project_id, c.name, c.kind, c.properties, c.secret_keys, c.created_at, c.updated_at";
+/// A connection row followed by its sealed secret properties.
+type SealedConnectionRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+);
+const CONNECTION_COLUMNS: &str =
+    "c.id, c.project_id, c.name, c.kind, c.properties, c.secret_keys, c.created_at, c.updated_at";
 
-fn connection_from_row((id, project_id, name, kind, properties, secret_keys, created, updated): ConnectionRow) -> Result<Connection, ApiError> {
+fn connection_from_row(
+    (id, project_id, name, kind, properties, secret_keys, created, updated): ConnectionRow,
+) -> Result<Connection, ApiError> {
     Ok(Connection {
         id,
         project_id,
         name,
-        kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(ApiError::internal)?,
+        kind: serde_json::from_value(serde_json::Value::String(kind))
+            .map_err(ApiError::internal)?,
         properties: serde_json::from_str(&properties).map_err(ApiError::internal)?,
         secret_keys: serde_json::from_str(&secret_keys).map_err(ApiError::internal)?,
         created_at: rfc3339(created),
@@ -77,18 +96,30 @@ fn connection_from_row((id, project_id, name, kind, properties, secret_keys, cre
 
 fn check_properties(field: &str, props: &BTreeMap<String, String>) -> Result<(), ApiError> {
     if props.len() > MAX_PROPERTIES {
-        return Err(ApiError::invalid(field, format!("{field} holds at most {MAX_PROPERTIES} entries, got {}", props.len())));
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "{field} holds at most {MAX_PROPERTIES} entries, got {}",
+                props.len()
+            ),
+        ));
     }
     for (key, value) in props {
         property_key(field, key)?;
         if value.chars().count() > MAX_VALUE_CHARS || value.contains('\0') {
-            return Err(ApiError::invalid(format!("{field}.{key}"), format!("values must be at most {MAX_VALUE_CHARS} characters, without NUL")));
+            return Err(ApiError::invalid(
+                format!("{field}.{key}"),
+                format!("values must be at most {MAX_VALUE_CHARS} characters, without NUL"),
+            ));
         }
     }
     Ok(())
 }
 
-fn check_disjoint(properties: &BTreeMap<String, String>, secret_keys: impl IntoIterator<Item = String>) -> Result<(), ApiError> {
+fn check_disjoint(
+    properties: &BTreeMap<String, String>,
+    secret_keys: impl IntoIterator<Item = String>,
+) -> Result<(), ApiError> {
     for key in secret_keys {
         if properties.contains_key(&key) {
             return Err(ApiError::invalid(
@@ -105,26 +136,52 @@ pub fn binding(account_id: &str, connection_id: &str) -> String {
     format!("connection/{account_id}/{connection_id}")
 }
 
-fn seal(state: &AppState, account: &AccountId, connection_id: &str, secrets: &BTreeMap<String, String>) -> Result<String, ApiError> {
+fn seal(
+    state: &AppState,
+    account: &AccountId,
+    connection_id: &str,
+    secrets: &BTreeMap<String, String>,
+) -> Result<String, ApiError> {
     let plain = serde_json::to_vec(secrets).map_err(ApiError::internal)?;
-    state.secrets.seal(&plain, &binding(account.as_str(), connection_id)).map_err(ApiError::internal)
+    state
+        .secrets
+        .seal(&plain, &binding(account.as_str(), connection_id))
+        .map_err(ApiError::internal)
 }
 
 /// Decrypts a connection's secrets; for the engine when it deploys a job, never for the API.
-pub fn open_secrets(state: &AppState, account: &AccountId, connection_id: &str, sealed: &str) -> Result<BTreeMap<String, String>, ApiError> {
-    let plain = state.secrets.open(sealed, &binding(account.as_str(), connection_id)).map_err(ApiError::internal)?;
+pub fn open_secrets(
+    state: &AppState,
+    account: &AccountId,
+    connection_id: &str,
+    sealed: &str,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let plain = state
+        .secrets
+        .open(sealed, &binding(account.as_str(), connection_id))
+        .map_err(ApiError::internal)?;
     serde_json::from_slice(&plain).map_err(ApiError::internal)
 }
 
-async fn ensure_connection_name_free(tx: &mut crate::db::Tx, project_id: &str, name: &str, except: &str) -> Result<(), ApiError> {
-    let (n,): (i64,) = sqlx::query_as("select count(*) from connections where project_id = $1 and name = $2 and id <> $3")
-        .bind(project_id)
-        .bind(name)
-        .bind(except)
-        .fetch_one(&mut **tx)
-        .await?;
+async fn ensure_connection_name_free(
+    tx: &mut crate::db::Tx,
+    project_id: &str,
+    name: &str,
+    except: &str,
+) -> Result<(), ApiError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from connections where project_id = $1 and name = $2 and id <> $3",
+    )
+    .bind(project_id)
+    .bind(name)
+    .bind(except)
+    .fetch_one(&mut **tx)
+    .await?;
     if n > 0 {
-        return Err(ApiError::already_exists("name", format!("a connection named `{name}` already exists in this project")));
+        return Err(ApiError::already_exists(
+            "name",
+            format!("a connection named `{name}` already exists in this project"),
+        ));
     }
     Ok(())
 }
@@ -149,7 +206,10 @@ pub async fn list_connections(
     .bind(page.limit + 1)
     .fetch_all(&state.db.pool)
     .await?;
-    let items = rows.into_iter().map(connection_from_row).collect::<Result<Vec<_>, _>>()?;
+    let items = rows
+        .into_iter()
+        .map(connection_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(JsonResponse(Paginated::from_rows(items, &page, |c| &c.id)))
 }
 
@@ -183,7 +243,12 @@ pub async fn create_connection(
     let secret_keys: Vec<String> = body.secret_properties.keys().cloned().collect();
     let mut tx = state.db.begin_write().await?;
     lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
-    ensure_below(count_in_project(&mut tx, "connections", &project_id).await?, limits.connections_per_project, "connections_per_project", "this project")?;
+    ensure_below(
+        count_in_project(&mut tx, "connections", &project_id).await?,
+        limits.connections_per_project,
+        "connections_per_project",
+        "this project",
+    )?;
     ensure_connection_name_free(&mut tx, &project_id, name.as_str(), "").await?;
     let now = now_ms();
     sqlx::query(
@@ -220,7 +285,7 @@ async fn fetch_connection<'c>(
     project_id: &str,
     connection_id: &str,
 ) -> Result<(Connection, String), ApiError> {
-    let row: Option<(String, String, String, String, String, String, i64, i64, String)> = sqlx::query_as(&format!(
+    let row: Option<SealedConnectionRow> = sqlx::query_as(&format!(
         "select {CONNECTION_COLUMNS}, c.secret_properties from connections c join projects p on p.id = c.project_id
           where p.account_id = $1 and c.project_id = $2 and c.id = $3"
     ))
@@ -229,8 +294,12 @@ async fn fetch_connection<'c>(
     .bind(connection_id)
     .fetch_optional(db)
     .await?;
-    let (id, project, name, kind, props, keys, created, updated, sealed) = row.ok_or_else(|| ApiError::not_found("connection"))?;
-    Ok((connection_from_row((id, project, name, kind, props, keys, created, updated))?, sealed))
+    let (id, project, name, kind, props, keys, created, updated, sealed) =
+        row.ok_or_else(|| ApiError::not_found("connection"))?;
+    Ok((
+        connection_from_row((id, project, name, kind, props, keys, created, updated))?,
+        sealed,
+    ))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/connections/{connection_id}", tag = "connections",
@@ -241,7 +310,11 @@ pub async fn get_connection(
     principal: Principal,
     Path((project_id, connection_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<Connection>> {
-    Ok(JsonResponse(fetch_connection(&state.db.pool, &principal, &project_id, &connection_id).await?.0))
+    Ok(JsonResponse(
+        fetch_connection(&state.db.pool, &principal, &project_id, &connection_id)
+            .await?
+            .0,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -263,13 +336,18 @@ pub async fn update_connection(
     Path((project_id, connection_id)): Path<(String, String)>,
     Json(body): Json<UpdateConnection>,
 ) -> ApiResult<JsonResponse<Connection>> {
-    let name = body.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| Name::parse("name", n))
+        .transpose()?;
     if let Some(p) = &body.properties {
         check_properties("properties", p)?;
     }
     let mut tx = state.db.begin_write().await?;
     lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
-    let (current, sealed) = fetch_connection(&mut *tx, &principal, &project_id, &connection_id).await?;
+    let (current, sealed) =
+        fetch_connection(&mut *tx, &principal, &project_id, &connection_id).await?;
     let mut secrets = open_secrets(&state, &principal.account, &connection_id, &sealed)?;
     if let Some(changes) = body.secret_properties {
         for (key, value) in changes {
@@ -303,7 +381,11 @@ pub async fn update_connection(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(JsonResponse(fetch_connection(&state.db.pool, &principal, &project_id, &connection_id).await?.0))
+    Ok(JsonResponse(
+        fetch_connection(&state.db.pool, &principal, &project_id, &connection_id)
+            .await?
+            .0,
+    ))
 }
 
 #[utoipa::path(delete, path = "/projects/{project_id}/connections/{connection_id}", tag = "connections",

@@ -36,7 +36,14 @@ type FolderRow = (String, String, Option<String>, String, i64, i64);
 const FOLDER_COLUMNS: &str = "f.id, f.project_id, f.parent_id, f.name, f.created_at, f.updated_at";
 
 fn folder_from_row((id, project_id, parent_id, name, created, updated): FolderRow) -> Folder {
-    Folder { id, project_id, parent_id, name, created_at: rfc3339(created), updated_at: rfc3339(updated) }
+    Folder {
+        id,
+        project_id,
+        parent_id,
+        name,
+        created_at: rfc3339(created),
+        updated_at: rfc3339(updated),
+    }
 }
 
 /// The folder tree of one project, read inside the locked transaction.
@@ -47,8 +54,13 @@ struct Tree {
 impl Tree {
     async fn load(tx: &mut Tx, project_id: &str) -> Result<Self, ApiError> {
         let rows: Vec<(String, Option<String>)> =
-            sqlx::query_as("select id, parent_id from folders where project_id = $1").bind(project_id).fetch_all(&mut **tx).await?;
-        Ok(Self { parent: rows.into_iter().collect() })
+            sqlx::query_as("select id, parent_id from folders where project_id = $1")
+                .bind(project_id)
+                .fetch_all(&mut **tx)
+                .await?;
+        Ok(Self {
+            parent: rows.into_iter().collect(),
+        })
     }
 
     fn contains(&self, id: &str) -> bool {
@@ -89,12 +101,21 @@ impl Tree {
     /// Levels in the subtree rooted at `id`, counting `id` itself as 1.
     fn height(&self, id: &str) -> i64 {
         let own = self.depth(Some(id));
-        self.parent.keys().filter(|f| self.is_within(f, id)).map(|f| self.depth(Some(f)) - own + 1).max().unwrap_or(1)
+        self.parent
+            .keys()
+            .filter(|f| self.is_within(f, id))
+            .map(|f| self.depth(Some(f)) - own + 1)
+            .max()
+            .unwrap_or(1)
     }
 }
 
 /// Jobs and folders directly inside `folder_id` (`None`: the project root).
-pub async fn count_entries(tx: &mut Tx, project_id: &str, folder_id: Option<&str>) -> Result<i64, ApiError> {
+pub async fn count_entries(
+    tx: &mut Tx,
+    project_id: &str,
+    folder_id: Option<&str>,
+) -> Result<i64, ApiError> {
     let (n,): (i64,) = sqlx::query_as(
         "select (select count(*) from folders where project_id = $1 and coalesce(parent_id, '') = $2)
               + (select count(*) from jobs where project_id = $1 and coalesce(folder_id, '') = $2)",
@@ -107,20 +128,54 @@ pub async fn count_entries(tx: &mut Tx, project_id: &str, folder_id: Option<&str
 }
 
 /// Refuses when `folder_id` (the destination of a new or moved entry) is full.
-pub async fn ensure_room_in(tx: &mut Tx, limits: &Limits, project_id: &str, folder_id: Option<&str>) -> Result<(), ApiError> {
+pub async fn ensure_room_in(
+    tx: &mut Tx,
+    limits: &Limits,
+    project_id: &str,
+    folder_id: Option<&str>,
+) -> Result<(), ApiError> {
     let entries = count_entries(tx, project_id, folder_id).await?;
-    let what = if folder_id.is_some() { "the folder" } else { "the project root" };
-    ensure_below(entries, limits.entries_per_folder, "entries_per_folder", what)
+    let what = if folder_id.is_some() {
+        "the folder"
+    } else {
+        "the project root"
+    };
+    ensure_below(
+        entries,
+        limits.entries_per_folder,
+        "entries_per_folder",
+        what,
+    )
 }
 
 /// 422 unless `folder_id` is a folder of this project; the caller holds the project lock.
-pub async fn ensure_folder_in_project(tx: &mut Tx, project_id: &str, folder_id: &str, field: &str) -> Result<(), ApiError> {
+pub async fn ensure_folder_in_project(
+    tx: &mut Tx,
+    project_id: &str,
+    folder_id: &str,
+    field: &str,
+) -> Result<(), ApiError> {
     let found: Option<(String,)> =
-        sqlx::query_as("select id from folders where id = $1 and project_id = $2").bind(folder_id).bind(project_id).fetch_optional(&mut **tx).await?;
-    found.map(|_| ()).ok_or_else(|| ApiError::invalid(field, format!("{field} `{folder_id}` is not a folder of this project")))
+        sqlx::query_as("select id from folders where id = $1 and project_id = $2")
+            .bind(folder_id)
+            .bind(project_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    found.map(|_| ()).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("{field} `{folder_id}` is not a folder of this project"),
+        )
+    })
 }
 
-async fn ensure_folder_name_free(tx: &mut Tx, project_id: &str, parent_id: Option<&str>, name: &str, except: &str) -> Result<(), ApiError> {
+async fn ensure_folder_name_free(
+    tx: &mut Tx,
+    project_id: &str,
+    parent_id: Option<&str>,
+    name: &str,
+    except: &str,
+) -> Result<(), ApiError> {
     let (n,): (i64,) = sqlx::query_as("select count(*) from folders where project_id = $1 and coalesce(parent_id, '') = $2 and name = $3 and id <> $4")
         .bind(project_id)
         .bind(parent_id.unwrap_or(""))
@@ -129,7 +184,10 @@ async fn ensure_folder_name_free(tx: &mut Tx, project_id: &str, parent_id: Optio
         .fetch_one(&mut **tx)
         .await?;
     if n > 0 {
-        return Err(ApiError::already_exists("name", format!("a folder named `{name}` already exists there")));
+        return Err(ApiError::already_exists(
+            "name",
+            format!("a folder named `{name}` already exists there"),
+        ));
     }
     Ok(())
 }
@@ -154,7 +212,11 @@ pub async fn list_folders(
     .bind(page.limit + 1)
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(JsonResponse(Paginated::from_rows(rows.into_iter().map(folder_from_row).collect(), &page, |f| &f.id)))
+    Ok(JsonResponse(Paginated::from_rows(
+        rows.into_iter().map(folder_from_row).collect(),
+        &page,
+        |f| &f.id,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -181,16 +243,27 @@ pub async fn create_folder(
     let parent = body.parent_id.as_deref();
     if let Some(parent) = parent {
         if !tree.contains(parent) {
-            return Err(ApiError::invalid("parent_id", format!("parent_id `{parent}` is not a folder of this project")));
+            return Err(ApiError::invalid(
+                "parent_id",
+                format!("parent_id `{parent}` is not a folder of this project"),
+            ));
         }
     }
-    ensure_below(count_in_project(&mut tx, "folders", &project_id).await?, limits.folders_per_project, "folders_per_project", "this project")?;
+    ensure_below(
+        count_in_project(&mut tx, "folders", &project_id).await?,
+        limits.folders_per_project,
+        "folders_per_project",
+        "this project",
+    )?;
     let depth = tree.depth(parent) + 1;
     if depth > limits.folder_depth {
         return Err(ApiError::limit_exceeded(
             "folder_depth",
             limits.folder_depth,
-            format!("folders nest at most {} deep; this folder would be at depth {depth}", limits.folder_depth),
+            format!(
+                "folders nest at most {} deep; this folder would be at depth {depth}",
+                limits.folder_depth
+            ),
         ));
     }
     ensure_room_in(&mut tx, &limits, &project_id, parent).await?;
@@ -206,11 +279,23 @@ pub async fn create_folder(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    let folder = folder_from_row((id, project_id, body.parent_id, name.as_str().to_owned(), now, now));
+    let folder = folder_from_row((
+        id,
+        project_id,
+        body.parent_id,
+        name.as_str().to_owned(),
+        now,
+        now,
+    ));
     Ok((StatusCode::CREATED, JsonResponse(folder)))
 }
 
-async fn fetch_folder(state: &AppState, principal: &Principal, project_id: &str, folder_id: &str) -> Result<Folder, ApiError> {
+async fn fetch_folder(
+    state: &AppState,
+    principal: &Principal,
+    project_id: &str,
+    folder_id: &str,
+) -> Result<Folder, ApiError> {
     let row: Option<FolderRow> = sqlx::query_as(&format!(
         "select {FOLDER_COLUMNS} from folders f join projects p on p.id = f.project_id
           where p.account_id = $1 and f.project_id = $2 and f.id = $3"
@@ -220,14 +305,21 @@ async fn fetch_folder(state: &AppState, principal: &Principal, project_id: &str,
     .bind(folder_id)
     .fetch_optional(&state.db.pool)
     .await?;
-    row.map(folder_from_row).ok_or_else(|| ApiError::not_found("folder"))
+    row.map(folder_from_row)
+        .ok_or_else(|| ApiError::not_found("folder"))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/folders/{folder_id}", tag = "folders",
     params(("project_id" = String, Path), ("folder_id" = String, Path)),
     responses((status = 200, body = Folder), (status = 404, body = ErrorBody)))]
-pub async fn get_folder(State(state): State<AppState>, principal: Principal, Path((project_id, folder_id)): Path<(String, String)>) -> ApiResult<JsonResponse<Folder>> {
-    Ok(JsonResponse(fetch_folder(&state, &principal, &project_id, &folder_id).await?))
+pub async fn get_folder(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, folder_id)): Path<(String, String)>,
+) -> ApiResult<JsonResponse<Folder>> {
+    Ok(JsonResponse(
+        fetch_folder(&state, &principal, &project_id, &folder_id).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -250,7 +342,11 @@ pub async fn update_folder(
     Path((project_id, folder_id)): Path<(String, String)>,
     Json(body): Json<UpdateFolder>,
 ) -> ApiResult<JsonResponse<Folder>> {
-    let new_name = body.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
+    let new_name = body
+        .name
+        .as_deref()
+        .map(|n| Name::parse("name", n))
+        .transpose()?;
     let limits = state.limits(&principal.plan);
     let mut tx = state.db.begin_write().await?;
     lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
@@ -258,16 +354,25 @@ pub async fn update_folder(
     let Some(current_parent) = tree.parent.get(&folder_id).cloned() else {
         return Err(ApiError::not_found("folder"));
     };
-    let (current_name,): (String,) = sqlx::query_as("select name from folders where id = $1").bind(&folder_id).fetch_one(&mut *tx).await?;
+    let (current_name,): (String,) = sqlx::query_as("select name from folders where id = $1")
+        .bind(&folder_id)
+        .fetch_one(&mut *tx)
+        .await?;
     let parent = match &body.parent_id {
         None => current_parent.clone(),
         Some(None) => None,
         Some(Some(p)) => {
             if !tree.contains(p) {
-                return Err(ApiError::invalid("parent_id", format!("parent_id `{p}` is not a folder of this project")));
+                return Err(ApiError::invalid(
+                    "parent_id",
+                    format!("parent_id `{p}` is not a folder of this project"),
+                ));
             }
             if tree.is_within(p, &folder_id) {
-                return Err(ApiError::invalid("parent_id", "a folder cannot be moved into itself or one of its own subfolders"));
+                return Err(ApiError::invalid(
+                    "parent_id",
+                    "a folder cannot be moved into itself or one of its own subfolders",
+                ));
             }
             Some(p.clone())
         }
@@ -283,7 +388,9 @@ pub async fn update_folder(
         }
         ensure_room_in(&mut tx, &limits, &project_id, parent.as_deref()).await?;
     }
-    let name = new_name.map(|n| n.as_str().to_owned()).unwrap_or(current_name);
+    let name = new_name
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or(current_name);
     ensure_folder_name_free(&mut tx, &project_id, parent.as_deref(), &name, &folder_id).await?;
     sqlx::query("update folders set name = $1, parent_id = $2, updated_at = $3 where id = $4 and project_id = $5")
         .bind(&name)
@@ -294,22 +401,37 @@ pub async fn update_folder(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(JsonResponse(fetch_folder(&state, &principal, &project_id, &folder_id).await?))
+    Ok(JsonResponse(
+        fetch_folder(&state, &principal, &project_id, &folder_id).await?,
+    ))
 }
 
 /// Deletes an empty folder; a folder with jobs or folders in it is refused.
 #[utoipa::path(delete, path = "/projects/{project_id}/folders/{folder_id}", tag = "folders",
     params(("project_id" = String, Path), ("folder_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete_folder(State(state): State<AppState>, principal: Principal, Path((project_id, folder_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn delete_folder(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, folder_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
     lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
-    ensure_folder_in_project(&mut tx, &project_id, &folder_id, "folder_id").await.map_err(|_| ApiError::not_found("folder"))?;
+    ensure_folder_in_project(&mut tx, &project_id, &folder_id, "folder_id")
+        .await
+        .map_err(|_| ApiError::not_found("folder"))?;
     let entries = count_entries(&mut tx, &project_id, Some(&folder_id)).await?;
     if entries > 0 {
-        return Err(ApiError::conflict("folder_not_empty", format!("the folder still holds {entries} jobs or folders; move or delete them first")));
+        return Err(ApiError::conflict(
+            "folder_not_empty",
+            format!("the folder still holds {entries} jobs or folders; move or delete them first"),
+        ));
     }
-    sqlx::query("delete from folders where id = $1 and project_id = $2").bind(&folder_id).bind(&project_id).execute(&mut *tx).await?;
+    sqlx::query("delete from folders where id = $1 and project_id = $2")
+        .bind(&folder_id)
+        .bind(&project_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -48,27 +48,55 @@ impl JobContent {
         match self {
             JobContent::Sql { sql } => {
                 if sql.len() > MAX_SQL_BYTES {
-                    return Err(ApiError::invalid("content.sql", format!("content.sql must be at most {MAX_SQL_BYTES} bytes, got {}", sql.len())));
+                    return Err(ApiError::invalid(
+                        "content.sql",
+                        format!(
+                            "content.sql must be at most {MAX_SQL_BYTES} bytes, got {}",
+                            sql.len()
+                        ),
+                    ));
                 }
                 if sql.contains('\0') {
-                    return Err(ApiError::invalid("content.sql", "content.sql must not contain NUL characters"));
+                    return Err(ApiError::invalid(
+                        "content.sql",
+                        "content.sql must not contain NUL characters",
+                    ));
                 }
             }
-            JobContent::Jar { artifact_id, entry_class, args } => {
+            JobContent::Jar {
+                artifact_id,
+                entry_class,
+                args,
+            } => {
                 if !is_java_class_name(entry_class) {
                     return Err(ApiError::invalid("content.entry_class", "content.entry_class must be a fully qualified Java class name such as com.example.Main"));
                 }
                 if args.len() > MAX_ARGS {
-                    return Err(ApiError::invalid("content.args", format!("content.args holds at most {MAX_ARGS} arguments, got {}", args.len())));
+                    return Err(ApiError::invalid(
+                        "content.args",
+                        format!(
+                            "content.args holds at most {MAX_ARGS} arguments, got {}",
+                            args.len()
+                        ),
+                    ));
                 }
-                if let Some(i) = args.iter().position(|a| a.chars().count() > MAX_ARG_CHARS || a.contains('\0')) {
-                    return Err(ApiError::invalid(format!("content.args[{i}]"), format!("each argument must be at most {MAX_ARG_CHARS} characters, without NUL")));
+                if let Some(i) = args
+                    .iter()
+                    .position(|a| a.chars().count() > MAX_ARG_CHARS || a.contains('\0'))
+                {
+                    return Err(ApiError::invalid(
+                        format!("content.args[{i}]"),
+                        format!(
+                            "each argument must be at most {MAX_ARG_CHARS} characters, without NUL"
+                        ),
+                    ));
                 }
-                let kind: Option<(String,)> = sqlx::query_as("select kind from artifacts where id = $1 and project_id = $2")
-                    .bind(artifact_id)
-                    .bind(project_id)
-                    .fetch_optional(&mut **tx)
-                    .await?;
+                let kind: Option<(String,)> =
+                    sqlx::query_as("select kind from artifacts where id = $1 and project_id = $2")
+                        .bind(artifact_id)
+                        .bind(project_id)
+                        .fetch_optional(&mut **tx)
+                        .await?;
                 match kind {
                     None => return Err(ApiError::invalid("content.artifact_id", format!("content.artifact_id `{artifact_id}` is not an artifact of this project"))),
                     Some((k,)) if k != "jar" => {
@@ -82,23 +110,49 @@ impl JobContent {
     }
 
     /// The columns (kind, sql_text, artifact_id, entry_class, args) this content is stored in.
-    pub fn columns(&self) -> (&'static str, Option<&str>, Option<&str>, Option<&str>, Option<String>) {
+    pub fn columns(
+        &self,
+    ) -> (
+        &'static str,
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        Option<String>,
+    ) {
         match self {
             JobContent::Sql { sql } => ("sql", Some(sql), None, None, None),
-            JobContent::Jar { artifact_id, entry_class, args } => {
-                ("jar", None, Some(artifact_id), Some(entry_class), Some(serde_json::to_string(args).unwrap_or_else(|_| "[]".to_owned())))
-            }
+            JobContent::Jar {
+                artifact_id,
+                entry_class,
+                args,
+            } => (
+                "jar",
+                None,
+                Some(artifact_id),
+                Some(entry_class),
+                Some(serde_json::to_string(args).unwrap_or_else(|_| "[]".to_owned())),
+            ),
         }
     }
 
-    pub fn from_columns(kind: &str, sql: Option<String>, artifact_id: Option<String>, entry_class: Option<String>, args: Option<String>) -> Self {
+    pub fn from_columns(
+        kind: &str,
+        sql: Option<String>,
+        artifact_id: Option<String>,
+        entry_class: Option<String>,
+        args: Option<String>,
+    ) -> Self {
         match kind {
             "jar" => JobContent::Jar {
                 artifact_id: artifact_id.unwrap_or_default(),
                 entry_class: entry_class.unwrap_or_default(),
-                args: args.and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
+                args: args
+                    .and_then(|a| serde_json::from_str(&a).ok())
+                    .unwrap_or_default(),
             },
-            _ => JobContent::Sql { sql: sql.unwrap_or_default() },
+            _ => JobContent::Sql {
+                sql: sql.unwrap_or_default(),
+            },
         }
     }
 
@@ -106,8 +160,13 @@ impl JobContent {
     pub fn diff_text(&self) -> String {
         match self {
             JobContent::Sql { sql } => sql.clone(),
-            JobContent::Jar { artifact_id, entry_class, args } => {
-                let mut text = format!("artifact_id: {artifact_id}\nentry_class: {entry_class}\nargs:\n");
+            JobContent::Jar {
+                artifact_id,
+                entry_class,
+                args,
+            } => {
+                let mut text =
+                    format!("artifact_id: {artifact_id}\nentry_class: {entry_class}\nargs:\n");
                 for a in args {
                     text.push_str(&format!("  {a}\n"));
                 }
@@ -122,7 +181,8 @@ fn is_java_class_name(s: &str) -> bool {
         && !s.is_empty()
         && s.split('.').all(|part| {
             let mut chars = part.chars();
-            matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_' || c == '$') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_' || c == '$')
+                && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
         })
 }
 
@@ -142,12 +202,40 @@ pub struct Job {
     pub updated_at: DateTime<Utc>,
 }
 
-type JobRow = (String, String, Option<String>, String, String, Option<String>, Option<String>, Option<String>, Option<String>, i64, i64, i64, i64);
+type JobRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    i64,
+);
 const JOB_COLUMNS: &str =
     "j.id, j.project_id, j.folder_id, j.name, j.kind, j.sql_text, j.artifact_id, j.entry_class, j.args, j.revision, j.last_version, j.created_at, j.updated_at";
 
 fn job_from_row(row: JobRow) -> Job {
-    let (id, project_id, folder_id, name, kind, sql, artifact_id, entry_class, args, revision, last_version, created, updated) = row;
+    let (
+        id,
+        project_id,
+        folder_id,
+        name,
+        kind,
+        sql,
+        artifact_id,
+        entry_class,
+        args,
+        revision,
+        last_version,
+        created,
+        updated,
+    ) = row;
     Job {
         id,
         project_id,
@@ -162,7 +250,12 @@ fn job_from_row(row: JobRow) -> Job {
 }
 
 /// A job of `account`'s project, read outside any transaction.
-pub async fn fetch_job(db: &Db, account: &AccountId, project_id: &str, job_id: &str) -> Result<Job, ApiError> {
+pub async fn fetch_job(
+    db: &Db,
+    account: &AccountId,
+    project_id: &str,
+    job_id: &str,
+) -> Result<Job, ApiError> {
     let row: Option<JobRow> = sqlx::query_as(&format!(
         "select {JOB_COLUMNS} from jobs j join projects p on p.id = j.project_id
           where p.account_id = $1 and j.project_id = $2 and j.id = $3"
@@ -172,21 +265,26 @@ pub async fn fetch_job(db: &Db, account: &AccountId, project_id: &str, job_id: &
     .bind(job_id)
     .fetch_optional(&db.pool)
     .await?;
-    row.map(job_from_row).ok_or_else(|| ApiError::not_found("job"))
+    row.map(job_from_row)
+        .ok_or_else(|| ApiError::not_found("job"))
 }
 
 /// The same, inside a transaction that already holds the project lock.
 pub async fn fetch_job_tx(tx: &mut Tx, project_id: &str, job_id: &str) -> Result<Job, ApiError> {
-    let row: Option<JobRow> = sqlx::query_as(&format!("select {JOB_COLUMNS} from jobs j where j.project_id = $1 and j.id = $2"))
-        .bind(project_id)
-        .bind(job_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.map(job_from_row).ok_or_else(|| ApiError::not_found("job"))
+    let row: Option<JobRow> = sqlx::query_as(&format!(
+        "select {JOB_COLUMNS} from jobs j where j.project_id = $1 and j.id = $2"
+    ))
+    .bind(project_id)
+    .bind(job_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(job_from_row)
+        .ok_or_else(|| ApiError::not_found("job"))
 }
 
 pub fn etag(revision: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{revision}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    HeaderValue::from_str(&format!("\"{revision}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
 /// Responds with the job and its `ETag`.
@@ -208,7 +306,10 @@ pub fn check_if_match(headers: &HeaderMap, revision: i64) -> Result<(), ApiError
         .with_field("If-Match"));
     };
     let value = value.to_str().unwrap_or("");
-    let matches = value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == format!("\"{revision}\""));
+    let matches = value
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == format!("\"{revision}\""));
     if !matches {
         return Err(ApiError::new(
             StatusCode::PRECONDITION_FAILED,
@@ -220,7 +321,13 @@ pub fn check_if_match(headers: &HeaderMap, revision: i64) -> Result<(), ApiError
     Ok(())
 }
 
-async fn ensure_job_name_free(tx: &mut Tx, project_id: &str, folder_id: Option<&str>, name: &str, except: &str) -> Result<(), ApiError> {
+async fn ensure_job_name_free(
+    tx: &mut Tx,
+    project_id: &str,
+    folder_id: Option<&str>,
+    name: &str,
+    except: &str,
+) -> Result<(), ApiError> {
     let (n,): (i64,) = sqlx::query_as("select count(*) from jobs where project_id = $1 and coalesce(folder_id, '') = $2 and name = $3 and id <> $4")
         .bind(project_id)
         .bind(folder_id.unwrap_or(""))
@@ -229,7 +336,10 @@ async fn ensure_job_name_free(tx: &mut Tx, project_id: &str, folder_id: Option<&
         .fetch_one(&mut **tx)
         .await?;
     if n > 0 {
-        return Err(ApiError::already_exists("name", format!("a job named `{name}` already exists in that folder")));
+        return Err(ApiError::already_exists(
+            "name",
+            format!("a job named `{name}` already exists in that folder"),
+        ));
     }
     Ok(())
 }
@@ -254,7 +364,11 @@ pub async fn list_jobs(
     Path(project_id): Path<String>,
     Query(q): Query<JobListQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Job>>> {
-    let page = crate::pagination::PageQuery { limit: q.limit, cursor: q.cursor }.page()?;
+    let page = crate::pagination::PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
     ensure_project(&state.db, &principal.account, &project_id).await?;
     let rows: Vec<JobRow> = sqlx::query_as(&format!(
         "select {JOB_COLUMNS} from jobs j join projects p on p.id = j.project_id
@@ -268,7 +382,11 @@ pub async fn list_jobs(
     .bind(page.limit + 1)
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(JsonResponse(Paginated::from_rows(rows.into_iter().map(job_from_row).collect(), &page, |j| &j.id)))
+    Ok(JsonResponse(Paginated::from_rows(
+        rows.into_iter().map(job_from_row).collect(),
+        &page,
+        |j| &j.id,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -282,7 +400,12 @@ pub struct CreateJob {
 
 #[utoipa::path(post, path = "/projects/{project_id}/jobs", tag = "jobs", params(("project_id" = String, Path)), request_body = CreateJob,
     responses((status = 201, body = Job, headers(("ETag" = String))), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_job(State(state): State<AppState>, principal: Principal, Path(project_id): Path<String>, Json(body): Json<CreateJob>) -> ApiResult<Response> {
+pub async fn create_job(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project_id): Path<String>,
+    Json(body): Json<CreateJob>,
+) -> ApiResult<Response> {
     let name = Name::parse("name", &body.name)?;
     let limits = state.limits(&principal.plan);
     let mut tx = state.db.begin_write().await?;
@@ -292,7 +415,12 @@ pub async fn create_job(State(state): State<AppState>, principal: Principal, Pat
         ensure_folder_in_project(&mut tx, &project_id, folder, "folder_id").await?;
     }
     body.content.validate(&mut tx, &project_id).await?;
-    ensure_below(count_in_project(&mut tx, "jobs", &project_id).await?, limits.jobs_per_project, "jobs_per_project", "this project")?;
+    ensure_below(
+        count_in_project(&mut tx, "jobs", &project_id).await?,
+        limits.jobs_per_project,
+        "jobs_per_project",
+        "this project",
+    )?;
     ensure_room_in(&mut tx, &limits, &project_id, folder).await?;
     ensure_job_name_free(&mut tx, &project_id, folder, name.as_str(), "").await?;
     let id = new_id();
@@ -321,8 +449,15 @@ pub async fn create_job(State(state): State<AppState>, principal: Principal, Pat
 
 #[utoipa::path(get, path = "/projects/{project_id}/jobs/{job_id}", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
     responses((status = 200, body = Job, headers(("ETag" = String))), (status = 404, body = ErrorBody)))]
-pub async fn get_job(State(state): State<AppState>, principal: Principal, Path((project_id, job_id)): Path<(String, String)>) -> ApiResult<Response> {
-    Ok(job_response(StatusCode::OK, fetch_job(&state.db, &principal.account, &project_id, &job_id).await?))
+pub async fn get_job(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, job_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    Ok(job_response(
+        StatusCode::OK,
+        fetch_job(&state.db, &principal.account, &project_id, &job_id).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -349,7 +484,11 @@ pub async fn update_job(
     headers: HeaderMap,
     Json(body): Json<UpdateJob>,
 ) -> ApiResult<Response> {
-    let new_name = body.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
+    let new_name = body
+        .name
+        .as_deref()
+        .map(|n| Name::parse("name", n))
+        .transpose()?;
     let limits = state.limits(&principal.plan);
     let mut tx = state.db.begin_write().await?;
     lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
@@ -366,7 +505,9 @@ pub async fn update_job(
     if folder != job.folder_id {
         ensure_room_in(&mut tx, &limits, &project_id, folder.as_deref()).await?;
     }
-    let name = new_name.map(|n| n.as_str().to_owned()).unwrap_or(job.name.clone());
+    let name = new_name
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or(job.name.clone());
     ensure_job_name_free(&mut tx, &project_id, folder.as_deref(), &name, &job_id).await?;
     let content = match body.content {
         Some(c) => {
@@ -389,7 +530,12 @@ pub async fn update_job(
 }
 
 /// Replaces the draft's content and bumps its revision; returns the new draft.
-pub async fn write_content(tx: &mut Tx, project_id: &str, job_id: &str, content: &JobContent) -> Result<Job, ApiError> {
+pub async fn write_content(
+    tx: &mut Tx,
+    project_id: &str,
+    job_id: &str,
+    content: &JobContent,
+) -> Result<Job, ApiError> {
     let (kind, sql, artifact, entry, args) = content.columns();
     sqlx::query(
         "update jobs set kind = $1, sql_text = $2, artifact_id = $3, entry_class = $4, args = $5, revision = revision + 1, updated_at = $6
@@ -411,14 +557,23 @@ pub async fn write_content(tx: &mut Tx, project_id: &str, job_id: &str, content:
 /// Deletes a draft with its versions. `If-Match` is honoured when sent.
 #[utoipa::path(delete, path = "/projects/{project_id}/jobs/{job_id}", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
-pub async fn delete_job(State(state): State<AppState>, principal: Principal, Path((project_id, job_id)): Path<(String, String)>, headers: HeaderMap) -> ApiResult<StatusCode> {
+pub async fn delete_job(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, job_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
     lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
     let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
     if headers.contains_key(header::IF_MATCH) {
         check_if_match(&headers, job.revision)?;
     }
-    sqlx::query("delete from jobs where id = $1 and project_id = $2").bind(&job_id).bind(&project_id).execute(&mut *tx).await?;
+    sqlx::query("delete from jobs where id = $1 and project_id = $2")
+        .bind(&job_id)
+        .bind(&project_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -34,7 +34,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("API token `slc_...`")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("API token `slc_...`"))
+                    .build(),
+            ),
         );
     }
 }
@@ -51,19 +56,41 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::list_tokens, accounts::create_token))
         .routes(routes!(accounts::revoke_token))
         .routes(routes!(projects::list_projects, projects::create_project))
-        .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))
+        .routes(routes!(
+            projects::get_project,
+            projects::update_project,
+            projects::delete_project
+        ))
         .routes(routes!(folders::list_folders, folders::create_folder))
-        .routes(routes!(folders::get_folder, folders::update_folder, folders::delete_folder))
+        .routes(routes!(
+            folders::get_folder,
+            folders::update_folder,
+            folders::delete_folder
+        ))
         .routes(routes!(jobs::list_jobs, jobs::create_job))
         .routes(routes!(jobs::get_job, jobs::update_job, jobs::delete_job))
         .routes(routes!(versions::list_versions, versions::save_version))
         .routes(routes!(versions::get_version))
         .routes(routes!(versions::diff_versions))
         .routes(routes!(versions::rollback))
-        .routes(routes!(connections::list_connections, connections::create_connection))
-        .routes(routes!(connections::get_connection, connections::update_connection, connections::delete_connection))
+        .routes(routes!(
+            connections::list_connections,
+            connections::create_connection
+        ))
+        .routes(routes!(
+            connections::get_connection,
+            connections::update_connection,
+            connections::delete_connection
+        ))
         // Uploads enforce their own per-plan size limit while streaming.
-        .merge(OpenApiRouter::new().routes(routes!(artifacts::list_artifacts, artifacts::upload_artifact)).layer(DefaultBodyLimit::disable()))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(
+                    artifacts::list_artifacts,
+                    artifacts::upload_artifact
+                ))
+                .layer(DefaultBodyLimit::disable()),
+        )
         .routes(routes!(artifacts::get_artifact, artifacts::delete_artifact))
         .routes(routes!(artifacts::download_artifact))
 }

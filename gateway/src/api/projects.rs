@@ -48,40 +48,76 @@ type ProjectRow = (String, String, String, i64, i64);
 const PROJECT_COLUMNS: &str = "id, name, description, created_at, updated_at";
 
 fn project_from_row((id, name, description, created, updated): ProjectRow) -> Project {
-    Project { id, name, description, created_at: rfc3339(created), updated_at: rfc3339(updated) }
+    Project {
+        id,
+        name,
+        description,
+        created_at: rfc3339(created),
+        updated_at: rfc3339(updated),
+    }
 }
 
 /// Answers 404 unless the project exists and belongs to `account`.
-pub async fn ensure_project(db: &Db, account: &AccountId, project_id: &str) -> Result<(), ApiError> {
-    let found: Option<(String,)> = sqlx::query_as("select id from projects where id = $1 and account_id = $2")
-        .bind(project_id)
-        .bind(account.as_str())
-        .fetch_optional(&db.pool)
-        .await?;
-    found.map(|_| ()).ok_or_else(|| ApiError::not_found("project"))
+pub async fn ensure_project(
+    db: &Db,
+    account: &AccountId,
+    project_id: &str,
+) -> Result<(), ApiError> {
+    let found: Option<(String,)> =
+        sqlx::query_as("select id from projects where id = $1 and account_id = $2")
+            .bind(project_id)
+            .bind(account.as_str())
+            .fetch_optional(&db.pool)
+            .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("project"))
 }
 
 /// Locks the project row for the rest of `tx` (404 unless it belongs to `account`).
 /// Every create inside a project takes this lock first, which serialises concurrent
 /// creates so limit checks and name checks that follow cannot race.
-pub async fn lock_project(db: &Db, tx: &mut Tx, account: &AccountId, project_id: &str) -> Result<(), ApiError> {
-    let found: Option<(String,)> = sqlx::query_as(&format!("select id from projects where id = $1 and account_id = $2{}", db.for_update()))
-        .bind(project_id)
-        .bind(account.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
-    found.map(|_| ()).ok_or_else(|| ApiError::not_found("project"))
+pub async fn lock_project(
+    db: &Db,
+    tx: &mut Tx,
+    account: &AccountId,
+    project_id: &str,
+) -> Result<(), ApiError> {
+    let found: Option<(String,)> = sqlx::query_as(&format!(
+        "select id from projects where id = $1 and account_id = $2{}",
+        db.for_update()
+    ))
+    .bind(project_id)
+    .bind(account.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("project"))
 }
 
 /// Counts rows of `table` in a project; `table` is always a constant of ours.
-pub async fn count_in_project(tx: &mut Tx, table: &'static str, project_id: &str) -> Result<i64, ApiError> {
-    let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {table} where project_id = $1")).bind(project_id).fetch_one(&mut **tx).await?;
+pub async fn count_in_project(
+    tx: &mut Tx,
+    table: &'static str,
+    project_id: &str,
+) -> Result<i64, ApiError> {
+    let (n,): (i64,) = sqlx::query_as(&format!(
+        "select count(*) from {table} where project_id = $1"
+    ))
+    .bind(project_id)
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(n)
 }
 
 #[utoipa::path(get, path = "/projects", tag = "projects", params(PageQuery),
     responses((status = 200, body = Paginated<Project>), (status = 401, body = ErrorBody)))]
-pub async fn list_projects(State(state): State<AppState>, principal: Principal, Query(q): Query<PageQuery>) -> ApiResult<JsonResponse<Paginated<Project>>> {
+pub async fn list_projects(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<JsonResponse<Paginated<Project>>> {
     let page = q.page()?;
     let rows: Vec<ProjectRow> = sqlx::query_as(&format!("select {PROJECT_COLUMNS} from projects where account_id = $1 and id > $2 order by id limit $3"))
         .bind(principal.account.as_str())
@@ -89,7 +125,11 @@ pub async fn list_projects(State(state): State<AppState>, principal: Principal, 
         .bind(page.limit + 1)
         .fetch_all(&state.db.pool)
         .await?;
-    Ok(JsonResponse(Paginated::from_rows(rows.into_iter().map(project_from_row).collect(), &page, |p| &p.id)))
+    Ok(JsonResponse(Paginated::from_rows(
+        rows.into_iter().map(project_from_row).collect(),
+        &page,
+        |p| &p.id,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -102,19 +142,34 @@ pub struct CreateProject {
 
 #[utoipa::path(post, path = "/projects", tag = "projects", request_body = CreateProject,
     responses((status = 201, body = Project), (status = 409, body = ErrorBody, description = "duplicate name or `projects_per_account` reached"), (status = 422, body = ErrorBody)))]
-pub async fn create_project(State(state): State<AppState>, principal: Principal, Json(body): Json<CreateProject>) -> ApiResult<(StatusCode, JsonResponse<Project>)> {
+pub async fn create_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(body): Json<CreateProject>,
+) -> ApiResult<(StatusCode, JsonResponse<Project>)> {
     let name = Name::parse("name", &body.name)?;
     let description = bounded_text("description", &body.description, MAX_DESCRIPTION_CHARS)?;
     let limits = state.limits(&principal.plan);
     let db = &state.db;
     let mut tx = db.begin_write().await?;
     // The account row is the lock that serialises project creation in one account.
-    sqlx::query(&format!("select id from accounts where id = $1{}", db.for_update()))
+    sqlx::query(&format!(
+        "select id from accounts where id = $1{}",
+        db.for_update()
+    ))
+    .bind(principal.account.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    let (count,): (i64,) = sqlx::query_as("select count(*) from projects where account_id = $1")
         .bind(principal.account.as_str())
         .fetch_one(&mut *tx)
         .await?;
-    let (count,): (i64,) = sqlx::query_as("select count(*) from projects where account_id = $1").bind(principal.account.as_str()).fetch_one(&mut *tx).await?;
-    ensure_below(count, limits.projects_per_account, "projects_per_account", "this account")?;
+    ensure_below(
+        count,
+        limits.projects_per_account,
+        "projects_per_account",
+        "this account",
+    )?;
     ensure_project_name_free(&mut tx, &principal.account, name.as_str(), None).await?;
     let id = new_id();
     let now = now_ms();
@@ -127,35 +182,65 @@ pub async fn create_project(State(state): State<AppState>, principal: Principal,
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, JsonResponse(project_from_row((id, name.as_str().to_owned(), description, now, now)))))
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(project_from_row((
+            id,
+            name.as_str().to_owned(),
+            description,
+            now,
+            now,
+        ))),
+    ))
 }
 
-async fn ensure_project_name_free(tx: &mut Tx, account: &AccountId, name: &str, except: Option<&str>) -> Result<(), ApiError> {
-    let (n,): (i64,) = sqlx::query_as("select count(*) from projects where account_id = $1 and name = $2 and id <> $3")
-        .bind(account.as_str())
-        .bind(name)
-        .bind(except.unwrap_or(""))
-        .fetch_one(&mut **tx)
-        .await?;
+async fn ensure_project_name_free(
+    tx: &mut Tx,
+    account: &AccountId,
+    name: &str,
+    except: Option<&str>,
+) -> Result<(), ApiError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from projects where account_id = $1 and name = $2 and id <> $3",
+    )
+    .bind(account.as_str())
+    .bind(name)
+    .bind(except.unwrap_or(""))
+    .fetch_one(&mut **tx)
+    .await?;
     if n > 0 {
-        return Err(ApiError::already_exists("name", format!("a project named `{name}` already exists in this account")));
+        return Err(ApiError::already_exists(
+            "name",
+            format!("a project named `{name}` already exists in this account"),
+        ));
     }
     Ok(())
 }
 
-async fn fetch_project(db: &Db, account: &AccountId, project_id: &str) -> Result<Project, ApiError> {
-    let row: Option<ProjectRow> = sqlx::query_as(&format!("select {PROJECT_COLUMNS} from projects where id = $1 and account_id = $2"))
-        .bind(project_id)
-        .bind(account.as_str())
-        .fetch_optional(&db.pool)
-        .await?;
-    row.map(project_from_row).ok_or_else(|| ApiError::not_found("project"))
+async fn fetch_project(
+    db: &Db,
+    account: &AccountId,
+    project_id: &str,
+) -> Result<Project, ApiError> {
+    let row: Option<ProjectRow> = sqlx::query_as(&format!(
+        "select {PROJECT_COLUMNS} from projects where id = $1 and account_id = $2"
+    ))
+    .bind(project_id)
+    .bind(account.as_str())
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(project_from_row)
+        .ok_or_else(|| ApiError::not_found("project"))
 }
 
 /// A project with its plan's limits and what it uses of them.
 #[utoipa::path(get, path = "/projects/{project_id}", tag = "projects", params(("project_id" = String, Path)),
     responses((status = 200, body = ProjectDetail), (status = 404, body = ErrorBody)))]
-pub async fn get_project(State(state): State<AppState>, principal: Principal, Path(project_id): Path<String>) -> ApiResult<JsonResponse<ProjectDetail>> {
+pub async fn get_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project_id): Path<String>,
+) -> ApiResult<JsonResponse<ProjectDetail>> {
     let project = fetch_project(&state.db, &principal.account, &project_id).await?;
     let (jobs, folders, connections, artifacts): (i64, i64, i64, i64) = sqlx::query_as(
         "select (select count(*) from jobs where project_id = $1), (select count(*) from folders where project_id = $1),
@@ -164,7 +249,16 @@ pub async fn get_project(State(state): State<AppState>, principal: Principal, Pa
     .bind(&project_id)
     .fetch_one(&state.db.pool)
     .await?;
-    Ok(JsonResponse(ProjectDetail { project, limits: state.limits(&principal.plan), usage: ProjectUsage { jobs, folders, connections, artifacts } }))
+    Ok(JsonResponse(ProjectDetail {
+        project,
+        limits: state.limits(&principal.plan),
+        usage: ProjectUsage {
+            jobs,
+            folders,
+            connections,
+            artifacts,
+        },
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -182,17 +276,34 @@ pub async fn update_project(
     Path(project_id): Path<String>,
     Json(body): Json<UpdateProject>,
 ) -> ApiResult<JsonResponse<Project>> {
-    let name = body.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
-    let description = body.description.as_deref().map(|d| bounded_text("description", d, MAX_DESCRIPTION_CHARS)).transpose()?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| Name::parse("name", n))
+        .transpose()?;
+    let description = body
+        .description
+        .as_deref()
+        .map(|d| bounded_text("description", d, MAX_DESCRIPTION_CHARS))
+        .transpose()?;
     let db = &state.db;
     let mut tx = db.begin_write().await?;
-    sqlx::query(&format!("select id from accounts where id = $1{}", db.for_update()))
-        .bind(principal.account.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
+    sqlx::query(&format!(
+        "select id from accounts where id = $1{}",
+        db.for_update()
+    ))
+    .bind(principal.account.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
     lock_project(db, &mut tx, &principal.account, &project_id).await?;
     if let Some(name) = &name {
-        ensure_project_name_free(&mut tx, &principal.account, name.as_str(), Some(&project_id)).await?;
+        ensure_project_name_free(
+            &mut tx,
+            &principal.account,
+            name.as_str(),
+            Some(&project_id),
+        )
+        .await?;
     }
     sqlx::query(
         "update projects set name = coalesce($1, name), description = coalesce($2, description), updated_at = $3
@@ -206,13 +317,19 @@ pub async fn update_project(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(JsonResponse(fetch_project(db, &principal.account, &project_id).await?))
+    Ok(JsonResponse(
+        fetch_project(db, &principal.account, &project_id).await?,
+    ))
 }
 
 /// Deletes the project with everything in it: folders, jobs, versions, connections and artifacts.
 #[utoipa::path(delete, path = "/projects/{project_id}", tag = "projects", params(("project_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_project(State(state): State<AppState>, principal: Principal, Path(project_id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project_id): Path<String>,
+) -> ApiResult<StatusCode> {
     let done = sqlx::query("delete from projects where id = $1 and account_id = $2")
         .bind(&project_id)
         .bind(principal.account.as_str())

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use similar::TextDiff;
 use utoipa::{IntoParams, ToSchema};
 
-use super::jobs::{check_if_match, fetch_job, fetch_job_tx, job_response, write_content, JobContent};
+use super::jobs::{
+    check_if_match, fetch_job, fetch_job_tx, job_response, write_content, JobContent,
+};
 use super::projects::lock_project;
 use super::rfc3339;
 use crate::auth::Principal;
@@ -34,11 +36,23 @@ pub struct Version {
     pub created_at: DateTime<Utc>,
 }
 
-type VersionRow = (String, i64, String, String, Option<String>, Option<String>, Option<String>, Option<String>, String, i64);
+type VersionRow = (
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+);
 const VERSION_COLUMNS: &str = "v.job_id, v.version, v.message, v.kind, v.sql_text, v.artifact_id, v.entry_class, v.args, v.created_by, v.created_at";
 
 fn version_from_row(row: VersionRow) -> Version {
-    let (job_id, version, message, kind, sql, artifact_id, entry_class, args, created_by, created) = row;
+    let (job_id, version, message, kind, sql, artifact_id, entry_class, args, created_by, created) =
+        row;
     Version {
         job_id,
         version,
@@ -50,21 +64,32 @@ fn version_from_row(row: VersionRow) -> Version {
 }
 
 async fn fetch_version(tx: &mut Tx, job_id: &str, version: i64) -> Result<Version, ApiError> {
-    let row: Option<VersionRow> = sqlx::query_as(&format!("select {VERSION_COLUMNS} from job_versions v where v.job_id = $1 and v.version = $2"))
-        .bind(job_id)
-        .bind(version)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row: Option<VersionRow> = sqlx::query_as(&format!(
+        "select {VERSION_COLUMNS} from job_versions v where v.job_id = $1 and v.version = $2"
+    ))
+    .bind(job_id)
+    .bind(version)
+    .fetch_optional(&mut **tx)
+    .await?;
     match row {
         Some(row) => Ok(version_from_row(row)),
         None => {
-            let (low, high): (Option<i64>, Option<i64>) =
-                sqlx::query_as("select min(version), max(version) from job_versions where job_id = $1").bind(job_id).fetch_one(&mut **tx).await?;
+            let (low, high): (Option<i64>, Option<i64>) = sqlx::query_as(
+                "select min(version), max(version) from job_versions where job_id = $1",
+            )
+            .bind(job_id)
+            .fetch_one(&mut **tx)
+            .await?;
             let kept = match (low, high) {
                 (Some(l), Some(h)) => format!("versions kept: {l} to {h}"),
                 _ => "this job has no saved versions".to_owned(),
             };
-            Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("version {version} does not exist ({kept})")).with_field("version"))
+            Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("version {version} does not exist ({kept})"),
+            )
+            .with_field("version"))
         }
     }
 }
@@ -78,13 +103,21 @@ pub struct VersionList {
 #[utoipa::path(get, path = "/projects/{project_id}/jobs/{job_id}/versions", tag = "versions",
     params(("project_id" = String, Path), ("job_id" = String, Path)),
     responses((status = 200, body = VersionList), (status = 404, body = ErrorBody)))]
-pub async fn list_versions(State(state): State<AppState>, principal: Principal, Path((project_id, job_id)): Path<(String, String)>) -> ApiResult<JsonResponse<VersionList>> {
+pub async fn list_versions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project_id, job_id)): Path<(String, String)>,
+) -> ApiResult<JsonResponse<VersionList>> {
     fetch_job(&state.db, &principal.account, &project_id, &job_id).await?;
-    let rows: Vec<VersionRow> = sqlx::query_as(&format!("select {VERSION_COLUMNS} from job_versions v where v.job_id = $1 order by v.version desc"))
-        .bind(&job_id)
-        .fetch_all(&state.db.pool)
-        .await?;
-    Ok(JsonResponse(VersionList { items: rows.into_iter().map(version_from_row).collect() }))
+    let rows: Vec<VersionRow> = sqlx::query_as(&format!(
+        "select {VERSION_COLUMNS} from job_versions v where v.job_id = $1 order by v.version desc"
+    ))
+    .bind(&job_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(VersionList {
+        items: rows.into_iter().map(version_from_row).collect(),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -139,17 +172,33 @@ pub async fn save_version(
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("update jobs set last_version = $1 where id = $2").bind(number).bind(&job_id).execute(&mut *tx).await?;
+    sqlx::query("update jobs set last_version = $1 where id = $2")
+        .bind(number)
+        .bind(&job_id)
+        .execute(&mut *tx)
+        .await?;
     let oldest_kept = number - keep + 1;
-    let pruned: Vec<(i64,)> = sqlx::query_as("select version from job_versions where job_id = $1 and version < $2 order by version")
+    let pruned: Vec<(i64,)> = sqlx::query_as(
+        "select version from job_versions where job_id = $1 and version < $2 order by version",
+    )
+    .bind(&job_id)
+    .bind(oldest_kept)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("delete from job_versions where job_id = $1 and version < $2")
         .bind(&job_id)
         .bind(oldest_kept)
-        .fetch_all(&mut *tx)
+        .execute(&mut *tx)
         .await?;
-    sqlx::query("delete from job_versions where job_id = $1 and version < $2").bind(&job_id).bind(oldest_kept).execute(&mut *tx).await?;
     let version = fetch_version(&mut tx, &job_id, number).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, JsonResponse(SavedVersion { version, pruned_versions: pruned.into_iter().map(|(v,)| v).collect() })))
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(SavedVersion {
+            version,
+            pruned_versions: pruned.into_iter().map(|(v,)| v).collect(),
+        }),
+    ))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/jobs/{job_id}/versions/{version}", tag = "versions",
@@ -199,14 +248,32 @@ pub async fn diff_versions(
     let mut tx = state.db.pool.begin().await?;
     let old = fetch_version(&mut tx, &job_id, q.from).await?;
     let (new_text, new_label) = match q.to {
-        Some(n) => (fetch_version(&mut tx, &job_id, n).await?.content.diff_text(), format!("version {n}")),
+        Some(n) => (
+            fetch_version(&mut tx, &job_id, n)
+                .await?
+                .content
+                .diff_text(),
+            format!("version {n}"),
+        ),
         None => (job.content.diff_text(), "draft".to_owned()),
     };
     tx.commit().await?;
     let old_text = old.content.diff_text();
-    let diff = TextDiff::from_lines(&old_text, &new_text).unified_diff().context_radius(3).header(&format!("version {}", q.from), &new_label).to_string();
-    let diff = if old_text == new_text { String::new() } else { diff };
-    Ok(JsonResponse(VersionDiff { from: q.from, to: q.to, diff }))
+    let diff = TextDiff::from_lines(&old_text, &new_text)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("version {}", q.from), &new_label)
+        .to_string();
+    let diff = if old_text == new_text {
+        String::new()
+    } else {
+        diff
+    };
+    Ok(JsonResponse(VersionDiff {
+        from: q.from,
+        to: q.to,
+        diff,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -17,24 +17,44 @@ async fn secret_properties_are_write_only_and_encrypted_at_rest() {
     assert!(!created.body.to_string().contains("hunter2"));
     assert_eq!(created.body["secret_keys"], json!(["password"]));
     let id = created.id();
-    let got = owner.get(&format!("/projects/{project}/connections/{id}")).await.expect(200);
+    let got = owner
+        .get(&format!("/projects/{project}/connections/{id}"))
+        .await
+        .expect(200);
     assert!(!got.body.to_string().contains("hunter2"));
     assert_eq!(got.body["properties"]["hostname"], "db.internal");
 
-    let (stored,): (String,) = sqlx::query_as("select secret_properties from connections where id = $1").bind(&id).fetch_one(&app.state.db.pool).await.unwrap();
-    assert!(stored.starts_with("v1.") && !stored.contains("hunter2"), "stored: {stored}");
+    let (stored,): (String,) =
+        sqlx::query_as("select secret_properties from connections where id = $1")
+            .bind(&id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        stored.starts_with("v1.") && !stored.contains("hunter2"),
+        "stored: {stored}"
+    );
 
     // Add one secret, remove another, keep the properties.
     let updated = owner
-        .patch(&format!("/projects/{project}/connections/{id}"), json!({ "secret_properties": { "password": null, "token": "t0k3n" } }))
+        .patch(
+            &format!("/projects/{project}/connections/{id}"),
+            json!({ "secret_properties": { "password": null, "token": "t0k3n" } }),
+        )
         .await
         .expect(200);
     assert_eq!(updated.body["secret_keys"], json!(["token"]));
     assert_eq!(updated.body["properties"]["port"], "3306");
     let state = app.state.clone();
-    let (sealed,): (String,) = sqlx::query_as("select secret_properties from connections where id = $1").bind(&id).fetch_one(&state.db.pool).await.unwrap();
+    let (sealed,): (String,) =
+        sqlx::query_as("select secret_properties from connections where id = $1")
+            .bind(&id)
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap();
     let binding = gateway::api::connections::binding(&owner.account_id, &id);
-    let opened: std::collections::BTreeMap<String, String> = serde_json::from_slice(&state.secrets.open(&sealed, &binding).unwrap()).unwrap();
+    let opened: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&state.secrets.open(&sealed, &binding).unwrap()).unwrap();
     assert_eq!(opened.get("token").map(String::as_str), Some("t0k3n"));
     assert!(!opened.contains_key("password"));
 }
@@ -45,13 +65,28 @@ async fn bad_connections_are_refused_with_the_field_named() {
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
     let path = format!("/projects/{project}/connections");
-    owner.post(&path, json!({ "name": "x", "kind": "oracle-9i" })).await.expect_error(422, "invalid_field", Some("kind"));
-    owner.post(&path, json!({ "name": "x", "kind": "kafka", "properties": { "bad key": "v" } })).await.expect_error(422, "invalid_field", Some("properties.bad key"));
+    owner
+        .post(&path, json!({ "name": "x", "kind": "oracle-9i" }))
+        .await
+        .expect_error(422, "invalid_field", Some("kind"));
+    owner
+        .post(
+            &path,
+            json!({ "name": "x", "kind": "kafka", "properties": { "bad key": "v" } }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("properties.bad key"));
     owner
         .post(&path, json!({ "name": "x", "kind": "kafka", "properties": { "password": "a" }, "secret_properties": { "password": "b" } }))
         .await
         .expect_error(422, "invalid_field", Some("secret_properties.password"));
-    owner.post(&path, json!({ "name": "x", "kind": "kafka" })).await.expect(201);
-    owner.post(&path, json!({ "name": "x", "kind": "kafka" })).await.expect_error(409, "already_exists", Some("name"));
+    owner
+        .post(&path, json!({ "name": "x", "kind": "kafka" }))
+        .await
+        .expect(201);
+    owner
+        .post(&path, json!({ "name": "x", "kind": "kafka" }))
+        .await
+        .expect_error(409, "already_exists", Some("name"));
     assert_eq!(owner.list_all(&path, 50).await.len(), 1);
 }

@@ -10,7 +10,11 @@ const RACERS: usize = 100;
 async fn assert_exactly_one_wins(results: Vec<Res>, limit_name: &str, limit: i64) {
     let created = results.iter().filter(|r| r.status == 201).count();
     let refused: Vec<&Res> = results.iter().filter(|r| r.status == 409).collect();
-    let others: Vec<String> = results.iter().filter(|r| r.status != 201 && r.status != 409).map(|r| format!("{} {}", r.status, r.body)).collect();
+    let others: Vec<String> = results
+        .iter()
+        .filter(|r| r.status != 201 && r.status != 409)
+        .map(|r| format!("{} {}", r.status, r.body))
+        .collect();
     assert!(others.is_empty(), "unexpected answers: {others:?}");
     assert_eq!(created, 1, "exactly one create may win");
     assert_eq!(refused.len(), RACERS - 1);
@@ -30,7 +34,10 @@ async fn projects_per_account_holds_under_100_concurrent_creates() {
     }
     let results = join_all((0..RACERS).map(|i| {
         let c = owner.clone();
-        async move { c.post("/projects", json!({ "name": format!("race{i}") })).await }
+        async move {
+            c.post("/projects", json!({ "name": format!("race{i}") }))
+                .await
+        }
     }))
     .await;
     assert_exactly_one_wins(results, "projects_per_account", 20).await;
@@ -44,7 +51,10 @@ async fn jobs_per_project_holds_under_100_concurrent_creates() {
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
     for i in 0..99 {
-        owner.sql_job(&project, &format!("j{i}"), None, "select 1").await.expect(201);
+        owner
+            .sql_job(&project, &format!("j{i}"), None, "select 1")
+            .await
+            .expect(201);
     }
     let results = join_all((0..RACERS).map(|i| {
         let (c, p) = (owner.clone(), project.clone());
@@ -52,7 +62,13 @@ async fn jobs_per_project_holds_under_100_concurrent_creates() {
     }))
     .await;
     assert_exactly_one_wins(results, "jobs_per_project", 100).await;
-    assert_eq!(owner.list_all(&format!("/projects/{project}/jobs"), 200).await.len(), 100);
+    assert_eq!(
+        owner
+            .list_all(&format!("/projects/{project}/jobs"), 200)
+            .await
+            .len(),
+        100
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,11 +81,23 @@ async fn folders_per_project_holds_under_100_concurrent_creates() {
     }
     let results = join_all((0..RACERS).map(|i| {
         let (c, p) = (owner.clone(), project.clone());
-        async move { c.post(&format!("/projects/{p}/folders"), json!({ "name": format!("race{i}") })).await }
+        async move {
+            c.post(
+                &format!("/projects/{p}/folders"),
+                json!({ "name": format!("race{i}") }),
+            )
+            .await
+        }
     }))
     .await;
     assert_exactly_one_wins(results, "folders_per_project", 100).await;
-    assert_eq!(owner.list_all(&format!("/projects/{project}/folders"), 200).await.len(), 100);
+    assert_eq!(
+        owner
+            .list_all(&format!("/projects/{project}/folders"), 200)
+            .await
+            .len(),
+        100
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,8 +105,10 @@ async fn entries_per_folder_holds_under_100_concurrent_creates() {
     // The default plan's 100 jobs and 100 folders per project cannot fill a 500-entry
     // folder, so this plan lifts those two and keeps the folder limit at its default.
     let app = TestApp::spawn_with(|c| {
-        let mut wide = gateway::limits::Limits::default();
-        wide.jobs_per_project = 10_000;
+        let wide = gateway::limits::Limits {
+            jobs_per_project: 10_000,
+            ..Default::default()
+        };
         c.plans.insert("wide".into(), wide);
     })
     .await;
@@ -86,23 +116,38 @@ async fn entries_per_folder_holds_under_100_concurrent_creates() {
     let project = owner.project("p").await;
     let folder = owner.folder(&project, "crowded", None).await;
     for i in 0..499 {
-        owner.sql_job(&project, &format!("j{i}"), Some(&folder), "select 1").await.expect(201);
+        owner
+            .sql_job(&project, &format!("j{i}"), Some(&folder), "select 1")
+            .await
+            .expect(201);
     }
     let results = join_all((0..RACERS).map(|i| {
         let (c, p, f) = (owner.clone(), project.clone(), folder.clone());
         async move {
             // Half the racers add folders, half add jobs: both are entries.
             if i % 2 == 0 {
-                c.post(&format!("/projects/{p}/folders"), json!({ "name": format!("race{i}"), "parent_id": f })).await
+                c.post(
+                    &format!("/projects/{p}/folders"),
+                    json!({ "name": format!("race{i}"), "parent_id": f }),
+                )
+                .await
             } else {
-                c.sql_job(&p, &format!("race{i}"), Some(&f), "select 1").await
+                c.sql_job(&p, &format!("race{i}"), Some(&f), "select 1")
+                    .await
             }
         }
     }))
     .await;
     assert_exactly_one_wins(results, "entries_per_folder", 500).await;
-    let jobs = owner.list_all(&format!("/projects/{project}/jobs?folder_id={folder}"), 200).await.len();
-    let folders = owner.list_all(&format!("/projects/{project}/folders"), 200).await.len() - 1;
+    let jobs = owner
+        .list_all(&format!("/projects/{project}/jobs?folder_id={folder}"), 200)
+        .await
+        .len();
+    let folders = owner
+        .list_all(&format!("/projects/{project}/folders"), 200)
+        .await
+        .len()
+        - 1;
     assert_eq!(jobs + folders, 500);
 }
 
@@ -112,7 +157,13 @@ async fn connections_per_project_holds_under_100_concurrent_creates() {
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
     for i in 0..49 {
-        owner.post(&format!("/projects/{project}/connections"), json!({ "name": format!("c{i}"), "kind": "kafka" })).await.expect(201);
+        owner
+            .post(
+                &format!("/projects/{project}/connections"),
+                json!({ "name": format!("c{i}"), "kind": "kafka" }),
+            )
+            .await
+            .expect(201);
     }
     let results = join_all((0..RACERS).map(|i| {
         let (c, p) = (owner.clone(), project.clone());
@@ -120,7 +171,13 @@ async fn connections_per_project_holds_under_100_concurrent_creates() {
     }))
     .await;
     assert_exactly_one_wins(results, "connections_per_project", 50).await;
-    assert_eq!(owner.list_all(&format!("/projects/{project}/connections"), 200).await.len(), 50);
+    assert_eq!(
+        owner
+            .list_all(&format!("/projects/{project}/connections"), 200)
+            .await
+            .len(),
+        50
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +187,10 @@ async fn artifacts_per_project_holds_under_100_concurrent_uploads() {
     let project = owner.project("p").await;
     let jar = tiny_jar();
     for i in 0..199 {
-        owner.upload(&project, &format!("a{i}.jar"), jar.clone()).await.expect(201);
+        owner
+            .upload(&project, &format!("a{i}.jar"), jar.clone())
+            .await
+            .expect(201);
     }
     let results = join_all((0..RACERS).map(|i| {
         let (c, p, j) = (owner.clone(), project.clone(), jar.clone());
@@ -138,9 +198,21 @@ async fn artifacts_per_project_holds_under_100_concurrent_uploads() {
     }))
     .await;
     assert_exactly_one_wins(results, "artifacts_per_project", 200).await;
-    assert_eq!(owner.list_all(&format!("/projects/{project}/artifacts"), 200).await.len(), 200);
-    assert_eq!(app.staged_uploads(), 0, "refused uploads leave no staged file");
-    let stored = std::fs::read_dir(app.data_dir.join("artifacts").join(&project)).unwrap().count();
+    assert_eq!(
+        owner
+            .list_all(&format!("/projects/{project}/artifacts"), 200)
+            .await
+            .len(),
+        200
+    );
+    assert_eq!(
+        app.staged_uploads(),
+        0,
+        "refused uploads leave no staged file"
+    );
+    let stored = std::fs::read_dir(app.data_dir.join("artifacts").join(&project))
+        .unwrap()
+        .count();
     assert_eq!(stored, 200, "exactly the recorded artifacts are on disk");
 }
 
@@ -152,7 +224,10 @@ async fn the_21st_project_is_refused_with_the_limit_named() {
     for i in 0..20 {
         owner.project(&format!("p{i}")).await;
     }
-    let res = owner.post("/projects", json!({ "name": "one-too-many" })).await.expect_error(409, "limit_exceeded", Some("projects_per_account"));
+    let res = owner
+        .post("/projects", json!({ "name": "one-too-many" }))
+        .await
+        .expect_error(409, "limit_exceeded", Some("projects_per_account"));
     assert_eq!(res.body["error"]["limit"], 20);
     assert!(res.message().contains("20"), "{}", res.message());
 }

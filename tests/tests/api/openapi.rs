@@ -6,10 +6,17 @@ use sluice_tests::TestApp;
 #[tokio::test]
 async fn the_document_is_openapi_3_1_and_swagger_ui_is_served() {
     let app = TestApp::spawn().await;
-    let doc: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", app.base)).await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
-    let ui = reqwest::get(format!("{}/api/docs/", app.base)).await.unwrap();
+    let ui = reqwest::get(format!("{}/api/docs/", app.base))
+        .await
+        .unwrap();
     assert_eq!(ui.status(), 200);
     assert!(ui.text().await.unwrap().to_lowercase().contains("swagger"));
 }
@@ -20,15 +27,38 @@ async fn the_document_is_openapi_3_1_and_swagger_ui_is_served() {
 async fn every_documented_operation_is_routed() {
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
-    let doc: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", app.base)).await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let concrete = path.split('/').map(|seg| if seg.starts_with('{') { "1" } else { seg }).collect::<Vec<_>>().join("/");
+        let concrete = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
         for (method, _) in item.as_object().unwrap() {
             let method: reqwest::Method = method.to_uppercase().parse().unwrap();
-            let res = sluice_tests::Client::send(owner.http.request(method.clone(), format!("{}{concrete}", app.base)).bearer_auth(&owner.token)).await;
-            assert_ne!(res.code(), "route_not_found", "{method} {path} is documented but not routed");
-            assert_ne!(res.code(), "method_not_allowed", "{method} {path} is documented but not routed");
+            let res = sluice_tests::Client::send(
+                owner
+                    .http
+                    .request(method.clone(), format!("{}{concrete}", app.base))
+                    .bearer_auth(&owner.token),
+            )
+            .await;
+            assert_ne!(
+                res.code(),
+                "route_not_found",
+                "{method} {path} is documented but not routed"
+            );
+            assert_ne!(
+                res.code(),
+                "method_not_allowed",
+                "{method} {path} is documented but not routed"
+            );
             checked += 1;
         }
     }
@@ -48,10 +78,21 @@ fn api_handlers_are_registered_only_through_the_documenting_router() {
             offenders.push(file.display().to_string());
         }
     });
-    assert!(offenders.is_empty(), "API routes must go through utoipa_axum::routes!: {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "API routes must go through utoipa_axum::routes!: {offenders:?}"
+    );
     let server = std::fs::read_to_string(src.join("server.rs")).unwrap();
-    let plain_routes: Vec<&str> = server.lines().filter(|l| l.contains(".route(")).map(str::trim).collect();
-    assert_eq!(plain_routes.len(), 3, "server.rs routes only openapi.json, healthz and readyz: {plain_routes:?}");
+    let plain_routes: Vec<&str> = server
+        .lines()
+        .filter(|l| l.contains(".route("))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        plain_routes.len(),
+        3,
+        "server.rs routes only openapi.json, healthz and readyz: {plain_routes:?}"
+    );
 }
 
 fn visit(dir: &std::path::Path, f: &mut dyn FnMut(&std::path::Path, &str)) {

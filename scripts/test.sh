@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy (warnings are errors), unit tests, and
+# the end-to-end suite twice, on SQLite and on PostgreSQL. Needs only cargo and a
+# PostgreSQL server at 127.0.0.1:5432 (user postgres, trust); it starts the local
+# cluster if one is installed but stopped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL="${SLUICE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
+export SLUICE_TEST_POSTGRES_URL="$PG_URL"
+
+pg_ready() { psql "$PG_URL/postgres" -Atqc 'select 1' >/dev/null 2>&1; }
+if ! pg_ready; then
+  echo "PostgreSQL is not answering at $PG_URL; trying to start the local cluster"
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
+  pg_ready || { echo "PostgreSQL is required for the PostgreSQL half of the suite" >&2; exit 1; }
+fi
+
+drop_test_databases() {
+  psql "$PG_URL/postgres" -Atqc "select datname from pg_database where datname like 'sluice\_test\_%'" |
+    while read -r db; do psql "$PG_URL/postgres" -qc "drop database if exists \"$db\" with (force)" >/dev/null; done
+}
+drop_test_databases
+trap drop_test_databases EXIT
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+log=$(mktemp)
+echo "== tests on SQLite"
+SLUICE_TEST_DATABASE=sqlite cargo test --workspace 2>&1 | tee -a "$log"
+echo "== end-to-end tests on PostgreSQL"
+SLUICE_TEST_DATABASE=postgres cargo test -p sluice-tests 2>&1 | tee -a "$log"
+
+# One closing line for both runs.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i-1); if ($(i) ~ /^failed/) f += $(i-1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
