@@ -1,8 +1,11 @@
-//! Operator actions that run outside the HTTP API (`sluice admin ...`).
+//! Operator actions that run outside the HTTP API (`sluice admin ...`), and the
+//! provisioning steps they share with sign-in.
 
-use crate::api::accounts::{ensure_user, insert_token};
-use crate::auth::{generate_token, AccountId};
-use crate::db::{new_id, now_ms, Db};
+use crate::access::roles::{AccountRole, ProjectRole};
+use crate::access::{generate_token, AccountId};
+use crate::api::accounts::ensure_user;
+use crate::api::tokens::insert_token;
+use crate::db::{new_id, now_ms, Db, Tx};
 use crate::domain::{self, Name};
 use crate::error::ApiError;
 
@@ -22,23 +25,8 @@ pub async fn create_account(
     let name = Name::parse("name", name)?;
     let email = domain::email("owner_email", owner_email)?;
     let mut tx = db.begin_write().await?;
-    let account_id = new_id();
-    sqlx::query("insert into accounts (id, name, plan, created_at) values ($1, $2, $3, $4)")
-        .bind(&account_id)
-        .bind(name.as_str())
-        .bind(plan)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
     let user_id = ensure_user(&mut tx, &email, &email).await?;
-    sqlx::query(
-        "insert into account_members (account_id, user_id, created_at) values ($1, $2, $3)",
-    )
-    .bind(&account_id)
-    .bind(&user_id)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
+    let account_id = insert_account(&mut tx, plan, name.as_str(), &user_id).await?;
     let token = generate_token();
     insert_token(
         &mut tx,
@@ -46,6 +34,7 @@ pub async fn create_account(
         &user_id,
         "initial owner token",
         &token,
+        None,
         None,
     )
     .await?;
@@ -55,4 +44,75 @@ pub async fn create_account(
         user_id,
         token: token.secret,
     })
+}
+
+/// Inserts an account with `owner` as its owner.
+pub async fn insert_account(
+    tx: &mut Tx,
+    plan: &str,
+    name: &str,
+    owner: &str,
+) -> Result<String, ApiError> {
+    let account_id = new_id();
+    let now = now_ms();
+    sqlx::query("insert into accounts (id, name, plan, created_at) values ($1, $2, $3, $4)")
+        .bind(&account_id)
+        .bind(name)
+        .bind(plan)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("insert into account_members (account_id, user_id, role, created_at) values ($1, $2, 'owner', $3)")
+        .bind(&account_id)
+        .bind(owner)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(account_id)
+}
+
+/// Makes `email` a member of an account with `role` (and optionally of one project)
+/// and issues a token for them, narrowed to that project when `narrow_token` is set.
+/// What an accepted invitation does, for operators bootstrapping service users.
+pub async fn add_member_with_token(
+    db: &Db,
+    account_id: &str,
+    email: &str,
+    role: AccountRole,
+    project: Option<(&str, ProjectRole)>,
+    narrow_token: bool,
+) -> Result<(String, String), ApiError> {
+    let email = domain::email("email", email)?;
+    let mut tx = db.begin_write().await?;
+    let user_id = ensure_user(&mut tx, &email, &email).await?;
+    let now = now_ms();
+    sqlx::query("insert into account_members (account_id, user_id, role, created_at) values ($1, $2, $3, $4)")
+        .bind(account_id)
+        .bind(&user_id)
+        .bind(role.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    if let Some((project_id, project_role)) = project {
+        sqlx::query("insert into project_members (project_id, user_id, role, created_at) values ($1, $2, $3, $4)")
+            .bind(project_id)
+            .bind(&user_id)
+            .bind(project_role.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let token = generate_token();
+    insert_token(
+        &mut tx,
+        &AccountId::trusted(account_id.to_owned()),
+        &user_id,
+        "operator-issued token",
+        &token,
+        None,
+        project.filter(|_| narrow_token),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((user_id, token.secret))
 }

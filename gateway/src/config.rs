@@ -29,6 +29,117 @@ pub struct Config {
     pub plans: BTreeMap<String, Limits>,
     /// Largest JSON request body, in bytes.
     pub max_json_body_bytes: usize,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// The URL people reach this server at: issuer of access tokens and base of the
+    /// OIDC redirect URI (`<public_url>/api/v1/auth/callback`).
+    pub public_url: String,
+    /// Lifetime of a signed access token.
+    pub access_token_ttl_secs: i64,
+    /// Lifetime of a console session (its refresh token) since sign-in.
+    pub session_ttl_secs: i64,
+    /// Sets `Secure` on session cookies. Browsers accept secure cookies from
+    /// http://localhost and 127.0.0.1, so only plain-http hosts need this off.
+    pub cookie_secure: bool,
+    /// Keys for access tokens. The first key with a private part signs; every key
+    /// verifies until its `verify_until`. Empty: an ES256 key generated once under
+    /// `data_dir` (fine for one replica; replicas must share configured keys).
+    pub signing_keys: Vec<SigningKeyConfig>,
+    pub oidc: OidcConfig,
+}
+
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigningKeyConfig {
+    /// Goes into the token header so verifiers pick the right key.
+    pub kid: String,
+    /// `ES256` (default), `RS256` or `EdDSA`.
+    pub algorithm: String,
+    /// PEM (PKCS#8) private key; empty for a retired key that only verifies.
+    pub private_key_pem: String,
+    /// PEM public key.
+    pub public_key_pem: String,
+    /// RFC 3339 instant after which tokens signed with this key are refused.
+    pub verify_until: Option<String>,
+}
+
+impl fmt::Debug for SigningKeyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeyConfig")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("private_key_pem", &redacted(&self.private_key_pem))
+            .field("verify_until", &self.verify_until)
+            .finish()
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// The provider's issuer URL; empty turns sign-in through OIDC off.
+    pub issuer_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Scopes asked for besides `openid`.
+    pub scopes: Vec<String>,
+    /// How long the provider's discovery document and keys are reused.
+    pub discovery_ttl_secs: u64,
+    /// An ID token signed by an unknown key makes Sluice refetch the provider's keys
+    /// (providers rotate them), at most this often.
+    pub jwks_min_refetch_secs: u64,
+    /// How long a started sign-in may take before its state expires.
+    pub login_ttl_secs: i64,
+}
+
+impl fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer_url", &self.issuer_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+fn redacted(secret: &str) -> &'static str {
+    if secret.is_empty() {
+        "<unset>"
+    } else {
+        "<redacted>"
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            access_token_ttl_secs: 15 * 60,
+            session_ttl_secs: 7 * 24 * 3600,
+            cookie_secure: true,
+            signing_keys: Vec::new(),
+            oidc: OidcConfig::default(),
+        }
+    }
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer_url: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            scopes: vec!["email".to_owned(), "profile".to_owned()],
+            discovery_ttl_secs: 3600,
+            jwks_min_refetch_secs: 10,
+            login_ttl_secs: 600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -50,13 +161,8 @@ pub struct SecretsConfig {
 
 impl fmt::Debug for SecretsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = if self.encryption_key.is_empty() {
-            "<unset>"
-        } else {
-            "<redacted>"
-        };
         f.debug_struct("SecretsConfig")
-            .field("encryption_key", &shown)
+            .field("encryption_key", &redacted(&self.encryption_key))
             .finish()
     }
 }
@@ -73,6 +179,7 @@ impl Default for Config {
             default_plan: crate::limits::STANDARD_PLAN.to_owned(),
             plans,
             max_json_body_bytes: 2 * 1024 * 1024,
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -100,6 +207,20 @@ impl Config {
                 self.default_plan,
                 self.plans.keys().cloned().collect::<Vec<_>>().join(", ")
             ));
+        }
+        if self.auth.access_token_ttl_secs < 10
+            || self.auth.session_ttl_secs < self.auth.access_token_ttl_secs
+        {
+            return Err(
+                "auth.access_token_ttl_secs must be at least 10 and at most auth.session_ttl_secs"
+                    .to_owned(),
+            );
+        }
+        let oidc = &self.auth.oidc;
+        if !oidc.issuer_url.is_empty() && oidc.client_id.is_empty() {
+            return Err(
+                "auth.oidc.client_id is required when auth.oidc.issuer_url is set".to_owned(),
+            );
         }
         for (name, limits) in &self.plans {
             limits.validate().map_err(|e| format!("plans.{name}.{e}"))?;

@@ -58,7 +58,7 @@ impl SecretBox {
         std::fs::create_dir_all(data_dir)?;
         let mut key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);
-        write_private(&path, B64.encode(key).as_bytes())?;
+        write_private_file(&path, B64.encode(key).as_bytes())?;
         tracing::warn!(path = %path.display(), "generated a new secrets key; set secrets.encryption_key in production");
         Self::from_key(&key)
     }
@@ -102,7 +102,7 @@ impl SecretBox {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

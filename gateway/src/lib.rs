@@ -3,9 +3,9 @@
 //! `main.rs` is thin: it loads [`Config`], builds [`AppState`] and calls [`serve`]
 //! with a listener and a shutdown future, exactly as the end-to-end tests do.
 
+pub mod access;
 pub mod admin;
 pub mod api;
-pub mod auth;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -32,6 +32,10 @@ pub struct State {
     pub db: db::Db,
     pub secrets: crypto::SecretBox,
     pub files: files::FileStore,
+    pub authz: access::Authorizer,
+    pub session_keys: access::jwt::SessionKeys,
+    /// Absent when no identity provider is configured.
+    pub oidc: Option<access::oidc::Oidc>,
 }
 
 impl Deref for AppState {
@@ -47,11 +51,17 @@ impl AppState {
         let db = db::Db::connect(&config.database_url(), config.database.max_connections).await?;
         let secrets = crypto::SecretBox::load(&config.secrets.encryption_key, &config.data_dir)?;
         let files = files::FileStore::open(config.data_dir.join("artifacts"))?;
+        let authz = access::Authorizer::load().await?;
+        let session_keys = access::jwt::SessionKeys::load(&config.auth, &config.data_dir)?;
+        let oidc = access::oidc::Oidc::new(&config.auth.oidc, &config.auth.public_url)?;
         Ok(Self(Arc::new(State {
             config,
             db,
             secrets,
             files,
+            authz,
+            session_keys,
+            oidc,
         })))
     }
 

@@ -17,6 +17,7 @@ use tower_http::LatencyUnit;
 use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::access::audit::{record_mutations, AuditLayer, Operations};
 use crate::error::ApiError;
 use crate::{api, AppState};
 
@@ -38,6 +39,15 @@ pub fn app(state: AppState) -> Router {
     });
 
     let max_json = state.config.max_json_body_bytes;
+    let audit = AuditLayer {
+        state: state.clone(),
+        operations: Operations::from_openapi(&openapi),
+    };
+    // Applied per route, so the audit middleware sees the matched route template.
+    let api_routes = api_routes.layer(axum::middleware::from_fn_with_state(
+        audit,
+        record_mutations,
+    ));
     let stateful: Router = api_routes.route("/readyz", get(readyz)).with_state(state);
     Router::new()
         .merge(stateful)

@@ -98,6 +98,41 @@ impl TestApp {
             token: created.token,
             http: self.http.clone(),
             account_id: created.account_id,
+            user_id: created.user_id,
+        }
+    }
+
+    /// Adds a member to `owner`'s account with an account role (and optionally a project
+    /// role) and returns a client with a token of theirs, narrowed to that project when
+    /// `narrow` is set.
+    pub async fn member(
+        &self,
+        owner: &Client,
+        account_role: &str,
+        project: Option<(&str, &str)>,
+        narrow: bool,
+    ) -> Client {
+        let email = format!(
+            "{account_role}-{}@example.com",
+            uuid::Uuid::new_v4().simple()
+        );
+        let project = project.map(|(p, r)| (p, r.parse().expect("project role")));
+        let (user_id, token) = gateway::admin::add_member_with_token(
+            &self.state.db,
+            &owner.account_id,
+            &email,
+            account_role.parse().expect("account role"),
+            project,
+            narrow,
+        )
+        .await
+        .expect("add member");
+        Client {
+            base: self.base.clone(),
+            token,
+            http: self.http.clone(),
+            account_id: owner.account_id.clone(),
+            user_id,
         }
     }
 
@@ -107,6 +142,7 @@ impl TestApp {
             token: String::new(),
             http: self.http.clone(),
             account_id: String::new(),
+            user_id: String::new(),
         }
     }
 
@@ -137,12 +173,13 @@ async fn fresh_postgres_database() -> String {
     format!("{server}/{name}")
 }
 
-/// An HTTP client authenticated as one account's owner.
+/// An HTTP client authenticated as one user of one account.
 #[derive(Clone)]
 pub struct Client {
     pub base: String,
     pub token: String,
     pub account_id: String,
+    pub user_id: String,
     pub http: reqwest::Client,
 }
 

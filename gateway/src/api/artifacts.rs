@@ -17,9 +17,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use utoipa::ToSchema;
 
-use super::projects::{count_in_project, ensure_project, lock_project};
+use super::projects::{count_in_project, lock_project};
 use super::rfc3339;
-use crate::auth::Principal;
+use crate::access::{can, ProjectAccess, ProjectGuard};
 use crate::db::{new_id, now_ms};
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -130,14 +130,13 @@ pub struct UploadForm {
               (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_artifact(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::WriteDrafts>,
     Path(project_id): Path<String>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, JsonResponse<Artifact>)> {
-    let limits = state.limits(&principal.plan);
+    let limits = state.limits(access.plan());
     let max = limits.artifact_bytes as u64;
-    ensure_project(&state.db, &principal.account, &project_id).await?;
     let too_large = || {
         ApiError::too_large(
             limits.artifact_bytes,
@@ -231,7 +230,7 @@ pub async fn upload_artifact(
     let sha256 = hex::encode(hasher.finalize());
 
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     ensure_below(
         count_in_project(&mut tx, "artifacts", &project_id).await?,
         limits.artifacts_per_project,
@@ -287,17 +286,16 @@ pub async fn upload_artifact(
     responses((status = 200, body = Paginated<Artifact>), (status = 404, body = ErrorBody)))]
 pub async fn list_artifacts(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path(project_id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Artifact>>> {
     let page = q.page()?;
-    ensure_project(&state.db, &principal.account, &project_id).await?;
     let rows: Vec<ArtifactRow> = sqlx::query_as(&format!(
         "select {ARTIFACT_COLUMNS} from artifacts a join projects p on p.id = a.project_id
           where p.account_id = $1 and a.project_id = $2 and a.id > $3 order by a.id limit $4"
     ))
-    .bind(principal.account.as_str())
+    .bind(access.account().as_str())
     .bind(&project_id)
     .bind(&page.after)
     .bind(page.limit + 1)
@@ -312,7 +310,7 @@ pub async fn list_artifacts(
 
 async fn fetch_artifact(
     state: &AppState,
-    principal: &Principal,
+    access: &ProjectAccess,
     project_id: &str,
     artifact_id: &str,
 ) -> Result<Artifact, ApiError> {
@@ -320,7 +318,7 @@ async fn fetch_artifact(
         "select {ARTIFACT_COLUMNS} from artifacts a join projects p on p.id = a.project_id
           where p.account_id = $1 and a.project_id = $2 and a.id = $3"
     ))
-    .bind(principal.account.as_str())
+    .bind(access.account().as_str())
     .bind(project_id)
     .bind(artifact_id)
     .fetch_optional(&state.db.pool)
@@ -334,11 +332,11 @@ async fn fetch_artifact(
     responses((status = 200, body = Artifact), (status = 404, body = ErrorBody)))]
 pub async fn get_artifact(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path((project_id, artifact_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<Artifact>> {
     Ok(JsonResponse(
-        fetch_artifact(&state, &principal, &project_id, &artifact_id).await?,
+        fetch_artifact(&state, &access, &project_id, &artifact_id).await?,
     ))
 }
 
@@ -348,10 +346,10 @@ pub async fn get_artifact(
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
 pub async fn download_artifact(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path((project_id, artifact_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let artifact = fetch_artifact(&state, &principal, &project_id, &artifact_id).await?;
+    let artifact = fetch_artifact(&state, &access, &project_id, &artifact_id).await?;
     let file = tokio::fs::File::open(state.files.path(&project_id, &artifact_id)).await?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let content_type = if artifact.kind == "python" {
@@ -386,11 +384,11 @@ pub async fn download_artifact(
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_artifact(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, artifact_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     let found: Option<(String,)> =
         sqlx::query_as("select id from artifacts where id = $1 and project_id = $2")
             .bind(&artifact_id)

@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::projects::{count_in_project, ensure_project, lock_project};
+use super::projects::{count_in_project, lock_project};
 use super::rfc3339;
-use crate::auth::{AccountId, Principal};
+use crate::access::{can, AccountId, ProjectAccess, ProjectGuard};
 use crate::db::{new_id, now_ms};
 use crate::domain::{property_key, Name};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -190,17 +190,16 @@ async fn ensure_connection_name_free(
     responses((status = 200, body = Paginated<Connection>), (status = 404, body = ErrorBody)))]
 pub async fn list_connections(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path(project_id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Connection>>> {
     let page = q.page()?;
-    ensure_project(&state.db, &principal.account, &project_id).await?;
     let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
         "select {CONNECTION_COLUMNS} from connections c join projects p on p.id = c.project_id
           where p.account_id = $1 and c.project_id = $2 and c.id > $3 order by c.id limit $4"
     ))
-    .bind(principal.account.as_str())
+    .bind(access.account().as_str())
     .bind(&project_id)
     .bind(&page.after)
     .bind(page.limit + 1)
@@ -229,7 +228,7 @@ pub struct CreateConnection {
     responses((status = 201, body = Connection), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_connection(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::ManageConnections>,
     Path(project_id): Path<String>,
     Json(body): Json<CreateConnection>,
 ) -> ApiResult<(StatusCode, JsonResponse<Connection>)> {
@@ -237,12 +236,12 @@ pub async fn create_connection(
     check_properties("properties", &body.properties)?;
     check_properties("secret_properties", &body.secret_properties)?;
     check_disjoint(&body.properties, body.secret_properties.keys().cloned())?;
-    let limits = state.limits(&principal.plan);
+    let limits = state.limits(access.plan());
     let id = new_id();
-    let sealed = seal(&state, &principal.account, &id, &body.secret_properties)?;
+    let sealed = seal(&state, access.account(), &id, &body.secret_properties)?;
     let secret_keys: Vec<String> = body.secret_properties.keys().cloned().collect();
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     ensure_below(
         count_in_project(&mut tx, "connections", &project_id).await?,
         limits.connections_per_project,
@@ -281,7 +280,7 @@ pub async fn create_connection(
 
 async fn fetch_connection<'c>(
     db: impl sqlx::any::AnyExecutor<'c>,
-    principal: &Principal,
+    access: &ProjectAccess,
     project_id: &str,
     connection_id: &str,
 ) -> Result<(Connection, String), ApiError> {
@@ -289,7 +288,7 @@ async fn fetch_connection<'c>(
         "select {CONNECTION_COLUMNS}, c.secret_properties from connections c join projects p on p.id = c.project_id
           where p.account_id = $1 and c.project_id = $2 and c.id = $3"
     ))
-    .bind(principal.account.as_str())
+    .bind(access.account().as_str())
     .bind(project_id)
     .bind(connection_id)
     .fetch_optional(db)
@@ -307,11 +306,11 @@ async fn fetch_connection<'c>(
     responses((status = 200, body = Connection), (status = 404, body = ErrorBody)))]
 pub async fn get_connection(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path((project_id, connection_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<Connection>> {
     Ok(JsonResponse(
-        fetch_connection(&state.db.pool, &principal, &project_id, &connection_id)
+        fetch_connection(&state.db.pool, &access, &project_id, &connection_id)
             .await?
             .0,
     ))
@@ -332,7 +331,7 @@ pub struct UpdateConnection {
     responses((status = 200, body = Connection), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_connection(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::ManageConnections>,
     Path((project_id, connection_id)): Path<(String, String)>,
     Json(body): Json<UpdateConnection>,
 ) -> ApiResult<JsonResponse<Connection>> {
@@ -345,10 +344,10 @@ pub async fn update_connection(
         check_properties("properties", p)?;
     }
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     let (current, sealed) =
-        fetch_connection(&mut *tx, &principal, &project_id, &connection_id).await?;
-    let mut secrets = open_secrets(&state, &principal.account, &connection_id, &sealed)?;
+        fetch_connection(&mut *tx, &access, &project_id, &connection_id).await?;
+    let mut secrets = open_secrets(&state, access.account(), &connection_id, &sealed)?;
     if let Some(changes) = body.secret_properties {
         for (key, value) in changes {
             match value {
@@ -373,7 +372,7 @@ pub async fn update_connection(
     )
     .bind(&name)
     .bind(serde_json::to_string(&properties).map_err(ApiError::internal)?)
-    .bind(seal(&state, &principal.account, &connection_id, &secrets)?)
+    .bind(seal(&state, access.account(), &connection_id, &secrets)?)
     .bind(serde_json::to_string(&secret_keys).map_err(ApiError::internal)?)
     .bind(now_ms())
     .bind(&connection_id)
@@ -382,7 +381,7 @@ pub async fn update_connection(
     .await?;
     tx.commit().await?;
     Ok(JsonResponse(
-        fetch_connection(&state.db.pool, &principal, &project_id, &connection_id)
+        fetch_connection(&state.db.pool, &access, &project_id, &connection_id)
             .await?
             .0,
     ))
@@ -393,13 +392,13 @@ pub async fn update_connection(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_connection(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::ManageConnections>,
     Path((project_id, connection_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let done = sqlx::query("delete from connections where id = $1 and project_id in (select id from projects where id = $2 and account_id = $3)")
         .bind(&connection_id)
         .bind(&project_id)
-        .bind(principal.account.as_str())
+        .bind(access.account().as_str())
         .execute(&state.db.pool)
         .await?;
     if done.rows_affected() == 0 {

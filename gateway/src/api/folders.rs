@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::projects::{count_in_project, ensure_project, lock_project};
+use super::projects::{count_in_project, lock_project};
 use super::rfc3339;
-use crate::auth::Principal;
+use crate::access::{can, ProjectAccess, ProjectGuard};
 use crate::db::{new_id, now_ms, Tx};
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -196,17 +196,16 @@ async fn ensure_folder_name_free(
     responses((status = 200, body = Paginated<Folder>), (status = 404, body = ErrorBody)))]
 pub async fn list_folders(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path(project_id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Folder>>> {
     let page = q.page()?;
-    ensure_project(&state.db, &principal.account, &project_id).await?;
     let rows: Vec<FolderRow> = sqlx::query_as(&format!(
         "select {FOLDER_COLUMNS} from folders f join projects p on p.id = f.project_id
           where p.account_id = $1 and f.project_id = $2 and f.id > $3 order by f.id limit $4"
     ))
-    .bind(principal.account.as_str())
+    .bind(access.account().as_str())
     .bind(&project_id)
     .bind(&page.after)
     .bind(page.limit + 1)
@@ -231,14 +230,14 @@ pub struct CreateFolder {
     responses((status = 201, body = Folder), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_folder(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::WriteDrafts>,
     Path(project_id): Path<String>,
     Json(body): Json<CreateFolder>,
 ) -> ApiResult<(StatusCode, JsonResponse<Folder>)> {
     let name = Name::parse("name", &body.name)?;
-    let limits = state.limits(&principal.plan);
+    let limits = state.limits(access.plan());
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     let tree = Tree::load(&mut tx, &project_id).await?;
     let parent = body.parent_id.as_deref();
     if let Some(parent) = parent {
@@ -292,7 +291,7 @@ pub async fn create_folder(
 
 async fn fetch_folder(
     state: &AppState,
-    principal: &Principal,
+    access: &ProjectAccess,
     project_id: &str,
     folder_id: &str,
 ) -> Result<Folder, ApiError> {
@@ -300,7 +299,7 @@ async fn fetch_folder(
         "select {FOLDER_COLUMNS} from folders f join projects p on p.id = f.project_id
           where p.account_id = $1 and f.project_id = $2 and f.id = $3"
     ))
-    .bind(principal.account.as_str())
+    .bind(access.account().as_str())
     .bind(project_id)
     .bind(folder_id)
     .fetch_optional(&state.db.pool)
@@ -314,11 +313,11 @@ async fn fetch_folder(
     responses((status = 200, body = Folder), (status = 404, body = ErrorBody)))]
 pub async fn get_folder(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path((project_id, folder_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<Folder>> {
     Ok(JsonResponse(
-        fetch_folder(&state, &principal, &project_id, &folder_id).await?,
+        fetch_folder(&state, &access, &project_id, &folder_id).await?,
     ))
 }
 
@@ -338,7 +337,7 @@ pub struct UpdateFolder {
     responses((status = 200, body = Folder), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_folder(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, folder_id)): Path<(String, String)>,
     Json(body): Json<UpdateFolder>,
 ) -> ApiResult<JsonResponse<Folder>> {
@@ -347,9 +346,9 @@ pub async fn update_folder(
         .as_deref()
         .map(|n| Name::parse("name", n))
         .transpose()?;
-    let limits = state.limits(&principal.plan);
+    let limits = state.limits(access.plan());
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     let tree = Tree::load(&mut tx, &project_id).await?;
     let Some(current_parent) = tree.parent.get(&folder_id).cloned() else {
         return Err(ApiError::not_found("folder"));
@@ -402,7 +401,7 @@ pub async fn update_folder(
         .await?;
     tx.commit().await?;
     Ok(JsonResponse(
-        fetch_folder(&state, &principal, &project_id, &folder_id).await?,
+        fetch_folder(&state, &access, &project_id, &folder_id).await?,
     ))
 }
 
@@ -412,11 +411,11 @@ pub async fn update_folder(
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_folder(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, folder_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     ensure_folder_in_project(&mut tx, &project_id, &folder_id, "folder_id")
         .await
         .map_err(|_| ApiError::not_found("folder"))?;

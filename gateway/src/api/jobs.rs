@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::folders::{ensure_folder_in_project, ensure_room_in};
-use super::projects::{count_in_project, ensure_project, lock_project};
+use super::projects::{count_in_project, lock_project};
 use super::rfc3339;
-use crate::auth::{AccountId, Principal};
+use crate::access::{can, AccountId, ProjectGuard};
 use crate::db::{new_id, now_ms, Db, Tx};
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -360,7 +360,7 @@ pub struct JobListQuery {
     responses((status = 200, body = Paginated<Job>), (status = 404, body = ErrorBody)))]
 pub async fn list_jobs(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path(project_id): Path<String>,
     Query(q): Query<JobListQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Job>>> {
@@ -369,13 +369,12 @@ pub async fn list_jobs(
         cursor: q.cursor,
     }
     .page()?;
-    ensure_project(&state.db, &principal.account, &project_id).await?;
     let rows: Vec<JobRow> = sqlx::query_as(&format!(
         "select {JOB_COLUMNS} from jobs j join projects p on p.id = j.project_id
           where p.account_id = $1 and j.project_id = $2 and ($3 = '' or j.folder_id = $3) and j.id > $4
           order by j.id limit $5"
     ))
-    .bind(principal.account.as_str())
+    .bind(access.account().as_str())
     .bind(&project_id)
     .bind(q.folder_id.as_deref().unwrap_or(""))
     .bind(&page.after)
@@ -402,14 +401,14 @@ pub struct CreateJob {
     responses((status = 201, body = Job, headers(("ETag" = String))), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_job(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::WriteDrafts>,
     Path(project_id): Path<String>,
     Json(body): Json<CreateJob>,
 ) -> ApiResult<Response> {
     let name = Name::parse("name", &body.name)?;
-    let limits = state.limits(&principal.plan);
+    let limits = state.limits(access.plan());
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     let folder = body.folder_id.as_deref();
     if let Some(folder) = folder {
         ensure_folder_in_project(&mut tx, &project_id, folder, "folder_id").await?;
@@ -451,12 +450,12 @@ pub async fn create_job(
     responses((status = 200, body = Job, headers(("ETag" = String))), (status = 404, body = ErrorBody)))]
 pub async fn get_job(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path((project_id, job_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(job_response(
         StatusCode::OK,
-        fetch_job(&state.db, &principal.account, &project_id, &job_id).await?,
+        fetch_job(&state.db, access.account(), &project_id, &job_id).await?,
     ))
 }
 
@@ -479,7 +478,7 @@ pub struct UpdateJob {
               (status = 412, body = ErrorBody), (status = 422, body = ErrorBody), (status = 428, body = ErrorBody)))]
 pub async fn update_job(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
     Json(body): Json<UpdateJob>,
@@ -489,9 +488,9 @@ pub async fn update_job(
         .as_deref()
         .map(|n| Name::parse("name", n))
         .transpose()?;
-    let limits = state.limits(&principal.plan);
+    let limits = state.limits(access.plan());
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
     check_if_match(&headers, job.revision)?;
     let folder = match &body.folder_id {
@@ -559,12 +558,12 @@ pub async fn write_content(
     responses((status = 204), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn delete_job(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
     if headers.contains_key(header::IF_MATCH) {
         check_if_match(&headers, job.revision)?;

@@ -4,10 +4,14 @@
 
 pub mod accounts;
 pub mod artifacts;
+pub mod audit;
+pub mod auth;
 pub mod connections;
 pub mod folders;
 pub mod jobs;
+pub mod members;
 pub mod projects;
+pub mod tokens;
 pub mod versions;
 
 use axum::extract::DefaultBodyLimit;
@@ -37,7 +41,9 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("API token `slc_...`"))
+                    .description(Some(
+                        "API token `slc_...`, or the access token from signing in",
+                    ))
                     .build(),
             ),
         );
@@ -50,16 +56,36 @@ pub fn openapi_base() -> utoipa::openapi::OpenApi {
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::callback))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::switch_account))
+        .routes(routes!(auth::me))
         .routes(routes!(accounts::get_account))
-        .routes(routes!(accounts::list_members, accounts::add_member))
-        .routes(routes!(accounts::remove_member))
-        .routes(routes!(accounts::list_tokens, accounts::create_token))
-        .routes(routes!(accounts::revoke_token))
+        .routes(routes!(members::list_members))
+        .routes(routes!(members::change_member_role, members::remove_member))
+        .routes(routes!(
+            members::list_invitations,
+            members::create_invitation
+        ))
+        .routes(routes!(members::revoke_invitation))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(
             projects::get_project,
             projects::update_project,
             projects::delete_project
+        ))
+        .routes(routes!(
+            members::list_project_members,
+            members::add_project_member
+        ))
+        .routes(routes!(
+            members::change_project_member_role,
+            members::remove_project_member
         ))
         .routes(routes!(folders::list_folders, folders::create_folder))
         .routes(routes!(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rfc3339;
-use crate::auth::{AccountId, Principal};
+use crate::access::{can, AccountGuard, AccountId, ProjectGuard, ProjectVisibility};
 use crate::db::{new_id, now_ms, Db, Tx};
 use crate::domain::{bounded_text, Name};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -57,23 +57,6 @@ fn project_from_row((id, name, description, created, updated): ProjectRow) -> Pr
     }
 }
 
-/// Answers 404 unless the project exists and belongs to `account`.
-pub async fn ensure_project(
-    db: &Db,
-    account: &AccountId,
-    project_id: &str,
-) -> Result<(), ApiError> {
-    let found: Option<(String,)> =
-        sqlx::query_as("select id from projects where id = $1 and account_id = $2")
-            .bind(project_id)
-            .bind(account.as_str())
-            .fetch_optional(&db.pool)
-            .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found("project"))
-}
-
 /// Locks the project row for the rest of `tx` (404 unless it belongs to `account`).
 /// Every create inside a project takes this lock first, which serialises concurrent
 /// creates so limit checks and name checks that follow cannot race.
@@ -115,16 +98,30 @@ pub async fn count_in_project(
     responses((status = 200, body = Paginated<Project>), (status = 401, body = ErrorBody)))]
 pub async fn list_projects(
     State(state): State<AppState>,
-    principal: Principal,
+    access: AccountGuard<can::account::Read>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Project>>> {
     let page = q.page()?;
-    let rows: Vec<ProjectRow> = sqlx::query_as(&format!("select {PROJECT_COLUMNS} from projects where account_id = $1 and id > $2 order by id limit $3"))
-        .bind(principal.account.as_str())
+    // Account owners and admins see every project; others those they are members of.
+    let (filter, member) = match access.project_visibility() {
+        ProjectVisibility::All => ("", String::new()),
+        ProjectVisibility::MemberOf(user) => (
+            " and exists (select 1 from project_members pm where pm.project_id = projects.id and pm.user_id = $4)",
+            user,
+        ),
+        ProjectVisibility::Only(project) => (" and id = $4", project),
+    };
+    let sql = format!(
+        "select {PROJECT_COLUMNS} from projects where account_id = $1 and id > $2{filter} order by id limit $3"
+    );
+    let mut query = sqlx::query_as::<_, ProjectRow>(&sql)
+        .bind(access.account().as_str())
         .bind(&page.after)
-        .bind(page.limit + 1)
-        .fetch_all(&state.db.pool)
-        .await?;
+        .bind(page.limit + 1);
+    if !filter.is_empty() {
+        query = query.bind(member);
+    }
+    let rows = query.fetch_all(&state.db.pool).await?;
     Ok(JsonResponse(Paginated::from_rows(
         rows.into_iter().map(project_from_row).collect(),
         &page,
@@ -144,12 +141,12 @@ pub struct CreateProject {
     responses((status = 201, body = Project), (status = 409, body = ErrorBody, description = "duplicate name or `projects_per_account` reached"), (status = 422, body = ErrorBody)))]
 pub async fn create_project(
     State(state): State<AppState>,
-    principal: Principal,
+    access: AccountGuard<can::account::CreateProject>,
     Json(body): Json<CreateProject>,
 ) -> ApiResult<(StatusCode, JsonResponse<Project>)> {
     let name = Name::parse("name", &body.name)?;
     let description = bounded_text("description", &body.description, MAX_DESCRIPTION_CHARS)?;
-    let limits = state.limits(&principal.plan);
+    let limits = state.limits(access.plan());
     let db = &state.db;
     let mut tx = db.begin_write().await?;
     // The account row is the lock that serialises project creation in one account.
@@ -157,11 +154,11 @@ pub async fn create_project(
         "select id from accounts where id = $1{}",
         db.for_update()
     ))
-    .bind(principal.account.as_str())
+    .bind(access.account().as_str())
     .fetch_one(&mut *tx)
     .await?;
     let (count,): (i64,) = sqlx::query_as("select count(*) from projects where account_id = $1")
-        .bind(principal.account.as_str())
+        .bind(access.account().as_str())
         .fetch_one(&mut *tx)
         .await?;
     ensure_below(
@@ -170,14 +167,21 @@ pub async fn create_project(
         "projects_per_account",
         "this account",
     )?;
-    ensure_project_name_free(&mut tx, &principal.account, name.as_str(), None).await?;
+    ensure_project_name_free(&mut tx, access.account(), name.as_str(), None).await?;
     let id = new_id();
     let now = now_ms();
     sqlx::query("insert into projects (id, account_id, name, description, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)")
         .bind(&id)
-        .bind(principal.account.as_str())
+        .bind(access.account().as_str())
         .bind(name.as_str())
         .bind(&description)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    // The creator owns the project, so it keeps an owner if account roles change later.
+    sqlx::query("insert into project_members (project_id, user_id, role, created_at) values ($1, $2, 'owner', $3)")
+        .bind(&id)
+        .bind(access.user_id())
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -238,10 +242,10 @@ async fn fetch_project(
     responses((status = 200, body = ProjectDetail), (status = 404, body = ErrorBody)))]
 pub async fn get_project(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path(project_id): Path<String>,
 ) -> ApiResult<JsonResponse<ProjectDetail>> {
-    let project = fetch_project(&state.db, &principal.account, &project_id).await?;
+    let project = fetch_project(&state.db, access.account(), &project_id).await?;
     let (jobs, folders, connections, artifacts): (i64, i64, i64, i64) = sqlx::query_as(
         "select (select count(*) from jobs where project_id = $1), (select count(*) from folders where project_id = $1),
                 (select count(*) from connections where project_id = $1), (select count(*) from artifacts where project_id = $1)",
@@ -251,7 +255,7 @@ pub async fn get_project(
     .await?;
     Ok(JsonResponse(ProjectDetail {
         project,
-        limits: state.limits(&principal.plan),
+        limits: state.limits(access.plan()),
         usage: ProjectUsage {
             jobs,
             folders,
@@ -272,7 +276,7 @@ pub struct UpdateProject {
     responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_project(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Update>,
     Path(project_id): Path<String>,
     Json(body): Json<UpdateProject>,
 ) -> ApiResult<JsonResponse<Project>> {
@@ -292,18 +296,13 @@ pub async fn update_project(
         "select id from accounts where id = $1{}",
         db.for_update()
     ))
-    .bind(principal.account.as_str())
+    .bind(access.account().as_str())
     .fetch_one(&mut *tx)
     .await?;
-    lock_project(db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(db, &mut tx, access.account(), &project_id).await?;
     if let Some(name) = &name {
-        ensure_project_name_free(
-            &mut tx,
-            &principal.account,
-            name.as_str(),
-            Some(&project_id),
-        )
-        .await?;
+        ensure_project_name_free(&mut tx, access.account(), name.as_str(), Some(&project_id))
+            .await?;
     }
     sqlx::query(
         "update projects set name = coalesce($1, name), description = coalesce($2, description), updated_at = $3
@@ -313,12 +312,12 @@ pub async fn update_project(
     .bind(description)
     .bind(now_ms())
     .bind(&project_id)
-    .bind(principal.account.as_str())
+    .bind(access.account().as_str())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(JsonResponse(
-        fetch_project(db, &principal.account, &project_id).await?,
+        fetch_project(db, access.account(), &project_id).await?,
     ))
 }
 
@@ -327,12 +326,12 @@ pub async fn update_project(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_project(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Delete>,
     Path(project_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let done = sqlx::query("delete from projects where id = $1 and account_id = $2")
         .bind(&project_id)
-        .bind(principal.account.as_str())
+        .bind(access.account().as_str())
         .execute(&state.db.pool)
         .await?;
     if done.rows_affected() == 0 {

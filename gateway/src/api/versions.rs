@@ -16,7 +16,7 @@ use super::jobs::{
 };
 use super::projects::lock_project;
 use super::rfc3339;
-use crate::auth::Principal;
+use crate::access::{can, ProjectGuard};
 use crate::db::{now_ms, Tx};
 use crate::domain::bounded_text;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -105,10 +105,10 @@ pub struct VersionList {
     responses((status = 200, body = VersionList), (status = 404, body = ErrorBody)))]
 pub async fn list_versions(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path((project_id, job_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<VersionList>> {
-    fetch_job(&state.db, &principal.account, &project_id, &job_id).await?;
+    fetch_job(&state.db, access.account(), &project_id, &job_id).await?;
     let rows: Vec<VersionRow> = sqlx::query_as(&format!(
         "select {VERSION_COLUMNS} from job_versions v where v.job_id = $1 order by v.version desc"
     ))
@@ -141,15 +141,15 @@ pub struct SavedVersion {
     responses((status = 201, body = SavedVersion), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn save_version(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
     Json(body): Json<SaveVersion>,
 ) -> ApiResult<(StatusCode, JsonResponse<SavedVersion>)> {
     let message = bounded_text("message", &body.message, MAX_MESSAGE_CHARS)?;
-    let keep = state.limits(&principal.plan).versions_per_job;
+    let keep = state.limits(access.plan()).versions_per_job;
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
     if headers.contains_key(axum::http::header::IF_MATCH) {
         check_if_match(&headers, job.revision)?;
@@ -168,7 +168,7 @@ pub async fn save_version(
     .bind(artifact)
     .bind(entry)
     .bind(args)
-    .bind(&principal.user_id)
+    .bind(access.user_id())
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
@@ -206,10 +206,10 @@ pub async fn save_version(
     responses((status = 200, body = Version), (status = 404, body = ErrorBody)))]
 pub async fn get_version(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path((project_id, job_id, version)): Path<(String, String, i64)>,
 ) -> ApiResult<JsonResponse<Version>> {
-    fetch_job(&state.db, &principal.account, &project_id, &job_id).await?;
+    fetch_job(&state.db, access.account(), &project_id, &job_id).await?;
     let mut tx = state.db.pool.begin().await?;
     let version = fetch_version(&mut tx, &job_id, version).await?;
     tx.commit().await?;
@@ -240,11 +240,11 @@ pub struct VersionDiff {
     responses((status = 200, body = VersionDiff), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn diff_versions(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::Read>,
     Path((project_id, job_id)): Path<(String, String)>,
     Query(q): Query<DiffQuery>,
 ) -> ApiResult<JsonResponse<VersionDiff>> {
-    let job = fetch_job(&state.db, &principal.account, &project_id, &job_id).await?;
+    let job = fetch_job(&state.db, access.account(), &project_id, &job_id).await?;
     let mut tx = state.db.pool.begin().await?;
     let old = fetch_version(&mut tx, &job_id, q.from).await?;
     let (new_text, new_label) = match q.to {
@@ -288,13 +288,13 @@ pub struct Rollback {
     responses((status = 200, body = super::jobs::Job), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 428, body = ErrorBody)))]
 pub async fn rollback(
     State(state): State<AppState>,
-    principal: Principal,
+    access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
     Json(body): Json<Rollback>,
 ) -> ApiResult<Response> {
     let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, &principal.account, &project_id).await?;
+    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
     check_if_match(&headers, job.revision)?;
     let version = fetch_version(&mut tx, &job_id, body.version).await?;

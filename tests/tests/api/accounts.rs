@@ -90,40 +90,132 @@ async fn a_new_token_is_shown_once_works_and_stops_working_when_revoked() {
 }
 
 #[tokio::test]
-async fn members_can_be_added_listed_and_removed_but_not_the_last_one() {
+async fn invitations_are_validated_listed_and_revoked() {
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
-    let added = owner
+    let invited = owner
         .post(
-            "/account/members",
-            json!({ "email": "Bob@Example.com", "display_name": "Bob" }),
+            "/account/invitations",
+            json!({ "email": "Bob@Example.com", "role": "admin" }),
         )
         .await
         .expect(201);
-    assert_eq!(added.body["email"], "bob@example.com");
+    assert_eq!(invited.body["email"], "bob@example.com");
+    assert_eq!(invited.body["status"], "pending");
     owner
-        .post("/account/members", json!({ "email": "bob@example.com" }))
+        .post(
+            "/account/invitations",
+            json!({ "email": "bob@example.com" }),
+        )
         .await
         .expect_error(409, "already_exists", Some("email"));
     owner
-        .post("/account/members", json!({ "email": "not-an-email" }))
+        .post("/account/invitations", json!({ "email": "not-an-email" }))
         .await
         .expect_error(422, "invalid_field", Some("email"));
-
-    let members = owner.list_all("/account/members", 1).await;
-    assert_eq!(members.len(), 2);
-    let bob = added.body["user_id"].as_str().unwrap();
     owner
-        .delete(&format!("/account/members/{bob}"))
+        .post(
+            "/account/invitations",
+            json!({ "email": "c@example.com", "role": "root" }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("role"));
+    owner
+        .post(
+            "/account/invitations",
+            json!({ "email": "c@example.com", "project_id": "nope", "project_role": "viewer" }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("project_id"));
+    let admin = app.member(&owner, "admin", None, false).await;
+    admin
+        .post(
+            "/account/invitations",
+            json!({ "email": "d@example.com", "role": "owner" }),
+        )
+        .await
+        .expect_error(403, "forbidden", None);
+    let listed = owner.list_all("/account/invitations", 1).await;
+    assert_eq!(listed.len(), 1);
+    let id = invited.id();
+    owner
+        .delete(&format!("/account/invitations/{id}"))
         .await
         .expect(204);
-    let members = owner.get("/account/members").await.expect(200);
-    let only = members.body["items"][0]["user_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     owner
-        .delete(&format!("/account/members/{only}"))
+        .delete(&format!("/account/invitations/{id}"))
         .await
-        .expect_error(409, "last_member", None);
+        .expect_error(404, "not_found", None);
+    let listed = owner.get("/account/invitations").await.expect(200);
+    assert_eq!(listed.body["items"][0]["status"], "revoked");
+}
+
+#[tokio::test]
+async fn member_roles_change_and_the_last_owner_stays() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let bob = app.member(&owner, "member", None, false).await;
+    let admin = app.member(&owner, "admin", None, false).await;
+    let members = owner.list_all("/account/members", 1).await;
+    assert_eq!(members.len(), 3);
+
+    // An admin manages members but cannot make owners, nor touch one.
+    admin
+        .patch(
+            &format!("/account/members/{}", bob.user_id),
+            json!({ "role": "billing_manager" }),
+        )
+        .await
+        .expect(200);
+    admin
+        .patch(
+            &format!("/account/members/{}", bob.user_id),
+            json!({ "role": "owner" }),
+        )
+        .await
+        .expect_error(403, "forbidden", None);
+    admin
+        .delete(&format!("/account/members/{}", owner.user_id))
+        .await
+        .expect_error(403, "forbidden", None);
+    // The only owner can neither be demoted nor removed.
+    owner
+        .patch(
+            &format!("/account/members/{}", owner.user_id),
+            json!({ "role": "admin" }),
+        )
+        .await
+        .expect_error(409, "last_owner", None);
+    owner
+        .delete(&format!("/account/members/{}", owner.user_id))
+        .await
+        .expect_error(409, "last_owner", None);
+    // With a second owner, the first may step down.
+    owner
+        .patch(
+            &format!("/account/members/{}", admin.user_id),
+            json!({ "role": "owner" }),
+        )
+        .await
+        .expect(200);
+    owner
+        .patch(
+            &format!("/account/members/{}", owner.user_id),
+            json!({ "role": "admin" }),
+        )
+        .await
+        .expect(200);
+    // A removed member's token stops working at once.
+    bob.get("/account").await.expect(200);
+    admin
+        .delete(&format!("/account/members/{}", bob.user_id))
+        .await
+        .expect(204);
+    bob.get("/account")
+        .await
+        .expect_error(401, "unauthorized", None);
+    admin
+        .delete(&format!("/account/members/{}", bob.user_id))
+        .await
+        .expect_error(404, "not_found", None);
 }

@@ -3,12 +3,15 @@
 
 mod accounts;
 mod artifacts;
+mod audit;
 mod connections;
 mod folders;
 mod isolation;
 mod jobs;
+mod jwt;
 mod limits;
 mod openapi;
 mod projects;
 mod requests;
+mod roles;
 mod versions;

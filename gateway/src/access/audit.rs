@@ -1,0 +1,217 @@
+//! The audit log: one append-only row per mutation attempt (POST, PUT, PATCH, DELETE
+//! under `/api/v1`) by an authenticated caller — who, which account and project, what
+//! (the operation id from the API document), when, outcome and request id.
+//!
+//! It is written by a middleware around every route rather than by each handler, so
+//! a new handler cannot forget it and refused or failed attempts are recorded too.
+//! The cost of that choice: the row is written after the handler's own transaction
+//! commits, so a crash in between could lose the row of a committed change. The write
+//! is retried before the response leaves; a row that still cannot be written is
+//! logged at error level with everything it would have held.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use tower_http::request_id::RequestId;
+
+use crate::db::{new_id, now_ms};
+use crate::AppState;
+
+/// Filled by authentication so the middleware knows who acted.
+#[derive(Clone, Default)]
+pub struct AuditSlot(Arc<OnceLock<Actor>>);
+
+impl AuditSlot {
+    pub fn set(&self, actor: Actor) {
+        // The first authentication of a request wins; later ones are the same caller.
+        let _ = self.0.set(actor);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub account_id: String,
+    pub user_id: String,
+    pub credential: String,
+}
+
+/// Operation ids by (method, route template), read from the API document.
+#[derive(Clone, Default)]
+pub struct Operations(Arc<HashMap<(Method, String), String>>);
+
+impl Operations {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
+        let mut map = HashMap::new();
+        for (path, item) in &doc.paths.paths {
+            let ops = [
+                (Method::GET, &item.get),
+                (Method::POST, &item.post),
+                (Method::PUT, &item.put),
+                (Method::PATCH, &item.patch),
+                (Method::DELETE, &item.delete),
+            ];
+            for (method, op) in ops {
+                if let Some(id) = op.as_ref().and_then(|op| op.operation_id.clone()) {
+                    map.insert((method, path.clone()), id);
+                }
+            }
+        }
+        Self(Arc::new(map))
+    }
+}
+
+#[derive(Clone)]
+pub struct AuditLayer {
+    pub state: AppState,
+    pub operations: Operations,
+}
+
+pub async fn record_mutations(
+    State(layer): State<AuditLayer>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let method = req.method().clone();
+    if !matches!(
+        method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
+        return next.run(req).await;
+    }
+    let slot = AuditSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let path = req.uri().path().to_owned();
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let response = next.run(req).await;
+    let Some(actor) = slot.0.get() else {
+        // Nobody authenticated: there is no tenant to file the attempt under.
+        return response;
+    };
+    let action = layer
+        .operations
+        .0
+        .get(&(method.clone(), template))
+        .cloned()
+        .unwrap_or_else(|| "unknown".to_owned());
+    let status = response.status();
+    let outcome = if status.is_success() {
+        "success"
+    } else if status == 401 || status == 403 {
+        "denied"
+    } else {
+        "failed"
+    };
+    let entry = Entry {
+        actor,
+        project_id: project_of(&path),
+        action,
+        method: method.as_str(),
+        path: &path,
+        outcome,
+        status: i64::from(status.as_u16()),
+        request_id: &request_id,
+    };
+    entry.write(&layer.state).await;
+    response
+}
+
+/// `/api/v1/projects/{id}/...` names the project every such route acts on.
+fn project_of(path: &str) -> Option<String> {
+    let mut segments = path.trim_start_matches('/').split('/');
+    match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some("api"), Some("v1"), Some("projects"), Some(id)) if !id.is_empty() => {
+            Some(id.to_owned())
+        }
+        _ => None,
+    }
+}
+
+pub struct Entry<'a> {
+    pub actor: &'a Actor,
+    pub project_id: Option<String>,
+    pub action: String,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub outcome: &'a str,
+    pub status: i64,
+    pub request_id: &'a str,
+}
+
+impl Entry<'_> {
+    /// Appends the row, retrying a few times; never fails the request it describes.
+    pub async fn write(&self, state: &AppState) {
+        let id = new_id();
+        let now = now_ms();
+        let mut delay = Duration::from_millis(20);
+        for attempt in 1..=4 {
+            let written = sqlx::query(
+                "insert into audit_log (id, account_id, project_id, actor_user_id, actor_credential, action,
+                                        method, path, outcome, status, request_id, created_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&id)
+            .bind(&self.actor.account_id)
+            .bind(&self.project_id)
+            .bind(&self.actor.user_id)
+            .bind(&self.actor.credential)
+            .bind(&self.action)
+            .bind(self.method)
+            .bind(self.path)
+            .bind(self.outcome)
+            .bind(self.status)
+            .bind(self.request_id)
+            .bind(now)
+            .execute(&state.db.pool)
+            .await;
+            match written {
+                Ok(_) => return,
+                Err(e) if attempt < 4 => {
+                    tracing::warn!(error = %e, attempt, "audit row not written yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 3;
+                }
+                Err(e) => tracing::error!(
+                    error = %e, account = %self.actor.account_id, user = %self.actor.user_id,
+                    action = %self.action, path = %self.path, outcome = self.outcome,
+                    "audit row lost after retries"
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::project_of;
+
+    #[test]
+    fn the_project_is_read_from_project_routes_only() {
+        assert_eq!(
+            project_of("/api/v1/projects/p1/jobs").as_deref(),
+            Some("p1")
+        );
+        assert_eq!(project_of("/api/v1/projects/p1").as_deref(), Some("p1"));
+        assert_eq!(project_of("/api/v1/projects"), None);
+        assert_eq!(project_of("/api/v1/tokens/t1"), None);
+    }
+}

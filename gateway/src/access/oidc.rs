@@ -1,0 +1,280 @@
+//! Sign-in through any OpenID Connect provider: authorization code flow with PKCE S256,
+//! `state` and `nonce` kept server-side (see `login_attempts`), the ID token verified
+//! for issuer, audience, expiry, nonce and signature by the provider's keys.
+//!
+//! The discovery document and keys are cached; an ID token signed by a key we do not
+//! know makes us refetch the keys once (providers rotate keys), no more often than
+//! `jwks_min_refetch_secs` so a stream of forged `kid`s cannot hammer the provider.
+//! The HTTP client does not follow redirects: a provider endpoint that redirects is
+//! a misconfiguration or an attack, not something to chase.
+
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreResponseType};
+use openidconnect::{
+    AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
+};
+use tokio::sync::RwLock;
+
+use crate::config::OidcConfig;
+use crate::error::ApiError;
+
+pub const CALLBACK_PATH: &str = "/api/v1/auth/callback";
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Oidc {
+    config: OidcConfig,
+    issuer: IssuerUrl,
+    redirect: RedirectUrl,
+    http: reqwest::Client,
+    cache: RwLock<Option<Cached>>,
+}
+
+struct Cached {
+    metadata: CoreProviderMetadata,
+    discovered_at: Instant,
+    keys_fetched_at: Instant,
+}
+
+/// What the browser is sent to the provider with, and what we keep to finish.
+pub struct LoginStart {
+    pub authorize_url: String,
+    pub state: String,
+    pub pkce_verifier: String,
+    pub nonce: String,
+}
+
+/// A person the provider vouched for.
+#[derive(Debug, Clone)]
+pub struct VerifiedIdentity {
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+}
+
+impl Oidc {
+    /// `None` when no provider is configured.
+    pub fn new(config: &OidcConfig, public_url: &str) -> anyhow::Result<Option<Self>> {
+        if config.issuer_url.is_empty() {
+            return Ok(None);
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(HTTP_TIMEOUT)
+            .build()?;
+        Ok(Some(Self {
+            config: config.clone(),
+            issuer: IssuerUrl::new(config.issuer_url.clone())
+                .map_err(|e| anyhow::anyhow!("auth.oidc.issuer_url: {e}"))?,
+            redirect: RedirectUrl::new(format!(
+                "{}{CALLBACK_PATH}",
+                public_url.trim_end_matches('/')
+            ))
+            .map_err(|e| anyhow::anyhow!("auth.public_url: {e}"))?,
+            http,
+            cache: RwLock::new(None),
+        }))
+    }
+
+    /// The provider's metadata (with keys), from the cache while it is fresh.
+    async fn metadata(&self) -> Result<CoreProviderMetadata, ApiError> {
+        let ttl = Duration::from_secs(self.config.discovery_ttl_secs);
+        if let Some(cached) = self.cache.read().await.as_ref() {
+            if cached.discovered_at.elapsed() < ttl {
+                return Ok(cached.metadata.clone());
+            }
+        }
+        let mut cache = self.cache.write().await;
+        if let Some(cached) = cache.as_ref() {
+            if cached.discovered_at.elapsed() < ttl {
+                return Ok(cached.metadata.clone());
+            }
+        }
+        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+            .await
+            .map_err(|e| provider_unavailable(format!("discovery failed: {e}")))?;
+        *cache = Some(Cached {
+            metadata: metadata.clone(),
+            discovered_at: Instant::now(),
+            keys_fetched_at: Instant::now(),
+        });
+        Ok(metadata)
+    }
+
+    /// Refetches the provider's keys after an unknown `kid`; `None` if we did so too recently.
+    async fn refetch_keys(&self) -> Result<Option<CoreProviderMetadata>, ApiError> {
+        let mut cache = self.cache.write().await;
+        let Some(cached) = cache.as_mut() else {
+            return Ok(None);
+        };
+        if cached.keys_fetched_at.elapsed() < Duration::from_secs(self.config.jwks_min_refetch_secs)
+        {
+            return Ok(None);
+        }
+        let keys = CoreJsonWebKeySet::fetch_async(cached.metadata.jwks_uri(), &self.http)
+            .await
+            .map_err(|e| {
+                provider_unavailable(format!("fetching the provider's keys failed: {e}"))
+            })?;
+        cached.metadata = cached.metadata.clone().set_jwks(keys);
+        cached.keys_fetched_at = Instant::now();
+        tracing::info!("refetched the identity provider's signing keys after an unknown key id");
+        Ok(Some(cached.metadata.clone()))
+    }
+
+    fn client(&self, metadata: CoreProviderMetadata) -> CoreClientWithRedirect {
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.config.client_id.clone()),
+            Some(ClientSecret::new(self.config.client_secret.clone())),
+        )
+        .set_redirect_uri(self.redirect.clone())
+    }
+
+    /// Starts a sign-in: the URL to send the browser to, and the secrets to keep.
+    pub async fn begin(&self) -> Result<LoginStart, ApiError> {
+        let client = self.client(self.metadata().await?);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for scope in &self.config.scopes {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state, nonce) = request.url();
+        Ok(LoginStart {
+            authorize_url: url.to_string(),
+            state: state.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            nonce: nonce.secret().clone(),
+        })
+    }
+
+    /// Redeems the code (with the PKCE verifier) and verifies the ID token against `nonce`.
+    pub async fn finish(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<VerifiedIdentity, ApiError> {
+        let metadata = self.metadata().await?;
+        let client = self.client(metadata);
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|e| provider_unavailable(format!("the provider has no token endpoint: {e}")))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(err) => login_failed(format!(
+                    "the provider refused the authorization code ({}); start the sign-in again",
+                    err.error()
+                )),
+                RequestTokenError::Request(err) => {
+                    provider_unavailable(format!("token request failed: {err}"))
+                }
+                RequestTokenError::Parse(err, _) => {
+                    provider_unavailable(format!("unreadable token response: {err}"))
+                }
+                RequestTokenError::Other(err) => {
+                    provider_unavailable(format!("token request failed: {err}"))
+                }
+            })?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| login_failed("the provider returned no ID token"))?;
+        let nonce = Nonce::new(nonce.to_owned());
+        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+            Ok(claims) => claims.clone(),
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                let Some(metadata) = self.refetch_keys().await? else {
+                    return Err(login_failed(
+                        "the ID token is signed by a key the provider does not publish",
+                    ));
+                };
+                let client = self.client(metadata);
+                let verifier = client.id_token_verifier();
+                let claims = id_token
+                    .claims(&verifier, &nonce)
+                    .map_err(rejected_id_token)?
+                    .clone();
+                claims
+            }
+            Err(e) => return Err(rejected_id_token(e)),
+        };
+        Ok(VerifiedIdentity {
+            issuer: claims.issuer().to_string(),
+            subject: claims.subject().to_string(),
+            email: claims.email().map(|e| e.to_string()),
+            email_verified: claims.email_verified().unwrap_or(false),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.to_string()),
+        })
+    }
+}
+
+type CoreClientWithRedirect = openidconnect::Client<
+    openidconnect::EmptyAdditionalClaims,
+    openidconnect::core::CoreAuthDisplay,
+    openidconnect::core::CoreGenderClaim,
+    openidconnect::core::CoreJweContentEncryptionAlgorithm,
+    openidconnect::core::CoreJsonWebKey,
+    openidconnect::core::CoreAuthPrompt,
+    openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+    openidconnect::core::CoreTokenResponse,
+    openidconnect::core::CoreTokenIntrospectionResponse,
+    openidconnect::core::CoreRevocableToken,
+    openidconnect::core::CoreRevocationErrorResponse,
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+fn rejected_id_token(e: ClaimsVerificationError) -> ApiError {
+    let why = match &e {
+        ClaimsVerificationError::InvalidNonce(_) => {
+            "its nonce is not the one of this sign-in".to_owned()
+        }
+        ClaimsVerificationError::Expired(_) => "it has expired".to_owned(),
+        ClaimsVerificationError::InvalidAudience(_) => "it is meant for another client".to_owned(),
+        ClaimsVerificationError::InvalidIssuer(_) => "it comes from another issuer".to_owned(),
+        ClaimsVerificationError::SignatureVerification(_) => {
+            "its signature does not verify".to_owned()
+        }
+        // The enum is non-exhaustive; every other failure is a refusal with its own words.
+        other => other.to_string(),
+    };
+    login_failed(format!("the provider's ID token was refused: {why}"))
+}
+
+pub fn login_failed(message: impl Into<String>) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "login_failed",
+        message,
+    )
+}
+
+fn provider_unavailable(message: String) -> ApiError {
+    tracing::warn!(%message, "identity provider unavailable");
+    ApiError::new(
+        axum::http::StatusCode::BAD_GATEWAY,
+        "identity_provider_unavailable",
+        format!("the identity provider could not be reached: {message}"),
+    )
+}

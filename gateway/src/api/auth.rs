@@ -1,0 +1,379 @@
+//! Sign-in and the session: `/auth/login` sends the browser to the identity provider,
+//! `/auth/callback` comes back with a code, and Sluice answers with its own short-lived
+//! access token and a refresh secret, both in HttpOnly cookies (API clients may read
+//! them from `/auth/refresh` and send the access token as a bearer token).
+//!
+//! Cookies: the access token is `SameSite=Lax` with `Path=/` so the console's first page
+//! load after the provider's redirect is signed in; the refresh secret is
+//! `SameSite=Strict` and only sent to `/api/v1/auth`. Lax keeps cross-site POSTs (CSRF)
+//! from carrying the access token.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json as JsonResponse;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::jwt::{ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::access::principal::cookie as cookie_value;
+use crate::access::roles::{stored, AccountRole};
+use crate::access::{sessions, Credential, Principal};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Query};
+use crate::AppState;
+
+const REFRESH_COOKIE_PATH: &str = "/api/v1/auth";
+
+fn oidc(state: &AppState) -> Result<&crate::access::oidc::Oidc, ApiError> {
+    state.oidc.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "sign_in_disabled",
+            "sign-in through an identity provider is not configured on this server",
+        )
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LoginQuery {
+    /// A path on this server to land on after signing in (default `/`).
+    pub return_to: Option<String>,
+}
+
+/// Only local paths: anything else would make the login an open redirect.
+fn safe_return_to(raw: Option<&str>) -> Result<String, ApiError> {
+    let path = raw.unwrap_or("/");
+    let local = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control);
+    if local {
+        Ok(path.to_owned())
+    } else {
+        Err(ApiError::invalid(
+            "return_to",
+            "return_to must be a path on this server, starting with a single `/`",
+        ))
+    }
+}
+
+/// Starts a sign-in: redirects to the identity provider.
+#[utoipa::path(get, path = "/auth/login", tag = "auth", params(LoginQuery), security(()),
+    responses((status = 303, description = "to the identity provider"), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    Query(q): Query<LoginQuery>,
+) -> ApiResult<Response> {
+    let return_to = safe_return_to(q.return_to.as_deref())?;
+    let oidc = oidc(&state)?;
+    let start = oidc.begin().await?;
+    sessions::store_login_attempt(
+        &state.db,
+        &state.secrets,
+        &start,
+        &return_to,
+        state.config.auth.oidc.login_ttl_secs,
+    )
+    .await?;
+    Ok(redirect(&start.authorize_url, Vec::new()))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    /// Set by the provider when the sign-in failed there.
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    /// Other parameters providers add (`iss`, `session_state`, ...) are ignored.
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub other: std::collections::HashMap<String, String>,
+}
+
+/// The provider's redirect back: verifies everything, signs the person in, and sends
+/// the browser to where the sign-in started.
+#[utoipa::path(get, path = "/auth/callback", tag = "auth", params(CallbackQuery), security(()),
+    responses((status = 303, description = "signed in; cookies set"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn callback(
+    State(state): State<AppState>,
+    Query(q): Query<CallbackQuery>,
+) -> ApiResult<Response> {
+    let oidc = oidc(&state)?;
+    let state_param = q
+        .state
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("state", "the callback has no state"))?;
+    // Consumed first, whatever happens next: a callback can never be replayed.
+    let pending = sessions::take_login_attempt(&state.db, &state.secrets, state_param).await?;
+    if let Some(error) = q.error {
+        return Err(crate::access::oidc::login_failed(format!(
+            "the identity provider refused the sign-in: {error} {}",
+            q.error_description.unwrap_or_default()
+        )));
+    }
+    let code = q
+        .code
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("code", "the callback has no code"))?;
+    let identity = oidc
+        .finish(code, &pending.pkce_verifier, &pending.nonce)
+        .await?;
+    let signed_in = sessions::provision(&state.db, &identity, &state.config.default_plan).await?;
+    let session = sessions::create_session(
+        &state.db,
+        &signed_in.user_id,
+        &signed_in.account_id,
+        state.config.auth.session_ttl_secs,
+    )
+    .await?;
+    tracing::info!(user = %signed_in.user_id, account = %signed_in.account_id, "signed in");
+    let access = state
+        .session_keys
+        .issue(&session.user_id, &session.account_id, &session.id)?;
+    Ok(redirect(
+        &pending.return_to,
+        session_cookies(&state, &access, &session),
+    ))
+}
+
+fn redirect(location: &str, cookies: Vec<HeaderValue>) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: &str,
+    max_age: i64,
+) -> HeaderValue {
+    let secure = if state.config.auth.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text = format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
+    );
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn session_cookies(
+    state: &AppState,
+    access: &str,
+    session: &sessions::Session,
+) -> Vec<HeaderValue> {
+    let session_left = (session.expires_at_ms - crate::db::now_ms()) / 1000;
+    vec![
+        cookie(
+            state,
+            ACCESS_COOKIE,
+            access,
+            "/",
+            "Lax",
+            state.session_keys.ttl_secs(),
+        ),
+        cookie(
+            state,
+            REFRESH_COOKIE,
+            &session.refresh_secret,
+            REFRESH_COOKIE_PATH,
+            "Strict",
+            session_left.max(0),
+        ),
+    ]
+}
+
+fn cleared_cookies(state: &AppState) -> Vec<HeaderValue> {
+    vec![
+        cookie(state, ACCESS_COOKIE, "", "/", "Lax", 0),
+        cookie(state, REFRESH_COOKIE, "", REFRESH_COOKIE_PATH, "Strict", 0),
+    ]
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Tokens {
+    /// Send as `Authorization: Bearer ...`; also set as a cookie.
+    pub access_token: String,
+    /// Seconds the access token is valid.
+    pub expires_in: i64,
+    /// Use once with `/auth/refresh`; also set as a cookie.
+    pub refresh_token: String,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh secret; taken from the cookie when absent.
+    pub refresh_token: Option<String>,
+}
+
+fn with_cookies(body: impl IntoResponse, cookies: Vec<HeaderValue>) -> Response {
+    let mut response = body.into_response();
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Trades the refresh secret for a new access token and a new refresh secret. The old
+/// secret is spent: presenting it again ends the session.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body(content = RefreshRequest, description = "optional; the cookie is used otherwise"), security(()),
+    responses((status = 200, body = Tokens), (status = 401, body = ErrorBody)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    // The body is optional, so it is parsed here rather than by the Json extractor.
+    let body: RefreshRequest = if body.is_empty() {
+        RefreshRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::malformed(format!("the body is not a refresh request: {e}")))?
+    };
+    let presented = body
+        .refresh_token
+        .or_else(|| cookie_value(&headers, REFRESH_COOKIE))
+        .ok_or_else(|| {
+            ApiError::unauthorized("no refresh token: send `refresh_token` or the session cookie")
+        })?;
+    let session = sessions::refresh_session(&state.db, &presented).await?;
+    let access = state
+        .session_keys
+        .issue(&session.user_id, &session.account_id, &session.id)?;
+    let cookies = session_cookies(&state, &access, &session);
+    Ok(with_cookies(
+        JsonResponse(Tokens {
+            access_token: access,
+            expires_in: state.session_keys.ttl_secs(),
+            refresh_token: session.refresh_secret,
+        }),
+        cookies,
+    ))
+}
+
+/// Ends the session (its access tokens stop working at once) and clears the cookies.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
+    match principal.credential() {
+        Credential::Session { id } => sessions::revoke_session(&state.db, id).await?,
+        Credential::Token { .. } => return Err(ApiError::invalid(
+            "Authorization",
+            "logout ends a signed-in session; revoke an API token with DELETE /tokens/{token_id}",
+        )),
+    }
+    Ok(with_cookies(
+        StatusCode::NO_CONTENT,
+        cleared_cookies(&state),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchAccount {
+    pub account_id: String,
+}
+
+/// Moves the signed-in session to another account the user belongs to.
+#[utoipa::path(post, path = "/auth/switch-account", tag = "auth", request_body = SwitchAccount,
+    responses((status = 200, body = Tokens), (status = 404, body = ErrorBody)))]
+pub async fn switch_account(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(body): Json<SwitchAccount>,
+) -> ApiResult<Response> {
+    let Credential::Session { id } = principal.credential() else {
+        return Err(ApiError::invalid(
+            "Authorization",
+            "an API token belongs to one account; switching needs a signed-in session",
+        ));
+    };
+    sessions::switch_account(&state.db, id, principal.user_id(), &body.account_id).await?;
+    let access = state
+        .session_keys
+        .issue(principal.user_id(), &body.account_id, id)?;
+    let cookie = cookie(
+        &state,
+        ACCESS_COOKIE,
+        &access,
+        "/",
+        "Lax",
+        state.session_keys.ttl_secs(),
+    );
+    Ok(with_cookies(
+        JsonResponse(
+            serde_json::json!({ "access_token": access, "expires_in": state.session_keys.ttl_secs() }),
+        ),
+        vec![cookie],
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    /// The account this request acts in.
+    pub account_id: String,
+    /// Every account the user belongs to, with their role there.
+    pub accounts: Vec<MyAccount>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MyAccount {
+    pub id: String,
+    pub name: String,
+    pub role: AccountRole,
+}
+
+/// Who the caller is, and the accounts they can switch between.
+#[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(
+    State(state): State<AppState>,
+    access: crate::access::AccountGuard<crate::access::can::account::Read>,
+) -> ApiResult<JsonResponse<Me>> {
+    let (email, display_name): (String, String) =
+        sqlx::query_as("select email, display_name from users where id = $1")
+            .bind(access.user_id())
+            .fetch_one(&state.db.pool)
+            .await?;
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "select a.id, a.name, m.role from account_members m join accounts a on a.id = m.account_id
+          where m.user_id = $1 order by a.name, a.id",
+    )
+    .bind(access.user_id())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let accounts = rows
+        .into_iter()
+        .map(|(id, name, role)| {
+            Ok(MyAccount {
+                id,
+                name,
+                role: stored(&role)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(JsonResponse(Me {
+        user_id: access.user_id().to_owned(),
+        email,
+        display_name,
+        account_id: access.account().as_str().to_owned(),
+        accounts,
+    }))
+}
