@@ -82,6 +82,20 @@ impl TestApp {
         }
     }
 
+    /// A second server over the same database, as another replica would be.
+    pub async fn replica(&self) -> TestApp {
+        let database = self.state.config.database_url();
+        let config = self.state.config.clone();
+        Self::spawn_with(move |c| {
+            *c = Config {
+                data_dir: c.data_dir.clone(),
+                ..config
+            };
+            c.database.url = database;
+        })
+        .await
+    }
+
     /// Creates an account on the default plan and returns a client holding its owner's token.
     pub async fn account(&self, name: &str) -> Client {
         self.account_on_plan(name, &self.state.config.default_plan.clone())

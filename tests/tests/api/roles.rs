@@ -264,3 +264,46 @@ async fn a_billing_manager_has_no_project_powers() {
         .await
         .expect_error(403, "forbidden", None);
 }
+
+#[tokio::test]
+async fn a_role_change_on_one_replica_counts_on_the_next_request_to_another() {
+    let first = TestApp::spawn().await;
+    let second = first.replica().await;
+    let owner = first.account("Acme").await;
+    let project = owner.project("p").await;
+    let bob_on_first = first
+        .member(&owner, "member", Some((&project, "editor")), false)
+        .await;
+    let mut bob_on_second = bob_on_first.clone();
+    bob_on_second.base = second.base.clone();
+
+    bob_on_second
+        .sql_job(&project, "a", None, "select 1")
+        .await
+        .expect(201);
+    owner
+        .patch(
+            &format!("/projects/{project}/members/{}", bob_on_first.user_id),
+            json!({ "role": "viewer" }),
+        )
+        .await
+        .expect(200);
+    bob_on_second
+        .sql_job(&project, "b", None, "select 1")
+        .await
+        .expect_error(403, "forbidden", None);
+    bob_on_second
+        .get(&format!("/projects/{project}/jobs"))
+        .await
+        .expect(200);
+    let mut owner_on_second = owner.clone();
+    owner_on_second.base = second.base.clone();
+    owner_on_second
+        .delete(&format!("/account/members/{}", bob_on_first.user_id))
+        .await
+        .expect(204);
+    bob_on_first
+        .get("/account")
+        .await
+        .expect_error(401, "unauthorized", None);
+}
