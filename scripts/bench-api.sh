@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # API benchmark. In one run, on the same release server, it measures requests per
 # second and p99 latency of an authenticated list call (GET /api/v1/projects/{id}/jobs,
-# one page of 50 SQL drafts) against /healthz, on SQLite and then PostgreSQL, and
-# prints the ratio list/healthz for each. The ratio is the figure to compare between
+# one page of 50 SQL drafts) made by the account owner and by a project viewer (whose
+# role is resolved and checked by the authorizer on every request), against /healthz,
+# on SQLite and then PostgreSQL, and prints the ratios to /healthz for each. The ratio is the figure to compare between
 # runs: these machines are noisy, and wrk shares the 2 cores with the server.
 #
 #   scripts/bench-api.sh                 # 10 s per measurement, 16 connections
@@ -45,7 +46,8 @@ measure() {
     url="$PG_URL/$db"
   fi
   export SLUICE__DATA_DIR="$dir" SLUICE__LISTEN="127.0.0.1:$port" SLUICE__DATABASE__URL="$url"
-  token=$("$BIN" admin create-account --name bench --owner-email bench@example.com 2>/dev/null)
+  token=$("$BIN" admin create-account --name bench --owner-email bench@example.com 2>"$dir/created.txt")
+  account=$(awk '/created account/ { print $3 }' "$dir/created.txt")
   # Request logs at info would measure the terminal; keep warnings only.
   RUST_LOG=warn "$BIN" serve 2>"$dir/server.log" &
   pid=$!
@@ -56,11 +58,17 @@ measure() {
     curl -fs "$base/api/v1/projects/$project/jobs" -H "$auth" -H 'content-type: application/json' \
       -d "{\"name\":\"job-$i\",\"content\":{\"kind\":\"sql\",\"sql\":\"CREATE TABLE s$i (id BIGINT) WITH ('connector'='datagen');\\nINSERT INTO blackhole SELECT * FROM s$i;\"}}" >/dev/null
   done
+  viewer=$("$BIN" admin add-member --account-id "$account" --email viewer@example.com \
+    --project-id "$project" --project-role viewer 2>/dev/null)
   wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/healthz" >"$dir/health.txt"
   wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "$auth" "$base/api/v1/projects/$project/jobs" >"$dir/list.txt"
-  if grep -q "Non-2xx" "$dir/list.txt"; then echo "the list call failed during the run:" >&2; cat "$dir/list.txt" >&2; fi
+  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $viewer" \
+    "$base/api/v1/projects/$project/jobs" >"$dir/viewer.txt"
+  for f in list viewer; do
+    if grep -q "Non-2xx" "$dir/$f.txt"; then echo "the $f call failed during the run:" >&2; cat "$dir/$f.txt" >&2; fi
+  done
   kill -TERM "$pid"; wait "$pid" || true
-  results+=("$backend $(rps "$dir/health.txt") $(p99_ms "$dir/health.txt") $(rps "$dir/list.txt") $(p99_ms "$dir/list.txt")")
+  results+=("$backend $(rps "$dir/health.txt") $(p99_ms "$dir/health.txt") $(rps "$dir/list.txt") $(p99_ms "$dir/list.txt") $(rps "$dir/viewer.txt") $(p99_ms "$dir/viewer.txt")")
   rm -rf "$dir"
   unset SLUICE__DATA_DIR SLUICE__LISTEN SLUICE__DATABASE__URL
   [ -n "$db" ] && psql "$PG_URL/postgres" -qc "drop database if exists $db with (force)" >/dev/null
@@ -72,10 +80,12 @@ measure postgres ""
 
 echo
 echo "wrk: 1 thread, $CONNECTIONS connections, $DURATION each; list = GET /api/v1/projects/{id}/jobs (50 jobs, bearer token)"
-printf '%-9s %14s %12s %14s %12s %11s %11s\n' backend healthz_rps healthz_p99 list_rps list_p99 rps_ratio p99_ratio
+printf '%-9s %-16s %10s %10s %10s %10s\n' backend call rps p99_ms rps_ratio p99_ratio
 for r in "${results[@]}"; do
-  read -r b hr hp lr lp <<<"$r"
-  awk -v b="$b" -v hr="$hr" -v hp="$hp" -v lr="$lr" -v lp="$lp" 'BEGIN {
-    printf "%-9s %14.0f %10.2fms %14.0f %10.2fms %11.3f %11.2f\n", b, hr, hp, lr, lp, lr / hr, lp / hp }'
+  read -r b hr hp lr lp vr vp <<<"$r"
+  awk -v b="$b" -v hr="$hr" -v hp="$hp" -v lr="$lr" -v lp="$lp" -v vr="$vr" -v vp="$vp" 'BEGIN {
+    printf "%-9s %-16s %10.0f %10.2f %10s %10s\n", b, "healthz", hr, hp, "1", "1"
+    printf "%-9s %-16s %10.0f %10.2f %10.3f %10.2f\n", b, "list (owner)", lr, lp, lr / hr, lp / hp
+    printf "%-9s %-16s %10.0f %10.2f %10.3f %10.2f\n", b, "list (viewer)", vr, vp, vr / hr, vp / hp }'
 done
-echo "(rps_ratio = list/healthz requests per second; p99_ratio = list/healthz p99 latency)"
+echo "(ratios are to /healthz on the same server in the same run)"

@@ -84,6 +84,24 @@ pub async fn add_member_with_token(
 ) -> Result<(String, String), ApiError> {
     let email = domain::email("email", email)?;
     let mut tx = db.begin_write().await?;
+    let (accounts,): (i64,) = sqlx::query_as("select count(*) from accounts where id = $1")
+        .bind(account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if accounts == 0 {
+        return Err(ApiError::not_found("account"));
+    }
+    if let Some((project_id, _)) = project {
+        let (n,): (i64,) =
+            sqlx::query_as("select count(*) from projects where id = $1 and account_id = $2")
+                .bind(project_id)
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if n == 0 {
+            return Err(ApiError::not_found("project of this account"));
+        }
+    }
     let user_id = ensure_user(&mut tx, &email, &email).await?;
     let now = now_ms();
     sqlx::query("insert into account_members (account_id, user_id, role, created_at) values ($1, $2, $3, $4)")

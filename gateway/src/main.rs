@@ -37,6 +37,26 @@ enum Admin {
         #[arg(long)]
         plan: Option<String>,
     },
+    /// Add a person to an account with a role (as an accepted invitation would), and
+    /// print an API token for them: for service users and automation.
+    AddMember {
+        #[arg(long)]
+        account_id: String,
+        #[arg(long)]
+        email: String,
+        /// owner, admin, billing_manager or member.
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// A project of the account to add them to, with --project-role.
+        #[arg(long, requires = "project_role")]
+        project_id: Option<String>,
+        /// owner, admin, editor or viewer.
+        #[arg(long, requires = "project_id")]
+        project_role: Option<String>,
+        /// Narrow the printed token to that project and role.
+        #[arg(long, requires = "project_id")]
+        narrow_token: bool,
+    },
 }
 
 #[tokio::main]
@@ -74,6 +94,36 @@ async fn main() -> anyhow::Result<()> {
             );
             eprintln!("the owner's API token follows; it is shown once:");
             println!("{}", created.token);
+        }
+        Command::Admin(Admin::AddMember {
+            account_id,
+            email,
+            role,
+            project_id,
+            project_role,
+            narrow_token,
+        }) => {
+            let role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+            let project_role = project_role
+                .map(|r| {
+                    r.parse()
+                        .map_err(|e| anyhow::anyhow!("--project-role: {e}"))
+                })
+                .transpose()?;
+            let project = project_id.as_deref().zip(project_role);
+            let state = AppState::build(config).await?;
+            let (user_id, token) = gateway::admin::add_member_with_token(
+                &state.db,
+                &account_id,
+                &email,
+                role,
+                project,
+                narrow_token,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+            eprintln!("added user {user_id} to account {account_id}; their API token follows, shown once:");
+            println!("{token}");
         }
     }
     Ok(())

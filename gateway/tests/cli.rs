@@ -146,3 +146,82 @@ fn unknown_configuration_keys_are_refused_with_their_name() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn an_operator_adds_a_member_with_a_role_and_bad_roles_are_named() {
+    let dir = temp_dir("member");
+    let out = sluice(&dir)
+        .args([
+            "admin",
+            "create-account",
+            "--name",
+            "Acme",
+            "--owner-email",
+            "ann@example.com",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let account = stderr
+        .split_whitespace()
+        .skip_while(|w| *w != "account")
+        .nth(1)
+        .expect("the account id is printed")
+        .to_owned();
+
+    let out = sluice(&dir)
+        .args([
+            "admin",
+            "add-member",
+            "--account-id",
+            &account,
+            "--email",
+            "ci@example.com",
+            "--role",
+            "admin",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("slc_"), "stdout is the token: {token}");
+
+    let out = sluice(&dir)
+        .args([
+            "admin",
+            "add-member",
+            "--account-id",
+            &account,
+            "--email",
+            "x@example.com",
+            "--role",
+            "root",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--role"));
+    let out = sluice(&dir)
+        .args([
+            "admin",
+            "add-member",
+            "--account-id",
+            "nope",
+            "--email",
+            "x@example.com",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("account not found"));
+    std::fs::remove_dir_all(&dir).ok();
+}
