@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy (warnings are errors), unit tests, and
-# the end-to-end suite twice, on SQLite and on PostgreSQL. Needs only cargo and a
-# PostgreSQL server at 127.0.0.1:5432 (user postgres, trust); it starts the local
-# cluster if one is installed but stopped.
+# the end-to-end suite twice, on SQLite and on PostgreSQL. Needs cargo, Node.js with npm
+# (for the development identity provider) and a PostgreSQL server at 127.0.0.1:5432
+# (user postgres, trust); it starts the local cluster if one is installed but stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,10 @@ if ! pg_ready; then
   for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
   pg_ready || { echo "PostgreSQL is required for the PostgreSQL half of the suite" >&2; exit 1; }
 fi
+
+# The sign-in tests run the development identity provider (npm package oidc-provider).
+echo "== installing the development identity provider"
+(cd scripts/dev-idp && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
 
 drop_test_databases() {
   psql "$PG_URL/postgres" -Atqc "select datname from pg_database where datname like 'sluice\_test\_%'" |

@@ -16,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use serde_json::json;
 
+pub mod idp;
+
 pub enum Backend {
     Sqlite,
     Postgres,
@@ -61,13 +63,15 @@ impl TestApp {
         if let Backend::Postgres = backend() {
             config.database.url = fresh_postgres_database().await;
         }
-        tune(&mut config);
-        config.validate().expect("valid test configuration");
-        let state = AppState::build(config).await.expect("state");
+        // Bound first, so the configuration knows the server's own URL.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        config.auth.public_url = base.clone();
+        tune(&mut config);
+        config.validate().expect("valid test configuration");
+        let state = AppState::build(config).await.expect("state");
         let stop = CancellationToken::new();
         let shutdown = stop.clone();
         tokio::spawn(gateway::serve(state.clone(), listener, async move {

@@ -10,6 +10,7 @@ mod isolation;
 mod jobs;
 mod jwt;
 mod limits;
+mod login;
 mod matrix;
 mod openapi;
 mod projects;

@@ -1,0 +1,215 @@
+//! The development OpenID Connect provider (`scripts/dev-idp`, the npm package
+//! `oidc-provider`) run as a real process for sign-in tests, and a browser stand-in
+//! that walks its login form over HTTP with a cookie jar and no automatic redirects.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+
+pub const CLIENT_ID: &str = "sluice";
+pub const CLIENT_SECRET: &str = "sluice-dev-secret";
+
+fn dev_idp_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/dev-idp")
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+pub struct DevIdp {
+    child: tokio::process::Child,
+    pub port: u16,
+    pub issuer: String,
+}
+
+impl Drop for DevIdp {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl DevIdp {
+    /// Starts the provider on `port`, accepting `redirect_uri`, signing with the keys
+    /// in `jwks_file` (the first signs) or a fresh key.
+    pub async fn start(port: u16, redirect_uri: &str, jwks_file: Option<&Path>) -> DevIdp {
+        let dir = dev_idp_dir();
+        assert!(
+            dir.join("node_modules").is_dir(),
+            "scripts/dev-idp/node_modules is missing: run `npm ci` there (scripts/test.sh does)"
+        );
+        let mut cmd = tokio::process::Command::new("node");
+        cmd.arg("server.mjs")
+            .current_dir(&dir)
+            .env("IDP_PORT", port.to_string())
+            .env("IDP_REDIRECT_URIS", redirect_uri)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        if let Some(file) = jwks_file {
+            cmd.env("IDP_JWKS_FILE", file);
+        }
+        let child = cmd.spawn().expect("node runs the dev identity provider");
+        let issuer = format!("http://127.0.0.1:{port}");
+        let discovery = format!("{issuer}/.well-known/openid-configuration");
+        for _ in 0..200 {
+            if let Ok(r) = reqwest::get(&discovery).await {
+                if r.status() == StatusCode::OK {
+                    return DevIdp {
+                        child,
+                        port,
+                        issuer,
+                    };
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the dev identity provider did not answer at {discovery}");
+    }
+
+    /// Stops it and waits until it is gone.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// One private RS256 JWK with this `kid`, as JSON.
+    pub async fn generate_key(kid: &str) -> String {
+        let out = tokio::process::Command::new("node")
+            .args(["server.mjs", "gen-key", kid])
+            .current_dir(dev_idp_dir())
+            .output()
+            .await
+            .expect("node generates a key");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+}
+
+/// A browser's cookie jar and redirect handling, by hand.
+#[derive(Default)]
+pub struct Browser {
+    http: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+pub struct Step {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Step {
+        let request = if self.cookies.is_empty() {
+            request
+        } else {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request.header(COOKIE, jar.join("; "))
+        };
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        for cookie in &set_cookies {
+            if let Some((name, rest)) = cookie.split_once('=') {
+                let value = rest.split(';').next().unwrap_or("").to_owned();
+                if value.is_empty() {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value);
+                }
+            }
+        }
+        let body = response.text().await.unwrap_or_default();
+        Step {
+            status,
+            location,
+            set_cookies,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Step {
+        let request = self.http.get(url);
+        self.send(request).await
+    }
+
+    pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Step {
+        let request = self.http.post(url).form(form);
+        self.send(request).await
+    }
+
+    pub async fn post_json(&mut self, url: &str, body: serde_json::Value) -> Step {
+        let request = self.http.post(url).json(&body);
+        self.send(request).await
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name).map(String::as_str)
+    }
+
+    /// Signs in at the provider's form, starting from its authorization URL, and
+    /// returns the URL it redirects back to (the callback with code and state).
+    pub async fn sign_in_at_provider(&mut self, authorize_url: &str, login: &str) -> String {
+        let step = self.get(authorize_url).await;
+        assert_eq!(
+            step.status,
+            StatusCode::SEE_OTHER,
+            "authorize: {}",
+            step.body
+        );
+        let interaction = step.location.expect("to the login form");
+        if !interaction.contains("/interaction/") {
+            return interaction; // single sign-on: already the callback
+        }
+        let step = self
+            .post_form(
+                &format!("{interaction}/login"),
+                &[("login", login), ("password", "any")],
+            )
+            .await;
+        assert_eq!(step.status, StatusCode::SEE_OTHER, "login: {}", step.body);
+        let resume = step.location.expect("to resume");
+        let step = self.get(&resume).await;
+        assert_eq!(step.status, StatusCode::SEE_OTHER, "resume: {}", step.body);
+        step.location.expect("to the callback")
+    }
+}

@@ -1,0 +1,301 @@
+//! Sign-in through a real OpenID Connect provider (`oidc-provider`), driven over HTTP
+//! as a browser would: authorize, log in, callback, session cookies, /me, refresh,
+//! logout; and the attacks a callback must survive.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sluice_tests::idp::{free_port, Browser, DevIdp, CLIENT_ID, CLIENT_SECRET};
+use sluice_tests::TestApp;
+
+struct World {
+    app: TestApp,
+    idp: DevIdp,
+}
+
+async fn world_with(jwks: Option<&std::path::Path>) -> World {
+    let idp_port = free_port();
+    let app = TestApp::spawn_with(|c| {
+        c.auth.oidc.issuer_url = format!("http://127.0.0.1:{idp_port}");
+        c.auth.oidc.client_id = CLIENT_ID.to_owned();
+        c.auth.oidc.client_secret = CLIENT_SECRET.to_owned();
+        // The rotation test restarts the provider right after the first sign-in.
+        c.auth.oidc.jwks_min_refetch_secs = 0;
+    })
+    .await;
+    let idp = DevIdp::start(idp_port, &callback_url(&app), jwks).await;
+    World { app, idp }
+}
+
+fn callback_url(app: &TestApp) -> String {
+    format!("{}/api/v1/auth/callback", app.base)
+}
+
+/// Starts a sign-in at Sluice and returns the provider URL it redirects to.
+async fn start(app: &TestApp, browser: &mut Browser) -> String {
+    let step = browser
+        .get(&format!(
+            "{}/api/v1/auth/login?return_to=/projects",
+            app.base
+        ))
+        .await;
+    assert_eq!(step.status, StatusCode::SEE_OTHER, "{}", step.body);
+    let url = step.location.expect("to the provider");
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    url
+}
+
+/// The whole sign-in for `login`; returns the browser holding Sluice's cookies.
+async fn sign_in(world: &World, login: &str) -> Browser {
+    let mut browser = Browser::new();
+    let authorize = start(&world.app, &mut browser).await;
+    let callback = browser.sign_in_at_provider(&authorize, login).await;
+    let landed = browser.get(&callback).await;
+    assert_eq!(
+        landed.status,
+        StatusCode::SEE_OTHER,
+        "callback: {}",
+        landed.body
+    );
+    assert_eq!(landed.location.as_deref(), Some("/projects"));
+    let access = landed
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("sluice_access="))
+        .expect("access cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(access.contains(attribute), "{access} lacks {attribute}");
+    }
+    let refresh = landed
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("sluice_refresh="))
+        .expect("refresh cookie");
+    assert!(
+        refresh.contains("SameSite=Strict") && refresh.contains("Path=/api/v1/auth"),
+        "{refresh}"
+    );
+    browser
+}
+
+async fn get_json(browser: &mut Browser, url: &str) -> (StatusCode, Value) {
+    let step = browser.get(url).await;
+    (
+        step.status,
+        serde_json::from_str(&step.body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn a_person_signs_in_refreshes_and_signs_out() {
+    let world = world_with(None).await;
+    let mut ann = sign_in(&world, "ann").await;
+    let me_url = format!("{}/api/v1/me", world.app.base);
+    let (status, me) = get_json(&mut ann, &me_url).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], "ann@example.com");
+    assert_eq!(me["display_name"], "Ann Anderson");
+    // A first sign-in with no invitation is a sign-up: an account of her own.
+    assert_eq!(me["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(me["accounts"][0]["role"], "owner");
+    let (status, _) = get_json(&mut ann, &format!("{}/api/v1/projects", world.app.base)).await;
+    assert_eq!(status, 200);
+
+    // The access token also works as a bearer token for API clients.
+    let access = ann.cookie("sluice_access").unwrap().to_owned();
+    let bearer = reqwest::Client::new()
+        .get(&me_url)
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), 200);
+
+    // Refresh rotates the secret; the spent one ends the session if presented again.
+    let old_refresh = ann.cookie("sluice_refresh").unwrap().to_owned();
+    let refreshed = ann
+        .post_json(
+            &format!("{}/api/v1/auth/refresh", world.app.base),
+            json!({}),
+        )
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let tokens: Value = serde_json::from_str(&refreshed.body).unwrap();
+    assert_ne!(tokens["refresh_token"].as_str().unwrap(), old_refresh);
+    assert_eq!(get_json(&mut ann, &me_url).await.0, 200);
+    let mut thief = Browser::new();
+    let replay = thief
+        .post_json(
+            &format!("{}/api/v1/auth/refresh", world.app.base),
+            json!({ "refresh_token": old_refresh }),
+        )
+        .await;
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    assert_eq!(
+        get_json(&mut ann, &me_url).await.0,
+        401,
+        "the whole session ended"
+    );
+
+    // A new sign-in (single sign-on at the provider) and a logout.
+    let mut ann = sign_in(&world, "ann").await;
+    assert_eq!(get_json(&mut ann, &me_url).await.0, 200);
+    let access = ann.cookie("sluice_access").unwrap().to_owned();
+    let out = ann
+        .post_json(&format!("{}/api/v1/auth/logout", world.app.base), json!({}))
+        .await;
+    assert_eq!(out.status, 204, "{}", out.body);
+    let gone = reqwest::Client::new()
+        .get(&me_url)
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        gone.status(),
+        401,
+        "a logged-out access token stops at once"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_cannot_be_replayed_or_forged() {
+    let world = world_with(None).await;
+    let mut browser = Browser::new();
+    let authorize = start(&world.app, &mut browser).await;
+    let callback = browser.sign_in_at_provider(&authorize, "bob").await;
+    assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
+
+    // The same callback again: its state was consumed.
+    let replayed = browser.get(&callback).await;
+    assert_eq!(replayed.status, 401, "{}", replayed.body);
+    assert!(replayed.body.contains("login_failed"), "{}", replayed.body);
+
+    // A state Sluice never issued.
+    let forged = callback.replace("state=", "state=forged");
+    let step = Browser::new().get(&forged).await;
+    assert_eq!(step.status, 401, "{}", step.body);
+    let step = Browser::new()
+        .get(&format!("{}/api/v1/auth/callback?code=x", world.app.base))
+        .await;
+    assert_eq!(step.status, 422, "{}", step.body);
+}
+
+#[tokio::test]
+async fn an_id_token_with_another_nonce_is_refused() {
+    let world = world_with(None).await;
+    let mut browser = Browser::new();
+    let authorize = start(&world.app, &mut browser).await;
+    // An attacker swaps the nonce on the way to the provider: the provider signs it,
+    // but it is not the nonce this sign-in stored.
+    let nonce_start = authorize.find("nonce=").expect("a nonce") + "nonce=".len();
+    let nonce_end = authorize[nonce_start..]
+        .find('&')
+        .map_or(authorize.len(), |i| nonce_start + i);
+    let tampered = format!(
+        "{}attacker-nonce{}",
+        &authorize[..nonce_start],
+        &authorize[nonce_end..]
+    );
+    let callback = browser.sign_in_at_provider(&tampered, "carol").await;
+    let step = browser.get(&callback).await;
+    assert_eq!(step.status, 401, "{}", step.body);
+    assert!(step.body.contains("nonce"), "{}", step.body);
+    assert!(browser.cookie("sluice_access").is_none());
+}
+
+#[tokio::test]
+async fn a_provider_key_rotation_is_followed() {
+    let dir = std::env::temp_dir().join(format!("sluice-jwks-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let k1 = DevIdp::generate_key("k1").await;
+    let k2 = DevIdp::generate_key("k2").await;
+    let before = dir.join("before.json");
+    let after = dir.join("after.json");
+    std::fs::write(&before, format!(r#"{{"keys":[{k1}]}}"#)).unwrap();
+    std::fs::write(&after, format!(r#"{{"keys":[{k2},{k1}]}}"#)).unwrap();
+
+    let World { app, idp } = world_with(Some(&before)).await;
+    let port = idp.port;
+    let world = World { app, idp };
+    let mut ann = sign_in(&world, "ann").await;
+    assert_eq!(
+        get_json(&mut ann, &format!("{}/api/v1/me", world.app.base))
+            .await
+            .0,
+        200
+    );
+
+    // The provider restarts signing with k2; Sluice has only k1 cached.
+    let World { app, idp } = world;
+    idp.stop().await;
+    let idp = DevIdp::start(port, &callback_url(&app), Some(&after)).await;
+    let world = World { app, idp };
+    let mut bob = sign_in(&world, "bob").await;
+    let (status, me) = get_json(&mut bob, &format!("{}/api/v1/me", world.app.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["email"], "bob@example.com");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn an_invitation_is_accepted_by_signing_in_with_that_email() {
+    let world = world_with(None).await;
+    let owner = world.app.account("Acme").await;
+    let project = owner.project("p").await;
+    owner
+        .post(
+            "/account/invitations",
+            json!({ "email": "dave@example.com", "role": "member", "project_id": project, "project_role": "editor" }),
+        )
+        .await
+        .expect(201);
+    let mut dave = sign_in(&world, "dave").await;
+    let (_, me) = get_json(&mut dave, &format!("{}/api/v1/me", world.app.base)).await;
+    let accounts = me["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 1, "no account of his own: {me}");
+    assert_eq!(accounts[0]["id"], owner.account_id.as_str());
+    assert_eq!(accounts[0]["role"], "member");
+    let (status, projects) =
+        get_json(&mut dave, &format!("{}/api/v1/projects", world.app.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(projects["items"][0]["id"], project.as_str());
+    let invitations = owner.get("/account/invitations").await.expect(200);
+    assert_eq!(invitations.body["items"][0]["status"], "accepted");
+}
+
+#[tokio::test]
+async fn an_operator_created_owner_signs_in_to_their_account() {
+    let world = world_with(None).await;
+    let created =
+        gateway::admin::create_account(&world.app.state.db, "standard", "Acme", "ann@example.com")
+            .await
+            .unwrap();
+    let mut ann = sign_in(&world, "ann").await;
+    let (_, me) = get_json(&mut ann, &format!("{}/api/v1/me", world.app.base)).await;
+    assert_eq!(me["user_id"], created.user_id.as_str());
+    assert_eq!(me["account_id"], created.account_id.as_str());
+}
+
+#[tokio::test]
+async fn an_unverified_email_cannot_sign_in() {
+    let world = world_with(None).await;
+    let mut browser = Browser::new();
+    let authorize = start(&world.app, &mut browser).await;
+    let callback = browser.sign_in_at_provider(&authorize, "unverified").await;
+    let step = browser.get(&callback).await;
+    assert_eq!(step.status, 403, "{}", step.body);
+    assert!(step.body.contains("email_not_verified"), "{}", step.body);
+}
+
+#[tokio::test]
+async fn sign_in_refuses_an_open_redirect() {
+    let world = world_with(None).await;
+    let step = Browser::new()
+        .get(&format!(
+            "{}/api/v1/auth/login?return_to=//evil.example/",
+            world.app.base
+        ))
+        .await;
+    assert_eq!(step.status, 422, "{}", step.body);
+    assert!(step.body.contains("return_to"));
+}
