@@ -15,7 +15,9 @@ use axum::Json as JsonResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::access::audit::{self, Actor};
 use crate::access::jwt::{ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::access::oidc::CALLBACK_PATH;
 use crate::access::principal::cookie as cookie_value;
 use crate::access::roles::{stored, AccountRole};
 use crate::access::{sessions, Credential, Principal};
@@ -101,6 +103,7 @@ pub struct CallbackQuery {
     responses((status = 303, description = "signed in; cookies set"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn callback(
     State(state): State<AppState>,
+    request_id: Option<axum::Extension<tower_http::request_id::RequestId>>,
     Query(q): Query<CallbackQuery>,
 ) -> ApiResult<Response> {
     let oidc = oidc(&state)?;
@@ -132,6 +135,27 @@ pub async fn callback(
     )
     .await?;
     tracing::info!(user = %signed_in.user_id, account = %signed_in.account_id, "signed in");
+    let actor = Actor {
+        account_id: signed_in.account_id.clone(),
+        user_id: signed_in.user_id.clone(),
+        credential: format!("session:{}", session.id),
+    };
+    // Sign-in is unauthenticated when it starts, so the audit middleware cannot file it.
+    audit::Entry {
+        actor: &actor,
+        project_id: None,
+        action: "sign_in".to_owned(),
+        method: "GET",
+        path: CALLBACK_PATH,
+        outcome: "success",
+        status: 303,
+        request_id: request_id
+            .as_ref()
+            .and_then(|id| id.header_value().to_str().ok())
+            .unwrap_or(""),
+    }
+    .write(&state)
+    .await;
     let access = state
         .session_keys
         .issue(&session.user_id, &session.account_id, &session.id)?;

@@ -99,6 +99,15 @@ async fn a_person_signs_in_refreshes_and_signs_out() {
     assert_eq!(me["accounts"][0]["role"], "owner");
     let (status, _) = get_json(&mut ann, &format!("{}/api/v1/projects", world.app.base)).await;
     assert_eq!(status, 200);
+    let (_, audit) = get_json(
+        &mut ann,
+        &format!("{}/api/v1/account/audit?action=sign_in", world.app.base),
+    )
+    .await;
+    assert_eq!(
+        audit["items"][0]["actor_user_id"], me["user_id"],
+        "the sign-in is audited: {audit}"
+    );
 
     // The access token also works as a bearer token for API clients.
     let access = ann.cookie("sluice_access").unwrap().to_owned();
