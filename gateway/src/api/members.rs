@@ -2,6 +2,8 @@
 //! members with their project roles. Nobody hands out more than they hold, and the
 //! last owner of an account or of a project can be neither removed nor demoted.
 
+use std::str::FromStr;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
@@ -72,28 +74,43 @@ pub struct ChangeAccountRole {
     pub role: AccountRole,
 }
 
-/// Locks the account's member rows and returns the target's role and the owner count.
-async fn lock_account_members(
+/// Locks the member rows of one account (`account_members`, `account_id`) or project
+/// (`project_members`, `project_id`), so that concurrent role changes are serialised and
+/// the last-owner rule holds; returns the target's role, if a member, and the owner count.
+async fn lock_members<R: FromStr<Err = String>>(
     db: &Db,
     tx: &mut Tx,
-    account: &str,
+    (table, scope_column): (&'static str, &'static str),
+    scope: &str,
     user_id: &str,
-) -> Result<(AccountRole, usize), ApiError> {
+) -> Result<(Option<R>, usize), ApiError> {
     let rows: Vec<(String, String)> = sqlx::query_as(&format!(
-        "select user_id, role from account_members where account_id = $1{}",
+        "select user_id, role from {table} where {scope_column} = $1{}",
         db.for_update()
     ))
-    .bind(account)
+    .bind(scope)
     .fetch_all(&mut **tx)
     .await?;
     let owners = rows.iter().filter(|(_, r)| r == "owner").count();
     let role = rows
         .iter()
         .find(|(u, _)| u == user_id)
-        .map(|(_, r)| stored::<AccountRole>(r))
-        .transpose()?
-        .ok_or_else(|| ApiError::not_found("member"))?;
+        .map(|(_, r)| stored::<R>(r))
+        .transpose()?;
     Ok((role, owners))
+}
+
+const ACCOUNT_MEMBERS: (&str, &str) = ("account_members", "account_id");
+const PROJECT_MEMBERS: (&str, &str) = ("project_members", "project_id");
+
+async fn lock_account_members(
+    db: &Db,
+    tx: &mut Tx,
+    account: &str,
+    user_id: &str,
+) -> Result<(AccountRole, usize), ApiError> {
+    let (role, owners) = lock_members(db, tx, ACCOUNT_MEMBERS, account, user_id).await?;
+    Ok((role.ok_or_else(|| ApiError::not_found("member"))?, owners))
 }
 
 fn ensure_may_grant(caller: AccountRole, role: AccountRole, field: &str) -> Result<(), ApiError> {
@@ -503,29 +520,6 @@ fn ensure_may_grant_project(caller: ProjectRole, role: ProjectRole) -> Result<()
     }
 }
 
-/// Locks the project's member rows; returns the target's role (if any) and the owner count.
-async fn lock_project_members(
-    db: &Db,
-    tx: &mut Tx,
-    project_id: &str,
-    user_id: &str,
-) -> Result<(Option<ProjectRole>, usize), ApiError> {
-    let rows: Vec<(String, String)> = sqlx::query_as(&format!(
-        "select user_id, role from project_members where project_id = $1{}",
-        db.for_update()
-    ))
-    .bind(project_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    let owners = rows.iter().filter(|(_, r)| r == "owner").count();
-    let role = rows
-        .iter()
-        .find(|(u, _)| u == user_id)
-        .map(|(_, r)| stored::<ProjectRole>(r))
-        .transpose()?;
-    Ok((role, owners))
-}
-
 async fn fetch_project_member(
     tx: &mut Tx,
     project_id: &str,
@@ -552,8 +546,14 @@ pub async fn add_project_member(
 ) -> ApiResult<(StatusCode, JsonResponse<ProjectMember>)> {
     ensure_may_grant_project(access.role(), body.role)?;
     let mut tx = state.db.begin_write().await?;
-    let (existing, _) =
-        lock_project_members(&state.db, &mut tx, access.project_id(), &body.user_id).await?;
+    let (existing, _) = lock_members::<ProjectRole>(
+        &state.db,
+        &mut tx,
+        PROJECT_MEMBERS,
+        access.project_id(),
+        &body.user_id,
+    )
+    .await?;
     if existing.is_some() {
         return Err(ApiError::already_exists(
             "user_id",
@@ -596,8 +596,14 @@ pub async fn change_project_member_role(
 ) -> ApiResult<JsonResponse<ProjectMember>> {
     ensure_may_grant_project(access.role(), body.role)?;
     let mut tx = state.db.begin_write().await?;
-    let (current, owners) =
-        lock_project_members(&state.db, &mut tx, access.project_id(), &user_id).await?;
+    let (current, owners) = lock_members::<ProjectRole>(
+        &state.db,
+        &mut tx,
+        PROJECT_MEMBERS,
+        access.project_id(),
+        &user_id,
+    )
+    .await?;
     let current = current.ok_or_else(|| ApiError::not_found("project member"))?;
     ensure_may_grant_project(access.role(), current)?;
     if current == ProjectRole::Owner && body.role != ProjectRole::Owner && owners == 1 {
@@ -626,8 +632,14 @@ pub async fn remove_project_member(
     Path((_project_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    let (current, owners) =
-        lock_project_members(&state.db, &mut tx, access.project_id(), &user_id).await?;
+    let (current, owners) = lock_members::<ProjectRole>(
+        &state.db,
+        &mut tx,
+        PROJECT_MEMBERS,
+        access.project_id(),
+        &user_id,
+    )
+    .await?;
     let current = current.ok_or_else(|| ApiError::not_found("project member"))?;
     ensure_may_grant_project(access.role(), current)?;
     if current == ProjectRole::Owner && owners == 1 {
