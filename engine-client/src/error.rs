@@ -1,0 +1,205 @@
+//! Engine failures, each a decision for the caller. Flink answers errors as
+//! `{"errors": ["summary", "java stack trace ..."]}`; the useful words are usually in
+//! the last `Caused by:` of the trace.
+
+use reqwest::StatusCode;
+
+use crate::Subject;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("the engine at {url} cannot be reached: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the engine did not answer {url} in time")]
+    Timeout { url: String },
+    #[error("the engine has no job {job_id}")]
+    JobNotFound { job_id: String },
+    #[error("the engine has no jar {jar_id} (the cluster may have restarted)")]
+    JarNotFound { jar_id: String },
+    /// The program could not be built or started: bad SQL, unknown connector, missing class.
+    #[error("the engine refused the program: {message}")]
+    InvalidProgram { message: String },
+    #[error("the savepoint failed: {reason}")]
+    SavepointFailed { reason: String },
+    /// Any other 4xx: the request was wrong for the engine's current state.
+    #[error("the engine rejected the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    /// A 5xx that is not about the program.
+    #[error("the engine failed ({status}): {message}")]
+    Internal { status: u16, message: String },
+    #[error("the engine answered {url} with something unreadable: {reason}")]
+    Malformed { url: String, reason: String },
+}
+
+impl EngineError {
+    pub(crate) fn from_transport(url: &str, e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Self::Timeout {
+                url: url.to_owned(),
+            }
+        } else {
+            Self::Unreachable {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            }
+        }
+    }
+
+    /// Whether trying again later may succeed (the engine was down or slow).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } | Self::Timeout { .. } | Self::Internal { .. } => true,
+            Self::JobNotFound { .. }
+            | Self::JarNotFound { .. }
+            | Self::InvalidProgram { .. }
+            | Self::SavepointFailed { .. }
+            | Self::Rejected { .. }
+            | Self::Malformed { .. } => false,
+        }
+    }
+}
+
+pub(crate) fn from_status(
+    status: StatusCode,
+    body: &str,
+    url: &str,
+    subject: Subject<'_>,
+) -> EngineError {
+    let errors: Vec<String> = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("errors").cloned())
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_else(|| vec![body.to_owned()]);
+    let message = engine_message(&errors);
+    if status == StatusCode::NOT_FOUND {
+        match subject {
+            Subject::Job(job_id) => {
+                return EngineError::JobNotFound {
+                    job_id: job_id.to_owned(),
+                }
+            }
+            Subject::Jar(jar_id) => {
+                return EngineError::JarNotFound {
+                    jar_id: jar_id.to_owned(),
+                }
+            }
+            Subject::None => {}
+        }
+    }
+    // A missing jar on run/plan comes back as a 400 naming the jar file.
+    if let Subject::Jar(jar_id) = subject {
+        if errors
+            .iter()
+            .any(|e| e.contains("Jar file") && e.contains("does not exist"))
+        {
+            return EngineError::JarNotFound {
+                jar_id: jar_id.to_owned(),
+            };
+        }
+    }
+    let program_failed = errors.iter().any(|e| {
+        e.contains("ProgramInvocationException")
+            || e.contains("Could not execute application")
+            || e.contains("ValidationException")
+            || e.contains("SqlParserException")
+            || e.contains("ClassNotFoundException")
+            || e.contains("Could not find any factory")
+    });
+    if program_failed && matches!(subject, Subject::Jar(_)) {
+        return EngineError::InvalidProgram { message };
+    }
+    if status.is_server_error() {
+        EngineError::Internal {
+            status: status.as_u16(),
+            message,
+        }
+    } else if status.is_client_error() {
+        EngineError::Rejected {
+            status: status.as_u16(),
+            message,
+        }
+    } else {
+        EngineError::Malformed {
+            url: url.to_owned(),
+            reason: format!("unexpected status {status}: {message}"),
+        }
+    }
+}
+
+/// The engine's own explanation: the last `Caused by:` of the stack trace, without the
+/// exception class, else the first error line.
+pub fn engine_message(errors: &[String]) -> String {
+    let trace = errors.join("\n");
+    let last_cause = trace
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("Caused by: "))
+        .next_back();
+    let line = last_cause
+        .or_else(|| {
+            errors
+                .first()
+                .map(|e| e.lines().next().unwrap_or("").trim())
+        })
+        .unwrap_or("no details given");
+    strip_exception_class(line).to_owned()
+}
+
+/// `org.apache.flink.table.api.ValidationException: Could not find ...` -> `Could not find ...`.
+fn strip_exception_class(line: &str) -> &str {
+    match line.split_once(": ") {
+        Some((class, rest)) if class.contains('.') && !class.contains(' ') => rest.trim(),
+        _ => line.trim(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_cause_is_the_engines_message() {
+        let errors = vec![
+            "org.apache.flink.runtime.rest.handler.RestHandlerException: Could not execute application.".to_owned(),
+            "org.apache.flink.client.program.ProgramInvocationException: The main method caused an error\n\tat x.y(Z.java:1)\nCaused by: org.apache.flink.table.api.ValidationException: Unable to create a source\nCaused by: org.apache.flink.table.api.ValidationException: Could not find any factory for identifier 'nope' that implements 'org.apache.flink.table.factories.DynamicTableFactory' in the classpath.\n\tat a.b(C.java:2)".to_owned(),
+        ];
+        assert_eq!(
+            engine_message(&errors),
+            "Could not find any factory for identifier 'nope' that implements 'org.apache.flink.table.factories.DynamicTableFactory' in the classpath."
+        );
+    }
+
+    #[test]
+    fn without_a_cause_the_first_line_is_kept() {
+        assert_eq!(
+            engine_message(&["Job abc not found".to_owned()]),
+            "Job abc not found"
+        );
+        assert_eq!(engine_message(&[]), "no details given");
+    }
+
+    #[test]
+    fn statuses_map_to_decisions() {
+        let body =
+            r#"{"errors":["org.apache.flink.runtime.rest.NotFoundException: Job 1 not found"]}"#;
+        assert_eq!(
+            from_status(StatusCode::NOT_FOUND, body, "u", Subject::Job("1")),
+            EngineError::JobNotFound { job_id: "1".into() }
+        );
+        let body = r#"{"errors":["Could not execute application.", "x\nCaused by: org.apache.flink.sql.parser.impl.ParseException: Encountered \"FROMM\" at line 1, column 10."]}"#;
+        assert_eq!(
+            from_status(StatusCode::BAD_REQUEST, body, "u", Subject::Jar("j")),
+            EngineError::InvalidProgram {
+                message: "Encountered \"FROMM\" at line 1, column 10.".into()
+            }
+        );
+        assert!(matches!(
+            from_status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "oops",
+                "u",
+                Subject::None
+            ),
+            EngineError::Internal { status: 500, .. }
+        ));
+    }
+}

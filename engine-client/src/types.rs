@@ -1,0 +1,349 @@
+//! Request and response bodies of Flink's REST API, trimmed to what Sluice uses.
+//! Field names follow Flink (`rest_v1_dispatcher.yml`), which mixes kebab and camel case.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClusterOverview {
+    pub taskmanagers: u32,
+    #[serde(rename = "slots-total")]
+    pub slots_total: u32,
+    #[serde(rename = "slots-available")]
+    pub slots_available: u32,
+    #[serde(rename = "jobs-running")]
+    pub jobs_running: u32,
+    #[serde(rename = "flink-version", default)]
+    pub flink_version: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct TaskManagerList {
+    pub taskmanagers: Vec<TaskManager>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TaskManager {
+    pub id: String,
+    #[serde(rename = "slotsNumber")]
+    pub slots_number: u32,
+    #[serde(rename = "freeSlots")]
+    pub free_slots: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct JarUploaded {
+    pub filename: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct JarList {
+    pub files: Vec<Jar>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Jar {
+    pub id: String,
+    pub name: String,
+}
+
+/// What to run from an uploaded jar (body of `/jars/{id}/run` and `/plan`).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Program {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_class: Option<String>,
+    pub program_args_list: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub savepoint_path: Option<String>,
+    pub allow_non_restored_state: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct JarRun {
+    pub jobid: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct PlanResponse {
+    pub plan: Plan,
+}
+
+/// The job graph the engine would run.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Plan {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub nodes: Vec<PlanNode>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PlanNode {
+    pub id: String,
+    #[serde(default)]
+    pub parallelism: u32,
+    #[serde(default)]
+    pub operator: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub inputs: Vec<PlanInput>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PlanInput {
+    pub id: String,
+    #[serde(default)]
+    pub ship_strategy: String,
+}
+
+/// A job's state as the engine reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobState {
+    Initializing,
+    Created,
+    Running,
+    Failing,
+    Failed,
+    Cancelling,
+    Canceled,
+    Finished,
+    Restarting,
+    Suspended,
+    Reconciling,
+}
+
+impl JobState {
+    /// The job will not change state again by itself.
+    pub fn is_terminal(self) -> bool {
+        match self {
+            Self::Failed | Self::Canceled | Self::Finished | Self::Suspended => true,
+            Self::Initializing
+            | Self::Created
+            | Self::Running
+            | Self::Failing
+            | Self::Cancelling
+            | Self::Restarting
+            | Self::Reconciling => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct JobsOverview {
+    pub jobs: Vec<JobOverview>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobOverview {
+    pub jid: String,
+    pub name: String,
+    pub state: JobState,
+    #[serde(rename = "start-time", default)]
+    pub start_time: i64,
+    #[serde(rename = "end-time", default)]
+    pub end_time: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobDetail {
+    pub jid: String,
+    pub name: String,
+    pub state: JobState,
+    #[serde(rename = "start-time", default)]
+    pub start_time: i64,
+    #[serde(default)]
+    pub vertices: Vec<Vertex>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Vertex {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub parallelism: u32,
+    #[serde(default)]
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Trigger {
+    #[serde(rename = "request-id")]
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SavepointStatus {
+    InProgress,
+    Completed { location: String },
+    Failed { reason: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct AsyncOperation {
+    pub status: AsyncStatus,
+    #[serde(default)]
+    pub operation: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct AsyncStatus {
+    pub id: String,
+}
+
+impl AsyncOperation {
+    pub(crate) fn into_savepoint_status(self) -> SavepointStatus {
+        if self.status.id != "COMPLETED" {
+            return SavepointStatus::InProgress;
+        }
+        let operation = self.operation.unwrap_or_default();
+        if let Some(location) = operation.get("location").and_then(|l| l.as_str()) {
+            return SavepointStatus::Completed {
+                location: location.to_owned(),
+            };
+        }
+        let trace = operation
+            .get("failure-cause")
+            .and_then(|c| c.get("stack-trace"))
+            .and_then(|t| t.as_str())
+            .unwrap_or("the engine gave no reason");
+        SavepointStatus::Failed {
+            reason: crate::engine_message(&[trace.to_owned()]),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Checkpoints {
+    pub counts: CheckpointCounts,
+    pub latest: LatestCheckpoints,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckpointCounts {
+    pub completed: u64,
+    pub failed: u64,
+    #[serde(default)]
+    pub restored: u64,
+    #[serde(default)]
+    pub in_progress: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LatestCheckpoints {
+    pub completed: Option<CompletedCheckpoint>,
+    pub savepoint: Option<CompletedCheckpoint>,
+    pub restored: Option<RestoredCheckpoint>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CompletedCheckpoint {
+    pub id: u64,
+    #[serde(default)]
+    pub external_path: String,
+    #[serde(default)]
+    pub latest_ack_timestamp: i64,
+    #[serde(default)]
+    pub end_to_end_duration: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RestoredCheckpoint {
+    pub id: u64,
+    pub is_savepoint: bool,
+    #[serde(default)]
+    pub external_path: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Exceptions {
+    #[serde(rename = "exceptionHistory")]
+    pub exception_history: ExceptionHistory,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ExceptionHistory {
+    pub entries: Vec<JobException>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct JobException {
+    #[serde(rename = "exceptionName")]
+    pub exception_name: String,
+    pub stacktrace: String,
+    pub timestamp: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AggregatedMetric {
+    pub id: String,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub avg: Option<f64>,
+    #[serde(default)]
+    pub sum: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Backpressure {
+    /// `ok` once sampled; `deprecated` while the engine is still sampling.
+    pub status: String,
+    #[serde(rename = "backpressureLevel", alias = "backpressure-level", default)]
+    pub level: Option<String>,
+    #[serde(default)]
+    pub subtasks: Vec<SubtaskBackpressure>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SubtaskBackpressure {
+    pub subtask: u32,
+    #[serde(default)]
+    pub ratio: f64,
+    #[serde(rename = "busyRatio", default)]
+    pub busy_ratio: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completed_savepoint_has_its_location_and_a_failed_one_its_reason() {
+        let done: AsyncOperation = serde_json::from_str(
+            r#"{"status":{"id":"COMPLETED"},"operation":{"location":"file:/tmp/sp/savepoint-1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            done.into_savepoint_status(),
+            SavepointStatus::Completed {
+                location: "file:/tmp/sp/savepoint-1".into()
+            }
+        );
+        let failed: AsyncOperation = serde_json::from_str(
+            r#"{"status":{"id":"COMPLETED"},"operation":{"failure-cause":{"class":"x","stack-trace":"java.util.concurrent.CompletionException: a\nCaused by: org.apache.flink.runtime.checkpoint.CheckpointException: Checkpoint Coordinator is suspending."}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            failed.into_savepoint_status(),
+            SavepointStatus::Failed {
+                reason: "Checkpoint Coordinator is suspending.".into()
+            }
+        );
+        let running: AsyncOperation =
+            serde_json::from_str(r#"{"status":{"id":"IN_PROGRESS"}}"#).unwrap();
+        assert_eq!(running.into_savepoint_status(), SavepointStatus::InProgress);
+    }
+
+    #[test]
+    fn both_versions_run_answers_parse() {
+        let v1_20: JarRun = serde_json::from_str(r#"{"jobid":"a"}"#).unwrap();
+        let v2_3: JarRun = serde_json::from_str(r#"{"jobid":"b","applicationId":"c"}"#).unwrap();
+        assert_eq!((v1_20.jobid.as_str(), v2_3.jobid.as_str()), ("a", "b"));
+    }
+}
