@@ -1,0 +1,238 @@
+package sluice;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.flink.table.api.EnvironmentSettings;
+import org.apache.flink.table.api.StatementSet;
+import org.apache.flink.table.api.TableEnvironment;
+
+/**
+ * Sluice's SQL runner: the program of the jar that Sluice uploads to a Flink session
+ * cluster (the PyPI build of Flink has no SQL Gateway) and runs through the REST API
+ * ({@code /jars/{id}/plan} for a dry-run validation, {@code /jars/{id}/run} to deploy).
+ *
+ * <p>Program arguments: an optional first {@code --pipeline-name=<name>} (sets
+ * {@code pipeline.name}), then one argument per SQL statement, each base64 (standard
+ * alphabet) of its UTF-8 text, so no quoting ever breaks on the way through REST.
+ * Statements are split by Sluice, not here.
+ *
+ * <p>Each statement except the INSERTs runs at once through {@code executeSql} (DDL,
+ * USE, SHOW...); {@code SET 'k' = 'v'} sets the table config, because a plain
+ * TableEnvironment's {@code executeSql} does not accept SET (only the SQL client and
+ * gateway do). All INSERTs, including those in {@code EXECUTE STATEMENT SET BEGIN ...
+ * END;}, go into one StatementSet, executed once: one Flink job per script.
+ *
+ * <p>Every error is thrown, never caught or printed: Flink's REST handlers then answer
+ * 400 with the stack trace, whose last "Caused by:" carries the engine's message.
+ * (Catching Throwable would also swallow the exception Flink uses to abort the
+ * program after the plan has been captured in {@code /jars/{id}/plan}.)
+ *
+ * <p>The source stays Java 11 compatible and is compiled with {@code javac --release 11}:
+ * Flink 1.20 runs on Java 11 or 17 and Flink 2.x on Java 11+, so a class file of
+ * version 55 loads on every JVM either version runs on, and {@code --release} also
+ * checks that only the Java 11 API is used. It uses only Table API methods present in
+ * both 1.20 and 2.x, so one jar serves both engine versions.
+ */
+public final class SqlRunner {
+
+    private static final String PIPELINE_NAME_FLAG = "--pipeline-name=";
+
+    /** SET 'key' = 'value' (quotes inside doubled, as in SQL); optional trailing ';'. */
+    private static final Pattern SET =
+            Pattern.compile(
+                    "SET\\s+'((?:[^']|'')*)'\\s*=\\s*'((?:[^']|'')*)'\\s*;?",
+                    Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+
+    /** EXECUTE STATEMENT SET BEGIN ... END (optional trailing ';'). */
+    private static final Pattern STATEMENT_SET =
+            Pattern.compile(
+                    "EXECUTE\\s+STATEMENT\\s+SET\\s+BEGIN\\s+(.*?)\\s*END\\s*;?",
+                    Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+
+    private SqlRunner() {}
+
+    public static void main(String[] args) throws Exception {
+        String pipelineName = null;
+        List<String> statements = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (i == 0 && arg.startsWith(PIPELINE_NAME_FLAG)) {
+                pipelineName = arg.substring(PIPELINE_NAME_FLAG.length());
+                continue;
+            }
+            statements.add(decode(arg, i));
+        }
+        if (statements.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "Sluice SQL runner: no SQL statements given (program arguments must be"
+                            + " base64 encoded statements)");
+        }
+
+        TableEnvironment tEnv =
+                TableEnvironment.create(EnvironmentSettings.newInstance().inStreamingMode().build());
+        if (pipelineName != null && !pipelineName.isEmpty()) {
+            tEnv.getConfig().set("pipeline.name", pipelineName);
+        }
+
+        List<String> inserts = new ArrayList<>();
+        for (String statement : statements) {
+            String sql = stripTrailingSemicolons(statement.trim());
+            String head = keywords(sql);
+            if (head.isEmpty()) {
+                continue; // only comments / whitespace
+            }
+            if (head.startsWith("SET ")) {
+                Matcher m = SET.matcher(stripLeadingComments(sql));
+                if (!m.matches()) {
+                    throw new IllegalArgumentException(
+                            "Sluice SQL runner: unsupported SET statement, write SET 'key' = 'value': "
+                                    + sql);
+                }
+                tEnv.getConfig().set(unquote(m.group(1)), unquote(m.group(2)));
+            } else if (head.startsWith("INSERT ") || head.startsWith("EXECUTE INSERT ")) {
+                String body = stripLeadingComments(sql);
+                if (head.startsWith("EXECUTE ")) {
+                    body = body.substring("EXECUTE".length()).trim();
+                }
+                inserts.add(body);
+            } else if (head.startsWith("EXECUTE STATEMENT SET ")) {
+                Matcher m = STATEMENT_SET.matcher(stripLeadingComments(sql));
+                if (!m.matches()) {
+                    throw new IllegalArgumentException(
+                            "Sluice SQL runner: cannot read statement set, write"
+                                    + " EXECUTE STATEMENT SET BEGIN INSERT ...; INSERT ...; END: "
+                                    + sql);
+                }
+                for (String inner : split(m.group(1))) {
+                    String innerHead = keywords(inner);
+                    if (innerHead.isEmpty()) {
+                        continue;
+                    }
+                    if (!innerHead.startsWith("INSERT ")) {
+                        throw new IllegalArgumentException(
+                                "Sluice SQL runner: a statement set may hold only INSERT statements: "
+                                        + inner);
+                    }
+                    inserts.add(stripLeadingComments(inner));
+                }
+            } else if (head.startsWith("SELECT ")
+                    || head.startsWith("WITH ")
+                    || head.startsWith("VALUES ")
+                    || head.startsWith("(")) {
+                // executeSql would submit a separate job that collects results nowhere.
+                throw new IllegalArgumentException(
+                        "Sluice SQL runner: a bare query cannot be deployed; write its results"
+                                + " to a table with INSERT INTO: "
+                                + sql);
+            } else {
+                tEnv.executeSql(sql);
+            }
+        }
+
+        if (inserts.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "Sluice SQL runner: the script has no INSERT statement, so there is no job"
+                            + " to run (add INSERT INTO <sink> SELECT ...)");
+        }
+        StatementSet set = tEnv.createStatementSet();
+        for (String insert : inserts) {
+            set.addInsertSql(insert);
+        }
+        set.execute();
+    }
+
+    private static String decode(String arg, int index) {
+        try {
+            return new String(Base64.getDecoder().decode(arg.trim()), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "Sluice SQL runner: program argument " + index + " is not valid base64", e);
+        }
+    }
+
+    private static String unquote(String s) {
+        return s.replace("''", "'");
+    }
+
+    private static String stripTrailingSemicolons(String sql) {
+        String s = sql;
+        while (s.endsWith(";")) {
+            s = s.substring(0, s.length() - 1).trim();
+        }
+        return s;
+    }
+
+    /** Removes leading "-- ..." line comments and "/* ... *\/" block comments. */
+    static String stripLeadingComments(String sql) {
+        String s = sql.trim();
+        while (true) {
+            if (s.startsWith("--")) {
+                int nl = s.indexOf('\n');
+                s = nl < 0 ? "" : s.substring(nl + 1).trim();
+            } else if (s.startsWith("/*")) {
+                int end = s.indexOf("*/");
+                s = end < 0 ? "" : s.substring(end + 2).trim();
+            } else {
+                return s;
+            }
+        }
+    }
+
+    /** The statement's start, comments dropped, upper case, whitespace runs as one space. */
+    private static String keywords(String sql) {
+        String s = stripLeadingComments(sql);
+        s = s.length() > 64 ? s.substring(0, 64) : s;
+        return s.replaceAll("\\s+", " ").toUpperCase(Locale.ROOT) + " ";
+    }
+
+    /** Splits on ';' outside '...', "...", `...`, -- and /* *\/ comments. */
+    static List<String> split(String body) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        int n = body.length();
+        for (int i = 0; i < n; i++) {
+            char c = body.charAt(i);
+            if (c == '\'' || c == '"' || c == '`') {
+                int j = i + 1;
+                while (j < n) {
+                    if (body.charAt(j) == c) {
+                        if (j + 1 < n && body.charAt(j + 1) == c) {
+                            j += 2; // doubled quote
+                            continue;
+                        }
+                        break;
+                    }
+                    j++;
+                }
+                int end = Math.min(j, n - 1);
+                cur.append(body, i, end + 1);
+                i = end;
+            } else if (c == '-' && i + 1 < n && body.charAt(i + 1) == '-') {
+                int nl = body.indexOf('\n', i);
+                int end = nl < 0 ? n - 1 : nl;
+                cur.append(body, i, end + 1);
+                i = end;
+            } else if (c == '/' && i + 1 < n && body.charAt(i + 1) == '*') {
+                int close = body.indexOf("*/", i + 2);
+                int end = close < 0 ? n - 1 : close + 1;
+                cur.append(body, i, end + 1);
+                i = end;
+            } else if (c == ';') {
+                out.add(cur.toString().trim());
+                cur.setLength(0);
+            } else {
+                cur.append(c);
+            }
+        }
+        if (cur.toString().trim().length() > 0) {
+            out.add(cur.toString().trim());
+        }
+        return out;
+    }
+}

@@ -1,0 +1,463 @@
+//! Flink SQL scripts, before they reach the engine: split into statements with a real
+//! tokenizer (quotes, comments and semicolons inside strings are handled), classified,
+//! checked for what a deployable job needs, with errors at their line and column; and
+//! the tables the job reads and writes, with their connectors, extracted for display.
+//!
+//! sqlparser's tokenizer does the lexing under a small Flink dialect (backtick
+//! identifiers); its parser does not know Flink's DDL (`WATERMARK FOR`, computed
+//! columns, window TVFs, `CREATE FUNCTION ... LANGUAGE JAVA`), so statements are not
+//! parsed here: the engine's dry run (`/jars/{id}/plan`) is the final word on validity.
+
+use serde::Serialize;
+use sqlparser::dialect::Dialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
+
+/// Lexical rules of Flink SQL for sqlparser's tokenizer.
+#[derive(Debug)]
+pub struct FlinkDialect;
+
+impl Dialect for FlinkDialect {
+    fn is_identifier_start(&self, ch: char) -> bool {
+        ch.is_alphabetic() || ch == '_'
+    }
+    fn is_identifier_part(&self, ch: char) -> bool {
+        ch.is_alphanumeric() || ch == '_' || ch == '$'
+    }
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        ch == '`'
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementKind {
+    /// CREATE / DROP / ALTER of tables, views, functions, catalogs, databases.
+    Ddl,
+    /// INSERT INTO / INSERT OVERWRITE.
+    Insert,
+    /// EXECUTE STATEMENT SET BEGIN ... END (or BEGIN STATEMENT SET ... END).
+    StatementSet,
+    /// SET 'key' = 'value' / RESET.
+    Set,
+    /// USE [CATALOG] ...
+    Use,
+    /// A bare SELECT: it has no sink in a deployed job.
+    Query,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Statement {
+    /// 1-based position in the script.
+    pub index: usize,
+    pub kind: StatementKind,
+    pub text: String,
+    pub line: u64,
+    pub column: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScriptError {
+    pub message: String,
+    pub line: u64,
+    pub column: u64,
+    /// The statement the error is in, when there is one.
+    pub statement: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableRef {
+    pub name: String,
+    /// The `'connector'` option of the table's CREATE TABLE in this script, if any.
+    pub connector: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub statements: Vec<Statement>,
+    /// Tables read (FROM / JOIN).
+    pub sources: Vec<TableRef>,
+    /// Tables written (INSERT INTO).
+    pub sinks: Vec<TableRef>,
+}
+
+fn is_blank(token: &Token) -> bool {
+    matches!(token, Token::Whitespace(_))
+}
+
+fn keyword(token: &Token) -> Option<Keyword> {
+    match token {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
+        _ => None,
+    }
+}
+
+fn word_is(token: &Token, text: &str) -> bool {
+    matches!(token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(text))
+}
+
+/// Splits a script into statements (without their semicolons).
+fn split(script: &str) -> Result<Vec<Vec<TokenWithSpan>>, ScriptError> {
+    let tokens = Tokenizer::new(&FlinkDialect, script)
+        .tokenize_with_location()
+        .map_err(|e| ScriptError {
+            message: e.message,
+            line: e.location.line,
+            column: e.location.column,
+            statement: None,
+        })?;
+    let mut statements = Vec::new();
+    let mut current: Vec<TokenWithSpan> = Vec::new();
+    // Inside BEGIN ... END of a statement set, semicolons separate its INSERTs.
+    let mut in_block = false;
+    for token in tokens {
+        let significant: Vec<&Token> = current
+            .iter()
+            .map(|t| &t.token)
+            .filter(|t| !is_blank(t))
+            .collect();
+        match &token.token {
+            Token::SemiColon if !in_block => {
+                if !significant.is_empty() {
+                    statements.push(std::mem::take(&mut current));
+                } else {
+                    current.clear();
+                }
+                continue;
+            }
+            t if keyword(t) == Some(Keyword::BEGIN)
+                && significant
+                    .iter()
+                    .any(|s| word_is(s, "SET") || word_is(s, "EXECUTE"))
+                || (keyword(t) == Some(Keyword::BEGIN) && significant.is_empty()) =>
+            {
+                in_block = true;
+            }
+            t if in_block && keyword(t) == Some(Keyword::END) => in_block = false,
+            _ => {}
+        }
+        current.push(token);
+    }
+    if current.iter().any(|t| !is_blank(&t.token)) {
+        statements.push(current);
+    }
+    Ok(statements)
+}
+
+fn render(tokens: &[TokenWithSpan]) -> String {
+    let significant: Vec<&TokenWithSpan> =
+        tokens.iter().skip_while(|t| is_blank(&t.token)).collect();
+    let mut text = String::new();
+    for t in significant {
+        match &t.token {
+            // Comments are dropped; the engine needs none of them.
+            Token::Whitespace(
+                Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
+            ) => text.push(' '),
+            other => text.push_str(&other.to_string()),
+        }
+    }
+    text.trim().to_owned()
+}
+
+fn classify(tokens: &[&TokenWithSpan]) -> Option<StatementKind> {
+    let first = tokens.first().map(|t| &t.token)?;
+    let kind = match keyword(first) {
+        Some(Keyword::CREATE | Keyword::DROP | Keyword::ALTER) => StatementKind::Ddl,
+        Some(Keyword::INSERT) => StatementKind::Insert,
+        Some(Keyword::SET | Keyword::RESET) => StatementKind::Set,
+        Some(Keyword::USE) => StatementKind::Use,
+        Some(Keyword::SELECT | Keyword::WITH) => StatementKind::Query,
+        Some(Keyword::EXECUTE | Keyword::BEGIN) => StatementKind::StatementSet,
+        _ => return None,
+    };
+    Some(kind)
+}
+
+/// A dotted name starting at `tokens[at]` (`cat`.db.t) and the index after it.
+fn dotted_name(tokens: &[&TokenWithSpan], mut at: usize) -> Option<(String, usize)> {
+    let mut parts = Vec::new();
+    while let Some(Token::Word(w)) = tokens.get(at).map(|t| &t.token) {
+        parts.push(w.value.clone());
+        at += 1;
+        if matches!(tokens.get(at).map(|t| &t.token), Some(Token::Period)) {
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    (!parts.is_empty()).then(|| (parts.join("."), at))
+}
+
+fn connector_option(tokens: &[&TokenWithSpan]) -> Option<String> {
+    tokens
+        .windows(3)
+        .find_map(|w| match (&w[0].token, &w[1].token, &w[2].token) {
+            (Token::SingleQuotedString(k), Token::Eq, Token::SingleQuotedString(v))
+                if k == "connector" =>
+            {
+                Some(v.clone())
+            }
+            _ => None,
+        })
+}
+
+/// Splits, classifies and checks a script meant to run as one streaming job.
+pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
+    let raw = split(script).map_err(|e| vec![e])?;
+    if raw.is_empty() {
+        return Err(vec![ScriptError {
+            message: "the script is empty".to_owned(),
+            line: 1,
+            column: 1,
+            statement: None,
+        }]);
+    }
+    let mut errors = Vec::new();
+    let mut statements = Vec::new();
+    let mut connectors: Vec<(String, String)> = Vec::new();
+    let mut sources: Vec<String> = Vec::new();
+    let mut sinks: Vec<String> = Vec::new();
+    for (i, tokens) in raw.iter().enumerate() {
+        let index = i + 1;
+        let significant: Vec<&TokenWithSpan> =
+            tokens.iter().filter(|t| !is_blank(&t.token)).collect();
+        let Some(first) = significant.first() else {
+            continue;
+        };
+        let (line, column) = (first.span.start.line, first.span.start.column);
+        let error = |message: String, at: &TokenWithSpan| ScriptError {
+            message,
+            line: at.span.start.line,
+            column: at.span.start.column,
+            statement: Some(index),
+        };
+        // Parentheses must balance within a statement.
+        let mut open: Vec<&TokenWithSpan> = Vec::new();
+        for t in &significant {
+            match t.token {
+                Token::LParen => open.push(t),
+                Token::RParen if open.pop().is_none() => {
+                    errors.push(error("`)` without a matching `(`".to_owned(), t));
+                }
+                _ => {}
+            }
+        }
+        if let Some(unclosed) = open.last() {
+            errors.push(error("`(` is never closed".to_owned(), unclosed));
+        }
+        let Some(kind) = classify(&significant) else {
+            errors.push(error(
+                format!("`{}` does not start a Flink SQL statement (CREATE, INSERT, SET, USE, EXECUTE STATEMENT SET ...)", first.token),
+                first,
+            ));
+            continue;
+        };
+        if kind == StatementKind::Query {
+            errors.push(error(
+                "a SELECT on its own has nowhere to write in a deployed job; write INSERT INTO <sink> SELECT ...".to_owned(),
+                first,
+            ));
+        }
+        // CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name ... WITH ('connector' = '...')
+        if kind == StatementKind::Ddl && keyword(&first.token) == Some(Keyword::CREATE) {
+            let mut at = 1;
+            while significant
+                .get(at)
+                .is_some_and(|t| word_is(&t.token, "TEMPORARY"))
+            {
+                at += 1;
+            }
+            if significant
+                .get(at)
+                .is_some_and(|t| keyword(&t.token) == Some(Keyword::TABLE))
+            {
+                at += 1;
+                if significant
+                    .get(at)
+                    .is_some_and(|t| keyword(&t.token) == Some(Keyword::IF))
+                {
+                    at += 3;
+                }
+                if let Some((name, _)) = dotted_name(&significant, at) {
+                    if let Some(connector) = connector_option(&significant) {
+                        connectors.push((name, connector));
+                    }
+                }
+            }
+        }
+        for (j, t) in significant.iter().enumerate() {
+            match keyword(&t.token) {
+                Some(Keyword::INTO)
+                    if j > 0 && keyword(&significant[j - 1].token) == Some(Keyword::INSERT) =>
+                {
+                    if let Some((name, _)) = dotted_name(&significant, j + 1) {
+                        sinks.push(name);
+                    }
+                }
+                Some(Keyword::OVERWRITE) => {
+                    if let Some((name, _)) = dotted_name(&significant, j + 1) {
+                        sinks.push(name);
+                    }
+                }
+                Some(Keyword::FROM | Keyword::JOIN) if kind != StatementKind::Ddl => {
+                    if let Some((name, _)) = dotted_name(&significant, j + 1) {
+                        if keyword(&significant[j + 1].token) != Some(Keyword::TABLE) {
+                            sources.push(name);
+                        }
+                    }
+                }
+                // Window TVFs: TABLE(TUMBLE(TABLE t, ...)) reads t.
+                Some(Keyword::TABLE)
+                    if kind != StatementKind::Ddl
+                        && j > 0
+                        && matches!(significant[j - 1].token, Token::LParen | Token::Comma) =>
+                {
+                    if let Some((name, _)) = dotted_name(&significant, j + 1) {
+                        sources.push(name);
+                    }
+                }
+                _ => {}
+            }
+        }
+        statements.push(Statement {
+            index,
+            kind,
+            text: render(tokens),
+            line,
+            column,
+        });
+    }
+    if errors.is_empty()
+        && !statements
+            .iter()
+            .any(|s| matches!(s.kind, StatementKind::Insert | StatementKind::StatementSet))
+    {
+        errors.push(ScriptError {
+            message: "a job needs at least one INSERT INTO (or a statement set); nothing would be written".to_owned(),
+            line: statements.last().map_or(1, |s| s.line),
+            column: 1,
+            statement: None,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let with_connector = |names: Vec<String>| {
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        for name in names {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name.clone());
+            let connector = connectors
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+                .map(|(_, c)| c.clone());
+            out.push(TableRef { name, connector });
+        }
+        out
+    };
+    Ok(Analysis {
+        statements,
+        sources: with_connector(sources),
+        sinks: with_connector(sinks),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOWED: &str = "
+-- clicks from a generator
+CREATE TABLE clicks (
+  user_id BIGINT,
+  url STRING,
+  ts AS PROCTIME()
+) WITH ('connector' = 'datagen', 'rows-per-second' = '5');
+CREATE TABLE counts (w_end TIMESTAMP(3), n BIGINT) WITH ('connector' = 'blackhole');
+SET 'pipeline.name' = 'a;b';
+INSERT INTO counts
+SELECT window_end, COUNT(*) FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY window_start, window_end;
+";
+
+    #[test]
+    fn a_windowed_job_splits_into_classified_statements_with_its_tables() {
+        let analysis = analyze(WINDOWED).unwrap();
+        let kinds: Vec<_> = analysis.statements.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                StatementKind::Ddl,
+                StatementKind::Ddl,
+                StatementKind::Set,
+                StatementKind::Insert
+            ]
+        );
+        // The semicolon inside the string did not split.
+        assert!(analysis.statements[2].text.contains("'a;b'"));
+        assert_eq!(analysis.statements[0].line, 3);
+        assert_eq!(
+            analysis.sources,
+            [TableRef {
+                name: "clicks".into(),
+                connector: Some("datagen".into())
+            }]
+        );
+        assert_eq!(
+            analysis.sinks,
+            [TableRef {
+                name: "counts".into(),
+                connector: Some("blackhole".into())
+            }]
+        );
+        assert!(
+            !analysis.statements[0].text.contains("generator"),
+            "comments are dropped"
+        );
+    }
+
+    #[test]
+    fn a_statement_set_keeps_its_inner_semicolons() {
+        let script = "CREATE TABLE a (x INT) WITH ('connector'='datagen');
+EXECUTE STATEMENT SET BEGIN
+  INSERT INTO b SELECT * FROM a;
+  INSERT INTO c SELECT * FROM a;
+END;";
+        let analysis = analyze(script).unwrap();
+        assert_eq!(analysis.statements.len(), 2);
+        assert_eq!(analysis.statements[1].kind, StatementKind::StatementSet);
+        assert_eq!(analysis.sinks.len(), 2);
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let err = analyze("CREATE TABLE a (x INT) WITH ('connector'='datagen');\nINSERT INTO b SELECT 'oops FROM a;").unwrap_err();
+        assert_eq!((err[0].line, err[0].column), (2, 22), "{err:?}");
+
+        let err = analyze("CREATE TABLE a (x INT;\nINSERT INTO b SELECT * FROM a;").unwrap_err();
+        assert_eq!(
+            (err[0].line, err[0].column, err[0].statement),
+            (1, 16, Some(1)),
+            "{err:?}"
+        );
+
+        let err =
+            analyze("CREATE TABLE a (x INT) WITH ('connector'='datagen');\n  SELEC * FROM a;")
+                .unwrap_err();
+        assert_eq!((err[0].line, err[0].column), (2, 3), "{err:?}");
+
+        let err = analyze("CREATE TABLE a (x INT) WITH ('connector'='datagen');\nSELECT * FROM a;")
+            .unwrap_err();
+        assert!(err[0].message.contains("INSERT INTO"), "{err:?}");
+
+        let err = analyze("CREATE TABLE a (x INT) WITH ('connector'='datagen');").unwrap_err();
+        assert!(err[0].message.contains("at least one INSERT"), "{err:?}");
+
+        let err = analyze("  -- nothing\n ;; ").unwrap_err();
+        assert!(err[0].message.contains("empty"), "{err:?}");
+    }
+}
