@@ -17,8 +17,12 @@ pub enum EngineError {
     #[error("the engine has no jar {jar_id} (the cluster may have restarted)")]
     JarNotFound { jar_id: String },
     /// The program could not be built or started: bad SQL, unknown connector, missing class.
+    /// `statement` is the 1-based statement the SQL runner was at (its `[statement N]` mark).
     #[error("the engine refused the program: {message}")]
-    InvalidProgram { message: String },
+    InvalidProgram {
+        message: String,
+        statement: Option<usize>,
+    },
     #[error("the savepoint failed: {reason}")]
     SavepointFailed { reason: String },
     /// Any other 4xx: the request was wrong for the engine's current state.
@@ -106,7 +110,10 @@ pub(crate) fn from_status(
             || e.contains("Could not find any factory")
     });
     if program_failed && matches!(subject, Subject::Jar(_)) {
-        return EngineError::InvalidProgram { message };
+        return EngineError::InvalidProgram {
+            message,
+            statement: statement_mark(&errors.join("\n")),
+        };
     }
     if status.is_server_error() {
         EngineError::Internal {
@@ -142,6 +149,16 @@ pub fn engine_message(errors: &[String]) -> String {
         })
         .unwrap_or("no details given");
     strip_exception_class(line).to_owned()
+}
+
+/// The SQL runner marks a failing statement as `[statement N]` in its exception.
+fn statement_mark(trace: &str) -> Option<usize> {
+    let at = trace.find("[statement ")?;
+    let digits: String = trace[at + 11..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// `org.apache.flink.table.api.ValidationException: Could not find ...` -> `Could not find ...`.
@@ -189,7 +206,16 @@ mod tests {
         assert_eq!(
             from_status(StatusCode::BAD_REQUEST, body, "u", Subject::Jar("j")),
             EngineError::InvalidProgram {
-                message: "Encountered \"FROMM\" at line 1, column 10.".into()
+                message: "Encountered \"FROMM\" at line 1, column 10.".into(),
+                statement: None
+            }
+        );
+        let marked = r#"{"errors":["Could not execute application.", "sluice.SqlRunner$StatementFailed: [statement 2] x\nCaused by: org.apache.flink.table.api.ValidationException: Object 'nope' not found"]}"#;
+        assert_eq!(
+            from_status(StatusCode::BAD_REQUEST, marked, "u", Subject::Jar("j")),
+            EngineError::InvalidProgram {
+                message: "Object 'nope' not found".into(),
+                statement: Some(2)
             }
         );
         assert!(matches!(

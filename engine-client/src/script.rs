@@ -150,14 +150,39 @@ fn render(tokens: &[TokenWithSpan]) -> String {
     let mut text = String::new();
     for t in significant {
         match &t.token {
-            // Comments are dropped; the engine needs none of them.
-            Token::Whitespace(
-                Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
-            ) => text.push(' '),
+            // Comments are dropped, keeping their line breaks so that a line the engine
+            // reports within a statement maps back to the script (`Statement::locate`).
+            Token::Whitespace(Whitespace::SingleLineComment { .. }) => text.push('\n'),
+            Token::Whitespace(Whitespace::MultiLineComment(c)) => {
+                text.push(' ');
+                text.extend(c.chars().filter(|ch| *ch == '\n'));
+            }
             other => text.push_str(&other.to_string()),
         }
     }
-    text.trim().to_owned()
+    text.trim_end().to_owned()
+}
+
+impl Statement {
+    /// Where a position the engine reports within this statement's text (1-based line
+    /// and column, as in "at line 2, column 7") is in the whole script.
+    pub fn locate(&self, line: u64, column: u64) -> (u64, u64) {
+        if line <= 1 {
+            (self.line, self.column + column.saturating_sub(1))
+        } else {
+            (self.line + line - 1, column)
+        }
+    }
+}
+
+/// Reads "line L, column C" out of an engine message (Calcite's parse errors).
+pub fn engine_position(message: &str) -> Option<(u64, u64)> {
+    let at = message.find("line ")?;
+    let rest = &message[at + 5..];
+    let line: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let rest = rest[line.len()..].strip_prefix(", column ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.parse().ok()?, column.parse().ok()?))
 }
 
 fn classify(tokens: &[&TokenWithSpan]) -> Option<StatementKind> {
@@ -431,6 +456,17 @@ END;";
         assert_eq!(analysis.statements.len(), 2);
         assert_eq!(analysis.statements[1].kind, StatementKind::StatementSet);
         assert_eq!(analysis.sinks.len(), 2);
+    }
+
+    #[test]
+    fn engine_positions_map_back_to_the_script() {
+        let analysis = analyze("CREATE TABLE a (x INT) WITH ('connector'='datagen');\n\nINSERT INTO b\n-- note\nSELECT y FROMM a;").unwrap();
+        let insert = &analysis.statements[1];
+        assert_eq!((insert.line, insert.column), (3, 1));
+        let (l, c) = engine_position("Encountered \"a\" at line 3, column 15.").unwrap();
+        assert_eq!(insert.locate(l, c), (5, 15));
+        assert_eq!(insert.locate(1, 5), (3, 5));
+        assert_eq!(engine_position("no position here"), None);
     }
 
     #[test]

@@ -30,6 +30,31 @@ pub struct Config {
     /// Largest JSON request body, in bytes.
     pub max_json_body_bytes: usize,
     pub auth: AuthConfig,
+    pub engine: EngineConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// REST URL of the cluster the platform provides to every account (the local one
+    /// from `scripts/flink.sh`); empty: none, accounts register their own.
+    pub default_cluster_url: String,
+    pub default_flink_version: String,
+    pub default_engine_version: String,
+    /// The SQL runner jar (`scripts/build-sql-runner.sh`). Empty: the newest
+    /// `.engine/sql-runner-*.jar` under the working directory, if any.
+    pub sql_runner_jar: PathBuf,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            default_cluster_url: String::new(),
+            default_flink_version: "2.3.0".to_owned(),
+            default_engine_version: "1.0.0".to_owned(),
+            sql_runner_jar: PathBuf::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -180,6 +205,7 @@ impl Default for Config {
             plans,
             max_json_body_bytes: 2 * 1024 * 1024,
             auth: AuthConfig::default(),
+            engine: EngineConfig::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod files;
@@ -36,6 +37,9 @@ pub struct State {
     pub session_keys: access::jwt::SessionKeys,
     /// Absent when no identity provider is configured.
     pub oidc: Option<access::oidc::Oidc>,
+    pub engines: engine::Engines,
+    /// Absent when no runner jar is built: SQL is then checked by Sluice alone.
+    pub sql_runner: Option<engine::runner::SqlRunner>,
 }
 
 impl Deref for AppState {
@@ -54,6 +58,15 @@ impl AppState {
         let authz = access::Authorizer::load().await?;
         let session_keys = access::jwt::SessionKeys::load(&config.auth, &config.data_dir)?;
         let oidc = access::oidc::Oidc::new(&config.auth.oidc, &config.auth.public_url)?;
+        engine::ensure_platform_cluster(&db, &config.engine)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "registering engine.default_cluster_url: {}",
+                    e.detail.message
+                )
+            })?;
+        let sql_runner = engine::runner::SqlRunner::load(&config.engine.sql_runner_jar)?;
         Ok(Self(Arc::new(State {
             config,
             db,
@@ -62,6 +75,8 @@ impl AppState {
             authz,
             session_keys,
             oidc,
+            engines: engine::Engines::default(),
+            sql_runner,
         })))
     }
 

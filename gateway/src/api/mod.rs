@@ -6,12 +6,14 @@ pub mod accounts;
 pub mod artifacts;
 pub mod audit;
 pub mod auth;
+pub mod clusters;
 pub mod connections;
 pub mod folders;
 pub mod jobs;
 pub mod members;
 pub mod projects;
 pub mod tokens;
+pub mod validate;
 pub mod versions;
 
 use axum::extract::DefaultBodyLimit;
@@ -73,6 +75,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list_audit))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
+        .routes(routes!(clusters::list_clusters, clusters::register_cluster))
+        .routes(routes!(clusters::get_cluster, clusters::delete_cluster))
+        .routes(routes!(clusters::check_cluster))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(
             projects::get_project,
@@ -95,6 +100,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(jobs::list_jobs, jobs::create_job))
         .routes(routes!(jobs::get_job, jobs::update_job, jobs::delete_job))
+        .routes(routes!(validate::validate_job))
         .routes(routes!(versions::list_versions, versions::save_version))
         .routes(routes!(versions::get_version))
         .routes(routes!(versions::diff_versions))

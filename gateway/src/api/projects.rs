@@ -24,6 +24,8 @@ pub struct Project {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// The engine cluster deployments use unless they name another.
+    pub default_cluster_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -44,14 +46,17 @@ pub struct ProjectUsage {
     pub artifacts: i64,
 }
 
-type ProjectRow = (String, String, String, i64, i64);
-const PROJECT_COLUMNS: &str = "id, name, description, created_at, updated_at";
+type ProjectRow = (String, String, String, Option<String>, i64, i64);
+const PROJECT_COLUMNS: &str = "id, name, description, default_cluster_id, created_at, updated_at";
 
-fn project_from_row((id, name, description, created, updated): ProjectRow) -> Project {
+fn project_from_row(
+    (id, name, description, default_cluster_id, created, updated): ProjectRow,
+) -> Project {
     Project {
         id,
         name,
         description,
+        default_cluster_id,
         created_at: rfc3339(created),
         updated_at: rfc3339(updated),
     }
@@ -192,6 +197,7 @@ pub async fn create_project(
             id,
             name.as_str().to_owned(),
             description,
+            None,
             now,
             now,
         ))),
@@ -270,6 +276,10 @@ pub async fn get_project(
 pub struct UpdateProject {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// A cluster of this account or the platform's; `null` clears it.
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub default_cluster_id: Option<Option<String>>,
 }
 
 #[utoipa::path(patch, path = "/projects/{project_id}", tag = "projects", params(("project_id" = String, Path)), request_body = UpdateProject,
@@ -315,6 +325,23 @@ pub async fn update_project(
     .bind(access.account().as_str())
     .execute(&mut *tx)
     .await?;
+    if let Some(cluster) = &body.default_cluster_id {
+        if let Some(cluster_id) = cluster {
+            super::clusters::visible_cluster(db, access.account(), cluster_id)
+                .await
+                .map_err(|_| {
+                    ApiError::invalid(
+                        "default_cluster_id",
+                        "default_cluster_id names no cluster this account may use",
+                    )
+                })?;
+        }
+        sqlx::query("update projects set default_cluster_id = $1 where id = $2")
+            .bind(cluster)
+            .bind(&project_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(JsonResponse(
         fetch_project(db, access.account(), &project_id).await?,

@@ -4,6 +4,7 @@
 mod accounts;
 mod artifacts;
 mod audit;
+mod clusters;
 mod connections;
 mod folders;
 mod isolation;

@@ -35,6 +35,9 @@ fn expectation(operation: &str) -> Option<Expect> {
         "logout" | "switch_account" | "me" | "get_account" | "list_members" | "list_tokens"
         | "create_token" | "list_projects" => AnyMember,
         "revoke_token" => AccountElseHidden(ADMINS),
+        "list_clusters" | "get_cluster" | "check_cluster" => AnyMember,
+        "register_cluster" | "delete_cluster" => Account(ADMINS),
+        "validate_job" => Project("editor"),
         "change_member_role" | "remove_member" | "list_invitations" | "create_invitation"
         | "revoke_invitation" | "list_audit" | "create_project" => Account(ADMINS),
         "get_project"
@@ -128,6 +131,7 @@ struct Fixture {
     artifact: String,
     token: String,
     invitation: String,
+    cluster: String,
     /// A plain account member, also a viewer of the project: the target of member routes.
     target_user: String,
 }
@@ -187,7 +191,16 @@ async fn fixture(app: &TestApp, owner: &Client, clients: &[(usize, Client)], n: 
     let target = app
         .member(owner, "member", Some((&project, "viewer")), false)
         .await;
+    let cluster = owner
+        .post(
+            "/clusters",
+            json!({ "name": format!("k{n}"), "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }),
+        )
+        .await
+        .expect(201)
+        .id();
     Fixture {
+        cluster,
         project,
         folder,
         job,
@@ -208,6 +221,7 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{artifact_id}", &f.artifact)
         .replace("{token_id}", &f.token)
         .replace("{invitation_id}", &f.invitation)
+        .replace("{cluster_id}", &f.cluster)
         .replace("{user_id}", &f.target_user)
 }
 
@@ -234,6 +248,9 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
         "change_project_member_role" => json!({ "role": "viewer" }),
         "add_project_member" => json!({ "user_id": f.target_user, "role": "viewer" }),
         "switch_account" => json!({ "account_id": "x" }),
+        "register_cluster" => {
+            json!({ "name": format!("r{n}"), "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" })
+        }
         _ => json!({}),
     }
 }

@@ -1,0 +1,234 @@
+//! Validating a job draft before anything is deployed, in two steps: Sluice's own
+//! reading of the script (statements, kinds, tables, errors at line and column), then,
+//! when that passes, the engine's dry run (`/jars/{runner}/plan`): the job graph it
+//! would run, or its refusal mapped back to the statement it came from.
+
+use axum::extract::State;
+use axum::Json as JsonResponse;
+use engine_client::script::{self, Analysis, ScriptError, Statement, TableRef};
+use engine_client::{EngineError, Plan};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::clusters::visible_cluster;
+use super::jobs::{fetch_job, JobContent};
+use crate::access::{can, ProjectGuard};
+use crate::engine::runner;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Path};
+use crate::AppState;
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateRequest {
+    /// The cluster whose engine checks the job; default: the project's, else the platform's.
+    pub cluster_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ValidationReport {
+    /// Both Sluice and the engine accept the job.
+    pub valid: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub statements: Vec<Statement>,
+    #[schema(value_type = Vec<Object>)]
+    pub sources: Vec<TableRef>,
+    #[schema(value_type = Vec<Object>)]
+    pub sinks: Vec<TableRef>,
+    /// What is wrong, each at its line and column when known.
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<ScriptError>,
+    pub engine: EngineCheck,
+    /// The job graph the engine would run.
+    #[schema(value_type = Option<Object>)]
+    pub plan: Option<Plan>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EngineCheck {
+    /// `planned`, `refused`, `unavailable` (the engine could not be asked; see message)
+    /// or `skipped` (Sluice's own checks failed, or no cluster or SQL runner is set up).
+    pub status: String,
+    pub cluster_id: Option<String>,
+    pub message: Option<String>,
+}
+
+fn skipped(message: &str) -> EngineCheck {
+    EngineCheck {
+        status: "skipped".to_owned(),
+        cluster_id: None,
+        message: Some(message.to_owned()),
+    }
+}
+
+/// Checks a draft: Sluice's reading of the script, then the engine's dry run.
+#[utoipa::path(post, path = "/projects/{project_id}/jobs/{job_id}/validate", tag = "jobs",
+    params(("project_id" = String, Path), ("job_id" = String, Path)), request_body = ValidateRequest,
+    responses((status = 200, body = ValidationReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn validate_job(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::WriteDrafts>,
+    Path((project_id, job_id)): Path<(String, String)>,
+    Json(body): Json<ValidateRequest>,
+) -> ApiResult<JsonResponse<ValidationReport>> {
+    let job = fetch_job(&state.db, access.account(), &project_id, &job_id).await?;
+    let JobContent::Sql { sql } = &job.content else {
+        return Err(ApiError::invalid(
+            "content",
+            "only SQL jobs are validated here; a JAR job is checked when it is deployed",
+        ));
+    };
+    let analysis = match script::analyze(sql) {
+        Ok(analysis) => analysis,
+        Err(errors) => {
+            return Ok(JsonResponse(ValidationReport {
+                valid: false,
+                statements: Vec::new(),
+                sources: Vec::new(),
+                sinks: Vec::new(),
+                errors,
+                engine: skipped("fix the errors Sluice found first"),
+                plan: None,
+            }))
+        }
+    };
+    let (engine, plan, errors) = engine_check(
+        &state,
+        &access,
+        body.cluster_id.as_deref(),
+        &job.name,
+        &analysis,
+    )
+    .await?;
+    Ok(JsonResponse(ValidationReport {
+        valid: errors.is_empty() && plan.is_some(),
+        statements: analysis.statements,
+        sources: analysis.sources,
+        sinks: analysis.sinks,
+        errors,
+        engine,
+        plan,
+    }))
+}
+
+/// The cluster to use: the one asked for, else the project's default, else the platform's.
+async fn choose_cluster(
+    state: &AppState,
+    access: &ProjectGuard<can::WriteDrafts>,
+    asked: Option<&str>,
+) -> Result<Option<(String, String)>, ApiError> {
+    if let Some(id) = asked {
+        let cluster = visible_cluster(&state.db, access.account(), id)
+            .await
+            .map_err(|e| e.with_field("cluster_id"))?;
+        return Ok(Some((cluster.id, cluster.rest_url)));
+    }
+    let row: Option<(String, String)> = sqlx::query_as(
+        "select c.id, c.rest_url from engine_clusters c
+          where c.id = (select default_cluster_id from projects where id = $1)
+             or (c.account_id is null and c.name = $2)
+          order by case when c.account_id is null then 1 else 0 end limit 1",
+    )
+    .bind(access.project_id())
+    .bind(crate::engine::PLATFORM_CLUSTER_NAME)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    Ok(row)
+}
+
+async fn engine_check(
+    state: &AppState,
+    access: &ProjectGuard<can::WriteDrafts>,
+    asked: Option<&str>,
+    job_name: &str,
+    analysis: &Analysis,
+) -> Result<(EngineCheck, Option<Plan>, Vec<ScriptError>), ApiError> {
+    let Some(runner) = &state.sql_runner else {
+        return Ok((
+            skipped("no SQL runner is built on this server (scripts/build-sql-runner.sh)"),
+            None,
+            Vec::new(),
+        ));
+    };
+    let Some((cluster_id, rest_url)) = choose_cluster(state, access, asked).await? else {
+        return Ok((
+            skipped("no engine cluster is registered for this project"),
+            None,
+            Vec::new(),
+        ));
+    };
+    let client = state.engines.client(&rest_url)?;
+    let statements: Vec<String> = analysis.statements.iter().map(|s| s.text.clone()).collect();
+    let program = runner::program(&statements, Some(job_name), None, None);
+    let planned = runner
+        .with_jar(&state.db, &cluster_id, &client, |jar| {
+            let client = client.clone();
+            let program = program.clone();
+            async move { client.plan_jar(&jar, &program).await }
+        })
+        .await;
+    let check = |status: &str, message: Option<String>| EngineCheck {
+        status: status.to_owned(),
+        cluster_id: Some(cluster_id.clone()),
+        message,
+    };
+    let planned = match planned {
+        Ok(result) => result,
+        // Uploading the runner failed: the engine could not be asked.
+        Err(e) => {
+            return Ok((
+                check("unavailable", Some(e.detail.message)),
+                None,
+                Vec::new(),
+            ))
+        }
+    };
+    match planned {
+        Ok(plan) => Ok((check("planned", None), Some(plan), Vec::new())),
+        Err(EngineError::InvalidProgram { message, statement }) => {
+            let error = locate_engine_error(analysis, &message, statement);
+            Ok((check("refused", Some(message)), None, vec![error]))
+        }
+        Err(
+            e @ (EngineError::Unreachable { .. }
+            | EngineError::Timeout { .. }
+            | EngineError::Internal { .. }),
+        ) => Ok((check("unavailable", Some(e.to_string())), None, Vec::new())),
+        Err(
+            e @ (EngineError::JobNotFound { .. }
+            | EngineError::JarNotFound { .. }
+            | EngineError::SavepointFailed { .. }
+            | EngineError::Rejected { .. }
+            | EngineError::Malformed { .. }),
+        ) => Ok((check("unavailable", Some(e.to_string())), None, Vec::new())),
+    }
+}
+
+/// Puts the engine's refusal at the statement it came from: the runner's mark, else the
+/// statement naming the identifier the engine complains about; and at the line and
+/// column the engine reports within that statement.
+fn locate_engine_error(analysis: &Analysis, message: &str, marked: Option<usize>) -> ScriptError {
+    let quoted = message.split('\'').nth(1).filter(|q| !q.is_empty());
+    let statement = marked
+        .and_then(|i| analysis.statements.iter().find(|s| s.index == i))
+        .or_else(|| {
+            quoted.and_then(|q| {
+                let needle = format!("'{q}'");
+                analysis
+                    .statements
+                    .iter()
+                    .find(|s| s.text.contains(&needle))
+            })
+        });
+    let (line, column) = match (statement, script::engine_position(message)) {
+        (Some(s), Some((l, c))) => s.locate(l, c),
+        (Some(s), None) => (s.line, s.column),
+        (None, _) => (1, 1),
+    };
+    ScriptError {
+        message: message.to_owned(),
+        line,
+        column,
+        statement: statement.map(|s| s.index),
+    }
+}

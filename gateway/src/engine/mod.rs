@@ -1,0 +1,105 @@
+//! Sluice's side of the engine: the clusters it deploys to, one client per cluster,
+//! and the SQL runner jar it uploads to each of them.
+
+pub mod runner;
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use engine_client::{EngineClient, EngineError};
+
+use crate::config::EngineConfig;
+use crate::db::{new_id, now_ms, Db};
+use crate::error::ApiError;
+
+pub const PLATFORM_CLUSTER_NAME: &str = "local";
+
+/// Clients by REST URL, built once: each holds a connection pool.
+#[derive(Default)]
+pub struct Engines {
+    clients: RwLock<HashMap<String, EngineClient>>,
+}
+
+impl Engines {
+    pub fn client(&self, rest_url: &str) -> Result<EngineClient, ApiError> {
+        if let Ok(clients) = self.clients.read() {
+            if let Some(client) = clients.get(rest_url) {
+                return Ok(client.clone());
+            }
+        }
+        let client = EngineClient::new(rest_url).map_err(engine_error)?;
+        if let Ok(mut clients) = self.clients.write() {
+            clients.insert(rest_url.to_owned(), client.clone());
+        }
+        Ok(client)
+    }
+}
+
+/// Registers (or updates) the platform's default cluster from the configuration.
+pub async fn ensure_platform_cluster(db: &Db, config: &EngineConfig) -> Result<(), ApiError> {
+    if config.default_cluster_url.is_empty() {
+        return Ok(());
+    }
+    let existing: Option<(String,)> =
+        sqlx::query_as("select id from engine_clusters where account_id is null and name = $1")
+            .bind(PLATFORM_CLUSTER_NAME)
+            .fetch_optional(&db.pool)
+            .await?;
+    match existing {
+        Some((id,)) => {
+            sqlx::query("update engine_clusters set rest_url = $1, flink_version = $2, engine_version = $3 where id = $4")
+                .bind(&config.default_cluster_url)
+                .bind(&config.default_flink_version)
+                .bind(&config.default_engine_version)
+                .bind(&id)
+                .execute(&db.pool)
+                .await?;
+        }
+        None => {
+            // Two replicas starting together may both try; the unique name lets one win.
+            let inserted = sqlx::query(
+                "insert into engine_clusters (id, account_id, name, rest_url, flink_version, engine_version, created_at)
+                 values ($1, null, $2, $3, $4, $5, $6)",
+            )
+            .bind(new_id())
+            .bind(PLATFORM_CLUSTER_NAME)
+            .bind(&config.default_cluster_url)
+            .bind(&config.default_flink_version)
+            .bind(&config.default_engine_version)
+            .bind(now_ms())
+            .execute(&db.pool)
+            .await;
+            if let Err(e) = inserted {
+                let lost_race = matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation());
+                if !lost_race {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An engine failure as the API reports it: the engine's own words, a status that
+/// says whose problem it is.
+pub fn engine_error(e: EngineError) -> ApiError {
+    use axum::http::StatusCode;
+    let (status, code) = match &e {
+        EngineError::Unreachable { .. } | EngineError::Timeout { .. } => {
+            (StatusCode::BAD_GATEWAY, "engine_unavailable")
+        }
+        EngineError::Internal { .. } | EngineError::Malformed { .. } => {
+            (StatusCode::BAD_GATEWAY, "engine_failed")
+        }
+        EngineError::JobNotFound { .. } | EngineError::JarNotFound { .. } => {
+            (StatusCode::CONFLICT, "engine_state_lost")
+        }
+        EngineError::InvalidProgram { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_program"),
+        EngineError::SavepointFailed { .. } => (StatusCode::CONFLICT, "savepoint_failed"),
+        EngineError::Rejected { .. } => (StatusCode::CONFLICT, "engine_rejected"),
+    };
+    if e.is_transient() {
+        tracing::warn!(error = %e, "engine call failed");
+    }
+    ApiError::new(status, code, e.to_string())
+}

@@ -1,0 +1,147 @@
+//! The SQL runner (`engine-client/runner`): a small jar that turns base64 statements
+//! into one Flink job. Sluice uploads it to each cluster once per runner version and
+//! uploads it again when the cluster lost it (a restarted JobManager forgets its jars).
+
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use engine_client::{EngineClient, EngineError, Program};
+
+use crate::crypto::sha256_hex;
+use crate::db::{now_ms, Db};
+use crate::error::ApiError;
+
+const JAR_NAME: &str = "sql-runner";
+
+pub struct SqlRunner {
+    bytes: Vec<u8>,
+    /// First 12 hex digits of the jar's SHA-256: a rebuilt runner is uploaded anew.
+    pub version: String,
+    pub path: PathBuf,
+}
+
+impl SqlRunner {
+    /// Loads the configured jar, else the newest `.engine/sql-runner-*.jar`; `None` if
+    /// there is none (SQL jobs can then be checked only by Sluice, not the engine).
+    pub fn load(configured: &Path) -> anyhow::Result<Option<Self>> {
+        let path = if configured.as_os_str().is_empty() {
+            match newest_built_runner(Path::new(".engine")) {
+                Some(p) => p,
+                None => return Ok(None),
+            }
+        } else {
+            configured.to_path_buf()
+        };
+        let bytes = std::fs::read(&path)
+            .map_err(|e| anyhow::anyhow!("engine.sql_runner_jar {}: {e}", path.display()))?;
+        let version = sha256_hex(&bytes)[..12].to_owned();
+        tracing::info!(path = %path.display(), %version, "SQL runner loaded");
+        Ok(Some(Self {
+            bytes,
+            version,
+            path,
+        }))
+    }
+
+    /// The runner's jar id on this cluster, uploading it if the cluster lacks it.
+    pub async fn jar_on(
+        &self,
+        db: &Db,
+        cluster_id: &str,
+        client: &EngineClient,
+        refresh: bool,
+    ) -> Result<String, ApiError> {
+        if !refresh {
+            let known: Option<(String,)> =
+                sqlx::query_as("select jar_id from engine_jars where cluster_id = $1 and name = $2 and version = $3")
+                    .bind(cluster_id)
+                    .bind(JAR_NAME)
+                    .bind(&self.version)
+                    .fetch_optional(&db.pool)
+                    .await?;
+            if let Some((jar_id,)) = known {
+                return Ok(jar_id);
+            }
+        }
+        let jar_id = client
+            .upload_jar(
+                &format!("sluice-sql-runner-{}.jar", self.version),
+                self.bytes.clone(),
+            )
+            .await
+            .map_err(super::engine_error)?;
+        sqlx::query("delete from engine_jars where cluster_id = $1 and name = $2 and version = $3")
+            .bind(cluster_id)
+            .bind(JAR_NAME)
+            .bind(&self.version)
+            .execute(&db.pool)
+            .await?;
+        sqlx::query("insert into engine_jars (cluster_id, name, version, jar_id, uploaded_at) values ($1, $2, $3, $4, $5)")
+            .bind(cluster_id)
+            .bind(JAR_NAME)
+            .bind(&self.version)
+            .bind(&jar_id)
+            .bind(now_ms())
+            .execute(&db.pool)
+            .await?;
+        Ok(jar_id)
+    }
+
+    /// Runs `call` with the runner's jar id, re-uploading once if the cluster lost it.
+    pub async fn with_jar<T, F, Fut>(
+        &self,
+        db: &Db,
+        cluster_id: &str,
+        client: &EngineClient,
+        call: F,
+    ) -> Result<Result<T, EngineError>, ApiError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, EngineError>>,
+    {
+        let jar_id = self.jar_on(db, cluster_id, client, false).await?;
+        match call(jar_id).await {
+            Err(EngineError::JarNotFound { .. }) => {
+                tracing::info!(cluster = %cluster_id, "the cluster lost the SQL runner; uploading it again");
+                let jar_id = self.jar_on(db, cluster_id, client, true).await?;
+                Ok(call(jar_id).await)
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+/// The runner's program arguments: each statement base64, so no quoting breaks on the way.
+pub fn program(
+    statements: &[String],
+    pipeline_name: Option<&str>,
+    parallelism: Option<u32>,
+    savepoint: Option<String>,
+) -> Program {
+    let mut args = Vec::with_capacity(statements.len() + 1);
+    if let Some(name) = pipeline_name {
+        args.push(format!("--pipeline-name={name}"));
+    }
+    args.extend(statements.iter().map(|s| B64.encode(s.as_bytes())));
+    Program {
+        entry_class: None,
+        program_args_list: args,
+        parallelism,
+        savepoint_path: savepoint,
+        allow_non_restored_state: false,
+    }
+}
+
+fn newest_built_runner(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("sql-runner-") && name.ends_with(".jar")
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .map(|e| e.path())
+}

@@ -1,0 +1,127 @@
+//! Engine clusters as a resource: registration rules, health, and project defaults.
+
+use sluice_tests::{json, TestApp};
+
+#[tokio::test]
+async fn a_cluster_is_registered_checked_and_chosen_by_a_project() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let body = |name: &str, url: &str| json!({ "name": name, "rest_url": url, "flink_version": "2.3.0", "engine_version": "1.0.0" });
+    // Nothing listens on port 9: registered, but unhealthy with the reason.
+    let down = owner
+        .post("/clusters", body("down", "http://127.0.0.1:9"))
+        .await
+        .expect(201);
+    assert_eq!(down.body["health"]["status"], "unhealthy");
+    assert!(
+        down.body["health"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be reached"),
+        "{}",
+        down.body
+    );
+    assert_eq!(down.body["platform"], false);
+
+    owner
+        .post("/clusters", body("down", "http://127.0.0.1:9"))
+        .await
+        .expect_error(409, "already_exists", Some("name"));
+    owner
+        .post("/clusters", body("x", "ftp://host"))
+        .await
+        .expect_error(422, "invalid_field", Some("rest_url"));
+    owner
+        .post("/clusters", body("x", "not a url"))
+        .await
+        .expect_error(422, "invalid_field", Some("rest_url"));
+    owner
+        .post("/clusters", json!({ "name": "x", "rest_url": "http://h:1", "flink_version": "two", "engine_version": "1.0" }))
+        .await
+        .expect_error(422, "invalid_field", Some("flink_version"));
+
+    let project = owner.project("p").await;
+    let id = down.id();
+    let set = owner
+        .patch(
+            &format!("/projects/{project}"),
+            json!({ "default_cluster_id": id }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(set.body["default_cluster_id"], id.as_str());
+    owner
+        .patch(
+            &format!("/projects/{project}"),
+            json!({ "default_cluster_id": "nope" }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("default_cluster_id"));
+
+    // Another account sees none of it; a plain member cannot register clusters.
+    let other = app.account("Other").await;
+    other
+        .get(&format!("/clusters/{id}"))
+        .await
+        .expect_error(404, "not_found", None);
+    assert!(other
+        .get("/clusters")
+        .await
+        .expect(200)
+        .body
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let member = app.member(&owner, "member", None, false).await;
+    member
+        .post("/clusters", body("mine", "http://127.0.0.1:9"))
+        .await
+        .expect_error(403, "forbidden", None);
+
+    // Removing it clears the project's default.
+    owner.delete(&format!("/clusters/{id}")).await.expect(204);
+    let project = owner.get(&format!("/projects/{project}")).await.expect(200);
+    assert!(project.body["default_cluster_id"].is_null());
+}
+
+#[tokio::test]
+async fn validation_reports_script_errors_at_their_line_and_column_without_an_engine() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let bad = owner
+        .sql_job(&project, "bad", None, "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a WHERE (x > 1;")
+        .await
+        .expect(201)
+        .id();
+    let report = owner
+        .post(
+            &format!("/projects/{project}/jobs/{bad}/validate"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(report.body["valid"], false);
+    assert_eq!(report.body["errors"][0]["line"], 2);
+    assert_eq!(report.body["errors"][0]["column"], 37);
+    assert_eq!(report.body["engine"]["status"], "skipped");
+
+    let good = owner
+        .sql_job(&project, "good", None, "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;")
+        .await
+        .expect(201)
+        .id();
+    let report = owner
+        .post(
+            &format!("/projects/{project}/jobs/{good}/validate"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(report.body["statements"].as_array().unwrap().len(), 2);
+    assert_eq!(report.body["sources"][0]["connector"], "datagen");
+    assert_eq!(report.body["sinks"][0]["name"], "b");
+    // No cluster here, so the engine could not check it: not valid yet.
+    assert_eq!(report.body["valid"], false);
+    assert_eq!(report.body["engine"]["status"], "skipped");
+}
