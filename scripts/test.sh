@@ -23,12 +23,34 @@ fi
 echo "== installing the development identity provider"
 (cd scripts/dev-idp && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
 
+# The engine tests run against a real Flink session cluster (PyPI's apache-flink) and
+# the SQL runner built with the JDK; both need Java. Without Java they are skipped,
+# except under CI, where they must run.
+engine_started=""
+if command -v java >/dev/null 2>&1; then
+  # A cluster that was already up (e.g. from the run script) is used and left running.
+  if ! scripts/flink.sh status >/dev/null 2>&1; then
+    echo "== starting the local Flink cluster"
+    scripts/flink.sh start
+    engine_started=1
+  fi
+  SLUICE_TEST_SQL_RUNNER="$(scripts/build-sql-runner.sh)"
+  export SLUICE_TEST_SQL_RUNNER SLUICE_TEST_FLINK_URL="http://127.0.0.1:8081"
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI needs Java for the engine tests" >&2
+  exit 1
+fi
+
 drop_test_databases() {
   psql "$PG_URL/postgres" -Atqc "select datname from pg_database where datname like 'sluice\_test\_%'" |
     while read -r db; do psql "$PG_URL/postgres" -qc "drop database if exists \"$db\" with (force)" >/dev/null; done
 }
+cleanup() {
+  drop_test_databases
+  if [ -n "$engine_started" ]; then scripts/flink.sh stop || true; fi
+}
 drop_test_databases
-trap drop_test_databases EXIT
+trap cleanup EXIT
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

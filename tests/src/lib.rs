@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use serde_json::json;
 
+pub mod engine;
 pub mod idp;
 
 pub enum Backend {

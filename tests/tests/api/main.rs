@@ -6,6 +6,7 @@ mod artifacts;
 mod audit;
 mod clusters;
 mod connections;
+mod engine;
 mod folders;
 mod isolation;
 mod jobs;

@@ -81,57 +81,12 @@ public final class SqlRunner {
         }
 
         List<String> inserts = new ArrayList<>();
-        for (String statement : statements) {
-            String sql = stripTrailingSemicolons(statement.trim());
-            String head = keywords(sql);
-            if (head.isEmpty()) {
-                continue; // only comments / whitespace
-            }
-            if (head.startsWith("SET ")) {
-                Matcher m = SET.matcher(stripLeadingComments(sql));
-                if (!m.matches()) {
-                    throw new IllegalArgumentException(
-                            "Sluice SQL runner: unsupported SET statement, write SET 'key' = 'value': "
-                                    + sql);
-                }
-                tEnv.getConfig().set(unquote(m.group(1)), unquote(m.group(2)));
-            } else if (head.startsWith("INSERT ") || head.startsWith("EXECUTE INSERT ")) {
-                String body = stripLeadingComments(sql);
-                if (head.startsWith("EXECUTE ")) {
-                    body = body.substring("EXECUTE".length()).trim();
-                }
-                inserts.add(body);
-            } else if (head.startsWith("EXECUTE STATEMENT SET ")) {
-                Matcher m = STATEMENT_SET.matcher(stripLeadingComments(sql));
-                if (!m.matches()) {
-                    throw new IllegalArgumentException(
-                            "Sluice SQL runner: cannot read statement set, write"
-                                    + " EXECUTE STATEMENT SET BEGIN INSERT ...; INSERT ...; END: "
-                                    + sql);
-                }
-                for (String inner : split(m.group(1))) {
-                    String innerHead = keywords(inner);
-                    if (innerHead.isEmpty()) {
-                        continue;
-                    }
-                    if (!innerHead.startsWith("INSERT ")) {
-                        throw new IllegalArgumentException(
-                                "Sluice SQL runner: a statement set may hold only INSERT statements: "
-                                        + inner);
-                    }
-                    inserts.add(stripLeadingComments(inner));
-                }
-            } else if (head.startsWith("SELECT ")
-                    || head.startsWith("WITH ")
-                    || head.startsWith("VALUES ")
-                    || head.startsWith("(")) {
-                // executeSql would submit a separate job that collects results nowhere.
-                throw new IllegalArgumentException(
-                        "Sluice SQL runner: a bare query cannot be deployed; write its results"
-                                + " to a table with INSERT INTO: "
-                                + sql);
-            } else {
-                tEnv.executeSql(sql);
+        List<Integer> insertOrigins = new ArrayList<>();
+        for (int index = 1; index <= statements.size(); index++) {
+            try {
+                run(tEnv, statements.get(index - 1), index, inserts, insertOrigins);
+            } catch (RuntimeException e) {
+                throw new StatementFailed(index, e);
             }
         }
 
@@ -141,10 +96,91 @@ public final class SqlRunner {
                             + " to run (add INSERT INTO <sink> SELECT ...)");
         }
         StatementSet set = tEnv.createStatementSet();
-        for (String insert : inserts) {
-            set.addInsertSql(insert);
+        for (int i = 0; i < inserts.size(); i++) {
+            try {
+                set.addInsertSql(inserts.get(i));
+            } catch (RuntimeException e) {
+                throw new StatementFailed(insertOrigins.get(i), e);
+            }
         }
+        // Failures from here on (e.g. a connector factory not found while translating)
+        // belong to the whole job, not to one statement.
         set.execute();
+    }
+
+    /**
+     * Marks the statement a failure came from as "[statement N]" (1-based, in the order
+     * Sluice sent them), so Sluice can show the error at that statement. The cause stays
+     * attached: its message is the engine's own words.
+     */
+    static final class StatementFailed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        StatementFailed(int index, RuntimeException cause) {
+            super("[statement " + index + "] " + cause.getMessage(), cause);
+        }
+    }
+
+    /** Runs or collects one statement; INSERTs are only collected, with their origin. */
+    private static void run(
+            TableEnvironment tEnv,
+            String statement,
+            int index,
+            List<String> inserts,
+            List<Integer> insertOrigins) {
+        String sql = stripTrailingSemicolons(statement.trim());
+        String head = keywords(sql);
+        if (head.trim().isEmpty()) {
+            return; // only comments / whitespace
+        }
+        if (head.startsWith("SET ")) {
+            Matcher m = SET.matcher(stripLeadingComments(sql));
+            if (!m.matches()) {
+                throw new IllegalArgumentException(
+                        "Sluice SQL runner: unsupported SET statement, write SET 'key' = 'value': "
+                                + sql);
+            }
+            tEnv.getConfig().set(unquote(m.group(1)), unquote(m.group(2)));
+        } else if (head.startsWith("INSERT ") || head.startsWith("EXECUTE INSERT ")) {
+            String body = stripLeadingComments(sql);
+            if (head.startsWith("EXECUTE ")) {
+                body = body.substring("EXECUTE".length()).trim();
+            }
+            inserts.add(body);
+            insertOrigins.add(index);
+        } else if (head.startsWith("EXECUTE STATEMENT SET ")) {
+            Matcher m = STATEMENT_SET.matcher(stripLeadingComments(sql));
+            if (!m.matches()) {
+                throw new IllegalArgumentException(
+                        "Sluice SQL runner: cannot read statement set, write"
+                                + " EXECUTE STATEMENT SET BEGIN INSERT ...; INSERT ...; END: "
+                                + sql);
+            }
+            for (String inner : split(m.group(1))) {
+                String innerHead = keywords(inner);
+                if (innerHead.isEmpty()) {
+                    continue;
+                }
+                if (!innerHead.startsWith("INSERT ")) {
+                    throw new IllegalArgumentException(
+                            "Sluice SQL runner: a statement set may hold only INSERT statements: "
+                                    + inner);
+                }
+                inserts.add(stripLeadingComments(inner));
+                insertOrigins.add(index);
+            }
+        } else if (head.startsWith("SELECT ")
+                || head.startsWith("WITH ")
+                || head.startsWith("VALUES ")
+                || head.startsWith("(")) {
+            // executeSql would submit a separate job that collects results nowhere.
+            throw new IllegalArgumentException(
+                    "Sluice SQL runner: a bare query cannot be deployed; write its results"
+                            + " to a table with INSERT INTO: "
+                            + sql);
+        } else {
+            tEnv.executeSql(sql);
+        }
     }
 
     private static String decode(String arg, int index) {
