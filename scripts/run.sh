@@ -5,7 +5,9 @@
 #
 # When no identity provider is configured and Node.js is present, it also starts the
 # development OpenID Connect provider (scripts/dev-idp, users ann, bob, carol, dave,
-# any password) so that signing in works out of the box.
+# any password) so that signing in works out of the box. When no engine is configured
+# and Java is present, it starts a local Flink cluster (scripts/flink.sh, installed
+# from PyPI on first use) and builds the SQL runner, so jobs can be validated and run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin sluice
@@ -14,8 +16,24 @@ mkdir -p "$data_dir"
 
 listen="${SLUICE__LISTEN:-127.0.0.1:8080}"
 idp_pid=""
-stop_idp() { [ -n "$idp_pid" ] && kill "$idp_pid" 2>/dev/null || true; }
-trap stop_idp EXIT
+engine_started=""
+stop_helpers() {
+  [ -n "$idp_pid" ] && kill "$idp_pid" 2>/dev/null
+  [ -n "$engine_started" ] && scripts/flink.sh stop
+  true
+}
+trap stop_helpers EXIT
+
+if [ -z "${SLUICE__ENGINE__DEFAULT_CLUSTER_URL:-}" ] && command -v java >/dev/null; then
+  if ! scripts/flink.sh status >/dev/null 2>&1; then
+    echo "starting a local Flink cluster (the first start installs Flink from PyPI)"
+    scripts/flink.sh start
+    engine_started=1
+  fi
+  export SLUICE__ENGINE__DEFAULT_CLUSTER_URL=http://127.0.0.1:8081
+  SLUICE__ENGINE__SQL_RUNNER_JAR="$(scripts/build-sql-runner.sh)"
+  export SLUICE__ENGINE__SQL_RUNNER_JAR
+fi
 
 if [ -z "${SLUICE__AUTH__OIDC__ISSUER_URL:-}" ] && command -v node >/dev/null; then
   idp_port="${IDP_PORT:-9090}"
