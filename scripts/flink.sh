@@ -194,6 +194,8 @@ rest.port: $rest
 rest.address: 127.0.0.1
 rest.bind-address: 127.0.0.1
 execution.checkpointing.interval: 10s
+# Keep the last checkpoint when a job is cancelled or dies, so Sluice can resume it.
+execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
 # 1.x key names and their 2.x replacements; each version ignores the keys it does not know.
 state.checkpoints.dir: file://$dir/checkpoints
 state.savepoints.dir: file://$dir/savepoints

@@ -44,6 +44,10 @@ pub struct EngineConfig {
     /// The SQL runner jar (`scripts/build-sql-runner.sh`). Empty: the newest
     /// `.engine/sql-runner-*.jar` under the working directory, if any.
     pub sql_runner_jar: PathBuf,
+    /// How often the reconciler compares each deployment with the engine.
+    pub reconcile_interval_ms: u64,
+    /// Restarts of a job that died while meant to run, before it is left FAILED.
+    pub max_restarts: i64,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +57,8 @@ impl Default for EngineConfig {
             default_flink_version: "2.3.0".to_owned(),
             default_engine_version: "1.0.0".to_owned(),
             sql_runner_jar: PathBuf::new(),
+            reconcile_interval_ms: 5000,
+            max_restarts: 3,
         }
     }
 }

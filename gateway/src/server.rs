@@ -116,9 +116,26 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = ?state.db.backend, "sluice listening");
     let pool = state.db.pool.clone();
+    // Background workers stop through one token when shutdown is asked for.
+    let workers = tokio_util::sync::CancellationToken::new();
+    let reconciler = tokio::spawn(crate::engine::deployments::run(
+        state.clone(),
+        workers.clone(),
+    ));
+    let stop_workers = workers.clone();
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stop_workers.cancel();
+        })
         .await?;
+    workers.cancel();
+    if tokio::time::timeout(Duration::from_secs(10), reconciler)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the reconciler did not stop within 10 s");
+    }
     // Requests are drained; close the pool so SQLite checkpoints its WAL cleanly.
     tokio::time::timeout(Duration::from_secs(10), pool.close())
         .await

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod clusters;
 pub mod connections;
+pub mod deployments;
 pub mod folders;
 pub mod jobs;
 pub mod members;
@@ -101,6 +102,22 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::list_jobs, jobs::create_job))
         .routes(routes!(jobs::get_job, jobs::update_job, jobs::delete_job))
         .routes(routes!(validate::validate_job))
+        .routes(routes!(
+            deployments::list_deployments,
+            deployments::create_deployment
+        ))
+        .routes(routes!(
+            deployments::get_deployment,
+            deployments::delete_deployment
+        ))
+        .routes(routes!(deployments::start_deployment))
+        .routes(routes!(deployments::stop_deployment))
+        .routes(routes!(deployments::upgrade_deployment))
+        .routes(routes!(deployments::list_events))
+        .routes(routes!(
+            deployments::list_savepoints,
+            deployments::trigger_savepoint
+        ))
         .routes(routes!(versions::list_versions, versions::save_version))
         .routes(routes!(versions::get_version))
         .routes(routes!(versions::diff_versions))

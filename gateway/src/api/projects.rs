@@ -356,6 +356,18 @@ pub async fn delete_project(
     access: ProjectGuard<can::Delete>,
     Path(project_id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    let (active,): (i64,) = sqlx::query_as(
+        "select count(*) from deployments where project_id = $1 and (desired_state = 'RUNNING' or engine_job_id is not null)",
+    )
+    .bind(&project_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    if active > 0 {
+        return Err(ApiError::conflict(
+            "deployments_active",
+            format!("stop the project's {active} running deployment(s) first"),
+        ));
+    }
     let done = sqlx::query("delete from projects where id = $1 and account_id = $2")
         .bind(&project_id)
         .bind(access.account().as_str())

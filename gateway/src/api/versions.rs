@@ -63,7 +63,7 @@ fn version_from_row(row: VersionRow) -> Version {
     }
 }
 
-async fn fetch_version(tx: &mut Tx, job_id: &str, version: i64) -> Result<Version, ApiError> {
+pub async fn fetch_version(tx: &mut Tx, job_id: &str, version: i64) -> Result<Version, ApiError> {
     let row: Option<VersionRow> = sqlx::query_as(&format!(
         "select {VERSION_COLUMNS} from job_versions v where v.job_id = $1 and v.version = $2"
     ))

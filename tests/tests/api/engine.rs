@@ -145,3 +145,247 @@ async fn a_cluster_that_lost_the_runner_gets_it_again() {
         .unwrap();
     assert_ne!(again, jar_id);
 }
+
+/// Polls `path` until `done` holds for its body, or fails after `secs`.
+async fn wait_until(
+    client: &sluice_tests::Client,
+    path: &str,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let res = client.get(path).await.expect(200);
+        if done(&res.body) {
+            return res.body;
+        }
+        if std::time::Instant::now() >= deadline {
+            // The deployment's events say what happened on the way.
+            let events = match path.find("/deployments/") {
+                Some(_) => {
+                    client
+                        .get(&format!(
+                            "{}/events",
+                            path.split("/savepoints").next().unwrap_or(path)
+                        ))
+                        .await
+                        .body
+                }
+                None => serde_json::Value::Null,
+            };
+            panic!(
+                "timed out waiting for {what}; last: {}\nevents: {events}",
+                res.body
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_deployment_runs_savepoints_suspends_resumes_upgrades_and_is_reconciled() {
+    let Some(engine) = local_engine() else { return };
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 300;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let job = owner
+        .sql_job(&project, "windowed", None, WINDOWED)
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/versions"),
+            json!({ "message": "v1" }),
+        )
+        .await
+        .expect(201);
+    let created = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "clicks", "job_id": job, "cu_per_task": 0.5, "parallelism": 2 }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(created.body["total_cu"], 1.0);
+    assert_eq!(created.body["status"], "CREATED");
+    let d = created.id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    let flink = engine_client::EngineClient::new(&engine.rest_url).unwrap();
+
+    // Two starts at once: one wins.
+    let start = json!({ "restore_mode": "NONE" });
+    let start_path = format!("{path}/start");
+    let (a, b) = tokio::join!(
+        owner.post(&start_path, start.clone()),
+        owner.post(&start_path, start.clone())
+    );
+    let mut codes = [a.status.as_u16(), b.status.as_u16()];
+    codes.sort();
+    assert_eq!(codes, [202, 409]);
+    let running = wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+    let first_job = running["engine_job_id"].as_str().unwrap().to_owned();
+    let on_engine = flink.job(&first_job).await.unwrap();
+    assert_eq!(on_engine.state, engine_client::JobState::Running);
+
+    // A savepoint on request.
+    owner
+        .post(&format!("{path}/savepoints"), json!({}))
+        .await
+        .expect(202);
+    let savepoints = wait_until(
+        &owner,
+        &format!("{path}/savepoints"),
+        60,
+        "the savepoint",
+        |b| b["items"][0]["state"] == "COMPLETED",
+    )
+    .await;
+    assert_eq!(savepoints["items"][0]["origin"], "USER_REQUEST");
+
+    // Suspend: stop with a savepoint.
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "SUSPEND" }))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 60, "SUSPENDED", |b| {
+        b["status"] == "SUSPENDED"
+    })
+    .await;
+    let savepoints = owner.list_all(&format!("{path}/savepoints"), 10).await;
+    let suspend = savepoints
+        .iter()
+        .find(|s| s["origin"] == "SUSPEND")
+        .expect("a SUSPEND savepoint");
+    assert_eq!(suspend["state"], "COMPLETED");
+    let suspend_location = suspend["location"].as_str().unwrap().to_owned();
+    // Starting stateless now would drop that state: refused unless asked for.
+    owner
+        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+        .await
+        .expect_error(409, "state_would_be_lost", None);
+
+    // Resume from it, and Flink says it restored from that savepoint.
+    owner
+        .post(
+            &format!("{path}/start"),
+            json!({ "restore_mode": "LATEST_SAVEPOINT" }),
+        )
+        .await
+        .expect(202);
+    let resumed = wait_until(&owner, &path, 90, "RUNNING again", |b| {
+        b["status"] == "RUNNING"
+    })
+    .await;
+    let second_job = resumed["engine_job_id"].as_str().unwrap().to_owned();
+    assert_ne!(second_job, first_job);
+    let restored = flink
+        .checkpoints(&second_job)
+        .await
+        .unwrap()
+        .latest
+        .restored
+        .expect("restored from a savepoint");
+    assert!(restored.is_savepoint);
+    assert_eq!(
+        restored.external_path.trim_end_matches('/'),
+        suspend_location.trim_end_matches('/')
+    );
+
+    // A stateful upgrade to version 2.
+    let draft = owner
+        .get(&format!("/projects/{project}/jobs/{job}"))
+        .await
+        .expect(200);
+    let v2 = WINDOWED.replace("'rows-per-second' = '5'", "'rows-per-second' = '7'");
+    owner
+        .patch_if(
+            &format!("/projects/{project}/jobs/{job}"),
+            &draft.etag(),
+            json!({ "content": { "kind": "sql", "sql": v2 } }),
+        )
+        .await
+        .expect(200);
+    owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/versions"),
+            json!({ "message": "v2" }),
+        )
+        .await
+        .expect(201);
+    owner
+        .post(&format!("{path}/upgrade"), json!({ "version": 2 }))
+        .await
+        .expect(202);
+    let upgraded = wait_until(&owner, &path, 90, "the upgrade", |b| {
+        b["job_version"] == 2 && b["status"] == "RUNNING"
+    })
+    .await;
+    let third_job = upgraded["engine_job_id"].as_str().unwrap().to_owned();
+    assert_ne!(third_job, second_job);
+    assert!(flink
+        .checkpoints(&third_job)
+        .await
+        .unwrap()
+        .latest
+        .restored
+        .is_some_and(|r| r.is_savepoint));
+
+    // The job is cancelled behind Sluice's back: the reconciler restarts it.
+    flink.cancel(&third_job).await.unwrap();
+    let restarted = wait_until(&owner, &path, 90, "a restart", |b| {
+        b["status"] == "RUNNING"
+            && b["engine_job_id"].is_string()
+            && b["engine_job_id"] != third_job.as_str()
+    })
+    .await;
+    assert_eq!(restarted["restart_count"], 1);
+    let events = owner.list_all(&format!("{path}/events"), 50).await;
+    assert!(events.iter().any(|e| e["kind"] == "restart"), "{events:?}");
+
+    // Sluice restarts: nothing is lost, and the next instance carries on.
+    let replica = app.replica().await;
+    app.stop();
+    let mut owner_again = owner.clone();
+    owner_again.base = replica.base.clone();
+    let after = owner_again.get(&path).await.expect(200);
+    assert_eq!(after.body["engine_job_id"], restarted["engine_job_id"]);
+    owner_again
+        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
+        .await
+        .expect(202);
+    wait_until(&owner_again, &path, 60, "CANCELLED", |b| {
+        b["status"] == "CANCELLED"
+    })
+    .await;
+
+    // Every stretch it ran was recorded, and none is left open.
+    let intervals: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
+        "select cu_milli, ended_at, started_at from run_intervals where deployment_id = $1",
+    )
+    .bind(&d)
+    .fetch_all(&replica.state.db.pool)
+    .await
+    .unwrap();
+    let events = owner_again.list_all(&format!("{path}/events"), 100).await;
+    let timeline: Vec<String> = events
+        .iter()
+        .map(|e| format!("{} {} {}", e["created_at"], e["kind"], e["message"]))
+        .collect();
+    assert!(
+        intervals.len() >= 4,
+        "{intervals:?}\n{}",
+        timeline.join("\n")
+    );
+    assert!(
+        intervals
+            .iter()
+            .all(|(cu, ended, started)| *cu == 1000 && ended.is_some_and(|e| e >= *started)),
+        "{intervals:?}"
+    );
+}

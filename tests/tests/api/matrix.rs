@@ -38,6 +38,11 @@ fn expectation(operation: &str) -> Option<Expect> {
         "list_clusters" | "get_cluster" | "check_cluster" => AnyMember,
         "register_cluster" | "delete_cluster" => Account(ADMINS),
         "validate_job" => Project("editor"),
+        "list_deployments" | "get_deployment" | "list_events" | "list_savepoints" => {
+            Project("viewer")
+        }
+        "create_deployment" | "delete_deployment" | "start_deployment" | "stop_deployment"
+        | "upgrade_deployment" | "trigger_savepoint" => Project("editor"),
         "change_member_role" | "remove_member" | "list_invitations" | "create_invitation"
         | "revoke_invitation" | "list_audit" | "create_project" => Account(ADMINS),
         "get_project"
@@ -132,6 +137,7 @@ struct Fixture {
     token: String,
     invitation: String,
     cluster: String,
+    deployment: String,
     /// A plain account member, also a viewer of the project: the target of member routes.
     target_user: String,
 }
@@ -199,8 +205,17 @@ async fn fixture(app: &TestApp, owner: &Client, clients: &[(usize, Client)], n: 
         .await
         .expect(201)
         .id();
+    let deployment = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "d", "job_id": job, "cluster_id": cluster }),
+        )
+        .await
+        .expect(201)
+        .id();
     Fixture {
         cluster,
+        deployment,
         project,
         folder,
         job,
@@ -222,6 +237,7 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{token_id}", &f.token)
         .replace("{invitation_id}", &f.invitation)
         .replace("{cluster_id}", &f.cluster)
+        .replace("{deployment_id}", &f.deployment)
         .replace("{user_id}", &f.target_user)
 }
 
@@ -248,6 +264,11 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
         "change_project_member_role" => json!({ "role": "viewer" }),
         "add_project_member" => json!({ "user_id": f.target_user, "role": "viewer" }),
         "switch_account" => json!({ "account_id": "x" }),
+        "create_deployment" => {
+            json!({ "name": format!("d{n}"), "job_id": f.job, "cluster_id": f.cluster })
+        }
+        "start_deployment" => json!({ "restore_mode": "NONE" }),
+        "upgrade_deployment" => json!({ "version": 1 }),
         "register_cluster" => {
             json!({ "name": format!("r{n}"), "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" })
         }
