@@ -27,7 +27,11 @@ echo "== installing the development identity provider"
 # the SQL runner built with the JDK; both need Java. Without Java they are skipped,
 # except under CI, where they must run.
 engine_started=""
-if command -v java >/dev/null 2>&1; then
+if [ -n "${SLUICE_TEST_FLINK_URL:-}" ]; then
+  # A cluster of the caller's choosing (e.g. a second local one on other ports).
+  SLUICE_TEST_SQL_RUNNER="${SLUICE_TEST_SQL_RUNNER:-$(scripts/build-sql-runner.sh)}"
+  export SLUICE_TEST_SQL_RUNNER
+elif command -v java >/dev/null 2>&1; then
   # A cluster that was already up (e.g. from the run script) is used and left running.
   if ! scripts/flink.sh status >/dev/null 2>&1; then
     echo "== starting the local Flink cluster"
