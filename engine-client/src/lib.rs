@@ -278,6 +278,57 @@ impl EngineClient {
         }
     }
 
+    /// Disposes of a savepoint's files (`/savepoint-disposal`) and waits for the result.
+    pub async fn dispose_savepoint(
+        &self,
+        location: &str,
+        timeout: Duration,
+    ) -> Result<(), EngineError> {
+        let body = DisposalRequest {
+            savepoint_path: location,
+        };
+        let trigger: Trigger = self
+            .call(
+                Method::POST,
+                "/savepoint-disposal",
+                Some(&body),
+                DEFAULT_TIMEOUT,
+                Subject::None,
+            )
+            .await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let status: AsyncOperation = self
+                .get(
+                    &format!("/savepoint-disposal/{}", trigger.request_id),
+                    Subject::None,
+                )
+                .await?;
+            if status.status.id == "COMPLETED" {
+                return match status
+                    .operation
+                    .and_then(|o| o.get("failure-cause").cloned())
+                {
+                    None => Ok(()),
+                    Some(cause) => Err(EngineError::Rejected {
+                        status: 200,
+                        message: engine_message(&[cause
+                            .get("stack-trace")
+                            .and_then(|t| t.as_str())
+                            .unwrap_or("the savepoint could not be disposed of")
+                            .to_owned()]),
+                    }),
+                };
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(EngineError::Timeout {
+                    url: format!("{}/savepoint-disposal/{}", self.base, trigger.request_id),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub async fn checkpoints(&self, job_id: &str) -> Result<Checkpoints, EngineError> {
         self.get(&format!("/jobs/{job_id}/checkpoints"), Subject::Job(job_id))
             .await
@@ -367,6 +418,12 @@ mod erased {
             serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
         }
     }
+}
+
+#[derive(Serialize)]
+struct DisposalRequest<'a> {
+    #[serde(rename = "savepoint-path")]
+    savepoint_path: &'a str,
 }
 
 /// Flink names these fields in kebab case for savepoints, camel case for stop.

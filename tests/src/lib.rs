@@ -401,7 +401,8 @@ pub fn tiny_jar() -> Vec<u8> {
     central.extend_from_slice(&(data.len() as u32).to_le_bytes());
     central.extend_from_slice(&(data.len() as u32).to_le_bytes());
     central.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    central.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // extra field and comment lengths, disk number, internal and external attributes
+    central.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     central.extend_from_slice(&0u32.to_le_bytes());
     central.extend_from_slice(name);
     out.extend_from_slice(&central);

@@ -638,3 +638,93 @@ pub async fn trigger_savepoint(
     .await?;
     Ok((StatusCode::ACCEPTED, JsonResponse(savepoint_from_row(row))))
 }
+
+/// Disposes of a savepoint's files on the engine, then forgets it. A savepoint a
+/// pending start is about to restore from is kept.
+#[utoipa::path(delete, path = "/projects/{project_id}/deployments/{deployment_id}/savepoints/{savepoint_id}", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path), ("savepoint_id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn delete_savepoint(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Path((_project_id, deployment_id, savepoint_id)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let d = fetch(&state, &access, &deployment_id).await?;
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "select state, location from savepoints where id = $1 and deployment_id = $2",
+    )
+    .bind(&savepoint_id)
+    .bind(&d.id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (sp_state, location) = row.ok_or_else(|| ApiError::not_found("savepoint"))?;
+    if sp_state == "STARTED" {
+        return Err(ApiError::conflict(
+            "savepoint_in_progress",
+            "the savepoint is still being taken",
+        ));
+    }
+    if d.restore_savepoint_id.as_deref() == Some(savepoint_id.as_str())
+        && d.engine_job_id.is_none()
+        && d.desired_state == engine::RUNNING
+    {
+        return Err(ApiError::conflict(
+            "savepoint_in_use",
+            "a start is about to restore from this savepoint",
+        ));
+    }
+    // Files first: a record is never dropped while its files may still exist.
+    if let Some(location) = location {
+        let client = state.engines.client(&d.rest_url)?;
+        client
+            .dispose_savepoint(&location, std::time::Duration::from_secs(60))
+            .await
+            .map_err(engine_error)?;
+    }
+    sqlx::query("delete from savepoints where id = $1")
+        .bind(&savepoint_id)
+        .execute(&state.db.pool)
+        .await?;
+    engine::event(
+        &state,
+        &d.id,
+        "savepoint",
+        "savepoint disposed of and deleted",
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JobExceptionView {
+    pub exception_name: String,
+    pub stacktrace: String,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// The engine's exception history of the deployment's current job.
+#[utoipa::path(get, path = "/projects/{project_id}/deployments/{deployment_id}/exceptions", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path)),
+    responses((status = 200, body = Vec<JobExceptionView>), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn list_exceptions(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+) -> ApiResult<JsonResponse<Vec<JobExceptionView>>> {
+    let d = fetch(&state, &access, &deployment_id).await?;
+    let Some(job_id) = &d.engine_job_id else {
+        return Ok(JsonResponse(Vec::new()));
+    };
+    let client = state.engines.client(&d.rest_url)?;
+    let exceptions = client.exceptions(job_id).await.map_err(engine_error)?;
+    Ok(JsonResponse(
+        exceptions
+            .into_iter()
+            .map(|e| JobExceptionView {
+                exception_name: e.exception_name,
+                stacktrace: e.stacktrace,
+                timestamp: rfc3339(e.timestamp),
+            })
+            .collect(),
+    ))
+}

@@ -118,6 +118,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             deployments::list_savepoints,
             deployments::trigger_savepoint
         ))
+        .routes(routes!(deployments::delete_savepoint))
+        .routes(routes!(deployments::list_exceptions))
         .routes(routes!(versions::list_versions, versions::save_version))
         .routes(routes!(versions::get_version))
         .routes(routes!(versions::diff_versions))

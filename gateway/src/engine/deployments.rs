@@ -772,13 +772,23 @@ async fn submit_once(
                 }
             };
             let program = runner::program(&statements, Some(&d.name), parallelism, restore.clone());
-            runner
+            let ran = runner
                 .with_jar(&state.db, &d.cluster_id, client, |jar| {
                     let client = client.clone();
                     let program = program.clone();
                     async move { client.run_jar(&jar, &program).await }
                 })
-                .await?
+                .await;
+            match ran {
+                Ok(result) => result,
+                // The runner could not even be uploaded: the engine is not taking jobs now.
+                Err(e) => {
+                    let message =
+                        format!("the engine cannot take the job yet: {}", e.detail.message);
+                    set_status(state, d, d.status.as_str(), None, Some(&message)).await?;
+                    return Ok(Submitted::Done);
+                }
+            }
         }
         JobContent::Jar {
             artifact_id,

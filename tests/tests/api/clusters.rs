@@ -125,3 +125,143 @@ async fn validation_reports_script_errors_at_their_line_and_column_without_an_en
     assert_eq!(report.body["valid"], false);
     assert_eq!(report.body["engine"]["status"], "skipped");
 }
+
+#[tokio::test]
+async fn a_deploy_to_an_unreachable_cluster_is_reported_retried_and_can_be_cancelled() {
+    // A runner jar is needed to try at all; this one never reaches an engine.
+    let runner = std::env::temp_dir().join(format!("runner-{}.jar", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&runner, sluice_tests::tiny_jar()).unwrap();
+    let runner_path = runner.clone();
+    let app = TestApp::spawn_with(move |c| {
+        c.engine.sql_runner_jar = runner_path;
+        c.engine.reconcile_interval_ms = 200;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner
+        .post("/clusters", json!({ "name": "gone", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
+        .await
+        .expect(201)
+        .id();
+    let job = owner
+        .sql_job(&project, "j", None, "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;")
+        .await
+        .expect(201)
+        .id();
+    // Deployments run saved versions, not drafts.
+    owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "d", "job_id": job, "cluster_id": cluster }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("version"));
+    owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/versions"),
+            json!({ "message": "v1" }),
+        )
+        .await
+        .expect(201);
+    for (body, field) in [
+        (
+            json!({ "name": "d", "job_id": job, "cluster_id": cluster, "parallelism": 0 }),
+            "parallelism",
+        ),
+        (
+            json!({ "name": "d", "job_id": job, "cluster_id": cluster, "cu_per_task": 0.3 }),
+            "cu_per_task",
+        ),
+        (
+            json!({ "name": "d", "job_id": "nope", "cluster_id": cluster }),
+            "job_id",
+        ),
+        (
+            json!({ "name": "d", "job_id": job, "cluster_id": "nope" }),
+            "cluster_id",
+        ),
+    ] {
+        let res = owner
+            .post(&format!("/projects/{project}/deployments"), body)
+            .await;
+        assert_eq!(res.field(), field, "{}", res.body);
+    }
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "d", "job_id": job, "cluster_id": cluster }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(
+            &format!("{path}/start"),
+            json!({ "restore_mode": "SOMETIMES" }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("restore_mode"));
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+
+    // The failure is reported, not swallowed, and the start stays pending.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let reported = loop {
+        let res = owner.get(&path).await.expect(200);
+        if res.body["last_error"].is_string() {
+            break res;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no error reported: {}",
+            res.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(reported.body["status"], "STARTING");
+    assert!(
+        reported.body["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot take the job"),
+        "{}",
+        reported.body
+    );
+    owner
+        .delete(&path)
+        .await
+        .expect_error(409, "deployment_active", None);
+    // The job and its artifact cannot be pulled from under a deployment.
+    owner
+        .delete(&format!("/projects/{project}/jobs/{job}"))
+        .await
+        .expect(409);
+
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
+        .await
+        .expect(202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let res = owner.get(&path).await.expect(200);
+        if res.body["status"] == "CANCELLED" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not cancelled: {}",
+            res.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    owner
+        .post(&format!("{path}/stop"), json!({}))
+        .await
+        .expect_error(409, "deployment_not_running", None);
+    owner.delete(&path).await.expect(204);
+    std::fs::remove_file(&runner).ok();
+}

@@ -388,4 +388,90 @@ async fn a_deployment_runs_savepoints_suspends_resumes_upgrades_and_is_reconcile
             .all(|(cu, ended, started)| *cu == 1000 && ended.is_some_and(|e| e >= *started)),
         "{intervals:?}"
     );
+
+    // A savepoint is disposed of on the engine before its record goes.
+    let savepoints = owner_again
+        .list_all(&format!("{path}/savepoints"), 20)
+        .await;
+    let user = savepoints
+        .iter()
+        .find(|s| s["origin"] == "USER_REQUEST")
+        .expect("the user's savepoint");
+    let location = user["location"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("file:")
+        .to_owned();
+    assert!(std::path::Path::new(&location).exists(), "{location}");
+    owner_again
+        .delete(&format!(
+            "{path}/savepoints/{}",
+            user["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(204);
+    assert!(
+        !std::path::Path::new(&location).exists(),
+        "{location} is still there"
+    );
+    assert_eq!(
+        owner_again
+            .list_all(&format!("{path}/savepoints"), 20)
+            .await
+            .len(),
+        savepoints.len() - 1
+    );
+}
+
+#[tokio::test]
+async fn a_jar_job_whose_entry_class_is_missing_fails_with_the_engines_reason() {
+    let Some(engine) = local_engine() else { return };
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 300;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let artifact = owner
+        .upload(&project, "empty.jar", sluice_tests::tiny_jar())
+        .await
+        .expect(201)
+        .id();
+    let job = owner
+        .post(
+            &format!("/projects/{project}/jobs"),
+            json!({ "name": "jar", "content": { "kind": "jar", "artifact_id": artifact, "entry_class": "com.example.Missing", "args": [] } }),
+        )
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/versions"),
+            json!({ "message": "v1" }),
+        )
+        .await
+        .expect(201);
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "jar", "job_id": job }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    let failed = wait_until(&owner, &path, 60, "FAILED", |b| b["status"] == "FAILED").await;
+    let error = failed["last_error"].as_str().unwrap();
+    assert!(error.contains("com.example.Missing"), "{error}");
+    // It is not retried blindly: it stays FAILED until someone acts.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(owner.get(&path).await.expect(200).body["status"], "FAILED");
+    let artifact_path = format!("/projects/{project}/artifacts/{artifact}");
+    owner.delete(&artifact_path).await.expect(409);
 }

@@ -38,9 +38,9 @@ fn expectation(operation: &str) -> Option<Expect> {
         "list_clusters" | "get_cluster" | "check_cluster" => AnyMember,
         "register_cluster" | "delete_cluster" => Account(ADMINS),
         "validate_job" => Project("editor"),
-        "list_deployments" | "get_deployment" | "list_events" | "list_savepoints" => {
-            Project("viewer")
-        }
+        "list_deployments" | "get_deployment" | "list_events" | "list_savepoints"
+        | "list_exceptions" => Project("viewer"),
+        "delete_savepoint" => Project("editor"),
         "create_deployment" | "delete_deployment" | "start_deployment" | "stop_deployment"
         | "upgrade_deployment" | "trigger_savepoint" => Project("editor"),
         "change_member_role" | "remove_member" | "list_invitations" | "create_invitation"
@@ -138,6 +138,7 @@ struct Fixture {
     invitation: String,
     cluster: String,
     deployment: String,
+    savepoint: String,
     /// A plain account member, also a viewer of the project: the target of member routes.
     target_user: String,
 }
@@ -213,7 +214,19 @@ async fn fixture(app: &TestApp, owner: &Client, clients: &[(usize, Client)], n: 
         .await
         .expect(201)
         .id();
+    // A failed savepoint record (no files to dispose of) for the savepoint routes.
+    let savepoint = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "insert into savepoints (id, deployment_id, engine_job_id, trigger_id, origin, state, failure, created_at)
+         values ($1, $2, 'job', 'trigger', 'USER_REQUEST', 'FAILED', 'test', 0)",
+    )
+    .bind(&savepoint)
+    .bind(&deployment)
+    .execute(&app.state.db.pool)
+    .await
+    .expect("savepoint row");
     Fixture {
+        savepoint,
         cluster,
         deployment,
         project,
@@ -238,6 +251,7 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{invitation_id}", &f.invitation)
         .replace("{cluster_id}", &f.cluster)
         .replace("{deployment_id}", &f.deployment)
+        .replace("{savepoint_id}", &f.savepoint)
         .replace("{user_id}", &f.target_user)
 }
 

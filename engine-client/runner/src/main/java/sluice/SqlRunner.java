@@ -29,7 +29,9 @@ import org.apache.flink.table.api.TableEnvironment;
  * END;}, go into one StatementSet, executed once: one Flink job per script.
  *
  * <p>Every error is thrown, never caught or printed: Flink's REST handlers then answer
- * 400 with the stack trace, whose last "Caused by:" carries the engine's message.
+ * with the stack trace in {@code errors}, whose last "Caused by:" carries the engine's
+ * message ({@code /jars/{id}/run}: 400; {@code /jars/{id}/plan}: 500 with
+ * "Internal server error." first, on both 1.20.5 and 2.3.0).
  * (Catching Throwable would also swallow the exception Flink uses to abort the
  * program after the plan has been captured in {@code /jars/{id}/plan}.)
  *
@@ -158,7 +160,7 @@ public final class SqlRunner {
             }
             for (String inner : split(m.group(1))) {
                 String innerHead = keywords(inner);
-                if (innerHead.isEmpty()) {
+                if (innerHead.trim().isEmpty()) {
                     continue;
                 }
                 if (!innerHead.startsWith("INSERT ")) {
