@@ -146,6 +146,24 @@ pub struct JobOverview {
     pub start_time: i64,
     #[serde(rename = "end-time", default)]
     pub end_time: i64,
+    pub tasks: TaskCounts,
+}
+
+/// Task counts of a job. Unlike `/jobs/{id}`, whose answer Flink caches for a few
+/// seconds, `/jobs/overview` is fresh.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TaskCounts {
+    pub running: u32,
+    pub total: u32,
+}
+
+impl JobOverview {
+    /// RUNNING with every task running: Flink says RUNNING while tasks still deploy.
+    pub fn is_fully_running(&self) -> bool {
+        self.state == JobState::Running
+            && self.tasks.total > 0
+            && self.tasks.running == self.tasks.total
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -15,7 +15,9 @@
 
 use std::time::Duration;
 
-use engine_client::{EngineClient, EngineError, JobState, SavepointStatus};
+use std::collections::HashMap;
+
+use engine_client::{EngineClient, EngineError, JobOverview, JobState, SavepointStatus};
 use tokio_util::sync::CancellationToken;
 
 use super::{engine_error, runner};
@@ -171,12 +173,15 @@ async fn reconcile_forever(state: AppState, stop: CancellationToken, replica: Re
         }
         let started = std::time::Instant::now();
         match active_deployments(&state).await {
-            Ok(ids) => {
-                for id in ids {
+            Ok(active) => {
+                // One /jobs/overview per cluster per pass, however many deployments it runs.
+                let mut snapshots = Snapshots::default();
+                for (id, rest_url) in active {
                     if stop.is_cancelled() {
                         return;
                     }
-                    if let Err(e) = reconcile(&state, &replica, &id).await {
+                    let snapshot = snapshots.of(&state, &rest_url).await;
+                    if let Err(e) = reconcile(&state, &replica, &id, Some(snapshot)).await {
                         tracing::warn!(deployment = %id, error = %e.detail.message, "reconciling failed; will retry");
                     }
                 }
@@ -192,26 +197,86 @@ async fn reconcile_forever(state: AppState, stop: CancellationToken, replica: Re
     }
 }
 
-async fn active_deployments(state: &AppState) -> Result<Vec<String>, ApiError> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "select id from deployments
-          where (desired_state = 'RUNNING' and status <> 'FAILED') or engine_job_id is not null
-             or status in ('STARTING', 'STOPPING', 'TRANSITIONING')
-             or exists (select 1 from savepoints s where s.deployment_id = deployments.id and s.state = 'STARTED')
-          order by id",
+/// Deployments that want or have engine activity, with their cluster's REST URL.
+async fn active_deployments(state: &AppState) -> Result<Vec<(String, String)>, ApiError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select d.id, c.rest_url from deployments d join engine_clusters c on c.id = d.cluster_id
+          where (d.desired_state = 'RUNNING' and d.status <> 'FAILED') or d.engine_job_id is not null
+             or d.status in ('STARTING', 'STOPPING', 'TRANSITIONING')
+             or exists (select 1 from savepoints s where s.deployment_id = d.id and s.state = 'STARTED')
+          order by c.rest_url, d.id",
     )
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    Ok(rows)
+}
+
+/// The jobs each cluster reported in this pass.
+type Snapshot = Result<HashMap<String, JobOverview>, EngineError>;
+
+#[derive(Default)]
+struct Snapshots(HashMap<String, Snapshot>);
+
+impl Snapshots {
+    async fn of(&mut self, state: &AppState, rest_url: &str) -> &Snapshot {
+        let snapshot = match self.0.remove(rest_url) {
+            Some(s) => s,
+            None => fetch_snapshot(state, rest_url).await,
+        };
+        self.0.entry(rest_url.to_owned()).or_insert(snapshot)
+    }
+}
+
+async fn fetch_snapshot(state: &AppState, rest_url: &str) -> Snapshot {
+    let client = state
+        .engines
+        .client(rest_url)
+        .map_err(|e| EngineError::Unreachable {
+            url: rest_url.to_owned(),
+            reason: e.detail.message,
+        })?;
+    let jobs = client.jobs_overview().await?;
+    Ok(jobs.into_iter().map(|j| (j.jid.clone(), j)).collect())
+}
+
+/// What the engine says about one job: from the pass's snapshot, or asked now.
+async fn observe(
+    state: &AppState,
+    rest_url: &str,
+    job_id: &str,
+    snapshot: Option<&Snapshot>,
+) -> Result<JobOverview, EngineError> {
+    let fresh;
+    let snapshot = match snapshot {
+        Some(s) => s,
+        None => {
+            fresh = fetch_snapshot(state, rest_url).await;
+            &fresh
+        }
+    };
+    match snapshot {
+        Ok(jobs) => jobs
+            .get(job_id)
+            .cloned()
+            .ok_or_else(|| EngineError::JobNotFound {
+                job_id: job_id.to_owned(),
+            }),
+        Err(e) => Err(e.clone()),
+    }
 }
 
 /// Reconciles one deployment now, if no other replica holds it.
-pub async fn reconcile(state: &AppState, replica: &Replica, id: &str) -> Result<(), ApiError> {
+async fn reconcile(
+    state: &AppState,
+    replica: &Replica,
+    id: &str,
+    snapshot: Option<&Snapshot>,
+) -> Result<(), ApiError> {
     if !claim(state, replica, id).await? {
         return Ok(());
     }
     let result = match load(state, id).await? {
-        Some(d) => act(state, d).await,
+        Some(d) => act(state, d, snapshot).await,
         None => Ok(()),
     };
     release(state, replica, id).await?;
@@ -224,7 +289,7 @@ pub fn kick(state: &AppState, id: &str) {
     let id = id.to_owned();
     tokio::spawn(async move {
         let replica = Replica(format!("api-{}", new_id()));
-        if let Err(e) = reconcile(&state, &replica, &id).await {
+        if let Err(e) = reconcile(&state, &replica, &id, None).await {
             tracing::warn!(deployment = %id, error = %e.detail.message, "reconciling failed; the reconciler will retry");
         }
     });
@@ -289,11 +354,18 @@ async fn close_interval(
     Ok(())
 }
 
-async fn act(state: &AppState, d: DeploymentRow) -> Result<(), ApiError> {
+async fn act(
+    state: &AppState,
+    d: DeploymentRow,
+    snapshot: Option<&Snapshot>,
+) -> Result<(), ApiError> {
     let client = state.engines.client(&d.rest_url)?;
+    let settled_any = has_started_savepoints(state, &d.id).await?;
     let d = settle_savepoints(state, &client, d).await?;
+    // Savepoints that just settled may have ended the job: look again rather than trust the pass's snapshot.
+    let snapshot = if settled_any { None } else { snapshot };
     let observed = match &d.engine_job_id {
-        Some(job_id) => Some(client.job(job_id).await),
+        Some(job_id) => Some(observe(state, &d.rest_url, job_id, snapshot).await),
         None => None,
     };
     let now = now_ms();
@@ -326,10 +398,7 @@ async fn act(state: &AppState, d: DeploymentRow) -> Result<(), ApiError> {
                 }
                 return Ok(());
             }
-            // Flink calls a job RUNNING before its tasks are; only all tasks running is running.
-            let tasks_running =
-                !job.vertices.is_empty() && job.vertices.iter().all(|v| v.status == "RUNNING");
-            if job.state == JobState::Running && tasks_running {
+            if job.is_fully_running() {
                 open_interval(state, &d, now).await?;
                 remember_checkpoint(state, &client, &d).await?;
                 set_status(state, &d, RUNNING, d.engine_job_id.as_deref(), None).await
@@ -401,6 +470,16 @@ async fn act(state: &AppState, d: DeploymentRow) -> Result<(), ApiError> {
             set_status(state, &d, status, None, d.last_error.as_deref()).await
         }
     }
+}
+
+async fn has_started_savepoints(state: &AppState, deployment_id: &str) -> Result<bool, ApiError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from savepoints where deployment_id = $1 and state = 'STARTED'",
+    )
+    .bind(deployment_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    Ok(n > 0)
 }
 
 /// Whether a stop with savepoint of the current engine job is under way or done (the
@@ -543,8 +622,7 @@ async fn settle_savepoints(
                     .bind(&id)
                     .execute(&state.db.pool)
                     .await?;
-                let alive =
-                    matches!(client.job(&job_id).await, Ok(job) if !job.state.is_terminal());
+                let alive = matches!(observe(state, &d.rest_url, &job_id, None).await, Ok(job) if !job.state.is_terminal());
                 let message = if alive {
                     format!("the savepoint failed, so the job keeps running: {reason}")
                 } else {
