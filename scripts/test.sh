@@ -27,6 +27,7 @@ echo "== installing the development identity provider"
 # the SQL runner built with the JDK; both need Java. Without Java they are skipped,
 # except under CI, where they must run.
 engine_started=""
+engine_1_20_started=""
 if [ -n "${SLUICE_TEST_FLINK_URL:-}" ]; then
   # A cluster of the caller's choosing (e.g. a second local one on other ports).
   SLUICE_TEST_SQL_RUNNER="${SLUICE_TEST_SQL_RUNNER:-$(scripts/build-sql-runner.sh)}"
@@ -38,8 +39,15 @@ elif command -v java >/dev/null 2>&1; then
     scripts/flink.sh start
     engine_started=1
   fi
+  # Flink 1.20 beside it, on other ports, for the compatibility test.
+  if ! scripts/flink.sh status --name flink-1.20.5 >/dev/null 2>&1; then
+    echo "== starting a local Flink 1.20 cluster"
+    scripts/flink.sh start 1.20.5 --rest-port 8082 --rpc-port 6124
+    engine_1_20_started=1
+  fi
   SLUICE_TEST_SQL_RUNNER="$(scripts/build-sql-runner.sh)"
   export SLUICE_TEST_SQL_RUNNER SLUICE_TEST_FLINK_URL="http://127.0.0.1:8081"
+  export SLUICE_TEST_FLINK_1_20_URL="http://127.0.0.1:8082"
 elif [ "${CI:-}" = "true" ]; then
   echo "CI needs Java for the engine tests" >&2
   exit 1
@@ -52,6 +60,7 @@ drop_test_databases() {
 cleanup() {
   drop_test_databases
   if [ -n "$engine_started" ]; then scripts/flink.sh stop || true; fi
+  if [ -n "$engine_1_20_started" ]; then scripts/flink.sh stop --name flink-1.20.5 || true; fi
 }
 drop_test_databases
 trap cleanup EXIT

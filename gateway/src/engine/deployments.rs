@@ -38,6 +38,9 @@ pub const TRANSITIONING: &str = "TRANSITIONING";
 pub const FAILED: &str = "FAILED";
 pub const FINISHED: &str = "FINISHED";
 
+/// How long an API-triggered reconciliation keeps following its deployment.
+const KICK_FOLLOW: Duration = Duration::from_secs(15);
+
 /// How long a claim on a deployment lasts; a replica that dies frees it this late.
 const LEASE_MS: i64 = 30_000;
 
@@ -289,8 +292,19 @@ pub fn kick(state: &AppState, id: &str) {
     let id = id.to_owned();
     tokio::spawn(async move {
         let replica = Replica(format!("api-{}", new_id()));
-        if let Err(e) = reconcile(&state, &replica, &id, None).await {
-            tracing::warn!(deployment = %id, error = %e.detail.message, "reconciling failed; the reconciler will retry");
+        // Follow the operation closely for a while, so people see RUNNING (or STOPPED)
+        // when the engine gets there rather than at the next pass.
+        let deadline = std::time::Instant::now() + KICK_FOLLOW;
+        loop {
+            if let Err(e) = reconcile(&state, &replica, &id, None).await {
+                tracing::warn!(deployment = %id, error = %e.detail.message, "reconciling failed; the reconciler will retry");
+                return;
+            }
+            let settling = matches!(load(&state, &id).await, Ok(Some(d)) if matches!(d.status.as_str(), STARTING | TRANSITIONING | STOPPING));
+            if !settling || std::time::Instant::now() > deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });
 }
@@ -302,6 +316,13 @@ async fn set_status(
     engine_job_id: Option<&str>,
     error: Option<&str>,
 ) -> Result<(), ApiError> {
+    // Most passes change nothing: then nothing is written.
+    if status == d.status
+        && engine_job_id == d.engine_job_id.as_deref()
+        && error == d.last_error.as_deref()
+    {
+        return Ok(());
+    }
     sqlx::query(
         "update deployments set status = $1, engine_job_id = $2, last_error = $3, updated_at = $4 where id = $5",
     )
@@ -399,7 +420,10 @@ async fn act(
                 return Ok(());
             }
             if job.is_fully_running() {
-                open_interval(state, &d, now).await?;
+                // The interval opens with the first RUNNING seen, before the status says so.
+                if d.status != RUNNING {
+                    open_interval(state, &d, now).await?;
+                }
                 remember_checkpoint(state, &client, &d).await?;
                 set_status(state, &d, RUNNING, d.engine_job_id.as_deref(), None).await
             } else {
@@ -503,6 +527,9 @@ async fn remember_checkpoint(
     client: &EngineClient,
     d: &DeploymentRow,
 ) -> Result<(), ApiError> {
+    if !state.engines.checkpoint_probe_due(&d.id) {
+        return Ok(());
+    }
     let Some(job_id) = &d.engine_job_id else {
         return Ok(());
     };

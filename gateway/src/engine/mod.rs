@@ -19,9 +19,29 @@ pub const PLATFORM_CLUSTER_NAME: &str = "local";
 #[derive(Default)]
 pub struct Engines {
     clients: RwLock<HashMap<String, EngineClient>>,
+    /// When each deployment's checkpoints were last asked for.
+    checkpoint_probes: std::sync::Mutex<HashMap<String, std::time::Instant>>,
 }
 
+/// Checkpoints are asked for at most this often per deployment (one request each).
+const CHECKPOINT_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Engines {
+    /// Whether it is time to ask again for a deployment's newest checkpoint; records the ask.
+    pub fn checkpoint_probe_due(&self, deployment_id: &str) -> bool {
+        let Ok(mut probes) = self.checkpoint_probes.lock() else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        match probes.get(deployment_id) {
+            Some(last) if now.duration_since(*last) < CHECKPOINT_PROBE_EVERY => false,
+            _ => {
+                probes.insert(deployment_id.to_owned(), now);
+                true
+            }
+        }
+    }
+
     pub fn client(&self, rest_url: &str) -> Result<EngineClient, ApiError> {
         if let Ok(clients) = self.clients.read() {
             if let Some(client) = clients.get(rest_url) {

@@ -475,3 +475,156 @@ async fn a_jar_job_whose_entry_class_is_missing_fails_with_the_engines_reason() 
     let artifact_path = format!("/projects/{project}/artifacts/{artifact}");
     owner.delete(&artifact_path).await.expect(409);
 }
+
+#[tokio::test]
+async fn two_replicas_start_a_deployment_once() {
+    let Some(engine) = local_engine() else { return };
+    let first = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 100;
+    })
+    .await;
+    let second = first.replica().await;
+    let owner = first.account("Acme").await;
+    let project = owner.project("p").await;
+    let job = owner
+        .sql_job(&project, "once", None, WINDOWED)
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/versions"),
+            json!({ "message": "v1" }),
+        )
+        .await
+        .expect(201);
+    let name = format!("once-{}", uuid::Uuid::new_v4().simple());
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": name, "job_id": job }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    let running = wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+    // Both reconcilers kept working on it for a while; still exactly one engine job.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let flink = engine_client::EngineClient::new(&engine.rest_url).unwrap();
+    let mine: Vec<_> = flink
+        .jobs_overview()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.name == name && !j.state.is_terminal())
+        .collect();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(running["engine_job_id"], mine[0].jid.as_str());
+    let events = owner.list_all(&format!("{path}/events"), 50).await;
+    assert_eq!(
+        events.iter().filter(|e| e["kind"] == "submitted").count(),
+        1,
+        "{events:?}"
+    );
+    let mut on_second = owner.clone();
+    on_second.base = second.base.clone();
+    on_second
+        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 60, "CANCELLED", |b| {
+        b["status"] == "CANCELLED"
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn flink_1_20_validates_runs_and_suspends_through_the_same_runner() {
+    let Some(engine) = local_engine() else { return };
+    let Some(url_1_20) = std::env::var("SLUICE_TEST_FLINK_1_20_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("no Flink 1.20 cluster for this run (SLUICE_TEST_FLINK_1_20_URL); skipping");
+        return;
+    };
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 200;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let cluster = owner
+        .post("/clusters", json!({ "name": "old", "rest_url": url_1_20, "flink_version": "1.20.5", "engine_version": "0.9.0" }))
+        .await
+        .expect(201);
+    assert_eq!(
+        cluster.body["health"]["status"], "healthy",
+        "{}",
+        cluster.body
+    );
+    assert!(cluster.body["health"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Flink 1.20"));
+    let cluster = cluster.id();
+    let project = owner.project("p").await;
+    let job = owner
+        .sql_job(&project, "w", None, WINDOWED)
+        .await
+        .expect(201)
+        .id();
+    let report = owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/validate"),
+            json!({ "cluster_id": cluster }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(report.body["valid"], true, "{}", report.body);
+    owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/versions"),
+            json!({ "message": "v1" }),
+        )
+        .await
+        .expect(201);
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "old", "job_id": job, "cluster_id": cluster }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 90, "RUNNING on 1.20", |b| {
+        b["status"] == "RUNNING"
+    })
+    .await;
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "SUSPEND" }))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 60, "SUSPENDED on 1.20", |b| {
+        b["status"] == "SUSPENDED"
+    })
+    .await;
+    let savepoints = owner.list_all(&format!("{path}/savepoints"), 10).await;
+    assert!(
+        savepoints
+            .iter()
+            .any(|s| s["origin"] == "SUSPEND" && s["state"] == "COMPLETED"),
+        "{savepoints:?}"
+    );
+}
