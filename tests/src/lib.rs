@@ -345,6 +345,22 @@ impl Client {
         .await
     }
 
+    /// A SQL job with its first saved version (deployments run saved versions).
+    pub async fn saved_sql_job(&self, project: &str, name: &str, sql: &str) -> String {
+        let job = self
+            .sql_job(project, name, None, sql)
+            .await
+            .expect(201)
+            .id();
+        self.post(
+            &format!("/projects/{project}/jobs/{job}/versions"),
+            json!({ "message": "v1" }),
+        )
+        .await
+        .expect(201);
+        job
+    }
+
     /// Uploads `bytes` as a multipart file named `file_name`.
     pub async fn upload(&self, project: &str, file_name: &str, bytes: Vec<u8>) -> Res {
         let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());

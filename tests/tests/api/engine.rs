@@ -193,18 +193,7 @@ async fn a_deployment_runs_savepoints_suspends_resumes_upgrades_and_is_reconcile
     .await;
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
-    let job = owner
-        .sql_job(&project, "windowed", None, WINDOWED)
-        .await
-        .expect(201)
-        .id();
-    owner
-        .post(
-            &format!("/projects/{project}/jobs/{job}/versions"),
-            json!({ "message": "v1" }),
-        )
-        .await
-        .expect(201);
+    let job = owner.saved_sql_job(&project, "windowed", WINDOWED).await;
     let created = owner
         .post(
             &format!("/projects/{project}/deployments"),
@@ -487,18 +476,7 @@ async fn two_replicas_start_a_deployment_once() {
     let second = first.replica().await;
     let owner = first.account("Acme").await;
     let project = owner.project("p").await;
-    let job = owner
-        .sql_job(&project, "once", None, WINDOWED)
-        .await
-        .expect(201)
-        .id();
-    owner
-        .post(
-            &format!("/projects/{project}/jobs/{job}/versions"),
-            json!({ "message": "v1" }),
-        )
-        .await
-        .expect(201);
+    let job = owner.saved_sql_job(&project, "once", WINDOWED).await;
     let name = format!("once-{}", uuid::Uuid::new_v4().simple());
     let d = owner
         .post(
