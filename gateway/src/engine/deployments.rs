@@ -188,6 +188,7 @@ async fn reconcile_forever(state: AppState, stop: CancellationToken, replica: Re
                         tracing::warn!(deployment = %id, error = %e.detail.message, "reconciling failed; will retry");
                     }
                 }
+                snapshots.record_health(&state).await;
             }
             Err(e) => {
                 tracing::warn!(error = %e.detail.message, "cannot list deployments to reconcile")
@@ -227,6 +228,35 @@ impl Snapshots {
             None => fetch_snapshot(state, rest_url).await,
         };
         self.0.entry(rest_url.to_owned()).or_insert(snapshot)
+    }
+}
+
+impl Snapshots {
+    /// What each cluster's answer this pass says about its health, kept on the cluster.
+    async fn record_health(&self, state: &AppState) {
+        for (rest_url, snapshot) in &self.0 {
+            let (healthy, detail) = match snapshot {
+                Ok(jobs) => (1_i64, format!("answering; {} job(s) known", jobs.len())),
+                Err(e) => (0, e.to_string()),
+            };
+            let recorded = sqlx::query(
+                "update engine_clusters set healthy = $1, health_detail = $2, health_checked_at = $3
+                  where rest_url = $4 and (healthy is null or healthy <> $1)",
+            )
+            .bind(healthy)
+            .bind(&detail)
+            .bind(now_ms())
+            .bind(rest_url)
+            .execute(&state.db.pool)
+            .await;
+            match recorded {
+                Ok(r) if r.rows_affected() > 0 => {
+                    tracing::info!(%rest_url, healthy = healthy == 1, %detail, "cluster health changed")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, %rest_url, "cannot record cluster health"),
+            }
+        }
     }
 }
 
@@ -485,6 +515,13 @@ async fn act(
         // Stopped (or gone) while meant to stay stopped: record it.
         (_, Some(_)) | (_, None) => {
             close_interval(state, &d, now).await?;
+            // Not SUSPENDED before the stop's savepoint is settled: a resume must find it.
+            if d.desired_state == SUSPENDED
+                && d.engine_job_id.is_some()
+                && has_started_savepoints(state, &d.id).await?
+            {
+                return set_status(state, &d, STOPPING, d.engine_job_id.as_deref(), None).await;
+            }
             // A stop the user asked for ends as what they asked for; a job that completed stays FINISHED.
             let status = match d.desired_state.as_str() {
                 SUSPENDED => SUSPENDED,
