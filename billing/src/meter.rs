@@ -1,0 +1,231 @@
+//! Metering pay-as-you-go usage from the run intervals deployments record, and rating
+//! one hour of it by the product's rule: (sum of per-minute CU / 60) x the CU-hour
+//! price, plus a management fee of 2 CU x the price for every hour the workspace is
+//! pay-as-you-go.
+//!
+//! The ledger is exact to the millisecond: [`cu_millis`] clips every interval to the
+//! window, so windows that partition time partition usage, and no millisecond is billed
+//! twice or lost. Rating [`Granularity::Minute`] (the product's default) counts each
+//! minute at the largest CU held during it, so a job running part of a minute pays for
+//! that minute as a per-minute sampler would see it; [`Granularity::Second`] is exact.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Exact, Money, Rate};
+use crate::period::Window;
+use crate::BillingError;
+
+/// Management fee of a pay-as-you-go workspace, in milli-CU per hour.
+pub const MANAGEMENT_CU_MILLI: i64 = 2_000;
+
+/// A stretch of time a deployment held `cu_milli` thousandths of a CU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInterval {
+    pub start: DateTime<Utc>,
+    /// `None`: still running.
+    pub end: Option<DateTime<Utc>>,
+    pub cu_milli: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    Second,
+    #[default]
+    Minute,
+}
+
+/// Milli-CU x milliseconds held within `window`, exactly.
+pub fn cu_millis(intervals: &[RunInterval], window: Window, now: DateTime<Utc>) -> i128 {
+    intervals
+        .iter()
+        .map(|i| {
+            let start = i.start.max(window.start);
+            let end = i
+                .end
+                .unwrap_or(now)
+                .min(window.end)
+                .min(now.max(window.start));
+            let millis = (end - start).num_milliseconds().max(0);
+            i128::from(millis) * i128::from(i.cu_milli)
+        })
+        .sum()
+}
+
+/// Milli-CU x milliseconds as the rating counts them: exact, or each minute of the
+/// window at the largest CU held during it.
+pub fn rated_cu_millis(
+    intervals: &[RunInterval],
+    window: Window,
+    now: DateTime<Utc>,
+    granularity: Granularity,
+) -> i128 {
+    match granularity {
+        Granularity::Second => cu_millis(intervals, window, now),
+        Granularity::Minute => {
+            let mut total = 0_i128;
+            let mut minute = window.start;
+            while minute < window.end {
+                let next = (minute + chrono::Duration::minutes(1)).min(window.end);
+                let peak = intervals
+                    .iter()
+                    .filter(|i| i.start < next && i.end.unwrap_or(now) > minute && i.start < now)
+                    .map(|i| i.cu_milli)
+                    .max()
+                    .unwrap_or(0);
+                total += i128::from(peak) * i128::from((next - minute).num_milliseconds());
+                minute = next;
+            }
+            total
+        }
+    }
+}
+
+/// One hour of a pay-as-you-go workspace, rated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourCharge {
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    /// Milli-CU x milliseconds as rated.
+    pub cu_millis: i128,
+    pub compute: Money,
+    pub management: Money,
+}
+
+impl HourCharge {
+    pub fn total(&self) -> Result<Money, BillingError> {
+        self.compute.checked_add(self.management)
+    }
+}
+
+/// Rates one hour window: compute and management fee, each rounded once.
+pub fn rate_hour(
+    intervals: &[RunInterval],
+    window: Window,
+    now: DateTime<Utc>,
+    rate: Rate,
+    granularity: Granularity,
+) -> Result<HourCharge, BillingError> {
+    let used = rated_cu_millis(intervals, window, now, granularity);
+    let compute: Exact = rate.charge(used)?;
+    let management = rate.charge(i128::from(MANAGEMENT_CU_MILLI) * i128::from(window.millis()))?;
+    Ok(HourCharge {
+        window_start: window.start,
+        window_end: window.end,
+        cu_millis: used,
+        compute: compute.round()?,
+        management: management.round()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn hour(start: &str) -> Window {
+        let s = utc(start);
+        Window {
+            start: s,
+            end: s + chrono::Duration::hours(1),
+        }
+    }
+
+    #[test]
+    fn the_products_worked_example_three_cu_for_an_hour_at_nine_fen() {
+        let rate = Rate::parse("0.09", Currency::CNY).unwrap();
+        let w = hour("2026-11-01T00:00:00Z");
+        let run = [RunInterval {
+            start: w.start,
+            end: Some(w.end),
+            cu_milli: 3_000,
+        }];
+        let charge = rate_hour(&run, w, w.end, rate, Granularity::Minute).unwrap();
+        assert_eq!(charge.compute.to_string(), "0.27 CNY");
+        assert_eq!(charge.management.to_string(), "0.18 CNY");
+        assert_eq!(charge.total().unwrap().to_string(), "0.45 CNY");
+    }
+
+    #[test]
+    fn windows_that_partition_time_partition_usage() {
+        let run = [
+            RunInterval {
+                start: utc("2026-11-01T00:20:00.250Z"),
+                end: Some(utc("2026-11-01T03:05:07Z")),
+                cu_milli: 1_500,
+            },
+            RunInterval {
+                start: utc("2026-11-01T02:59:59Z"),
+                end: None,
+                cu_milli: 250,
+            },
+        ];
+        let now = utc("2026-11-01T05:00:00Z");
+        let whole = Window {
+            start: utc("2026-11-01T00:00:00Z"),
+            end: now,
+        };
+        let hours: i128 = (0..5)
+            .map(|h| cu_millis(&run, hour(&format!("2026-11-01T0{h}:00:00Z")), now))
+            .sum();
+        assert_eq!(hours, cu_millis(&run, whole, now));
+        // A still-running interval counts only up to now.
+        let future = hour("2026-11-01T06:00:00Z");
+        assert_eq!(cu_millis(&run, future, now), 0);
+    }
+
+    #[test]
+    fn minute_rating_counts_a_partial_minute_whole_and_second_rating_is_exact() {
+        let rate = Rate::parse("0.09", Currency::CNY).unwrap();
+        let w = hour("2026-11-01T00:00:00Z");
+        // 90 seconds of 1 CU across two minutes.
+        let run = [RunInterval {
+            start: utc("2026-11-01T00:00:30Z"),
+            end: Some(utc("2026-11-01T00:02:00Z")),
+            cu_milli: 1_000,
+        }];
+        let by_minute = rated_cu_millis(&run, w, w.end, Granularity::Minute);
+        let by_second = rated_cu_millis(&run, w, w.end, Granularity::Second);
+        assert_eq!(by_minute, 2 * 60_000 * 1_000);
+        assert_eq!(by_second, 90_000 * 1_000);
+        assert!(
+            rate_hour(&run, w, w.end, rate, Granularity::Minute)
+                .unwrap()
+                .compute
+                .minor()
+                >= rate_hour(&run, w, w.end, rate, Granularity::Second)
+                    .unwrap()
+                    .compute
+                    .minor()
+        );
+    }
+
+    #[test]
+    fn a_bill_total_is_the_sum_of_its_rounded_lines() {
+        // 24 hours of 1/3 CU-hours each at a price with sub-minor decimals: each line
+        // rounds, the total is their sum, never a separately rounded grand total.
+        let rate = Rate::parse("0.0333333", Currency::CNY).unwrap();
+        let mut lines = Vec::new();
+        for h in 0..24 {
+            let w = hour(&format!("2026-11-01T{h:02}:00:00Z"));
+            let run = [RunInterval {
+                start: w.start,
+                end: Some(w.start + chrono::Duration::minutes(20)),
+                cu_milli: 1_000,
+            }];
+            lines.push(rate_hour(&run, w, w.end, rate, Granularity::Second).unwrap());
+        }
+        let total = Money::sum(Currency::CNY, lines.iter().map(|l| l.total().unwrap())).unwrap();
+        // Each hour: compute 1.11111 fen -> 1, management 6.66666 fen -> 7; 24 x 8 = 192.
+        assert!(lines
+            .iter()
+            .all(|l| l.compute.minor() == 1 && l.management.minor() == 7));
+        assert_eq!(total.minor(), 192);
+        // Rounding the exact grand total once would have given 186.67 -> 187: not what a bill does.
+    }
+}
