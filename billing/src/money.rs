@@ -115,24 +115,28 @@ impl Money {
     }
 }
 
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let per = self.currency.minor_per_major() as i64;
+impl Money {
+    /// The amount in major units as exact decimal text, e.g. `"0.45"` (no currency).
+    pub fn major(&self) -> String {
+        let per = self.currency.minor_per_major().unsigned_abs() as u64;
         let sign = if self.minor < 0 { "-" } else { "" };
         let abs = self.minor.unsigned_abs();
-        let per_u = per.unsigned_abs();
         if self.currency.exponent == 0 {
-            write!(f, "{sign}{abs} {}", self.currency.code())
+            format!("{sign}{abs}")
         } else {
-            write!(
-                f,
-                "{sign}{}.{:0width$} {}",
-                abs / per_u,
-                abs % per_u,
-                self.currency.code(),
+            format!(
+                "{sign}{}.{:0width$}",
+                abs / per,
+                abs % per,
                 width = usize::from(self.currency.exponent)
             )
         }
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.major(), self.currency.code())
     }
 }
 
@@ -245,6 +249,10 @@ impl Rate {
 
     pub fn currency(&self) -> Currency {
         self.currency
+    }
+
+    pub fn micro_minor_per_cu_hour(&self) -> i128 {
+        self.micro_minor_per_cu_hour
     }
 
     /// The exact charge for `cu_milli` thousandths of a CU held for `millis` milliseconds.

@@ -31,6 +31,46 @@ pub struct Config {
     pub max_json_body_bytes: usize,
     pub auth: AuthConfig,
     pub engine: EngineConfig,
+    pub billing: BillingConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BillingConfig {
+    /// ISO code of the currency bills are in (CNY, USD, EUR, JPY).
+    pub currency: String,
+    /// Pay-as-you-go price versions; each applies from its instant until the next.
+    pub prices: Vec<PriceConfig>,
+    /// `minute` (the product's: each minute at the largest CU held) or `second` (exact).
+    pub granularity: String,
+    /// How long after an hour ends it is billed, so late observations land first.
+    pub settle_delay_secs: i64,
+    /// How often the billing worker looks for hours to bill.
+    pub interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceConfig {
+    /// RFC 3339 instant the price takes effect.
+    pub effective_from: String,
+    /// Price of one CU for one hour, a decimal in major units (e.g. "0.09").
+    pub cu_hour: String,
+}
+
+impl Default for BillingConfig {
+    fn default() -> Self {
+        Self {
+            currency: "CNY".to_owned(),
+            prices: vec![PriceConfig {
+                effective_from: "2020-01-01T00:00:00Z".to_owned(),
+                cu_hour: "0.09".to_owned(),
+            }],
+            granularity: "minute".to_owned(),
+            settle_delay_secs: 60,
+            interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -212,6 +252,7 @@ impl Default for Config {
             max_json_body_bytes: 2 * 1024 * 1024,
             auth: AuthConfig::default(),
             engine: EngineConfig::default(),
+            billing: BillingConfig::default(),
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod admin;
 pub mod api;
+pub mod billing;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -40,6 +41,7 @@ pub struct State {
     pub engines: engine::Engines,
     /// Absent when no runner jar is built: SQL is then checked by Sluice alone.
     pub sql_runner: Option<engine::runner::SqlRunner>,
+    pub pricing: billing::Pricing,
 }
 
 impl Deref for AppState {
@@ -67,6 +69,7 @@ impl AppState {
                 )
             })?;
         let sql_runner = engine::runner::SqlRunner::load(&config.engine.sql_runner_jar)?;
+        let pricing = billing::Pricing::from_config(&config.billing)?;
         Ok(Self(Arc::new(State {
             config,
             db,
@@ -77,6 +80,7 @@ impl AppState {
             oidc,
             engines: engine::Engines::default(),
             sql_runner,
+            pricing,
         })))
     }
 

@@ -118,10 +118,13 @@ pub async fn serve(
     let pool = state.db.pool.clone();
     // Background workers stop through one token when shutdown is asked for.
     let workers = tokio_util::sync::CancellationToken::new();
-    let reconciler = tokio::spawn(crate::engine::deployments::run(
-        state.clone(),
-        workers.clone(),
-    ));
+    let background = [
+        tokio::spawn(crate::engine::deployments::run(
+            state.clone(),
+            workers.clone(),
+        )),
+        tokio::spawn(crate::billing::run(state.clone(), workers.clone())),
+    ];
     let stop_workers = workers.clone();
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async move {
@@ -130,11 +133,13 @@ pub async fn serve(
         })
         .await?;
     workers.cancel();
-    if tokio::time::timeout(Duration::from_secs(10), reconciler)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the reconciler did not stop within 10 s");
+    for worker in background {
+        if tokio::time::timeout(Duration::from_secs(10), worker)
+            .await
+            .is_err()
+        {
+            tracing::warn!("a background worker did not stop within 10 s");
+        }
     }
     // Requests are drained; close the pool so SQLite checkpoints its WAL cleanly.
     tokio::time::timeout(Duration::from_secs(10), pool.close())

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod artifacts;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod clusters;
 pub mod connections;
 pub mod deployments;
@@ -74,6 +75,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(members::revoke_invitation))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(billing::get_billing, billing::update_billing))
+        .routes(routes!(billing::list_hours))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(clusters::list_clusters, clusters::register_cluster))

@@ -4,6 +4,7 @@
 mod accounts;
 mod artifacts;
 mod audit;
+mod billing;
 mod clusters;
 mod connections;
 mod engine;

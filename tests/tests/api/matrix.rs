@@ -35,6 +35,7 @@ fn expectation(operation: &str) -> Option<Expect> {
         "logout" | "switch_account" | "me" | "get_account" | "list_members" | "list_tokens"
         | "create_token" | "list_projects" => AnyMember,
         "revoke_token" => AccountElseHidden(ADMINS),
+        "get_billing" | "list_hours" | "update_billing" => Account(&["owner", "billing_manager"]),
         "list_clusters" | "get_cluster" | "check_cluster" => AnyMember,
         "register_cluster" | "delete_cluster" => Account(ADMINS),
         "validate_job" => Project("editor"),
@@ -278,6 +279,7 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
         "change_project_member_role" => json!({ "role": "viewer" }),
         "add_project_member" => json!({ "user_id": f.target_user, "role": "viewer" }),
         "switch_account" => json!({ "account_id": "x" }),
+        "update_billing" => json!({ "billing_time_zone": "Asia/Shanghai" }),
         "create_deployment" => {
             json!({ "name": format!("d{n}"), "job_id": f.job, "cluster_id": f.cluster })
         }

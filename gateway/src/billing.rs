@@ -1,0 +1,212 @@
+//! Pay-as-you-go billing as the gateway runs it: every hour (cut in the account's time
+//! zone) that ended more than `settle_delay_secs` ago is rated from the run intervals
+//! the reconciler recorded and written once into `payg_hours`.
+//!
+//! Exactly once without a coordinator: each (project, hour) row has a unique key and
+//! is inserted in one statement with everything it needs, so two replicas, a rerun
+//! after a crash, or a retry after a failed write all end with the one row; nothing is
+//! claimed before it is written, so a failed write leaves nothing to swallow a retry.
+
+use std::time::Duration;
+
+use billing::meter::{rate_hour, Granularity, RunInterval};
+use billing::money::{Currency, Rate};
+use billing::period;
+use billing::price::{PriceBook, PriceVersion};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::BillingConfig;
+use crate::db::{new_id, now_ms};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Hours of history a pass bills at most per project, so a long outage catches up in steps.
+const MAX_HOURS_PER_PASS: usize = 48;
+
+pub struct Pricing {
+    pub currency: Currency,
+    pub book: PriceBook,
+    pub granularity: Granularity,
+}
+
+impl Pricing {
+    pub fn from_config(config: &BillingConfig) -> anyhow::Result<Self> {
+        let currency = Currency::parse(&config.currency)
+            .map_err(|e| anyhow::anyhow!("billing.currency: {e}"))?;
+        let mut versions = Vec::new();
+        for (i, p) in config.prices.iter().enumerate() {
+            let effective_from = DateTime::parse_from_rfc3339(&p.effective_from)
+                .map_err(|e| anyhow::anyhow!("billing.prices[{i}].effective_from: {e}"))?
+                .with_timezone(&Utc);
+            let cu_hour = Rate::parse(&p.cu_hour, currency)
+                .map_err(|e| anyhow::anyhow!("billing.prices[{i}].cu_hour: {e}"))?;
+            versions.push(PriceVersion {
+                effective_from,
+                cu_hour,
+            });
+        }
+        let book = PriceBook::new(versions).map_err(|e| anyhow::anyhow!("billing.prices: {e}"))?;
+        let granularity = match config.granularity.as_str() {
+            "minute" => Granularity::Minute,
+            "second" => Granularity::Second,
+            other => {
+                anyhow::bail!("billing.granularity must be `minute` or `second`, got `{other}`")
+            }
+        };
+        Ok(Self {
+            currency,
+            book,
+            granularity,
+        })
+    }
+}
+
+pub fn parse_zone(name: &str) -> Result<Tz, ApiError> {
+    name.parse::<Tz>().map_err(|_| {
+        ApiError::invalid(
+            "billing_time_zone",
+            format!("`{name}` is not an IANA time zone (e.g. Asia/Shanghai)"),
+        )
+    })
+}
+
+/// Runs billing passes until `stop` is cancelled.
+pub async fn run(state: AppState, stop: CancellationToken) {
+    use tracing::Instrument;
+    let interval = Duration::from_secs(state.config.billing.interval_secs.max(1));
+    async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+            match bill_due_hours(&state, Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(hours = n, "billed pay-as-you-go hours"),
+                Err(e) => tracing::warn!(error = %e.detail.message, "billing pass failed; the next pass retries"),
+            }
+        }
+    }
+    .instrument(tracing::info_span!("billing"))
+    .await;
+}
+
+/// Bills every settled hour not billed yet, for every pay-as-you-go project. Returns
+/// how many hour rows were written (rows another replica wrote first do not count).
+pub async fn bill_due_hours(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let settled = now - chrono::Duration::seconds(state.config.billing.settle_delay_secs);
+    let projects: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+        "select p.id, p.account_id, a.billing_time_zone, p.created_at,
+                (select max(h.window_end) from payg_hours h where h.project_id = p.id)
+           from projects p join accounts a on a.id = p.account_id
+          where p.billing_model = 'payg'",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut written = 0;
+    for (project_id, account_id, zone, created_at, billed_until) in projects {
+        let tz = parse_zone(&zone)?;
+        let from =
+            DateTime::from_timestamp_millis(billed_until.unwrap_or(created_at)).unwrap_or(now);
+        if from >= settled {
+            continue;
+        }
+        // Windows are clipped to `settled`, so the last one is an hour still in progress
+        // (or just ended): it waits for the next pass. The first may begin mid-hour,
+        // when the project was created.
+        let mut hours =
+            period::hours(from, settled, tz).map_err(|e| ApiError::internal(e.to_string()))?;
+        hours.pop();
+        let intervals = project_intervals(state, &project_id, from).await?;
+        for window in hours.into_iter().take(MAX_HOURS_PER_PASS) {
+            written += bill_hour(state, &account_id, &project_id, &intervals, window, now).await?;
+        }
+    }
+    Ok(written)
+}
+
+async fn project_intervals(
+    state: &AppState,
+    project_id: &str,
+    from: DateTime<Utc>,
+) -> Result<Vec<RunInterval>, ApiError> {
+    let rows: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
+        "select started_at, ended_at, cu_milli from run_intervals
+          where project_id = $1 and (ended_at is null or ended_at > $2)",
+    )
+    .bind(project_id)
+    .bind(from.timestamp_millis())
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(start, end, cu_milli)| {
+            Some(RunInterval {
+                start: DateTime::from_timestamp_millis(start)?,
+                end: end.and_then(DateTime::from_timestamp_millis),
+                cu_milli,
+            })
+        })
+        .collect())
+}
+
+/// Rates and writes one hour; 0 if it had no usage or was already written.
+async fn bill_hour(
+    state: &AppState,
+    account_id: &str,
+    project_id: &str,
+    intervals: &[RunInterval],
+    window: period::Window,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let pricing = &state.pricing;
+    let mut cu_millis = 0_i128;
+    let mut compute = 0_i64;
+    let mut management = 0_i64;
+    let mut price = 0_i128;
+    for (piece, rate) in pricing
+        .book
+        .pieces(window)
+        .map_err(|e| ApiError::internal(e.to_string()))?
+    {
+        let charge = rate_hour(intervals, piece, now, rate, pricing.granularity)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        cu_millis += charge.cu_millis;
+        compute += charge.compute.minor();
+        management += charge.management.minor();
+        price = rate.micro_minor_per_cu_hour();
+    }
+    // The management fee covers the workspace's share of the engine while it runs
+    // jobs: an hour in which nothing ran is not charged.
+    if cu_millis == 0 {
+        // Still mark the hour as done, at zero, so the next pass starts after it.
+        management = 0;
+    }
+    let inserted = sqlx::query(
+        "insert into payg_hours (id, account_id, project_id, window_start, window_end, cu_millis, compute_minor,
+                                 management_minor, currency, price_micro_minor, created_at)
+         select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+          where not exists (select 1 from payg_hours where project_id = $3 and window_start = $4)",
+    )
+    .bind(new_id())
+    .bind(account_id)
+    .bind(project_id)
+    .bind(window.start.timestamp_millis())
+    .bind(window.end.timestamp_millis())
+    .bind(cu_millis.to_string())
+    .bind(compute)
+    .bind(management)
+    .bind(pricing.currency.code())
+    .bind(price.to_string())
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await;
+    match inserted {
+        Ok(r) => Ok(r.rows_affected() as usize),
+        // Another replica wrote the same hour between our check and insert.
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
