@@ -26,3 +26,34 @@ create table payg_hours (
 );
 create unique index payg_hours_project_window on payg_hours (project_id, window_start);
 create index payg_hours_account on payg_hours (account_id, window_start);
+
+-- monthly bills per account, issued once after the month ends in the account's zone.
+-- an issued bill never changes; a correction is a credit note (a bill of its own).
+create table bills (
+    id text primary key,
+    account_id text not null,
+    -- the month in the account's billing zone, as instants
+    period_start bigint not null,
+    period_end bigint not null,
+    billing_time_zone text not null,
+    currency text not null,
+    -- the sum of the lines' amounts
+    total_minor bigint not null,
+    issued_at bigint not null
+);
+create unique index bills_account_period on bills (account_id, period_start);
+
+-- what a bill charges, each line tracing back to the hourly rows it sums.
+create table bill_lines (
+    id text primary key,
+    bill_id text not null references bills (id),
+    project_id text not null,
+    kind text not null,
+    description text not null,
+    -- cu-hours as exact decimal text (compute lines); empty for fees
+    quantity text not null,
+    amount_minor bigint not null,
+    -- the payg_hours rows summed: hours of this project with window_start in the period
+    hour_count bigint not null
+);
+create index bill_lines_bill on bill_lines (bill_id);

@@ -87,6 +87,11 @@ pub async fn run(state: AppState, stop: CancellationToken) {
                 Ok(n) => tracing::info!(hours = n, "billed pay-as-you-go hours"),
                 Err(e) => tracing::warn!(error = %e.detail.message, "billing pass failed; the next pass retries"),
             }
+            match issue_due_bills(&state, Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(bills = n, "issued monthly bills"),
+                Err(e) => tracing::warn!(error = %e.detail.message, "issuing bills failed; the next pass retries"),
+            }
         }
     }
     .instrument(tracing::info_span!("billing"))
@@ -209,4 +214,132 @@ async fn bill_hour(
         Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(0),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Issues the bill of every account month that ended (in the account's zone) more
+/// than a day ago and has none yet: one line per project for compute and one for the
+/// management fee, each the sum of that project's already-rounded hourly amounts, so
+/// nothing is rounded again and the total is the sum of the lines. Returns bills issued.
+pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let accounts: Vec<(String, String, i64)> =
+        sqlx::query_as("select id, billing_time_zone, created_at from accounts")
+            .fetch_all(&state.db.pool)
+            .await?;
+    let mut issued = 0;
+    for (account_id, zone, created_at) in accounts {
+        let tz = parse_zone(&zone)?;
+        // The months between the account's creation and the last one ended a day ago.
+        let cutoff = now - chrono::Duration::days(1);
+        let created = DateTime::from_timestamp_millis(created_at).unwrap_or(now);
+        let mut cursor = created.with_timezone(&tz).date_naive();
+        loop {
+            use chrono::Datelike;
+            let window = period::month(cursor.year(), cursor.month(), tz)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            if window.end > cutoff {
+                break;
+            }
+            issued += issue_bill(state, &account_id, &zone, window).await?;
+            cursor = period::add_months(cursor.with_day(1).unwrap_or(cursor), 1)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+        }
+    }
+    Ok(issued)
+}
+
+async fn issue_bill(
+    state: &AppState,
+    account_id: &str,
+    zone: &str,
+    window: period::Window,
+) -> Result<usize, ApiError> {
+    let (start, end) = (
+        window.start.timestamp_millis(),
+        window.end.timestamp_millis(),
+    );
+    let (exists,): (i64,) =
+        sqlx::query_as("select count(*) from bills where account_id = $1 and period_start = $2")
+            .bind(account_id)
+            .bind(start)
+            .fetch_one(&state.db.pool)
+            .await?;
+    if exists > 0 {
+        return Ok(0);
+    }
+    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "select project_id, cu_millis, compute_minor, management_minor from payg_hours
+          where account_id = $1 and window_start >= $2 and window_start < $3 order by project_id, window_start",
+    )
+    .bind(account_id)
+    .bind(start)
+    .bind(end)
+    .fetch_all(&state.db.pool)
+    .await?;
+    // Per project: (cu_millis, compute, management, hours).
+    let mut per_project: std::collections::BTreeMap<String, (i128, i64, i64, i64)> =
+        std::collections::BTreeMap::new();
+    for (project, cu_millis, compute, management) in rows {
+        let entry = per_project.entry(project).or_default();
+        entry.0 += cu_millis.parse::<i128>().unwrap_or(0);
+        entry.1 += compute;
+        entry.2 += management;
+        entry.3 += 1;
+    }
+    let bill_id = new_id();
+    let total: i64 = per_project.values().map(|(_, c, m, _)| c + m).sum();
+    let mut tx = state.db.begin_write().await?;
+    let inserted = sqlx::query(
+        "insert into bills (id, account_id, period_start, period_end, billing_time_zone, currency, total_minor, issued_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&bill_id)
+    .bind(account_id)
+    .bind(start)
+    .bind(end)
+    .bind(zone)
+    .bind(state.pricing.currency.code())
+    .bind(total)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        // Another replica issued it first.
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok(0),
+        Err(e) => return Err(e.into()),
+    }
+    for (project, (cu_millis, compute, management, hours)) in per_project {
+        let lines = [
+            (
+                "payg_compute",
+                "pay-as-you-go compute",
+                crate::api::billing::cu_hours(&cu_millis.to_string()),
+                compute,
+            ),
+            (
+                "payg_management",
+                "pay-as-you-go management fee",
+                String::new(),
+                management,
+            ),
+        ];
+        for (kind, description, quantity, amount) in lines {
+            sqlx::query(
+                "insert into bill_lines (id, bill_id, project_id, kind, description, quantity, amount_minor, hour_count)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(new_id())
+            .bind(&bill_id)
+            .bind(&project)
+            .bind(kind)
+            .bind(description)
+            .bind(quantity)
+            .bind(amount)
+            .bind(hours)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(1)
 }

@@ -128,7 +128,7 @@ fn instant(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
 }
 
 /// Milli-CU x milliseconds as CU-hours, exact to the decimal places that exist.
-fn cu_hours(cu_millis: &str) -> String {
+pub fn cu_hours(cu_millis: &str) -> String {
     let Ok(units) = cu_millis.parse::<i128>() else {
         return "0".to_owned();
     };
@@ -205,4 +205,173 @@ mod tests {
         assert_eq!(super::cu_hours("5400000"), "0.0015");
         assert_eq!(super::cu_hours("0"), "0");
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Bill {
+    pub id: String,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub billing_time_zone: String,
+    pub currency: String,
+    /// The sum of the lines.
+    pub total: String,
+    pub issued_at: DateTime<Utc>,
+    pub lines: Vec<BillLine>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BillLine {
+    pub project_id: String,
+    /// `payg_compute` or `payg_management`.
+    pub kind: String,
+    pub description: String,
+    /// CU-hours for compute lines.
+    pub quantity: String,
+    pub amount: String,
+    /// How many hourly rows (see /account/billing/hours) this line sums.
+    pub hour_count: i64,
+}
+
+type BillRow = (String, i64, i64, String, String, i64, i64);
+
+async fn load_bill(
+    state: &AppState,
+    account: &crate::access::AccountId,
+    row: BillRow,
+) -> Result<Bill, ApiError> {
+    let (id, start, end, zone, currency, total, issued) = row;
+    let currency = billing::money::Currency::parse(&currency)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let lines: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
+        "select l.project_id, l.kind, l.description, l.quantity, l.amount_minor, l.hour_count
+           from bill_lines l join bills b on b.id = l.bill_id
+          where l.bill_id = $1 and b.account_id = $2 order by l.project_id, l.kind",
+    )
+    .bind(&id)
+    .bind(account.as_str())
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(Bill {
+        id,
+        period_start: rfc3339(start),
+        period_end: rfc3339(end),
+        billing_time_zone: zone,
+        currency: currency.code().to_owned(),
+        total: Money::from_minor(total, currency).major(),
+        issued_at: rfc3339(issued),
+        lines: lines
+            .into_iter()
+            .map(
+                |(project_id, kind, description, quantity, amount, hour_count)| BillLine {
+                    project_id,
+                    kind,
+                    description,
+                    quantity,
+                    amount: Money::from_minor(amount, currency).major(),
+                    hour_count,
+                },
+            )
+            .collect(),
+    })
+}
+
+const BILL_COLUMNS: &str =
+    "id, period_start, period_end, billing_time_zone, currency, total_minor, issued_at";
+
+/// The account's monthly bills, newest first.
+#[utoipa::path(get, path = "/account/bills", tag = "billing",
+    responses((status = 200, body = Vec<Bill>), (status = 403, body = ErrorBody)))]
+pub async fn list_bills(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ReadBilling>,
+) -> ApiResult<JsonResponse<Vec<Bill>>> {
+    let rows: Vec<BillRow> = sqlx::query_as(&format!(
+        "select {BILL_COLUMNS} from bills where account_id = $1 order by period_start desc limit 120"
+    ))
+    .bind(access.account().as_str())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut bills = Vec::with_capacity(rows.len());
+    for row in rows {
+        bills.push(load_bill(&state, access.account(), row).await?);
+    }
+    Ok(JsonResponse(bills))
+}
+
+async fn find_bill(
+    state: &AppState,
+    account: &crate::access::AccountId,
+    bill_id: &str,
+) -> Result<Bill, ApiError> {
+    let row: Option<BillRow> = sqlx::query_as(&format!(
+        "select {BILL_COLUMNS} from bills where id = $1 and account_id = $2"
+    ))
+    .bind(bill_id)
+    .bind(account.as_str())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    load_bill(
+        state,
+        account,
+        row.ok_or_else(|| ApiError::not_found("bill"))?,
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/account/bills/{bill_id}", tag = "billing", params(("bill_id" = String, Path)),
+    responses((status = 200, body = Bill), (status = 404, body = ErrorBody)))]
+pub async fn get_bill(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ReadBilling>,
+    crate::extract::Path(bill_id): crate::extract::Path<String>,
+) -> ApiResult<JsonResponse<Bill>> {
+    Ok(JsonResponse(
+        find_bill(&state, access.account(), &bill_id).await?,
+    ))
+}
+
+/// The bill's lines as CSV, for spreadsheets and accounting.
+#[utoipa::path(get, path = "/account/bills/{bill_id}/csv", tag = "billing", params(("bill_id" = String, Path)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)))]
+pub async fn download_bill(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ReadBilling>,
+    crate::extract::Path(bill_id): crate::extract::Path<String>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let bill = find_bill(&state, access.account(), &bill_id).await?;
+    let mut csv = String::from(
+        "bill_id,period_start,period_end,project_id,kind,description,quantity,amount,currency\n",
+    );
+    for line in &bill.lines {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            bill.id,
+            bill.period_start.to_rfc3339(),
+            bill.period_end.to_rfc3339(),
+            line.project_id,
+            line.kind,
+            line.description,
+            line.quantity,
+            line.amount,
+            bill.currency
+        ));
+    }
+    csv.push_str(&format!(
+        "{},,,,total,,,{},{}\n",
+        bill.id, bill.total, bill.currency
+    ));
+    let disposition = format!("attachment; filename=\"sluice-bill-{}.csv\"", bill.id);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        csv,
+    )
+        .into_response())
 }

@@ -188,3 +188,121 @@ async fn only_owners_and_billing_managers_see_bills() {
         .await
         .expect_error(422, "invalid_field", Some("to"));
 }
+
+#[tokio::test]
+async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    // The account and project exist since October 1st, 00:00 in Shanghai.
+    let october = DateTime::parse_from_rfc3339("2026-09-30T16:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    for table in ["accounts", "projects"] {
+        let id_column = if table == "accounts" {
+            "id"
+        } else {
+            "account_id"
+        };
+        sqlx::query(&format!(
+            "update {table} set created_at = $1 where {id_column} = $2"
+        ))
+        .bind(october.timestamp_millis())
+        .bind(&owner.account_id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    }
+    let project = owner.project("p").await;
+    sqlx::query("update projects set created_at = $1 where id = $2")
+        .bind(october.timestamp_millis())
+        .bind(&project)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    // 3 CU for two hours on October 10th, and half an hour of 1 CU on the 31st across midnight
+    // UTC (still October in Shanghai until 16:00 UTC).
+    let day10 = october + Duration::days(9) + Duration::hours(2);
+    ran(
+        &app,
+        &owner,
+        &project,
+        day10,
+        day10 + Duration::hours(2),
+        3_000,
+    )
+    .await;
+    let last = DateTime::parse_from_rfc3339("2026-10-31T15:30:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    ran(
+        &app,
+        &owner,
+        &project,
+        last,
+        last + Duration::hours(1),
+        1_000,
+    )
+    .await;
+
+    // Billing catches up on October in passes, as after an outage.
+    let now = DateTime::parse_from_rfc3339("2026-11-03T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    while gateway::billing::bill_due_hours(&app.state, now)
+        .await
+        .unwrap()
+        > 0
+    {}
+    assert_eq!(
+        gateway::billing::issue_due_bills(&app.state, now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        gateway::billing::issue_due_bills(&app.state, now)
+            .await
+            .unwrap(),
+        0,
+        "issued once"
+    );
+
+    let bills = owner.get("/account/bills").await.expect(200);
+    let bill = &bills.body[0];
+    let start: DateTime<Utc> = bill["period_start"].as_str().unwrap().parse().unwrap();
+    assert_eq!(start, october);
+    // October: 6 CU-h on the 10th plus the 15:30-16:00 UTC half hour of the 31st (what
+    // follows is November in Shanghai): 6.5 CU-h. Lines are sums of rounded hours:
+    // 0.27 + 0.27 + 0.045, the last rounded half to even to 0.04, so 0.58, not 0.585 -> 0.59.
+    let lines = bill["lines"].as_array().unwrap();
+    let compute = lines.iter().find(|l| l["kind"] == "payg_compute").unwrap();
+    assert_eq!(compute["quantity"], "6.5");
+    assert_eq!(compute["amount"], "0.58", "{bill}");
+    let management = lines
+        .iter()
+        .find(|l| l["kind"] == "payg_management")
+        .unwrap();
+    assert_eq!(
+        management["amount"], "0.54",
+        "3 hours with usage x 0.18: {bill}"
+    );
+    assert_eq!(bill["total"], "1.12");
+
+    let id = bill["id"].as_str().unwrap();
+    let csv = owner
+        .get(&format!("/account/bills/{id}/csv"))
+        .await
+        .expect(200);
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    let text = csv.body.as_str().unwrap();
+    assert!(text.starts_with("bill_id,period_start"), "{text}");
+    assert!(
+        text.lines().last().unwrap().contains("total,,,1.12,CNY"),
+        "{text}"
+    );
+    let other = app.account("Other").await;
+    other
+        .get(&format!("/account/bills/{id}"))
+        .await
+        .expect_error(404, "not_found", None);
+}

@@ -35,7 +35,8 @@ fn expectation(operation: &str) -> Option<Expect> {
         "logout" | "switch_account" | "me" | "get_account" | "list_members" | "list_tokens"
         | "create_token" | "list_projects" => AnyMember,
         "revoke_token" => AccountElseHidden(ADMINS),
-        "get_billing" | "list_hours" | "update_billing" => Account(&["owner", "billing_manager"]),
+        "get_billing" | "list_hours" | "update_billing" | "list_bills" | "get_bill"
+        | "download_bill" => Account(&["owner", "billing_manager"]),
         "list_clusters" | "get_cluster" | "check_cluster" => AnyMember,
         "register_cluster" | "delete_cluster" => Account(ADMINS),
         "validate_job" => Project("editor"),
@@ -140,6 +141,7 @@ struct Fixture {
     cluster: String,
     deployment: String,
     savepoint: String,
+    bill: String,
     /// A plain account member, also a viewer of the project: the target of member routes.
     target_user: String,
 }
@@ -226,7 +228,19 @@ async fn fixture(app: &TestApp, owner: &Client, clients: &[(usize, Client)], n: 
     .execute(&app.state.db.pool)
     .await
     .expect("savepoint row");
+    let bill = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "insert into bills (id, account_id, period_start, period_end, billing_time_zone, currency, total_minor, issued_at)
+         values ($1, $2, $3, $3, 'Asia/Shanghai', 'CNY', 0, 0)",
+    )
+    .bind(&bill)
+    .bind(&owner.account_id)
+    .bind(n as i64)
+    .execute(&app.state.db.pool)
+    .await
+    .expect("bill row");
     Fixture {
+        bill,
         savepoint,
         cluster,
         deployment,
@@ -253,6 +267,7 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{cluster_id}", &f.cluster)
         .replace("{deployment_id}", &f.deployment)
         .replace("{savepoint_id}", &f.savepoint)
+        .replace("{bill_id}", &f.bill)
         .replace("{user_id}", &f.target_user)
 }
 
