@@ -64,13 +64,23 @@ pub fn rated_cu_millis(
     match granularity {
         Granularity::Second => cu_millis(intervals, window, now),
         Granularity::Minute => {
+            // Most hours of most projects have no run at all: decide that once.
+            let overlapping: Vec<&RunInterval> = intervals
+                .iter()
+                .filter(|i| {
+                    i.start < window.end && i.end.unwrap_or(now) > window.start && i.start < now
+                })
+                .collect();
+            if overlapping.is_empty() {
+                return 0;
+            }
             let mut total = 0_i128;
             let mut minute = window.start;
             while minute < window.end {
                 let next = (minute + chrono::Duration::minutes(1)).min(window.end);
-                let peak = intervals
+                let peak = overlapping
                     .iter()
-                    .filter(|i| i.start < next && i.end.unwrap_or(now) > minute && i.start < now)
+                    .filter(|i| i.start < next && i.end.unwrap_or(now) > minute)
                     .map(|i| i.cu_milli)
                     .max()
                     .unwrap_or(0);
