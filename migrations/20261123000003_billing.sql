@@ -57,3 +57,31 @@ create table bill_lines (
     hour_count bigint not null
 );
 create index bill_lines_bill on bill_lines (bill_id);
+
+-- a project bought under the subscription model: cu_milli purchased for a term.
+-- running deployments of the project may never hold more than this.
+create table subscriptions (
+    project_id text primary key references projects (id) on delete cascade,
+    account_id text not null,
+    cu_milli bigint not null,
+    term_start bigint not null,
+    term_end bigint not null,
+    created_at bigint not null,
+    updated_at bigint not null
+);
+
+-- what was ordered, at what price; an order is a fact, never edited.
+create table orders (
+    id text primary key,
+    account_id text not null,
+    project_id text not null,
+    -- new_purchase (more kinds come with renewals and changes)
+    kind text not null,
+    cu_milli bigint not null,
+    months bigint not null,
+    amount_minor bigint not null,
+    currency text not null,
+    created_by text not null,
+    created_at bigint not null
+);
+create index orders_account on orders (account_id, id);

@@ -255,6 +255,18 @@ impl Rate {
         self.micro_minor_per_cu_hour
     }
 
+    /// The exact price of `cu_milli` thousandths of a CU for `months` months, this rate
+    /// being per CU-month.
+    pub fn charge_months(&self, cu_milli: i64, months: i64) -> Result<Exact, BillingError> {
+        let units = self
+            .micro_minor_per_cu_hour
+            .checked_mul(i128::from(cu_milli))
+            .and_then(|u| u.checked_mul(i128::from(months)))
+            .and_then(|u| u.checked_mul(3_600_000))
+            .ok_or(BillingError::Overflow)?;
+        Ok(Exact::from_units(units, self.currency))
+    }
+
     /// The exact charge for `cu_milli` thousandths of a CU held for `millis` milliseconds.
     pub fn charge(&self, cu_milli_millis: i128) -> Result<Exact, BillingError> {
         let units = self
@@ -308,6 +320,20 @@ mod tests {
         for bad in ["", ".5", "1e3", "-1", "0.000000001", "abc", "1.2.3"] {
             assert!(Rate::parse(bad, Currency::CNY).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_monthly_rate_charges_whole_cu_months_exactly() {
+        let per_month = Rate::parse("50", Currency::CNY).unwrap();
+        assert_eq!(
+            per_month
+                .charge_months(2_500, 3)
+                .unwrap()
+                .round()
+                .unwrap()
+                .minor(),
+            37_500
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub struct PriceVersion {
     pub effective_from: DateTime<Utc>,
     /// Pay-as-you-go price of one CU for one hour.
     pub cu_hour: Rate,
+    /// Subscription price of one CU for one month.
+    pub cu_month: Rate,
 }
 
 /// The price versions of one product form (and region), in effect order.
@@ -50,6 +52,16 @@ impl PriceBook {
             .rev()
             .find(|v| v.effective_from <= at)
             .map(|v| v.cu_hour)
+            .ok_or_else(|| BillingError::NoPrice(at.to_rfc3339()))
+    }
+
+    /// The subscription price per CU-month in effect at `at`.
+    pub fn cu_month_at(&self, at: DateTime<Utc>) -> Result<Rate, BillingError> {
+        self.versions
+            .iter()
+            .rev()
+            .find(|v| v.effective_from <= at)
+            .map(|v| v.cu_month)
             .ok_or_else(|| BillingError::NoPrice(at.to_rfc3339()))
     }
 
@@ -95,10 +107,12 @@ mod tests {
             PriceVersion {
                 effective_from: utc("2026-12-01T10:30:00Z"),
                 cu_hour: new,
+                cu_month: new,
             },
             PriceVersion {
                 effective_from: utc("2026-01-01T00:00:00Z"),
                 cu_hour: old,
+                cu_month: old,
             },
         ])
         .unwrap();

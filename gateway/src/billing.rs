@@ -42,9 +42,12 @@ impl Pricing {
                 .with_timezone(&Utc);
             let cu_hour = Rate::parse(&p.cu_hour, currency)
                 .map_err(|e| anyhow::anyhow!("billing.prices[{i}].cu_hour: {e}"))?;
+            let cu_month = Rate::parse(&p.cu_month, currency)
+                .map_err(|e| anyhow::anyhow!("billing.prices[{i}].cu_month: {e}"))?;
             versions.push(PriceVersion {
                 effective_from,
                 cu_hour,
+                cu_month,
             });
         }
         let book = PriceBook::new(versions).map_err(|e| anyhow::anyhow!("billing.prices: {e}"))?;

@@ -56,6 +56,8 @@ pub struct PriceConfig {
     pub effective_from: String,
     /// Price of one CU for one hour, a decimal in major units (e.g. "0.09").
     pub cu_hour: String,
+    /// Subscription price of one CU for one month, a decimal in major units.
+    pub cu_month: String,
 }
 
 impl Default for BillingConfig {
@@ -65,6 +67,7 @@ impl Default for BillingConfig {
             prices: vec![PriceConfig {
                 effective_from: "2020-01-01T00:00:00Z".to_owned(),
                 cu_hour: "0.09".to_owned(),
+                cu_month: "50".to_owned(),
             }],
             granularity: "minute".to_owned(),
             settle_delay_secs: 60,

@@ -367,6 +367,12 @@ pub async fn start_deployment(
             ));
         }
     }
+    // One transaction under the project's lock: the capacity check and the start
+    // cannot interleave with another start, so racing starts cannot exceed it.
+    let mut tx = state.db.begin_write().await?;
+    crate::api::projects::lock_project(&state.db, &mut tx, access.account(), access.project_id())
+        .await?;
+    ensure_capacity(&mut tx, &d).await?;
     // Only one start wins: the others see it already wanting to run.
     let started = sqlx::query(
         "update deployments set desired_state = 'RUNNING', status = 'STARTING', restore_mode = $1, restore_savepoint_id = $2,
@@ -377,7 +383,7 @@ pub async fn start_deployment(
     .bind(&body.savepoint_id)
     .bind(now_ms())
     .bind(&d.id)
-    .execute(&state.db.pool)
+    .execute(&mut *tx)
     .await?;
     if started.rows_affected() == 0 {
         return Err(ApiError::conflict(
@@ -385,12 +391,47 @@ pub async fn start_deployment(
             "the deployment is already running, starting or stopping",
         ));
     }
+    tx.commit().await?;
     engine::event(&state, &d.id, "start", &format!("start requested ({mode})")).await?;
     engine::kick(&state, &d.id);
     Ok((
         StatusCode::ACCEPTED,
         JsonResponse(fetch(&state, &access, &d.id).await?.into()),
     ))
+}
+
+/// A subscription project's running deployments may hold at most its purchased CU.
+async fn ensure_capacity(tx: &mut crate::db::Tx, d: &DeploymentRow) -> Result<(), ApiError> {
+    let purchased: Option<(i64,)> =
+        sqlx::query_as("select cu_milli from subscriptions where project_id = $1")
+            .bind(&d.project_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some((purchased,)) = purchased else {
+        return Ok(()); // pay-as-you-go: billed for what runs
+    };
+    let (in_use,): (i64,) = sqlx::query_as(
+        "select cast(coalesce(sum(parallelism * cu_per_task_milli), 0) as bigint) from deployments
+          where project_id = $1 and desired_state = 'RUNNING' and id <> $2",
+    )
+    .bind(&d.project_id)
+    .bind(&d.id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let needed = d.cu_milli();
+    if in_use + needed > purchased {
+        return Err(ApiError::conflict(
+            "capacity_exceeded",
+            format!(
+                "this start needs {} CU, but {} of the project's {} purchased CU are held by running deployments ({} free); stop one or buy more CU",
+                cu(needed),
+                cu(in_use),
+                cu(purchased),
+                cu((purchased - in_use).max(0))
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]

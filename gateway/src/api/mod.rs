@@ -13,6 +13,7 @@ pub mod deployments;
 pub mod folders;
 pub mod jobs;
 pub mod members;
+pub mod orders;
 pub mod projects;
 pub mod tokens;
 pub mod validate;
@@ -80,6 +81,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::list_bills))
         .routes(routes!(billing::get_bill))
         .routes(routes!(billing::download_bill))
+        .routes(routes!(orders::preview_order))
+        .routes(routes!(orders::place_order))
+        .routes(routes!(orders::list_subscriptions))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(clusters::list_clusters, clusters::register_cluster))

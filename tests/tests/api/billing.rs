@@ -306,3 +306,81 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
         .await
         .expect_error(404, "not_found", None);
 }
+
+#[tokio::test]
+async fn a_subscription_is_ordered_at_its_exact_price_and_caps_running_cu_under_racing_starts() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let order = json!({ "kind": "new_purchase", "project_id": project, "cu": 3, "months": 2 });
+    let quote = owner
+        .post("/account/orders/preview", order.clone())
+        .await
+        .expect(200);
+    // 3 CU x 2 months x 50.00 per CU-month.
+    assert_eq!(quote.body["amount"], "300.00");
+    for (bad, field) in [
+        (
+            json!({ "kind": "new_purchase", "project_id": project, "cu": 0, "months": 1 }),
+            "cu",
+        ),
+        (
+            json!({ "kind": "new_purchase", "project_id": project, "cu": 1, "months": 37 }),
+            "months",
+        ),
+        (
+            json!({ "kind": "new_purchase", "project_id": "nope", "cu": 1, "months": 1 }),
+            "project_id",
+        ),
+    ] {
+        let res = owner.post("/account/orders", bad).await;
+        assert_eq!(res.field(), field, "{}", res.body);
+    }
+    let placed = owner
+        .post("/account/orders", order.clone())
+        .await
+        .expect(201);
+    assert_eq!(placed.body["amount"], "300.00");
+    owner
+        .post("/account/orders", order)
+        .await
+        .expect_error(409, "already_subscribed", None);
+    let subscriptions = owner.get("/account/subscriptions").await.expect(200);
+    assert_eq!(subscriptions.body[0]["cu"], 3.0);
+
+    // Two deployments of 2 CU each against 3 purchased CU, started at once.
+    let cluster = owner
+        .post("/clusters", json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
+        .await
+        .expect(201)
+        .id();
+    let job = owner.saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
+    let mut paths = Vec::new();
+    for name in ["one", "two"] {
+        let d = owner
+            .post(
+                &format!("/projects/{project}/deployments"),
+                json!({ "name": name, "job_id": job, "cluster_id": cluster, "parallelism": 2 }),
+            )
+            .await
+            .expect(201)
+            .id();
+        paths.push(format!("/projects/{project}/deployments/{d}/start"));
+    }
+    let (a, b) = tokio::join!(
+        owner.post(&paths[0], json!({})),
+        owner.post(&paths[1], json!({}))
+    );
+    let mut outcomes = [a.status.as_u16(), b.status.as_u16()];
+    outcomes.sort();
+    assert_eq!(outcomes, [202, 409], "{} / {}", a.body, b.body);
+    let refused = if a.status.as_u16() == 409 { a } else { b };
+    assert_eq!(refused.code(), "capacity_exceeded");
+    assert!(
+        refused.message().contains("needs 2 CU") && refused.message().contains("1 free"),
+        "{}",
+        refused.message()
+    );
+    let in_use = owner.get("/account/subscriptions").await.expect(200);
+    assert_eq!(in_use.body[0]["cu_in_use"], 2.0);
+}
