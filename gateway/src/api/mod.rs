@@ -121,6 +121,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             deployments::delete_deployment
         ))
         .routes(routes!(deployments::start_deployment))
+        .routes(routes!(deployments::preview_cost))
         .routes(routes!(deployments::stop_deployment))
         .routes(routes!(deployments::upgrade_deployment))
         .routes(routes!(deployments::list_events))

@@ -383,4 +383,18 @@ async fn a_subscription_is_ordered_at_its_exact_price_and_caps_running_cu_under_
     );
     let in_use = owner.get("/account/subscriptions").await.expect(200);
     assert_eq!(in_use.body[0]["cu_in_use"], 2.0);
+    let preview = owner
+        .post(
+            &format!("/projects/{project}/deployments/cost-preview"),
+            json!({ "parallelism": 2 }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            preview.body["billing_model"].as_str(),
+            preview.body["fits"].as_bool()
+        ),
+        (Some("subscription"), Some(false))
+    );
 }

@@ -45,6 +45,7 @@ fn expectation(operation: &str) -> Option<Expect> {
         "list_deployments" | "get_deployment" | "list_events" | "list_savepoints"
         | "list_exceptions" => Project("viewer"),
         "delete_savepoint" => Project("editor"),
+        "preview_cost" => Project("viewer"),
         "create_deployment" | "delete_deployment" | "start_deployment" | "stop_deployment"
         | "upgrade_deployment" | "trigger_savepoint" => Project("editor"),
         "change_member_role" | "remove_member" | "list_invitations" | "create_invitation"
