@@ -85,3 +85,25 @@ create table orders (
     created_at bigint not null
 );
 create index orders_account on orders (account_id, id);
+
+-- the prepaid balance is the sum of its transactions: top-ups credit it, orders and
+-- bills debit it. a reference (order, bill) is paid at most once.
+create table balance_transactions (
+    id text primary key,
+    account_id text not null,
+    -- top_up, order, bill
+    kind text not null,
+    -- signed minor units: credits positive, debits negative
+    amount_minor bigint not null,
+    currency text not null,
+    reference_id text not null,
+    created_by text not null,
+    created_at bigint not null
+);
+create unique index balance_transactions_reference on balance_transactions (account_id, kind, reference_id);
+create index balance_transactions_account on balance_transactions (account_id, id);
+
+alter table bills add column paid_at bigint;
+
+-- set when a bill stays unpaid past the grace period; cleared when all are paid.
+alter table accounts add column arrears_since bigint;

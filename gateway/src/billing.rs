@@ -95,6 +95,9 @@ pub async fn run(state: AppState, stop: CancellationToken) {
                 Ok(n) => tracing::info!(bills = n, "issued monthly bills"),
                 Err(e) => tracing::warn!(error = %e.detail.message, "issuing bills failed; the next pass retries"),
             }
+            if let Err(e) = crate::balance::enforce_arrears(&state, Utc::now()).await {
+                tracing::warn!(error = %e.detail.message, "enforcing arrears failed; the next pass retries");
+            }
         }
     }
     .instrument(tracing::info_span!("billing"))
@@ -291,6 +294,8 @@ async fn issue_bill(
     let bill_id = new_id();
     let total: i64 = per_project.values().map(|(_, c, m, _)| c + m).sum();
     let mut tx = state.db.begin_write().await?;
+    // The account lock first: paying the bill below moves the balance.
+    let balance = crate::balance::lock_balance(state, &mut tx, account_id).await?;
     let inserted = sqlx::query(
         "insert into bills (id, account_id, period_start, period_end, billing_time_zone, currency, total_minor, issued_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -343,6 +348,7 @@ async fn issue_bill(
             .await?;
         }
     }
+    crate::balance::pay_bills(state, &mut tx, account_id, balance).await?;
     tx.commit().await?;
     Ok(1)
 }

@@ -47,6 +47,8 @@ pub struct BillingConfig {
     pub settle_delay_secs: i64,
     /// How often the billing worker looks for hours to bill.
     pub interval_secs: u64,
+    /// Days an issued bill may stay unpaid before the account is in arrears.
+    pub grace_period_days: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,6 +74,7 @@ impl Default for BillingConfig {
             granularity: "minute".to_owned(),
             settle_delay_secs: 60,
             interval_secs: 60,
+            grace_period_days: 7,
         }
     }
 }

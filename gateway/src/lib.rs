@@ -6,6 +6,7 @@
 pub mod access;
 pub mod admin;
 pub mod api;
+pub mod balance;
 pub mod billing;
 pub mod config;
 pub mod crypto;

@@ -372,6 +372,7 @@ pub async fn start_deployment(
     let mut tx = state.db.begin_write().await?;
     crate::api::projects::lock_project(&state.db, &mut tx, access.account(), access.project_id())
         .await?;
+    crate::balance::ensure_not_in_arrears(&mut tx, access.account().as_str()).await?;
     ensure_capacity(&mut tx, &d).await?;
     // Only one start wins: the others see it already wanting to run.
     let started = sqlx::query(

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod artifacts;
 pub mod audit;
 pub mod auth;
+pub mod balance;
 pub mod billing;
 pub mod clusters;
 pub mod connections;
@@ -84,6 +85,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::preview_order))
         .routes(routes!(orders::place_order))
         .routes(routes!(orders::list_subscriptions))
+        .routes(routes!(balance::get_balance))
+        .routes(routes!(balance::list_transactions))
+        .routes(routes!(balance::top_up))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(clusters::list_clusters, clusters::register_cluster))

@@ -194,7 +194,18 @@ pub async fn place_order(
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let amount_minor = parse_minor(&quote.amount, currency.exponent())?;
     let mut tx = state.db.begin_write().await?;
+    let balance = crate::balance::lock_balance(&state, &mut tx, access.account().as_str()).await?;
     authorize_order(&mut tx, &state, access.account(), &body).await?;
+    if balance < amount_minor {
+        return Err(ApiError::conflict(
+            "insufficient_balance",
+            format!(
+                "the order costs {} but the balance is {}; top up first",
+                quote.amount,
+                Money::from_minor(balance, currency).major()
+            ),
+        ));
+    }
     let id = new_id();
     let now = now_ms();
     sqlx::query(
@@ -228,6 +239,16 @@ pub async fn place_order(
         .bind(&body.project_id)
         .execute(&mut *tx)
         .await?;
+    crate::balance::record(
+        &state,
+        &mut tx,
+        access.account().as_str(),
+        "order",
+        -amount_minor,
+        &id,
+        access.user_id(),
+    )
+    .await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,

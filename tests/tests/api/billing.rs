@@ -336,11 +336,25 @@ async fn a_subscription_is_ordered_at_its_exact_price_and_caps_running_cu_under_
         let res = owner.post("/account/orders", bad).await;
         assert_eq!(res.field(), field, "{}", res.body);
     }
+    owner
+        .post("/account/orders", order.clone())
+        .await
+        .expect_error(409, "insufficient_balance", None);
+    owner
+        .post("/account/balance/top-ups", json!({ "amount": "1.005" }))
+        .await
+        .expect_error(422, "invalid_field", Some("amount"));
+    owner
+        .post("/account/balance/top-ups", json!({ "amount": "500.00" }))
+        .await
+        .expect(201);
     let placed = owner
         .post("/account/orders", order.clone())
         .await
         .expect(201);
     assert_eq!(placed.body["amount"], "300.00");
+    let balance = owner.get("/account/balance").await.expect(200);
+    assert_eq!(balance.body["balance"], "200.00", "500.00 - 300.00");
     owner
         .post("/account/orders", order)
         .await
@@ -397,4 +411,120 @@ async fn a_subscription_is_ordered_at_its_exact_price_and_caps_running_cu_under_
         ),
         (Some("subscription"), Some(false))
     );
+}
+
+#[tokio::test]
+async fn an_unpaid_bill_past_its_grace_stops_payg_deployments_and_paying_unblocks_starts_only() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = project_with_history(&app, &owner, 3).await;
+    let hour = Utc::now().duration_trunc(Duration::hours(1)).unwrap() - Duration::hours(2);
+    ran(
+        &app,
+        &owner,
+        &project,
+        hour,
+        hour + Duration::hours(1),
+        3_000,
+    )
+    .await;
+    gateway::billing::bill_due_hours(&app.state, Utc::now())
+        .await
+        .unwrap();
+    // A bill for what ran, issued now with nothing to pay it from.
+    let bill = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "insert into bills (id, account_id, period_start, period_end, billing_time_zone, currency, total_minor, issued_at)
+         values ($1, $2, 1, 2, 'Asia/Shanghai', 'CNY', 45, $3)",
+    )
+    .bind(&bill)
+    .bind(&owner.account_id)
+    .bind(Utc::now().timestamp_millis())
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+
+    // A running (wanted) pay-as-you-go deployment.
+    let cluster = owner
+        .post("/clusters", json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
+        .await
+        .expect(201)
+        .id();
+    let job = owner.saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "d", "job_id": job, "cluster_id": cluster }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+
+    // Within the grace period nothing happens; past it, the account is in arrears.
+    assert_eq!(
+        gateway::balance::enforce_arrears(&app.state, Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
+    let later = Utc::now() + Duration::days(8);
+    assert_eq!(
+        gateway::balance::enforce_arrears(&app.state, later)
+            .await
+            .unwrap(),
+        1
+    );
+    let stopped = owner.get(&path).await.expect(200);
+    assert_eq!(
+        stopped.body["desired_state"], "SUSPENDED",
+        "stopped with a savepoint, resumable"
+    );
+    let events = owner.list_all(&format!("{path}/events"), 50).await;
+    assert!(
+        events.iter().any(|e| e["kind"] == "arrears"),
+        "told why: {events:?}"
+    );
+    let balance = owner.get("/account/balance").await.expect(200);
+    assert!(balance.body["arrears_since"].is_string());
+    assert_eq!(balance.body["unpaid_total"], "0.45");
+
+    // Wait for the stop to settle (the cluster is unreachable: it becomes SUSPENDED).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while owner.get(&path).await.body["engine_job_id"].is_string()
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect_error(409, "account_in_arrears", None);
+
+    // Paying clears arrears and allows starts, but starts nothing by itself.
+    let paid = owner
+        .post("/account/balance/top-ups", json!({ "amount": "1.00" }))
+        .await
+        .expect(201);
+    assert!(paid.body["arrears_since"].is_null(), "{}", paid.body);
+    assert_eq!(paid.body["balance"], "0.55");
+    assert_eq!(paid.body["unpaid_bills"], 0);
+    assert_eq!(owner.get(&path).await.body["desired_state"], "SUSPENDED");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    let transactions = owner.get("/account/balance/transactions").await.expect(200);
+    let kinds: Vec<&str> = transactions
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["bill", "top_up"]);
 }

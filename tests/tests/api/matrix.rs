@@ -36,9 +36,8 @@ fn expectation(operation: &str) -> Option<Expect> {
         | "create_token" | "list_projects" => AnyMember,
         "revoke_token" => AccountElseHidden(ADMINS),
         "get_billing" | "list_hours" | "update_billing" | "list_bills" | "get_bill"
-        | "download_bill" | "list_subscriptions" | "preview_order" | "place_order" => {
-            Account(&["owner", "billing_manager"])
-        }
+        | "download_bill" | "list_subscriptions" | "preview_order" | "place_order"
+        | "get_balance" | "list_transactions" | "top_up" => Account(&["owner", "billing_manager"]),
         "list_clusters" | "get_cluster" | "check_cluster" => AnyMember,
         "register_cluster" | "delete_cluster" => Account(ADMINS),
         "validate_job" => Project("editor"),
@@ -298,6 +297,7 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
         "add_project_member" => json!({ "user_id": f.target_user, "role": "viewer" }),
         "switch_account" => json!({ "account_id": "x" }),
         "update_billing" => json!({ "billing_time_zone": "Asia/Shanghai" }),
+        "top_up" => json!({ "amount": "1.00" }),
         "preview_order" | "place_order" => {
             json!({ "kind": "new_purchase", "project_id": f.project, "cu": 4, "months": 1 })
         }

@@ -1,0 +1,163 @@
+//! The account's prepaid balance: its state (and arrears), its transactions, and
+//! top-ups (for test and administration, until a payment provider is connected).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json as JsonResponse;
+use billing::money::{Money, Rate};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::rfc3339;
+use crate::access::{can, AccountGuard, AccountId};
+use crate::db::new_id;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Json;
+use crate::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Balance {
+    pub balance: String,
+    pub currency: String,
+    /// Since when a bill has been unpaid past its grace period; absent when none is.
+    pub arrears_since: Option<DateTime<Utc>>,
+    /// Issued bills not paid yet, and their sum.
+    pub unpaid_bills: i64,
+    pub unpaid_total: String,
+}
+
+async fn balance(state: &AppState, account: &AccountId) -> Result<Balance, ApiError> {
+    let currency = state.pricing.currency;
+    let (balance,): (i64,) = sqlx::query_as(
+        "select cast(coalesce(sum(amount_minor), 0) as bigint) from balance_transactions where account_id = $1",
+    )
+    .bind(account.as_str())
+    .fetch_one(&state.db.pool)
+    .await?;
+    let (arrears,): (Option<i64>,) =
+        sqlx::query_as("select arrears_since from accounts where id = $1")
+            .bind(account.as_str())
+            .fetch_one(&state.db.pool)
+            .await?;
+    let (unpaid, unpaid_total): (i64, i64) = sqlx::query_as(
+        "select count(*), cast(coalesce(sum(total_minor), 0) as bigint) from bills where account_id = $1 and paid_at is null",
+    )
+    .bind(account.as_str())
+    .fetch_one(&state.db.pool)
+    .await?;
+    Ok(Balance {
+        balance: Money::from_minor(balance, currency).major(),
+        currency: currency.code().to_owned(),
+        arrears_since: arrears.map(rfc3339),
+        unpaid_bills: unpaid,
+        unpaid_total: Money::from_minor(unpaid_total, currency).major(),
+    })
+}
+
+#[utoipa::path(get, path = "/account/balance", tag = "billing",
+    responses((status = 200, body = Balance), (status = 403, body = ErrorBody)))]
+pub async fn get_balance(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ReadBilling>,
+) -> ApiResult<JsonResponse<Balance>> {
+    Ok(JsonResponse(balance(&state, access.account()).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BalanceTransaction {
+    pub id: String,
+    /// `top_up`, `order` or `bill`.
+    pub kind: String,
+    /// Signed: credits positive, debits negative.
+    pub amount: String,
+    pub reference_id: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every movement of the balance, newest first.
+#[utoipa::path(get, path = "/account/balance/transactions", tag = "billing",
+    responses((status = 200, body = Vec<BalanceTransaction>), (status = 403, body = ErrorBody)))]
+pub async fn list_transactions(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ReadBilling>,
+) -> ApiResult<JsonResponse<Vec<BalanceTransaction>>> {
+    let currency = state.pricing.currency;
+    let rows: Vec<(String, String, i64, String, String, i64)> = sqlx::query_as(
+        "select id, kind, amount_minor, reference_id, created_by, created_at from balance_transactions
+          where account_id = $1 order by id desc limit 500",
+    )
+    .bind(access.account().as_str())
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(
+        rows.into_iter()
+            .map(
+                |(id, kind, amount, reference_id, created_by, at)| BalanceTransaction {
+                    id,
+                    kind,
+                    amount: Money::from_minor(amount, currency).major(),
+                    reference_id,
+                    created_by,
+                    created_at: rfc3339(at),
+                },
+            )
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUp {
+    /// A positive decimal in major units, e.g. "100.00".
+    pub amount: String,
+}
+
+/// Credits the balance and pays unpaid bills from it, oldest first. Paying clears
+/// arrears (so starts are allowed again) but restarts nothing.
+#[utoipa::path(post, path = "/account/balance/top-ups", tag = "billing", request_body = TopUp,
+    responses((status = 201, body = Balance), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn top_up(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::PayBilling>,
+    Json(body): Json<TopUp>,
+) -> ApiResult<(StatusCode, JsonResponse<Balance>)> {
+    let currency = state.pricing.currency;
+    let bad = || {
+        ApiError::invalid(
+            "amount",
+            format!(
+                "amount must be a positive amount of {} with at most {} decimals",
+                currency.code(),
+                currency.exponent()
+            ),
+        )
+    };
+    // Parsed as an exact decimal through the same code as prices, then whole minor units only.
+    let exact = Rate::parse(&body.amount, currency).map_err(|_| bad())?;
+    let micro = exact.micro_minor_per_cu_hour();
+    if micro <= 0 || micro % 1_000_000 != 0 || micro / 1_000_000 > 1_000_000_000_000 {
+        return Err(bad());
+    }
+    let minor = i64::try_from(micro / 1_000_000).map_err(|_| bad())?;
+    let account = access.account().as_str();
+    let mut tx = state.db.begin_write().await?;
+    let before = crate::balance::lock_balance(&state, &mut tx, account).await?;
+    crate::balance::record(
+        &state,
+        &mut tx,
+        account,
+        "top_up",
+        minor,
+        &new_id(),
+        access.user_id(),
+    )
+    .await?;
+    crate::balance::pay_bills(&state, &mut tx, account, before + minor).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(balance(&state, access.account()).await?),
+    ))
+}

@@ -1,0 +1,175 @@
+//! The prepaid balance and arrears. The balance is the sum of its transactions; every
+//! change to it happens in a transaction that first locks the account row, so two
+//! payments can never spend the same money. A bill unpaid past the grace period puts
+//! the account in arrears: its pay-as-you-go deployments are stopped with a savepoint
+//! (so they can resume) and new starts are refused; paying unblocks starts and resumes
+//! nothing by surprise.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::{new_id, now_ms, Tx};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Locks the account row for the rest of `tx` and returns its balance in minor units.
+pub async fn lock_balance(
+    state: &AppState,
+    tx: &mut Tx,
+    account_id: &str,
+) -> Result<i64, ApiError> {
+    sqlx::query(&format!(
+        "select id from accounts where id = $1{}",
+        state.db.for_update()
+    ))
+    .bind(account_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let (balance,): (i64,) = sqlx::query_as(
+        "select cast(coalesce(sum(amount_minor), 0) as bigint) from balance_transactions where account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(balance)
+}
+
+/// Records a signed movement of the balance (inside a transaction that holds the lock).
+pub async fn record(
+    state: &AppState,
+    tx: &mut Tx,
+    account_id: &str,
+    kind: &str,
+    amount_minor: i64,
+    reference_id: &str,
+    by: &str,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "insert into balance_transactions (id, account_id, kind, amount_minor, currency, reference_id, created_by, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(new_id())
+    .bind(account_id)
+    .bind(kind)
+    .bind(amount_minor)
+    .bind(state.pricing.currency.code())
+    .bind(reference_id)
+    .bind(by)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Pays the account's unpaid bills from its balance, oldest first, as far as it goes;
+/// clears arrears when none overdue is left. Inside a transaction that holds the lock.
+pub async fn pay_bills(
+    state: &AppState,
+    tx: &mut Tx,
+    account_id: &str,
+    mut balance: i64,
+) -> Result<(), ApiError> {
+    let unpaid: Vec<(String, i64)> = sqlx::query_as(
+        "select id, total_minor from bills where account_id = $1 and paid_at is null order by period_start",
+    )
+    .bind(account_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (bill_id, total) in unpaid {
+        if total > balance {
+            break;
+        }
+        record(state, tx, account_id, "bill", -total, &bill_id, "system").await?;
+        sqlx::query("update bills set paid_at = $1 where id = $2")
+            .bind(now_ms())
+            .bind(&bill_id)
+            .execute(&mut **tx)
+            .await?;
+        balance -= total;
+    }
+    let grace_ms = state.config.billing.grace_period_days * 86_400_000;
+    let (overdue,): (i64,) = sqlx::query_as(
+        "select count(*) from bills where account_id = $1 and paid_at is null and issued_at + $2 < $3",
+    )
+    .bind(account_id)
+    .bind(grace_ms)
+    .bind(now_ms())
+    .fetch_one(&mut **tx)
+    .await?;
+    if overdue == 0 {
+        sqlx::query(
+            "update accounts set arrears_since = null where id = $1 and arrears_since is not null",
+        )
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Puts accounts with a bill unpaid past the grace period in arrears and stops their
+/// pay-as-you-go deployments with a savepoint. Returns how many accounts entered arrears.
+pub async fn enforce_arrears(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let grace_ms = state.config.billing.grace_period_days * 86_400_000;
+    let overdue: Vec<(String,)> = sqlx::query_as(
+        "select distinct b.account_id from bills b join accounts a on a.id = b.account_id
+          where b.paid_at is null and b.issued_at + $1 < $2 and a.arrears_since is null",
+    )
+    .bind(grace_ms)
+    .bind(now.timestamp_millis())
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (account_id,) in &overdue {
+        sqlx::query(
+            "update accounts set arrears_since = $1 where id = $2 and arrears_since is null",
+        )
+        .bind(now.timestamp_millis())
+        .bind(account_id)
+        .execute(&state.db.pool)
+        .await?;
+        let running: Vec<(String,)> = sqlx::query_as(
+            "select d.id from deployments d join projects p on p.id = d.project_id
+              where p.account_id = $1 and p.billing_model = 'payg' and d.desired_state = 'RUNNING'",
+        )
+        .bind(account_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        for (deployment_id,) in running {
+            let stopped = sqlx::query(
+                "update deployments set desired_state = 'SUSPENDED', revision = revision + 1, updated_at = $1
+                  where id = $2 and desired_state = 'RUNNING'",
+            )
+            .bind(now_ms())
+            .bind(&deployment_id)
+            .execute(&state.db.pool)
+            .await?;
+            if stopped.rows_affected() > 0 {
+                crate::engine::deployments::event(
+                    state,
+                    &deployment_id,
+                    "arrears",
+                    "stopped with a savepoint: the account has a bill unpaid past its grace period; pay it, then start again",
+                )
+                .await?;
+                crate::engine::deployments::kick(state, &deployment_id);
+            }
+        }
+        tracing::warn!(account = %account_id, "account in arrears: pay-as-you-go deployments stopped with savepoints");
+    }
+    Ok(overdue.len())
+}
+
+/// Refuses new starts while the account is in arrears.
+pub async fn ensure_not_in_arrears(tx: &mut Tx, account_id: &str) -> Result<(), ApiError> {
+    let (since,): (Option<i64>,) =
+        sqlx::query_as("select arrears_since from accounts where id = $1")
+            .bind(account_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    match since {
+        Some(_) => Err(ApiError::conflict(
+            "account_in_arrears",
+            "the account has a bill unpaid past its grace period; top up the balance to pay it, then start again",
+        )),
+        None => Ok(()),
+    }
+}
