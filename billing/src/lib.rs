@@ -8,6 +8,7 @@ pub mod meter;
 pub mod money;
 pub mod period;
 pub mod price;
+pub mod prorate;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BillingError {
