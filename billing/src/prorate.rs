@@ -20,10 +20,18 @@ fn div_half_even(num: i128, den: i128) -> i128 {
 /// The share of `whole` for `part_ms` of a term lasting `term_ms`, rounded once.
 pub fn share(whole: Money, part_ms: i64, term_ms: i64) -> Result<Money, BillingError> {
     if term_ms <= 0 || part_ms < 0 || part_ms > term_ms {
-        return Err(BillingError::BadPeriod(format!("{part_ms} ms is not a part of a {term_ms} ms term")));
+        return Err(BillingError::BadPeriod(format!(
+            "{part_ms} ms is not a part of a {term_ms} ms term"
+        )));
     }
-    let minor = div_half_even(i128::from(whole.minor()) * i128::from(part_ms), i128::from(term_ms));
-    Ok(Money::from_minor(i64::try_from(minor).map_err(|_| BillingError::Overflow)?, whole.currency()))
+    let minor = div_half_even(
+        i128::from(whole.minor()) * i128::from(part_ms),
+        i128::from(term_ms),
+    );
+    Ok(Money::from_minor(
+        i64::try_from(minor).map_err(|_| BillingError::Overflow)?,
+        whole.currency(),
+    ))
 }
 
 /// Splits `whole` over consecutive stretches of a term (their lengths in ms, summing to
@@ -47,7 +55,10 @@ pub fn pieces(whole: Money, stretches_ms: &[i64]) -> Result<Vec<Money>, BillingE
 /// net to exactly the pieces between them.
 pub fn remaining(whole: Money, elapsed_ms: i64, term_ms: i64) -> Result<Money, BillingError> {
     let used = share(whole, elapsed_ms, term_ms)?;
-    Ok(Money::from_minor(whole.minor() - used.minor(), whole.currency()))
+    Ok(Money::from_minor(
+        whole.minor() - used.minor(),
+        whole.currency(),
+    ))
 }
 
 #[cfg(test)]
@@ -75,13 +86,29 @@ mod tests {
     #[test]
     fn an_upgrade_then_a_downgrade_on_the_same_day_net_to_the_hours_between() {
         let term_ms = 30 * 86_400_000;
-        let (upgraded, downgraded) = (5 * 86_400_000 + 3_600_000, 5 * 86_400_000 + 9 * 3_600_000 + 17);
+        let (upgraded, downgraded) = (
+            5 * 86_400_000 + 3_600_000,
+            5 * 86_400_000 + 9 * 3_600_000 + 17,
+        );
         let extra_cu_for_the_term = cny(5_003);
         let charge = remaining(extra_cu_for_the_term, upgraded, term_ms).unwrap();
         let refund = remaining(extra_cu_for_the_term, downgraded, term_ms).unwrap();
-        let pieces = pieces(extra_cu_for_the_term, &[upgraded, downgraded - upgraded, term_ms - downgraded]).unwrap();
-        assert_eq!(charge.minor() - refund.minor(), pieces[1].minor(), "net = exactly the piece between");
-        assert_eq!(remaining(extra_cu_for_the_term, 0, term_ms).unwrap().minor(), 5_003);
+        let pieces = pieces(
+            extra_cu_for_the_term,
+            &[upgraded, downgraded - upgraded, term_ms - downgraded],
+        )
+        .unwrap();
+        assert_eq!(
+            charge.minor() - refund.minor(),
+            pieces[1].minor(),
+            "net = exactly the piece between"
+        );
+        assert_eq!(
+            remaining(extra_cu_for_the_term, 0, term_ms)
+                .unwrap()
+                .minor(),
+            5_003
+        );
         assert_eq!(share(cny(5_000), term_ms, term_ms).unwrap().minor(), 5_000);
         assert_eq!(share(cny(5_000), 0, term_ms).unwrap().minor(), 0);
         assert!(share(cny(5_000), term_ms + 1, term_ms).is_err());

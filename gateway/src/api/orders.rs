@@ -1,7 +1,18 @@
-//! Orders: buying a project's capacity under the subscription model. An order is
-//! previewed (its exact price), then placed; placing a new purchase turns the project
-//! into a subscription of N CU for a term of whole months, and from then on its running
-//! deployments may never hold more than N CU (see `deployments::start_deployment`).
+//! Orders: buying and changing a project's capacity under the subscription model.
+//! Every order is planned by [`plan`], the one place that decides what may be ordered
+//! (and, once product lifecycles exist, when) and what it costs; previewing plans and
+//! rolls back, placing plans and applies in the same locked transaction.
+//!
+//! - new_purchase: N CU for M months, paid now; from then on the project's running
+//!   deployments may hold at most N CU (`deployments::start_deployment`).
+//! - renew: M more months at the current CU, paid now; the term is extended.
+//! - upgrade: more CU for the rest of the term, the prorated difference paid now.
+//! - downgrade: fewer CU (never below what running deployments hold), the prorated
+//!   difference credited to the balance.
+//!
+//! Proration takes the term's price of the changed CU and the share of the term left
+//! ([`billing::prorate::remaining`]), so an upgrade and a later downgrade net to exactly
+//! the time between them.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,12 +30,24 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::AppState;
 
-/// The kinds of order. Every order passes [`authorize_order`], the one place where the
-/// rules about what may be ordered (and, with product lifecycles, when) are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderKind {
     NewPurchase,
+    Renew,
+    Upgrade,
+    Downgrade,
+}
+
+impl OrderKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::NewPurchase => "new_purchase",
+            Self::Renew => "renew",
+            Self::Upgrade => "upgrade",
+            Self::Downgrade => "downgrade",
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -32,21 +55,23 @@ pub enum OrderKind {
 pub struct OrderRequest {
     pub kind: OrderKind,
     pub project_id: String,
-    /// Whole CU to buy, 1 to 1000.
-    pub cu: i64,
-    /// Term in whole months, 1 to 36.
-    pub months: i64,
+    /// new_purchase: CU to buy; upgrade/downgrade: the new total. Whole CU, 1 to 1000.
+    pub cu: Option<i64>,
+    /// new_purchase/renew: whole months, 1 to 36.
+    pub months: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct OrderQuote {
     pub kind: OrderKind,
     pub project_id: String,
+    /// The subscription's CU after the order.
     pub cu: i64,
+    /// Months the order buys (0 for upgrades and downgrades).
     pub months: i64,
     pub term_start: DateTime<Utc>,
     pub term_end: DateTime<Utc>,
-    /// Exact price in major units.
+    /// Exact price in major units; negative for a credit (downgrade).
     pub amount: String,
     pub currency: String,
 }
@@ -60,57 +85,134 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
 }
 
-fn validate(body: &OrderRequest) -> Result<(), ApiError> {
-    if !(1..=1000).contains(&body.cu) {
-        return Err(ApiError::invalid(
-            "cu",
+fn field(
+    value: Option<i64>,
+    name: &str,
+    range: std::ops::RangeInclusive<i64>,
+    what: &str,
+) -> Result<i64, ApiError> {
+    let v = value
+        .ok_or_else(|| ApiError::invalid(name, format!("{name} is required for this order")))?;
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(ApiError::invalid(
+            name,
             format!(
-                "cu must be a whole number of CU from 1 to 1000, got {}",
-                body.cu
+                "{name} must be {what} from {} to {}, got {v}",
+                range.start(),
+                range.end()
             ),
-        ));
+        ))
     }
-    if !(1..=36).contains(&body.months) {
-        return Err(ApiError::invalid(
-            "months",
-            format!("months must be from 1 to 36, got {}", body.months),
-        ));
-    }
-    Ok(())
 }
 
-/// What may be ordered for this project now. With `tx`, the project row is locked.
-async fn authorize_order(
+struct Current {
+    cu_milli: i64,
+    term_start: i64,
+    term_end: i64,
+    term_months: i64,
+}
+
+/// What an order does once placed.
+struct Plan {
+    quote: OrderQuote,
+    amount_minor: i64,
+    cu_milli: i64,
+    term_start: i64,
+    term_end: i64,
+    term_months: i64,
+    months: i64,
+    new_subscription: bool,
+}
+
+fn term_end_after(
+    tz: chrono_tz::Tz,
+    from: DateTime<Utc>,
+    months: i64,
+) -> Result<DateTime<Utc>, ApiError> {
+    let local = from.with_timezone(&tz);
+    let date = billing::period::add_months(local.date_naive(), months as u32)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(date
+        .and_time(local.time())
+        .and_local_timezone(tz)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(from))
+}
+
+/// Decides whether the order may be placed and what it costs. Locks the project row.
+async fn plan(
     tx: &mut Tx,
     state: &AppState,
     account: &AccountId,
     body: &OrderRequest,
-) -> Result<(), ApiError> {
-    let row: Option<(String,)> = sqlx::query_as(&format!(
-        "select billing_model from projects where id = $1 and account_id = $2{}",
+) -> Result<Plan, ApiError> {
+    let row: Option<(String, String)> = sqlx::query_as(&format!(
+        "select p.billing_model, a.billing_time_zone from projects p join accounts a on a.id = p.account_id
+          where p.id = $1 and p.account_id = $2{}",
         state.db.for_update()
     ))
     .bind(&body.project_id)
     .bind(account.as_str())
     .fetch_optional(&mut **tx)
     .await?;
-    let (model,) = row.ok_or_else(|| ApiError::not_found("project").with_field("project_id"))?;
-    match body.kind {
+    let (model, zone) =
+        row.ok_or_else(|| ApiError::not_found("project").with_field("project_id"))?;
+    let tz = parse_zone(&zone)?;
+    let current: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+        "select cu_milli, term_start, term_end, term_months from subscriptions where project_id = $1",
+    )
+    .bind(&body.project_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let current = current.map(|(cu_milli, term_start, term_end, term_months)| Current {
+        cu_milli,
+        term_start,
+        term_end,
+        term_months,
+    });
+    let (running,): (i64,) = sqlx::query_as(
+        "select cast(coalesce(sum(parallelism * cu_per_task_milli), 0) as bigint) from deployments
+          where project_id = $1 and desired_state = 'RUNNING'",
+    )
+    .bind(&body.project_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let now = Utc::now();
+    let now_ms = now.timestamp_millis();
+    let pricing = &state.pricing;
+    let rate = pricing
+        .book
+        .cu_month_at(now)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let price = |cu_milli: i64, months: i64| -> Result<Money, ApiError> {
+        rate.charge_months(cu_milli, months)
+            .and_then(|e| e.round())
+            .map_err(|e| ApiError::internal(e.to_string()))
+    };
+    let needs_subscription = || {
+        current.as_ref().ok_or_else(|| {
+            ApiError::conflict(
+                "not_subscribed",
+                "the project is pay-as-you-go; place a new_purchase first",
+            )
+        })
+    };
+    let (amount, cu_milli, term_start, term_end, term_months, months, new_subscription) = match body
+        .kind
+    {
         OrderKind::NewPurchase => {
-            if model == "subscription" {
+            if model == "subscription" || current.is_some() {
                 return Err(ApiError::conflict(
                     "already_subscribed",
                     "the project already has a subscription; renew or change it instead",
                 ));
             }
-            let (running,): (i64,) = sqlx::query_as(
-                "select cast(coalesce(sum(parallelism * cu_per_task_milli), 0) as bigint) from deployments
-                  where project_id = $1 and desired_state = 'RUNNING'",
-            )
-            .bind(&body.project_id)
-            .fetch_one(&mut **tx)
-            .await?;
-            if running > body.cu * 1000 {
+            let cu = field(body.cu, "cu", 1..=1000, "a whole number of CU")? * 1000;
+            let months = field(body.months, "months", 1..=36, "whole months")?;
+            if running > cu {
                 return Err(ApiError::invalid(
                     "cu",
                     format!(
@@ -119,49 +221,100 @@ async fn authorize_order(
                     ),
                 ));
             }
+            let end = term_end_after(tz, now, months)?;
+            (
+                price(cu, months)?,
+                cu,
+                now_ms,
+                end.timestamp_millis(),
+                months,
+                months,
+                true,
+            )
         }
-    }
-    Ok(())
-}
-
-async fn quote(
-    state: &AppState,
-    account: &AccountId,
-    body: &OrderRequest,
-) -> Result<OrderQuote, ApiError> {
-    let (zone,): (String,) = sqlx::query_as("select billing_time_zone from accounts where id = $1")
-        .bind(account.as_str())
-        .fetch_one(&state.db.pool)
-        .await?;
-    let tz = parse_zone(&zone)?;
-    let now = Utc::now();
-    let local = now.with_timezone(&tz);
-    let end_date = billing::period::add_months(local.date_naive(), body.months as u32)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let term_end = end_date
-        .and_time(local.time())
-        .and_local_timezone(tz)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(now);
-    let rate = state
-        .pricing
-        .book
-        .cu_month_at(now)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let amount: Money = rate
-        .charge_months(body.cu * 1000, body.months)
-        .and_then(|e| e.round())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(OrderQuote {
-        kind: body.kind,
-        project_id: body.project_id.clone(),
-        cu: body.cu,
-        months: body.months,
-        term_start: now,
+        OrderKind::Renew => {
+            let c = needs_subscription()?;
+            let months = field(body.months, "months", 1..=36, "whole months")?;
+            let from = DateTime::from_timestamp_millis(c.term_end.max(now_ms)).unwrap_or(now);
+            let end = term_end_after(tz, from, months)?;
+            (
+                price(c.cu_milli, months)?,
+                c.cu_milli,
+                c.term_start,
+                end.timestamp_millis(),
+                c.term_months + months,
+                months,
+                false,
+            )
+        }
+        OrderKind::Upgrade | OrderKind::Downgrade => {
+            let c = needs_subscription()?;
+            let cu = field(body.cu, "cu", 1..=1000, "a whole number of CU")? * 1000;
+            let upgrade = body.kind == OrderKind::Upgrade;
+            if upgrade && cu <= c.cu_milli {
+                return Err(ApiError::invalid(
+                    "cu",
+                    format!(
+                        "an upgrade needs more than the current {} CU",
+                        c.cu_milli / 1000
+                    ),
+                ));
+            }
+            if !upgrade && cu >= c.cu_milli {
+                return Err(ApiError::invalid(
+                    "cu",
+                    format!(
+                        "a downgrade needs fewer than the current {} CU",
+                        c.cu_milli / 1000
+                    ),
+                ));
+            }
+            if !upgrade && running > cu {
+                return Err(ApiError::invalid("cu", format!("the project's running deployments hold {} CU; a downgrade cannot go below that", running as f64 / 1000.0)));
+            }
+            if now_ms >= c.term_end {
+                return Err(ApiError::conflict(
+                    "term_ended",
+                    "the subscription's term has ended; renew it first",
+                ));
+            }
+            let whole = price((cu - c.cu_milli).abs(), c.term_months)?;
+            let left = billing::prorate::remaining(
+                whole,
+                (now_ms - c.term_start).max(0),
+                c.term_end - c.term_start,
+            )
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+            let amount = if upgrade { left } else { left.negate() };
+            (
+                amount,
+                cu,
+                c.term_start,
+                c.term_end,
+                c.term_months,
+                0,
+                false,
+            )
+        }
+    };
+    Ok(Plan {
+        quote: OrderQuote {
+            kind: body.kind,
+            project_id: body.project_id.clone(),
+            cu: cu_milli / 1000,
+            months,
+            term_start: rfc3339(term_start),
+            term_end: rfc3339(term_end),
+            amount: amount.major(),
+            currency: amount.currency().code().to_owned(),
+        },
+        amount_minor: amount.minor(),
+        cu_milli,
+        term_start,
         term_end,
-        amount: amount.major(),
-        currency: amount.currency().code().to_owned(),
+        term_months,
+        months,
+        new_subscription,
     })
 }
 
@@ -173,14 +326,13 @@ pub async fn preview_order(
     access: AccountGuard<can::account::PayBilling>,
     Json(body): Json<OrderRequest>,
 ) -> ApiResult<JsonResponse<OrderQuote>> {
-    validate(&body)?;
     let mut tx = state.db.begin_write().await?;
-    authorize_order(&mut tx, &state, access.account(), &body).await?;
+    let plan = plan(&mut tx, &state, access.account(), &body).await?;
     tx.rollback().await?;
-    Ok(JsonResponse(quote(&state, access.account(), &body).await?))
+    Ok(JsonResponse(plan.quote))
 }
 
-/// Places an order; a new purchase makes the project a subscription at once.
+/// Places an order, paid from (or, for a downgrade, credited to) the balance.
 #[utoipa::path(post, path = "/account/orders", tag = "billing", request_body = OrderRequest,
     responses((status = 201, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn place_order(
@@ -188,20 +340,17 @@ pub async fn place_order(
     access: AccountGuard<can::account::PayBilling>,
     Json(body): Json<OrderRequest>,
 ) -> ApiResult<(StatusCode, JsonResponse<Order>)> {
-    validate(&body)?;
-    let quote = quote(&state, access.account(), &body).await?;
-    let currency = billing::money::Currency::parse(&quote.currency)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let amount_minor = parse_minor(&quote.amount, currency.exponent())?;
+    let account = access.account().as_str();
     let mut tx = state.db.begin_write().await?;
-    let balance = crate::balance::lock_balance(&state, &mut tx, access.account().as_str()).await?;
-    authorize_order(&mut tx, &state, access.account(), &body).await?;
-    if balance < amount_minor {
+    let balance = crate::balance::lock_balance(&state, &mut tx, account).await?;
+    let plan = plan(&mut tx, &state, access.account(), &body).await?;
+    if plan.amount_minor > balance {
+        let currency = state.pricing.currency;
         return Err(ApiError::conflict(
             "insufficient_balance",
             format!(
                 "the order costs {} but the balance is {}; top up first",
-                quote.amount,
+                plan.quote.amount,
                 Money::from_minor(balance, currency).major()
             ),
         ));
@@ -210,41 +359,56 @@ pub async fn place_order(
     let now = now_ms();
     sqlx::query(
         "insert into orders (id, account_id, project_id, kind, cu_milli, months, amount_minor, currency, created_by, created_at)
-         values ($1, $2, $3, 'new_purchase', $4, $5, $6, $7, $8, $9)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&id)
-    .bind(access.account().as_str())
+    .bind(account)
     .bind(&body.project_id)
-    .bind(body.cu * 1000)
-    .bind(body.months)
-    .bind(amount_minor)
-    .bind(&quote.currency)
+    .bind(body.kind.as_str())
+    .bind(plan.cu_milli)
+    .bind(plan.months)
+    .bind(plan.amount_minor)
+    .bind(&plan.quote.currency)
     .bind(access.user_id())
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "insert into subscriptions (project_id, account_id, cu_milli, term_start, term_end, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $6)",
-    )
-    .bind(&body.project_id)
-    .bind(access.account().as_str())
-    .bind(body.cu * 1000)
-    .bind(quote.term_start.timestamp_millis())
-    .bind(quote.term_end.timestamp_millis())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("update projects set billing_model = 'subscription' where id = $1")
+    if plan.new_subscription {
+        sqlx::query(
+            "insert into subscriptions (project_id, account_id, cu_milli, term_start, term_end, term_months, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&body.project_id)
+        .bind(account)
+        .bind(plan.cu_milli)
+        .bind(plan.term_start)
+        .bind(plan.term_end)
+        .bind(plan.term_months)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("update projects set billing_model = 'subscription' where id = $1")
+            .bind(&body.project_id)
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        sqlx::query(
+            "update subscriptions set cu_milli = $1, term_end = $2, term_months = $3, updated_at = $4 where project_id = $5",
+        )
+        .bind(plan.cu_milli)
+        .bind(plan.term_end)
+        .bind(plan.term_months)
+        .bind(now)
         .bind(&body.project_id)
         .execute(&mut *tx)
         .await?;
+    }
     crate::balance::record(
         &state,
         &mut tx,
-        access.account().as_str(),
+        account,
         "order",
-        -amount_minor,
+        -plan.amount_minor,
         &id,
         access.user_id(),
     )
@@ -254,25 +418,11 @@ pub async fn place_order(
         StatusCode::CREATED,
         JsonResponse(Order {
             id,
-            quote,
+            quote: plan.quote,
             created_by: access.user_id().to_owned(),
             created_at: rfc3339(now),
         }),
     ))
-}
-
-/// "12.50" in a 2-decimal currency -> 1250.
-fn parse_minor(major: &str, exponent: u8) -> Result<i64, ApiError> {
-    let digits: String = major.chars().filter(|c| *c != '.').collect();
-    let decimals = major.split_once('.').map_or(0, |(_, f)| f.len());
-    if decimals != usize::from(exponent) {
-        return Err(ApiError::internal(format!(
-            "amount {major} has {decimals} decimals, expected {exponent}"
-        )));
-    }
-    digits
-        .parse()
-        .map_err(|_| ApiError::internal(format!("amount {major} is not a number")))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -295,7 +445,7 @@ pub async fn list_subscriptions(
     let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
         "select s.project_id, s.cu_milli, s.term_start, s.term_end,
                 cast(coalesce((select sum(d.parallelism * d.cu_per_task_milli) from deployments d
-                           where d.project_id = s.project_id and d.desired_state = 'RUNNING'), 0) as bigint)
+                                where d.project_id = s.project_id and d.desired_state = 'RUNNING'), 0) as bigint)
            from subscriptions s where s.account_id = $1 order by s.project_id",
     )
     .bind(access.account().as_str())

@@ -528,3 +528,83 @@ async fn an_unpaid_bill_past_its_grace_stops_payg_deployments_and_paying_unblock
         .collect();
     assert_eq!(kinds, ["bill", "top_up"]);
 }
+
+#[tokio::test]
+async fn a_subscription_is_renewed_upgraded_and_downgraded_at_prorated_prices() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    owner
+        .post("/account/balance/top-ups", json!({ "amount": "2000.00" }))
+        .await
+        .expect(201);
+    let order = |kind: &str, cu: Option<i64>, months: Option<i64>| json!({ "kind": kind, "project_id": project, "cu": cu, "months": months });
+    owner
+        .post("/account/orders", order("renew", None, Some(1)))
+        .await
+        .expect_error(409, "not_subscribed", None);
+    owner
+        .post("/account/orders", order("new_purchase", Some(3), Some(2)))
+        .await
+        .expect(201);
+    let before = owner.get("/account/subscriptions").await.expect(200).body[0].clone();
+
+    // Renewing adds a month at the current CU: 3 x 50.00, and extends the term.
+    let renewed = owner
+        .post("/account/orders", order("renew", None, Some(1)))
+        .await
+        .expect(201);
+    assert_eq!(renewed.body["amount"], "150.00");
+    let after = owner.get("/account/subscriptions").await.expect(200).body[0].clone();
+    let (end_before, end_after): (DateTime<Utc>, DateTime<Utc>) = (
+        before["term_end"].as_str().unwrap().parse().unwrap(),
+        after["term_end"].as_str().unwrap().parse().unwrap(),
+    );
+    assert!(
+        end_after > end_before + Duration::days(27),
+        "{end_before} -> {end_after}"
+    );
+
+    // Upgrading by 2 CU for the rest of a 3-month term just begun: almost all of 2 x 3 x 50.00.
+    let up = owner
+        .post("/account/orders", order("upgrade", Some(5), None))
+        .await
+        .expect(201);
+    let up_minor =
+        (up.body["amount"].as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i64;
+    assert!((29_990..=30_000).contains(&up_minor), "{}", up.body);
+    owner
+        .post("/account/orders", order("upgrade", Some(5), None))
+        .await
+        .expect_error(422, "invalid_field", Some("cu"));
+
+    // Downgrading the same 2 CU moments later credits what is left: the two net to the
+    // few minor units of the moments between, never more.
+    let down = owner
+        .post("/account/orders", order("downgrade", Some(3), None))
+        .await
+        .expect(201);
+    let down_minor = (down.body["amount"]
+        .as_str()
+        .unwrap()
+        .parse::<f64>()
+        .unwrap()
+        * 100.0)
+        .round() as i64;
+    assert!(
+        down_minor < 0 && up_minor + down_minor >= 0 && up_minor + down_minor <= 10,
+        "{} / {}",
+        up.body,
+        down.body
+    );
+    let balance = owner.get("/account/balance").await.expect(200);
+    let expected = 200_000 - 30_000 - 15_000 - up_minor - down_minor;
+    assert_eq!(
+        balance.body["balance"].as_str().unwrap(),
+        format!("{}.{:02}", expected / 100, expected % 100)
+    );
+    assert_eq!(
+        owner.get("/account/subscriptions").await.expect(200).body[0]["cu"],
+        3.0
+    );
+}
