@@ -80,6 +80,35 @@ pub fn hours(from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Result<Vec<Windo
     Ok(windows)
 }
 
+/// The local days in `tz` overlapping `[from, to)`, clipped to it (23 or 25 hours long
+/// on daylight-saving days).
+pub fn days(from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Result<Vec<Window>, BillingError> {
+    let mut windows = Vec::new();
+    if from >= to {
+        return Ok(windows);
+    }
+    let mut day = from.with_timezone(&tz).date_naive();
+    loop {
+        let start = local_start(tz, day.and_hms_opt(0, 0, 0).unwrap_or_default())?;
+        if start >= to {
+            break;
+        }
+        let next_day = day
+            .succ_opt()
+            .ok_or_else(|| BillingError::BadPeriod(format!("no day after {day}")))?;
+        let end = local_start(tz, next_day.and_hms_opt(0, 0, 0).unwrap_or_default())?;
+        let window = Window {
+            start: start.max(from),
+            end: end.min(to),
+        };
+        if window.start < window.end {
+            windows.push(window);
+        }
+        day = next_day;
+    }
+    Ok(windows)
+}
+
 /// The calendar month of `year`/`month` in `tz`.
 pub fn month(year: i32, month: u32, tz: Tz) -> Result<Window, BillingError> {
     let first = NaiveDate::from_ymd_opt(year, month, 1)
@@ -167,6 +196,17 @@ mod tests {
         covers_exactly(&hours, from, to);
         // Local hours begin at :30 UTC.
         assert_eq!(hours[0].end, utc("2026-01-01T00:30:00Z"));
+    }
+
+    #[test]
+    fn days_follow_local_midnights_and_cover_time_exactly() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let (from, to) = (utc("2026-03-07T12:00:00Z"), utc("2026-03-10T05:00:00Z"));
+        let days = days(from, to, tz).unwrap();
+        covers_exactly(&days, from, to);
+        // Midnight 2026-03-08 is 05:00Z, midnight 2026-03-09 (after the jump) 04:00Z.
+        assert_eq!(days[1].start, utc("2026-03-08T05:00:00Z"));
+        assert_eq!(days[1].millis(), 23 * 3_600_000);
     }
 
     #[test]

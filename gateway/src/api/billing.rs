@@ -375,3 +375,103 @@ pub async fn download_bill(
     )
         .into_response())
 }
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// RFC 3339 start of the range.
+    pub from: String,
+    /// RFC 3339 end of the range (at most 62 days after `from`).
+    pub to: String,
+    /// `hour` or `day` (default), cut in the account's billing time zone.
+    pub bucket: Option<String>,
+    pub project_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UsagePoint {
+    pub bucket_start: DateTime<Utc>,
+    pub project_id: String,
+    pub deployment_id: String,
+    /// CU-hours actually held, exact decimal text (not rated).
+    pub cu_hours: String,
+}
+
+/// CU-hours used per deployment and time bucket, for charts: exactly what ran, from
+/// the recorded run intervals (what was billed is at /account/billing/hours).
+#[utoipa::path(get, path = "/account/billing/usage", tag = "billing", params(UsageQuery),
+    responses((status = 200, body = Vec<UsagePoint>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn usage(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ReadBilling>,
+    Query(q): Query<UsageQuery>,
+) -> ApiResult<JsonResponse<Vec<UsagePoint>>> {
+    let (from, to) = (instant("from", &q.from)?, instant("to", &q.to)?);
+    if to <= from || (to - from).num_hours() > MAX_HOURS {
+        return Err(ApiError::invalid(
+            "to",
+            "to must be after from and at most 62 days later",
+        ));
+    }
+    let (zone,): (String,) = sqlx::query_as("select billing_time_zone from accounts where id = $1")
+        .bind(access.account().as_str())
+        .fetch_one(&state.db.pool)
+        .await?;
+    let tz = parse_zone(&zone)?;
+    let buckets = match q.bucket.as_deref().unwrap_or("day") {
+        "hour" => billing::period::hours(from, to, tz),
+        "day" => billing::period::days(from, to, tz),
+        other => {
+            return Err(ApiError::invalid(
+                "bucket",
+                format!("bucket must be `hour` or `day`, got `{other}`"),
+            ))
+        }
+    }
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let rows: Vec<(String, String, i64, Option<i64>, i64)> = sqlx::query_as(
+        "select project_id, deployment_id, started_at, ended_at, cu_milli from run_intervals
+          where account_id = $1 and started_at < $3 and (ended_at is null or ended_at > $2)
+            and ($4 = '' or project_id = $4)
+          order by project_id, deployment_id",
+    )
+    .bind(access.account().as_str())
+    .bind(from.timestamp_millis())
+    .bind(to.timestamp_millis())
+    .bind(q.project_id.unwrap_or_default())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut by_deployment: std::collections::BTreeMap<
+        (String, String),
+        Vec<billing::meter::RunInterval>,
+    > = std::collections::BTreeMap::new();
+    for (project, deployment, start, end, cu_milli) in rows {
+        if let Some(start) = DateTime::from_timestamp_millis(start) {
+            by_deployment
+                .entry((project, deployment))
+                .or_default()
+                .push(billing::meter::RunInterval {
+                    start,
+                    end: end.and_then(DateTime::from_timestamp_millis),
+                    cu_milli,
+                });
+        }
+    }
+    let now = Utc::now();
+    let mut points = Vec::new();
+    for ((project_id, deployment_id), intervals) in &by_deployment {
+        for bucket in &buckets {
+            let used = billing::meter::cu_millis(intervals, *bucket, now);
+            if used > 0 {
+                points.push(UsagePoint {
+                    bucket_start: bucket.start,
+                    project_id: project_id.clone(),
+                    deployment_id: deployment_id.clone(),
+                    cu_hours: cu_hours(&used.to_string()),
+                });
+            }
+        }
+    }
+    Ok(JsonResponse(points))
+}

@@ -79,6 +79,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list_audit))
         .routes(routes!(billing::get_billing, billing::update_billing))
         .routes(routes!(billing::list_hours))
+        .routes(routes!(billing::usage))
         .routes(routes!(billing::list_bills))
         .routes(routes!(billing::get_bill))
         .routes(routes!(billing::download_bill))

@@ -101,6 +101,26 @@ async fn three_cu_for_an_hour_at_nine_fen_bills_forty_five_fen_once() {
     assert_eq!(line["total"], "0.45");
     assert_eq!(hours.body["total"], "0.45");
     assert_eq!(hours.body["currency"], "CNY");
+
+    // The same stretch as chart data: exact CU-hours per deployment, by hour and by day.
+    let usage = owner
+        .get(&format!(
+            "/account/billing/usage?bucket=hour&{}",
+            range(hour - Duration::hours(2), hour + Duration::hours(2))
+        ))
+        .await
+        .expect(200);
+    let points = usage.body.as_array().unwrap();
+    assert_eq!(points.len(), 1, "{}", usage.body);
+    assert_eq!(points[0]["cu_hours"], "3");
+    assert_eq!(points[0]["deployment_id"], "d");
+    owner
+        .get(&format!(
+            "/account/billing/usage?bucket=week&{}",
+            range(hour, hour + Duration::hours(1))
+        ))
+        .await
+        .expect_error(422, "invalid_field", Some("bucket"));
 }
 
 #[tokio::test]

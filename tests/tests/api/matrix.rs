@@ -37,7 +37,9 @@ fn expectation(operation: &str) -> Option<Expect> {
         "revoke_token" => AccountElseHidden(ADMINS),
         "get_billing" | "list_hours" | "update_billing" | "list_bills" | "get_bill"
         | "download_bill" | "list_subscriptions" | "preview_order" | "place_order"
-        | "get_balance" | "list_transactions" | "top_up" => Account(&["owner", "billing_manager"]),
+        | "get_balance" | "list_transactions" | "top_up" | "usage" => {
+            Account(&["owner", "billing_manager"])
+        }
         "list_clusters" | "get_cluster" | "check_cluster" => AnyMember,
         "register_cluster" | "delete_cluster" => Account(ADMINS),
         "validate_job" => Project("editor"),
