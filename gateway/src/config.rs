@@ -49,6 +49,8 @@ pub struct BillingConfig {
     pub interval_secs: u64,
     /// Days an issued bill may stay unpaid before the account is in arrears.
     pub grace_period_days: i64,
+    /// Percent of the unused, prorated part of a subscription refunded on unsubscribing.
+    pub unsubscribe_refund_percent: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,6 +77,7 @@ impl Default for BillingConfig {
             settle_delay_secs: 60,
             interval_secs: 60,
             grace_period_days: 7,
+            unsubscribe_refund_percent: 100,
         }
     }
 }
@@ -294,6 +297,9 @@ impl Config {
                 "auth.access_token_ttl_secs must be at least 10 and at most auth.session_ttl_secs"
                     .to_owned(),
             );
+        }
+        if !(0..=100).contains(&self.billing.unsubscribe_refund_percent) {
+            return Err("billing.unsubscribe_refund_percent must be between 0 and 100".to_owned());
         }
         let oidc = &self.auth.oidc;
         if !oidc.issuer_url.is_empty() && oidc.client_id.is_empty() {

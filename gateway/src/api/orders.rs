@@ -9,6 +9,8 @@
 //! - upgrade: more CU for the rest of the term, the prorated difference paid now.
 //! - downgrade: fewer CU (never below what running deployments hold), the prorated
 //!   difference credited to the balance.
+//! - unsubscribe: the project returns to pay-as-you-go (nothing may be running); the
+//!   unused part of the term is refunded per `billing.unsubscribe_refund_percent`.
 //!
 //! Proration takes the term's price of the changed CU and the share of the term left
 //! ([`billing::prorate::remaining`]), so an upgrade and a later downgrade net to exactly
@@ -37,6 +39,7 @@ pub enum OrderKind {
     Renew,
     Upgrade,
     Downgrade,
+    Unsubscribe,
 }
 
 impl OrderKind {
@@ -46,6 +49,7 @@ impl OrderKind {
             Self::Renew => "renew",
             Self::Upgrade => "upgrade",
             Self::Downgrade => "downgrade",
+            Self::Unsubscribe => "unsubscribe",
         }
     }
 }
@@ -124,6 +128,7 @@ struct Plan {
     term_months: i64,
     months: i64,
     new_subscription: bool,
+    ends_subscription: bool,
 }
 
 fn term_end_after(
@@ -200,6 +205,7 @@ async fn plan(
             )
         })
     };
+    let mut ends_subscription = false;
     let (amount, cu_milli, term_start, term_end, term_months, months, new_subscription) = match body
         .kind
     {
@@ -296,6 +302,33 @@ async fn plan(
                 false,
             )
         }
+        OrderKind::Unsubscribe => {
+            let c = needs_subscription()?;
+            if running > 0 {
+                return Err(ApiError::conflict(
+                    "deployments_running",
+                    "stop the project's running deployments before unsubscribing; they would otherwise run pay-as-you-go",
+                ));
+            }
+            let term = c.term_end - c.term_start;
+            let whole = price(c.cu_milli, c.term_months)?;
+            let unused =
+                billing::prorate::remaining(whole, (now_ms - c.term_start).clamp(0, term), term)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+            let percent = state.config.billing.unsubscribe_refund_percent;
+            let refund = billing::prorate::share(unused, percent, 100)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            ends_subscription = true;
+            (
+                refund.negate(),
+                0,
+                c.term_start,
+                now_ms.min(c.term_end),
+                c.term_months,
+                0,
+                false,
+            )
+        }
     };
     Ok(Plan {
         quote: OrderQuote {
@@ -315,6 +348,7 @@ async fn plan(
         term_months,
         months,
         new_subscription,
+        ends_subscription,
     })
 }
 
@@ -388,6 +422,15 @@ pub async fn place_order(
         .execute(&mut *tx)
         .await?;
         sqlx::query("update projects set billing_model = 'subscription' where id = $1")
+            .bind(&body.project_id)
+            .execute(&mut *tx)
+            .await?;
+    } else if plan.ends_subscription {
+        sqlx::query("delete from subscriptions where project_id = $1")
+            .bind(&body.project_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("update projects set billing_model = 'payg' where id = $1")
             .bind(&body.project_id)
             .execute(&mut *tx)
             .await?;

@@ -627,4 +627,26 @@ async fn a_subscription_is_renewed_upgraded_and_downgraded_at_prorated_prices() 
         owner.get("/account/subscriptions").await.expect(200).body[0]["cu"],
         3.0
     );
+
+    // Unsubscribing refunds the unused part (all of it, by default) and returns the project
+    // to pay-as-you-go; the project holds 3 CU for a 3-month term that just began.
+    let out = owner
+        .post("/account/orders", order("unsubscribe", None, None))
+        .await
+        .expect(201);
+    let refund_minor =
+        (out.body["amount"].as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i64;
+    assert!((-45_000..=-44_990).contains(&refund_minor), "{}", out.body);
+    assert!(owner
+        .get("/account/subscriptions")
+        .await
+        .expect(200)
+        .body
+        .as_array()
+        .unwrap()
+        .is_empty());
+    owner
+        .post("/account/orders", order("unsubscribe", None, None))
+        .await
+        .expect_error(409, "not_subscribed", None);
 }
