@@ -14,6 +14,28 @@ INSERT INTO counts
 SELECT window_end, COUNT(*) FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
 GROUP BY window_start, window_end;";
 
+/// Creates a SQL job and validates it; the report.
+async fn validate_new_job(
+    owner: &sluice_tests::Client,
+    project: &str,
+    name: &str,
+    sql: &str,
+) -> serde_json::Value {
+    let job = owner
+        .sql_job(project, name, None, sql)
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/validate"),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body
+}
+
 #[tokio::test]
 async fn the_platform_cluster_is_listed_and_healthy() {
     let Some(engine) = local_engine() else { return };
@@ -45,74 +67,37 @@ async fn a_good_script_gets_the_engines_plan_and_a_bad_one_its_refusal_in_place(
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
 
-    let good = owner
-        .sql_job(&project, "windowed", None, WINDOWED)
-        .await
-        .expect(201)
-        .id();
-    let report = owner
-        .post(
-            &format!("/projects/{project}/jobs/{good}/validate"),
-            json!({}),
-        )
-        .await
-        .expect(200);
-    assert_eq!(report.body["valid"], true, "{}", report.body);
-    assert_eq!(report.body["engine"]["status"], "planned");
+    let report = validate_new_job(&owner, &project, "windowed", WINDOWED).await;
+    assert_eq!(report["valid"], true, "{}", report);
+    assert_eq!(report["engine"]["status"], "planned");
     assert!(
-        !report.body["plan"]["nodes"].as_array().unwrap().is_empty(),
+        !report["plan"]["nodes"].as_array().unwrap().is_empty(),
         "{}",
-        report.body
+        report
     );
 
     let unknown_connector = WINDOWED.replace("'blackhole'", "'nope'");
-    let bad = owner
-        .sql_job(&project, "bad", None, &unknown_connector)
-        .await
-        .expect(201)
-        .id();
-    let report = owner
-        .post(
-            &format!("/projects/{project}/jobs/{bad}/validate"),
-            json!({}),
-        )
-        .await
-        .expect(200);
-    assert_eq!(report.body["valid"], false);
-    assert_eq!(report.body["engine"]["status"], "refused");
-    let error = &report.body["errors"][0];
+    let report = validate_new_job(&owner, &project, "bad", &unknown_connector).await;
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["engine"]["status"], "refused");
+    let error = &report["errors"][0];
     assert!(
         error["message"].as_str().unwrap().contains("'nope'"),
         "{}",
-        report.body
+        report
     );
     assert_eq!(
         error["statement"], 2,
         "the CREATE TABLE naming 'nope': {}",
-        report.body
+        report
     );
     assert_eq!(error["line"], 6);
 
     let misspelt = WINDOWED.replace("GROUP BY", "GROUPP BY");
-    let bad = owner
-        .sql_job(&project, "misspelt", None, &misspelt)
-        .await
-        .expect(201)
-        .id();
-    let report = owner
-        .post(
-            &format!("/projects/{project}/jobs/{bad}/validate"),
-            json!({}),
-        )
-        .await
-        .expect(200);
-    assert_eq!(
-        report.body["engine"]["status"], "refused",
-        "{}",
-        report.body
-    );
-    assert_eq!(report.body["errors"][0]["statement"], 3, "{}", report.body);
-    assert_eq!(report.body["errors"][0]["line"], 9, "{}", report.body);
+    let report = validate_new_job(&owner, &project, "misspelt", &misspelt).await;
+    assert_eq!(report["engine"]["status"], "refused", "{}", report);
+    assert_eq!(report["errors"][0]["statement"], 3, "{}", report);
+    assert_eq!(report["errors"][0]["line"], 9, "{}", report);
 }
 
 #[tokio::test]
@@ -137,8 +122,8 @@ async fn a_cluster_that_lost_the_runner_gets_it_again() {
         .await
         .unwrap();
     client.delete_jar(&jar_id).await.unwrap();
-    let report = validate().await.expect(200);
-    assert_eq!(report.body["valid"], true, "{}", report.body);
+    let report = validate().await.expect(200).body;
+    assert_eq!(report["valid"], true, "{}", report);
     let (again,): (String,) = sqlx::query_as("select jar_id from engine_jars")
         .fetch_one(&app.state.db.pool)
         .await
@@ -564,8 +549,9 @@ async fn flink_1_20_validates_runs_and_suspends_through_the_same_runner() {
             json!({ "cluster_id": cluster }),
         )
         .await
-        .expect(200);
-    assert_eq!(report.body["valid"], true, "{}", report.body);
+        .expect(200)
+        .body;
+    assert_eq!(report["valid"], true, "{}", report);
     owner
         .post(
             &format!("/projects/{project}/jobs/{job}/versions"),
