@@ -60,6 +60,21 @@ pub async fn record(
     Ok(())
 }
 
+/// Credits the balance and pays what it can of the unpaid bills, in one transaction.
+pub async fn top_up(
+    state: &AppState,
+    account_id: &str,
+    minor: i64,
+    by: &str,
+) -> Result<(), ApiError> {
+    let mut tx = state.db.begin_write().await?;
+    let before = lock_balance(state, &mut tx, account_id).await?;
+    record(state, &mut tx, account_id, "top_up", minor, &new_id(), by).await?;
+    pay_bills(state, &mut tx, account_id, before + minor).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Pays the account's unpaid bills from its balance, oldest first, as far as it goes;
 /// clears arrears when none overdue is left. Inside a transaction that holds the lock.
 pub async fn pay_bills(

@@ -227,17 +227,22 @@ async fn bill_hour(
 /// management fee, each the sum of that project's already-rounded hourly amounts, so
 /// nothing is rounded again and the total is the sum of the lines. Returns bills issued.
 pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
-    let accounts: Vec<(String, String, i64)> =
-        sqlx::query_as("select id, billing_time_zone, created_at from accounts")
-            .fetch_all(&state.db.pool)
-            .await?;
+    // Each account resumes after its newest bill, so a pass costs one query per account
+    // with nothing due, however old the account is.
+    let accounts: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+        "select a.id, a.billing_time_zone, a.created_at, (select max(b.period_end) from bills b where b.account_id = a.id)
+           from accounts a",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
     let mut issued = 0;
-    for (account_id, zone, created_at) in accounts {
+    let cutoff = now - chrono::Duration::days(1);
+    for (account_id, zone, created_at, billed_until) in accounts {
         let tz = parse_zone(&zone)?;
-        // The months between the account's creation and the last one ended a day ago.
-        let cutoff = now - chrono::Duration::days(1);
-        let created = DateTime::from_timestamp_millis(created_at).unwrap_or(now);
-        let mut cursor = created.with_timezone(&tz).date_naive();
+        // The months from the first one not billed to the last one ended a day ago.
+        let from =
+            DateTime::from_timestamp_millis(billed_until.unwrap_or(created_at)).unwrap_or(now);
+        let mut cursor = from.with_timezone(&tz).date_naive();
         loop {
             use chrono::Datelike;
             let window = period::month(cursor.year(), cursor.month(), tz)

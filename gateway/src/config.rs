@@ -51,6 +51,9 @@ pub struct BillingConfig {
     pub grace_period_days: i64,
     /// Percent of the unused, prorated part of a subscription refunded on unsubscribing.
     pub unsubscribe_refund_percent: i64,
+    /// Lets owners and billing managers top up their own balance through the API (for
+    /// test and demo servers). Off: only operators credit balances (`sluice admin top-up`).
+    pub allow_api_top_ups: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +81,7 @@ impl Default for BillingConfig {
             interval_secs: 60,
             grace_period_days: 7,
             unsubscribe_refund_percent: 100,
+            allow_api_top_ups: false,
         }
     }
 }

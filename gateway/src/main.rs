@@ -57,6 +57,15 @@ enum Admin {
         #[arg(long, requires = "project_id")]
         narrow_token: bool,
     },
+    /// Credit an account's prepaid balance (e.g. after a bank transfer); unpaid bills
+    /// are paid from it at once.
+    TopUp {
+        #[arg(long)]
+        account_id: String,
+        /// Amount in major units of the billing currency, e.g. 100.00.
+        #[arg(long)]
+        amount: String,
+    },
 }
 
 #[tokio::main]
@@ -124,6 +133,22 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
             eprintln!("added user {user_id} to account {account_id}; their API token follows, shown once:");
             println!("{token}");
+        }
+        Command::Admin(Admin::TopUp { account_id, amount }) => {
+            let state = AppState::build(config).await?;
+            let minor = gateway::api::balance::parse_top_up(&state, &amount)
+                .map_err(|e| anyhow::anyhow!("--amount: {}", e.detail.message))?;
+            let (exists,): (i64,) = sqlx::query_as("select count(*) from accounts where id = $1")
+                .bind(&account_id)
+                .fetch_one(&state.db.pool)
+                .await?;
+            if exists == 0 {
+                anyhow::bail!("account not found");
+            }
+            gateway::balance::top_up(&state, &account_id, minor, "operator")
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+            eprintln!("credited {amount} to account {account_id}");
         }
     }
     Ok(())

@@ -225,3 +225,62 @@ async fn an_operator_adds_a_member_with_a_role_and_bad_roles_are_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("account not found"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn an_operator_tops_up_a_balance_and_bad_amounts_are_named() {
+    let dir = temp_dir("topup");
+    let out = sluice(&dir)
+        .args([
+            "admin",
+            "create-account",
+            "--name",
+            "Acme",
+            "--owner-email",
+            "ann@example.com",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let account = stderr
+        .split_whitespace()
+        .skip_while(|w| *w != "account")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let ok = sluice(&dir)
+        .args([
+            "admin",
+            "top-up",
+            "--account-id",
+            &account,
+            "--amount",
+            "12.50",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("credited 12.50"));
+    let bad = sluice(&dir)
+        .args([
+            "admin",
+            "top-up",
+            "--account-id",
+            &account,
+            "--amount",
+            "-1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--amount"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -61,6 +61,8 @@ impl TestApp {
             ..Config::default()
         };
         config.secrets.encryption_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned();
+        // Tests top up balances through the API; production servers leave it to operators.
+        config.billing.allow_api_top_ups = true;
         if let Backend::Postgres = backend() {
             config.database.url = fresh_postgres_database().await;
         }

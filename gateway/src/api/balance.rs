@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard, AccountId};
-use crate::db::new_id;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::AppState;
@@ -123,6 +122,21 @@ pub async fn top_up(
     access: AccountGuard<can::account::PayBilling>,
     Json(body): Json<TopUp>,
 ) -> ApiResult<(StatusCode, JsonResponse<Balance>)> {
+    if !state.config.billing.allow_api_top_ups {
+        return Err(ApiError::forbidden(
+            "top-ups through the API are disabled on this server; an operator credits balances with `sluice admin top-up`",
+        ));
+    }
+    let minor = parse_top_up(&state, &body.amount)?;
+    crate::balance::top_up(&state, access.account().as_str(), minor, access.user_id()).await?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(balance(&state, access.account()).await?),
+    ))
+}
+
+/// A positive amount of the billing currency in major units, as whole minor units.
+pub fn parse_top_up(state: &AppState, amount: &str) -> Result<i64, ApiError> {
     let currency = state.pricing.currency;
     let bad = || {
         ApiError::invalid(
@@ -135,29 +149,10 @@ pub async fn top_up(
         )
     };
     // Parsed as an exact decimal through the same code as prices, then whole minor units only.
-    let exact = Rate::parse(&body.amount, currency).map_err(|_| bad())?;
+    let exact = Rate::parse(amount, currency).map_err(|_| bad())?;
     let micro = exact.micro_minor_per_cu_hour();
     if micro <= 0 || micro % 1_000_000 != 0 || micro / 1_000_000 > 1_000_000_000_000 {
         return Err(bad());
     }
-    let minor = i64::try_from(micro / 1_000_000).map_err(|_| bad())?;
-    let account = access.account().as_str();
-    let mut tx = state.db.begin_write().await?;
-    let before = crate::balance::lock_balance(&state, &mut tx, account).await?;
-    crate::balance::record(
-        &state,
-        &mut tx,
-        account,
-        "top_up",
-        minor,
-        &new_id(),
-        access.user_id(),
-    )
-    .await?;
-    crate::balance::pay_bills(&state, &mut tx, account, before + minor).await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        JsonResponse(balance(&state, access.account()).await?),
-    ))
+    i64::try_from(micro / 1_000_000).map_err(|_| bad())
 }

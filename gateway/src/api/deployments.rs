@@ -292,6 +292,32 @@ pub async fn delete_deployment(
     Path((_project_id, deployment_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let d = fetch(&state, &access, &deployment_id).await?;
+    if d.desired_state == engine::RUNNING || d.engine_job_id.is_some() {
+        return Err(ApiError::conflict(
+            "deployment_active",
+            "stop the deployment first; it is running or stopping",
+        ));
+    }
+    // Its savepoints' files go first: a record is never dropped while its files may exist.
+    let savepoints: Vec<(String, String)> = sqlx::query_as(
+        "select id, location from savepoints where deployment_id = $1 and location is not null",
+    )
+    .bind(&d.id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    if !savepoints.is_empty() {
+        let client = state.engines.client(&d.rest_url)?;
+        for (id, location) in savepoints {
+            client
+                .dispose_savepoint(&location, std::time::Duration::from_secs(60))
+                .await
+                .map_err(engine_error)?;
+            sqlx::query("delete from savepoints where id = $1")
+                .bind(&id)
+                .execute(&state.db.pool)
+                .await?;
+        }
+    }
     let deleted = sqlx::query(
         "delete from deployments where id = $1 and desired_state <> 'RUNNING' and engine_job_id is null",
     )

@@ -368,6 +368,20 @@ pub async fn delete_project(
             format!("stop the project's {active} running deployment(s) first"),
         ));
     }
+    // Savepoint files are disposed of by deleting the deployments; never dropped silently.
+    let (saved,): (i64,) = sqlx::query_as(
+        "select count(*) from savepoints s join deployments d on d.id = s.deployment_id
+          where d.project_id = $1 and s.location is not null",
+    )
+    .bind(&project_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    if saved > 0 {
+        return Err(ApiError::conflict(
+            "savepoints_exist",
+            format!("the project's deployments keep {saved} savepoint(s); delete the deployments first, which disposes of them"),
+        ));
+    }
     let done = sqlx::query("delete from projects where id = $1 and account_id = $2")
         .bind(&project_id)
         .bind(access.account().as_str())

@@ -650,3 +650,25 @@ async fn a_subscription_is_renewed_upgraded_and_downgraded_at_prorated_prices() 
         .await
         .expect_error(409, "not_subscribed", None);
 }
+
+#[tokio::test]
+async fn production_servers_take_top_ups_from_operators_only() {
+    let app = TestApp::spawn_with(|c| c.billing.allow_api_top_ups = false).await;
+    let owner = app.account("Acme").await;
+    let refused = owner
+        .post("/account/balance/top-ups", json!({ "amount": "10.00" }))
+        .await
+        .expect_error(403, "forbidden", None);
+    assert!(
+        refused.message().contains("sluice admin top-up"),
+        "{}",
+        refused.message()
+    );
+    gateway::balance::top_up(&app.state, &owner.account_id, 1_000, "operator")
+        .await
+        .unwrap();
+    assert_eq!(
+        owner.get("/account/balance").await.expect(200).body["balance"],
+        "10.00"
+    );
+}
