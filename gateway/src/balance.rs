@@ -188,3 +188,56 @@ pub async fn ensure_not_in_arrears(tx: &mut Tx, account_id: &str) -> Result<(), 
         None => Ok(()),
     }
 }
+
+/// Issues a credit note against a bill: the bill stays as issued, the amount (at most
+/// the bill's total less earlier credit notes) is credited to the balance.
+pub async fn credit_note(
+    state: &AppState,
+    bill_id: &str,
+    minor: i64,
+    reason: &str,
+    by: &str,
+) -> Result<String, ApiError> {
+    let row: Option<(String, i64)> =
+        sqlx::query_as("select account_id, total_minor from bills where id = $1")
+            .bind(bill_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let (account_id, total) = row.ok_or_else(|| ApiError::not_found("bill"))?;
+    let reason = crate::domain::bounded_text("reason", reason.trim(), 500)?;
+    if reason.is_empty() {
+        return Err(ApiError::invalid("reason", "a credit note needs a reason"));
+    }
+    let mut tx = state.db.begin_write().await?;
+    let balance = lock_balance(state, &mut tx, &account_id).await?;
+    let (credited,): (i64,) = sqlx::query_as(
+        "select cast(coalesce(sum(amount_minor), 0) as bigint) from credit_notes where bill_id = $1",
+    )
+    .bind(bill_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if minor <= 0 || credited + minor > total {
+        return Err(ApiError::invalid(
+            "amount",
+            format!("a credit note is positive and at most what the bill still charges ({} minor units)", total - credited),
+        ));
+    }
+    let id = new_id();
+    sqlx::query(
+        "insert into credit_notes (id, account_id, bill_id, amount_minor, reason, created_by, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(&account_id)
+    .bind(bill_id)
+    .bind(minor)
+    .bind(&reason)
+    .bind(by)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    record(state, &mut tx, &account_id, "credit_note", minor, &id, by).await?;
+    pay_bills(state, &mut tx, &account_id, balance + minor).await?;
+    tx.commit().await?;
+    Ok(id)
+}

@@ -57,6 +57,17 @@ enum Admin {
         #[arg(long, requires = "project_id")]
         narrow_token: bool,
     },
+    /// Correct an issued bill with a credit note (the bill never changes); the amount is
+    /// credited to the account's balance.
+    CreditNote {
+        #[arg(long)]
+        bill_id: String,
+        /// Amount in major units, at most what the bill still charges.
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Credit an account's prepaid balance (e.g. after a bank transfer); unpaid bills
     /// are paid from it at once.
     TopUp {
@@ -133,6 +144,19 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
             eprintln!("added user {user_id} to account {account_id}; their API token follows, shown once:");
             println!("{token}");
+        }
+        Command::Admin(Admin::CreditNote {
+            bill_id,
+            amount,
+            reason,
+        }) => {
+            let state = AppState::build(config).await?;
+            let minor = gateway::api::balance::parse_top_up(&state, &amount)
+                .map_err(|e| anyhow::anyhow!("--amount: {}", e.detail.message))?;
+            let id = gateway::balance::credit_note(&state, &bill_id, minor, &reason, "operator")
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+            eprintln!("credit note {id} of {amount} issued against bill {bill_id}");
         }
         Command::Admin(Admin::TopUp { account_id, amount }) => {
             let state = AppState::build(config).await?;

@@ -218,6 +218,16 @@ pub struct Bill {
     pub total: String,
     pub issued_at: DateTime<Utc>,
     pub lines: Vec<BillLine>,
+    /// Corrections: the bill itself never changes.
+    pub credit_notes: Vec<CreditNote>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreditNote {
+    pub id: String,
+    pub amount: String,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -252,7 +262,24 @@ async fn load_bill(
     .bind(account.as_str())
     .fetch_all(&state.db.pool)
     .await?;
+    let notes: Vec<(String, i64, String, i64)> = sqlx::query_as(
+        "select id, amount_minor, reason, created_at from credit_notes where bill_id = $1 and account_id = $2 order by id",
+    )
+    .bind(&id)
+    .bind(account.as_str())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let credit_notes = notes
+        .into_iter()
+        .map(|(id, amount, reason, at)| CreditNote {
+            id,
+            amount: Money::from_minor(amount, currency).major(),
+            reason,
+            created_at: rfc3339(at),
+        })
+        .collect();
     Ok(Bill {
+        credit_notes,
         id,
         period_start: rfc3339(start),
         period_end: rfc3339(end),

@@ -320,6 +320,23 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
         text.lines().last().unwrap().contains("total,,,1.12,CNY"),
         "{text}"
     );
+    // A correction is a credit note; the bill stays as issued.
+    gateway::balance::credit_note(
+        &app.state,
+        id,
+        12,
+        "a late observation overcounted",
+        "operator",
+    )
+    .await
+    .unwrap();
+    let err = gateway::balance::credit_note(&app.state, id, 101, "too much", "operator")
+        .await
+        .unwrap_err();
+    assert_eq!(err.detail.field.as_deref(), Some("amount"));
+    let corrected = owner.get(&format!("/account/bills/{id}")).await.expect(200);
+    assert_eq!(corrected.body["total"], "1.12");
+    assert_eq!(corrected.body["credit_notes"][0]["amount"], "0.12");
     let other = app.account("Other").await;
     other
         .get(&format!("/account/bills/{id}"))
