@@ -18,6 +18,7 @@ pub mod extract;
 pub mod files;
 pub mod limits;
 pub mod pagination;
+pub mod product_forms;
 mod server;
 
 use std::ops::Deref;

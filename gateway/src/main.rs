@@ -68,6 +68,22 @@ enum Admin {
         #[arg(long)]
         reason: String,
     },
+    /// Set a product form's lifecycle milestones (RFC 3339 instants), checked against
+    /// the policy: 4 months' notice for each, an EOM phase of 4 months at least.
+    ProductForm {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        announced_at: String,
+        #[arg(long)]
+        eom1: String,
+        #[arg(long)]
+        eom2: String,
+        #[arg(long)]
+        eofs: String,
+        #[arg(long)]
+        eos: String,
+    },
     /// Credit an account's prepaid balance (e.g. after a bank transfer); unpaid bills
     /// are paid from it at once.
     TopUp {
@@ -157,6 +173,32 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
             eprintln!("credit note {id} of {amount} issued against bill {bill_id}");
+        }
+        Command::Admin(Admin::ProductForm {
+            name,
+            announced_at,
+            eom1,
+            eom2,
+            eofs,
+            eos,
+        }) => {
+            let at = |flag: &str, value: &str| {
+                chrono::DateTime::parse_from_rfc3339(value)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+            };
+            let schedule = lifecycle::ProductSchedule {
+                announced_at: at("announced-at", &announced_at)?,
+                eom1: at("eom1", &eom1)?,
+                eom2: at("eom2", &eom2)?,
+                eofs: at("eofs", &eofs)?,
+                eos: at("eos", &eos)?,
+            };
+            let state = AppState::build(config).await?;
+            gateway::product_forms::set_schedule(&state.db, &name, &schedule)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+            eprintln!("product form {name}: schedule set");
         }
         Command::Admin(Admin::TopUp { account_id, amount }) => {
             let state = AppState::build(config).await?;

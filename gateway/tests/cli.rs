@@ -284,3 +284,43 @@ async fn an_operator_tops_up_a_balance_and_bad_amounts_are_named() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--amount"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn an_operator_schedules_a_product_form_within_the_policy() {
+    let dir = temp_dir("lifecycle");
+    let run = |eom1: &str| {
+        sluice(&dir)
+            .args([
+                "admin",
+                "product-form",
+                "--name",
+                "fully_managed",
+                "--announced-at",
+                "2026-01-01T00:00:00Z",
+                "--eom1",
+                eom1,
+                "--eom2",
+                "2026-12-01T00:00:00Z",
+                "--eofs",
+                "2027-02-01T00:00:00Z",
+                "--eos",
+                "2027-06-01T00:00:00Z",
+            ])
+            .output()
+            .unwrap()
+    };
+    let ok = run("2026-06-01T00:00:00Z");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let short = run("2026-03-01T00:00:00Z");
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("notice"),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -399,6 +399,8 @@ pub async fn start_deployment(
     crate::api::projects::lock_project(&state.db, &mut tx, access.account(), access.project_id())
         .await?;
     crate::balance::ensure_not_in_arrears(&mut tx, access.account().as_str()).await?;
+    crate::product_forms::ensure_allowed(&mut tx, access.project_id(), lifecycle::Action::Run)
+        .await?;
     ensure_capacity(&mut tx, &d).await?;
     // Only one start wins: the others see it already wanting to run.
     let started = sqlx::query(

@@ -165,6 +165,15 @@ async fn plan(
     .await?;
     let (model, zone) =
         row.ok_or_else(|| ApiError::not_found("project").with_field("project_id"))?;
+    // The product form's lifecycle stage may forbid this kind of order.
+    let action = match body.kind {
+        OrderKind::NewPurchase => lifecycle::Action::NewPurchase,
+        OrderKind::Renew => lifecycle::Action::Renewal,
+        OrderKind::Upgrade => lifecycle::Action::ScaleOut,
+        OrderKind::Downgrade => lifecycle::Action::ScaleIn,
+        OrderKind::Unsubscribe => lifecycle::Action::Unsubscribe,
+    };
+    crate::product_forms::ensure_allowed(tx, &body.project_id, action).await?;
     let tz = parse_zone(&zone)?;
     let current: Option<(i64, i64, i64, i64)> = sqlx::query_as(
         "select cu_milli, term_start, term_end, term_months from subscriptions where project_id = $1",

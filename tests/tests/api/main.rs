@@ -12,6 +12,7 @@ mod folders;
 mod isolation;
 mod jobs;
 mod jwt;
+mod lifecycle;
 mod limits;
 mod login;
 mod matrix;

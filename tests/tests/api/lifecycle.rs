@@ -1,0 +1,120 @@
+//! Product-form lifecycle stages enforced where actions happen: orders and starts.
+
+use chrono::{DateTime, Utc};
+use lifecycle::ProductSchedule;
+use sluice_tests::{json, TestApp};
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn schedule(announced: &str, eom1: &str, eom2: &str, eofs: &str, eos: &str) -> ProductSchedule {
+    ProductSchedule {
+        announced_at: utc(announced),
+        eom1: utc(eom1),
+        eom2: utc(eom2),
+        eofs: utc(eofs),
+        eos: utc(eos),
+    }
+}
+
+#[tokio::test]
+async fn a_retiring_product_form_refuses_new_purchases_but_renews_and_a_retired_one_runs_nothing() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    owner
+        .post("/account/balance/top-ups", json!({ "amount": "1000.00" }))
+        .await
+        .expect(201);
+    let subscribed = owner.project("subscribed").await;
+    owner
+        .post(
+            "/account/orders",
+            json!({ "kind": "new_purchase", "project_id": subscribed, "cu": 1, "months": 1 }),
+        )
+        .await
+        .expect(201);
+    let fresh = owner.project("fresh").await;
+
+    // A schedule with too little notice is refused by policy.
+    let short = schedule(
+        "2026-01-01T00:00:00Z",
+        "2026-03-01T00:00:00Z",
+        "2026-08-01T00:00:00Z",
+        "2026-09-01T00:00:00Z",
+        "2027-01-01T00:00:00Z",
+    );
+    let err = gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &short)
+        .await
+        .unwrap_err();
+    assert!(
+        err.detail.message.contains("notice"),
+        "{}",
+        err.detail.message
+    );
+
+    // In EOM1 (since 2026-06-01): no new purchase; renewals and runs go on.
+    let eom1 = schedule(
+        "2026-01-01T00:00:00Z",
+        "2026-06-01T00:00:00Z",
+        "2030-01-01T00:00:00Z",
+        "2030-06-01T00:00:00Z",
+        "2031-01-01T00:00:00Z",
+    );
+    gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &eom1)
+        .await
+        .unwrap();
+    let refused = owner
+        .post(
+            "/account/orders",
+            json!({ "kind": "new_purchase", "project_id": fresh, "cu": 1, "months": 1 }),
+        )
+        .await
+        .expect_error(409, "lifecycle_restricted", None);
+    assert!(
+        refused.message().contains("EOM1") && refused.message().contains("2026-06-01"),
+        "{}",
+        refused.message()
+    );
+    owner
+        .post(
+            "/account/orders",
+            json!({ "kind": "renew", "project_id": subscribed, "months": 1 }),
+        )
+        .await
+        .expect(201);
+
+    // Retired (EOS): not even a start.
+    let eos = schedule(
+        "2024-01-01T00:00:00Z",
+        "2024-06-01T00:00:00Z",
+        "2024-08-01T00:00:00Z",
+        "2024-11-01T00:00:00Z",
+        "2025-01-01T00:00:00Z",
+    );
+    gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &eos)
+        .await
+        .unwrap();
+    let cluster = owner
+        .post("/clusters", json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
+        .await
+        .expect(201)
+        .id();
+    let job = owner.saved_sql_job(&fresh, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
+    let d = owner
+        .post(
+            &format!("/projects/{fresh}/deployments"),
+            json!({ "name": "d", "job_id": job, "cluster_id": cluster }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let refused = owner
+        .post(
+            &format!("/projects/{fresh}/deployments/{d}/start"),
+            json!({}),
+        )
+        .await
+        .expect_error(409, "lifecycle_restricted", None);
+    assert!(refused.message().contains("EOS"), "{}", refused.message());
+}
