@@ -84,6 +84,27 @@ enum Admin {
         #[arg(long)]
         eos: String,
     },
+    /// Set an engine version's lifecycle (RFC 3339 instants), checked against the policy:
+    /// EOGS >= GA + 180 days, EOFS >= EOGS + 90, EOS >= EOFS + 90, 3 months' notice.
+    EngineVersion {
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        flink_version: String,
+        #[arg(long)]
+        announced_at: String,
+        #[arg(long)]
+        ga: String,
+        #[arg(long)]
+        eogs: String,
+        #[arg(long)]
+        eofs: String,
+        #[arg(long)]
+        eos: String,
+        /// Pull it for a defect: no new deployments on it.
+        #[arg(long)]
+        pulled: bool,
+    },
     /// Credit an account's prepaid balance (e.g. after a bank transfer); unpaid bills
     /// are paid from it at once.
     TopUp {
@@ -199,6 +220,37 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
             eprintln!("product form {name}: schedule set");
+        }
+        Command::Admin(Admin::EngineVersion {
+            label,
+            flink_version,
+            announced_at,
+            ga,
+            eogs,
+            eofs,
+            eos,
+            pulled,
+        }) => {
+            let at = |flag: &str, value: &str| {
+                chrono::DateTime::parse_from_rfc3339(value)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+            };
+            let version = lifecycle::EngineVersion {
+                label: label.clone(),
+                flink_version,
+                announced_at: at("announced-at", &announced_at)?,
+                ga: at("ga", &ga)?,
+                eogs: at("eogs", &eogs)?,
+                eofs: at("eofs", &eofs)?,
+                eos: at("eos", &eos)?,
+                pulled,
+            };
+            let state = AppState::build(config).await?;
+            gateway::product_forms::set_engine_version(&state.db, &version)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+            eprintln!("engine version {label}: schedule set");
         }
         Command::Admin(Admin::TopUp { account_id, amount }) => {
             let state = AppState::build(config).await?;

@@ -88,3 +88,148 @@ pub async fn set_schedule(db: &Db, name: &str, schedule: &ProductSchedule) -> Re
     tx.commit().await?;
     Ok(())
 }
+
+type EngineRow = (String, String, i64, i64, i64, i64, i64, i64);
+
+fn engine_from_row(
+    (label, flink_version, announced, ga, eogs, eofs, eos, pulled): EngineRow,
+) -> lifecycle::EngineVersion {
+    lifecycle::EngineVersion {
+        label,
+        flink_version,
+        announced_at: instant(announced),
+        ga: instant(ga),
+        eogs: instant(eogs),
+        eofs: instant(eofs),
+        eos: instant(eos),
+        pulled: pulled != 0,
+    }
+}
+
+const ENGINE_COLUMNS: &str = "label, flink_version, announced_at, ga, eogs, eofs, eos, pulled";
+
+/// Every engine version with a schedule.
+pub async fn engine_versions(db: &Db) -> Result<Vec<lifecycle::EngineVersion>, ApiError> {
+    let rows: Vec<EngineRow> = sqlx::query_as(&format!(
+        "select {ENGINE_COLUMNS} from engine_versions order by label"
+    ))
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.into_iter().map(engine_from_row).collect())
+}
+
+/// Sets an engine version's schedule after checking it against the policy.
+pub async fn set_engine_version(
+    db: &Db,
+    version: &lifecycle::EngineVersion,
+) -> Result<(), ApiError> {
+    version
+        .validate()
+        .map_err(|e| ApiError::invalid("schedule", e.to_string()))?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("delete from engine_versions where label = $1")
+        .bind(&version.label)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "insert into engine_versions (label, flink_version, announced_at, ga, eogs, eofs, eos, pulled, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&version.label)
+    .bind(&version.flink_version)
+    .bind(version.announced_at.timestamp_millis())
+    .bind(version.ga.timestamp_millis())
+    .bind(version.eogs.timestamp_millis())
+    .bind(version.eofs.timestamp_millis())
+    .bind(version.eos.timestamp_millis())
+    .bind(i64::from(version.pulled))
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The engine version a cluster runs, if it has a schedule.
+async fn engine_of_cluster(
+    tx: &mut Tx,
+    cluster_id: &str,
+) -> Result<Option<lifecycle::EngineVersion>, ApiError> {
+    let row: Option<EngineRow> = sqlx::query_as(&format!(
+        "select {} from engine_versions v join engine_clusters c on c.engine_version = v.label where c.id = $1",
+        ENGINE_COLUMNS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ")
+    ))
+    .bind(cluster_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(engine_from_row))
+}
+
+/// Refuses new deployments on a cluster whose engine version was pulled or reached its
+/// end of service; `starting` refuses starts at end of service only.
+pub async fn ensure_engine_allows(
+    tx: &mut Tx,
+    cluster_id: &str,
+    starting: bool,
+) -> Result<(), ApiError> {
+    let Some(version) = engine_of_cluster(tx, cluster_id).await? else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    let advice = |v: &lifecycle::EngineVersion| {
+        format!("engine version {} (Flink {})", v.label, v.flink_version)
+    };
+    if !version.may_run(now) {
+        return Err(ApiError::conflict(
+            "engine_end_of_service",
+            format!("{} reached its end of service on {}; move the deployment to a cluster on a supported version", advice(&version), version.eos.to_rfc3339()),
+        ));
+    }
+    if !starting && !version.accepts_new_deployments(now) {
+        return Err(ApiError::conflict(
+            "engine_version_pulled",
+            format!(
+                "{} was pulled for a defect; deploy to a cluster on its replacement",
+                advice(&version)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Stops (with a savepoint) every deployment still meant to run on an engine version
+/// that reached its end of service. Returns how many were stopped.
+pub async fn stop_at_end_of_service(
+    state: &crate::AppState,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select d.id, v.label from deployments d
+           join engine_clusters c on c.id = d.cluster_id
+           join engine_versions v on v.label = c.engine_version
+          where d.desired_state = 'RUNNING' and v.eos <= $1",
+    )
+    .bind(now.timestamp_millis())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut stopped = 0;
+    for (deployment_id, label) in rows {
+        let done = sqlx::query("update deployments set desired_state = 'SUSPENDED', updated_at = $1 where id = $2 and desired_state = 'RUNNING'")
+            .bind(now_ms())
+            .bind(&deployment_id)
+            .execute(&state.db.pool)
+            .await?;
+        if done.rows_affected() > 0 {
+            stopped += 1;
+            crate::engine::deployments::event(
+                state,
+                &deployment_id,
+                "end_of_service",
+                &format!("engine version {label} reached its end of service: stopped with a savepoint; resume it on a supported version"),
+            )
+            .await?;
+            crate::engine::deployments::kick(state, &deployment_id);
+        }
+    }
+    Ok(stopped)
+}

@@ -194,6 +194,7 @@ pub async fn create_deployment(
     let mut tx = state.db.begin_write().await?;
     crate::api::projects::lock_project(&state.db, &mut tx, access.account(), access.project_id())
         .await?;
+    crate::product_forms::ensure_engine_allows(&mut tx, &cluster_id, false).await?;
     let content = crate::api::versions::fetch_version(&mut tx, &job.id, version)
         .await?
         .content;
@@ -399,6 +400,7 @@ pub async fn start_deployment(
     crate::api::projects::lock_project(&state.db, &mut tx, access.account(), access.project_id())
         .await?;
     crate::balance::ensure_not_in_arrears(&mut tx, access.account().as_str()).await?;
+    crate::product_forms::ensure_engine_allows(&mut tx, &d.cluster_id, true).await?;
     crate::product_forms::ensure_allowed(&mut tx, access.project_id(), lifecycle::Action::Run)
         .await?;
     ensure_capacity(&mut tx, &d).await?;

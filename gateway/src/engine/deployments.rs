@@ -175,6 +175,12 @@ async fn reconcile_forever(state: AppState, stop: CancellationToken, replica: Re
             () = tokio::time::sleep(interval) => {}
         }
         let started = std::time::Instant::now();
+        // Engine versions past their end of service stop what still runs on them.
+        if let Err(e) =
+            crate::product_forms::stop_at_end_of_service(&state, chrono::Utc::now()).await
+        {
+            tracing::warn!(error = %e.detail.message, "cannot stop deployments at end of service; will retry");
+        }
         match active_deployments(&state).await {
             Ok(active) => {
                 // One /jobs/overview per cluster per pass, however many deployments it runs.

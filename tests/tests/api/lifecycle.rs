@@ -118,3 +118,112 @@ async fn a_retiring_product_form_refuses_new_purchases_but_renews_and_a_retired_
         .expect_error(409, "lifecycle_restricted", None);
     assert!(refused.message().contains("EOS"), "{}", refused.message());
 }
+
+fn engine_version(label: &str, ga: &str, pulled: bool) -> lifecycle::EngineVersion {
+    let ga = utc(ga);
+    lifecycle::EngineVersion {
+        label: label.to_owned(),
+        flink_version: "2.3.0".to_owned(),
+        announced_at: ga,
+        ga,
+        eogs: ga + chrono::Duration::days(180),
+        eofs: ga + chrono::Duration::days(270),
+        eos: ga + chrono::Duration::days(360),
+        pulled,
+    }
+}
+
+#[tokio::test]
+async fn engine_versions_past_end_of_service_or_pulled_take_no_deployments_and_running_ones_stop() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let job = owner.saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
+    let cluster = |name: &str, version: &str| json!({ "name": name, "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": version });
+    // 1.0.1 runs now; 1.0.2 is pulled; 0.9.0 reached its end of service last year.
+    gateway::product_forms::set_engine_version(
+        &app.state.db,
+        &engine_version("1.0.1", "2026-10-01T00:00:00Z", false),
+    )
+    .await
+    .unwrap();
+    gateway::product_forms::set_engine_version(
+        &app.state.db,
+        &engine_version("1.0.2", "2026-10-01T00:00:00Z", true),
+    )
+    .await
+    .unwrap();
+    gateway::product_forms::set_engine_version(
+        &app.state.db,
+        &engine_version("0.9.0", "2024-01-01T00:00:00Z", false),
+    )
+    .await
+    .unwrap();
+    let mut too_soon = engine_version("1.0.3", "2026-10-01T00:00:00Z", false);
+    too_soon.eos = too_soon.eofs;
+    assert!(
+        gateway::product_forms::set_engine_version(&app.state.db, &too_soon)
+            .await
+            .is_err()
+    );
+
+    let current = owner
+        .post("/clusters", cluster("current", "1.0.1"))
+        .await
+        .expect(201)
+        .id();
+    let pulled = owner
+        .post("/clusters", cluster("pulled", "1.0.2"))
+        .await
+        .expect(201)
+        .id();
+    let retired = owner
+        .post("/clusters", cluster("retired", "0.9.0"))
+        .await
+        .expect(201)
+        .id();
+    let deployments = format!("/projects/{project}/deployments");
+    let deploy = |name: &str, cluster: &str| {
+        owner.post(
+            &deployments,
+            json!({ "name": name, "job_id": job, "cluster_id": cluster }),
+        )
+    };
+    deploy("on-pulled", &pulled)
+        .await
+        .expect_error(409, "engine_version_pulled", None);
+    deploy("on-retired", &retired)
+        .await
+        .expect_error(409, "engine_end_of_service", None);
+    let d = deploy("ok", &current).await.expect(201).id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+
+    // The day 1.0.1 reaches its end of service, what runs on it is stopped with a savepoint.
+    let eos = engine_version("1.0.1", "2026-10-01T00:00:00Z", false).eos;
+    assert_eq!(
+        gateway::product_forms::stop_at_end_of_service(
+            &app.state,
+            eos - chrono::Duration::seconds(1)
+        )
+        .await
+        .unwrap(),
+        0
+    );
+    assert_eq!(
+        gateway::product_forms::stop_at_end_of_service(&app.state, eos)
+            .await
+            .unwrap(),
+        1
+    );
+    let stopped = owner.get(&path).await.expect(200);
+    assert_eq!(stopped.body["desired_state"], "SUSPENDED");
+    let events = owner.list_all(&format!("{path}/events"), 50).await;
+    assert!(
+        events.iter().any(|e| e["kind"] == "end_of_service"),
+        "{events:?}"
+    );
+}
