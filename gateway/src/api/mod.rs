@@ -13,6 +13,7 @@ pub mod connections;
 pub mod deployments;
 pub mod folders;
 pub mod jobs;
+pub mod lifecycles;
 pub mod members;
 pub mod orders;
 pub mod projects;
@@ -94,6 +95,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(clusters::list_clusters, clusters::register_cluster))
         .routes(routes!(clusters::get_cluster, clusters::delete_cluster))
         .routes(routes!(clusters::check_cluster))
+        .routes(routes!(lifecycles::list_engine_versions))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(
             projects::get_project,

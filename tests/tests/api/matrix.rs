@@ -40,7 +40,7 @@ fn expectation(operation: &str) -> Option<Expect> {
         | "get_balance" | "list_transactions" | "top_up" | "usage" => {
             Account(&["owner", "billing_manager"])
         }
-        "list_clusters" | "get_cluster" | "check_cluster" => AnyMember,
+        "list_clusters" | "get_cluster" | "check_cluster" | "list_engine_versions" => AnyMember,
         "register_cluster" | "delete_cluster" => Account(ADMINS),
         "validate_job" => Project("editor"),
         "list_deployments" | "get_deployment" | "list_events" | "list_savepoints"
