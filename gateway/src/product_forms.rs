@@ -85,6 +85,7 @@ pub async fn set_schedule(db: &Db, name: &str, schedule: &ProductSchedule) -> Re
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    announce_form(&mut tx, name, schedule).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -146,6 +147,7 @@ pub async fn set_engine_version(
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    announce_engine(&mut tx, version).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -232,4 +234,111 @@ pub async fn stop_at_end_of_service(
         }
     }
     Ok(stopped)
+}
+
+/// Writes an in-site notice to every owner and admin of each account in `accounts`
+/// (inside the caller's transaction, so the notice exists exactly when the change does).
+async fn notify_accounts(
+    tx: &mut Tx,
+    accounts: &[String],
+    kind: &str,
+    subject: &str,
+    body: &str,
+) -> Result<usize, ApiError> {
+    let mut written = 0;
+    for account in accounts {
+        let people: Vec<(String,)> = sqlx::query_as(
+            "select user_id from account_members where account_id = $1 and role in ('owner', 'admin') order by user_id",
+        )
+        .bind(account)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (user,) in people {
+            sqlx::query(
+                "insert into notices (id, account_id, user_id, kind, subject, body, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(crate::db::new_id())
+            .bind(account)
+            .bind(&user)
+            .bind(kind)
+            .bind(subject)
+            .bind(body)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+fn day(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// Accounts with at least one project of this product form.
+async fn accounts_of_form(tx: &mut Tx, form: &str) -> Result<Vec<String>, ApiError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "select distinct account_id from projects where product_form = $1 order by account_id",
+    )
+    .bind(form)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(a,)| a).collect())
+}
+
+/// Accounts with deployments on clusters that run this engine version.
+async fn accounts_on_engine(tx: &mut Tx, label: &str) -> Result<Vec<String>, ApiError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "select distinct p.account_id from deployments d join projects p on p.id = d.project_id
+           join engine_clusters c on c.id = d.cluster_id where c.engine_version = $1 order by p.account_id",
+    )
+    .bind(label)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(a,)| a).collect())
+}
+
+pub(crate) async fn announce_form(
+    tx: &mut Tx,
+    name: &str,
+    s: &ProductSchedule,
+) -> Result<usize, ApiError> {
+    let accounts = accounts_of_form(tx, name).await?;
+    let body = format!(
+        "The product form `{name}` is being retired. From {} (EOM1) no new purchases; from {} (EOM2) no scale-out orders; \
+         from {} (EOFS) no renewals or changes; on {} (EOS) it stops. Move your projects to its successor before then.",
+        day(s.eom1), day(s.eom2), day(s.eofs), day(s.eos)
+    );
+    notify_accounts(
+        tx,
+        &accounts,
+        "product_form_schedule",
+        &format!("`{name}` retirement schedule"),
+        &body,
+    )
+    .await
+}
+
+pub(crate) async fn announce_engine(
+    tx: &mut Tx,
+    v: &lifecycle::EngineVersion,
+) -> Result<usize, ApiError> {
+    let accounts = accounts_on_engine(tx, &v.label).await?;
+    let body = if v.pulled {
+        format!("Engine version {} (Flink {}) was pulled for a defect: no new deployments can use it. Move your deployments to its replacement.", v.label, v.flink_version)
+    } else {
+        format!(
+            "Engine version {} (Flink {}): no new features from {} (EOGS), no support from {} (EOFS); on {} (EOS) deployments on it are stopped with a savepoint. Upgrade to the newest minor of its major before then.",
+            v.label, v.flink_version, day(v.eogs), day(v.eofs), day(v.eos)
+        )
+    };
+    notify_accounts(
+        tx,
+        &accounts,
+        "engine_version_schedule",
+        &format!("engine version {} lifecycle", v.label),
+        &body,
+    )
+    .await
 }

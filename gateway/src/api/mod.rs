@@ -15,6 +15,7 @@ pub mod folders;
 pub mod jobs;
 pub mod lifecycles;
 pub mod members;
+pub mod notices;
 pub mod orders;
 pub mod projects;
 pub mod tokens;
@@ -96,6 +97,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(clusters::get_cluster, clusters::delete_cluster))
         .routes(routes!(clusters::check_cluster))
         .routes(routes!(lifecycles::list_engine_versions))
+        .routes(routes!(notices::list_notices))
+        .routes(routes!(notices::mark_read))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(
             projects::get_project,

@@ -227,3 +227,57 @@ async fn engine_versions_past_end_of_service_or_pulled_take_no_deployments_and_r
         "{events:?}"
     );
 }
+
+#[tokio::test]
+async fn a_schedule_reaches_the_owners_and_admins_of_affected_accounts_in_their_inbox() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    owner.project("p").await;
+    let admin = app.member(&owner, "admin", None, false).await;
+    let member = app.member(&owner, "member", None, false).await;
+    let unaffected = app.account("NoProjects").await;
+    let s = schedule(
+        "2026-01-01T00:00:00Z",
+        "2026-06-01T00:00:00Z",
+        "2030-01-01T00:00:00Z",
+        "2030-06-01T00:00:00Z",
+        "2031-01-01T00:00:00Z",
+    );
+    gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &s)
+        .await
+        .unwrap();
+
+    for reader in [&owner, &admin] {
+        let inbox = reader.get("/notices").await.expect(200);
+        assert_eq!(inbox.body["unread"], 1, "{}", inbox.body);
+        let body = inbox.body["items"][0]["body"].as_str().unwrap();
+        assert!(
+            body.contains("2026-06-01") && body.contains("2031-01-01"),
+            "{body}"
+        );
+    }
+    assert_eq!(member.get("/notices").await.expect(200).body["unread"], 0);
+    assert_eq!(
+        unaffected.get("/notices").await.expect(200).body["unread"],
+        0
+    );
+
+    let id = owner.get("/notices").await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    admin
+        .post(&format!("/notices/{id}/read"), json!({}))
+        .await
+        .expect_error(404, "not_found", None);
+    owner
+        .post(&format!("/notices/{id}/read"), json!({}))
+        .await
+        .expect(204);
+    assert_eq!(owner.get("/notices").await.expect(200).body["unread"], 0);
+    assert_eq!(
+        admin.get("/notices").await.expect(200).body["unread"],
+        1,
+        "each person reads their own"
+    );
+}

@@ -40,7 +40,13 @@ fn expectation(operation: &str) -> Option<Expect> {
         | "get_balance" | "list_transactions" | "top_up" | "usage" => {
             Account(&["owner", "billing_manager"])
         }
-        "list_clusters" | "get_cluster" | "check_cluster" | "list_engine_versions" => AnyMember,
+        "list_clusters"
+        | "get_cluster"
+        | "check_cluster"
+        | "list_engine_versions"
+        | "list_notices" => AnyMember,
+        // Notices are personal: the fixture's notice is the owner's, others find nothing.
+        "mark_read" => AccountElseHidden(&["owner"]),
         "register_cluster" | "delete_cluster" => Account(ADMINS),
         "validate_job" => Project("editor"),
         "list_deployments" | "get_deployment" | "list_events" | "list_savepoints"
@@ -146,6 +152,7 @@ struct Fixture {
     deployment: String,
     savepoint: String,
     bill: String,
+    notice: String,
     /// A plain account member, also a viewer of the project: the target of member routes.
     target_user: String,
 }
@@ -243,7 +250,18 @@ async fn fixture(app: &TestApp, owner: &Client, clients: &[(usize, Client)], n: 
     .execute(&app.state.db.pool)
     .await
     .expect("bill row");
+    let notice = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "insert into notices (id, account_id, user_id, kind, subject, body, created_at) values ($1, $2, $3, 'test', 's', 'b', 0)",
+    )
+    .bind(&notice)
+    .bind(&owner.account_id)
+    .bind(&owner.user_id)
+    .execute(&app.state.db.pool)
+    .await
+    .expect("notice row");
     Fixture {
+        notice,
         bill,
         savepoint,
         cluster,
@@ -272,6 +290,7 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{deployment_id}", &f.deployment)
         .replace("{savepoint_id}", &f.savepoint)
         .replace("{bill_id}", &f.bill)
+        .replace("{notice_id}", &f.notice)
         .replace("{user_id}", &f.target_user)
 }
 
