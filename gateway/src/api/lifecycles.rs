@@ -61,3 +61,99 @@ pub async fn list_engine_versions(
             .collect(),
     ))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct ImpactItem {
+    pub project_id: String,
+    /// Absent for product-form items.
+    pub deployment_id: Option<String>,
+    /// `product_form` or `engine_version`.
+    pub subject: String,
+    /// The form's name or the engine version's label.
+    pub name: String,
+    pub stage: String,
+    /// What to do, and the date it must be done by.
+    pub action: String,
+    pub by: Option<DateTime<Utc>>,
+}
+
+/// Everything of the caller's account that a lifecycle schedule affects: projects on a
+/// retiring product form and deployments on an engine version past GA or pulled.
+#[utoipa::path(get, path = "/account/lifecycle-impact", tag = "clusters",
+    responses((status = 200, body = Vec<ImpactItem>), (status = 401, body = ErrorBody)))]
+pub async fn lifecycle_impact(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::Read>,
+) -> ApiResult<JsonResponse<Vec<ImpactItem>>> {
+    let now = Utc::now();
+    let mut items = Vec::new();
+    let projects: Vec<(String, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "select p.id, f.name, f.announced_at, f.eom1, f.eom2, f.eofs, f.eos
+           from projects p join product_forms f on f.name = p.product_form where p.account_id = $1 order by p.id",
+    )
+    .bind(access.account().as_str())
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (project_id, name, announced, eom1, eom2, eofs, eos) in projects {
+        let at = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        let schedule = lifecycle::ProductSchedule {
+            announced_at: at(announced),
+            eom1: at(eom1),
+            eom2: at(eom2),
+            eofs: at(eofs),
+            eos: at(eos),
+        };
+        let (stage, _) = schedule.stage_at(now);
+        items.push(ImpactItem {
+            project_id,
+            deployment_id: None,
+            subject: "product_form".to_owned(),
+            name,
+            stage: serde_json::to_value(stage)
+                .ok()
+                .and_then(|s| s.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            action: "move the project's workloads to the product form's successor".to_owned(),
+            by: Some(schedule.eos),
+        });
+    }
+    let versions = crate::product_forms::engine_versions(&state.db).await?;
+    let deployments: Vec<(String, String, String)> = sqlx::query_as(
+        "select d.project_id, d.id, c.engine_version from deployments d join projects p on p.id = d.project_id
+           join engine_clusters c on c.id = d.cluster_id where p.account_id = $1 order by d.id",
+    )
+    .bind(access.account().as_str())
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (project_id, deployment_id, label) in deployments {
+        let Some(version) = versions.iter().find(|v| v.label == label) else {
+            continue;
+        };
+        let stage = version.stage_at(now);
+        if stage == lifecycle::EngineStage::Ga && !version.pulled {
+            continue;
+        }
+        let advice = lifecycle::upgrade_advice(version, &versions, now);
+        let action = match &advice {
+            Some(a) if a.needs_review => format!(
+                "upgrade to engine version {} (a new major: review the job first)",
+                a.to
+            ),
+            Some(a) => format!("upgrade to engine version {}", a.to),
+            None => "move to a supported engine version".to_owned(),
+        };
+        items.push(ImpactItem {
+            project_id,
+            deployment_id: Some(deployment_id),
+            subject: "engine_version".to_owned(),
+            name: label,
+            stage: serde_json::to_value(stage)
+                .ok()
+                .and_then(|s| s.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            action,
+            by: Some(version.eos),
+        });
+    }
+    Ok(JsonResponse(items))
+}

@@ -97,6 +97,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(clusters::get_cluster, clusters::delete_cluster))
         .routes(routes!(clusters::check_cluster))
         .routes(routes!(lifecycles::list_engine_versions))
+        .routes(routes!(lifecycles::lifecycle_impact))
         .routes(routes!(notices::list_notices))
         .routes(routes!(notices::mark_read))
         .routes(routes!(projects::list_projects, projects::create_project))

@@ -221,6 +221,21 @@ async fn engine_versions_past_end_of_service_or_pulled_take_no_deployments_and_r
     );
     let stopped = owner.get(&path).await.expect(200);
     assert_eq!(stopped.body["desired_state"], "SUSPENDED");
+    // Once 1.0.1 is past GA (here: rescheduled to have been GA since January), the
+    // account's impact report lists the deployment with what to do and by when.
+    let earlier = engine_version("1.0.1", "2026-01-01T00:00:00Z", false);
+    gateway::product_forms::set_engine_version(&app.state.db, &earlier)
+        .await
+        .unwrap();
+    let impact = owner.get("/account/lifecycle-impact").await.expect(200);
+    let item = impact
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["deployment_id"] == d.as_str())
+        .cloned();
+    assert!(item.is_some(), "{}", impact.body);
     let events = owner.list_all(&format!("{path}/events"), 50).await;
     assert!(
         events.iter().any(|e| e["kind"] == "end_of_service"),

@@ -44,7 +44,8 @@ fn expectation(operation: &str) -> Option<Expect> {
         | "get_cluster"
         | "check_cluster"
         | "list_engine_versions"
-        | "list_notices" => AnyMember,
+        | "list_notices"
+        | "lifecycle_impact" => AnyMember,
         // Notices are personal: the fixture's notice is the owner's, others find nothing.
         "mark_read" => AccountElseHidden(&["owner"]),
         "register_cluster" | "delete_cluster" => Account(ADMINS),
