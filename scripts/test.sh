@@ -61,6 +61,8 @@ cleanup() {
   drop_test_databases
   if [ -n "$engine_started" ]; then scripts/flink.sh stop || true; fi
   if [ -n "$engine_1_20_started" ]; then scripts/flink.sh stop --name flink-1.20.5 || true; fi
+  # The cluster-restart test runs a cluster of its own; stop it if a failure left it up.
+  if scripts/flink.sh status --name restart-test >/dev/null 2>&1; then scripts/flink.sh stop --name restart-test || true; fi
 }
 drop_test_databases
 trap cleanup EXIT

@@ -592,3 +592,118 @@ async fn flink_1_20_validates_runs_and_suspends_through_the_same_runner() {
         "{savepoints:?}"
     );
 }
+
+/// Runs `scripts/flink.sh` with these arguments.
+async fn flink_sh(args: &[&str]) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/flink.sh");
+    let out = tokio::process::Command::new("bash")
+        .arg(script)
+        .args(args)
+        .output()
+        .await
+        .expect("flink.sh runs");
+    assert!(
+        out.status.success(),
+        "flink.sh {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_job_lost_in_a_cluster_restart_is_resubmitted_from_its_latest_state() {
+    let Some(engine) = local_engine() else { return };
+    // A cluster of its own, since this test restarts it.
+    let (port, rpc) = ("8083", "6125");
+    flink_sh(&[
+        "start",
+        "2.3.0",
+        "--rest-port",
+        port,
+        "--rpc-port",
+        rpc,
+        "--name",
+        "restart-test",
+    ])
+    .await;
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 300;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let cluster = owner
+        .post(
+            "/clusters",
+            json!({ "name": "restarting", "rest_url": format!("http://127.0.0.1:{port}"), "flink_version": "2.3.0", "engine_version": "1.0.0" }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let project = owner.project("p").await;
+    let job = owner.saved_sql_job(&project, "w", WINDOWED).await;
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "survivor", "job_id": job, "cluster_id": cluster }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    let running = wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+    let before = running["engine_job_id"].as_str().unwrap().to_owned();
+    owner
+        .post(&format!("{path}/savepoints"), json!({}))
+        .await
+        .expect(202);
+    wait_until(
+        &owner,
+        &format!("{path}/savepoints"),
+        60,
+        "a savepoint",
+        |b| b["items"][0]["state"] == "COMPLETED",
+    )
+    .await;
+
+    // The whole cluster goes down and comes back empty.
+    flink_sh(&["stop", "--name", "restart-test"]).await;
+    flink_sh(&[
+        "start",
+        "2.3.0",
+        "--rest-port",
+        port,
+        "--rpc-port",
+        rpc,
+        "--name",
+        "restart-test",
+    ])
+    .await;
+    let after = wait_until(&owner, &path, 120, "a resubmission", |b| {
+        b["status"] == "RUNNING"
+            && b["engine_job_id"].is_string()
+            && b["engine_job_id"] != before.as_str()
+    })
+    .await;
+    let flink = engine_client::EngineClient::new(&format!("http://127.0.0.1:{port}")).unwrap();
+    let job_id = after["engine_job_id"].as_str().unwrap();
+    let restored = flink.checkpoints(job_id).await.unwrap().latest.restored;
+    assert!(
+        restored.is_some(),
+        "resubmitted from its latest state, not from scratch"
+    );
+    let events = owner.list_all(&format!("{path}/events"), 50).await;
+    assert!(events.iter().any(|e| e["kind"] == "restart"), "{events:?}");
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 60, "CANCELLED", |b| {
+        b["status"] == "CANCELLED"
+    })
+    .await;
+    flink_sh(&["stop", "--name", "restart-test"]).await;
+}
