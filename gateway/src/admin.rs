@@ -134,3 +134,16 @@ pub async fn add_member_with_token(
     tx.commit().await?;
     Ok((user_id, token.secret))
 }
+
+/// Makes the user with this email a platform operator.
+pub async fn grant_operator(db: &Db, email: &str) -> Result<(), ApiError> {
+    let email = domain::email("email", email)?;
+    let done = sqlx::query("update users set platform_admin = 1 where email = $1")
+        .bind(&email)
+        .execute(&db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::not_found("user with that email"));
+    }
+    Ok(())
+}

@@ -105,6 +105,11 @@ enum Admin {
         #[arg(long)]
         pulled: bool,
     },
+    /// Make a person a platform operator, who sets lifecycles through the API.
+    GrantOperator {
+        #[arg(long)]
+        email: String,
+    },
     /// Credit an account's prepaid balance (e.g. after a bank transfer); unpaid bills
     /// are paid from it at once.
     TopUp {
@@ -251,6 +256,13 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
             eprintln!("engine version {label}: schedule set");
+        }
+        Command::Admin(Admin::GrantOperator { email }) => {
+            let state = AppState::build(config).await?;
+            gateway::admin::grant_operator(&state.db, &email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+            eprintln!("{email} is now a platform operator");
         }
         Command::Admin(Admin::TopUp { account_id, amount }) => {
             let state = AppState::build(config).await?;

@@ -324,3 +324,40 @@ async fn an_operator_schedules_a_product_form_within_the_policy() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn an_operator_is_granted_by_email() {
+    let dir = temp_dir("operator");
+    let out = sluice(&dir)
+        .args([
+            "admin",
+            "create-account",
+            "--name",
+            "Platform",
+            "--owner-email",
+            "ops@example.com",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ok = sluice(&dir)
+        .args(["admin", "grant-operator", "--email", "ops@example.com"])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let unknown = sluice(&dir)
+        .args(["admin", "grant-operator", "--email", "nobody@example.com"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("not found"));
+    std::fs::remove_dir_all(&dir).ok();
+}

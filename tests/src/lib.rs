@@ -301,6 +301,9 @@ impl Client {
     pub async fn post(&self, path: &str, body: Value) -> Res {
         Self::send(self.request(Method::POST, path).json(&body)).await
     }
+    pub async fn put(&self, path: &str, body: Value) -> Res {
+        Self::send(self.request(Method::PUT, path).json(&body)).await
+    }
     pub async fn patch(&self, path: &str, body: Value) -> Res {
         Self::send(self.request(Method::PATCH, path).json(&body)).await
     }

@@ -17,6 +17,7 @@ pub mod lifecycles;
 pub mod members;
 pub mod notices;
 pub mod orders;
+pub mod platform;
 pub mod projects;
 pub mod tokens;
 pub mod validate;
@@ -99,6 +100,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycles::list_engine_versions))
         .routes(routes!(lifecycles::lifecycle_impact))
         .routes(routes!(notices::list_notices))
+        .routes(routes!(platform::set_product_form))
+        .routes(routes!(platform::set_engine_version))
+        .routes(routes!(platform::engine_impact))
         .routes(routes!(notices::mark_read))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(

@@ -296,3 +296,72 @@ async fn a_schedule_reaches_the_owners_and_admins_of_affected_accounts_in_their_
         "each person reads their own"
     );
 }
+
+#[tokio::test]
+async fn only_platform_operators_set_lifecycles_and_their_changes_are_audited() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let operator = app.account("Platform").await;
+    let email: (String,) = sqlx::query_as("select email from users where id = $1")
+        .bind(&operator.user_id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    gateway::admin::grant_operator(&app.state.db, &email.0)
+        .await
+        .unwrap();
+    let form = json!({ "announced_at": "2026-01-01T00:00:00Z", "eom1": "2026-06-01T00:00:00Z", "eom2": "2030-01-01T00:00:00Z",
+                       "eofs": "2030-06-01T00:00:00Z", "eos": "2031-01-01T00:00:00Z" });
+    owner
+        .put("/platform/product-forms/fully_managed", form.clone())
+        .await
+        .expect_error(403, "forbidden", None);
+    operator
+        .put("/platform/product-forms/fully_managed", form.clone())
+        .await
+        .expect(204);
+    let mut short = form.clone();
+    short["eom1"] = json!("2026-02-01T00:00:00Z");
+    operator
+        .put("/platform/product-forms/fully_managed", short)
+        .await
+        .expect_error(422, "invalid_field", Some("schedule"));
+    let audit = operator
+        .list_all("/account/audit?action=set_product_form", 10)
+        .await;
+    assert_eq!(
+        audit.len(),
+        2,
+        "success and failure both recorded: {audit:?}"
+    );
+    assert_eq!(
+        audit.iter().filter(|e| e["outcome"] == "success").count(),
+        1
+    );
+    // The refused attempt is on record too, in the account it came from.
+    let denied = owner
+        .list_all("/account/audit?action=set_product_form", 10)
+        .await;
+    assert_eq!(denied.len(), 1);
+    assert_eq!(denied[0]["outcome"], "denied");
+
+    let engine = json!({ "flink_version": "2.3.0", "announced_at": "2026-01-01T00:00:00Z", "ga": "2026-01-01T00:00:00Z",
+                         "eogs": "2026-07-01T00:00:00Z", "eofs": "2026-10-01T00:00:00Z", "eos": "2027-01-01T00:00:00Z" });
+    operator
+        .put("/platform/engine-versions/1.0.1", engine.clone())
+        .await
+        .expect(204);
+    operator
+        .put("/platform/engine-versions/latest", engine)
+        .await
+        .expect_error(422, "invalid_field", Some("label"));
+    let impact = operator
+        .get("/platform/engine-versions/1.0.1/impact")
+        .await
+        .expect(200);
+    assert_eq!(impact.body["deployments"].as_array().unwrap().len(), 0);
+    owner
+        .get("/platform/engine-versions/1.0.1/impact")
+        .await
+        .expect_error(403, "forbidden", None);
+}

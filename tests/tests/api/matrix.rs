@@ -24,6 +24,8 @@ enum Expect {
     AccountElseHidden(&'static [&'static str]),
     /// The weakest project role allowed; weaker roles get 403, no role 404.
     Project(&'static str),
+    /// Platform operators only: every account role gets 403.
+    Operator,
 }
 
 /// The documented outcome of each operation, by operation id.
@@ -48,6 +50,7 @@ fn expectation(operation: &str) -> Option<Expect> {
         | "lifecycle_impact" => AnyMember,
         // Notices are personal: the fixture's notice is the owner's, others find nothing.
         "mark_read" => AccountElseHidden(&["owner"]),
+        "set_product_form" | "set_engine_version" | "engine_impact" => Operator,
         "register_cluster" | "delete_cluster" => Account(ADMINS),
         "validate_job" => Project("editor"),
         "list_deployments" | "get_deployment" | "list_events" | "list_savepoints"
@@ -292,6 +295,8 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{savepoint_id}", &f.savepoint)
         .replace("{bill_id}", &f.bill)
         .replace("{notice_id}", &f.notice)
+        .replace("{name}", "fully_managed")
+        .replace("{label}", "1.0.0")
         .replace("{user_id}", &f.target_user)
 }
 
@@ -320,6 +325,10 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
         "switch_account" => json!({ "account_id": "x" }),
         "update_billing" => json!({ "billing_time_zone": "Asia/Shanghai" }),
         "top_up" => json!({ "amount": "1.00" }),
+        "set_product_form" => {
+            json!({ "announced_at": "2026-01-01T00:00:00Z", "eom1": "2030-01-01T00:00:00Z",
+                                       "eom2": "2030-02-01T00:00:00Z", "eofs": "2030-06-01T00:00:00Z", "eos": "2031-01-01T00:00:00Z" })
+        }
         "preview_order" | "place_order" => {
             json!({ "kind": "new_purchase", "project_id": f.project, "cu": 4, "months": 1 })
         }
@@ -378,6 +387,7 @@ fn outcome_for(caller: &Caller, expect: Expect) -> &'static str {
         // Sign-in endpoints answer by their own rules (e.g. 404 when sign-in is off).
         Expect::Public => "any",
         Expect::AnyMember => "allowed",
+        Expect::Operator => "forbidden",
         Expect::Account(roles) | Expect::AccountElseHidden(roles) => {
             if roles.contains(&caller.account_role) {
                 "allowed"
@@ -482,6 +492,7 @@ async fn every_operation_gives_every_caller_the_documented_outcome() {
         let has_ids = path.contains('{') || matches!(id.as_str(), "preview_order" | "place_order");
         let want = match expect {
             Expect::Public => "any",
+            Expect::Operator => "forbidden",
             _ if has_ids => "hidden",
             _ => "allowed",
         };

@@ -1,0 +1,163 @@
+//! Platform operators' API: product-form and engine-version lifecycles and their impact
+//! across all accounts. Every change is checked against the policy and audited (the
+//! audit middleware records it under the operator's current account).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json as JsonResponse;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::PlatformAdmin;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Path};
+use crate::AppState;
+
+fn instant(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| ApiError::invalid(field, format!("{field} must be an RFC 3339 instant: {e}")))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductFormSchedule {
+    pub announced_at: String,
+    pub eom1: String,
+    pub eom2: String,
+    pub eofs: String,
+    pub eos: String,
+}
+
+/// Sets a product form's milestones; affected owners and admins get a notice.
+#[utoipa::path(put, path = "/platform/product-forms/{name}", tag = "platform", params(("name" = String, Path)),
+    request_body = ProductFormSchedule,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_product_form(
+    State(state): State<AppState>,
+    _operator: PlatformAdmin,
+    Path(name): Path<String>,
+    Json(body): Json<ProductFormSchedule>,
+) -> ApiResult<StatusCode> {
+    let name = crate::domain::Name::parse("name", &name)?;
+    let schedule = lifecycle::ProductSchedule {
+        announced_at: instant("announced_at", &body.announced_at)?,
+        eom1: instant("eom1", &body.eom1)?,
+        eom2: instant("eom2", &body.eom2)?,
+        eofs: instant("eofs", &body.eofs)?,
+        eos: instant("eos", &body.eos)?,
+    };
+    crate::product_forms::set_schedule(&state.db, name.as_str(), &schedule).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngineVersionSchedule {
+    pub flink_version: String,
+    pub announced_at: String,
+    pub ga: String,
+    pub eogs: String,
+    pub eofs: String,
+    pub eos: String,
+    #[serde(default)]
+    pub pulled: bool,
+}
+
+/// Sets an engine version's lifecycle (or pulls it); affected owners and admins get a notice.
+#[utoipa::path(put, path = "/platform/engine-versions/{label}", tag = "platform", params(("label" = String, Path)),
+    request_body = EngineVersionSchedule,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_engine_version(
+    State(state): State<AppState>,
+    _operator: PlatformAdmin,
+    Path(label): Path<String>,
+    Json(body): Json<EngineVersionSchedule>,
+) -> ApiResult<StatusCode> {
+    let parts: Vec<&str> = label.split('.').collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(ApiError::invalid(
+            "label",
+            "an engine version label is major.major.minor, e.g. 1.0.3",
+        ));
+    }
+    let version = lifecycle::EngineVersion {
+        label,
+        flink_version: body.flink_version,
+        announced_at: instant("announced_at", &body.announced_at)?,
+        ga: instant("ga", &body.ga)?,
+        eogs: instant("eogs", &body.eogs)?,
+        eofs: instant("eofs", &body.eofs)?,
+        eos: instant("eos", &body.eos)?,
+        pulled: body.pulled,
+    };
+    crate::product_forms::set_engine_version(&state.db, &version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AffectedDeployment {
+    pub account_id: String,
+    pub project_id: String,
+    pub deployment_id: String,
+    pub desired_state: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EngineImpact {
+    pub label: String,
+    /// Every deployment on a cluster that runs this version, across accounts.
+    pub deployments: Vec<AffectedDeployment>,
+    /// What each must do, and by when.
+    pub action: String,
+    pub by: Option<DateTime<Utc>>,
+}
+
+/// Every account, project and deployment an engine version's lifecycle affects.
+#[utoipa::path(get, path = "/platform/engine-versions/{label}/impact", tag = "platform", params(("label" = String, Path)),
+    responses((status = 200, body = EngineImpact), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn engine_impact(
+    State(state): State<AppState>,
+    _operator: PlatformAdmin,
+    Path(label): Path<String>,
+) -> ApiResult<JsonResponse<EngineImpact>> {
+    let versions = crate::product_forms::engine_versions(&state.db).await?;
+    let version = versions
+        .iter()
+        .find(|v| v.label == label)
+        .ok_or_else(|| ApiError::not_found("engine version"))?;
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "select p.account_id, d.project_id, d.id, d.desired_state from deployments d
+           join projects p on p.id = d.project_id join engine_clusters c on c.id = d.cluster_id
+          where c.engine_version = $1 order by p.account_id, d.project_id, d.id",
+    )
+    .bind(&label)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let advice = lifecycle::upgrade_advice(version, &versions, Utc::now());
+    Ok(JsonResponse(EngineImpact {
+        label: label.clone(),
+        deployments: rows
+            .into_iter()
+            .map(
+                |(account_id, project_id, deployment_id, desired_state)| AffectedDeployment {
+                    account_id,
+                    project_id,
+                    deployment_id,
+                    desired_state,
+                },
+            )
+            .collect(),
+        action: match advice {
+            Some(a) if a.needs_review => format!("upgrade to {} (a new major: review first)", a.to),
+            Some(a) => format!("upgrade to {}", a.to),
+            None => "move to a supported engine version".to_owned(),
+        },
+        by: Some(version.eos),
+    }))
+}
