@@ -401,6 +401,30 @@ impl<P: AccountPermission + Send> FromRequestParts<AppState> for AccountGuard<P>
     }
 }
 
+/// Extractor: a platform operator (above accounts), acting with a full-scope credential.
+/// Operators set product-form and engine-version lifecycles.
+pub struct PlatformAdmin {
+    pub principal: Principal,
+}
+
+impl FromRequestParts<AppState> for PlatformAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let (flag,): (i64,) = sqlx::query_as("select platform_admin from users where id = $1")
+            .bind(&principal.user_id)
+            .fetch_one(&state.db.pool)
+            .await?;
+        if flag == 0 || principal.project_scope().is_some() {
+            return Err(ApiError::forbidden(
+                "this is for platform operators (sluice admin grant-operator), with a credential not narrowed to a project",
+            ));
+        }
+        Ok(Self { principal })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,29 +459,5 @@ mod tests {
         assert!(!can(AccountRole::Admin, AccountAction::PayBilling));
         assert!(can(AccountRole::Owner, AccountAction::PayBilling));
         assert!(can(AccountRole::Owner, AccountAction::ManageMembers));
-    }
-}
-
-/// Extractor: a platform operator (above accounts), acting with a full-scope credential.
-/// Operators set product-form and engine-version lifecycles.
-pub struct PlatformAdmin {
-    pub principal: Principal,
-}
-
-impl FromRequestParts<AppState> for PlatformAdmin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = Principal::from_request_parts(parts, state).await?;
-        let (flag,): (i64,) = sqlx::query_as("select platform_admin from users where id = $1")
-            .bind(&principal.user_id)
-            .fetch_one(&state.db.pool)
-            .await?;
-        if flag == 0 || principal.project_scope().is_some() {
-            return Err(ApiError::forbidden(
-                "this is for platform operators (sluice admin grant-operator), with a credential not narrowed to a project",
-            ));
-        }
-        Ok(Self { principal })
     }
 }
