@@ -26,6 +26,46 @@ fn temp_dir(label: &str) -> PathBuf {
     dir
 }
 
+/// Runs `sluice` with `args` and asserts it succeeded.
+fn ok(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = sluice(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "sluice {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `sluice` with `args`, asserts it failed, and returns what it said.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = sluice(dir).args(args).output().unwrap();
+    assert!(!out.status.success(), "sluice {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Creates an account from the command line and returns its id.
+fn create_account(dir: &Path, owner_email: &str) -> String {
+    let out = ok(
+        dir,
+        &[
+            "admin",
+            "create-account",
+            "--name",
+            "Acme",
+            "--owner-email",
+            owner_email,
+        ],
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    stderr
+        .split_whitespace()
+        .skip_while(|w| *w != "account")
+        .nth(1)
+        .expect("the account id is printed")
+        .to_owned()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -150,32 +190,10 @@ fn unknown_configuration_keys_are_refused_with_their_name() {
 #[tokio::test]
 async fn an_operator_adds_a_member_with_a_role_and_bad_roles_are_named() {
     let dir = temp_dir("member");
-    let out = sluice(&dir)
-        .args([
-            "admin",
-            "create-account",
-            "--name",
-            "Acme",
-            "--owner-email",
-            "ann@example.com",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let account = stderr
-        .split_whitespace()
-        .skip_while(|w| *w != "account")
-        .nth(1)
-        .expect("the account id is printed")
-        .to_owned();
-
-    let out = sluice(&dir)
-        .args([
+    let account = create_account(&dir, "ann@example.com");
+    let out = ok(
+        &dir,
+        &[
             "admin",
             "add-member",
             "--account-id",
@@ -184,19 +202,13 @@ async fn an_operator_adds_a_member_with_a_role_and_bad_roles_are_named() {
             "ci@example.com",
             "--role",
             "admin",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(token.starts_with("slc_"), "stdout is the token: {token}");
-
-    let out = sluice(&dir)
-        .args([
+    let said = fails(
+        &dir,
+        &[
             "admin",
             "add-member",
             "--account-id",
@@ -205,159 +217,94 @@ async fn an_operator_adds_a_member_with_a_role_and_bad_roles_are_named() {
             "x@example.com",
             "--role",
             "root",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--role"));
-    let out = sluice(&dir)
-        .args([
+        ],
+    );
+    assert!(said.contains("--role"), "{said}");
+    let said = fails(
+        &dir,
+        &[
             "admin",
             "add-member",
             "--account-id",
             "nope",
             "--email",
             "x@example.com",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("account not found"));
+        ],
+    );
+    assert!(said.contains("account not found"), "{said}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn an_operator_tops_up_a_balance_and_bad_amounts_are_named() {
     let dir = temp_dir("topup");
-    let out = sluice(&dir)
-        .args([
-            "admin",
-            "create-account",
-            "--name",
-            "Acme",
-            "--owner-email",
-            "ann@example.com",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let account = stderr
-        .split_whitespace()
-        .skip_while(|w| *w != "account")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let ok = sluice(&dir)
-        .args([
+    let account = create_account(&dir, "ann@example.com");
+    let out = ok(
+        &dir,
+        &[
             "admin",
             "top-up",
             "--account-id",
             &account,
             "--amount",
             "12.50",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
+        ],
     );
-    assert!(String::from_utf8_lossy(&ok.stderr).contains("credited 12.50"));
-    let bad = sluice(&dir)
-        .args([
+    assert!(String::from_utf8_lossy(&out.stderr).contains("credited 12.50"));
+    let said = fails(
+        &dir,
+        &[
             "admin",
             "top-up",
             "--account-id",
             &account,
             "--amount",
             "-1",
-        ])
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--amount"));
+        ],
+    );
+    assert!(said.contains("--amount"), "{said}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn an_operator_schedules_a_product_form_within_the_policy() {
     let dir = temp_dir("lifecycle");
-    let run = |eom1: &str| {
-        sluice(&dir)
-            .args([
-                "admin",
-                "product-form",
-                "--name",
-                "fully_managed",
-                "--announced-at",
-                "2026-01-01T00:00:00Z",
-                "--eom1",
-                eom1,
-                "--eom2",
-                "2026-12-01T00:00:00Z",
-                "--eofs",
-                "2027-02-01T00:00:00Z",
-                "--eos",
-                "2027-06-01T00:00:00Z",
-            ])
-            .output()
-            .unwrap()
+    let args = |eom1: &'static str| {
+        [
+            "admin",
+            "product-form",
+            "--name",
+            "fully_managed",
+            "--announced-at",
+            "2026-01-01T00:00:00Z",
+            "--eom1",
+            eom1,
+            "--eom2",
+            "2026-12-01T00:00:00Z",
+            "--eofs",
+            "2027-02-01T00:00:00Z",
+            "--eos",
+            "2027-06-01T00:00:00Z",
+        ]
     };
-    let ok = run("2026-06-01T00:00:00Z");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    let short = run("2026-03-01T00:00:00Z");
-    assert!(!short.status.success());
-    assert!(
-        String::from_utf8_lossy(&short.stderr).contains("notice"),
-        "{}",
-        String::from_utf8_lossy(&short.stderr)
-    );
+    ok(&dir, &args("2026-06-01T00:00:00Z"));
+    let said = fails(&dir, &args("2026-03-01T00:00:00Z"));
+    assert!(said.contains("notice"), "{said}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn an_operator_is_granted_by_email() {
     let dir = temp_dir("operator");
-    let out = sluice(&dir)
-        .args([
-            "admin",
-            "create-account",
-            "--name",
-            "Platform",
-            "--owner-email",
-            "ops@example.com",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    create_account(&dir, "ops@example.com");
+    ok(
+        &dir,
+        &["admin", "grant-operator", "--email", "ops@example.com"],
     );
-    let ok = sluice(&dir)
-        .args(["admin", "grant-operator", "--email", "ops@example.com"])
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
+    let said = fails(
+        &dir,
+        &["admin", "grant-operator", "--email", "nobody@example.com"],
     );
-    let unknown = sluice(&dir)
-        .args(["admin", "grant-operator", "--email", "nobody@example.com"])
-        .output()
-        .unwrap();
-    assert!(!unknown.status.success());
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("not found"));
+    assert!(said.contains("not found"), "{said}");
     std::fs::remove_dir_all(&dir).ok();
 }
