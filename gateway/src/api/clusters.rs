@@ -105,6 +105,24 @@ pub async fn visible_cluster(
         .ok_or_else(|| ApiError::not_found("cluster"))
 }
 
+/// The cluster a project deploys to when none is named: its default, else the
+/// platform's; its id and REST URL.
+pub async fn project_cluster(
+    db: &Db,
+    project_id: &str,
+) -> Result<Option<(String, String)>, ApiError> {
+    Ok(sqlx::query_as(
+        "select c.id, c.rest_url from engine_clusters c
+          where c.id = (select default_cluster_id from projects where id = $1)
+             or (c.account_id is null and c.name = $2)
+          order by case when c.account_id is null then 1 else 0 end limit 1",
+    )
+    .bind(project_id)
+    .bind(crate::engine::PLATFORM_CLUSTER_NAME)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
 /// Asks the cluster for its overview and records the answer.
 pub async fn check_health(
     state: &AppState,

@@ -184,7 +184,15 @@ pub async fn create_deployment(
                 .map_err(|e| e.with_field("cluster_id"))?
                 .id
         }
-        None => default_cluster(&state, access.project_id()).await?,
+        None => super::clusters::project_cluster(&state.db, access.project_id())
+            .await?
+            .map(|(id, _)| id)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "cluster_id",
+                    "no cluster given, and the project has no default cluster",
+                )
+            })?,
     };
     let version = match body.version {
         Some(v) => v,
@@ -250,24 +258,6 @@ pub async fn create_deployment(
         StatusCode::CREATED,
         JsonResponse(fetch(&state, &access, &id).await?.into()),
     ))
-}
-
-async fn default_cluster(state: &AppState, project_id: &str) -> Result<String, ApiError> {
-    let row: Option<(String,)> = sqlx::query_as(
-        "select c.id from engine_clusters c
-          where c.id = (select default_cluster_id from projects where id = $1) or (c.account_id is null and c.name = $2)
-          order by case when c.account_id is null then 1 else 0 end limit 1",
-    )
-    .bind(project_id)
-    .bind(crate::engine::PLATFORM_CLUSTER_NAME)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    row.map(|(id,)| id).ok_or_else(|| {
-        ApiError::invalid(
-            "cluster_id",
-            "no cluster given, and the project has no default cluster",
-        )
-    })
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/deployments/{deployment_id}", tag = "deployments",

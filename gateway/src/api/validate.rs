@@ -123,17 +123,7 @@ async fn choose_cluster(
             .map_err(|e| e.with_field("cluster_id"))?;
         return Ok(Some((cluster.id, cluster.rest_url)));
     }
-    let row: Option<(String, String)> = sqlx::query_as(
-        "select c.id, c.rest_url from engine_clusters c
-          where c.id = (select default_cluster_id from projects where id = $1)
-             or (c.account_id is null and c.name = $2)
-          order by case when c.account_id is null then 1 else 0 end limit 1",
-    )
-    .bind(access.project_id())
-    .bind(crate::engine::PLATFORM_CLUSTER_NAME)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    Ok(row)
+    super::clusters::project_cluster(&state.db, access.project_id()).await
 }
 
 async fn engine_check(

@@ -417,10 +417,13 @@ async fn act(
     snapshot: Option<&Snapshot>,
 ) -> Result<(), ApiError> {
     let client = state.engines.client(&d.rest_url)?;
-    let settled_any = has_started_savepoints(state, &d.id).await?;
-    let d = settle_savepoints(state, &client, d).await?;
-    // Savepoints that just settled may have ended the job: look again rather than trust the pass's snapshot.
-    let snapshot = if settled_any { None } else { snapshot };
+    let (d, savepoints) = settle_savepoints(state, &client, d).await?;
+    // Savepoints in flight may have just ended the job: look again rather than trust the pass's snapshot.
+    let snapshot = if savepoints.had_pending {
+        None
+    } else {
+        snapshot
+    };
     let observed = match &d.engine_job_id {
         Some(job_id) => Some(observe(state, &d.rest_url, job_id, snapshot).await),
         None => None,
@@ -522,9 +525,7 @@ async fn act(
         (_, Some(_)) | (_, None) => {
             close_interval(state, &d, now).await?;
             // Not SUSPENDED before the stop's savepoint is settled: a resume must find it.
-            if d.desired_state == SUSPENDED
-                && d.engine_job_id.is_some()
-                && has_started_savepoints(state, &d.id).await?
+            if d.desired_state == SUSPENDED && d.engine_job_id.is_some() && savepoints.still_pending
             {
                 return set_status(state, &d, STOPPING, d.engine_job_id.as_deref(), None).await;
             }
@@ -537,16 +538,6 @@ async fn act(
             set_status(state, &d, status, None, d.last_error.as_deref()).await
         }
     }
-}
-
-async fn has_started_savepoints(state: &AppState, deployment_id: &str) -> Result<bool, ApiError> {
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from savepoints where deployment_id = $1 and state = 'STARTED'",
-    )
-    .bind(deployment_id)
-    .fetch_one(&state.db.pool)
-    .await?;
-    Ok(n > 0)
 }
 
 /// Whether a stop with savepoint of the current engine job is under way or done (the
@@ -644,26 +635,42 @@ pub async fn insert_savepoint(
 }
 
 /// Completes or fails the savepoints in flight, and carries out what waited on them.
+/// What `settle_savepoints` found: savepoints in flight before it, and still after it.
+struct SavepointsInFlight {
+    had_pending: bool,
+    still_pending: bool,
+}
+
 async fn settle_savepoints(
     state: &AppState,
     client: &EngineClient,
     mut d: DeploymentRow,
-) -> Result<DeploymentRow, ApiError> {
+) -> Result<(DeploymentRow, SavepointsInFlight), ApiError> {
     let pending: Vec<(String, String, String, String)> = sqlx::query_as(
         "select id, engine_job_id, trigger_id, origin from savepoints where deployment_id = $1 and state = 'STARTED' order by id",
     )
     .bind(&d.id)
     .fetch_all(&state.db.pool)
     .await?;
+    let mut flight = SavepointsInFlight {
+        had_pending: !pending.is_empty(),
+        still_pending: false,
+    };
     for (id, job_id, trigger, origin) in pending {
         let outcome = match client.savepoint_status(&job_id, &trigger).await {
-            Ok(SavepointStatus::InProgress) => continue,
+            Ok(SavepointStatus::InProgress) => {
+                flight.still_pending = true;
+                continue;
+            }
             Ok(SavepointStatus::Completed { location }) => Ok(location),
             Ok(SavepointStatus::Failed { reason }) => Err(reason),
             Err(EngineError::JobNotFound { .. }) => {
                 Err("the job ended before the savepoint completed".to_owned())
             }
-            Err(e) if e.is_transient() => continue,
+            Err(e) if e.is_transient() => {
+                flight.still_pending = true;
+                continue;
+            }
             Err(e) => Err(e.to_string()),
         };
         match outcome {
@@ -719,7 +726,7 @@ async fn settle_savepoints(
             }
         }
     }
-    Ok(d)
+    Ok((d, flight))
 }
 
 /// After the upgrade's savepoint: the new version starts from it.
