@@ -20,6 +20,10 @@ pub enum BillingError {
     Overflow,
     #[error("`{0}` is not a valid price (a decimal in major units, at most 6 decimals beyond the minor unit)")]
     BadPrice(String),
+    #[error(
+        "`{0}` is not an amount (a decimal in major units with at most the currency's decimals)"
+    )]
+    BadAmount(String),
     #[error("no price is in effect at {0}")]
     NoPrice(String),
     #[error("bad billing period: {0}")]

@@ -36,6 +36,16 @@ pub enum Granularity {
     Minute,
 }
 
+/// Milli-CU x milliseconds as CU-hours, exact decimal text without trailing zeros
+/// (ten decimals are exact for millisecond precision).
+pub fn cu_hours_text(cu_millis: i128) -> String {
+    const PER_CU_HOUR: i128 = 1_000 * 3_600_000;
+    const SCALE: i128 = 10_000_000_000;
+    let scaled = cu_millis * SCALE / PER_CU_HOUR;
+    let text = format!("{}.{:010}", scaled / SCALE, scaled % SCALE);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// Milli-CU x milliseconds held within `window`, exactly.
 pub fn cu_millis(intervals: &[RunInterval], window: Window, now: DateTime<Utc>) -> i128 {
     intervals
@@ -144,6 +154,13 @@ mod tests {
             start: s,
             end: s + chrono::Duration::hours(1),
         }
+    }
+
+    #[test]
+    fn cu_hours_are_exact_decimal_text() {
+        assert_eq!(cu_hours_text(3 * 1_000 * 3_600_000), "3");
+        assert_eq!(cu_hours_text(5_400_000), "0.0015");
+        assert_eq!(cu_hours_text(0), "0");
     }
 
     #[test]

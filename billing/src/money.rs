@@ -116,6 +116,33 @@ impl Money {
 }
 
 impl Money {
+    /// Parses a positive or zero decimal amount in major units (e.g. `"12.50"`) with at
+    /// most the currency's decimals, exactly.
+    pub fn parse_major(text: &str, currency: Currency) -> Result<Money, BillingError> {
+        let bad = || BillingError::BadAmount(text.to_owned());
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let places = usize::from(currency.exponent);
+        if whole.is_empty()
+            || !whole.chars().all(|c| c.is_ascii_digit())
+            || !fraction.chars().all(|c| c.is_ascii_digit())
+            || fraction.len() > places
+            || (text.contains('.') && fraction.is_empty())
+        {
+            return Err(bad());
+        }
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let fraction: i64 = if places == 0 {
+            0
+        } else {
+            format!("{fraction:0<places$}").parse().map_err(|_| bad())?
+        };
+        let minor = whole
+            .checked_mul(currency.minor_per_major() as i64)
+            .and_then(|w| w.checked_add(fraction))
+            .ok_or_else(bad)?;
+        Ok(Money::from_minor(minor, currency))
+    }
+
     /// The amount in major units as exact decimal text, e.g. `"0.45"` (no currency).
     pub fn major(&self) -> String {
         let per = self.currency.minor_per_major().unsigned_abs() as u64;
@@ -255,6 +282,18 @@ impl Rate {
         self.micro_minor_per_cu_hour
     }
 
+    /// The price in major units as exact decimal text without trailing zeros, e.g. `"0.09"`.
+    pub fn major(&self) -> String {
+        let places = usize::from(self.currency.exponent) + 6;
+        let per = 10_i128.pow(places as u32);
+        let text = format!(
+            "{}.{:0places$}",
+            self.micro_minor_per_cu_hour / per,
+            self.micro_minor_per_cu_hour % per
+        );
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+
     /// The exact price of `cu_milli` thousandths of a CU for `months` months, this rate
     /// being per CU-month.
     pub fn charge_months(&self, cu_milli: i64, months: i64) -> Result<Exact, BillingError> {
@@ -320,6 +359,29 @@ mod tests {
         for bad in ["", ".5", "1e3", "-1", "0.000000001", "abc", "1.2.3"] {
             assert!(Rate::parse(bad, Currency::CNY).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn amounts_parse_exactly_to_minor_units() {
+        assert_eq!(
+            Money::parse_major("12.50", Currency::CNY).unwrap().minor(),
+            1250
+        );
+        assert_eq!(Money::parse_major("7", Currency::CNY).unwrap().minor(), 700);
+        assert_eq!(Money::parse_major("7", Currency::JPY).unwrap().minor(), 7);
+        for bad in ["1.005", "-1", "", "1.", ".5", "1e3", "1.5", "x"] {
+            let currency = if bad == "1.5" {
+                Currency::JPY
+            } else {
+                Currency::CNY
+            };
+            assert!(Money::parse_major(bad, currency).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Rate::parse("0.0900", Currency::CNY).unwrap().major(),
+            "0.09"
+        );
+        assert_eq!(Rate::parse("50", Currency::CNY).unwrap().major(), "50");
     }
 
     #[test]

@@ -326,7 +326,7 @@ async fn issue_bill(
             (
                 "payg_compute",
                 "pay-as-you-go compute",
-                crate::api::billing::cu_hours(&cu_millis.to_string()),
+                billing::meter::cu_hours_text(cu_millis),
                 compute,
             ),
             (

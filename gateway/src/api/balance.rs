@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
-use billing::money::{Money, Rate};
+use billing::money::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -138,21 +138,15 @@ pub async fn top_up(
 /// A positive amount of the billing currency in major units, as whole minor units.
 pub fn parse_top_up(state: &AppState, amount: &str) -> Result<i64, ApiError> {
     let currency = state.pricing.currency;
-    let bad = || {
-        ApiError::invalid(
+    match Money::parse_major(amount, currency) {
+        Ok(m) if m.minor() > 0 && m.minor() <= 1_000_000_000_000 => Ok(m.minor()),
+        _ => Err(ApiError::invalid(
             "amount",
             format!(
                 "amount must be a positive amount of {} with at most {} decimals",
                 currency.code(),
                 currency.exponent()
             ),
-        )
-    };
-    // Parsed as an exact decimal through the same code as prices, then whole minor units only.
-    let exact = Rate::parse(amount, currency).map_err(|_| bad())?;
-    let micro = exact.micro_minor_per_cu_hour();
-    if micro <= 0 || micro % 1_000_000 != 0 || micro / 1_000_000 > 1_000_000_000_000 {
-        return Err(bad());
+        )),
     }
-    i64::try_from(micro / 1_000_000).map_err(|_| bad())
 }

@@ -41,13 +41,7 @@ async fn settings(
     let price = pricing
         .book
         .at(Utc::now())
-        .map(|r| {
-            let micro = r.micro_minor_per_cu_hour();
-            let per = 10_i128.pow(u32::from(pricing.currency.exponent()) + 6);
-            let places = usize::from(pricing.currency.exponent()) + 6;
-            let text = format!("{}.{:0places$}", micro / per, micro % per);
-            text.trim_end_matches('0').trim_end_matches('.').to_owned()
-        })
+        .map(|r| r.major())
         .unwrap_or_default();
     Ok(BillingSettings {
         billing_time_zone: zone,
@@ -127,20 +121,9 @@ fn instant(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
         .map_err(|e| ApiError::invalid(field, format!("{field} must be an RFC 3339 instant: {e}")))
 }
 
-/// Milli-CU x milliseconds as CU-hours, exact to the decimal places that exist.
-pub fn cu_hours(cu_millis: &str) -> String {
-    let Ok(units) = cu_millis.parse::<i128>() else {
-        return "0".to_owned();
-    };
-    // 1 CU-hour = 1000 milli-CU x 3,600,000 ms; ten decimals are exact for ms precision.
-    let per: i128 = 3_600_000_000;
-    let scaled = units * 10_000_000_000 / per;
-    let text = format!(
-        "{}.{:010}",
-        scaled / 10_000_000_000,
-        scaled % 10_000_000_000
-    );
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+/// Decimal text of milli-CU x milliseconds stored as text, as CU-hours.
+fn cu_hours(cu_millis: &str) -> String {
+    billing::meter::cu_hours_text(cu_millis.parse::<i128>().unwrap_or(0))
 }
 
 /// Hourly pay-as-you-go charges of the account, oldest first, with their total.
@@ -195,16 +178,6 @@ pub async fn list_hours(
         total: total.major(),
         currency: currency.code().to_owned(),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cu_hours_are_exact_decimal_text() {
-        assert_eq!(super::cu_hours("10800000000"), "3");
-        assert_eq!(super::cu_hours("5400000"), "0.0015");
-        assert_eq!(super::cu_hours("0"), "0");
-    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -495,7 +468,7 @@ pub async fn usage(
                     bucket_start: bucket.start,
                     project_id: project_id.clone(),
                     deployment_id: deployment_id.clone(),
-                    cu_hours: cu_hours(&used.to_string()),
+                    cu_hours: billing::meter::cu_hours_text(used),
                 });
             }
         }
