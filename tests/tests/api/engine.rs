@@ -206,6 +206,40 @@ async fn a_deployment_runs_savepoints_suspends_resumes_upgrades_and_is_reconcile
     let first_job = running["engine_job_id"].as_str().unwrap().to_owned();
     let on_engine = flink.job(&first_job).await.unwrap();
     assert_eq!(on_engine.state, engine_client::JobState::Running);
+    // The typed client reads what monitoring needs from the real engine.
+    assert!(flink
+        .taskmanagers()
+        .await
+        .unwrap()
+        .iter()
+        .any(|t| t.slots_number > 0));
+    assert!(flink
+        .jobs_overview()
+        .await
+        .unwrap()
+        .iter()
+        .any(|j| j.jid == first_job && j.is_fully_running()));
+    let vertex = &on_engine.vertices[0];
+    let metrics = flink
+        .vertex_metrics(&first_job, &vertex.id, &["numRecordsOutPerSecond"])
+        .await
+        .unwrap();
+    assert!(
+        metrics.iter().all(|m| m.id == "numRecordsOutPerSecond"),
+        "{metrics:?}"
+    );
+    let backpressure = flink.backpressure(&first_job, &vertex.id).await.unwrap();
+    assert!(
+        matches!(backpressure.status.as_str(), "ok" | "deprecated"),
+        "{backpressure:?}"
+    );
+    flink.exceptions(&first_job).await.unwrap();
+    let exceptions = owner.get(&format!("{path}/exceptions")).await.expect(200);
+    assert!(exceptions.body.is_array());
+    assert!(matches!(
+        flink.job("00000000000000000000000000000000").await,
+        Err(engine_client::EngineError::JobNotFound { .. })
+    ));
 
     // A savepoint on request.
     owner
