@@ -476,6 +476,11 @@ async fn act(
                 .await
             }
         }
+        // A stop with savepoint (for an upgrade) ends the job before its savepoint reads as
+        // settled: wait for the savepoint rather than take the end for a finish or a crash.
+        (RUNNING, Some(Ok(_))) if savepoints.still_pending => {
+            set_status(state, &d, STOPPING, d.engine_job_id.as_deref(), None).await
+        }
         (RUNNING, Some(Ok(job))) => {
             close_interval(state, &d, now).await?;
             if job.state == JobState::Finished {
