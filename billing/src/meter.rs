@@ -6,8 +6,9 @@
 //! The ledger is exact to the millisecond: [`cu_millis`] clips every interval to the
 //! window, so windows that partition time partition usage, and no millisecond is billed
 //! twice or lost. Rating [`Granularity::Minute`] (the product's default) counts each
-//! minute at the largest CU held during it, so a job running part of a minute pays for
-//! that minute as a per-minute sampler would see it; [`Granularity::Second`] is exact.
+//! minute at the largest CU the workspace held during it (the CU of all its deployments
+//! running at one instant, added up), so a job running part of a minute pays for that
+//! minute as a per-minute sampler would see it; [`Granularity::Second`] is exact.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -64,7 +65,7 @@ pub fn cu_millis(intervals: &[RunInterval], window: Window, now: DateTime<Utc>) 
 }
 
 /// Milli-CU x milliseconds as the rating counts them: exact, or each minute of the
-/// window at the largest CU held during it.
+/// window at the largest total CU held at one instant during it.
 pub fn rated_cu_millis(
     intervals: &[RunInterval],
     window: Window,
@@ -88,18 +89,40 @@ pub fn rated_cu_millis(
             let mut minute = window.start;
             while minute < window.end {
                 let next = (minute + chrono::Duration::minutes(1)).min(window.end);
-                let peak = overlapping
-                    .iter()
-                    .filter(|i| i.start < next && i.end.unwrap_or(now) > minute)
-                    .map(|i| i.cu_milli)
-                    .max()
-                    .unwrap_or(0);
+                let peak = peak_held(&overlapping, minute, next, now);
                 total += i128::from(peak) * i128::from((next - minute).num_milliseconds());
                 minute = next;
             }
             total
         }
     }
+}
+
+/// The largest total milli-CU held at any instant of `[from, to)`, summed over the
+/// intervals running together (several deployments of one workspace add up; a rescale,
+/// which closes one interval where the next begins, counts the larger of the two). The
+/// total only rises where an interval starts, so its peak is at `from` or at such a start.
+fn peak_held(
+    intervals: &[&RunInterval],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> i64 {
+    let held_at = |t: DateTime<Utc>| -> i64 {
+        intervals
+            .iter()
+            .filter(|i| i.start <= t && t < i.end.unwrap_or(now))
+            .map(|i| i.cu_milli)
+            .sum()
+    };
+    intervals
+        .iter()
+        .map(|i| i.start)
+        .filter(|t| *t > from && *t < to)
+        .chain(std::iter::once(from))
+        .map(held_at)
+        .max()
+        .unwrap_or(0)
 }
 
 /// One hour of a pay-as-you-go workspace, rated.
@@ -229,6 +252,46 @@ mod tests {
                     .unwrap()
                     .compute
                     .minor()
+        );
+    }
+
+    #[test]
+    fn minute_rating_adds_up_deployments_running_together_and_not_a_rescale() {
+        let w = hour("2026-11-01T00:00:00Z");
+        let at = |s: &str| utc(&format!("2026-11-01T00:{s}Z"));
+        // Two deployments of 1 CU and 0.5 CU for the whole hour: 1.5 CU each minute.
+        let together = [
+            RunInterval {
+                start: w.start,
+                end: Some(w.end),
+                cu_milli: 1_000,
+            },
+            RunInterval {
+                start: w.start,
+                end: Some(w.end),
+                cu_milli: 500,
+            },
+        ];
+        assert_eq!(
+            rated_cu_millis(&together, w, w.end, Granularity::Minute),
+            1_500 * 3_600_000
+        );
+        // One deployment rescaled from 1 CU to 2 CU mid-minute: that minute at 2 CU.
+        let rescaled = [
+            RunInterval {
+                start: w.start,
+                end: Some(at("00:30")),
+                cu_milli: 1_000,
+            },
+            RunInterval {
+                start: at("00:30"),
+                end: Some(at("01:00")),
+                cu_milli: 2_000,
+            },
+        ];
+        assert_eq!(
+            rated_cu_millis(&rescaled, w, w.end, Granularity::Minute),
+            2_000 * 60_000
         );
     }
 
