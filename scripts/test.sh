@@ -23,6 +23,10 @@ fi
 echo "== installing the development identity provider"
 (cd scripts/dev-idp && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
 
+# The email tests run the development SMTP server (PyPI aiosmtpd) from a venv under .engine/.
+echo "== installing the development SMTP server"
+scripts/dev-smtp/install.sh
+
 # The engine tests run against a real Flink session cluster (PyPI's apache-flink) and
 # the SQL runner built with the JDK; both need Java. Without Java they are skipped,
 # except under CI, where they must run.

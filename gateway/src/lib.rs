@@ -11,6 +11,7 @@ pub mod billing;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod engine;
 pub mod error;

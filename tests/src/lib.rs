@@ -18,6 +18,8 @@ pub use serde_json::json;
 
 pub mod engine;
 pub mod idp;
+pub mod receivers;
+pub mod smtp;
 
 pub enum Backend {
     Sqlite,

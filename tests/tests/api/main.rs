@@ -7,6 +7,7 @@ mod audit;
 mod billing;
 mod clusters;
 mod connections;
+mod delivery;
 mod engine;
 mod folders;
 mod isolation;
