@@ -80,6 +80,8 @@ echo "== tests on SQLite"
 SLUICE_TEST_DATABASE=sqlite cargo test --workspace 2>&1 | tee -a "$log"
 echo "== end-to-end tests on PostgreSQL"
 SLUICE_TEST_DATABASE=postgres cargo test -p sluice-tests 2>&1 | tee -a "$log"
+# The binary killed mid-pass, over PostgreSQL too (SQLite ran with the workspace).
+SLUICE_TEST_DATABASE=postgres cargo test -p sluice-gateway --test crash 2>&1 | tee -a "$log"
 
 # One closing line for both runs.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i-1); if ($(i) ~ /^failed/) f += $(i-1) } }

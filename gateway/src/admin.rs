@@ -147,3 +147,36 @@ pub async fn grant_operator(db: &Db, email: &str) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+/// An operator's notice to the owners and admins of one account or of all, written in
+/// one transaction with its deliveries. Returns how many people it reached.
+pub async fn announce(
+    db: &Db,
+    account_id: Option<&str>,
+    subject: &str,
+    body: &str,
+) -> Result<usize, ApiError> {
+    let subject = domain::bounded_text("subject", subject.trim(), 200)?;
+    let body = domain::bounded_text("body", body.trim(), 4000)?;
+    if subject.is_empty() || body.is_empty() {
+        return Err(ApiError::invalid(
+            "subject",
+            "an announcement needs a subject and a body",
+        ));
+    }
+    let mut tx = db.begin_write().await?;
+    let accounts: Vec<(String,)> =
+        sqlx::query_as("select id from accounts where ($1 = '' or id = $1) order by id")
+            .bind(account_id.unwrap_or(""))
+            .fetch_all(&mut *tx)
+            .await?;
+    if accounts.is_empty() && account_id.is_some() {
+        return Err(ApiError::not_found("account"));
+    }
+    let accounts: Vec<String> = accounts.into_iter().map(|(a,)| a).collect();
+    let reached =
+        crate::notices::notify_accounts(&mut tx, &accounts, "announcement", &subject, &body)
+            .await?;
+    tx.commit().await?;
+    Ok(reached)
+}

@@ -121,56 +121,76 @@ pub async fn pay_bills(
     Ok(())
 }
 
-/// Puts accounts with a bill unpaid past the grace period in arrears and stops their
-/// pay-as-you-go deployments with a savepoint. Returns how many accounts entered arrears.
+/// Puts accounts with a bill unpaid past the grace period in arrears, telling their
+/// owners and billing managers in the same transaction, and stops the pay-as-you-go
+/// deployments of every account in arrears with a savepoint. The stopping is done for
+/// all accounts in arrears on every pass, not only those just entering it, so a pass
+/// that died half way is finished by the next. Returns how many accounts entered arrears.
 pub async fn enforce_arrears(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
     let grace_ms = state.config.billing.grace_period_days * 86_400_000;
-    let overdue: Vec<(String,)> = sqlx::query_as(
-        "select distinct b.account_id from bills b join accounts a on a.id = b.account_id
-          where b.paid_at is null and b.issued_at + $1 < $2 and a.arrears_since is null",
+    let overdue: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select b.account_id, cast(count(*) as bigint), cast(sum(b.total_minor) as bigint)
+           from bills b join accounts a on a.id = b.account_id
+          where b.paid_at is null and b.issued_at + $1 < $2 and a.arrears_since is null
+          group by b.account_id",
     )
     .bind(grace_ms)
     .bind(now.timestamp_millis())
     .fetch_all(&state.db.pool)
     .await?;
-    for (account_id,) in &overdue {
-        sqlx::query(
+    let mut entered = 0;
+    for (account_id, bills, owed) in &overdue {
+        let mut tx = state.db.begin_write().await?;
+        let marked = sqlx::query(
             "update accounts set arrears_since = $1 where id = $2 and arrears_since is null",
         )
         .bind(now.timestamp_millis())
         .bind(account_id)
-        .execute(&state.db.pool)
+        .execute(&mut *tx)
         .await?;
-        let running: Vec<(String,)> = sqlx::query_as(
-            "select d.id from deployments d join projects p on p.id = d.project_id
-              where p.account_id = $1 and p.billing_model = 'payg' and d.desired_state = 'RUNNING'",
-        )
-        .bind(account_id)
-        .fetch_all(&state.db.pool)
-        .await?;
-        for (deployment_id,) in running {
-            let stopped = sqlx::query(
-                "update deployments set desired_state = 'SUSPENDED', revision = revision + 1, updated_at = $1
-                  where id = $2 and desired_state = 'RUNNING'",
-            )
-            .bind(now_ms())
-            .bind(&deployment_id)
-            .execute(&state.db.pool)
-            .await?;
-            if stopped.rows_affected() > 0 {
-                crate::engine::deployments::event(
-                    state,
-                    &deployment_id,
-                    "arrears",
-                    "stopped with a savepoint: the account has a bill unpaid past its grace period; pay it, then start again",
-                )
-                .await?;
-                crate::engine::deployments::kick(state, &deployment_id);
-            }
+        if marked.rows_affected() == 0 {
+            continue; // another replica got there first
         }
+        let owed = billing::money::Money::from_minor(*owed, state.pricing.currency);
+        let body = format!(
+            "{bills} bill(s) totalling {} {} are unpaid past the {}-day grace period. The account's pay-as-you-go \
+             deployments are being stopped with a savepoint, and nothing can start until the balance pays them. \
+             Top up the balance: the bills are paid at once and deployments can start again (they do not restart by themselves).",
+            owed.major(),
+            owed.currency().code(),
+            state.config.billing.grace_period_days
+        );
+        crate::notices::notify(
+            &mut tx,
+            account_id,
+            crate::notices::Audience::OwnersAndBillingManagers,
+            &crate::notices::Notice {
+                kind: "arrears",
+                subject: "Your account is in arrears: pay-as-you-go deployments stopped",
+                body: &body,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        entered += 1;
         tracing::warn!(account = %account_id, "account in arrears: pay-as-you-go deployments stopped with savepoints");
     }
-    Ok(overdue.len())
+    let running: Vec<(String,)> = sqlx::query_as(
+        "select d.id from deployments d join projects p on p.id = d.project_id join accounts a on a.id = p.account_id
+          where a.arrears_since is not null and p.billing_model = 'payg' and d.desired_state = 'RUNNING'",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (deployment_id,) in running {
+        crate::engine::deployments::suspend_for(
+            state,
+            &deployment_id,
+            "arrears",
+            "stopped with a savepoint: the account has a bill unpaid past its grace period; pay it, then start again",
+        )
+        .await?;
+    }
+    Ok(entered)
 }
 
 /// Refuses new starts while the account is in arrears.

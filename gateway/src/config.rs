@@ -32,6 +32,55 @@ pub struct Config {
     pub auth: AuthConfig,
     pub engine: EngineConfig,
     pub billing: BillingConfig,
+    /// SMTP server and SMS provider the notices and alerts are sent through.
+    pub delivery: crate::delivery::DeliveryConfig,
+    pub outbox: OutboxConfig,
+    pub notices: NoticesConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// How often each replica looks for messages due.
+    pub interval_ms: u64,
+    /// Messages one pass leases at most.
+    pub batch_size: usize,
+    /// Messages one replica sends at the same time.
+    pub concurrency: usize,
+    /// How long a lease lasts: a worker that dies holding one is replaced after this.
+    pub lease_ms: u64,
+    /// First retry delay; each further one doubles, up to an hour.
+    pub retry_base_ms: u64,
+    /// Attempts before a message is marked failed.
+    pub max_attempts: i64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: 1_000,
+            batch_size: 50,
+            concurrency: 8,
+            lease_ms: 60_000,
+            retry_base_ms: 5_000,
+            max_attempts: 12,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoticesConfig {
+    /// Days before each lifecycle milestone that affected accounts are reminded.
+    pub reminder_days: Vec<i64>,
+}
+
+impl Default for NoticesConfig {
+    fn default() -> Self {
+        Self {
+            reminder_days: vec![120, 30, 7],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -266,6 +315,9 @@ impl Default for Config {
             auth: AuthConfig::default(),
             engine: EngineConfig::default(),
             billing: BillingConfig::default(),
+            delivery: crate::delivery::DeliveryConfig::default(),
+            outbox: OutboxConfig::default(),
+            notices: NoticesConfig::default(),
         }
     }
 }
@@ -304,6 +356,18 @@ impl Config {
         }
         if !(0..=100).contains(&self.billing.unsubscribe_refund_percent) {
             return Err("billing.unsubscribe_refund_percent must be between 0 and 100".to_owned());
+        }
+        if self.outbox.batch_size == 0
+            || self.outbox.concurrency == 0
+            || self.outbox.max_attempts < 1
+        {
+            return Err(
+                "outbox.batch_size, outbox.concurrency and outbox.max_attempts must be at least 1"
+                    .to_owned(),
+            );
+        }
+        if self.notices.reminder_days.iter().any(|d| *d < 1) {
+            return Err("notices.reminder_days are whole days, at least 1".to_owned());
         }
         let oidc = &self.auth.oidc;
         if !oidc.issuer_url.is_empty() && oidc.client_id.is_empty() {

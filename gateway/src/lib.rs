@@ -17,7 +17,10 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod lifecycle_reminders;
 pub mod limits;
+pub mod notices;
+pub mod outbox;
 pub mod pagination;
 pub mod product_forms;
 mod server;
@@ -45,6 +48,7 @@ pub struct State {
     /// Absent when no runner jar is built: SQL is then checked by Sluice alone.
     pub sql_runner: Option<engine::runner::SqlRunner>,
     pub pricing: billing::Pricing,
+    pub channels: delivery::Channels,
 }
 
 impl Deref for AppState {
@@ -73,6 +77,7 @@ impl AppState {
             })?;
         let sql_runner = engine::runner::SqlRunner::load(&config.engine.sql_runner_jar)?;
         let pricing = billing::Pricing::from_config(&config.billing)?;
+        let channels = delivery::Channels::from_config(&config.delivery)?;
         Ok(Self(Arc::new(State {
             config,
             db,
@@ -84,6 +89,7 @@ impl AppState {
             engines: engine::Engines::default(),
             sql_runner,
             pricing,
+            channels,
         })))
     }
 

@@ -110,6 +110,17 @@ enum Admin {
         #[arg(long)]
         email: String,
     },
+    /// Send a notice (e.g. planned maintenance) to the owners and admins of one account,
+    /// or of every account: in-site, by email and through the accounts' channels.
+    Announce {
+        /// One account; without it, every account.
+        #[arg(long)]
+        account_id: Option<String>,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        body: String,
+    },
     /// Credit an account's prepaid balance (e.g. after a bank transfer); unpaid bills
     /// are paid from it at once.
     TopUp {
@@ -263,6 +274,18 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
             eprintln!("{email} is now a platform operator");
+        }
+        Command::Admin(Admin::Announce {
+            account_id,
+            subject,
+            body,
+        }) => {
+            let state = AppState::build(config).await?;
+            let reached =
+                gateway::admin::announce(&state.db, account_id.as_deref(), &subject, &body)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+            eprintln!("announced to {reached} people");
         }
         Command::Admin(Admin::TopUp { account_id, amount }) => {
             let state = AppState::build(config).await?;

@@ -216,60 +216,14 @@ pub async fn stop_at_end_of_service(
     .await?;
     let mut stopped = 0;
     for (deployment_id, label) in rows {
-        let done = sqlx::query("update deployments set desired_state = 'SUSPENDED', updated_at = $1 where id = $2 and desired_state = 'RUNNING'")
-            .bind(now_ms())
-            .bind(&deployment_id)
-            .execute(&state.db.pool)
-            .await?;
-        if done.rows_affected() > 0 {
+        let why = format!("engine version {label} reached its end of service: stopped with a savepoint; resume it on a supported version");
+        if crate::engine::deployments::suspend_for(state, &deployment_id, "end_of_service", &why)
+            .await?
+        {
             stopped += 1;
-            crate::engine::deployments::event(
-                state,
-                &deployment_id,
-                "end_of_service",
-                &format!("engine version {label} reached its end of service: stopped with a savepoint; resume it on a supported version"),
-            )
-            .await?;
-            crate::engine::deployments::kick(state, &deployment_id);
         }
     }
     Ok(stopped)
-}
-
-/// Writes an in-site notice to every owner and admin of each account in `accounts`
-/// (inside the caller's transaction, so the notice exists exactly when the change does).
-async fn notify_accounts(
-    tx: &mut Tx,
-    accounts: &[String],
-    kind: &str,
-    subject: &str,
-    body: &str,
-) -> Result<usize, ApiError> {
-    let mut written = 0;
-    for account in accounts {
-        let people: Vec<(String,)> = sqlx::query_as(
-            "select user_id from account_members where account_id = $1 and role in ('owner', 'admin') order by user_id",
-        )
-        .bind(account)
-        .fetch_all(&mut **tx)
-        .await?;
-        for (user,) in people {
-            sqlx::query(
-                "insert into notices (id, account_id, user_id, kind, subject, body, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(crate::db::new_id())
-            .bind(account)
-            .bind(&user)
-            .bind(kind)
-            .bind(subject)
-            .bind(body)
-            .bind(now_ms())
-            .execute(&mut **tx)
-            .await?;
-            written += 1;
-        }
-    }
-    Ok(written)
 }
 
 fn day(t: DateTime<Utc>) -> String {
@@ -277,7 +231,7 @@ fn day(t: DateTime<Utc>) -> String {
 }
 
 /// Accounts with at least one project of this product form.
-async fn accounts_of_form(tx: &mut Tx, form: &str) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn accounts_of_form(tx: &mut Tx, form: &str) -> Result<Vec<String>, ApiError> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "select distinct account_id from projects where product_form = $1 order by account_id",
     )
@@ -288,7 +242,7 @@ async fn accounts_of_form(tx: &mut Tx, form: &str) -> Result<Vec<String>, ApiErr
 }
 
 /// Accounts with deployments on clusters that run this engine version.
-async fn accounts_on_engine(tx: &mut Tx, label: &str) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn accounts_on_engine(tx: &mut Tx, label: &str) -> Result<Vec<String>, ApiError> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "select distinct p.account_id from deployments d join projects p on p.id = d.project_id
            join engine_clusters c on c.id = d.cluster_id where c.engine_version = $1 order by p.account_id",
@@ -310,7 +264,7 @@ pub(crate) async fn announce_form(
          from {} (EOFS) no renewals or changes; on {} (EOS) it stops. Move your projects to its successor before then.",
         day(s.eom1), day(s.eom2), day(s.eofs), day(s.eos)
     );
-    notify_accounts(
+    crate::notices::notify_accounts(
         tx,
         &accounts,
         "product_form_schedule",
@@ -333,7 +287,7 @@ pub(crate) async fn announce_engine(
             v.label, v.flink_version, day(v.eogs), day(v.eofs), day(v.eos)
         )
     };
-    notify_accounts(
+    crate::notices::notify_accounts(
         tx,
         &accounts,
         "engine_version_schedule",

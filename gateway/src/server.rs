@@ -124,6 +124,11 @@ pub async fn serve(
             workers.clone(),
         )),
         tokio::spawn(crate::billing::run(state.clone(), workers.clone())),
+        tokio::spawn(crate::outbox::run(state.clone(), workers.clone())),
+        tokio::spawn(crate::lifecycle_reminders::run(
+            state.clone(),
+            workers.clone(),
+        )),
     ];
     let stop_workers = workers.clone();
     axum::serve(listener, app(state))

@@ -62,6 +62,7 @@ pub enum AccountAction {
     ReadBilling,
     PayBilling,
     ManageClusters,
+    ManageNotifications,
 }
 
 impl ProjectAction {
@@ -88,6 +89,7 @@ impl AccountAction {
             Self::ReadBilling => ("billing", "read"),
             Self::PayBilling => ("billing", "pay"),
             Self::ManageClusters => ("clusters", "write"),
+            Self::ManageNotifications => ("notifications", "write"),
         }
     }
 }
@@ -330,7 +332,7 @@ pub mod can {
     /// Account permissions.
     pub mod account {
         use super::super::{AccountAction, AccountPermission};
-        permissions!(AccountPermission, AccountAction: Read, CreateProject, ManageMembers, ReadAudit, ReadBilling, PayBilling, ManageClusters);
+        permissions!(AccountPermission, AccountAction: Read, CreateProject, ManageMembers, ReadAudit, ReadBilling, PayBilling, ManageClusters, ManageNotifications);
     }
 }
 

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod balance;
 pub mod billing;
+pub mod channels;
 pub mod clusters;
 pub mod connections;
 pub mod deployments;
@@ -104,6 +105,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(platform::set_engine_version))
         .routes(routes!(platform::engine_impact))
         .routes(routes!(notices::mark_read))
+        .routes(routes!(channels::list_channels, channels::create_channel))
+        .routes(routes!(channels::delete_channel))
+        .routes(routes!(channels::test_channel))
+        .routes(routes!(channels::list_deliveries))
+        .routes(routes!(channels::retry_delivery))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(
             projects::get_project,

@@ -129,6 +129,31 @@ pub async fn event(
     Ok(())
 }
 
+/// Asks for a deployment meant to run to be stopped with a savepoint, for a reason the
+/// platform has (arrears, end of service, capacity gone), and says why in its events.
+/// Returns whether this call stopped it (false: it was no longer meant to run).
+pub async fn suspend_for(
+    state: &AppState,
+    deployment_id: &str,
+    kind: &str,
+    why: &str,
+) -> Result<bool, ApiError> {
+    let stopped = sqlx::query(
+        "update deployments set desired_state = 'SUSPENDED', pending_version = null, revision = revision + 1, updated_at = $1
+          where id = $2 and desired_state = 'RUNNING'",
+    )
+    .bind(now_ms())
+    .bind(deployment_id)
+    .execute(&state.db.pool)
+    .await?;
+    if stopped.rows_affected() == 0 {
+        return Ok(false);
+    }
+    event(state, deployment_id, kind, why).await?;
+    kick(state, deployment_id);
+    Ok(true)
+}
+
 /// The reconciler's identity in leases.
 pub struct Replica(pub String);
 

@@ -18,6 +18,7 @@ mod limits;
 mod login;
 mod matrix;
 mod openapi;
+mod outbox;
 mod projects;
 mod requests;
 mod roles;

@@ -52,6 +52,8 @@ fn expectation(operation: &str) -> Option<Expect> {
         "mark_read" => AccountElseHidden(&["owner"]),
         "set_product_form" | "set_engine_version" | "engine_impact" => Operator,
         "register_cluster" | "delete_cluster" => Account(ADMINS),
+        "list_channels" | "create_channel" | "delete_channel" | "test_channel"
+        | "list_deliveries" | "retry_delivery" => Account(ADMINS),
         "validate_job" => Project("editor"),
         "list_deployments" | "get_deployment" | "list_events" | "list_savepoints"
         | "list_exceptions" => Project("viewer"),
@@ -157,6 +159,8 @@ struct Fixture {
     savepoint: String,
     bill: String,
     notice: String,
+    channel: String,
+    delivery: String,
     /// A plain account member, also a viewer of the project: the target of member routes.
     target_user: String,
 }
@@ -264,7 +268,31 @@ async fn fixture(app: &TestApp, owner: &Client, clients: &[(usize, Client)], n: 
     .execute(&app.state.db.pool)
     .await
     .expect("notice row");
+    let channel = owner
+        .post(
+            "/account/notification-channels",
+            json!({ "kind": "webhook", "name": format!("w{n}"), "address": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef" }),
+        )
+        .await
+        .expect(201)
+        .id();
+    // A delivery that failed for good, for the retry route.
+    let delivery = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "insert into outbox (id, account_id, source_kind, source_id, channel, recipient, idempotency_key, subject,
+                             body_text, body_markdown, status, attempts, next_attempt_at, last_error, created_at)
+         values ($1, $2, 'notice', 'n', 'webhook', $3, $4, 's', 't', 'm', 'failed', 1, 0, 'refused', 0)",
+    )
+    .bind(&delivery)
+    .bind(&owner.account_id)
+    .bind(&channel)
+    .bind(format!("sluice-{delivery}"))
+    .execute(&app.state.db.pool)
+    .await
+    .expect("outbox row");
     Fixture {
+        channel,
+        delivery,
         notice,
         bill,
         savepoint,
@@ -295,6 +323,8 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{savepoint_id}", &f.savepoint)
         .replace("{bill_id}", &f.bill)
         .replace("{notice_id}", &f.notice)
+        .replace("{channel_id}", &f.channel)
+        .replace("{delivery_id}", &f.delivery)
         .replace("{name}", "fully_managed")
         .replace("{label}", "1.0.0")
         .replace("{user_id}", &f.target_user)
@@ -325,6 +355,9 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
         "switch_account" => json!({ "account_id": "x" }),
         "update_billing" => json!({ "billing_time_zone": "Asia/Shanghai" }),
         "top_up" => json!({ "amount": "1.00" }),
+        "create_channel" => {
+            json!({ "kind": "sms", "name": format!("s{n}"), "address": "+8613800000000" })
+        }
         "set_product_form" => {
             json!({ "announced_at": "2026-01-01T00:00:00Z", "eom1": "2030-01-01T00:00:00Z",
                                        "eom2": "2030-02-01T00:00:00Z", "eofs": "2030-06-01T00:00:00Z", "eos": "2031-01-01T00:00:00Z" })

@@ -1,0 +1,491 @@
+//! Where an account's notices go besides the inbox and email: SMS numbers, DingTalk
+//! robots and webhooks (owners and admins), a test send through one of them, and the
+//! outbox's deliveries with their outcome and last error.
+//!
+//! A channel's address and secret are encrypted at rest, bound to the channel's row;
+//! the API never returns a secret and shows only a masked address.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json as JsonResponse;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::rfc3339;
+use crate::access::{can, AccountGuard};
+use crate::db::{new_id, now_ms};
+use crate::delivery::{Message, Target};
+use crate::domain::Name;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Path, Query};
+use crate::outbox::Channel;
+use crate::pagination::{PageQuery, Paginated};
+use crate::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChannel {
+    /// `sms`, `dingtalk` or `webhook`.
+    pub kind: String,
+    pub name: String,
+    /// sms: a phone number (`+8613800000000`); dingtalk: the robot's webhook URL with
+    /// its access token; webhook: an http(s) URL.
+    pub address: String,
+    /// dingtalk: the robot's signing secret (`SEC...`); webhook: the HMAC key, at
+    /// least 16 characters. Write-only.
+    pub secret: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationChannel {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    /// The address with its sensitive part hidden.
+    pub address: String,
+    pub has_secret: bool,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TestSend {
+    pub delivered: bool,
+    /// Why it was not, in the receiver's words.
+    pub error: Option<String>,
+    /// Whether retrying could help.
+    pub permanent: Option<bool>,
+}
+
+fn associated(channel_id: &str, part: &str) -> String {
+    format!("notification_channels:{channel_id}:{part}")
+}
+
+/// Decrypts a channel's address and secret (empty when it has none).
+pub fn open_channel(
+    state: &AppState,
+    channel_id: &str,
+    address: &str,
+    secret: Option<&str>,
+) -> anyhow::Result<(String, String)> {
+    let address = String::from_utf8(
+        state
+            .secrets
+            .open(address, &associated(channel_id, "address"))?,
+    )?;
+    let secret = match secret {
+        Some(s) => String::from_utf8(state.secrets.open(s, &associated(channel_id, "secret"))?)?,
+        None => String::new(),
+    };
+    Ok((address, secret))
+}
+
+/// Where a channel's messages go, from its kind and decrypted settings.
+pub fn target(kind: Channel, address: String, secret: String) -> Target {
+    match kind {
+        Channel::Email => Target::Email { address },
+        Channel::Sms => Target::Sms { phone: address },
+        Channel::DingTalk => Target::DingTalk {
+            webhook_url: address,
+            secret,
+        },
+        Channel::Webhook => Target::Webhook {
+            url: address,
+            secret,
+        },
+    }
+}
+
+fn http_url(field: &str, value: &str) -> Result<(), ApiError> {
+    let ok = (value.starts_with("https://") || value.starts_with("http://"))
+        && value.len() <= 2000
+        && !value.chars().any(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "address must be an http:// or https:// URL of at most 2000 characters",
+        ))
+    }
+}
+
+fn validate(kind: Channel, body: &NewChannel) -> Result<Option<String>, ApiError> {
+    let address = body.address.trim();
+    let secret = body
+        .secret
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match kind {
+        Channel::Sms => {
+            let digits = address.strip_prefix('+').unwrap_or(address);
+            if !(6..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+                return Err(ApiError::invalid(
+                    "address",
+                    "an SMS address is a phone number of 6 to 15 digits, optionally after +",
+                ));
+            }
+            if secret.is_some() {
+                return Err(ApiError::invalid(
+                    "secret",
+                    "an SMS channel has no secret; the provider's keys are server configuration",
+                ));
+            }
+            Ok(None)
+        }
+        Channel::DingTalk => {
+            http_url("address", address)?;
+            let secret = secret.ok_or_else(|| {
+                ApiError::invalid(
+                    "secret",
+                    "a DingTalk robot needs its signing secret (the robot's \"sign\" security setting)",
+                )
+            })?;
+            Ok(Some(secret.to_owned()))
+        }
+        Channel::Webhook => {
+            http_url("address", address)?;
+            let secret = secret.filter(|s| s.len() >= 16).ok_or_else(|| {
+                ApiError::invalid(
+                    "secret",
+                    "a webhook needs a signing secret of at least 16 characters",
+                )
+            })?;
+            Ok(Some(secret.to_owned()))
+        }
+        Channel::Email => Err(ApiError::invalid(
+            "kind",
+            "email goes to each person's own address; a channel is sms, dingtalk or webhook",
+        )),
+    }
+}
+
+/// An address as lists show it: a phone number's last four digits, a URL's host.
+fn mask(kind: &str, address: &str) -> String {
+    if kind == "sms" {
+        let keep: String = address
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return format!("****{keep}");
+    }
+    let rest = address.split_once("://").map_or(address, |(_, r)| r);
+    let host = rest.split(['/', '?']).next().unwrap_or(rest);
+    format!(
+        "{}://{host}/…",
+        address.split("://").next().unwrap_or("https")
+    )
+}
+
+/// Registers a channel; every later notice of the account is also sent there.
+#[utoipa::path(post, path = "/account/notification-channels", tag = "notices", request_body = NewChannel,
+    responses((status = 201, body = NotificationChannel), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_channel(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ManageNotifications>,
+    Json(body): Json<NewChannel>,
+) -> ApiResult<(StatusCode, JsonResponse<NotificationChannel>)> {
+    let kind = Channel::parse(body.kind.trim())?;
+    let name = Name::parse("name", &body.name)?;
+    let secret = validate(kind, &body)?;
+    let address = body.address.trim().to_owned();
+    let id = new_id();
+    let sealed_address = state
+        .secrets
+        .seal(address.as_bytes(), &associated(&id, "address"))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let sealed_secret = secret
+        .as_deref()
+        .map(|s| state.secrets.seal(s.as_bytes(), &associated(&id, "secret")))
+        .transpose()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let now = now_ms();
+    sqlx::query(
+        "insert into notification_channels (id, account_id, kind, name, address_enc, secret_enc, created_by, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(access.account().as_str())
+    .bind(kind.as_str())
+    .bind(name.as_str())
+    .bind(&sealed_address)
+    .bind(&sealed_secret)
+    .bind(access.user_id())
+    .bind(now)
+    .execute(&state.db.pool)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::already_exists(
+            "name",
+            "the account already has a notification channel with this name",
+        ),
+        other => other.into(),
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(NotificationChannel {
+            id,
+            kind: kind.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            address: mask(kind.as_str(), &address),
+            has_secret: secret.is_some(),
+            created_by: access.user_id().to_owned(),
+            created_at: rfc3339(now),
+        }),
+    ))
+}
+
+/// The account's channels; secrets are never shown.
+#[utoipa::path(get, path = "/account/notification-channels", tag = "notices",
+    responses((status = 200, body = Vec<NotificationChannel>), (status = 403, body = ErrorBody)))]
+pub async fn list_channels(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ManageNotifications>,
+) -> ApiResult<JsonResponse<Vec<NotificationChannel>>> {
+    type ChannelRow = (String, String, String, String, Option<String>, String, i64);
+    let rows: Vec<ChannelRow> = sqlx::query_as(
+        "select id, kind, name, address_enc, secret_enc, created_by, created_at from notification_channels
+          where account_id = $1 order by name",
+    )
+    .bind(access.account().as_str())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for (id, kind, name, address, secret, created_by, created_at) in rows {
+        let (address, _) = open_channel(&state, &id, &address, None)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        items.push(NotificationChannel {
+            address: mask(&kind, &address),
+            id,
+            kind,
+            name,
+            has_secret: secret.is_some(),
+            created_by,
+            created_at: rfc3339(created_at),
+        });
+    }
+    Ok(JsonResponse(items))
+}
+
+/// Removes a channel; messages still queued for it fail with that reason.
+#[utoipa::path(delete, path = "/account/notification-channels/{channel_id}", tag = "notices",
+    params(("channel_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_channel(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ManageNotifications>,
+    Path(channel_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let done = sqlx::query("delete from notification_channels where id = $1 and account_id = $2")
+        .bind(&channel_id)
+        .bind(access.account().as_str())
+        .execute(&state.db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::not_found("notification channel"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a sample message through a channel right away and says whether it arrived.
+#[utoipa::path(post, path = "/account/notification-channels/{channel_id}/test", tag = "notices",
+    params(("channel_id" = String, Path)),
+    responses((status = 200, body = TestSend), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn test_channel(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ManageNotifications>,
+    Path(channel_id): Path<String>,
+) -> ApiResult<JsonResponse<TestSend>> {
+    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "select kind, address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
+    )
+    .bind(&channel_id)
+    .bind(access.account().as_str())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (kind, address, secret) = row.ok_or_else(|| ApiError::not_found("notification channel"))?;
+    let (address, secret) = open_channel(&state, &channel_id, &address, secret.as_deref())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let target = target(Channel::parse(&kind)?, address, secret);
+    let text = "This is a test message from Sluice: this channel receives the account's notices.";
+    let message = Message {
+        idempotency_key: format!("sluice-test-{}", new_id()),
+        subject: "Sluice test message".to_owned(),
+        text: text.to_owned(),
+        markdown: text.to_owned(),
+    };
+    Ok(JsonResponse(
+        match state.channels.send(&target, &message).await {
+            Ok(()) => TestSend {
+                delivered: true,
+                error: None,
+                permanent: None,
+            },
+            Err(e) => TestSend {
+                delivered: false,
+                error: Some(e.message),
+                permanent: Some(e.permanent),
+            },
+        },
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Delivery {
+    pub id: String,
+    /// `notice` (or `alert` for alerts).
+    pub source_kind: String,
+    pub source_id: String,
+    /// `email`, `sms`, `dingtalk` or `webhook`.
+    pub channel: String,
+    /// The email address, or the channel's id.
+    pub recipient: String,
+    pub subject: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Sent with every attempt, so the receiver can drop repeats.
+    pub idempotency_key: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryQuery {
+    /// `pending`, `sent` or `failed`.
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+type DeliveryRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+);
+
+/// The account's outgoing messages, newest first, with their outcome.
+#[utoipa::path(get, path = "/account/deliveries", tag = "notices", params(DeliveryQuery),
+    responses((status = 200, body = Paginated<Delivery>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ManageNotifications>,
+    Query(q): Query<DeliveryQuery>,
+) -> ApiResult<JsonResponse<Paginated<Delivery>>> {
+    let status = q.status.unwrap_or_default();
+    if !["", "pending", "sent", "failed"].contains(&status.as_str()) {
+        return Err(ApiError::invalid(
+            "status",
+            format!("status is pending, sent or failed, got `{status}`"),
+        ));
+    }
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
+    let before = if page.after.is_empty() {
+        "~".to_owned()
+    } else {
+        page.after.clone()
+    };
+    let rows: Vec<DeliveryRow> = sqlx::query_as(
+        "select id, source_kind, source_id, channel, recipient, subject, status, attempts, last_error, next_attempt_at,
+                created_at, sent_at, idempotency_key
+           from outbox where account_id = $1 and id < $2 and ($3 = '' or status = $3)
+          order by id desc limit $4",
+    )
+    .bind(access.account().as_str())
+    .bind(&before)
+    .bind(&status)
+    .bind(page.limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                source_kind,
+                source_id,
+                channel,
+                recipient,
+                subject,
+                status,
+                attempts,
+                last_error,
+                next_at,
+                created_at,
+                sent_at,
+                idempotency_key,
+            )| Delivery {
+                next_attempt_at: (status == "pending").then(|| rfc3339(next_at)),
+                id,
+                source_kind,
+                source_id,
+                channel,
+                recipient,
+                subject,
+                status,
+                attempts,
+                last_error,
+                created_at: rfc3339(created_at),
+                sent_at: sent_at.map(rfc3339),
+                idempotency_key,
+            },
+        )
+        .collect();
+    Ok(JsonResponse(Paginated::from_rows(items, &page, |d| &d.id)))
+}
+
+/// Queues a failed delivery again, with fresh attempts (after its channel was fixed).
+#[utoipa::path(post, path = "/account/deliveries/{delivery_id}/retry", tag = "notices",
+    params(("delivery_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn retry_delivery(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ManageNotifications>,
+    Path(delivery_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let found: Option<(String,)> =
+        sqlx::query_as("select status from outbox where id = $1 and account_id = $2")
+            .bind(&delivery_id)
+            .bind(access.account().as_str())
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let (status,) = found.ok_or_else(|| ApiError::not_found("delivery"))?;
+    if status != "failed" {
+        return Err(ApiError::conflict(
+            "not_failed",
+            format!("only a failed delivery can be retried; this one is {status}"),
+        ));
+    }
+    sqlx::query(
+        "update outbox set status = 'pending', attempts = 0, next_attempt_at = $1 where id = $2 and status = 'failed'",
+    )
+    .bind(now_ms())
+    .bind(&delivery_id)
+    .execute(&state.db.pool)
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

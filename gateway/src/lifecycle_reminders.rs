@@ -1,0 +1,204 @@
+//! Reminders before lifecycle milestones: `notices.reminder_days` (120, 30 and 7 days
+//! by default) before each milestone of a product form or engine version, the owners
+//! and admins of every affected account are reminded of what happens on that date.
+//!
+//! Each reminder is recorded in `lifecycle_reminders` in the same transaction as its
+//! notices, under a key of (subject, milestone, its instant, lead): a rerun, a second
+//! replica or a crash before the commit sends it once. A milestone that moves gets new
+//! reminders for its new date. Leads already past when the schedule was announced are
+//! covered by the announcement itself; when several leads are due at once (a worker
+//! that was down), only the nearest is sent.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// How often each replica looks for reminders due; they are days apart.
+const INTERVAL: Duration = Duration::from_secs(60);
+
+pub async fn run(state: AppState, stop: CancellationToken) {
+    use tracing::Instrument;
+    async move {
+        loop {
+            match send_due(&state, Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reminders = n, "sent lifecycle reminders"),
+                Err(e) => tracing::warn!(error = %e.detail.message, "lifecycle reminders failed; the next pass retries"),
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(INTERVAL) => {}
+            }
+        }
+    }
+    .instrument(tracing::info_span!("lifecycle_reminders"))
+    .await;
+}
+
+struct Milestone {
+    subject_kind: &'static str,
+    subject_name: String,
+    /// e.g. `EOM1`, `EOS`.
+    milestone: &'static str,
+    at: i64,
+    announced_at: i64,
+    /// What happens then, for the message.
+    consequence: String,
+}
+
+fn day(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+async fn milestones(state: &AppState) -> Result<Vec<Milestone>, ApiError> {
+    let mut out = Vec::new();
+    let forms: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "select name, announced_at, eom1, eom2, eofs, eos from product_forms order by name",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (name, announced_at, eom1, eom2, eofs, eos) in forms {
+        for (milestone, at, consequence) in [
+            ("EOM1", eom1, "no new purchases"),
+            ("EOM2", eom2, "no new purchases and no scale-out orders"),
+            ("EOFS", eofs, "no renewals or configuration changes"),
+            ("EOS", eos, "nothing runs on it any more"),
+        ] {
+            out.push(Milestone {
+                subject_kind: "product_form",
+                subject_name: name.clone(),
+                milestone,
+                at,
+                announced_at,
+                consequence: format!(
+                    "the product form `{name}` reaches {milestone}: {consequence}"
+                ),
+            });
+        }
+    }
+    let versions: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
+        "select label, flink_version, announced_at, eogs, eofs, eos from engine_versions order by label",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    for (label, flink, announced_at, eogs, eofs, eos) in versions {
+        for (milestone, at, consequence) in [
+            ("EOGS", eogs, "no new features"),
+            ("EOFS", eofs, "no patches or support; upgrading is advised"),
+            (
+                "EOS",
+                eos,
+                "deployments on it are stopped with a savepoint and can no longer start",
+            ),
+        ] {
+            out.push(Milestone {
+                subject_kind: "engine_version",
+                subject_name: label.clone(),
+                milestone,
+                at,
+                announced_at,
+                consequence: format!(
+                    "engine version {label} (Flink {flink}) reaches {milestone}: {consequence}"
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Sends every reminder due at `now` not sent yet. Returns how many were sent.
+pub async fn send_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let now_ms = now.timestamp_millis();
+    let mut leads = state.config.notices.reminder_days.clone();
+    leads.sort_unstable();
+    leads.dedup();
+    let mut sent = 0;
+    for m in milestones(state).await? {
+        if m.at <= now_ms {
+            continue;
+        }
+        // Leads whose moment came after the announcement and has passed, nearest first.
+        let due: Vec<i64> = leads
+            .iter()
+            .copied()
+            .filter(|lead| {
+                let moment = m.at - lead * 86_400_000;
+                moment > m.announced_at && moment <= now_ms
+            })
+            .collect();
+        let Some(&nearest) = due.first() else {
+            continue;
+        };
+        if send_reminder(state, &m, nearest, &due, now_ms).await? {
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+/// Records the due leads and, if this call was first, notifies the affected accounts.
+async fn send_reminder(
+    state: &AppState,
+    m: &Milestone,
+    nearest: i64,
+    due: &[i64],
+    now_ms: i64,
+) -> Result<bool, ApiError> {
+    let mut tx = state.db.begin_write().await?;
+    let mut first = false;
+    for lead in due {
+        let inserted = sqlx::query(
+            "insert into lifecycle_reminders (subject_kind, subject_name, milestone, milestone_at, lead_days, sent_at)
+             select $1, $2, $3, $4, $5, $6
+              where not exists (select 1 from lifecycle_reminders where subject_kind = $1 and subject_name = $2
+                                  and milestone = $3 and milestone_at = $4 and lead_days = $5)",
+        )
+        .bind(m.subject_kind)
+        .bind(&m.subject_name)
+        .bind(m.milestone)
+        .bind(m.at)
+        .bind(lead)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(r) if *lead == nearest => first = r.rows_affected() > 0,
+            Ok(_) => {}
+            // Another replica recorded it between the check and the insert.
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !first {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let accounts = match m.subject_kind {
+        "product_form" => crate::product_forms::accounts_of_form(&mut tx, &m.subject_name).await?,
+        _ => crate::product_forms::accounts_on_engine(&mut tx, &m.subject_name).await?,
+    };
+    // Whole days left, rounded up: a reminder sent 29.5 days ahead says 30.
+    let days_left = (m.at - now_ms + 86_399_999) / 86_400_000;
+    let subject = format!(
+        "Reminder: {} {} on {}",
+        m.subject_name,
+        m.milestone,
+        day(m.at)
+    );
+    let body = format!(
+        "In {days_left} days, on {} (UTC), {}.",
+        day(m.at),
+        m.consequence
+    );
+    crate::notices::notify_accounts(&mut tx, &accounts, "lifecycle_reminder", &subject, &body)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}

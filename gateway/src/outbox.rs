@@ -1,0 +1,383 @@
+//! The transactional outbox: messages are committed with the change that caused them
+//! ([`enqueue`] takes the caller's transaction) and delivered afterwards by a worker in
+//! every replica ([`run`]).
+//!
+//! Delivery is at least once, made exactly once at the receiver: a worker leases a
+//! batch of due rows (`for update skip locked` on PostgreSQL, so replicas take disjoint
+//! batches; SQLite has one writer), sends each through its channel, and records the
+//! outcome only while it still holds the lease. A worker that dies mid-batch leaves
+//! leased rows that become due again when the lease runs out; the repeat carries the
+//! same idempotency key, which every channel sends (`Idempotency-Key` header, email
+//! Message-ID, SMS OutId), so the receiver drops it. Transient failures are retried with
+//! exponential backoff; permanent ones, and rows out of attempts, are marked `failed`
+//! with the last error, visible through the API.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{new_id, now_ms, Backend, Tx};
+use crate::delivery::{DeliveryError, Message, Target};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// DingTalk robots accept at most 20 messages a minute; more throttles the robot for
+/// ten minutes. Sends to one robot are counted over the last minute, and what is over
+/// is held back when leasing ([`dingtalk_allowance`]).
+const DINGTALK_PER_MINUTE: i64 = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+    DingTalk,
+    Webhook,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+            Self::DingTalk => "dingtalk",
+            Self::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ApiError> {
+        match text {
+            "email" => Ok(Self::Email),
+            "sms" => Ok(Self::Sms),
+            "dingtalk" => Ok(Self::DingTalk),
+            "webhook" => Ok(Self::Webhook),
+            other => Err(ApiError::invalid(
+                "kind",
+                format!("`{other}` is not a channel (sms, dingtalk or webhook)"),
+            )),
+        }
+    }
+}
+
+pub struct NewMessage<'a> {
+    pub account_id: &'a str,
+    pub source_kind: &'a str,
+    pub source_id: &'a str,
+    pub channel: Channel,
+    /// The email address, or the id of the account's notification channel.
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub markdown: &'a str,
+}
+
+/// Adds a message inside the caller's transaction; it is delivered after the commit.
+/// Returns its id. The idempotency key is derived from the id, which no other tenant's
+/// message can share.
+pub async fn enqueue(tx: &mut Tx, message: &NewMessage<'_>) -> Result<String, ApiError> {
+    let id = new_id();
+    let now = now_ms();
+    sqlx::query(
+        "insert into outbox (id, account_id, source_kind, source_id, channel, recipient, idempotency_key, subject,
+                             body_text, body_markdown, status, attempts, next_attempt_at, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $11)",
+    )
+    .bind(&id)
+    .bind(message.account_id)
+    .bind(message.source_kind)
+    .bind(message.source_id)
+    .bind(message.channel.as_str())
+    .bind(message.recipient)
+    .bind(format!("sluice-{id}"))
+    .bind(message.subject)
+    .bind(message.text)
+    .bind(message.markdown)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// A leased row.
+#[derive(sqlx::FromRow)]
+struct Leased {
+    id: String,
+    account_id: String,
+    channel: String,
+    recipient: String,
+    idempotency_key: String,
+    subject: String,
+    body_text: String,
+    body_markdown: String,
+    attempts: i64,
+}
+
+/// Runs delivery passes until `stop` is cancelled.
+pub async fn run(state: AppState, stop: CancellationToken) {
+    use tracing::Instrument;
+    let worker = format!("outbox-{}", new_id());
+    let interval = Duration::from_millis(state.config.outbox.interval_ms.max(10));
+    async move {
+        loop {
+            match deliver_due(&state, &worker).await {
+                // A full batch: more may be waiting, go on at once.
+                Ok(n) if n >= state.config.outbox.batch_size => {
+                    if stop.is_cancelled() {
+                        return;
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e.detail.message, "outbox pass failed; the next pass retries")
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+    .instrument(tracing::info_span!("outbox"))
+    .await;
+}
+
+/// Leases up to a batch of due messages and delivers them. Returns how many it leased.
+pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, ApiError> {
+    let config = &state.config.outbox;
+    let now = now_ms();
+    let skip_locked = match state.db.backend {
+        Backend::Postgres => " for update skip locked",
+        Backend::Sqlite => "",
+    };
+    let mut tx = state.db.begin_write().await?;
+    let due: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "select id, channel, recipient from outbox where status = 'pending' and next_attempt_at <= $1
+            and (lease_until is null or lease_until < $1)
+          order by next_attempt_at, id limit $2{skip_locked}"
+    ))
+    .bind(now)
+    .bind(config.batch_size as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    let lease_until = now + config.lease_ms as i64;
+    // What each DingTalk robot may still take this minute, decided under a lock on the
+    // robot's row so that two replicas leasing at once cannot both spend it.
+    let mut allowance: HashMap<String, i64> = HashMap::new();
+    let mut leased_ids = Vec::with_capacity(due.len());
+    for (id, channel, recipient) in &due {
+        if channel == Channel::DingTalk.as_str() {
+            if !allowance.contains_key(recipient) {
+                let left = dingtalk_allowance(state, &mut tx, recipient, now).await?;
+                allowance.insert(recipient.clone(), left);
+            }
+            let left = allowance.entry(recipient.clone()).or_default();
+            if *left <= 0 {
+                // Held back, not failed: no attempt is counted.
+                sqlx::query("update outbox set next_attempt_at = $1 where id = $2")
+                    .bind(now + 10_000)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                continue;
+            }
+            *left -= 1;
+        }
+        sqlx::query("update outbox set leased_by = $1, lease_until = $2 where id = $3")
+            .bind(worker)
+            .bind(lease_until)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        leased_ids.push((id.clone(),));
+    }
+    tx.commit().await?;
+    let due = leased_ids;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut leased: Vec<Leased> = Vec::with_capacity(due.len());
+    for chunk in due.chunks(100) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "select id, account_id, channel, recipient, idempotency_key, subject, body_text, body_markdown, attempts
+               from outbox where leased_by = $1 and id in ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, Leased>(&sql).bind(worker);
+        for (id,) in chunk {
+            query = query.bind(id);
+        }
+        leased.extend(query.fetch_all(&state.db.pool).await?);
+    }
+    let count = leased.len();
+    let results: Vec<Result<(), ApiError>> = futures_util::stream::iter(leased)
+        .map(|row| deliver_one(state, worker, row))
+        .buffer_unordered(config.concurrency.max(1))
+        .collect()
+        .await;
+    for result in results {
+        if let Err(e) = result {
+            // The row stays leased and becomes due again when the lease runs out.
+            tracing::warn!(error = %e.detail.message, "recording a delivery failed");
+        }
+    }
+    Ok(count)
+}
+
+async fn deliver_one(state: &AppState, worker: &str, row: Leased) -> Result<(), ApiError> {
+    let target = match resolve(state, &row).await {
+        Ok(Some(target)) => target,
+        Ok(None) => {
+            return settle(
+                state,
+                worker,
+                &row,
+                Err(DeliveryError {
+                    permanent: true,
+                    message: "the notification channel was removed".to_owned(),
+                }),
+            )
+            .await
+        }
+        Err(e) => {
+            return settle(
+                state,
+                worker,
+                &row,
+                Err(DeliveryError {
+                    permanent: true,
+                    message: format!("the channel's settings cannot be read: {e}"),
+                }),
+            )
+            .await
+        }
+    };
+    let message = Message {
+        idempotency_key: row.idempotency_key.clone(),
+        subject: row.subject.clone(),
+        text: row.body_text.clone(),
+        markdown: row.body_markdown.clone(),
+    };
+    let outcome = state.channels.send(&target, &message).await;
+    settle(state, worker, &row, outcome).await
+}
+
+/// The destination of a row: an email address, or the account's channel decrypted.
+/// `None` when the channel was removed since the message was queued.
+async fn resolve(state: &AppState, row: &Leased) -> anyhow::Result<Option<Target>> {
+    if row.channel == Channel::Email.as_str() {
+        return Ok(Some(Target::Email {
+            address: row.recipient.clone(),
+        }));
+    }
+    let found: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "select kind, address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
+    )
+    .bind(&row.recipient)
+    .bind(&row.account_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some((kind, address, secret)) = found else {
+        return Ok(None);
+    };
+    let (address, secret) =
+        crate::api::channels::open_channel(state, &row.recipient, &address, secret.as_deref())?;
+    let kind = Channel::parse(&kind).map_err(|e| anyhow::anyhow!(e.detail.message))?;
+    Ok(Some(crate::api::channels::target(kind, address, secret)))
+}
+
+/// Records a delivery's outcome, if this worker still holds the row's lease.
+async fn settle(
+    state: &AppState,
+    worker: &str,
+    row: &Leased,
+    outcome: Result<(), DeliveryError>,
+) -> Result<(), ApiError> {
+    let config = &state.config.outbox;
+    let now = now_ms();
+    let attempts = row.attempts + 1;
+    let query = match &outcome {
+        Ok(()) => sqlx::query(
+            "update outbox set status = 'sent', attempts = $1, sent_at = $2, last_error = null, leased_by = null, lease_until = null
+              where id = $3 and leased_by = $4",
+        )
+        .bind(attempts)
+        .bind(now),
+        Err(e) if e.permanent || attempts >= config.max_attempts => sqlx::query(
+            "update outbox set status = 'failed', attempts = $1, last_error = $2, leased_by = null, lease_until = null
+              where id = $3 and leased_by = $4",
+        )
+        .bind(attempts)
+        .bind(e.message.clone()),
+        Err(e) => sqlx::query(
+            "update outbox set attempts = $1, last_error = $2, next_attempt_at = $3, leased_by = null, lease_until = null
+              where id = $4 and leased_by = $5",
+        )
+        .bind(attempts)
+        .bind(e.message.clone())
+        .bind(now + backoff_ms(config.retry_base_ms, attempts)),
+    };
+    match &outcome {
+        Ok(()) => {}
+        Err(e) => tracing::warn!(
+            message = %row.id, channel = %row.channel, attempts, permanent = e.permanent,
+            error = %e.message, "delivery failed"
+        ),
+    }
+    query
+        .bind(&row.id)
+        .bind(worker)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Messages a DingTalk robot may still take now: 20 a minute, less those sent in the
+/// last minute and those leased (in flight) to any worker.
+async fn dingtalk_allowance(
+    state: &AppState,
+    tx: &mut Tx,
+    recipient: &str,
+    now: i64,
+) -> Result<i64, ApiError> {
+    sqlx::query(&format!(
+        "select id from notification_channels where id = $1{}",
+        state.db.for_update()
+    ))
+    .bind(recipient)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (recent,): (i64,) = sqlx::query_as(
+        "select count(*) from outbox where recipient = $1
+            and ((status = 'sent' and sent_at > $2) or (status = 'pending' and lease_until > $3))",
+    )
+    .bind(recipient)
+    .bind(now - 60_000)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(DINGTALK_PER_MINUTE - recent)
+}
+
+/// Delay before retry `attempts` + 1: base x 2^(attempts - 1), at most an hour.
+pub fn backoff_ms(base_ms: u64, attempts: i64) -> i64 {
+    let exponent = u32::try_from((attempts - 1).clamp(0, 20)).unwrap_or(20);
+    let delay = base_ms.saturating_mul(1_u64 << exponent).min(3_600_000);
+    i64::try_from(delay).unwrap_or(3_600_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_doubles_from_the_base_and_stops_at_an_hour() {
+        assert_eq!(backoff_ms(1_000, 1), 1_000);
+        assert_eq!(backoff_ms(1_000, 2), 2_000);
+        assert_eq!(backoff_ms(1_000, 5), 16_000);
+        assert_eq!(backoff_ms(1_000, 40), 3_600_000);
+        assert_eq!(backoff_ms(u64::MAX, 3), 3_600_000);
+    }
+}
