@@ -98,6 +98,9 @@ pub async fn run(state: AppState, stop: CancellationToken) {
             if let Err(e) = crate::balance::enforce_arrears(&state, Utc::now()).await {
                 tracing::warn!(error = %e.detail.message, "enforcing arrears failed; the next pass retries");
             }
+            if let Err(e) = crate::capacity::enforce(&state, Utc::now().timestamp_millis()).await {
+                tracing::warn!(error = %e.detail.message, "enforcing subscription capacity failed; the next pass retries");
+            }
         }
     }
     .instrument(tracing::info_span!("billing"))

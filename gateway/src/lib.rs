@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod balance;
 pub mod billing;
+pub mod capacity;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -421,34 +421,32 @@ pub async fn start_deployment(
     ))
 }
 
-/// A subscription project's running deployments may hold at most its purchased CU.
+/// A subscription project's running deployments may hold at most its purchased CU
+/// (with any temporary upgrade open now).
 async fn ensure_capacity(tx: &mut crate::db::Tx, d: &DeploymentRow) -> Result<(), ApiError> {
-    let purchased: Option<(i64,)> =
-        sqlx::query_as("select cu_milli from subscriptions where project_id = $1")
-            .bind(&d.project_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let Some((purchased,)) = purchased else {
+    let Some(purchased) = crate::capacity::purchased(tx, &d.project_id, now_ms()).await? else {
         return Ok(()); // pay-as-you-go: billed for what runs
     };
-    let (in_use,): (i64,) = sqlx::query_as(
-        "select cast(coalesce(sum(parallelism * cu_per_task_milli), 0) as bigint) from deployments
-          where project_id = $1 and desired_state = 'RUNNING' and id <> $2",
-    )
-    .bind(&d.project_id)
-    .bind(&d.id)
-    .fetch_one(&mut **tx)
-    .await?;
+    let in_use = crate::capacity::in_use(tx, &d.project_id, Some(&d.id)).await?;
     let needed = d.cu_milli();
-    if in_use + needed > purchased {
+    let total = purchased.total();
+    if in_use + needed > total {
+        let temporary = if purchased.temporary > 0 {
+            format!(
+                " ({} of them from a temporary upgrade)",
+                cu(purchased.temporary)
+            )
+        } else {
+            String::new()
+        };
         return Err(ApiError::conflict(
             "capacity_exceeded",
             format!(
-                "this start needs {} CU, but {} of the project's {} purchased CU are held by running deployments ({} free); stop one or buy more CU",
+                "this start needs {} CU, but {} of the project's {} purchased CU{temporary} are held by running deployments ({} free); stop one or buy more CU",
                 cu(needed),
                 cu(in_use),
-                cu(purchased),
-                cu((purchased - in_use).max(0))
+                cu(total),
+                cu((total - in_use).max(0))
             ),
         ));
     }
@@ -836,14 +834,16 @@ pub async fn preview_cost(
     let total_milli = parallelism * cu_milli("cu_per_task", body.cu_per_task.unwrap_or(1.0))?;
     let pricing = &state.pricing;
     let currency = pricing.currency.code().to_owned();
-    let subscription: Option<(i64, i64)> = sqlx::query_as(
-        "select s.cu_milli, cast(coalesce((select sum(d.parallelism * d.cu_per_task_milli) from deployments d
-                                  where d.project_id = s.project_id and d.desired_state = 'RUNNING'), 0) as bigint)
-           from subscriptions s where s.project_id = $1",
-    )
-    .bind(access.project_id())
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let purchased = crate::capacity::purchased(&mut conn, access.project_id(), now_ms()).await?;
+    let subscription = match purchased {
+        Some(p) => Some((
+            p.total(),
+            crate::capacity::in_use(&mut conn, access.project_id(), None).await?,
+        )),
+        None => None,
+    };
+    drop(conn);
     if let Some((purchased, in_use)) = subscription {
         return Ok(JsonResponse(CostPreview {
             billing_model: "subscription".to_owned(),

@@ -9,8 +9,12 @@
 //! - upgrade: more CU for the rest of the term, the prorated difference paid now.
 //! - downgrade: fewer CU (never below what running deployments hold), the prorated
 //!   difference credited to the balance.
+//! - temporary_upgrade: extra CU for a window inside the term, its share of the term's
+//!   price paid now; while the window is open starts may use it, and when it closes
+//!   what no longer fits is stopped with a savepoint ([`enforce_capacity`]).
 //! - unsubscribe: the project returns to pay-as-you-go (nothing may be running); the
-//!   unused part of the term is refunded per `billing.unsubscribe_refund_percent`.
+//!   unused part of the term, and of temporary upgrades not yet used, is refunded per
+//!   `billing.unsubscribe_refund_percent`.
 //!
 //! Proration takes the term's price of the changed CU and the share of the term left
 //! ([`billing::prorate::remaining`]), so an upgrade and a later downgrade net to exactly
@@ -39,6 +43,7 @@ pub enum OrderKind {
     Renew,
     Upgrade,
     Downgrade,
+    TemporaryUpgrade,
     Unsubscribe,
 }
 
@@ -49,6 +54,7 @@ impl OrderKind {
             Self::Renew => "renew",
             Self::Upgrade => "upgrade",
             Self::Downgrade => "downgrade",
+            Self::TemporaryUpgrade => "temporary_upgrade",
             Self::Unsubscribe => "unsubscribe",
         }
     }
@@ -63,6 +69,10 @@ pub struct OrderRequest {
     pub cu: Option<i64>,
     /// new_purchase/renew: whole months, 1 to 36.
     pub months: Option<i64>,
+    /// temporary_upgrade: when the extra CU start (default: now) and end; at least an
+    /// hour, inside the subscription's term. `cu` is then the extra CU.
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -78,6 +88,11 @@ pub struct OrderQuote {
     /// Exact price in major units; negative for a credit (downgrade).
     pub amount: String,
     pub currency: String,
+    /// temporary_upgrade: the window of the extra CU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_start: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_end: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -129,7 +144,12 @@ struct Plan {
     months: i64,
     new_subscription: bool,
     ends_subscription: bool,
+    /// temporary_upgrade: (extra cu_milli, starts_at, ends_at).
+    temporary: Option<(i64, i64, i64)>,
 }
+
+/// A temporary upgrade is at least this long.
+const MIN_TEMPORARY_UPGRADE_MS: i64 = 3_600_000;
 
 fn term_end_after(
     tz: chrono_tz::Tz,
@@ -171,6 +191,7 @@ async fn plan(
         OrderKind::Renew => lifecycle::Action::Renewal,
         OrderKind::Upgrade => lifecycle::Action::ScaleOut,
         OrderKind::Downgrade => lifecycle::Action::ScaleIn,
+        OrderKind::TemporaryUpgrade => lifecycle::Action::ScaleOut,
         OrderKind::Unsubscribe => lifecycle::Action::Unsubscribe,
     };
     crate::product_forms::ensure_allowed(tx, &body.project_id, action).await?;
@@ -187,15 +208,13 @@ async fn plan(
         term_end,
         term_months,
     });
-    let (running,): (i64,) = sqlx::query_as(
-        "select cast(coalesce(sum(parallelism * cu_per_task_milli), 0) as bigint) from deployments
-          where project_id = $1 and desired_state = 'RUNNING'",
-    )
-    .bind(&body.project_id)
-    .fetch_one(&mut **tx)
-    .await?;
+    let running = crate::capacity::in_use(tx, &body.project_id, None).await?;
     let now = Utc::now();
     let now_ms = now.timestamp_millis();
+    // Extra CU open now: a downgrade is checked against the base with these on top.
+    let open_temporary = crate::capacity::purchased(tx, &body.project_id, now_ms)
+        .await?
+        .map_or(0, |p| p.temporary);
     let pricing = &state.pricing;
     let rate = pricing
         .book
@@ -215,6 +234,7 @@ async fn plan(
         })
     };
     let mut ends_subscription = false;
+    let mut temporary = None;
     let (amount, cu_milli, term_start, term_end, term_months, months, new_subscription) = match body
         .kind
     {
@@ -284,8 +304,8 @@ async fn plan(
                     ),
                 ));
             }
-            if !upgrade && running > cu {
-                return Err(ApiError::invalid("cu", format!("the project's running deployments hold {} CU; a downgrade cannot go below that", running as f64 / 1000.0)));
+            if !upgrade && running > cu + open_temporary {
+                return Err(ApiError::invalid("cu", format!("the project's running deployments hold {} CU; a downgrade cannot go below that", (running - open_temporary) as f64 / 1000.0)));
             }
             if now_ms >= c.term_end {
                 return Err(ApiError::conflict(
@@ -311,6 +331,54 @@ async fn plan(
                 false,
             )
         }
+        OrderKind::TemporaryUpgrade => {
+            let c = needs_subscription()?;
+            let extra = field(body.cu, "cu", 1..=1000, "a whole number of extra CU")? * 1000;
+            let starts = body.starts_at.map_or(now_ms, |t| t.timestamp_millis());
+            let ends = body
+                .ends_at
+                .ok_or_else(|| {
+                    ApiError::invalid("ends_at", "ends_at is required for a temporary upgrade")
+                })?
+                .timestamp_millis();
+            // A minute of slack: a window asked for "now" reaches the server a moment later.
+            if starts < now_ms - 60_000 {
+                return Err(ApiError::invalid(
+                    "starts_at",
+                    "a temporary upgrade cannot start in the past",
+                ));
+            }
+            let starts = starts.max(now_ms);
+            if ends - starts < MIN_TEMPORARY_UPGRADE_MS {
+                return Err(ApiError::invalid(
+                    "ends_at",
+                    "a temporary upgrade lasts at least an hour after it starts",
+                ));
+            }
+            if ends > c.term_end {
+                return Err(ApiError::invalid(
+                    "ends_at",
+                    format!(
+                        "a temporary upgrade ends within the subscription's term (by {}); renew first to go beyond it",
+                        rfc3339(c.term_end).to_rfc3339()
+                    ),
+                ));
+            }
+            // The window's share of what the extra CU would cost over the whole term.
+            let whole = price(extra, c.term_months)?;
+            let amount = billing::prorate::share(whole, ends - starts, c.term_end - c.term_start)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            temporary = Some((extra, starts, ends));
+            (
+                amount,
+                extra,
+                c.term_start,
+                c.term_end,
+                c.term_months,
+                0,
+                false,
+            )
+        }
         OrderKind::Unsubscribe => {
             let c = needs_subscription()?;
             if running > 0 {
@@ -325,6 +393,23 @@ async fn plan(
                 billing::prorate::remaining(whole, (now_ms - c.term_start).clamp(0, term), term)
                     .map_err(|e| ApiError::internal(e.to_string()))?;
             let percent = state.config.billing.unsubscribe_refund_percent;
+            // Temporary upgrades paid for but not used yet are refunded with the term.
+            let windows: Vec<(i64, i64, i64)> = sqlx::query_as(
+                "select starts_at, ends_at, amount_minor from temporary_upgrades where project_id = $1 and ends_at > $2",
+            )
+            .bind(&body.project_id)
+            .bind(now_ms)
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut unused = unused;
+            for (starts, ends, paid) in windows {
+                let paid = Money::from_minor(paid, pricing.currency);
+                let left =
+                    billing::prorate::remaining(paid, (now_ms - starts).max(0), ends - starts)
+                        .and_then(|left| unused.checked_add(left))
+                        .map_err(|e| ApiError::internal(e.to_string()))?;
+                unused = left;
+            }
             let refund = billing::prorate::share(unused, percent, 100)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
             ends_subscription = true;
@@ -349,6 +434,8 @@ async fn plan(
             term_end: rfc3339(term_end),
             amount: amount.major(),
             currency: amount.currency().code().to_owned(),
+            window_start: temporary.map(|(_, s, _)| rfc3339(s)),
+            window_end: temporary.map(|(_, _, e)| rfc3339(e)),
         },
         amount_minor: amount.minor(),
         cu_milli,
@@ -358,6 +445,7 @@ async fn plan(
         months,
         new_subscription,
         ends_subscription,
+        temporary,
     })
 }
 
@@ -401,8 +489,9 @@ pub async fn place_order(
     let id = new_id();
     let now = now_ms();
     sqlx::query(
-        "insert into orders (id, account_id, project_id, kind, cu_milli, months, amount_minor, currency, created_by, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "insert into orders (id, account_id, project_id, kind, cu_milli, months, amount_minor, currency, created_by, created_at,
+                             starts_at, ends_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&id)
     .bind(account)
@@ -414,9 +503,27 @@ pub async fn place_order(
     .bind(&plan.quote.currency)
     .bind(access.user_id())
     .bind(now)
+    .bind(plan.temporary.map(|(_, s, _)| s))
+    .bind(plan.temporary.map(|(_, _, e)| e))
     .execute(&mut *tx)
     .await?;
-    if plan.new_subscription {
+    if let Some((extra, starts, ends)) = plan.temporary {
+        sqlx::query(
+            "insert into temporary_upgrades (id, project_id, account_id, order_id, cu_milli, starts_at, ends_at, amount_minor, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(new_id())
+        .bind(&body.project_id)
+        .bind(account)
+        .bind(&id)
+        .bind(extra)
+        .bind(starts)
+        .bind(ends)
+        .bind(plan.amount_minor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    } else if plan.new_subscription {
         sqlx::query(
             "insert into subscriptions (project_id, account_id, cu_milli, term_start, term_end, term_months, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -439,6 +546,14 @@ pub async fn place_order(
             .bind(&body.project_id)
             .execute(&mut *tx)
             .await?;
+        // Refunded above: windows not used yet end now.
+        sqlx::query(
+            "update temporary_upgrades set ends_at = $1 where project_id = $2 and ends_at > $1",
+        )
+        .bind(now)
+        .bind(&body.project_id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("update projects set billing_model = 'payg' where id = $1")
             .bind(&body.project_id)
             .execute(&mut *tx)
@@ -480,11 +595,24 @@ pub async fn place_order(
 #[derive(Serialize, ToSchema)]
 pub struct Subscription {
     pub project_id: String,
+    /// The CU bought for the term.
     pub cu: f64,
     pub term_start: DateTime<Utc>,
     pub term_end: DateTime<Utc>,
+    /// Extra CU of temporary upgrades open now.
+    pub temporary_cu: f64,
     /// CU held by the project's running deployments now.
     pub cu_in_use: f64,
+    /// Temporary upgrades open now or to come.
+    pub temporary_upgrades: Vec<TemporaryUpgrade>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TemporaryUpgrade {
+    pub order_id: String,
+    pub cu: f64,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
 }
 
 /// The account's subscriptions with the capacity in use.
@@ -494,24 +622,45 @@ pub async fn list_subscriptions(
     State(state): State<AppState>,
     access: AccountGuard<can::account::ReadBilling>,
 ) -> ApiResult<JsonResponse<Vec<Subscription>>> {
-    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
-        "select s.project_id, s.cu_milli, s.term_start, s.term_end,
-                cast(coalesce((select sum(d.parallelism * d.cu_per_task_milli) from deployments d
-                                where d.project_id = s.project_id and d.desired_state = 'RUNNING'), 0) as bigint)
-           from subscriptions s where s.account_id = $1 order by s.project_id",
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select project_id, term_start, term_end from subscriptions where account_id = $1 order by project_id",
     )
     .bind(access.account().as_str())
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(JsonResponse(
-        rows.into_iter()
-            .map(|(project_id, cu, start, end, used)| Subscription {
-                project_id,
-                cu: cu as f64 / 1000.0,
-                term_start: rfc3339(start),
-                term_end: rfc3339(end),
-                cu_in_use: used as f64 / 1000.0,
-            })
-            .collect(),
-    ))
+    let now = now_ms();
+    let mut conn = state.db.pool.acquire().await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for (project_id, start, end) in rows {
+        let Some(purchased) = crate::capacity::purchased(&mut conn, &project_id, now).await? else {
+            continue; // unsubscribed since the list was read
+        };
+        let used = crate::capacity::in_use(&mut conn, &project_id, None).await?;
+        let windows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "select order_id, cu_milli, starts_at, ends_at from temporary_upgrades
+              where project_id = $1 and ends_at > $2 order by starts_at",
+        )
+        .bind(&project_id)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+        items.push(Subscription {
+            project_id,
+            cu: purchased.base as f64 / 1000.0,
+            term_start: rfc3339(start),
+            term_end: rfc3339(end),
+            temporary_cu: purchased.temporary as f64 / 1000.0,
+            cu_in_use: used as f64 / 1000.0,
+            temporary_upgrades: windows
+                .into_iter()
+                .map(|(order_id, cu, starts, ends)| TemporaryUpgrade {
+                    order_id,
+                    cu: cu as f64 / 1000.0,
+                    starts_at: rfc3339(starts),
+                    ends_at: rfc3339(ends),
+                })
+                .collect(),
+        });
+    }
+    Ok(JsonResponse(items))
 }

@@ -502,6 +502,9 @@ async fn an_unpaid_bill_past_its_grace_stops_payg_deployments_and_paying_unblock
         .await
         .expect(202);
 
+    let billing_manager = app.member(&owner, "billing_manager", None, false).await;
+    let admin = app.member(&owner, "admin", None, false).await;
+
     // Within the grace period nothing happens; past it, the account is in arrears.
     assert_eq!(
         gateway::balance::enforce_arrears(&app.state, Utc::now())
@@ -526,6 +529,29 @@ async fn an_unpaid_bill_past_its_grace_stops_payg_deployments_and_paying_unblock
         events.iter().any(|e| e["kind"] == "arrears"),
         "told why: {events:?}"
     );
+    // The owner and billing managers are told, once, in the inbox (and by email);
+    // account admins, who do not pay bills, are not.
+    let arrears_notices = |inbox: sluice_tests::Res| {
+        inbox.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "arrears")
+            .count()
+    };
+    assert_eq!(
+        gateway::balance::enforce_arrears(&app.state, later)
+            .await
+            .unwrap(),
+        0,
+        "an account already in arrears does not enter it again"
+    );
+    assert_eq!(arrears_notices(owner.get("/notices").await.expect(200)), 1);
+    assert_eq!(
+        arrears_notices(billing_manager.get("/notices").await.expect(200)),
+        1
+    );
+    assert_eq!(arrears_notices(admin.get("/notices").await.expect(200)), 0);
     let balance = owner.get("/account/balance").await.expect(200);
     assert!(balance.body["arrears_since"].is_string());
     assert_eq!(balance.body["unpaid_total"], "0.45");
@@ -687,5 +713,162 @@ async fn production_servers_take_top_ups_from_operators_only() {
     assert_eq!(
         owner.get("/account/balance").await.expect(200).body["balance"],
         "10.00"
+    );
+}
+
+/// Half-even rounding of `num / den` (both positive), as the billing domain rounds.
+fn half_even(num: i128, den: i128) -> i128 {
+    let (q, r) = (num / den, num % den);
+    match (2 * r).cmp(&den) {
+        std::cmp::Ordering::Less => q,
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal => q + (q % 2),
+    }
+}
+
+#[tokio::test]
+async fn a_temporary_upgrade_adds_cu_for_its_window_at_its_share_of_the_term_price() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    owner
+        .post("/account/balance/top-ups", json!({ "amount": "1000.00" }))
+        .await
+        .expect(201);
+    let temporary = |cu: i64, starts: Option<DateTime<Utc>>, ends: Option<DateTime<Utc>>| json!({ "kind": "temporary_upgrade", "project_id": project, "cu": cu, "starts_at": starts, "ends_at": ends });
+    let in_two_hours = Utc::now() + Duration::hours(2);
+    owner
+        .post("/account/orders", temporary(1, None, Some(in_two_hours)))
+        .await
+        .expect_error(409, "not_subscribed", None);
+    owner
+        .post(
+            "/account/orders",
+            json!({ "kind": "new_purchase", "project_id": project, "cu": 2, "months": 1 }),
+        )
+        .await
+        .expect(201);
+    let term = owner.get("/account/subscriptions").await.expect(200).body[0].clone();
+    let term_end: DateTime<Utc> = term["term_end"].as_str().unwrap().parse().unwrap();
+    let term_start: DateTime<Utc> = term["term_start"].as_str().unwrap().parse().unwrap();
+
+    for (body, field) in [
+        (temporary(1, None, None), "ends_at"),
+        (
+            temporary(1, None, Some(Utc::now() + Duration::minutes(30))),
+            "ends_at",
+        ),
+        (
+            temporary(1, None, Some(term_end + Duration::hours(1))),
+            "ends_at",
+        ),
+        (
+            temporary(1, Some(Utc::now() - Duration::hours(1)), Some(in_two_hours)),
+            "starts_at",
+        ),
+        (temporary(0, None, Some(in_two_hours)), "cu"),
+    ] {
+        owner
+            .post("/account/orders/preview", body)
+            .await
+            .expect_error(422, "invalid_field", Some(field));
+    }
+
+    // One extra CU from now for two hours: that window's share of a month of 1 CU (50.00).
+    let placed = owner
+        .post("/account/orders", temporary(1, None, Some(in_two_hours)))
+        .await
+        .expect(201);
+    let window_start: DateTime<Utc> = placed.body["window_start"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let window_ms = (in_two_hours - window_start).num_milliseconds() as i128;
+    let term_ms = (term_end - term_start).num_milliseconds() as i128;
+    let expected = half_even(5_000 * window_ms, term_ms);
+    let amount_minor = (placed.body["amount"]
+        .as_str()
+        .unwrap()
+        .parse::<f64>()
+        .unwrap()
+        * 100.0)
+        .round() as i128;
+    assert_eq!(amount_minor, expected, "{}", placed.body);
+    let subscription = owner.get("/account/subscriptions").await.expect(200).body[0].clone();
+    assert_eq!(subscription["cu"], 2.0);
+    assert_eq!(subscription["temporary_cu"], 1.0);
+    assert_eq!(subscription["temporary_upgrades"][0]["cu"], 1.0);
+
+    // Starts may use it: 3 CU run, a fourth does not fit and the message says why.
+    let cluster = owner
+        .post("/clusters", json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
+        .await
+        .expect(201)
+        .id();
+    let job = owner.saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
+    let mut paths = Vec::new();
+    for (name, parallelism) in [("big", 3), ("small", 1)] {
+        let d = owner
+            .post(
+                &format!("/projects/{project}/deployments"),
+                json!({ "name": name, "job_id": job, "cluster_id": cluster, "parallelism": parallelism }),
+            )
+            .await
+            .expect(201)
+            .id();
+        paths.push(format!("/projects/{project}/deployments/{d}"));
+    }
+    owner
+        .post(&format!("{}/start", paths[0]), json!({}))
+        .await
+        .expect(202);
+    let refused = owner
+        .post(&format!("{}/start", paths[1]), json!({}))
+        .await
+        .expect_error(409, "capacity_exceeded", None);
+    assert!(
+        refused
+            .message()
+            .contains("3 purchased CU (1 of them from a temporary upgrade)"),
+        "{}",
+        refused.message()
+    );
+
+    // While the window is open nothing is stopped; once it has closed, what no longer
+    // fits is stopped with a savepoint and the owner is told.
+    assert_eq!(
+        gateway::capacity::enforce(&app.state, Utc::now().timestamp_millis())
+            .await
+            .unwrap(),
+        0
+    );
+    let after_window = (in_two_hours + Duration::minutes(1)).timestamp_millis();
+    assert_eq!(
+        gateway::capacity::enforce(&app.state, after_window)
+            .await
+            .unwrap(),
+        1
+    );
+    let stopped = owner.get(&paths[0]).await.expect(200);
+    assert_eq!(stopped.body["desired_state"], "SUSPENDED");
+    let events = owner.list_all(&format!("{}/events", paths[0]), 50).await;
+    assert!(events.iter().any(|e| e["kind"] == "capacity"), "{events:?}");
+    let inbox = owner.get("/notices").await.expect(200);
+    assert!(
+        inbox.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "capacity" && n["body"].as_str().unwrap().contains("big")),
+        "{}",
+        inbox.body
+    );
+    assert_eq!(
+        gateway::capacity::enforce(&app.state, after_window)
+            .await
+            .unwrap(),
+        0,
+        "nothing is stopped twice"
     );
 }
