@@ -104,6 +104,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(platform::set_product_form))
         .routes(routes!(platform::set_engine_version))
         .routes(routes!(platform::engine_impact))
+        .routes(routes!(platform::product_form_impact))
         .routes(routes!(notices::mark_read))
         .routes(routes!(channels::list_channels, channels::create_channel))
         .routes(routes!(channels::delete_channel))

@@ -161,3 +161,98 @@ pub async fn engine_impact(
         by: Some(version.eos),
     }))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct AffectedProject {
+    pub account_id: String,
+    pub project_id: String,
+    /// `payg` or `subscription`.
+    pub billing_model: String,
+    /// A subscription's term end: renewing past EOFS is refused.
+    pub term_end: Option<DateTime<Utc>>,
+    /// Deployments of the project meant to run now; they stop at EOS.
+    pub running_deployments: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductFormImpact {
+    pub name: String,
+    /// The stage now: `GA`, `EOM1`, `EOM2`, `EOFS` or `EOS`.
+    pub stage: String,
+    /// Every project of the form, across accounts.
+    pub projects: Vec<AffectedProject>,
+    /// The next milestone and its date, if one is still ahead.
+    pub next_milestone: Option<String>,
+    pub next_milestone_at: Option<DateTime<Utc>>,
+    /// What each project must do, and by when.
+    pub action: String,
+    pub by: DateTime<Utc>,
+}
+
+/// Every account and project a product form's lifecycle affects.
+#[utoipa::path(get, path = "/platform/product-forms/{name}/impact", tag = "platform", params(("name" = String, Path)),
+    responses((status = 200, body = ProductFormImpact), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn product_form_impact(
+    State(state): State<AppState>,
+    _operator: PlatformAdmin,
+    Path(name): Path<String>,
+) -> ApiResult<JsonResponse<ProductFormImpact>> {
+    let row: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "select announced_at, eom1, eom2, eofs, eos from product_forms where name = $1",
+    )
+    .bind(&name)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (announced, eom1, eom2, eofs, eos) =
+        row.ok_or_else(|| ApiError::not_found("product form schedule"))?;
+    let at = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    let schedule = lifecycle::ProductSchedule {
+        announced_at: at(announced),
+        eom1: at(eom1),
+        eom2: at(eom2),
+        eofs: at(eofs),
+        eos: at(eos),
+    };
+    let now = Utc::now();
+    let (stage, _) = schedule.stage_at(now);
+    let next = [
+        ("EOM1", schedule.eom1),
+        ("EOM2", schedule.eom2),
+        ("EOFS", schedule.eofs),
+        ("EOS", schedule.eos),
+    ]
+    .into_iter()
+    .find(|(_, t)| *t > now);
+    let rows: Vec<(String, String, String, Option<i64>, i64)> = sqlx::query_as(
+        "select p.account_id, p.id, p.billing_model, s.term_end,
+                cast((select count(*) from deployments d where d.project_id = p.id and d.desired_state = 'RUNNING') as bigint)
+           from projects p left join subscriptions s on s.project_id = p.id
+          where p.product_form = $1 order by p.account_id, p.id",
+    )
+    .bind(&name)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(ProductFormImpact {
+        name,
+        stage: serde_json::to_value(stage)
+            .ok()
+            .and_then(|s| s.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        projects: rows
+            .into_iter()
+            .map(
+                |(account_id, project_id, billing_model, term_end, running)| AffectedProject {
+                    account_id,
+                    project_id,
+                    billing_model,
+                    term_end: term_end.map(at),
+                    running_deployments: running,
+                },
+            )
+            .collect(),
+        next_milestone: next.map(|(m, _)| m.to_owned()),
+        next_milestone_at: next.map(|(_, t)| t),
+        action: "move the project's workloads to the product form's successor".to_owned(),
+        by: schedule.eos,
+    }))
+}

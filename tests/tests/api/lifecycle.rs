@@ -364,4 +364,32 @@ async fn only_platform_operators_set_lifecycles_and_their_changes_are_audited() 
         .get("/platform/engine-versions/1.0.1/impact")
         .await
         .expect_error(403, "forbidden", None);
+
+    // The product form's impact: every project of it across accounts, with the stage
+    // now (EOM1 since June) and the next milestone.
+    let project = owner.project("on the form").await;
+    let impact = operator
+        .get("/platform/product-forms/fully_managed/impact")
+        .await
+        .expect(200);
+    assert_eq!(impact.body["stage"], "EOM1");
+    assert_eq!(impact.body["next_milestone"], "EOM2");
+    assert_eq!(impact.body["by"], "2031-01-01T00:00:00Z");
+    let projects = impact.body["projects"].as_array().unwrap();
+    assert!(
+        projects
+            .iter()
+            .any(|p| p["project_id"] == project.as_str()
+                && p["account_id"] == owner.account_id.as_str()),
+        "{}",
+        impact.body
+    );
+    operator
+        .get("/platform/product-forms/semi_managed/impact")
+        .await
+        .expect_error(404, "not_found", None);
+    owner
+        .get("/platform/product-forms/fully_managed/impact")
+        .await
+        .expect_error(403, "forbidden", None);
 }
