@@ -84,22 +84,23 @@ pub async fn pay_bills(
     mut balance: i64,
 ) -> Result<(), ApiError> {
     let unpaid: Vec<(String, i64)> = sqlx::query_as(
-        "select id, total_minor from bills where account_id = $1 and paid_at is null order by period_start",
+        "select id, total_minor - prepaid_minor from bills where account_id = $1 and paid_at is null order by period_start",
     )
     .bind(account_id)
     .fetch_all(&mut **tx)
     .await?;
-    for (bill_id, total) in unpaid {
-        if total > balance {
+    // What a bill still charges: its orders were paid when placed.
+    for (bill_id, due) in unpaid {
+        if due > balance {
             break;
         }
-        record(state, tx, account_id, "bill", -total, &bill_id, "system").await?;
+        record(state, tx, account_id, "bill", -due, &bill_id, "system").await?;
         sqlx::query("update bills set paid_at = $1 where id = $2")
             .bind(now_ms())
             .bind(&bill_id)
             .execute(&mut **tx)
             .await?;
-        balance -= total;
+        balance -= due;
     }
     let grace_ms = state.config.billing.grace_period_days * 86_400_000;
     let (overdue,): (i64,) = sqlx::query_as(
@@ -129,7 +130,7 @@ pub async fn pay_bills(
 pub async fn enforce_arrears(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
     let grace_ms = state.config.billing.grace_period_days * 86_400_000;
     let overdue: Vec<(String, i64, i64)> = sqlx::query_as(
-        "select b.account_id, cast(count(*) as bigint), cast(sum(b.total_minor) as bigint)
+        "select b.account_id, cast(count(*) as bigint), cast(sum(b.total_minor - b.prepaid_minor) as bigint)
            from bills b join accounts a on a.id = b.account_id
           where b.paid_at is null and b.issued_at + $1 < $2 and a.arrears_since is null
           group by b.account_id",
@@ -210,7 +211,8 @@ pub async fn ensure_not_in_arrears(tx: &mut Tx, account_id: &str) -> Result<(), 
 }
 
 /// Issues a credit note against a bill: the bill stays as issued, the amount (at most
-/// the bill's total less earlier credit notes) is credited to the balance.
+/// what the bill charged the balance, its prepaid orders aside, less earlier credit
+/// notes) is credited to the balance.
 pub async fn credit_note(
     state: &AppState,
     bill_id: &str,
@@ -219,7 +221,7 @@ pub async fn credit_note(
     by: &str,
 ) -> Result<String, ApiError> {
     let row: Option<(String, i64)> =
-        sqlx::query_as("select account_id, total_minor from bills where id = $1")
+        sqlx::query_as("select account_id, total_minor - prepaid_minor from bills where id = $1")
             .bind(bill_id)
             .fetch_optional(&state.db.pool)
             .await?;

@@ -228,7 +228,9 @@ async fn bill_hour(
 /// Issues the bill of every account month that ended (in the account's zone) more
 /// than a day ago and has none yet: one line per project for compute and one for the
 /// management fee, each the sum of that project's already-rounded hourly amounts, so
-/// nothing is rounded again and the total is the sum of the lines. Returns bills issued.
+/// nothing is rounded again, and one line per subscription order placed in the month
+/// (prepaid: paid from the balance when placed). The total is the sum of the lines;
+/// what the bill still charges is the total less the prepaid. Returns bills issued.
 pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
     // Each account resumes after its newest bill, so a pass costs one query per account
     // with nothing due, however old the account is.
@@ -299,14 +301,24 @@ async fn issue_bill(
         entry.2 += management;
         entry.3 += 1;
     }
+    let orders: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+        "select id, project_id, kind, cu_milli, months, amount_minor from orders
+          where account_id = $1 and created_at >= $2 and created_at < $3 order by id",
+    )
+    .bind(account_id)
+    .bind(start)
+    .bind(end)
+    .fetch_all(&state.db.pool)
+    .await?;
     let bill_id = new_id();
-    let total: i64 = per_project.values().map(|(_, c, m, _)| c + m).sum();
+    let prepaid: i64 = orders.iter().map(|o| o.5).sum();
+    let total: i64 = per_project.values().map(|(_, c, m, _)| c + m).sum::<i64>() + prepaid;
     let mut tx = state.db.begin_write().await?;
     // The account lock first: paying the bill below moves the balance.
     let balance = crate::balance::lock_balance(state, &mut tx, account_id).await?;
     let inserted = sqlx::query(
-        "insert into bills (id, account_id, period_start, period_end, billing_time_zone, currency, total_minor, issued_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "insert into bills (id, account_id, period_start, period_end, billing_time_zone, currency, total_minor, prepaid_minor, issued_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&bill_id)
     .bind(account_id)
@@ -315,6 +327,7 @@ async fn issue_bill(
     .bind(zone)
     .bind(state.pricing.currency.code())
     .bind(total)
+    .bind(prepaid)
     .bind(now_ms())
     .execute(&mut *tx)
     .await;
@@ -355,6 +368,27 @@ async fn issue_bill(
             .execute(&mut *tx)
             .await?;
         }
+    }
+    for (order_id, project, kind, cu_milli, months, amount) in orders {
+        let what = match months {
+            0 => format!("{kind} order: {} CU", cu_milli as f64 / 1000.0),
+            m => format!(
+                "{kind} order: {} CU for {m} month(s)",
+                cu_milli as f64 / 1000.0
+            ),
+        };
+        sqlx::query(
+            "insert into bill_lines (id, bill_id, project_id, kind, description, quantity, amount_minor, hour_count, order_id)
+             values ($1, $2, $3, 'order', $4, '', $5, 0, $6)",
+        )
+        .bind(new_id())
+        .bind(&bill_id)
+        .bind(&project)
+        .bind(what)
+        .bind(amount)
+        .bind(&order_id)
+        .execute(&mut *tx)
+        .await?;
     }
     crate::balance::pay_bills(state, &mut tx, account_id, balance).await?;
     tx.commit().await?;

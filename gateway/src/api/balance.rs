@@ -40,7 +40,7 @@ async fn balance(state: &AppState, account: &AccountId) -> Result<Balance, ApiEr
             .fetch_one(&state.db.pool)
             .await?;
     let (unpaid, unpaid_total): (i64, i64) = sqlx::query_as(
-        "select count(*), cast(coalesce(sum(total_minor), 0) as bigint) from bills where account_id = $1 and paid_at is null",
+        "select count(*), cast(coalesce(sum(total_minor - prepaid_minor), 0) as bigint) from bills where account_id = $1 and paid_at is null",
     )
     .bind(account.as_str())
     .fetch_one(&state.db.pool)

@@ -189,6 +189,10 @@ pub struct Bill {
     pub currency: String,
     /// The sum of the lines.
     pub total: String,
+    /// The order lines' sum, paid from the balance when each order was placed.
+    pub prepaid: String,
+    /// What the bill charges the balance: total less prepaid.
+    pub due: String,
     pub issued_at: DateTime<Utc>,
     pub lines: Vec<BillLine>,
     /// Corrections: the bill itself never changes.
@@ -206,7 +210,7 @@ pub struct CreditNote {
 #[derive(Serialize, ToSchema)]
 pub struct BillLine {
     pub project_id: String,
-    /// `payg_compute` or `payg_management`.
+    /// `payg_compute`, `payg_management` or `order`.
     pub kind: String,
     pub description: String,
     /// CU-hours for compute lines.
@@ -214,22 +218,25 @@ pub struct BillLine {
     pub amount: String,
     /// How many hourly rows (see /account/billing/hours) this line sums.
     pub hour_count: i64,
+    /// The order an `order` line is (see /account/balance/transactions).
+    pub order_id: Option<String>,
 }
 
-type BillRow = (String, i64, i64, String, String, i64, i64);
+type BillRow = (String, i64, i64, String, String, i64, i64, i64);
+type LineRow = (String, String, String, String, i64, i64, Option<String>);
 
 async fn load_bill(
     state: &AppState,
     account: &crate::access::AccountId,
     row: BillRow,
 ) -> Result<Bill, ApiError> {
-    let (id, start, end, zone, currency, total, issued) = row;
+    let (id, start, end, zone, currency, total, prepaid, issued) = row;
     let currency = billing::money::Currency::parse(&currency)
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let lines: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
-        "select l.project_id, l.kind, l.description, l.quantity, l.amount_minor, l.hour_count
+    let lines: Vec<LineRow> = sqlx::query_as(
+        "select l.project_id, l.kind, l.description, l.quantity, l.amount_minor, l.hour_count, l.order_id
            from bill_lines l join bills b on b.id = l.bill_id
-          where l.bill_id = $1 and b.account_id = $2 order by l.project_id, l.kind",
+          where l.bill_id = $1 and b.account_id = $2 order by l.project_id, l.kind, l.order_id",
     )
     .bind(&id)
     .bind(account.as_str())
@@ -259,17 +266,22 @@ async fn load_bill(
         billing_time_zone: zone,
         currency: currency.code().to_owned(),
         total: Money::from_minor(total, currency).major(),
+        prepaid: Money::from_minor(prepaid, currency).major(),
+        due: Money::from_minor(total - prepaid, currency).major(),
         issued_at: rfc3339(issued),
         lines: lines
             .into_iter()
             .map(
-                |(project_id, kind, description, quantity, amount, hour_count)| BillLine {
-                    project_id,
-                    kind,
-                    description,
-                    quantity,
-                    amount: Money::from_minor(amount, currency).major(),
-                    hour_count,
+                |(project_id, kind, description, quantity, amount, hour_count, order_id)| {
+                    BillLine {
+                        project_id,
+                        kind,
+                        description,
+                        quantity,
+                        amount: Money::from_minor(amount, currency).major(),
+                        hour_count,
+                        order_id,
+                    }
                 },
             )
             .collect(),
@@ -277,7 +289,7 @@ async fn load_bill(
 }
 
 const BILL_COLUMNS: &str =
-    "id, period_start, period_end, billing_time_zone, currency, total_minor, issued_at";
+    "id, period_start, period_end, billing_time_zone, currency, total_minor, prepaid_minor, issued_at";
 
 /// The account's monthly bills, newest first.
 #[utoipa::path(get, path = "/account/bills", tag = "billing",
@@ -342,11 +354,11 @@ pub async fn download_bill(
     use axum::response::IntoResponse;
     let bill = find_bill(&state, access.account(), &bill_id).await?;
     let mut csv = String::from(
-        "bill_id,period_start,period_end,project_id,kind,description,quantity,amount,currency\n",
+        "bill_id,period_start,period_end,project_id,kind,description,quantity,amount,currency,order_id\n",
     );
     for line in &bill.lines {
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}\n",
             bill.id,
             bill.period_start.to_rfc3339(),
             bill.period_end.to_rfc3339(),
@@ -355,13 +367,20 @@ pub async fn download_bill(
             line.description,
             line.quantity,
             line.amount,
-            bill.currency
+            bill.currency,
+            line.order_id.as_deref().unwrap_or("")
         ));
     }
-    csv.push_str(&format!(
-        "{},,,,total,,,{},{}\n",
-        bill.id, bill.total, bill.currency
-    ));
+    for (label, amount) in [
+        ("total", &bill.total),
+        ("prepaid", &bill.prepaid),
+        ("due", &bill.due),
+    ] {
+        csv.push_str(&format!(
+            "{},,,,{label},,,{amount},{},\n",
+            bill.id, bill.currency
+        ));
+    }
     let disposition = format!("attachment; filename=\"sluice-bill-{}.csv\"", bill.id);
     Ok((
         [

@@ -239,6 +239,26 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
+    // A second project bought as a subscription on October 6th: its order is on the bill.
+    let bought = owner.project("bought").await;
+    owner
+        .post("/account/balance/top-ups", json!({ "amount": "300.00" }))
+        .await
+        .expect(201);
+    let order = owner
+        .post(
+            "/account/orders",
+            json!({ "kind": "new_purchase", "project_id": bought, "cu": 2, "months": 1 }),
+        )
+        .await
+        .expect(201)
+        .id();
+    sqlx::query("update orders set created_at = $1 where id = $2")
+        .bind((october + Duration::days(5)).timestamp_millis())
+        .bind(&order)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     // 3 CU for two hours on October 10th, and half an hour of 1 CU on the 31st across midnight
     // UTC (still October in Shanghai until 16:00 UTC).
     let day10 = october + Duration::days(9) + Duration::hours(2);
@@ -306,7 +326,16 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
         management["amount"], "0.54",
         "3 hours with usage x 0.18: {bill}"
     );
-    assert_eq!(bill["total"], "1.12");
+    // The order is a line of its own, prepaid: the balance pays only the rest.
+    let ordered = lines.iter().find(|l| l["kind"] == "order").unwrap();
+    assert_eq!(ordered["order_id"], order.as_str());
+    assert_eq!(ordered["amount"], "100.00");
+    assert_eq!(ordered["project_id"], bought.as_str());
+    assert_eq!(bill["total"], "101.12", "the sum of the lines");
+    assert_eq!(bill["prepaid"], "100.00");
+    assert_eq!(bill["due"], "1.12");
+    let balance = owner.get("/account/balance").await.expect(200);
+    assert_eq!(balance.body["balance"], "198.88", "300.00 - 100.00 - 1.12");
 
     let id = bill["id"].as_str().unwrap();
     let csv = owner
@@ -317,9 +346,14 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
     let text = csv.body.as_str().unwrap();
     assert!(text.starts_with("bill_id,period_start"), "{text}");
     assert!(
-        text.lines().last().unwrap().contains("total,,,1.12,CNY"),
+        text.lines().any(|l| l.ends_with("total,,,101.12,CNY,")),
         "{text}"
     );
+    assert!(
+        text.lines().last().unwrap().ends_with("due,,,1.12,CNY,"),
+        "{text}"
+    );
+    assert!(text.contains(&format!(",100.00,CNY,{order}")), "{text}");
     // A correction is a credit note; the bill stays as issued.
     gateway::balance::credit_note(
         &app.state,
@@ -335,7 +369,7 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
         .unwrap_err();
     assert_eq!(err.detail.field.as_deref(), Some("amount"));
     let corrected = owner.get(&format!("/account/bills/{id}")).await.expect(200);
-    assert_eq!(corrected.body["total"], "1.12");
+    assert_eq!(corrected.body["total"], "101.12");
     assert_eq!(corrected.body["credit_notes"][0]["amount"], "0.12");
     let other = app.account("Other").await;
     other
