@@ -741,3 +741,98 @@ async fn a_job_lost_in_a_cluster_restart_is_resubmitted_from_its_latest_state() 
     .await;
     flink_sh(&["stop", "--name", "restart-test"]).await;
 }
+
+#[tokio::test]
+async fn on_its_end_of_service_date_a_running_job_on_the_engine_version_is_stopped_with_a_savepoint(
+) {
+    let Some(engine) = local_engine() else { return };
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 200;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    // The account's own registration of the cluster, as running engine version 7.0.0.
+    let cluster = owner
+        .post("/clusters", json!({ "name": "seven", "rest_url": engine.rest_url, "flink_version": "2.3.0", "engine_version": "7.0.0" }))
+        .await
+        .expect(201)
+        .id();
+    let project = owner.project("p").await;
+    let job = owner.saved_sql_job(&project, "w", WINDOWED).await;
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "on seven", "job_id": job, "cluster_id": cluster }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+
+    // 7.0.0 retires on a published schedule; its EOS is still ahead.
+    let day = |s: &str| -> chrono::DateTime<chrono::Utc> { s.parse().unwrap() };
+    let version = lifecycle::EngineVersion {
+        label: "7.0.0".to_owned(),
+        flink_version: "2.3.0".to_owned(),
+        announced_at: day("2026-01-01T00:00:00Z"),
+        ga: day("2026-01-01T00:00:00Z"),
+        eogs: day("2026-07-01T00:00:00Z"),
+        eofs: day("2026-10-01T00:00:00Z"),
+        eos: day("2027-03-01T00:00:00Z"),
+        pulled: false,
+    };
+    gateway::product_forms::set_engine_version(&app.state.db, &version)
+        .await
+        .unwrap();
+    let before = version.eos - chrono::Duration::seconds(1);
+    assert_eq!(
+        gateway::product_forms::stop_at_end_of_service(&app.state, before)
+            .await
+            .unwrap(),
+        0,
+        "a second before EOS nothing stops"
+    );
+    // On the EOS date (time passed in, as the reconciler's clock would read it):
+    assert_eq!(
+        gateway::product_forms::stop_at_end_of_service(&app.state, version.eos)
+            .await
+            .unwrap(),
+        1
+    );
+    wait_until(&owner, &path, 60, "SUSPENDED", |b| {
+        b["status"] == "SUSPENDED"
+    })
+    .await;
+    let savepoints = owner.list_all(&format!("{path}/savepoints"), 10).await;
+    assert!(
+        savepoints
+            .iter()
+            .any(|s| s["origin"] == "SUSPEND" && s["state"] == "COMPLETED"),
+        "stopped with a savepoint on the real engine: {savepoints:?}"
+    );
+    let events = owner.list_all(&format!("{path}/events"), 50).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "end_of_service"
+                && e["message"].as_str().unwrap().contains("7.0.0")),
+        "{events:?}"
+    );
+    // The owner was told when the schedule was set, in the inbox.
+    let inbox = owner.get("/notices").await.expect(200);
+    assert!(
+        inbox.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "engine_version_schedule"),
+        "{}",
+        inbox.body
+    );
+}
