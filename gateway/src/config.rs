@@ -36,6 +36,20 @@ pub struct Config {
     pub delivery: crate::delivery::DeliveryConfig,
     pub outbox: OutboxConfig,
     pub notices: NoticesConfig,
+    pub alerts: AlertsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// How often each project's alert rules are evaluated.
+    pub interval_ms: u64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self { interval_ms: 5_000 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -318,6 +332,7 @@ impl Default for Config {
             delivery: crate::delivery::DeliveryConfig::default(),
             outbox: OutboxConfig::default(),
             notices: NoticesConfig::default(),
+            alerts: AlertsConfig::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod alerts;
 pub mod api;
 pub mod balance;
 pub mod billing;

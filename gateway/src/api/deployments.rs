@@ -394,11 +394,12 @@ pub async fn start_deployment(
     crate::product_forms::ensure_allowed(&mut tx, access.project_id(), lifecycle::Action::Run)
         .await?;
     ensure_capacity(&mut tx, &d).await?;
-    // Only one start wins: the others see it already wanting to run.
+    // Only one start wins: the others see it already wanting to run. A deployment whose
+    // job failed (restarts used up) still wants to run and may be started again.
     let started = sqlx::query(
         "update deployments set desired_state = 'RUNNING', status = 'STARTING', restore_mode = $1, restore_savepoint_id = $2,
                 restart_count = 0, last_error = null, revision = revision + 1, updated_at = $3
-          where id = $4 and desired_state <> 'RUNNING' and engine_job_id is null",
+          where id = $4 and (desired_state <> 'RUNNING' or status = 'FAILED') and engine_job_id is null",
     )
     .bind(mode)
     .bind(&body.savepoint_id)

@@ -3,6 +3,7 @@
 //! once, so a routed handler cannot be missing from the document.
 
 pub mod accounts;
+pub mod alerts;
 pub mod artifacts;
 pub mod audit;
 pub mod auth;
@@ -153,6 +154,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(deployments::delete_savepoint))
         .routes(routes!(deployments::list_exceptions))
+        .routes(routes!(
+            alerts::list_contact_groups,
+            alerts::create_contact_group
+        ))
+        .routes(routes!(alerts::delete_contact_group))
+        .routes(routes!(alerts::test_contact_group))
+        .routes(routes!(alerts::list_alert_rules, alerts::create_alert_rule))
+        .routes(routes!(
+            alerts::update_alert_rule,
+            alerts::delete_alert_rule
+        ))
+        .routes(routes!(alerts::list_silences, alerts::create_silence))
+        .routes(routes!(alerts::delete_silence))
+        .routes(routes!(alerts::list_alerts))
         .routes(routes!(versions::list_versions, versions::save_version))
         .routes(routes!(versions::get_version))
         .routes(routes!(versions::diff_versions))

@@ -2,6 +2,7 @@
 //! starts its own server over its own database (SQLite or PostgreSQL, see the harness).
 
 mod accounts;
+mod alerts;
 mod artifacts;
 mod audit;
 mod billing;

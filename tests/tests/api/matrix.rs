@@ -91,6 +91,12 @@ fn expectation(operation: &str) -> Option<Expect> {
         | "remove_project_member"
         | "update_project" => Project("admin"),
         "delete_project" => Project("owner"),
+        "list_contact_groups" | "list_alert_rules" | "list_silences" | "list_alerts" => {
+            Project("viewer")
+        }
+        "create_alert_rule" | "update_alert_rule" | "delete_alert_rule" | "create_silence"
+        | "delete_silence" => Project("editor"),
+        "create_contact_group" | "delete_contact_group" | "test_contact_group" => Project("admin"),
         _ => return None,
     })
 }
@@ -163,6 +169,9 @@ struct Fixture {
     notice: String,
     channel: String,
     delivery: String,
+    group: String,
+    rule: String,
+    silence: String,
     /// A plain account member, also a viewer of the project: the target of member routes.
     target_user: String,
 }
@@ -292,7 +301,34 @@ async fn fixture(app: &TestApp, owner: &Client, clients: &[(usize, Client)], n: 
     .execute(&app.state.db.pool)
     .await
     .expect("outbox row");
+    let group = owner
+        .post(
+            &format!("/projects/{project}/contact-groups"),
+            json!({ "name": "g", "emails": ["ops@example.com"] }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let rule = owner
+        .post(
+            &format!("/projects/{project}/alert-rules"),
+            json!({ "name": "r", "condition": "job_failed", "contact_group_id": group }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let silence = owner
+        .post(
+            &format!("/projects/{project}/silences"),
+            json!({ "rule_id": rule, "ends_at": chrono::Utc::now() + chrono::Duration::hours(1), "reason": "maintenance" }),
+        )
+        .await
+        .expect(201)
+        .id();
     Fixture {
+        group,
+        rule,
+        silence,
         channel,
         delivery,
         notice,
@@ -327,6 +363,9 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{notice_id}", &f.notice)
         .replace("{channel_id}", &f.channel)
         .replace("{delivery_id}", &f.delivery)
+        .replace("{group_id}", &f.group)
+        .replace("{rule_id}", &f.rule)
+        .replace("{silence_id}", &f.silence)
         .replace("{name}", "fully_managed")
         .replace("{label}", "1.0.0")
         .replace("{user_id}", &f.target_user)
@@ -357,6 +396,14 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
         "switch_account" => json!({ "account_id": "x" }),
         "update_billing" => json!({ "billing_time_zone": "Asia/Shanghai" }),
         "top_up" => json!({ "amount": "1.00" }),
+        "create_contact_group" => json!({ "name": format!("g{n}"), "emails": ["a@example.com"] }),
+        "create_alert_rule" => {
+            json!({ "name": format!("r{n}"), "condition": "job_failed", "contact_group_id": f.group })
+        }
+        "update_alert_rule" => json!({ "enabled": true }),
+        "create_silence" => {
+            json!({ "rule_id": f.rule, "ends_at": chrono::Utc::now() + chrono::Duration::hours(1), "reason": "maintenance" })
+        }
         "create_channel" => {
             json!({ "kind": "sms", "name": format!("s{n}"), "address": "+8613800000000" })
         }

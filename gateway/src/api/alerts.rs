@@ -1,0 +1,813 @@
+//! A project's alerting: contact groups (emails and the account's notification
+//! channels) with a test send, alert rules, silences, and the alert history. Viewers
+//! read; editors write rules and silences; project admins manage contact groups, which
+//! hold people's addresses.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json as JsonResponse;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::rfc3339;
+use crate::access::{can, ProjectGuard};
+use crate::alerts::Condition;
+use crate::db::{new_id, now_ms};
+use crate::delivery::Message;
+use crate::domain::{bounded_text, Name};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Path, Query};
+use crate::outbox::Channel;
+use crate::pagination::{PageQuery, Paginated};
+use crate::AppState;
+
+/// At most this many destinations in one contact group.
+const MAX_DESTINATIONS: usize = 50;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewContactGroup {
+    pub name: String,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// Ids of the account's notification channels (SMS, DingTalk, webhooks).
+    #[serde(default)]
+    pub channel_ids: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactGroup {
+    pub id: String,
+    pub name: String,
+    pub emails: Vec<String>,
+    pub channel_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[utoipa::path(post, path = "/projects/{project_id}/contact-groups", tag = "alerts", params(("project_id" = String, Path)),
+    request_body = NewContactGroup,
+    responses((status = 201, body = ContactGroup), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_contact_group(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::ManageConnections>,
+    Json(body): Json<NewContactGroup>,
+) -> ApiResult<(StatusCode, JsonResponse<ContactGroup>)> {
+    let name = Name::parse("name", &body.name)?;
+    let mut emails = Vec::with_capacity(body.emails.len());
+    for raw in &body.emails {
+        emails.push(crate::domain::email("emails", raw)?);
+    }
+    emails.sort();
+    emails.dedup();
+    let mut channel_ids = body.channel_ids.clone();
+    channel_ids.sort();
+    channel_ids.dedup();
+    if emails.is_empty() && channel_ids.is_empty() {
+        return Err(ApiError::invalid(
+            "emails",
+            "a contact group needs at least one email address or channel",
+        ));
+    }
+    if emails.len() + channel_ids.len() > MAX_DESTINATIONS {
+        return Err(ApiError::invalid(
+            "emails",
+            format!("a contact group has at most {MAX_DESTINATIONS} destinations"),
+        ));
+    }
+    let mut tx = state.db.begin_write().await?;
+    for channel_id in &channel_ids {
+        let (found,): (i64,) = sqlx::query_as(
+            "select count(*) from notification_channels where id = $1 and account_id = $2",
+        )
+        .bind(channel_id)
+        .bind(access.account().as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if found == 0 {
+            return Err(ApiError::invalid(
+                "channel_ids",
+                format!("`{channel_id}` is not a notification channel of this account"),
+            ));
+        }
+    }
+    let id = new_id();
+    let now = now_ms();
+    sqlx::query(
+        "insert into contact_groups (id, project_id, name, emails, created_by, created_at) values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(access.project_id())
+    .bind(name.as_str())
+    .bind(serde_json::to_string(&emails).map_err(ApiError::internal)?)
+    .bind(access.user_id())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            ApiError::already_exists("name", "the project already has a contact group with this name")
+        }
+        other => other.into(),
+    })?;
+    for channel_id in &channel_ids {
+        sqlx::query("insert into contact_group_channels (group_id, channel_id) values ($1, $2)")
+            .bind(&id)
+            .bind(channel_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(ContactGroup {
+            id,
+            name: name.as_str().to_owned(),
+            emails,
+            channel_ids,
+            created_at: rfc3339(now),
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/projects/{project_id}/contact-groups", tag = "alerts", params(("project_id" = String, Path)),
+    responses((status = 200, body = Vec<ContactGroup>), (status = 404, body = ErrorBody)))]
+pub async fn list_contact_groups(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+) -> ApiResult<JsonResponse<Vec<ContactGroup>>> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "select id, name, created_at from contact_groups where project_id = $1 order by name",
+    )
+    .bind(access.project_id())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let mut groups = Vec::with_capacity(rows.len());
+    for (id, name, created_at) in rows {
+        let (emails, channels) = crate::alerts::destinations(&mut conn, &id).await?;
+        groups.push(ContactGroup {
+            id,
+            name,
+            emails,
+            channel_ids: channels.into_iter().map(|(c, _)| c).collect(),
+            created_at: rfc3339(created_at),
+        });
+    }
+    Ok(JsonResponse(groups))
+}
+
+/// Removes a contact group no rule uses any more.
+#[utoipa::path(delete, path = "/projects/{project_id}/contact-groups/{group_id}", tag = "alerts",
+    params(("project_id" = String, Path), ("group_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_contact_group(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::ManageConnections>,
+    Path((_project_id, group_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (used,): (i64,) = sqlx::query_as(
+        "select count(*) from alert_rules where contact_group_id = $1 and project_id = $2",
+    )
+    .bind(&group_id)
+    .bind(access.project_id())
+    .fetch_one(&state.db.pool)
+    .await?;
+    if used > 0 {
+        return Err(ApiError::conflict(
+            "in_use",
+            format!("{used} alert rule(s) send to this group; point them elsewhere or delete them first"),
+        ));
+    }
+    let done = sqlx::query("delete from contact_groups where id = $1 and project_id = $2")
+        .bind(&group_id)
+        .bind(access.project_id())
+        .execute(&state.db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::not_found("contact group"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TestResult {
+    /// `email` or the channel's kind.
+    pub channel: String,
+    /// The email address, or the channel's id.
+    pub destination: String,
+    pub delivered: bool,
+    pub error: Option<String>,
+}
+
+/// Sends a sample alert to every destination of the group right away.
+#[utoipa::path(post, path = "/projects/{project_id}/contact-groups/{group_id}/test", tag = "alerts",
+    params(("project_id" = String, Path), ("group_id" = String, Path)),
+    responses((status = 200, body = Vec<TestResult>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn test_contact_group(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::ManageConnections>,
+    Path((_project_id, group_id)): Path<(String, String)>,
+) -> ApiResult<JsonResponse<Vec<TestResult>>> {
+    let (found,): (i64,) =
+        sqlx::query_as("select count(*) from contact_groups where id = $1 and project_id = $2")
+            .bind(&group_id)
+            .bind(access.project_id())
+            .fetch_one(&state.db.pool)
+            .await?;
+    if found == 0 {
+        return Err(ApiError::not_found("contact group"));
+    }
+    let mut conn = state.db.pool.acquire().await?;
+    let (emails, channels) = crate::alerts::destinations(&mut conn, &group_id).await?;
+    drop(conn);
+    let text =
+        "[P3] TEST: a sample alert from Sluice; this contact group receives the project's alerts.";
+    let message = |key: String| Message {
+        idempotency_key: key,
+        subject: "[P3] Sluice test alert".to_owned(),
+        text: text.to_owned(),
+        markdown: text.to_owned(),
+    };
+    let mut results = Vec::new();
+    for email in emails {
+        let outcome = state
+            .channels
+            .send(
+                &crate::delivery::Target::Email {
+                    address: email.clone(),
+                },
+                &message(format!("sluice-test-{}", new_id())),
+            )
+            .await;
+        results.push(TestResult {
+            channel: "email".to_owned(),
+            destination: email,
+            delivered: outcome.is_ok(),
+            error: outcome.err().map(|e| e.message),
+        });
+    }
+    for (channel_id, kind) in channels {
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "select address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
+        )
+        .bind(&channel_id)
+        .bind(access.account().as_str())
+        .fetch_optional(&state.db.pool)
+        .await?;
+        let Some((address, secret)) = row else {
+            continue;
+        };
+        let (address, secret) =
+            super::channels::open_channel(&state, &channel_id, &address, secret.as_deref())
+                .map_err(ApiError::internal)?;
+        let target = super::channels::target(Channel::parse(&kind)?, address, secret);
+        let outcome = state
+            .channels
+            .send(&target, &message(format!("sluice-test-{}", new_id())))
+            .await;
+        results.push(TestResult {
+            channel: kind,
+            destination: channel_id,
+            delivered: outcome.is_ok(),
+            error: outcome.err().map(|e| e.message),
+        });
+    }
+    Ok(JsonResponse(results))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAlertRule {
+    pub name: String,
+    /// One deployment; absent: every deployment of the project.
+    pub deployment_id: Option<String>,
+    /// `job_failed`, `restarts` (more than `threshold` within `window_secs`) or
+    /// `state_mismatch` (observed differs from desired for `window_secs`).
+    pub condition: String,
+    pub threshold: Option<i64>,
+    pub window_secs: Option<i64>,
+    /// `P0` (most urgent) to `P3`; default P1.
+    pub severity: Option<String>,
+    pub contact_group_id: String,
+    /// While firing, remind this often; 0 or absent: never.
+    pub repeat_secs: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertRule {
+    pub id: String,
+    pub name: String,
+    pub deployment_id: Option<String>,
+    pub condition: String,
+    pub threshold: i64,
+    pub window_secs: i64,
+    pub severity: String,
+    pub contact_group_id: String,
+    pub repeat_secs: i64,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+fn ranged(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, ApiError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!(
+                "{field} must be from {} to {}, got {value}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+#[utoipa::path(post, path = "/projects/{project_id}/alert-rules", tag = "alerts", params(("project_id" = String, Path)),
+    request_body = NewAlertRule,
+    responses((status = 201, body = AlertRule), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_alert_rule(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Json(body): Json<NewAlertRule>,
+) -> ApiResult<(StatusCode, JsonResponse<AlertRule>)> {
+    let name = Name::parse("name", &body.name)?;
+    let condition = Condition::parse(&body.condition)?;
+    let (threshold, window_secs) = match condition {
+        Condition::JobFailed => (0, 0),
+        Condition::Restarts => (
+            ranged("threshold", body.threshold.unwrap_or(0), 0..=1000)?,
+            ranged("window_secs", body.window_secs.unwrap_or(600), 10..=86_400)?,
+        ),
+        Condition::StateMismatch => (
+            0,
+            ranged("window_secs", body.window_secs.unwrap_or(300), 1..=86_400)?,
+        ),
+    };
+    let severity = body.severity.clone().unwrap_or_else(|| "P1".to_owned());
+    if !["P0", "P1", "P2", "P3"].contains(&severity.as_str()) {
+        return Err(ApiError::invalid(
+            "severity",
+            "severity is P0, P1, P2 or P3",
+        ));
+    }
+    let repeat_secs = ranged("repeat_secs", body.repeat_secs.unwrap_or(0), 0..=604_800)?;
+    if repeat_secs > 0 && repeat_secs < 60 {
+        return Err(ApiError::invalid(
+            "repeat_secs",
+            "reminders are at least 60 s apart (or 0 for none)",
+        ));
+    }
+    let mut tx = state.db.begin_write().await?;
+    let (group,): (i64,) =
+        sqlx::query_as("select count(*) from contact_groups where id = $1 and project_id = $2")
+            .bind(&body.contact_group_id)
+            .bind(access.project_id())
+            .fetch_one(&mut *tx)
+            .await?;
+    if group == 0 {
+        return Err(ApiError::invalid(
+            "contact_group_id",
+            "not a contact group of this project",
+        ));
+    }
+    if let Some(d) = &body.deployment_id {
+        let (found,): (i64,) =
+            sqlx::query_as("select count(*) from deployments where id = $1 and project_id = $2")
+                .bind(d)
+                .bind(access.project_id())
+                .fetch_one(&mut *tx)
+                .await?;
+        if found == 0 {
+            return Err(ApiError::invalid(
+                "deployment_id",
+                "not a deployment of this project",
+            ));
+        }
+    }
+    let id = new_id();
+    let now = now_ms();
+    sqlx::query(
+        "insert into alert_rules (id, project_id, name, deployment_id, condition, threshold, window_secs, severity,
+                                  contact_group_id, repeat_secs, enabled, created_by, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12)",
+    )
+    .bind(&id)
+    .bind(access.project_id())
+    .bind(name.as_str())
+    .bind(&body.deployment_id)
+    .bind(condition.as_str())
+    .bind(threshold)
+    .bind(window_secs)
+    .bind(&severity)
+    .bind(&body.contact_group_id)
+    .bind(repeat_secs)
+    .bind(access.user_id())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            ApiError::already_exists("name", "the project already has an alert rule with this name")
+        }
+        other => other.into(),
+    })?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(AlertRule {
+            id,
+            name: name.as_str().to_owned(),
+            deployment_id: body.deployment_id,
+            condition: condition.as_str().to_owned(),
+            threshold,
+            window_secs,
+            severity,
+            contact_group_id: body.contact_group_id,
+            repeat_secs,
+            enabled: true,
+            created_at: rfc3339(now),
+        }),
+    ))
+}
+
+type RuleRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+);
+
+#[utoipa::path(get, path = "/projects/{project_id}/alert-rules", tag = "alerts", params(("project_id" = String, Path)),
+    responses((status = 200, body = Vec<AlertRule>), (status = 404, body = ErrorBody)))]
+pub async fn list_alert_rules(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+) -> ApiResult<JsonResponse<Vec<AlertRule>>> {
+    let rows: Vec<RuleRow> = sqlx::query_as(
+        "select id, name, deployment_id, condition, threshold, window_secs, severity, contact_group_id, repeat_secs, enabled, created_at
+           from alert_rules where project_id = $1 order by name",
+    )
+    .bind(access.project_id())
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    name,
+                    deployment_id,
+                    condition,
+                    threshold,
+                    window_secs,
+                    severity,
+                    contact_group_id,
+                    repeat_secs,
+                    enabled,
+                    at,
+                )| {
+                    AlertRule {
+                        id,
+                        name,
+                        deployment_id,
+                        condition,
+                        threshold,
+                        window_secs,
+                        severity,
+                        contact_group_id,
+                        repeat_secs,
+                        enabled: enabled == 1,
+                        created_at: rfc3339(at),
+                    }
+                },
+            )
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleChange {
+    pub enabled: bool,
+}
+
+/// Turns a rule on or off; turned off, what it has firing resolves on the next pass.
+#[utoipa::path(patch, path = "/projects/{project_id}/alert-rules/{rule_id}", tag = "alerts",
+    params(("project_id" = String, Path), ("rule_id" = String, Path)), request_body = RuleChange,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_alert_rule(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Path((_project_id, rule_id)): Path<(String, String)>,
+    Json(body): Json<RuleChange>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin_write().await?;
+    let done = sqlx::query("update alert_rules set enabled = $1 where id = $2 and project_id = $3")
+        .bind(i64::from(body.enabled))
+        .bind(&rule_id)
+        .bind(access.project_id())
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::not_found("alert rule"));
+    }
+    if !body.enabled {
+        // A rule switched off no longer watches: what it had firing ends now, unannounced.
+        sqlx::query("update alerts set state = 'resolved', resolved_at = $1 where rule_id = $2 and state = 'firing'")
+            .bind(now_ms())
+            .bind(&rule_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/projects/{project_id}/alert-rules/{rule_id}", tag = "alerts",
+    params(("project_id" = String, Path), ("rule_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_alert_rule(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Path((_project_id, rule_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let done = sqlx::query("delete from alert_rules where id = $1 and project_id = $2")
+        .bind(&rule_id)
+        .bind(access.project_id())
+        .execute(&state.db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::not_found("alert rule"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSilence {
+    /// Mute one rule (with `deployment_id`: only for that deployment).
+    pub rule_id: Option<String>,
+    /// Mute every rule for one deployment.
+    pub deployment_id: Option<String>,
+    /// Default: now.
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Silence {
+    pub id: String,
+    pub rule_id: Option<String>,
+    pub deployment_id: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[utoipa::path(post, path = "/projects/{project_id}/silences", tag = "alerts", params(("project_id" = String, Path)),
+    request_body = NewSilence,
+    responses((status = 201, body = Silence), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_silence(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Json(body): Json<NewSilence>,
+) -> ApiResult<(StatusCode, JsonResponse<Silence>)> {
+    if body.rule_id.is_none() && body.deployment_id.is_none() {
+        return Err(ApiError::invalid(
+            "rule_id",
+            "a silence names a rule, a deployment or both",
+        ));
+    }
+    let reason = bounded_text("reason", body.reason.trim(), 500)?;
+    if reason.is_empty() {
+        return Err(ApiError::invalid("reason", "say why alerts are muted"));
+    }
+    let now = now_ms();
+    let starts = body.starts_at.map_or(now, |t| t.timestamp_millis());
+    let ends = body.ends_at.timestamp_millis();
+    if ends <= starts.max(now) {
+        return Err(ApiError::invalid(
+            "ends_at",
+            "ends_at must be after starts_at and in the future",
+        ));
+    }
+    if ends - starts > 30 * 86_400_000 {
+        return Err(ApiError::invalid(
+            "ends_at",
+            "a silence lasts at most 30 days",
+        ));
+    }
+    for (field, table, id) in [
+        ("rule_id", "alert_rules", &body.rule_id),
+        ("deployment_id", "deployments", &body.deployment_id),
+    ] {
+        if let Some(id) = id {
+            let (found,): (i64,) = sqlx::query_as(&format!(
+                "select count(*) from {table} where id = $1 and project_id = $2"
+            ))
+            .bind(id)
+            .bind(access.project_id())
+            .fetch_one(&state.db.pool)
+            .await?;
+            if found == 0 {
+                return Err(ApiError::invalid(
+                    field,
+                    format!(
+                        "not a {} of this project",
+                        &table[..table.len() - 1].replace('_', " ")
+                    ),
+                ));
+            }
+        }
+    }
+    let id = new_id();
+    sqlx::query(
+        "insert into silences (id, project_id, rule_id, deployment_id, starts_at, ends_at, reason, created_by, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&id)
+    .bind(access.project_id())
+    .bind(&body.rule_id)
+    .bind(&body.deployment_id)
+    .bind(starts)
+    .bind(ends)
+    .bind(&reason)
+    .bind(access.user_id())
+    .bind(now)
+    .execute(&state.db.pool)
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(Silence {
+            id,
+            rule_id: body.rule_id,
+            deployment_id: body.deployment_id,
+            starts_at: rfc3339(starts),
+            ends_at: rfc3339(ends),
+            reason,
+            created_by: access.user_id().to_owned(),
+            created_at: rfc3339(now),
+        }),
+    ))
+}
+
+type SilenceRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+);
+
+/// Silences in force or to come.
+#[utoipa::path(get, path = "/projects/{project_id}/silences", tag = "alerts", params(("project_id" = String, Path)),
+    responses((status = 200, body = Vec<Silence>), (status = 404, body = ErrorBody)))]
+pub async fn list_silences(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+) -> ApiResult<JsonResponse<Vec<Silence>>> {
+    let rows: Vec<SilenceRow> = sqlx::query_as(
+        "select id, rule_id, deployment_id, starts_at, ends_at, reason, created_by, created_at
+           from silences where project_id = $1 and ends_at > $2 order by starts_at",
+    )
+    .bind(access.project_id())
+    .bind(now_ms())
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(
+        rows.into_iter()
+            .map(
+                |(id, rule_id, deployment_id, starts, ends, reason, created_by, at)| Silence {
+                    id,
+                    rule_id,
+                    deployment_id,
+                    starts_at: rfc3339(starts),
+                    ends_at: rfc3339(ends),
+                    reason,
+                    created_by,
+                    created_at: rfc3339(at),
+                },
+            )
+            .collect(),
+    ))
+}
+
+/// Ends a silence now.
+#[utoipa::path(delete, path = "/projects/{project_id}/silences/{silence_id}", tag = "alerts",
+    params(("project_id" = String, Path), ("silence_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_silence(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Path((_project_id, silence_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let done = sqlx::query("delete from silences where id = $1 and project_id = $2")
+        .bind(&silence_id)
+        .bind(access.project_id())
+        .execute(&state.db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::not_found("silence"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Alert {
+    pub id: String,
+    pub rule_id: String,
+    pub deployment_id: String,
+    /// `firing` or `resolved`.
+    pub state: String,
+    pub summary: String,
+    pub started_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When people were last told; absent while it was silenced throughout.
+    pub notified_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AlertQuery {
+    /// `firing` or `resolved`.
+    pub state: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+type AlertRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// The project's alerts, newest first: what fires now and what fired before.
+#[utoipa::path(get, path = "/projects/{project_id}/alerts", tag = "alerts", params(("project_id" = String, Path), AlertQuery),
+    responses((status = 200, body = Paginated<Alert>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_alerts(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+    Query(q): Query<AlertQuery>,
+) -> ApiResult<JsonResponse<Paginated<Alert>>> {
+    let wanted = q.state.unwrap_or_default();
+    if !["", "firing", "resolved"].contains(&wanted.as_str()) {
+        return Err(ApiError::invalid("state", "state is firing or resolved"));
+    }
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
+    let before = if page.after.is_empty() {
+        "~".to_owned()
+    } else {
+        page.after.clone()
+    };
+    let rows: Vec<AlertRow> = sqlx::query_as(
+        "select id, rule_id, deployment_id, state, summary, started_at, resolved_at, notified_at from alerts
+          where project_id = $1 and id < $2 and ($3 = '' or state = $3) order by id desc limit $4",
+    )
+    .bind(access.project_id())
+    .bind(&before)
+    .bind(&wanted)
+    .bind(page.limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(
+            |(id, rule_id, deployment_id, state, summary, started, resolved, notified)| Alert {
+                id,
+                rule_id,
+                deployment_id,
+                state,
+                summary,
+                started_at: rfc3339(started),
+                resolved_at: resolved.map(rfc3339),
+                notified_at: notified.map(rfc3339),
+            },
+        )
+        .collect();
+    Ok(JsonResponse(Paginated::from_rows(items, &page, |a| &a.id)))
+}

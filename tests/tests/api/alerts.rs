@@ -1,0 +1,464 @@
+//! Alerts: rules evaluated against deployments (time passed in, so each step is
+//! exact), one grouped message per contact group, reminders, resolution, silences, two
+//! replicas evaluating at once, and against the real engine a job that fails behind
+//! Sluice's back reaching people by email and webhook.
+
+use std::time::Duration;
+
+use sluice_tests::engine::local_engine;
+use sluice_tests::receivers::{self, Receivers};
+use sluice_tests::smtp::DevSmtp;
+use sluice_tests::{json, Client, TestApp};
+
+const SQL: &str = "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nCREATE TABLE b (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT x FROM a;";
+
+/// A project with `n` deployments started on a cluster that does not answer: they stay
+/// short of RUNNING, a state that differs from the desired one.
+async fn stuck_deployments(owner: &Client, n: usize) -> (String, Vec<String>) {
+    let project = owner.project("analytics").await;
+    let cluster = owner
+        .post("/clusters", json!({ "name": "down", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
+        .await
+        .expect(201)
+        .id();
+    let job = owner.saved_sql_job(&project, "j", SQL).await;
+    let mut paths = Vec::new();
+    for i in 0..n {
+        let d = owner
+            .post(
+                &format!("/projects/{project}/deployments"),
+                json!({ "name": format!("d{i}"), "job_id": job, "cluster_id": cluster }),
+            )
+            .await
+            .expect(201)
+            .id();
+        let path = format!("/projects/{project}/deployments/{d}");
+        owner
+            .post(&format!("{path}/start"), json!({}))
+            .await
+            .expect(202);
+        paths.push(path);
+    }
+    (project, paths)
+}
+
+async fn webhook_group(owner: &Client, project: &str, receivers: &Receivers) -> String {
+    let channel = owner
+        .post(
+            "/account/notification-channels",
+            json!({ "kind": "webhook", "name": "pager", "address": receivers.webhook_url(), "secret": receivers::WEBHOOK_SECRET }),
+        )
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(
+            &format!("/projects/{project}/contact-groups"),
+            json!({ "name": "on-call", "channel_ids": [channel] }),
+        )
+        .await
+        .expect(201)
+        .id()
+}
+
+async fn platform_cluster(owner: &Client) -> String {
+    let clusters = owner.get("/clusters").await.expect(200);
+    clusters
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["platform"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn later(secs: i64) -> i64 {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs)).timestamp_millis()
+}
+
+async fn evaluate(app: &TestApp, at: i64) -> usize {
+    gateway::alerts::evaluate_all(&app.state, at).await.unwrap()
+}
+
+async fn wait_status(owner: &Client, path: &str, status: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while owner.get(path).await.body["status"] != status {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} never became {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_rule_fires_once_for_many_deployments_in_one_message_resolves_and_is_muted_by_a_silence()
+{
+    let receivers = Receivers::start().await;
+    let app = TestApp::spawn_with(|c| {
+        // Evaluated by the test at instants of its choosing; delivered by the worker.
+        c.alerts.interval_ms = 3_600_000;
+        c.outbox.interval_ms = 50;
+        c.engine.reconcile_interval_ms = 200;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let (project, paths) = stuck_deployments(&owner, 3).await;
+    let group = webhook_group(&owner, &project, &receivers).await;
+    for (body, field) in [
+        (
+            json!({ "name": "x", "condition": "lag", "contact_group_id": group }),
+            "condition",
+        ),
+        (
+            json!({ "name": "x", "condition": "state_mismatch", "window_secs": 0, "contact_group_id": group }),
+            "window_secs",
+        ),
+        (
+            json!({ "name": "x", "condition": "job_failed", "severity": "P9", "contact_group_id": group }),
+            "severity",
+        ),
+        (
+            json!({ "name": "x", "condition": "job_failed", "contact_group_id": "nope" }),
+            "contact_group_id",
+        ),
+        (
+            json!({ "name": "x", "condition": "job_failed", "contact_group_id": group, "repeat_secs": 5 }),
+            "repeat_secs",
+        ),
+    ] {
+        owner
+            .post(&format!("/projects/{project}/alert-rules"), body)
+            .await
+            .expect_error(422, "invalid_field", Some(field));
+    }
+    let rule = owner
+        .post(
+            &format!("/projects/{project}/alert-rules"),
+            json!({ "name": "not running", "condition": "state_mismatch", "window_secs": 60, "severity": "P0",
+                    "contact_group_id": group, "repeat_secs": 600 }),
+        )
+        .await
+        .expect(201)
+        .id();
+
+    // Not yet for a minute; then all three fire, in one message.
+    assert_eq!(evaluate(&app, later(30)).await, 0);
+    assert_eq!(
+        evaluate(&app, later(90)).await,
+        1,
+        "one message for the contact group"
+    );
+    assert_eq!(evaluate(&app, later(91)).await, 0, "fires once");
+    let got = receivers.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(
+        got[0].subject,
+        "[P0] 3 alert(s) firing in project analytics"
+    );
+    assert_eq!(got[0].body.matches("FIRING").count(), 3, "{}", got[0].body);
+    let firing = owner
+        .list_all(&format!("/projects/{project}/alerts?state=firing"), 50)
+        .await;
+    assert_eq!(firing.len(), 3);
+
+    // Ten minutes on, still firing: one reminder for all three.
+    assert_eq!(evaluate(&app, later(700)).await, 1);
+    let got = receivers.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(
+        got[1].body.matches("STILL FIRING").count(),
+        3,
+        "{}",
+        got[1].body
+    );
+
+    // Two are stopped: as desired now, they resolve; the third stays firing.
+    for path in &paths[..2] {
+        owner
+            .post(&format!("{path}/stop"), json!({ "mode": "SUSPEND" }))
+            .await
+            .expect(202);
+    }
+    for path in &paths[..2] {
+        wait_status(&owner, path, "SUSPENDED").await;
+    }
+    assert_eq!(evaluate(&app, later(710)).await, 1);
+    let got = receivers.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(
+        got[2].subject,
+        "[resolved] 2 alert(s) resolved in project analytics"
+    );
+    let resolved = owner
+        .list_all(&format!("/projects/{project}/alerts?state=resolved"), 50)
+        .await;
+    assert_eq!(resolved.len(), 2);
+
+    // A silence on the first deployment: started again, it fires unannounced; once the
+    // silence is lifted, it is announced.
+    let d0 = paths[0].rsplit('/').next().unwrap().to_owned();
+    let silence = owner
+        .post(
+            &format!("/projects/{project}/silences"),
+            json!({ "deployment_id": d0, "ends_at": chrono::Utc::now() + chrono::Duration::hours(2), "reason": "cluster maintenance" }),
+        )
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(&format!("{}/start", paths[0]), json!({}))
+        .await
+        .expect(202);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(evaluate(&app, later(800)).await, 0, "muted");
+    let muted = owner
+        .list_all(&format!("/projects/{project}/alerts?state=firing"), 50)
+        .await;
+    let muted = muted
+        .iter()
+        .find(|a| a["deployment_id"] == d0.as_str())
+        .expect("recorded while muted");
+    assert!(muted["notified_at"].is_null(), "{muted}");
+    owner
+        .delete(&format!("/projects/{project}/silences/{silence}"))
+        .await
+        .expect(204);
+    assert_eq!(evaluate(&app, later(801)).await, 1);
+    let got = receivers.wait_for(4, Duration::from_secs(10)).await;
+    assert!(
+        got[3].subject.contains("1 alert(s) firing"),
+        "{}",
+        got[3].subject
+    );
+
+    // Switched off, the rule sends nothing more.
+    owner
+        .patch(
+            &format!("/projects/{project}/alert-rules/{rule}"),
+            json!({ "enabled": false }),
+        )
+        .await
+        .expect(204);
+    assert_eq!(evaluate(&app, later(5000)).await, 0);
+    assert!(owner
+        .list_all(&format!("/projects/{project}/alerts?state=firing"), 50)
+        .await
+        .is_empty());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receivers.received().len(), 4);
+    assert_eq!(receivers.duplicates(), 0);
+}
+
+#[tokio::test]
+async fn two_replicas_evaluating_at_once_send_one_message() {
+    let receivers = Receivers::start().await;
+    let app = TestApp::spawn_with(|c| {
+        c.alerts.interval_ms = 3_600_000;
+        c.outbox.interval_ms = 50;
+    })
+    .await;
+    let replica = app.replica().await;
+    let owner = app.account("Acme").await;
+    let (project, _) = stuck_deployments(&owner, 2).await;
+    let group = webhook_group(&owner, &project, &receivers).await;
+    owner
+        .post(
+            &format!("/projects/{project}/alert-rules"),
+            json!({ "name": "not running", "condition": "state_mismatch", "window_secs": 1, "contact_group_id": group }),
+        )
+        .await
+        .expect(201);
+    let at = later(60);
+    let (a, b) = tokio::join!(
+        gateway::alerts::evaluate_all(&app.state, at),
+        gateway::alerts::evaluate_all(&replica.state, at)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "one of them sends, once");
+    receivers.wait_for(1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receivers.received().len(), 1);
+    assert_eq!(
+        owner
+            .list_all(&format!("/projects/{project}/alerts"), 50)
+            .await
+            .len(),
+        2,
+        "one alert per deployment"
+    );
+}
+
+#[tokio::test]
+async fn a_contact_group_test_send_reports_each_destination() {
+    let smtp = DevSmtp::start(false).await;
+    let receivers = Receivers::start().await;
+    let smtp_config = smtp.smtp_config();
+    let app = TestApp::spawn_with(move |c| c.delivery.smtp = smtp_config).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let channel = owner
+        .post(
+            "/account/notification-channels",
+            json!({ "kind": "dingtalk", "name": "robot", "address": receivers.dingtalk_url(), "secret": "SECwrong" }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let group = owner
+        .post(
+            &format!("/projects/{project}/contact-groups"),
+            json!({ "name": "on-call", "emails": ["Ops@Example.com"], "channel_ids": [channel] }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(group.body["emails"][0], "ops@example.com");
+    let results = owner
+        .post(
+            &format!("/projects/{project}/contact-groups/{}/test", group.id()),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let results = results.body.as_array().unwrap();
+    let email = results.iter().find(|r| r["channel"] == "email").unwrap();
+    assert_eq!(email["delivered"], true, "{email}");
+    let robot = results.iter().find(|r| r["channel"] == "dingtalk").unwrap();
+    assert_eq!(robot["delivered"], false);
+    assert!(
+        robot["error"].as_str().unwrap().contains("310000"),
+        "{robot}"
+    );
+    let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(mails[0].rcpt_tos, ["ops@example.com"]);
+    // Another account's channel cannot be borrowed.
+    let other = app.account("Other").await;
+    let theirs = other
+        .post(
+            "/account/notification-channels",
+            json!({ "kind": "sms", "name": "theirs", "address": "+8613800000001" }),
+        )
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(
+            &format!("/projects/{project}/contact-groups"),
+            json!({ "name": "borrowed", "channel_ids": [theirs] }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("channel_ids"));
+}
+
+#[tokio::test]
+async fn a_job_cancelled_behind_sluices_back_fires_a_failed_alert_by_email_and_webhook_and_resolves_after_recovery(
+) {
+    let Some(engine) = local_engine() else { return };
+    let smtp = DevSmtp::start(false).await;
+    let receivers = Receivers::start().await;
+    let smtp_config = smtp.smtp_config();
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.delivery.smtp = smtp_config;
+        c.engine.reconcile_interval_ms = 200;
+        // No restarts: a job that dies is FAILED at once.
+        c.engine.max_restarts = 0;
+        c.alerts.interval_ms = 200;
+        c.outbox.interval_ms = 50;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let channel = owner
+        .post(
+            "/account/notification-channels",
+            json!({ "kind": "webhook", "name": "pager", "address": receivers.webhook_url(), "secret": receivers::WEBHOOK_SECRET }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let group = owner
+        .post(
+            &format!("/projects/{project}/contact-groups"),
+            json!({ "name": "on-call", "emails": ["ops@example.com"], "channel_ids": [channel] }),
+        )
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(
+            &format!("/projects/{project}/alert-rules"),
+            json!({ "name": "job failed", "condition": "job_failed", "severity": "P0", "contact_group_id": group }),
+        )
+        .await
+        .expect(201);
+    let job = owner.saved_sql_job(&project, "j", SQL).await;
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "d", "job_id": job, "cluster_id": platform_cluster(&owner).await }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let job_id = loop {
+        let body = owner.get(&path).await.body;
+        if body["status"] == "RUNNING" {
+            break body["engine_job_id"].as_str().unwrap().to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "RUNNING: {body}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+
+    // Cancelled on the engine, not through Sluice.
+    let cancelled = reqwest::Client::new()
+        .patch(format!("{}/jobs/{job_id}?mode=cancel", engine.rest_url))
+        .send()
+        .await
+        .unwrap();
+    assert!(cancelled.status().is_success());
+    let fired = receivers.wait_for(1, Duration::from_secs(60)).await;
+    assert!(
+        fired[0].subject.starts_with("[P0] 1 alert(s) firing"),
+        "{}",
+        fired[0].subject
+    );
+    assert!(
+        fired[0].body.contains("FIRING") && fired[0].body.contains("FAILED"),
+        "{}",
+        fired[0].body
+    );
+    let mails = smtp.wait_for(1, Duration::from_secs(30)).await;
+    assert_eq!(mails[0].rcpt_tos, ["ops@example.com"]);
+    assert!(mails[0].header("Subject").unwrap().starts_with("[P0]"));
+
+    // Started again (a failed deployment may be), it recovers; the alert resolves and
+    // people are told.
+    owner
+        .post(
+            &format!("{path}/start"),
+            json!({ "restore_mode": "LATEST_STATE" }),
+        )
+        .await
+        .expect(202);
+    let resolved = receivers.wait_for(2, Duration::from_secs(90)).await;
+    assert!(
+        resolved[1].subject.starts_with("[resolved]"),
+        "{}",
+        resolved[1].subject
+    );
+    let history = owner
+        .list_all(&format!("/projects/{project}/alerts"), 10)
+        .await;
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["state"], "resolved");
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
+        .await
+        .expect(202);
+}
