@@ -26,6 +26,8 @@ echo "== installing the development identity provider"
 # The email tests run the development SMTP server (PyPI aiosmtpd) from a venv under .engine/.
 echo "== installing the development SMTP server"
 scripts/dev-smtp/install.sh
+# The metrics test reads /metrics with the Prometheus client's own parser (PyPI).
+scripts/test-tools/install.sh
 
 # The engine tests run against a real Flink session cluster (PyPI's apache-flink) and
 # the SQL runner built with the JDK; both need Java. Without Java they are skipped,

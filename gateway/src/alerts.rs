@@ -64,7 +64,12 @@ pub async fn run(state: AppState, stop: CancellationToken) {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(interval) => {}
             }
-            if let Err(e) = evaluate_all(&state, now_ms()).await {
+            let started = std::time::Instant::now();
+            let evaluated = evaluate_all(&state, now_ms()).await;
+            state
+                .metrics
+                .worker_pass("alerts", started.elapsed(), evaluated.is_ok());
+            if let Err(e) = evaluated {
                 tracing::warn!(error = %e.detail.message, "alert evaluation failed; the next pass retries");
             }
         }

@@ -85,7 +85,10 @@ pub async fn run(state: AppState, stop: CancellationToken) {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(interval) => {}
             }
-            match bill_due_hours(&state, Utc::now()).await {
+            let started = std::time::Instant::now();
+            let billed = bill_due_hours(&state, Utc::now()).await;
+            state.metrics.worker_pass("billing", started.elapsed(), billed.is_ok());
+            match billed {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(hours = n, "billed pay-as-you-go hours"),
                 Err(e) => tracing::warn!(error = %e.detail.message, "billing pass failed; the next pass retries"),

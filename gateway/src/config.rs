@@ -37,6 +37,15 @@ pub struct Config {
     pub outbox: OutboxConfig,
     pub notices: NoticesConfig,
     pub alerts: AlertsConfig,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` on this address instead of the API's (e.g. `127.0.0.1:9464`,
+    /// reachable by the scraper only). Empty: `/metrics` on the API listener.
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -333,6 +342,7 @@ impl Default for Config {
             outbox: OutboxConfig::default(),
             notices: NoticesConfig::default(),
             alerts: AlertsConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -380,6 +390,12 @@ impl Config {
                 "outbox.batch_size, outbox.concurrency and outbox.max_attempts must be at least 1"
                     .to_owned(),
             );
+        }
+        if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<SocketAddr>().is_err() {
+            return Err(format!(
+                "metrics.listen must be an address like 127.0.0.1:9464, got `{}`",
+                self.metrics.listen
+            ));
         }
         if self.notices.reminder_days.iter().any(|d| *d < 1) {
             return Err("notices.reminder_days are whole days, at least 1".to_owned());

@@ -21,6 +21,7 @@ pub mod extract;
 pub mod files;
 pub mod lifecycle_reminders;
 pub mod limits;
+pub mod metrics;
 pub mod notices;
 pub mod outbox;
 pub mod pagination;
@@ -51,6 +52,7 @@ pub struct State {
     pub sql_runner: Option<engine::runner::SqlRunner>,
     pub pricing: billing::Pricing,
     pub channels: delivery::Channels,
+    pub metrics: metrics::Metrics,
 }
 
 impl Deref for AppState {
@@ -92,6 +94,7 @@ impl AppState {
             sql_runner,
             pricing,
             channels,
+            metrics: metrics::Metrics::new()?,
         })))
     }
 

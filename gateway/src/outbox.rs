@@ -120,7 +120,12 @@ pub async fn run(state: AppState, stop: CancellationToken) {
     let interval = Duration::from_millis(state.config.outbox.interval_ms.max(10));
     async move {
         loop {
-            match deliver_due(&state, &worker).await {
+            let started = std::time::Instant::now();
+            let delivered = deliver_due(&state, &worker).await;
+            state
+                .metrics
+                .worker_pass("outbox", started.elapsed(), delivered.is_ok());
+            match delivered {
                 // A full batch: more may be waiting, go on at once.
                 Ok(n) if n >= state.config.outbox.batch_size => {
                     if stop.is_cancelled() {
@@ -321,10 +326,13 @@ async fn settle(
     };
     match &outcome {
         Ok(()) => {}
-        Err(e) => tracing::warn!(
+        Err(e) => {
+            state.metrics.delivery_failed(&row.channel, e.permanent);
+            tracing::warn!(
             message = %row.id, channel = %row.channel, attempts, permanent = e.permanent,
             error = %e.message, "delivery failed"
-        ),
+            )
+        }
     }
     query
         .bind(&row.id)

@@ -48,7 +48,12 @@ pub fn app(state: AppState) -> Router {
         audit,
         record_mutations,
     ));
-    let stateful: Router = api_routes.route("/readyz", get(readyz)).with_state(state);
+    let mut stateful = api_routes.route("/readyz", get(readyz));
+    if state.config.metrics.listen.is_empty() {
+        stateful = stateful.route("/metrics", get(crate::metrics::scrape));
+    }
+    let track = axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track);
+    let stateful: Router = stateful.with_state(state);
     Router::new()
         .merge(stateful)
         .route(
@@ -60,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_json))
+        .layer(track)
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("-");
@@ -131,6 +137,19 @@ pub async fn serve(
             workers.clone(),
         )),
     ];
+    // Metrics on a listener of their own, when configured, stop with the workers.
+    if !state.config.metrics.listen.is_empty() {
+        let metrics_listener = TcpListener::bind(&state.config.metrics.listen).await?;
+        let metrics_app = Router::new()
+            .route("/metrics", get(crate::metrics::scrape))
+            .with_state(state.clone());
+        let stop = workers.clone();
+        tokio::spawn(async move {
+            axum::serve(metrics_listener, metrics_app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        });
+    }
     let stop_workers = workers.clone();
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async move {

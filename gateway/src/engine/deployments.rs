@@ -206,7 +206,9 @@ async fn reconcile_forever(state: AppState, stop: CancellationToken, replica: Re
         {
             tracing::warn!(error = %e.detail.message, "cannot stop deployments at end of service; will retry");
         }
-        match active_deployments(&state).await {
+        let listed = active_deployments(&state).await;
+        let ok = listed.is_ok();
+        match listed {
             Ok(active) => {
                 // One /jobs/overview per cluster per pass, however many deployments it runs.
                 let mut snapshots = Snapshots::default();
@@ -225,6 +227,9 @@ async fn reconcile_forever(state: AppState, stop: CancellationToken, replica: Re
                 tracing::warn!(error = %e.detail.message, "cannot list deployments to reconcile")
             }
         }
+        state
+            .metrics
+            .worker_pass("reconcile", started.elapsed(), ok);
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "reconciliation pass"

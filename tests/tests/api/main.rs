@@ -18,6 +18,7 @@ mod lifecycle;
 mod limits;
 mod login;
 mod matrix;
+mod metrics;
 mod openapi;
 mod outbox;
 mod projects;
