@@ -175,6 +175,50 @@ pub struct JobDetail {
     pub start_time: i64,
     #[serde(default)]
     pub vertices: Vec<Vertex>,
+    /// The job graph: which vertex feeds which (sources have no inputs).
+    #[serde(default)]
+    pub plan: Option<JobPlan>,
+}
+
+impl JobDetail {
+    /// Vertices that read from outside the job (no inputs in the plan).
+    pub fn sources(&self) -> Vec<&Vertex> {
+        let Some(plan) = &self.plan else {
+            return Vec::new();
+        };
+        let fed: std::collections::HashSet<&str> = plan
+            .nodes
+            .iter()
+            .filter(|n| !n.inputs.is_empty())
+            .map(|n| n.id.as_str())
+            .collect();
+        self.vertices
+            .iter()
+            .filter(|v| !fed.contains(v.id.as_str()))
+            .collect()
+    }
+
+    /// Vertices that write out of the job (no vertex takes their output).
+    pub fn sinks(&self) -> Vec<&Vertex> {
+        let Some(plan) = &self.plan else {
+            return Vec::new();
+        };
+        let feeding: std::collections::HashSet<&str> = plan
+            .nodes
+            .iter()
+            .flat_map(|n| n.inputs.iter().map(|i| i.id.as_str()))
+            .collect();
+        self.vertices
+            .iter()
+            .filter(|v| !feeding.contains(v.id.as_str()))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobPlan {
+    #[serde(default)]
+    pub nodes: Vec<PlanNode>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +229,35 @@ pub struct Vertex {
     pub parallelism: u32,
     #[serde(default)]
     pub status: String,
+    /// Counters summed over the vertex's subtasks since the job started.
+    #[serde(default)]
+    pub metrics: Option<VertexMetrics>,
+}
+
+/// A vertex's I/O counters (Flink's IOMetricsInfo). Times are milliseconds summed over
+/// subtasks; the busy time is a float that Flink sends as the string "NaN" while it
+/// has none.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct VertexMetrics {
+    #[serde(default)]
+    pub read_records: u64,
+    #[serde(default)]
+    pub write_records: u64,
+    #[serde(default)]
+    pub accumulated_backpressured_time: u64,
+    #[serde(default)]
+    pub accumulated_idle_time: u64,
+    #[serde(default)]
+    pub accumulated_busy_time: serde_json::Value,
+}
+
+impl VertexMetrics {
+    pub fn busy_ms(&self) -> Option<f64> {
+        self.accumulated_busy_time
+            .as_f64()
+            .filter(|v| v.is_finite())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

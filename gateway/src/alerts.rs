@@ -31,6 +31,16 @@ pub enum Condition {
     Restarts,
     /// The observed state has differed from the desired one for `window_secs`.
     StateMismatch,
+    /// More than `threshold` checkpoints failed within `window_secs`.
+    CheckpointFailures,
+    /// No checkpoint completed within `window_secs` of a running job.
+    NoCheckpoint,
+    /// The sources emitted fewer than `threshold` records a second throughout
+    /// `window_secs` (input stopped).
+    InputStopped,
+    /// Some vertex was backpressured at least `threshold` percent of the time
+    /// throughout `window_secs`.
+    BackpressureHigh,
 }
 
 impl Condition {
@@ -39,9 +49,13 @@ impl Condition {
             "job_failed" => Ok(Self::JobFailed),
             "restarts" => Ok(Self::Restarts),
             "state_mismatch" => Ok(Self::StateMismatch),
+            "checkpoint_failures" => Ok(Self::CheckpointFailures),
+            "no_checkpoint" => Ok(Self::NoCheckpoint),
+            "input_stopped" => Ok(Self::InputStopped),
+            "backpressure_high" => Ok(Self::BackpressureHigh),
             other => Err(ApiError::invalid(
                 "condition",
-                format!("`{other}` is not a condition (job_failed, restarts or state_mismatch)"),
+                format!("`{other}` is not a condition (job_failed, restarts, state_mismatch, checkpoint_failures, no_checkpoint, input_stopped or backpressure_high)"),
             )),
         }
     }
@@ -51,6 +65,10 @@ impl Condition {
             Self::JobFailed => "job_failed",
             Self::Restarts => "restarts",
             Self::StateMismatch => "state_mismatch",
+            Self::CheckpointFailures => "checkpoint_failures",
+            Self::NoCheckpoint => "no_checkpoint",
+            Self::InputStopped => "input_stopped",
+            Self::BackpressureHigh => "backpressure_high",
         }
     }
 }
@@ -114,6 +132,7 @@ struct Deployment {
     status: String,
     last_error: Option<String>,
     updated_at: i64,
+    last_checkpoint_at: Option<i64>,
 }
 
 /// One line of a grouped message.
@@ -149,7 +168,8 @@ async fn evaluate_project(
     .fetch_all(&mut *tx)
     .await?;
     let deployments: Vec<Deployment> = sqlx::query_as(
-        "select id, name, desired_state, status, last_error, updated_at from deployments where project_id = $1 order by id",
+        "select id, name, desired_state, status, last_error, updated_at, last_checkpoint_at from deployments
+          where project_id = $1 order by id",
     )
     .bind(project_id)
     .fetch_all(&mut *tx)
@@ -161,7 +181,7 @@ async fn evaluate_project(
             .iter()
             .filter(|d| rule.deployment_id.as_deref().is_none_or(|id| id == d.id))
         {
-            let holds = holds(&mut tx, condition, rule, d, now).await?;
+            let holds = holds(&mut tx, state, condition, rule, d, now).await?;
             let silenced = silenced(&mut tx, project_id, &rule.id, &d.id, now).await?;
             let firing: Option<(String, i64, Option<i64>, i64)> = sqlx::query_as(
                 "select id, started_at, notified_at, announced from alerts
@@ -268,6 +288,7 @@ async fn evaluate_project(
 /// Whether `condition` holds for `d` at `now`, and if so what to say about it.
 async fn holds(
     tx: &mut Tx,
+    state: &AppState,
     condition: Condition,
     rule: &Rule,
     d: &Deployment,
@@ -298,6 +319,80 @@ async fn holds(
                 )
             })
         }
+        Condition::CheckpointFailures => {
+            let counts: Vec<(i64,)> = sqlx::query_as(
+                "select checkpoints_failed from deployment_metrics
+                  where deployment_id = $1 and resolution = 0 and at > $2 order by at",
+            )
+            .bind(&d.id)
+            .bind(now - rule.window_secs * 1000)
+            .fetch_all(&mut **tx)
+            .await?;
+            // Increases only: a resubmitted job's counter starts over.
+            let failed: i64 = counts.windows(2).map(|w| (w[1].0 - w[0].0).max(0)).sum();
+            (failed > rule.threshold).then(|| {
+                format!(
+                    "deployment `{}`: {failed} checkpoint(s) failed in the last {} s",
+                    d.name, rule.window_secs
+                )
+            })
+        }
+        Condition::NoCheckpoint => {
+            if d.status != "RUNNING" {
+                None
+            } else {
+                let running_since = status_since(tx, d).await?;
+                let window = rule.window_secs * 1000;
+                let last = d.last_checkpoint_at.unwrap_or(0);
+                (now - running_since >= window && now - last >= window).then(|| {
+                    format!(
+                        "deployment `{}`: no checkpoint completed in the last {} s",
+                        d.name, rule.window_secs
+                    )
+                })
+            }
+        }
+        Condition::InputStopped | Condition::BackpressureHigh => {
+            if d.status != "RUNNING" {
+                return Ok(None);
+            }
+            let samples: Vec<(i64, f64, f64)> = sqlx::query_as(
+                "select at, records_in_per_sec, backpressure_ratio from deployment_metrics
+                  where deployment_id = $1 and resolution = 0 and at > $2 and at <= $3 order by at",
+            )
+            .bind(&d.id)
+            .bind(now - rule.window_secs * 1000)
+            .bind(now)
+            .fetch_all(&mut **tx)
+            .await?;
+            // The samples must cover the window: its first within 1.5 intervals of its start.
+            let interval = state.config.job_metrics.interval_ms as i64;
+            let covered = samples.len() >= 2
+                && samples[0].0 <= now - rule.window_secs * 1000 + interval * 3 / 2;
+            if !covered {
+                return Ok(None);
+            }
+            if condition == Condition::InputStopped {
+                let limit = rule.threshold as f64;
+                samples.iter().all(|s| s.1 < limit).then(|| {
+                    format!(
+                        "deployment `{}`: its sources emitted under {} records/s for {} s (last {:.1}/s)",
+                        d.name,
+                        rule.threshold,
+                        rule.window_secs,
+                        samples.last().map_or(0.0, |s| s.1)
+                    )
+                })
+            } else {
+                let limit = rule.threshold as f64 / 100.0;
+                samples.iter().all(|s| s.2 >= limit).then(|| {
+                    format!(
+                        "deployment `{}`: backpressured at least {}% of the time for {} s",
+                        d.name, rule.threshold, rule.window_secs
+                    )
+                })
+            }
+        }
         Condition::StateMismatch => {
             let matches = match d.desired_state.as_str() {
                 "RUNNING" => d.status == "RUNNING",
@@ -307,14 +402,7 @@ async fn holds(
             if matches {
                 None
             } else {
-                // Since the last status change the reconciler recorded.
-                let (since,): (Option<i64>,) = sqlx::query_as(
-                    "select max(created_at) from deployment_events where deployment_id = $1 and kind in ('status', 'start')",
-                )
-                .bind(&d.id)
-                .fetch_one(&mut **tx)
-                .await?;
-                let since = since.unwrap_or(d.updated_at);
+                let since = status_since(tx, d).await?;
                 (now - since >= rule.window_secs * 1000).then(|| {
                     format!(
                         "deployment `{}` is {} but should be {} (for {} s)",
@@ -327,6 +415,18 @@ async fn holds(
             }
         }
     })
+}
+
+/// Since when the deployment has been in its status: the last status change (or start)
+/// the reconciler recorded.
+async fn status_since(tx: &mut Tx, d: &Deployment) -> Result<i64, ApiError> {
+    let (since,): (Option<i64>,) = sqlx::query_as(
+        "select max(created_at) from deployment_events where deployment_id = $1 and kind in ('status', 'start')",
+    )
+    .bind(&d.id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(since.unwrap_or(d.updated_at))
 }
 
 async fn silenced(

@@ -38,6 +38,30 @@ pub struct Config {
     pub notices: NoticesConfig,
     pub alerts: AlertsConfig,
     pub metrics: MetricsConfig,
+    pub job_metrics: JobMetricsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobMetricsConfig {
+    /// How often each running job is sampled (one engine request each).
+    pub interval_ms: u64,
+    /// Raw samples are kept this long, then averaged into `downsample_secs` rows.
+    pub raw_retention_secs: u64,
+    pub downsample_secs: u64,
+    /// Everything older is dropped.
+    pub retention_secs: u64,
+}
+
+impl Default for JobMetricsConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: 15_000,
+            raw_retention_secs: 3_600,
+            downsample_secs: 300,
+            retention_secs: 7 * 86_400,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -343,6 +367,7 @@ impl Default for Config {
             notices: NoticesConfig::default(),
             alerts: AlertsConfig::default(),
             metrics: MetricsConfig::default(),
+            job_metrics: JobMetricsConfig::default(),
         }
     }
 }
@@ -396,6 +421,13 @@ impl Config {
                 "metrics.listen must be an address like 127.0.0.1:9464, got `{}`",
                 self.metrics.listen
             ));
+        }
+        let m = &self.job_metrics;
+        if m.downsample_secs == 0
+            || m.raw_retention_secs < m.downsample_secs
+            || m.retention_secs < m.raw_retention_secs
+        {
+            return Err("job_metrics: downsample_secs >= 1, raw_retention_secs >= downsample_secs, retention_secs >= raw_retention_secs".to_owned());
         }
         if self.notices.reminder_days.iter().any(|d| *d < 1) {
             return Err("notices.reminder_days are whole days, at least 1".to_owned());

@@ -132,6 +132,7 @@ pub async fn serve(
         tokio::spawn(crate::billing::run(state.clone(), workers.clone())),
         tokio::spawn(crate::outbox::run(state.clone(), workers.clone())),
         tokio::spawn(crate::alerts::run(state.clone(), workers.clone())),
+        tokio::spawn(crate::job_metrics::run(state.clone(), workers.clone())),
         tokio::spawn(crate::lifecycle_reminders::run(
             state.clone(),
             workers.clone(),

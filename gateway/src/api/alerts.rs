@@ -282,8 +282,11 @@ pub struct NewAlertRule {
     pub name: String,
     /// One deployment; absent: every deployment of the project.
     pub deployment_id: Option<String>,
-    /// `job_failed`, `restarts` (more than `threshold` within `window_secs`) or
-    /// `state_mismatch` (observed differs from desired for `window_secs`).
+    /// `job_failed`; `restarts` or `checkpoint_failures` (more than `threshold` within
+    /// `window_secs`); `state_mismatch` (observed differs from desired for
+    /// `window_secs`); `no_checkpoint` (none completed within `window_secs`);
+    /// `input_stopped` (sources under `threshold` records/s throughout `window_secs`);
+    /// `backpressure_high` (at least `threshold` percent backpressured throughout).
     pub condition: String,
     pub threshold: Option<i64>,
     pub window_secs: Option<i64>,
@@ -342,6 +345,25 @@ pub async fn create_alert_rule(
         ),
         Condition::StateMismatch => (
             0,
+            ranged("window_secs", body.window_secs.unwrap_or(300), 1..=86_400)?,
+        ),
+        Condition::CheckpointFailures => (
+            ranged("threshold", body.threshold.unwrap_or(0), 0..=1000)?,
+            ranged("window_secs", body.window_secs.unwrap_or(600), 10..=86_400)?,
+        ),
+        // The product's P0: no successful checkpoint in 5 minutes.
+        Condition::NoCheckpoint => (
+            0,
+            ranged("window_secs", body.window_secs.unwrap_or(300), 10..=86_400)?,
+        ),
+        // Records per second below which the input counts as stopped.
+        Condition::InputStopped => (
+            ranged("threshold", body.threshold.unwrap_or(1), 1..=100_000_000)?,
+            ranged("window_secs", body.window_secs.unwrap_or(300), 1..=86_400)?,
+        ),
+        // Percent of the time backpressured.
+        Condition::BackpressureHigh => (
+            ranged("threshold", body.threshold.unwrap_or(50), 1..=100)?,
             ranged("window_secs", body.window_secs.unwrap_or(300), 1..=86_400)?,
         ),
     };

@@ -85,7 +85,7 @@ impl From<DeploymentRow> for Deployment {
     }
 }
 
-async fn fetch(
+pub(crate) async fn fetch(
     state: &AppState,
     access: &crate::access::ProjectAccess,
     id: &str,

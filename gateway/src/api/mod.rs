@@ -14,6 +14,7 @@ pub mod clusters;
 pub mod connections;
 pub mod deployments;
 pub mod folders;
+pub mod job_metrics;
 pub mod jobs;
 pub mod lifecycles;
 pub mod members;
@@ -154,6 +155,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(deployments::delete_savepoint))
         .routes(routes!(deployments::list_exceptions))
+        .routes(routes!(job_metrics::deployment_metrics))
         .routes(routes!(
             alerts::list_contact_groups,
             alerts::create_contact_group

@@ -605,6 +605,22 @@ async fn remember_checkpoint(
     let Ok(checkpoints) = client.checkpoints(job_id).await else {
         return Ok(());
     };
+    // The counters feed the metrics series and the checkpoint alerts.
+    let completed_at = checkpoints
+        .latest
+        .completed
+        .as_ref()
+        .map(|c| c.latest_ack_timestamp);
+    sqlx::query(
+        "update deployments set checkpoints_completed = $1, checkpoints_failed = $2, last_checkpoint_at = $3
+          where id = $4 and (checkpoints_completed is null or checkpoints_completed <> $1 or checkpoints_failed <> $2)",
+    )
+    .bind(i64::try_from(checkpoints.counts.completed).unwrap_or(i64::MAX))
+    .bind(i64::try_from(checkpoints.counts.failed).unwrap_or(i64::MAX))
+    .bind(completed_at)
+    .bind(&d.id)
+    .execute(&state.db.pool)
+    .await?;
     if let Some(latest) = checkpoints
         .latest
         .completed

@@ -461,4 +461,101 @@ async fn a_job_cancelled_behind_sluices_back_fires_a_failed_alert_by_email_and_w
         .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
         .await
         .expect(202);
+    // Cancelled on the engine before the server goes, so no job outlives the test.
+    wait_status(&owner, &path, "CANCELLED").await;
+}
+
+#[tokio::test]
+async fn job_metrics_are_sampled_from_the_engine_for_charts_and_a_stopped_input_fires_its_alert() {
+    let Some(engine) = local_engine() else { return };
+    let receivers = Receivers::start().await;
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 200;
+        c.job_metrics.interval_ms = 500;
+        c.alerts.interval_ms = 3_600_000;
+        c.outbox.interval_ms = 50;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let group = webhook_group(&owner, &project, &receivers).await;
+    // 5 rows a second: far below the rule's 1,000.
+    let sql = "CREATE TABLE a (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');\nCREATE TABLE b (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT x FROM a;";
+    let job = owner.saved_sql_job(&project, "slow", sql).await;
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "slow", "job_id": job, "cluster_id": platform_cluster(&owner).await }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    wait_status(&owner, &path, "RUNNING").await;
+    owner
+        .post(
+            &format!("/projects/{project}/alert-rules"),
+            json!({ "name": "input stopped", "condition": "input_stopped", "threshold": 1000, "window_secs": 3,
+                    "severity": "P1", "contact_group_id": group }),
+        )
+        .await
+        .expect(201);
+
+    // Flink publishes its counters every few seconds: wait for rates that show them, and
+    // for samples covering more than the rule's window.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let points = loop {
+        let points = owner.get(&format!("{path}/metrics")).await.expect(200).body;
+        let flowing = points.as_array().unwrap().iter().any(|p| {
+            p["records_in_per_sec"].as_f64().unwrap() > 0.0
+                && p["records_out_per_sec"].as_f64().unwrap() > 0.0
+        });
+        if flowing && points.as_array().unwrap().len() >= 10 {
+            break points;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no throughput sampled: {points}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let points = points.as_array().unwrap();
+    let first: chrono::DateTime<chrono::Utc> = points[0]["at"].as_str().unwrap().parse().unwrap();
+    let last: chrono::DateTime<chrono::Utc> = points[points.len() - 1]["at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let per_interval = (last - first).num_milliseconds() as f64 / (points.len() - 1) as f64;
+    assert!(
+        (400.0..1500.0).contains(&per_interval),
+        "one sample per 500 ms interval: {per_interval} ms"
+    );
+    for p in points {
+        let in_rate = p["records_in_per_sec"].as_f64().unwrap();
+        assert!((0.0..100.0).contains(&in_rate), "about 5 rows/s: {p}");
+        assert!((0.0..=1.0).contains(&p["backpressure_ratio"].as_f64().unwrap()));
+        assert_eq!(p["resolution_secs"], 0);
+    }
+
+    // Sampled throughout the last 3 s below 1,000 records/s: the alert fires.
+    assert_eq!(
+        gateway::alerts::evaluate_all(&app.state, chrono::Utc::now().timestamp_millis())
+            .await
+            .unwrap(),
+        1
+    );
+    let fired = receivers.wait_for(1, Duration::from_secs(10)).await;
+    assert!(fired[0].body.contains("records/s"), "{}", fired[0].body);
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
+        .await
+        .expect(202);
+    // Cancelled on the engine before the server goes, so no job outlives the test.
+    wait_status(&owner, &path, "CANCELLED").await;
 }

@@ -58,7 +58,7 @@ fn expectation(operation: &str) -> Option<Expect> {
         | "list_deliveries" | "retry_delivery" => Account(ADMINS),
         "validate_job" => Project("editor"),
         "list_deployments" | "get_deployment" | "list_events" | "list_savepoints"
-        | "list_exceptions" => Project("viewer"),
+        | "list_exceptions" | "deployment_metrics" => Project("viewer"),
         "delete_savepoint" => Project("editor"),
         "preview_cost" => Project("viewer"),
         "create_deployment" | "delete_deployment" | "start_deployment" | "stop_deployment"

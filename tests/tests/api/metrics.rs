@@ -167,3 +167,79 @@ async fn on_a_listener_of_their_own_metrics_leave_the_api_port() {
         .iter()
         .any(|s| s.name == "sluice_db_pool_connections"));
 }
+
+#[tokio::test]
+async fn old_job_samples_are_averaged_into_coarser_points_and_dropped_past_the_retention() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner
+        .post("/clusters", sluice_tests::json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
+        .await
+        .expect(201)
+        .id();
+    let job = owner
+        .saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;")
+        .await;
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            sluice_tests::json!({ "name": "d", "job_id": job, "cluster_id": cluster }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let now = chrono::Utc::now().timestamp_millis();
+    let bucket = (now - 2 * 3_600_000) / 300_000 * 300_000;
+    let insert = |at: i64, resolution: i64, rate: f64| {
+        let (pool, d) = (app.state.db.pool.clone(), d.clone());
+        async move {
+            sqlx::query(
+                "insert into deployment_metrics (deployment_id, at, resolution, records_in, records_out, backpressured_ms, busy_ms,
+                     records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio, checkpoints_completed, checkpoints_failed)
+                 values ($1, $2, $3, 0, 0, 0, 0, $4, $4, 0.5, 0.25, 1, 0)",
+            )
+            .bind(&d)
+            .bind(at)
+            .bind(resolution)
+            .bind(rate)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    // Ten raw samples two hours ago, 10 to 100 records/s; one ten minutes ago; one
+    // averaged point from eight days ago.
+    for i in 0..10 {
+        insert(bucket + i * 30_000, 0, 10.0 * (i + 1) as f64).await;
+    }
+    insert(now - 600_000, 0, 7.0).await;
+    insert(now - 8 * 86_400_000, 300, 1.0).await;
+    for _ in 0..2 {
+        gateway::job_metrics::compact(&app.state, now)
+            .await
+            .unwrap();
+    }
+    let points = owner
+        .get(&format!(
+            "/projects/{project}/deployments/{d}/metrics?from={}",
+            (chrono::Utc::now() - chrono::Duration::days(10))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ))
+        .await
+        .expect(200)
+        .body;
+    let points = points.as_array().unwrap();
+    assert_eq!(points.len(), 2, "{points:?}");
+    assert_eq!(points[0]["resolution_secs"], 300);
+    assert_eq!(
+        points[0]["records_in_per_sec"], 55.0,
+        "the bucket's average"
+    );
+    assert_eq!(points[1]["resolution_secs"], 0, "recent samples stay raw");
+    assert_eq!(points[1]["records_in_per_sec"], 7.0);
+    owner
+        .get(&format!("/projects/{project}/deployments/{d}/metrics?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z"))
+        .await
+        .expect_error(422, "invalid_field", Some("from"));
+}

@@ -1,0 +1,89 @@
+//! A deployment's metrics series, for charts: throughput, backpressure, busy time and
+//! checkpoints as Sluice sampled them from the engine (see `crate::job_metrics`).
+
+use axum::extract::State;
+use axum::Json as JsonResponse;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::rfc3339;
+use crate::access::{can, ProjectGuard};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Path, Query};
+use crate::AppState;
+
+/// Points one answer carries at most.
+const MAX_POINTS: i64 = 2_000;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MetricsQuery {
+    /// RFC 3339; default: an hour before `to`.
+    pub from: Option<DateTime<Utc>>,
+    /// RFC 3339; default: now.
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MetricsPoint {
+    pub at: DateTime<Utc>,
+    /// 0 for a raw sample; else the seconds an averaged point stands for.
+    pub resolution_secs: i64,
+    pub records_in_per_sec: f64,
+    pub records_out_per_sec: f64,
+    /// Share of time the most backpressured vertex was backpressured, 0 to 1.
+    pub backpressure_ratio: f64,
+    /// Share of time the busiest vertex was busy, 0 to 1.
+    pub busy_ratio: f64,
+    pub checkpoints_completed: i64,
+    pub checkpoints_failed: i64,
+}
+
+type PointRow = (i64, i64, f64, f64, f64, f64, i64, i64);
+
+#[utoipa::path(get, path = "/projects/{project_id}/deployments/{deployment_id}/metrics", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path), MetricsQuery),
+    responses((status = 200, body = Vec<MetricsPoint>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn deployment_metrics(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+    Query(q): Query<MetricsQuery>,
+) -> ApiResult<JsonResponse<Vec<MetricsPoint>>> {
+    let d = super::deployments::fetch(&state, &access, &deployment_id).await?;
+    let to = q.to.unwrap_or_else(Utc::now);
+    let from = q.from.unwrap_or(to - chrono::Duration::hours(1));
+    if from >= to {
+        return Err(ApiError::invalid("from", "from must be before to"));
+    }
+    let rows: Vec<PointRow> = sqlx::query_as(
+        "select at, resolution, records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
+                checkpoints_completed, checkpoints_failed
+           from deployment_metrics where deployment_id = $1 and at >= $2 and at < $3
+          order by at, resolution limit $4",
+    )
+    .bind(&d.id)
+    .bind(from.timestamp_millis())
+    .bind(to.timestamp_millis())
+    .bind(MAX_POINTS)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(
+        rows.into_iter()
+            .map(
+                |(at, resolution, r_in, r_out, bp, busy, completed, failed)| MetricsPoint {
+                    at: rfc3339(at),
+                    resolution_secs: resolution,
+                    records_in_per_sec: r_in,
+                    records_out_per_sec: r_out,
+                    backpressure_ratio: bp,
+                    busy_ratio: busy,
+                    checkpoints_completed: completed,
+                    checkpoints_failed: failed,
+                },
+            )
+            .collect(),
+    ))
+}

@@ -1,0 +1,320 @@
+//! Job metrics collected from the engine: every `job_metrics.interval_ms`, each running
+//! deployment's job is read with ONE request (`GET /jobs/{id}`, whose vertices carry
+//! their I/O counters), and a sample is stored: records in (what the sources emitted)
+//! and out (what the sinks took) per second, the most backpressured and the busiest
+//! vertex's share of time, and the checkpoint counters the reconciler already reads.
+//! Rates come from the difference with the previous sample's cumulative counters.
+//!
+//! With several replicas, each deployment's sample is taken by one: a replica claims it
+//! by moving `metrics_claimed_at` forward in a single conditional update.
+//!
+//! Raw samples are kept for `raw_retention_secs`; older ones are averaged into rows of
+//! `downsample_secs`, which are kept for `retention_secs`.
+
+use std::time::Duration;
+
+use engine_client::JobDetail;
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::now_ms;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Collections running at once per replica.
+const CONCURRENCY: usize = 8;
+
+pub async fn run(state: AppState, stop: CancellationToken) {
+    use tracing::Instrument;
+    let interval = Duration::from_millis(state.config.job_metrics.interval_ms.max(100));
+    async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+            let started = std::time::Instant::now();
+            let collected = collect_due(&state, now_ms()).await;
+            state
+                .metrics
+                .worker_pass("job_metrics", started.elapsed(), collected.is_ok());
+            if let Err(e) = collected {
+                tracing::warn!(error = %e.detail.message, "collecting job metrics failed; the next pass retries");
+            }
+            if let Err(e) = compact(&state, now_ms()).await {
+                tracing::warn!(error = %e.detail.message, "compacting job metrics failed; the next pass retries");
+            }
+        }
+    }
+    .instrument(tracing::info_span!("job_metrics"))
+    .await;
+}
+
+/// Takes a sample of every running deployment not sampled within the interval.
+/// Returns how many samples this replica stored.
+pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, ApiError> {
+    // A little under the interval, so a pass that starts late does not skip a beat.
+    let due_before = now - (state.config.job_metrics.interval_ms as i64) * 9 / 10;
+    let due: Vec<(String, String, String)> = sqlx::query_as(
+        "select d.id, d.engine_job_id, c.rest_url from deployments d join engine_clusters c on c.id = d.cluster_id
+          where d.status = 'RUNNING' and d.engine_job_id is not null
+            and (d.metrics_claimed_at is null or d.metrics_claimed_at <= $1)",
+    )
+    .bind(due_before)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let results: Vec<Result<bool, ApiError>> = futures_util::stream::iter(due)
+        .map(|(id, job_id, rest_url)| async move {
+            let claimed = sqlx::query(
+                "update deployments set metrics_claimed_at = $1
+                  where id = $2 and (metrics_claimed_at is null or metrics_claimed_at <= $3)",
+            )
+            .bind(now)
+            .bind(&id)
+            .bind(due_before)
+            .execute(&state.db.pool)
+            .await?;
+            if claimed.rows_affected() == 0 {
+                return Ok(false); // another replica took it
+            }
+            sample(state, &id, &job_id, &rest_url, now).await
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut stored = 0;
+    for result in results {
+        match result {
+            Ok(true) => stored += 1,
+            Ok(false) => {}
+            Err(e) => tracing::debug!(error = %e.detail.message, "no sample this pass"),
+        }
+    }
+    Ok(stored)
+}
+
+/// What one read of the job says, summed over its vertices.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Counters {
+    pub records_in: i64,
+    pub records_out: i64,
+    /// Per vertex, to compare with the previous sample: the largest wins.
+    pub backpressured_ms: i64,
+    pub busy_ms: i64,
+    /// Parallelism of the vertex with the most backpressure and the busiest, for ratios.
+    pub backpressured_parallelism: i64,
+    pub busy_parallelism: i64,
+}
+
+/// Cumulative counters of a job: records emitted by its sources and taken by its
+/// sinks, and the backpressured and busy time of its most affected vertices.
+pub fn counters(job: &JobDetail) -> Counters {
+    let metric = |v: &engine_client::Vertex| v.metrics.clone().unwrap_or_default();
+    let records_in = job
+        .sources()
+        .iter()
+        .map(|v| metric(v).write_records)
+        .sum::<u64>();
+    let records_out = job
+        .sinks()
+        .iter()
+        .map(|v| metric(v).read_records)
+        .sum::<u64>();
+    let most = |f: &dyn Fn(&engine_client::VertexMetrics) -> f64| {
+        job.vertices
+            .iter()
+            .map(|v| {
+                let parallelism = f64::from(v.parallelism.max(1));
+                (f(&metric(v)), parallelism)
+            })
+            .max_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)))
+            .unwrap_or((0.0, 1.0))
+    };
+    let (backpressured, bp_parallelism) = most(&|m| m.accumulated_backpressured_time as f64);
+    let (busy, busy_parallelism) = most(&|m| m.busy_ms().unwrap_or(0.0));
+    let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    Counters {
+        records_in: int(records_in),
+        records_out: int(records_out),
+        backpressured_ms: backpressured as i64,
+        busy_ms: busy as i64,
+        backpressured_parallelism: bp_parallelism as i64,
+        busy_parallelism: busy_parallelism as i64,
+    }
+}
+
+/// Rates between two readings `elapsed_ms` apart; a counter that went back (the job
+/// was resubmitted) starts over from zero.
+pub fn rates(previous: Option<&Counters>, now: &Counters, elapsed_ms: i64) -> (f64, f64, f64, f64) {
+    let Some(previous) = previous.filter(|_| elapsed_ms > 0) else {
+        return (0.0, 0.0, 0.0, 0.0);
+    };
+    let delta = |a: i64, b: i64| if b >= a { (b - a) as f64 } else { b as f64 };
+    let secs = elapsed_ms as f64 / 1000.0;
+    let ratio = |d: f64, parallelism: i64| {
+        (d / (elapsed_ms as f64 * parallelism.max(1) as f64)).clamp(0.0, 1.0)
+    };
+    (
+        delta(previous.records_in, now.records_in) / secs,
+        delta(previous.records_out, now.records_out) / secs,
+        ratio(
+            delta(previous.backpressured_ms, now.backpressured_ms),
+            now.backpressured_parallelism,
+        ),
+        ratio(delta(previous.busy_ms, now.busy_ms), now.busy_parallelism),
+    )
+}
+
+async fn sample(
+    state: &AppState,
+    deployment_id: &str,
+    job_id: &str,
+    rest_url: &str,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let client = state.engines.client(rest_url)?;
+    let job = client
+        .job(job_id)
+        .await
+        .map_err(crate::engine::engine_error)?;
+    let current = counters(&job);
+    let previous: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "select at, records_in, records_out, backpressured_ms, busy_ms from deployment_metrics
+          where deployment_id = $1 and resolution = 0 order by at desc limit 1",
+    )
+    .bind(deployment_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (previous_at, previous) = match previous {
+        Some((at, records_in, records_out, backpressured_ms, busy_ms)) => (
+            at,
+            Some(Counters {
+                records_in,
+                records_out,
+                backpressured_ms,
+                busy_ms,
+                ..current
+            }),
+        ),
+        None => (now, None),
+    };
+    let (in_rate, out_rate, backpressure, busy) =
+        rates(previous.as_ref(), &current, now - previous_at);
+    let (completed, failed): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "select checkpoints_completed, checkpoints_failed from deployments where id = $1",
+    )
+    .bind(deployment_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    sqlx::query(
+        "insert into deployment_metrics (deployment_id, at, resolution, records_in, records_out, backpressured_ms, busy_ms,
+                                         records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
+                                         checkpoints_completed, checkpoints_failed)
+         values ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(deployment_id)
+    .bind(now)
+    .bind(current.records_in)
+    .bind(current.records_out)
+    .bind(current.backpressured_ms)
+    .bind(current.busy_ms)
+    .bind(in_rate)
+    .bind(out_rate)
+    .bind(backpressure)
+    .bind(busy)
+    .bind(completed.unwrap_or(0))
+    .bind(failed.unwrap_or(0))
+    .execute(&state.db.pool)
+    .await?;
+    Ok(true)
+}
+
+/// Averages raw samples older than the raw window into coarser rows, and drops rows
+/// past the retention. Idempotent: a bucket is written once (its key is unique) and
+/// only whole buckets, entirely older than the raw window, are folded.
+pub async fn compact(state: &AppState, now: i64) -> Result<(), ApiError> {
+    let config = &state.config.job_metrics;
+    let bucket_ms = (config.downsample_secs.max(1) as i64) * 1000;
+    // Only buckets that ended before the raw window began.
+    let fold_before =
+        (now - config.raw_retention_secs as i64 * 1000).div_euclid(bucket_ms) * bucket_ms;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "insert into deployment_metrics (deployment_id, at, resolution, records_in, records_out, backpressured_ms, busy_ms,
+                                         records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
+                                         checkpoints_completed, checkpoints_failed)
+         select deployment_id, (at / $1) * $1, $2, max(records_in), max(records_out), max(backpressured_ms), max(busy_ms),
+                avg(records_in_per_sec), avg(records_out_per_sec), avg(backpressure_ratio), avg(busy_ratio),
+                max(checkpoints_completed), max(checkpoints_failed)
+           from deployment_metrics m
+          where resolution = 0 and at < $3
+            and not exists (select 1 from deployment_metrics c
+                             where c.deployment_id = m.deployment_id and c.resolution = $2 and c.at = (m.at / $1) * $1)
+          group by deployment_id, (at / $1) * $1",
+    )
+    .bind(bucket_ms)
+    .bind(config.downsample_secs as i64)
+    .bind(fold_before)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("delete from deployment_metrics where resolution = 0 and at < $1")
+        .bind(fold_before)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("delete from deployment_metrics where at < $1")
+        .bind(now - config.retention_secs as i64 * 1000)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(json: serde_json::Value) -> JobDetail {
+        serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The shape of a live Flink 2.3 `/jobs/{id}`: a datagen source feeding a writer.
+    fn two_vertices(source_out: u64, sink_in: u64, bp: u64, busy: serde_json::Value) -> JobDetail {
+        job(serde_json::json!({
+            "jid": "j", "name": "n", "state": "RUNNING", "start-time": 1,
+            "vertices": [
+                { "id": "src", "name": "Source: a[63]", "parallelism": 2, "status": "RUNNING",
+                  "metrics": { "read-records": 0, "write-records": source_out, "accumulated-backpressured-time": bp,
+                               "accumulated-idle-time": 0, "accumulated-busy-time": busy } },
+                { "id": "sink", "name": "b[64]: Writer", "parallelism": 1, "status": "RUNNING",
+                  "metrics": { "read-records": sink_in, "write-records": 0, "accumulated-backpressured-time": 0,
+                               "accumulated-idle-time": 8058, "accumulated-busy-time": 246.0 } }
+            ],
+            "plan": { "nodes": [
+                { "id": "sink", "inputs": [ { "id": "src", "num": 0, "ship_strategy": "FORWARD" } ] },
+                { "id": "src" }
+            ] }
+        }))
+    }
+
+    #[test]
+    fn records_in_are_what_sources_emit_and_out_what_sinks_take() {
+        let c = counters(&two_vertices(45, 40, 0, serde_json::json!("NaN")));
+        assert_eq!((c.records_in, c.records_out), (45, 40));
+        // The source's busy time is "NaN": the sink's 246 ms is the busiest.
+        assert_eq!((c.busy_ms, c.busy_parallelism), (246, 1));
+    }
+
+    #[test]
+    fn rates_are_differences_over_time_and_ratios_per_subtask() {
+        let before = counters(&two_vertices(100, 100, 0, serde_json::json!(0.0)));
+        let after = counters(&two_vertices(600, 400, 10_000, serde_json::json!(0.0)));
+        let (r_in, r_out, bp, _) = rates(Some(&before), &after, 10_000);
+        assert_eq!((r_in, r_out), (50.0, 30.0));
+        // 10 s backpressured over 10 s on 2 subtasks: half the time.
+        assert!((bp - 0.5).abs() < 1e-9, "{bp}");
+        assert_eq!(rates(None, &after, 10_000), (0.0, 0.0, 0.0, 0.0));
+        // A resubmitted job starts its counters over: not a negative rate.
+        let restarted = counters(&two_vertices(50, 50, 0, serde_json::json!(0.0)));
+        assert_eq!(rates(Some(&after), &restarted, 10_000).0, 5.0);
+    }
+}
