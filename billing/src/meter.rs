@@ -85,44 +85,56 @@ pub fn rated_cu_millis(
             if overlapping.is_empty() {
                 return 0;
             }
-            let mut total = 0_i128;
-            let mut minute = window.start;
-            while minute < window.end {
-                let next = (minute + chrono::Duration::minutes(1)).min(window.end);
-                let peak = peak_held(&overlapping, minute, next, now);
-                total += i128::from(peak) * i128::from((next - minute).num_milliseconds());
-                minute = next;
-            }
-            total
+            minute_peaks(&overlapping, window, now)
         }
     }
 }
 
-/// The largest total milli-CU held at any instant of `[from, to)`, summed over the
-/// intervals running together (several deployments of one workspace add up; a rescale,
-/// which closes one interval where the next begins, counts the larger of the two). The
-/// total only rises where an interval starts, so its peak is at `from` or at such a start.
-fn peak_held(
-    intervals: &[&RunInterval],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> i64 {
-    let held_at = |t: DateTime<Utc>| -> i64 {
-        intervals
-            .iter()
-            .filter(|i| i.start <= t && t < i.end.unwrap_or(now))
-            .map(|i| i.cu_milli)
-            .sum()
-    };
-    intervals
-        .iter()
-        .map(|i| i.start)
-        .filter(|t| *t > from && *t < to)
-        .chain(std::iter::once(from))
-        .map(held_at)
-        .max()
-        .unwrap_or(0)
+/// Each minute of `window` at the largest total milli-CU held at any instant of it,
+/// summed over the intervals running together (several deployments of one workspace
+/// add up; a rescale, which closes one interval where the next begins, counts the
+/// larger of the two), times the minute's length.
+///
+/// One sweep over the intervals' starts and ends, sorted once: the total held only
+/// rises where an interval starts, so a minute's peak is its level at the start or
+/// just after a start inside it. At one instant ends are applied before starts, so
+/// an interval ending where another begins never counts both.
+fn minute_peaks(intervals: &[&RunInterval], window: Window, now: DateTime<Utc>) -> i128 {
+    let mut events: Vec<(DateTime<Utc>, i64)> = Vec::with_capacity(intervals.len() * 2);
+    for i in intervals {
+        let start = i.start.max(window.start);
+        let end = i.end.unwrap_or(now).min(window.end);
+        if start < end {
+            events.push((start, i.cu_milli));
+            events.push((end, -i.cu_milli));
+        }
+    }
+    // Negative deltas (ends) first at the same instant.
+    events.sort_unstable_by_key(|&(t, delta)| (t, delta));
+    let mut next_event = 0;
+    let mut level = 0_i64;
+    let mut total = 0_i128;
+    let mut minute = window.start;
+    while minute < window.end {
+        let next = (minute + chrono::Duration::minutes(1)).min(window.end);
+        // What is held at the minute's first instant.
+        while next_event < events.len() && events[next_event].0 <= minute {
+            level += events[next_event].1;
+            next_event += 1;
+        }
+        let mut peak = level;
+        while next_event < events.len() && events[next_event].0 < next {
+            let at = events[next_event].0;
+            while next_event < events.len() && events[next_event].0 == at {
+                level += events[next_event].1;
+                next_event += 1;
+            }
+            peak = peak.max(level);
+        }
+        total += i128::from(peak) * i128::from((next - minute).num_milliseconds());
+        minute = next;
+    }
+    total
 }
 
 /// One hour of a pay-as-you-go workspace, rated.
