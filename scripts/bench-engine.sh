@@ -5,8 +5,10 @@
 #  2. time from a deploy request to RUNNING (all tasks running) through Sluice, against
 #     a raw POST /jars/{runner}/run of the same statements polled on /jobs/overview
 #     (Sluice's reconciler observes every RECONCILE_MS, default 1000);
-#  3. CPU used by the reconciler with many deployments tracked: TRACKED deployments
-#     (default 200) all watching one running engine job, over a fixed window.
+#  3. CPU used by the reconciler and the job metrics collector with many deployments
+#     tracked: TRACKED deployments (default 200) all watching one running engine job,
+#     over a fixed window, and the collector's engine requests per minute
+#     (COLLECT_MS, default 5000: one request per deployment per interval).
 #
 #   scripts/bench-engine.sh                      # uses/starts the local cluster on 8081
 #   ENGINE_URL=http://127.0.0.1:8091 DURATION=5s TRACKED=500 scripts/bench-engine.sh
@@ -31,7 +33,8 @@ dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 export SLUICE__DATA_DIR="$dir" SLUICE__LISTEN="127.0.0.1:$port" SLUICE__ENGINE__DEFAULT_CLUSTER_URL="$ENGINE_URL" \
-  SLUICE__ENGINE__SQL_RUNNER_JAR="$RUNNER" SLUICE__ENGINE__RECONCILE_INTERVAL_MS="${RECONCILE_MS:-1000}"
+  SLUICE__ENGINE__SQL_RUNNER_JAR="$RUNNER" SLUICE__ENGINE__RECONCILE_INTERVAL_MS="${RECONCILE_MS:-1000}" \
+  SLUICE__JOB_METRICS__INTERVAL_MS="${COLLECT_MS:-5000}"
 token=$("$BIN" admin create-account --name bench --owner-email bench@example.com 2>/dev/null)
 RUST_LOG=warn "$BIN" serve 2>"$dir/server.log" &
 pid=$!
@@ -150,6 +153,9 @@ before, t0 = cpu_ticks(pid), time.time()
 time.sleep(window)
 cpu_secs = (cpu_ticks(pid) - before) / hz
 elapsed = time.time() - t0
+# The collector's share: one engine request per stored sample.
+samples = db.execute("select count(*) from deployment_metrics where resolution = 0 and at >= ? and at < ?",
+                     (int(t0 * 1000), int((t0 + elapsed) * 1000))).fetchone()[0]
 api("POST", f"{dpath}/stop", {"mode": "CANCEL"})
 db.execute("update deployments set desired_state = 'CANCELLED', engine_job_id = null, status = 'CANCELLED' where name like 'tracked-%'")
 db.commit()
@@ -165,4 +171,6 @@ print(f"  raw /jars/{{id}}/run      {med(raw_times):10.2f} s   {[round(t, 2) for
 print(f"reconciler with {n + 1} running deployments tracked, {os.environ.get('RECONCILE_MS', '1000')} ms interval, {elapsed:.0f} s window:")
 print(f"  Sluice CPU              {cpu_secs:10.2f} s   = {100 * cpu_secs / elapsed:.1f}% of one core, "
       f"{1e6 * cpu_secs / elapsed / (n + 1):.0f} us per deployment per second")
+print(f"  job metrics collector   {60 * samples / elapsed:10.0f} engine requests (samples) per minute at a "
+      f"{os.environ.get('COLLECT_MS', '5000')} ms interval: {60 * samples / elapsed / (n + 1):.1f} per deployment")
 PY

@@ -368,6 +368,36 @@ impl Client {
         job
     }
 
+    /// Registers a cluster that never answers (a closed port): deployments on it are
+    /// meant to run but never reach the engine.
+    pub async fn unreachable_cluster(&self, name: &str) -> String {
+        self.post(
+            "/clusters",
+            json!({ "name": name, "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
+    /// A deployment of `job`'s saved version on `cluster`.
+    pub async fn deployment(
+        &self,
+        project: &str,
+        name: &str,
+        job: &str,
+        cluster: &str,
+        parallelism: i64,
+    ) -> String {
+        self.post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": name, "job_id": job, "cluster_id": cluster, "parallelism": parallelism }),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
     /// Uploads `bytes` as a multipart file named `file_name`.
     pub async fn upload(&self, project: &str, file_name: &str, bytes: Vec<u8>) -> Res {
         let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());

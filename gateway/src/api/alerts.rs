@@ -18,7 +18,6 @@ use crate::delivery::Message;
 use crate::domain::{bounded_text, Name};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
-use crate::outbox::Channel;
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
 
@@ -179,15 +178,14 @@ pub async fn delete_contact_group(
             format!("{used} alert rule(s) send to this group; point them elsewhere or delete them first"),
         ));
     }
-    let done = sqlx::query("delete from contact_groups where id = $1 and project_id = $2")
-        .bind(&group_id)
-        .bind(access.project_id())
-        .execute(&state.db.pool)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::not_found("contact group"));
-    }
-    Ok(StatusCode::NO_CONTENT)
+    delete_in_project(
+        &state,
+        "contact_groups",
+        &group_id,
+        access.project_id(),
+        "contact group",
+    )
+    .await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -248,24 +246,16 @@ pub async fn test_contact_group(
         });
     }
     for (channel_id, kind) in channels {
-        let row: Option<(String, Option<String>)> = sqlx::query_as(
-            "select address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
+        let Some(outcome) = super::channels::send_to_channel(
+            &state,
+            access.account().as_str(),
+            &channel_id,
+            &message(format!("sluice-test-{}", new_id())),
         )
-        .bind(&channel_id)
-        .bind(access.account().as_str())
-        .fetch_optional(&state.db.pool)
-        .await?;
-        let Some((address, secret)) = row else {
-            continue;
+        .await?
+        else {
+            continue; // removed since the group was read
         };
-        let (address, secret) =
-            super::channels::open_channel(&state, &channel_id, &address, secret.as_deref())
-                .map_err(ApiError::internal)?;
-        let target = super::channels::target(Channel::parse(&kind)?, address, secret);
-        let outcome = state
-            .channels
-            .send(&target, &message(format!("sluice-test-{}", new_id())))
-            .await;
         results.push(TestResult {
             channel: kind,
             destination: channel_id,
@@ -562,13 +552,33 @@ pub async fn delete_alert_rule(
     access: ProjectGuard<can::Deploy>,
     Path((_project_id, rule_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let done = sqlx::query("delete from alert_rules where id = $1 and project_id = $2")
-        .bind(&rule_id)
-        .bind(access.project_id())
-        .execute(&state.db.pool)
-        .await?;
+    delete_in_project(
+        &state,
+        "alert_rules",
+        &rule_id,
+        access.project_id(),
+        "alert rule",
+    )
+    .await
+}
+
+/// Deletes a row of `table` (one of this module's) by id, within the project only.
+async fn delete_in_project(
+    state: &AppState,
+    table: &'static str,
+    id: &str,
+    project_id: &str,
+    what: &str,
+) -> ApiResult<StatusCode> {
+    let done = sqlx::query(&format!(
+        "delete from {table} where id = $1 and project_id = $2"
+    ))
+    .bind(id)
+    .bind(project_id)
+    .execute(&state.db.pool)
+    .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::not_found("alert rule"));
+        return Err(ApiError::not_found(what));
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -738,15 +748,14 @@ pub async fn delete_silence(
     access: ProjectGuard<can::Deploy>,
     Path((_project_id, silence_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let done = sqlx::query("delete from silences where id = $1 and project_id = $2")
-        .bind(&silence_id)
-        .bind(access.project_id())
-        .execute(&state.db.pool)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::not_found("silence"));
-    }
-    Ok(StatusCode::NO_CONTENT)
+    delete_in_project(
+        &state,
+        "silences",
+        &silence_id,
+        access.project_id(),
+        "silence",
+    )
+    .await
 }
 
 #[derive(Serialize, ToSchema)]

@@ -81,6 +81,30 @@ pub fn open_channel(
     Ok((address, secret))
 }
 
+/// One attempt to send `message` through one of the account's channels, right away
+/// (not through the outbox); `None` if the account has no such channel.
+pub async fn send_to_channel(
+    state: &AppState,
+    account_id: &str,
+    channel_id: &str,
+    message: &Message,
+) -> Result<Option<Result<(), crate::delivery::DeliveryError>>, ApiError> {
+    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "select kind, address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
+    )
+    .bind(channel_id)
+    .bind(account_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some((kind, address, secret)) = row else {
+        return Ok(None);
+    };
+    let (address, secret) = open_channel(state, channel_id, &address, secret.as_deref())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let target = target(Channel::parse(&kind)?, address, secret);
+    Ok(Some(state.channels.send(&target, message).await))
+}
+
 /// Where a channel's messages go, from its kind and decrypted settings.
 pub fn target(kind: Channel, address: String, secret: String) -> Target {
     match kind {
@@ -302,17 +326,6 @@ pub async fn test_channel(
     access: AccountGuard<can::account::ManageNotifications>,
     Path(channel_id): Path<String>,
 ) -> ApiResult<JsonResponse<TestSend>> {
-    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-        "select kind, address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
-    )
-    .bind(&channel_id)
-    .bind(access.account().as_str())
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let (kind, address, secret) = row.ok_or_else(|| ApiError::not_found("notification channel"))?;
-    let (address, secret) = open_channel(&state, &channel_id, &address, secret.as_deref())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let target = target(Channel::parse(&kind)?, address, secret);
     let text = "This is a test message from Sluice: this channel receives the account's notices.";
     let message = Message {
         idempotency_key: format!("sluice-test-{}", new_id()),
@@ -320,20 +333,21 @@ pub async fn test_channel(
         text: text.to_owned(),
         markdown: text.to_owned(),
     };
-    Ok(JsonResponse(
-        match state.channels.send(&target, &message).await {
-            Ok(()) => TestSend {
-                delivered: true,
-                error: None,
-                permanent: None,
-            },
-            Err(e) => TestSend {
-                delivered: false,
-                error: Some(e.message),
-                permanent: Some(e.permanent),
-            },
+    let outcome = send_to_channel(&state, access.account().as_str(), &channel_id, &message)
+        .await?
+        .ok_or_else(|| ApiError::not_found("notification channel"))?;
+    Ok(JsonResponse(match outcome {
+        Ok(()) => TestSend {
+            delivered: true,
+            error: None,
+            permanent: None,
         },
-    ))
+        Err(e) => TestSend {
+            delivered: false,
+            error: Some(e.message),
+            permanent: Some(e.permanent),
+        },
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

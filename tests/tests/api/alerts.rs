@@ -16,22 +16,13 @@ const SQL: &str = "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nCREAT
 /// short of RUNNING, a state that differs from the desired one.
 async fn stuck_deployments(owner: &Client, n: usize) -> (String, Vec<String>) {
     let project = owner.project("analytics").await;
-    let cluster = owner
-        .post("/clusters", json!({ "name": "down", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
-        .await
-        .expect(201)
-        .id();
+    let cluster = owner.unreachable_cluster("down").await;
     let job = owner.saved_sql_job(&project, "j", SQL).await;
     let mut paths = Vec::new();
     for i in 0..n {
         let d = owner
-            .post(
-                &format!("/projects/{project}/deployments"),
-                json!({ "name": format!("d{i}"), "job_id": job, "cluster_id": cluster }),
-            )
-            .await
-            .expect(201)
-            .id();
+            .deployment(&project, &format!("d{i}"), &job, &cluster, 1)
+            .await;
         let path = format!("/projects/{project}/deployments/{d}");
         owner
             .post(&format!("{path}/start"), json!({}))

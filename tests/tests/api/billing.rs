@@ -434,22 +434,11 @@ async fn a_subscription_is_ordered_at_its_exact_price_and_caps_running_cu_under_
     assert_eq!(subscriptions.body[0]["cu"], 3.0);
 
     // Two deployments of 2 CU each against 3 purchased CU, started at once.
-    let cluster = owner
-        .post("/clusters", json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
-        .await
-        .expect(201)
-        .id();
+    let cluster = owner.unreachable_cluster("k").await;
     let job = owner.saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
     let mut paths = Vec::new();
     for name in ["one", "two"] {
-        let d = owner
-            .post(
-                &format!("/projects/{project}/deployments"),
-                json!({ "name": name, "job_id": job, "cluster_id": cluster, "parallelism": 2 }),
-            )
-            .await
-            .expect(201)
-            .id();
+        let d = owner.deployment(&project, name, &job, &cluster, 2).await;
         paths.push(format!("/projects/{project}/deployments/{d}/start"));
     }
     let (a, b) = tokio::join!(
@@ -516,20 +505,9 @@ async fn an_unpaid_bill_past_its_grace_stops_payg_deployments_and_paying_unblock
     .unwrap();
 
     // A running (wanted) pay-as-you-go deployment.
-    let cluster = owner
-        .post("/clusters", json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
-        .await
-        .expect(201)
-        .id();
+    let cluster = owner.unreachable_cluster("k").await;
     let job = owner.saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
-    let d = owner
-        .post(
-            &format!("/projects/{project}/deployments"),
-            json!({ "name": "d", "job_id": job, "cluster_id": cluster }),
-        )
-        .await
-        .expect(201)
-        .id();
+    let d = owner.deployment(&project, "d", &job, &cluster, 1).await;
     let path = format!("/projects/{project}/deployments/{d}");
     owner
         .post(&format!("{path}/start"), json!({}))
@@ -835,22 +813,13 @@ async fn a_temporary_upgrade_adds_cu_for_its_window_at_its_share_of_the_term_pri
     assert_eq!(subscription["temporary_upgrades"][0]["cu"], 1.0);
 
     // Starts may use it: 3 CU run, a fourth does not fit and the message says why.
-    let cluster = owner
-        .post("/clusters", json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
-        .await
-        .expect(201)
-        .id();
+    let cluster = owner.unreachable_cluster("k").await;
     let job = owner.saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
     let mut paths = Vec::new();
     for (name, parallelism) in [("big", 3), ("small", 1)] {
         let d = owner
-            .post(
-                &format!("/projects/{project}/deployments"),
-                json!({ "name": name, "job_id": job, "cluster_id": cluster, "parallelism": parallelism }),
-            )
-            .await
-            .expect(201)
-            .id();
+            .deployment(&project, name, &job, &cluster, parallelism)
+            .await;
         paths.push(format!("/projects/{project}/deployments/{d}"));
     }
     owner

@@ -593,14 +593,7 @@ async fn flink_1_20_validates_runs_and_suspends_through_the_same_runner() {
         )
         .await
         .expect(201);
-    let d = owner
-        .post(
-            &format!("/projects/{project}/deployments"),
-            json!({ "name": "old", "job_id": job, "cluster_id": cluster }),
-        )
-        .await
-        .expect(201)
-        .id();
+    let d = owner.deployment(&project, "old", &job, &cluster, 1).await;
     let path = format!("/projects/{project}/deployments/{d}");
     owner
         .post(&format!("{path}/start"), json!({}))
@@ -676,13 +669,8 @@ async fn a_job_lost_in_a_cluster_restart_is_resubmitted_from_its_latest_state() 
     let project = owner.project("p").await;
     let job = owner.saved_sql_job(&project, "w", WINDOWED).await;
     let d = owner
-        .post(
-            &format!("/projects/{project}/deployments"),
-            json!({ "name": "survivor", "job_id": job, "cluster_id": cluster }),
-        )
-        .await
-        .expect(201)
-        .id();
+        .deployment(&project, "survivor", &job, &cluster, 1)
+        .await;
     let path = format!("/projects/{project}/deployments/{d}");
     owner
         .post(&format!("{path}/start"), json!({}))
@@ -761,13 +749,8 @@ async fn on_its_end_of_service_date_a_running_job_on_the_engine_version_is_stopp
     let project = owner.project("p").await;
     let job = owner.saved_sql_job(&project, "w", WINDOWED).await;
     let d = owner
-        .post(
-            &format!("/projects/{project}/deployments"),
-            json!({ "name": "on seven", "job_id": job, "cluster_id": cluster }),
-        )
-        .await
-        .expect(201)
-        .id();
+        .deployment(&project, "on seven", &job, &cluster, 1)
+        .await;
     let path = format!("/projects/{project}/deployments/{d}");
     owner
         .post(&format!("{path}/start"), json!({}))

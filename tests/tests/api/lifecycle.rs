@@ -95,11 +95,7 @@ async fn a_retiring_product_form_refuses_new_purchases_but_renews_and_a_retired_
     gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &eos)
         .await
         .unwrap();
-    let cluster = owner
-        .post("/clusters", json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
-        .await
-        .expect(201)
-        .id();
+    let cluster = owner.unreachable_cluster("k").await;
     let job = owner.saved_sql_job(&fresh, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
     let d = owner
         .post(

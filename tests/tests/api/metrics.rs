@@ -173,11 +173,7 @@ async fn old_job_samples_are_averaged_into_coarser_points_and_dropped_past_the_r
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
-    let cluster = owner
-        .post("/clusters", sluice_tests::json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }))
-        .await
-        .expect(201)
-        .id();
+    let cluster = owner.unreachable_cluster("k").await;
     let job = owner
         .saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;")
         .await;
