@@ -157,8 +157,9 @@ pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, ApiErr
         Backend::Sqlite => "",
     };
     let mut tx = state.db.begin_write().await?;
-    let due: Vec<(String, String, String)> = sqlx::query_as(&format!(
-        "select id, channel, recipient from outbox where status = 'pending' and next_attempt_at <= $1
+    let due: Vec<Leased> = sqlx::query_as(&format!(
+        "select id, account_id, channel, recipient, idempotency_key, subject, body_text, body_markdown, attempts
+           from outbox where status = 'pending' and next_attempt_at <= $1
             and (lease_until is null or lease_until < $1)
           order by next_attempt_at, id limit $2{skip_locked}"
     ))
@@ -166,59 +167,83 @@ pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, ApiErr
     .bind(config.batch_size as i64)
     .fetch_all(&mut *tx)
     .await?;
-    let lease_until = now + config.lease_ms as i64;
     // What each DingTalk robot may still take this minute, decided under a lock on the
     // robot's row so that two replicas leasing at once cannot both spend it.
     let mut allowance: HashMap<String, i64> = HashMap::new();
-    let mut leased_ids = Vec::with_capacity(due.len());
-    for (id, channel, recipient) in &due {
-        if channel == Channel::DingTalk.as_str() {
-            if !allowance.contains_key(recipient) {
-                let left = dingtalk_allowance(state, &mut tx, recipient, now).await?;
-                allowance.insert(recipient.clone(), left);
+    let mut leased = Vec::with_capacity(due.len());
+    let mut held_back = Vec::new();
+    for row in due {
+        if row.channel == Channel::DingTalk.as_str() {
+            if !allowance.contains_key(&row.recipient) {
+                let left = dingtalk_allowance(state, &mut tx, &row.recipient, now).await?;
+                allowance.insert(row.recipient.clone(), left);
             }
-            let left = allowance.entry(recipient.clone()).or_default();
+            let left = allowance.entry(row.recipient.clone()).or_default();
             if *left <= 0 {
-                // Held back, not failed: no attempt is counted.
-                sqlx::query("update outbox set next_attempt_at = $1 where id = $2")
-                    .bind(now + 10_000)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                held_back.push(row.id);
                 continue;
             }
             *left -= 1;
         }
-        sqlx::query("update outbox set leased_by = $1, lease_until = $2 where id = $3")
-            .bind(worker)
-            .bind(lease_until)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        leased_ids.push((id.clone(),));
+        leased.push(row);
     }
+    // Held back, not failed: no attempt is counted.
+    update_many(
+        &mut tx,
+        "update outbox set next_attempt_at = $1 where id in",
+        now + 10_000,
+        None,
+        &held_back,
+    )
+    .await?;
+    let lease_ids: Vec<String> = leased.iter().map(|r| r.id.clone()).collect();
+    update_many(
+        &mut tx,
+        "update outbox set lease_until = $1, leased_by = $2 where id in",
+        now + config.lease_ms as i64,
+        Some(worker),
+        &lease_ids,
+    )
+    .await?;
     tx.commit().await?;
-    let due = leased_ids;
-    if due.is_empty() {
+    if leased.is_empty() {
         return Ok(0);
     }
-    let mut leased: Vec<Leased> = Vec::with_capacity(due.len());
-    for chunk in due.chunks(100) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "select id, account_id, channel, recipient, idempotency_key, subject, body_text, body_markdown, attempts
-               from outbox where leased_by = $1 and id in ({})",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query_as::<_, Leased>(&sql).bind(worker);
-        for (id,) in chunk {
-            query = query.bind(id);
+    // Each destination is looked up and decrypted once per batch.
+    let mut targets: HashMap<String, Result<Target, DeliveryError>> = HashMap::new();
+    for row in &leased {
+        if !targets.contains_key(&row.recipient) {
+            let target = match resolve(state, row).await {
+                Ok(Some(target)) => Ok(target),
+                Ok(None) => Err(DeliveryError::permanent(
+                    "the notification channel was removed",
+                )),
+                Err(e) => Err(DeliveryError::permanent(format!(
+                    "the channel's settings cannot be read: {e}"
+                ))),
+            };
+            targets.insert(row.recipient.clone(), target);
         }
-        leased.extend(query.fetch_all(&state.db.pool).await?);
     }
     let count = leased.len();
+    let targets = &targets;
     let results: Vec<Result<(), ApiError>> = futures_util::stream::iter(leased)
-        .map(|row| deliver_one(state, worker, row))
+        .map(|row| async move {
+            let outcome = match targets.get(&row.recipient) {
+                Some(Ok(target)) => {
+                    let message = Message {
+                        idempotency_key: row.idempotency_key.clone(),
+                        subject: row.subject.clone(),
+                        text: row.body_text.clone(),
+                        markdown: row.body_markdown.clone(),
+                    };
+                    state.channels.send(target, &message).await
+                }
+                Some(Err(e)) => Err(e.clone()),
+                None => Err(DeliveryError::permanent("no destination")),
+            };
+            settle(state, worker, &row, outcome).await
+        })
         .buffer_unordered(config.concurrency.max(1))
         .collect()
         .await;
@@ -231,42 +256,31 @@ pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, ApiErr
     Ok(count)
 }
 
-async fn deliver_one(state: &AppState, worker: &str, row: Leased) -> Result<(), ApiError> {
-    let target = match resolve(state, &row).await {
-        Ok(Some(target)) => target,
-        Ok(None) => {
-            return settle(
-                state,
-                worker,
-                &row,
-                Err(DeliveryError {
-                    permanent: true,
-                    message: "the notification channel was removed".to_owned(),
-                }),
-            )
-            .await
+/// Runs `sql` (ending in `where id in`) for `ids`, 100 at a time: `$1` is `value`, and
+/// `$2` the worker when given.
+async fn update_many(
+    tx: &mut Tx,
+    sql: &str,
+    value: i64,
+    worker: Option<&str>,
+    ids: &[String],
+) -> Result<(), ApiError> {
+    let first = if worker.is_some() { 3 } else { 2 };
+    for chunk in ids.chunks(100) {
+        let placeholders: Vec<String> = (0..chunk.len())
+            .map(|i| format!("${}", i + first))
+            .collect();
+        let statement = format!("{sql} ({})", placeholders.join(", "));
+        let mut query = sqlx::query(&statement).bind(value);
+        if let Some(worker) = worker {
+            query = query.bind(worker);
         }
-        Err(e) => {
-            return settle(
-                state,
-                worker,
-                &row,
-                Err(DeliveryError {
-                    permanent: true,
-                    message: format!("the channel's settings cannot be read: {e}"),
-                }),
-            )
-            .await
+        for id in chunk {
+            query = query.bind(id);
         }
-    };
-    let message = Message {
-        idempotency_key: row.idempotency_key.clone(),
-        subject: row.subject.clone(),
-        text: row.body_text.clone(),
-        markdown: row.body_markdown.clone(),
-    };
-    let outcome = state.channels.send(&target, &message).await;
-    settle(state, worker, &row, outcome).await
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// The destination of a row: an email address, or the account's channel decrypted.
