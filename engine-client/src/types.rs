@@ -371,13 +371,13 @@ pub struct JobException {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AggregatedMetric {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "finite")]
     pub min: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "finite")]
     pub max: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "finite")]
     pub avg: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "finite")]
     pub sum: Option<f64>,
 }
 
@@ -394,15 +394,38 @@ pub struct Backpressure {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SubtaskBackpressure {
     pub subtask: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ratio_or_zero")]
     pub ratio: f64,
-    #[serde(rename = "busyRatio", default)]
+    /// Absent, or "NaN" from the engine while the subtask has no busy time yet.
+    #[serde(rename = "busyRatio", default, deserialize_with = "finite")]
     pub busy_ratio: Option<f64>,
+}
+
+/// Flink writes a float it has no value for as the string "NaN" (Jackson's way):
+/// a number is kept, anything else is none.
+fn finite<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(value.as_f64().filter(|v| v.is_finite()))
+}
+
+fn ratio_or_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(finite(d)?.unwrap_or(0.0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_ratio_the_engine_sends_as_nan_is_none() {
+        let b: Backpressure = serde_json::from_str(
+            r#"{"status":"ok","backpressureLevel":"ok","subtasks":[{"subtask":0,"ratio":0.0,"busyRatio":"NaN"},{"subtask":1,"ratio":"NaN","busyRatio":0.25}]}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.subtasks[0].busy_ratio, None);
+        assert_eq!(b.subtasks[1].busy_ratio, Some(0.25));
+        assert_eq!(b.subtasks[1].ratio, 0.0);
+    }
 
     #[test]
     fn a_completed_savepoint_has_its_location_and_a_failed_one_its_reason() {
