@@ -385,7 +385,10 @@ pub struct AggregatedMetric {
 pub struct Backpressure {
     /// `ok` once sampled; `deprecated` while the engine is still sampling.
     pub status: String,
-    #[serde(rename = "backpressureLevel", alias = "backpressure-level", default)]
+    /// `ok`, `low` or `high`. Flink sends it twice, as `backpressureLevel` and the
+    /// older `backpressure-level`; the newer name is read (an alias would see a
+    /// duplicate field and refuse the answer).
+    #[serde(rename = "backpressureLevel", default)]
     pub level: Option<String>,
     #[serde(default)]
     pub subtasks: Vec<SubtaskBackpressure>,
@@ -417,14 +420,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_busy_ratio_the_engine_sends_as_nan_is_none() {
+    fn a_backpressure_answer_with_nan_ratios_and_both_level_names_is_read() {
         let b: Backpressure = serde_json::from_str(
-            r#"{"status":"ok","backpressureLevel":"ok","subtasks":[{"subtask":0,"ratio":0.0,"busyRatio":"NaN"},{"subtask":1,"ratio":"NaN","busyRatio":0.25}]}"#,
+            r#"{"status":"ok","backpressureLevel":"ok","subtasks":[{"subtask":0,"backpressureLevel":"ok","ratio":0.0,"busyRatio":"NaN","backpressure-level":"ok"},{"subtask":1,"ratio":"NaN","busyRatio":0.25}],"backpressure-level":"ok"}"#,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(b.subtasks[0].busy_ratio, None);
         assert_eq!(b.subtasks[1].busy_ratio, Some(0.25));
         assert_eq!(b.subtasks[1].ratio, 0.0);
+        assert_eq!(b.level.as_deref(), Some("ok"));
     }
 
     #[test]
