@@ -383,14 +383,8 @@ async fn a_job_cancelled_behind_sluices_back_fires_a_failed_alert_by_email_and_w
         .await
         .expect(201);
     let job = owner.saved_sql_job(&project, "j", SQL).await;
-    let d = owner
-        .post(
-            &format!("/projects/{project}/deployments"),
-            json!({ "name": "d", "job_id": job, "cluster_id": platform_cluster(&owner).await }),
-        )
-        .await
-        .expect(201)
-        .id();
+    let cluster = platform_cluster(&owner).await;
+    let d = owner.deployment(&project, "d", &job, &cluster, 1).await;
     let path = format!("/projects/{project}/deployments/{d}");
     owner
         .post(&format!("{path}/start"), json!({}))
@@ -474,14 +468,8 @@ async fn job_metrics_are_sampled_from_the_engine_for_charts_and_a_stopped_input_
     // 5 rows a second: far below the rule's 1,000.
     let sql = "CREATE TABLE a (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');\nCREATE TABLE b (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT x FROM a;";
     let job = owner.saved_sql_job(&project, "slow", sql).await;
-    let d = owner
-        .post(
-            &format!("/projects/{project}/deployments"),
-            json!({ "name": "slow", "job_id": job, "cluster_id": platform_cluster(&owner).await }),
-        )
-        .await
-        .expect(201)
-        .id();
+    let cluster = platform_cluster(&owner).await;
+    let d = owner.deployment(&project, "slow", &job, &cluster, 1).await;
     let path = format!("/projects/{project}/deployments/{d}");
     owner
         .post(&format!("{path}/start"), json!({}))
