@@ -108,7 +108,9 @@ impl Default for OutboxConfig {
             interval_ms: 1_000,
             batch_size: 50,
             concurrency: 8,
-            lease_ms: 60_000,
+            // Longer than a batch can take with slow receivers (batch / concurrency x
+            // the HTTP timeout), so a live worker's lease never runs out under it.
+            lease_ms: 300_000,
             retry_base_ms: 5_000,
             max_attempts: 12,
         }

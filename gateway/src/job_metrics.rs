@@ -55,8 +55,9 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, ApiError> {
     // A little under the interval, so a pass that starts late does not skip a beat.
     let due_before = now - (state.config.job_metrics.interval_ms as i64) * 9 / 10;
-    let due: Vec<(String, String, String)> = sqlx::query_as(
-        "select d.id, d.engine_job_id, c.rest_url from deployments d join engine_clusters c on c.id = d.cluster_id
+    let due: Vec<Due> = sqlx::query_as(
+        "select d.id, d.engine_job_id, c.rest_url, d.checkpoints_completed, d.checkpoints_failed
+           from deployments d join engine_clusters c on c.id = d.cluster_id
           where d.status = 'RUNNING' and d.engine_job_id is not null
             and (d.metrics_claimed_at is null or d.metrics_claimed_at <= $1)",
     )
@@ -64,20 +65,20 @@ pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, ApiError> 
     .fetch_all(&state.db.pool)
     .await?;
     let results: Vec<Result<bool, ApiError>> = futures_util::stream::iter(due)
-        .map(|(id, job_id, rest_url)| async move {
+        .map(|d| async move {
             let claimed = sqlx::query(
                 "update deployments set metrics_claimed_at = $1
                   where id = $2 and (metrics_claimed_at is null or metrics_claimed_at <= $3)",
             )
             .bind(now)
-            .bind(&id)
+            .bind(&d.id)
             .bind(due_before)
             .execute(&state.db.pool)
             .await?;
             if claimed.rows_affected() == 0 {
                 return Ok(false); // another replica took it
             }
-            sample(state, &id, &job_id, &rest_url, now).await
+            sample(state, &d, now).await
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -91,6 +92,17 @@ pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, ApiError> 
         }
     }
     Ok(stored)
+}
+
+/// A running deployment due for a sample, with the checkpoint counters the reconciler
+/// last stored.
+#[derive(sqlx::FromRow)]
+struct Due {
+    id: String,
+    engine_job_id: String,
+    rest_url: String,
+    checkpoints_completed: Option<i64>,
+    checkpoints_failed: Option<i64>,
 }
 
 /// What one read of the job says, summed over its vertices.
@@ -165,16 +177,11 @@ pub fn rates(previous: Option<&Counters>, now: &Counters, elapsed_ms: i64) -> (f
     )
 }
 
-async fn sample(
-    state: &AppState,
-    deployment_id: &str,
-    job_id: &str,
-    rest_url: &str,
-    now: i64,
-) -> Result<bool, ApiError> {
-    let client = state.engines.client(rest_url)?;
+async fn sample(state: &AppState, due: &Due, now: i64) -> Result<bool, ApiError> {
+    let deployment_id = due.id.as_str();
+    let client = state.engines.client(&due.rest_url)?;
     let job = client
-        .job(job_id)
+        .job(&due.engine_job_id)
         .await
         .map_err(crate::engine::engine_error)?;
     let current = counters(&job);
@@ -200,12 +207,6 @@ async fn sample(
     };
     let (in_rate, out_rate, backpressure, busy) =
         rates(previous.as_ref(), &current, now - previous_at);
-    let (completed, failed): (Option<i64>, Option<i64>) = sqlx::query_as(
-        "select checkpoints_completed, checkpoints_failed from deployments where id = $1",
-    )
-    .bind(deployment_id)
-    .fetch_one(&state.db.pool)
-    .await?;
     sqlx::query(
         "insert into deployment_metrics (deployment_id, at, resolution, records_in, records_out, backpressured_ms, busy_ms,
                                          records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
@@ -222,8 +223,8 @@ async fn sample(
     .bind(out_rate)
     .bind(backpressure)
     .bind(busy)
-    .bind(completed.unwrap_or(0))
-    .bind(failed.unwrap_or(0))
+    .bind(due.checkpoints_completed.unwrap_or(0))
+    .bind(due.checkpoints_failed.unwrap_or(0))
     .execute(&state.db.pool)
     .await?;
     Ok(true)
