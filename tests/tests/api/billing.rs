@@ -874,4 +874,22 @@ async fn a_temporary_upgrade_adds_cu_for_its_window_at_its_share_of_the_term_pri
         0,
         "nothing is stopped twice"
     );
+
+    // Unsubscribing now (the window is still open in real time) refunds the unused
+    // term, 2 CU x 50.00, and the unused window, all but the seconds since it began.
+    let out = owner
+        .post(
+            "/account/orders",
+            json!({ "kind": "unsubscribe", "project_id": project }),
+        )
+        .await
+        .expect(201);
+    let refund_minor =
+        (out.body["amount"].as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i128;
+    let unused = 10_000 + amount_minor;
+    assert!(
+        (-unused..=-(unused - 2)).contains(&refund_minor),
+        "refund {refund_minor}, expected about -{unused}: {}",
+        out.body
+    );
 }
