@@ -74,25 +74,10 @@ impl Condition {
 }
 
 pub async fn run(state: AppState, stop: CancellationToken) {
-    use tracing::Instrument;
     let interval = Duration::from_millis(state.config.alerts.interval_ms.max(50));
-    async move {
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(interval) => {}
-            }
-            let started = std::time::Instant::now();
-            let evaluated = evaluate_all(&state, now_ms()).await;
-            state
-                .metrics
-                .worker_pass("alerts", started.elapsed(), evaluated.is_ok());
-            if let Err(e) = evaluated {
-                tracing::warn!(error = %e.detail.message, "alert evaluation failed; the next pass retries");
-            }
-        }
-    }
-    .instrument(tracing::info_span!("alerts"))
+    crate::workers::every(state, stop, "alerts", interval, |state| async move {
+        evaluate_all(&state, now_ms()).await.map(|_| ())
+    })
     .await;
 }
 

@@ -25,28 +25,11 @@ use crate::AppState;
 const CONCURRENCY: usize = 8;
 
 pub async fn run(state: AppState, stop: CancellationToken) {
-    use tracing::Instrument;
     let interval = Duration::from_millis(state.config.job_metrics.interval_ms.max(100));
-    async move {
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(interval) => {}
-            }
-            let started = std::time::Instant::now();
-            let collected = collect_due(&state, now_ms()).await;
-            state
-                .metrics
-                .worker_pass("job_metrics", started.elapsed(), collected.is_ok());
-            if let Err(e) = collected {
-                tracing::warn!(error = %e.detail.message, "collecting job metrics failed; the next pass retries");
-            }
-            if let Err(e) = compact(&state, now_ms()).await {
-                tracing::warn!(error = %e.detail.message, "compacting job metrics failed; the next pass retries");
-            }
-        }
-    }
-    .instrument(tracing::info_span!("job_metrics"))
+    crate::workers::every(state, stop, "job_metrics", interval, |state| async move {
+        collect_due(&state, now_ms()).await?;
+        compact(&state, now_ms()).await
+    })
     .await;
 }
 

@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod product_forms;
 mod server;
+pub mod workers;
 
 use std::ops::Deref;
 use std::sync::Arc;

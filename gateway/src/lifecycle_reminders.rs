@@ -21,21 +21,19 @@ use crate::AppState;
 const INTERVAL: Duration = Duration::from_secs(60);
 
 pub async fn run(state: AppState, stop: CancellationToken) {
-    use tracing::Instrument;
-    async move {
-        loop {
-            match send_due(&state, Utc::now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(reminders = n, "sent lifecycle reminders"),
-                Err(e) => tracing::warn!(error = %e.detail.message, "lifecycle reminders failed; the next pass retries"),
+    crate::workers::every(
+        state,
+        stop,
+        "lifecycle_reminders",
+        INTERVAL,
+        |state| async move {
+            let sent = send_due(&state, Utc::now()).await?;
+            if sent > 0 {
+                tracing::info!(reminders = sent, "sent lifecycle reminders");
             }
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(INTERVAL) => {}
-            }
-        }
-    }
-    .instrument(tracing::info_span!("lifecycle_reminders"))
+            Ok(())
+        },
+    )
     .await;
 }
 

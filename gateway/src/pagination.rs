@@ -27,6 +27,18 @@ pub struct Page {
     pub after: String,
 }
 
+impl Page {
+    /// For lists newest first: items must have an id below this. Ids are UUIDv7, so
+    /// descending id is newest first, and "~" sorts after every id (the first page).
+    pub fn before(&self) -> String {
+        if self.after.is_empty() {
+            "~".to_owned()
+        } else {
+            self.after.clone()
+        }
+    }
+}
+
 impl PageQuery {
     pub fn page(&self) -> Result<Page, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_PAGE);

@@ -810,11 +810,7 @@ pub async fn list_alerts(
         cursor: q.cursor,
     }
     .page()?;
-    let before = if page.after.is_empty() {
-        "~".to_owned()
-    } else {
-        page.after.clone()
-    };
+    let before = page.before();
     let rows: Vec<AlertRow> = sqlx::query_as(
         "select id, rule_id, deployment_id, state, summary, started_at, resolved_at, notified_at from alerts
           where project_id = $1 and id < $2 and ($3 = '' or state = $3) order by id desc limit $4",

@@ -70,12 +70,7 @@ pub async fn list_audit(
         cursor: q.cursor.clone(),
     }
     .page()?;
-    // Ids are UUIDv7: descending id is newest first; "~" sorts after every id.
-    let before = if page.after.is_empty() {
-        "~".to_owned()
-    } else {
-        page.after.clone()
-    };
+    let before = page.before();
     let rows: Vec<AuditRow> = sqlx::query_as(
         "select id, project_id, actor_user_id, actor_credential, action, method, path, outcome, status, request_id, created_at
            from audit_log

@@ -418,11 +418,7 @@ pub async fn list_deliveries(
         cursor: q.cursor,
     }
     .page()?;
-    let before = if page.after.is_empty() {
-        "~".to_owned()
-    } else {
-        page.after.clone()
-    };
+    let before = page.before();
     let rows: Vec<DeliveryRow> = sqlx::query_as(
         "select id, source_kind, source_id, channel, recipient, subject, status, attempts, last_error, next_attempt_at,
                 created_at, sent_at, idempotency_key
