@@ -351,11 +351,31 @@ impl EngineClient {
         self.get(
             &format!(
                 "/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics?get={}",
-                names.join(",")
+                names
+                    .iter()
+                    .map(|n| query_escape(n))
+                    .collect::<Vec<_>>()
+                    .join(",")
             ),
             Subject::Job(job_id),
         )
         .await
+    }
+
+    /// The metrics a vertex's subtasks report, by name (operator metrics carry the
+    /// operator's name as a prefix, e.g. `Source__orders[1].pendingRecords`).
+    pub async fn vertex_metric_names(
+        &self,
+        job_id: &str,
+        vertex_id: &str,
+    ) -> Result<Vec<String>, EngineError> {
+        let listed: Vec<MetricName> = self
+            .get(
+                &format!("/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics"),
+                Subject::Job(job_id),
+            )
+            .await?;
+        Ok(listed.into_iter().map(|m| m.id).collect())
     }
 
     pub async fn backpressure(
@@ -369,6 +389,21 @@ impl EngineClient {
         )
         .await
     }
+}
+
+/// Percent-encodes a query value's reserved characters (metric names hold `[`, `]`,
+/// and may hold anything an operator is named with).
+fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// What a 404 is about.

@@ -117,6 +117,23 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// The name the engine gives the state, e.g. `RESTARTING`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initializing => "INITIALIZING",
+            Self::Created => "CREATED",
+            Self::Running => "RUNNING",
+            Self::Failing => "FAILING",
+            Self::Failed => "FAILED",
+            Self::Cancelling => "CANCELLING",
+            Self::Canceled => "CANCELED",
+            Self::Finished => "FINISHED",
+            Self::Restarting => "RESTARTING",
+            Self::Suspended => "SUSPENDED",
+            Self::Reconciling => "RECONCILING",
+        }
+    }
+
     /// The job will not change state again by itself.
     pub fn is_terminal(self) -> bool {
         match self {
@@ -366,6 +383,11 @@ pub struct JobException {
     pub exception_name: String,
     pub stacktrace: String,
     pub timestamp: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct MetricName {
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -25,7 +25,8 @@ use crate::AppState;
 /// Conditions a rule can watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition {
-    /// The deployment is meant to run and the engine's job failed (restarts used up).
+    /// The deployment is meant to run and the engine's job failed (restarts used up),
+    /// or the engine is restarting it (its latest sample says `RESTARTING`).
     JobFailed,
     /// Sluice restarted the job more than `threshold` times within `window_secs`.
     Restarts,
@@ -41,6 +42,10 @@ pub enum Condition {
     /// Some vertex was backpressured at least `threshold` percent of the time
     /// throughout `window_secs`.
     BackpressureHigh,
+    /// The sources' event-time lag stayed above `threshold` ms throughout `window_secs`.
+    LagHigh,
+    /// More than `threshold` records waited at the sources throughout `window_secs`.
+    PendingRecordsHigh,
 }
 
 impl Condition {
@@ -53,9 +58,11 @@ impl Condition {
             "no_checkpoint" => Ok(Self::NoCheckpoint),
             "input_stopped" => Ok(Self::InputStopped),
             "backpressure_high" => Ok(Self::BackpressureHigh),
+            "lag_high" => Ok(Self::LagHigh),
+            "pending_records_high" => Ok(Self::PendingRecordsHigh),
             other => Err(ApiError::invalid(
                 "condition",
-                format!("`{other}` is not a condition (job_failed, restarts, state_mismatch, checkpoint_failures, no_checkpoint, input_stopped or backpressure_high)"),
+                format!("`{other}` is not a condition (job_failed, restarts, state_mismatch, checkpoint_failures, no_checkpoint, input_stopped, backpressure_high, lag_high or pending_records_high)"),
             )),
         }
     }
@@ -69,6 +76,8 @@ impl Condition {
             Self::NoCheckpoint => "no_checkpoint",
             Self::InputStopped => "input_stopped",
             Self::BackpressureHigh => "backpressure_high",
+            Self::LagHigh => "lag_high",
+            Self::PendingRecordsHigh => "pending_records_high",
         }
     }
 }
@@ -280,15 +289,28 @@ async fn holds(
     now: i64,
 ) -> Result<Option<String>, ApiError> {
     Ok(match condition {
-        Condition::JobFailed => (d.desired_state == "RUNNING" && d.status == "FAILED").then(|| {
-            format!(
-                "deployment `{}` FAILED: {}",
-                d.name,
-                d.last_error
-                    .as_deref()
-                    .unwrap_or("the job ended while meant to run")
-            )
-        }),
+        Condition::JobFailed => {
+            if d.desired_state != "RUNNING" {
+                None
+            } else if d.status == "FAILED" {
+                Some(format!(
+                    "deployment `{}` FAILED: {}",
+                    d.name,
+                    d.last_error
+                        .as_deref()
+                        .unwrap_or("the job ended while meant to run")
+                ))
+            } else if (d.status == "RUNNING" || d.status == "TRANSITIONING")
+                && latest_engine_state(tx, state, d, now).await?.as_deref() == Some("RESTARTING")
+            {
+                Some(format!(
+                    "deployment `{}` is RESTARTING: the engine is recovering its job from a failure",
+                    d.name
+                ))
+            } else {
+                None
+            }
+        }
         Condition::Restarts => {
             let (restarts,): (i64,) = sqlx::query_as(
                 "select count(*) from deployment_events where deployment_id = $1 and kind = 'restart' and created_at > $2",
@@ -337,12 +359,15 @@ async fn holds(
                 })
             }
         }
-        Condition::InputStopped | Condition::BackpressureHigh => {
+        Condition::InputStopped
+        | Condition::BackpressureHigh
+        | Condition::LagHigh
+        | Condition::PendingRecordsHigh => {
             if d.status != "RUNNING" {
                 return Ok(None);
             }
-            let samples: Vec<(i64, f64, f64)> = sqlx::query_as(
-                "select at, records_in_per_sec, backpressure_ratio from deployment_metrics
+            let samples: Vec<Sample> = sqlx::query_as(
+                "select at, records_in_per_sec, backpressure_ratio, source_lag_ms, pending_records from deployment_metrics
                   where deployment_id = $1 and resolution = 0 and at > $2 and at <= $3 order by at",
             )
             .bind(&d.id)
@@ -353,29 +378,51 @@ async fn holds(
             // The samples must cover the window: its first within 1.5 intervals of its start.
             let interval = state.config.job_metrics.interval_ms as i64;
             let covered = samples.len() >= 2
-                && samples[0].0 <= now - rule.window_secs * 1000 + interval * 3 / 2;
+                && samples[0].at <= now - rule.window_secs * 1000 + interval * 3 / 2;
             if !covered {
                 return Ok(None);
             }
-            if condition == Condition::InputStopped {
-                let limit = rule.threshold as f64;
-                samples.iter().all(|s| s.1 < limit).then(|| {
+            let limit = rule.threshold as f64;
+            // A sample without the value (no lag reported) proves nothing.
+            let all_above = |value: fn(&Sample) -> Option<f64>, limit: f64| {
+                samples.iter().all(|s| value(s).is_some_and(|v| v > limit))
+            };
+            let last =
+                |value: fn(&Sample) -> Option<f64>| samples.last().and_then(value).unwrap_or(0.0);
+            match condition {
+                Condition::InputStopped => samples.iter().all(|s| s.records_in_per_sec < limit).then(|| {
                     format!(
                         "deployment `{}`: its sources emitted under {} records/s for {} s (last {:.1}/s)",
                         d.name,
                         rule.threshold,
                         rule.window_secs,
-                        samples.last().map_or(0.0, |s| s.1)
+                        samples.last().map_or(0.0, |s| s.records_in_per_sec)
                     )
-                })
-            } else {
-                let limit = rule.threshold as f64 / 100.0;
-                samples.iter().all(|s| s.2 >= limit).then(|| {
+                }),
+                Condition::BackpressureHigh => samples.iter().all(|s| s.backpressure_ratio >= limit / 100.0).then(|| {
                     format!(
                         "deployment `{}`: backpressured at least {}% of the time for {} s",
                         d.name, rule.threshold, rule.window_secs
                     )
-                })
+                }),
+                Condition::LagHigh => all_above(|s| s.source_lag_ms, limit).then(|| {
+                    format!(
+                        "deployment `{}`: its sources lagged over {} ms for {} s (last {:.0} ms)",
+                        d.name,
+                        rule.threshold,
+                        rule.window_secs,
+                        last(|s| s.source_lag_ms)
+                    )
+                }),
+                _ => all_above(|s| s.pending_records, limit).then(|| {
+                    format!(
+                        "deployment `{}`: over {} records waited at its sources for {} s (last {:.0})",
+                        d.name,
+                        rule.threshold,
+                        rule.window_secs,
+                        last(|s| s.pending_records)
+                    )
+                }),
             }
         }
         Condition::StateMismatch => {
@@ -400,6 +447,35 @@ async fn holds(
             }
         }
     })
+}
+
+#[derive(sqlx::FromRow)]
+struct Sample {
+    at: i64,
+    records_in_per_sec: f64,
+    backpressure_ratio: f64,
+    source_lag_ms: Option<f64>,
+    pending_records: Option<f64>,
+}
+
+/// The job's state in the deployment's latest sample, if it is recent (two intervals).
+async fn latest_engine_state(
+    tx: &mut Tx,
+    state: &AppState,
+    d: &Deployment,
+    now: i64,
+) -> Result<Option<String>, ApiError> {
+    let recent = now - 2 * state.config.job_metrics.interval_ms as i64;
+    let latest: Option<(Option<String>,)> = sqlx::query_as(
+        "select engine_state from deployment_metrics
+          where deployment_id = $1 and resolution = 0 and at > $2 and at <= $3 order by at desc limit 1",
+    )
+    .bind(&d.id)
+    .bind(recent)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(latest.and_then(|(s,)| s))
 }
 
 /// Since when the deployment has been in its status: the last status change (or start)

@@ -39,6 +39,23 @@ pub struct Config {
     pub alerts: AlertsConfig,
     pub metrics: MetricsConfig,
     pub job_metrics: JobMetricsConfig,
+    pub console: ConsoleConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// The web console's production build (`npm run build` in `frontend/`), served at
+    /// `/`. Without an `index.html` there, `/` answers 404 and the API works alone.
+    pub dir: PathBuf,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("frontend/dist"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +68,9 @@ pub struct JobMetricsConfig {
     pub downsample_secs: u64,
     /// Everything older is dropped.
     pub retention_secs: u64,
+    /// Every this many samples of a job, the request reads its sources' lag instead of
+    /// the job (one source vertex each time); 0 never reads lag.
+    pub lag_every: u64,
 }
 
 impl Default for JobMetricsConfig {
@@ -60,6 +80,7 @@ impl Default for JobMetricsConfig {
             raw_retention_secs: 3_600,
             downsample_secs: 300,
             retention_secs: 7 * 86_400,
+            lag_every: 4,
         }
     }
 }
@@ -370,6 +391,7 @@ impl Default for Config {
             alerts: AlertsConfig::default(),
             metrics: MetricsConfig::default(),
             job_metrics: JobMetricsConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }

@@ -1,9 +1,16 @@
 //! Job metrics collected from the engine: every `job_metrics.interval_ms`, each running
-//! deployment's job is read with ONE request (`GET /jobs/{id}`, whose vertices carry
+//! (or transitioning: e.g. restarting in the engine) deployment's job is read with ONE request (`GET /jobs/{id}`, whose vertices carry
 //! their I/O counters), and a sample is stored: records in (what the sources emitted)
 //! and out (what the sinks took) per second, the most backpressured and the busiest
 //! vertex's share of time, and the checkpoint counters the reconciler already reads.
 //! Rates come from the difference with the previous sample's cumulative counters.
+//!
+//! Source lag (`currentEmitEventTimeLag`, `pendingRecords`, where the connector reports
+//! them) lives in per-vertex metrics that `GET /jobs/{id}` does not carry. To keep one
+//! request per job per interval, every `lag_every`-th turn reads one source vertex's
+//! lag instead of the job (the first turn for a vertex lists which lag metrics it
+//! has; a vertex with none is asked again only every few turns, and its job's turns go
+//! back to reading the job). Each sample carries the freshest readings.
 //!
 //! With several replicas, each deployment's sample is taken by one: a replica claims it
 //! by moving `metrics_claimed_at` forward in a single conditional update.
@@ -13,8 +20,9 @@
 
 use std::time::Duration;
 
-use engine_client::JobDetail;
+use engine_client::{AggregatedMetric, JobDetail};
 use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::db::now_ms;
@@ -39,9 +47,9 @@ pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, ApiError> 
     // A little under the interval, so a pass that starts late does not skip a beat.
     let due_before = now - (state.config.job_metrics.interval_ms as i64) * 9 / 10;
     let due: Vec<Due> = sqlx::query_as(
-        "select d.id, d.engine_job_id, c.rest_url, d.checkpoints_completed, d.checkpoints_failed
+        "select d.id, d.engine_job_id, c.rest_url, d.checkpoints_completed, d.checkpoints_failed, d.source_lag
            from deployments d join engine_clusters c on c.id = d.cluster_id
-          where d.status = 'RUNNING' and d.engine_job_id is not null
+          where d.status in ('RUNNING', 'TRANSITIONING') and d.engine_job_id is not null
             and (d.metrics_claimed_at is null or d.metrics_claimed_at <= $1)",
     )
     .bind(due_before)
@@ -49,19 +57,20 @@ pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, ApiError> 
     .await?;
     let results: Vec<Result<bool, ApiError>> = futures_util::stream::iter(due)
         .map(|d| async move {
-            let claimed = sqlx::query(
-                "update deployments set metrics_claimed_at = $1
-                  where id = $2 and (metrics_claimed_at is null or metrics_claimed_at <= $3)",
+            let claimed: Option<(i64,)> = sqlx::query_as(
+                "update deployments set metrics_claimed_at = $1, metrics_ticks = metrics_ticks + 1
+                  where id = $2 and (metrics_claimed_at is null or metrics_claimed_at <= $3)
+                  returning metrics_ticks",
             )
             .bind(now)
             .bind(&d.id)
             .bind(due_before)
-            .execute(&state.db.pool)
+            .fetch_optional(&state.db.pool)
             .await?;
-            if claimed.rows_affected() == 0 {
+            let Some((tick,)) = claimed else {
                 return Ok(false); // another replica took it
-            }
-            sample(state, &d, now).await
+            };
+            sample(state, &d, tick, now).await
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -86,6 +95,7 @@ struct Due {
     rest_url: String,
     checkpoints_completed: Option<i64>,
     checkpoints_failed: Option<i64>,
+    source_lag: Option<String>,
 }
 
 /// What one read of the job says, summed over its vertices.
@@ -160,13 +170,61 @@ pub fn rates(previous: Option<&Counters>, now: &Counters, elapsed_ms: i64) -> (f
     )
 }
 
-async fn sample(state: &AppState, due: &Due, now: i64) -> Result<bool, ApiError> {
+/// Takes this turn's reading of the deployment: its sources' lag on a lag turn with
+/// something to ask, else the job (stored as a sample). Returns whether a sample was
+/// stored.
+async fn sample(state: &AppState, due: &Due, tick: i64, now: i64) -> Result<bool, ApiError> {
     let deployment_id = due.id.as_str();
+    let config = &state.config.job_metrics;
     let client = state.engines.client(&due.rest_url)?;
+    let mut notes: Option<SourceLag> = due
+        .source_lag
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .filter(|notes: &SourceLag| notes.job == due.engine_job_id);
+    let lag_every = config.lag_every as i64;
+    if let Some(notes) = notes
+        .as_mut()
+        .filter(|_| lag_every > 0 && tick % lag_every == 0)
+    {
+        if let Some((index, request)) = notes.next_request() {
+            match request {
+                LagRequest::List { vertex } => {
+                    let names = client
+                        .vertex_metric_names(&due.engine_job_id, &vertex)
+                        .await
+                        .map_err(crate::engine::engine_error)?;
+                    notes.listed(index, &names);
+                }
+                LagRequest::Read { vertex, names } => {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    let values = client
+                        .vertex_metrics(&due.engine_job_id, &vertex, &names)
+                        .await
+                        .map_err(crate::engine::engine_error)?;
+                    notes.read(index, &values, now);
+                }
+            }
+            save_notes(state, deployment_id, notes).await?;
+            return Ok(false);
+        }
+    }
     let job = client
         .job(&due.engine_job_id)
         .await
         .map_err(crate::engine::engine_error)?;
+    let notes = match notes {
+        Some(notes) => notes,
+        None => {
+            let fresh = SourceLag::for_job(&job);
+            save_notes(state, deployment_id, &fresh).await?;
+            fresh
+        }
+    };
+    // A reading is current for two rounds of lag turns over all the sources.
+    let round_ms = config.interval_ms as i64 * lag_every.max(1) * notes.sources.len().max(1) as i64;
+    let (source_lag_ms, pending_records) =
+        notes.current(now, 2 * round_ms + config.interval_ms as i64);
     let current = counters(&job);
     let previous: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
         "select at, records_in, records_out, backpressured_ms, busy_ms from deployment_metrics
@@ -193,8 +251,8 @@ async fn sample(state: &AppState, due: &Due, now: i64) -> Result<bool, ApiError>
     sqlx::query(
         "insert into deployment_metrics (deployment_id, at, resolution, records_in, records_out, backpressured_ms, busy_ms,
                                          records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
-                                         checkpoints_completed, checkpoints_failed)
-         values ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                         checkpoints_completed, checkpoints_failed, engine_state, source_lag_ms, pending_records)
+         values ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(deployment_id)
     .bind(now)
@@ -208,9 +266,180 @@ async fn sample(state: &AppState, due: &Due, now: i64) -> Result<bool, ApiError>
     .bind(busy)
     .bind(due.checkpoints_completed.unwrap_or(0))
     .bind(due.checkpoints_failed.unwrap_or(0))
+    .bind(job.state.as_str())
+    .bind(source_lag_ms)
+    .bind(pending_records)
     .execute(&state.db.pool)
     .await?;
     Ok(true)
+}
+
+async fn save_notes(
+    state: &AppState,
+    deployment_id: &str,
+    notes: &SourceLag,
+) -> Result<(), ApiError> {
+    let text = serde_json::to_string(notes)
+        .map_err(|e| ApiError::internal(format!("source lag notes: {e}")))?;
+    sqlx::query("update deployments set source_lag = $1 where id = $2")
+        .bind(text)
+        .bind(deployment_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// A source's lag behind its input: event-time lag of what it emits, in ms.
+const EVENT_TIME_LAG: &str = "currentEmitEventTimeLag";
+/// Records the source knows of and has not read yet (e.g. Kafka's backlog).
+const PENDING_RECORDS: &str = "pendingRecords";
+/// A source that reported no lag metric is listed again after this many of its turns:
+/// connectors register some lazily (e.g. once partitions are assigned).
+const LIST_AGAIN_AFTER_TURNS: u32 = 10;
+
+/// The collector's notes on a job's sources.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceLag {
+    /// The engine job they are about; another job starts them over.
+    pub job: String,
+    pub sources: Vec<SourceNotes>,
+    /// Whose turn is next.
+    pub next: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceNotes {
+    pub vertex: String,
+    /// Its lag metrics, once listed.
+    pub names: Option<Vec<String>>,
+    /// Turns passed over since it was listed with none.
+    pub turns_without: u32,
+    pub lag_ms: Option<f64>,
+    pub pending_records: Option<f64>,
+    pub read_at: Option<i64>,
+}
+
+/// What a lag turn asks the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LagRequest {
+    List { vertex: String },
+    Read { vertex: String, names: Vec<String> },
+}
+
+fn is_lag_metric(name: &str) -> bool {
+    [EVENT_TIME_LAG, PENDING_RECORDS]
+        .iter()
+        .any(|m| name == *m || name.ends_with(&format!(".{m}")))
+}
+
+impl SourceLag {
+    pub fn for_job(job: &JobDetail) -> Self {
+        Self {
+            job: job.jid.clone(),
+            sources: job
+                .sources()
+                .iter()
+                .map(|v| SourceNotes {
+                    vertex: v.id.clone(),
+                    ..SourceNotes::default()
+                })
+                .collect(),
+            next: 0,
+        }
+    }
+
+    /// The request of this turn: the next source with something to ask, if any.
+    pub fn next_request(&mut self) -> Option<(usize, LagRequest)> {
+        let count = self.sources.len();
+        for step in 0..count {
+            let index = (self.next + step) % count;
+            let notes = &mut self.sources[index];
+            match &notes.names {
+                None => {
+                    return Some((
+                        index,
+                        LagRequest::List {
+                            vertex: notes.vertex.clone(),
+                        },
+                    ));
+                }
+                Some(names) if !names.is_empty() => {
+                    return Some((
+                        index,
+                        LagRequest::Read {
+                            vertex: notes.vertex.clone(),
+                            names: names.clone(),
+                        },
+                    ));
+                }
+                Some(_) => {
+                    notes.turns_without += 1;
+                    if notes.turns_without >= LIST_AGAIN_AFTER_TURNS {
+                        return Some((
+                            index,
+                            LagRequest::List {
+                                vertex: notes.vertex.clone(),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Records which of the vertex's metrics tell its lag.
+    pub fn listed(&mut self, index: usize, names: &[String]) {
+        if let Some(notes) = self.sources.get_mut(index) {
+            // A comma would split the engine's list of names.
+            notes.names = Some(
+                names
+                    .iter()
+                    .filter(|n| is_lag_metric(n) && !n.contains(','))
+                    .cloned()
+                    .collect(),
+            );
+            notes.turns_without = 0;
+        }
+        self.next = index + 1;
+    }
+
+    /// Records a reading: the largest lag of any subtask, the pending records of all.
+    pub fn read(&mut self, index: usize, values: &[AggregatedMetric], now: i64) {
+        if let Some(notes) = self.sources.get_mut(index) {
+            let of = |metric: &'static str| {
+                values
+                    .iter()
+                    .filter(move |v| v.id == metric || v.id.ends_with(&format!(".{metric}")))
+            };
+            notes.lag_ms = of(EVENT_TIME_LAG)
+                .filter_map(|v| v.max)
+                .filter(|v| *v >= 0.0)
+                .reduce(f64::max);
+            notes.pending_records = of(PENDING_RECORDS)
+                .filter_map(|v| v.sum)
+                .filter(|v| *v >= 0.0)
+                .reduce(|a, b| a + b);
+            notes.read_at = Some(now);
+        }
+        self.next = index + 1;
+    }
+
+    /// The job's lag as of `now`: the largest over its sources and their pending records
+    /// summed, from readings at most `max_age_ms` old.
+    pub fn current(&self, now: i64, max_age_ms: i64) -> (Option<f64>, Option<f64>) {
+        let fresh = || {
+            self.sources
+                .iter()
+                .filter(move |s| s.read_at.is_some_and(|at| now - at <= max_age_ms))
+        };
+        (
+            fresh().filter_map(|s| s.lag_ms).reduce(f64::max),
+            fresh()
+                .filter_map(|s| s.pending_records)
+                .reduce(|a, b| a + b),
+        )
+    }
 }
 
 /// Averages raw samples older than the raw window into coarser rows, and drops rows
@@ -226,10 +455,10 @@ pub async fn compact(state: &AppState, now: i64) -> Result<(), ApiError> {
     sqlx::query(
         "insert into deployment_metrics (deployment_id, at, resolution, records_in, records_out, backpressured_ms, busy_ms,
                                          records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
-                                         checkpoints_completed, checkpoints_failed)
+                                         checkpoints_completed, checkpoints_failed, source_lag_ms, pending_records)
          select deployment_id, (at / $1) * $1, $2, max(records_in), max(records_out), max(backpressured_ms), max(busy_ms),
                 avg(records_in_per_sec), avg(records_out_per_sec), avg(backpressure_ratio), avg(busy_ratio),
-                max(checkpoints_completed), max(checkpoints_failed)
+                max(checkpoints_completed), max(checkpoints_failed), avg(source_lag_ms), avg(pending_records)
            from deployment_metrics m
           where resolution = 0 and at < $3
             and not exists (select 1 from deployment_metrics c
@@ -300,5 +529,103 @@ mod tests {
         // A resubmitted job starts its counters over: not a negative rate.
         let restarted = counters(&two_vertices(50, 50, 0, serde_json::json!(0.0)));
         assert_eq!(rates(Some(&after), &restarted, 10_000).0, 5.0);
+    }
+
+    fn metric(id: &str, max: f64, sum: f64) -> AggregatedMetric {
+        serde_json::from_value(serde_json::json!({ "id": id, "max": max, "sum": sum }))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn two_sources() -> SourceLag {
+        SourceLag {
+            job: "j".into(),
+            sources: ["a", "b"]
+                .iter()
+                .map(|v| SourceNotes {
+                    vertex: (*v).into(),
+                    ..SourceNotes::default()
+                })
+                .collect(),
+            next: 0,
+        }
+    }
+
+    #[test]
+    fn lag_turns_list_each_source_once_then_read_those_that_report_lag() {
+        let mut notes = two_sources();
+        let list = |v: &str| LagRequest::List { vertex: v.into() };
+        assert_eq!(notes.next_request(), Some((0, list("a"))));
+        notes.listed(
+            0,
+            &[
+                "Source__k[1].pendingRecords".into(),
+                "Source__k[1].numRecordsOut".into(),
+            ],
+        );
+        assert_eq!(notes.next_request(), Some((1, list("b"))));
+        notes.listed(1, &["numRecordsIn".into()]);
+        // b reports no lag: a is read on every turn.
+        let read_a = LagRequest::Read {
+            vertex: "a".into(),
+            names: vec!["Source__k[1].pendingRecords".into()],
+        };
+        for _ in 0..LIST_AGAIN_AFTER_TURNS {
+            assert_eq!(notes.next_request(), Some((0, read_a.clone())));
+            notes.read(
+                0,
+                &[metric("Source__k[1].pendingRecords", 7.0, 12.0)],
+                1_000,
+            );
+        }
+        // ... until b's turn to be listed again comes.
+        assert_eq!(notes.next_request(), Some((1, list("b"))));
+    }
+
+    #[test]
+    fn a_job_without_lag_metrics_has_no_lag_turns() {
+        let mut notes = two_sources();
+        notes.listed(0, &[]);
+        notes.listed(1, &[]);
+        assert_eq!(notes.next_request(), None);
+        assert_eq!(notes.current(0, 1_000), (None, None));
+    }
+
+    #[test]
+    fn the_lag_is_the_largest_and_pending_records_the_sum_of_fresh_readings() {
+        let mut notes = two_sources();
+        notes.listed(
+            0,
+            &[
+                "x.currentEmitEventTimeLag".into(),
+                "x.pendingRecords".into(),
+            ],
+        );
+        notes.listed(
+            1,
+            &[
+                "y.currentEmitEventTimeLag".into(),
+                "y.pendingRecords".into(),
+            ],
+        );
+        notes.read(
+            0,
+            &[
+                metric("x.currentEmitEventTimeLag", 500.0, 900.0),
+                metric("x.pendingRecords", 3.0, 10.0),
+            ],
+            1_000,
+        );
+        notes.read(
+            1,
+            &[
+                metric("y.currentEmitEventTimeLag", 200.0, 200.0),
+                metric("y.pendingRecords", 5.0, 5.0),
+            ],
+            2_000,
+        );
+        assert_eq!(notes.current(2_000, 5_000), (Some(500.0), Some(15.0)));
+        // a's reading is too old at 7 s: only b's counts.
+        assert_eq!(notes.current(7_000, 5_000), (Some(200.0), Some(5.0)));
+        assert_eq!(notes.current(60_000, 5_000), (None, None));
     }
 }

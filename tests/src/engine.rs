@@ -40,3 +40,136 @@ impl LocalEngine {
         config.engine.sql_runner_jar = self.runner_jar.clone().into();
     }
 }
+
+/// The real engine behind a proxy whose sources report lag. None of the connectors
+/// that run here (datagen, blackhole, print) report `currentEmitEventTimeLag` or
+/// `pendingRecords` (Kafka's do), so the proxy adds them to the answers about a
+/// vertex's subtask metrics, as a Kafka source's would read; everything else is the
+/// engine's own answer.
+pub struct LagReportingEngine {
+    pub url: String,
+    /// Requests for each lag metric's value, and listings of a vertex's metrics.
+    pub reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub listings: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl Drop for LagReportingEngine {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    lag_ms: f64,
+    pending: f64,
+    reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    listings: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LagReportingEngine {
+    pub async fn start(upstream: &str, lag_ms: f64, pending: f64) -> Self {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Arc;
+        let reads = Arc::new(AtomicUsize::new(0));
+        let listings = Arc::new(AtomicUsize::new(0));
+        let proxy = Proxy {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            lag_ms,
+            pending,
+            reads: reads.clone(),
+            listings: listings.clone(),
+        };
+        let app = axum::Router::new().fallback(forward).with_state(proxy);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the proxy");
+        let url = format!("http://{}", listener.local_addr().expect("its address"));
+        let stop = tokio_util::sync::CancellationToken::new();
+        let until = stop.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { until.cancelled().await })
+                .await
+        });
+        Self {
+            url,
+            reads,
+            listings,
+            stop,
+        }
+    }
+}
+
+/// The metric names a Kafka source named `orders` would add to its vertex.
+const LAG_NAMES: [&str; 2] = [
+    "Source__orders[1].currentEmitEventTimeLag",
+    "Source__orders[1].pendingRecords",
+];
+
+async fn forward(
+    axum::extract::State(proxy): axum::extract::State<Proxy>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::Ordering;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let headers = request.headers().clone();
+    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    let subtask_metrics = method == reqwest::Method::GET
+        && path.starts_with("/jobs/")
+        && path.ends_with("/subtasks/metrics");
+    if subtask_metrics {
+        if let Some(get) = query
+            .as_deref()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("get=")))
+        {
+            let asked = percent_encoding::percent_decode_str(get)
+                .decode_utf8_lossy()
+                .to_string();
+            let values: Vec<serde_json::Value> = asked
+                .split(',')
+                .filter_map(|name| match name {
+                    n if n == LAG_NAMES[0] => Some(serde_json::json!({ "id": n, "min": 0.0, "max": proxy.lag_ms, "avg": proxy.lag_ms / 2.0, "sum": proxy.lag_ms })),
+                    n if n == LAG_NAMES[1] => Some(serde_json::json!({ "id": n, "min": 0.0, "max": proxy.pending, "avg": proxy.pending, "sum": proxy.pending })),
+                    _ => None,
+                })
+                .collect();
+            proxy.reads.fetch_add(1, Ordering::SeqCst);
+            return axum::Json(values).into_response();
+        }
+        proxy.listings.fetch_add(1, Ordering::SeqCst);
+    }
+    let url = match &query {
+        Some(q) => format!("{}{path}?{q}", proxy.upstream),
+        None => format!("{}{path}", proxy.upstream),
+    };
+    let mut upstream = proxy.http.request(method, url).body(body);
+    if let Some(content_type) = headers.get(reqwest::header::CONTENT_TYPE) {
+        upstream = upstream.header(reqwest::header::CONTENT_TYPE, content_type);
+    }
+    let Ok(answer) = upstream.send().await else {
+        return axum::http::StatusCode::BAD_GATEWAY.into_response();
+    };
+    let status = answer.status();
+    let bytes = answer.bytes().await.unwrap_or_default();
+    if subtask_metrics && status.is_success() {
+        let mut listed: Vec<serde_json::Value> = serde_json::from_slice(&bytes).unwrap_or_default();
+        listed.extend(LAG_NAMES.iter().map(|n| serde_json::json!({ "id": n })));
+        return axum::Json(listed).into_response();
+    }
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        bytes,
+    )
+        .into_response()
+}

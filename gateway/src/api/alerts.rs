@@ -272,11 +272,14 @@ pub struct NewAlertRule {
     pub name: String,
     /// One deployment; absent: every deployment of the project.
     pub deployment_id: Option<String>,
-    /// `job_failed`; `restarts` or `checkpoint_failures` (more than `threshold` within
+    /// `job_failed` (FAILED, or RESTARTING in the engine); `restarts` or `checkpoint_failures` (more than `threshold` within
     /// `window_secs`); `state_mismatch` (observed differs from desired for
     /// `window_secs`); `no_checkpoint` (none completed within `window_secs`);
     /// `input_stopped` (sources under `threshold` records/s throughout `window_secs`);
-    /// `backpressure_high` (at least `threshold` percent backpressured throughout).
+    /// `backpressure_high` (at least `threshold` percent backpressured throughout);
+    /// `lag_high` (sources' event-time lag over `threshold` ms throughout);
+    /// `pending_records_high` (over `threshold` records waiting at the sources
+    /// throughout). The lag conditions need a connector that reports lag.
     pub condition: String,
     pub threshold: Option<i64>,
     pub window_secs: Option<i64>,
@@ -354,6 +357,24 @@ pub async fn create_alert_rule(
         // Percent of the time backpressured.
         Condition::BackpressureHigh => (
             ranged("threshold", body.threshold.unwrap_or(50), 1..=100)?,
+            ranged("window_secs", body.window_secs.unwrap_or(300), 1..=86_400)?,
+        ),
+        // Milliseconds of event-time lag.
+        Condition::LagHigh => (
+            ranged(
+                "threshold",
+                body.threshold.unwrap_or(60_000),
+                1..=86_400_000,
+            )?,
+            ranged("window_secs", body.window_secs.unwrap_or(300), 1..=86_400)?,
+        ),
+        // Records waiting.
+        Condition::PendingRecordsHigh => (
+            ranged(
+                "threshold",
+                body.threshold.unwrap_or(100_000),
+                1..=i64::MAX / 2,
+            )?,
             ranged("window_secs", body.window_secs.unwrap_or(300), 1..=86_400)?,
         ),
     };

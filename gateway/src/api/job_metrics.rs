@@ -39,9 +39,29 @@ pub struct MetricsPoint {
     pub busy_ratio: f64,
     pub checkpoints_completed: i64,
     pub checkpoints_failed: i64,
+    /// The job's state as the engine reported it (e.g. `RESTARTING`); raw samples only.
+    pub engine_state: Option<String>,
+    /// Event-time lag of the records the sources emit (the largest), in ms, where the
+    /// connector reports it.
+    pub source_lag_ms: Option<f64>,
+    /// Records waiting at the sources, where the connector reports them.
+    pub pending_records: Option<f64>,
 }
 
-type PointRow = (i64, i64, f64, f64, f64, f64, i64, i64);
+#[derive(sqlx::FromRow)]
+struct PointRow {
+    at: i64,
+    resolution: i64,
+    records_in_per_sec: f64,
+    records_out_per_sec: f64,
+    backpressure_ratio: f64,
+    busy_ratio: f64,
+    checkpoints_completed: i64,
+    checkpoints_failed: i64,
+    engine_state: Option<String>,
+    source_lag_ms: Option<f64>,
+    pending_records: Option<f64>,
+}
 
 #[utoipa::path(get, path = "/projects/{project_id}/deployments/{deployment_id}/metrics", tag = "deployments",
     params(("project_id" = String, Path), ("deployment_id" = String, Path), MetricsQuery),
@@ -60,7 +80,7 @@ pub async fn deployment_metrics(
     }
     let rows: Vec<PointRow> = sqlx::query_as(
         "select at, resolution, records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
-                checkpoints_completed, checkpoints_failed
+                checkpoints_completed, checkpoints_failed, engine_state, source_lag_ms, pending_records
            from deployment_metrics where deployment_id = $1 and at >= $2 and at < $3
           order by at, resolution limit $4",
     )
@@ -72,18 +92,19 @@ pub async fn deployment_metrics(
     .await?;
     Ok(JsonResponse(
         rows.into_iter()
-            .map(
-                |(at, resolution, r_in, r_out, bp, busy, completed, failed)| MetricsPoint {
-                    at: rfc3339(at),
-                    resolution_secs: resolution,
-                    records_in_per_sec: r_in,
-                    records_out_per_sec: r_out,
-                    backpressure_ratio: bp,
-                    busy_ratio: busy,
-                    checkpoints_completed: completed,
-                    checkpoints_failed: failed,
-                },
-            )
+            .map(|row| MetricsPoint {
+                at: rfc3339(row.at),
+                resolution_secs: row.resolution,
+                records_in_per_sec: row.records_in_per_sec,
+                records_out_per_sec: row.records_out_per_sec,
+                backpressure_ratio: row.backpressure_ratio,
+                busy_ratio: row.busy_ratio,
+                checkpoints_completed: row.checkpoints_completed,
+                checkpoints_failed: row.checkpoints_failed,
+                engine_state: row.engine_state,
+                source_lag_ms: row.source_lag_ms,
+                pending_records: row.pending_records,
+            })
             .collect(),
     ))
 }

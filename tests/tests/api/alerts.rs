@@ -657,3 +657,188 @@ async fn backpressure_failed_checkpoints_and_no_checkpoint_fire_from_the_samples
     );
     assert!(!got[2].body.contains("backpressure"), "{}", got[2].body);
 }
+
+/// Samples of the deployment until one satisfies `wanted`.
+async fn wait_for_point(
+    owner: &Client,
+    path: &str,
+    what: &str,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let points = owner.get(&format!("{path}/metrics")).await.expect(200).body;
+        if let Some(point) = points.as_array().unwrap().iter().find(|p| wanted(p)) {
+            return point.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sample with {what}: {points}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_job_the_engine_keeps_restarting_fires_job_failed_and_resolves_once_stopped() {
+    let Some(engine) = local_engine() else { return };
+    let receivers = Receivers::start().await;
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 200;
+        c.job_metrics.interval_ms = 500;
+        c.alerts.interval_ms = 3_600_000;
+        c.outbox.interval_ms = 50;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let group = webhook_group(&owner, &project, &receivers).await;
+    // Every row fails its cast at run time; the engine restarts the job every 20 s.
+    let sql = "SET 'restart-strategy.type' = 'fixed-delay';\nSET 'restart-strategy.fixed-delay.attempts' = '100';\nSET 'restart-strategy.fixed-delay.delay' = '20 s';\n\
+               CREATE TABLE a (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');\nCREATE TABLE b (n INT) WITH ('connector' = 'blackhole');\n\
+               INSERT INTO b SELECT CAST(CONCAT(CAST(n AS STRING), 'x') AS INT) FROM a;";
+    let job = owner.saved_sql_job(&project, "bad-cast", sql).await;
+    let cluster = platform_cluster(&owner).await;
+    let d = owner
+        .deployment(&project, "bad-cast", &job, &cluster, 1)
+        .await;
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("/projects/{project}/alert-rules"),
+            json!({ "name": "job down", "condition": "job_failed", "severity": "P0", "contact_group_id": group }))
+        .await
+        .expect(201);
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+
+    let point = wait_for_point(&owner, &path, "RESTARTING", |p| {
+        p["engine_state"] == "RESTARTING"
+    })
+    .await;
+    let at: chrono::DateTime<chrono::Utc> = point["at"].as_str().unwrap().parse().unwrap();
+    // Evaluated just after the sample: it is the latest one then.
+    assert_eq!(evaluate(&app, at.timestamp_millis() + 1).await, 1);
+    let fired = receivers.wait_for(1, Duration::from_secs(10)).await;
+    assert!(fired[0].body.contains("RESTARTING"), "{}", fired[0].body);
+    assert!(fired[0].body.contains("[P0] FIRING"), "{}", fired[0].body);
+
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
+        .await
+        .expect(202);
+    wait_status(&owner, &path, "CANCELLED").await;
+    // Not meant to run any more: resolved.
+    assert_eq!(evaluate(&app, later(1)).await, 1);
+    let messages = receivers.wait_for(2, Duration::from_secs(10)).await;
+    assert!(
+        messages[1].body.contains("RESOLVED"),
+        "{}",
+        messages[1].body
+    );
+}
+
+#[tokio::test]
+async fn source_lag_is_read_in_turns_with_one_request_per_interval_and_fires_lag_alerts() {
+    let Some(engine) = local_engine() else { return };
+    let lagging =
+        sluice_tests::engine::LagReportingEngine::start(&engine.rest_url, 90_000.0, 5_000.0).await;
+    let receivers = Receivers::start().await;
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 200;
+        c.job_metrics.interval_ms = 300;
+        c.job_metrics.lag_every = 2;
+        c.alerts.interval_ms = 3_600_000;
+        c.outbox.interval_ms = 50;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let group = webhook_group(&owner, &project, &receivers).await;
+    let cluster = owner
+        .post(
+            "/clusters",
+            json!({ "name": "kafka-fed", "rest_url": lagging.url, "flink_version": "2.3.0", "engine_version": "1.0.0" }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let sql = "CREATE TABLE a (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');\nCREATE TABLE b (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT x FROM a;";
+    let job = owner.saved_sql_job(&project, "orders", sql).await;
+    let d = owner
+        .deployment(&project, "orders", &job, &cluster, 1)
+        .await;
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    wait_status(&owner, &path, "RUNNING").await;
+    for (name, condition, threshold) in [
+        ("lagging", "lag_high", 60_000),
+        ("backlog", "pending_records_high", 1_000),
+    ] {
+        owner
+            .post(&format!("/projects/{project}/alert-rules"),
+                json!({ "name": name, "condition": condition, "threshold": threshold, "window_secs": 2,
+                        "severity": "P2", "contact_group_id": group }))
+            .await
+            .expect(201);
+    }
+
+    let point = wait_for_point(&owner, &path, "source lag", |p| {
+        p["source_lag_ms"] == 90_000.0
+    })
+    .await;
+    assert_eq!(point["pending_records"], 5_000.0, "{point}");
+    assert_eq!(point["engine_state"], "RUNNING", "{point}");
+    // Listed once, then read on every other turn.
+    assert_eq!(
+        lagging.listings.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert!(lagging.reads.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+
+    // Lagging throughout the window: both rules fire, in one message.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while evaluate(&app, chrono::Utc::now().timestamp_millis()).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lag rules never fired"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let fired = receivers.wait_for(1, Duration::from_secs(10)).await;
+    assert!(
+        fired[0].body.contains("lagged over 60000 ms"),
+        "{}",
+        fired[0].body
+    );
+    assert!(
+        fired[0].body.contains("over 1000 records waited"),
+        "{}",
+        fired[0].body
+    );
+
+    // One request per job per interval: samples plus lag reads over the time they took.
+    let points = owner.get(&format!("{path}/metrics")).await.expect(200).body;
+    let points = points.as_array().unwrap();
+    let first: chrono::DateTime<chrono::Utc> = points[0]["at"].as_str().unwrap().parse().unwrap();
+    let span_ms = (chrono::Utc::now() - first).num_milliseconds() as f64;
+    let requests = points.len()
+        + lagging.reads.load(std::sync::atomic::Ordering::SeqCst)
+        + lagging.listings.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        requests as f64 <= span_ms / 300.0 * 1.1 + 2.0,
+        "{requests} engine requests for the samples over {span_ms} ms at 300 ms"
+    );
+
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
+        .await
+        .expect(202);
+    wait_status(&owner, &path, "CANCELLED").await;
+}
