@@ -11,6 +11,7 @@ pub mod balance;
 pub mod billing;
 pub mod capacity;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod db;
 pub mod delivery;
@@ -27,7 +28,7 @@ pub mod notices;
 pub mod outbox;
 pub mod pagination;
 pub mod product_forms;
-mod server;
+pub mod server;
 pub mod workers;
 
 use std::ops::Deref;

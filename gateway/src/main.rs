@@ -20,6 +20,9 @@ struct Cli {
 enum Command {
     /// Run the HTTP API (configuration: sluice.toml and SLUICE__* variables).
     Serve,
+    /// Print the OpenAPI document of the HTTP API (the console's types are generated
+    /// from it).
+    Openapi,
     /// Operator actions.
     #[command(subcommand)]
     Admin(Admin),
@@ -135,6 +138,11 @@ enum Admin {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        // Needs no configuration or database: the document is the router's.
+        println!("{}", gateway::server::openapi_document());
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
@@ -148,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::build(config).await?;
             gateway::serve(state, listener, shutdown_signal()).await?;
         }
+        Command::Openapi => {}
         Command::Admin(Admin::CreateAccount {
             name,
             owner_email,

@@ -23,6 +23,15 @@ use crate::{api, AppState};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The OpenAPI document of `/api/v1`, pretty-printed, as `/api/v1/openapi.json` serves
+/// it (compact there).
+pub fn openapi_document() -> String {
+    let (_, openapi) = OpenApiRouter::<AppState>::with_openapi(api::openapi_base())
+        .nest("/api/v1", api::router())
+        .split_for_parts();
+    openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
+}
+
 /// The whole application: `/api/v1` (documented), its OpenAPI document, Swagger UI and
 /// health checks. Every request gets an `x-request-id` (kept if the client sent one),
 /// echoed in the response and recorded on the request's log span.
@@ -53,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         stateful = stateful.route("/metrics", get(crate::metrics::scrape));
     }
     let track = axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track);
+    let console = crate::console::Console::new(&state.config.console.dir);
     let stateful: Router = stateful.with_state(state);
     Router::new()
         .merge(stateful)
@@ -62,7 +72,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .merge(docs)
-        .fallback(not_found)
+        .fallback(move |request: Request| crate::console::fallback(console.clone(), request))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_json))
         .layer(track)
@@ -95,14 +105,6 @@ async fn readyz(State(state): State<AppState>) -> Response {
             .into_response()
         }
     }
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "route_not_found",
-        "no such endpoint; see /api/v1/openapi.json",
-    )
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -8,6 +8,7 @@ mod audit;
 mod billing;
 mod clusters;
 mod connections;
+mod console;
 mod delivery;
 mod engine;
 mod folders;
