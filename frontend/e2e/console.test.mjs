@@ -1,0 +1,230 @@
+// End to end through the console against a running Sluice (dev identity provider and
+// a real Flink): sign in, write and validate SQL, version, deploy, savepoint, stop,
+// usage on billing, then a viewer who may read but not deploy.
+//
+//   SLUICE_URL=http://127.0.0.1:18080 SCREENSHOTS_DIR=/tmp/shots node --test e2e/
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.SLUICE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+const SHOTS = process.env.SCREENSHOTS_DIR;
+if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+
+const BAD_SQL = `CREATE TEMPORARY TABLE src (n BIGINT) WITH ('connector'='datagen','rows-per-second'='5');
+CREATE TEMPORARY TABLE snk (n BIGINT) WITH ('connector'='blackhole');
+INSERT INTO snk SELEC n FROM src;
+`;
+const GOOD_SQL = `CREATE TEMPORARY TABLE src (n BIGINT) WITH ('connector'='datagen','rows-per-second'='5');
+CREATE TEMPORARY TABLE snk (n BIGINT) WITH ('connector'='blackhole');
+INSERT INTO snk SELECT n FROM src;
+`;
+
+let browser;
+/** What the test started, so it is stopped and removed whatever happens. */
+const started = { projectId: undefined, deploymentId: undefined };
+let annPage;
+
+async function shot(page, name) {
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function signIn(context, login) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  await page.goto(BASE + '/');
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  // The identity provider's own form.
+  await page.getByLabel('Login').fill(login);
+  await page.getByLabel('Password').fill('any-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => u.href.startsWith(BASE) && !u.pathname.startsWith('/api/'));
+  await page.getByRole('button', { name: 'User menu' }).waitFor();
+  return page;
+}
+
+/** Replaces the editor's whole text, as a person would with select-all and paste. */
+async function setEditorText(page, text) {
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+}
+
+async function api(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const r = await fetch('/api/v1' + path, {
+        method,
+        credentials: 'same-origin',
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      return { status: r.status, body: text ? JSON.parse(text) : null };
+    },
+    { method, path, body },
+  );
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  // Stop and remove what this run created, even after a failure.
+  if (annPage && started.projectId) {
+    const p = started.projectId;
+    if (started.deploymentId) {
+      const d = `/projects/${p}/deployments/${started.deploymentId}`;
+      const cur = await api(annPage, 'GET', d).catch(() => null);
+      if (cur?.body?.desired_state === 'RUNNING') {
+        await api(annPage, 'POST', d + '/stop', { mode: 'CANCEL' });
+        for (let i = 0; i < 60; i++) {
+          const s = await api(annPage, 'GET', d);
+          if (!['RUNNING', 'STOPPING', 'STARTING', 'TRANSITIONING'].includes(s.body?.status)) break;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+      await api(annPage, 'DELETE', d).catch(() => undefined);
+    }
+    const jobs = await api(annPage, 'GET', `/projects/${p}/jobs`).catch(() => null);
+    for (const j of jobs?.body?.items ?? []) await api(annPage, 'DELETE', `/projects/${p}/jobs/${j.id}`).catch(() => undefined);
+    const del = await api(annPage, 'DELETE', `/projects/${p}`).catch(() => null);
+    if (del && del.status >= 300) console.error('could not delete the e2e project:', del.status, JSON.stringify(del.body));
+  }
+  await browser?.close();
+});
+
+test('a data engineer writes, validates, versions, deploys and stops a job; a viewer cannot deploy', { timeout: 600_000 }, async () => {
+  // Sign in as ann through the real provider.
+  const annContext = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  {
+    const p = await annContext.newPage();
+    await p.goto(BASE + '/');
+    await p.getByRole('link', { name: 'Sign in' }).waitFor();
+    await shot(p, '01-sign-in');
+    await p.close();
+  }
+  const page = await signIn(annContext, 'ann');
+  annPage = page;
+  await page.getByRole('heading', { name: 'Projects' }).waitFor();
+  assert.match(await page.getByTestId('usage-projects').textContent(), /^\d+ \/ \d+ projects$/);
+  await shot(page, '02-projects');
+
+  // Create a project.
+  const projectName = `e2e-${Date.now()}`;
+  await page.getByRole('button', { name: 'New project' }).click();
+  await page.getByRole('dialog').getByLabel('Name').fill(projectName);
+  await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/\/projects\/[^/]+\/jobs$/);
+  started.projectId = new URL(page.url()).pathname.split('/')[2];
+
+  // A new SQL job.
+  await page.getByRole('button', { name: '+ Job' }).click();
+  await page.getByRole('dialog').getByLabel('Name').fill('numbers');
+  await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/\/jobs\/[^/]+$/);
+  const jobUrl = page.url();
+  const jobId = new URL(jobUrl).pathname.split('/')[4];
+
+  // SQL with a misspelled keyword on line 3: validated and marked there.
+  await setEditorText(page, BAD_SQL);
+  await page.getByTestId('dirty').waitFor();
+  await page.getByRole('button', { name: 'Validate' }).click();
+  const problems = page.getByRole('list', { name: 'Validation errors' });
+  await problems.waitFor({ timeout: 60_000 });
+  assert.match(await problems.textContent(), /Ln 3, Col \d+/);
+  const line3 = page.locator('.cm-line').nth(2);
+  await line3.locator('.cm-lintRange-error').first().waitFor();
+  assert.equal(await page.locator('.cm-line').nth(0).locator('.cm-lintRange-error').count(), 0);
+  await shot(page, '03-editor-error');
+
+  // Fixed: valid for Sluice and the engine, with a plan.
+  await setEditorText(page, GOOD_SQL);
+  await page.getByRole('button', { name: 'Validate' }).click();
+  await page.getByTestId('plan').waitFor({ timeout: 120_000 });
+  assert.ok((await page.locator('.plan-node').count()) >= 1, 'the plan lists operators');
+  await shot(page, '04-editor-plan');
+  await page.getByRole('tab', { name: /Problems/ }).click();
+  await page.getByText('Valid: Sluice and the engine accept this job.').waitFor();
+
+  // Save a version.
+  await page.getByRole('button', { name: 'Save version' }).click();
+  await page.getByRole('dialog').getByLabel('What changed').fill('datagen to blackhole');
+  await page.getByRole('dialog').getByRole('button', { name: 'Save version' }).click();
+  await page.getByText('Saved version v1').waitFor();
+  await page.getByRole('tab', { name: 'Versions' }).click();
+  await page.getByText('datagen to blackhole').waitFor();
+  await shot(page, '05-versions');
+
+  // Deploy: the cost preview prices it before anything runs.
+  await page.getByRole('button', { name: 'Deploy', exact: true }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByTestId('cost-preview').waitFor();
+  assert.match(await dialog.getByTestId('cost-preview').textContent(), /per hour running/);
+  await shot(page, '06-deploy-dialog');
+  await dialog.getByRole('button', { name: 'Deploy and start' }).click();
+  await page.waitForURL(/\/deployments\/[^/]+$/);
+  started.deploymentId = new URL(page.url()).pathname.split('/')[4];
+  const status = page.getByTestId('deployment-status');
+  await status.getByText('RUNNING', { exact: true }).waitFor({ timeout: 150_000 });
+  await shot(page, '07-deployment-running');
+
+  // A savepoint, completed.
+  await page.getByRole('button', { name: 'Trigger savepoint' }).click();
+  await page.getByRole('tab', { name: 'Savepoints' }).click();
+  await page.getByTestId('savepoints').getByText('COMPLETED', { exact: true }).first().waitFor({ timeout: 90_000 });
+  await shot(page, '08-savepoint');
+
+  // Stop with a savepoint.
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await page.getByRole('dialog').getByLabel(/With a savepoint/).check();
+  await page.getByRole('dialog').getByRole('button', { name: 'Stop', exact: true }).click();
+  await status.getByText(/^(SUSPENDED|FINISHED|STOPPED|CANCELLED)$/).waitFor({ timeout: 120_000 });
+  await page.getByRole('tab', { name: 'Events' }).click();
+  await page.getByTestId('events').locator('tbody tr').first().waitFor();
+  await page.getByRole('tab', { name: 'Metrics' }).click();
+  await shot(page, '09-deployment-stopped');
+
+  // The run shows as usage on billing.
+  await page.getByRole('link', { name: 'Billing' }).click();
+  const usageRow = page.getByTestId('usage').locator('tbody tr', { hasText: started.deploymentId });
+  await usageRow.waitFor({ timeout: 60_000 });
+  assert.ok(Number(await usageRow.locator('td').nth(2).textContent()) > 0, 'CU-hours were recorded');
+  await shot(page, '10-billing');
+
+  // Ann adds bob as a viewer on the Members page.
+  await page.goto(`${BASE}/projects/${started.projectId}/members`);
+  await page.getByLabel('Email').fill('bob@example.com');
+  await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+  await page.getByRole('button', { name: 'Add' }).click();
+  await page.getByText(/bob@example\.com/).first().waitFor();
+  await shot(page, '11-members');
+
+  // Bob, in his own browser context: sees the job, cannot deploy.
+  const bobContext = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  try {
+    const bob = await signIn(bobContext, 'bob');
+    await bob.goto(jobUrl);
+    await bob.getByTestId('job-title').getByText('numbers').waitFor();
+    await bob.getByTestId('tree-job-numbers').waitFor();
+    await bob.getByText('read only').waitFor();
+    assert.equal(await bob.getByRole('button', { name: 'Deploy', exact: true }).count(), 0);
+    assert.equal(await bob.getByRole('button', { name: 'Save', exact: true }).count(), 0);
+    await shot(bob, '12-viewer-job');
+    await bob.goto(`${BASE}/projects/${started.projectId}/deployments/${started.deploymentId}`);
+    await bob.getByTestId('deployment-status').waitFor();
+    assert.equal(await bob.getByRole('button', { name: 'Start', exact: true }).count(), 0);
+    assert.equal(await bob.getByRole('button', { name: 'Stop', exact: true }).count(), 0);
+    const denied = await api(bob, 'POST', `/projects/${started.projectId}/deployments`, { name: 'bob-try', job_id: jobId });
+    assert.equal(denied.status, 403, JSON.stringify(denied.body));
+  } finally {
+    await bobContext.close();
+  }
+});

@@ -1,0 +1,116 @@
+// The console's frame: top bar, a left nav for the account or the current project,
+// and the page.
+import { NavLink, Outlet, useParams } from 'react-router';
+import { useSession } from '../session';
+import { Menu } from './ui';
+import { ToastArea } from './toast';
+
+function AccountSwitcher() {
+  const { me, switchAccount } = useSession();
+  if (me.accounts.length < 2) {
+    const current = me.accounts.find((a) => a.id === me.account_id);
+    return <span className="muted small" data-testid="account-name">{current?.name}</span>;
+  }
+  return (
+    <select
+      aria-label="Account"
+      value={me.account_id}
+      onChange={(e) => void switchAccount(e.target.value)}
+    >
+      {me.accounts.map((a) => (
+        <option key={a.id} value={a.id}>
+          {a.name} ({a.role})
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function UserMenu() {
+  const { me, signOut } = useSession();
+  return (
+    <Menu label={<span>{me.display_name || me.email} ▾</span>} buttonClass="" title="User menu">
+      {() => (
+        <>
+          <div className="menu-label">{me.email}</div>
+          <hr />
+          <button role="menuitem" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </>
+      )}
+    </Menu>
+  );
+}
+
+function TopBar() {
+  return (
+    <header className="topbar">
+      <NavLink to="/" className="brand">
+        Sluice<small>Flink console</small>
+      </NavLink>
+      <AccountSwitcher />
+      <div className="spacer" />
+      <NavLink to="/notices" title="Notices" aria-label="Notices" className="button" style={{ background: 'transparent', borderColor: '#334357', color: '#e7ebf0' }}>
+        🔔
+      </NavLink>
+      <UserMenu />
+    </header>
+  );
+}
+
+/** Project sections; routes.tsx maps each to a page or a "not available yet" page. */
+export const PROJECT_SECTIONS: { path: string; label: string }[] = [
+  { path: 'jobs', label: 'Jobs' },
+  { path: 'deployments', label: 'Deployments' },
+  { path: 'artifacts', label: 'Artifacts' },
+  { path: 'connections', label: 'Connections' },
+  { path: 'members', label: 'Members' },
+  { path: 'alerts', label: 'Alerts' },
+  { path: 'audit', label: 'Audit' },
+];
+
+export const ACCOUNT_SECTIONS: { path: string; label: string }[] = [
+  { path: '/projects', label: 'Projects' },
+  { path: '/billing', label: 'Billing' },
+  { path: '/notices', label: 'Notices' },
+];
+
+function SideNav() {
+  const { projectId } = useParams();
+  return (
+    <nav className="sidenav" aria-label="Console">
+      {projectId && (
+        <>
+          <div className="section">Project</div>
+          {PROJECT_SECTIONS.map((s) => (
+            <NavLink key={s.path} to={`/projects/${projectId}/${s.path}`}>
+              {s.label}
+            </NavLink>
+          ))}
+        </>
+      )}
+      <div className="section">Account</div>
+      {ACCOUNT_SECTIONS.map((s) => (
+        <NavLink key={s.path} to={s.path} end={s.path === '/projects'}>
+          {s.label}
+        </NavLink>
+      ))}
+    </nav>
+  );
+}
+
+export function Layout() {
+  return (
+    <div className="app">
+      <TopBar />
+      <div className="body">
+        <SideNav />
+        <main className="main">
+          <Outlet />
+        </main>
+      </div>
+      <ToastArea />
+    </div>
+  );
+}

@@ -1,0 +1,152 @@
+// Flink SQL in CodeMirror 6: highlighting, line numbers, and validation problems as
+// lint diagnostics at their line and column.
+import { useEffect, useRef } from 'react';
+import { EditorState, type Extension } from '@codemirror/state';
+import {
+  EditorView,
+  crosshairCursor,
+  drawSelection,
+  highlightActiveLine,
+  highlightActiveLineGutter,
+  highlightSpecialChars,
+  keymap,
+  lineNumbers,
+  rectangularSelection,
+} from '@codemirror/view';
+import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
+import { bracketMatching, defaultHighlightStyle, foldGutter, indentOnInput, syntaxHighlighting } from '@codemirror/language';
+import { sql, StandardSQL } from '@codemirror/lang-sql';
+import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
+
+export interface Problem {
+  message: string;
+  /** 1-based, as the API reports them. */
+  line: number;
+  column: number;
+  severity?: 'error' | 'warning';
+}
+
+/** Maps an API position to a document range: from the column to the end of its word. */
+export function problemToDiagnostic(state: EditorState, p: Problem): Diagnostic {
+  const lineNo = Math.min(Math.max(1, p.line), state.doc.lines);
+  const line = state.doc.line(lineNo);
+  const from = Math.min(line.from + Math.max(0, p.column - 1), line.to);
+  const rest = state.doc.sliceString(from, line.to);
+  const word = /^[\w$`'.]+/.exec(rest)?.[0].length ?? 0;
+  // An empty range shows no underline; mark at least one character, or the whole line.
+  const to = word > 0 ? from + word : from < line.to ? from + 1 : from;
+  return { from: to === from ? line.from : from, to: to === from ? line.to : to, severity: p.severity ?? 'error', message: p.message };
+}
+
+export const editorTheme = EditorView.theme({
+  '&': { fontSize: '13.5px', height: '100%', backgroundColor: '#ffffff', color: '#1d232b' },
+  '.cm-content': { fontFamily: 'var(--mono)', caretColor: '#1f6feb' },
+  '.cm-gutters': { backgroundColor: '#f7f8fa', color: '#8a94a3', borderRight: '1px solid #e4e7eb' },
+  '.cm-activeLine': { backgroundColor: '#f3f7ff' },
+  '.cm-activeLineGutter': { backgroundColor: '#e8f0fe' },
+  '&.cm-focused .cm-selectionBackground, .cm-selectionBackground': { backgroundColor: '#d7e4fc !important' },
+  '.cm-scroller': { overflow: 'auto' },
+});
+
+/** Flink's own keywords on top of standard SQL, so they highlight too. */
+const flinkSql = sql({
+  dialect: StandardSQL,
+  upperCaseKeywords: true,
+});
+
+export function baseExtensions(): Extension[] {
+  return [
+    lineNumbers(),
+    highlightActiveLineGutter(),
+    highlightSpecialChars(),
+    history(),
+    foldGutter(),
+    drawSelection(),
+    indentOnInput(),
+    syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+    bracketMatching(),
+    rectangularSelection(),
+    crosshairCursor(),
+    highlightActiveLine(),
+    keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
+    flinkSql,
+    editorTheme,
+  ];
+}
+
+export function SqlEditor({
+  value,
+  onChange,
+  problems,
+  readOnly = false,
+  onSaveShortcut,
+  label = 'SQL',
+}: {
+  value: string;
+  onChange?: (v: string) => void;
+  problems?: Problem[];
+  readOnly?: boolean;
+  /** Ctrl/Cmd-S: data engineers expect it to save. */
+  onSaveShortcut?: () => void;
+  label?: string;
+}) {
+  const host = useRef<HTMLDivElement>(null);
+  const view = useRef<EditorView | null>(null);
+  const onChangeRef = useRef(onChange);
+  onChangeRef.current = onChange;
+  const onSaveRef = useRef(onSaveShortcut);
+  onSaveRef.current = onSaveShortcut;
+
+  useEffect(() => {
+    const v = new EditorView({
+      parent: host.current!,
+      state: EditorState.create({
+        doc: value,
+        extensions: [
+          keymap.of([
+            {
+              key: 'Mod-s',
+              preventDefault: true,
+              run: () => {
+                onSaveRef.current?.();
+                return true;
+              },
+            },
+          ]),
+          ...baseExtensions(),
+          lintGutter(),
+          EditorState.readOnly.of(readOnly),
+          EditorView.editable.of(!readOnly),
+          EditorView.contentAttributes.of({ 'aria-label': label }),
+          EditorView.updateListener.of((u) => {
+            if (u.docChanged) onChangeRef.current?.(u.state.doc.toString());
+          }),
+        ],
+      }),
+    });
+    view.current = v;
+    return () => {
+      v.destroy();
+      view.current = null;
+    };
+    // The editor is made once; value and problems flow in through the effects below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [readOnly]);
+
+  // A new value from outside (another job, a merge, a rollback) replaces the document.
+  useEffect(() => {
+    const v = view.current;
+    if (v && v.state.doc.toString() !== value) {
+      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
+    }
+  }, [value]);
+
+  useEffect(() => {
+    const v = view.current;
+    if (!v) return;
+    const diags = (problems ?? []).map((p) => problemToDiagnostic(v.state, p));
+    v.dispatch(setDiagnostics(v.state, diags));
+  }, [problems]);
+
+  return <div className="editor-host" ref={host} data-testid="sql-editor" />;
+}

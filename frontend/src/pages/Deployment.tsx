@@ -1,0 +1,421 @@
+// One deployment: live state, start/stop, savepoints, events, exceptions and metrics.
+import { useMemo, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { api, call, type Schemas } from '../api/client';
+import { Chart, type Series } from '../components/Chart';
+import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, Spinner, fieldError, formError, formatTime } from '../components/ui';
+import { toast } from '../components/toast';
+import { useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
+import { useProject } from '../project';
+import { atLeast } from '../session';
+import { SETTLING } from './Deployments';
+
+type Deployment = Schemas['Deployment'];
+type Savepoint = Schemas['Savepoint'];
+
+/** What the deployment is busy doing, if anything, in words. */
+export function pendingWork(d: Deployment): string | null {
+  if (d.status === 'STARTING' || d.status === 'CREATED') return d.desired_state === 'RUNNING' ? 'Starting on the engine…' : null;
+  if (d.status === 'STOPPING') return d.desired_state === 'SUSPENDED' ? 'Stopping with a savepoint…' : 'Cancelling…';
+  if (d.status === 'TRANSITIONING') return 'Changing state on the engine…';
+  if (d.pending_version) return `Upgrading to v${d.pending_version} through a savepoint…`;
+  if (d.desired_state === 'RUNNING' && d.status !== 'RUNNING' && d.status !== 'FAILED') return 'Waiting for the engine to run it…';
+  if (d.desired_state !== 'RUNNING' && d.status === 'RUNNING') return 'Stopping…';
+  return null;
+}
+
+export function DeploymentPage() {
+  const { projectId = '', deploymentId = '' } = useParams();
+  const { role } = useProject();
+  const canOperate = atLeast(role, 'editor');
+  const navigate = useNavigate();
+  const path = { project_id: projectId, deployment_id: deploymentId };
+  const dep = useLoad(() => call(api.GET('/projects/{project_id}/deployments/{deployment_id}', { params: { path } })), [projectId, deploymentId]);
+  const savepoints = usePaged((cursor) => call(api.GET('/projects/{project_id}/deployments/{deployment_id}/savepoints', { params: { path, query: { cursor } } })), [deploymentId]);
+  const events = usePaged((cursor) => call(api.GET('/projects/{project_id}/deployments/{deployment_id}/events', { params: { path, query: { cursor } } })), [deploymentId]);
+  const [tab, setTab] = useState<'metrics' | 'events' | 'savepoints' | 'exceptions'>('metrics');
+  const [dialog, setDialog] = useState<'start' | 'stop' | 'delete'>();
+  const [actionError, setActionError] = useState<unknown>();
+  const [triggering, setTriggering] = useState(false);
+
+  const d = dep.data;
+  const busy = d ? pendingWork(d) : null;
+  const savepointRunning = savepoints.items.some((s) => s.state === 'STARTED');
+  // Poll faster while something is in flight.
+  useVisiblePolling(
+    () => {
+      void dep.reload();
+      void savepoints.reload();
+      void events.reload();
+    },
+    busy || savepointRunning || (d && SETTLING.has(d.status)) ? 2000 : 5000,
+  );
+
+  const trigger = async () => {
+    setTriggering(true);
+    setActionError(undefined);
+    try {
+      await call(api.POST('/projects/{project_id}/deployments/{deployment_id}/savepoints', { params: { path } }));
+      toast('Savepoint requested');
+      await savepoints.reload();
+      setTab('savepoints');
+    } catch (e) {
+      setActionError(e);
+    } finally {
+      setTriggering(false);
+    }
+  };
+
+  if (dep.error && !d)
+    return (
+      <div className="page">
+        <ErrorNote error={dep.error} />
+      </div>
+    );
+  if (!d) return <div className="empty">Loading deployment…</div>;
+  const running = d.status === 'RUNNING';
+  const stoppable = d.desired_state === 'RUNNING';
+  return (
+    <div className="page">
+      <div className="crumbs">
+        <Link to={`/projects/${projectId}/deployments`}>Deployments</Link> / {d.name}
+      </div>
+      <div className="page-head">
+        <h1>{d.name}</h1>
+        <span data-testid="deployment-status">
+          <Badge value={d.status} />
+        </span>
+        {busy && <Spinner label={busy} />}
+        <div className="spacer" />
+        {canOperate && (
+          <>
+            {!stoppable && (
+              <button className="primary" onClick={() => setDialog('start')}>
+                Start
+              </button>
+            )}
+            {stoppable && (
+              <button onClick={() => setDialog('stop')} disabled={d.status === 'STOPPING'}>
+                Stop
+              </button>
+            )}
+            <button onClick={() => void trigger()} disabled={!running || triggering} title={running ? undefined : 'Only a running job can take a savepoint'}>
+              {triggering ? 'Requesting…' : 'Trigger savepoint'}
+            </button>
+            <button className="danger" onClick={() => setDialog('delete')} disabled={stoppable}>
+              Delete
+            </button>
+          </>
+        )}
+      </div>
+      <ErrorNote error={actionError} />
+      {d.last_error && <div className="alert error">Last error: {d.last_error}</div>}
+      <div className="card">
+        <dl className="kv">
+          <dt>Job</dt>
+          <dd>
+            <Link to={`/projects/${projectId}/jobs/${d.job_id}`}>version v{d.job_version}</Link>
+            {d.pending_version ? ` (upgrading to v${d.pending_version})` : ''}
+          </dd>
+          <dt>Desired</dt>
+          <dd>{d.desired_state}</dd>
+          <dt>Size</dt>
+          <dd>
+            {d.parallelism} × {d.cu_per_task} CU = {d.total_cu} CU
+          </dd>
+          <dt>Restore mode</dt>
+          <dd>{d.restore_mode}</dd>
+          <dt>Engine job</dt>
+          <dd className="mono">{d.engine_job_id ?? '—'}</dd>
+          <dt>Restarts</dt>
+          <dd>{d.restart_count}</dd>
+          <dt>Updated</dt>
+          <dd>{formatTime(d.updated_at)}</dd>
+        </dl>
+      </div>
+      <div className="tabs" role="tablist" style={{ marginTop: 16 }}>
+        {(['metrics', 'events', 'savepoints', 'exceptions'] as const).map((t) => (
+          <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
+            {t[0]!.toUpperCase() + t.slice(1)}
+          </button>
+        ))}
+      </div>
+      <div style={{ paddingTop: 12 }}>
+        {tab === 'metrics' && <Metrics projectId={projectId} deploymentId={deploymentId} live={running} />}
+        {tab === 'events' && (
+          <>
+            <ErrorNote error={events.error} />
+            <table className="list" data-testid="events">
+              <thead>
+                <tr>
+                  <th>When</th>
+                  <th>Kind</th>
+                  <th>What happened</th>
+                </tr>
+              </thead>
+              <tbody>
+                {events.items.map((e) => (
+                  <tr key={e.id}>
+                    <td className="muted" style={{ whiteSpace: 'nowrap' }}>
+                      {formatTime(e.created_at)}
+                    </td>
+                    <td>{e.kind}</td>
+                    <td>{e.message}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <LoadMore hasMore={events.hasMore} loading={events.loading} onMore={() => void events.loadMore()} />
+          </>
+        )}
+        {tab === 'savepoints' && <SavepointList savepoints={savepoints.items} error={savepoints.error} />}
+        {tab === 'savepoints' && <LoadMore hasMore={savepoints.hasMore} loading={savepoints.loading} onMore={() => void savepoints.loadMore()} />}
+        {tab === 'exceptions' && <Exceptions projectId={projectId} deploymentId={deploymentId} />}
+      </div>
+      {dialog === 'start' && (
+        <StartDialog
+          deployment={d}
+          savepoints={savepoints.items.filter((s) => s.state === 'COMPLETED')}
+          onClose={() => setDialog(undefined)}
+          onDone={() => void dep.reload()}
+        />
+      )}
+      {dialog === 'stop' && <StopDialog deployment={d} onClose={() => setDialog(undefined)} onDone={() => void dep.reload()} />}
+      {dialog === 'delete' && (
+        <ConfirmDialog
+          title={`Delete ${d.name}?`}
+          message="The deployment, its events and savepoint records are deleted. The job and its versions stay."
+          confirmLabel="Delete deployment"
+          onClose={() => setDialog(undefined)}
+          onConfirm={async () => {
+            await call(api.DELETE('/projects/{project_id}/deployments/{deployment_id}', { params: { path } }));
+            navigate(`/projects/${projectId}/deployments`);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function SavepointList({ savepoints, error }: { savepoints: Savepoint[]; error: unknown }) {
+  return (
+    <>
+      <ErrorNote error={error} />
+      <table className="list" data-testid="savepoints">
+        <thead>
+          <tr>
+            <th>Requested</th>
+            <th>Why</th>
+            <th>State</th>
+            <th>Location</th>
+          </tr>
+        </thead>
+        <tbody>
+          {savepoints.map((s) => (
+            <tr key={s.id}>
+              <td className="muted">{formatTime(s.created_at)}</td>
+              <td>{s.origin === 'USER_REQUEST' ? 'requested' : s.origin === 'SUSPEND' ? 'stop' : 'upgrade'}</td>
+              <td>
+                <Badge value={s.state} />
+                {s.failure && <div className="field-error small">{s.failure}</div>}
+              </td>
+              <td className="mono small">{s.location ?? '—'}</td>
+            </tr>
+          ))}
+          {savepoints.length === 0 && (
+            <tr>
+              <td colSpan={4} className="empty">
+                No savepoints yet.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function StartDialog({
+  deployment,
+  savepoints,
+  onClose,
+  onDone,
+}: {
+  deployment: Deployment;
+  savepoints: Savepoint[];
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const [mode, setMode] = useState(savepoints.length ? 'LATEST_STATE' : 'NONE');
+  const [savepointId, setSavepointId] = useState(savepoints[0]?.id ?? '');
+  const [allowEmpty, setAllowEmpty] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const start = async () => {
+    setBusy(true);
+    try {
+      await call(
+        api.POST('/projects/{project_id}/deployments/{deployment_id}/start', {
+          params: { path: { project_id: deployment.project_id, deployment_id: deployment.id } },
+          body: { restore_mode: mode, savepoint_id: mode === 'FROM_SAVEPOINT' ? savepointId : undefined, allow_empty_state: allowEmpty },
+        }),
+      );
+      onDone();
+      onClose();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title={`Start ${deployment.name}`}
+      onClose={onClose}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button className="primary" disabled={busy || (mode === 'FROM_SAVEPOINT' && !savepointId)} onClick={() => void start()}>
+            Start
+          </button>
+        </>
+      }
+    >
+      <Field label="Start mode" error={fieldError(error, 'restore_mode')}>
+        {(p) => (
+          <select {...p} value={mode} onChange={(e) => setMode(e.target.value)} style={{ width: '100%' }}>
+            <option value="LATEST_STATE">Resume from the newest checkpoint or savepoint</option>
+            <option value="LATEST_SAVEPOINT">From the latest savepoint</option>
+            <option value="FROM_SAVEPOINT">From a chosen savepoint</option>
+            <option value="NONE">Stateless: empty state</option>
+          </select>
+        )}
+      </Field>
+      {mode === 'FROM_SAVEPOINT' && (
+        <Field label="Savepoint" error={fieldError(error, 'savepoint_id')}>
+          {(p) => (
+            <select {...p} value={savepointId} onChange={(e) => setSavepointId(e.target.value)} style={{ width: '100%' }}>
+              {savepoints.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {formatTime(s.completed_at ?? s.created_at)} · {s.location}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      )}
+      {mode === 'NONE' && (
+        <label className="row small">
+          <input type="checkbox" checked={allowEmpty} onChange={(e) => setAllowEmpty(e.target.checked)} /> I accept losing the state this deployment has
+        </label>
+      )}
+      <ErrorNote error={formError(error, ['restore_mode', 'savepoint_id'])} />
+    </Dialog>
+  );
+}
+
+function StopDialog({ deployment, onClose, onDone }: { deployment: Deployment; onClose: () => void; onDone: () => void }) {
+  const [mode, setMode] = useState<'SUSPEND' | 'CANCEL'>('SUSPEND');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  return (
+    <Dialog
+      title={`Stop ${deployment.name}`}
+      onClose={onClose}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button
+            className={mode === 'CANCEL' ? 'danger solid' : 'primary'}
+            disabled={busy}
+            onClick={async () => {
+              setBusy(true);
+              try {
+                await call(
+                  api.POST('/projects/{project_id}/deployments/{deployment_id}/stop', {
+                    params: { path: { project_id: deployment.project_id, deployment_id: deployment.id } },
+                    body: { mode },
+                  }),
+                );
+                onDone();
+                onClose();
+              } catch (e) {
+                setError(e);
+                setBusy(false);
+              }
+            }}
+          >
+            Stop
+          </button>
+        </>
+      }
+    >
+      <label className="row" style={{ marginBottom: 8 }}>
+        <input type="radio" name="stop" checked={mode === 'SUSPEND'} onChange={() => setMode('SUSPEND')} /> With a savepoint (resume later where it stopped)
+      </label>
+      <label className="row">
+        <input type="radio" name="stop" checked={mode === 'CANCEL'} onChange={() => setMode('CANCEL')} /> Without a savepoint (state since the last checkpoint is lost)
+      </label>
+      <ErrorNote error={error} />
+    </Dialog>
+  );
+}
+
+function Exceptions({ projectId, deploymentId }: { projectId: string; deploymentId: string }) {
+  const ex = useLoad(
+    () => call(api.GET('/projects/{project_id}/deployments/{deployment_id}/exceptions', { params: { path: { project_id: projectId, deployment_id: deploymentId } } })),
+    [deploymentId],
+  );
+  return (
+    <div>
+      <ErrorNote error={ex.error} />
+      {ex.data?.length === 0 && <div className="empty">No exceptions reported by the engine.</div>}
+      {ex.data?.map((e, i) => (
+        <details key={i} className="card">
+          <summary>
+            <strong>{e.exception_name}</strong> <span className="muted">{formatTime(e.timestamp)}</span>
+          </summary>
+          <pre className="mono small" style={{ whiteSpace: 'pre-wrap' }}>
+            {e.stacktrace}
+          </pre>
+        </details>
+      ))}
+    </div>
+  );
+}
+
+function Metrics({ projectId, deploymentId, live }: { projectId: string; deploymentId: string; live: boolean }) {
+  const m = useLoad(
+    () =>
+      call(
+        api.GET('/projects/{project_id}/deployments/{deployment_id}/metrics', {
+          params: { path: { project_id: projectId, deployment_id: deploymentId }, query: { from: new Date(Date.now() - 3600_000).toISOString() } },
+        }),
+      ),
+    [deploymentId],
+  );
+  useVisiblePolling(() => void m.reload(), 15000, live);
+  const points = useMemo(() => (Array.isArray(m.data) ? m.data : []), [m.data]);
+  const charts = useMemo(() => {
+    const times = points.map((p) => Date.parse(p.at) / 1000);
+    const s = (label: string, color: string, f: (p: (typeof points)[number]) => number): Series => ({ label, color, values: points.map(f) });
+    return {
+      times,
+      records: [s('in /s', '#1f6feb', (p) => p.records_in_per_sec), s('out /s', '#1b7f3b', (p) => p.records_out_per_sec)],
+      ratios: [s('backpressure %', '#c62828', (p) => p.backpressure_ratio * 100), s('busy %', '#9a6700', (p) => p.busy_ratio * 100)],
+      checkpoints: [s('completed', '#1b7f3b', (p) => p.checkpoints_completed), s('failed', '#c62828', (p) => p.checkpoints_failed)],
+    };
+  }, [points]);
+  return (
+    <div>
+      <ErrorNote error={m.error} />
+      <div className="muted small" style={{ marginBottom: 8 }}>
+        Last hour, sampled from the engine every few seconds{live ? ', refreshing' : ''}.
+      </div>
+      <div className="charts">
+        <Chart title="Records per second" times={charts.times} series={charts.records} />
+        <Chart title="Backpressure and busy" times={charts.times} series={charts.ratios} unit="%" max={100} />
+        <Chart title="Checkpoints" times={charts.times} series={charts.checkpoints} />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,499 @@
+// The project's folders and jobs as a tree: create, rename, move (by menu) and delete.
+import { useMemo, useState } from 'react';
+import { useNavigate } from 'react-router';
+import { api, call, type Schemas } from '../api/client';
+import { ArtifactPicker } from './ArtifactPicker';
+import { ConfirmDialog, Dialog, ErrorNote, Field, Menu, fieldError, formError } from '../components/ui';
+
+export type Folder = Schemas['Folder'];
+export type Job = Schemas['Job'];
+
+interface Node {
+  folder: Folder | null;
+  folders: Node[];
+  jobs: Job[];
+}
+
+function buildTree(folders: Folder[], jobs: Job[]): Node {
+  const nodes = new Map<string, Node>();
+  for (const f of folders) nodes.set(f.id, { folder: f, folders: [], jobs: [] });
+  const root: Node = { folder: null, folders: [], jobs: [] };
+  for (const f of folders) (nodes.get(f.parent_id ?? '') ?? root).folders.push(nodes.get(f.id)!);
+  for (const j of jobs) (nodes.get(j.folder_id ?? '') ?? root).jobs.push(j);
+  const sort = (n: Node) => {
+    n.folders.sort((a, b) => a.folder!.name.localeCompare(b.folder!.name));
+    n.jobs.sort((a, b) => a.name.localeCompare(b.name));
+    n.folders.forEach(sort);
+  };
+  sort(root);
+  return root;
+}
+
+/** Every folder with its path, for the "move to" and "create in" pickers. */
+function folderPaths(folders: Folder[]): { id: string; path: string }[] {
+  const byId = new Map(folders.map((f) => [f.id, f]));
+  const path = (f: Folder): string => {
+    const parent = f.parent_id ? byId.get(f.parent_id) : undefined;
+    return parent ? `${path(parent)} / ${f.name}` : f.name;
+  };
+  return folders.map((f) => ({ id: f.id, path: path(f) })).sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Folders a folder may move into: not itself nor anything under it. */
+function descendants(folders: Folder[], id: string): Set<string> {
+  const out = new Set<string>([id]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const f of folders)
+      if (f.parent_id && out.has(f.parent_id) && !out.has(f.id)) {
+        out.add(f.id);
+        grew = true;
+      }
+  }
+  return out;
+}
+
+type Action =
+  | { kind: 'new-folder'; parentId: string | null }
+  | { kind: 'new-job'; folderId: string | null }
+  | { kind: 'rename'; target: { folder: Folder } | { job: Job } }
+  | { kind: 'move'; target: { folder: Folder } | { job: Job } }
+  | { kind: 'delete'; target: { folder: Folder } | { job: Job } };
+
+export function FolderTree({
+  projectId,
+  folders,
+  jobs,
+  selectedJobId,
+  canWrite,
+  onChanged,
+}: {
+  projectId: string;
+  folders: Folder[];
+  jobs: Job[];
+  selectedJobId?: string;
+  canWrite: boolean;
+  onChanged: () => Promise<void>;
+}) {
+  const tree = useMemo(() => buildTree(folders, jobs), [folders, jobs]);
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const [action, setAction] = useState<Action>();
+  const navigate = useNavigate();
+  const close = () => setAction(undefined);
+
+  const renderNode = (n: Node, depth: number) => (
+    <ul>
+      {n.folders.map((child) => {
+        const f = child.folder!;
+        const open = !collapsed.has(f.id);
+        return (
+          <li key={f.id}>
+            <div
+              className="tree-item"
+              style={{ paddingLeft: 8 + depth * 14 }}
+              role="treeitem"
+              aria-expanded={open}
+              onClick={() =>
+                setCollapsed((s) => {
+                  const next = new Set(s);
+                  if (open) next.add(f.id);
+                  else next.delete(f.id);
+                  return next;
+                })
+              }
+            >
+              <span className="glyph">{open ? '▾' : '▸'}</span>
+              <span className="name">📁 {f.name}</span>
+              {canWrite && (
+                <Menu label="⋯" title={`Actions for folder ${f.name}`}>
+                  {(done) => (
+                    <>
+                      <button role="menuitem" onClick={() => (done(), setAction({ kind: 'new-job', folderId: f.id }))}>New job here</button>
+                      <button role="menuitem" onClick={() => (done(), setAction({ kind: 'new-folder', parentId: f.id }))}>New folder here</button>
+                      <hr />
+                      <button role="menuitem" onClick={() => (done(), setAction({ kind: 'rename', target: { folder: f } }))}>Rename</button>
+                      <button role="menuitem" onClick={() => (done(), setAction({ kind: 'move', target: { folder: f } }))}>Move to…</button>
+                      <button role="menuitem" onClick={() => (done(), setAction({ kind: 'delete', target: { folder: f } }))}>Delete</button>
+                    </>
+                  )}
+                </Menu>
+              )}
+            </div>
+            {open && renderNode(child, depth + 1)}
+          </li>
+        );
+      })}
+      {n.jobs.map((j) => (
+        <li key={j.id}>
+          <div
+            className={'tree-item' + (j.id === selectedJobId ? ' selected' : '')}
+            style={{ paddingLeft: 8 + depth * 14 }}
+            role="treeitem"
+            aria-selected={j.id === selectedJobId}
+            data-testid={`tree-job-${j.name}`}
+            onClick={() => navigate(`/projects/${projectId}/jobs/${j.id}`)}
+          >
+            <span className="glyph">{j.content.kind === 'sql' ? 'SQL' : 'JAR'}</span>
+            <span className="name">{j.name}</span>
+            {canWrite && (
+              <Menu label="⋯" title={`Actions for job ${j.name}`}>
+                {(done) => (
+                  <>
+                    <button role="menuitem" onClick={() => (done(), setAction({ kind: 'rename', target: { job: j } }))}>Rename</button>
+                    <button role="menuitem" onClick={() => (done(), setAction({ kind: 'move', target: { job: j } }))}>Move to…</button>
+                    <button role="menuitem" onClick={() => (done(), setAction({ kind: 'delete', target: { job: j } }))}>Delete</button>
+                  </>
+                )}
+              </Menu>
+            )}
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
+
+  return (
+    <aside className="tree" aria-label="Jobs and folders">
+      <div className="tree-head">
+        <strong>Jobs</strong>
+        {canWrite && (
+          <>
+            <button className="small" onClick={() => setAction({ kind: 'new-job', folderId: null })}>
+              + Job
+            </button>
+            <button className="small" onClick={() => setAction({ kind: 'new-folder', parentId: null })}>
+              + Folder
+            </button>
+          </>
+        )}
+      </div>
+      {folders.length === 0 && jobs.length === 0 && <div className="empty small">No jobs yet.</div>}
+      <div role="tree">{renderNode(tree, 0)}</div>
+      {action?.kind === 'new-folder' && (
+        <NameDialog
+          title="New folder"
+          submitLabel="Create"
+          onClose={close}
+          onSubmit={async (name) => {
+            await call(api.POST('/projects/{project_id}/folders', { params: { path: { project_id: projectId } }, body: { name, parent_id: action.parentId } }));
+            await onChanged();
+          }}
+        />
+      )}
+      {action?.kind === 'new-job' && (
+        <NewJobDialog
+          projectId={projectId}
+          folderId={action.folderId}
+          folders={folders}
+          onClose={close}
+          onCreated={async (job) => {
+            await onChanged();
+            navigate(`/projects/${projectId}/jobs/${job.id}`);
+          }}
+        />
+      )}
+      {action?.kind === 'rename' && (
+        <NameDialog
+          title="Rename"
+          submitLabel="Rename"
+          initial={'folder' in action.target ? action.target.folder.name : action.target.job.name}
+          onClose={close}
+          onSubmit={async (name) => {
+            const t = action.target;
+            if ('folder' in t)
+              await call(api.PATCH('/projects/{project_id}/folders/{folder_id}', { params: { path: { project_id: projectId, folder_id: t.folder.id } }, body: { name } }));
+            else await patchJob(projectId, t.job, { name });
+            await onChanged();
+          }}
+        />
+      )}
+      {action?.kind === 'move' && (
+        <MoveDialog
+          folders={folders}
+          target={action.target}
+          onClose={close}
+          onMove={async (to) => {
+            const t = action.target;
+            if ('folder' in t)
+              await call(api.PATCH('/projects/{project_id}/folders/{folder_id}', { params: { path: { project_id: projectId, folder_id: t.folder.id } }, body: { parent_id: to } }));
+            else await patchJob(projectId, t.job, { folder_id: to });
+            await onChanged();
+          }}
+        />
+      )}
+      {action?.kind === 'delete' && (
+        <ConfirmDialog
+          title={'folder' in action.target ? `Delete folder ${action.target.folder.name}?` : `Delete job ${action.target.job.name}?`}
+          message={
+            'folder' in action.target
+              ? 'The folder is deleted. A folder that still holds jobs or folders cannot be deleted: empty it first.'
+              : 'The job, its draft and all its saved versions are deleted. Deployments of it must be deleted first.'
+          }
+          confirmLabel="Delete"
+          onClose={close}
+          onConfirm={async () => {
+            const t = action.target;
+            if ('folder' in t)
+              await call(api.DELETE('/projects/{project_id}/folders/{folder_id}', { params: { path: { project_id: projectId, folder_id: t.folder.id } } }));
+            else {
+              await call(api.DELETE('/projects/{project_id}/jobs/{job_id}', { params: { path: { project_id: projectId, job_id: t.job.id } } }));
+              if (t.job.id === selectedJobId) navigate(`/projects/${projectId}/jobs`);
+            }
+            await onChanged();
+          }}
+        />
+      )}
+    </aside>
+  );
+}
+
+/** Renames and moves go through the same ETag check as edits. */
+async function patchJob(projectId: string, job: Job, body: Schemas['UpdateJob']): Promise<void> {
+  await call(
+    api.PATCH('/projects/{project_id}/jobs/{job_id}', {
+      params: { path: { project_id: projectId, job_id: job.id }, header: { 'If-Match': `"${job.revision}"` } },
+      body,
+    }),
+  );
+}
+
+function NameDialog({
+  title,
+  submitLabel,
+  initial = '',
+  onClose,
+  onSubmit,
+}: {
+  title: string;
+  submitLabel: string;
+  initial?: string;
+  onClose: () => void;
+  onSubmit: (name: string) => Promise<void>;
+}) {
+  const [name, setName] = useState(initial);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    setBusy(true);
+    try {
+      await onSubmit(name.trim());
+      onClose();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title={title}
+      onClose={onClose}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button className="primary" disabled={busy || !name.trim()} onClick={() => void submit()}>
+            {submitLabel}
+          </button>
+        </>
+      }
+    >
+      <form onSubmit={(e) => (e.preventDefault(), void submit())}>
+        <Field label="Name" error={fieldError(error, 'name')}>
+          {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
+        </Field>
+        <ErrorNote error={formError(error, ['name'])} />
+      </form>
+    </Dialog>
+  );
+}
+
+function MoveDialog({
+  folders,
+  target,
+  onClose,
+  onMove,
+}: {
+  folders: Folder[];
+  target: { folder: Folder } | { job: Job };
+  onClose: () => void;
+  onMove: (to: string | null) => Promise<void>;
+}) {
+  const current = 'folder' in target ? target.folder.parent_id : target.job.folder_id;
+  const [to, setTo] = useState<string>(current ?? '');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const excluded = 'folder' in target ? descendants(folders, target.folder.id) : new Set<string>();
+  const options = folderPaths(folders).filter((f) => !excluded.has(f.id));
+  return (
+    <Dialog
+      title={`Move ${'folder' in target ? target.folder.name : target.job.name}`}
+      onClose={onClose}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button
+            className="primary"
+            disabled={busy || to === (current ?? '')}
+            onClick={async () => {
+              setBusy(true);
+              try {
+                await onMove(to || null);
+                onClose();
+              } catch (e) {
+                setError(e);
+                setBusy(false);
+              }
+            }}
+          >
+            Move
+          </button>
+        </>
+      }
+    >
+      <Field label="Destination" error={fieldError(error, 'parent_id') ?? fieldError(error, 'folder_id')}>
+        {(p) => (
+          <select {...p} value={to} onChange={(e) => setTo(e.target.value)} style={{ width: '100%' }}>
+            <option value="">Project root</option>
+            {options.map((f) => (
+              <option key={f.id} value={f.id}>
+                {f.path}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <ErrorNote error={formError(error, ['parent_id', 'folder_id'])} />
+    </Dialog>
+  );
+}
+
+const STARTER_SQL = `-- A Flink SQL job: declare tables, then INSERT INTO a sink.
+CREATE TEMPORARY TABLE src (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');
+CREATE TEMPORARY TABLE snk (n BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO snk SELECT n FROM src;
+`;
+
+function NewJobDialog({
+  projectId,
+  folderId,
+  folders,
+  onClose,
+  onCreated,
+}: {
+  projectId: string;
+  folderId: string | null;
+  folders: Folder[];
+  onClose: () => void;
+  onCreated: (job: Job) => Promise<void>;
+}) {
+  const [name, setName] = useState('');
+  const [kind, setKind] = useState<'sql' | 'jar'>('sql');
+  const [folder, setFolder] = useState(folderId ?? '');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const [artifactId, setArtifactId] = useState('');
+  const [entryClass, setEntryClass] = useState('');
+  const submit = async () => {
+    setBusy(true);
+    try {
+      const content: Schemas['JobContent'] =
+        kind === 'sql' ? { kind: 'sql', sql: STARTER_SQL } : { kind: 'jar', artifact_id: artifactId, entry_class: entryClass, args: [] };
+      const job = await call(
+        api.POST('/projects/{project_id}/jobs', {
+          params: { path: { project_id: projectId } },
+          body: { name: name.trim(), folder_id: folder || null, content },
+        }),
+      );
+      onClose();
+      await onCreated(job);
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  const fields = ['name', 'folder_id', 'content', 'content.artifact_id', 'content.entry_class', 'artifact_id', 'entry_class'];
+  return (
+    <Dialog
+      title="New job"
+      onClose={onClose}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button className="primary" disabled={busy || !name.trim() || (kind === 'jar' && (!artifactId || !entryClass))} onClick={() => void submit()}>
+            Create
+          </button>
+        </>
+      }
+    >
+      <form onSubmit={(e) => (e.preventDefault(), void submit())}>
+        <Field label="Name" error={fieldError(error, 'name')}>
+          {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
+        </Field>
+        <div className="fields-2">
+          <Field label="Type">
+            {(p) => (
+              <select {...p} value={kind} onChange={(e) => setKind(e.target.value as 'sql' | 'jar')}>
+                <option value="sql">Flink SQL</option>
+                <option value="jar">JAR program</option>
+              </select>
+            )}
+          </Field>
+          <Field label="Folder" error={fieldError(error, 'folder_id')}>
+            {(p) => (
+              <select {...p} value={folder} onChange={(e) => setFolder(e.target.value)}>
+                <option value="">Project root</option>
+                {folderPaths(folders).map((f) => (
+                  <option key={f.id} value={f.id}>
+                    {f.path}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+        {kind === 'jar' && (
+          <JarFields
+            projectId={projectId}
+            artifactId={artifactId}
+            entryClass={entryClass}
+            onArtifact={setArtifactId}
+            onEntryClass={setEntryClass}
+            error={error}
+          />
+        )}
+        <ErrorNote error={formError(error, fields)} />
+      </form>
+    </Dialog>
+  );
+}
+
+/** The artifact picker and entry class of a JAR job. */
+export function JarFields({
+  projectId,
+  artifactId,
+  entryClass,
+  onArtifact,
+  onEntryClass,
+  error,
+  disabled,
+}: {
+  projectId: string;
+  artifactId: string;
+  entryClass: string;
+  onArtifact: (id: string) => void;
+  onEntryClass: (c: string) => void;
+  error?: unknown;
+  disabled?: boolean;
+}) {
+  return (
+    <>
+      <ArtifactPicker projectId={projectId} value={artifactId} onChange={onArtifact} error={fieldError(error, 'content.artifact_id') ?? fieldError(error, 'artifact_id')} disabled={disabled} />
+      <Field label="Entry class" error={fieldError(error, 'content.entry_class') ?? fieldError(error, 'entry_class')}>
+        {(p) => (
+          <input {...p} value={entryClass} disabled={disabled} placeholder="com.example.StreamingJob" onChange={(e) => onEntryClass(e.target.value)} style={{ width: '100%' }} />
+        )}
+      </Field>
+    </>
+  );
+}
+

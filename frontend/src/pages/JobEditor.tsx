@@ -1,0 +1,356 @@
+// One job's draft: edit, save (If-Match), validate, save versions, compare, deploy.
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useBlocker } from 'react-router';
+import { ApiError, api, call, type Schemas } from '../api/client';
+import { SqlEditor, type Problem } from '../components/SqlEditor';
+import { Dialog, ErrorNote, Field, Spinner } from '../components/ui';
+import { toast } from '../components/toast';
+import { reportPlan, reportProblems, reportTables, type ValidationReport } from '../lib/validation';
+import { JarFields } from './FolderTree';
+import { VersionsPanel } from './VersionsPanel';
+import { ConflictDialog } from './ConflictDialog';
+import { PlanView } from './PlanView';
+import { DeployDialog } from './DeployDialog';
+
+type Job = Schemas['Job'];
+type JobContent = Schemas['JobContent'];
+
+const sameContent = (a: JobContent, b: JobContent) => JSON.stringify(a) === JSON.stringify(b);
+
+type Tab = 'problems' | 'plan' | 'versions';
+
+export function JobEditor({
+  projectId,
+  initial,
+  canWrite,
+  onJobChanged,
+}: {
+  projectId: string;
+  initial: Job;
+  canWrite: boolean;
+  onJobChanged: (job: Job) => void;
+}) {
+  // `job` is the draft as the server last gave it; `content` is what the editor holds.
+  const [job, setJob] = useState(initial);
+  const [content, setContent] = useState<JobContent>(initial.content);
+  const dirty = !sameContent(content, job.content);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const [conflict, setConflict] = useState<Job>();
+  const [report, setReport] = useState<ValidationReport>();
+  const [validating, setValidating] = useState(false);
+  const [tab, setTab] = useState<Tab>('problems');
+  const [versionKey, setVersionKey] = useState(0);
+  const [savingVersion, setSavingVersion] = useState(false);
+  const [deploying, setDeploying] = useState(false);
+
+  // A rename or move from the tree bumps the revision without touching the content:
+  // take it, so the next save is not a false conflict.
+  useEffect(() => {
+    if (initial.revision > job.revision && sameContent(initial.content, job.content)) setJob(initial);
+  }, [initial, job]);
+
+  const problems: Problem[] = useMemo(() => (report ? reportProblems(report) : []), [report]);
+
+  /** PATCHes the draft; on 412 opens the merge prompt and answers false. */
+  const save = useCallback(
+    async (what: JobContent = content, base: Job = job): Promise<Job | null> => {
+      setSaving(true);
+      setError(undefined);
+      const res = await api.PATCH('/projects/{project_id}/jobs/{job_id}', {
+        params: { path: { project_id: projectId, job_id: base.id }, header: { 'If-Match': `"${base.revision}"` } },
+        body: { content: what },
+      });
+      setSaving(false);
+      if (res.response.status === 412) {
+        const server = await call(api.GET('/projects/{project_id}/jobs/{job_id}', { params: { path: { project_id: projectId, job_id: base.id } } }));
+        setConflict(server);
+        return null;
+      }
+      if (!res.data) {
+        setError(new ApiError(res.response.status, (res.error as { error: ApiError['detail'] } | undefined)?.error ?? { code: 'http', message: `Saving failed (${res.response.status}).` }));
+        return null;
+      }
+      setJob(res.data);
+      setContent(res.data.content);
+      onJobChanged(res.data);
+      return res.data;
+    },
+    [content, job, projectId, onJobChanged],
+  );
+
+  const validate = async () => {
+    setError(undefined);
+    if (dirty && !(await save())) return;
+    setValidating(true);
+    try {
+      const r = await call(
+        api.POST('/projects/{project_id}/jobs/{job_id}/validate', { params: { path: { project_id: projectId, job_id: job.id } }, body: {} }),
+      );
+      setReport(r);
+      setTab(r.valid && r.plan ? 'plan' : 'problems');
+    } catch (e) {
+      setError(e);
+    } finally {
+      setValidating(false);
+    }
+  };
+
+  // Leaving with unsaved edits: the router asks, and so does the browser.
+  const blocker = useBlocker(({ currentLocation, nextLocation }) => dirty && currentLocation.pathname !== nextLocation.pathname);
+  useEffect(() => {
+    if (!dirty) return;
+    const onUnload = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+    };
+    window.addEventListener('beforeunload', onUnload);
+    return () => window.removeEventListener('beforeunload', onUnload);
+  }, [dirty]);
+
+  const sql = content.kind === 'sql' ? content.sql : '';
+  const errorCount = problems.length;
+
+  return (
+    <div className="editor-pane">
+      <div className="editor-bar">
+        <span className="title" data-testid="job-title">
+          {job.name}
+        </span>
+        <span className="badge">{content.kind === 'sql' ? 'SQL' : 'JAR'}</span>
+        {dirty ? (
+          <span className="muted small row" data-testid="dirty">
+            <span className="dirty-dot" /> Unsaved changes
+          </span>
+        ) : (
+          <span className="muted small">{job.last_version ? `Draft · latest version v${job.last_version}` : 'Draft · no version saved yet'}</span>
+        )}
+        <div className="spacer" />
+        {saving && <Spinner label="Saving…" />}
+        {canWrite && (
+          <>
+            <button onClick={() => void save()} disabled={!dirty || saving} title="Save the draft (Ctrl+S)">
+              Save
+            </button>
+            {content.kind === 'sql' && (
+              <button onClick={() => void validate()} disabled={validating}>
+                {validating ? 'Validating…' : 'Validate'}
+              </button>
+            )}
+            <button onClick={() => setSavingVersion(true)}>Save version</button>
+            <button className="primary" onClick={() => setDeploying(true)} disabled={job.last_version === 0 && !dirty} title={job.last_version === 0 ? 'Save a version first' : undefined}>
+              Deploy
+            </button>
+          </>
+        )}
+        {!canWrite && <span className="badge role">read only</span>}
+      </div>
+      {error !== undefined && (
+        <div style={{ padding: '0 12px' }}>
+          <ErrorNote error={error} />
+        </div>
+      )}
+      <div className="editor-split">
+        {content.kind === 'sql' ? (
+          <SqlEditor
+            value={sql}
+            readOnly={!canWrite}
+            onChange={(v) => setContent({ kind: 'sql', sql: v })}
+            problems={problems}
+            onSaveShortcut={() => canWrite && void save()}
+          />
+        ) : (
+          <div className="panel-body" style={{ maxWidth: 640 }}>
+            <JarFields
+              projectId={projectId}
+              artifactId={content.artifact_id}
+              entryClass={content.entry_class}
+              onArtifact={(artifact_id) => setContent({ ...content, artifact_id })}
+              onEntryClass={(entry_class) => setContent({ ...content, entry_class })}
+              disabled={!canWrite}
+              error={error}
+            />
+            <Field label="Program arguments (one per line)">
+              {(p) => (
+                <textarea
+                  {...p}
+                  rows={4}
+                  disabled={!canWrite}
+                  style={{ width: '100%', fontFamily: 'var(--mono)' }}
+                  value={(content.args ?? []).join('\n')}
+                  onChange={(e) => setContent({ ...content, args: e.target.value.split('\n').filter((a) => a !== '') })}
+                />
+              )}
+            </Field>
+            <div className="muted small">A JAR job is checked by the engine when it is deployed.</div>
+          </div>
+        )}
+        <div className="results">
+          <div className="tabs" role="tablist">
+            <button role="tab" aria-selected={tab === 'problems'} onClick={() => setTab('problems')}>
+              Problems{report ? ` (${errorCount})` : ''}
+            </button>
+            <button role="tab" aria-selected={tab === 'plan'} onClick={() => setTab('plan')}>
+              Plan
+            </button>
+            <button role="tab" aria-selected={tab === 'versions'} onClick={() => setTab('versions')}>
+              Versions
+            </button>
+          </div>
+          {tab === 'problems' && <ProblemsPanel report={report} problems={problems} />}
+          {tab === 'plan' && (
+            <div className="panel-body">
+              {report ? <PlanView plan={reportPlan(report)} engine={report.engine} /> : <div className="muted">Validate to see the plan the engine would run.</div>}
+            </div>
+          )}
+          {tab === 'versions' && (
+            <VersionsPanel
+              projectId={projectId}
+              jobId={job.id}
+              draft={content}
+              revision={job.revision}
+              canWrite={canWrite}
+              reloadKey={versionKey}
+              onRolledBack={(j) => {
+                setJob(j);
+                setContent(j.content);
+                onJobChanged(j);
+                toast('Draft rolled back');
+              }}
+            />
+          )}
+        </div>
+      </div>
+      {conflict && (
+        <ConflictDialog
+          mine={content}
+          server={conflict}
+          onClose={() => setConflict(undefined)}
+          onTakeTheirs={() => {
+            setJob(conflict);
+            setContent(conflict.content);
+            setConflict(undefined);
+          }}
+          onSave={async (resolved) => {
+            // Saved on top of the server's revision: the user has seen it.
+            const saved = await save(resolved, conflict);
+            if (saved) setConflict(undefined);
+          }}
+        />
+      )}
+      {savingVersion && (
+        <SaveVersionDialog
+          onClose={() => setSavingVersion(false)}
+          onSave={async (message) => {
+            if (dirty && !(await save())) throw new Error('The draft could not be saved; the version was not created.');
+            const saved = await call(
+              api.POST('/projects/{project_id}/jobs/{job_id}/versions', { params: { path: { project_id: projectId, job_id: job.id } }, body: { message } }),
+            );
+            setJob((j) => ({ ...j, last_version: saved.version.version }));
+            setVersionKey((k) => k + 1);
+            toast(
+              `Saved version v${saved.version.version}` +
+                (saved.pruned_versions.length ? ` (oldest removed: ${saved.pruned_versions.map((v) => 'v' + v).join(', ')})` : ''),
+            );
+          }}
+        />
+      )}
+      {deploying && <DeployDialog projectId={projectId} job={job} onClose={() => setDeploying(false)} />}
+      {blocker.state === 'blocked' && (
+        <Dialog
+          title="Leave without saving?"
+          onClose={() => blocker.reset()}
+          footer={
+            <>
+              <button onClick={() => blocker.reset()}>Stay</button>
+              <button className="danger solid" onClick={() => blocker.proceed()}>
+                Discard changes
+              </button>
+            </>
+          }
+        >
+          <p>{job.name} has unsaved changes. They are lost if you leave.</p>
+        </Dialog>
+      )}
+    </div>
+  );
+}
+
+function ProblemsPanel({ report, problems }: { report?: ValidationReport; problems: Problem[] }) {
+  if (!report) return <div className="panel-body muted">Validate to check the script with Sluice and the engine.</div>;
+  const sources = reportTables(report.sources);
+  const sinks = reportTables(report.sinks);
+  return (
+    <div className="panel-body" data-testid="problems">
+      {report.valid ? (
+        <div className="alert ok" role="status">
+          Valid: Sluice and the engine accept this job.
+        </div>
+      ) : problems.length === 0 ? (
+        <div className="alert warn">Not validated by the engine: {report.engine.message ?? report.engine.status}</div>
+      ) : null}
+      {problems.length > 0 && (
+        <ul className="problems" aria-label="Validation errors">
+          {problems.map((p, i) => (
+            <li key={i} className={p.severity ?? 'error'}>
+              <span className="sev">●</span>
+              <span className="where">
+                Ln {p.line}, Col {p.column}
+              </span>
+              <span style={{ whiteSpace: 'pre-wrap' }}>{p.message}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {(sources.length > 0 || sinks.length > 0) && (
+        <div className="row wrap small" style={{ marginTop: 8, gap: 24 }}>
+          <div>
+            <span className="muted">Reads </span>
+            {sources.map((t) => `${t.name}${t.connector ? ` (${t.connector})` : ''}`).join(', ') || '—'}
+          </div>
+          <div>
+            <span className="muted">Writes </span>
+            {sinks.map((t) => `${t.name}${t.connector ? ` (${t.connector})` : ''}`).join(', ') || '—'}
+          </div>
+          <div className="muted">Engine: {report.engine.status}</div>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function SaveVersionDialog({ onClose, onSave }: { onClose: () => void; onSave: (message: string) => Promise<void> }) {
+  const [message, setMessage] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const submit = async () => {
+    setBusy(true);
+    try {
+      await onSave(message);
+      onClose();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title="Save version"
+      onClose={onClose}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button className="primary" disabled={busy} onClick={() => void submit()}>
+            Save version
+          </button>
+        </>
+      }
+    >
+      <form onSubmit={(e) => (e.preventDefault(), void submit())}>
+        <Field label="What changed" hint="Kept in the version history.">
+          {(p) => <input {...p} autoFocus value={message} onChange={(e) => setMessage(e.target.value)} style={{ width: '100%' }} />}
+        </Field>
+        <ErrorNote error={error} />
+      </form>
+    </Dialog>
+  );
+}
