@@ -11,6 +11,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin sluice
+# The web console at / (needs Node.js; without it the API runs alone).
+if command -v npm >/dev/null; then
+  echo "building the web console"
+  scripts/build-console.sh
+fi
 data_dir="${SLUICE__DATA_DIR:-data}"
 mkdir -p "$data_dir"
 
@@ -45,7 +50,7 @@ if [ -z "${SLUICE__AUTH__OIDC__ISSUER_URL:-}" ] && command -v node >/dev/null; t
   export SLUICE__AUTH__OIDC__ISSUER_URL="http://127.0.0.1:$idp_port"
   export SLUICE__AUTH__OIDC__CLIENT_ID=sluice
   export SLUICE__AUTH__OIDC__CLIENT_SECRET=sluice-dev-secret
-  echo "sign in at http://$listen/api/v1/auth/login?return_to=/api/v1/me (user ann, any password)"
+  echo "open http://$listen/ and sign in as ann (any password)"
 fi
 
 ./target/release/sluice serve "$@"

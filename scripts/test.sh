@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, clippy (warnings are errors), unit tests, and
-# the end-to-end suite twice, on SQLite and on PostgreSQL. Needs cargo, Node.js with npm
+# Runs every check and test: formatting, clippy (warnings are errors), unit tests, the
+# end-to-end suite twice, on SQLite and on PostgreSQL, and the web console's component
+# and browser tests. Needs cargo, Node.js with npm
 # (for the development identity provider) and a PostgreSQL server at 127.0.0.1:5432
 # (user postgres, trust); it starts the local cluster if one is installed but stopped.
 set -euo pipefail
@@ -85,7 +86,22 @@ SLUICE_TEST_DATABASE=postgres cargo test -p sluice-tests 2>&1 | tee -a "$log"
 # The binary killed mid-pass, over PostgreSQL too (SQLite ran with the workspace).
 SLUICE_TEST_DATABASE=postgres cargo test -p sluice-gateway --test crash 2>&1 | tee -a "$log"
 
-# One closing line for both runs.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i-1); if ($(i) ~ /^failed/) f += $(i-1) } }
+# The web console: its build (TypeScript checked), its API types against the committed
+# OpenAPI document (the document itself is held to the served one by a cargo test),
+# component tests, then end to end in Chromium against a real Sluice and Flink.
+echo "== web console: build, API types, component tests"
+scripts/build-console.sh
+(cd frontend && npm run --silent check:api && NO_COLOR=1 npm test 2>&1) | tee -a "$log"
+if [ -n "${SLUICE_TEST_FLINK_URL:-}" ]; then
+  echo "== web console end to end"
+  scripts/e2e.sh 2>&1 | tee -a "$log"
+else
+  echo "no local Flink cluster: the console's end-to-end tests are skipped"
+fi
+
+# One closing line for every run: cargo's "test result:" lines, Vitest's "Tests" line
+# and node's test runner's "# pass" / "# fail".
+awk '/^test result:|^ *Tests +[0-9]/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i-1); if ($(i) ~ /^failed/) f += $(i-1) } }
+     /^# pass / { p += $3 } /^# fail / { f += $3 }
      END { printf "%d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
