@@ -1,23 +1,25 @@
-// Every route of the console, in one place. To add a page: import it here and put it
-// under the account routes or the project routes; sections still missing say so.
+// Every route of the console, in one place. To add a page: put it under the account
+// routes or the project routes below. Pages that pull in heavy libraries (CodeMirror,
+// uPlot) load on first visit with `lazy`, so signing in and the lists stay light.
 import type { RouteObject } from 'react-router';
 import { Navigate } from 'react-router';
 import { Layout } from './components/Layout';
 import { NotAvailable } from './components/ui';
 import { ProjectsPage } from './pages/Projects';
 import { ProjectLayout } from './pages/ProjectLayout';
-import { WorkspacePage } from './pages/Workspace';
 import { DeploymentsPage } from './pages/Deployments';
-import { DeploymentPage } from './pages/Deployment';
 import { MembersPage } from './pages/Members';
 import { BillingPage } from './pages/Billing';
 
+const workspace = () => import('./pages/Workspace').then((m) => ({ Component: m.WorkspacePage }));
+const deployment = () => import('./pages/Deployment').then((m) => ({ Component: m.DeploymentPage }));
+
 export const projectRoutes: RouteObject[] = [
   { index: true, element: <Navigate to="jobs" replace /> },
-  { path: 'jobs', element: <WorkspacePage /> },
-  { path: 'jobs/:jobId', element: <WorkspacePage /> },
+  { path: 'jobs', lazy: workspace },
+  { path: 'jobs/:jobId', lazy: workspace },
   { path: 'deployments', element: <DeploymentsPage /> },
-  { path: 'deployments/:deploymentId', element: <DeploymentPage /> },
+  { path: 'deployments/:deploymentId', lazy: deployment },
   { path: 'members', element: <MembersPage /> },
   { path: 'artifacts', element: <NotAvailable title="Artifacts" /> },
   { path: 'connections', element: <NotAvailable title="Connections" /> },

@@ -51,8 +51,11 @@ function TopBar() {
       </NavLink>
       <AccountSwitcher />
       <div className="spacer" />
-      <NavLink to="/notices" title="Notices" aria-label="Notices" className="button" style={{ background: 'transparent', borderColor: '#334357', color: '#e7ebf0' }}>
-        🔔
+      <NavLink to="/notices" title="Notices" aria-label="Notices" className="bell">
+        <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+          <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" />
+          <path d="M13.7 21a2 2 0 0 1-3.4 0" />
+        </svg>
       </NavLink>
       <UserMenu />
     </header>

@@ -104,7 +104,7 @@ export function FolderTree({
               }
             >
               <span className="glyph">{open ? '▾' : '▸'}</span>
-              <span className="name">📁 {f.name}</span>
+              <span className="name">{f.name}</span>
               {canWrite && (
                 <Menu label="⋯" title={`Actions for folder ${f.name}`}>
                   {(done) => (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { render, screen, waitFor, fireEvent } from '@testing-library/react';
+import { act, render, screen, waitFor, fireEvent } from '@testing-library/react';
 import { createMemoryRouter, RouterProvider } from 'react-router';
 import { EditorView } from '@codemirror/view';
 import { forEachDiagnostic } from '@codemirror/lint';
@@ -79,7 +79,7 @@ describe('the job editor', () => {
     renderEditor();
     const dom = screen.getByTestId('sql-editor').querySelector('.cm-editor') as HTMLElement;
     const view = EditorView.findFromDOM(dom)!;
-    view.dispatch({ changes: { from: view.state.doc.length, insert: '-- fixed\n' } });
+    act(() => view.dispatch({ changes: { from: view.state.doc.length, insert: '-- fixed\n' } }));
     await screen.findByTestId('dirty');
     fireEvent.click(screen.getByRole('button', { name: 'Validate' }));
     await screen.findByTestId('plan');

@@ -196,10 +196,10 @@ export function JobEditor({
               Versions
             </button>
           </div>
-          {tab === 'problems' && <ProblemsPanel report={report} problems={problems} />}
+          {tab === 'problems' && <ProblemsPanel report={report} problems={problems} canValidate={canWrite} />}
           {tab === 'plan' && (
             <div className="panel-body">
-              {report ? <PlanView plan={reportPlan(report)} engine={report.engine} /> : <div className="muted">Validate to see the plan the engine would run.</div>}
+              {report ? <PlanView plan={reportPlan(report)} engine={report.engine} /> : <div className="muted">{canWrite ? 'Validate to see the plan the engine would run.' : 'No plan yet.'}</div>}
             </div>
           )}
           {tab === 'versions' && (
@@ -275,8 +275,13 @@ export function JobEditor({
   );
 }
 
-function ProblemsPanel({ report, problems }: { report?: ValidationReport; problems: Problem[] }) {
-  if (!report) return <div className="panel-body muted">Validate to check the script with Sluice and the engine.</div>;
+function ProblemsPanel({ report, problems, canValidate }: { report?: ValidationReport; problems: Problem[]; canValidate: boolean }) {
+  if (!report)
+    return (
+      <div className="panel-body muted">
+        {canValidate ? 'Validate to check the script with Sluice and the engine.' : 'Editors of this project validate and deploy this job; you can read it and its versions.'}
+      </div>
+    );
   const sources = reportTables(report.sources);
   const sinks = reportTables(report.sinks);
   return (

@@ -5,7 +5,7 @@ import { useParams } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
 import { ConfirmDialog, ErrorNote, Field, LoadMore, fieldError, formError, formatTime } from '../components/ui';
-import { fetchAll, usePaged } from '../lib/hooks';
+import { fetchAll, useLoad, usePaged } from '../lib/hooks';
 import { useProject } from '../project';
 import { atLeast, useSession, type ProjectRole } from '../session';
 
@@ -24,6 +24,12 @@ export function MembersPage() {
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const [removing, setRemoving] = useState<Schemas['ProjectMember']>();
+  // Invitations into this project not yet accepted: only account admins can see them.
+  const invitations = useLoad(async () => {
+    if (!canInvite) return [];
+    const all = await fetchAll((cursor) => call(api.GET('/account/invitations', { params: { query: { cursor } } })));
+    return all.filter((i) => i.project_id === projectId && i.status === 'pending');
+  }, [projectId, canInvite]);
 
   const add = async () => {
     setBusy(true);
@@ -42,7 +48,7 @@ export function MembersPage() {
         throw new Error(`${wanted} is not a member of this account. An account admin can invite them.`);
       }
       setEmail('');
-      await list.reload();
+      await Promise.all([list.reload(), invitations.reload()]);
     } catch (e) {
       setError(e);
     } finally {
@@ -137,6 +143,47 @@ export function MembersPage() {
         </tbody>
       </table>
       <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+      {(invitations.data?.length ?? 0) > 0 && (
+        <>
+          <h2>Invited, not signed in yet</h2>
+          <table className="list" data-testid="invitations">
+            <thead>
+              <tr>
+                <th>Email</th>
+                <th>Role</th>
+                <th>Expires</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {invitations.data!.map((i) => (
+                <tr key={i.id}>
+                  <td>{i.email}</td>
+                  <td>
+                    <span className="badge role">{i.project_role}</span>
+                  </td>
+                  <td className="muted">{formatTime(i.expires_at)}</td>
+                  <td className="num">
+                    <button
+                      className="small"
+                      onClick={async () => {
+                        try {
+                          await call(api.DELETE('/account/invitations/{invitation_id}', { params: { path: { invitation_id: i.id } } }));
+                          await invitations.reload();
+                        } catch (e) {
+                          setError(e);
+                        }
+                      }}
+                    >
+                      Revoke
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
       {removing && (
         <ConfirmDialog
           title={`Remove ${removing.email}?`}

@@ -1,6 +1,21 @@
 import type { Schemas } from '../api/client';
 import { planTree, type Plan, type PlanTreeNode } from '../lib/validation';
 
+// Flink writes operator descriptions as HTML fragments: <br/> between chained
+// operators and escaped comparison signs.
+function lines(s: string): string[] {
+  return s
+    .replace(/<br\s*\/?>/g, '\n')
+    .replace(/&gt;/g, '>')
+    .replace(/&lt;/g, '<')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
+}
+
 /** The engine's dry-run plan as a tree of operators, sinks at the top. */
 export function PlanView({ plan, engine }: { plan?: Plan; engine: Schemas['EngineCheck'] }) {
   if (!plan)
@@ -21,16 +36,19 @@ export function PlanView({ plan, engine }: { plan?: Plan; engine: Schemas['Engin
 }
 
 function PlanItem({ n }: { n: PlanTreeNode }) {
+  const described = lines(n.node.description);
+  const title = n.node.operator.trim() || described[0] || n.node.id;
+  // Operators chained into this one (Flink's "+- ..." lines) below its name.
+  const chained = n.node.operator.trim() ? described : described.slice(1);
   return (
     <li className="plan-node">
       <div>
         {n.ship && <span className="badge" title="How records reach the operator above">{n.ship}</span>}{' '}
-        <span className="op">{n.node.operator || n.node.description.split('\n')[0] || n.node.id}</span>{' '}
-        <span className="muted small">× {n.node.parallelism}</span>
+        <span className="op">{title}</span> <span className="muted small">× {n.node.parallelism}</span>
       </div>
-      {n.node.description && n.node.description !== n.node.operator && (
-        <div className="muted small mono" style={{ whiteSpace: 'pre-wrap', maxWidth: 900 }}>
-          {n.node.description.replace(/<br\/?>/g, '\n').slice(0, 400)}
+      {chained.length > 0 && (
+        <div className="muted small mono" style={{ whiteSpace: 'pre-wrap', maxWidth: 900, paddingLeft: 12 }}>
+          {chained.join('\n').slice(0, 600)}
         </div>
       )}
       {n.children.length > 0 && <ul className="plan-tree">{n.children.map((c) => <PlanItem key={c.node.id} n={c} />)}</ul>}
