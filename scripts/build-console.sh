@@ -8,3 +8,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   touch node_modules # npm ci may keep an older directory mtime; mark this install as current
 fi
 npm run --silent build
+node scripts/precompress.mjs

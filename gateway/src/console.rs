@@ -2,7 +2,8 @@
 //! served from `console.dir` at `/`. A path that is no file is one of the console's
 //! own routes and gets `index.html`; under `/api/` and `/assets/` a missing path stays
 //! a 404. Hashed assets are cached for good, `index.html` never, so a new release is
-//! picked up on the next load.
+//! picked up on the next load. Precompressed copies are sent where the browser accepts
+//! them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,13 +48,18 @@ pub async fn fallback(console: Console, request: Request) -> Response {
         return not_found().into_response();
     }
     let immutable = path.starts_with("/assets/");
+    // The build step writes .br and .gz copies beside each asset (frontend/scripts/
+    // precompress.mjs): sent when the browser accepts them.
+    let files = ServeDir::new(&*console.dir)
+        .precompressed_br()
+        .precompressed_gzip();
     let served = if immutable {
-        ServeDir::new(&*console.dir).oneshot(request).await
+        files.oneshot(request).await
     } else {
-        ServeDir::new(&*console.dir)
-            .fallback(ServeFile::new(console.index()))
-            .oneshot(request)
-            .await
+        let index = ServeFile::new(console.index())
+            .precompressed_br()
+            .precompressed_gzip();
+        files.fallback(index).oneshot(request).await
     };
     let Ok(mut response) = served;
     if response.status() == StatusCode::NOT_FOUND {

@@ -14,6 +14,12 @@ fn console_dir() -> tempfile_dir::Dir {
     )
     .unwrap();
     std::fs::write(dir.path().join("assets/index-abc123.js"), "console.log(1)").unwrap();
+    // What the build's precompression step writes beside it.
+    std::fs::write(
+        dir.path().join("assets/index-abc123.js.gz"),
+        b"\x1f\x8b gzip bytes",
+    )
+    .unwrap();
     dir
 }
 
