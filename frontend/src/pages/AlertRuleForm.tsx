@@ -1,0 +1,297 @@
+// A new alert rule. The fields follow the condition: each condition reads `threshold`
+// and `window_secs` in its own unit (or not at all), with the ranges and defaults the
+// API applies (gateway alerts.rs create_alert_rule), so people see what they are asking.
+import { useState } from 'react';
+import { api, call, type Schemas } from '../api/client';
+import { Dialog, ErrorNote, Field, fieldError, formError } from '../components/ui';
+
+export type AlertRule = Schemas['AlertRule'];
+type ContactGroup = Schemas['ContactGroup'];
+type Deployment = Schemas['Deployment'];
+
+export interface ConditionSpec {
+  value: string;
+  label: string;
+  /** What fires it, in words. */
+  explain: string;
+  threshold?: { label: string; unit: string; hint: string; min: number; max: number; default: number };
+  window?: { hint: string; min: number; max: number; default: number };
+}
+
+export const CONDITIONS: ConditionSpec[] = [
+  {
+    value: 'job_failed',
+    label: 'Job failed',
+    explain: 'Fires when the engine reports the job FAILED, or RESTARTING. No threshold or window.',
+  },
+  {
+    value: 'restarts',
+    label: 'Restarts',
+    explain: 'Fires when the job restarted more than the threshold within the window.',
+    threshold: { label: 'More than (restarts)', unit: 'restarts', hint: 'Restarts counted in the window; 0 fires on the first one.', min: 0, max: 1000, default: 0 },
+    window: { hint: 'How far back restarts are counted.', min: 10, max: 86_400, default: 600 },
+  },
+  {
+    value: 'state_mismatch',
+    label: 'State differs from desired',
+    explain: 'Fires when what the engine shows differs from what was asked (e.g. meant to run but not running) for the whole window.',
+    window: { hint: 'How long the states may differ before it fires.', min: 1, max: 86_400, default: 300 },
+  },
+  {
+    value: 'checkpoint_failures',
+    label: 'Checkpoint failures',
+    explain: 'Fires when more checkpoints than the threshold failed within the window.',
+    threshold: { label: 'More than (failed checkpoints)', unit: 'checkpoints', hint: 'Failed checkpoints in the window; 0 fires on the first one.', min: 0, max: 1000, default: 0 },
+    window: { hint: 'How far back failures are counted.', min: 10, max: 86_400, default: 600 },
+  },
+  {
+    value: 'no_checkpoint',
+    label: 'No checkpoint',
+    explain: 'Fires when no checkpoint completed within the window (the product’s P0 is 300 s).',
+    window: { hint: 'Longest time without a completed checkpoint.', min: 10, max: 86_400, default: 300 },
+  },
+  {
+    value: 'input_stopped',
+    label: 'Input stopped',
+    explain: 'Fires when the sources read fewer records per second than the threshold throughout the window.',
+    threshold: { label: 'Below (records/s)', unit: 'records/s', hint: 'Records per second the sources emit, summed.', min: 1, max: 100_000_000, default: 1 },
+    window: { hint: 'How long input must stay under the threshold.', min: 1, max: 86_400, default: 300 },
+  },
+  {
+    value: 'backpressure_high',
+    label: 'Backpressure high',
+    explain: 'Fires when the most backpressured operator is backpressured at least the threshold percent of the time, throughout the window.',
+    threshold: { label: 'At least (% of time)', unit: '%', hint: 'Share of time backpressured, 1 to 100.', min: 1, max: 100, default: 50 },
+    window: { hint: 'How long backpressure must stay that high.', min: 1, max: 86_400, default: 300 },
+  },
+  {
+    value: 'lag_high',
+    label: 'Source lag high',
+    explain: 'Fires when the sources’ event-time lag is over the threshold throughout the window. Needs a connector that reports lag (e.g. Kafka).',
+    threshold: { label: 'Over (milliseconds)', unit: 'ms', hint: 'Event-time lag at the sources; 60000 ms is one minute.', min: 1, max: 86_400_000, default: 60_000 },
+    window: { hint: 'How long lag must stay over the threshold.', min: 1, max: 86_400, default: 300 },
+  },
+  {
+    value: 'pending_records_high',
+    label: 'Pending records high',
+    explain: 'Fires when more records than the threshold wait at the sources throughout the window. Needs a connector that reports them (e.g. Kafka).',
+    threshold: { label: 'Over (records waiting)', unit: 'records', hint: 'Records not yet read by the sources (consumer lag).', min: 1, max: Number.MAX_SAFE_INTEGER, default: 100_000 },
+    window: { hint: 'How long the backlog must stay over the threshold.', min: 1, max: 86_400, default: 300 },
+  },
+];
+
+export const SEVERITIES = ['P0', 'P1', 'P2', 'P3'] as const;
+
+export function conditionSpec(value: string): ConditionSpec | undefined {
+  return CONDITIONS.find((c) => c.value === value);
+}
+
+/** "600" -> "10 min"; for hints next to seconds fields. */
+export function duration(secs: number): string {
+  if (!Number.isFinite(secs) || secs <= 0) return '';
+  if (secs % 86_400 === 0) return `${secs / 86_400} d`;
+  if (secs % 3600 === 0) return `${secs / 3600} h`;
+  if (secs % 60 === 0) return `${secs / 60} min`;
+  if (secs > 60) return `${Math.floor(secs / 60)} min ${secs % 60} s`;
+  return `${secs} s`;
+}
+
+/** A rule's condition in one line: "Restarts: more than 3 restarts in 10 min". */
+export function describeRule(r: Pick<AlertRule, 'condition' | 'threshold' | 'window_secs'>): string {
+  const c = conditionSpec(r.condition);
+  if (!c) return r.condition;
+  const parts: string[] = [];
+  if (c.threshold) parts.push(`${c.threshold.label.replace(/ \(.*\)$/, '').toLowerCase()} ${r.threshold.toLocaleString()} ${c.threshold.unit}`);
+  const counted = r.condition === 'restarts' || r.condition === 'checkpoint_failures';
+  if (c.window) parts.push(`${counted ? 'within' : r.condition === 'no_checkpoint' ? 'in' : 'for'} ${duration(r.window_secs)}`);
+  return parts.length ? `${c.label}: ${parts.join(' ')}` : c.label;
+}
+
+const FIELDS = ['name', 'condition', 'threshold', 'window_secs', 'severity', 'contact_group_id', 'deployment_id', 'repeat_secs'];
+
+export function AlertRuleDialog({
+  projectId,
+  groups,
+  deployments,
+  onClose,
+  onCreated,
+}: {
+  projectId: string;
+  groups: ContactGroup[];
+  deployments: Deployment[];
+  onClose: () => void;
+  onCreated: (r: AlertRule) => void;
+}) {
+  const [name, setName] = useState('');
+  const [condition, setCondition] = useState('job_failed');
+  const spec = conditionSpec(condition)!;
+  const [threshold, setThreshold] = useState('');
+  const [windowSecs, setWindowSecs] = useState('');
+  const [severity, setSeverity] = useState<string>('P1');
+  const [groupId, setGroupId] = useState(groups[0]?.id ?? '');
+  const [deploymentId, setDeploymentId] = useState('');
+  const [repeat, setRepeat] = useState('0');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+
+  const pickCondition = (v: string) => {
+    setCondition(v);
+    // Each condition has its own unit: a value typed for another one means nothing here.
+    setThreshold('');
+    setWindowSecs('');
+    setError(undefined);
+  };
+
+  const submit = async () => {
+    setBusy(true);
+    setError(undefined);
+    const body: Schemas['NewAlertRule'] = {
+      name: name.trim(),
+      condition,
+      severity,
+      contact_group_id: groupId,
+      deployment_id: deploymentId || null,
+      repeat_secs: repeat.trim() === '' ? 0 : Number(repeat),
+    };
+    if (spec.threshold) body.threshold = threshold.trim() === '' ? spec.threshold.default : Number(threshold);
+    if (spec.window) body.window_secs = windowSecs.trim() === '' ? spec.window.default : Number(windowSecs);
+    try {
+      const r = await call(api.POST('/projects/{project_id}/alert-rules', { params: { path: { project_id: projectId } }, body }));
+      onCreated(r);
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+
+  const windowValue = windowSecs.trim() === '' ? spec.window?.default ?? 0 : Number(windowSecs);
+  const repeatValue = Number(repeat || 0);
+  return (
+    <Dialog
+      title="New alert rule"
+      onClose={onClose}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button className="primary" disabled={busy || !name.trim() || !groupId} onClick={() => void submit()}>
+            {busy ? 'Creating…' : 'Create rule'}
+          </button>
+        </>
+      }
+    >
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+        data-testid="alert-rule-form"
+      >
+        <Field label="Name" error={fieldError(error, 'name')}>
+          {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
+        </Field>
+        <Field label="Condition" error={fieldError(error, 'condition')} hint={spec.explain}>
+          {(p) => (
+            <select {...p} value={condition} onChange={(e) => pickCondition(e.target.value)} style={{ width: '100%' }}>
+              {CONDITIONS.map((c) => (
+                <option key={c.value} value={c.value}>
+                  {c.label} ({c.value})
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        {(spec.threshold || spec.window) && (
+          <div className="fields-2">
+            {spec.threshold && (
+              <Field
+                label={spec.threshold.label}
+                error={fieldError(error, 'threshold')}
+                hint={`${spec.threshold.hint} Default ${spec.threshold.default.toLocaleString()} ${spec.threshold.unit}.`}
+              >
+                {(p) => (
+                  <input
+                    {...p}
+                    type="number"
+                    min={spec.threshold!.min}
+                    max={spec.threshold!.max}
+                    step={1}
+                    placeholder={String(spec.threshold!.default)}
+                    value={threshold}
+                    onChange={(e) => setThreshold(e.target.value)}
+                    style={{ width: '100%' }}
+                  />
+                )}
+              </Field>
+            )}
+            {spec.window && (
+              <Field
+                label="Window (seconds)"
+                error={fieldError(error, 'window_secs')}
+                hint={`${spec.window.hint} ${spec.window.min}–${spec.window.max.toLocaleString()} s${windowValue ? `; now ${duration(windowValue)}` : ''}.`}
+              >
+                {(p) => (
+                  <input
+                    {...p}
+                    type="number"
+                    min={spec.window!.min}
+                    max={spec.window!.max}
+                    step={1}
+                    placeholder={String(spec.window!.default)}
+                    value={windowSecs}
+                    onChange={(e) => setWindowSecs(e.target.value)}
+                    style={{ width: '100%' }}
+                  />
+                )}
+              </Field>
+            )}
+          </div>
+        )}
+        <div className="fields-2">
+          <Field label="Severity" error={fieldError(error, 'severity')} hint="P0 is the most urgent.">
+            {(p) => (
+              <select {...p} value={severity} onChange={(e) => setSeverity(e.target.value)} style={{ width: '100%' }}>
+                {SEVERITIES.map((s) => (
+                  <option key={s}>{s}</option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Contact group" error={fieldError(error, 'contact_group_id')} hint={groups.length ? undefined : 'Create a contact group first (project admins can).'}>
+            {(p) => (
+              <select {...p} value={groupId} onChange={(e) => setGroupId(e.target.value)} style={{ width: '100%' }}>
+                {groups.length === 0 && <option value="">No contact groups yet</option>}
+                {groups.map((g) => (
+                  <option key={g.id} value={g.id}>
+                    {g.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+        <div className="fields-2">
+          <Field label="Deployment" error={fieldError(error, 'deployment_id')} hint="One deployment, or every deployment of the project.">
+            {(p) => (
+              <select {...p} value={deploymentId} onChange={(e) => setDeploymentId(e.target.value)} style={{ width: '100%' }}>
+                <option value="">Every deployment</option>
+                {deployments.map((d) => (
+                  <option key={d.id} value={d.id}>
+                    {d.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field
+            label="Repeat every (seconds)"
+            error={fieldError(error, 'repeat_secs')}
+            hint={repeatValue > 0 ? `Reminds every ${duration(repeatValue)} while it fires.` : '0: tell once when it fires and once when it resolves. At least 60 otherwise.'}
+          >
+            {(p) => <input {...p} type="number" min={0} max={604_800} step={1} value={repeat} onChange={(e) => setRepeat(e.target.value)} style={{ width: '100%' }} />}
+          </Field>
+        </div>
+        <ErrorNote error={formError(error, FIELDS.filter((f) => (f !== 'threshold' || spec.threshold) && (f !== 'window_secs' || spec.window)))} />
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,505 @@
+// A project's alerting: what fired (and resolved), the rules, who they tell, and the
+// silences that mute them for a while.
+import { useMemo, useState } from 'react';
+import { Link, useParams, useSearchParams } from 'react-router';
+import { api, call, type Schemas } from '../api/client';
+import { toast } from '../components/toast';
+import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError, formatTime } from '../components/ui';
+import { fetchAll, useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
+import { useProject } from '../project';
+import { atLeast } from '../session';
+import { AlertRuleDialog, describeRule, duration, type AlertRule } from './AlertRuleForm';
+import { ContactGroupsTab } from './ContactGroups';
+
+type Deployment = Schemas['Deployment'];
+type Silence = Schemas['Silence'];
+
+const TABS = [
+  { key: 'history', label: 'Alert history' },
+  { key: 'rules', label: 'Rules' },
+  { key: 'groups', label: 'Contact groups' },
+  { key: 'silences', label: 'Silences' },
+] as const;
+type Tab = (typeof TABS)[number]['key'];
+
+export function AlertsPage() {
+  const { projectId = '' } = useParams();
+  const [search, setSearch] = useSearchParams();
+  const tab = (TABS.find((t) => t.key === search.get('tab'))?.key ?? 'history') as Tab;
+  const path = { project_id: projectId };
+  const rules = useLoad(() => call(api.GET('/projects/{project_id}/alert-rules', { params: { path } })), [projectId]);
+  const groups = useLoad(() => call(api.GET('/projects/{project_id}/contact-groups', { params: { path } })), [projectId]);
+  const deployments = useLoad(
+    () => fetchAll((cursor) => call(api.GET('/projects/{project_id}/deployments', { params: { path, query: { cursor, limit: 200 } } }))),
+    [projectId],
+  );
+  const members = useLoad(
+    () => fetchAll((cursor) => call(api.GET('/projects/{project_id}/members', { params: { path, query: { cursor, limit: 200 } } }))),
+    [projectId],
+  );
+  const ruleName = (id: string | null | undefined) => (id ? (rules.data?.find((r) => r.id === id)?.name ?? id) : undefined);
+  const deploymentName = (id: string | null | undefined) => (id ? (deployments.data?.find((d) => d.id === id)?.name ?? id) : undefined);
+  const person = (id: string) => {
+    const m = members.data?.find((x) => x.user_id === id);
+    return m ? m.display_name || m.email : id;
+  };
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Alerts</h1>
+      </div>
+      <div className="tabs page-tabs" role="tablist">
+        {TABS.map((t) => (
+          <button key={t.key} role="tab" aria-selected={tab === t.key} onClick={() => setSearch(t.key === 'history' ? {} : { tab: t.key }, { replace: true })}>
+            {t.label}
+            {t.key === 'rules' && rules.data ? ` (${rules.data.length})` : ''}
+            {t.key === 'groups' && groups.data ? ` (${groups.data.length})` : ''}
+          </button>
+        ))}
+      </div>
+      <div className="tab-body">
+        <ErrorNote error={rules.error ?? groups.error ?? deployments.error} />
+        {tab === 'history' && <HistoryTab projectId={projectId} ruleName={ruleName} deploymentName={deploymentName} />}
+        {tab === 'rules' && (
+          <RulesTab
+            projectId={projectId}
+            rules={rules.data ?? []}
+            reload={rules.reload}
+            groups={groups.data ?? []}
+            deployments={deployments.data ?? []}
+            deploymentName={deploymentName}
+          />
+        )}
+        {tab === 'groups' && (
+          <ContactGroupsTab
+            projectId={projectId}
+            groups={groups.data ?? []}
+            reload={groups.reload}
+            rulesUsing={(id) => (rules.data ?? []).filter((r) => r.contact_group_id === id).length}
+          />
+        )}
+        {tab === 'silences' && (
+          <SilencesTab
+            projectId={projectId}
+            rules={rules.data ?? []}
+            deployments={deployments.data ?? []}
+            ruleName={ruleName}
+            deploymentName={deploymentName}
+            person={person}
+          />
+        )}
+      </div>
+    </div>
+  );
+}
+
+function HistoryTab({ projectId, ruleName, deploymentName }: {
+  projectId: string;
+  ruleName: (id: string) => string | undefined;
+  deploymentName: (id: string) => string | undefined;
+}) {
+  const [state, setState] = useState('');
+  const list = usePaged(
+    (cursor) =>
+      call(
+        api.GET('/projects/{project_id}/alerts', {
+          params: { path: { project_id: projectId }, query: { cursor, state: state || undefined } },
+        }),
+      ),
+    [projectId, state],
+  );
+  useVisiblePolling(() => void list.reload(), 15_000);
+  return (
+    <div>
+      <div className="row filters">
+        <label className="row">
+          <span className="muted">State</span>
+          <select aria-label="State" value={state} onChange={(e) => setState(e.target.value)}>
+            <option value="">All</option>
+            <option value="firing">Firing</option>
+            <option value="resolved">Resolved</option>
+          </select>
+        </label>
+        <div className="spacer" />
+        <span className="muted small">Refreshes every 15 s.</span>
+      </div>
+      <ErrorNote error={list.error} />
+      <table className="list" data-testid="alerts">
+        <thead>
+          <tr>
+            <th>State</th>
+            <th>Summary</th>
+            <th>Rule</th>
+            <th>Deployment</th>
+            <th>Started</th>
+            <th>Resolved</th>
+            <th>Told</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.items.map((a) => (
+            <tr key={a.id}>
+              <td>
+                <Badge value={a.state} />
+              </td>
+              <td>{a.summary}</td>
+              <td>{ruleName(a.rule_id)}</td>
+              <td>
+                <Link to={`../deployments/${a.deployment_id}`}>{deploymentName(a.deployment_id)}</Link>
+              </td>
+              <td className="muted">{formatTime(a.started_at)}</td>
+              <td className="muted">{a.resolved_at ? formatTime(a.resolved_at) : '—'}</td>
+              <td className="muted">{a.notified_at ? formatTime(a.notified_at) : <span title="Silenced throughout: recorded, not sent">silenced</span>}</td>
+            </tr>
+          ))}
+          {!list.loading && list.items.length === 0 && (
+            <tr>
+              <td colSpan={7} className="empty">
+                {state ? `No ${state} alerts.` : 'Nothing has fired in this project.'}
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+    </div>
+  );
+}
+
+function RulesTab({ projectId, rules, reload, groups, deployments, deploymentName }: {
+  projectId: string;
+  rules: AlertRule[];
+  reload: () => Promise<void>;
+  groups: Schemas['ContactGroup'][];
+  deployments: Deployment[];
+  deploymentName: (id: string) => string | undefined;
+}) {
+  const { role } = useProject();
+  const canWrite = atLeast(role, 'editor');
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<AlertRule>();
+  const [error, setError] = useState<unknown>();
+  const [shown, setShown] = useState(50);
+  const groupName = (id: string) => groups.find((g) => g.id === id)?.name ?? id;
+  const toggle = async (r: AlertRule) => {
+    setError(undefined);
+    try {
+      await call(
+        api.PATCH('/projects/{project_id}/alert-rules/{rule_id}', {
+          params: { path: { project_id: projectId, rule_id: r.id } },
+          body: { enabled: !r.enabled },
+        }),
+      );
+      toast(`${r.name} ${r.enabled ? 'turned off: what it has firing resolves on the next pass' : 'turned on'}`);
+      await reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <div>
+      <div className="row" style={{ marginBottom: 12 }}>
+        <span className="muted small">A rule fires once when its condition starts and tells its contact group again when it resolves.</span>
+        <div className="spacer" />
+        {canWrite && (
+          <button className="primary" onClick={() => setCreating(true)}>
+            New rule
+          </button>
+        )}
+      </div>
+      <ErrorNote error={error} />
+      <table className="list" data-testid="alert-rules">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Condition</th>
+            <th>Scope</th>
+            <th>Severity</th>
+            <th>Contact group</th>
+            <th>Repeat</th>
+            <th>Enabled</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {rules.slice(0, shown).map((r) => (
+            <tr key={r.id} className={r.enabled ? '' : 'disabled-row'}>
+              <td>{r.name}</td>
+              <td>
+                {describeRule(r)} <span className="muted small mono">{r.condition}</span>
+              </td>
+              <td>{r.deployment_id ? deploymentName(r.deployment_id) : <span className="muted">every deployment</span>}</td>
+              <td>
+                <span className={'badge sev-' + r.severity.toLowerCase()}>{r.severity}</span>
+              </td>
+              <td>{groupName(r.contact_group_id)}</td>
+              <td className="muted">{r.repeat_secs > 0 ? `every ${duration(r.repeat_secs)}` : 'never'}</td>
+              <td>
+                {canWrite ? (
+                  <label className="switch">
+                    <input type="checkbox" checked={r.enabled} onChange={() => void toggle(r)} aria-label={`${r.name} enabled`} />
+                    {r.enabled ? 'on' : 'off'}
+                  </label>
+                ) : r.enabled ? (
+                  'on'
+                ) : (
+                  'off'
+                )}
+              </td>
+              <td className="num">
+                {canWrite && (
+                  <button className="danger small" onClick={() => setDeleting(r)}>
+                    Delete
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+          {rules.length === 0 && (
+            <tr>
+              <td colSpan={8} className="empty">
+                No rules yet.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <LoadMore hasMore={rules.length > shown} loading={false} onMore={() => setShown((n) => n + 50)} />
+      {creating && (
+        <AlertRuleDialog
+          projectId={projectId}
+          groups={groups}
+          deployments={deployments}
+          onClose={() => setCreating(false)}
+          onCreated={async (r) => {
+            setCreating(false);
+            toast(`Rule ${r.name} created`);
+            await reload();
+          }}
+        />
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete rule ${deleting.name}?`}
+          message="It stops being evaluated; its past alerts stay in the history."
+          confirmLabel="Delete rule"
+          onClose={() => setDeleting(undefined)}
+          onConfirm={async () => {
+            await call(api.DELETE('/projects/{project_id}/alert-rules/{rule_id}', { params: { path: { project_id: projectId, rule_id: deleting.id } } }));
+            await reload();
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** datetime-local text ("2026-12-02T06:00") read in the browser's zone, as RFC 3339. */
+function fromLocal(v: string): string | undefined {
+  if (!v) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+function toLocal(d: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function NewSilenceDialog({ projectId, rules, deployments, onClose, onCreated }: {
+  projectId: string;
+  rules: AlertRule[];
+  deployments: Deployment[];
+  onClose: () => void;
+  onCreated: (s: Silence) => void;
+}) {
+  const [ruleId, setRuleId] = useState('');
+  const [deploymentId, setDeploymentId] = useState('');
+  const [startsAt, setStartsAt] = useState('');
+  const [endsAt, setEndsAt] = useState(() => toLocal(new Date(Date.now() + 2 * 3600_000)));
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const s = await call(
+        api.POST('/projects/{project_id}/silences', {
+          params: { path: { project_id: projectId } },
+          body: {
+            rule_id: ruleId || null,
+            deployment_id: deploymentId || null,
+            starts_at: fromLocal(startsAt) ?? null,
+            ends_at: fromLocal(endsAt) ?? '',
+            reason: reason.trim(),
+          },
+        }),
+      );
+      onCreated(s);
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return (
+    <Dialog
+      title="New silence"
+      onClose={onClose}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button className="primary" disabled={busy || !reason.trim() || !endsAt} onClick={() => void submit()}>
+            {busy ? 'Creating…' : 'Silence'}
+          </button>
+        </>
+      }
+    >
+      <p className="muted small">
+        A silenced alert is still recorded but not sent; if it outlasts the silence, it is announced then. Name a rule, a
+        deployment, or both (that rule for that deployment only).
+      </p>
+      <div className="fields-2">
+        <Field label="Rule" error={fieldError(error, 'rule_id')}>
+          {(p) => (
+            <select {...p} value={ruleId} onChange={(e) => setRuleId(e.target.value)} style={{ width: '100%' }}>
+              <option value="">Every rule</option>
+              {rules.map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Deployment" error={fieldError(error, 'deployment_id')}>
+          {(p) => (
+            <select {...p} value={deploymentId} onChange={(e) => setDeploymentId(e.target.value)} style={{ width: '100%' }}>
+              <option value="">Every deployment</option>
+              {deployments.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      </div>
+      <div className="fields-2">
+        <Field label="Starts" error={fieldError(error, 'starts_at')} hint={`Empty: now. Times in ${zone}.`}>
+          {(p) => <input {...p} type="datetime-local" value={startsAt} onChange={(e) => setStartsAt(e.target.value)} style={{ width: '100%' }} />}
+        </Field>
+        <Field label="Ends" error={fieldError(error, 'ends_at')} hint="At most 30 days after it starts.">
+          {(p) => <input {...p} type="datetime-local" value={endsAt} onChange={(e) => setEndsAt(e.target.value)} style={{ width: '100%' }} />}
+        </Field>
+      </div>
+      <Field label="Reason" error={fieldError(error, 'reason')}>
+        {(p) => <input {...p} value={reason} onChange={(e) => setReason(e.target.value)} placeholder="cluster maintenance" style={{ width: '100%' }} />}
+      </Field>
+      <ErrorNote error={formError(error, ['rule_id', 'deployment_id', 'starts_at', 'ends_at', 'reason'])} />
+    </Dialog>
+  );
+}
+
+function SilencesTab({ projectId, rules, deployments, ruleName, deploymentName, person }: {
+  projectId: string;
+  rules: AlertRule[];
+  deployments: Deployment[];
+  ruleName: (id: string | null | undefined) => string | undefined;
+  deploymentName: (id: string | null | undefined) => string | undefined;
+  person: (id: string) => string;
+}) {
+  const { role } = useProject();
+  const canWrite = atLeast(role, 'editor');
+  const list = useLoad(() => call(api.GET('/projects/{project_id}/silences', { params: { path: { project_id: projectId } } })), [projectId]);
+  const [creating, setCreating] = useState(false);
+  const [ending, setEnding] = useState<Silence>();
+  const [shown, setShown] = useState(50);
+  const items = useMemo(() => list.data ?? [], [list.data]);
+  const now = Date.now();
+  return (
+    <div>
+      <div className="row" style={{ marginBottom: 12 }}>
+        <span className="muted small">Silences in force or to come.</span>
+        <div className="spacer" />
+        {canWrite && (
+          <button className="primary" onClick={() => setCreating(true)}>
+            New silence
+          </button>
+        )}
+      </div>
+      <ErrorNote error={list.error} />
+      <table className="list" data-testid="silences">
+        <thead>
+          <tr>
+            <th>Mutes</th>
+            <th>From</th>
+            <th>Until</th>
+            <th>Reason</th>
+            <th>Created by</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {items.slice(0, shown).map((s) => (
+            <tr key={s.id}>
+              <td>
+                {s.rule_id ? <>rule <strong>{ruleName(s.rule_id)}</strong></> : 'every rule'}
+                {' · '}
+                {s.deployment_id ? <>deployment <strong>{deploymentName(s.deployment_id)}</strong></> : 'every deployment'}
+                {new Date(s.starts_at).getTime() > now && <span className="badge pending" style={{ marginLeft: 6 }}>upcoming</span>}
+              </td>
+              <td className="muted">{formatTime(s.starts_at)}</td>
+              <td className="muted">{formatTime(s.ends_at)}</td>
+              <td>{s.reason}</td>
+              <td>
+                {person(s.created_by)} <span className="muted small">{formatTime(s.created_at)}</span>
+              </td>
+              <td className="num">
+                {canWrite && (
+                  <button className="small" onClick={() => setEnding(s)}>
+                    End now
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+          {!list.loading && items.length === 0 && (
+            <tr>
+              <td colSpan={6} className="empty">
+                Nothing is silenced.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <LoadMore hasMore={items.length > shown} loading={false} onMore={() => setShown((n) => n + 50)} />
+      {creating && (
+        <NewSilenceDialog
+          projectId={projectId}
+          rules={rules}
+          deployments={deployments}
+          onClose={() => setCreating(false)}
+          onCreated={async () => {
+            setCreating(false);
+            toast('Silence created');
+            await list.reload();
+          }}
+        />
+      )}
+      {ending && (
+        <ConfirmDialog
+          title="End this silence now?"
+          message={`Alerts it mutes (${ending.reason}) are sent again from now on.`}
+          confirmLabel="End silence"
+          onClose={() => setEnding(undefined)}
+          onConfirm={async () => {
+            await call(api.DELETE('/projects/{project_id}/silences/{silence_id}', { params: { path: { project_id: projectId, silence_id: ending.id } } }));
+            await list.reload();
+          }}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,260 @@
+// Who an alert rule tells: a contact group of email addresses and the account's
+// notification channels. Project admins manage them; "Send test" shows, per
+// destination, whether the sample arrived and, if not, the receiver's words.
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { api, call, type Schemas } from '../api/client';
+import { toast } from '../components/toast';
+import { ConfirmDialog, Dialog, ErrorNote, Field, fieldError, formError, formatTime } from '../components/ui';
+import { useLoad } from '../lib/hooks';
+import { atLeast, useSession } from '../session';
+import { useProject } from '../project';
+
+type ContactGroup = Schemas['ContactGroup'];
+type Channel = Schemas['NotificationChannel'];
+type TestResult = Schemas['TestResult'];
+
+/**
+ * The account's channels, for naming them. Only account owners and admins may list
+ * them (the API answers 403 to anyone else), so others see channel ids.
+ */
+export function useChannels() {
+  const { account } = useSession();
+  const allowed = account.role === 'owner' || account.role === 'admin';
+  const loaded = useLoad(async () => (allowed ? call(api.GET('/account/notification-channels')) : []), [allowed]);
+  return { channels: loaded.data ?? [], allowed, error: loaded.error, reload: loaded.reload };
+}
+
+export function channelName(channels: Channel[], id: string): string {
+  const c = channels.find((x) => x.id === id);
+  return c ? `${c.name} (${c.kind})` : id;
+}
+
+/** Splits what people paste: one address a line, or separated by commas or spaces. */
+export function parseEmails(text: string): string[] {
+  return text
+    .split(/[\s,;]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function NewGroupDialog({ projectId, channels, channelsAllowed, onClose, onCreated }: {
+  projectId: string;
+  channels: Channel[];
+  channelsAllowed: boolean;
+  onClose: () => void;
+  onCreated: (g: ContactGroup) => void;
+}) {
+  const [name, setName] = useState('');
+  const [emails, setEmails] = useState('');
+  const [picked, setPicked] = useState<string[]>([]);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const g = await call(
+        api.POST('/projects/{project_id}/contact-groups', {
+          params: { path: { project_id: projectId } },
+          body: { name: name.trim(), emails: parseEmails(emails), channel_ids: picked },
+        }),
+      );
+      onCreated(g);
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title="New contact group"
+      onClose={onClose}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button className="primary" disabled={busy || !name.trim()} onClick={() => void submit()}>
+            {busy ? 'Creating…' : 'Create group'}
+          </button>
+        </>
+      }
+    >
+      <Field label="Name" error={fieldError(error, 'name')}>
+        {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
+      </Field>
+      <Field label="Emails" error={fieldError(error, 'emails')} hint="One address a line (or separated by commas).">
+        {(p) => <textarea {...p} rows={3} value={emails} onChange={(e) => setEmails(e.target.value)} style={{ width: '100%' }} placeholder="ops@example.com" />}
+      </Field>
+      <fieldset className="channel-picks" aria-invalid={!!fieldError(error, 'channel_ids')}>
+        <legend className="label">Notification channels</legend>
+        {!channelsAllowed && <div className="field-hint">Only account owners and admins can list the account’s channels.</div>}
+        {channelsAllowed && channels.length === 0 && (
+          <div className="field-hint">
+            The account has no channels yet. <Link to="/channels">Add DingTalk, SMS or webhook channels</Link>.
+          </div>
+        )}
+        {channels.map((c) => (
+          <label key={c.id} className="check">
+            <input
+              type="checkbox"
+              checked={picked.includes(c.id)}
+              onChange={(e) => setPicked((old) => (e.target.checked ? [...old, c.id] : old.filter((x) => x !== c.id)))}
+            />
+            {c.name} <span className="muted small">{c.kind} · {c.address}</span>
+          </label>
+        ))}
+        {fieldError(error, 'channel_ids') && (
+          <div className="field-error" role="alert">
+            {fieldError(error, 'channel_ids')}
+          </div>
+        )}
+      </fieldset>
+      <ErrorNote error={formError(error, ['name', 'emails', 'channel_ids'])} />
+    </Dialog>
+  );
+}
+
+/** What a test send found, one row per destination. */
+export function TestResults({ results, channels }: { results: TestResult[]; channels: Channel[] }) {
+  const ok = results.filter((r) => r.delivered).length;
+  return (
+    <div className="test-results" data-testid="test-results">
+      <div className={'alert ' + (ok === results.length ? 'ok' : ok === 0 ? 'error' : 'warn')}>
+        {ok} of {results.length} destination{results.length === 1 ? '' : 's'} received the test.
+      </div>
+      <table className="list">
+        <thead>
+          <tr>
+            <th>Channel</th>
+            <th>Destination</th>
+            <th>Result</th>
+          </tr>
+        </thead>
+        <tbody>
+          {results.map((r, i) => (
+            <tr key={i} className={r.delivered ? 'delivered' : 'undelivered'}>
+              <td>{r.channel}</td>
+              <td className="mono small">{r.channel === 'email' ? r.destination : channelName(channels, r.destination)}</td>
+              <td>
+                {r.delivered ? (
+                  <span className="result-ok">Delivered</span>
+                ) : (
+                  <span className="result-failed">Not delivered{r.error ? `: ${r.error}` : ''}</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function ContactGroupsTab({ projectId, groups, reload, rulesUsing }: {
+  projectId: string;
+  groups: ContactGroup[];
+  reload: () => Promise<void>;
+  /** How many rules send to each group (a group in use cannot be deleted). */
+  rulesUsing: (groupId: string) => number;
+}) {
+  const { role } = useProject();
+  const canManage = atLeast(role, 'admin');
+  const { channels, allowed: channelsAllowed } = useChannels();
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<ContactGroup>();
+  const [testing, setTesting] = useState<string>();
+  const [results, setResults] = useState<Record<string, TestResult[]>>({});
+  const [testError, setTestError] = useState<{ id: string; error: unknown }>();
+
+  const test = async (g: ContactGroup) => {
+    setTesting(g.id);
+    setTestError(undefined);
+    try {
+      const r = await call(
+        api.POST('/projects/{project_id}/contact-groups/{group_id}/test', { params: { path: { project_id: projectId, group_id: g.id } } }),
+      );
+      setResults((old) => ({ ...old, [g.id]: r }));
+    } catch (e) {
+      setTestError({ id: g.id, error: e });
+    } finally {
+      setTesting(undefined);
+    }
+  };
+
+  return (
+    <div>
+      <div className="row" style={{ marginBottom: 12 }}>
+        <span className="muted small">Rules send to a contact group: its emails and the account’s channels.</span>
+        <div className="spacer" />
+        {canManage && (
+          <button className="primary" onClick={() => setCreating(true)}>
+            New contact group
+          </button>
+        )}
+      </div>
+      {groups.length === 0 && <div className="card empty">No contact groups yet.{canManage ? ' Create one, then add rules that send to it.' : ''}</div>}
+      {groups.map((g) => (
+        <div className="card contact-group" key={g.id} data-testid={`group-${g.name}`}>
+          <div className="row">
+            <strong>{g.name}</strong>
+            <span className="muted small">created {formatTime(g.created_at)} · {rulesUsing(g.id)} rule{rulesUsing(g.id) === 1 ? '' : 's'}</span>
+            <div className="spacer" />
+            {canManage && (
+              <>
+                <button onClick={() => void test(g)} disabled={testing === g.id}>
+                  {testing === g.id ? 'Sending…' : 'Send test'}
+                </button>
+                <button className="danger" onClick={() => setDeleting(g)}>
+                  Delete
+                </button>
+              </>
+            )}
+          </div>
+          <div className="destinations">
+            {g.emails.map((e) => (
+              <span className="chip" key={e}>
+                ✉ {e}
+              </span>
+            ))}
+            {g.channel_ids.map((c) => (
+              <span className="chip" key={c}>
+                {channelName(channels, c)}
+              </span>
+            ))}
+          </div>
+          {testError?.id === g.id && <ErrorNote error={testError.error} />}
+          {results[g.id] && <TestResults results={results[g.id]!} channels={channels} />}
+        </div>
+      ))}
+      {creating && (
+        <NewGroupDialog
+          projectId={projectId}
+          channels={channels}
+          channelsAllowed={channelsAllowed}
+          onClose={() => setCreating(false)}
+          onCreated={async (g) => {
+            setCreating(false);
+            toast(`Contact group ${g.name} created`);
+            await reload();
+          }}
+        />
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete ${deleting.name}?`}
+          message={
+            rulesUsing(deleting.id) > 0
+              ? `${rulesUsing(deleting.id)} rule(s) send to this group: delete or change them first, or the API refuses.`
+              : 'No rule sends to this group.'
+          }
+          confirmLabel="Delete group"
+          onClose={() => setDeleting(undefined)}
+          onConfirm={async () => {
+            await call(api.DELETE('/projects/{project_id}/contact-groups/{group_id}', { params: { path: { project_id: projectId, group_id: deleting.id } } }));
+            await reload();
+          }}
+        />
+      )}
+    </div>
+  );
+}
