@@ -458,14 +458,15 @@ struct Sample {
     pending_records: Option<f64>,
 }
 
-/// The job's state in the deployment's latest sample, if it is recent (two intervals).
+/// The job's state in the deployment's latest sample, if it is recent: within three
+/// intervals (a lag turn may stand between two samples).
 async fn latest_engine_state(
     tx: &mut Tx,
     state: &AppState,
     d: &Deployment,
     now: i64,
 ) -> Result<Option<String>, ApiError> {
-    let recent = now - 2 * state.config.job_metrics.interval_ms as i64;
+    let recent = now - 3 * state.config.job_metrics.interval_ms as i64;
     let latest: Option<(Option<String>,)> = sqlx::query_as(
         "select engine_state from deployment_metrics
           where deployment_id = $1 and resolution = 0 and at > $2 and at <= $3 order by at desc limit 1",
