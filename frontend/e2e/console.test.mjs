@@ -164,7 +164,19 @@ test('a data engineer writes, validates, versions, deploys and stops a job; a vi
   await page.getByText('Saved version v1').waitFor();
   await page.getByRole('tab', { name: 'Versions' }).click();
   await page.getByText('datagen to blackhole').waitFor();
-  await shot(page, '05-versions');
+  // v1 against the draft, side by side, after an unsaved edit.
+  await page.locator('.cm-content').first().click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText('-- draft note\n');
+  await page.getByRole('button', { name: 'Compare' }).click();
+  const diff = page.getByTestId('diff-view');
+  await diff.locator('.cm-mergeViewEditor').nth(1).getByText('-- draft note').waitFor();
+  assert.equal(await diff.locator('.cm-mergeViewEditor').count(), 2);
+  await shot(page, '05-versions-diff');
+  // Back to the saved text, so nothing is unsaved when the deploy dialog opens.
+  await page.locator('.editor-host .cm-content').click();
+  await page.keyboard.press('Control+Z');
+  await page.getByTestId('dirty').waitFor({ state: 'detached' });
 
   // Deploy: the cost preview prices it before anything runs.
   await page.getByRole('button', { name: 'Deploy', exact: true }).click();
