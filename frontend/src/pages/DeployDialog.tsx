@@ -61,7 +61,18 @@ function CostLine({ preview, loading, error }: { preview?: CostPreview; loading:
   );
 }
 
-export function DeployDialog({ projectId, job, onClose }: { projectId: string; job: Job; onClose: () => void }) {
+export function DeployDialog({
+  projectId,
+  job,
+  onClose,
+  unsaved = false,
+}: {
+  projectId: string;
+  job: Job;
+  onClose: () => void;
+  /** The editor holds edits that are in no version: say so, a deployment runs a version. */
+  unsaved?: boolean;
+}) {
   const navigate = useNavigate();
   const refs = useLoad(async () => {
     const [versions, clusters, engines, project] = await Promise.all([
@@ -174,6 +185,7 @@ export function DeployDialog({ projectId, job, onClose }: { projectId: string; j
       }
     >
       <ErrorNote error={refs.error} />
+      {unsaved && versions.length > 0 && <div className="alert warn">The editor has changes that are in no saved version; they are not deployed. Save a version to deploy them.</div>}
       {refs.data && versions.length === 0 && <div className="alert warn">This job has no saved version yet: save a version first, then deploy it.</div>}
       <form onSubmit={(e) => (e.preventDefault(), void deploy())}>
         <Field label="Deployment name" error={fieldError(error, 'name')}>

@@ -88,4 +88,33 @@ describe('the job editor', () => {
     expect(patch.body).toEqual({ content: { kind: 'sql', sql: SQL + '-- fixed\n' } });
     expect(calls.map((c) => c.method + ' ' + c.path)).toEqual(['PATCH /projects/p1/jobs/j1', 'POST /projects/p1/jobs/j1/validate']);
   });
+
+  it('on a 412 shows the server version beside mine and keeps mine on top of it', async () => {
+    const theirs = { ...job, content: { kind: 'sql' as const, sql: SQL.replace('datagen', 'kafka') }, revision: 5 };
+    let patches = 0;
+    const calls = mockApi({
+      'PATCH /projects/{p}/jobs/{j}': (r) => {
+        patches += 1;
+        if (r.headers.get('if-match') !== '"5"') return { status: 412, body: { error: { code: 'precondition_failed', message: 'the draft changed', field: 'If-Match' } } };
+        return { body: { ...theirs, content: (r.body as { content: Schemas['JobContent'] }).content, revision: 6 } };
+      },
+      'GET /projects/{p}/jobs/{j}': () => ({ body: theirs }),
+    });
+    renderEditor();
+    const view = EditorView.findFromDOM(screen.getByTestId('sql-editor').querySelector('.cm-editor') as HTMLElement)!;
+    act(() => view.dispatch({ changes: { from: 0, insert: '-- mine\n' } }));
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+
+    const dialog = await screen.findByRole('dialog', { name: 'Someone else changed this job' });
+    const sides = dialog.querySelectorAll('.cm-mergeViewEditor .cm-content');
+    expect(sides[0]!.textContent).toContain("'kafka'");
+    expect(sides[1]!.textContent).toContain('-- mine');
+    fireEvent.click(screen.getByRole('button', { name: 'Keep mine' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(patches).toBe(2);
+    const last = calls.filter((c) => c.method === 'PATCH').at(-1)!;
+    expect(last.headers.get('if-match')).toBe('"5"');
+    expect(last.body).toEqual({ content: { kind: 'sql', sql: '-- mine\n' + SQL } });
+    expect(screen.queryByTestId('dirty')).toBeNull();
+  });
 });

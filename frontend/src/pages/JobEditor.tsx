@@ -254,7 +254,7 @@ export function JobEditor({
           }}
         />
       )}
-      {deploying && <DeployDialog projectId={projectId} job={job} onClose={() => setDeploying(false)} />}
+      {deploying && <DeployDialog projectId={projectId} job={job} unsaved={dirty} onClose={() => setDeploying(false)} />}
       {blocker.state === 'blocked' && (
         <Dialog
           title="Leave without saving?"
