@@ -24,7 +24,7 @@ INSERT INTO snk SELECT n FROM src;
 
 let browser;
 /** What the test started, so it is stopped and removed whatever happens. */
-const started = { projectId: undefined, deploymentId: undefined };
+const started = { projectId: undefined, deploymentId: undefined, otherProjects: [] };
 let annPage;
 
 async function shot(page, name) {
@@ -100,6 +100,14 @@ after(async () => {
     for (const j of jobs?.body?.items ?? []) await api(annPage, 'DELETE', `/projects/${p}/jobs/${j.id}`).catch(() => undefined);
     const del = await api(annPage, 'DELETE', `/projects/${p}`).catch(() => null);
     if (del && del.status >= 300) console.error('could not delete the e2e project:', del.status, JSON.stringify(del.body));
+  }
+  for (const id of started.otherProjects) {
+    const jobs = await api(annPage, 'GET', `/projects/${id}/jobs`).catch(() => null);
+    for (const j of jobs?.body?.items ?? []) await api(annPage, 'DELETE', `/projects/${id}/jobs/${j.id}`).catch(() => undefined);
+    const folders = await api(annPage, 'GET', `/projects/${id}/folders`).catch(() => null);
+    // Children first: folders that hold folders cannot be deleted.
+    for (const f of (folders?.body?.items ?? []).reverse()) await api(annPage, 'DELETE', `/projects/${id}/folders/${f.id}`).catch(() => undefined);
+    await api(annPage, 'DELETE', `/projects/${id}`).catch(() => undefined);
   }
   await browser?.close();
 });
@@ -243,4 +251,64 @@ test('a data engineer writes, validates, versions, deploys and stops a job; a vi
   } finally {
     await bobContext.close();
   }
+});
+
+test('folders: create, move a job by menu and by dragging, rename, delete with confirmation', { timeout: 120_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await signIn(context, 'ann');
+  annPage ??= page;
+  const project = await api(page, 'POST', '/projects', { name: `e2e-tree-${Date.now()}` });
+  assert.equal(project.status, 201, JSON.stringify(project.body));
+  started.otherProjects.push(project.body.id);
+  const p = project.body.id;
+  await page.goto(`${BASE}/projects/${p}/jobs`);
+
+  // Two folders at the root and a job.
+  for (const name of ['ingest', 'archive']) {
+    await page.getByRole('button', { name: '+ Folder' }).click();
+    await page.getByRole('dialog').getByLabel('Name').fill(name);
+    await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('treeitem', { name: new RegExp(name) }).waitFor();
+  }
+  await page.getByRole('button', { name: '+ Job' }).click();
+  await page.getByRole('dialog').getByLabel('Name').fill('orders');
+  await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/\/jobs\/[^/]+$/);
+  const jobId = new URL(page.url()).pathname.split('/')[4];
+  const folderId = async (name) => (await api(page, 'GET', `/projects/${p}/folders`)).body.items.find((f) => f.name === name).id;
+
+  // Move by menu into "ingest".
+  await page.getByTestId('tree-job-orders').hover();
+  await page.getByRole('button', { name: 'Actions for job orders' }).click();
+  await page.getByRole('menuitem', { name: 'Move to…' }).click();
+  await page.getByRole('dialog').getByLabel('Destination').selectOption({ label: 'ingest' });
+  await page.getByRole('dialog').getByRole('button', { name: 'Move' }).click();
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  assert.equal((await api(page, 'GET', `/projects/${p}/jobs/${jobId}`)).body.folder_id, await folderId('ingest'));
+
+  // Drag it onto "archive".
+  await page.getByTestId('tree-job-orders').dragTo(page.getByRole('treeitem', { name: /archive/ }));
+  await page.waitForFunction(
+    async ([p, j, f]) => (await (await fetch(`/api/v1/projects/${p}/jobs/${j}`)).json()).folder_id === f,
+    [p, jobId, await folderId('archive')],
+  );
+
+  // Rename a folder, then delete the empty one after confirming.
+  await page.getByRole('treeitem', { name: /ingest/ }).hover();
+  await page.getByRole('button', { name: 'Actions for folder ingest' }).click();
+  await page.getByRole('menuitem', { name: 'Rename' }).click();
+  await page.getByRole('dialog').getByLabel('Name').fill('raw');
+  await page.getByRole('dialog').getByRole('button', { name: 'Rename' }).click();
+  await page.getByRole('treeitem', { name: /raw/ }).waitFor();
+  await shot(page, '13-folders');
+  await page.getByRole('treeitem', { name: /raw/ }).hover();
+  await page.getByRole('button', { name: 'Actions for folder raw' }).click();
+  await page.getByRole('menuitem', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('treeitem', { name: /raw/ }).waitFor({ state: 'detached' });
+  assert.deepEqual((await api(page, 'GET', `/projects/${p}/folders`)).body.items.map((f) => f.name), ['archive']);
+  // The tree still has the job, under archive, and its editor stayed open.
+  await page.getByTestId('tree-job-orders').waitFor();
+  assert.equal(await page.getByTestId('job-title').textContent(), 'orders');
+  // The context stays open: cleanup may sign its requests with this page; closing the browser ends it.
 });

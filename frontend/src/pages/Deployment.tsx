@@ -34,7 +34,7 @@ export function DeploymentPage() {
   const savepoints = usePaged((cursor) => call(api.GET('/projects/{project_id}/deployments/{deployment_id}/savepoints', { params: { path, query: { cursor } } })), [deploymentId]);
   const events = usePaged((cursor) => call(api.GET('/projects/{project_id}/deployments/{deployment_id}/events', { params: { path, query: { cursor } } })), [deploymentId]);
   const [tab, setTab] = useState<'metrics' | 'events' | 'savepoints' | 'exceptions'>('metrics');
-  const [dialog, setDialog] = useState<'start' | 'stop' | 'delete'>();
+  const [dialog, setDialog] = useState<'start' | 'stop' | 'delete' | 'upgrade'>();
   const [actionError, setActionError] = useState<unknown>();
   const [triggering, setTriggering] = useState(false);
 
@@ -99,6 +99,7 @@ export function DeploymentPage() {
                 Stop
               </button>
             )}
+            {running && !d.pending_version && <button onClick={() => setDialog('upgrade')}>Upgrade…</button>}
             <button onClick={() => void trigger()} disabled={!running || triggering} title={running ? undefined : 'Only a running job can take a savepoint'}>
               {triggering ? 'Requesting…' : 'Trigger savepoint'}
             </button>
@@ -180,6 +181,7 @@ export function DeploymentPage() {
           onDone={() => void dep.reload()}
         />
       )}
+      {dialog === 'upgrade' && <UpgradeDialog deployment={d} onClose={() => setDialog(undefined)} onDone={() => void dep.reload()} />}
       {dialog === 'stop' && <StopDialog deployment={d} onClose={() => setDialog(undefined)} onDone={() => void dep.reload()} />}
       {dialog === 'delete' && (
         <ConfirmDialog
@@ -417,5 +419,72 @@ function Metrics({ projectId, deploymentId, live }: { projectId: string; deploym
         <Chart title="Checkpoints" times={charts.times} series={charts.checkpoints} />
       </div>
     </div>
+  );
+}
+
+/** Moves a running deployment to another saved version through a savepoint. */
+function UpgradeDialog({ deployment, onClose, onDone }: { deployment: Deployment; onClose: () => void; onDone: () => void }) {
+  const versions = useLoad(
+    () => call(api.GET('/projects/{project_id}/jobs/{job_id}/versions', { params: { path: { project_id: deployment.project_id, job_id: deployment.job_id } } })),
+    [deployment.job_id],
+  );
+  const others = (versions.data?.items ?? []).filter((v) => v.version !== deployment.job_version);
+  const [version, setVersion] = useState<number>();
+  const chosen = version ?? others[0]?.version;
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  return (
+    <Dialog
+      title={`Upgrade ${deployment.name}`}
+      onClose={onClose}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button
+            className="primary"
+            disabled={busy || chosen === undefined}
+            onClick={async () => {
+              setBusy(true);
+              try {
+                await call(
+                  api.POST('/projects/{project_id}/deployments/{deployment_id}/upgrade', {
+                    params: { path: { project_id: deployment.project_id, deployment_id: deployment.id } },
+                    body: { version: chosen! },
+                  }),
+                );
+                onDone();
+                onClose();
+              } catch (e) {
+                setError(e);
+                setBusy(false);
+              }
+            }}
+          >
+            Upgrade
+          </button>
+        </>
+      }
+    >
+      <p className="muted" style={{ marginTop: 0 }}>
+        Runs v{deployment.job_version} now. The job is stopped with a savepoint and the chosen version resumes from it.
+      </p>
+      <ErrorNote error={versions.error} />
+      {versions.data && others.length === 0 && <div className="alert info">No other saved version of this job yet.</div>}
+      {others.length > 0 && (
+        <Field label="Version" error={fieldError(error, 'version')}>
+          {(p) => (
+            <select {...p} value={chosen} onChange={(e) => setVersion(Number(e.target.value))} style={{ width: '100%' }}>
+              {others.map((v) => (
+                <option key={v.version} value={v.version}>
+                  v{v.version}
+                  {v.message ? ` — ${v.message}` : ''}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      )}
+      <ErrorNote error={formError(error, ['version'])} />
+    </Dialog>
   );
 }
