@@ -4,7 +4,7 @@
 import type { RouteObject } from 'react-router';
 import { Navigate } from 'react-router';
 import { Layout } from './components/Layout';
-import { NotAvailable } from './components/ui';
+import { NotAvailable, RouteError } from './components/ui';
 import { ProjectsPage } from './pages/Projects';
 import { ProjectLayout } from './pages/ProjectLayout';
 import { DeploymentsPage } from './pages/Deployments';
@@ -37,4 +37,4 @@ export const accountRoutes: RouteObject[] = [
   { path: '*', element: <NotAvailable title="This page" /> },
 ];
 
-export const routes: RouteObject[] = [{ path: '/', element: <Layout />, children: accountRoutes }];
+export const routes: RouteObject[] = [{ path: '/', element: <Layout />, errorElement: <RouteError />, children: accountRoutes }];

@@ -1,5 +1,6 @@
 // Small building blocks shared by every page.
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useRouteError } from 'react-router';
 import { ApiError, errorMessage } from '../api/client';
 
 export function Dialog({
@@ -224,6 +225,24 @@ export function NotAvailable({ title }: { title: string }) {
     <div className="page">
       <h1>{title}</h1>
       <div className="card muted">{title} is not available in the console yet. The API has it: see /api/docs.</div>
+    </div>
+  );
+}
+
+/**
+ * A page that failed to render or load. The usual cause after a release is a tab still
+ * running the old console asking for a page file that no longer exists: reloading fixes it.
+ */
+export function RouteError() {
+  const error = useRouteError();
+  const stale = error instanceof TypeError && /dynamically imported module|Importing a module script failed/i.test(error.message);
+  return (
+    <div className="page">
+      <h1>{stale ? 'The console was updated' : 'This page failed'}</h1>
+      <div className="alert error">{stale ? 'A newer version of the console is available.' : errorMessage(error)}</div>
+      <button className="primary" onClick={() => window.location.reload()}>
+        Reload
+      </button>
     </div>
   );
 }
