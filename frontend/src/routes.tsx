@@ -9,9 +9,15 @@ import { ProjectsPage } from './pages/Projects';
 import { ProjectLayout } from './pages/ProjectLayout';
 import { DeploymentsPage } from './pages/Deployments';
 import { MembersPage } from './pages/Members';
-import { BillingPage } from './pages/Billing';
+import { ArtifactsPage } from './pages/Artifacts';
+import { ConnectionsPage } from './pages/Connections';
+import { AlertsPage } from './pages/Alerts';
+import { AuditPage } from './pages/Audit';
+import { NoticesPage } from './pages/Notices';
+import { NotificationChannelsPage } from './pages/NotificationChannels';
 
 const workspace = () => import('./pages/Workspace').then((m) => ({ Component: m.WorkspacePage }));
+const billing = () => import('./pages/Billing').then((m) => ({ Component: m.BillingPage }));
 const deployment = () => import('./pages/Deployment').then((m) => ({ Component: m.DeploymentPage }));
 
 export const projectRoutes: RouteObject[] = [
@@ -21,18 +27,20 @@ export const projectRoutes: RouteObject[] = [
   { path: 'deployments', element: <DeploymentsPage /> },
   { path: 'deployments/:deploymentId', lazy: deployment },
   { path: 'members', element: <MembersPage /> },
-  { path: 'artifacts', element: <NotAvailable title="Artifacts" /> },
-  { path: 'connections', element: <NotAvailable title="Connections" /> },
-  { path: 'alerts', element: <NotAvailable title="Alerts" /> },
-  { path: 'audit', element: <NotAvailable title="Audit" /> },
+  { path: 'artifacts', element: <ArtifactsPage /> },
+  { path: 'connections', element: <ConnectionsPage /> },
+  { path: 'alerts', element: <AlertsPage /> },
+  { path: 'audit', element: <AuditPage /> },
   { path: '*', element: <NotAvailable title="This page" /> },
 ];
 
 export const accountRoutes: RouteObject[] = [
   { index: true, element: <Navigate to="/projects" replace /> },
   { path: 'projects', element: <ProjectsPage /> },
-  { path: 'billing', element: <BillingPage /> },
-  { path: 'notices', element: <NotAvailable title="Notices" /> },
+  { path: 'billing', lazy: billing },
+  { path: 'notices', element: <NoticesPage /> },
+  { path: 'audit', element: <AuditPage /> },
+  { path: 'channels', element: <NotificationChannelsPage /> },
   { path: 'projects/:projectId', element: <ProjectLayout />, children: projectRoutes },
   { path: '*', element: <NotAvailable title="This page" /> },
 ];

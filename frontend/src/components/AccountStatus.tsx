@@ -56,7 +56,7 @@ export function ArrearsBanner() {
       <strong>Your account is in arrears</strong> since {new Date(b.arrears_since).toLocaleDateString()}:{' '}
       {b.unpaid_bills} unpaid bill{b.unpaid_bills === 1 ? '' : 's'}, {money(b.unpaid_total, b.currency)}. Pay-as-you-go
       deployments were stopped with a savepoint and new starts are refused until a top-up pays it.{' '}
-      <Link to="/billing">Go to billing</Link>
+      <Link to="/billing">Pay now</Link>
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { NavLink, Outlet, useParams } from 'react-router';
 import { useSession } from '../session';
 import { Menu } from './ui';
 import { ToastArea } from './toast';
+import { ArrearsBanner, UnreadBadge } from './AccountStatus';
 
 function AccountSwitcher() {
   const { me, switchAccount } = useSession();
@@ -56,6 +57,7 @@ function TopBar() {
           <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" />
           <path d="M13.7 21a2 2 0 0 1-3.4 0" />
         </svg>
+        <UnreadBadge />
       </NavLink>
       <UserMenu />
     </header>
@@ -77,6 +79,8 @@ export const ACCOUNT_SECTIONS: { path: string; label: string }[] = [
   { path: '/projects', label: 'Projects' },
   { path: '/billing', label: 'Billing' },
   { path: '/notices', label: 'Notices' },
+  { path: '/audit', label: 'Audit log' },
+  { path: '/channels', label: 'Notification channels' },
 ];
 
 function SideNav() {
@@ -110,6 +114,7 @@ export function Layout() {
       <div className="body">
         <SideNav />
         <main className="main">
+          <ArrearsBanner />
           <Outlet />
         </main>
       </div>

@@ -1,0 +1,168 @@
+// The audit log: every mutation in the account (who, which project, which operation,
+// outcome, request id), newest first. Account owners and admins read it; inside a
+// project it is filtered to that project.
+import { useEffect, useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { api, call } from '../api/client';
+import { ErrorNote, LoadMore, formatTime } from '../components/ui';
+import { fetchAll, useLoad, usePaged } from '../lib/hooks';
+import { useSession } from '../session';
+
+const OUTCOMES = ['success', 'denied', 'failed'];
+
+/** Waits until typing pauses, so a filter field does not ask for every keystroke. */
+function useSettled(value: string, ms = 400): string {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return settled;
+}
+
+export function AuditPage() {
+  const { projectId } = useParams();
+  const { account } = useSession();
+  const allowed = account.role === 'owner' || account.role === 'admin';
+  const [actor, setActor] = useState('');
+  const [actionText, setActionText] = useState('');
+  const action = useSettled(actionText.trim());
+  const [outcome, setOutcome] = useState('');
+  const [project, setProject] = useState('');
+  const projectFilter = projectId ?? project;
+  const members = useLoad(
+    async () => (allowed ? fetchAll((cursor) => call(api.GET('/account/members', { params: { query: { cursor, limit: 200 } } }))) : []),
+    [allowed],
+  );
+  const projects = useLoad(() => fetchAll((cursor) => call(api.GET('/projects', { params: { query: { cursor, limit: 200 } } }))), []);
+  const list = usePaged(
+    async (cursor) =>
+      allowed
+        ? call(
+            api.GET('/account/audit', {
+              params: {
+                query: {
+                  cursor,
+                  actor_user_id: actor || undefined,
+                  action: action || undefined,
+                  outcome: outcome || undefined,
+                  project_id: projectFilter || undefined,
+                },
+              },
+            }),
+          )
+        : { items: [] },
+    [allowed, actor, action, outcome, projectFilter],
+  );
+  const person = (id: string) => {
+    const m = members.data?.find((x) => x.user_id === id);
+    return m ? m.display_name || m.email : id;
+  };
+  const projectName = (id: string) => projects.data?.find((p) => p.id === id)?.name ?? id;
+
+  if (!allowed) {
+    return (
+      <div className="page">
+        <h1>Audit log</h1>
+        <div className="card muted">
+          The audit log is read by the account’s owners and admins; your role in this account is <strong>{account.role}</strong>.
+        </div>
+      </div>
+    );
+  }
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Audit log{projectId ? ` · ${projectName(projectId)}` : ''}</h1>
+      </div>
+      <div className="row wrap filters" role="search">
+        <label className="row">
+          <span className="muted">Actor</span>
+          <select aria-label="Actor" value={actor} onChange={(e) => setActor(e.target.value)}>
+            <option value="">Anyone</option>
+            {(members.data ?? []).map((m) => (
+              <option key={m.user_id} value={m.user_id}>
+                {m.display_name || m.email}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="row">
+          <span className="muted">Operation</span>
+          <input aria-label="Operation" className="mono" placeholder="e.g. create_job" value={actionText} onChange={(e) => setActionText(e.target.value)} style={{ width: 180 }} />
+        </label>
+        <label className="row">
+          <span className="muted">Outcome</span>
+          <select aria-label="Outcome" value={outcome} onChange={(e) => setOutcome(e.target.value)}>
+            <option value="">Any</option>
+            {OUTCOMES.map((o) => (
+              <option key={o}>{o}</option>
+            ))}
+          </select>
+        </label>
+        {!projectId && (
+          <label className="row">
+            <span className="muted">Project</span>
+            <select aria-label="Project" value={project} onChange={(e) => setProject(e.target.value)}>
+              <option value="">All projects</option>
+              {(projects.data ?? []).map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <div className="spacer" />
+        <span className="muted small">Operations match exactly; newest first.</span>
+      </div>
+      <ErrorNote error={list.error} />
+      <table className="list" data-testid="audit">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Who</th>
+            <th>Operation</th>
+            <th>Outcome</th>
+            {!projectId && <th>Project</th>}
+            <th>Request</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.items.map((e) => (
+            <tr key={e.id}>
+              <td className="muted">{formatTime(e.created_at)}</td>
+              <td>
+                <button className="ghost small" title="Show only this person" onClick={() => setActor(e.actor_user_id)}>
+                  {person(e.actor_user_id)}
+                </button>
+                <div className="muted small mono">{e.actor_credential.startsWith('token:') ? 'API token' : 'signed in'}</div>
+              </td>
+              <td>
+                <button className="ghost small mono" title="Show only this operation" onClick={() => setActionText(e.action)}>
+                  {e.action}
+                </button>
+                <div className="muted small mono">
+                  {e.method} {e.path}
+                </div>
+              </td>
+              <td>
+                <span className={'badge outcome-' + e.outcome}>{e.outcome}</span> <span className="muted small">{e.status}</span>
+              </td>
+              {!projectId && <td>{e.project_id ? <Link to={`/projects/${e.project_id}`}>{projectName(e.project_id)}</Link> : <span className="muted">account</span>}</td>}
+              <td className="mono small muted">{e.request_id}</td>
+            </tr>
+          ))}
+          {!list.loading && list.items.length === 0 && (
+            <tr>
+              <td colSpan={6} className="empty">
+                Nothing recorded for these filters.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+    </div>
+  );
+}
