@@ -1,0 +1,69 @@
+import { describe, expect, it, vi } from 'vitest';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { BillingPage } from './Billing';
+
+// uPlot draws on a canvas jsdom does not have; the chart's data is not what is tested here.
+vi.mock('../components/Chart', () => ({ Chart: ({ title }: { title: string }) => <div data-testid="chart">{title}</div> }));
+import { mockApi } from '../test/mockApi';
+import { renderInProject } from '../test/providers';
+
+function server() {
+  return mockApi({
+    'GET /account/balance': () => ({ body: { balance: '730.39', currency: 'CNY', unpaid_bills: 1, unpaid_total: '18.00', arrears_since: '2026-11-20T00:00:00Z' } }),
+    'GET /account/billing': () => ({ body: { billing_time_zone: 'Asia/Shanghai', currency: 'CNY', granularity: 'minute', cu_hour_price: '0.09' } }),
+    'GET /projects': () => ({ body: { items: [{ id: 'p1', name: 'analytics', description: '', created_at: '2026-12-01T00:00:00Z', updated_at: '2026-12-01T00:00:00Z' }] } }),
+    'GET /projects/{p}/deployments': () => ({ body: { items: [{ id: 'd1', name: 'sessionize' }] } }),
+    'GET /account/billing/usage': () => ({
+      body: [
+        { bucket_start: '2026-12-01T00:00:00+08:00', project_id: 'p1', deployment_id: 'd1', cu_hours: '0.1' },
+        { bucket_start: '2026-12-02T00:00:00+08:00', project_id: 'p1', deployment_id: 'd1', cu_hours: '0.2' },
+      ],
+    }),
+    'POST /account/orders/preview': (r) => ({
+      body: { ...(r.body as object), cu: 4, months: 1, term_start: '2026-12-01T00:00:00Z', term_end: '2027-01-01T00:00:00Z', amount: '200.00', currency: 'CNY' },
+    }),
+    'GET /account/subscriptions': () => ({ body: [] }),
+    'POST /account/balance/top-ups': () => ({ status: 403, body: { error: { code: 'forbidden', message: 'top-ups through the API are disabled on this server' } } }),
+  });
+}
+
+describe('the billing page', () => {
+  it('shows amounts as the API gives them and sums CU-hours exactly', async () => {
+    server();
+    renderInProject(<BillingPage />, { path: '/billing', pattern: '/billing' });
+    expect((await screen.findByTestId('balance')).textContent).toBe('730.39 CNY');
+    expect(screen.getByTestId('arrears').textContent).toContain('18.00 CNY');
+    // 0.1 + 0.2 is 0.3 here, not 0.30000000000000004.
+    await waitFor(() => expect(screen.getByTestId('usage-total').textContent).toBe('0.3'));
+    const row = within(screen.getByTestId('usage')).getByText('d1').closest('tr')!;
+    await waitFor(() => expect(row.textContent).toContain('sessionize'));
+    expect(row.querySelectorAll('td')[2]!.textContent).toBe('0.3');
+  });
+
+  it('prices an order before it can be placed, and shows a refused top-up in words', async () => {
+    const calls = server();
+    renderInProject(<BillingPage />, { path: '/billing?tab=subscriptions', pattern: '/billing' });
+    await screen.findByText(/No subscriptions/);
+    const place = screen.getByRole('button', { name: 'Place order' }) as HTMLButtonElement;
+    expect(place.disabled).toBe(true);
+    await screen.findByRole('option', { name: 'analytics' });
+    fireEvent.change(screen.getByLabelText('CU'), { target: { value: '4' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Preview price' }));
+    expect((await screen.findByTestId('order-quote')).textContent).toContain('200.00 CNY paid from the balance');
+    expect(place.disabled).toBe(false);
+    expect(calls.find((c) => c.path === '/account/orders/preview')!.body).toEqual({ kind: 'new_purchase', project_id: 'p1', cu: 4, months: 1 });
+    // Changing the order makes the price stale.
+    fireEvent.change(screen.getByLabelText('CU'), { target: { value: '5' } });
+    expect(place.disabled).toBe(true);
+
+    fireEvent.change(screen.getByLabelText('Top up (CNY)'), { target: { value: '100.00' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Top up' }));
+    expect(await screen.findByText('top-ups through the API are disabled on this server')).toBeTruthy();
+  });
+
+  it('tells roles without billing access who has it', async () => {
+    mockApi({ 'GET /projects': () => ({ body: { items: [] } }) });
+    renderInProject(<BillingPage />, { path: '/billing', pattern: '/billing', accountRole: 'admin' });
+    expect(await screen.findByText(/owners and billing managers/)).toBeTruthy();
+  });
+});
