@@ -1,20 +1,21 @@
 // Account-wide signals in the frame: the unread notices count on the bell, and a banner
 // while the account is in arrears. Pages that change either (marking a notice read, a
 // top-up) call `accountStatusChanged()` so the frame looks again at once.
-import { useEffect, useState } from 'react';
-import { Link } from 'react-router';
+import { useEffect } from 'react';
+import { Link, useLocation } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { useLoad, useVisiblePolling } from '../lib/hooks';
 import { money } from '../lib/decimal';
 import { useSession } from '../session';
 
-let listeners: (() => void)[] = [];
+let listeners: (() => unknown)[] = [];
 
 export function accountStatusChanged(): void {
   listeners.forEach((l) => l());
 }
 
-function useStatusChanges(reload: () => void): void {
+/** `reload` must be stable (useLoad's is). */
+function useStatusChanges(reload: () => unknown): void {
   useEffect(() => {
     listeners.push(reload);
     return () => {
@@ -30,8 +31,7 @@ export function canReadBilling(role: Schemas['AccountRole']): boolean {
 
 export function UnreadBadge() {
   const inbox = useLoad(() => call(api.GET('/notices')), []);
-  const [reload] = useState(() => () => void inbox.reload());
-  useStatusChanges(reload);
+  useStatusChanges(inbox.reload);
   useVisiblePolling(() => void inbox.reload(), 60_000);
   const n = inbox.data?.unread ?? 0;
   if (n <= 0) return null;
@@ -46,11 +46,12 @@ export function ArrearsBanner() {
   const { account } = useSession();
   const allowed = canReadBilling(account.role);
   const balance = useLoad(async () => (allowed ? call(api.GET('/account/balance')) : undefined), [allowed]);
-  const [reload] = useState(() => () => void balance.reload());
-  useStatusChanges(reload);
+  useStatusChanges(balance.reload);
   useVisiblePolling(() => void balance.reload(), 120_000, allowed);
+  const onBilling = useLocation().pathname.startsWith('/billing');
   const b = balance.data;
-  if (!b?.arrears_since) return null;
+  // The billing page says it itself, with what to do.
+  if (!b?.arrears_since || onBilling) return null;
   return (
     <div className="arrears-banner" role="alert" data-testid="arrears-banner">
       <strong>Your account is in arrears</strong> since {new Date(b.arrears_since).toLocaleDateString()}:{' '}

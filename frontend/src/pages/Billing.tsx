@@ -211,7 +211,17 @@ function UsageTab({ projects, projectName }: { projects: Project[]; projectName:
 
   // The chart: one line per deployment (the biggest few; the rest summed), and the total.
   const chart = useMemo(() => {
-    const times = [...new Set(points.map((p) => Date.parse(p.bucket_start) / 1000))].sort((a, b) => a - b);
+    // Every bucket of the range, not only those with usage, so a quiet day reads as 0
+    // and a single busy day still draws a line. Buckets are cut in the billing time
+    // zone: step from one the API gave (an hour, or a day).
+    const step = bucket === 'hour' ? 3600 : 86400;
+    const given = points.map((p) => Date.parse(p.bucket_start) / 1000);
+    const start = Date.parse(range.from) / 1000;
+    const end = Date.parse(range.to) / 1000;
+    const anchor = given[0] ?? Math.floor(start / step) * step;
+    const filled: number[] = [];
+    for (let t = anchor - Math.ceil((anchor - start) / step) * step; t < end; t += step) filled.push(t);
+    const times = [...new Set([...filled, ...given])].sort((a, b) => a - b);
     const index = new Map(times.map((t, i) => [t, i]));
     const top = rows.slice(0, COLORS.length - 1).map((r) => r.deployment_id);
     const lines = new Map<string, number[]>();
@@ -232,7 +242,7 @@ function UsageTab({ projects, projectName }: { projects: Project[]; projectName:
     }));
     if (series.length > 1) series.push({ label: 'total', values: totalLine, color: '#17202b' });
     return { times, series };
-  }, [points, rows, deployments.data]);
+  }, [points, rows, deployments.data, bucket, range]);
 
   return (
     <div>

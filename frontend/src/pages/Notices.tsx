@@ -6,7 +6,7 @@ import { Link, useSearchParams } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { accountStatusChanged } from '../components/AccountStatus';
 import { Badge, ErrorNote, LoadMore, formatTime } from '../components/ui';
-import { fetchAll, useLoad } from '../lib/hooks';
+import { fetchAll, useLoad, type Loaded } from '../lib/hooks';
 
 type Notice = Schemas['Notice'];
 
@@ -48,7 +48,7 @@ const KIND_LABELS: Record<string, string> = {
   engine_version_schedule: 'engine lifecycle',
 };
 
-function InboxTab({ inbox }: { inbox: ReturnType<typeof useLoad<Schemas['Inbox']>> }) {
+function InboxTab({ inbox }: { inbox: Loaded<Schemas['Inbox']> }) {
   const [filter, setFilter] = useState<'all' | 'unread'>('all');
   const [open, setOpen] = useState<string>();
   const [error, setError] = useState<unknown>();
