@@ -2567,6 +2567,11 @@ export interface components {
         ProjectDetail: components["schemas"]["Project"] & {
             limits: components["schemas"]["Limits"];
             usage: components["schemas"]["ProjectUsage"];
+            /**
+             * @description The caller's effective role here (`owner`, `admin`, `editor` or `viewer`): an
+             *     account admin acts as owner, a token narrowed to a role as at most that role.
+             */
+            my_role: components["schemas"]["ProjectRole"];
         };
         ProjectMember: {
             user_id: string;
@@ -2777,7 +2782,11 @@ export interface components {
             /** Format: date-time */
             bucket_start: string;
             project_id: string;
+            /** @description Null once the project is deleted (its usage stays). */
+            project_name?: string | null;
             deployment_id: string;
+            /** @description Null once the deployment is deleted (its usage stays). */
+            deployment_name?: string | null;
             /** @description CU-hours actually held, exact decimal text (not rated). */
             cu_hours: string;
         };
@@ -5374,9 +5383,11 @@ export interface operations {
     list_deployments: {
         parameters: {
             query?: {
-                /** @description Items per page, 1 to 200 (default 50). */
+                /** @description Only the deployments of this job. */
+                job_id?: string;
+                /** @description Only deployments in this observed status (e.g. `RUNNING`, `FAILED`). */
+                status?: string;
                 limit?: number;
-                /** @description `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -5396,6 +5407,14 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,19 +2,18 @@ import { Outlet, useParams } from 'react-router';
 import { api, call } from '../api/client';
 import { ErrorNote } from '../components/ui';
 import { useLoad } from '../lib/hooks';
-import { ProjectProvider, myProjectRole } from '../project';
-import { useSession } from '../session';
+import { ProjectProvider } from '../project';
 
-/** Loads the project and the caller's role once for every page inside it. */
+/**
+ * Loads the project once for every page inside it, with the caller's effective role
+ * there (the API's `my_role`: account admins act as owners, narrowed tokens as at most
+ * their role), which decides the actions each page shows.
+ */
 export function ProjectLayout() {
   const { projectId = '' } = useParams();
-  const { me, account } = useSession();
   const loaded = useLoad(async () => {
-    const [project, role] = await Promise.all([
-      call(api.GET('/projects/{project_id}', { params: { path: { project_id: projectId } } })),
-      myProjectRole(projectId, me, account),
-    ]);
-    return { project, role };
+    const project = await call(api.GET('/projects/{project_id}', { params: { path: { project_id: projectId } } }));
+    return { project, role: project.my_role };
   }, [projectId]);
   if (loaded.error)
     return (

@@ -53,6 +53,7 @@ export function renderInProject(
     updated_at: '2026-12-01T00:00:00Z',
     limits: LIMITS,
     usage: { jobs: 0, folders: 0, connections: 0, artifacts: 0 },
+    my_role: projectRole,
   };
   const router = createMemoryRouter(
     [

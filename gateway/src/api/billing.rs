@@ -408,11 +408,26 @@ pub struct UsageQuery {
     pub project_id: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct UsageRow {
+    project_id: String,
+    project_name: Option<String>,
+    deployment_id: String,
+    deployment_name: Option<String>,
+    started_at: i64,
+    ended_at: Option<i64>,
+    cu_milli: i64,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct UsagePoint {
     pub bucket_start: DateTime<Utc>,
     pub project_id: String,
+    /// Null once the project is deleted (its usage stays).
+    pub project_name: Option<String>,
     pub deployment_id: String,
+    /// Null once the deployment is deleted (its usage stays).
+    pub deployment_name: Option<String>,
     /// CU-hours actually held, exact decimal text (not rated).
     pub cu_hours: String,
 }
@@ -449,11 +464,15 @@ pub async fn usage(
         }
     }
     .map_err(|e| ApiError::internal(e.to_string()))?;
-    let rows: Vec<(String, String, i64, Option<i64>, i64)> = sqlx::query_as(
-        "select project_id, deployment_id, started_at, ended_at, cu_milli from run_intervals
-          where account_id = $1 and started_at < $3 and (ended_at is null or ended_at > $2)
-            and ($4 = '' or project_id = $4)
-          order by project_id, deployment_id",
+    let rows: Vec<UsageRow> = sqlx::query_as(
+        "select r.project_id, p.name as project_name, r.deployment_id, d.name as deployment_name,
+                r.started_at, r.ended_at, r.cu_milli
+           from run_intervals r
+           left join projects p on p.id = r.project_id and p.account_id = r.account_id
+           left join deployments d on d.id = r.deployment_id and d.project_id = r.project_id
+          where r.account_id = $1 and r.started_at < $3 and (r.ended_at is null or r.ended_at > $2)
+            and ($4 = '' or r.project_id = $4)
+          order by r.project_id, r.deployment_id",
     )
     .bind(access.account().as_str())
     .bind(from.timestamp_millis())
@@ -461,32 +480,38 @@ pub async fn usage(
     .bind(q.project_id.unwrap_or_default())
     .fetch_all(&state.db.pool)
     .await?;
+    type Names = (Option<String>, Option<String>);
     let mut by_deployment: std::collections::BTreeMap<
         (String, String),
-        Vec<billing::meter::RunInterval>,
+        (Names, Vec<billing::meter::RunInterval>),
     > = std::collections::BTreeMap::new();
-    for (project, deployment, start, end, cu_milli) in rows {
-        if let Some(start) = DateTime::from_timestamp_millis(start) {
+    for row in rows {
+        if let Some(start) = DateTime::from_timestamp_millis(row.started_at) {
             by_deployment
-                .entry((project, deployment))
-                .or_default()
+                .entry((row.project_id, row.deployment_id))
+                .or_insert_with(|| ((row.project_name, row.deployment_name), Vec::new()))
+                .1
                 .push(billing::meter::RunInterval {
                     start,
-                    end: end.and_then(DateTime::from_timestamp_millis),
-                    cu_milli,
+                    end: row.ended_at.and_then(DateTime::from_timestamp_millis),
+                    cu_milli: row.cu_milli,
                 });
         }
     }
     let now = Utc::now();
     let mut points = Vec::new();
-    for ((project_id, deployment_id), intervals) in &by_deployment {
+    for ((project_id, deployment_id), ((project_name, deployment_name), intervals)) in
+        &by_deployment
+    {
         for bucket in &buckets {
             let used = billing::meter::cu_millis(intervals, *bucket, now);
             if used > 0 {
                 points.push(UsagePoint {
                     bucket_start: bucket.start,
                     project_id: project_id.clone(),
+                    project_name: project_name.clone(),
                     deployment_id: deployment_id.clone(),
+                    deployment_name: deployment_name.clone(),
                     cu_hours: billing::meter::cu_hours_text(used),
                 });
             }

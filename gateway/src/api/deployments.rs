@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::clusters::visible_cluster;
 use super::jobs::fetch_job;
@@ -17,7 +17,10 @@ use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::db::{new_id, now_ms};
 use crate::domain::Name;
-use crate::engine::deployments::{self as engine, DeploymentRow, DEPLOYMENT_SELECT};
+use crate::engine::deployments::{
+    self as engine, DeploymentRow, CANCELLED, CREATED, DEPLOYMENT_SELECT, FAILED, FINISHED,
+    RUNNING, STARTING, STOPPING, SUSPENDED, TRANSITIONING,
+};
 use crate::engine::engine_error;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
@@ -101,21 +104,59 @@ pub(crate) async fn fetch(
     row.ok_or_else(|| ApiError::not_found("deployment"))
 }
 
-#[utoipa::path(get, path = "/projects/{project_id}/deployments", tag = "deployments", params(("project_id" = String, Path), PageQuery),
-    responses((status = 200, body = Paginated<Deployment>), (status = 404, body = ErrorBody)))]
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeploymentsQuery {
+    /// Only the deployments of this job.
+    pub job_id: Option<String>,
+    /// Only deployments in this observed status (e.g. `RUNNING`, `FAILED`).
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/projects/{project_id}/deployments", tag = "deployments", params(("project_id" = String, Path), DeploymentsQuery),
+    responses((status = 200, body = Paginated<Deployment>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_deployments(
     State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<DeploymentsQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Deployment>>> {
-    let page = q.page()?;
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
+    let status = q.status.unwrap_or_default();
+    const STATUSES: [&str; 9] = [
+        CREATED,
+        STARTING,
+        RUNNING,
+        STOPPING,
+        TRANSITIONING,
+        SUSPENDED,
+        CANCELLED,
+        FAILED,
+        FINISHED,
+    ];
+    if !status.is_empty() && !STATUSES.contains(&status.as_str()) {
+        return Err(ApiError::invalid(
+            "status",
+            format!("status is one of {}", STATUSES.join(", ")),
+        ));
+    }
     let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
-        "{DEPLOYMENT_SELECT} where d.project_id = $1 and p.account_id = $2 and d.id > $3 order by d.id limit $4"
+        "{DEPLOYMENT_SELECT} where d.project_id = $1 and p.account_id = $2 and d.id > $3
+            and ($5 = '' or d.job_id = $5) and ($6 = '' or d.status = $6)
+          order by d.id limit $4"
     ))
     .bind(access.project_id())
     .bind(access.account().as_str())
     .bind(&page.after)
     .bind(page.limit + 1)
+    .bind(q.job_id.unwrap_or_default())
+    .bind(&status)
     .fetch_all(&state.db.pool)
     .await?;
     Ok(JsonResponse(Paginated::from_rows(

@@ -36,6 +36,9 @@ pub struct ProjectDetail {
     pub project: Project,
     pub limits: Limits,
     pub usage: ProjectUsage,
+    /// The caller's effective role here (`owner`, `admin`, `editor` or `viewer`): an
+    /// account admin acts as owner, a token narrowed to a role as at most that role.
+    pub my_role: crate::access::roles::ProjectRole,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -268,6 +271,7 @@ pub async fn get_project(
             connections,
             artifacts,
         },
+        my_role: access.role(),
     }))
 }
 

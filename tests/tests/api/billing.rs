@@ -114,6 +114,9 @@ async fn three_cu_for_an_hour_at_nine_fen_bills_forty_five_fen_once() {
     assert_eq!(points.len(), 1, "{}", usage.body);
     assert_eq!(points[0]["cu_hours"], "3");
     assert_eq!(points[0]["deployment_id"], "d");
+    // Named for the chart; a deployment that no longer exists keeps its usage, unnamed.
+    assert_eq!(points[0]["project_name"], "p");
+    assert_eq!(points[0]["deployment_name"], serde_json::Value::Null);
     owner
         .get(&format!(
             "/account/billing/usage?bucket=week&{}",

@@ -819,3 +819,52 @@ async fn on_its_end_of_service_date_a_running_job_on_the_engine_version_is_stopp
         inbox.body
     );
 }
+
+#[tokio::test]
+async fn deployments_are_listed_by_job_and_by_status() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner.unreachable_cluster("down").await;
+    let sql = "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nCREATE TABLE b (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT x FROM a;";
+    let first = owner.saved_sql_job(&project, "first", sql).await;
+    let second = owner.saved_sql_job(&project, "second", sql).await;
+    let a = owner.deployment(&project, "a", &first, &cluster, 1).await;
+    let b = owner.deployment(&project, "b", &second, &cluster, 1).await;
+    let c = owner.deployment(&project, "c", &second, &cluster, 1).await;
+    owner
+        .post(
+            &format!("/projects/{project}/deployments/{c}/start"),
+            json!({}),
+        )
+        .await
+        .expect(202);
+    let ids = |body: &serde_json::Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let base = format!("/projects/{project}/deployments");
+    let of_second = owner
+        .get(&format!("{base}?job_id={second}"))
+        .await
+        .expect(200);
+    assert_eq!(ids(&of_second.body), vec![b.clone(), c.clone()]);
+    let created = owner
+        .get(&format!("{base}?status=CREATED"))
+        .await
+        .expect(200);
+    assert_eq!(ids(&created.body), vec![a.clone(), b.clone()]);
+    let both = owner
+        .get(&format!("{base}?job_id={first}&status=CREATED&limit=1"))
+        .await
+        .expect(200);
+    assert_eq!(ids(&both.body), vec![a]);
+    owner
+        .get(&format!("{base}?status=running"))
+        .await
+        .expect_error(422, "invalid_field", Some("status"));
+}

@@ -307,3 +307,30 @@ async fn a_role_change_on_one_replica_counts_on_the_next_request_to_another() {
         .await
         .expect_error(401, "unauthorized", None);
 }
+
+/// The console shows and hides actions by the caller's effective role in the project.
+#[tokio::test]
+async fn a_project_says_what_role_the_caller_has_in_it() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let path = format!("/projects/{project}");
+    assert_eq!(owner.get(&path).await.expect(200).body["my_role"], "owner");
+    let viewer = app
+        .member(&owner, "member", Some((&project, "viewer")), false)
+        .await;
+    assert_eq!(
+        viewer.get(&path).await.expect(200).body["my_role"],
+        "viewer"
+    );
+    let editor = app
+        .member(&owner, "member", Some((&project, "editor")), false)
+        .await;
+    assert_eq!(
+        editor.get(&path).await.expect(200).body["my_role"],
+        "editor"
+    );
+    // An account admin acts as the owner of every project.
+    let admin = app.member(&owner, "admin", None, false).await;
+    assert_eq!(admin.get(&path).await.expect(200).body["my_role"], "owner");
+}
