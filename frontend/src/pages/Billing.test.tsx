@@ -12,11 +12,10 @@ function server() {
     'GET /account/balance': () => ({ body: { balance: '730.39', currency: 'CNY', unpaid_bills: 1, unpaid_total: '18.00', arrears_since: '2026-11-20T00:00:00Z' } }),
     'GET /account/billing': () => ({ body: { billing_time_zone: 'Asia/Shanghai', currency: 'CNY', granularity: 'minute', cu_hour_price: '0.09' } }),
     'GET /projects': () => ({ body: { items: [{ id: 'p1', name: 'analytics', description: '', created_at: '2026-12-01T00:00:00Z', updated_at: '2026-12-01T00:00:00Z' }] } }),
-    'GET /projects/{p}/deployments': () => ({ body: { items: [{ id: 'd1', name: 'sessionize' }] } }),
     'GET /account/billing/usage': () => ({
       body: [
-        { bucket_start: '2026-12-01T00:00:00+08:00', project_id: 'p1', deployment_id: 'd1', cu_hours: '0.1' },
-        { bucket_start: '2026-12-02T00:00:00+08:00', project_id: 'p1', deployment_id: 'd1', cu_hours: '0.2' },
+        { bucket_start: '2026-12-01T00:00:00+08:00', project_id: 'p1', project_name: 'analytics', deployment_id: 'd1', deployment_name: 'sessionize', cu_hours: '0.1' },
+        { bucket_start: '2026-12-02T00:00:00+08:00', project_id: 'p1', project_name: 'analytics', deployment_id: 'd1', deployment_name: 'sessionize', cu_hours: '0.2' },
       ],
     }),
     'POST /account/orders/preview': (r) => ({

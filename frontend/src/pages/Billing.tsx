@@ -180,20 +180,18 @@ function UsageTab({ projects, projectName }: { projects: Project[]; projectName:
   useVisiblePolling(() => void usage.reload(), 30000);
   const points = useMemo(() => usage.data ?? [], [usage.data]);
 
-  // Deployment names, for the projects that appear.
-  const projectIds = useMemo(() => [...new Set(points.map((p) => p.project_id))].sort().join(','), [points]);
-  const deployments = useLoad(async () => {
-    const ids = projectIds ? projectIds.split(',') : [];
-    const lists = await Promise.all(
-      ids.map((id) =>
-        fetchAll((cursor) => call(api.GET('/projects/{project_id}/deployments', { params: { path: { project_id: id }, query: { cursor, limit: 200 } } }))).catch(
-          () => [],
-        ),
-      ),
-    );
-    return new Map(lists.flat().map((d) => [d.id, d.name]));
-  }, [projectIds]);
-  const deploymentName = (id: string) => deployments.data?.get(id);
+  // Names as the usage points carry them (null once deleted: the id stands in).
+  const names = useMemo(() => {
+    const d = new Map<string, string>();
+    const p = new Map<string, string>();
+    for (const u of points) {
+      if (u.deployment_name) d.set(u.deployment_id, u.deployment_name);
+      if (u.project_name) p.set(u.project_id, u.project_name);
+    }
+    return { d, p };
+  }, [points]);
+  const deploymentName = (id: string) => names.d.get(id);
+  const usageProjectName = (id: string) => names.p.get(id) ?? projectName(id);
 
   // One row per deployment, the buckets summed exactly.
   const rows = useMemo(() => {
@@ -236,13 +234,13 @@ function UsageTab({ projects, projectName }: { projects: Project[]; projectName:
       lines.set(key, arr);
     }
     const series: Series[] = [...lines.entries()].map(([key, values], i) => ({
-      label: key === 'others' ? 'other deployments' : (deployments.data?.get(key) ?? key.slice(0, 8)),
+      label: key === 'others' ? 'other deployments' : (names.d.get(key) ?? key.slice(0, 8)),
       values,
       color: COLORS[i % COLORS.length]!,
     }));
     if (series.length > 1) series.push({ label: 'total', values: totalLine, color: '#17202b' });
     return { times, series };
-  }, [points, rows, deployments.data, bucket, range]);
+  }, [points, rows, names, bucket, range]);
 
   return (
     <div>
@@ -299,10 +297,10 @@ function UsageTab({ projects, projectName }: { projects: Project[]; projectName:
         <tbody>
           {rows.map((r) => (
             <tr key={r.deployment_id}>
-              <td>{projectName(r.project_id)}</td>
+              <td>{usageProjectName(r.project_id)}</td>
               <td>
                 <Link to={`/projects/${r.project_id}/deployments/${r.deployment_id}`}>
-                  {deploymentName(r.deployment_id) ?? 'deployment'}
+                  {deploymentName(r.deployment_id) ?? 'deleted deployment'}
                 </Link>{' '}
                 <span className="mono small muted">{r.deployment_id}</span>
               </td>
