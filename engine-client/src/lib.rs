@@ -165,7 +165,7 @@ impl EngineClient {
                 Subject::Jar(jar_id),
             )
             .await?;
-        Ok(planned.plan)
+        Ok(planned.plan.into_plain_text())
     }
 
     pub async fn jobs_overview(&self) -> Result<Vec<JobOverview>, EngineError> {

@@ -29,6 +29,7 @@ impl Dialect for FlinkDialect {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StatementKind {
@@ -46,6 +47,7 @@ pub enum StatementKind {
     Query,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Statement {
     /// 1-based position in the script.
@@ -56,6 +58,7 @@ pub struct Statement {
     pub column: u64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScriptError {
     pub message: String,
@@ -65,6 +68,7 @@ pub struct ScriptError {
     pub statement: Option<usize>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableRef {
     pub name: String,

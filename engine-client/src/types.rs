@@ -71,6 +71,7 @@ pub(crate) struct PlanResponse {
 }
 
 /// The job graph the engine would run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Plan {
     #[serde(default)]
@@ -79,6 +80,7 @@ pub struct Plan {
     pub nodes: Vec<PlanNode>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct PlanNode {
     pub id: String,
@@ -86,12 +88,35 @@ pub struct PlanNode {
     pub parallelism: u32,
     #[serde(default)]
     pub operator: String,
+    /// Plain text: the engine's HTML line breaks and entities are decoded.
     #[serde(default)]
     pub description: String,
     #[serde(default)]
     pub inputs: Vec<PlanInput>,
 }
 
+impl Plan {
+    /// Flink writes node descriptions as HTML (`<br/>` between lines, `&gt;` for `>`):
+    /// makes them plain text.
+    pub fn into_plain_text(mut self) -> Self {
+        for node in &mut self.nodes {
+            node.description = plain_text(&node.description);
+        }
+        self
+    }
+}
+
+fn plain_text(html: &str) -> String {
+    html.replace("<br/>", "\n")
+        .replace("<br>", "\n")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct PlanInput {
     pub id: String,
@@ -478,6 +503,18 @@ mod tests {
         let running: AsyncOperation =
             serde_json::from_str(r#"{"status":{"id":"IN_PROGRESS"}}"#).unwrap();
         assert_eq!(running.into_savepoint_status(), SavepointStatus::InProgress);
+    }
+
+    #[test]
+    fn plan_descriptions_become_plain_text() {
+        let plan: Plan = serde_json::from_str(
+            r#"{"name":"j","nodes":[{"id":"a","description":"[1]:TableSourceScan(table=[[src]])<br/>+- Calc(select=[n], where=[(n &gt; 10)])<br/>&quot;x&quot; &amp; &lt;y&gt;"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.into_plain_text().nodes[0].description,
+            "[1]:TableSourceScan(table=[[src]])\n+- Calc(select=[n], where=[(n > 10)])\n\"x\" & <y>"
+        );
     }
 
     #[test]

@@ -2531,6 +2531,24 @@ export interface components {
             total: string;
             currency: string;
         };
+        /** @description The job graph the engine would run. */
+        Plan: {
+            name?: string;
+            nodes?: components["schemas"]["PlanNode"][];
+        };
+        PlanInput: {
+            id: string;
+            ship_strategy?: string;
+        };
+        PlanNode: {
+            id: string;
+            /** Format: int32 */
+            parallelism?: number;
+            operator?: string;
+            /** @description Plain text: the engine's HTML line breaks and entities are decoded. */
+            description?: string;
+            inputs?: components["schemas"]["PlanInput"][];
+        };
         ProductFormImpact: {
             name: string;
             /** @description The stage now: `GA`, `EOM1`, `EOM2`, `EOFS` or `EOS`. */
@@ -2639,6 +2657,15 @@ export interface components {
             /** Format: date-time */
             completed_at?: string | null;
         };
+        ScriptError: {
+            message: string;
+            /** Format: int64 */
+            line: number;
+            /** Format: int64 */
+            column: number;
+            /** @description The statement the error is in, when there is one. */
+            statement?: number | null;
+        };
         Silence: {
             id: string;
             rule_id?: string | null;
@@ -2662,6 +2689,18 @@ export interface components {
             /** @description Needed to start with NONE a deployment that has state to lose. */
             allow_empty_state?: boolean;
         };
+        Statement: {
+            /** @description 1-based position in the script. */
+            index: number;
+            kind: components["schemas"]["StatementKind"];
+            text: string;
+            /** Format: int64 */
+            line: number;
+            /** Format: int64 */
+            column: number;
+        };
+        /** @enum {string} */
+        StatementKind: "ddl" | "insert" | "statement_set" | "set" | "use" | "query";
         StopDeployment: {
             /** @description SUSPEND: stop with a savepoint, resumable (default). CANCEL: stop without one. */
             mode?: string | null;
@@ -2692,6 +2731,11 @@ export interface components {
         };
         SwitchAccount: {
             account_id: string;
+        };
+        TableRef: {
+            name: string;
+            /** @description The `'connector'` option of the table's CREATE TABLE in this script, if any. */
+            connector?: string | null;
         };
         TemporaryUpgrade: {
             order_id: string;
@@ -2797,14 +2841,13 @@ export interface components {
         ValidationReport: {
             /** @description Both Sluice and the engine accept the job. */
             valid: boolean;
-            statements: Record<string, never>[];
-            sources: Record<string, never>[];
-            sinks: Record<string, never>[];
+            statements: components["schemas"]["Statement"][];
+            sources: components["schemas"]["TableRef"][];
+            sinks: components["schemas"]["TableRef"][];
             /** @description What is wrong, each at its line and column when known. */
-            errors: Record<string, never>[];
+            errors: components["schemas"]["ScriptError"][];
             engine: components["schemas"]["EngineCheck"];
-            /** @description The job graph the engine would run. */
-            plan?: Record<string, never> | null;
+            plan?: null | components["schemas"]["Plan"];
         };
         Version: {
             job_id: string;

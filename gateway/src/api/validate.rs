@@ -29,18 +29,13 @@ pub struct ValidateRequest {
 pub struct ValidationReport {
     /// Both Sluice and the engine accept the job.
     pub valid: bool,
-    #[schema(value_type = Vec<Object>)]
     pub statements: Vec<Statement>,
-    #[schema(value_type = Vec<Object>)]
     pub sources: Vec<TableRef>,
-    #[schema(value_type = Vec<Object>)]
     pub sinks: Vec<TableRef>,
     /// What is wrong, each at its line and column when known.
-    #[schema(value_type = Vec<Object>)]
     pub errors: Vec<ScriptError>,
     pub engine: EngineCheck,
     /// The job graph the engine would run.
-    #[schema(value_type = Option<Object>)]
     pub plan: Option<Plan>,
 }
 
