@@ -1,6 +1,6 @@
-// The validate endpoint's report. The OpenAPI document gives its statements, errors
-// and plan only as `object`, so they are read here field by field, with the shapes
-// engine-client serializes (script.rs ScriptError, types.rs Plan/PlanNode).
+// The validate endpoint's report, in the shapes the console draws: problems for the
+// editor's marks, the plan as a tree of operators, the tables read and written. Types
+// come from the API document; fields the engine may leave out get their empty value.
 import type { Schemas } from '../api/client';
 import type { Problem } from '../components/SqlEditor';
 
@@ -19,44 +19,25 @@ export interface Plan {
   nodes: PlanNode[];
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const num = (v: unknown, d = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
-const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
-
 export function reportProblems(r: ValidationReport): Problem[] {
-  return (r.errors as unknown[]).map((e) => {
-    const o = obj(e);
-    return { message: str(o.message), line: num(o.line, 1), column: num(o.column, 1), severity: 'error' as const };
-  });
+  return r.errors.map((e) => ({ message: e.message, line: e.line || 1, column: e.column || 1, severity: 'error' as const }));
 }
 
 export function reportPlan(r: ValidationReport): Plan | undefined {
   if (!r.plan) return undefined;
-  const p = obj(r.plan);
-  const nodes = Array.isArray(p.nodes) ? p.nodes : [];
   return {
-    name: str(p.name),
-    nodes: nodes.map((n) => {
-      const o = obj(n);
-      return {
-        id: str(o.id),
-        parallelism: num(o.parallelism),
-        operator: str(o.operator),
-        description: str(o.description),
-        inputs: (Array.isArray(o.inputs) ? o.inputs : []).map((i) => ({ id: str(obj(i).id), ship_strategy: str(obj(i).ship_strategy) })),
-      };
-    }),
+    name: r.plan.name ?? '',
+    nodes: (r.plan.nodes ?? []).map((n) => ({
+      id: n.id,
+      parallelism: n.parallelism ?? 0,
+      operator: n.operator ?? '',
+      description: n.description ?? '',
+      inputs: (n.inputs ?? []).map((i) => ({ id: i.id, ship_strategy: i.ship_strategy ?? '' })),
+    })),
   };
 }
 
-export interface TableRef {
-  name: string;
-  connector: string | null;
-}
-
-export function reportTables(list: unknown[]): TableRef[] {
-  return list.map((t) => ({ name: str(obj(t).name), connector: str(obj(t).connector) || null }));
-}
+export type TableRef = Schemas['TableRef'];
 
 export interface PlanTreeNode {
   node: PlanNode;

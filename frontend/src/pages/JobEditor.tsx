@@ -5,7 +5,7 @@ import { ApiError, api, call, type Schemas } from '../api/client';
 import { SqlEditor, type Problem } from '../components/SqlEditor';
 import { Dialog, ErrorNote, Field, Spinner } from '../components/ui';
 import { toast } from '../components/toast';
-import { reportPlan, reportProblems, reportTables, type ValidationReport } from '../lib/validation';
+import { reportPlan, reportProblems, type ValidationReport } from '../lib/validation';
 import { JarFields } from './FolderTree';
 import { VersionsPanel } from './VersionsPanel';
 import { ConflictDialog } from './ConflictDialog';
@@ -282,8 +282,7 @@ function ProblemsPanel({ report, problems, canValidate }: { report?: ValidationR
         {canValidate ? 'Validate to check the script with Sluice and the engine.' : 'Editors of this project validate and deploy this job; you can read it and its versions.'}
       </div>
     );
-  const sources = reportTables(report.sources);
-  const sinks = reportTables(report.sinks);
+  const { sources, sinks } = report;
   return (
     <div className="panel-body" data-testid="problems">
       {report.valid ? (

@@ -1,16 +1,10 @@
 import type { Schemas } from '../api/client';
 import { planTree, type Plan, type PlanTreeNode } from '../lib/validation';
 
-// Flink writes operator descriptions as HTML fragments: <br/> between chained
-// operators and escaped comparison signs.
+// Descriptions are plain text (the API decodes the engine's HTML): one line per
+// chained operator.
 function lines(s: string): string[] {
   return s
-    .replace(/<br\s*\/?>/g, '\n')
-    .replace(/&gt;/g, '>')
-    .replace(/&lt;/g, '<')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
     .split('\n')
     .map((l) => l.trimEnd())
     .filter((l) => l.trim() !== '');
