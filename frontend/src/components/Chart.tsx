@@ -25,7 +25,9 @@ export function Chart({
 }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    const el = host.current!;
+    const el = host.current;
+    // Empty axes say nothing: the card says there are no samples instead.
+    if (!el || times.length === 0) return;
     const width = Math.max(320, el.clientWidth || 480);
     const opts: uPlot.Options = {
       width,

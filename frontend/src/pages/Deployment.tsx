@@ -399,9 +399,13 @@ function Metrics({ projectId, deploymentId, live }: { projectId: string; deploym
   const points = useMemo(() => (Array.isArray(m.data) ? m.data : []), [m.data]);
   const charts = useMemo(() => {
     const times = points.map((p) => Date.parse(p.at) / 1000);
-    const s = (label: string, color: string, f: (p: (typeof points)[number]) => number): Series => ({ label, color, values: points.map(f) });
+    const s = (label: string, color: string, f: (p: (typeof points)[number]) => number | null): Series => ({ label, color, values: points.map(f) });
     return {
       times,
+      // Only where a source's connector reports it (Kafka's do, datagen's does not).
+      reportsLag: points.some((p) => p.source_lag_ms != null || p.pending_records != null),
+      lag: [s('event-time lag s', '#8250df', (p) => (p.source_lag_ms == null ? null : p.source_lag_ms / 1000))],
+      pending: [s('pending records', '#0a7ea4', (p) => p.pending_records ?? null)],
       records: [s('in /s', '#1f6feb', (p) => p.records_in_per_sec), s('out /s', '#1b7f3b', (p) => p.records_out_per_sec)],
       ratios: [s('backpressure %', '#c62828', (p) => p.backpressure_ratio * 100), s('busy %', '#9a6700', (p) => p.busy_ratio * 100)],
       checkpoints: [s('completed', '#1b7f3b', (p) => p.checkpoints_completed), s('failed', '#c62828', (p) => p.checkpoints_failed)],
@@ -417,6 +421,17 @@ function Metrics({ projectId, deploymentId, live }: { projectId: string; deploym
         <Chart title="Records per second" times={charts.times} series={charts.records} />
         <Chart title="Backpressure and busy" times={charts.times} series={charts.ratios} unit="%" max={100} />
         <Chart title="Checkpoints" times={charts.times} series={charts.checkpoints} />
+        {charts.reportsLag ? (
+          <>
+            <Chart title="Source lag" times={charts.times} series={charts.lag} unit=" s" />
+            <Chart title="Pending records" times={charts.times} series={charts.pending} />
+          </>
+        ) : (
+          <div className="card chart">
+            <h3>Source lag</h3>
+            <div className="empty small">This job's sources do not report lag (Kafka sources do; datagen does not).</div>
+          </div>
+        )}
       </div>
     </div>
   );
