@@ -2918,6 +2918,10 @@ export interface operations {
                 actor_user_id?: string;
                 action?: string;
                 outcome?: string;
+                /** @description RFC 3339: only entries at or after this instant. */
+                from?: string;
+                /** @description RFC 3339: only entries before this instant. */
+                to?: string;
                 limit?: number;
                 cursor?: string;
             };
@@ -2936,6 +2940,14 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -30,6 +30,12 @@ export function AuditPage() {
   const [outcome, setOutcome] = useState('');
   const [project, setProject] = useState('');
   const projectFilter = projectId ?? project;
+  // datetime-local values are the browser's local time; the API takes instants.
+  const [fromLocal, setFromLocal] = useState('');
+  const [toLocal, setToLocal] = useState('');
+  const instant = (local: string) => (local ? new Date(local).toISOString() : undefined);
+  const from = instant(fromLocal);
+  const to = instant(toLocal);
   const members = useLoad(
     async () => (allowed ? fetchAll((cursor) => call(api.GET('/account/members', { params: { query: { cursor, limit: 200 } } }))) : []),
     [allowed],
@@ -47,12 +53,14 @@ export function AuditPage() {
                   action: action || undefined,
                   outcome: outcome || undefined,
                   project_id: projectFilter || undefined,
+                  from,
+                  to,
                 },
               },
             }),
           )
         : { items: [] },
-    [allowed, actor, action, outcome, projectFilter],
+    [allowed, actor, action, outcome, projectFilter, from, to],
   );
   const person = (id: string) => {
     const m = members.data?.find((x) => x.user_id === id);
@@ -99,6 +107,14 @@ export function AuditPage() {
               <option key={o}>{o}</option>
             ))}
           </select>
+        </label>
+        <label className="row">
+          <span className="muted">From</span>
+          <input type="datetime-local" aria-label="From" value={fromLocal} onChange={(e) => setFromLocal(e.target.value)} />
+        </label>
+        <label className="row">
+          <span className="muted">To</span>
+          <input type="datetime-local" aria-label="To" value={toLocal} onChange={(e) => setToLocal(e.target.value)} />
         </label>
         {!projectId && (
           <label className="row">

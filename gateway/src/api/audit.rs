@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Query;
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
@@ -39,6 +39,10 @@ pub struct AuditQuery {
     pub actor_user_id: Option<String>,
     pub action: Option<String>,
     pub outcome: Option<String>,
+    /// RFC 3339: only entries at or after this instant.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// RFC 3339: only entries before this instant.
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -59,7 +63,7 @@ type AuditRow = (
 
 /// Mutations in this account, newest first.
 #[utoipa::path(get, path = "/account/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = Paginated<AuditEntry>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Paginated<AuditEntry>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_audit(
     State(state): State<AppState>,
     access: AccountGuard<can::account::ReadAudit>,
@@ -71,12 +75,18 @@ pub async fn list_audit(
     }
     .page()?;
     let before = page.before();
+    let from = q.from.map_or(i64::MIN, |t| t.timestamp_millis());
+    let to = q.to.map_or(i64::MAX, |t| t.timestamp_millis());
+    if from >= to {
+        return Err(ApiError::invalid("from", "from must be before to"));
+    }
     let rows: Vec<AuditRow> = sqlx::query_as(
         "select id, project_id, actor_user_id, actor_credential, action, method, path, outcome, status, request_id, created_at
            from audit_log
           where account_id = $1 and id < $2
             and ($3 = '' or project_id = $3) and ($4 = '' or actor_user_id = $4)
             and ($5 = '' or action = $5) and ($6 = '' or outcome = $6)
+            and created_at >= $8 and created_at < $9
           order by id desc limit $7",
     )
     .bind(access.account().as_str())
@@ -86,6 +96,8 @@ pub async fn list_audit(
     .bind(q.action.unwrap_or_default())
     .bind(q.outcome.unwrap_or_default())
     .bind(page.limit + 1)
+    .bind(from)
+    .bind(to)
     .fetch_all(&state.db.pool)
     .await?;
     let items = rows

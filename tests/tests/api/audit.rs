@@ -54,3 +54,34 @@ async fn mutations_are_recorded_with_actor_outcome_and_request_id() {
     // There is no way to change it.
     owner.delete("/account/audit").await.expect(405);
 }
+
+#[tokio::test]
+async fn the_audit_log_is_filtered_by_time() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    owner.project("before").await;
+    let entries = owner.list_all("/account/audit", 10).await;
+    let first: chrono::DateTime<chrono::Utc> =
+        entries[0]["created_at"].as_str().unwrap().parse().unwrap();
+    let cut = first + chrono::Duration::milliseconds(1);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    owner.project("after").await;
+    let q = |t: chrono::DateTime<chrono::Utc>| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            .replace('+', "%2B")
+    };
+    let later = owner
+        .list_all(&format!("/account/audit?from={}", q(cut)), 10)
+        .await;
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert!(later[0]["path"].as_str().unwrap().ends_with("/projects"));
+    let earlier = owner
+        .list_all(&format!("/account/audit?to={}", q(cut)), 10)
+        .await;
+    assert_eq!(earlier.len(), 1, "only the first project: {earlier:?}");
+    assert_eq!(earlier[0]["id"], entries[0]["id"]);
+    owner
+        .get(&format!("/account/audit?from={}&to={}", q(cut), q(first)))
+        .await
+        .expect_error(422, "invalid_field", Some("from"));
+}
