@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use sluice_tests::engine::local_engine;
+use sluice_tests::engine::{local_engine, LocalEngine};
 use sluice_tests::receivers::{self, Receivers};
 use sluice_tests::smtp::DevSmtp;
 use sluice_tests::{json, Client, TestApp};
@@ -83,6 +83,43 @@ async fn wait_status(owner: &Client, path: &str, status: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A server on the real engine that reconciles and samples often, evaluates alerts only
+/// when the test asks, and delivers at once.
+async fn on_engine(engine: &LocalEngine, tune: impl FnOnce(&mut gateway::Config)) -> TestApp {
+    TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 200;
+        c.job_metrics.interval_ms = 500;
+        c.alerts.interval_ms = 3_600_000;
+        c.outbox.interval_ms = 50;
+        tune(c);
+    })
+    .await
+}
+
+/// Saves `sql` as a job, deploys it on `cluster` and starts it; returns the deployment's
+/// path.
+async fn started(owner: &Client, project: &str, name: &str, sql: &str, cluster: &str) -> String {
+    let job = owner.saved_sql_job(project, name, sql).await;
+    let d = owner.deployment(project, name, &job, cluster, 1).await;
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    path
+}
+
+/// Cancels the deployment and waits until the engine's job is gone, so no job outlives
+/// the test.
+async fn cancelled(owner: &Client, path: &str) {
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
+        .await
+        .expect(202);
+    wait_status(owner, path, "CANCELLED").await;
 }
 
 #[tokio::test]
@@ -401,12 +438,12 @@ async fn a_job_cancelled_behind_sluices_back_fires_a_failed_alert_by_email_and_w
     };
 
     // Cancelled on the engine, not through Sluice.
-    let cancelled = reqwest::Client::new()
+    let behind_its_back = reqwest::Client::new()
         .patch(format!("{}/jobs/{job_id}?mode=cancel", engine.rest_url))
         .send()
         .await
         .unwrap();
-    assert!(cancelled.status().is_success());
+    assert!(behind_its_back.status().is_success());
     let fired = receivers.wait_for(1, Duration::from_secs(60)).await;
     assert!(
         fired[0].subject.starts_with("[P0] 1 alert(s) firing"),
@@ -442,39 +479,21 @@ async fn a_job_cancelled_behind_sluices_back_fires_a_failed_alert_by_email_and_w
         .await;
     assert_eq!(history.len(), 1);
     assert_eq!(history[0]["state"], "resolved");
-    owner
-        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
-        .await
-        .expect(202);
-    // Cancelled on the engine before the server goes, so no job outlives the test.
-    wait_status(&owner, &path, "CANCELLED").await;
+    cancelled(&owner, &path).await;
 }
 
 #[tokio::test]
 async fn job_metrics_are_sampled_from_the_engine_for_charts_and_a_stopped_input_fires_its_alert() {
     let Some(engine) = local_engine() else { return };
     let receivers = Receivers::start().await;
-    let app = TestApp::spawn_with(|c| {
-        engine.configure(c);
-        c.engine.reconcile_interval_ms = 200;
-        c.job_metrics.interval_ms = 500;
-        c.alerts.interval_ms = 3_600_000;
-        c.outbox.interval_ms = 50;
-    })
-    .await;
+    let app = on_engine(&engine, |_| {}).await;
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
     let group = webhook_group(&owner, &project, &receivers).await;
     // 5 rows a second: far below the rule's 1,000.
     let sql = "CREATE TABLE a (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');\nCREATE TABLE b (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT x FROM a;";
-    let job = owner.saved_sql_job(&project, "slow", sql).await;
     let cluster = platform_cluster(&owner).await;
-    let d = owner.deployment(&project, "slow", &job, &cluster, 1).await;
-    let path = format!("/projects/{project}/deployments/{d}");
-    owner
-        .post(&format!("{path}/start"), json!({}))
-        .await
-        .expect(202);
+    let path = started(&owner, &project, "slow", sql, &cluster).await;
     wait_status(&owner, &path, "RUNNING").await;
     owner
         .post(
@@ -531,12 +550,7 @@ async fn job_metrics_are_sampled_from_the_engine_for_charts_and_a_stopped_input_
     );
     let fired = receivers.wait_for(1, Duration::from_secs(10)).await;
     assert!(fired[0].body.contains("records/s"), "{}", fired[0].body);
-    owner
-        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
-        .await
-        .expect(202);
-    // Cancelled on the engine before the server goes, so no job outlives the test.
-    wait_status(&owner, &path, "CANCELLED").await;
+    cancelled(&owner, &path).await;
 }
 
 #[tokio::test]
@@ -683,14 +697,7 @@ async fn wait_for_point(
 async fn a_job_the_engine_keeps_restarting_fires_job_failed_and_resolves_once_stopped() {
     let Some(engine) = local_engine() else { return };
     let receivers = Receivers::start().await;
-    let app = TestApp::spawn_with(|c| {
-        engine.configure(c);
-        c.engine.reconcile_interval_ms = 200;
-        c.job_metrics.interval_ms = 500;
-        c.alerts.interval_ms = 3_600_000;
-        c.outbox.interval_ms = 50;
-    })
-    .await;
+    let app = on_engine(&engine, |_| {}).await;
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
     let group = webhook_group(&owner, &project, &receivers).await;
@@ -698,21 +705,13 @@ async fn a_job_the_engine_keeps_restarting_fires_job_failed_and_resolves_once_st
     let sql = "SET 'restart-strategy.type' = 'fixed-delay';\nSET 'restart-strategy.fixed-delay.attempts' = '100';\nSET 'restart-strategy.fixed-delay.delay' = '20 s';\n\
                CREATE TABLE a (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');\nCREATE TABLE b (n INT) WITH ('connector' = 'blackhole');\n\
                INSERT INTO b SELECT CAST(CONCAT(CAST(n AS STRING), 'x') AS INT) FROM a;";
-    let job = owner.saved_sql_job(&project, "bad-cast", sql).await;
-    let cluster = platform_cluster(&owner).await;
-    let d = owner
-        .deployment(&project, "bad-cast", &job, &cluster, 1)
-        .await;
-    let path = format!("/projects/{project}/deployments/{d}");
     owner
         .post(&format!("/projects/{project}/alert-rules"),
             json!({ "name": "job down", "condition": "job_failed", "severity": "P0", "contact_group_id": group }))
         .await
         .expect(201);
-    owner
-        .post(&format!("{path}/start"), json!({}))
-        .await
-        .expect(202);
+    let cluster = platform_cluster(&owner).await;
+    let path = started(&owner, &project, "bad-cast", sql, &cluster).await;
 
     let point = wait_for_point(&owner, &path, "RESTARTING", |p| {
         p["engine_state"] == "RESTARTING"
@@ -725,11 +724,7 @@ async fn a_job_the_engine_keeps_restarting_fires_job_failed_and_resolves_once_st
     assert!(fired[0].body.contains("RESTARTING"), "{}", fired[0].body);
     assert!(fired[0].body.contains("[P0] FIRING"), "{}", fired[0].body);
 
-    owner
-        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
-        .await
-        .expect(202);
-    wait_status(&owner, &path, "CANCELLED").await;
+    cancelled(&owner, &path).await;
     // Not meant to run any more: resolved.
     assert_eq!(evaluate(&app, later(1)).await, 1);
     let messages = receivers.wait_for(2, Duration::from_secs(10)).await;
@@ -746,13 +741,9 @@ async fn source_lag_is_read_in_turns_with_one_request_per_interval_and_fires_lag
     let lagging =
         sluice_tests::engine::LagReportingEngine::start(&engine.rest_url, 90_000.0, 5_000.0).await;
     let receivers = Receivers::start().await;
-    let app = TestApp::spawn_with(|c| {
-        engine.configure(c);
-        c.engine.reconcile_interval_ms = 200;
+    let app = on_engine(&engine, |c| {
         c.job_metrics.interval_ms = 300;
         c.job_metrics.lag_every = 2;
-        c.alerts.interval_ms = 3_600_000;
-        c.outbox.interval_ms = 50;
     })
     .await;
     let owner = app.account("Acme").await;
@@ -767,15 +758,7 @@ async fn source_lag_is_read_in_turns_with_one_request_per_interval_and_fires_lag
         .expect(201)
         .id();
     let sql = "CREATE TABLE a (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');\nCREATE TABLE b (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT x FROM a;";
-    let job = owner.saved_sql_job(&project, "orders", sql).await;
-    let d = owner
-        .deployment(&project, "orders", &job, &cluster, 1)
-        .await;
-    let path = format!("/projects/{project}/deployments/{d}");
-    owner
-        .post(&format!("{path}/start"), json!({}))
-        .await
-        .expect(202);
+    let path = started(&owner, &project, "orders", sql, &cluster).await;
     wait_status(&owner, &path, "RUNNING").await;
     for (name, condition, threshold) in [
         ("lagging", "lag_high", 60_000),
@@ -836,9 +819,5 @@ async fn source_lag_is_read_in_turns_with_one_request_per_interval_and_fires_lag
         "{requests} engine requests for the samples over {span_ms} ms at 300 ms"
     );
 
-    owner
-        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
-        .await
-        .expect(202);
-    wait_status(&owner, &path, "CANCELLED").await;
+    cancelled(&owner, &path).await;
 }
