@@ -2,7 +2,9 @@
 # Sluice ($SLUICE_BIN, the debug build by default; SQLite in a fresh directory) serving
 # the console's build, with the development identity provider, on free ports; it sets
 # SLUICE_URL and SLUICE_LOG, and both processes stop when the calling script exits.
-# The engine in SLUICE_TEST_FLINK_URL / SLUICE_TEST_SQL_RUNNER is used when set.
+# The engine in SLUICE_TEST_FLINK_URL / SLUICE_TEST_SQL_RUNNER is used when set. When
+# the development SMTP server is installed (scripts/dev-smtp/install.sh), email goes
+# to it and SMTP_MAIL_FILE names the file it appends each message to (JSON lines).
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -31,6 +33,26 @@ start_console_server() {
     sleep 0.1
   done
 
+  local smtp_env=()
+  SMTP_MAIL_FILE=""
+  if [ -x .engine/smtp-venv/bin/python ]; then
+    SMTP_MAIL_FILE="$console_server_data/mail.jsonl"
+    .engine/smtp-venv/bin/python scripts/dev-smtp/server.py "$SMTP_MAIL_FILE" --port 0 \
+      >"$console_server_data/smtp.out" 2>"$console_server_data/smtp.log" &
+    console_server_pids+=($!)
+    local smtp_port=""
+    for _ in $(seq 1 100); do
+      smtp_port=$(sed -n 's/^dev-smtp port=//p' "$console_server_data/smtp.out")
+      [ -n "$smtp_port" ] && break
+      sleep 0.1
+    done
+    [ -n "$smtp_port" ] || { cat "$console_server_data/smtp.log"; return 1; }
+    smtp_env=(SLUICE__DELIVERY__SMTP__HOST=127.0.0.1 SLUICE__DELIVERY__SMTP__PORT="$smtp_port"
+      SLUICE__DELIVERY__SMTP__TLS=none "SLUICE__DELIVERY__SMTP__FROM=Sluice <alerts@example.com>")
+  fi
+  export SMTP_MAIL_FILE
+
+  env "${smtp_env[@]}" \
   SLUICE__LISTEN="127.0.0.1:$port" \
   SLUICE__DATA_DIR="$console_server_data" \
   SLUICE__CONSOLE__DIR="$PWD/frontend/dist" \

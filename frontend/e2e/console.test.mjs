@@ -5,13 +5,7 @@
 //   SLUICE_URL=http://127.0.0.1:18080 SCREENSHOTS_DIR=/tmp/shots node --test e2e/
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const BASE = (process.env.SLUICE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-const SHOTS = process.env.SCREENSHOTS_DIR;
-if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+import { api, BASE, launch, shootOpenPages, shot, signIn } from './browser.mjs';
 
 const BAD_SQL = `CREATE TEMPORARY TABLE src (n BIGINT) WITH ('connector'='datagen','rows-per-second'='5');
 CREATE TEMPORARY TABLE snk (n BIGINT) WITH ('connector'='blackhole');
@@ -27,24 +21,6 @@ let browser;
 const started = { projectId: undefined, deploymentId: undefined, otherProjects: [] };
 let annPage;
 
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function signIn(context, login) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  await page.goto(BASE + '/');
-  await page.getByRole('link', { name: 'Sign in' }).click();
-  // The identity provider's own form.
-  await page.getByLabel('Login').fill(login);
-  await page.getByLabel('Password').fill('any-password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => u.href.startsWith(BASE) && !u.pathname.startsWith('/api/'));
-  await page.getByRole('button', { name: 'User menu' }).waitFor();
-  return page;
-}
-
 /** Replaces the editor's whole text, as a person would with select-all and paste. */
 async function setEditorText(page, text) {
   await page.locator('.cm-content').click();
@@ -53,33 +29,13 @@ async function setEditorText(page, text) {
   await page.keyboard.insertText(text);
 }
 
-async function api(page, method, path, body) {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const r = await fetch('/api/v1' + path, {
-        method,
-        credentials: 'same-origin',
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await r.text();
-      return { status: r.status, body: text ? JSON.parse(text) : null };
-    },
-    { method, path, body },
-  );
-}
-
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
-  });
+  browser = await launch();
 });
 
 after(async () => {
   // Whatever page was open when a step failed, for the one reading the failure.
-  for (const ctx of browser?.contexts() ?? [])
-    for (const [i, p] of ctx.pages().entries()) await shot(p, `zz-last-${i}`).catch(() => undefined);
+  await shootOpenPages(browser, 'zz-last');
   // Stop and remove what this run created, even after a failure.
   if (annPage && started.projectId) {
     const p = started.projectId;
