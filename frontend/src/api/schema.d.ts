@@ -764,7 +764,12 @@ export interface paths {
         delete: operations["delete_alert_rule"];
         options?: never;
         head?: never;
-        /** Turns a rule on or off; turned off, what it has firing resolves on the next pass. */
+        /**
+         * Changes a rule (its condition and deployment stay: another watch is another rule),
+         *     checked as a new one would be, or turns it on or off. What it has firing ends now,
+         *     unannounced, when it is turned off or its terms change: the next pass judges by the
+         *     new ones.
+         */
         patch: operations["update_alert_rule"];
         trace?: never;
     };
@@ -2632,7 +2637,19 @@ export interface components {
             version: number;
         };
         RuleChange: {
-            enabled: boolean;
+            enabled?: boolean | null;
+            name?: string | null;
+            /** Format: int64 */
+            threshold?: number | null;
+            /** Format: int64 */
+            window_secs?: number | null;
+            severity?: string | null;
+            contact_group_id?: string | null;
+            /**
+             * Format: int64
+             * @description 0: no reminders.
+             */
+            repeat_secs?: number | null;
         };
         SaveVersion: {
             /** @description What changed, for the history. */
@@ -4838,6 +4855,22 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

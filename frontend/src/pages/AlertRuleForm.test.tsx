@@ -106,6 +106,28 @@ describe('the alert rule form', () => {
     expect(body.deployment_id).toBeNull();
   });
 
+  it('edits a rule: its condition and deployment fixed, the rest sent as a change', async () => {
+    const rule: Schemas['AlertRule'] = {
+      id: 'r9', name: 'flapping', deployment_id: 'd1', condition: 'restarts', threshold: 3, window_secs: 600,
+      severity: 'P2', contact_group_id: 'g1', repeat_secs: 0, enabled: true, created_at: '2026-12-01T00:00:00Z',
+    };
+    let changed = false;
+    const calls = mockApi({ 'PATCH /projects/{p}/alert-rules/{r}': () => ({ status: 204 }) });
+    renderInProject(
+      <AlertRuleDialog projectId="p1" groups={groups} deployments={deployments} editing={rule} onClose={() => {}} onCreated={() => {}} onChanged={() => (changed = true)} />,
+    );
+    expect((await screen.findByLabelText('Condition') as HTMLSelectElement).disabled).toBe(true);
+    expect((screen.getByLabelText('Deployment') as HTMLSelectElement).disabled).toBe(true);
+    const more = screen.getByLabelText('More than (restarts)') as HTMLInputElement;
+    expect(more.value).toBe('3');
+    fireEvent.change(more, { target: { value: '5' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save rule' }));
+    await waitFor(() => expect(changed).toBe(true));
+    const patch = calls.find((c) => c.method === 'PATCH')!;
+    expect(patch.path).toBe('/projects/p1/alert-rules/r9');
+    expect(patch.body).toEqual({ name: 'flapping', severity: 'P2', contact_group_id: 'g1', repeat_secs: 0, threshold: 5, window_secs: 600 });
+  });
+
   it('describes a rule in one line', () => {
     expect(describeRule({ condition: 'restarts', threshold: 3, window_secs: 600 })).toBe('Restarts: more than 3 restarts within 10 min');
     expect(describeRule({ condition: 'job_failed', threshold: 0, window_secs: 0 })).toBe('Job failed');

@@ -109,28 +109,36 @@ export function describeRule(r: Pick<AlertRule, 'condition' | 'threshold' | 'win
 
 const FIELDS = ['name', 'condition', 'threshold', 'window_secs', 'severity', 'contact_group_id', 'deployment_id', 'repeat_secs'];
 
+/**
+ * Creates a rule, or with `editing` changes one: its condition and deployment stay
+ * (another watch is another rule), the rest is checked by the API as for a new rule.
+ */
 export function AlertRuleDialog({
   projectId,
   groups,
   deployments,
+  editing,
   onClose,
   onCreated,
+  onChanged,
 }: {
   projectId: string;
   groups: ContactGroup[];
   deployments: Deployment[];
+  editing?: AlertRule;
   onClose: () => void;
   onCreated: (r: AlertRule) => void;
+  onChanged?: () => void;
 }) {
-  const [name, setName] = useState('');
-  const [condition, setCondition] = useState('job_failed');
+  const [name, setName] = useState(editing?.name ?? '');
+  const [condition, setCondition] = useState(editing?.condition ?? 'job_failed');
   const spec = conditionSpec(condition)!;
-  const [threshold, setThreshold] = useState('');
-  const [windowSecs, setWindowSecs] = useState('');
-  const [severity, setSeverity] = useState<string>('P1');
-  const [groupId, setGroupId] = useState(groups[0]?.id ?? '');
-  const [deploymentId, setDeploymentId] = useState('');
-  const [repeat, setRepeat] = useState('0');
+  const [threshold, setThreshold] = useState(editing && spec.threshold ? String(editing.threshold) : '');
+  const [windowSecs, setWindowSecs] = useState(editing && spec.window ? String(editing.window_secs) : '');
+  const [severity, setSeverity] = useState<string>(editing?.severity ?? 'P1');
+  const [groupId, setGroupId] = useState(editing?.contact_group_id ?? groups[0]?.id ?? '');
+  const [deploymentId, setDeploymentId] = useState(editing?.deployment_id ?? '');
+  const [repeat, setRepeat] = useState(String(editing?.repeat_secs ?? 0));
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
 
@@ -156,8 +164,26 @@ export function AlertRuleDialog({
     if (spec.threshold) body.threshold = threshold.trim() === '' ? spec.threshold.default : Number(threshold);
     if (spec.window) body.window_secs = windowSecs.trim() === '' ? spec.window.default : Number(windowSecs);
     try {
-      const r = await call(api.POST('/projects/{project_id}/alert-rules', { params: { path: { project_id: projectId } }, body }));
-      onCreated(r);
+      if (editing) {
+        const change: Schemas['RuleChange'] = {
+          name: body.name,
+          severity: body.severity,
+          contact_group_id: body.contact_group_id,
+          repeat_secs: body.repeat_secs,
+          threshold: body.threshold,
+          window_secs: body.window_secs,
+        };
+        await call(
+          api.PATCH('/projects/{project_id}/alert-rules/{rule_id}', {
+            params: { path: { project_id: projectId, rule_id: editing.id } },
+            body: change,
+          }),
+        );
+        onChanged?.();
+      } else {
+        const r = await call(api.POST('/projects/{project_id}/alert-rules', { params: { path: { project_id: projectId } }, body }));
+        onCreated(r);
+      }
     } catch (e) {
       setError(e);
       setBusy(false);
@@ -168,13 +194,13 @@ export function AlertRuleDialog({
   const repeatValue = Number(repeat || 0);
   return (
     <Dialog
-      title="New alert rule"
+      title={editing ? `Edit rule ${editing.name}` : 'New alert rule'}
       onClose={onClose}
       footer={
         <>
           <button onClick={onClose}>Cancel</button>
           <button className="primary" disabled={busy || !name.trim() || !groupId} onClick={() => void submit()}>
-            {busy ? 'Creating…' : 'Create rule'}
+            {editing ? (busy ? 'Saving…' : 'Save rule') : busy ? 'Creating…' : 'Create rule'}
           </button>
         </>
       }
@@ -191,7 +217,7 @@ export function AlertRuleDialog({
         </Field>
         <Field label="Condition" error={fieldError(error, 'condition')} hint={spec.explain}>
           {(p) => (
-            <select {...p} value={condition} onChange={(e) => pickCondition(e.target.value)} style={{ width: '100%' }}>
+            <select {...p} disabled={!!editing} value={condition} onChange={(e) => pickCondition(e.target.value)} style={{ width: '100%' }}>
               {CONDITIONS.map((c) => (
                 <option key={c.value} value={c.value}>
                   {c.label} ({c.value})
@@ -272,7 +298,7 @@ export function AlertRuleDialog({
         <div className="fields-2">
           <Field label="Deployment" error={fieldError(error, 'deployment_id')} hint="One deployment, or every deployment of the project.">
             {(p) => (
-              <select {...p} value={deploymentId} onChange={(e) => setDeploymentId(e.target.value)} style={{ width: '100%' }}>
+              <select {...p} disabled={!!editing} value={deploymentId} onChange={(e) => setDeploymentId(e.target.value)} style={{ width: '100%' }}>
                 <option value="">Every deployment</option>
                 {deployments.map((d) => (
                   <option key={d.id} value={d.id}>

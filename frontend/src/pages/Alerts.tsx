@@ -177,6 +177,7 @@ function RulesTab({ projectId, rules, reload, groups, deployments, deploymentNam
   const { role } = useProject();
   const canWrite = atLeast(role, 'editor');
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<AlertRule>();
   const [deleting, setDeleting] = useState<AlertRule>();
   const [error, setError] = useState<unknown>();
   const [shown, setShown] = useState(50);
@@ -248,9 +249,14 @@ function RulesTab({ projectId, rules, reload, groups, deployments, deploymentNam
               </td>
               <td className="num">
                 {canWrite && (
-                  <button className="danger small" onClick={() => setDeleting(r)}>
-                    Delete
-                  </button>
+                  <>
+                    <button className="small" onClick={() => setEditing(r)}>
+                      Edit
+                    </button>{' '}
+                    <button className="danger small" onClick={() => setDeleting(r)}>
+                      Delete
+                    </button>
+                  </>
                 )}
               </td>
             </tr>
@@ -274,6 +280,21 @@ function RulesTab({ projectId, rules, reload, groups, deployments, deploymentNam
           onCreated={async (r) => {
             setCreating(false);
             toast(`Rule ${r.name} created`);
+            await reload();
+          }}
+        />
+      )}
+      {editing && (
+        <AlertRuleDialog
+          projectId={projectId}
+          groups={groups}
+          deployments={deployments}
+          editing={editing}
+          onClose={() => setEditing(undefined)}
+          onCreated={() => undefined}
+          onChanged={async () => {
+            toast(`Rule ${editing.name} saved: what it had firing is judged again by the new terms`);
+            setEditing(undefined);
             await reload();
           }}
         />

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::alerts::Condition;
-use crate::db::{new_id, now_ms};
+use crate::db::{new_id, now_ms, Tx};
 use crate::delivery::Message;
 use crate::domain::{bounded_text, Name};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -320,14 +320,23 @@ fn ranged(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Resu
     }
 }
 
-#[utoipa::path(post, path = "/projects/{project_id}/alert-rules", tag = "alerts", params(("project_id" = String, Path)),
-    request_body = NewAlertRule,
-    responses((status = 201, body = AlertRule), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_alert_rule(
-    State(state): State<AppState>,
-    access: ProjectGuard<can::Deploy>,
-    Json(body): Json<NewAlertRule>,
-) -> ApiResult<(StatusCode, JsonResponse<AlertRule>)> {
+/// A rule as stored, once checked.
+struct CheckedRule {
+    name: String,
+    condition: Condition,
+    threshold: i64,
+    window_secs: i64,
+    severity: String,
+    repeat_secs: i64,
+}
+
+/// Checks a rule's fields (each against its condition's range, defaults filled in) and
+/// that its contact group and deployment are the project's, inside `tx`.
+async fn check_rule(
+    tx: &mut Tx,
+    project_id: &str,
+    body: &NewAlertRule,
+) -> Result<CheckedRule, ApiError> {
     let name = Name::parse("name", &body.name)?;
     let condition = Condition::parse(&body.condition)?;
     let (threshold, window_secs) = match condition {
@@ -392,12 +401,11 @@ pub async fn create_alert_rule(
             "reminders are at least 60 s apart (or 0 for none)",
         ));
     }
-    let mut tx = state.db.begin_write().await?;
     let (group,): (i64,) =
         sqlx::query_as("select count(*) from contact_groups where id = $1 and project_id = $2")
             .bind(&body.contact_group_id)
-            .bind(access.project_id())
-            .fetch_one(&mut *tx)
+            .bind(project_id)
+            .fetch_one(&mut **tx)
             .await?;
     if group == 0 {
         return Err(ApiError::invalid(
@@ -409,8 +417,8 @@ pub async fn create_alert_rule(
         let (found,): (i64,) =
             sqlx::query_as("select count(*) from deployments where id = $1 and project_id = $2")
                 .bind(d)
-                .bind(access.project_id())
-                .fetch_one(&mut *tx)
+                .bind(project_id)
+                .fetch_one(&mut **tx)
                 .await?;
         if found == 0 {
             return Err(ApiError::invalid(
@@ -419,6 +427,34 @@ pub async fn create_alert_rule(
             ));
         }
     }
+    Ok(CheckedRule {
+        name: name.as_str().to_owned(),
+        condition,
+        threshold,
+        window_secs,
+        severity,
+        repeat_secs,
+    })
+}
+
+#[utoipa::path(post, path = "/projects/{project_id}/alert-rules", tag = "alerts", params(("project_id" = String, Path)),
+    request_body = NewAlertRule,
+    responses((status = 201, body = AlertRule), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_alert_rule(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Json(body): Json<NewAlertRule>,
+) -> ApiResult<(StatusCode, JsonResponse<AlertRule>)> {
+    let mut tx = state.db.begin_write().await?;
+    let rule = check_rule(&mut tx, access.project_id(), &body).await?;
+    let CheckedRule {
+        name,
+        condition,
+        threshold,
+        window_secs,
+        severity,
+        repeat_secs,
+    } = rule;
     let id = new_id();
     let now = now_ms();
     sqlx::query(
@@ -428,7 +464,7 @@ pub async fn create_alert_rule(
     )
     .bind(&id)
     .bind(access.project_id())
-    .bind(name.as_str())
+    .bind(&name)
     .bind(&body.deployment_id)
     .bind(condition.as_str())
     .bind(threshold)
@@ -451,7 +487,7 @@ pub async fn create_alert_rule(
         StatusCode::CREATED,
         JsonResponse(AlertRule {
             id,
-            name: name.as_str().to_owned(),
+            name,
             deployment_id: body.deployment_id,
             condition: condition.as_str().to_owned(),
             threshold,
@@ -530,31 +566,93 @@ pub async fn list_alert_rules(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleChange {
-    pub enabled: bool,
+    pub enabled: Option<bool>,
+    pub name: Option<String>,
+    pub threshold: Option<i64>,
+    pub window_secs: Option<i64>,
+    pub severity: Option<String>,
+    pub contact_group_id: Option<String>,
+    /// 0: no reminders.
+    pub repeat_secs: Option<i64>,
 }
 
-/// Turns a rule on or off; turned off, what it has firing resolves on the next pass.
+/// Changes a rule (its condition and deployment stay: another watch is another rule),
+/// checked as a new one would be, or turns it on or off. What it has firing ends now,
+/// unannounced, when it is turned off or its terms change: the next pass judges by the
+/// new ones.
 #[utoipa::path(patch, path = "/projects/{project_id}/alert-rules/{rule_id}", tag = "alerts",
     params(("project_id" = String, Path), ("rule_id" = String, Path)), request_body = RuleChange,
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_alert_rule(
     State(state): State<AppState>,
     access: ProjectGuard<can::Deploy>,
     Path((_project_id, rule_id)): Path<(String, String)>,
-    Json(body): Json<RuleChange>,
+    Json(change): Json<RuleChange>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    let done = sqlx::query("update alert_rules set enabled = $1 where id = $2 and project_id = $3")
-        .bind(i64::from(body.enabled))
-        .bind(&rule_id)
-        .bind(access.project_id())
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
+    let current: Option<(String, Option<String>, String, i64, i64, String, String, i64, i64)> = sqlx::query_as(
+        "select name, deployment_id, condition, threshold, window_secs, severity, contact_group_id, repeat_secs, enabled
+           from alert_rules where id = $1 and project_id = $2",
+    )
+    .bind(&rule_id)
+    .bind(access.project_id())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((
+        name,
+        deployment_id,
+        condition,
+        threshold,
+        window_secs,
+        severity,
+        group,
+        repeat_secs,
+        enabled,
+    )) = current
+    else {
         return Err(ApiError::not_found("alert rule"));
-    }
-    if !body.enabled {
-        // A rule switched off no longer watches: what it had firing ends now, unannounced.
+    };
+    let terms_change = change.name.is_some()
+        || change.threshold.is_some()
+        || change.window_secs.is_some()
+        || change.severity.is_some()
+        || change.contact_group_id.is_some()
+        || change.repeat_secs.is_some();
+    let merged = NewAlertRule {
+        name: change.name.unwrap_or(name),
+        deployment_id,
+        condition,
+        threshold: Some(change.threshold.unwrap_or(threshold)),
+        window_secs: Some(change.window_secs.unwrap_or(window_secs)),
+        severity: Some(change.severity.unwrap_or(severity)),
+        contact_group_id: change.contact_group_id.unwrap_or(group),
+        repeat_secs: Some(change.repeat_secs.unwrap_or(repeat_secs)),
+    };
+    let rule = check_rule(&mut tx, access.project_id(), &merged).await?;
+    let enabled = change.enabled.unwrap_or(enabled == 1);
+    sqlx::query(
+        "update alert_rules set name = $1, threshold = $2, window_secs = $3, severity = $4, contact_group_id = $5,
+                                repeat_secs = $6, enabled = $7
+          where id = $8 and project_id = $9",
+    )
+    .bind(&rule.name)
+    .bind(rule.threshold)
+    .bind(rule.window_secs)
+    .bind(&rule.severity)
+    .bind(&merged.contact_group_id)
+    .bind(rule.repeat_secs)
+    .bind(i64::from(enabled))
+    .bind(&rule_id)
+    .bind(access.project_id())
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            ApiError::already_exists("name", "the project already has an alert rule with this name")
+        }
+        other => other.into(),
+    })?;
+    if !enabled || terms_change {
         sqlx::query("update alerts set state = 'resolved', resolved_at = $1 where rule_id = $2 and state = 'firing'")
             .bind(now_ms())
             .bind(&rule_id)

@@ -821,3 +821,72 @@ async fn source_lag_is_read_in_turns_with_one_request_per_interval_and_fires_lag
 
     cancelled(&owner, &path).await;
 }
+
+#[tokio::test]
+async fn a_rule_is_changed_as_checked_as_a_new_one_and_its_firing_alert_ends_with_the_old_terms() {
+    let receivers = Receivers::start().await;
+    let app = TestApp::spawn_with(|c| {
+        c.alerts.interval_ms = 3_600_000;
+        c.outbox.interval_ms = 50;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let (project, _paths) = stuck_deployments(&owner, 1).await;
+    let group = webhook_group(&owner, &project, &receivers).await;
+    let rule = owner
+        .post(
+            &format!("/projects/{project}/alert-rules"),
+            json!({ "name": "stuck", "condition": "state_mismatch", "window_secs": 1, "contact_group_id": group }),
+        )
+        .await
+        .expect(201)
+        .id();
+    assert_eq!(evaluate(&app, later(5)).await, 1);
+    let rules = format!("/projects/{project}/alert-rules");
+    let path = format!("{rules}/{rule}");
+
+    // Out of its condition's range, or another project's group: refused, nothing changed.
+    owner
+        .patch(&path, json!({ "window_secs": 0 }))
+        .await
+        .expect_error(422, "invalid_field", Some("window_secs"));
+    let other_project = owner.project("other").await;
+    let other_group = owner
+        .post(
+            &format!("/projects/{other_project}/contact-groups"),
+            json!({ "name": "theirs", "emails": ["them@example.com"] }),
+        )
+        .await
+        .expect(201)
+        .id();
+    owner
+        .patch(&path, json!({ "contact_group_id": other_group }))
+        .await
+        .expect_error(422, "invalid_field", Some("contact_group_id"));
+    owner
+        .patch(&path, json!({ "condition": "restarts" }))
+        .await
+        .expect(422);
+
+    owner
+        .patch(
+            &path,
+            json!({ "window_secs": 600, "severity": "P0", "name": "stuck long" }),
+        )
+        .await
+        .expect(204);
+    let listed = owner.get(&rules).await.expect(200).body;
+    assert_eq!(listed[0]["name"], "stuck long");
+    assert_eq!(listed[0]["window_secs"], 600);
+    assert_eq!(listed[0]["severity"], "P0");
+    assert_eq!(listed[0]["condition"], "state_mismatch");
+    // The alert fired under the old terms ended with them, unannounced.
+    let alerts = owner
+        .list_all(&format!("/projects/{project}/alerts"), 10)
+        .await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["state"], "resolved");
+    assert_eq!(evaluate(&app, later(5)).await, 0, "stuck 5 s is not 600");
+    let delivered = receivers.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(delivered.len(), 1, "only the first firing was sent");
+}
