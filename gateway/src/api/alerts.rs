@@ -576,6 +576,19 @@ pub struct RuleChange {
     pub repeat_secs: Option<i64>,
 }
 
+#[derive(sqlx::FromRow)]
+struct StoredRule {
+    name: String,
+    deployment_id: Option<String>,
+    condition: String,
+    threshold: i64,
+    window_secs: i64,
+    severity: String,
+    contact_group_id: String,
+    repeat_secs: i64,
+    enabled: i64,
+}
+
 /// Changes a rule (its condition and deployment stay: another watch is another rule),
 /// checked as a new one would be, or turns it on or off. What it has firing ends now,
 /// unannounced, when it is turned off or its terms change: the next pass judges by the
@@ -590,7 +603,7 @@ pub async fn update_alert_rule(
     Json(change): Json<RuleChange>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    let current: Option<(String, Option<String>, String, i64, i64, String, String, i64, i64)> = sqlx::query_as(
+    let current: Option<StoredRule> = sqlx::query_as(
         "select name, deployment_id, condition, threshold, window_secs, severity, contact_group_id, repeat_secs, enabled
            from alert_rules where id = $1 and project_id = $2",
     )
@@ -598,18 +611,7 @@ pub async fn update_alert_rule(
     .bind(access.project_id())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((
-        name,
-        deployment_id,
-        condition,
-        threshold,
-        window_secs,
-        severity,
-        group,
-        repeat_secs,
-        enabled,
-    )) = current
-    else {
+    let Some(current) = current else {
         return Err(ApiError::not_found("alert rule"));
     };
     let terms_change = change.name.is_some()
@@ -619,17 +621,17 @@ pub async fn update_alert_rule(
         || change.contact_group_id.is_some()
         || change.repeat_secs.is_some();
     let merged = NewAlertRule {
-        name: change.name.unwrap_or(name),
-        deployment_id,
-        condition,
-        threshold: Some(change.threshold.unwrap_or(threshold)),
-        window_secs: Some(change.window_secs.unwrap_or(window_secs)),
-        severity: Some(change.severity.unwrap_or(severity)),
-        contact_group_id: change.contact_group_id.unwrap_or(group),
-        repeat_secs: Some(change.repeat_secs.unwrap_or(repeat_secs)),
+        name: change.name.unwrap_or(current.name),
+        deployment_id: current.deployment_id,
+        condition: current.condition,
+        threshold: Some(change.threshold.unwrap_or(current.threshold)),
+        window_secs: Some(change.window_secs.unwrap_or(current.window_secs)),
+        severity: Some(change.severity.unwrap_or(current.severity)),
+        contact_group_id: change.contact_group_id.unwrap_or(current.contact_group_id),
+        repeat_secs: Some(change.repeat_secs.unwrap_or(current.repeat_secs)),
     };
     let rule = check_rule(&mut tx, access.project_id(), &merged).await?;
-    let enabled = change.enabled.unwrap_or(enabled == 1);
+    let enabled = change.enabled.unwrap_or(current.enabled == 1);
     sqlx::query(
         "update alert_rules set name = $1, threshold = $2, window_secs = $3, severity = $4, contact_group_id = $5,
                                 repeat_secs = $6, enabled = $7
