@@ -1,6 +1,7 @@
 //! Job metrics collected from the engine: every `job_metrics.interval_ms`, each running
-//! (or transitioning: e.g. restarting in the engine) deployment's job is read with ONE request (`GET /jobs/{id}`, whose vertices carry
-//! their I/O counters), and a sample is stored: records in (what the sources emitted)
+//! (or transitioning: e.g. restarting in the engine) deployment's job is read with ONE
+//! request (`GET /jobs/{id}`, whose vertices carry their I/O counters), and a sample
+//! is stored: records in (what the sources emitted)
 //! and out (what the sinks took) per second, the most backpressured and the busiest
 //! vertex's share of time, and the checkpoint counters the reconciler already reads.
 //! Rates come from the difference with the previous sample's cumulative counters.
@@ -183,32 +184,49 @@ async fn sample(state: &AppState, due: &Due, tick: i64, now: i64) -> Result<bool
         .and_then(|text| serde_json::from_str(text).ok())
         .filter(|notes: &SourceLag| notes.job == due.engine_job_id);
     let lag_every = config.lag_every as i64;
-    if let Some(notes) = notes
-        .as_mut()
-        .filter(|_| lag_every > 0 && tick % lag_every == 0)
-    {
-        if let Some((index, request)) = notes.next_request() {
-            match request {
-                LagRequest::List { vertex } => {
-                    let names = client
-                        .vertex_metric_names(&due.engine_job_id, &vertex)
-                        .await
-                        .map_err(crate::engine::engine_error)?;
-                    notes.listed(index, &names);
-                }
-                LagRequest::Read { vertex, names } => {
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    let values = client
-                        .vertex_metrics(&due.engine_job_id, &vertex, &names)
-                        .await
-                        .map_err(crate::engine::engine_error)?;
-                    notes.read(index, &values, now);
-                }
+    let lag_turn = lag_every > 0 && tick % lag_every == 0;
+    if let Some(notes) = notes.as_mut().filter(|_| lag_turn) {
+        let next = notes.next_request();
+        match &next {
+            Some((index, LagRequest::List { vertex })) => {
+                let names = client
+                    .vertex_metric_names(&due.engine_job_id, vertex)
+                    .await
+                    .map_err(crate::engine::engine_error)?;
+                notes.listed(*index, &names);
             }
-            save_notes(state, deployment_id, notes).await?;
+            Some((index, LagRequest::Read { vertex, names })) => {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let values = client
+                    .vertex_metrics(&due.engine_job_id, vertex, &names)
+                    .await
+                    .map_err(crate::engine::engine_error)?;
+                notes.read(*index, &values, now);
+            }
+            // No source has lag to read now: the job is read as on any other turn
+            // (the turns counted towards listing the silent ones again are kept).
+            None => {}
+        }
+        save_notes(state, deployment_id, notes).await?;
+        if next.is_some() {
             return Ok(false);
         }
     }
+    read_job(state, due, &client, notes, now).await
+}
+
+/// Reads the job and stores a sample, with the freshest lag readings in `notes` (made
+/// from the job's plan when there are none yet).
+async fn read_job(
+    state: &AppState,
+    due: &Due,
+    client: &engine_client::EngineClient,
+    notes: Option<SourceLag>,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let deployment_id = due.id.as_str();
+    let config = &state.config.job_metrics;
+    let lag_every = config.lag_every as i64;
     let job = client
         .job(&due.engine_job_id)
         .await

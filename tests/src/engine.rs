@@ -64,6 +64,8 @@ impl Drop for LagReportingEngine {
 struct Proxy {
     upstream: String,
     http: reqwest::Client,
+    /// Whether the sources report lag at all (the engine's own answers when not).
+    reporting: bool,
     lag_ms: f64,
     pending: f64,
     reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
@@ -72,6 +74,16 @@ struct Proxy {
 
 impl LagReportingEngine {
     pub async fn start(upstream: &str, lag_ms: f64, pending: f64) -> Self {
+        Self::serve(upstream, true, lag_ms, pending).await
+    }
+
+    /// The engine's own answers, counting the listings of a vertex's metrics: sources
+    /// that report no lag, as the ones here.
+    pub async fn silent(upstream: &str) -> Self {
+        Self::serve(upstream, false, 0.0, 0.0).await
+    }
+
+    async fn serve(upstream: &str, reporting: bool, lag_ms: f64, pending: f64) -> Self {
         use std::sync::atomic::AtomicUsize;
         use std::sync::Arc;
         let reads = Arc::new(AtomicUsize::new(0));
@@ -79,6 +91,7 @@ impl LagReportingEngine {
         let proxy = Proxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
+            reporting,
             lag_ms,
             pending,
             reads: reads.clone(),
@@ -161,7 +174,7 @@ async fn forward(
     };
     let status = answer.status();
     let bytes = answer.bytes().await.unwrap_or_default();
-    if subtask_metrics && status.is_success() {
+    if subtask_metrics && status.is_success() && proxy.reporting {
         let mut listed: Vec<serde_json::Value> = serde_json::from_slice(&bytes).unwrap_or_default();
         listed.extend(LAG_NAMES.iter().map(|n| serde_json::json!({ "id": n })));
         return axum::Json(listed).into_response();

@@ -890,3 +890,45 @@ async fn a_rule_is_changed_as_checked_as_a_new_one_and_its_firing_alert_ends_wit
     let delivered = receivers.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(delivered.len(), 1, "only the first firing was sent");
 }
+
+#[tokio::test]
+async fn sources_without_lag_are_listed_again_every_few_turns_and_never_read() {
+    let Some(engine) = local_engine() else { return };
+    let silent = sluice_tests::engine::LagReportingEngine::silent(&engine.rest_url).await;
+    let app = on_engine(&engine, |c| {
+        c.job_metrics.interval_ms = 100;
+        c.job_metrics.lag_every = 1;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner
+        .post(
+            "/clusters",
+            json!({ "name": "datagen-fed", "rest_url": silent.url, "flink_version": "2.3.0", "engine_version": "1.0.0" }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = started(&owner, &project, "quiet", SQL, &cluster).await;
+    wait_status(&owner, &path, "RUNNING").await;
+    // Every turn is a lag turn: the first lists the source (nothing), the next ten
+    // read the job, then it is listed again.
+    let listings = || silent.listings.load(std::sync::atomic::Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while listings() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "listed {} time(s)",
+            listings()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(silent.reads.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // Samples went on meanwhile, without lag.
+    let points = owner.get(&format!("{path}/metrics")).await.expect(200).body;
+    let points = points.as_array().unwrap();
+    assert!(points.len() >= 5, "{points:?}");
+    assert!(points.iter().all(|p| p["source_lag_ms"].is_null()));
+    cancelled(&owner, &path).await;
+}
