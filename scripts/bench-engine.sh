@@ -7,8 +7,10 @@
 #     (Sluice's reconciler observes every RECONCILE_MS, default 1000);
 #  3. CPU used by the reconciler and the job metrics collector with many deployments
 #     tracked: TRACKED deployments (default 200) all watching one running engine job,
-#     over a fixed window, and the collector's engine requests per minute
-#     (COLLECT_MS, default 5000: one request per deployment per interval).
+#     over fixed windows, alternately with the collector at COLLECT_MS (default 5000:
+#     one request per deployment per interval) and with it off (the server restarted
+#     on the same database between windows), WINDOWS of each, side by side in one run;
+#     and the collector's engine requests per minute.
 #
 #   scripts/bench-engine.sh                      # uses/starts the local cluster on 8081
 #   ENGINE_URL=http://127.0.0.1:8091 DURATION=5s TRACKED=500 scripts/bench-engine.sh
@@ -16,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${DURATION:-10s}"
+WINDOWS="${WINDOWS:-2}"
 TRACKED="${TRACKED:-200}"
 ROUNDS="${ROUNDS:-3}"
 WINDOW_SECS="${WINDOW_SECS:-20}"
@@ -38,13 +41,20 @@ export SLUICE__DATA_DIR="$dir" SLUICE__LISTEN="127.0.0.1:$port" SLUICE__ENGINE__
 token=$("$BIN" admin create-account --name bench --owner-email bench@example.com 2>/dev/null)
 RUST_LOG=warn "$BIN" serve 2>"$dir/server.log" &
 pid=$!
-cleanup() { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"; }
+# The measurement restarts the server (its pid then in server.pid): stop whichever runs.
+cleanup() {
+  kill -TERM "$pid" 2>/dev/null || true
+  [ -f "$dir/server.pid" ] && kill -TERM "$(cat "$dir/server.pid")" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
 trap cleanup EXIT
 for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
 
 # The rest is easier in Python: JSON, timing, polling.
 BASE="$base" TOKEN="$token" ENGINE_URL="$ENGINE_URL" RUNNER="$RUNNER" DB="$dir/sluice.db" PID="$pid" \
-TRACKED="$TRACKED" ROUNDS="$ROUNDS" WINDOW_SECS="$WINDOW_SECS" DURATION="$DURATION" python3 - <<'PY'
+TRACKED="$TRACKED" ROUNDS="$ROUNDS" WINDOW_SECS="$WINDOW_SECS" DURATION="$DURATION" WINDOWS="$WINDOWS" \
+BIN="$BIN" LOG="$dir/server.log" python3 - <<'PY'
 import base64, json, os, sqlite3, subprocess, time, urllib.request, uuid
 
 base, token, engine = os.environ["BASE"], os.environ["TOKEN"], os.environ["ENGINE_URL"]
@@ -147,18 +157,55 @@ def cpu_ticks(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
 
-pid, hz, window = os.environ["PID"], os.sysconf("SC_CLK_TCK"), int(os.environ["WINDOW_SECS"])
-time.sleep(3)  # let the first passes over the new rows run
-before, t0 = cpu_ticks(pid), time.time()
-time.sleep(window)
-cpu_secs = (cpu_ticks(pid) - before) / hz
-elapsed = time.time() - t0
-# The collector's share: one engine request per stored sample.
-samples = db.execute("select count(*) from deployment_metrics where resolution = 0 and at >= ? and at < ?",
-                     (int(t0 * 1000), int((t0 + elapsed) * 1000))).fetchone()[0]
+hz, window = os.sysconf("SC_CLK_TCK"), int(os.environ["WINDOW_SECS"])
+collect_ms = os.environ.get("COLLECT_MS", "5000")
+server = {"pid": int(os.environ["PID"]), "proc": None}
+
+def restart(interval_ms):
+    """The server again on the same database, with the collector at `interval_ms`."""
+    os.kill(server["pid"], 15)
+    if server["proc"]:
+        server["proc"].wait()
+    else:
+        while os.path.exists(f"/proc/{server['pid']}") and open(f"/proc/{server['pid']}/stat").read().split()[2] != "Z":
+            time.sleep(0.05)
+    env = dict(os.environ, SLUICE__JOB_METRICS__INTERVAL_MS=str(interval_ms), RUST_LOG="warn")
+    proc = subprocess.Popen([os.environ["BIN"], "serve"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=open(os.environ["LOG"], "a"))
+    server.update(pid=proc.pid, proc=proc)
+    open(os.path.join(os.path.dirname(os.environ["LOG"]), "server.pid"), "w").write(str(proc.pid))
+    wait(healthy, "the restarted server", 30)
+
+def healthy():
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+def measure(interval_ms):
+    restart(interval_ms)
+    time.sleep(3)  # let the first passes after the start run
+    before, t0 = cpu_ticks(server["pid"]), time.time()
+    time.sleep(window)
+    cpu = (cpu_ticks(server["pid"]) - before) / hz
+    elapsed = time.time() - t0
+    # The collector's share: one engine request per stored sample.
+    samples = db.execute("select count(*) from deployment_metrics where resolution = 0 and at >= ? and at < ?",
+                         (int(t0 * 1000), int((t0 + elapsed) * 1000))).fetchone()[0]
+    return cpu, elapsed, samples
+
+on, off = [], []
+for _ in range(int(os.environ["WINDOWS"])):
+    on.append(measure(int(collect_ms)))
+    off.append(measure(3_600_000_000))
 api("POST", f"{dpath}/stop", {"mode": "CANCEL"})
 db.execute("update deployments set desired_state = 'CANCELLED', engine_job_id = null, status = 'CANCELLED' where name like 'tracked-%'")
 db.commit()
+wait(lambda: api("GET", dpath)["status"] == "CANCELLED", "CANCELLED at the end")
+os.kill(server["pid"], 15)
+if server["proc"]:
+    server["proc"].wait()
 
 med = lambda xs: sorted(xs)[len(xs) // 2]
 print()
@@ -168,9 +215,13 @@ print(f"  Flink /jobs/overview    {flink_rps:10.0f} rps   ratio Sluice/Flink {sl
 print(f"deploy to RUNNING (all tasks running), median of {len(sluice_times)}:")
 print(f"  through Sluice          {med(sluice_times):10.2f} s   {[round(t, 2) for t in sluice_times]}")
 print(f"  raw /jars/{{id}}/run      {med(raw_times):10.2f} s   {[round(t, 2) for t in raw_times]}   ratio {med(sluice_times) / med(raw_times):.2f}")
-print(f"reconciler with {n + 1} running deployments tracked, {os.environ.get('RECONCILE_MS', '1000')} ms interval, {elapsed:.0f} s window:")
-print(f"  Sluice CPU              {cpu_secs:10.2f} s   = {100 * cpu_secs / elapsed:.1f}% of one core, "
-      f"{1e6 * cpu_secs / elapsed / (n + 1):.0f} us per deployment per second")
-print(f"  job metrics collector   {60 * samples / elapsed:10.0f} engine requests (samples) per minute at a "
-      f"{os.environ.get('COLLECT_MS', '5000')} ms interval: {60 * samples / elapsed / (n + 1):.1f} per deployment")
+cpu_on = sum(c for c, _, _ in on) / sum(e for _, e, _ in on)
+cpu_off = sum(c for c, _, _ in off) / sum(e for _, e, _ in off)
+samples_per_sec = sum(s for _, _, s in on) / sum(e for _, e, _ in on)
+print(f"reconciler and collector with {n + 1} running deployments tracked, reconciler every "
+      f"{os.environ.get('RECONCILE_MS', '1000')} ms, {len(on)} + {len(off)} alternating windows of {window} s:")
+print(f"  collector every {collect_ms} ms   {100 * cpu_on:6.1f}% of one core   {[round(c, 2) for c, _, _ in on]} s CPU")
+print(f"  collector off             {100 * cpu_off:6.1f}% of one core   {[round(c, 2) for c, _, _ in off]} s CPU   ratio {cpu_on / cpu_off:.2f}")
+print(f"  collector engine requests {60 * samples_per_sec:8.0f} per minute: {60 * samples_per_sec / (n + 1):.1f} per deployment; "
+      f"{1000 * (cpu_on - cpu_off) / samples_per_sec:.2f} ms of CPU per request")
 PY
