@@ -841,6 +841,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/channel-choices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The account's notification channels a contact group of this project may send to:
+         *     their kind and name only, so the project's people see where groups send and its
+         *     admins can pick them (addresses and secrets stay with the account's admins).
+         */
+        get: operations["list_channel_choices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/connections": {
         parameters: {
             query?: never;
@@ -1583,6 +1604,13 @@ export interface components {
         };
         ChangeProjectRole: {
             role: components["schemas"]["ProjectRole"];
+        };
+        /** @description A notification channel as a contact group names it. */
+        ChannelChoice: {
+            id: string;
+            /** @description `sms`, `dingtalk` or `webhook`. */
+            kind: string;
+            name: string;
         };
         Cluster: {
             id: string;
@@ -5097,6 +5125,35 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": number[];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_channel_choices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelChoice"][];
                 };
             };
             404: {

@@ -8,13 +8,11 @@ import type { Schemas } from '../api/client';
 const groups: Schemas['ContactGroup'][] = [
   { id: 'g1', name: 'on-call', emails: ['ops@example.com', 'lead@example.com'], channel_ids: ['ch1'], created_at: '2026-12-01T00:00:00Z' },
 ];
-const channels: Schemas['NotificationChannel'][] = [
-  { id: 'ch1', kind: 'dingtalk', name: 'ops robot', address: 'https://oapi.dingtalk.com/robot/send?access_token=***', has_secret: true, created_by: 'u1', created_at: '2026-12-01T00:00:00Z' },
-];
+const channels: Schemas['ChannelChoice'][] = [{ id: 'ch1', kind: 'dingtalk', name: 'ops robot' }];
 
 function server() {
   return mockApi({
-    'GET /account/notification-channels': () => ({ body: channels }),
+    'GET /projects/{p}/channel-choices': () => ({ body: channels }),
     'POST /projects/{p}/contact-groups/{g}/test': () => ({
       body: [
         { channel: 'email', destination: 'ops@example.com', delivered: true },
@@ -47,7 +45,7 @@ describe('the contact groups tab', () => {
 
   it('shows a refused test in words, and hides the buttons from roles that cannot use them', async () => {
     mockApi({
-      'GET /account/notification-channels': () => ({ body: channels }),
+      'GET /projects/{p}/channel-choices': () => ({ body: channels }),
       'POST /projects/{p}/contact-groups/{g}/test': () => ({ status: 403, body: { error: { code: 'forbidden', message: 'this needs the admin role in the project' } } }),
     });
     const { unmount } = renderInProject(<ContactGroupsTab projectId="p1" groups={groups} reload={async () => {}} rulesUsing={() => 0} />, { projectRole: 'admin' });
@@ -66,7 +64,7 @@ describe('the contact groups tab', () => {
 
   it('creates a group with the emails pasted and the channels picked, showing a field error in place', async () => {
     const calls = mockApi({
-      'GET /account/notification-channels': () => ({ body: channels }),
+      'GET /projects/{p}/channel-choices': () => ({ body: channels }),
       'POST /projects/{p}/contact-groups': () => ({
         status: 422,
         body: { error: { code: 'invalid_field', message: 'emails must be an email address like name@example.com', field: 'emails' } },

@@ -7,22 +7,23 @@ import { api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
 import { ConfirmDialog, Dialog, ErrorNote, Field, fieldError, formError, formatTime } from '../components/ui';
 import { useLoad } from '../lib/hooks';
-import { atLeast, useSession } from '../session';
+import { atLeast } from '../session';
 import { useProject } from '../project';
 
 type ContactGroup = Schemas['ContactGroup'];
-type Channel = Schemas['NotificationChannel'];
+type Channel = Schemas['ChannelChoice'];
 type TestResult = Schemas['TestResult'];
 
 /**
- * The account's channels, for naming them. Only account owners and admins may list
- * them (the API answers 403 to anyone else), so others see channel ids.
+ * The account's channels a contact group of this project may send to, by kind and
+ * name (their addresses stay with the account's admins).
  */
-export function useChannels() {
-  const { account } = useSession();
-  const allowed = account.role === 'owner' || account.role === 'admin';
-  const loaded = useLoad(async () => (allowed ? call(api.GET('/account/notification-channels')) : []), [allowed]);
-  return { channels: loaded.data ?? [], allowed, error: loaded.error, reload: loaded.reload };
+export function useChannels(projectId: string) {
+  const loaded = useLoad(
+    () => call(api.GET('/projects/{project_id}/channel-choices', { params: { path: { project_id: projectId } } })),
+    [projectId],
+  );
+  return { channels: loaded.data ?? [], error: loaded.error, reload: loaded.reload };
 }
 
 export function channelName(channels: Channel[], id: string): string {
@@ -38,10 +39,9 @@ export function parseEmails(text: string): string[] {
     .filter(Boolean);
 }
 
-function NewGroupDialog({ projectId, channels, channelsAllowed, onClose, onCreated }: {
+function NewGroupDialog({ projectId, channels, onClose, onCreated }: {
   projectId: string;
   channels: Channel[];
-  channelsAllowed: boolean;
   onClose: () => void;
   onCreated: (g: ContactGroup) => void;
 }) {
@@ -87,8 +87,7 @@ function NewGroupDialog({ projectId, channels, channelsAllowed, onClose, onCreat
       </Field>
       <fieldset className="channel-picks" aria-invalid={!!fieldError(error, 'channel_ids')}>
         <legend className="label">Notification channels</legend>
-        {!channelsAllowed && <div className="field-hint">Only account owners and admins can list the account’s channels.</div>}
-        {channelsAllowed && channels.length === 0 && (
+        {channels.length === 0 && (
           <div className="field-hint">
             The account has no channels yet. <Link to="/channels">Add DingTalk, SMS or webhook channels</Link>.
           </div>
@@ -100,7 +99,7 @@ function NewGroupDialog({ projectId, channels, channelsAllowed, onClose, onCreat
               checked={picked.includes(c.id)}
               onChange={(e) => setPicked((old) => (e.target.checked ? [...old, c.id] : old.filter((x) => x !== c.id)))}
             />
-            {c.name} <span className="muted small">{c.kind} · {c.address}</span>
+            {c.name} <span className="muted small">{c.kind}</span>
           </label>
         ))}
         {fieldError(error, 'channel_ids') && (
@@ -159,7 +158,7 @@ export function ContactGroupsTab({ projectId, groups, reload, rulesUsing }: {
 }) {
   const { role } = useProject();
   const canManage = atLeast(role, 'admin');
-  const { channels, allowed: channelsAllowed } = useChannels();
+  const { channels, error: channelsError } = useChannels(projectId);
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<ContactGroup>();
   const [testing, setTesting] = useState<string>();
@@ -183,6 +182,7 @@ export function ContactGroupsTab({ projectId, groups, reload, rulesUsing }: {
 
   return (
     <div>
+      <ErrorNote error={channelsError} />
       <div className="row" style={{ marginBottom: 12 }}>
         <span className="muted small">Rules send to a contact group: its emails and the account’s channels.</span>
         <div className="spacer" />
@@ -230,7 +230,6 @@ export function ContactGroupsTab({ projectId, groups, reload, rulesUsing }: {
         <NewGroupDialog
           projectId={projectId}
           channels={channels}
-          channelsAllowed={channelsAllowed}
           onClose={() => setCreating(false)}
           onCreated={async (g) => {
             setCreating(false);

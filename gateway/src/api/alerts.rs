@@ -156,6 +156,37 @@ pub async fn list_contact_groups(
     Ok(JsonResponse(groups))
 }
 
+/// A notification channel as a contact group names it.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelChoice {
+    pub id: String,
+    /// `sms`, `dingtalk` or `webhook`.
+    pub kind: String,
+    pub name: String,
+}
+
+/// The account's notification channels a contact group of this project may send to:
+/// their kind and name only, so the project's people see where groups send and its
+/// admins can pick them (addresses and secrets stay with the account's admins).
+#[utoipa::path(get, path = "/projects/{project_id}/channel-choices", tag = "alerts", params(("project_id" = String, Path)),
+    responses((status = 200, body = Vec<ChannelChoice>), (status = 404, body = ErrorBody)))]
+pub async fn list_channel_choices(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+) -> ApiResult<JsonResponse<Vec<ChannelChoice>>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "select id, kind, name from notification_channels where account_id = $1 order by name",
+    )
+    .bind(access.account().as_str())
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(
+        rows.into_iter()
+            .map(|(id, kind, name)| ChannelChoice { id, kind, name })
+            .collect(),
+    ))
+}
+
 /// Removes a contact group no rule uses any more.
 #[utoipa::path(delete, path = "/projects/{project_id}/contact-groups/{group_id}", tag = "alerts",
     params(("project_id" = String, Path), ("group_id" = String, Path)),

@@ -161,6 +161,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             alerts::create_contact_group
         ))
         .routes(routes!(alerts::delete_contact_group))
+        .routes(routes!(alerts::list_channel_choices))
         .routes(routes!(alerts::test_contact_group))
         .routes(routes!(alerts::list_alert_rules, alerts::create_alert_rule))
         .routes(routes!(

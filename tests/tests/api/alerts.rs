@@ -932,3 +932,52 @@ async fn sources_without_lag_are_listed_again_every_few_turns_and_never_read() {
     assert!(points.iter().all(|p| p["source_lag_ms"].is_null()));
     cancelled(&owner, &path).await;
 }
+
+#[tokio::test]
+async fn the_projects_people_see_the_accounts_channels_by_name_without_their_addresses() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let channel = owner
+        .post(
+            "/account/notification-channels",
+            json!({ "kind": "webhook", "name": "pager", "address": "https://hooks.example.com/secret-path", "secret": "a-signing-secret-of-some-length" }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let admin = app
+        .member(&owner, "member", Some((&project, "admin")), false)
+        .await;
+    // The account's own list is for account admins.
+    admin
+        .get("/account/notification-channels")
+        .await
+        .expect_error(403, "forbidden", None);
+    let choices = admin
+        .get(&format!("/projects/{project}/channel-choices"))
+        .await
+        .expect(200);
+    assert_eq!(
+        choices.body,
+        json!([{ "id": channel, "kind": "webhook", "name": "pager" }])
+    );
+    assert!(!choices.body.to_string().contains("hooks.example.com"));
+    // With it, a project admin makes a group that sends through the channel.
+    admin
+        .post(
+            &format!("/projects/{project}/contact-groups"),
+            json!({ "name": "on-call", "channel_ids": [channel] }),
+        )
+        .await
+        .expect(201);
+    // A viewer sees where the project's groups send, by name.
+    let viewer = app
+        .member(&owner, "member", Some((&project, "viewer")), false)
+        .await;
+    let seen = viewer
+        .get(&format!("/projects/{project}/channel-choices"))
+        .await
+        .expect(200);
+    assert_eq!(seen.body, choices.body);
+}

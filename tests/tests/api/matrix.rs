@@ -91,9 +91,11 @@ fn expectation(operation: &str) -> Option<Expect> {
         | "remove_project_member"
         | "update_project" => Project("admin"),
         "delete_project" => Project("owner"),
-        "list_contact_groups" | "list_alert_rules" | "list_silences" | "list_alerts" => {
-            Project("viewer")
-        }
+        "list_contact_groups"
+        | "list_alert_rules"
+        | "list_silences"
+        | "list_alerts"
+        | "list_channel_choices" => Project("viewer"),
         "create_alert_rule" | "update_alert_rule" | "delete_alert_rule" | "create_silence"
         | "delete_silence" => Project("editor"),
         "create_contact_group" | "delete_contact_group" | "test_contact_group" => Project("admin"),
