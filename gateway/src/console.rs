@@ -44,7 +44,7 @@ impl Console {
 /// Everything no API route matched.
 pub async fn fallback(console: Console, request: Request) -> Response {
     let path = request.uri().path().to_owned();
-    if path.starts_with("/api/") || !console.is_built() {
+    if path == "/api" || path.starts_with("/api/") || !console.is_built() {
         return not_found().into_response();
     }
     let immutable = path.starts_with("/assets/");

@@ -53,13 +53,38 @@ describe('the contact groups tab', () => {
     await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('this needs the admin role in the project'));
     unmount();
 
-    mockApi({});
+    mockApi({ 'GET /projects/{p}/channel-choices': () => ({ body: channels }) });
     renderInProject(<ContactGroupsTab projectId="p1" groups={groups} reload={async () => {}} rulesUsing={() => 0} />, { projectRole: 'editor', accountRole: 'member' });
     await screen.findByText('on-call');
     expect(screen.queryByRole('button', { name: 'Send test' })).toBeNull();
     expect(screen.queryByRole('button', { name: 'New contact group' })).toBeNull();
-    // A member cannot list the account's channels: the id stands in for the name.
-    expect(screen.getByText('ch1')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Edit' })).toBeNull();
+    // The project's people see the account's channels by name, not their addresses.
+    expect(await screen.findByText('ops robot (dingtalk)')).toBeTruthy();
+  });
+
+  it('edits a group: its name and destinations filled in, replaced as a whole', async () => {
+    let reloaded = false;
+    const calls = mockApi({
+      'GET /projects/{p}/channel-choices': () => ({ body: channels }),
+      'PUT /projects/{p}/contact-groups/{g}': (r) => ({ body: { id: 'g1', created_at: '2026-12-01T00:00:00Z', ...(r.body as object) } }),
+    });
+    renderInProject(
+      <ContactGroupsTab projectId="p1" groups={groups} reload={async () => { reloaded = true; }} rulesUsing={() => 1} />,
+      { projectRole: 'admin' },
+    );
+    fireEvent.click(await screen.findByRole('button', { name: 'Edit' }));
+    const dialog = screen.getByRole('dialog');
+    expect((within(dialog).getByLabelText('Name') as HTMLInputElement).value).toBe('on-call');
+    expect((within(dialog).getByLabelText('Emails') as HTMLTextAreaElement).value).toBe('ops@example.com\nlead@example.com');
+    expect((await within(dialog).findByLabelText(/ops robot/) as HTMLInputElement).checked).toBe(true);
+    fireEvent.change(within(dialog).getByLabelText('Name'), { target: { value: 'night shift' } });
+    fireEvent.click(within(dialog).getByLabelText(/ops robot/));
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Save group' }));
+    await waitFor(() => expect(reloaded).toBe(true));
+    const put = calls.find((c) => c.method === 'PUT')!;
+    expect(put.path).toBe('/projects/p1/contact-groups/g1');
+    expect(put.body).toEqual({ name: 'night shift', emails: ['ops@example.com', 'lead@example.com'], channel_ids: [] });
   });
 
   it('creates a group with the emails pasted and the channels picked, showing a field error in place', async () => {

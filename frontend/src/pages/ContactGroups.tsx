@@ -39,28 +39,33 @@ export function parseEmails(text: string): string[] {
     .filter(Boolean);
 }
 
-function NewGroupDialog({ projectId, channels, onClose, onCreated }: {
+/** Creates a contact group, or with `editing` replaces one's name and destinations. */
+function GroupDialog({ projectId, channels, editing, onClose, onSaved }: {
   projectId: string;
   channels: Channel[];
+  editing?: ContactGroup;
   onClose: () => void;
-  onCreated: (g: ContactGroup) => void;
+  onSaved: (g: ContactGroup) => void;
 }) {
-  const [name, setName] = useState('');
-  const [emails, setEmails] = useState('');
-  const [picked, setPicked] = useState<string[]>([]);
+  const [name, setName] = useState(editing?.name ?? '');
+  const [emails, setEmails] = useState(editing?.emails.join('\n') ?? '');
+  const [picked, setPicked] = useState<string[]>(editing?.channel_ids ?? []);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const submit = async () => {
     setBusy(true);
     setError(undefined);
+    const body = { name: name.trim(), emails: parseEmails(emails), channel_ids: picked };
     try {
-      const g = await call(
-        api.POST('/projects/{project_id}/contact-groups', {
-          params: { path: { project_id: projectId } },
-          body: { name: name.trim(), emails: parseEmails(emails), channel_ids: picked },
-        }),
-      );
-      onCreated(g);
+      const g = editing
+        ? await call(
+            api.PUT('/projects/{project_id}/contact-groups/{group_id}', {
+              params: { path: { project_id: projectId, group_id: editing.id } },
+              body,
+            }),
+          )
+        : await call(api.POST('/projects/{project_id}/contact-groups', { params: { path: { project_id: projectId } }, body }));
+      onSaved(g);
     } catch (e) {
       setError(e);
       setBusy(false);
@@ -68,13 +73,13 @@ function NewGroupDialog({ projectId, channels, onClose, onCreated }: {
   };
   return (
     <Dialog
-      title="New contact group"
+      title={editing ? `Edit contact group ${editing.name}` : 'New contact group'}
       onClose={onClose}
       footer={
         <>
           <button onClick={onClose}>Cancel</button>
           <button className="primary" disabled={busy || !name.trim()} onClick={() => void submit()}>
-            {busy ? 'Creating…' : 'Create group'}
+            {editing ? (busy ? 'Saving…' : 'Save group') : busy ? 'Creating…' : 'Create group'}
           </button>
         </>
       }
@@ -160,6 +165,7 @@ export function ContactGroupsTab({ projectId, groups, reload, rulesUsing }: {
   const canManage = atLeast(role, 'admin');
   const { channels, error: channelsError } = useChannels(projectId);
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<ContactGroup>();
   const [deleting, setDeleting] = useState<ContactGroup>();
   const [testing, setTesting] = useState<string>();
   const [results, setResults] = useState<Record<string, TestResult[]>>({});
@@ -201,6 +207,7 @@ export function ContactGroupsTab({ projectId, groups, reload, rulesUsing }: {
             <div className="spacer" />
             {canManage && (
               <>
+                <button onClick={() => setEditing(g)}>Edit</button>
                 <button onClick={() => void test(g)} disabled={testing === g.id}>
                   {testing === g.id ? 'Sending…' : 'Send test'}
                 </button>
@@ -227,13 +234,26 @@ export function ContactGroupsTab({ projectId, groups, reload, rulesUsing }: {
         </div>
       ))}
       {creating && (
-        <NewGroupDialog
+        <GroupDialog
           projectId={projectId}
           channels={channels}
           onClose={() => setCreating(false)}
-          onCreated={async (g) => {
+          onSaved={async (g) => {
             setCreating(false);
             toast(`Contact group ${g.name} created`);
+            await reload();
+          }}
+        />
+      )}
+      {editing && (
+        <GroupDialog
+          projectId={projectId}
+          channels={channels}
+          editing={editing}
+          onClose={() => setEditing(undefined)}
+          onSaved={async (g) => {
+            setEditing(undefined);
+            toast(`Contact group ${g.name} saved`);
             await reload();
           }}
         />

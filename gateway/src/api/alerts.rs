@@ -44,14 +44,20 @@ pub struct ContactGroup {
     pub created_at: DateTime<Utc>,
 }
 
-#[utoipa::path(post, path = "/projects/{project_id}/contact-groups", tag = "alerts", params(("project_id" = String, Path)),
-    request_body = NewContactGroup,
-    responses((status = 201, body = ContactGroup), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_contact_group(
-    State(state): State<AppState>,
-    access: ProjectGuard<can::ManageConnections>,
-    Json(body): Json<NewContactGroup>,
-) -> ApiResult<(StatusCode, JsonResponse<ContactGroup>)> {
+/// A contact group's fields once checked: a name, sorted unique addresses and channels.
+struct CheckedGroup {
+    name: String,
+    emails: Vec<String>,
+    channel_ids: Vec<String>,
+}
+
+/// Checks a contact group: valid addresses, at least one and at most
+/// `MAX_DESTINATIONS` destinations, channels of the caller's account.
+async fn check_group(
+    tx: &mut Tx,
+    account_id: &str,
+    body: &NewContactGroup,
+) -> Result<CheckedGroup, ApiError> {
     let name = Name::parse("name", &body.name)?;
     let mut emails = Vec::with_capacity(body.emails.len());
     for raw in &body.emails {
@@ -74,14 +80,13 @@ pub async fn create_contact_group(
             format!("a contact group has at most {MAX_DESTINATIONS} destinations"),
         ));
     }
-    let mut tx = state.db.begin_write().await?;
     for channel_id in &channel_ids {
         let (found,): (i64,) = sqlx::query_as(
             "select count(*) from notification_channels where id = $1 and account_id = $2",
         )
         .bind(channel_id)
-        .bind(access.account().as_str())
-        .fetch_one(&mut *tx)
+        .bind(account_id)
+        .fetch_one(&mut **tx)
         .await?;
         if found == 0 {
             return Err(ApiError::invalid(
@@ -90,6 +95,53 @@ pub async fn create_contact_group(
             ));
         }
     }
+    Ok(CheckedGroup {
+        name: name.as_str().to_owned(),
+        emails,
+        channel_ids,
+    })
+}
+
+fn group_name_taken(e: sqlx::Error) -> ApiError {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::already_exists(
+            "name",
+            "the project already has a contact group with this name",
+        ),
+        other => other.into(),
+    }
+}
+
+/// Sets the channels a group sends to.
+async fn set_group_channels(
+    tx: &mut Tx,
+    group_id: &str,
+    channel_ids: &[String],
+) -> Result<(), ApiError> {
+    sqlx::query("delete from contact_group_channels where group_id = $1")
+        .bind(group_id)
+        .execute(&mut **tx)
+        .await?;
+    for channel_id in channel_ids {
+        sqlx::query("insert into contact_group_channels (group_id, channel_id) values ($1, $2)")
+            .bind(group_id)
+            .bind(channel_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/projects/{project_id}/contact-groups", tag = "alerts", params(("project_id" = String, Path)),
+    request_body = NewContactGroup,
+    responses((status = 201, body = ContactGroup), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_contact_group(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::ManageConnections>,
+    Json(body): Json<NewContactGroup>,
+) -> ApiResult<(StatusCode, JsonResponse<ContactGroup>)> {
+    let mut tx = state.db.begin_write().await?;
+    let group = check_group(&mut tx, access.account().as_str(), &body).await?;
     let id = new_id();
     let now = now_ms();
     sqlx::query(
@@ -97,36 +149,62 @@ pub async fn create_contact_group(
     )
     .bind(&id)
     .bind(access.project_id())
-    .bind(name.as_str())
-    .bind(serde_json::to_string(&emails).map_err(ApiError::internal)?)
+    .bind(&group.name)
+    .bind(serde_json::to_string(&group.emails).map_err(ApiError::internal)?)
     .bind(access.user_id())
     .bind(now)
     .execute(&mut *tx)
     .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            ApiError::already_exists("name", "the project already has a contact group with this name")
-        }
-        other => other.into(),
-    })?;
-    for channel_id in &channel_ids {
-        sqlx::query("insert into contact_group_channels (group_id, channel_id) values ($1, $2)")
-            .bind(&id)
-            .bind(channel_id)
-            .execute(&mut *tx)
-            .await?;
-    }
+    .map_err(group_name_taken)?;
+    set_group_channels(&mut tx, &id, &group.channel_ids).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         JsonResponse(ContactGroup {
             id,
-            name: name.as_str().to_owned(),
-            emails,
-            channel_ids,
+            name: group.name,
+            emails: group.emails,
+            channel_ids: group.channel_ids,
             created_at: rfc3339(now),
         }),
     ))
+}
+
+/// Replaces a contact group's name and destinations, checked as a new group is; the
+/// rules sending to it send to the new destinations from their next message on.
+#[utoipa::path(put, path = "/projects/{project_id}/contact-groups/{group_id}", tag = "alerts",
+    params(("project_id" = String, Path), ("group_id" = String, Path)), request_body = NewContactGroup,
+    responses((status = 200, body = ContactGroup), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn replace_contact_group(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::ManageConnections>,
+    Path((_project_id, group_id)): Path<(String, String)>,
+    Json(body): Json<NewContactGroup>,
+) -> ApiResult<JsonResponse<ContactGroup>> {
+    let mut tx = state.db.begin_write().await?;
+    let group = check_group(&mut tx, access.account().as_str(), &body).await?;
+    let created: Option<(i64,)> = sqlx::query_as(
+        "update contact_groups set name = $1, emails = $2 where id = $3 and project_id = $4 returning created_at",
+    )
+    .bind(&group.name)
+    .bind(serde_json::to_string(&group.emails).map_err(ApiError::internal)?)
+    .bind(&group_id)
+    .bind(access.project_id())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(group_name_taken)?;
+    let Some((created_at,)) = created else {
+        return Err(ApiError::not_found("contact group"));
+    };
+    set_group_channels(&mut tx, &group_id, &group.channel_ids).await?;
+    tx.commit().await?;
+    Ok(JsonResponse(ContactGroup {
+        id: group_id,
+        name: group.name,
+        emails: group.emails,
+        channel_ids: group.channel_ids,
+        created_at: rfc3339(created_at),
+    }))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/contact-groups", tag = "alerts", params(("project_id" = String, Path)),

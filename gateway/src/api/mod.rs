@@ -160,7 +160,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             alerts::list_contact_groups,
             alerts::create_contact_group
         ))
-        .routes(routes!(alerts::delete_contact_group))
+        .routes(routes!(
+            alerts::replace_contact_group,
+            alerts::delete_contact_group
+        ))
         .routes(routes!(alerts::list_channel_choices))
         .routes(routes!(alerts::test_contact_group))
         .routes(routes!(alerts::list_alert_rules, alerts::create_alert_rule))

@@ -981,3 +981,63 @@ async fn the_projects_people_see_the_accounts_channels_by_name_without_their_add
         .expect(200);
     assert_eq!(seen.body, choices.body);
 }
+
+#[tokio::test]
+async fn a_contact_group_is_replaced_as_checked_as_a_new_one() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let groups = format!("/projects/{project}/contact-groups");
+    let create = |name: &str| json!({ "name": name, "emails": ["ops@example.com"] });
+    let group = owner
+        .post(&groups, create("on-call"))
+        .await
+        .expect(201)
+        .id();
+    owner.post(&groups, create("leads")).await.expect(201);
+    let path = format!("{groups}/{group}");
+
+    owner
+        .put(
+            &path,
+            json!({ "name": "on-call", "emails": ["not an address"] }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("emails"));
+    owner
+        .put(
+            &path,
+            json!({ "name": "leads", "emails": ["x@example.com"] }),
+        )
+        .await
+        .expect_error(409, "already_exists", Some("name"));
+    let other = owner.project("other").await;
+    owner
+        .put(
+            &format!("/projects/{other}/contact-groups/{group}"),
+            json!({ "name": "on-call", "emails": ["x@example.com"] }),
+        )
+        .await
+        .expect(404);
+
+    let replaced = owner
+        .put(
+            &path,
+            json!({ "name": "night shift", "emails": ["b@example.com", "a@example.com", "a@example.com"] }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(replaced.body["name"], "night shift");
+    assert_eq!(
+        replaced.body["emails"],
+        json!(["a@example.com", "b@example.com"])
+    );
+    let listed = owner.get(&groups).await.expect(200).body;
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["leads", "night shift"]);
+}

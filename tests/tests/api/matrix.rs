@@ -98,7 +98,10 @@ fn expectation(operation: &str) -> Option<Expect> {
         | "list_channel_choices" => Project("viewer"),
         "create_alert_rule" | "update_alert_rule" | "delete_alert_rule" | "create_silence"
         | "delete_silence" => Project("editor"),
-        "create_contact_group" | "delete_contact_group" | "test_contact_group" => Project("admin"),
+        "create_contact_group"
+        | "replace_contact_group"
+        | "delete_contact_group"
+        | "test_contact_group" => Project("admin"),
         _ => return None,
     })
 }
@@ -398,7 +401,9 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
         "switch_account" => json!({ "account_id": "x" }),
         "update_billing" => json!({ "billing_time_zone": "Asia/Shanghai" }),
         "top_up" => json!({ "amount": "1.00" }),
-        "create_contact_group" => json!({ "name": format!("g{n}"), "emails": ["a@example.com"] }),
+        "create_contact_group" | "replace_contact_group" => {
+            json!({ "name": format!("g{n}"), "emails": ["a@example.com"] })
+        }
         "create_alert_rule" => {
             json!({ "name": format!("r{n}"), "condition": "job_failed", "contact_group_id": f.group })
         }
