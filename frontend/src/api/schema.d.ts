@@ -380,7 +380,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The account's orders, newest first. */
+        get: operations["list_orders"];
         put?: never;
         /** Places an order, paid from (or, for a downgrade, credited to) the balance. */
         post: operations["place_order"];
@@ -2504,6 +2505,39 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
+        Paginated_PastOrder: {
+            items: {
+                id: string;
+                /**
+                 * @description `new_purchase`, `renew`, `upgrade`, `downgrade`, `temporary_upgrade` or
+                 *     `unsubscribe`.
+                 */
+                kind: string;
+                project_id: string;
+                /**
+                 * Format: double
+                 * @description The CU the order bought or left the subscription with.
+                 */
+                cu: number;
+                /** Format: int64 */
+                months: number;
+                /** @description Exact, in major units; negative for a credit. */
+                amount: string;
+                currency: string;
+                /**
+                 * Format: date-time
+                 * @description temporary_upgrade: the window of the extra CU.
+                 */
+                window_start?: string | null;
+                /** Format: date-time */
+                window_end?: string | null;
+                created_by: string;
+                /** Format: date-time */
+                created_at: string;
+            }[];
+            /** @description Pass as `cursor` to get the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
         Paginated_Project: {
             items: {
                 id: string;
@@ -2548,6 +2582,36 @@ export interface components {
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
+        };
+        /** @description An order placed before, as recorded. */
+        PastOrder: {
+            id: string;
+            /**
+             * @description `new_purchase`, `renew`, `upgrade`, `downgrade`, `temporary_upgrade` or
+             *     `unsubscribe`.
+             */
+            kind: string;
+            project_id: string;
+            /**
+             * Format: double
+             * @description The CU the order bought or left the subscription with.
+             */
+            cu: number;
+            /** Format: int64 */
+            months: number;
+            /** @description Exact, in major units; negative for a credit. */
+            amount: string;
+            currency: string;
+            /**
+             * Format: date-time
+             * @description temporary_upgrade: the window of the extra CU.
+             */
+            window_start?: string | null;
+            /** Format: date-time */
+            window_end?: string | null;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
         };
         PaygHour: {
             project_id: string;
@@ -3811,6 +3875,46 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_orders: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Paginated_PastOrder"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -22,6 +22,14 @@ function server() {
       body: { ...(r.body as object), cu: 4, months: 1, term_start: '2026-12-01T00:00:00Z', term_end: '2027-01-01T00:00:00Z', amount: '200.00', currency: 'CNY' },
     }),
     'GET /account/subscriptions': () => ({ body: [] }),
+    'GET /account/orders': () => ({
+      body: {
+        items: [
+          { id: 'o1', kind: 'temporary_upgrade', project_id: 'p1', cu: 2, months: 0, amount: '12.50', currency: 'CNY',
+            window_start: '2026-12-05T00:00:00Z', window_end: '2026-12-06T00:00:00Z', created_by: 'u1', created_at: '2026-12-01T00:00:00Z' },
+        ],
+      },
+    }),
     'POST /account/balance/top-ups': () => ({ status: 403, body: { error: { code: 'forbidden', message: 'top-ups through the API are disabled on this server' } } }),
   });
 }
@@ -54,6 +62,10 @@ describe('the billing page', () => {
     // Changing the order makes the price stale.
     fireEvent.change(screen.getByLabelText('CU'), { target: { value: '5' } });
     expect(place.disabled).toBe(true);
+    // Past orders, as recorded.
+    const past = within(await screen.findByTestId('orders')).getByText('analytics').closest('tr')!;
+    expect(past.textContent).toContain('12.50 CNY');
+    expect(past.querySelectorAll('td')[3]!.textContent).toBe('2');
 
     fireEvent.change(screen.getByLabelText('Top up (CNY)'), { target: { value: '100.00' } });
     fireEvent.click(screen.getByRole('button', { name: 'Top up' }));

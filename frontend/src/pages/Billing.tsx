@@ -12,7 +12,7 @@ import { Chart, type Series } from '../components/Chart';
 import { toast } from '../components/toast';
 import { ConfirmDialog, ErrorNote, Field, LoadMore, fieldError, formError, formatTime } from '../components/ui';
 import { money, sumDecimals, isNegative, isPositiveAmount } from '../lib/decimal';
-import { fetchAll, useLoad, useVisiblePolling } from '../lib/hooks';
+import { fetchAll, useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
 import { useSession } from '../session';
 
 type Project = Schemas['Project'];
@@ -597,11 +597,12 @@ function SubscriptionsTab({ projects, projectName }: { projects: Project[]; proj
       setBusy(false);
     }
   };
+  const orders = usePaged((cursor) => call(api.GET('/account/orders', { params: { query: { cursor } } })), []);
   const place = async () => {
     const o = await call(api.POST('/account/orders', { body: request }));
     toast(`Order placed: ${money(o.amount, o.currency)} ${isNegative(o.amount) ? 'credited to' : 'paid from'} the balance`);
     setQuote(undefined);
-    await subs.reload();
+    await Promise.all([subs.reload(), orders.reload()]);
     accountStatusChanged();
   };
   const fields = ['kind', 'project_id', 'cu', 'months', 'starts_at', 'ends_at'];
@@ -751,6 +752,48 @@ function SubscriptionsTab({ projects, projectName }: { projects: Project[]; proj
           onConfirm={place}
         />
       )}
+      <h2>Orders</h2>
+      <ErrorNote error={orders.error} />
+      <table className="list" data-testid="orders">
+        <thead>
+          <tr>
+            <th>Placed</th>
+            <th>Order</th>
+            <th>Project</th>
+            <th className="num">CU</th>
+            <th className="num">Months</th>
+            <th className="num">Amount</th>
+          </tr>
+        </thead>
+        <tbody>
+          {orders.items.map((o) => (
+            <tr key={o.id}>
+              <td className="muted">{formatTime(o.created_at)}</td>
+              <td>
+                {ORDER_KINDS.find((k) => k.value === o.kind)?.label ?? o.kind}
+                {o.window_start && o.window_end ? (
+                  <span className="muted small">
+                    {' '}
+                    {formatTime(o.window_start)} – {formatTime(o.window_end)}
+                  </span>
+                ) : null}
+              </td>
+              <td>{projectName(o.project_id)}</td>
+              <td className="num">{o.cu}</td>
+              <td className="num">{o.months || '–'}</td>
+              <td className="num">{money(o.amount, o.currency)}</td>
+            </tr>
+          ))}
+          {!orders.loading && orders.items.length === 0 && (
+            <tr>
+              <td colSpan={6} className="empty">
+                No orders yet.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <LoadMore hasMore={orders.hasMore} loading={orders.loading} onMore={() => void orders.loadMore()} />
     </div>
   );
 }

@@ -90,7 +90,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::get_bill))
         .routes(routes!(billing::download_bill))
         .routes(routes!(orders::preview_order))
-        .routes(routes!(orders::place_order))
+        .routes(routes!(orders::list_orders, orders::place_order))
         .routes(routes!(orders::list_subscriptions))
         .routes(routes!(balance::get_balance))
         .routes(routes!(balance::list_transactions))

@@ -33,7 +33,8 @@ use crate::access::{can, AccountGuard, AccountId};
 use crate::billing::parse_zone;
 use crate::db::{new_id, now_ms, Tx};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, Query};
+use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -590,6 +591,80 @@ pub async fn place_order(
             created_at: rfc3339(now),
         }),
     ))
+}
+
+/// An order placed before, as recorded.
+#[derive(Serialize, ToSchema)]
+pub struct PastOrder {
+    pub id: String,
+    /// `new_purchase`, `renew`, `upgrade`, `downgrade`, `temporary_upgrade` or
+    /// `unsubscribe`.
+    pub kind: String,
+    pub project_id: String,
+    /// The CU the order bought or left the subscription with.
+    pub cu: f64,
+    pub months: i64,
+    /// Exact, in major units; negative for a credit.
+    pub amount: String,
+    pub currency: String,
+    /// temporary_upgrade: the window of the extra CU.
+    pub window_start: Option<DateTime<Utc>>,
+    pub window_end: Option<DateTime<Utc>>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: String,
+    kind: String,
+    project_id: String,
+    cu_milli: i64,
+    months: i64,
+    amount_minor: i64,
+    currency: String,
+    starts_at: Option<i64>,
+    ends_at: Option<i64>,
+    created_by: String,
+    created_at: i64,
+}
+
+/// The account's orders, newest first.
+#[utoipa::path(get, path = "/account/orders", tag = "billing", params(PageQuery),
+    responses((status = 200, body = Paginated<PastOrder>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_orders(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::ReadBilling>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<JsonResponse<Paginated<PastOrder>>> {
+    let page = q.page()?;
+    let rows: Vec<OrderRow> = sqlx::query_as(
+        "select id, kind, project_id, cu_milli, months, amount_minor, currency, starts_at, ends_at, created_by, created_at
+           from orders where account_id = $1 and id < $2 order by id desc limit $3",
+    )
+    .bind(access.account().as_str())
+    .bind(page.before())
+    .bind(page.limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let currency = state.pricing.currency;
+    let items = rows
+        .into_iter()
+        .map(|o| PastOrder {
+            id: o.id,
+            kind: o.kind,
+            project_id: o.project_id,
+            cu: o.cu_milli as f64 / 1000.0,
+            months: o.months,
+            amount: Money::from_minor(o.amount_minor, currency).major(),
+            currency: o.currency,
+            window_start: o.starts_at.map(rfc3339),
+            window_end: o.ends_at.map(rfc3339),
+            created_by: o.created_by,
+            created_at: rfc3339(o.created_at),
+        })
+        .collect();
+    Ok(JsonResponse(Paginated::from_rows(items, &page, |o| &o.id)))
 }
 
 #[derive(Serialize, ToSchema)]

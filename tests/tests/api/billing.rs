@@ -435,6 +435,14 @@ async fn a_subscription_is_ordered_at_its_exact_price_and_caps_running_cu_under_
         .expect_error(409, "already_subscribed", None);
     let subscriptions = owner.get("/account/subscriptions").await.expect(200);
     assert_eq!(subscriptions.body[0]["cu"], 3.0);
+    // The refused orders left nothing behind; the placed one is listed as recorded.
+    let orders = owner.list_all("/account/orders", 10).await;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0]["id"], placed.body["id"]);
+    assert_eq!(orders[0]["kind"], "new_purchase");
+    assert_eq!(orders[0]["cu"], 3.0);
+    assert_eq!(orders[0]["amount"], "300.00");
+    assert_eq!(orders[0]["project_id"], project.as_str());
 
     // Two deployments of 2 CU each against 3 purchased CU, started at once.
     let cluster = owner.unreachable_cluster("k").await;
