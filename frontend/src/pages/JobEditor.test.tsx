@@ -106,6 +106,8 @@ describe('the job editor', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Save' }));
 
     const dialog = await screen.findByRole('dialog', { name: 'Someone else changed this job' });
+    // The server's version is read once the dialog is open: the sides follow.
+    await waitFor(() => expect(dialog.querySelectorAll('.cm-mergeViewEditor .cm-content')).toHaveLength(2));
     const sides = dialog.querySelectorAll('.cm-mergeViewEditor .cm-content');
     expect(sides[0]!.textContent).toContain("'kafka'");
     expect(sides[1]!.textContent).toContain('-- mine');

@@ -40,8 +40,8 @@ describe('versions and the diff view', () => {
     fireEvent.click(within(row).getByRole('button', { name: 'Compare' }));
 
     const diff = await screen.findByTestId('diff-view');
+    await waitFor(() => expect(diff.querySelectorAll('.cm-mergeViewEditor .cm-content')).toHaveLength(2));
     const sides = diff.querySelectorAll('.cm-mergeViewEditor .cm-content');
-    expect(sides).toHaveLength(2);
     expect(sides[0]!.textContent).toContain('SELECT old_column FROM t;');
     expect(sides[1]!.textContent).toContain('SELECT new_column FROM t;');
     expect(screen.getByTestId('diff-left-label').textContent).toBe('v1');
