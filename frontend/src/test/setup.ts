@@ -1,5 +1,9 @@
 import { afterEach } from 'vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
+
+// findBy/waitFor give a busy machine (a CI run next to other suites) more than the
+// default second before calling a page broken.
+configure({ asyncUtilTimeout: 5000 });
 
 // CodeMirror measures layout; jsdom has no layout, so give it empty rectangles.
 const emptyRects = () => ({ length: 0, item: () => null, [Symbol.iterator]: [][Symbol.iterator] }) as unknown as DOMRectList;
