@@ -14,5 +14,7 @@ export default defineConfig({
     globals: true,
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.tsx', 'src/**/*.test.ts'],
+    // Above the 5 s a query may wait for what a page shows (src/test/setup.ts).
+    testTimeout: 20_000,
   },
 });
