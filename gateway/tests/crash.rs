@@ -478,9 +478,11 @@ async fn alert_evaluation_killed_mid_pass_sends_every_projects_alert_once() {
     let (_account, token) = s.create_account();
     let secret = "a-webhook-secret-of-some-length";
     let (receiver, hook_port) = Receiver::start(secret, Duration::ZERO).await;
-    const PROJECTS: usize = 60;
+    // Enough projects that one evaluation pass outlasts the test's reaction to its first
+    // commit, even on a busy machine (at 60 a pass could finish before the kill landed).
+    const PROJECTS: usize = 200;
     let many = [
-        ("SLUICE__PLANS__STANDARD__PROJECTS_PER_ACCOUNT", "100"),
+        ("SLUICE__PLANS__STANDARD__PROJECTS_PER_ACCOUNT", "250"),
         // Set up first, with nothing evaluated or delivered yet.
         ("SLUICE__ALERTS__INTERVAL_MS", "3600000"),
         ("SLUICE__OUTBOX__INTERVAL_MS", "3600000"),
