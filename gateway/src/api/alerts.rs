@@ -381,7 +381,8 @@ pub struct NewAlertRule {
     pub name: String,
     /// One deployment; absent: every deployment of the project.
     pub deployment_id: Option<String>,
-    /// `job_failed` (FAILED, or RESTARTING in the engine); `restarts` or `checkpoint_failures` (more than `threshold` within
+    /// `job_failed` (FAILED, or RESTARTING in the engine); `restarts` or
+    /// `checkpoint_failures` (more than `threshold` within
     /// `window_secs`); `state_mismatch` (observed differs from desired for
     /// `window_secs`); `no_checkpoint` (none completed within `window_secs`);
     /// `input_stopped` (sources under `threshold` records/s throughout `window_secs`);
@@ -426,6 +427,16 @@ fn ranged(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Resu
                 range.end()
             ),
         ))
+    }
+}
+
+fn rule_name_taken(e: sqlx::Error) -> ApiError {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::already_exists(
+            "name",
+            "the project already has an alert rule with this name",
+        ),
+        other => other.into(),
     }
 }
 
@@ -585,12 +596,7 @@ pub async fn create_alert_rule(
     .bind(now)
     .execute(&mut *tx)
     .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            ApiError::already_exists("name", "the project already has an alert rule with this name")
-        }
-        other => other.into(),
-    })?;
+    .map_err(rule_name_taken)?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -700,8 +706,8 @@ struct StoredRule {
 
 /// Changes a rule (its condition and deployment stay: another watch is another rule),
 /// checked as a new one would be, or turns it on or off. What it has firing ends now,
-/// unannounced, when it is turned off or its terms change: the next pass judges by the
-/// new ones.
+/// unannounced, when it is turned off or its threshold or window change: the next pass
+/// judges by the new ones.
 #[utoipa::path(patch, path = "/projects/{project_id}/alert-rules/{rule_id}", tag = "alerts",
     params(("project_id" = String, Path), ("rule_id" = String, Path)), request_body = RuleChange,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -723,12 +729,7 @@ pub async fn update_alert_rule(
     let Some(current) = current else {
         return Err(ApiError::not_found("alert rule"));
     };
-    let terms_change = change.name.is_some()
-        || change.threshold.is_some()
-        || change.window_secs.is_some()
-        || change.severity.is_some()
-        || change.contact_group_id.is_some()
-        || change.repeat_secs.is_some();
+    let (stored_threshold, stored_window) = (current.threshold, current.window_secs);
     let merged = NewAlertRule {
         name: change.name.unwrap_or(current.name),
         deployment_id: current.deployment_id,
@@ -741,6 +742,9 @@ pub async fn update_alert_rule(
     };
     let rule = check_rule(&mut tx, access.project_id(), &merged).await?;
     let enabled = change.enabled.unwrap_or(current.enabled == 1);
+    // What the condition is judged by; a new name, severity, group or reminder changes
+    // how it is told, and a firing alert goes on under them.
+    let terms_change = rule.threshold != stored_threshold || rule.window_secs != stored_window;
     sqlx::query(
         "update alert_rules set name = $1, threshold = $2, window_secs = $3, severity = $4, contact_group_id = $5,
                                 repeat_secs = $6, enabled = $7
@@ -757,12 +761,7 @@ pub async fn update_alert_rule(
     .bind(access.project_id())
     .execute(&mut *tx)
     .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            ApiError::already_exists("name", "the project already has an alert rule with this name")
-        }
-        other => other.into(),
-    })?;
+    .map_err(rule_name_taken)?;
     if !enabled || terms_change {
         sqlx::query("update alerts set state = 'resolved', resolved_at = $1 where rule_id = $2 and state = 'firing'")
             .bind(now_ms())

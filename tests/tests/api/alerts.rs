@@ -868,6 +868,19 @@ async fn a_rule_is_changed_as_checked_as_a_new_one_and_its_firing_alert_ends_wit
         .await
         .expect(422);
 
+    // Told differently, judged the same (the console sends every field): still firing.
+    owner
+        .patch(
+            &path,
+            json!({ "name": "stuck", "window_secs": 1, "severity": "P2", "repeat_secs": 0 }),
+        )
+        .await
+        .expect(204);
+    let alerts = owner
+        .list_all(&format!("/projects/{project}/alerts"), 10)
+        .await;
+    assert_eq!(alerts[0]["state"], "firing", "{alerts:?}");
+
     owner
         .patch(
             &path,
