@@ -375,10 +375,17 @@ async fn holds(
             .bind(now)
             .fetch_all(&mut **tx)
             .await?;
-            // The samples must cover the window: its first within 1.5 intervals of its start.
-            let interval = state.config.job_metrics.interval_ms as i64;
-            let covered = samples.len() >= 2
-                && samples[0].at <= now - rule.window_secs * 1000 + interval * 3 / 2;
+            // The samples must cover the window: its first within 1.5 intervals of its
+            // start, one more where a lag turn may stand between two samples.
+            let config = &state.config.job_metrics;
+            let interval = config.interval_ms as i64;
+            let slack = if config.lag_every > 0 {
+                interval * 5 / 2
+            } else {
+                interval * 3 / 2
+            };
+            let covered =
+                samples.len() >= 2 && samples[0].at <= now - rule.window_secs * 1000 + slack;
             if !covered {
                 return Ok(None);
             }

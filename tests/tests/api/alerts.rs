@@ -613,9 +613,13 @@ async fn backpressure_failed_checkpoints_and_no_checkpoint_fire_from_the_samples
             .unwrap();
         }
     };
-    // A sample a second for the last 12 s: 80% backpressured, 3 checkpoints failing.
+    // A sample a second for the last 12 s: 80% backpressured, 3 checkpoints failing;
+    // every fourth second a lag turn instead, one of them just inside the window's start
+    // (the first sample in the window comes 2 s after it).
     for (i, failed) in (0..12).zip([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]) {
-        sample(now - (11 - i) * 1000, 0.8, failed).await;
+        if i % 4 != 2 {
+            sample(now - (11 - i) * 1000, 0.8, failed).await;
+        }
     }
     assert_eq!(evaluate(&app, now).await, 1, "one message for the three");
     let got = receivers.wait_for(1, Duration::from_secs(10)).await;
