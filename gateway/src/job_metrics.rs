@@ -186,29 +186,26 @@ async fn sample(state: &AppState, due: &Due, tick: i64, now: i64) -> Result<bool
     let lag_every = config.lag_every as i64;
     let lag_turn = lag_every > 0 && tick % lag_every == 0;
     if let Some(notes) = notes.as_mut().filter(|_| lag_turn) {
-        let next = notes.next_request();
-        match &next {
-            Some((index, LagRequest::List { vertex })) => {
-                let names = client
-                    .vertex_metric_names(&due.engine_job_id, vertex)
-                    .await
-                    .map_err(crate::engine::engine_error)?;
-                notes.listed(*index, &names);
+        // With no source to ask now, the job is read as on any other turn.
+        if let Some((index, request)) = notes.next_request(tick, lag_every) {
+            match request {
+                LagRequest::List { vertex } => {
+                    let names = client
+                        .vertex_metric_names(&due.engine_job_id, &vertex)
+                        .await
+                        .map_err(crate::engine::engine_error)?;
+                    notes.listed(index, &names, tick);
+                }
+                LagRequest::Read { vertex, names } => {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    let values = client
+                        .vertex_metrics(&due.engine_job_id, &vertex, &names)
+                        .await
+                        .map_err(crate::engine::engine_error)?;
+                    notes.read(index, &values, now);
+                }
             }
-            Some((index, LagRequest::Read { vertex, names })) => {
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                let values = client
-                    .vertex_metrics(&due.engine_job_id, vertex, &names)
-                    .await
-                    .map_err(crate::engine::engine_error)?;
-                notes.read(*index, &values, now);
-            }
-            // No source has lag to read now: the job is read as on any other turn
-            // (the turns counted towards listing the silent ones again are kept).
-            None => {}
-        }
-        save_notes(state, deployment_id, notes).await?;
-        if next.is_some() {
+            save_notes(state, deployment_id, notes).await?;
             return Ok(false);
         }
     }
@@ -311,9 +308,9 @@ async fn save_notes(
 const EVENT_TIME_LAG: &str = "currentEmitEventTimeLag";
 /// Records the source knows of and has not read yet (e.g. Kafka's backlog).
 const PENDING_RECORDS: &str = "pendingRecords";
-/// A source that reported no lag metric is listed again after this many of its turns:
-/// connectors register some lazily (e.g. once partitions are assigned).
-const LIST_AGAIN_AFTER_TURNS: u32 = 10;
+/// A source that reported no lag metric is listed again after this many of its job's
+/// lag turns: connectors register some lazily (e.g. once partitions are assigned).
+const LIST_AGAIN_AFTER_TURNS: i64 = 10;
 
 /// The collector's notes on a job's sources.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -330,8 +327,10 @@ pub struct SourceNotes {
     pub vertex: String,
     /// Its lag metrics, once listed.
     pub names: Option<Vec<String>>,
-    /// Turns passed over since it was listed with none.
-    pub turns_without: u32,
+    /// The job's sample count when it was last listed: when to list a silent one again
+    /// follows from it, with nothing to store on the turns in between.
+    #[serde(default)]
+    pub listed_tick: i64,
     pub lag_ms: Option<f64>,
     pub pending_records: Option<f64>,
     pub read_at: Option<i64>,
@@ -366,12 +365,13 @@ impl SourceLag {
         }
     }
 
-    /// The request of this turn: the next source with something to ask, if any.
-    pub fn next_request(&mut self) -> Option<(usize, LagRequest)> {
+    /// The request of the lag turn at `tick` (one in `lag_every`): the next source with
+    /// something to ask, if any.
+    pub fn next_request(&self, tick: i64, lag_every: i64) -> Option<(usize, LagRequest)> {
         let count = self.sources.len();
         for step in 0..count {
             let index = (self.next + step) % count;
-            let notes = &mut self.sources[index];
+            let notes = &self.sources[index];
             match &notes.names {
                 None => {
                     return Some((
@@ -391,8 +391,7 @@ impl SourceLag {
                     ));
                 }
                 Some(_) => {
-                    notes.turns_without += 1;
-                    if notes.turns_without >= LIST_AGAIN_AFTER_TURNS {
+                    if tick - notes.listed_tick >= LIST_AGAIN_AFTER_TURNS * lag_every {
                         return Some((
                             index,
                             LagRequest::List {
@@ -406,8 +405,8 @@ impl SourceLag {
         None
     }
 
-    /// Records which of the vertex's metrics tell its lag.
-    pub fn listed(&mut self, index: usize, names: &[String]) {
+    /// Records which of the vertex's metrics tell its lag, as listed at `tick`.
+    pub fn listed(&mut self, index: usize, names: &[String], tick: i64) {
         if let Some(notes) = self.sources.get_mut(index) {
             // A comma would split the engine's list of names.
             notes.names = Some(
@@ -417,7 +416,7 @@ impl SourceLag {
                     .cloned()
                     .collect(),
             );
-            notes.turns_without = 0;
+            notes.listed_tick = tick;
         }
         self.next = index + 1;
     }
@@ -572,39 +571,43 @@ mod tests {
     fn lag_turns_list_each_source_once_then_read_those_that_report_lag() {
         let mut notes = two_sources();
         let list = |v: &str| LagRequest::List { vertex: v.into() };
-        assert_eq!(notes.next_request(), Some((0, list("a"))));
+        // Lag turns every 4th sample.
+        assert_eq!(notes.next_request(4, 4), Some((0, list("a"))));
         notes.listed(
             0,
             &[
                 "Source__k[1].pendingRecords".into(),
                 "Source__k[1].numRecordsOut".into(),
             ],
+            4,
         );
-        assert_eq!(notes.next_request(), Some((1, list("b"))));
-        notes.listed(1, &["numRecordsIn".into()]);
-        // b reports no lag: a is read on every turn.
+        assert_eq!(notes.next_request(8, 4), Some((1, list("b"))));
+        notes.listed(1, &["numRecordsIn".into()], 8);
+        // b reports no lag: a is read on every turn...
         let read_a = LagRequest::Read {
             vertex: "a".into(),
             names: vec!["Source__k[1].pendingRecords".into()],
         };
-        for _ in 0..LIST_AGAIN_AFTER_TURNS {
-            assert_eq!(notes.next_request(), Some((0, read_a.clone())));
+        let mut tick = 8;
+        for _ in 1..LIST_AGAIN_AFTER_TURNS {
+            tick += 4;
+            assert_eq!(notes.next_request(tick, 4), Some((0, read_a.clone())));
             notes.read(
                 0,
                 &[metric("Source__k[1].pendingRecords", 7.0, 12.0)],
                 1_000,
             );
         }
-        // ... until b's turn to be listed again comes.
-        assert_eq!(notes.next_request(), Some((1, list("b"))));
+        // ... until ten of the job's lag turns after b was listed.
+        assert_eq!(notes.next_request(tick + 4, 4), Some((1, list("b"))));
     }
 
     #[test]
     fn a_job_without_lag_metrics_has_no_lag_turns() {
         let mut notes = two_sources();
-        notes.listed(0, &[]);
-        notes.listed(1, &[]);
-        assert_eq!(notes.next_request(), None);
+        notes.listed(0, &[], 4);
+        notes.listed(1, &[], 8);
+        assert_eq!(notes.next_request(12, 4), None);
         assert_eq!(notes.current(0, 1_000), (None, None));
     }
 
@@ -617,6 +620,7 @@ mod tests {
                 "x.currentEmitEventTimeLag".into(),
                 "x.pendingRecords".into(),
             ],
+            4,
         );
         notes.listed(
             1,
@@ -624,6 +628,7 @@ mod tests {
                 "y.currentEmitEventTimeLag".into(),
                 "y.pendingRecords".into(),
             ],
+            8,
         );
         notes.read(
             0,
