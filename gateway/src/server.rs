@@ -26,19 +26,22 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The OpenAPI document of `/api/v1`, pretty-printed, as `/api/v1/openapi.json` serves
 /// it (compact there).
 pub fn openapi_document() -> String {
-    let (_, openapi) = OpenApiRouter::<AppState>::with_openapi(api::openapi_base())
-        .nest("/api/v1", api::router())
-        .split_for_parts();
+    let (_, openapi) = documented_api();
     openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// `/api/v1`'s routes and the document made from them, in one pass.
+fn documented_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(api::openapi_base())
+        .nest("/api/v1", api::router())
+        .split_for_parts()
 }
 
 /// The whole application: `/api/v1` (documented), its OpenAPI document, Swagger UI and
 /// health checks. Every request gets an `x-request-id` (kept if the client sent one),
 /// echoed in the response and recorded on the request's log span.
 pub fn app(state: AppState) -> Router {
-    let (api_routes, openapi) = OpenApiRouter::with_openapi(api::openapi_base())
-        .nest("/api/v1", api::router())
-        .split_for_parts();
+    let (api_routes, openapi) = documented_api();
     let openapi_json = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
 
     let docs = swagger_ui_dist::generate_routes(swagger_ui_dist::ApiDefinition {
