@@ -768,8 +768,8 @@ export interface paths {
         /**
          * Changes a rule (its condition and deployment stay: another watch is another rule),
          *     checked as a new one would be, or turns it on or off. What it has firing ends now,
-         *     unannounced, when it is turned off or its terms change: the next pass judges by the
-         *     new ones.
+         *     unannounced, when it is turned off or its threshold or window change: the next pass
+         *     judges by the new ones.
          */
         patch: operations["update_alert_rule"];
         trace?: never;
@@ -2109,7 +2109,8 @@ export interface components {
             /** @description One deployment; absent: every deployment of the project. */
             deployment_id?: string | null;
             /**
-             * @description `job_failed` (FAILED, or RESTARTING in the engine); `restarts` or `checkpoint_failures` (more than `threshold` within
+             * @description `job_failed` (FAILED, or RESTARTING in the engine); `restarts` or
+             *     `checkpoint_failures` (more than `threshold` within
              *     `window_secs`); `state_mismatch` (observed differs from desired for
              *     `window_secs`); `no_checkpoint` (none completed within `window_secs`);
              *     `input_stopped` (sources under `threshold` records/s throughout `window_secs`);
