@@ -4,7 +4,9 @@
 # distribution: bin/, conf/, lib/), installed into a venv under .engine/flink-<version>.
 # Each cluster gets a private conf/log/pid/checkpoint directory under .engine/<name>, so
 # the venv stays untouched and two clusters (e.g. 2.3.0 and 1.20.5) can run side by side
-# on different ports.
+# on different ports. The cluster's classpath is the distribution's lib/ plus the
+# platform's connector catalogue for its version (scripts/connectors.sh), linked into
+# .engine/<name>/lib and handed to Flink's scripts as FLINK_LIB_DIR.
 #
 #   scripts/flink.sh install [version]          install (idempotent); prints FLINK_HOME
 #   scripts/flink.sh start [version] [--rest-port N] [--rpc-port N] [--name NAME]
@@ -204,6 +206,23 @@ execution.checkpointing.savepoint-dir: file://$dir/savepoints
 EOF
 }
 
+# The cluster's own lib/: the distribution's jars and the version's connector catalogue,
+# as a managed service's engine image carries its built-in connectors.
+link_lib() {
+    local home="$1" dir="$2" version="$3" catalogue
+    rm -rf "$dir/lib"
+    mkdir -p "$dir/lib"
+    ln -s "$home"/lib/*.jar "$dir/lib/"
+    if ! awk -F'\t' -v v="$version" '!/^#/ && $1 == v { found = 1 } END { exit !found }' \
+        "$ROOT/scripts/connectors/catalogue.tsv"; then
+        say "the connector catalogue has nothing for Flink $version: only the engine's own connectors"
+        return 0
+    fi
+    "$ROOT/scripts/connectors.sh" install "$version" || die "the connector catalogue for Flink $version could not be resolved"
+    catalogue="$("$ROOT/scripts/connectors.sh" dir "$version")"
+    ln -s "$catalogue"/*.jar "$dir/lib/"
+}
+
 do_start() {
     local version="$1" rest="$2" rpc="$3" name="$4" home dir t0 n elapsed
     require_java
@@ -225,6 +244,7 @@ do_start() {
         fi
     done
     write_conf "$home" "$dir" "$rest" "$rpc"
+    link_lib "$home" "$dir" "$version"
     cat >"$dir/cluster.env" <<EOF
 VERSION=$version
 FLINK_HOME=$home
@@ -233,7 +253,7 @@ RPC_PORT=$rpc
 EOF
     say "starting Flink $version as '$name' (REST http://127.0.0.1:$rest, RPC $rpc, conf $dir/conf)"
     t0=$SECONDS
-    FLINK_CONF_DIR="$dir/conf" FLINK_LOG_DIR="$dir/log" FLINK_PID_DIR="$dir/run" \
+    FLINK_CONF_DIR="$dir/conf" FLINK_LOG_DIR="$dir/log" FLINK_PID_DIR="$dir/run" FLINK_LIB_DIR="$dir/lib" \
         "$home/bin/start-cluster.sh" >"$dir/log/start-cluster.out" 2>&1 || {
         cat "$dir/log/start-cluster.out" >&2
         die "start-cluster.sh failed"
@@ -269,7 +289,7 @@ do_stop() {
         return 0
     fi
     if [[ -x "$FLINK_HOME/bin/stop-cluster.sh" ]]; then
-        FLINK_CONF_DIR="$dir/conf" FLINK_LOG_DIR="$dir/log" FLINK_PID_DIR="$dir/run" \
+        FLINK_CONF_DIR="$dir/conf" FLINK_LOG_DIR="$dir/log" FLINK_PID_DIR="$dir/run" FLINK_LIB_DIR="$dir/lib" \
             "$FLINK_HOME/bin/stop-cluster.sh" >"$dir/log/stop-cluster.out" 2>&1 || true
     fi
     # Fallback: whatever is still alive from our pid files.

@@ -7,7 +7,9 @@
 # development OpenID Connect provider (scripts/dev-idp, users ann, bob, carol, dave,
 # any password) so that signing in works out of the box. When no engine is configured
 # and Java is present, it starts a local Flink cluster (scripts/flink.sh, installed
-# from PyPI on first use) and builds the SQL runner, so jobs can be validated and run.
+# from PyPI on first use, with the connector catalogue from Maven Central) and builds
+# the SQL runner, so jobs can be validated and run, and a local Kafka broker
+# (scripts/kafka.sh, from Maven Central) for jobs to read and write.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin sluice
@@ -22,9 +24,11 @@ mkdir -p "$data_dir"
 listen="${SLUICE__LISTEN:-127.0.0.1:8080}"
 idp_pid=""
 engine_started=""
+kafka_started=""
 stop_helpers() {
   [ -n "$idp_pid" ] && kill "$idp_pid" 2>/dev/null
   [ -n "$engine_started" ] && scripts/flink.sh stop
+  [ -n "$kafka_started" ] && scripts/kafka.sh stop
   true
 }
 trap stop_helpers EXIT
@@ -38,6 +42,12 @@ if [ -z "${SLUICE__ENGINE__DEFAULT_CLUSTER_URL:-}" ] && command -v java >/dev/nu
   export SLUICE__ENGINE__DEFAULT_CLUSTER_URL=http://127.0.0.1:8081
   SLUICE__ENGINE__SQL_RUNNER_JAR="$(scripts/build-sql-runner.sh)"
   export SLUICE__ENGINE__SQL_RUNNER_JAR
+  if ! scripts/kafka.sh status >/dev/null 2>&1; then
+    echo "starting a local Kafka broker (the first start installs it from Maven Central)"
+    kafka_started=1
+  fi
+  kafka_bootstrap="$(scripts/kafka.sh start)"
+  echo "Kafka listens at $kafka_bootstrap: tables read and write it with 'properties.bootstrap.servers' = '$kafka_bootstrap'"
 fi
 
 if [ -z "${SLUICE__AUTH__OIDC__ISSUER_URL:-}" ] && command -v node >/dev/null; then

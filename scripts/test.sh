@@ -1,40 +1,58 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy (warnings are errors), unit tests, the
 # end-to-end suite twice, on SQLite and on PostgreSQL, and the web console's component
-# and browser tests. Needs cargo, Node.js with npm
-# (for the development identity provider) and a PostgreSQL server at 127.0.0.1:5432
-# (user postgres, trust); it starts the local cluster if one is installed but stopped.
+# and browser tests. Needs cargo, Node.js with npm, Python 3, and (for the engine, the
+# broker and their catalogue) Java 17 with Maven. It installs and starts everything
+# else itself, saying what and how long each took:
+#   - PostgreSQL at 127.0.0.1:5432 (user postgres, trust): Debian's server, installed,
+#     configured and started when nothing answers there (scripts/postgres.sh);
+#   - the development identity provider (npm), SMTP server and test tools (PyPI);
+#   - Flink 2.3.0 and 1.20.5 from PyPI with the connector catalogue from Maven Central
+#     (scripts/flink.sh, scripts/connectors.sh), the SQL runner, and a Kafka broker from
+#     Maven Central (scripts/kafka.sh);
+#   - Chromium from Debian for the console's browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Each phase's time, printed as a table at the end.
+phase_times=""
+phase_start=$SECONDS
+phase_name=""
+phase() {
+  phase_end
+  phase_name="$1"
+  phase_start=$SECONDS
+  echo "== $phase_name"
+}
+phase_end() {
+  if [ -n "$phase_name" ]; then
+    phase_times+="$(printf '%6ds  %s' $((SECONDS - phase_start)) "$phase_name")"$'\n'
+  fi
+  phase_name=""
+}
 
 PG_URL="${SLUICE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
 export SLUICE_TEST_POSTGRES_URL="$PG_URL"
 
-pg_ready() { psql "$PG_URL/postgres" -Atqc 'select 1' >/dev/null 2>&1; }
-if ! pg_ready; then
-  echo "PostgreSQL is not answering at $PG_URL; trying to start the local cluster"
-  if command -v pg_ctlcluster >/dev/null 2>&1; then
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
-  fi
-  for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
-  pg_ready || { echo "PostgreSQL is required for the PostgreSQL half of the suite" >&2; exit 1; }
-fi
+phase "PostgreSQL"
+scripts/postgres.sh ensure "$PG_URL"
 
 # The sign-in tests run the development identity provider (npm package oidc-provider).
-echo "== installing the development identity provider"
+phase "installing the development identity provider (npm)"
 (cd scripts/dev-idp && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
 
-# The email tests run the development SMTP server (PyPI aiosmtpd) from a venv under .engine/.
-echo "== installing the development SMTP server"
+# The email tests run the development SMTP server (PyPI aiosmtpd) from a venv under .engine/;
+# the metrics test reads /metrics with the Prometheus client's own parser (PyPI).
+phase "installing the development SMTP server and test tools (PyPI)"
 scripts/dev-smtp/install.sh
-# The metrics test reads /metrics with the Prometheus client's own parser (PyPI).
 scripts/test-tools/install.sh
 
 # The engine tests run against a real Flink session cluster (PyPI's apache-flink) and
-# the SQL runner built with the JDK; both need Java. Without Java they are skipped,
-# except under CI, where they must run.
+# the SQL runner built with the JDK, the Kafka tests against a real broker; all need
+# Java. Without Java they are skipped, except under CI, where they must run.
 engine_started=""
 engine_1_20_started=""
+kafka_started=""
 if [ -n "${SLUICE_TEST_FLINK_URL:-}" ]; then
   # A cluster of the caller's choosing (e.g. a second local one on other ports).
   SLUICE_TEST_SQL_RUNNER="${SLUICE_TEST_SQL_RUNNER:-$(scripts/build-sql-runner.sh)}"
@@ -42,22 +60,33 @@ if [ -n "${SLUICE_TEST_FLINK_URL:-}" ]; then
 elif command -v java >/dev/null 2>&1; then
   # A cluster that was already up (e.g. from the run script) is used and left running.
   if ! scripts/flink.sh status >/dev/null 2>&1; then
-    echo "== starting the local Flink cluster"
+    phase "Flink 2.3.0 with its connector catalogue: install (PyPI, Maven Central) and start"
     scripts/flink.sh start
     engine_started=1
   fi
   # Flink 1.20 beside it, on other ports, for the compatibility test.
   if ! scripts/flink.sh status --name flink-1.20.5 >/dev/null 2>&1; then
-    echo "== starting a local Flink 1.20 cluster"
+    phase "Flink 1.20.5 with its connector catalogue: install and start"
     scripts/flink.sh start 1.20.5 --rest-port 8082 --rpc-port 6124
     engine_1_20_started=1
   fi
+  phase "building the SQL runner"
   SLUICE_TEST_SQL_RUNNER="$(scripts/build-sql-runner.sh)"
   export SLUICE_TEST_SQL_RUNNER SLUICE_TEST_FLINK_URL="http://127.0.0.1:8081"
   export SLUICE_TEST_FLINK_1_20_URL="http://127.0.0.1:8082"
 elif [ "${CI:-}" = "true" ]; then
   echo "CI needs Java for the engine tests" >&2
   exit 1
+fi
+if [ -z "${SLUICE_TEST_KAFKA_BOOTSTRAP:-}" ] && command -v java >/dev/null 2>&1; then
+  phase "Kafka: install (Maven Central) and start"
+  if ! scripts/kafka.sh status >/dev/null 2>&1; then kafka_started=1; fi
+  SLUICE_TEST_KAFKA_BOOTSTRAP="$(scripts/kafka.sh start)"
+  export SLUICE_TEST_KAFKA_BOOTSTRAP
+fi
+if [ ! -x /usr/bin/chromium ] && [ -n "${SLUICE_TEST_FLINK_URL:-}" ]; then
+  phase "installing Chromium (Debian) for the console's browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 drop_test_databases() {
@@ -68,20 +97,21 @@ cleanup() {
   drop_test_databases
   if [ -n "$engine_started" ]; then scripts/flink.sh stop || true; fi
   if [ -n "$engine_1_20_started" ]; then scripts/flink.sh stop --name flink-1.20.5 || true; fi
+  if [ -n "$kafka_started" ]; then scripts/kafka.sh stop || true; fi
   # The cluster-restart test runs a cluster of its own; stop it if a failure left it up.
   if scripts/flink.sh status --name restart-test >/dev/null 2>&1; then scripts/flink.sh stop --name restart-test || true; fi
 }
 drop_test_databases
 trap cleanup EXIT
 
-echo "== cargo fmt --check"
+phase "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
+phase "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log=$(mktemp)
-echo "== tests on SQLite"
+phase "tests on SQLite (builds the workspace's tests first)"
 SLUICE_TEST_DATABASE=sqlite cargo test --workspace 2>&1 | tee -a "$log"
-echo "== end-to-end tests on PostgreSQL"
+phase "end-to-end tests on PostgreSQL"
 SLUICE_TEST_DATABASE=postgres cargo test -p sluice-tests 2>&1 | tee -a "$log"
 # The binary killed mid-pass, over PostgreSQL too (SQLite ran with the workspace).
 SLUICE_TEST_DATABASE=postgres cargo test -p sluice-gateway --test crash 2>&1 | tee -a "$log"
@@ -89,15 +119,19 @@ SLUICE_TEST_DATABASE=postgres cargo test -p sluice-gateway --test crash 2>&1 | t
 # The web console: its build (TypeScript checked), its API types against the committed
 # OpenAPI document (the document itself is held to the served one by a cargo test),
 # component tests, then end to end in Chromium against a real Sluice and Flink.
-echo "== web console: build, API types, component tests"
+phase "web console: build, API types, component tests"
 scripts/build-console.sh
 (cd frontend && npm run --silent check:api && NO_COLOR=1 npm test 2>&1) | tee -a "$log"
 if [ -n "${SLUICE_TEST_FLINK_URL:-}" ]; then
-  echo "== web console end to end"
+  phase "web console end to end (Chromium)"
   scripts/e2e.sh 2>&1 | tee -a "$log"
 else
   echo "no local Flink cluster: the console's end-to-end tests are skipped"
 fi
+
+phase_end
+echo "== time of each phase (seconds)"
+printf '%s' "$phase_times"
 
 # One closing line for every run: cargo's "test result:" lines, Vitest's "Tests" line
 # and node's test runner's "# pass" / "# fail".
