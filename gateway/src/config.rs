@@ -216,6 +216,9 @@ pub struct EngineConfig {
     /// The SQL runner jar (`scripts/build-sql-runner.sh`). Empty: the newest
     /// `.engine/sql-runner-*.jar` under the working directory, if any.
     pub sql_runner_jar: PathBuf,
+    /// The connector catalogue (`scripts/connectors.sh`): one `<flink
+    /// version>/manifest.json` per engine, naming the jars its clusters carry.
+    pub connectors_dir: PathBuf,
     /// How often the reconciler compares each deployment with the engine.
     pub reconcile_interval_ms: u64,
     /// Restarts of a job that died while meant to run, before it is left FAILED.
@@ -229,6 +232,7 @@ impl Default for EngineConfig {
             default_flink_version: "2.3.0".to_owned(),
             default_engine_version: "1.0.0".to_owned(),
             sql_runner_jar: PathBuf::new(),
+            connectors_dir: PathBuf::from(".engine/connectors"),
             reconcile_interval_ms: 5000,
             max_restarts: 3,
         }

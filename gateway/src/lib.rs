@@ -53,6 +53,8 @@ pub struct State {
     pub engines: engine::Engines,
     /// Absent when no runner jar is built: SQL is then checked by Sluice alone.
     pub sql_runner: Option<engine::runner::SqlRunner>,
+    /// The connectors and formats each Flink version's clusters carry.
+    pub connectors: engine::connectors::Catalogue,
     pub pricing: billing::Pricing,
     pub channels: delivery::Channels,
     pub metrics: metrics::Metrics,
@@ -83,6 +85,7 @@ impl AppState {
                 )
             })?;
         let sql_runner = engine::runner::SqlRunner::load(&config.engine.sql_runner_jar)?;
+        let connectors = engine::connectors::Catalogue::load(&config.engine.connectors_dir)?;
         let pricing = billing::Pricing::from_config(&config.billing)?;
         let channels = delivery::Channels::from_config(&config.delivery)?;
         Ok(Self(Arc::new(State {
@@ -95,6 +98,7 @@ impl AppState {
             oidc,
             engines: engine::Engines::default(),
             sql_runner,
+            connectors,
             pricing,
             channels,
             metrics: metrics::Metrics::new()?,

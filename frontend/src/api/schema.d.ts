@@ -584,6 +584,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/engine-versions/{label}/connectors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The connectors and formats that clusters of an engine version carry: the engine's
+         *     own and the platform's catalogue for its Flink version. A table's `'connector'` or
+         *     `'format'` option may name any of them.
+         */
+        get: operations["engine_version_connectors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -1604,6 +1625,16 @@ export interface components {
             /** @description The pay-as-you-go price of one CU-hour now, in major units. */
             cu_hour_price: string;
         };
+        /** @description One jar of a catalogue entry, as the manifest records it. */
+        CatalogueJar: {
+            file: string;
+            /** @description Of the jar's bytes, as resolved. */
+            sha256: string;
+            /** Format: int64 */
+            bytes: number;
+            /** @description `group:artifact:version` on Maven Central. */
+            maven: string;
+        };
         ChangeAccountRole: {
             role: components["schemas"]["AccountRole"];
         };
@@ -1646,6 +1677,18 @@ export interface components {
         };
         /** @enum {string} */
         ConnectionKind: "kafka" | "mysql" | "postgres" | "elasticsearch" | "redis" | "mongodb" | "hologres" | "jdbc" | "s3";
+        /** @description A connector or format available on an engine version's clusters. */
+        Connector: {
+            /** @description What a table's `'connector'` or `'format'` option names, e.g. `kafka`. */
+            identifier: string;
+            kind: components["schemas"]["ConnectorKind"];
+            /** @description `engine`: part of the Flink distribution; `catalogue`: a jar the platform adds. */
+            source: string;
+            /** @description The catalogue's jars (none for the engine's own). */
+            jars: components["schemas"]["CatalogueJar"][];
+        };
+        /** @enum {string} */
+        ConnectorKind: "connector" | "format";
         ContactGroup: {
             id: string;
             name: string;
@@ -1853,6 +1896,12 @@ export interface components {
             action: string;
             /** Format: date-time */
             by?: string | null;
+        };
+        EngineVersionConnectors: {
+            label: string;
+            flink_version: string;
+            /** @description Connectors first, then formats, each sorted by identifier. */
+            connectors: components["schemas"]["Connector"][];
         };
         EngineVersionSchedule: {
             flink_version: string;
@@ -4420,6 +4469,44 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    engine_version_connectors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The engine version's label */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineVersionConnectors"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,13 +1,13 @@
 //! Lifecycles as users see them: each engine version's stage and what to upgrade to.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::access::{can, AccountGuard};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -60,6 +60,53 @@ pub async fn list_engine_versions(
             })
             .collect(),
     ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EngineVersionConnectors {
+    pub label: String,
+    pub flink_version: String,
+    /// Connectors first, then formats, each sorted by identifier.
+    pub connectors: Vec<crate::engine::connectors::Connector>,
+}
+
+/// The connectors and formats that clusters of an engine version carry: the engine's
+/// own and the platform's catalogue for its Flink version. A table's `'connector'` or
+/// `'format'` option may name any of them.
+#[utoipa::path(get, path = "/engine-versions/{label}/connectors", tag = "clusters",
+    params(("label" = String, Path, description = "The engine version's label")),
+    responses((status = 200, body = EngineVersionConnectors), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn engine_version_connectors(
+    State(state): State<AppState>,
+    access: AccountGuard<can::account::Read>,
+    Path(label): Path<String>,
+) -> ApiResult<JsonResponse<EngineVersionConnectors>> {
+    // A scheduled version names its Flink version; an unscheduled one is known from the
+    // clusters that run it (the platform's first).
+    let scheduled = crate::product_forms::engine_versions(&state.db)
+        .await?
+        .into_iter()
+        .find(|v| v.label == label)
+        .map(|v| v.flink_version);
+    let flink_version = match scheduled {
+        Some(flink_version) => flink_version,
+        None => sqlx::query_scalar::<_, String>(
+            "select flink_version from engine_clusters
+              where engine_version = $1 and (account_id = $2 or account_id is null)
+              order by case when account_id is null then 0 else 1 end, name limit 1",
+        )
+        .bind(&label)
+        .bind(access.account().as_str())
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or_else(|| ApiError::not_found("engine version"))?,
+    };
+    Ok(JsonResponse(EngineVersionConnectors {
+        connectors: state.connectors.for_flink_version(&flink_version),
+        label,
+        flink_version,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

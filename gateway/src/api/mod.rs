@@ -101,6 +101,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(clusters::get_cluster, clusters::delete_cluster))
         .routes(routes!(clusters::check_cluster))
         .routes(routes!(lifecycles::list_engine_versions))
+        .routes(routes!(lifecycles::engine_version_connectors))
         .routes(routes!(lifecycles::lifecycle_impact))
         .routes(routes!(notices::list_notices))
         .routes(routes!(platform::set_product_form))
