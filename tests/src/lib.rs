@@ -18,6 +18,7 @@ pub use serde_json::json;
 
 pub mod engine;
 pub mod idp;
+pub mod kafka;
 pub mod receivers;
 pub mod smtp;
 

@@ -265,3 +265,59 @@ async fn a_deploy_to_an_unreachable_cluster_is_reported_retried_and_can_be_cance
     owner.delete(&path).await.expect(204);
     std::fs::remove_file(&runner).ok();
 }
+
+#[tokio::test]
+async fn an_engine_versions_connectors_come_from_the_catalogue_of_its_flink_version() {
+    let catalogue = std::env::temp_dir().join(format!(
+        "sluice-connectors-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(catalogue.join("2.3.0")).unwrap();
+    std::fs::write(
+        catalogue.join("2.3.0/manifest.json"),
+        json!({ "flink_version": "2.3.0", "entries": [{
+            "identifiers": ["kafka", "upsert-kafka"], "kind": "connector",
+            "jars": [{ "file": "k.jar", "sha256": "00ff", "bytes": 2, "maven": "org.apache.flink:k:1" }]
+        }]})
+        .to_string(),
+    )
+    .unwrap();
+    let dir = catalogue.clone();
+    let app = TestApp::spawn_with(move |c| c.engine.connectors_dir = dir).await;
+    let owner = app.account("Acme").await;
+    // Known from no schedule and no cluster yet.
+    owner
+        .get("/engine-versions/1.0.0/connectors")
+        .await
+        .expect_error(404, "not_found", None);
+    owner.unreachable_cluster("mine").await;
+    let served = owner
+        .get("/engine-versions/1.0.0/connectors")
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(served["flink_version"], "2.3.0");
+    let named = |id: &str| {
+        served["connectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["identifier"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {id} in {served}"))
+    };
+    assert_eq!(
+        named("upsert-kafka")["jars"][0]["maven"],
+        "org.apache.flink:k:1"
+    );
+    assert_eq!(named("upsert-kafka")["source"], "catalogue");
+    assert_eq!(named("datagen")["source"], "engine");
+    assert_eq!(named("json")["kind"], "format");
+    // Another account's cluster says nothing about this account's versions.
+    let other = app.account("Other").await;
+    other
+        .get("/engine-versions/1.0.0/connectors")
+        .await
+        .expect_error(404, "not_found", None);
+    std::fs::remove_dir_all(&catalogue).ok();
+}

@@ -132,7 +132,7 @@ async fn a_cluster_that_lost_the_runner_gets_it_again() {
 }
 
 /// Polls `path` until `done` holds for its body, or fails after `secs`.
-async fn wait_until(
+pub(crate) async fn wait_until(
     client: &sluice_tests::Client,
     path: &str,
     secs: u64,
