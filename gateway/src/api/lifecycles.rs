@@ -82,15 +82,17 @@ pub async fn engine_version_connectors(
     access: AccountGuard<can::account::Read>,
     Path(label): Path<String>,
 ) -> ApiResult<JsonResponse<EngineVersionConnectors>> {
-    // A scheduled version names its Flink version; an unscheduled one is known from the
-    // clusters that run it (the platform's first).
+    // A scheduled version names its Flink version, and so does the platform's default;
+    // any other is known from the clusters of this account that run it.
     let scheduled = crate::product_forms::engine_versions(&state.db)
         .await?
         .into_iter()
         .find(|v| v.label == label)
         .map(|v| v.flink_version);
+    let engine = &state.config.engine;
     let flink_version = match scheduled {
         Some(flink_version) => flink_version,
+        None if label == engine.default_engine_version => engine.default_flink_version.clone(),
         None => sqlx::query_scalar::<_, String>(
             "select flink_version from engine_clusters
               where engine_version = $1 and (account_id = $2 or account_id is null)
@@ -130,7 +132,7 @@ pub struct ImpactItem {
     responses((status = 200, body = Vec<ImpactItem>), (status = 401, body = ErrorBody)))]
 pub async fn lifecycle_impact(
     State(state): State<AppState>,
-    access: AccountGuard<can::account::Read>,
+    access: AccountGuard<can::account::ReadAccountWide>,
 ) -> ApiResult<JsonResponse<Vec<ImpactItem>>> {
     let now = Utc::now();
     let mut items = Vec::new();

@@ -285,12 +285,11 @@ async fn an_engine_versions_connectors_come_from_the_catalogue_of_its_flink_vers
     let dir = catalogue.clone();
     let app = TestApp::spawn_with(move |c| c.engine.connectors_dir = dir).await;
     let owner = app.account("Acme").await;
-    // Known from no schedule and no cluster yet.
     owner
-        .get("/engine-versions/1.0.0/connectors")
+        .get("/engine-versions/7.7.7/connectors")
         .await
         .expect_error(404, "not_found", None);
-    owner.unreachable_cluster("mine").await;
+    // The platform's default engine version is known to everyone.
     let served = owner
         .get("/engine-versions/1.0.0/connectors")
         .await
@@ -313,10 +312,30 @@ async fn an_engine_versions_connectors_come_from_the_catalogue_of_its_flink_vers
     assert_eq!(named("upsert-kafka")["source"], "catalogue");
     assert_eq!(named("datagen")["source"], "engine");
     assert_eq!(named("json")["kind"], "format");
+    // An unscheduled version is known from the account's clusters that run it; the
+    // catalogue has nothing for its Flink version, so only the engine's own are listed.
+    owner
+        .post(
+            "/clusters",
+            json!({ "name": "old", "rest_url": "http://127.0.0.1:9", "flink_version": "1.20.5", "engine_version": "0.9.0" }),
+        )
+        .await
+        .expect(201);
+    let old = owner
+        .get("/engine-versions/0.9.0/connectors")
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(old["flink_version"], "1.20.5");
+    assert!(old["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["source"] == "engine"));
     // Another account's cluster says nothing about this account's versions.
     let other = app.account("Other").await;
     other
-        .get("/engine-versions/1.0.0/connectors")
+        .get("/engine-versions/0.9.0/connectors")
         .await
         .expect_error(404, "not_found", None);
     std::fs::remove_dir_all(&catalogue).ok();
