@@ -63,7 +63,16 @@ pub enum AccountAction {
     PayBilling,
     ManageClusters,
     ManageNotifications,
+    /// List, create and revoke one's own API tokens.
+    ManageTokens,
+    /// What spans the whole account: its members, one's inbox, the lifecycle impact
+    /// over every project.
+    ReadAccountWide,
 }
+
+/// The policy subject of a token narrowed to one project: at account level it may only
+/// read what a project's work needs (the account, clusters, engine versions).
+const SCOPED_TOKEN_SUBJECT: &str = "account:scoped_token";
 
 impl ProjectAction {
     fn policy(self) -> (&'static str, &'static str) {
@@ -90,6 +99,8 @@ impl AccountAction {
             Self::PayBilling => ("billing", "pay"),
             Self::ManageClusters => ("clusters", "write"),
             Self::ManageNotifications => ("notifications", "write"),
+            Self::ManageTokens => ("tokens", "write"),
+            Self::ReadAccountWide => ("account_wide", "read"),
         }
     }
 }
@@ -159,10 +170,15 @@ impl Authorizer {
         action: AccountAction,
     ) -> Result<AccountAccess, ApiError> {
         let role = principal.effective_account_role();
-        if !self.account_role_allows(role, action) {
+        let allowed = if principal.project_scope().is_some() {
+            self.allows(SCOPED_TOKEN_SUBJECT, action.policy())
+        } else {
+            self.account_role_allows(role, action)
+        };
+        if !allowed {
             let needed = self.account_roles_for(action).join(" or ");
             let held = if principal.project_scope().is_some() {
-                "a token scoped to one project".to_owned()
+                "a token narrowed to one project, which acts only within it".to_owned()
             } else {
                 format!("the account role {role}")
             };
@@ -332,7 +348,7 @@ pub mod can {
     /// Account permissions.
     pub mod account {
         use super::super::{AccountAction, AccountPermission};
-        permissions!(AccountPermission, AccountAction: Read, CreateProject, ManageMembers, ReadAudit, ReadBilling, PayBilling, ManageClusters, ManageNotifications);
+        permissions!(AccountPermission, AccountAction: Read, CreateProject, ManageMembers, ReadAudit, ReadBilling, PayBilling, ManageClusters, ManageNotifications, ManageTokens, ReadAccountWide);
     }
 }
 

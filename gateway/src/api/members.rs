@@ -37,7 +37,7 @@ pub struct Member {
     responses((status = 200, body = Paginated<Member>), (status = 401, body = ErrorBody)))]
 pub async fn list_members(
     State(state): State<AppState>,
-    access: AccountGuard<can::account::Read>,
+    access: AccountGuard<can::account::ReadAccountWide>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Member>>> {
     let page = q.page()?;

@@ -36,7 +36,7 @@ pub struct Inbox {
     responses((status = 200, body = Inbox), (status = 401, body = ErrorBody)))]
 pub async fn list_notices(
     State(state): State<AppState>,
-    access: AccountGuard<can::account::Read>,
+    access: AccountGuard<can::account::ReadAccountWide>,
 ) -> ApiResult<JsonResponse<Inbox>> {
     let rows: Vec<(String, String, String, String, i64, Option<i64>)> = sqlx::query_as(
         "select id, kind, subject, body, created_at, read_at from notices
@@ -74,7 +74,7 @@ pub async fn list_notices(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn mark_read(
     State(state): State<AppState>,
-    access: AccountGuard<can::account::Read>,
+    access: AccountGuard<can::account::ReadAccountWide>,
     Path(notice_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let done = sqlx::query(

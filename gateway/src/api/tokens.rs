@@ -68,7 +68,7 @@ fn token_from_row(row: TokenRow) -> Result<ApiToken, ApiError> {
     responses((status = 200, body = Paginated<ApiToken>), (status = 401, body = ErrorBody)))]
 pub async fn list_tokens(
     State(state): State<AppState>,
-    access: AccountGuard<can::account::Read>,
+    access: AccountGuard<can::account::ManageTokens>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<ApiToken>>> {
     let page = q.page()?;
@@ -113,7 +113,7 @@ pub struct CreatedToken {
     responses((status = 201, body = CreatedToken), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
-    access: AccountGuard<can::account::Read>,
+    access: AccountGuard<can::account::ManageTokens>,
     Json(body): Json<CreateToken>,
 ) -> ApiResult<(StatusCode, JsonResponse<CreatedToken>)> {
     if access.is_project_scoped() {
@@ -241,7 +241,7 @@ pub async fn insert_token(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    access: AccountGuard<can::account::Read>,
+    access: AccountGuard<can::account::ManageTokens>,
     Path(token_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let any_user = !access.is_project_scoped()
