@@ -40,6 +40,17 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub job_metrics: JobMetricsConfig,
     pub console: ConsoleConfig,
+    pub cors: CorsConfig,
+}
+
+/// Cross-origin calls from browsers. Off by default: the console is served by Sluice
+/// itself, so only other web applications that call the API need to be listed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorsConfig {
+    /// Origins (`https://app.example.com`) whose pages may call the API with the
+    /// browser's credentials.
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -396,6 +407,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             job_metrics: JobMetricsConfig::default(),
             console: ConsoleConfig::default(),
+            cors: CorsConfig::default(),
         }
     }
 }

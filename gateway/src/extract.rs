@@ -30,6 +30,14 @@ where
                 mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
             })
             .unwrap_or(false);
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        // An action that needs nothing may be sent nothing: an empty body reads as `{}`
+        // (and a body that needs fields then says which one is missing).
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return parse_json(b"{}").map(Json);
+        }
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -37,38 +45,66 @@ where
                 "the request body must be JSON, sent with `Content-Type: application/json`",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(body_rejection)?;
         parse_json(&bytes).map(Json)
     }
 }
 
+/// Parses a request body: JSON, an object (never an array serde could read into a
+/// struct field by field), no NUL character in any string (PostgreSQL cannot store it),
+/// then the type, with errors naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let message = strip_position(&inner.to_string());
-                if path == "." {
-                    ApiError::invalid("body", format!("request body: {message}"))
-                } else {
-                    ApiError::invalid(path.clone(), format!("{path}: {message}"))
-                }
-            }
-            serde_json::error::Category::Syntax
-            | serde_json::error::Category::Eof
-            | serde_json::error::Category::Io => {
-                ApiError::malformed(format!("the request body is not valid JSON: {inner}"))
-            }
-        }
-    })?;
-    // Trailing characters after the document are a syntax error too.
-    de.end()
+    let document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::malformed(format!("the request body is not valid JSON: {e}")))?;
-    Ok(value)
+    if !document.is_object() {
+        return Err(ApiError::invalid(
+            "body",
+            "the request body must be a JSON object",
+        ));
+    }
+    if let Some(path) = nul_at(&document, String::new()) {
+        let field = if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        };
+        return Err(ApiError::invalid(
+            field.clone(),
+            format!("{field}: must not contain the NUL character"),
+        ));
+    }
+    serde_path_to_error::deserialize(document).map_err(|err| {
+        let path = err.path().to_string();
+        let message = strip_position(&err.into_inner().to_string());
+        if path == "." {
+            ApiError::invalid("body", format!("request body: {message}"))
+        } else {
+            ApiError::invalid(path.clone(), format!("{path}: {message}"))
+        }
+    })
+}
+
+/// The path (`a.b[2]`) of the first string or key holding a NUL character.
+fn nul_at(value: &serde_json::Value, path: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(path),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, format!("{path}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let here = if path.is_empty() {
+                key.replace('\0', "")
+            } else {
+                format!("{path}.{}", key.replace('\0', ""))
+            };
+            if key.contains('\0') {
+                Some(here)
+            } else {
+                nul_at(item, here)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// serde_json appends " at line 1 column 17" to data errors; the field path says more.

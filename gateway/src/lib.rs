@@ -29,6 +29,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod product_forms;
 pub mod server;
+pub mod web_security;
 pub mod workers;
 
 use std::ops::Deref;

@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::access::audit::{record_mutations, AuditLayer, Operations};
 use crate::error::ApiError;
-use crate::{api, AppState};
+use crate::{api, web_security, AppState};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -66,6 +66,9 @@ pub fn app(state: AppState) -> Router {
     }
     let track = axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track);
     let console = crate::console::Console::new(&state.config.console.dir);
+    let origin_policy =
+        web_security::OriginPolicy::new(&state.config.auth.public_url, &state.config.cors);
+    let cors = web_security::cors(&state.config.cors);
     let stateful: Router = stateful.with_state(state);
     Router::new()
         .merge(stateful)
@@ -78,6 +81,13 @@ pub fn app(state: AppState) -> Router {
         .fallback(move |request: Request| crate::console::fallback(console.clone(), request))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_json))
+        .layer(axum::middleware::from_fn_with_state(
+            origin_policy,
+            web_security::check_cookie_origin,
+        ))
+        .layer(axum::middleware::from_fn(web_security::refuse_nul))
+        .layer(cors)
+        .layer(axum::middleware::from_fn(web_security::security_headers))
         .layer(track)
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {

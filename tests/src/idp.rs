@@ -182,6 +182,25 @@ impl Browser {
         self.send(request).await
     }
 
+    /// A JSON POST with extra headers, e.g. the `Origin` a page elsewhere would send.
+    pub async fn post_json_with(
+        &mut self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: serde_json::Value,
+    ) -> Step {
+        let mut request = self.http.post(url).json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
+    /// The name of the first cookie whose name starts with `prefix`.
+    pub fn cookies_named(&self, prefix: &str) -> Option<String> {
+        self.cookies.keys().find(|k| k.starts_with(prefix)).cloned()
+    }
+
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies.get(name).map(String::as_str)
     }

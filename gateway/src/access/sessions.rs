@@ -13,19 +13,25 @@ use crate::error::ApiError;
 const LOGIN_AAD: &str = "login_attempt";
 
 /// Keeps what the callback needs; only a hash of `state` is stored, the PKCE
-/// verifier and nonce are encrypted.
+/// verifier and nonce are encrypted, and so is a hash of the secret in the starting
+/// browser's cookie, which the callback must present.
 pub async fn store_login_attempt(
     db: &Db,
     secrets: &SecretBox,
     start: &LoginStart,
+    browser_secret: &str,
     return_to: &str,
     ttl_secs: i64,
 ) -> Result<(), ApiError> {
     let sealed = secrets
         .seal(
-            serde_json::json!({ "verifier": start.pkce_verifier, "nonce": start.nonce })
-                .to_string()
-                .as_bytes(),
+            serde_json::json!({
+                "verifier": start.pkce_verifier,
+                "nonce": start.nonce,
+                "browser": sha256_hex(browser_secret.as_bytes()),
+            })
+            .to_string()
+            .as_bytes(),
             LOGIN_AAD,
         )
         .map_err(ApiError::internal)?;
@@ -52,10 +58,13 @@ pub struct PendingLogin {
 }
 
 /// Consumes the login started with `state`: a second callback with it finds nothing.
+/// `browser_secret` is the starting browser's cookie; without the right one the
+/// attempt is spent and refused.
 pub async fn take_login_attempt(
     db: &Db,
     secrets: &SecretBox,
     state: &str,
+    browser_secret: Option<&str>,
 ) -> Result<PendingLogin, ApiError> {
     let row: Option<(String, String, i64)> = sqlx::query_as(
         "delete from login_attempts where state_sha256 = $1 returning secrets, return_to, expires_at",
@@ -83,6 +92,15 @@ pub async fn take_login_attempt(
             .map(str::to_owned)
             .ok_or_else(|| ApiError::internal(format!("login attempt without {k}")))
     };
+    let same_browser = browser_secret
+        .is_some_and(|secret| field("browser").is_ok_and(|h| h == sha256_hex(secret.as_bytes())));
+    if !same_browser {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "sign_in_elsewhere",
+            "this sign-in was started in another browser (or this browser kept no cookie from its start); start again here",
+        ));
+    }
     Ok(PendingLogin {
         pkce_verifier: field("verifier")?,
         nonce: field("nonce")?,

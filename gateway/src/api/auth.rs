@@ -7,6 +7,11 @@
 //! load after the provider's redirect is signed in; the refresh secret is
 //! `SameSite=Strict` and only sent to `/api/v1/auth`. Lax keeps cross-site POSTs (CSRF)
 //! from carrying the access token.
+//!
+//! A sign-in is bound to the browser that started it (login CSRF): `/auth/login` sets a
+//! random secret in an HttpOnly cookie sent only to the callback, and the callback
+//! accepts its `state` only with that cookie, so a callback URL captured from one
+//! person's sign-in cannot sign another browser in as them.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -72,15 +77,29 @@ pub async fn login(
     let return_to = safe_return_to(q.return_to.as_deref())?;
     let oidc = oidc(&state)?;
     let start = oidc.begin().await?;
-    sessions::store_login_attempt(
-        &state.db,
-        &state.secrets,
-        &start,
-        &return_to,
-        state.config.auth.oidc.login_ttl_secs,
+    let browser = crate::access::generate_token().secret;
+    let ttl = state.config.auth.oidc.login_ttl_secs;
+    sessions::store_login_attempt(&state.db, &state.secrets, &start, &browser, &return_to, ttl)
+        .await?;
+    let binding = cookie(
+        &state,
+        &login_cookie_name(&start.state),
+        &browser,
+        CALLBACK_PATH,
+        "Lax",
+        ttl,
+    );
+    Ok(redirect(&start.authorize_url, vec![binding]))
+}
+
+/// One cookie per sign-in in flight (named after its `state`), so two tabs signing in
+/// at once do not undo each other. Lax: the provider's redirect back is a top-level
+/// navigation from another site, which Lax cookies accompany and Strict ones do not.
+fn login_cookie_name(state: &str) -> String {
+    format!(
+        "sluice_login_{}",
+        &crate::crypto::sha256_hex(state.as_bytes())[..16]
     )
-    .await?;
-    Ok(redirect(&start.authorize_url, Vec::new()))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -104,6 +123,7 @@ pub struct CallbackQuery {
 pub async fn callback(
     State(state): State<AppState>,
     request_id: Option<axum::Extension<tower_http::request_id::RequestId>>,
+    headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> ApiResult<Response> {
     let oidc = oidc(&state)?;
@@ -111,8 +131,11 @@ pub async fn callback(
         .state
         .as_deref()
         .ok_or_else(|| ApiError::invalid("state", "the callback has no state"))?;
+    let browser = cookie_value(&headers, &login_cookie_name(state_param));
     // Consumed first, whatever happens next: a callback can never be replayed.
-    let pending = sessions::take_login_attempt(&state.db, &state.secrets, state_param).await?;
+    let pending =
+        sessions::take_login_attempt(&state.db, &state.secrets, state_param, browser.as_deref())
+            .await?;
     if let Some(error) = q.error {
         return Err(crate::access::oidc::login_failed(format!(
             "the identity provider refused the sign-in: {error} {}",
@@ -159,10 +182,16 @@ pub async fn callback(
     let access = state
         .session_keys
         .issue(&session.user_id, &session.account_id, &session.id)?;
-    Ok(redirect(
-        &pending.return_to,
-        session_cookies(&state, &access, &session),
-    ))
+    let mut cookies = session_cookies(&state, &access, &session);
+    cookies.push(cookie(
+        &state,
+        &login_cookie_name(state_param),
+        "",
+        CALLBACK_PATH,
+        "Lax",
+        0,
+    ));
+    Ok(redirect(&pending.return_to, cookies))
 }
 
 fn redirect(location: &str, cookies: Vec<HeaderValue>) -> Response {

@@ -308,3 +308,88 @@ async fn sign_in_refuses_an_open_redirect() {
     assert_eq!(step.status, 422, "{}", step.body);
     assert!(step.body.contains("return_to"));
 }
+
+#[tokio::test]
+async fn a_callback_captured_from_one_browser_does_not_sign_in_another() {
+    let world = world_with(None).await;
+    let mut ann = Browser::new();
+    let authorize = start(&world.app, &mut ann).await;
+    let callback = ann.sign_in_at_provider(&authorize, "ann").await;
+    // Someone else's browser opens the callback URL captured from Ann's sign-in.
+    let mut other = Browser::new();
+    let step = other.get(&callback).await;
+    assert_eq!(step.status, StatusCode::FORBIDDEN, "{}", step.body);
+    assert!(step.body.contains("sign_in_elsewhere"), "{}", step.body);
+    assert!(other.cookie("sluice_access").is_none());
+    // The attempt is spent: it cannot be finished anywhere, so Ann starts again.
+    let step = ann.get(&callback).await;
+    assert_eq!(step.status, StatusCode::UNAUTHORIZED, "{}", step.body);
+    assert!(ann.cookie("sluice_access").is_none());
+    // Her own browser signs in as usual, and the binding cookie is cleared after.
+    let mut ann = Browser::new();
+    let authorize = start(&world.app, &mut ann).await;
+    let binding = ann
+        .cookies_named("sluice_login_")
+        .expect("the sign-in's cookie in the starting browser");
+    let callback = ann.sign_in_at_provider(&authorize, "ann").await;
+    let landed = ann.get(&callback).await;
+    assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
+    assert!(ann.cookie("sluice_access").is_some());
+    assert!(
+        ann.cookie(&binding).is_none(),
+        "the binding cookie is cleared"
+    );
+}
+
+#[tokio::test]
+async fn cookie_authenticated_changes_from_another_origin_are_refused() {
+    let world = world_with(None).await;
+    let mut ann = sign_in(&world, "ann").await;
+    let base = world.app.base.clone();
+    let projects = format!("{base}/api/v1/projects");
+    for headers in [
+        [("origin", "https://evil.example")],
+        [("sec-fetch-site", "cross-site")],
+    ] {
+        let step = ann
+            .post_json_with(&projects, &headers, json!({ "name": "from elsewhere" }))
+            .await;
+        assert_eq!(
+            step.status,
+            StatusCode::FORBIDDEN,
+            "{headers:?}: {}",
+            step.body
+        );
+        assert!(step.body.contains("cross_origin_refused"), "{}", step.body);
+    }
+    // The console's own pages may.
+    let step = ann
+        .post_json_with(&projects, &[("origin", &base)], json!({ "name": "own" }))
+        .await;
+    assert_eq!(step.status, StatusCode::CREATED, "{}", step.body);
+    let (_, listed) = get_json(&mut ann, &projects).await;
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["own"], "nothing refused was created");
+    // Signing out from elsewhere is refused too; bearer tokens are not affected.
+    let step = ann
+        .post_json_with(
+            &format!("{base}/api/v1/auth/logout"),
+            &[("origin", "https://evil.example")],
+            json!({}),
+        )
+        .await;
+    assert_eq!(step.status, StatusCode::FORBIDDEN, "{}", step.body);
+    let api = world.app.account("Acme").await;
+    let res = sluice_tests::Client::send(
+        api.request(reqwest::Method::POST, "/projects")
+            .header("origin", "https://evil.example")
+            .json(&json!({ "name": "by token" })),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+}

@@ -12,6 +12,7 @@ mod console;
 mod delivery;
 mod engine;
 mod folders;
+mod hardening;
 mod isolation;
 mod jobs;
 mod jwt;
