@@ -98,11 +98,16 @@ impl Db {
     /// lock up front (`BEGIN IMMEDIATE`): a deferred transaction that read first could
     /// not upgrade once another writer committed. On PostgreSQL, writers serialise on
     /// the parent row they lock with [`Db::for_update`].
+    ///
+    /// Serving a mutation, it files the request's audit row first, inside the
+    /// transaction, so the change never commits without it.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("begin immediate").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("begin immediate").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        crate::access::audit::file_in(&mut tx).await?;
+        Ok(tx)
     }
 
     /// Row-lock suffix for a `select` that guards a limit or an invariant.

@@ -2,11 +2,16 @@
 //! under `/api/v1`) by an authenticated caller — who, which account and project, what
 //! (the operation id from the API document), when, outcome and request id.
 //!
-//! It is written by a middleware around every route rather than by each handler, so
-//! a new handler cannot forget it and refused or failed attempts are recorded too.
-//! The cost of that choice: the row is written after the handler's own transaction
-//! commits, so a crash in between could lose the row of a committed change. The write
-//! is retried before the response leaves; a row that still cannot be written is
+//! It is filed by a middleware around every route rather than by each handler, so a
+//! new handler cannot forget it and refused or failed attempts are recorded too. The
+//! middleware names the row before the handler runs and makes it known to the task
+//! serving the request; the first write transaction the handler opens
+//! ([`crate::db::Db::begin_write`]) inserts the row inside itself, so a change that
+//! commits always commits with its audit row, whenever the process dies. After the
+//! answer, the middleware writes the row's outcome and status (inserting it if no
+//! transaction did: a refused attempt, or a change written without one). A row whose
+//! status is 0 is one whose change committed while the process stopped before
+//! answering. The final write is retried; a row that still cannot be written is
 //! logged at error level with everything it would have held.
 
 use std::collections::HashMap;
@@ -65,6 +70,57 @@ impl Operations {
     }
 }
 
+tokio::task_local! {
+    /// The audit row of the mutation the current task is serving.
+    static PENDING: Arc<Pending>;
+}
+
+/// An audit row named before its handler runs; its actor is known once the request
+/// is authenticated.
+pub struct Pending {
+    id: String,
+    slot: AuditSlot,
+    project_id: Option<String>,
+    action: String,
+    method: Method,
+    path: String,
+    request_id: String,
+    created_at: i64,
+}
+
+const INSERT: &str =
+    "insert into audit_log (id, account_id, project_id, actor_user_id, actor_credential, action,
+                                          method, path, outcome, status, request_id, created_at)
+                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// Files the current request's audit row inside `tx`, once: called by every write
+/// transaction; outside a mutation, or before authentication, it does nothing.
+pub async fn file_in(tx: &mut crate::db::Tx) -> Result<(), sqlx::Error> {
+    let Ok(pending) = PENDING.try_with(Arc::clone) else {
+        return Ok(());
+    };
+    let Some(actor) = pending.slot.0.get() else {
+        return Ok(());
+    };
+    // Status 0 until the answer is known; the outcome is success if this commits.
+    sqlx::query(&format!("{INSERT} on conflict (id) do nothing"))
+        .bind(&pending.id)
+        .bind(&actor.account_id)
+        .bind(&pending.project_id)
+        .bind(&actor.user_id)
+        .bind(&actor.credential)
+        .bind(&pending.action)
+        .bind(pending.method.as_str())
+        .bind(&pending.path)
+        .bind("success")
+        .bind(0_i64)
+        .bind(&pending.request_id)
+        .bind(pending.created_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 #[derive(Clone)]
 pub struct AuditLayer {
     pub state: AppState,
@@ -97,17 +153,27 @@ pub async fn record_mutations(
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let response = next.run(req).await;
-    let Some(actor) = slot.0.get() else {
-        // Nobody authenticated: there is no tenant to file the attempt under.
-        return response;
-    };
     let action = layer
         .operations
         .0
         .get(&(method.clone(), template))
         .cloned()
         .unwrap_or_else(|| "unknown".to_owned());
+    let pending = Arc::new(Pending {
+        id: new_id(),
+        slot: slot.clone(),
+        project_id: project_of(&path),
+        action,
+        method,
+        path,
+        request_id,
+        created_at: now_ms(),
+    });
+    let response = PENDING.scope(pending.clone(), next.run(req)).await;
+    let Some(actor) = slot.0.get() else {
+        // Nobody authenticated: there is no tenant to file the attempt under.
+        return response;
+    };
     let status = response.status();
     let outcome = if status.is_success() {
         "success"
@@ -118,15 +184,17 @@ pub async fn record_mutations(
     };
     let entry = Entry {
         actor,
-        project_id: project_of(&path),
-        action,
-        method: method.as_str(),
-        path: &path,
+        project_id: pending.project_id.clone(),
+        action: pending.action.clone(),
+        method: pending.method.as_str(),
+        path: &pending.path,
         outcome,
         status: i64::from(status.as_u16()),
-        request_id: &request_id,
+        request_id: &pending.request_id,
     };
-    entry.write(&layer.state).await;
+    entry
+        .write_as(&layer.state, &pending.id, pending.created_at)
+        .await;
     response
 }
 
@@ -160,16 +228,17 @@ pub struct Entry<'a> {
 impl Entry<'_> {
     /// Appends the row, retrying a few times; never fails the request it describes.
     pub async fn write(&self, state: &AppState) {
-        let id = new_id();
-        let now = now_ms();
+        self.write_as(state, &new_id(), now_ms()).await;
+    }
+
+    /// Writes row `id`, or its outcome and status if a transaction already filed it.
+    async fn write_as(&self, state: &AppState, id: &str, now: i64) {
         let mut delay = Duration::from_millis(20);
         for attempt in 1..=4 {
-            let written = sqlx::query(
-                "insert into audit_log (id, account_id, project_id, actor_user_id, actor_credential, action,
-                                        method, path, outcome, status, request_id, created_at)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(&id)
+            let written = sqlx::query(&format!(
+                "{INSERT} on conflict (id) do update set outcome = excluded.outcome, status = excluded.status"
+            ))
+            .bind(id)
             .bind(&self.actor.account_id)
             .bind(&self.project_id)
             .bind(&self.actor.user_id)
