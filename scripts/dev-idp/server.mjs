@@ -91,8 +91,8 @@ const provider = new Provider(issuer, {
     names: { session: 'idp_session', interaction: 'idp_interaction', resume: 'idp_interaction_resume' },
   },
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-  // Put scope-derived claims (email, name) into the ID token, not only into userinfo.
-  conformIdTokenClaims: false,
+  // The provider's default, conforming setting (conformIdTokenClaims: true): with an access
+  // token issued, email and name come from userinfo only, as from most real providers.
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: false }, // replaced by the JS-free routes below

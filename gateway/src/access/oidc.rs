@@ -2,19 +2,28 @@
 //! `state` and `nonce` kept server-side (see `login_attempts`), the ID token verified
 //! for issuer, audience, expiry, nonce and signature by the provider's keys.
 //!
+//! The person's email and name are read from the ID token and, where it lacks them
+//! (a conforming provider issuing an access token puts them only in userinfo, OpenID
+//! Connect Core 5.4), from the userinfo endpoint, whose `sub` must be the ID token's.
+//!
 //! The discovery document and keys are cached; an ID token signed by a key we do not
 //! know makes us refetch the keys once (providers rotate keys), no more often than
 //! `jwks_min_refetch_secs` so a stream of forged `kid`s cannot hammer the provider.
+//! A sign-in that meets the rate limit verifies against the keys the last refetch
+//! brought (several sign-ins right after a rotation all find the new key).
 //! The HTTP client does not follow redirects: a provider endpoint that redirects is
 //! a misconfiguration or an attack, not something to chase.
 
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreResponseType};
+use openidconnect::core::{
+    CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims,
+};
 use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
-    CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
+    AccessToken, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId,
+    ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
+    SubjectIdentifier, TokenResponse, UserInfoError,
 };
 use tokio::sync::RwLock;
 
@@ -197,10 +206,10 @@ impl Oidc {
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             )) => {
-                let Some(metadata) = self.refetch_keys().await? else {
-                    return Err(login_failed(
-                        "the ID token is signed by a key the provider does not publish",
-                    ));
+                // Rate-limited: another sign-in may have just fetched the new keys.
+                let metadata = match self.refetch_keys().await? {
+                    Some(metadata) => metadata,
+                    None => self.metadata().await?,
                 };
                 let client = self.client(metadata);
                 let verifier = client.id_token_verifier();
@@ -212,7 +221,7 @@ impl Oidc {
             }
             Err(e) => return Err(rejected_id_token(e)),
         };
-        Ok(VerifiedIdentity {
+        let mut identity = VerifiedIdentity {
             issuer: claims.issuer().to_string(),
             subject: claims.subject().to_string(),
             email: claims.email().map(|e| e.to_string()),
@@ -221,7 +230,61 @@ impl Oidc {
                 .name()
                 .and_then(|n| n.get(None))
                 .map(|n| n.to_string()),
-        })
+        };
+        if identity.email.is_none() || identity.name.is_none() {
+            self.add_userinfo(
+                &client,
+                response.access_token(),
+                claims.subject(),
+                &mut identity,
+            )
+            .await?;
+        }
+        Ok(identity)
+    }
+
+    /// Fills what the ID token lacked from the userinfo endpoint, if the provider has
+    /// one; a userinfo answer about another subject is refused.
+    async fn add_userinfo(
+        &self,
+        client: &CoreClientWithRedirect,
+        access_token: &AccessToken,
+        subject: &SubjectIdentifier,
+        identity: &mut VerifiedIdentity,
+    ) -> Result<(), ApiError> {
+        let Ok(request) = client.user_info(access_token.clone(), Some(subject.clone())) else {
+            return Ok(()); // no userinfo endpoint: the ID token is all there is
+        };
+        let info: CoreUserInfoClaims = request.request_async(&self.http).await.map_err(|e| match e {
+            UserInfoError::ClaimsVerification(ClaimsVerificationError::InvalidSubject(_)) => {
+                login_failed("the provider's userinfo describes another person than its ID token (sub differs)")
+            }
+            other => provider_unavailable(format!("userinfo request failed: {other}")),
+        })?;
+        if identity.email.is_none() {
+            identity.email = info.email().map(|e| e.to_string());
+            identity.email_verified = info.email_verified().unwrap_or(false);
+        }
+        if identity.name.is_none() {
+            identity.name = info.name().and_then(|n| n.get(None)).map(|n| n.to_string());
+        }
+        Ok(())
+    }
+
+    /// RFC 9207: when the provider names itself on the callback (`iss`), it must be the
+    /// configured issuer, or the code may come from another provider (mix-up attack).
+    pub fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ApiError> {
+        match iss {
+            Some(iss)
+                if iss.trim_end_matches('/') != self.issuer.as_str().trim_end_matches('/') =>
+            {
+                Err(login_failed(format!(
+                    "the callback comes from the issuer {iss}, not the configured {}",
+                    self.issuer.as_str()
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 }
 

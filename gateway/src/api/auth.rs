@@ -136,6 +136,7 @@ pub async fn callback(
     let pending =
         sessions::take_login_attempt(&state.db, &state.secrets, state_param, browser.as_deref())
             .await?;
+    oidc.check_callback_issuer(q.other.get("iss").map(String::as_str))?;
     if let Some(error) = q.error {
         return Err(crate::access::oidc::login_failed(format!(
             "the identity provider refused the sign-in: {error} {}",
