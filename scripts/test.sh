@@ -116,6 +116,10 @@ SLUICE_TEST_DATABASE=postgres cargo test -p sluice-tests 2>&1 | tee -a "$log"
 # The binary killed mid-pass, over PostgreSQL too (SQLite ran with the workspace).
 SLUICE_TEST_DATABASE=postgres cargo test -p sluice-gateway --test crash 2>&1 | tee -a "$log"
 
+# The API document as a contract: schemathesis with every check against a seeded server.
+phase "API contract (schemathesis, every check)"
+scripts/fuzz-api.sh "${SLUICE_FUZZ_EXAMPLES:-20}" 2>&1 | tee -a "$log"
+
 # The web console: its build (TypeScript checked), its API types against the committed
 # OpenAPI document (the document itself is held to the served one by a cargo test),
 # component tests, then end to end in Chromium against a real Sluice and Flink.

@@ -61,6 +61,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body must be a JSON object",
         ));
     }
+    // JSON Schema's integers include 2.0: read whole floats as integers, so an integer
+    // field takes every number the document allows.
+    let document = whole_floats_as_integers(document);
     if let Some(path) = nul_at(&document, String::new()) {
         let field = if path.is_empty() {
             "body".to_owned()
@@ -81,6 +84,29 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::invalid(path.clone(), format!("{path}: {message}"))
         }
     })
+}
+
+fn whole_floats_as_integers(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            // Within ±2^53 a float is exact, so the integer is the same number.
+            Some(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                Value::from(f as i64)
+            }
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(whole_floats_as_integers).collect())
+        }
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, whole_floats_as_integers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// The path (`a.b[2]`) of the first string or key holding a NUL character.

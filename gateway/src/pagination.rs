@@ -2,6 +2,16 @@
 //! last id of a page is a stable cursor: inserts and deletes never shift a page.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// Reads cursors as leniently as the document describes them: any unpadded base64url
+/// text (`B64` alone refuses non-zero trailing bits).
+const CURSOR: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -50,13 +60,12 @@ impl PageQuery {
         }
         let after = match &self.cursor {
             None => String::new(),
-            Some(c) => B64
+            // A cursor only says "ids after this one": any base64url text is one, and
+            // what it decodes to is bound to queries as text without a NUL.
+            Some(c) => CURSOR
                 .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    ApiError::invalid("cursor", "cursor is not one this API returned")
-                })?,
+                .map(|b| String::from_utf8_lossy(&b).replace('\0', ""))
+                .map_err(|_| ApiError::invalid("cursor", "cursor is not one this API returned"))?,
         };
         Ok(Page { limit, after })
     }

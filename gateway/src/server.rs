@@ -27,7 +27,15 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// it (compact there).
 pub fn openapi_document() -> String {
     let (_, openapi) = documented_api();
-    openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
+    serde_json::to_string_pretty(&contract_of(&openapi)).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// The document as served: the routes' own, completed with the answers every operation
+/// shares (see `api::contract`).
+fn contract_of(openapi: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = serde_json::to_value(openapi).unwrap_or_default();
+    api::contract::complete(&mut doc);
+    doc
 }
 
 /// `/api/v1`'s routes and the document made from them, in one pass.
@@ -42,7 +50,8 @@ fn documented_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// echoed in the response and recorded on the request's log span.
 pub fn app(state: AppState) -> Router {
     let (api_routes, openapi) = documented_api();
-    let openapi_json = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
+    let openapi_json =
+        serde_json::to_string(&contract_of(&openapi)).unwrap_or_else(|_| "{}".to_owned());
 
     let docs = swagger_ui_dist::generate_routes(swagger_ui_dist::ApiDefinition {
         uri_prefix: "/api/docs",

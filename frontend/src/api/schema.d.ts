@@ -1425,15 +1425,15 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Account: {
-            id: string;
-            name: string;
-            plan: string;
-            limits: components["schemas"]["Limits"];
-            usage: components["schemas"]["AccountUsage"];
-            /** @description The caller's role in this account. */
-            role: components["schemas"]["AccountRole"];
             /** Format: date-time */
             created_at: string;
+            id: string;
+            limits: components["schemas"]["Limits"];
+            name: string;
+            plan: string;
+            /** @description The caller's role in this account. */
+            role: components["schemas"]["AccountRole"];
+            usage: components["schemas"]["AccountUsage"];
         };
         /**
          * @description A person's role in an account. `member` has no account powers of its own and
@@ -1446,122 +1446,122 @@ export interface components {
             projects: number;
         };
         AddProjectMember: {
+            role: components["schemas"]["ProjectRole"];
             /** @description A member of this account. */
             user_id: string;
-            role: components["schemas"]["ProjectRole"];
         };
         AffectedDeployment: {
             account_id: string;
-            project_id: string;
             deployment_id: string;
             desired_state: string;
+            project_id: string;
         };
         AffectedProject: {
             account_id: string;
-            project_id: string;
             /** @description `payg` or `subscription`. */
             billing_model: string;
-            /**
-             * Format: date-time
-             * @description A subscription's term end: renewing past EOFS is refused.
-             */
-            term_end?: string | null;
+            project_id: string;
             /**
              * Format: int64
              * @description Deployments of the project meant to run now; they stop at EOS.
              */
             running_deployments: number;
+            /**
+             * Format: date-time
+             * @description A subscription's term end: renewing past EOFS is refused.
+             */
+            term_end?: string | null;
         };
         Alert: {
-            id: string;
-            rule_id: string;
             deployment_id: string;
-            /** @description `firing` or `resolved`. */
-            state: string;
-            summary: string;
-            /** Format: date-time */
-            started_at: string;
-            /** Format: date-time */
-            resolved_at?: string | null;
+            id: string;
             /**
              * Format: date-time
              * @description When people were last told; absent while it was silenced throughout.
              */
             notified_at?: string | null;
+            /** Format: date-time */
+            resolved_at?: string | null;
+            rule_id: string;
+            /** Format: date-time */
+            started_at: string;
+            /** @description `firing` or `resolved`. */
+            state: string;
+            summary: string;
         };
         AlertRule: {
+            condition: string;
+            contact_group_id: string;
+            /** Format: date-time */
+            created_at: string;
+            deployment_id?: string | null;
+            enabled: boolean;
             id: string;
             name: string;
-            deployment_id?: string | null;
-            condition: string;
+            /** Format: int64 */
+            repeat_secs: number;
+            severity: string;
             /** Format: int64 */
             threshold: number;
             /** Format: int64 */
             window_secs: number;
-            severity: string;
-            contact_group_id: string;
-            /** Format: int64 */
-            repeat_secs: number;
-            enabled: boolean;
-            /** Format: date-time */
-            created_at: string;
         };
         ApiToken: {
-            id: string;
-            name: string;
-            /** @description The first characters of the secret, to recognise it. */
-            prefix: string;
-            user_id: string;
-            /** @description The one project the token may act on; absent: everything its user may do. */
-            project_id?: string | null;
-            role?: null | components["schemas"]["ProjectRole"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             expires_at?: string | null;
+            id: string;
             /** Format: date-time */
             last_used_at?: string | null;
+            name: string;
+            /** @description The first characters of the secret, to recognise it. */
+            prefix: string;
+            /** @description The one project the token may act on; absent: everything its user may do. */
+            project_id?: string | null;
+            role?: null | components["schemas"]["ProjectRole"];
+            user_id: string;
         };
         Artifact: {
+            /** Format: date-time */
+            created_at: string;
             id: string;
-            project_id: string;
-            /** @description The uploaded file name. */
-            name: string;
             /** @description `jar`, `zip` (archives: zip-checked) or `python`. */
             kind: string;
-            /** Format: int64 */
-            size_bytes: number;
+            /** @description The uploaded file name. */
+            name: string;
+            project_id: string;
             /** @description Hex SHA-256 of the content. */
             sha256: string;
-            /** Format: date-time */
-            created_at: string;
+            /** Format: int64 */
+            size_bytes: number;
         };
         AuditEntry: {
-            id: string;
-            project_id?: string | null;
-            actor_user_id: string;
-            /** @description `session:<id>` or `token:<id>`. */
-            actor_credential: string;
             /** @description The API operation, e.g. `create_job`. */
             action: string;
-            method: string;
-            path: string;
-            /** @description `success`, `denied` or `failed`. */
-            outcome: string;
-            /** Format: int64 */
-            status: number;
-            request_id: string;
+            /** @description `session:<id>` or `token:<id>`. */
+            actor_credential: string;
+            actor_user_id: string;
             /** Format: date-time */
             created_at: string;
+            id: string;
+            method: string;
+            /** @description `success`, `denied` or `failed`. */
+            outcome: string;
+            path: string;
+            project_id?: string | null;
+            request_id: string;
+            /** Format: int64 */
+            status: number;
         };
         Balance: {
-            balance: string;
-            currency: string;
             /**
              * Format: date-time
              * @description Since when a bill has been unpaid past its grace period; absent when none is.
              */
             arrears_since?: string | null;
+            balance: string;
+            currency: string;
             /**
              * Format: int64
              * @description Issued bills not paid yet, and their sum.
@@ -1570,70 +1570,70 @@ export interface components {
             unpaid_total: string;
         };
         BalanceTransaction: {
+            /** @description Signed: credits positive, debits negative. */
+            amount: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
             id: string;
             /** @description `top_up`, `order` or `bill`. */
             kind: string;
-            /** @description Signed: credits positive, debits negative. */
-            amount: string;
             reference_id: string;
-            created_by: string;
-            /** Format: date-time */
-            created_at: string;
         };
         Bill: {
-            id: string;
-            /** Format: date-time */
-            period_start: string;
-            /** Format: date-time */
-            period_end: string;
             billing_time_zone: string;
+            /** @description Corrections: the bill itself never changes. */
+            credit_notes: components["schemas"]["CreditNote"][];
             currency: string;
-            /** @description The sum of the lines. */
-            total: string;
-            /** @description The order lines' sum, paid from the balance when each order was placed. */
-            prepaid: string;
             /** @description What the bill charges the balance: total less prepaid. */
             due: string;
+            id: string;
             /** Format: date-time */
             issued_at: string;
             lines: components["schemas"]["BillLine"][];
-            /** @description Corrections: the bill itself never changes. */
-            credit_notes: components["schemas"]["CreditNote"][];
+            /** Format: date-time */
+            period_end: string;
+            /** Format: date-time */
+            period_start: string;
+            /** @description The order lines' sum, paid from the balance when each order was placed. */
+            prepaid: string;
+            /** @description The sum of the lines. */
+            total: string;
         };
         BillLine: {
-            project_id: string;
-            /** @description `payg_compute`, `payg_management` or `order`. */
-            kind: string;
-            description: string;
-            /** @description CU-hours for compute lines. */
-            quantity: string;
             amount: string;
+            description: string;
             /**
              * Format: int64
              * @description How many hourly rows (see /account/billing/hours) this line sums.
              */
             hour_count: number;
+            /** @description `payg_compute`, `payg_management` or `order`. */
+            kind: string;
             /** @description The order an `order` line is (see /account/balance/transactions). */
             order_id?: string | null;
+            project_id: string;
+            /** @description CU-hours for compute lines. */
+            quantity: string;
         };
         BillingSettings: {
             /** @description IANA zone billing hours and months are cut in. */
             billing_time_zone: string;
+            /** @description The pay-as-you-go price of one CU-hour now, in major units. */
+            cu_hour_price: string;
             currency: string;
             /** @description `minute` or `second`. */
             granularity: string;
-            /** @description The pay-as-you-go price of one CU-hour now, in major units. */
-            cu_hour_price: string;
         };
         /** @description One jar of a catalogue entry, as the manifest records it. */
         CatalogueJar: {
-            file: string;
-            /** @description Of the jar's bytes, as resolved. */
-            sha256: string;
             /** Format: int64 */
             bytes: number;
+            file: string;
             /** @description `group:artifact:version` on Maven Central. */
             maven: string;
+            /** @description Of the jar's bytes, as resolved. */
+            sha256: string;
         };
         ChangeAccountRole: {
             role: components["schemas"]["AccountRole"];
@@ -1649,29 +1649,29 @@ export interface components {
             name: string;
         };
         Cluster: {
-            id: string;
-            name: string;
-            rest_url: string;
-            flink_version: string;
-            engine_version: string;
-            /** @description Provided by the platform to every account; it cannot be changed or removed. */
-            platform: boolean;
-            health: components["schemas"]["Health"];
             /** Format: date-time */
             created_at: string;
+            engine_version: string;
+            flink_version: string;
+            health: components["schemas"]["Health"];
+            id: string;
+            name: string;
+            /** @description Provided by the platform to every account; it cannot be changed or removed. */
+            platform: boolean;
+            rest_url: string;
         };
         Connection: {
+            /** Format: date-time */
+            created_at: string;
             id: string;
-            project_id: string;
-            name: string;
             kind: components["schemas"]["ConnectionKind"];
+            name: string;
+            project_id: string;
             properties: {
                 [key: string]: string;
             };
             /** @description Keys of the secret properties that are set. Their values are write-only. */
             secret_keys: string[];
-            /** Format: date-time */
-            created_at: string;
             /** Format: date-time */
             updated_at: string;
         };
@@ -1681,56 +1681,56 @@ export interface components {
         Connector: {
             /** @description What a table's `'connector'` or `'format'` option names, e.g. `kafka`. */
             identifier: string;
+            /** @description The catalogue's jars (none for the engine's own). */
+            jars: components["schemas"]["CatalogueJar"][];
             kind: components["schemas"]["ConnectorKind"];
             /** @description `engine`: part of the Flink distribution; `catalogue`: a jar the platform adds. */
             source: string;
-            /** @description The catalogue's jars (none for the engine's own). */
-            jars: components["schemas"]["CatalogueJar"][];
         };
         /** @enum {string} */
         ConnectorKind: "connector" | "format";
         ContactGroup: {
-            id: string;
-            name: string;
-            emails: string[];
             channel_ids: string[];
             /** Format: date-time */
             created_at: string;
+            emails: string[];
+            id: string;
+            name: string;
         };
         CostPreview: {
             /** @description `payg` or `subscription`. */
             billing_model: string;
             /** Format: double */
-            total_cu: number;
+            cu_in_use?: number | null;
+            currency: string;
+            fits: boolean;
             /** @description Pay-as-you-go: what one full hour of running costs (compute + management fee). */
             hourly_compute?: string | null;
             hourly_management?: string | null;
             hourly_total?: string | null;
-            currency: string;
             /**
              * Format: double
              * @description Subscription: purchased CU, CU held by running deployments, and whether this fits.
              */
             purchased_cu?: number | null;
             /** Format: double */
-            cu_in_use?: number | null;
-            fits: boolean;
+            total_cu: number;
         };
         CostPreviewRequest: {
-            /**
-             * Format: int64
-             * @description 1 to 64 (default 1).
-             */
-            parallelism?: number | null;
             /**
              * Format: double
              * @description A multiple of 0.25 from 0.25 to 16 (default 1).
              */
             cu_per_task?: number | null;
+            /**
+             * Format: int64
+             * @description 1 to 64 (default 1).
+             */
+            parallelism?: number | null;
         };
         CreateConnection: {
-            name: string;
             kind: components["schemas"]["ConnectionKind"];
+            name: string;
             properties?: {
                 [key: string]: string;
             };
@@ -1740,25 +1740,25 @@ export interface components {
             };
         };
         CreateDeployment: {
-            name: string;
-            job_id: string;
-            /**
-             * Format: int64
-             * @description A saved version of the job; default: its newest.
-             */
-            version?: number | null;
             /** @description Default: the project's cluster, else the platform's. */
             cluster_id?: string | null;
+            /**
+             * Format: double
+             * @description CU per parallel task, a multiple of 0.25 from 0.25 to 16 (default 1).
+             */
+            cu_per_task?: number | null;
+            job_id: string;
+            name: string;
             /**
              * Format: int64
              * @description 1 to 64 (default 1).
              */
             parallelism?: number | null;
             /**
-             * Format: double
-             * @description CU per parallel task, a multiple of 0.25 from 0.25 to 16 (default 1).
+             * Format: int64
+             * @description A saved version of the job; default: its newest.
              */
-            cu_per_task?: number | null;
+            version?: number | null;
         };
         CreateFolder: {
             name: string;
@@ -1766,171 +1766,173 @@ export interface components {
             parent_id?: string | null;
         };
         CreateInvitation: {
+            /** Format: email */
             email: string;
-            role?: null | components["schemas"]["AccountRole"];
             /** @description A project of this account to join as well, with `project_role`. */
             project_id?: string | null;
             project_role?: null | components["schemas"]["ProjectRole"];
+            role?: null | components["schemas"]["AccountRole"];
         };
         CreateJob: {
-            name: string;
+            content: components["schemas"]["JobContent"];
             /** @description Folder to create the job in; absent or null for the project root. */
             folder_id?: string | null;
-            content: components["schemas"]["JobContent"];
+            name: string;
         };
         CreateProject: {
-            name: string;
+            /** @description Free text (no control characters but line breaks and tabs). */
             description?: string;
+            name: string;
         };
         CreateToken: {
-            name: string;
             /**
              * Format: int64
              * @description Days until the token stops working (1 to 3650); absent means it does not expire.
              */
             expires_in_days?: number | null;
+            name: string;
             /** @description Narrows the token to this project, with `role`. */
             project_id?: string | null;
             role?: null | components["schemas"]["ProjectRole"];
         };
         CreatedToken: {
-            token: components["schemas"]["ApiToken"];
             /** @description The secret. It is shown this once; only its hash is stored. */
             secret: string;
+            token: components["schemas"]["ApiToken"];
         };
         CreditNote: {
-            id: string;
             amount: string;
-            reason: string;
             /** Format: date-time */
             created_at: string;
+            id: string;
+            reason: string;
         };
         Delivery: {
-            id: string;
-            /** @description `notice` (or `alert` for alerts). */
-            source_kind: string;
-            source_id: string;
-            /** @description `email`, `sms`, `dingtalk` or `webhook`. */
-            channel: string;
-            /** @description The email address, or the channel's id. */
-            recipient: string;
-            subject: string;
-            /** @description `pending`, `sent` or `failed`. */
-            status: string;
             /** Format: int64 */
             attempts: number;
+            /** @description `email`, `sms`, `dingtalk` or `webhook`. */
+            channel: string;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            /** @description Sent with every attempt, so the receiver can drop repeats. */
+            idempotency_key: string;
             last_error?: string | null;
             /** Format: date-time */
             next_attempt_at?: string | null;
-            /** Format: date-time */
-            created_at: string;
+            /** @description The email address, or the channel's id. */
+            recipient: string;
             /** Format: date-time */
             sent_at?: string | null;
-            /** @description Sent with every attempt, so the receiver can drop repeats. */
-            idempotency_key: string;
+            source_id: string;
+            /** @description `notice` (or `alert` for alerts). */
+            source_kind: string;
+            /** @description `pending`, `sent` or `failed`. */
+            status: string;
+            subject: string;
         };
         Deployment: {
-            id: string;
-            project_id: string;
-            name: string;
-            job_id: string;
-            /** Format: int64 */
-            job_version: number;
             cluster_id: string;
-            /** Format: int64 */
-            parallelism: number;
+            /** Format: date-time */
+            created_at: string;
             /**
              * Format: double
              * @description CU per parallel task (1 CU = 1 core + 4 GiB).
              */
             cu_per_task: number;
-            /**
-             * Format: double
-             * @description CU held while running: parallelism x cu_per_task.
-             */
-            total_cu: number;
             /** @description What was asked for: RUNNING, SUSPENDED or CANCELLED. */
             desired_state: string;
-            /**
-             * @description What the engine was last seen doing: CREATED, STARTING, RUNNING, TRANSITIONING,
-             *     STOPPING, SUSPENDED, CANCELLED, FAILED or FINISHED.
-             */
-            status: string;
             engine_job_id?: string | null;
-            /** @description How the next start restores state. */
-            restore_mode: string;
+            id: string;
+            job_id: string;
+            /** Format: int64 */
+            job_version: number;
+            last_error?: string | null;
+            name: string;
+            /** Format: int64 */
+            parallelism: number;
             /**
              * Format: int64
              * @description A stateful upgrade waiting for its savepoint.
              */
             pending_version?: number | null;
-            last_error?: string | null;
+            project_id: string;
             /** Format: int64 */
             restart_count: number;
-            /** Format: date-time */
-            created_at: string;
+            /** @description How the next start restores state. */
+            restore_mode: string;
+            /**
+             * @description What the engine was last seen doing: CREATED, STARTING, RUNNING, TRANSITIONING,
+             *     STOPPING, SUSPENDED, CANCELLED, FAILED or FINISHED.
+             */
+            status: string;
+            /**
+             * Format: double
+             * @description CU held while running: parallelism x cu_per_task.
+             */
+            total_cu: number;
             /** Format: date-time */
             updated_at: string;
         };
         DeploymentEvent: {
+            /** Format: date-time */
+            created_at: string;
             id: string;
             kind: string;
             message: string;
-            /** Format: date-time */
-            created_at: string;
         };
         EngineCheck: {
+            cluster_id?: string | null;
+            message?: string | null;
             /**
              * @description `planned`, `refused`, `unavailable` (the engine could not be asked; see message)
              *     or `skipped` (Sluice's own checks failed, or no cluster or SQL runner is set up).
              */
             status: string;
-            cluster_id?: string | null;
-            message?: string | null;
         };
         EngineImpact: {
-            label: string;
-            /** @description Every deployment on a cluster that runs this version, across accounts. */
-            deployments: components["schemas"]["AffectedDeployment"][];
             /** @description What each must do, and by when. */
             action: string;
             /** Format: date-time */
             by?: string | null;
+            /** @description Every deployment on a cluster that runs this version, across accounts. */
+            deployments: components["schemas"]["AffectedDeployment"][];
+            label: string;
         };
         EngineVersionConnectors: {
-            label: string;
-            flink_version: string;
             /** @description Connectors first, then formats, each sorted by identifier. */
             connectors: components["schemas"]["Connector"][];
+            flink_version: string;
+            label: string;
         };
         EngineVersionSchedule: {
-            flink_version: string;
             announced_at: string;
-            ga: string;
-            eogs: string;
             eofs: string;
+            eogs: string;
             eos: string;
+            flink_version: string;
+            ga: string;
             pulled?: boolean;
         };
         EngineVersionView: {
-            label: string;
-            flink_version: string;
-            /** @description GA, EOGS (no new features), EOFS (no support, upgrade advised) or EOS (retired). */
-            stage: string;
-            /** Format: date-time */
-            ga: string;
-            /** Format: date-time */
-            eogs: string;
             /** Format: date-time */
             eofs: string;
             /** Format: date-time */
+            eogs: string;
+            /** Format: date-time */
             eos: string;
+            flink_version: string;
+            /** Format: date-time */
+            ga: string;
+            label: string;
             /** @description Pulled for a defect: no new deployments. */
             pulled: boolean;
-            /** @description The version to move to, if one is newer. */
-            upgrade_to?: string | null;
+            /** @description GA, EOGS (no new features), EOFS (no support, upgrade advised) or EOS (retired). */
+            stage: string;
             /** @description The advice changes the major version: review before upgrading. */
             upgrade_needs_review: boolean;
+            /** @description The version to move to, if one is newer. */
+            upgrade_to?: string | null;
         };
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -1938,8 +1940,6 @@ export interface components {
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `limit_exceeded`, `invalid_field`, `not_found`. */
             code: string;
-            /** @description What went wrong, in words a person can act on. */
-            message: string;
             /** @description The request field (or, for `limit_exceeded`, the limit setting) concerned. */
             field?: string | null;
             /**
@@ -1947,92 +1947,94 @@ export interface components {
              * @description The limit that was reached.
              */
             limit?: number | null;
+            /** @description What went wrong, in words a person can act on. */
+            message: string;
         };
         Folder: {
-            id: string;
-            project_id: string;
-            /** @description Absent for a folder at the project root. */
-            parent_id?: string | null;
-            name: string;
             /** Format: date-time */
             created_at: string;
+            id: string;
+            name: string;
+            /** @description Absent for a folder at the project root. */
+            parent_id?: string | null;
+            project_id: string;
             /** Format: date-time */
             updated_at: string;
         };
         Health: {
-            /** @description `healthy`, `unhealthy` or `unknown` (never checked). */
-            status: string;
             /** Format: date-time */
             checked_at?: string | null;
             /** @description Task managers and free slots when healthy; the failure when not. */
             detail?: string | null;
+            /** @description `healthy`, `unhealthy` or `unknown` (never checked). */
+            status: string;
         };
         ImpactItem: {
-            project_id: string;
-            /** @description Absent for product-form items. */
-            deployment_id?: string | null;
-            /** @description `product_form` or `engine_version`. */
-            subject: string;
-            /** @description The form's name or the engine version's label. */
-            name: string;
-            stage: string;
             /** @description What to do, and the date it must be done by. */
             action: string;
             /** Format: date-time */
             by?: string | null;
+            /** @description Absent for product-form items. */
+            deployment_id?: string | null;
+            /** @description The form's name or the engine version's label. */
+            name: string;
+            project_id: string;
+            stage: string;
+            /** @description `product_form` or `engine_version`. */
+            subject: string;
         };
         Inbox: {
-            /** Format: int64 */
-            unread: number;
             /** @description The newest 100. */
             items: components["schemas"]["Notice"][];
+            /** Format: int64 */
+            unread: number;
         };
         Invitation: {
-            id: string;
+            /** Format: date-time */
+            created_at: string;
             email: string;
-            role: components["schemas"]["AccountRole"];
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            invited_by: string;
             /** @description A project the invitee joins too, with `project_role`. */
             project_id?: string | null;
             project_role?: null | components["schemas"]["ProjectRole"];
-            invited_by: string;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            expires_at: string;
+            role: components["schemas"]["AccountRole"];
             /** @description `pending`, `accepted`, `revoked` or `expired`. */
             status: string;
         };
         Job: {
-            id: string;
-            project_id: string;
+            content: components["schemas"]["JobContent"];
+            /** Format: date-time */
+            created_at: string;
             /** @description Absent for a job at the project root. */
             folder_id?: string | null;
-            name: string;
-            content: components["schemas"]["JobContent"];
-            /**
-             * Format: int64
-             * @description Increases with every write; the `ETag` is this number in quotes.
-             */
-            revision: number;
+            id: string;
             /**
              * Format: int64
              * @description Highest version saved so far (0 when none).
              */
             last_version: number;
-            /** Format: date-time */
-            created_at: string;
+            name: string;
+            project_id: string;
+            /**
+             * Format: int64
+             * @description Increases with every write; the `ETag` is this number in quotes.
+             */
+            revision: number;
             /** Format: date-time */
             updated_at: string;
         };
         /** @description What a job runs. */
         JobContent: {
-            sql: string;
             /** @enum {string} */
             kind: "sql";
+            sql: string;
         } | {
+            args?: string[];
             artifact_id: string;
             entry_class: string;
-            args?: string[];
             /** @enum {string} */
             kind: "jar";
         };
@@ -2045,31 +2047,9 @@ export interface components {
         Limits: {
             /**
              * Format: int64
-             * @default 20
+             * @default 209715200
              */
-            projects_per_account: number;
-            /**
-             * Format: int64
-             * @default 100
-             */
-            jobs_per_project: number;
-            /**
-             * Format: int64
-             * @default 100
-             */
-            folders_per_project: number;
-            /**
-             * Format: int64
-             * @description Depth of the deepest folder; a folder at the project root has depth 1.
-             * @default 5
-             */
-            folder_depth: number;
-            /**
-             * Format: int64
-             * @description Jobs and folders directly inside one folder (or the project root).
-             * @default 500
-             */
-            entries_per_folder: number;
+            artifact_bytes: number;
             /**
              * Format: int64
              * @default 200
@@ -2082,44 +2062,57 @@ export interface components {
             connections_per_project: number;
             /**
              * Format: int64
+             * @description Jobs and folders directly inside one folder (or the project root).
+             * @default 500
+             */
+            entries_per_folder: number;
+            /**
+             * Format: int64
+             * @description Depth of the deepest folder; a folder at the project root has depth 1.
+             * @default 5
+             */
+            folder_depth: number;
+            /**
+             * Format: int64
+             * @default 100
+             */
+            folders_per_project: number;
+            /**
+             * Format: int64
+             * @default 100
+             */
+            jobs_per_project: number;
+            /**
+             * Format: int64
+             * @default 20
+             */
+            projects_per_account: number;
+            /**
+             * Format: int64
              * @default 20
              */
             versions_per_job: number;
-            /**
-             * Format: int64
-             * @default 209715200
-             */
-            artifact_bytes: number;
         };
         Me: {
-            user_id: string;
-            email: string;
-            display_name: string;
             /** @description The account this request acts in. */
             account_id: string;
             /** @description Every account the user belongs to, with their role there. */
             accounts: components["schemas"]["MyAccount"][];
+            display_name: string;
+            email: string;
+            user_id: string;
         };
         Member: {
-            user_id: string;
-            email: string;
             display_name: string;
-            role: components["schemas"]["AccountRole"];
+            email: string;
             /** Format: date-time */
             joined_at: string;
+            role: components["schemas"]["AccountRole"];
+            user_id: string;
         };
         MetricsPoint: {
             /** Format: date-time */
             at: string;
-            /**
-             * Format: int64
-             * @description 0 for a raw sample; else the seconds an averaged point stands for.
-             */
-            resolution_secs: number;
-            /** Format: double */
-            records_in_per_sec: number;
-            /** Format: double */
-            records_out_per_sec: number;
             /**
              * Format: double
              * @description Share of time the most backpressured vertex was backpressured, 0 to 1.
@@ -2138,15 +2131,24 @@ export interface components {
             engine_state?: string | null;
             /**
              * Format: double
+             * @description Records waiting at the sources, where the connector reports them.
+             */
+            pending_records?: number | null;
+            /** Format: double */
+            records_in_per_sec: number;
+            /** Format: double */
+            records_out_per_sec: number;
+            /**
+             * Format: int64
+             * @description 0 for a raw sample; else the seconds an averaged point stands for.
+             */
+            resolution_secs: number;
+            /**
+             * Format: double
              * @description Event-time lag of the records the sources emit (the largest), in ms, where the
              *     connector reports it.
              */
             source_lag_ms?: number | null;
-            /**
-             * Format: double
-             * @description Records waiting at the sources, where the connector reports them.
-             */
-            pending_records?: number | null;
         };
         MyAccount: {
             id: string;
@@ -2154,9 +2156,6 @@ export interface components {
             role: components["schemas"]["AccountRole"];
         };
         NewAlertRule: {
-            name: string;
-            /** @description One deployment; absent: every deployment of the project. */
-            deployment_id?: string | null;
             /**
              * @description `job_failed` (FAILED, or RESTARTING in the engine); `restarts` or
              *     `checkpoint_failures` (more than `threshold` within
@@ -2169,28 +2168,31 @@ export interface components {
              *     throughout). The lag conditions need a connector that reports lag.
              */
             condition: string;
+            contact_group_id: string;
+            /** @description One deployment; absent: every deployment of the project. */
+            deployment_id?: string | null;
+            name: string;
+            /**
+             * Format: int64
+             * @description While firing, remind this often; 0 or absent: never. At most a week.
+             */
+            repeat_secs?: number | null;
+            /** @description `P0` (most urgent) to `P3`; default P1. */
+            severity?: string | null;
             /** Format: int64 */
             threshold?: number | null;
             /** Format: int64 */
             window_secs?: number | null;
-            /** @description `P0` (most urgent) to `P3`; default P1. */
-            severity?: string | null;
-            contact_group_id: string;
-            /**
-             * Format: int64
-             * @description While firing, remind this often; 0 or absent: never.
-             */
-            repeat_secs?: number | null;
         };
         NewChannel: {
-            /** @description `sms`, `dingtalk` or `webhook`. */
-            kind: string;
-            name: string;
             /**
              * @description sms: a phone number (`+8613800000000`); dingtalk: the robot's webhook URL with
              *     its access token; webhook: an http(s) URL.
              */
             address: string;
+            /** @description `sms`, `dingtalk` or `webhook`. */
+            kind: string;
+            name: string;
             /**
              * @description dingtalk: the robot's signing secret (`SEC...`); webhook: the HMAC key, at
              *     least 16 characters. Write-only.
@@ -2198,199 +2200,200 @@ export interface components {
             secret?: string | null;
         };
         NewContactGroup: {
-            name: string;
-            emails?: string[];
             /** @description Ids of the account's notification channels (SMS, DingTalk, webhooks). */
             channel_ids?: string[];
+            emails?: string[];
+            name: string;
         };
         NewSilence: {
-            /** @description Mute one rule (with `deployment_id`: only for that deployment). */
-            rule_id?: string | null;
             /** @description Mute every rule for one deployment. */
             deployment_id?: string | null;
+            /** Format: date-time */
+            ends_at: string;
+            /** @description Why alerts are muted: some text beyond spaces. */
+            reason: string;
+            /** @description Mute one rule (with `deployment_id`: only for that deployment). */
+            rule_id?: string | null;
             /**
              * Format: date-time
              * @description Default: now.
              */
             starts_at?: string | null;
-            /** Format: date-time */
-            ends_at: string;
-            reason: string;
         };
         Notice: {
-            id: string;
-            /** @description `product_form_schedule` or `engine_version_schedule`. */
-            kind: string;
-            subject: string;
             body: string;
             /** Format: date-time */
             created_at: string;
+            id: string;
+            /** @description `product_form_schedule` or `engine_version_schedule`. */
+            kind: string;
             /** Format: date-time */
             read_at?: string | null;
+            subject: string;
         };
         NotificationChannel: {
+            /** @description The address with its sensitive part hidden. */
+            address: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            has_secret: boolean;
             id: string;
             kind: string;
             name: string;
-            /** @description The address with its sensitive part hidden. */
-            address: string;
-            has_secret: boolean;
-            created_by: string;
-            /** Format: date-time */
-            created_at: string;
         };
         Order: components["schemas"]["OrderQuote"] & {
-            id: string;
-            created_by: string;
             /** Format: date-time */
             created_at: string;
+            created_by: string;
+            id: string;
         };
         /** @enum {string} */
         OrderKind: "new_purchase" | "renew" | "upgrade" | "downgrade" | "temporary_upgrade" | "unsubscribe";
         OrderQuote: {
-            kind: components["schemas"]["OrderKind"];
-            project_id: string;
+            /** @description Exact price in major units; negative for a credit (downgrade). */
+            amount: string;
             /**
              * Format: int64
              * @description The subscription's CU after the order.
              */
             cu: number;
+            currency: string;
+            kind: components["schemas"]["OrderKind"];
             /**
              * Format: int64
              * @description Months the order buys (0 for upgrades and downgrades).
              */
             months: number;
+            project_id: string;
+            /** Format: date-time */
+            term_end: string;
             /** Format: date-time */
             term_start: string;
             /** Format: date-time */
-            term_end: string;
-            /** @description Exact price in major units; negative for a credit (downgrade). */
-            amount: string;
-            currency: string;
+            window_end?: string | null;
             /**
              * Format: date-time
              * @description temporary_upgrade: the window of the extra CU.
              */
             window_start?: string | null;
-            /** Format: date-time */
-            window_end?: string | null;
         };
         OrderRequest: {
-            kind: components["schemas"]["OrderKind"];
-            project_id: string;
             /**
              * Format: int64
              * @description new_purchase: CU to buy; upgrade/downgrade: the new total. Whole CU, 1 to 1000.
              */
             cu?: number | null;
+            /** Format: date-time */
+            ends_at?: string | null;
+            kind: components["schemas"]["OrderKind"];
             /**
              * Format: int64
              * @description new_purchase/renew: whole months, 1 to 36.
              */
             months?: number | null;
+            project_id: string;
             /**
              * Format: date-time
              * @description temporary_upgrade: when the extra CU start (default: now) and end; at least an
              *     hour, inside the subscription's term. `cu` is then the extra CU.
              */
             starts_at?: string | null;
-            /** Format: date-time */
-            ends_at?: string | null;
         };
         Paginated_Alert: {
             items: {
-                id: string;
-                rule_id: string;
                 deployment_id: string;
-                /** @description `firing` or `resolved`. */
-                state: string;
-                summary: string;
-                /** Format: date-time */
-                started_at: string;
-                /** Format: date-time */
-                resolved_at?: string | null;
+                id: string;
                 /**
                  * Format: date-time
                  * @description When people were last told; absent while it was silenced throughout.
                  */
                 notified_at?: string | null;
+                /** Format: date-time */
+                resolved_at?: string | null;
+                rule_id: string;
+                /** Format: date-time */
+                started_at: string;
+                /** @description `firing` or `resolved`. */
+                state: string;
+                summary: string;
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         Paginated_ApiToken: {
             items: {
-                id: string;
-                name: string;
-                /** @description The first characters of the secret, to recognise it. */
-                prefix: string;
-                user_id: string;
-                /** @description The one project the token may act on; absent: everything its user may do. */
-                project_id?: string | null;
-                role?: null | components["schemas"]["ProjectRole"];
                 /** Format: date-time */
                 created_at: string;
                 /** Format: date-time */
                 expires_at?: string | null;
+                id: string;
                 /** Format: date-time */
                 last_used_at?: string | null;
+                name: string;
+                /** @description The first characters of the secret, to recognise it. */
+                prefix: string;
+                /** @description The one project the token may act on; absent: everything its user may do. */
+                project_id?: string | null;
+                role?: null | components["schemas"]["ProjectRole"];
+                user_id: string;
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         Paginated_Artifact: {
             items: {
-                id: string;
-                project_id: string;
-                /** @description The uploaded file name. */
-                name: string;
-                /** @description `jar`, `zip` (archives: zip-checked) or `python`. */
-                kind: string;
-                /** Format: int64 */
-                size_bytes: number;
-                /** @description Hex SHA-256 of the content. */
-                sha256: string;
                 /** Format: date-time */
                 created_at: string;
+                id: string;
+                /** @description `jar`, `zip` (archives: zip-checked) or `python`. */
+                kind: string;
+                /** @description The uploaded file name. */
+                name: string;
+                project_id: string;
+                /** @description Hex SHA-256 of the content. */
+                sha256: string;
+                /** Format: int64 */
+                size_bytes: number;
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         Paginated_AuditEntry: {
             items: {
-                id: string;
-                project_id?: string | null;
-                actor_user_id: string;
-                /** @description `session:<id>` or `token:<id>`. */
-                actor_credential: string;
                 /** @description The API operation, e.g. `create_job`. */
                 action: string;
-                method: string;
-                path: string;
-                /** @description `success`, `denied` or `failed`. */
-                outcome: string;
-                /** Format: int64 */
-                status: number;
-                request_id: string;
+                /** @description `session:<id>` or `token:<id>`. */
+                actor_credential: string;
+                actor_user_id: string;
                 /** Format: date-time */
                 created_at: string;
+                id: string;
+                method: string;
+                /** @description `success`, `denied` or `failed`. */
+                outcome: string;
+                path: string;
+                project_id?: string | null;
+                request_id: string;
+                /** Format: int64 */
+                status: number;
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         Paginated_Connection: {
             items: {
+                /** Format: date-time */
+                created_at: string;
                 id: string;
-                project_id: string;
-                name: string;
                 kind: components["schemas"]["ConnectionKind"];
+                name: string;
+                project_id: string;
                 properties: {
                     [key: string]: string;
                 };
                 /** @description Keys of the secret properties that are set. Their values are write-only. */
                 secret_keys: string[];
-                /** Format: date-time */
-                created_at: string;
                 /** Format: date-time */
                 updated_at: string;
             }[];
@@ -2399,73 +2402,73 @@ export interface components {
         };
         Paginated_Delivery: {
             items: {
-                id: string;
-                /** @description `notice` (or `alert` for alerts). */
-                source_kind: string;
-                source_id: string;
-                /** @description `email`, `sms`, `dingtalk` or `webhook`. */
-                channel: string;
-                /** @description The email address, or the channel's id. */
-                recipient: string;
-                subject: string;
-                /** @description `pending`, `sent` or `failed`. */
-                status: string;
                 /** Format: int64 */
                 attempts: number;
+                /** @description `email`, `sms`, `dingtalk` or `webhook`. */
+                channel: string;
+                /** Format: date-time */
+                created_at: string;
+                id: string;
+                /** @description Sent with every attempt, so the receiver can drop repeats. */
+                idempotency_key: string;
                 last_error?: string | null;
                 /** Format: date-time */
                 next_attempt_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
+                /** @description The email address, or the channel's id. */
+                recipient: string;
                 /** Format: date-time */
                 sent_at?: string | null;
-                /** @description Sent with every attempt, so the receiver can drop repeats. */
-                idempotency_key: string;
+                source_id: string;
+                /** @description `notice` (or `alert` for alerts). */
+                source_kind: string;
+                /** @description `pending`, `sent` or `failed`. */
+                status: string;
+                subject: string;
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         Paginated_Deployment: {
             items: {
-                id: string;
-                project_id: string;
-                name: string;
-                job_id: string;
-                /** Format: int64 */
-                job_version: number;
                 cluster_id: string;
-                /** Format: int64 */
-                parallelism: number;
+                /** Format: date-time */
+                created_at: string;
                 /**
                  * Format: double
                  * @description CU per parallel task (1 CU = 1 core + 4 GiB).
                  */
                 cu_per_task: number;
-                /**
-                 * Format: double
-                 * @description CU held while running: parallelism x cu_per_task.
-                 */
-                total_cu: number;
                 /** @description What was asked for: RUNNING, SUSPENDED or CANCELLED. */
                 desired_state: string;
-                /**
-                 * @description What the engine was last seen doing: CREATED, STARTING, RUNNING, TRANSITIONING,
-                 *     STOPPING, SUSPENDED, CANCELLED, FAILED or FINISHED.
-                 */
-                status: string;
                 engine_job_id?: string | null;
-                /** @description How the next start restores state. */
-                restore_mode: string;
+                id: string;
+                job_id: string;
+                /** Format: int64 */
+                job_version: number;
+                last_error?: string | null;
+                name: string;
+                /** Format: int64 */
+                parallelism: number;
                 /**
                  * Format: int64
                  * @description A stateful upgrade waiting for its savepoint.
                  */
                 pending_version?: number | null;
-                last_error?: string | null;
+                project_id: string;
                 /** Format: int64 */
                 restart_count: number;
-                /** Format: date-time */
-                created_at: string;
+                /** @description How the next start restores state. */
+                restore_mode: string;
+                /**
+                 * @description What the engine was last seen doing: CREATED, STARTING, RUNNING, TRANSITIONING,
+                 *     STOPPING, SUSPENDED, CANCELLED, FAILED or FINISHED.
+                 */
+                status: string;
+                /**
+                 * Format: double
+                 * @description CU held while running: parallelism x cu_per_task.
+                 */
+                total_cu: number;
                 /** Format: date-time */
                 updated_at: string;
             }[];
@@ -2474,24 +2477,24 @@ export interface components {
         };
         Paginated_DeploymentEvent: {
             items: {
+                /** Format: date-time */
+                created_at: string;
                 id: string;
                 kind: string;
                 message: string;
-                /** Format: date-time */
-                created_at: string;
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         Paginated_Folder: {
             items: {
-                id: string;
-                project_id: string;
-                /** @description Absent for a folder at the project root. */
-                parent_id?: string | null;
-                name: string;
                 /** Format: date-time */
                 created_at: string;
+                id: string;
+                name: string;
+                /** @description Absent for a folder at the project root. */
+                parent_id?: string | null;
+                project_id: string;
                 /** Format: date-time */
                 updated_at: string;
             }[];
@@ -2500,17 +2503,17 @@ export interface components {
         };
         Paginated_Invitation: {
             items: {
-                id: string;
+                /** Format: date-time */
+                created_at: string;
                 email: string;
-                role: components["schemas"]["AccountRole"];
+                /** Format: date-time */
+                expires_at: string;
+                id: string;
+                invited_by: string;
                 /** @description A project the invitee joins too, with `project_role`. */
                 project_id?: string | null;
                 project_role?: null | components["schemas"]["ProjectRole"];
-                invited_by: string;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                expires_at: string;
+                role: components["schemas"]["AccountRole"];
                 /** @description `pending`, `accepted`, `revoked` or `expired`. */
                 status: string;
             }[];
@@ -2519,24 +2522,24 @@ export interface components {
         };
         Paginated_Job: {
             items: {
-                id: string;
-                project_id: string;
+                content: components["schemas"]["JobContent"];
+                /** Format: date-time */
+                created_at: string;
                 /** @description Absent for a job at the project root. */
                 folder_id?: string | null;
-                name: string;
-                content: components["schemas"]["JobContent"];
-                /**
-                 * Format: int64
-                 * @description Increases with every write; the `ETag` is this number in quotes.
-                 */
-                revision: number;
+                id: string;
                 /**
                  * Format: int64
                  * @description Highest version saved so far (0 when none).
                  */
                 last_version: number;
-                /** Format: date-time */
-                created_at: string;
+                name: string;
+                project_id: string;
+                /**
+                 * Format: int64
+                 * @description Increases with every write; the `ETag` is this number in quotes.
+                 */
+                revision: number;
                 /** Format: date-time */
                 updated_at: string;
             }[];
@@ -2545,58 +2548,58 @@ export interface components {
         };
         Paginated_Member: {
             items: {
-                user_id: string;
-                email: string;
                 display_name: string;
-                role: components["schemas"]["AccountRole"];
+                email: string;
                 /** Format: date-time */
                 joined_at: string;
+                role: components["schemas"]["AccountRole"];
+                user_id: string;
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         Paginated_PastOrder: {
             items: {
+                /** @description Exact, in major units; negative for a credit. */
+                amount: string;
+                /** Format: date-time */
+                created_at: string;
+                created_by: string;
+                /**
+                 * Format: double
+                 * @description The CU the order bought or left the subscription with.
+                 */
+                cu: number;
+                currency: string;
                 id: string;
                 /**
                  * @description `new_purchase`, `renew`, `upgrade`, `downgrade`, `temporary_upgrade` or
                  *     `unsubscribe`.
                  */
                 kind: string;
-                project_id: string;
-                /**
-                 * Format: double
-                 * @description The CU the order bought or left the subscription with.
-                 */
-                cu: number;
                 /** Format: int64 */
                 months: number;
-                /** @description Exact, in major units; negative for a credit. */
-                amount: string;
-                currency: string;
+                project_id: string;
+                /** Format: date-time */
+                window_end?: string | null;
                 /**
                  * Format: date-time
                  * @description temporary_upgrade: the window of the extra CU.
                  */
                 window_start?: string | null;
-                /** Format: date-time */
-                window_end?: string | null;
-                created_by: string;
-                /** Format: date-time */
-                created_at: string;
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         Paginated_Project: {
             items: {
-                id: string;
-                name: string;
-                description: string;
-                /** @description The engine cluster deployments use unless they name another. */
-                default_cluster_id?: string | null;
                 /** Format: date-time */
                 created_at: string;
+                /** @description The engine cluster deployments use unless they name another. */
+                default_cluster_id?: string | null;
+                description: string;
+                id: string;
+                name: string;
                 /** Format: date-time */
                 updated_at: string;
             }[];
@@ -2605,82 +2608,82 @@ export interface components {
         };
         Paginated_ProjectMember: {
             items: {
-                user_id: string;
-                email: string;
-                display_name: string;
-                role: components["schemas"]["ProjectRole"];
                 /** Format: date-time */
                 added_at: string;
+                display_name: string;
+                email: string;
+                role: components["schemas"]["ProjectRole"];
+                user_id: string;
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         Paginated_Savepoint: {
             items: {
-                id: string;
+                /** Format: date-time */
+                completed_at?: string | null;
+                /** Format: date-time */
+                created_at: string;
                 engine_job_id: string;
+                failure?: string | null;
+                id: string;
+                location?: string | null;
                 /** @description USER_REQUEST, SUSPEND or SUSPEND_AND_UPGRADE. */
                 origin: string;
                 /** @description STARTED, COMPLETED or FAILED. */
                 state: string;
-                location?: string | null;
-                failure?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                completed_at?: string | null;
             }[];
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description An order placed before, as recorded. */
         PastOrder: {
+            /** @description Exact, in major units; negative for a credit. */
+            amount: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /**
+             * Format: double
+             * @description The CU the order bought or left the subscription with.
+             */
+            cu: number;
+            currency: string;
             id: string;
             /**
              * @description `new_purchase`, `renew`, `upgrade`, `downgrade`, `temporary_upgrade` or
              *     `unsubscribe`.
              */
             kind: string;
-            project_id: string;
-            /**
-             * Format: double
-             * @description The CU the order bought or left the subscription with.
-             */
-            cu: number;
             /** Format: int64 */
             months: number;
-            /** @description Exact, in major units; negative for a credit. */
-            amount: string;
-            currency: string;
+            project_id: string;
+            /** Format: date-time */
+            window_end?: string | null;
             /**
              * Format: date-time
              * @description temporary_upgrade: the window of the extra CU.
              */
             window_start?: string | null;
-            /** Format: date-time */
-            window_end?: string | null;
-            created_by: string;
-            /** Format: date-time */
-            created_at: string;
         };
         PaygHour: {
-            project_id: string;
-            /** Format: date-time */
-            window_start: string;
-            /** Format: date-time */
-            window_end: string;
+            compute: string;
             /** @description CU-hours used as rated, exact decimal text. */
             cu_hours: string;
-            compute: string;
-            management: string;
-            total: string;
             currency: string;
+            management: string;
+            project_id: string;
+            total: string;
+            /** Format: date-time */
+            window_end: string;
+            /** Format: date-time */
+            window_start: string;
         };
         PaygHours: {
+            currency: string;
             items: components["schemas"]["PaygHour"][];
             /** @description The sum of the rounded lines above. */
             total: string;
-            currency: string;
         };
         /** @description The job graph the engine would run. */
         Plan: {
@@ -2692,63 +2695,63 @@ export interface components {
             ship_strategy?: string;
         };
         PlanNode: {
-            id: string;
-            /** Format: int32 */
-            parallelism?: number;
-            operator?: string;
             /** @description Plain text: the engine's HTML line breaks and entities are decoded. */
             description?: string;
+            id: string;
             inputs?: components["schemas"]["PlanInput"][];
+            operator?: string;
+            /** Format: int32 */
+            parallelism?: number;
         };
         ProductFormImpact: {
-            name: string;
-            /** @description The stage now: `GA`, `EOM1`, `EOM2`, `EOFS` or `EOS`. */
-            stage: string;
-            /** @description Every project of the form, across accounts. */
-            projects: components["schemas"]["AffectedProject"][];
-            /** @description The next milestone and its date, if one is still ahead. */
-            next_milestone?: string | null;
-            /** Format: date-time */
-            next_milestone_at?: string | null;
             /** @description What each project must do, and by when. */
             action: string;
             /** Format: date-time */
             by: string;
+            name: string;
+            /** @description The next milestone and its date, if one is still ahead. */
+            next_milestone?: string | null;
+            /** Format: date-time */
+            next_milestone_at?: string | null;
+            /** @description Every project of the form, across accounts. */
+            projects: components["schemas"]["AffectedProject"][];
+            /** @description The stage now: `GA`, `EOM1`, `EOM2`, `EOFS` or `EOS`. */
+            stage: string;
         };
         ProductFormSchedule: {
             announced_at: string;
+            eofs: string;
             eom1: string;
             eom2: string;
-            eofs: string;
             eos: string;
         };
         Project: {
-            id: string;
-            name: string;
-            description: string;
-            /** @description The engine cluster deployments use unless they name another. */
-            default_cluster_id?: string | null;
             /** Format: date-time */
             created_at: string;
+            /** @description The engine cluster deployments use unless they name another. */
+            default_cluster_id?: string | null;
+            description: string;
+            id: string;
+            name: string;
             /** Format: date-time */
             updated_at: string;
         };
         ProjectDetail: components["schemas"]["Project"] & {
             limits: components["schemas"]["Limits"];
-            usage: components["schemas"]["ProjectUsage"];
             /**
              * @description The caller's effective role here (`owner`, `admin`, `editor` or `viewer`): an
              *     account admin acts as owner, a token narrowed to a role as at most that role.
              */
             my_role: components["schemas"]["ProjectRole"];
+            usage: components["schemas"]["ProjectUsage"];
         };
         ProjectMember: {
-            user_id: string;
-            email: string;
-            display_name: string;
-            role: components["schemas"]["ProjectRole"];
             /** Format: date-time */
             added_at: string;
+            display_name: string;
+            email: string;
+            role: components["schemas"]["ProjectRole"];
+            user_id: string;
         };
         /**
          * @description A person's role in a project, from most to least powerful.
@@ -2757,110 +2760,110 @@ export interface components {
         ProjectRole: "viewer" | "editor" | "admin" | "owner";
         ProjectUsage: {
             /** Format: int64 */
-            jobs: number;
-            /** Format: int64 */
-            folders: number;
+            artifacts: number;
             /** Format: int64 */
             connections: number;
             /** Format: int64 */
-            artifacts: number;
+            folders: number;
+            /** Format: int64 */
+            jobs: number;
         };
         RefreshRequest: {
             /** @description The refresh secret; taken from the cookie when absent. */
             refresh_token?: string | null;
         };
         RegisterCluster: {
+            /** @description The product's engine version label, e.g. `1.0.3`. */
+            engine_version: string;
+            /** @description e.g. `2.3.0` or `1.20.5`. */
+            flink_version: string;
             name: string;
             /** @description The JobManager's REST URL, e.g. `http://flink-jm:8081`. */
             rest_url: string;
-            /** @description e.g. `2.3.0` or `1.20.5`. */
-            flink_version: string;
-            /** @description The product's engine version label, e.g. `1.0.3`. */
-            engine_version: string;
         };
         Rollback: {
             /** Format: int64 */
             version: number;
         };
         RuleChange: {
+            contact_group_id?: string | null;
             enabled?: boolean | null;
             name?: string | null;
+            /**
+             * Format: int64
+             * @description 0: no reminders. At most a week.
+             */
+            repeat_secs?: number | null;
+            severity?: string | null;
             /** Format: int64 */
             threshold?: number | null;
             /** Format: int64 */
             window_secs?: number | null;
-            severity?: string | null;
-            contact_group_id?: string | null;
-            /**
-             * Format: int64
-             * @description 0: no reminders.
-             */
-            repeat_secs?: number | null;
         };
         SaveVersion: {
-            /** @description What changed, for the history. */
+            /** @description What changed, for the history (no control characters but line breaks and tabs). */
             message?: string;
         };
         SavedVersion: {
-            version: components["schemas"]["Version"];
             /** @description Versions deleted to stay within `versions_per_job`, oldest first. */
             pruned_versions: number[];
+            version: components["schemas"]["Version"];
         };
         Savepoint: {
-            id: string;
+            /** Format: date-time */
+            completed_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
             engine_job_id: string;
+            failure?: string | null;
+            id: string;
+            location?: string | null;
             /** @description USER_REQUEST, SUSPEND or SUSPEND_AND_UPGRADE. */
             origin: string;
             /** @description STARTED, COMPLETED or FAILED. */
             state: string;
-            location?: string | null;
-            failure?: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            completed_at?: string | null;
         };
         ScriptError: {
-            message: string;
-            /** Format: int64 */
-            line: number;
             /** Format: int64 */
             column: number;
+            /** Format: int64 */
+            line: number;
+            message: string;
             /** @description The statement the error is in, when there is one. */
             statement?: number | null;
         };
         Silence: {
-            id: string;
-            rule_id?: string | null;
-            deployment_id?: string | null;
-            /** Format: date-time */
-            starts_at: string;
-            /** Format: date-time */
-            ends_at: string;
-            reason: string;
-            created_by: string;
             /** Format: date-time */
             created_at: string;
+            created_by: string;
+            deployment_id?: string | null;
+            /** Format: date-time */
+            ends_at: string;
+            id: string;
+            reason: string;
+            rule_id?: string | null;
+            /** Format: date-time */
+            starts_at: string;
         };
         StartDeployment: {
+            /** @description Needed to start with NONE a deployment that has state to lose. */
+            allow_empty_state?: boolean;
             /**
              * @description NONE (stateless), LATEST_SAVEPOINT, FROM_SAVEPOINT (with savepoint_id) or
              *     LATEST_STATE (newest checkpoint or savepoint). Default LATEST_STATE.
              */
             restore_mode?: string | null;
             savepoint_id?: string | null;
-            /** @description Needed to start with NONE a deployment that has state to lose. */
-            allow_empty_state?: boolean;
         };
         Statement: {
+            /** Format: int64 */
+            column: number;
             /** @description 1-based position in the script. */
             index: number;
             kind: components["schemas"]["StatementKind"];
-            text: string;
             /** Format: int64 */
             line: number;
-            /** Format: int64 */
-            column: number;
+            text: string;
         };
         /** @enum {string} */
         StatementKind: "ddl" | "insert" | "statement_set" | "set" | "use" | "query";
@@ -2869,52 +2872,52 @@ export interface components {
             mode?: string | null;
         };
         Subscription: {
-            project_id: string;
             /**
              * Format: double
              * @description The CU bought for the term.
              */
             cu: number;
-            /** Format: date-time */
-            term_start: string;
-            /** Format: date-time */
-            term_end: string;
-            /**
-             * Format: double
-             * @description Extra CU of temporary upgrades open now.
-             */
-            temporary_cu: number;
             /**
              * Format: double
              * @description CU held by the project's running deployments now.
              */
             cu_in_use: number;
+            project_id: string;
+            /**
+             * Format: double
+             * @description Extra CU of temporary upgrades open now.
+             */
+            temporary_cu: number;
             /** @description Temporary upgrades open now or to come. */
             temporary_upgrades: components["schemas"]["TemporaryUpgrade"][];
+            /** Format: date-time */
+            term_end: string;
+            /** Format: date-time */
+            term_start: string;
         };
         SwitchAccount: {
             account_id: string;
         };
         TableRef: {
-            name: string;
             /** @description The `'connector'` option of the table's CREATE TABLE in this script, if any. */
             connector?: string | null;
+            name: string;
         };
         TemporaryUpgrade: {
-            order_id: string;
             /** Format: double */
             cu: number;
             /** Format: date-time */
-            starts_at: string;
-            /** Format: date-time */
             ends_at: string;
+            order_id: string;
+            /** Format: date-time */
+            starts_at: string;
         };
         TestResult: {
             /** @description `email` or the channel's kind. */
             channel: string;
+            delivered: boolean;
             /** @description The email address, or the channel's id. */
             destination: string;
-            delivered: boolean;
             error?: string | null;
         };
         TestSend: {
@@ -2936,7 +2939,10 @@ export interface components {
             refresh_token: string;
         };
         TopUp: {
-            /** @description A positive decimal in major units, e.g. "100.00". */
+            /**
+             * @description A positive decimal in major units, e.g. "100.00".
+             * @example 100.00
+             */
             amount: string;
         };
         UpdateBilling: {
@@ -2960,16 +2966,16 @@ export interface components {
             parent_id?: string | null;
         };
         UpdateJob: {
-            name?: string | null;
+            content?: null | components["schemas"]["JobContent"];
             /** @description Move the job: a folder id, or null for the project root. */
             folder_id?: string | null;
-            content?: null | components["schemas"]["JobContent"];
+            name?: string | null;
         };
         UpdateProject: {
-            name?: string | null;
-            description?: string | null;
             /** @description A cluster of this account or the platform's; `null` clears it. */
             default_cluster_id?: string | null;
+            description?: string | null;
+            name?: string | null;
         };
         UpgradeDeployment: {
             /**
@@ -2988,42 +2994,44 @@ export interface components {
         UsagePoint: {
             /** Format: date-time */
             bucket_start: string;
-            project_id: string;
-            /** @description Null once the project is deleted (its usage stays). */
-            project_name?: string | null;
+            /** @description CU-hours actually held, exact decimal text (not rated). */
+            cu_hours: string;
             deployment_id: string;
             /** @description Null once the deployment is deleted (its usage stays). */
             deployment_name?: string | null;
-            /** @description CU-hours actually held, exact decimal text (not rated). */
-            cu_hours: string;
+            project_id: string;
+            /** @description Null once the project is deleted (its usage stays). */
+            project_name?: string | null;
         };
         ValidateRequest: {
             /** @description The cluster whose engine checks the job; default: the project's, else the platform's. */
             cluster_id?: string | null;
         };
         ValidationReport: {
-            /** @description Both Sluice and the engine accept the job. */
-            valid: boolean;
-            statements: components["schemas"]["Statement"][];
-            sources: components["schemas"]["TableRef"][];
-            sinks: components["schemas"]["TableRef"][];
+            engine: components["schemas"]["EngineCheck"];
             /** @description What is wrong, each at its line and column when known. */
             errors: components["schemas"]["ScriptError"][];
-            engine: components["schemas"]["EngineCheck"];
             plan?: null | components["schemas"]["Plan"];
+            sinks: components["schemas"]["TableRef"][];
+            sources: components["schemas"]["TableRef"][];
+            statements: components["schemas"]["Statement"][];
+            /** @description Both Sluice and the engine accept the job. */
+            valid: boolean;
         };
         Version: {
-            job_id: string;
-            /** Format: int64 */
-            version: number;
-            message: string;
             content: components["schemas"]["JobContent"];
-            /** @description The user who saved it. */
-            created_by: string;
             /** Format: date-time */
             created_at: string;
+            /** @description The user who saved it. */
+            created_by: string;
+            job_id: string;
+            message: string;
+            /** Format: int64 */
+            version: number;
         };
         VersionDiff: {
+            /** @description Unified diff (3 lines of context); empty when both sides are the same. */
+            diff: string;
             /** Format: int64 */
             from: number;
             /**
@@ -3031,8 +3039,6 @@ export interface components {
              * @description A version number, or absent for the draft.
              */
             to?: number | null;
-            /** @description Unified diff (3 lines of context); empty when both sides are the same. */
-            diff: string;
         };
         VersionList: {
             /** @description Newest first. */
@@ -3072,6 +3078,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_audit: {
@@ -3100,6 +3115,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Paginated_AuditEntry"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             403: {
@@ -3137,6 +3161,15 @@ export interface operations {
                     "application/json": components["schemas"]["Balance"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3168,7 +3201,43 @@ export interface operations {
                     "application/json": components["schemas"]["Balance"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3203,6 +3272,15 @@ export interface operations {
                     "application/json": components["schemas"]["BalanceTransaction"][];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3228,6 +3306,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BillingSettings"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             403: {
@@ -3261,7 +3348,43 @@ export interface operations {
                     "application/json": components["schemas"]["BillingSettings"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3300,6 +3423,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaygHours"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             403: {
@@ -3345,6 +3477,15 @@ export interface operations {
                     "application/json": components["schemas"]["UsagePoint"][];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3380,6 +3521,15 @@ export interface operations {
                     "application/json": components["schemas"]["Bill"][];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3409,6 +3559,24 @@ export interface operations {
                     "application/json": components["schemas"]["Bill"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3436,6 +3604,24 @@ export interface operations {
                 };
                 content: {
                     "text/csv": string;
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -3468,6 +3654,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Paginated_Delivery"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             403: {
@@ -3504,6 +3699,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             403: {
                 headers: {
@@ -3553,7 +3757,25 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_Invitation"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3584,6 +3806,24 @@ export interface operations {
                     "application/json": components["schemas"]["Invitation"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3593,6 +3833,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3627,6 +3885,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3655,6 +3931,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3694,6 +3979,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     remove_member: {
@@ -3712,6 +4015,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             403: {
                 headers: {
@@ -3762,6 +4074,24 @@ export interface operations {
                     "application/json": components["schemas"]["Member"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3786,6 +4116,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not what this operation takes; `field` names what is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_channels: {
@@ -3803,6 +4160,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotificationChannel"][];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             403: {
@@ -3836,6 +4202,24 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationChannel"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3845,6 +4229,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3878,6 +4280,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             403: {
                 headers: {
@@ -3914,6 +4325,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TestSend"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             403: {
@@ -3956,6 +4376,15 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_PastOrder"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3995,6 +4424,24 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4012,6 +4459,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4050,6 +4515,24 @@ export interface operations {
                     "application/json": components["schemas"]["OrderQuote"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4067,6 +4550,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4099,6 +4600,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Subscription"][];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             403: {
@@ -4149,6 +4659,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Sign-in is not configured on this server. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -4179,6 +4707,15 @@ export interface operations {
                 content?: never;
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4219,6 +4756,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign-in is not configured on this server. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description called with an API token: logout ends a signed-in session */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     refresh: {
@@ -4229,7 +4793,7 @@ export interface operations {
             cookie?: never;
         };
         /** @description optional; the cookie is used otherwise */
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["RefreshRequest"];
             };
@@ -4243,7 +4807,52 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign-in is not configured on this server. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not what this operation takes; `field` names what is wrong. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4274,7 +4883,61 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description called with an API token, which belongs to one account */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4309,6 +4972,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     register_cluster: {
@@ -4332,6 +5004,24 @@ export interface operations {
                     "application/json": components["schemas"]["Cluster"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4341,6 +5031,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4377,6 +5085,24 @@ export interface operations {
                     "application/json": components["schemas"]["Cluster"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4403,6 +5129,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             403: {
                 headers: {
@@ -4441,6 +5176,24 @@ export interface operations {
                     "application/json": components["schemas"]["Cluster"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4476,6 +5229,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     engine_version_connectors: {
@@ -4499,6 +5261,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4541,6 +5312,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_notices: {
@@ -4568,6 +5348,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     mark_read: {
@@ -4586,6 +5375,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             404: {
                 headers: {
@@ -4618,7 +5425,52 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing the caller may see has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4653,6 +5505,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngineImpact"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             403: {
@@ -4694,7 +5555,52 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing the caller may see has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4729,6 +5635,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProductFormImpact"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             403: {
@@ -4779,6 +5694,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     create_project: {
@@ -4802,8 +5735,53 @@ export interface operations {
                     "application/json": components["schemas"]["Project"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description duplicate name or `projects_per_account` reached */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4840,6 +5818,24 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectDetail"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4867,6 +5863,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4886,7 +5900,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["UpdateProject"];
             };
@@ -4900,6 +5914,33 @@ export interface operations {
                     "application/json": components["schemas"]["Project"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4909,6 +5950,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4945,6 +6004,24 @@ export interface operations {
                     "application/json": components["schemas"]["AlertRule"][];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4978,6 +6055,24 @@ export interface operations {
                     "application/json": components["schemas"]["AlertRule"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4995,6 +6090,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5030,6 +6143,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5058,7 +6180,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["RuleChange"];
             };
@@ -5069,6 +6191,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             403: {
                 headers: {
@@ -5087,6 +6227,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5126,6 +6284,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Paginated_Alert"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -5170,7 +6346,34 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_Artifact"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5203,6 +6406,33 @@ export interface operations {
                     "application/json": components["schemas"]["Artifact"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5220,6 +6450,15 @@ export interface operations {
                 };
             };
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5257,6 +6496,24 @@ export interface operations {
                     "application/json": components["schemas"]["Artifact"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5284,6 +6541,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             404: {
                 headers: {
@@ -5315,12 +6590,32 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description the file: a JAR or ZIP as `application/java-archive`, a Python file as `text/x-python` */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": number[];
+                    "application/java-archive": number[];
+                    "text/x-python": number[];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -5350,6 +6645,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChannelChoice"][];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -5386,7 +6699,34 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_Connection"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5419,6 +6759,33 @@ export interface operations {
                     "application/json": components["schemas"]["Connection"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5428,6 +6795,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5465,6 +6850,24 @@ export interface operations {
                     "application/json": components["schemas"]["Connection"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5493,6 +6896,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5513,7 +6934,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["UpdateConnection"];
             };
@@ -5527,6 +6948,33 @@ export interface operations {
                     "application/json": components["schemas"]["Connection"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5536,6 +6984,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5572,6 +7038,24 @@ export interface operations {
                     "application/json": components["schemas"]["ContactGroup"][];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5605,6 +7089,24 @@ export interface operations {
                     "application/json": components["schemas"]["ContactGroup"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5622,6 +7124,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5663,6 +7183,24 @@ export interface operations {
                     "application/json": components["schemas"]["ContactGroup"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5680,6 +7218,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5714,6 +7270,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             403: {
                 headers: {
@@ -5761,6 +7326,15 @@ export interface operations {
                     "application/json": components["schemas"]["TestResult"][];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5805,6 +7379,24 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_Deployment"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5846,6 +7438,33 @@ export interface operations {
                     "application/json": components["schemas"]["Deployment"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5855,6 +7474,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5881,7 +7518,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["CostPreviewRequest"];
             };
@@ -5895,7 +7532,52 @@ export interface operations {
                     "application/json": components["schemas"]["CostPreview"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5933,6 +7615,24 @@ export interface operations {
                     "application/json": components["schemas"]["Deployment"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5960,6 +7660,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             404: {
                 headers: {
@@ -6004,7 +7722,34 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_DeploymentEvent"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6032,6 +7777,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobExceptionView"][];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -6077,6 +7840,24 @@ export interface operations {
                     "application/json": components["schemas"]["MetricsPoint"][];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6120,7 +7901,34 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_Savepoint"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6148,6 +7956,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Savepoint"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -6195,6 +8021,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6231,7 +8075,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["StartDeployment"];
             };
@@ -6245,6 +8089,33 @@ export interface operations {
                     "application/json": components["schemas"]["Deployment"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6254,6 +8125,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6281,7 +8170,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["StopDeployment"];
             };
@@ -6295,6 +8184,33 @@ export interface operations {
                     "application/json": components["schemas"]["Deployment"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6304,6 +8220,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6345,6 +8279,33 @@ export interface operations {
                     "application/json": components["schemas"]["Deployment"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6354,6 +8315,33 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not what this operation takes; `field` names what is wrong. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6387,7 +8375,34 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_Folder"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6420,6 +8435,33 @@ export interface operations {
                     "application/json": components["schemas"]["Folder"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6429,6 +8471,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6466,6 +8526,24 @@ export interface operations {
                     "application/json": components["schemas"]["Folder"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6493,6 +8571,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             404: {
                 headers: {
@@ -6522,7 +8618,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["UpdateFolder"];
             };
@@ -6536,6 +8632,33 @@ export interface operations {
                     "application/json": components["schemas"]["Folder"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6545,6 +8668,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6588,7 +8729,34 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_Job"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6622,6 +8790,33 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6631,6 +8826,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6669,6 +8882,24 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6697,6 +8928,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6706,6 +8955,15 @@ export interface operations {
                 };
             };
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `If-Match` is required: send the ETag of what was read. */
+            428: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6728,7 +8986,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["UpdateJob"];
             };
@@ -6741,6 +8999,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -6760,6 +9045,24 @@ export interface operations {
                 };
             };
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6810,6 +9113,24 @@ export interface operations {
                     "application/json": components["schemas"]["VersionDiff"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6854,6 +9175,33 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6863,6 +9211,33 @@ export interface operations {
                 };
             };
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not what this operation takes; `field` names what is wrong. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6890,7 +9265,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ValidateRequest"];
             };
@@ -6904,7 +9279,52 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationReport"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6942,6 +9362,24 @@ export interface operations {
                     "application/json": components["schemas"]["VersionList"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6962,7 +9400,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["SaveVersion"];
             };
@@ -6974,6 +9412,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SavedVersion"];
+                };
+            };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -6992,7 +9457,34 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `If-Match` is required: send the ETag of what was read. */
+            428: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7021,6 +9513,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Version"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -7057,7 +9567,34 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_ProjectMember"];
                 };
             };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7090,6 +9627,24 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectMember"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7098,7 +9653,34 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Nothing the caller may see has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7133,6 +9715,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             403: {
                 headers: {
@@ -7184,6 +9775,24 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectMember"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7201,6 +9810,33 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not what this operation takes; `field` names what is wrong. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7227,6 +9863,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Silence"][];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -7262,6 +9916,24 @@ export interface operations {
                     "application/json": components["schemas"]["Silence"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7271,6 +9943,24 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7305,6 +9995,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             403: {
                 headers: {
@@ -7354,6 +10053,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     create_token: {
@@ -7377,7 +10094,43 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedToken"];
                 };
             };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7411,6 +10164,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             404: {
                 headers: {

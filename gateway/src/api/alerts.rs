@@ -390,13 +390,18 @@ pub struct NewAlertRule {
     /// `lag_high` (sources' event-time lag over `threshold` ms throughout);
     /// `pending_records_high` (over `threshold` records waiting at the sources
     /// throughout). The lag conditions need a connector that reports lag.
+    #[schema(
+        pattern = "^(job_failed|restarts|state_mismatch|checkpoint_failures|no_checkpoint|input_stopped|backpressure_high|lag_high|pending_records_high)$"
+    )]
     pub condition: String,
     pub threshold: Option<i64>,
     pub window_secs: Option<i64>,
     /// `P0` (most urgent) to `P3`; default P1.
+    #[schema(pattern = "^P[0-3]$")]
     pub severity: Option<String>,
     pub contact_group_id: String,
-    /// While firing, remind this often; 0 or absent: never.
+    /// While firing, remind this often; 0 or absent: never. At most a week.
+    #[schema(minimum = 0, maximum = 604800)]
     pub repeat_secs: Option<i64>,
 }
 
@@ -685,9 +690,11 @@ pub struct RuleChange {
     pub name: Option<String>,
     pub threshold: Option<i64>,
     pub window_secs: Option<i64>,
+    #[schema(pattern = "^P[0-3]$")]
     pub severity: Option<String>,
     pub contact_group_id: Option<String>,
-    /// 0: no reminders.
+    /// 0: no reminders. At most a week.
+    #[schema(minimum = 0, maximum = 604800)]
     pub repeat_secs: Option<i64>,
 }
 
@@ -822,6 +829,8 @@ pub struct NewSilence {
     /// Default: now.
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: DateTime<Utc>,
+    /// Why alerts are muted: some text beyond spaces.
+    #[schema(pattern = "\\S", max_length = 500)]
     pub reason: String,
 }
 
@@ -1006,6 +1015,7 @@ pub struct Alert {
 #[into_params(parameter_in = Query)]
 pub struct AlertQuery {
     /// `firing` or `resolved`.
+    #[param(pattern = "^(firing|resolved)?$")]
     pub state: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,

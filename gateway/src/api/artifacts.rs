@@ -343,7 +343,8 @@ pub async fn get_artifact(
 /// Streams the file back, with its SHA-256 as the `ETag`.
 #[utoipa::path(get, path = "/projects/{project_id}/artifacts/{artifact_id}/content", tag = "artifacts",
     params(("project_id" = String, Path), ("artifact_id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "the file: a JAR or ZIP as `application/java-archive`, a Python file as `text/x-python`",
+        content((Vec<u8> = "application/java-archive"), (Vec<u8> = "text/x-python"))), (status = 404, body = ErrorBody)))]
 pub async fn download_artifact(
     State(state): State<AppState>,
     access: ProjectGuard<can::Read>,

@@ -47,6 +47,7 @@ fn oidc(state: &AppState) -> Result<&crate::access::oidc::Oidc, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct LoginQuery {
     /// A path on this server to land on after signing in (default `/`).
+    #[param(pattern = r"^/([^/\\\u0000-\u001f\u007f-\u009f][^\\\u0000-\u001f\u007f-\u009f]*)?$")]
     pub return_to: Option<String>,
 }
 
@@ -322,7 +323,8 @@ pub async fn refresh(
 
 /// Ends the session (its access tokens stop working at once) and clears the cookies.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "called with an API token: logout ends a signed-in session")))]
 pub async fn logout(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     match principal.credential() {
         Credential::Session { id } => sessions::revoke_session(&state.db, id).await?,
@@ -345,7 +347,8 @@ pub struct SwitchAccount {
 
 /// Moves the signed-in session to another account the user belongs to.
 #[utoipa::path(post, path = "/auth/switch-account", tag = "auth", request_body = SwitchAccount,
-    responses((status = 200, body = Tokens), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Tokens), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "called with an API token, which belongs to one account")))]
 pub async fn switch_account(
     State(state): State<AppState>,
     principal: Principal,

@@ -110,6 +110,10 @@ pub async fn list_transactions(
 #[serde(deny_unknown_fields)]
 pub struct TopUp {
     /// A positive decimal in major units, e.g. "100.00".
+    #[schema(
+        pattern = r"^([1-9][0-9]{0,11}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$",
+        example = "100.00"
+    )]
     pub amount: String,
 }
 

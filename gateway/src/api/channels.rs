@@ -377,6 +377,7 @@ pub struct Delivery {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// `pending`, `sent` or `failed`.
+    #[param(pattern = "^(pending|sent|failed)?$")]
     pub status: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,

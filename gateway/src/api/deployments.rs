@@ -111,6 +111,9 @@ pub struct DeploymentsQuery {
     /// Only the deployments of this job.
     pub job_id: Option<String>,
     /// Only deployments in this observed status (e.g. `RUNNING`, `FAILED`).
+    #[param(
+        pattern = "^(CREATED|STARTING|RUNNING|STOPPING|TRANSITIONING|SUSPENDED|CANCELLED|FAILED|FINISHED)?$"
+    )]
     pub status: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -176,8 +179,10 @@ pub struct CreateDeployment {
     /// Default: the project's cluster, else the platform's.
     pub cluster_id: Option<String>,
     /// 1 to 64 (default 1).
+    #[schema(minimum = 1, maximum = 64)]
     pub parallelism: Option<i64>,
     /// CU per parallel task, a multiple of 0.25 from 0.25 to 16 (default 1).
+    #[schema(minimum = 0.25, maximum = 16, multiple_of = 0.25)]
     pub cu_per_task: Option<f64>,
 }
 
@@ -370,6 +375,7 @@ pub async fn delete_deployment(
 pub struct StartDeployment {
     /// NONE (stateless), LATEST_SAVEPOINT, FROM_SAVEPOINT (with savepoint_id) or
     /// LATEST_STATE (newest checkpoint or savepoint). Default LATEST_STATE.
+    #[schema(pattern = "^(NONE|LATEST_SAVEPOINT|FROM_SAVEPOINT|LATEST_STATE)$")]
     pub restore_mode: Option<String>,
     pub savepoint_id: Option<String>,
     /// Needed to start with NONE a deployment that has state to lose.
@@ -499,6 +505,7 @@ async fn ensure_capacity(tx: &mut crate::db::Tx, d: &DeploymentRow) -> Result<()
 #[serde(deny_unknown_fields)]
 pub struct StopDeployment {
     /// SUSPEND: stop with a savepoint, resumable (default). CANCEL: stop without one.
+    #[schema(pattern = "^(SUSPEND|CANCEL)$")]
     pub mode: Option<String>,
 }
 
@@ -835,8 +842,10 @@ pub async fn list_exceptions(
 #[serde(deny_unknown_fields)]
 pub struct CostPreviewRequest {
     /// 1 to 64 (default 1).
+    #[schema(minimum = 1, maximum = 64)]
     pub parallelism: Option<i64>,
     /// A multiple of 0.25 from 0.25 to 16 (default 1).
+    #[schema(minimum = 0.25, maximum = 16, multiple_of = 0.25)]
     pub cu_per_task: Option<f64>,
 }
 

@@ -302,6 +302,7 @@ pub async fn list_invitations(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvitation {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// Account role on joining (default `member`).
     pub role: Option<AccountRole>,

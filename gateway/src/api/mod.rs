@@ -12,6 +12,7 @@ pub mod billing;
 pub mod channels;
 pub mod clusters;
 pub mod connections;
+pub mod contract;
 pub mod deployments;
 pub mod folders;
 pub mod job_metrics;

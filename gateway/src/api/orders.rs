@@ -67,8 +67,10 @@ pub struct OrderRequest {
     pub kind: OrderKind,
     pub project_id: String,
     /// new_purchase: CU to buy; upgrade/downgrade: the new total. Whole CU, 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub cu: Option<i64>,
     /// new_purchase/renew: whole months, 1 to 36.
+    #[schema(minimum = 1, maximum = 36)]
     pub months: Option<i64>,
     /// temporary_upgrade: when the extra CU start (default: now) and end; at least an
     /// hour, inside the subscription's term. `cu` is then the extra CU.

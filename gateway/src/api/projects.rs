@@ -141,7 +141,9 @@ pub async fn list_projects(
 #[serde(deny_unknown_fields)]
 pub struct CreateProject {
     pub name: String,
+    /// Free text (no control characters but line breaks and tabs).
     #[serde(default)]
+    #[schema(pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$")]
     pub description: String,
 }
 
@@ -279,6 +281,7 @@ pub async fn get_project(
 #[serde(deny_unknown_fields)]
 pub struct UpdateProject {
     pub name: Option<String>,
+    #[schema(pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$")]
     pub description: Option<String>,
     /// A cluster of this account or the platform's; `null` clears it.
     #[serde(default, deserialize_with = "crate::extract::double_option")]

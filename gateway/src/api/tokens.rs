@@ -94,6 +94,7 @@ pub async fn list_tokens(
 pub struct CreateToken {
     pub name: String,
     /// Days until the token stops working (1 to 3650); absent means it does not expire.
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
     /// Narrows the token to this project, with `role`.
     pub project_id: Option<String>,

@@ -123,8 +123,12 @@ pub async fn list_versions(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaveVersion {
-    /// What changed, for the history.
+    /// What changed, for the history (no control characters but line breaks and tabs).
     #[serde(default)]
+    #[schema(
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$",
+        max_length = 1000
+    )]
     pub message: String,
 }
 

@@ -299,3 +299,40 @@ async fn a_token_narrowed_to_a_project_acts_only_within_it() {
     let listed = owner.list_all("/tokens", 50).await;
     assert!(listed.iter().any(|t| t["id"] == unscoped.as_str()));
 }
+
+/// What the document allows, the server takes: JSON Schema's integers include `2.0`,
+/// and a cursor is any base64url text.
+#[tokio::test]
+async fn numbers_and_cursors_the_document_allows_are_taken() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner.unreachable_cluster("k").await;
+    let job = owner.saved_sql_job(&project, "j", "select 1").await;
+    let created = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "d", "job_id": job, "cluster_id": cluster, "parallelism": 2.0 }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(created.body["parallelism"], 2);
+    owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "e", "job_id": job, "cluster_id": cluster, "parallelism": 2.5 }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("parallelism"));
+    // "AB" has trailing bits a strict decoder refuses; "AA" decodes to a NUL.
+    for cursor in ["AB", "AA", "zzzz"] {
+        owner
+            .get(&format!("/projects?cursor={cursor}"))
+            .await
+            .expect(200);
+    }
+    owner
+        .get("/projects?cursor=A")
+        .await
+        .expect_error(422, "invalid_field", Some("cursor"));
+}
