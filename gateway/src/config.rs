@@ -312,6 +312,19 @@ pub struct OidcConfig {
     pub jwks_min_refetch_secs: u64,
     /// How long a started sign-in may take before its state expires.
     pub login_ttl_secs: i64,
+    /// How the provider tells that an email address is verified: `claim` (its
+    /// `email_verified` claim must be true; absent counts as not verified) or `trusted`
+    /// (it only issues verified addresses, so an absent claim counts as verified; an
+    /// explicit `false` is still refused).
+    pub email_verification: EmailVerification,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailVerification {
+    #[default]
+    Claim,
+    Trusted,
 }
 
 impl fmt::Debug for OidcConfig {
@@ -356,6 +369,7 @@ impl Default for OidcConfig {
             discovery_ttl_secs: 3600,
             jwks_min_refetch_secs: 10,
             login_ttl_secs: 600,
+            email_verification: EmailVerification::Claim,
         }
     }
 }

@@ -148,6 +148,26 @@ pub async fn serve(
     let pool = state.db.pool.clone();
     // Background workers stop through one token when shutdown is asked for.
     let workers = tokio_util::sync::CancellationToken::new();
+    // The identity provider is checked at start: a mismatched issuer stops the server
+    // with both values named; a provider that is down is asked again until it answers.
+    if let Some(oidc) = state.oidc.as_ref() {
+        match oidc.check_discovery().await {
+            Ok(()) => {}
+            Err(crate::access::oidc::DiscoveryProblem::Misconfigured(message)) => {
+                return Err(std::io::Error::other(message));
+            }
+            Err(crate::access::oidc::DiscoveryProblem::Unreachable(message)) => {
+                tracing::warn!(%message, "the identity provider does not answer at start; sign-in waits for it");
+                let state = state.clone();
+                let stop = workers.clone();
+                tokio::spawn(async move {
+                    if let Some(oidc) = state.oidc.as_ref() {
+                        oidc.watch_discovery(stop).await;
+                    }
+                });
+            }
+        }
+    }
     let background = [
         tokio::spawn(crate::engine::deployments::run(
             state.clone(),

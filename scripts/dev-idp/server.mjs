@@ -48,6 +48,8 @@ const KNOWN = {
   carol: 'Carol Clark',
   dave: 'Dave Davis',
   unverified: 'Uma Unverified',
+  // A provider that sends no email_verified claim for her (as some do for everyone).
+  noclaim: 'Nora Noclaim',
 };
 const DOMAIN = '@example.com';
 
@@ -66,7 +68,7 @@ function account(accountId) {
     claims: async () => ({
       sub: accountId,
       email,
-      email_verified: email !== `unverified${DOMAIN}`,
+      ...(email === `noclaim${DOMAIN}` ? {} : { email_verified: email !== `unverified${DOMAIN}` }),
       name: KNOWN[name] ?? name,
     }),
   };

@@ -21,13 +21,13 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AccessToken, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId,
-    ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
-    SubjectIdentifier, TokenResponse, UserInfoError,
+    ClientSecret, CsrfToken, DiscoveryError, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    SignatureVerificationError, SubjectIdentifier, TokenResponse, UserInfoError,
 };
 use tokio::sync::RwLock;
 
-use crate::config::OidcConfig;
+use crate::config::{EmailVerification, OidcConfig};
 use crate::error::ApiError;
 
 pub const CALLBACK_PATH: &str = "/api/v1/auth/callback";
@@ -45,6 +45,23 @@ struct Cached {
     metadata: CoreProviderMetadata,
     discovered_at: Instant,
     keys_fetched_at: Instant,
+}
+
+/// Why the provider's discovery document could not be used.
+#[derive(Debug)]
+pub enum DiscoveryProblem {
+    /// The configuration and the provider disagree (the issuer): fix the configuration.
+    Misconfigured(String),
+    /// The provider did not answer, or not with a document: it may later.
+    Unreachable(String),
+}
+
+impl std::fmt::Display for DiscoveryProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Misconfigured(m) | Self::Unreachable(m) => f.write_str(m),
+        }
+    }
 }
 
 /// What the browser is sent to the provider with, and what we keep to finish.
@@ -103,15 +120,73 @@ impl Oidc {
                 return Ok(cached.metadata.clone());
             }
         }
-        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
-            .await
-            .map_err(|e| provider_unavailable(format!("discovery failed: {e}")))?;
+        let metadata = self.discover().await.map_err(|e| match e {
+            DiscoveryProblem::Misconfigured(message) => ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "sign_in_misconfigured",
+                message,
+            ),
+            DiscoveryProblem::Unreachable(message) => provider_unavailable(message),
+        })?;
         *cache = Some(Cached {
             metadata: metadata.clone(),
             discovered_at: Instant::now(),
             keys_fetched_at: Instant::now(),
         });
         Ok(metadata)
+    }
+
+    async fn discover(&self) -> Result<CoreProviderMetadata, DiscoveryProblem> {
+        CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+            .await
+            .map_err(|e| match e {
+                // The document names another issuer (a trailing slash, a path): nothing
+                // will ever verify, so say it as a configuration error with both values.
+                DiscoveryError::Validation(detail) => DiscoveryProblem::Misconfigured(format!(
+                    "auth.oidc.issuer_url is `{}`, but the provider's discovery document does not agree: {detail}",
+                    self.issuer.as_str()
+                )),
+                other => DiscoveryProblem::Unreachable(format!("discovery failed: {other}")),
+            })
+    }
+
+    /// Checks the provider at start: a mismatched issuer is an error to stop on; an
+    /// unreachable provider is not (it is asked again, see [`Oidc::watch_discovery`]).
+    pub async fn check_discovery(&self) -> Result<(), DiscoveryProblem> {
+        let metadata = self.discover().await?;
+        let mut cache = self.cache.write().await;
+        *cache = Some(Cached {
+            metadata,
+            discovered_at: Instant::now(),
+            keys_fetched_at: Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// Asks the provider again every so often until it answers (logging each miss), for
+    /// a server that started while the provider was down.
+    pub async fn watch_discovery(&self, stop: tokio_util::sync::CancellationToken) {
+        let mut delay = Duration::from_secs(2);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            match self.check_discovery().await {
+                Ok(()) => {
+                    tracing::info!(issuer = %self.issuer.as_str(), "the identity provider answers now");
+                    return;
+                }
+                Err(DiscoveryProblem::Misconfigured(message)) => {
+                    tracing::error!(%message, "sign-in cannot work until the configuration is fixed");
+                    return;
+                }
+                Err(DiscoveryProblem::Unreachable(message)) => {
+                    tracing::warn!(%message, "the identity provider does not answer yet; sign-in waits for it");
+                }
+            }
+            delay = (delay * 2).min(Duration::from_secs(60));
+        }
     }
 
     /// Refetches the provider's keys after an unknown `kid`; `None` if we did so too recently.
@@ -225,7 +300,7 @@ impl Oidc {
             issuer: claims.issuer().to_string(),
             subject: claims.subject().to_string(),
             email: claims.email().map(|e| e.to_string()),
-            email_verified: claims.email_verified().unwrap_or(false),
+            email_verified: self.verified(claims.email_verified()),
             name: claims
                 .name()
                 .and_then(|n| n.get(None))
@@ -263,12 +338,17 @@ impl Oidc {
         })?;
         if identity.email.is_none() {
             identity.email = info.email().map(|e| e.to_string());
-            identity.email_verified = info.email_verified().unwrap_or(false);
+            identity.email_verified = self.verified(info.email_verified());
         }
         if identity.name.is_none() {
             identity.name = info.name().and_then(|n| n.get(None)).map(|n| n.to_string());
         }
         Ok(())
+    }
+
+    /// Whether an email address counts as verified, by the operator's setting.
+    fn verified(&self, claim: Option<bool>) -> bool {
+        claim.unwrap_or(self.config.email_verification == EmailVerification::Trusted)
     }
 
     /// RFC 9207: when the provider names itself on the callback (`iss`), it must be the

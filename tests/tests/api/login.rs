@@ -13,17 +13,26 @@ struct World {
 }
 
 async fn world_with(jwks: Option<&std::path::Path>) -> World {
-    world_refetching_keys_every(jwks, 0).await
+    world_tuned(jwks, |_| {}).await
 }
 
 /// A world whose keys may be refetched at most every `secs` seconds.
 async fn world_refetching_keys_every(jwks: Option<&std::path::Path>, secs: u64) -> World {
+    world_tuned(jwks, |c| c.auth.oidc.jwks_min_refetch_secs = secs).await
+}
+
+/// A world whose sign-in configuration `tune` adjusts.
+async fn world_tuned(
+    jwks: Option<&std::path::Path>,
+    tune: impl FnOnce(&mut gateway::Config),
+) -> World {
     let idp_port = free_port();
     let app = TestApp::spawn_with(|c| {
         c.auth.oidc.issuer_url = format!("http://127.0.0.1:{idp_port}");
         c.auth.oidc.client_id = CLIENT_ID.to_owned();
         c.auth.oidc.client_secret = CLIENT_SECRET.to_owned();
-        c.auth.oidc.jwks_min_refetch_secs = secs;
+        c.auth.oidc.jwks_min_refetch_secs = 0;
+        tune(c);
     })
     .await;
     let idp = DevIdp::start(idp_port, &callback_url(&app), jwks).await;
@@ -411,4 +420,73 @@ async fn cookie_authenticated_changes_from_another_origin_are_refused() {
     )
     .await;
     assert_eq!(res.status, 201, "{}", res.body);
+}
+
+/// A provider that sends no `email_verified` claim: not verified unless the operator
+/// says the provider only issues verified addresses; an explicit `false` is refused
+/// either way.
+#[tokio::test]
+async fn a_provider_without_email_verified_is_read_by_the_operators_setting() {
+    async fn attempt(world: &World, login: &str) -> (StatusCode, String) {
+        let mut browser = Browser::new();
+        let authorize = start(&world.app, &mut browser).await;
+        let callback = browser.sign_in_at_provider(&authorize, login).await;
+        let step = browser.get(&callback).await;
+        (step.status, step.body)
+    }
+    let by_claim = world_with(None).await;
+    let (status, body) = attempt(&by_claim, "noclaim").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("email_not_verified"), "{body}");
+
+    let trusted = world_tuned(None, |c| {
+        c.auth.oidc.email_verification = gateway::config::EmailVerification::Trusted;
+    })
+    .await;
+    let (status, body) = attempt(&trusted, "noclaim").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (status, body) = attempt(&trusted, "unverified").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
+
+/// A configured issuer the provider's document does not agree with (here a trailing
+/// slash) is a configuration error naming both values, found at start.
+#[tokio::test]
+async fn an_issuer_that_differs_from_the_providers_is_reported_at_start() {
+    let port = free_port();
+    let idp = DevIdp::start(port, "http://127.0.0.1:9/api/v1/auth/callback", None).await;
+    let mut config = gateway::config::OidcConfig {
+        issuer_url: format!("http://127.0.0.1:{port}/"),
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: CLIENT_SECRET.to_owned(),
+        ..Default::default()
+    };
+    let oidc = gateway::access::oidc::Oidc::new(&config, "http://127.0.0.1:9")
+        .unwrap()
+        .unwrap();
+    match oidc.check_discovery().await {
+        Err(gateway::access::oidc::DiscoveryProblem::Misconfigured(message)) => {
+            assert!(
+                message.contains(&format!("`http://127.0.0.1:{port}/`")),
+                "{message}"
+            );
+            assert!(
+                message.contains(&format!("`http://127.0.0.1:{port}`")),
+                "{message}"
+            );
+        }
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+    // The same issuer without the slash is fine; a provider that is down is not an error
+    // of the configuration.
+    config.issuer_url = format!("http://127.0.0.1:{port}");
+    let oidc = gateway::access::oidc::Oidc::new(&config, "http://127.0.0.1:9")
+        .unwrap()
+        .unwrap();
+    oidc.check_discovery().await.unwrap();
+    idp.stop().await;
+    assert!(matches!(
+        oidc.check_discovery().await,
+        Err(gateway::access::oidc::DiscoveryProblem::Unreachable(_))
+    ));
 }
