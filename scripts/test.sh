@@ -116,6 +116,13 @@ SLUICE_TEST_DATABASE=postgres cargo test -p sluice-tests 2>&1 | tee -a "$log"
 # The binary killed mid-pass, over PostgreSQL too (SQLite ran with the workspace).
 SLUICE_TEST_DATABASE=postgres cargo test -p sluice-gateway --test crash 2>&1 | tee -a "$log"
 
+# Sign-in again against the provider run as a Keycloak realm is reached: an issuer with
+# a path, ES256 keys only.
+phase "sign-in against a Keycloak-like provider (path issuer, ES256), both databases"
+for db in sqlite postgres; do
+  SLUICE_TEST_IDP_PROFILE=keycloak-es256 SLUICE_TEST_DATABASE=$db cargo test -p sluice-tests --test api -- login:: 2>&1 | tee -a "$log"
+done
+
 # The API document as a contract: schemathesis with every check against a seeded server.
 phase "API contract (schemathesis, every check)"
 scripts/fuzz-api.sh "${SLUICE_FUZZ_EXAMPLES:-20}" 2>&1 | tee -a "$log"

@@ -2,15 +2,22 @@
 // It accepts ANY password: never expose it beyond the loopback interface.
 //
 //   node server.mjs            start the provider (configuration: README.md)
-//   node server.mjs gen-key K  print one private RS256 JWK with kid K (for IDP_JWKS_FILE)
+//   node server.mjs gen-key K  print one private signing JWK with kid K (for IDP_JWKS_FILE)
+//
+// IDP_KEY_ALG=ES256 signs with P-256 keys only (RS256 by default); an IDP_ISSUER with a
+// path (http://127.0.0.1:9090/realms/sluice, as Keycloak has) serves everything under it.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
-const rsaJwk = (kid) => ({
-  ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+const keyAlg = process.env.IDP_KEY_ALG || 'RS256';
+const signingJwk = (kid) => ({
+  ...(keyAlg === 'ES256'
+    ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    : generateKeyPairSync('rsa', { modulusLength: 2048 })
+  ).privateKey.export({ format: 'jwk' }),
   kid,
-  alg: 'RS256',
+  alg: keyAlg,
   use: 'sig',
 });
 
@@ -20,7 +27,7 @@ if (process.argv[2] === 'gen-key') {
     console.error('usage: node server.mjs gen-key <kid>');
     process.exit(2);
   }
-  console.log(JSON.stringify(rsaJwk(kid)));
+  console.log(JSON.stringify(signingJwk(kid)));
   process.exit(0);
 }
 
@@ -38,8 +45,10 @@ const jwksFile = process.env.IDP_JWKS_FILE;
 // The keystore's signing-key choice is a stable sort on how well alg/use match, so giving every
 // key the same alg/use makes the FIRST key in the file the one that signs (rotation tests rely on it).
 const keys = jwksFile
-  ? JSON.parse(readFileSync(jwksFile, 'utf8')).keys.map((k) => ({ alg: 'RS256', use: 'sig', ...k }))
-  : [rsaJwk(`dev-${Date.now()}`)];
+  ? JSON.parse(readFileSync(jwksFile, 'utf8')).keys.map((k) => ({ alg: keyAlg, use: 'sig', ...k }))
+  : [signingJwk(`dev-${Date.now()}`)];
+// The issuer's path, if any: every request arrives under it.
+const prefix = new URL(issuer).pathname.replace(/\/+$/, '');
 
 // Fixed dev users; any other login becomes a fresh verified user so tests can mint new identities.
 const KNOWN = {
@@ -80,6 +89,7 @@ const provider = new Provider(issuer, {
     client_secret: env('IDP_CLIENT_SECRET', 'sluice-dev-secret'),
     redirect_uris: list(env('IDP_REDIRECT_URIS', 'http://127.0.0.1:8080/api/v1/auth/callback')),
     post_logout_redirect_uris: list(env('IDP_POST_LOGOUT_REDIRECT_URIS', 'http://127.0.0.1:8080/')),
+    id_token_signed_response_alg: keyAlg,
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     // client_secret_post is accepted for this client too: oidc-provider treats the two secret methods alike.
@@ -165,7 +175,7 @@ async function postLogoutSuccessSource(ctx) {
 
 function loginForm(res, uid, status = 200, error = '') {
   page(res, status, 'Sluice dev sign-in', `${error && `<p>${esc(error)}</p>`}
-<form method="post" action="/interaction/${esc(uid)}/login">
+<form method="post" action="${esc(prefix)}/interaction/${esc(uid)}/login">
 <label>Login <input name="login" autofocus></label>
 <label>Password <input name="password" type="password"></label>
 <button type="submit">Sign in</button></form>
@@ -211,6 +221,12 @@ const server = createServer(async (req, res) => {
   res.on('finish', () => {
     console.log(`${req.method} ${req.url.split('?')[0]} ${res.statusCode} ${Date.now() - started}ms`);
   });
+  // Under a path issuer, the provider sees paths below it (as when mounted there).
+  if (prefix) {
+    if (!req.url.startsWith(`${prefix}/`)) return page(res, 404, 'Not found', '');
+    req.originalUrl = req.url;
+    req.url = req.url.slice(prefix.length);
+  }
   const m = /^\/interaction\/([\w-]+)(?:\/(login))?\/?(?:\?.*)?$/.exec(req.url);
   if (!m) return oidc(req, res);
   try {

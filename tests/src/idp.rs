@@ -24,6 +24,31 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// `SLUICE_TEST_IDP_PROFILE=keycloak-es256` runs the provider as a Keycloak realm would
+/// be reached (an issuer with a path) and signing with ES256 keys only; the default is
+/// an issuer at the root with RS256 keys. The test command runs the sign-in tests both
+/// ways.
+fn keycloak_like() -> bool {
+    std::env::var("SLUICE_TEST_IDP_PROFILE").as_deref() == Ok("keycloak-es256")
+}
+
+/// The issuer of a provider started on `port` under this run's profile.
+pub fn issuer_for(port: u16) -> String {
+    if keycloak_like() {
+        format!("http://127.0.0.1:{port}/realms/sluice")
+    } else {
+        format!("http://127.0.0.1:{port}")
+    }
+}
+
+fn key_alg() -> &'static str {
+    if keycloak_like() {
+        "ES256"
+    } else {
+        "RS256"
+    }
+}
+
 pub struct DevIdp {
     child: tokio::process::Child,
     pub port: u16,
@@ -50,6 +75,8 @@ impl DevIdp {
             .current_dir(&dir)
             .env("IDP_PORT", port.to_string())
             .env("IDP_REDIRECT_URIS", redirect_uri)
+            .env("IDP_ISSUER", issuer_for(port))
+            .env("IDP_KEY_ALG", key_alg())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true);
@@ -57,7 +84,7 @@ impl DevIdp {
             cmd.env("IDP_JWKS_FILE", file);
         }
         let child = cmd.spawn().expect("node runs the dev identity provider");
-        let issuer = format!("http://127.0.0.1:{port}");
+        let issuer = issuer_for(port);
         let discovery = format!("{issuer}/.well-known/openid-configuration");
         for _ in 0..200 {
             if let Ok(r) = reqwest::get(&discovery).await {
@@ -79,10 +106,11 @@ impl DevIdp {
         let _ = self.child.kill().await;
     }
 
-    /// One private RS256 JWK with this `kid`, as JSON.
+    /// One private signing JWK (of the profile's algorithm) with this `kid`, as JSON.
     pub async fn generate_key(kid: &str) -> String {
         let out = tokio::process::Command::new("node")
             .args(["server.mjs", "gen-key", kid])
+            .env("IDP_KEY_ALG", key_alg())
             .current_dir(dev_idp_dir())
             .output()
             .await

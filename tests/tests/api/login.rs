@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sluice_tests::idp::{free_port, Browser, DevIdp, CLIENT_ID, CLIENT_SECRET};
+use sluice_tests::idp::{free_port, issuer_for, Browser, DevIdp, CLIENT_ID, CLIENT_SECRET};
 use sluice_tests::TestApp;
 
 struct World {
@@ -28,7 +28,7 @@ async fn world_tuned(
 ) -> World {
     let idp_port = free_port();
     let app = TestApp::spawn_with(|c| {
-        c.auth.oidc.issuer_url = format!("http://127.0.0.1:{idp_port}");
+        c.auth.oidc.issuer_url = issuer_for(idp_port);
         c.auth.oidc.client_id = CLIENT_ID.to_owned();
         c.auth.oidc.client_secret = CLIENT_SECRET.to_owned();
         c.auth.oidc.jwks_min_refetch_secs = 0;
@@ -456,7 +456,7 @@ async fn an_issuer_that_differs_from_the_providers_is_reported_at_start() {
     let port = free_port();
     let idp = DevIdp::start(port, "http://127.0.0.1:9/api/v1/auth/callback", None).await;
     let mut config = gateway::config::OidcConfig {
-        issuer_url: format!("http://127.0.0.1:{port}/"),
+        issuer_url: format!("{}/", issuer_for(port)),
         client_id: CLIENT_ID.to_owned(),
         client_secret: CLIENT_SECRET.to_owned(),
         ..Default::default()
@@ -467,11 +467,11 @@ async fn an_issuer_that_differs_from_the_providers_is_reported_at_start() {
     match oidc.check_discovery().await {
         Err(gateway::access::oidc::DiscoveryProblem::Misconfigured(message)) => {
             assert!(
-                message.contains(&format!("`http://127.0.0.1:{port}/`")),
+                message.contains(&format!("`{}/`", issuer_for(port))),
                 "{message}"
             );
             assert!(
-                message.contains(&format!("`http://127.0.0.1:{port}`")),
+                message.contains(&format!("`{}`", issuer_for(port))),
                 "{message}"
             );
         }
@@ -479,7 +479,7 @@ async fn an_issuer_that_differs_from_the_providers_is_reported_at_start() {
     }
     // The same issuer without the slash is fine; a provider that is down is not an error
     // of the configuration.
-    config.issuer_url = format!("http://127.0.0.1:{port}");
+    config.issuer_url = issuer_for(port);
     let oidc = gateway::access::oidc::Oidc::new(&config, "http://127.0.0.1:9")
         .unwrap()
         .unwrap();
