@@ -200,6 +200,15 @@ impl Browser {
         self.send(request).await
     }
 
+    /// A navigation, as a browser sends it (it prefers HTML).
+    pub async fn navigate(&mut self, url: &str) -> Step {
+        let request = self.http.get(url).header(
+            reqwest::header::ACCEPT,
+            "text/html,application/xhtml+xml,*/*;q=0.8",
+        );
+        self.send(request).await
+    }
+
     pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Step {
         let request = self.http.post(url).form(form);
         self.send(request).await

@@ -73,17 +73,22 @@ fn safe_return_to(raw: Option<&str>) -> Result<String, ApiError> {
     responses((status = 303, description = "to the identity provider"), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> ApiResult<Response> {
+    for_browser(&headers, start_sign_in(&state, q).await)
+}
+
+async fn start_sign_in(state: &AppState, q: LoginQuery) -> ApiResult<Response> {
     let return_to = safe_return_to(q.return_to.as_deref())?;
-    let oidc = oidc(&state)?;
+    let oidc = oidc(state)?;
     let start = oidc.begin().await?;
     let browser = crate::access::generate_token().secret;
     let ttl = state.config.auth.oidc.login_ttl_secs;
     sessions::store_login_attempt(&state.db, &state.secrets, &start, &browser, &return_to, ttl)
         .await?;
     let binding = cookie(
-        &state,
+        state,
         &login_cookie_name(&start.state),
         &browser,
         CALLBACK_PATH,
@@ -127,12 +132,48 @@ pub async fn callback(
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> ApiResult<Response> {
-    let oidc = oidc(&state)?;
+    let request_id = request_id
+        .as_ref()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let result = finish_sign_in(&state, &request_id, &headers, q).await;
+    for_browser(&headers, result)
+}
+
+/// A person following a sign-in link in a browser lands on the console's sign-in page,
+/// told what happened and offered to try again; API clients keep the JSON error.
+fn for_browser(headers: &HeaderMap, result: ApiResult<Response>) -> ApiResult<Response> {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    match result {
+        Err(e) if wants_html => {
+            use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+            let location = format!(
+                "/?sign_in_error={}&message={}",
+                e.detail.code,
+                utf8_percent_encode(&e.detail.message, NON_ALPHANUMERIC)
+            );
+            Ok(redirect(&location, Vec::new()))
+        }
+        other => other,
+    }
+}
+
+async fn finish_sign_in(
+    state: &AppState,
+    request_id: &str,
+    headers: &HeaderMap,
+    q: CallbackQuery,
+) -> ApiResult<Response> {
+    let oidc = oidc(state)?;
     let state_param = q
         .state
         .as_deref()
         .ok_or_else(|| ApiError::invalid("state", "the callback has no state"))?;
-    let browser = cookie_value(&headers, &login_cookie_name(state_param));
+    let browser = cookie_value(headers, &login_cookie_name(state_param));
     // Consumed first, whatever happens next: a callback can never be replayed.
     let pending =
         sessions::take_login_attempt(&state.db, &state.secrets, state_param, browser.as_deref())
@@ -174,19 +215,16 @@ pub async fn callback(
         path: CALLBACK_PATH,
         outcome: "success",
         status: 303,
-        request_id: request_id
-            .as_ref()
-            .and_then(|id| id.header_value().to_str().ok())
-            .unwrap_or(""),
+        request_id,
     }
-    .write(&state)
+    .write(state)
     .await;
     let access = state
         .session_keys
         .issue(&session.user_id, &session.account_id, &session.id)?;
-    let mut cookies = session_cookies(&state, &access, &session);
+    let mut cookies = session_cookies(state, &access, &session);
     cookies.push(cookie(
-        &state,
+        state,
         &login_cookie_name(state_param),
         "",
         CALLBACK_PATH,

@@ -322,6 +322,17 @@ async fn an_unverified_email_cannot_sign_in() {
     let step = browser.get(&callback).await;
     assert_eq!(step.status, 403, "{}", step.body);
     assert!(step.body.contains("email_not_verified"), "{}", step.body);
+    // A browser's navigation lands on the console's sign-in page, told why.
+    let authorize = start(&world.app, &mut browser).await;
+    let callback = browser.sign_in_at_provider(&authorize, "unverified").await;
+    let step = browser.navigate(&callback).await;
+    assert_eq!(step.status, StatusCode::SEE_OTHER, "{}", step.body);
+    let location = step.location.unwrap_or_default();
+    assert!(
+        location
+            .starts_with("/?sign_in_error=email_not_verified&message=your%20identity%20provider"),
+        "{location}"
+    );
 }
 
 #[tokio::test]
