@@ -59,6 +59,8 @@ const KNOWN = {
   unverified: 'Uma Unverified',
   // A provider that sends no email_verified claim for her (as some do for everyone).
   noclaim: 'Nora Noclaim',
+  // A broken provider's userinfo, which answers about someone else (ann) for her.
+  impostor: 'Ivy Impostor',
 };
 const DOMAIN = '@example.com';
 
@@ -216,6 +218,27 @@ async function interaction(req, res, uid, action) {
 
 const oidc = provider.callback();
 
+// The library keeps userinfo's sub true to the account, so the fault of a broken provider
+// (userinfo about another person than the ID token) is made here: impostor's answer
+// names ann.
+function answerUserinfoAsABrokenProviderWouldForImpostor(res) {
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    if (chunk && !res.headersSent) {
+      try {
+        const body = JSON.parse(chunk.toString());
+        if (body.sub === 'user-impostor') {
+          chunk = JSON.stringify({ ...body, sub: 'user-ann' });
+          res.setHeader('content-length', Buffer.byteLength(chunk));
+        }
+      } catch {
+        // not JSON: leave it
+      }
+    }
+    return end(chunk, ...rest);
+  };
+}
+
 const server = createServer(async (req, res) => {
   const started = Date.now();
   res.on('finish', () => {
@@ -227,6 +250,7 @@ const server = createServer(async (req, res) => {
     req.originalUrl = req.url;
     req.url = req.url.slice(prefix.length);
   }
+  if (req.url.startsWith('/me')) answerUserinfoAsABrokenProviderWouldForImpostor(res);
   const m = /^\/interaction\/([\w-]+)(?:\/(login))?\/?(?:\?.*)?$/.exec(req.url);
   if (!m) return oidc(req, res);
   try {

@@ -501,3 +501,35 @@ async fn an_issuer_that_differs_from_the_providers_is_reported_at_start() {
         Err(gateway::access::oidc::DiscoveryProblem::Unreachable(_))
     ));
 }
+
+/// Userinfo that answers about another person than the ID token is refused, and so is
+/// a callback that names another issuer (RFC 9207).
+#[tokio::test]
+async fn userinfo_about_someone_else_and_a_callback_from_another_issuer_are_refused() {
+    let world = world_with(None).await;
+    let mut browser = Browser::new();
+    let authorize = start(&world.app, &mut browser).await;
+    let callback = browser.sign_in_at_provider(&authorize, "impostor").await;
+    let step = browser.get(&callback).await;
+    assert_eq!(step.status, StatusCode::UNAUTHORIZED, "{}", step.body);
+    assert!(step.body.contains("sub differs"), "{}", step.body);
+    assert!(browser.cookie("sluice_access").is_none());
+
+    let mut browser = Browser::new();
+    let authorize = start(&world.app, &mut browser).await;
+    let callback = browser.sign_in_at_provider(&authorize, "ann").await;
+    let mut url = reqwest::Url::parse(&callback).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "iss")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair("iss", "https://evil.example");
+    let step = browser.get(url.as_str()).await;
+    assert_eq!(step.status, StatusCode::UNAUTHORIZED, "{}", step.body);
+    assert!(step.body.contains("https://evil.example"), "{}", step.body);
+    assert!(browser.cookie("sluice_access").is_none());
+}
