@@ -171,6 +171,26 @@ impl TestApp {
     }
 
     /// Files left in the upload staging directory (should be none between requests).
+    /// Every operation of the served API document: (method, path template, operation id).
+    pub async fn documented_operations(&self) -> Vec<(Method, String, String)> {
+        let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", self.base))
+            .await
+            .expect("the document is served")
+            .json()
+            .await
+            .expect("the document is JSON");
+        let mut all = Vec::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                if let Ok(method) = method.to_uppercase().parse::<Method>() {
+                    let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+                    all.push((method, path.clone(), id));
+                }
+            }
+        }
+        all
+    }
+
     pub fn staged_uploads(&self) -> usize {
         std::fs::read_dir(self.data_dir.join("artifacts").join("tmp"))
             .map(|d| d.count())

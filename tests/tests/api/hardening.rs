@@ -5,28 +5,7 @@
 //! answer must carry.
 
 use reqwest::Method;
-use serde_json::Value;
 use sluice_tests::{json, Client, TestApp};
-
-/// Every documented operation of the served document: (method, path template, id).
-async fn operations(app: &TestApp) -> Vec<(Method, String, String)> {
-    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", app.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut all = Vec::new();
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        for (method, op) in item.as_object().unwrap() {
-            if let Ok(method) = method.to_uppercase().parse::<Method>() {
-                let id = op["operationId"].as_str().unwrap_or_default().to_owned();
-                all.push((method, path.clone(), id));
-            }
-        }
-    }
-    all
-}
 
 /// `/api/v1/projects/{project_id}` with every parameter replaced by `value`.
 fn with_every_id(path: &str, value: &str) -> String {
@@ -47,7 +26,7 @@ async fn a_nul_character_in_any_id_is_not_found_on_every_operation() {
     let owner = app.account("Acme").await;
     let mut checked = 0;
     let mut failures = Vec::new();
-    for (method, path, id) in operations(&app).await {
+    for (method, path, id) in app.documented_operations().await {
         if !path.contains('{') {
             continue;
         }
