@@ -131,6 +131,34 @@ async fn a_cluster_that_lost_the_runner_gets_it_again() {
     assert_ne!(again, jar_id);
 }
 
+/// A server on the test run's engine, reconciling every 300 ms.
+pub(crate) async fn on_the_engine(engine: &sluice_tests::engine::LocalEngine) -> TestApp {
+    TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 300;
+    })
+    .await
+}
+
+/// Starts the deployment at `path` without state and waits until it runs.
+pub(crate) async fn run_stateless(owner: &sluice_tests::Client, path: &str) {
+    owner
+        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+        .await
+        .expect(202);
+    wait_until(owner, path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+}
+
+/// Cancels the deployment at `path` and waits until it has stopped, so no job outlives
+/// the test.
+pub(crate) async fn cancel(owner: &sluice_tests::Client, path: &str) {
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
+        .await
+        .expect(202);
+    wait_until(owner, path, 60, "CANCELLED", |b| b["status"] == "CANCELLED").await;
+}
+
 /// Polls `path` until `done` holds for its body, or fails after `secs`.
 pub(crate) async fn wait_until(
     client: &sluice_tests::Client,

@@ -8,7 +8,7 @@ use sluice_tests::engine::local_engine;
 use sluice_tests::kafka::local_kafka;
 use sluice_tests::{json, TestApp};
 
-use super::engine::wait_until;
+use super::engine::{cancel, on_the_engine, run_stateless};
 
 #[tokio::test]
 async fn the_local_broker_takes_records_and_gives_them_back() {
@@ -78,11 +78,7 @@ async fn a_sql_job_reads_a_topic_through_the_catalogues_kafka_connector_and_writ
         )
         .await;
 
-    let app = TestApp::spawn_with(|c| {
-        engine.configure(c);
-        c.engine.reconcile_interval_ms = 300;
-    })
-    .await;
+    let app = on_the_engine(&engine).await;
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
     let bootstrap = &kafka.bootstrap;
@@ -118,11 +114,7 @@ SELECT id, UPPER(customer), CAST(amount AS BIGINT) * 100 FROM orders WHERE amoun
         .expect(201)
         .id();
     let path = format!("/projects/{project}/deployments/{d}");
-    owner
-        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
-        .await
-        .expect(202);
-    wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+    run_stateless(&owner, &path).await;
 
     let read = kafka.read(&large, 2, Duration::from_secs(60)).await;
     let rows: Vec<serde_json::Value> = read
@@ -150,12 +142,5 @@ SELECT id, UPPER(customer), CAST(amount AS BIGINT) * 100 FROM orders WHERE amoun
         json!({ "id": 5, "customer": "ERIN", "amount_cents": 10000 })
     );
 
-    owner
-        .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
-        .await
-        .expect(202);
-    wait_until(&owner, &path, 60, "CANCELLED", |b| {
-        b["status"] == "CANCELLED"
-    })
-    .await;
+    cancel(&owner, &path).await;
 }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use sluice_tests::engine::local_engine;
 use sluice_tests::kafka::local_kafka;
-use sluice_tests::{json, TestApp};
+use sluice_tests::json;
 
-use super::engine::wait_until;
+use super::engine::{cancel, on_the_engine, run_stateless};
 
 /// Every SQL script in the README: fenced ```sql blocks, and each `"sql": "..."` JSON
 /// string inside the shell examples.
@@ -60,11 +60,7 @@ async fn every_sql_script_in_the_readme_validates_and_runs_as_written() {
     };
     let scripts = readme_scripts();
     assert!(scripts.len() >= 3, "the README's scripts: {scripts:?}");
-    let app = TestApp::spawn_with(|c| {
-        engine.configure(c);
-        c.engine.reconcile_interval_ms = 300;
-    })
-    .await;
+    let app = on_the_engine(&engine).await;
     let owner = app.account("Acme").await;
     let project = owner.project("readme").await;
     for (n, script) in scripts.iter().enumerate() {
@@ -102,23 +98,12 @@ async fn every_sql_script_in_the_readme_validates_and_runs_as_written() {
             .expect(201)
             .id();
         let path = format!("/projects/{project}/deployments/{d}");
-        owner
-            .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
-            .await
-            .expect(202);
-        wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+        run_stateless(&owner, &path).await;
         // Still running a little later: the example does not fail once it meets data.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let status = owner.get(&path).await.expect(200).body;
         assert_eq!(status["status"], "RUNNING", "README example {n}: {status}");
-        owner
-            .post(&format!("{path}/stop"), json!({ "mode": "CANCEL" }))
-            .await
-            .expect(202);
-        wait_until(&owner, &path, 60, "CANCELLED", |b| {
-            b["status"] == "CANCELLED"
-        })
-        .await;
+        cancel(&owner, &path).await;
     }
 }
 
