@@ -218,6 +218,10 @@ link_lib() {
         say "the connector catalogue has nothing for Flink $version: only the engine's own connectors"
         return 0
     fi
+    if ! command -v mvn >/dev/null 2>&1; then
+        say "no Maven (mvn) here: the cluster starts without the connector catalogue (only the engine's own connectors)"
+        return 0
+    fi
     "$ROOT/scripts/connectors.sh" install "$version" || die "the connector catalogue for Flink $version could not be resolved"
     catalogue="$("$ROOT/scripts/connectors.sh" dir "$version")"
     ln -s "$catalogue"/*.jar "$dir/lib/"

@@ -46,8 +46,12 @@ if [ -z "${SLUICE__ENGINE__DEFAULT_CLUSTER_URL:-}" ] && command -v java >/dev/nu
     echo "starting a local Kafka broker (the first start installs it from Maven Central)"
     kafka_started=1
   fi
-  kafka_bootstrap="$(scripts/kafka.sh start)"
-  echo "Kafka listens at $kafka_bootstrap: tables read and write it with 'properties.bootstrap.servers' = '$kafka_bootstrap'"
+  if kafka_bootstrap="$(scripts/kafka.sh start)"; then
+    echo "Kafka listens at $kafka_bootstrap: tables read and write it with 'properties.bootstrap.servers' = '$kafka_bootstrap'"
+  else
+    kafka_started=""
+    echo "no local Kafka broker (see above; it needs Maven to install): jobs can still use other connectors"
+  fi
 fi
 
 if [ -z "${SLUICE__AUTH__OIDC__ISSUER_URL:-}" ] && command -v node >/dev/null; then
