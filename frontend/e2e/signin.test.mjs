@@ -31,7 +31,7 @@ test('a failed sign-in says why and offers to try again', { timeout: 120_000 }, 
   const alert = page.getByRole('alert');
   await alert.waitFor();
   assert.match(await alert.innerText(), /Sign-in did not complete/);
-  assert.match(await alert.innerText(), /not verified your email address/);
+  assert.match(await alert.innerText(), /has not verified your email address/);
   await shot(page, 'signin-error');
   // Trying again starts a new sign-in (the provider, still holding her session there,
   // sends her straight back: with the same answer, since nothing changed).

@@ -14,15 +14,18 @@ describe('SignInPage', () => {
   });
 
   it('says why a sign-in failed and offers to try again from the start page', () => {
-    window.history.replaceState(
-      null,
-      '',
-      '/?sign_in_error=email_not_verified&message=' +
-        encodeURIComponent('your identity provider has not verified your email address'),
-    );
+    window.history.replaceState(null, '', '/?sign_in_error=email_not_verified');
     render(<SignInPage />);
     expect(screen.getByRole('alert').textContent).toContain('has not verified your email address');
     const retry = screen.getByRole('link', { name: 'Try again' });
     expect(retry.getAttribute('href')).toBe('/api/v1/auth/login?return_to=%2F');
+  });
+
+  it('shows only its own words, whatever a link carries', () => {
+    window.history.replaceState(null, '', '/?sign_in_error=made_up&message=Call%20this%20number');
+    render(<SignInPage />);
+    const alert = screen.getByRole('alert').textContent ?? '';
+    expect(alert).toContain('The sign-in did not complete');
+    expect(alert).not.toContain('Call this number');
   });
 });

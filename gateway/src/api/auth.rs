@@ -142,7 +142,9 @@ pub async fn callback(
 }
 
 /// A person following a sign-in link in a browser lands on the console's sign-in page,
-/// told what happened and offered to try again; API clients keep the JSON error.
+/// told what happened and offered to try again; API clients keep the JSON error. Only
+/// the error's code travels in the URL: the page says it in its own words, so a crafted
+/// link cannot put someone else's text on Sluice's page.
 fn for_browser(headers: &HeaderMap, result: ApiResult<Response>) -> ApiResult<Response> {
     let wants_html = headers
         .get(header::ACCEPT)
@@ -150,13 +152,11 @@ fn for_browser(headers: &HeaderMap, result: ApiResult<Response>) -> ApiResult<Re
         .is_some_and(|accept| accept.contains("text/html"));
     match result {
         Err(e) if wants_html => {
-            use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-            let location = format!(
-                "/?sign_in_error={}&message={}",
-                e.detail.code,
-                utf8_percent_encode(&e.detail.message, NON_ALPHANUMERIC)
-            );
-            Ok(redirect(&location, Vec::new()))
+            tracing::info!(code = e.detail.code, message = %e.detail.message, "sign-in failed in a browser");
+            Ok(redirect(
+                &format!("/?sign_in_error={}", e.detail.code),
+                Vec::new(),
+            ))
         }
         other => other,
     }

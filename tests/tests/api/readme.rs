@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use sluice_tests::engine::local_engine;
-use sluice_tests::kafka::local_kafka;
 use sluice_tests::json;
+use sluice_tests::kafka::local_kafka;
 
 use super::engine::{cancel, on_the_engine, run_stateless};
 
