@@ -492,6 +492,34 @@ async fn an_issuer_that_differs_from_the_providers_is_reported_at_start() {
         .unwrap()
         .unwrap();
     oidc.check_discovery().await.unwrap();
+
+    // The server itself refuses to serve with the mismatched issuer, naming both.
+    let mismatched = format!("{}/", issuer_for(port));
+    let app = TestApp::spawn_with(|c| {
+        c.auth.oidc.issuer_url = mismatched.clone();
+        c.auth.oidc.client_id = CLIENT_ID.to_owned();
+        c.auth.oidc.client_secret = CLIENT_SECRET.to_owned();
+    })
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let served = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        gateway::serve(app.state.clone(), listener, std::future::pending()),
+    )
+    .await
+    .expect("the server stops at start instead of serving");
+    let message = served
+        .expect_err("a mismatched issuer is an error")
+        .to_string();
+    assert!(message.contains(&format!("`{mismatched}`")), "{message}");
+    assert!(
+        message.contains(&format!("`{}`", issuer_for(port))),
+        "{message}"
+    );
+    assert!(
+        reqwest::get(format!("{}/healthz", app.base)).await.is_err(),
+        "the test server with that configuration did not start either"
+    );
     idp.stop().await;
     assert!(matches!(
         oidc.check_discovery().await,
