@@ -9,6 +9,11 @@ pub const MAX_NAME_CHARS: usize = 128;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
 
+/// `Name::parse`'s rules as a regular expression, for the API document (length aside:
+/// 1 to `MAX_NAME_CHARS`): no control characters, no `/` or `\`, no white space at
+/// either end.
+pub const NAME_PATTERN: &str = r"^[^\s/\\\u0000-\u001f\u007f-\u009f]([^/\\\u0000-\u001f\u007f-\u009f]*[^\s/\\\u0000-\u001f\u007f-\u009f])?$";
+
 impl Name {
     pub fn parse(field: &str, raw: &str) -> Result<Self, ApiError> {
         let chars = raw.chars().count();

@@ -4659,7 +4659,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Sign-in is not configured on this server. */
+            /** @description sign-in is not configured on this server */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4765,15 +4765,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Sign-in is not configured on this server. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description called with an API token: logout ends a signed-in session */
             422: {
                 headers: {
@@ -4817,15 +4808,6 @@ export interface operations {
                 };
             };
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Sign-in is not configured on this server. */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10113,6 +10095,15 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `project_id` names no project the caller sees */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -125,7 +125,8 @@ pub struct CallbackQuery {
 /// The provider's redirect back: verifies everything, signs the person in, and sends
 /// the browser to where the sign-in started.
 #[utoipa::path(get, path = "/auth/callback", tag = "auth", params(CallbackQuery), security(()),
-    responses((status = 303, description = "signed in; cookies set"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    responses((status = 303, description = "signed in; cookies set"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "sign-in is not configured on this server"), (status = 502, body = ErrorBody)))]
 pub async fn callback(
     State(state): State<AppState>,
     request_id: Option<axum::Extension<tower_http::request_id::RequestId>>,

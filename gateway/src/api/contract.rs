@@ -10,16 +10,14 @@
 //! - a body that is not JSON (400), not sent as JSON (415), too large (413), or not
 //!   what the operation takes (422);
 //! - an `If-Match` the operation needs but did not get: 428 (412 is documented where
-//!   the operation compares it);
-//! - sign-in endpoints on a server without an identity provider: 404.
+//!   the operation compares it).
 //!
 //! Rules the shared machinery applies to every operation's input are stated here too:
 //! every `limit` is a page size bounded to 1..=200 and every `cursor` is the base64url
 //! text a page returned (`pagination`); `from` and `to` in a query are RFC 3339
 //! instants; a body whose fields are all optional may be left out (it reads as `{}`);
 //! no string of a body may hold a NUL character; and the `name` of anything created or
-//! renamed is a `domain::Name` (1 to 128 characters, no control characters, no
-//! surrounding spaces).
+//! renamed is a `domain::Name` (1 to 128 characters, its pattern beside its rules).
 
 use serde_json::{json, Map, Value};
 
@@ -33,19 +31,19 @@ pub fn complete(doc: &mut Value) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
-    for (path, item) in paths.iter_mut() {
+    for item in paths.values_mut() {
         let Some(item) = item.as_object_mut() else {
             continue;
         };
         for method in METHODS {
             if let Some(operation) = item.get_mut(method).and_then(Value::as_object_mut) {
-                complete_operation(path, operation, global_security.as_ref());
+                complete_operation(operation, global_security.as_ref());
             }
         }
     }
 }
 
-fn complete_operation(path: &str, op: &mut Map<String, Value>, global_security: Option<&Value>) {
+fn complete_operation(op: &mut Map<String, Value>, global_security: Option<&Value>) {
     let security = op.get("security").or(global_security);
     // `security: [{}]` marks a public operation.
     let secured = security.and_then(Value::as_array).is_some_and(|reqs| {
@@ -72,9 +70,6 @@ fn complete_operation(path: &str, op: &mut Map<String, Value>, global_security: 
     }
     if has("path") {
         add.push(("404", "Nothing the caller may see has this id."));
-    }
-    if path.contains("/auth/") {
-        add.push(("404", "Sign-in is not configured on this server."));
     }
     if has("query") {
         add.push((
@@ -135,8 +130,6 @@ fn complete_operation(path: &str, op: &mut Map<String, Value>, global_security: 
 const BASE64URL: &str = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$";
 /// No NUL character (PostgreSQL cannot store it; `extract::Json` refuses it).
 const NO_NUL: &str = "^[^\\u0000]*$";
-/// `domain::Name`: no control characters, no spaces at either end.
-const NAME: &str = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f]([^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f])?$";
 
 /// Request bodies: optional when they take no required field, NUL-free strings, and
 /// names as `domain::Name` takes them.
@@ -237,7 +230,7 @@ fn constrain_schema(schema: &mut Value, top: bool, todo: &mut Vec<String>) {
             if top && field == "name" && is_string(inner) {
                 inner["minLength"] = json!(1);
                 inner["maxLength"] = json!(crate::domain::MAX_NAME_CHARS);
-                inner["pattern"] = json!(NAME);
+                inner["pattern"] = json!(crate::domain::NAME_PATTERN);
                 continue;
             }
             constrain_schema(inner, false, todo);
@@ -279,7 +272,6 @@ mod tests {
         }
         let login = &doc["paths"]["/api/v1/auth/login"]["get"];
         assert!(login["responses"].get("401").is_none());
-        assert!(login["responses"].get("404").is_some());
         assert_eq!(login["parameters"][0]["schema"]["maximum"], 200);
     }
 }

@@ -111,7 +111,8 @@ pub struct CreatedToken {
 
 /// Issues a token for the calling user. A token narrowed to a project cannot mint more.
 #[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = CreateToken,
-    responses((status = 201, body = CreatedToken), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CreatedToken), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "`project_id` names no project the caller sees"), (status = 422, body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
     access: AccountGuard<can::account::ManageTokens>,
