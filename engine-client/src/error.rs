@@ -25,6 +25,14 @@ pub enum EngineError {
     },
     #[error("the savepoint failed: {reason}")]
     SavepointFailed { reason: String },
+    /// A job with the requested id was already submitted (running or ended): a retried
+    /// submission that the engine had in fact accepted.
+    #[error("the engine already has a job {job_id}")]
+    DuplicateJob { job_id: String },
+    /// The engine knows no savepoint or stop operation with this trigger id for the job:
+    /// never received, or forgotten since (the engine keeps finished ones for minutes).
+    #[error("the engine knows no savepoint operation {trigger_id}")]
+    UnknownOperation { trigger_id: String },
     /// Any other 4xx: the request was wrong for the engine's current state.
     #[error("the engine rejected the request ({status}): {message}")]
     Rejected { status: u16, message: String },
@@ -57,6 +65,8 @@ impl EngineError {
             | Self::JarNotFound { .. }
             | Self::InvalidProgram { .. }
             | Self::SavepointFailed { .. }
+            | Self::DuplicateJob { .. }
+            | Self::UnknownOperation { .. }
             | Self::Rejected { .. }
             | Self::Malformed { .. } => false,
         }
@@ -75,14 +85,26 @@ pub(crate) fn from_status(
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_else(|| vec![body.to_owned()]);
     let message = engine_message(&errors);
+    if let Subject::Operation { trigger_id, .. } = subject {
+        if errors.iter().any(|e| e.contains("no savepoint operation")) {
+            return EngineError::UnknownOperation {
+                trigger_id: trigger_id.to_owned(),
+            };
+        }
+    }
     if status == StatusCode::NOT_FOUND {
         match subject {
+            Subject::Operation { job_id, .. } => {
+                return EngineError::JobNotFound {
+                    job_id: job_id.to_owned(),
+                }
+            }
             Subject::Job(job_id) => {
                 return EngineError::JobNotFound {
                     job_id: job_id.to_owned(),
                 }
             }
-            Subject::Jar(jar_id) => {
+            Subject::Jar(jar_id) | Subject::Run { jar_id, .. } => {
                 return EngineError::JarNotFound {
                     jar_id: jar_id.to_owned(),
                 }
@@ -91,13 +113,28 @@ pub(crate) fn from_status(
         }
     }
     // A missing jar on run/plan comes back as a 400 naming the jar file.
-    if let Subject::Jar(jar_id) = subject {
+    if let Subject::Jar(jar_id) | Subject::Run { jar_id, .. } = subject {
         if errors
             .iter()
             .any(|e| e.contains("Jar file") && e.contains("does not exist"))
         {
             return EngineError::JarNotFound {
                 jar_id: jar_id.to_owned(),
+            };
+        }
+    }
+    // 2.x says Application, 1.x Job: either way the id is taken.
+    if let Subject::Run {
+        job_id: Some(job_id),
+        ..
+    } = subject
+    {
+        if errors.iter().any(|e| {
+            e.contains("DuplicateApplicationSubmissionException")
+                || e.contains("DuplicateJobSubmissionException")
+        }) {
+            return EngineError::DuplicateJob {
+                job_id: job_id.to_owned(),
             };
         }
     }
@@ -109,7 +146,7 @@ pub(crate) fn from_status(
             || e.contains("ClassNotFoundException")
             || e.contains("Could not find any factory")
     });
-    if program_failed && matches!(subject, Subject::Jar(_)) {
+    if program_failed && matches!(subject, Subject::Jar(_) | Subject::Run { .. }) {
         return EngineError::InvalidProgram {
             message,
             statement: statement_mark(&errors.join("\n")),
@@ -192,6 +229,43 @@ mod tests {
             "Job abc not found"
         );
         assert_eq!(engine_message(&[]), "no details given");
+    }
+
+    #[test]
+    fn a_taken_job_id_and_an_unknown_trigger_are_recognised() {
+        let taken = r#"{"errors":["Could not execute application.", "x\nCaused by: org.apache.flink.runtime.client.DuplicateApplicationSubmissionException: Application has already been submitted."]}"#;
+        let run = Subject::Run {
+            jar_id: "j",
+            job_id: Some("511ce0"),
+        };
+        assert_eq!(
+            from_status(StatusCode::BAD_REQUEST, taken, "u", run),
+            EngineError::DuplicateJob {
+                job_id: "511ce0".into()
+            }
+        );
+        let taken_1x = r#"{"errors":["x\nCaused by: org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has already been submitted."]}"#;
+        assert!(matches!(
+            from_status(StatusCode::BAD_REQUEST, taken_1x, "u", run),
+            EngineError::DuplicateJob { .. }
+        ));
+        let unknown = r#"{"errors":["org.apache.flink.runtime.rest.handler.RestHandlerException: There is no savepoint operation with triggerId=t for job 1."]}"#;
+        let operation = Subject::Operation {
+            job_id: "1",
+            trigger_id: "t",
+        };
+        assert_eq!(
+            from_status(StatusCode::NOT_FOUND, unknown, "u", operation),
+            EngineError::UnknownOperation {
+                trigger_id: "t".into()
+            }
+        );
+        let gone =
+            r#"{"errors":["org.apache.flink.runtime.rest.NotFoundException: Job 1 not found"]}"#;
+        assert_eq!(
+            from_status(StatusCode::NOT_FOUND, gone, "u", operation),
+            EngineError::JobNotFound { job_id: "1".into() }
+        );
     }
 
     #[test]

@@ -140,7 +140,8 @@ impl EngineClient {
         Ok(())
     }
 
-    /// Starts the jar's program; returns the new job id.
+    /// Starts the jar's program; returns the new job id. With `program.job_id` set, a
+    /// second run under the same id fails with [`EngineError::DuplicateJob`].
     pub async fn run_jar(&self, jar_id: &str, program: &Program) -> Result<String, EngineError> {
         let started: JarRun = self
             .call(
@@ -148,7 +149,10 @@ impl EngineClient {
                 &format!("/jars/{jar_id}/run"),
                 Some(program),
                 SUBMIT_TIMEOUT,
-                Subject::Jar(jar_id),
+                Subject::Run {
+                    jar_id,
+                    job_id: program.job_id.as_deref(),
+                },
             )
             .await?;
         Ok(started.jobid)
@@ -193,14 +197,18 @@ impl EngineClient {
     }
 
     /// Starts a savepoint; poll [`EngineClient::savepoint_status`] with the trigger id.
+    /// A caller-chosen `trigger_id` makes the call idempotent: the engine answers a
+    /// repeat with the operation it already has.
     pub async fn trigger_savepoint(
         &self,
         job_id: &str,
         target_directory: Option<&str>,
+        trigger_id: Option<&str>,
     ) -> Result<String, EngineError> {
         let body = SavepointRequest {
             target_directory,
             cancel_job: false,
+            trigger_id,
         };
         let trigger: Trigger = self
             .call(
@@ -215,15 +223,18 @@ impl EngineClient {
     }
 
     /// Stops the job with a final savepoint; poll the trigger id as for a savepoint.
+    /// A caller-chosen `trigger_id` makes the call idempotent, as for a savepoint.
     pub async fn stop_with_savepoint(
         &self,
         job_id: &str,
         target_directory: Option<&str>,
         drain: bool,
+        trigger_id: Option<&str>,
     ) -> Result<String, EngineError> {
         let body = StopRequest {
             target_directory,
             drain,
+            trigger_id,
         };
         let trigger: Trigger = self
             .call(
@@ -245,7 +256,7 @@ impl EngineClient {
         let status: AsyncOperation = self
             .get(
                 &format!("/jobs/{job_id}/savepoints/{trigger_id}"),
-                Subject::Job(job_id),
+                Subject::Operation { job_id, trigger_id },
             )
             .await?;
         Ok(status.into_savepoint_status())
@@ -334,6 +345,21 @@ impl EngineClient {
             .await
     }
 
+    /// How many times the engine's restart strategy restarted the job (`numRestarts`);
+    /// `None` when the engine does not report it (a job that has ended).
+    pub async fn job_restarts(&self, job_id: &str) -> Result<Option<u64>, EngineError> {
+        let values: Vec<MetricValue> = self
+            .get(
+                &format!("/jobs/{job_id}/metrics?get=numRestarts"),
+                Subject::Job(job_id),
+            )
+            .await?;
+        Ok(values
+            .into_iter()
+            .find(|m| m.id == "numRestarts")
+            .and_then(|m| m.value.parse().ok()))
+    }
+
     pub async fn exceptions(&self, job_id: &str) -> Result<Vec<JobException>, EngineError> {
         let history: Exceptions = self
             .get(&format!("/jobs/{job_id}/exceptions"), Subject::Job(job_id))
@@ -406,12 +432,22 @@ fn query_escape(value: &str) -> String {
     out
 }
 
-/// What a 404 is about.
+/// What a 404 (or a refusal) is about.
 #[derive(Clone, Copy)]
 pub(crate) enum Subject<'a> {
     None,
     Job(&'a str),
     Jar(&'a str),
+    /// A run of a jar, under a chosen job id or not.
+    Run {
+        jar_id: &'a str,
+        job_id: Option<&'a str>,
+    },
+    /// A savepoint or stop operation of a job.
+    Operation {
+        job_id: &'a str,
+        trigger_id: &'a str,
+    },
 }
 
 async fn read<T: DeserializeOwned>(
@@ -468,6 +504,8 @@ struct SavepointRequest<'a> {
     target_directory: Option<&'a str>,
     #[serde(rename = "cancel-job")]
     cancel_job: bool,
+    #[serde(rename = "triggerId", skip_serializing_if = "Option::is_none")]
+    trigger_id: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -476,4 +514,6 @@ struct StopRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     target_directory: Option<&'a str>,
     drain: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trigger_id: Option<&'a str>,
 }

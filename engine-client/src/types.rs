@@ -58,6 +58,11 @@ pub struct Program {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub savepoint_path: Option<String>,
     pub allow_non_restored_state: bool,
+    /// The job id to run under, chosen by the caller (32 hex digits). The engine refuses
+    /// a second submission with the same id, so a retried submission cannot start a
+    /// second job: see [`crate::EngineError::DuplicateJob`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -353,6 +358,23 @@ impl AsyncOperation {
 pub struct Checkpoints {
     pub counts: CheckpointCounts,
     pub latest: LatestCheckpoints,
+    /// The most recent checkpoints and savepoints, newest first (the engine keeps a few).
+    #[serde(default)]
+    pub history: Vec<CheckpointRecord>,
+}
+
+/// One entry of a job's checkpoint history.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckpointRecord {
+    pub id: u64,
+    /// COMPLETED, IN_PROGRESS or FAILED.
+    pub status: String,
+    #[serde(default)]
+    pub is_savepoint: bool,
+    #[serde(default)]
+    pub trigger_timestamp: i64,
+    #[serde(default)]
+    pub external_path: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -413,6 +435,14 @@ pub struct JobException {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct MetricName {
     pub id: String,
+}
+
+/// A job-level metric as `/jobs/{id}/metrics?get=` answers it (values are strings).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct MetricValue {
+    pub id: String,
+    #[serde(default)]
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -234,6 +234,13 @@ pub struct EngineConfig {
     pub reconcile_interval_ms: u64,
     /// Restarts of a job that died while meant to run, before it is left FAILED.
     pub max_restarts: i64,
+    /// How long a replica's claim on a deployment lasts unless renewed. The holder
+    /// renews it while it acts, so this bounds only how soon another replica takes
+    /// over from one that died.
+    pub lease_ms: u64,
+    /// How long a job that runs on a cluster under Sluice's id scheme, but for no
+    /// deployment, is left before it is cancelled (it is reported at once).
+    pub orphan_grace_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -246,6 +253,8 @@ impl Default for EngineConfig {
             connectors_dir: PathBuf::from(".engine/connectors"),
             reconcile_interval_ms: 5000,
             max_restarts: 3,
+            lease_ms: 3000,
+            orphan_grace_ms: 60_000,
         }
     }
 }

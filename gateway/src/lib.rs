@@ -19,6 +19,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod extract;
+pub mod failpoint;
 pub mod files;
 pub mod job_metrics;
 pub mod lifecycle_reminders;

@@ -27,6 +27,7 @@ pub struct Metrics {
     outbox_depth: IntGaugeVec,
     pool: IntGaugeVec,
     cluster_up: IntGaugeVec,
+    orphan_jobs: IntGaugeVec,
 }
 
 impl Metrics {
@@ -93,7 +94,15 @@ impl Metrics {
             // Ids only: cluster names are the accounts' own words.
             &["cluster"],
         )?;
+        let orphan_jobs = IntGaugeVec::new(
+            Opts::new(
+                "engine_orphan_jobs",
+                "Jobs running on the cluster under Sluice's job ids for no deployment (cancelled after engine.orphan_grace_ms)",
+            ),
+            &["cluster"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(orphan_jobs.clone()))?;
         registry.register(Box::new(request_seconds.clone()))?;
         registry.register(Box::new(loop_seconds.clone()))?;
         registry.register(Box::new(loop_last_success.clone()))?;
@@ -111,6 +120,7 @@ impl Metrics {
             outbox_depth,
             pool,
             cluster_up,
+            orphan_jobs,
         })
     }
 
@@ -161,6 +171,16 @@ impl Metrics {
             self.cluster_up
                 .with_label_values(&[id.as_str()])
                 .set(i64::from(healthy == Some(1)));
+        }
+        let orphans: Vec<(String, i64)> = sqlx::query_as(
+            "select c.id, (select count(*) from engine_orphans o where o.cluster_id = c.id and o.cancelled_at is null)
+               from engine_clusters c order by c.id",
+        )
+        .fetch_all(&state.db.pool)
+        .await?;
+        self.orphan_jobs.reset();
+        for (id, n) in orphans {
+            self.orphan_jobs.with_label_values(&[id.as_str()]).set(n);
         }
         let size = i64::from(state.db.pool.size());
         let idle = i64::try_from(state.db.pool.num_idle()).unwrap_or(i64::MAX);

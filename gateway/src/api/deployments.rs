@@ -53,7 +53,15 @@ pub struct Deployment {
     /// A stateful upgrade waiting for its savepoint.
     pub pending_version: Option<i64>,
     pub last_error: Option<String>,
+    /// Restarts Sluice made after the job ended while meant to run.
     pub restart_count: i64,
+    /// Restarts the engine made by itself (its restart strategy) of the current job.
+    pub engine_restarts: i64,
+    /// The failure the engine last restarted the job from (the deepest cause it gave).
+    pub last_engine_failure: Option<String>,
+    /// Whether the current engine job's submission is still unacknowledged: Sluice
+    /// recorded it and is making sure the engine runs it exactly once.
+    pub submission_pending: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -82,6 +90,10 @@ impl From<DeploymentRow> for Deployment {
             pending_version: d.pending_version,
             last_error: d.last_error,
             restart_count: d.restart_count,
+            engine_restarts: d.engine_restarts,
+            last_engine_failure: d.last_engine_failure,
+            submission_pending: d.intent_state.as_deref()
+                == Some(crate::engine::submission::INTENDED),
             created_at: rfc3339(d.created_at),
             updated_at: rfc3339(d.updated_at),
         }
@@ -378,7 +390,10 @@ pub struct StartDeployment {
     #[schema(pattern = "^(NONE|LATEST_SAVEPOINT|FROM_SAVEPOINT|LATEST_STATE)$")]
     pub restore_mode: Option<String>,
     pub savepoint_id: Option<String>,
-    /// Needed to start with NONE a deployment that has state to lose.
+    /// Consent to start from empty state: needed to start with NONE a deployment that
+    /// has state to lose, and to start when the state asked for (LATEST_SAVEPOINT, or
+    /// LATEST_STATE of a deployment that ran with state) cannot be found. Without it
+    /// such a start is refused (409 `no_state_to_restore`), before or on the engine.
     #[serde(default)]
     pub allow_empty_state: bool,
 }
@@ -417,18 +432,35 @@ pub async fn start_deployment(
             ))
         }
     }
-    if mode == "NONE" && !body.allow_empty_state {
-        let (saved,): (i64,) = sqlx::query_as(
-            "select count(*) from savepoints where deployment_id = $1 and state = 'COMPLETED'",
-        )
-        .bind(&d.id)
-        .fetch_one(&state.db.pool)
-        .await?;
-        if saved > 0 || d.last_checkpoint_path.is_some() {
-            return Err(ApiError::conflict(
-                "state_would_be_lost",
-                "this deployment has saved state; starting with NONE starts from empty state. Send allow_empty_state: true to do that, or use LATEST_STATE",
-            ));
+    let (saved,): (i64,) = sqlx::query_as(
+        "select count(*) from savepoints where deployment_id = $1 and state = 'COMPLETED'",
+    )
+    .bind(&d.id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    if !body.allow_empty_state {
+        let has_state = saved > 0 || d.last_checkpoint_path.is_some();
+        match mode {
+            "NONE" if has_state => {
+                return Err(ApiError::conflict(
+                    "state_would_be_lost",
+                    "this deployment has saved state; starting with NONE starts from empty state. Send allow_empty_state: true to do that, or use LATEST_STATE",
+                ));
+            }
+            "LATEST_SAVEPOINT" if saved == 0 => {
+                return Err(ApiError::conflict(
+                    "no_state_to_restore",
+                    "restore_mode LATEST_SAVEPOINT needs a completed savepoint, and this deployment has none. Send allow_empty_state: true to start from empty state",
+                ));
+            }
+            // It ran with state before, and none of it is left: starting would lose it.
+            "LATEST_STATE" if !has_state && d.had_state == 1 => {
+                return Err(ApiError::conflict(
+                    "no_state_to_restore",
+                    "restore_mode LATEST_STATE found no checkpoint or savepoint left of this deployment, although it ran with state. Send allow_empty_state: true to start from empty state",
+                ));
+            }
+            _ => {}
         }
     }
     // One transaction under the project's lock: the capacity check and the start
@@ -445,11 +477,12 @@ pub async fn start_deployment(
     // job failed (restarts used up) still wants to run and may be started again.
     let started = sqlx::query(
         "update deployments set desired_state = 'RUNNING', status = 'STARTING', restore_mode = $1, restore_savepoint_id = $2,
-                restart_count = 0, last_error = null, revision = revision + 1, updated_at = $3
-          where id = $4 and (desired_state <> 'RUNNING' or status = 'FAILED') and engine_job_id is null",
+                restart_count = 0, last_error = null, allow_empty_state = $3, revision = revision + 1, updated_at = $4
+          where id = $5 and (desired_state <> 'RUNNING' or status = 'FAILED') and engine_job_id is null",
     )
     .bind(mode)
     .bind(&body.savepoint_id)
+    .bind(i64::from(body.allow_empty_state))
     .bind(now_ms())
     .bind(&d.id)
     .execute(&mut *tx)
@@ -732,11 +765,10 @@ pub async fn trigger_savepoint(
         ));
     };
     let client = state.engines.client(&d.rest_url)?;
-    let trigger = client
-        .trigger_savepoint(job_id, None)
-        .await
-        .map_err(engine_error)?;
-    let id = engine::insert_savepoint(&state, &d.id, job_id, &trigger, "USER_REQUEST").await?;
+    // Recorded before the engine is asked, under the trigger id the request carries.
+    let savepoint = engine::insert_savepoint(&state, &d.id, job_id, "USER_REQUEST").await?;
+    engine::request_user_savepoint(&state, &client, job_id, &savepoint).await?;
+    let id = savepoint.id;
     engine::event(&state, &d.id, "savepoint", "savepoint requested").await?;
     engine::kick(&state, &d.id);
     let row: SavepointRow = sqlx::query_as(

@@ -183,6 +183,8 @@ async fn engine_check(
             e @ (EngineError::JobNotFound { .. }
             | EngineError::JarNotFound { .. }
             | EngineError::SavepointFailed { .. }
+            | EngineError::DuplicateJob { .. }
+            | EngineError::UnknownOperation { .. }
             | EngineError::Rejected { .. }
             | EngineError::Malformed { .. }),
         ) => Ok((check("unavailable", Some(e.to_string())), None, Vec::new())),

@@ -20,10 +20,11 @@ use std::collections::HashMap;
 use engine_client::{EngineClient, EngineError, JobOverview, JobState, SavepointStatus};
 use tokio_util::sync::CancellationToken;
 
-use super::{engine_error, runner};
+use super::{engine_error, submission};
 use crate::api::jobs::JobContent;
 use crate::db::{new_id, now_ms};
 use crate::error::ApiError;
+use crate::failpoint;
 use crate::AppState;
 
 pub const RUNNING: &str = "RUNNING";
@@ -40,9 +41,6 @@ pub const FINISHED: &str = "FINISHED";
 
 /// How long an API-triggered reconciliation keeps following its deployment.
 const KICK_FOLLOW: Duration = Duration::from_secs(15);
-
-/// How long a claim on a deployment lasts; a replica that dies frees it this late.
-const LEASE_MS: i64 = 30_000;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeploymentRow {
@@ -73,6 +71,16 @@ pub struct DeploymentRow {
     pub revision: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Restarts of the current job by the engine's own restart strategy.
+    pub engine_restarts: i64,
+    pub last_engine_failure: Option<String>,
+    /// Whether a checkpoint or savepoint of the deployment ever completed.
+    pub had_state: i64,
+    /// The current start's consent to start empty when the state asked for is gone.
+    pub allow_empty_state: i64,
+    /// The current job's submission record: INTENDED until the engine acknowledged it.
+    pub intent_state: Option<String>,
+    pub intent_restore_path: Option<String>,
 }
 
 impl DeploymentRow {
@@ -96,8 +104,10 @@ pub const DEPLOYMENT_SELECT: &str = "select d.id, d.project_id, p.account_id, d.
         d.sql_text, d.artifact_id, d.entry_class, d.args, d.cluster_id, c.rest_url, d.parallelism,
         d.cu_per_task_milli, d.desired_state, d.status, d.engine_job_id, d.restore_mode,
         d.restore_savepoint_id, d.pending_version, d.last_checkpoint_path, d.last_error,
-        d.restart_count, d.revision, d.created_at, d.updated_at
-   from deployments d join projects p on p.id = d.project_id join engine_clusters c on c.id = d.cluster_id";
+        d.restart_count, d.revision, d.created_at, d.updated_at, d.engine_restarts, d.last_engine_failure,
+        d.had_state, d.allow_empty_state, ej.state as intent_state, ej.restore_path as intent_restore_path
+   from deployments d join projects p on p.id = d.project_id join engine_clusters c on c.id = d.cluster_id
+   left join engine_jobs ej on ej.id = d.engine_job_id";
 
 pub async fn load(
     state: &AppState,
@@ -157,22 +167,72 @@ pub async fn suspend_for(
 /// The reconciler's identity in leases.
 pub struct Replica(pub String);
 
-async fn claim(state: &AppState, replica: &Replica, id: &str) -> Result<bool, ApiError> {
+/// A replica's hold on one deployment: renewed in the background while the replica
+/// acts (a submission can take seconds), so the lease itself can be short and another
+/// replica takes over within `engine.lease_ms` of the holder dying.
+struct Claim {
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
+}
+
+async fn claim(state: &AppState, replica: &Replica, id: &str) -> Result<Option<Claim>, ApiError> {
+    let lease_ms = i64::try_from(state.config.engine.lease_ms).unwrap_or(i64::MAX);
     let now = now_ms();
     let claimed = sqlx::query(
         "update deployments set lease_owner = $1, lease_until = $2
           where id = $3 and (lease_until is null or lease_until < $4 or lease_owner = $1)",
     )
     .bind(&replica.0)
-    .bind(now + LEASE_MS)
+    .bind(now.saturating_add(lease_ms))
     .bind(id)
     .bind(now)
     .execute(&state.db.pool)
     .await?;
-    Ok(claimed.rows_affected() == 1)
+    if claimed.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let renewer = {
+        let state = state.clone();
+        let (owner, id) = (replica.0.clone(), id.to_owned());
+        let every = Duration::from_millis((state.config.engine.lease_ms / 3).max(50));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let renewed = sqlx::query(
+                    "update deployments set lease_until = $1 where id = $2 and lease_owner = $3",
+                )
+                .bind(now_ms().saturating_add(lease_ms))
+                .bind(&id)
+                .bind(&owner)
+                .execute(&state.db.pool)
+                .await;
+                match renewed {
+                    Ok(r) if r.rows_affected() == 1 => {}
+                    // Taken over (this replica was too slow to renew): what it is doing
+                    // is idempotent against the engine, so finishing it is harmless.
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::warn!(deployment = %id, error = %e, "cannot renew the lease; will retry")
+                    }
+                }
+            }
+        })
+    };
+    Ok(Some(Claim { renewer }))
 }
 
-async fn release(state: &AppState, replica: &Replica, id: &str) -> Result<(), ApiError> {
+async fn release(
+    state: &AppState,
+    replica: &Replica,
+    id: &str,
+    claim: Claim,
+) -> Result<(), ApiError> {
+    drop(claim);
     sqlx::query("update deployments set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2")
         .bind(id)
         .bind(&replica.0)
@@ -221,6 +281,7 @@ async fn reconcile_forever(state: AppState, stop: CancellationToken, replica: Re
                         tracing::warn!(deployment = %id, error = %e.detail.message, "reconciling failed; will retry");
                     }
                 }
+                snapshots.sweep_orphans(&state).await;
                 snapshots.record_health(&state).await;
             }
             Err(e) => {
@@ -268,6 +329,31 @@ impl Snapshots {
 }
 
 impl Snapshots {
+    /// Looks for orphaned jobs on every cluster that has deployments (those without an
+    /// active one are read for it too).
+    async fn sweep_orphans(&mut self, state: &AppState) {
+        let submitted_to: Vec<(String,)> = match sqlx::query_as(
+            "select distinct c.rest_url from engine_clusters c where exists (select 1 from deployments d where d.cluster_id = c.id)",
+        )
+        .fetch_all(&state.db.pool)
+        .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list clusters to sweep for orphaned jobs");
+                return;
+            }
+        };
+        for (rest_url,) in submitted_to {
+            let Ok(jobs) = self.of(state, &rest_url).await else {
+                continue;
+            };
+            if let Err(e) = super::orphans::sweep(state, &rest_url, jobs).await {
+                tracing::warn!(%rest_url, error = %e.detail.message, "sweeping for orphaned jobs failed; will retry");
+            }
+        }
+    }
+
     /// What each cluster's answer this pass says about its health, kept on the cluster.
     async fn record_health(&self, state: &AppState) {
         for (rest_url, snapshot) in &self.0 {
@@ -309,29 +395,34 @@ async fn fetch_snapshot(state: &AppState, rest_url: &str) -> Snapshot {
 }
 
 /// What the engine says about one job: from the pass's snapshot, or asked now.
+///
+/// A job missing from the snapshot is looked for again before anyone concludes the
+/// engine lost it: the snapshot was read at the start of the pass, and the job may
+/// have been submitted since (by this replica's API or another replica).
 async fn observe(
     state: &AppState,
     rest_url: &str,
     job_id: &str,
     snapshot: Option<&Snapshot>,
 ) -> Result<JobOverview, EngineError> {
-    let fresh;
-    let snapshot = match snapshot {
-        Some(s) => s,
-        None => {
-            fresh = fetch_snapshot(state, rest_url).await;
-            &fresh
-        }
-    };
     match snapshot {
-        Ok(jobs) => jobs
-            .get(job_id)
-            .cloned()
-            .ok_or_else(|| EngineError::JobNotFound {
-                job_id: job_id.to_owned(),
-            }),
-        Err(e) => Err(e.clone()),
+        Some(Ok(jobs)) => {
+            if let Some(job) = jobs.get(job_id) {
+                return Ok(job.clone());
+            }
+        }
+        // The cluster did not answer this pass: asking again per deployment would only
+        // multiply the wait.
+        Some(Err(e)) => return Err(e.clone()),
+        None => {}
     }
+    let fresh = fetch_snapshot(state, rest_url).await?;
+    fresh
+        .get(job_id)
+        .cloned()
+        .ok_or_else(|| EngineError::JobNotFound {
+            job_id: job_id.to_owned(),
+        })
 }
 
 /// Reconciles one deployment now, if no other replica holds it.
@@ -341,14 +432,14 @@ async fn reconcile(
     id: &str,
     snapshot: Option<&Snapshot>,
 ) -> Result<(), ApiError> {
-    if !claim(state, replica, id).await? {
+    let Some(claim) = claim(state, replica, id).await? else {
         return Ok(());
-    }
+    };
     let result = match load(state, id).await? {
         Some(d) => act(state, d, snapshot).await,
         None => Ok(()),
     };
-    release(state, replica, id).await?;
+    release(state, replica, id, claim).await?;
     result
 }
 
@@ -375,7 +466,7 @@ pub fn kick(state: &AppState, id: &str) {
     });
 }
 
-async fn set_status(
+pub(super) async fn set_status(
     state: &AppState,
     d: &DeploymentRow,
     status: &str,
@@ -454,10 +545,27 @@ async fn act(
     } else {
         snapshot
     };
-    let observed = match &d.engine_job_id {
+    let mut d = d;
+    let mut observed = match &d.engine_job_id {
         Some(job_id) => Some(observe(state, &d.rest_url, job_id, snapshot).await),
         None => None,
     };
+    // A submission recorded but not acknowledged (a crash or a lost answer came between):
+    // the engine either has the job, or never got the request.
+    if d.intent_state.as_deref() == Some(submission::INTENDED) {
+        match &observed {
+            Some(Ok(_)) => submission::confirm(state, &d).await?,
+            Some(Err(EngineError::JobNotFound { .. })) if d.desired_state == RUNNING => {
+                return submission::send(state, &client, &d).await;
+            }
+            Some(Err(EngineError::JobNotFound { .. })) => {
+                submission::abandon(state, &d).await?;
+                d.engine_job_id = None;
+                observed = None;
+            }
+            _ => {}
+        }
+    }
     let now = now_ms();
     match (d.desired_state.as_str(), observed) {
         // The engine could not be asked: keep what we know, say why, try again later.
@@ -473,7 +581,7 @@ async fn act(
         }
         // A start the engine refused waits for the user; it is not retried blindly.
         (RUNNING, None) if d.status == FAILED => Ok(()),
-        (RUNNING, None) => submit(state, &client, &d).await,
+        (RUNNING, None) => submission::submit(state, &client, &d).await,
         (RUNNING, Some(Ok(job))) if !job.state.is_terminal() => {
             if let Some(version) = d.pending_version {
                 if !stop_requested(state, &d).await? {
@@ -487,6 +595,11 @@ async fn act(
                     .await;
                 }
                 return Ok(());
+            }
+            // Anything short of fully running after the job ran may be the engine's own
+            // restart strategy at work: count its restarts (one call, only then).
+            if !job.is_fully_running() || d.status != RUNNING {
+                note_engine_restarts(state, &client, &mut d, &job).await?;
             }
             if job.is_fully_running() {
                 // The interval opens with the first RUNNING seen, before the status says so.
@@ -575,6 +688,58 @@ async fn act(
     }
 }
 
+/// Records restarts the engine made by itself (its restart strategy, after a lost
+/// TaskManager or a failing task): the count on the deployment, an event per new
+/// restart with the failure it restarted from, which also stays the last error while
+/// the job is not back.
+async fn note_engine_restarts(
+    state: &AppState,
+    client: &EngineClient,
+    d: &mut DeploymentRow,
+    job: &JobOverview,
+) -> Result<(), ApiError> {
+    let Ok(Some(restarts)) = client.job_restarts(&job.jid).await else {
+        return Ok(());
+    };
+    let restarts = i64::try_from(restarts).unwrap_or(i64::MAX);
+    if restarts <= d.engine_restarts {
+        return Ok(());
+    }
+    let failure = match client.exceptions(&job.jid).await {
+        Ok(exceptions) => exceptions
+            .into_iter()
+            .max_by_key(|e| e.timestamp)
+            .map(|e| engine_client::engine_message(&[e.stacktrace])),
+        Err(_) => None,
+    }
+    .unwrap_or_else(|| "the engine gave no cause".to_owned());
+    sqlx::query(
+        "update deployments set engine_restarts = $1, last_engine_failure = $2 where id = $3",
+    )
+    .bind(restarts)
+    .bind(&failure)
+    .bind(&d.id)
+    .execute(&state.db.pool)
+    .await?;
+    event(
+        state,
+        &d.id,
+        "engine_restart",
+        &format!(
+            "the engine restarted job {} by itself (restart {restarts}; it is {}) after: {failure}",
+            job.jid,
+            job.state.as_str()
+        ),
+    )
+    .await?;
+    d.engine_restarts = restarts;
+    if !job.is_fully_running() {
+        d.last_error = Some(format!("the engine is restarting the job after: {failure}"));
+    }
+    d.last_engine_failure = Some(failure);
+    Ok(())
+}
+
 /// Whether a stop with savepoint of the current engine job is under way or done (the
 /// job then finishes by itself): asking again would fail on a finishing job.
 async fn stop_requested(state: &AppState, d: &DeploymentRow) -> Result<bool, ApiError> {
@@ -627,11 +792,13 @@ async fn remember_checkpoint(
         .filter(|c| !c.external_path.is_empty())
     {
         if d.last_checkpoint_path.as_deref() != Some(latest.external_path.as_str()) {
-            sqlx::query("update deployments set last_checkpoint_path = $1 where id = $2")
-                .bind(&latest.external_path)
-                .bind(&d.id)
-                .execute(&state.db.pool)
-                .await?;
+            sqlx::query(
+                "update deployments set last_checkpoint_path = $1, had_state = 1 where id = $2",
+            )
+            .bind(&latest.external_path)
+            .bind(&d.id)
+            .execute(&state.db.pool)
+            .await?;
         }
     }
     Ok(())
@@ -647,11 +814,20 @@ async fn stop_with_savepoint(
     let Some(job_id) = &d.engine_job_id else {
         return Ok(());
     };
-    let trigger = client
-        .stop_with_savepoint(job_id, None, false)
-        .await
-        .map_err(engine_error)?;
-    insert_savepoint(state, &d.id, job_id, &trigger, origin).await?;
+    // Recorded first, under a trigger id Sluice chose: a crash or a lost answer after
+    // the engine took the stop leaves a savepoint the next pass can ask about.
+    let savepoint = insert_savepoint(state, &d.id, job_id, origin).await?;
+    match request_savepoint(client, job_id, &savepoint.trigger, origin).await {
+        Ok(()) => {}
+        // Maybe received: the savepoint stays in flight and is asked about again.
+        Err(e) if e.is_transient() => {
+            tracing::warn!(deployment = %d.id, error = %e, "stop with savepoint not acknowledged; will ask again");
+        }
+        Err(e) => {
+            fail_savepoint(state, &savepoint.id, &e.to_string()).await?;
+            return Err(engine_error(e));
+        }
+    }
     event(
         state,
         &d.id,
@@ -662,14 +838,45 @@ async fn stop_with_savepoint(
     set_status(state, d, STOPPING, Some(job_id), None).await
 }
 
+/// Asks the engine for a savepoint (a stop with one, for the stopping origins) under the
+/// given trigger id; repeating it is harmless.
+async fn request_savepoint(
+    client: &EngineClient,
+    job_id: &str,
+    trigger: &str,
+    origin: &str,
+) -> Result<(), EngineError> {
+    let answered = if matches!(origin, "SUSPEND" | "SUSPEND_AND_UPGRADE") {
+        client
+            .stop_with_savepoint(job_id, None, false, Some(trigger))
+            .await?
+    } else {
+        client
+            .trigger_savepoint(job_id, None, Some(trigger))
+            .await?
+    };
+    if answered != trigger {
+        tracing::warn!(%job_id, %trigger, %answered, "the engine answered another trigger id");
+    }
+    Ok(())
+}
+
+/// A savepoint as recorded before the engine is asked for it.
+pub struct RequestedSavepoint {
+    pub id: String,
+    pub trigger: String,
+}
+
+/// Records a savepoint about to be requested, with the trigger id the request will carry.
 pub async fn insert_savepoint(
     state: &AppState,
     deployment_id: &str,
     job_id: &str,
-    trigger: &str,
     origin: &str,
-) -> Result<String, ApiError> {
+) -> Result<RequestedSavepoint, ApiError> {
     let id = new_id();
+    // The engine's trigger ids are 16 bytes in hex, as its job ids.
+    let trigger = submission::new_job_id(submission::JOB_ID_PREFIX);
     sqlx::query(
         "insert into savepoints (id, deployment_id, engine_job_id, trigger_id, origin, state, created_at)
          values ($1, $2, $3, $4, $5, 'STARTED', $6)",
@@ -677,12 +884,41 @@ pub async fn insert_savepoint(
     .bind(&id)
     .bind(deployment_id)
     .bind(job_id)
-    .bind(trigger)
+    .bind(&trigger)
     .bind(origin)
     .bind(now_ms())
     .execute(&state.db.pool)
     .await?;
-    Ok(id)
+    Ok(RequestedSavepoint { id, trigger })
+}
+
+/// Requests a recorded savepoint from the engine (a user's, not a stop): the engine's
+/// refusal fails the record; an unanswered request is asked about again by the
+/// reconciler.
+pub async fn request_user_savepoint(
+    state: &AppState,
+    client: &EngineClient,
+    job_id: &str,
+    savepoint: &RequestedSavepoint,
+) -> Result<(), ApiError> {
+    match request_savepoint(client, job_id, &savepoint.trigger, "USER_REQUEST").await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_transient() => Ok(()),
+        Err(e) => {
+            fail_savepoint(state, &savepoint.id, &e.to_string()).await?;
+            Err(engine_error(e))
+        }
+    }
+}
+
+async fn fail_savepoint(state: &AppState, id: &str, reason: &str) -> Result<(), ApiError> {
+    sqlx::query("update savepoints set state = 'FAILED', failure = $1, completed_at = $2 where id = $3 and state = 'STARTED'")
+        .bind(reason)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
 }
 
 /// Completes or fails the savepoints in flight, and carries out what waited on them.
@@ -692,13 +928,82 @@ struct SavepointsInFlight {
     still_pending: bool,
 }
 
+/// Where a savepoint in flight stands, by its trigger id, else by the job's own
+/// checkpoint history (the engine forgets finished operations after some minutes).
+enum SavepointOutcome {
+    Pending,
+    Completed(String),
+    Failed(String),
+}
+
+async fn savepoint_outcome(
+    state: &AppState,
+    client: &EngineClient,
+    d: &DeploymentRow,
+    job_id: &str,
+    trigger: &str,
+    origin: &str,
+    requested_at: i64,
+) -> SavepointOutcome {
+    match client.savepoint_status(job_id, trigger).await {
+        Ok(SavepointStatus::InProgress) => SavepointOutcome::Pending,
+        Ok(SavepointStatus::Completed { location }) => SavepointOutcome::Completed(location),
+        Ok(SavepointStatus::Failed { reason }) => SavepointOutcome::Failed(reason),
+        Err(EngineError::UnknownOperation { .. }) => {
+            let job = observe(state, &d.rest_url, job_id, None).await;
+            match job {
+                // Never received (the request was lost, or the process died first):
+                // ask now, under the same trigger id.
+                Ok(job) if !job.state.is_terminal() => {
+                    match request_savepoint(client, job_id, trigger, origin).await {
+                        Ok(()) => SavepointOutcome::Pending,
+                        Err(e) if e.is_transient() => SavepointOutcome::Pending,
+                        Err(e) => SavepointOutcome::Failed(e.to_string()),
+                    }
+                }
+                Ok(_) => match savepoint_in_history(client, job_id, requested_at).await {
+                    Some(location) => SavepointOutcome::Completed(location),
+                    None => SavepointOutcome::Failed(
+                        "the job ended and its history shows no savepoint after the request"
+                            .to_owned(),
+                    ),
+                },
+                Err(e) if e.is_transient() => SavepointOutcome::Pending,
+                Err(_) => SavepointOutcome::Failed(
+                    "the job ended before the savepoint completed".to_owned(),
+                ),
+            }
+        }
+        Err(EngineError::JobNotFound { .. }) => {
+            SavepointOutcome::Failed("the job ended before the savepoint completed".to_owned())
+        }
+        Err(e) if e.is_transient() => SavepointOutcome::Pending,
+        Err(e) => SavepointOutcome::Failed(e.to_string()),
+    }
+}
+
+/// The newest completed savepoint in the job's checkpoint history triggered after
+/// `since` (Sluice's clock; a second's leeway for the engine's).
+async fn savepoint_in_history(client: &EngineClient, job_id: &str, since: i64) -> Option<String> {
+    let checkpoints = client.checkpoints(job_id).await.ok()?;
+    checkpoints
+        .history
+        .into_iter()
+        .filter(|c| {
+            c.is_savepoint && c.status == "COMPLETED" && c.trigger_timestamp >= since - 1000
+        })
+        .filter(|c| !c.external_path.is_empty())
+        .max_by_key(|c| c.trigger_timestamp)
+        .map(|c| c.external_path)
+}
+
 async fn settle_savepoints(
     state: &AppState,
     client: &EngineClient,
     mut d: DeploymentRow,
 ) -> Result<(DeploymentRow, SavepointsInFlight), ApiError> {
-    let pending: Vec<(String, String, String, String)> = sqlx::query_as(
-        "select id, engine_job_id, trigger_id, origin from savepoints where deployment_id = $1 and state = 'STARTED' order by id",
+    let pending: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "select id, engine_job_id, trigger_id, origin, created_at from savepoints where deployment_id = $1 and state = 'STARTED' order by id",
     )
     .bind(&d.id)
     .fetch_all(&state.db.pool)
@@ -707,31 +1012,44 @@ async fn settle_savepoints(
         had_pending: !pending.is_empty(),
         still_pending: false,
     };
-    for (id, job_id, trigger, origin) in pending {
-        let outcome = match client.savepoint_status(&job_id, &trigger).await {
-            Ok(SavepointStatus::InProgress) => {
-                flight.still_pending = true;
-                continue;
-            }
-            Ok(SavepointStatus::Completed { location }) => Ok(location),
-            Ok(SavepointStatus::Failed { reason }) => Err(reason),
-            Err(EngineError::JobNotFound { .. }) => {
-                Err("the job ended before the savepoint completed".to_owned())
-            }
-            Err(e) if e.is_transient() => {
-                flight.still_pending = true;
-                continue;
-            }
-            Err(e) => Err(e.to_string()),
-        };
+    for (id, job_id, trigger, origin, requested_at) in pending {
+        let outcome =
+            match savepoint_outcome(state, client, &d, &job_id, &trigger, &origin, requested_at)
+                .await
+            {
+                SavepointOutcome::Pending => {
+                    flight.still_pending = true;
+                    continue;
+                }
+                SavepointOutcome::Completed(location) => Ok(location),
+                SavepointOutcome::Failed(reason) => Err(reason),
+            };
         match outcome {
             Ok(location) => {
+                failpoint::hit(failpoint::SAVEPOINT_COMPLETED);
+                let stopped = matches!(origin.as_str(), "SUSPEND" | "SUSPEND_AND_UPGRADE");
+                let mut tx = state.db.begin_write().await?;
                 sqlx::query("update savepoints set state = 'COMPLETED', location = $1, completed_at = $2 where id = $3")
                     .bind(&location)
                     .bind(now_ms())
                     .bind(&id)
-                    .execute(&state.db.pool)
+                    .execute(&mut *tx)
                     .await?;
+                // A job stopped with a savepoint ends FINISHED, and the engine discards
+                // its checkpoints then: the savepoint is its state from now on.
+                sqlx::query(if stopped {
+                    "update deployments set had_state = 1, last_checkpoint_path = null where id = $1"
+                } else {
+                    "update deployments set had_state = 1 where id = $1"
+                })
+                .bind(&d.id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                if stopped {
+                    d.last_checkpoint_path = None;
+                }
+                d.had_state = 1;
                 event(
                     state,
                     &d.id,
@@ -741,15 +1059,11 @@ async fn settle_savepoints(
                 .await?;
                 if origin == "SUSPEND_AND_UPGRADE" {
                     d = apply_upgrade(state, d, &id).await?;
+                    failpoint::hit(failpoint::UPGRADE_STOPPED);
                 }
             }
             Err(reason) => {
-                sqlx::query("update savepoints set state = 'FAILED', failure = $1, completed_at = $2 where id = $3")
-                    .bind(&reason)
-                    .bind(now_ms())
-                    .bind(&id)
-                    .execute(&state.db.pool)
-                    .await?;
+                fail_savepoint(state, &id, &reason).await?;
                 let alive = matches!(observe(state, &d.rest_url, &job_id, None).await, Ok(job) if !job.state.is_terminal());
                 let message = if alive {
                     format!("the savepoint failed, so the job keeps running: {reason}")
@@ -857,213 +1171,5 @@ async fn restart(
     let d = load(state, &d.id)
         .await?
         .ok_or_else(|| ApiError::not_found("deployment"))?;
-    submit(state, client, &d).await
-}
-
-/// Where the next start restores from, per the deployment's restore mode.
-async fn restore_point(
-    state: &AppState,
-    d: &DeploymentRow,
-) -> Result<Result<Option<String>, String>, ApiError> {
-    let latest_savepoint = || async {
-        let row: Option<(String,)> = sqlx::query_as(
-            "select location from savepoints where deployment_id = $1 and state = 'COMPLETED' order by completed_at desc, id desc limit 1",
-        )
-        .bind(&d.id)
-        .fetch_optional(&state.db.pool)
-        .await?;
-        Ok::<_, ApiError>(row.map(|(l,)| l))
-    };
-    Ok(match d.restore_mode.as_str() {
-        "NONE" => Ok(None),
-        "LATEST_SAVEPOINT" => match latest_savepoint().await? {
-            Some(location) => Ok(Some(location)),
-            None => Err(
-                "LATEST_SAVEPOINT was asked for, but this deployment has no completed savepoint"
-                    .to_owned(),
-            ),
-        },
-        "FROM_SAVEPOINT" => {
-            let row: Option<(String, Option<String>)> = sqlx::query_as(
-                "select state, location from savepoints where id = $1 and deployment_id = $2",
-            )
-            .bind(d.restore_savepoint_id.as_deref().unwrap_or(""))
-            .bind(&d.id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-            match row {
-                Some((s, Some(location))) if s == "COMPLETED" => Ok(Some(location)),
-                _ => Err(
-                    "the chosen savepoint is not a completed savepoint of this deployment"
-                        .to_owned(),
-                ),
-            }
-        }
-        // The newest of: the last checkpoint seen, the last savepoint.
-        _ => Ok(match (&d.last_checkpoint_path, latest_savepoint().await?) {
-            (Some(checkpoint), _) => Some(checkpoint.clone()),
-            (None, savepoint) => savepoint,
-        }),
-    })
-}
-
-async fn submit(
-    state: &AppState,
-    client: &EngineClient,
-    d: &DeploymentRow,
-) -> Result<(), ApiError> {
-    match submit_once(state, client, d).await? {
-        Submitted::Done => Ok(()),
-        // Checkpoints of a cancelled job may be gone (the cluster does not retain them):
-        // forget that one and fall back to the newest savepoint.
-        Submitted::CheckpointGone(path) => {
-            sqlx::query("update deployments set last_checkpoint_path = null where id = $1")
-                .bind(&d.id)
-                .execute(&state.db.pool)
-                .await?;
-            event(
-                state,
-                &d.id,
-                "restore",
-                &format!(
-                    "checkpoint {path} no longer exists; falling back to the newest savepoint"
-                ),
-            )
-            .await?;
-            let d = load(state, &d.id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("deployment"))?;
-            match submit_once(state, client, &d).await? {
-                Submitted::Done => Ok(()),
-                Submitted::CheckpointGone(path) => Err(ApiError::internal(format!(
-                    "checkpoint {path} reported gone twice"
-                ))),
-            }
-        }
-    }
-}
-
-enum Submitted {
-    Done,
-    CheckpointGone(String),
-}
-
-async fn submit_once(
-    state: &AppState,
-    client: &EngineClient,
-    d: &DeploymentRow,
-) -> Result<Submitted, ApiError> {
-    let restore = match restore_point(state, d).await? {
-        Ok(point) => point,
-        Err(message) => {
-            event(state, &d.id, "failed", &message).await?;
-            set_status(state, d, FAILED, None, Some(&message)).await?;
-            return Ok(Submitted::Done);
-        }
-    };
-    let parallelism = u32::try_from(d.parallelism).ok();
-    let submitted = match d.content() {
-        JobContent::Sql { sql } => {
-            let Some(runner) = &state.sql_runner else {
-                let message = "this server has no SQL runner (scripts/build-sql-runner.sh), so SQL jobs cannot run";
-                set_status(state, d, FAILED, None, Some(message)).await?;
-                return Ok(Submitted::Done);
-            };
-            let statements = match engine_client::script::analyze(&sql) {
-                Ok(a) => a.statements.into_iter().map(|s| s.text).collect::<Vec<_>>(),
-                Err(errors) => {
-                    let message = format!("the script does not validate: {}", errors[0].message);
-                    set_status(state, d, FAILED, None, Some(&message)).await?;
-                    return Ok(Submitted::Done);
-                }
-            };
-            let program = runner::program(&statements, Some(&d.name), parallelism, restore.clone());
-            let ran = runner
-                .with_jar(&state.db, &d.cluster_id, client, |jar| {
-                    let client = client.clone();
-                    let program = program.clone();
-                    async move { client.run_jar(&jar, &program).await }
-                })
-                .await;
-            match ran {
-                Ok(result) => result,
-                // The runner could not even be uploaded: the engine is not taking jobs now.
-                Err(e) => {
-                    let message =
-                        format!("the engine cannot take the job yet: {}", e.detail.message);
-                    set_status(state, d, d.status.as_str(), None, Some(&message)).await?;
-                    return Ok(Submitted::Done);
-                }
-            }
-        }
-        JobContent::Jar {
-            artifact_id,
-            entry_class,
-            args,
-        } => {
-            let bytes = tokio::fs::read(state.files.path(&d.project_id, &artifact_id))
-                .await
-                .map_err(|e| {
-                    ApiError::internal(format!("artifact {artifact_id} unreadable: {e}"))
-                })?;
-            let program = engine_client::Program {
-                entry_class: Some(entry_class),
-                program_args_list: args,
-                parallelism,
-                savepoint_path: restore.clone(),
-                allow_non_restored_state: false,
-            };
-            match client
-                .upload_jar(&format!("{artifact_id}.jar"), bytes)
-                .await
-            {
-                Ok(jar) => client.run_jar(&jar, &program).await,
-                Err(e) => Err(e),
-            }
-        }
-    };
-    let outcome = match submitted {
-        Err(EngineError::InvalidProgram { message, .. })
-            if restore.is_some()
-                && restore == d.last_checkpoint_path
-                && message.contains("Cannot find checkpoint or savepoint") =>
-        {
-            return Ok(Submitted::CheckpointGone(restore.unwrap_or_default()));
-        }
-        Ok(job_id) => {
-            sqlx::query("update deployments set engine_job_id = $1, status = 'STARTING', last_error = null, updated_at = $2 where id = $3")
-                .bind(&job_id)
-                .bind(now_ms())
-                .bind(&d.id)
-                .execute(&state.db.pool)
-                .await?;
-            let from = restore.map_or_else(|| "without state".to_owned(), |p| format!("from {p}"));
-            event(
-                state,
-                &d.id,
-                "submitted",
-                &format!(
-                    "version {} submitted as engine job {job_id}, {from}",
-                    d.job_version
-                ),
-            )
-            .await
-        }
-        Err(e) if e.is_transient() => {
-            set_status(
-                state,
-                d,
-                d.status.as_str(),
-                None,
-                Some(&format!("the engine cannot take the job yet: {e}")),
-            )
-            .await
-        }
-        Err(e) => {
-            let message = format!("the engine refused the job: {e}");
-            event(state, &d.id, "failed", &message).await?;
-            set_status(state, d, FAILED, None, Some(&message)).await
-        }
-    };
-    outcome.map(|()| Submitted::Done)
+    submission::submit(state, client, &d).await
 }

@@ -3,7 +3,9 @@
 
 pub mod connectors;
 pub mod deployments;
+pub mod orphans;
 pub mod runner;
+pub mod submission;
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -22,6 +24,8 @@ pub struct Engines {
     clients: RwLock<HashMap<String, EngineClient>>,
     /// When each deployment's checkpoints were last asked for.
     checkpoint_probes: std::sync::Mutex<HashMap<String, std::time::Instant>>,
+    /// This installation's job id prefix, once read (see `submission::job_id_prefix`).
+    pub job_id_prefix: std::sync::OnceLock<String>,
 }
 
 /// Checkpoints are asked for at most this often per deployment (one request each).
@@ -113,9 +117,10 @@ pub fn engine_error(e: EngineError) -> ApiError {
         EngineError::Internal { .. } | EngineError::Malformed { .. } => {
             (StatusCode::BAD_GATEWAY, "engine_failed")
         }
-        EngineError::JobNotFound { .. } | EngineError::JarNotFound { .. } => {
-            (StatusCode::CONFLICT, "engine_state_lost")
-        }
+        EngineError::JobNotFound { .. }
+        | EngineError::JarNotFound { .. }
+        | EngineError::UnknownOperation { .. } => (StatusCode::CONFLICT, "engine_state_lost"),
+        EngineError::DuplicateJob { .. } => (StatusCode::CONFLICT, "engine_job_exists"),
         EngineError::InvalidProgram { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_program"),
         EngineError::SavepointFailed { .. } => (StatusCode::CONFLICT, "savepoint_failed"),
         EngineError::Rejected { .. } => (StatusCode::CONFLICT, "engine_rejected"),

@@ -130,6 +130,7 @@ pub fn program(
         parallelism,
         savepoint_path: savepoint,
         allow_non_restored_state: false,
+        job_id: None,
     }
 }
 

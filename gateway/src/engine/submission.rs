@@ -1,0 +1,405 @@
+//! Starting a deployment's job on the engine, exactly once.
+//!
+//! Sluice chooses the engine job id and records the submission (`engine_jobs`, state
+//! INTENDED, with what it restores from) before it asks the engine. Whatever happens
+//! between the request and its answer (a crash, a timeout, a 500 from a proxy after
+//! the engine took the job), the next pass finds the record and looks for the job by
+//! that id: present, the submission is confirmed; absent, the same request is sent
+//! again under the same id, which the engine refuses to run twice. A new id is chosen
+//! only for a new run (a start, a restart, an upgrade), never for a retry.
+
+use engine_client::{EngineClient, EngineError};
+use rand::RngCore;
+
+use super::deployments::{event, load, set_status, DeploymentRow, FAILED, STARTING};
+use super::runner;
+use crate::api::jobs::JobContent;
+use crate::db::now_ms;
+use crate::error::ApiError;
+use crate::failpoint;
+use crate::AppState;
+
+/// Recorded, not yet acknowledged by the engine.
+pub const INTENDED: &str = "INTENDED";
+/// Acknowledged: the engine runs (or ran) it.
+pub const SUBMITTED: &str = "SUBMITTED";
+/// The engine refused the program.
+pub const REFUSED: &str = "REFUSED";
+/// Never acknowledged, and no longer wanted (the deployment was stopped meanwhile).
+pub const ABANDONED: &str = "ABANDONED";
+
+/// Every engine job id Sluice chooses starts with this and the installation's tag, so
+/// its jobs on a cluster can be told apart from anyone else's (see the orphan sweep).
+pub const JOB_ID_PREFIX: &str = "511ce0";
+
+/// The start of this installation's job ids: [`JOB_ID_PREFIX`] and its 8-digit tag,
+/// chosen by the first replica ever to ask and kept in the database.
+pub async fn job_id_prefix(state: &AppState) -> Result<String, ApiError> {
+    if let Some(prefix) = state.engines.job_id_prefix.get() {
+        return Ok(prefix.clone());
+    }
+    let mut tag = [0_u8; 4];
+    rand::thread_rng().fill_bytes(&mut tag);
+    sqlx::query("insert into installation (singleton, tag) values (1, $1) on conflict do nothing")
+        .bind(hex::encode(tag))
+        .execute(&state.db.pool)
+        .await?;
+    let (tag,): (String,) = sqlx::query_as("select tag from installation where singleton = 1")
+        .fetch_one(&state.db.pool)
+        .await?;
+    let prefix = format!("{JOB_ID_PREFIX}{tag}");
+    Ok(state.engines.job_id_prefix.get_or_init(|| prefix).clone())
+}
+
+/// A fresh id under `prefix`, filled to the engine's 32 hex digits with random ones
+/// (72 random bits after the installation's prefix).
+pub fn new_job_id(prefix: &str) -> String {
+    let mut bytes = [0_u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let random = hex::encode(bytes);
+    let fill = 32_usize.saturating_sub(prefix.len());
+    format!("{prefix}{}", &random[..fill])
+}
+
+/// Starts a new run of the deployment: decides what it restores from, records the
+/// submission under a new job id, then asks the engine.
+pub async fn submit(
+    state: &AppState,
+    client: &EngineClient,
+    d: &DeploymentRow,
+) -> Result<(), ApiError> {
+    let restore = match restore_point(state, d).await? {
+        Ok(point) => point,
+        Err(message) => return refuse(state, d, &message).await,
+    };
+    if let Err(message) = runnable(state, d) {
+        return refuse(state, d, &message).await;
+    }
+    let job_id = new_job_id(&job_id_prefix(state).await?);
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "insert into engine_jobs (id, deployment_id, cluster_id, job_version, restore_path, state, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&job_id)
+    .bind(&d.id)
+    .bind(&d.cluster_id)
+    .bind(d.job_version)
+    .bind(&restore)
+    .bind(INTENDED)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update deployments set engine_job_id = $1, status = 'STARTING', last_error = null, engine_restarts = 0,
+                updated_at = $2
+          where id = $3",
+    )
+    .bind(&job_id)
+    .bind(now)
+    .bind(&d.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut d = d.clone();
+    d.status = STARTING.to_owned();
+    d.engine_job_id = Some(job_id);
+    d.intent_state = Some(INTENDED.to_owned());
+    d.intent_restore_path = restore;
+    d.last_error = None;
+    d.engine_restarts = 0;
+    send(state, client, &d).await
+}
+
+/// Asks the engine to run the deployment's recorded submission, under its recorded id
+/// and restore point. Safe to repeat: a repeat the engine already took is recognised.
+pub async fn send(
+    state: &AppState,
+    client: &EngineClient,
+    d: &DeploymentRow,
+) -> Result<(), ApiError> {
+    let Some(job_id) = d.engine_job_id.clone() else {
+        return Ok(());
+    };
+    let restore = d.intent_restore_path.clone();
+    let parallelism = u32::try_from(d.parallelism).ok();
+    let submitted = match d.content() {
+        JobContent::Sql { sql } => {
+            let (Some(runner), Ok(analysis)) =
+                (&state.sql_runner, engine_client::script::analyze(&sql))
+            else {
+                let message = runnable(state, d)
+                    .err()
+                    .unwrap_or_else(|| "the script cannot be run".to_owned());
+                return refuse(state, d, &message).await;
+            };
+            let statements: Vec<String> = analysis.statements.into_iter().map(|s| s.text).collect();
+            let mut program =
+                runner::program(&statements, Some(&d.name), parallelism, restore.clone());
+            program.job_id = Some(job_id.clone());
+            let ran = runner
+                .with_jar(&state.db, &d.cluster_id, client, |jar| {
+                    let client = client.clone();
+                    let program = program.clone();
+                    async move { client.run_jar(&jar, &program).await }
+                })
+                .await;
+            match ran {
+                Ok(result) => result,
+                // The runner could not even be uploaded: the engine is not taking jobs now.
+                Err(e) => {
+                    let message =
+                        format!("the engine cannot take the job yet: {}", e.detail.message);
+                    return set_status(state, d, STARTING, Some(&job_id), Some(&message)).await;
+                }
+            }
+        }
+        JobContent::Jar {
+            artifact_id,
+            entry_class,
+            args,
+        } => {
+            let bytes = tokio::fs::read(state.files.path(&d.project_id, &artifact_id))
+                .await
+                .map_err(|e| {
+                    ApiError::internal(format!("artifact {artifact_id} unreadable: {e}"))
+                })?;
+            let program = engine_client::Program {
+                entry_class: Some(entry_class),
+                program_args_list: args,
+                parallelism,
+                savepoint_path: restore.clone(),
+                allow_non_restored_state: false,
+                job_id: Some(job_id.clone()),
+            };
+            match client
+                .upload_jar(&format!("{artifact_id}.jar"), bytes)
+                .await
+            {
+                Ok(jar) => client.run_jar(&jar, &program).await,
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match submitted {
+        Ok(_) => {
+            failpoint::hit(failpoint::ENGINE_SUBMITTED);
+            confirm(state, d).await
+        }
+        // An earlier attempt under this id reached the engine after all.
+        Err(EngineError::DuplicateJob { .. }) => confirm(state, d).await,
+        // Checkpoints of a stopped job may be gone (the cluster does not keep them):
+        // forget that one and start a new run from the newest state that is left.
+        Err(EngineError::InvalidProgram { message, .. })
+            if restore.is_some()
+                && restore == d.last_checkpoint_path
+                && message.contains("Cannot find checkpoint or savepoint") =>
+        {
+            let path = restore.unwrap_or_default();
+            mark(state, &job_id, REFUSED).await?;
+            sqlx::query("update deployments set last_checkpoint_path = null, engine_job_id = null where id = $1")
+                .bind(&d.id)
+                .execute(&state.db.pool)
+                .await?;
+            event(
+                state,
+                &d.id,
+                "restore",
+                &format!(
+                    "checkpoint {path} no longer exists; restoring from the newest state that does"
+                ),
+            )
+            .await?;
+            let d = load(state, &d.id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("deployment"))?;
+            Box::pin(submit(state, client, &d)).await
+        }
+        // The request may or may not have reached the engine: the record stays, and the
+        // next pass looks for the job before it sends the same request again.
+        Err(e) if e.is_transient() => {
+            let message = format!("the engine cannot take the job yet: {e}");
+            set_status(state, d, STARTING, Some(&job_id), Some(&message)).await
+        }
+        Err(e) => refuse(state, d, &format!("the engine refused the job: {e}")).await,
+    }
+}
+
+/// The engine has the recorded job: the submission is done.
+pub async fn confirm(state: &AppState, d: &DeploymentRow) -> Result<(), ApiError> {
+    let Some(job_id) = &d.engine_job_id else {
+        return Ok(());
+    };
+    let confirmed = sqlx::query(
+        "update engine_jobs set state = $1, submitted_at = $2 where id = $3 and state = $4",
+    )
+    .bind(SUBMITTED)
+    .bind(now_ms())
+    .bind(job_id)
+    .bind(INTENDED)
+    .execute(&state.db.pool)
+    .await?;
+    if confirmed.rows_affected() == 0 {
+        return Ok(());
+    }
+    sqlx::query("update deployments set last_error = null where id = $1 and engine_job_id = $2")
+        .bind(&d.id)
+        .bind(job_id)
+        .execute(&state.db.pool)
+        .await?;
+    let from = d
+        .intent_restore_path
+        .as_deref()
+        .map_or_else(|| "without state".to_owned(), |p| format!("from {p}"));
+    event(
+        state,
+        &d.id,
+        "submitted",
+        &format!(
+            "version {} submitted as engine job {job_id}, {from}",
+            d.job_version
+        ),
+    )
+    .await
+}
+
+/// A submission never acknowledged, for a deployment no longer meant to run: dropped.
+/// Should the request still reach the engine, the orphan sweep finds the job.
+pub async fn abandon(state: &AppState, d: &DeploymentRow) -> Result<(), ApiError> {
+    let Some(job_id) = &d.engine_job_id else {
+        return Ok(());
+    };
+    mark(state, job_id, ABANDONED).await?;
+    sqlx::query("update deployments set engine_job_id = null where id = $1 and engine_job_id = $2")
+        .bind(&d.id)
+        .bind(job_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+async fn mark(state: &AppState, job_id: &str, to: &str) -> Result<(), ApiError> {
+    sqlx::query("update engine_jobs set state = $1 where id = $2 and state = $3")
+        .bind(to)
+        .bind(job_id)
+        .bind(INTENDED)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The start cannot go ahead: the deployment is FAILED with the reason, until the user
+/// starts it again.
+async fn refuse(state: &AppState, d: &DeploymentRow, message: &str) -> Result<(), ApiError> {
+    if let Some(job_id) = &d.engine_job_id {
+        mark(state, job_id, REFUSED).await?;
+    }
+    event(state, &d.id, "failed", message).await?;
+    set_status(state, d, FAILED, None, Some(message)).await
+}
+
+/// Whether this server can run the deployment's content at all.
+fn runnable(state: &AppState, d: &DeploymentRow) -> Result<(), String> {
+    let JobContent::Sql { sql } = d.content() else {
+        return Ok(());
+    };
+    if state.sql_runner.is_none() {
+        return Err(
+            "this server has no SQL runner (scripts/build-sql-runner.sh), so SQL jobs cannot run"
+                .to_owned(),
+        );
+    }
+    match engine_client::script::analyze(&sql) {
+        Ok(_) => Ok(()),
+        Err(errors) => Err(format!(
+            "the script does not validate: {}",
+            errors.first().map_or("", |e| e.message.as_str())
+        )),
+    }
+}
+
+/// Where the next run restores from, per the deployment's restore mode: `Err` says why
+/// it cannot start (the state it asked for is gone and starting empty was not allowed).
+async fn restore_point(
+    state: &AppState,
+    d: &DeploymentRow,
+) -> Result<Result<Option<String>, String>, ApiError> {
+    let empty_allowed = d.allow_empty_state == 1;
+    let newest_savepoint: Option<(String, i64)> = sqlx::query_as(
+        "select location, created_at from savepoints where deployment_id = $1 and state = 'COMPLETED' and location is not null
+          order by created_at desc, id desc limit 1",
+    )
+    .bind(&d.id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    Ok(match d.restore_mode.as_str() {
+        "NONE" => Ok(None),
+        "LATEST_SAVEPOINT" => match newest_savepoint {
+            Some((location, _)) => Ok(Some(location)),
+            None if empty_allowed => Ok(None),
+            None => Err(
+                "LATEST_SAVEPOINT was asked for, but this deployment has no completed savepoint; start it with allow_empty_state: true to start from empty state"
+                    .to_owned(),
+            ),
+        },
+        "FROM_SAVEPOINT" => {
+            let row: Option<(String, Option<String>)> = sqlx::query_as(
+                "select state, location from savepoints where id = $1 and deployment_id = $2",
+            )
+            .bind(d.restore_savepoint_id.as_deref().unwrap_or(""))
+            .bind(&d.id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+            match row {
+                Some((s, Some(location))) if s == "COMPLETED" => Ok(Some(location)),
+                _ => Err("the chosen savepoint is not a completed savepoint of this deployment".to_owned()),
+            }
+        }
+        // LATEST_STATE: the newer of the last checkpoint seen and the newest savepoint.
+        _ => {
+            let checkpoint: Option<(String, i64)> = match &d.last_checkpoint_path {
+                Some(path) => {
+                    let (at,): (Option<i64>,) =
+                        sqlx::query_as("select last_checkpoint_at from deployments where id = $1")
+                            .bind(&d.id)
+                            .fetch_one(&state.db.pool)
+                            .await?;
+                    Some((path.clone(), at.unwrap_or(0)))
+                }
+                None => None,
+            };
+            let newest = match (checkpoint, newest_savepoint) {
+                (Some(c), Some(s)) => Some(if c.1 > s.1 { c.0 } else { s.0 }),
+                (Some(c), None) => Some(c.0),
+                (None, Some(s)) => Some(s.0),
+                (None, None) => None,
+            };
+            match newest {
+                Some(path) => Ok(Some(path)),
+                // Never ran with state: nothing to lose.
+                None if d.had_state == 0 || empty_allowed => Ok(None),
+                None => Err(
+                    "the latest state was asked for, but none of this deployment's checkpoints or savepoints is left; start it with allow_empty_state: true to start from empty state, or FROM_SAVEPOINT with a savepoint you keep elsewhere"
+                        .to_owned(),
+                ),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_ids_follow_the_scheme_and_differ() {
+        let prefix = format!("{JOB_ID_PREFIX}0badcafe");
+        let a = new_job_id(&prefix);
+        let b = new_job_id(&prefix);
+        assert_eq!(a.len(), 32);
+        assert!(a.starts_with(&prefix));
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}
