@@ -829,8 +829,20 @@ async fn restored_from(flink: &str, job: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A server process that is killed when the test ends, passed or not: a server left
+/// running would go on submitting to the shared engine.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits for a server armed with a failpoint to kill itself there.
-async fn killed_at_failpoint(server: &mut Child, point: &str) {
+async fn killed_at_failpoint(server: &mut Running, point: &str) {
+    let server = &mut server.0;
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         if let Some(status) = server.try_wait().unwrap() {
@@ -875,7 +887,7 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
     };
 
     // 1. Killed after the engine accepted the submission, before Sluice recorded it.
-    let mut server = s.serve(port, &armed("engine.submitted")).await;
+    let mut server = Running(s.serve(port, &armed("engine.submitted")).await);
     let project = api
         .post_as("/projects", serde_json::json!({ "name": "p" }), 201)
         .await["id"]
@@ -931,7 +943,7 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
         "the engine took it"
     );
     let restarted = Instant::now();
-    server = s.serve(port, &on_engine).await;
+    server = Running(s.serve(port, &on_engine).await);
     let running = api
         .wait_for(
             &path,
@@ -954,8 +966,8 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
     );
 
     // 2. Killed after the stop's savepoint completed, before Sluice recorded it.
-    sigkill(&mut server);
-    server = s.serve(port, &armed("savepoint.completed")).await;
+    sigkill(&mut server.0);
+    server = Running(s.serve(port, &armed("savepoint.completed")).await);
     api.post_as(
         &format!("{path}/stop"),
         serde_json::json!({ "mode": "SUSPEND" }),
@@ -963,7 +975,7 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
     )
     .await;
     killed_at_failpoint(&mut server, "savepoint.completed").await;
-    server = s.serve(port, &on_engine).await;
+    server = Running(s.serve(port, &on_engine).await);
     api.wait_for(&path, "SUSPENDED", Duration::from_secs(60), |b| {
         b["status"] == "SUSPENDED"
     })
@@ -1005,16 +1017,29 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
     );
 
     // 3. Killed during an upgrade, between the old job's stop and the new one's submission.
-    sigkill(&mut server);
-    server = s.serve(port, &armed("upgrade.stopped")).await;
-    api.call(
-        reqwest::Method::PATCH,
-        &format!("/projects/{project}/jobs/{job}"),
-        Some(
-            serde_json::json!({ "content": { "kind": "sql", "sql": format!("-- v2\n{STREAM}") } }),
-        ),
-    )
-    .await;
+    sigkill(&mut server.0);
+    server = Running(s.serve(port, &armed("upgrade.stopped")).await);
+    let job_url = format!("{}/api/v1/projects/{project}/jobs/{job}", api.base);
+    let draft = api
+        .http
+        .get(&job_url)
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    let etag = draft.headers()["etag"].to_str().unwrap().to_owned();
+    let edited = api
+        .http
+        .patch(&job_url)
+        .bearer_auth(&api.token)
+        .header("if-match", etag)
+        .json(
+            &serde_json::json!({ "content": { "kind": "sql", "sql": format!("-- v2\n{STREAM}") } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), 200, "the draft is edited");
     api.post_as(&versions, serde_json::json!({ "message": "v2" }), 201)
         .await;
     api.post_as(
@@ -1024,7 +1049,7 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
     )
     .await;
     killed_at_failpoint(&mut server, "upgrade.stopped").await;
-    server = s.serve(port, &on_engine).await;
+    server = Running(s.serve(port, &on_engine).await);
     let upgraded = api
         .wait_for(
             &path,
@@ -1060,6 +1085,6 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
     })
     .await;
     assert!(live_jobs(&flink, &name).await.is_empty());
-    sigkill(&mut server);
+    sigkill(&mut server.0);
     std::fs::remove_dir_all(&s.dir).ok();
 }

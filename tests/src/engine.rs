@@ -161,28 +161,165 @@ async fn forward(
         }
         proxy.listings.fetch_add(1, Ordering::SeqCst);
     }
-    let url = match &query {
-        Some(q) => format!("{}{path}?{q}", proxy.upstream),
-        None => format!("{}{path}", proxy.upstream),
-    };
-    let mut upstream = proxy.http.request(method, url).body(body);
-    if let Some(content_type) = headers.get(reqwest::header::CONTENT_TYPE) {
-        upstream = upstream.header(reqwest::header::CONTENT_TYPE, content_type);
-    }
-    let Ok(answer) = upstream.send().await else {
+    let Some((status, bytes)) = pass_on(
+        &proxy.http,
+        &proxy.upstream,
+        method,
+        &path,
+        query.as_deref(),
+        &headers,
+        body,
+    )
+    .await
+    else {
         return axum::http::StatusCode::BAD_GATEWAY.into_response();
     };
-    let status = answer.status();
-    let bytes = answer.bytes().await.unwrap_or_default();
     if subtask_metrics && status.is_success() && proxy.reporting {
         let mut listed: Vec<serde_json::Value> = serde_json::from_slice(&bytes).unwrap_or_default();
         listed.extend(LAG_NAMES.iter().map(|n| serde_json::json!({ "id": n })));
         return axum::Json(listed).into_response();
     }
+    json_answer(status, bytes)
+}
+
+/// Sends a request on to the engine; its status and body, or `None` if it did not answer.
+async fn pass_on(
+    http: &reqwest::Client,
+    upstream: &str,
+    method: axum::http::Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Option<(axum::http::StatusCode, axum::body::Bytes)> {
+    let url = match query {
+        Some(q) => format!("{upstream}{path}?{q}"),
+        None => format!("{upstream}{path}"),
+    };
+    let mut request = http.request(method, url).body(body);
+    if let Some(content_type) = headers.get(reqwest::header::CONTENT_TYPE) {
+        request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+    }
+    let answer = request.send().await.ok()?;
+    let status = answer.status();
+    Some((status, answer.bytes().await.unwrap_or_default()))
+}
+
+fn json_answer(
+    status: axum::http::StatusCode,
+    bytes: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     (
         status,
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         bytes,
     )
         .into_response()
+}
+
+/// The real engine behind a proxy that answers as a loaded JobManager does: every
+/// submission (`/jars/{id}/run`) waits 1-2 s, and in a fixed pattern some answer 500
+/// without reaching the engine, some reach it and answer 500 anyway (the job runs,
+/// the caller is told it failed); some stops with savepoint reach the engine and
+/// answer 500 too. Everything else is the engine's own answer.
+pub struct SlowFaultyEngine {
+    pub url: String,
+    /// Submissions and stops answered 500 (before and after reaching the engine).
+    pub faults: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl Drop for SlowFaultyEngine {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+#[derive(Clone)]
+struct Faulty {
+    upstream: String,
+    http: reqwest::Client,
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    faults: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SlowFaultyEngine {
+    pub async fn start(upstream: &str) -> Self {
+        let faults = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let proxy = Faulty {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            calls: Default::default(),
+            faults: faults.clone(),
+        };
+        let app = axum::Router::new().fallback(faulty).with_state(proxy);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the proxy");
+        let url = format!("http://{}", listener.local_addr().expect("its address"));
+        let stop = tokio_util::sync::CancellationToken::new();
+        let until = stop.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { until.cancelled().await })
+                .await
+        });
+        Self { url, faults, stop }
+    }
+}
+
+async fn faulty(
+    axum::extract::State(proxy): axum::extract::State<Faulty>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::Ordering;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let headers = request.headers().clone();
+    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    let post = method == axum::http::Method::POST;
+    let submission = post && path.starts_with("/jars/") && path.ends_with("/run");
+    let stop = post && path.starts_with("/jobs/") && path.ends_with("/stop");
+    let n = if submission || stop {
+        proxy.calls.fetch_add(1, Ordering::SeqCst)
+    } else {
+        0
+    };
+    if submission {
+        tokio::time::sleep(std::time::Duration::from_millis(
+            1000 + (n as u64 * 397) % 1000,
+        ))
+        .await;
+        if n % 4 == 3 {
+            proxy.faults.fetch_add(1, Ordering::SeqCst);
+            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "overloaded").into_response();
+        }
+    }
+    let Some((status, bytes)) = pass_on(
+        &proxy.http,
+        &proxy.upstream,
+        method,
+        &path,
+        query.as_deref(),
+        &headers,
+        body,
+    )
+    .await
+    else {
+        return axum::http::StatusCode::BAD_GATEWAY.into_response();
+    };
+    if (submission && n % 4 == 1) || (stop && n % 3 == 1) {
+        proxy.faults.fetch_add(1, Ordering::SeqCst);
+        return (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "lost the answer",
+        )
+            .into_response();
+    }
+    json_answer(status, bytes)
 }
