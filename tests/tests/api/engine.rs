@@ -1047,3 +1047,256 @@ async fn two_replicas_behind_a_slow_failing_engine_keep_one_job_per_running_depl
         }
     }
 }
+
+/// Runs the SQL runner's program by hand on the engine, under `job_id` if given (the
+/// engine's own id otherwise); the job id.
+async fn run_by_hand(
+    engine: &sluice_tests::engine::LocalEngine,
+    name: &str,
+    job_id: Option<String>,
+) -> String {
+    let flink = engine_client::EngineClient::new(&engine.rest_url).unwrap();
+    let jar = flink
+        .upload_jar("by-hand.jar", std::fs::read(&engine.runner_jar).unwrap())
+        .await
+        .unwrap();
+    let statements: Vec<String> = engine_client::script::analyze(STREAM)
+        .unwrap()
+        .statements
+        .into_iter()
+        .map(|s| s.text)
+        .collect();
+    let mut program = gateway::engine::runner::program(&statements, Some(name), Some(1), None);
+    program.job_id = job_id;
+    flink.run_jar(&jar, &program).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_job_started_by_hand_under_the_installations_ids_is_reported_then_cancelled_after_the_grace(
+) {
+    let Some(engine) = local_engine() else { return };
+    const GRACE_MS: u64 = 8_000;
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.reconcile_interval_ms = 300;
+        c.engine.orphan_grace_ms = GRACE_MS;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let job = owner.saved_sql_job(&project, "managed", STREAM).await;
+    let name = format!("managed-{}", uuid::Uuid::new_v4().simple());
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": name, "job_id": job }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    run_stateless(&owner, &path).await;
+    let managed = owner.get(&path).await.expect(200).body["engine_job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The installation's prefix: "511ce0" and its 8-digit tag.
+    let prefix = &managed[..14];
+    let orphan = format!(
+        "{prefix}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..18]
+    );
+    let started = std::time::Instant::now();
+    run_by_hand(&engine, "by-hand", Some(orphan.clone())).await;
+    // Someone else's job on the same cluster (the engine chose its id): not Sluice's.
+    let foreign = run_by_hand(&engine, "someone-else", None).await;
+
+    let flink = engine_client::EngineClient::new(&engine.rest_url).unwrap();
+    let state_of = |id: String| {
+        let flink = flink.clone();
+        async move {
+            flink
+                .jobs_overview()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|j| j.jid == id)
+                .map(|j| j.state)
+        }
+    };
+    // Reported while it runs: the operators' gauge counts it.
+    let metrics = format!("{}/metrics", app.base);
+    let mut reported = false;
+    while !reported && started.elapsed() < std::time::Duration::from_millis(GRACE_MS) {
+        let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+        reported = text
+            .lines()
+            .any(|l| l.starts_with("sluice_engine_orphan_jobs{") && l.ends_with(" 1"));
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(reported, "the orphan was counted before its grace ran out");
+    assert!(
+        !state_of(orphan.clone()).await.unwrap().is_terminal(),
+        "not cancelled before the grace"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !state_of(orphan.clone()).await.unwrap().is_terminal() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the orphan was cancelled after the grace"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(GRACE_MS - 1_000),
+        "cancelled only once the grace ran out ({:?})",
+        started.elapsed()
+    );
+    assert_eq!(
+        state_of(orphan).await,
+        Some(engine_client::JobState::Canceled)
+    );
+    // The deployment's own job and the foreign one run on.
+    assert_eq!(
+        state_of(managed).await,
+        Some(engine_client::JobState::Running)
+    );
+    assert_eq!(
+        state_of(foreign.clone()).await,
+        Some(engine_client::JobState::Running)
+    );
+    flink.cancel(&foreign).await.unwrap();
+    cancel(&owner, &path).await;
+}
+
+#[tokio::test]
+async fn restarts_the_engine_makes_by_itself_are_counted_with_their_cause() {
+    let Some(engine) = local_engine() else { return };
+    let app = on_the_engine(&engine).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    // Every record divides by zero: each task attempt fails, and the engine's restart
+    // strategy restarts the job again and again.
+    let failing =
+        "CREATE TABLE src (x BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');
+CREATE TABLE snk (y BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO snk SELECT 1 / (x - x) FROM src;";
+    let job = owner.saved_sql_job(&project, "failing", failing).await;
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": format!("failing-{}", uuid::Uuid::new_v4().simple()), "job_id": job }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+        .await
+        .expect(202);
+    let seen = wait_until(&owner, &path, 90, "an engine restart", |b| {
+        b["engine_restarts"].as_i64().unwrap_or(0) >= 1
+    })
+    .await;
+    let failure = seen["last_engine_failure"].as_str().unwrap_or_default();
+    assert!(failure.contains("by zero"), "the deepest cause: {failure}");
+    assert_eq!(seen["restart_count"], 0, "Sluice itself restarted nothing");
+    let events = owner.list_all(&format!("{path}/events"), 100).await;
+    let restart = events
+        .iter()
+        .find(|e| e["kind"] == "engine_restart")
+        .unwrap_or_else(|| panic!("an engine_restart event: {events:?}"));
+    assert!(
+        restart["message"].as_str().unwrap().contains("by zero"),
+        "{restart}"
+    );
+    cancel(&owner, &path).await;
+}
+
+#[tokio::test]
+async fn a_start_that_asks_for_state_it_cannot_find_is_refused_unless_empty_state_is_allowed() {
+    let Some(engine) = local_engine() else { return };
+    let app = on_the_engine(&engine).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let job = owner.saved_sql_job(&project, "stateful", STREAM).await;
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": format!("stateful-{}", uuid::Uuid::new_v4().simple()), "job_id": job }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    let refused = owner
+        .post(
+            &format!("{path}/start"),
+            json!({ "restore_mode": "LATEST_SAVEPOINT" }),
+        )
+        .await
+        .expect(409);
+    assert_eq!(refused.body["error"]["code"], "no_state_to_restore");
+    assert_eq!(
+        owner.get(&path).await.expect(200).body["desired_state"],
+        "CANCELLED"
+    );
+    // A first start of LATEST_STATE has nothing to lose: it starts.
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "SUSPEND" }))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 60, "SUSPENDED", |b| {
+        b["status"] == "SUSPENDED"
+    })
+    .await;
+    // The savepoint is gone (deleted), so the state it ran with is nowhere.
+    let savepoints = owner.list_all(&format!("{path}/savepoints"), 10).await;
+    for s in &savepoints {
+        owner
+            .delete(&format!("{path}/savepoints/{}", s["id"].as_str().unwrap()))
+            .await
+            .expect(204);
+    }
+    let refused = owner
+        .post(
+            &format!("{path}/start"),
+            json!({ "restore_mode": "LATEST_STATE" }),
+        )
+        .await
+        .expect(409);
+    assert_eq!(refused.body["error"]["code"], "no_state_to_restore");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allow_empty_state"),
+        "{}",
+        refused.body
+    );
+    owner
+        .post(
+            &format!("{path}/start"),
+            json!({ "restore_mode": "LATEST_STATE", "allow_empty_state": true }),
+        )
+        .await
+        .expect(202);
+    let running = wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+    let events = owner.list_all(&format!("{path}/events"), 100).await;
+    assert!(
+        events.iter().any(|e| e["kind"] == "submitted"
+            && e["message"].as_str().unwrap().contains("without state")
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains(running["engine_job_id"].as_str().unwrap())),
+        "{events:?}"
+    );
+    cancel(&owner, &path).await;
+}
