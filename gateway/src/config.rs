@@ -485,6 +485,13 @@ impl Config {
                 self.metrics.listen
             ));
         }
+        if self.engine.lease_ms < 300 {
+            // Renewed every third of it: much shorter and a busy database loses leases.
+            return Err(format!(
+                "engine.lease_ms must be at least 300, got {}",
+                self.engine.lease_ms
+            ));
+        }
         let m = &self.job_metrics;
         if m.downsample_secs == 0
             || m.raw_retention_secs < m.downsample_secs

@@ -1843,10 +1843,17 @@ export interface components {
             /** @description What was asked for: RUNNING, SUSPENDED or CANCELLED. */
             desired_state: string;
             engine_job_id?: string | null;
+            /**
+             * Format: int64
+             * @description Restarts the engine made by itself (its restart strategy) of the current job.
+             */
+            engine_restarts: number;
             id: string;
             job_id: string;
             /** Format: int64 */
             job_version: number;
+            /** @description The failure the engine last restarted the job from (the deepest cause it gave). */
+            last_engine_failure?: string | null;
             last_error?: string | null;
             name: string;
             /** Format: int64 */
@@ -1857,7 +1864,10 @@ export interface components {
              */
             pending_version?: number | null;
             project_id: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Restarts Sluice made after the job ended while meant to run.
+             */
             restart_count: number;
             /** @description How the next start restores state. */
             restore_mode: string;
@@ -1866,6 +1876,11 @@ export interface components {
              *     STOPPING, SUSPENDED, CANCELLED, FAILED or FINISHED.
              */
             status: string;
+            /**
+             * @description Whether the current engine job's submission is still unacknowledged: Sluice
+             *     recorded it and is making sure the engine runs it exactly once.
+             */
+            submission_pending: boolean;
             /**
              * Format: double
              * @description CU held while running: parallelism x cu_per_task.
@@ -2441,10 +2456,17 @@ export interface components {
                 /** @description What was asked for: RUNNING, SUSPENDED or CANCELLED. */
                 desired_state: string;
                 engine_job_id?: string | null;
+                /**
+                 * Format: int64
+                 * @description Restarts the engine made by itself (its restart strategy) of the current job.
+                 */
+                engine_restarts: number;
                 id: string;
                 job_id: string;
                 /** Format: int64 */
                 job_version: number;
+                /** @description The failure the engine last restarted the job from (the deepest cause it gave). */
+                last_engine_failure?: string | null;
                 last_error?: string | null;
                 name: string;
                 /** Format: int64 */
@@ -2455,7 +2477,10 @@ export interface components {
                  */
                 pending_version?: number | null;
                 project_id: string;
-                /** Format: int64 */
+                /**
+                 * Format: int64
+                 * @description Restarts Sluice made after the job ended while meant to run.
+                 */
                 restart_count: number;
                 /** @description How the next start restores state. */
                 restore_mode: string;
@@ -2464,6 +2489,11 @@ export interface components {
                  *     STOPPING, SUSPENDED, CANCELLED, FAILED or FINISHED.
                  */
                 status: string;
+                /**
+                 * @description Whether the current engine job's submission is still unacknowledged: Sluice
+                 *     recorded it and is making sure the engine runs it exactly once.
+                 */
+                submission_pending: boolean;
                 /**
                  * Format: double
                  * @description CU held while running: parallelism x cu_per_task.
@@ -2846,7 +2876,12 @@ export interface components {
             starts_at: string;
         };
         StartDeployment: {
-            /** @description Needed to start with NONE a deployment that has state to lose. */
+            /**
+             * @description Consent to start from empty state: needed to start with NONE a deployment that
+             *     has state to lose, and to start when the state asked for (LATEST_SAVEPOINT, or
+             *     LATEST_STATE of a deployment that ran with state) cannot be found. Without it
+             *     such a start is refused (409 `no_state_to_restore`), before or on the engine.
+             */
             allow_empty_state?: boolean;
             /**
              * @description NONE (stateless), LATEST_SAVEPOINT, FROM_SAVEPOINT (with savepoint_id) or

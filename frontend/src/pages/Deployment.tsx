@@ -1,7 +1,7 @@
 // One deployment: live state, start/stop, savepoints, events, exceptions and metrics.
 import { useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { api, call, type Schemas } from '../api/client';
+import { ApiError, api, call, type Schemas } from '../api/client';
 import { Chart, type Series } from '../components/Chart';
 import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, Spinner, fieldError, formError, formatTime } from '../components/ui';
 import { toast } from '../components/toast';
@@ -127,9 +127,20 @@ export function DeploymentPage() {
           <dt>Restore mode</dt>
           <dd>{d.restore_mode}</dd>
           <dt>Engine job</dt>
-          <dd className="mono">{d.engine_job_id ?? '—'}</dd>
+          <dd className="mono">
+            {d.engine_job_id ?? '—'}
+            {d.submission_pending ? ' (submitted; waiting for the engine to confirm)' : ''}
+          </dd>
           <dt>Restarts</dt>
-          <dd>{d.restart_count}</dd>
+          <dd>
+            {d.restart_count} by Sluice · {d.engine_restarts} by the engine
+          </dd>
+          {d.last_engine_failure && (
+            <>
+              <dt>Engine's last failure</dt>
+              <dd>{d.last_engine_failure}</dd>
+            </>
+          )}
           <dt>Updated</dt>
           <dd>{formatTime(d.updated_at)}</dd>
         </dl>
@@ -305,7 +316,7 @@ function StartDialog({
           )}
         </Field>
       )}
-      {mode === 'NONE' && (
+      {(mode === 'NONE' || (error instanceof ApiError && error.detail.code === 'no_state_to_restore')) && (
         <label className="row small">
           <input type="checkbox" checked={allowEmpty} onChange={(e) => setAllowEmpty(e.target.checked)} /> I accept losing the state this deployment has
         </label>
