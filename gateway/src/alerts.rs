@@ -28,7 +28,8 @@ pub enum Condition {
     /// The deployment is meant to run and the engine's job failed (restarts used up),
     /// or the engine is restarting it (its latest sample says `RESTARTING`).
     JobFailed,
-    /// Sluice restarted the job more than `threshold` times within `window_secs`.
+    /// The job was restarted (by Sluice, or by the engine's own restart strategy) more
+    /// than `threshold` times within `window_secs`.
     Restarts,
     /// The observed state has differed from the desired one for `window_secs`.
     StateMismatch,
@@ -46,6 +47,9 @@ pub enum Condition {
     LagHigh,
     /// More than `threshold` records waited at the sources throughout `window_secs`.
     PendingRecordsHigh,
+    /// An earlier engine job of the deployment still runs on its cluster, unmanaged and
+    /// unbilled (Sluice cancels it after `engine.orphan_grace_ms`).
+    OrphanJob,
 }
 
 impl Condition {
@@ -60,9 +64,10 @@ impl Condition {
             "backpressure_high" => Ok(Self::BackpressureHigh),
             "lag_high" => Ok(Self::LagHigh),
             "pending_records_high" => Ok(Self::PendingRecordsHigh),
+            "orphan_job" => Ok(Self::OrphanJob),
             other => Err(ApiError::invalid(
                 "condition",
-                format!("`{other}` is not a condition (job_failed, restarts, state_mismatch, checkpoint_failures, no_checkpoint, input_stopped, backpressure_high, lag_high or pending_records_high)"),
+                format!("`{other}` is not a condition (job_failed, restarts, state_mismatch, checkpoint_failures, no_checkpoint, input_stopped, backpressure_high, lag_high, pending_records_high or orphan_job)"),
             )),
         }
     }
@@ -78,6 +83,7 @@ impl Condition {
             Self::BackpressureHigh => "backpressure_high",
             Self::LagHigh => "lag_high",
             Self::PendingRecordsHigh => "pending_records_high",
+            Self::OrphanJob => "orphan_job",
         }
     }
 }
@@ -313,7 +319,8 @@ async fn holds(
         }
         Condition::Restarts => {
             let (restarts,): (i64,) = sqlx::query_as(
-                "select count(*) from deployment_events where deployment_id = $1 and kind = 'restart' and created_at > $2",
+                "select count(*) from deployment_events
+                  where deployment_id = $1 and kind in ('restart', 'engine_restart') and created_at > $2",
             )
             .bind(&d.id)
             .bind(now - rule.window_secs * 1000)
@@ -323,6 +330,22 @@ async fn holds(
                 format!(
                     "deployment `{}` was restarted {restarts} times in the last {} s",
                     d.name, rule.window_secs
+                )
+            })
+        }
+        Condition::OrphanJob => {
+            let orphan: Option<(String,)> = sqlx::query_as(
+                "select engine_job_id from engine_orphans
+                  where deployment_id = $1 and reported_at is not null and cancelled_at is null
+                  order by engine_job_id limit 1",
+            )
+            .bind(&d.id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            orphan.map(|(job,)| {
+                format!(
+                    "deployment `{}`: its earlier engine job {job} still runs on the cluster, unmanaged; it is cancelled after the grace",
+                    d.name
                 )
             })
         }

@@ -2181,6 +2181,8 @@ export interface components {
              *     `lag_high` (sources' event-time lag over `threshold` ms throughout);
              *     `pending_records_high` (over `threshold` records waiting at the sources
              *     throughout). The lag conditions need a connector that reports lag.
+             *     `orphan_job` (an earlier engine job of the deployment still runs, unmanaged).
+             *     Restarts count Sluice's and the engine's own.
              */
             condition: string;
             contact_group_id: string;

@@ -27,7 +27,7 @@ export const CONDITIONS: ConditionSpec[] = [
   {
     value: 'restarts',
     label: 'Restarts',
-    explain: 'Fires when the job restarted more than the threshold within the window.',
+    explain: 'Fires when the job restarted (by Sluice, or by the engine’s own restart strategy) more than the threshold within the window.',
     threshold: { label: 'More than (restarts)', unit: 'restarts', hint: 'Restarts counted in the window; 0 fires on the first one.', min: 0, max: 1000, default: 0 },
     window: { hint: 'How far back restarts are counted.', min: 10, max: 86_400, default: 600 },
   },
@@ -77,6 +77,11 @@ export const CONDITIONS: ConditionSpec[] = [
     explain: 'Fires when more records than the threshold wait at the sources throughout the window. Needs a connector that reports them (e.g. Kafka).',
     threshold: { label: 'Over (records waiting)', unit: 'records', hint: 'Records not yet read by the sources (consumer lag).', min: 1, max: Number.MAX_SAFE_INTEGER, default: 100_000 },
     window: { hint: 'How long the backlog must stay over the threshold.', min: 1, max: 86_400, default: 300 },
+  },
+  {
+    value: 'orphan_job',
+    label: 'Orphaned engine job',
+    explain: 'Fires when an earlier engine job of the deployment still runs on its cluster, unmanaged and unbilled; Sluice cancels it after a grace period. No threshold or window.',
   },
 ];
 

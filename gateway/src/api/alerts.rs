@@ -390,8 +390,10 @@ pub struct NewAlertRule {
     /// `lag_high` (sources' event-time lag over `threshold` ms throughout);
     /// `pending_records_high` (over `threshold` records waiting at the sources
     /// throughout). The lag conditions need a connector that reports lag.
+    /// `orphan_job` (an earlier engine job of the deployment still runs, unmanaged).
+    /// Restarts count Sluice's and the engine's own.
     #[schema(
-        pattern = "^(job_failed|restarts|state_mismatch|checkpoint_failures|no_checkpoint|input_stopped|backpressure_high|lag_high|pending_records_high)$"
+        pattern = "^(job_failed|restarts|state_mismatch|checkpoint_failures|no_checkpoint|input_stopped|backpressure_high|lag_high|pending_records_high|orphan_job)$"
     )]
     pub condition: String,
     pub threshold: Option<i64>,
@@ -465,7 +467,7 @@ async fn check_rule(
     let name = Name::parse("name", &body.name)?;
     let condition = Condition::parse(&body.condition)?;
     let (threshold, window_secs) = match condition {
-        Condition::JobFailed => (0, 0),
+        Condition::JobFailed | Condition::OrphanJob => (0, 0),
         Condition::Restarts => (
             ranged("threshold", body.threshold.unwrap_or(0), 0..=1000)?,
             ranged("window_secs", body.window_secs.unwrap_or(600), 10..=86_400)?,

@@ -1058,3 +1058,71 @@ async fn a_contact_group_is_replaced_as_checked_as_a_new_one() {
         .collect();
     assert_eq!(names, ["leads", "night shift"]);
 }
+
+#[tokio::test]
+async fn an_orphaned_engine_job_and_the_engines_own_restarts_fire_their_rules() {
+    let receivers = Receivers::start().await;
+    let app = TestApp::spawn_with(|c| {
+        // Nothing observes the engine here: the orphan and the restarts are the test's.
+        c.engine.reconcile_interval_ms = 3_600_000;
+        c.alerts.interval_ms = 3_600_000;
+        c.outbox.interval_ms = 50;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("analytics").await;
+    let cluster = owner.unreachable_cluster("k").await;
+    let job = owner.saved_sql_job(&project, "j", SQL).await;
+    let d = owner.deployment(&project, "d", &job, &cluster, 1).await;
+    let group = webhook_group(&owner, &project, &receivers).await;
+    for rule in [
+        json!({ "name": "orphan", "condition": "orphan_job", "contact_group_id": group }),
+        json!({ "name": "flapping", "condition": "restarts", "threshold": 1, "window_secs": 600, "contact_group_id": group }),
+    ] {
+        owner
+            .post(&format!("/projects/{project}/alert-rules"), rule)
+            .await
+            .expect(201);
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let pool = &app.state.db.pool;
+    // An earlier job of the deployment, reported as still running for no deployment.
+    sqlx::query(
+        "insert into engine_orphans (cluster_id, engine_job_id, deployment_id, job_name, first_seen_at, reported_at)
+         values ($1, '511ce0aa', $2, 'd', $3, $3)",
+    )
+    .bind(&cluster)
+    .bind(&d)
+    .bind(now - 10_000)
+    .execute(pool)
+    .await
+    .unwrap();
+    // Two restarts by the engine's restart strategy: more than the threshold of one.
+    for ago in [60_000, 30_000] {
+        sqlx::query("insert into deployment_events (id, deployment_id, kind, message, created_at) values ($1, $2, 'engine_restart', 'the engine restarted job x by itself', $3)")
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(&d)
+            .bind(now - ago)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    assert_eq!(evaluate(&app, now).await, 1, "one message for the two");
+    let got = receivers.wait_for(1, Duration::from_secs(10)).await;
+    for words in [
+        "earlier engine job 511ce0aa still runs",
+        "restarted 2 times",
+    ] {
+        assert!(got[0].body.contains(words), "{words}: {}", got[0].body);
+    }
+    // Cancelled after its grace: the orphan alert resolves.
+    sqlx::query("update engine_orphans set cancelled_at = $1")
+        .bind(now + 1_000)
+        .execute(pool)
+        .await
+        .unwrap();
+    evaluate(&app, now + 2_000).await;
+    let got = receivers.wait_for(2, Duration::from_secs(10)).await;
+    assert!(got[1].body.contains("RESOLVED orphan"), "{}", got[1].body);
+    assert!(!got[1].body.contains("RESOLVED flapping"), "{}", got[1].body);
+}
