@@ -183,7 +183,7 @@ pub async fn enforce_arrears(state: &AppState, now: DateTime<Utc>) -> Result<usi
     .fetch_all(&state.db.pool)
     .await?;
     for (deployment_id,) in running {
-        crate::engine::deployments::suspend_for(
+        crate::engine::reconciler::suspend_for(
             state,
             &deployment_id,
             "arrears",

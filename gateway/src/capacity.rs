@@ -103,7 +103,7 @@ pub async fn enforce(state: &crate::AppState, now_ms: i64) -> Result<usize, ApiE
                 held as f64 / 1000.0,
                 capacity as f64 / 1000.0
             );
-            if crate::engine::deployments::suspend_for(state, &deployment_id, "capacity", &why)
+            if crate::engine::reconciler::suspend_for(state, &deployment_id, "capacity", &why)
                 .await?
             {
                 held -= cu_milli;

@@ -199,6 +199,26 @@ pub async fn ensure_engine_allows(
     Ok(())
 }
 
+/// Checks, as often as the reconciler passes, for engine versions past their end of
+/// service, and stops what still runs on them, until `stop` is cancelled.
+pub async fn run(state: crate::AppState, stop: tokio_util::sync::CancellationToken) {
+    let interval = std::time::Duration::from_millis(state.config.engine.reconcile_interval_ms);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+        let started = std::time::Instant::now();
+        let stopped = stop_at_end_of_service(&state, chrono::Utc::now()).await;
+        if let Err(e) = &stopped {
+            tracing::warn!(error = %e.detail.message, "cannot stop deployments at end of service; will retry");
+        }
+        state
+            .metrics
+            .worker_pass("end_of_service", started.elapsed(), stopped.is_ok());
+    }
+}
+
 /// Stops (with a savepoint) every deployment still meant to run on an engine version
 /// that reached its end of service. Returns how many were stopped.
 pub async fn stop_at_end_of_service(
@@ -217,7 +237,7 @@ pub async fn stop_at_end_of_service(
     let mut stopped = 0;
     for (deployment_id, label) in rows {
         let why = format!("engine version {label} reached its end of service: stopped with a savepoint; resume it on a supported version");
-        if crate::engine::deployments::suspend_for(state, &deployment_id, "end_of_service", &why)
+        if crate::engine::reconciler::suspend_for(state, &deployment_id, "end_of_service", &why)
             .await?
         {
             stopped += 1;

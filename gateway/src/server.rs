@@ -169,10 +169,12 @@ pub async fn serve(
         }
     }
     let background = [
-        tokio::spawn(crate::engine::deployments::run(
+        tokio::spawn(crate::engine::reconciler::run(
             state.clone(),
             workers.clone(),
         )),
+        // Engine versions past their end of service stop what still runs on them.
+        tokio::spawn(crate::product_forms::run(state.clone(), workers.clone())),
         tokio::spawn(crate::billing::run(state.clone(), workers.clone())),
         tokio::spawn(crate::outbox::run(state.clone(), workers.clone())),
         tokio::spawn(crate::alerts::run(state.clone(), workers.clone())),

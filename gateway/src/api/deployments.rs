@@ -17,11 +17,13 @@ use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::db::{new_id, now_ms};
 use crate::domain::Name;
-use crate::engine::deployments::{
-    self as engine, DeploymentRow, CANCELLED, CREATED, DEPLOYMENT_SELECT, FAILED, FINISHED,
-    RUNNING, STARTING, STOPPING, SUSPENDED, TRANSITIONING,
-};
 use crate::engine::engine_error;
+use crate::engine::reconciler::kick;
+use crate::engine::record::{
+    self, DeploymentRow, CANCELLED, CREATED, DEPLOYMENT_SELECT, FAILED, FINISHED, RUNNING,
+    STARTING, STOPPING, SUSPENDED, TRANSITIONING,
+};
+use crate::engine::savepoints::{insert_savepoint, request_user_savepoint};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
@@ -305,7 +307,7 @@ pub async fn create_deployment(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    engine::event(
+    record::event(
         &state,
         &id,
         "created",
@@ -341,7 +343,7 @@ pub async fn delete_deployment(
     Path((_project_id, deployment_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let d = fetch(&state, &access, &deployment_id).await?;
-    if d.desired_state == engine::RUNNING || d.engine_job_id.is_some() {
+    if d.desired_state == record::RUNNING || d.engine_job_id.is_some() {
         return Err(ApiError::conflict(
             "deployment_active",
             "stop the deployment first; it is running or stopping",
@@ -494,8 +496,8 @@ pub async fn start_deployment(
         ));
     }
     tx.commit().await?;
-    engine::event(&state, &d.id, "start", &format!("start requested ({mode})")).await?;
-    engine::kick(&state, &d.id);
+    record::event(&state, &d.id, "start", &format!("start requested ({mode})")).await?;
+    kick(&state, &d.id);
     Ok((
         StatusCode::ACCEPTED,
         JsonResponse(fetch(&state, &access, &d.id).await?.into()),
@@ -554,8 +556,8 @@ pub async fn stop_deployment(
 ) -> ApiResult<(StatusCode, JsonResponse<Deployment>)> {
     let d = fetch(&state, &access, &deployment_id).await?;
     let desired = match body.mode.as_deref().unwrap_or("SUSPEND") {
-        "SUSPEND" => engine::SUSPENDED,
-        "CANCEL" => engine::CANCELLED,
+        "SUSPEND" => record::SUSPENDED,
+        "CANCEL" => record::CANCELLED,
         other => {
             return Err(ApiError::invalid(
                 "mode",
@@ -578,14 +580,14 @@ pub async fn stop_deployment(
             "the deployment is not running",
         ));
     }
-    engine::event(
+    record::event(
         &state,
         &d.id,
         "stop",
         &format!("stop requested ({desired})"),
     )
     .await?;
-    engine::kick(&state, &d.id);
+    kick(&state, &d.id);
     Ok((
         StatusCode::ACCEPTED,
         JsonResponse(fetch(&state, &access, &d.id).await?.into()),
@@ -628,14 +630,14 @@ pub async fn upgrade_deployment(
             "only a running deployment without an upgrade in progress can be upgraded",
         ));
     }
-    engine::event(
+    record::event(
         &state,
         &d.id,
         "upgrade",
         &format!("upgrade to version {} requested", body.version),
     )
     .await?;
-    engine::kick(&state, &d.id);
+    kick(&state, &d.id);
     Ok((
         StatusCode::ACCEPTED,
         JsonResponse(fetch(&state, &access, &d.id).await?.into()),
@@ -758,7 +760,7 @@ pub async fn trigger_savepoint(
     Path((_project_id, deployment_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, JsonResponse<Savepoint>)> {
     let d = fetch(&state, &access, &deployment_id).await?;
-    let (Some(job_id), true) = (&d.engine_job_id, d.status == engine::RUNNING) else {
+    let (Some(job_id), true) = (&d.engine_job_id, d.status == record::RUNNING) else {
         return Err(ApiError::conflict(
             "deployment_not_running",
             "a savepoint needs a running job",
@@ -766,11 +768,11 @@ pub async fn trigger_savepoint(
     };
     let client = state.engines.client(&d.rest_url)?;
     // Recorded before the engine is asked, under the trigger id the request carries.
-    let savepoint = engine::insert_savepoint(&state, &d.id, job_id, "USER_REQUEST").await?;
-    engine::request_user_savepoint(&state, &client, job_id, &savepoint).await?;
+    let savepoint = insert_savepoint(&state, &d.id, job_id, "USER_REQUEST").await?;
+    request_user_savepoint(&state, &client, job_id, &savepoint).await?;
     let id = savepoint.id;
-    engine::event(&state, &d.id, "savepoint", "savepoint requested").await?;
-    engine::kick(&state, &d.id);
+    record::event(&state, &d.id, "savepoint", "savepoint requested").await?;
+    kick(&state, &d.id);
     let row: SavepointRow = sqlx::query_as(
         "select id, engine_job_id, origin, state, location, failure, created_at, completed_at from savepoints where id = $1",
     )
@@ -807,7 +809,7 @@ pub async fn delete_savepoint(
     }
     if d.restore_savepoint_id.as_deref() == Some(savepoint_id.as_str())
         && d.engine_job_id.is_none()
-        && d.desired_state == engine::RUNNING
+        && d.desired_state == record::RUNNING
     {
         return Err(ApiError::conflict(
             "savepoint_in_use",
@@ -826,7 +828,7 @@ pub async fn delete_savepoint(
         .bind(&savepoint_id)
         .execute(&state.db.pool)
         .await?;
-    engine::event(
+    record::event(
         &state,
         &d.id,
         "savepoint",

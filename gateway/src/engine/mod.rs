@@ -2,9 +2,13 @@
 //! and the SQL runner jar it uploads to each of them.
 
 pub mod connectors;
-pub mod deployments;
+pub mod lease;
+pub mod observe;
 pub mod orphans;
+pub mod reconciler;
+pub mod record;
 pub mod runner;
+pub mod savepoints;
 pub mod submission;
 
 use std::collections::HashMap;

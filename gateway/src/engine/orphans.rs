@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use engine_client::JobOverview;
 
-use super::deployments::event;
+use super::record::event;
 use super::submission::job_id_prefix;
 use crate::db::now_ms;
 use crate::error::ApiError;

@@ -11,7 +11,7 @@
 use engine_client::{EngineClient, EngineError};
 use rand::RngCore;
 
-use super::deployments::{event, load, set_status, DeploymentRow, FAILED, STARTING};
+use super::record::{event, load, set_status, DeploymentRow, FAILED, STARTING};
 use super::runner;
 use crate::api::jobs::JobContent;
 use crate::db::now_ms;

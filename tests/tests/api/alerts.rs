@@ -1124,5 +1124,9 @@ async fn an_orphaned_engine_job_and_the_engines_own_restarts_fire_their_rules() 
     evaluate(&app, now + 2_000).await;
     let got = receivers.wait_for(2, Duration::from_secs(10)).await;
     assert!(got[1].body.contains("RESOLVED orphan"), "{}", got[1].body);
-    assert!(!got[1].body.contains("RESOLVED flapping"), "{}", got[1].body);
+    assert!(
+        !got[1].body.contains("RESOLVED flapping"),
+        "{}",
+        got[1].body
+    );
 }

@@ -1,0 +1,374 @@
+//! Savepoints and stops with savepoint: recorded under a trigger id Sluice chooses
+//! before the engine is asked, settled by that trigger (or found in the job's
+//! checkpoint history), and what waited on them carried out (an upgrade).
+
+use engine_client::{EngineClient, EngineError, SavepointStatus};
+
+use super::engine_error;
+use super::observe::observe;
+use super::record::{close_interval, event, load, set_status, DeploymentRow, RUNNING, STOPPING};
+use super::submission;
+use crate::db::{new_id, now_ms};
+use crate::error::ApiError;
+use crate::failpoint;
+use crate::AppState;
+
+/// Whether a stop with savepoint of the current engine job is under way or done (the
+/// job then finishes by itself): asking again would fail on a finishing job.
+pub(super) async fn stop_requested(state: &AppState, d: &DeploymentRow) -> Result<bool, ApiError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from savepoints
+          where deployment_id = $1 and engine_job_id = $2 and origin in ('SUSPEND', 'SUSPEND_AND_UPGRADE')
+            and state in ('STARTED', 'COMPLETED')",
+    )
+    .bind(&d.id)
+    .bind(d.engine_job_id.as_deref().unwrap_or(""))
+    .fetch_one(&state.db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
+pub(super) async fn stop_with_savepoint(
+    state: &AppState,
+    client: &EngineClient,
+    d: &DeploymentRow,
+    origin: &str,
+    why: &str,
+) -> Result<(), ApiError> {
+    let Some(job_id) = &d.engine_job_id else {
+        return Ok(());
+    };
+    // Recorded first, under a trigger id Sluice chose: a crash or a lost answer after
+    // the engine took the stop leaves a savepoint the next pass can ask about.
+    let savepoint = insert_savepoint(state, &d.id, job_id, origin).await?;
+    match request_savepoint(client, job_id, &savepoint.trigger, origin).await {
+        Ok(()) => {}
+        // Maybe received: the savepoint stays in flight and is asked about again.
+        Err(e) if e.is_transient() => {
+            tracing::warn!(deployment = %d.id, error = %e, "stop with savepoint not acknowledged; will ask again");
+        }
+        Err(e) => {
+            fail_savepoint(state, &savepoint.id, &e.to_string()).await?;
+            return Err(engine_error(e));
+        }
+    }
+    event(
+        state,
+        &d.id,
+        "savepoint",
+        &format!("{why}: stop with savepoint requested"),
+    )
+    .await?;
+    set_status(state, d, STOPPING, Some(job_id), None).await
+}
+
+/// Asks the engine for a savepoint (a stop with one, for the stopping origins) under the
+/// given trigger id; repeating it is harmless.
+pub(super) async fn request_savepoint(
+    client: &EngineClient,
+    job_id: &str,
+    trigger: &str,
+    origin: &str,
+) -> Result<(), EngineError> {
+    let answered = if matches!(origin, "SUSPEND" | "SUSPEND_AND_UPGRADE") {
+        client
+            .stop_with_savepoint(job_id, None, false, Some(trigger))
+            .await?
+    } else {
+        client
+            .trigger_savepoint(job_id, None, Some(trigger))
+            .await?
+    };
+    if answered != trigger {
+        tracing::warn!(%job_id, %trigger, %answered, "the engine answered another trigger id");
+    }
+    Ok(())
+}
+
+/// A savepoint as recorded before the engine is asked for it.
+pub struct RequestedSavepoint {
+    pub id: String,
+    pub trigger: String,
+}
+
+/// Records a savepoint about to be requested, with the trigger id the request will carry.
+pub async fn insert_savepoint(
+    state: &AppState,
+    deployment_id: &str,
+    job_id: &str,
+    origin: &str,
+) -> Result<RequestedSavepoint, ApiError> {
+    let id = new_id();
+    // The engine's trigger ids are 16 bytes in hex, as its job ids.
+    let trigger = submission::new_job_id(submission::JOB_ID_PREFIX);
+    sqlx::query(
+        "insert into savepoints (id, deployment_id, engine_job_id, trigger_id, origin, state, created_at)
+         values ($1, $2, $3, $4, $5, 'STARTED', $6)",
+    )
+    .bind(&id)
+    .bind(deployment_id)
+    .bind(job_id)
+    .bind(&trigger)
+    .bind(origin)
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await?;
+    Ok(RequestedSavepoint { id, trigger })
+}
+
+/// Requests a recorded savepoint from the engine (a user's, not a stop): the engine's
+/// refusal fails the record; an unanswered request is asked about again by the
+/// reconciler.
+pub async fn request_user_savepoint(
+    state: &AppState,
+    client: &EngineClient,
+    job_id: &str,
+    savepoint: &RequestedSavepoint,
+) -> Result<(), ApiError> {
+    match request_savepoint(client, job_id, &savepoint.trigger, "USER_REQUEST").await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_transient() => Ok(()),
+        Err(e) => {
+            fail_savepoint(state, &savepoint.id, &e.to_string()).await?;
+            Err(engine_error(e))
+        }
+    }
+}
+
+pub(super) async fn fail_savepoint(
+    state: &AppState,
+    id: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
+    sqlx::query("update savepoints set state = 'FAILED', failure = $1, completed_at = $2 where id = $3 and state = 'STARTED'")
+        .bind(reason)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Completes or fails the savepoints in flight, and carries out what waited on them.
+/// What `settle_savepoints` found: savepoints in flight before it, and still after it.
+pub(super) struct SavepointsInFlight {
+    pub(super) had_pending: bool,
+    pub(super) still_pending: bool,
+}
+
+/// Where a savepoint in flight stands, by its trigger id, else by the job's own
+/// checkpoint history (the engine forgets finished operations after some minutes).
+pub(super) enum SavepointOutcome {
+    Pending,
+    Completed(String),
+    Failed(String),
+}
+
+pub(super) async fn savepoint_outcome(
+    state: &AppState,
+    client: &EngineClient,
+    d: &DeploymentRow,
+    job_id: &str,
+    trigger: &str,
+    origin: &str,
+    requested_at: i64,
+) -> SavepointOutcome {
+    match client.savepoint_status(job_id, trigger).await {
+        Ok(SavepointStatus::InProgress) => SavepointOutcome::Pending,
+        Ok(SavepointStatus::Completed { location }) => SavepointOutcome::Completed(location),
+        Ok(SavepointStatus::Failed { reason }) => SavepointOutcome::Failed(reason),
+        Err(EngineError::UnknownOperation { .. }) => {
+            let job = observe(state, &d.rest_url, job_id, None).await;
+            match job {
+                // Never received (the request was lost, or the process died first):
+                // ask now, under the same trigger id.
+                Ok(job) if !job.state.is_terminal() => {
+                    match request_savepoint(client, job_id, trigger, origin).await {
+                        Ok(()) => SavepointOutcome::Pending,
+                        Err(e) if e.is_transient() => SavepointOutcome::Pending,
+                        Err(e) => SavepointOutcome::Failed(e.to_string()),
+                    }
+                }
+                Ok(_) => match savepoint_in_history(client, job_id, requested_at).await {
+                    Some(location) => SavepointOutcome::Completed(location),
+                    None => SavepointOutcome::Failed(
+                        "the job ended and its history shows no savepoint after the request"
+                            .to_owned(),
+                    ),
+                },
+                Err(e) if e.is_transient() => SavepointOutcome::Pending,
+                Err(_) => SavepointOutcome::Failed(
+                    "the job ended before the savepoint completed".to_owned(),
+                ),
+            }
+        }
+        Err(EngineError::JobNotFound { .. }) => {
+            SavepointOutcome::Failed("the job ended before the savepoint completed".to_owned())
+        }
+        Err(e) if e.is_transient() => SavepointOutcome::Pending,
+        Err(e) => SavepointOutcome::Failed(e.to_string()),
+    }
+}
+
+/// The newest completed savepoint in the job's checkpoint history triggered after
+/// `since` (Sluice's clock; a second's leeway for the engine's).
+pub(super) async fn savepoint_in_history(
+    client: &EngineClient,
+    job_id: &str,
+    since: i64,
+) -> Option<String> {
+    let checkpoints = client.checkpoints(job_id).await.ok()?;
+    checkpoints
+        .history
+        .into_iter()
+        .filter(|c| {
+            c.is_savepoint && c.status == "COMPLETED" && c.trigger_timestamp >= since - 1000
+        })
+        .filter(|c| !c.external_path.is_empty())
+        .max_by_key(|c| c.trigger_timestamp)
+        .map(|c| c.external_path)
+}
+
+pub(super) async fn settle_savepoints(
+    state: &AppState,
+    client: &EngineClient,
+    mut d: DeploymentRow,
+) -> Result<(DeploymentRow, SavepointsInFlight), ApiError> {
+    let pending: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "select id, engine_job_id, trigger_id, origin, created_at from savepoints where deployment_id = $1 and state = 'STARTED' order by id",
+    )
+    .bind(&d.id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut flight = SavepointsInFlight {
+        had_pending: !pending.is_empty(),
+        still_pending: false,
+    };
+    for (id, job_id, trigger, origin, requested_at) in pending {
+        let outcome =
+            match savepoint_outcome(state, client, &d, &job_id, &trigger, &origin, requested_at)
+                .await
+            {
+                SavepointOutcome::Pending => {
+                    flight.still_pending = true;
+                    continue;
+                }
+                SavepointOutcome::Completed(location) => Ok(location),
+                SavepointOutcome::Failed(reason) => Err(reason),
+            };
+        match outcome {
+            Ok(location) => {
+                failpoint::hit(failpoint::SAVEPOINT_COMPLETED);
+                let stopped = matches!(origin.as_str(), "SUSPEND" | "SUSPEND_AND_UPGRADE");
+                let mut tx = state.db.begin_write().await?;
+                sqlx::query("update savepoints set state = 'COMPLETED', location = $1, completed_at = $2 where id = $3")
+                    .bind(&location)
+                    .bind(now_ms())
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                // A job stopped with a savepoint ends FINISHED, and the engine discards
+                // its checkpoints then: the savepoint is its state from now on.
+                sqlx::query(if stopped {
+                    "update deployments set had_state = 1, last_checkpoint_path = null where id = $1"
+                } else {
+                    "update deployments set had_state = 1 where id = $1"
+                })
+                .bind(&d.id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                if stopped {
+                    d.last_checkpoint_path = None;
+                }
+                d.had_state = 1;
+                event(
+                    state,
+                    &d.id,
+                    "savepoint",
+                    &format!("savepoint completed at {location}"),
+                )
+                .await?;
+                if origin == "SUSPEND_AND_UPGRADE" {
+                    d = apply_upgrade(state, d, &id).await?;
+                    failpoint::hit(failpoint::UPGRADE_STOPPED);
+                }
+            }
+            Err(reason) => {
+                fail_savepoint(state, &id, &reason).await?;
+                let alive = matches!(observe(state, &d.rest_url, &job_id, None).await, Ok(job) if !job.state.is_terminal());
+                let message = if alive {
+                    format!("the savepoint failed, so the job keeps running: {reason}")
+                } else {
+                    format!("the savepoint failed: {reason}")
+                };
+                event(state, &d.id, "savepoint_failed", &message).await?;
+                // A stop whose savepoint failed leaves the job running: say so, and want it running.
+                if origin == "SUSPEND" && alive {
+                    sqlx::query("update deployments set desired_state = 'RUNNING', last_error = $1 where id = $2 and desired_state = 'SUSPENDED'")
+                        .bind(&message)
+                        .bind(&d.id)
+                        .execute(&state.db.pool)
+                        .await?;
+                    d.desired_state = RUNNING.to_owned();
+                } else if origin == "SUSPEND_AND_UPGRADE" {
+                    sqlx::query("update deployments set pending_version = null, last_error = $1 where id = $2")
+                        .bind(&message)
+                        .bind(&d.id)
+                        .execute(&state.db.pool)
+                        .await?;
+                    d.pending_version = None;
+                }
+                d.last_error = Some(message);
+            }
+        }
+    }
+    Ok((d, flight))
+}
+
+/// After the upgrade's savepoint: the new version starts from it.
+pub(super) async fn apply_upgrade(
+    state: &AppState,
+    mut d: DeploymentRow,
+    savepoint_id: &str,
+) -> Result<DeploymentRow, ApiError> {
+    let Some(version) = d.pending_version else {
+        return Ok(d);
+    };
+    let mut tx = state.db.begin_write().await?;
+    let content = crate::api::versions::fetch_version(&mut tx, &d.job_id, version)
+        .await?
+        .content;
+    let (kind, sql, artifact, entry, args) = content.columns();
+    sqlx::query(
+        "update deployments set job_version = $1, kind = $2, sql_text = $3, artifact_id = $4, entry_class = $5, args = $6,
+                pending_version = null, restore_mode = 'FROM_SAVEPOINT', restore_savepoint_id = $7, engine_job_id = null
+          where id = $8",
+    )
+    .bind(version)
+    .bind(kind)
+    .bind(sql)
+    .bind(artifact)
+    .bind(entry)
+    .bind(&args)
+    .bind(savepoint_id)
+    .bind(&d.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    close_interval(state, &d, now_ms()).await?;
+    event(
+        state,
+        &d.id,
+        "upgrade",
+        &format!(
+            "version {} -> {version}, restoring from the upgrade's savepoint",
+            d.job_version
+        ),
+    )
+    .await?;
+    d = load(state, &d.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("deployment"))?;
+    Ok(d)
+}
