@@ -108,7 +108,7 @@ async fn run(label: &str, database_url: Option<String>, n: usize) {
                 account_id: &account.account_id,
                 source_kind: "notice",
                 source_id: "bench",
-                channel: gateway::outbox::Channel::Webhook,
+                channel: gateway::channels::Channel::Webhook,
                 recipient: &channel_id,
                 subject: &subject,
                 text: "the platform restarts at noon",

@@ -14,6 +14,7 @@
 //!   lock (`begin_write`) and the row-lock suffix (`for_update`).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -99,14 +100,17 @@ impl Db {
     /// not upgrade once another writer committed. On PostgreSQL, writers serialise on
     /// the parent row they lock with [`Db::for_update`].
     ///
-    /// Serving a mutation, it files the request's audit row first, inside the
-    /// transaction, so the change never commits without it.
+    /// Inside [`with_write_hook`] the hook writes first, inside the transaction:
+    /// serving a mutation, that is the request's audit row, so the change never
+    /// commits without it.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         let mut tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("begin immediate").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        crate::access::audit::file_in(&mut tx).await?;
+        if let Ok(hook) = WRITE_HOOK.try_with(Arc::clone) {
+            hook.file_in(&mut tx).await?;
+        }
         Ok(tx)
     }
 
@@ -133,4 +137,25 @@ pub fn now_ms() -> i64 {
 
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// Something to write inside every write transaction of a piece of work, before the
+/// work's own writes (the audit row of the API request being served).
+pub trait WriteHook: Send + Sync {
+    fn file_in<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>>;
+}
+
+tokio::task_local! {
+    static WRITE_HOOK: Arc<dyn WriteHook>;
+}
+
+/// Runs `work` with `hook` called first in each write transaction it begins.
+pub async fn with_write_hook<F: std::future::Future>(
+    hook: Arc<dyn WriteHook>,
+    work: F,
+) -> F::Output {
+    WRITE_HOOK.scope(hook, work).await
 }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod balance;
 pub mod billing;
 pub mod capacity;
+pub mod channels;
 pub mod config;
 pub mod console;
 pub mod crypto;

@@ -73,7 +73,7 @@ pub async fn notify(
                 account_id,
                 source_kind: "notice",
                 source_id: &id,
-                channel: crate::outbox::Channel::Email,
+                channel: crate::channels::Channel::Email,
                 recipient: email,
                 subject: notice.subject,
                 text: notice.body,
@@ -90,7 +90,7 @@ pub async fn notify(
     .fetch_all(&mut **tx)
     .await?;
     for (channel_id, kind) in channels {
-        let channel = crate::outbox::Channel::parse(&kind)?;
+        let channel = crate::channels::Channel::parse(&kind)?;
         crate::outbox::enqueue(
             tx,
             &crate::outbox::NewMessage {

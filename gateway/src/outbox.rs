@@ -18,6 +18,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::channels::Channel;
 use crate::db::{new_id, now_ms, Backend, Tx};
 use crate::delivery::{DeliveryError, Message, Target};
 use crate::error::ApiError;
@@ -27,38 +28,6 @@ use crate::AppState;
 /// ten minutes. Sends to one robot are counted over the last minute, and what is over
 /// is held back when leasing ([`dingtalk_allowance`]).
 const DINGTALK_PER_MINUTE: i64 = 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Sms,
-    DingTalk,
-    Webhook,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Sms => "sms",
-            Self::DingTalk => "dingtalk",
-            Self::Webhook => "webhook",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Self, ApiError> {
-        match text {
-            "email" => Ok(Self::Email),
-            "sms" => Ok(Self::Sms),
-            "dingtalk" => Ok(Self::DingTalk),
-            "webhook" => Ok(Self::Webhook),
-            other => Err(ApiError::invalid(
-                "kind",
-                format!("`{other}` is not a channel (sms, dingtalk or webhook)"),
-            )),
-        }
-    }
-}
 
 pub struct NewMessage<'a> {
     pub account_id: &'a str,
@@ -302,9 +271,9 @@ async fn resolve(state: &AppState, row: &Leased) -> anyhow::Result<Option<Target
         return Ok(None);
     };
     let (address, secret) =
-        crate::api::channels::open_channel(state, &row.recipient, &address, secret.as_deref())?;
+        crate::channels::open_channel(state, &row.recipient, &address, secret.as_deref())?;
     let kind = Channel::parse(&kind).map_err(|e| anyhow::anyhow!(e.detail.message))?;
-    Ok(Some(crate::api::channels::target(kind, address, secret)))
+    Ok(Some(crate::channels::target(kind, address, secret)))
 }
 
 /// Records a delivery's outcome, if this worker still holds the row's lease.

@@ -70,11 +70,6 @@ impl Operations {
     }
 }
 
-tokio::task_local! {
-    /// The audit row of the mutation the current task is serving.
-    static PENDING: Arc<Pending>;
-}
-
 /// An audit row named before its handler runs; its actor is known once the request
 /// is authenticated.
 pub struct Pending {
@@ -93,32 +88,36 @@ const INSERT: &str =
                                           method, path, outcome, status, request_id, created_at)
                       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
-/// Files the current request's audit row inside `tx`, once: called by every write
-/// transaction; outside a mutation, or before authentication, it does nothing.
-pub async fn file_in(tx: &mut crate::db::Tx) -> Result<(), sqlx::Error> {
-    let Ok(pending) = PENDING.try_with(Arc::clone) else {
-        return Ok(());
-    };
-    let Some(actor) = pending.slot.0.get() else {
-        return Ok(());
-    };
-    // Status 0 until the answer is known; the outcome is success if this commits.
-    sqlx::query(&format!("{INSERT} on conflict (id) do nothing"))
-        .bind(&pending.id)
-        .bind(&actor.account_id)
-        .bind(&pending.project_id)
-        .bind(&actor.user_id)
-        .bind(&actor.credential)
-        .bind(&pending.action)
-        .bind(pending.method.as_str())
-        .bind(&pending.path)
-        .bind("success")
-        .bind(0_i64)
-        .bind(&pending.request_id)
-        .bind(pending.created_at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Files the request's audit row inside each write transaction its handler begins
+/// (once: a repeat does nothing); before authentication it files nothing.
+impl crate::db::WriteHook for Pending {
+    fn file_in<'a>(
+        &'a self,
+        tx: &'a mut crate::db::Tx,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            let Some(actor) = self.slot.0.get() else {
+                return Ok(());
+            };
+            // Status 0 until the answer is known; the outcome is success if this commits.
+            sqlx::query(&format!("{INSERT} on conflict (id) do nothing"))
+                .bind(&self.id)
+                .bind(&actor.account_id)
+                .bind(&self.project_id)
+                .bind(&actor.user_id)
+                .bind(&actor.credential)
+                .bind(&self.action)
+                .bind(self.method.as_str())
+                .bind(&self.path)
+                .bind("success")
+                .bind(0_i64)
+                .bind(&self.request_id)
+                .bind(self.created_at)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -169,7 +168,7 @@ pub async fn record_mutations(
         request_id,
         created_at: now_ms(),
     });
-    let response = PENDING.scope(pending.clone(), next.run(req)).await;
+    let response = crate::db::with_write_hook(pending.clone(), next.run(req)).await;
     let Some(actor) = slot.0.get() else {
         // Nobody authenticated: there is no tenant to file the attempt under.
         return response;

@@ -14,12 +14,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard};
+use crate::channels::{associated, open_channel, target, Channel};
 use crate::db::{new_id, now_ms};
-use crate::delivery::{Message, Target};
+use crate::delivery::Message;
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
-use crate::outbox::Channel;
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
 
@@ -58,29 +58,6 @@ pub struct TestSend {
     pub permanent: Option<bool>,
 }
 
-fn associated(channel_id: &str, part: &str) -> String {
-    format!("notification_channels:{channel_id}:{part}")
-}
-
-/// Decrypts a channel's address and secret (empty when it has none).
-pub fn open_channel(
-    state: &AppState,
-    channel_id: &str,
-    address: &str,
-    secret: Option<&str>,
-) -> anyhow::Result<(String, String)> {
-    let address = String::from_utf8(
-        state
-            .secrets
-            .open(address, &associated(channel_id, "address"))?,
-    )?;
-    let secret = match secret {
-        Some(s) => String::from_utf8(state.secrets.open(s, &associated(channel_id, "secret"))?)?,
-        None => String::new(),
-    };
-    Ok((address, secret))
-}
-
 /// One attempt to send `message` through one of the account's channels, right away
 /// (not through the outbox); `None` if the account has no such channel.
 pub async fn send_to_channel(
@@ -106,21 +83,6 @@ pub async fn send_to_channel(
 }
 
 /// Where a channel's messages go, from its kind and decrypted settings.
-pub fn target(kind: Channel, address: String, secret: String) -> Target {
-    match kind {
-        Channel::Email => Target::Email { address },
-        Channel::Sms => Target::Sms { phone: address },
-        Channel::DingTalk => Target::DingTalk {
-            webhook_url: address,
-            secret,
-        },
-        Channel::Webhook => Target::Webhook {
-            url: address,
-            secret,
-        },
-    }
-}
-
 fn http_url(field: &str, value: &str) -> Result<(), ApiError> {
     let ok = (value.starts_with("https://") || value.starts_with("http://"))
         && value.len() <= 2000

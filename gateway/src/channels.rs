@@ -1,0 +1,80 @@
+//! An account's notification channels as stored: their kinds, their addresses and
+//! secrets sealed at rest (bound to the channel's id), and the delivery target each
+//! opens to. Shared by the API that manages channels and the outbox that sends.
+
+use crate::delivery::Target;
+use crate::error::ApiError;
+use crate::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+    DingTalk,
+    Webhook,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+            Self::DingTalk => "dingtalk",
+            Self::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ApiError> {
+        match text {
+            "email" => Ok(Self::Email),
+            "sms" => Ok(Self::Sms),
+            "dingtalk" => Ok(Self::DingTalk),
+            "webhook" => Ok(Self::Webhook),
+            other => Err(ApiError::invalid(
+                "kind",
+                format!("`{other}` is not a channel (sms, dingtalk or webhook)"),
+            )),
+        }
+    }
+}
+
+/// What a channel's sealed fields are bound to, so one channel's ciphertext cannot be
+/// passed off as another's.
+pub fn associated(channel_id: &str, part: &str) -> String {
+    format!("notification_channels:{channel_id}:{part}")
+}
+
+/// Decrypts a channel's address and secret (empty when it has none).
+pub fn open_channel(
+    state: &AppState,
+    channel_id: &str,
+    address: &str,
+    secret: Option<&str>,
+) -> anyhow::Result<(String, String)> {
+    let address = String::from_utf8(
+        state
+            .secrets
+            .open(address, &associated(channel_id, "address"))?,
+    )?;
+    let secret = match secret {
+        Some(s) => String::from_utf8(state.secrets.open(s, &associated(channel_id, "secret"))?)?,
+        None => String::new(),
+    };
+    Ok((address, secret))
+}
+
+/// Where a channel of `kind` delivers.
+pub fn target(kind: Channel, address: String, secret: String) -> Target {
+    match kind {
+        Channel::Email => Target::Email { address },
+        Channel::Sms => Target::Sms { phone: address },
+        Channel::DingTalk => Target::DingTalk {
+            webhook_url: address,
+            secret,
+        },
+        Channel::Webhook => Target::Webhook {
+            url: address,
+            secret,
+        },
+    }
+}
