@@ -102,7 +102,7 @@ fn circles(src: &Path) -> Vec<BTreeSet<PathBuf>> {
             // The file that holds it: the longest module path that is a file.
             let target = (0..=named.len())
                 .rev()
-                .find_map(|n| files.get_key_value(&named[..n].to_vec()).map(|(k, _)| k));
+                .find_map(|n| files.get_key_value(&named[..n]).map(|(k, _)| k));
             if let Some(target) = target.filter(|t| *t != module && !t.is_empty()) {
                 edges.entry(module).or_default().insert(target);
             }
