@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
+use delivery::{Message, Target};
 use futures_util::StreamExt;
-use gateway::delivery::{Message, Target};
 use gateway::{AppState, Config};
 use sqlx::{Connection, Executor};
 
@@ -33,10 +33,7 @@ async fn receiver() -> (String, Arc<AtomicUsize>) {
             async move {
                 let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
                 let ts: i64 = header("x-sluice-timestamp").parse().unwrap_or(0);
-                let expected = format!(
-                    "v1={}",
-                    gateway::delivery::webhook::signature(SECRET, ts, &body)
-                );
+                let expected = format!("v1={}", delivery::webhook::signature(SECRET, ts, &body));
                 if header("x-sluice-signature") != expected {
                     return StatusCode::UNAUTHORIZED;
                 }

@@ -2,9 +2,9 @@
 //! secrets sealed at rest (bound to the channel's id), and the delivery target each
 //! opens to. Shared by the API that manages channels and the outbox that sends.
 
-use crate::delivery::Target;
 use crate::error::ApiError;
 use crate::AppState;
+use delivery::Target;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {

@@ -33,7 +33,7 @@ pub struct Config {
     pub engine: EngineConfig,
     pub billing: BillingConfig,
     /// SMTP server and SMS provider the notices and alerts are sent through.
-    pub delivery: crate::delivery::DeliveryConfig,
+    pub delivery: delivery::DeliveryConfig,
     pub outbox: OutboxConfig,
     pub notices: NoticesConfig,
     pub alerts: AlertsConfig,
@@ -423,7 +423,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             engine: EngineConfig::default(),
             billing: BillingConfig::default(),
-            delivery: crate::delivery::DeliveryConfig::default(),
+            delivery: delivery::DeliveryConfig::default(),
             outbox: OutboxConfig::default(),
             notices: NoticesConfig::default(),
             alerts: AlertsConfig::default(),

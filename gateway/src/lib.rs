@@ -15,7 +15,6 @@ pub mod config;
 pub mod console;
 pub mod crypto;
 pub mod db;
-pub mod delivery;
 pub mod domain;
 pub mod engine;
 pub mod error;

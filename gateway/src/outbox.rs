@@ -20,9 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::channels::Channel;
 use crate::db::{new_id, now_ms, Backend, Tx};
-use crate::delivery::{DeliveryError, Message, Target};
 use crate::error::ApiError;
 use crate::AppState;
+use delivery::{DeliveryError, Message, Target};
 
 /// DingTalk robots accept at most 20 messages a minute; more throttles the robot for
 /// ten minutes. Sends to one robot are counted over the last minute, and what is over

@@ -308,7 +308,7 @@ impl Receiver {
                     let timestamp: i64 = header("x-sluice-timestamp").parse().unwrap_or(0);
                     let expected = format!(
                         "v1={}",
-                        gateway::delivery::webhook::signature(secret, timestamp, &body)
+                        delivery::webhook::signature(secret, timestamp, &body)
                     );
                     if header("x-sluice-signature") != expected {
                         return StatusCode::UNAUTHORIZED;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use gateway::delivery::SmtpConfig;
+use delivery::SmtpConfig;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 

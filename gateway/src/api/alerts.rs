@@ -14,12 +14,12 @@ use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::alerts::Condition;
 use crate::db::{new_id, now_ms, Tx};
-use crate::delivery::Message;
 use crate::domain::{bounded_text, Name};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use delivery::Message;
 
 /// At most this many destinations in one contact group.
 const MAX_DESTINATIONS: usize = 50;
@@ -341,7 +341,7 @@ pub async fn test_contact_group(
         let outcome = state
             .channels
             .send(
-                &crate::delivery::Target::Email {
+                &delivery::Target::Email {
                     address: email.clone(),
                 },
                 &message(format!("sluice-test-{}", new_id())),

@@ -16,12 +16,12 @@ use super::rfc3339;
 use crate::access::{can, AccountGuard};
 use crate::channels::{associated, open_channel, target, Channel};
 use crate::db::{new_id, now_ms};
-use crate::delivery::Message;
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use delivery::Message;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -65,7 +65,7 @@ pub async fn send_to_channel(
     account_id: &str,
     channel_id: &str,
     message: &Message,
-) -> Result<Option<Result<(), crate::delivery::DeliveryError>>, ApiError> {
+) -> Result<Option<Result<(), delivery::DeliveryError>>, ApiError> {
     let row: Option<(String, String, Option<String>)> = sqlx::query_as(
         "select kind, address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
     )

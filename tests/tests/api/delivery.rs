@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use gateway::delivery::{Channels, DeliveryConfig, DeliveryError, Message, Target};
+use delivery::{Channels, DeliveryConfig, DeliveryError, Message, Target};
 use sluice_tests::receivers::{self, Channel, Receivers};
 use sluice_tests::smtp::{self, DevSmtp};
 
