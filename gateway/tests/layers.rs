@@ -143,7 +143,13 @@ fn circles(src: &Path) -> Vec<BTreeSet<PathBuf>> {
 #[test]
 fn no_module_imports_one_that_imports_it_back() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for krate in ["gateway", "delivery", "billing", "lifecycle", "engine-client"] {
+    for krate in [
+        "gateway",
+        "delivery",
+        "billing",
+        "lifecycle",
+        "engine-client",
+    ] {
         let found = circles(&root.join(krate).join("src"));
         assert!(found.is_empty(), "{krate} has import circles: {found:#?}");
     }

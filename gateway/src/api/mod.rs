@@ -159,23 +159,29 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deployments::list_exceptions))
         .routes(routes!(job_metrics::deployment_metrics))
         .routes(routes!(
-            alerts::list_contact_groups,
-            alerts::create_contact_group
+            alerts::groups::list_contact_groups,
+            alerts::groups::create_contact_group
         ))
         .routes(routes!(
-            alerts::replace_contact_group,
-            alerts::delete_contact_group
+            alerts::groups::replace_contact_group,
+            alerts::groups::delete_contact_group
         ))
-        .routes(routes!(alerts::list_channel_choices))
-        .routes(routes!(alerts::test_contact_group))
-        .routes(routes!(alerts::list_alert_rules, alerts::create_alert_rule))
+        .routes(routes!(alerts::groups::list_channel_choices))
+        .routes(routes!(alerts::groups::test_contact_group))
         .routes(routes!(
-            alerts::update_alert_rule,
-            alerts::delete_alert_rule
+            alerts::rules::list_alert_rules,
+            alerts::rules::create_alert_rule
         ))
-        .routes(routes!(alerts::list_silences, alerts::create_silence))
-        .routes(routes!(alerts::delete_silence))
-        .routes(routes!(alerts::list_alerts))
+        .routes(routes!(
+            alerts::rules::update_alert_rule,
+            alerts::rules::delete_alert_rule
+        ))
+        .routes(routes!(
+            alerts::silences::list_silences,
+            alerts::silences::create_silence
+        ))
+        .routes(routes!(alerts::silences::delete_silence))
+        .routes(routes!(alerts::history::list_alerts))
         .routes(routes!(versions::list_versions, versions::save_version))
         .routes(routes!(versions::get_version))
         .routes(routes!(versions::diff_versions))
