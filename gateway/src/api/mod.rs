@@ -146,17 +146,17 @@ pub fn router() -> OpenApiRouter<AppState> {
             deployments::get_deployment,
             deployments::delete_deployment
         ))
-        .routes(routes!(deployments::start_deployment))
-        .routes(routes!(deployments::preview_cost))
-        .routes(routes!(deployments::stop_deployment))
-        .routes(routes!(deployments::upgrade_deployment))
-        .routes(routes!(deployments::list_events))
+        .routes(routes!(deployments::operations::start_deployment))
+        .routes(routes!(deployments::cost::preview_cost))
+        .routes(routes!(deployments::operations::stop_deployment))
+        .routes(routes!(deployments::operations::upgrade_deployment))
+        .routes(routes!(deployments::events::list_events))
         .routes(routes!(
-            deployments::list_savepoints,
-            deployments::trigger_savepoint
+            deployments::savepoints::list_savepoints,
+            deployments::savepoints::trigger_savepoint
         ))
-        .routes(routes!(deployments::delete_savepoint))
-        .routes(routes!(deployments::list_exceptions))
+        .routes(routes!(deployments::savepoints::delete_savepoint))
+        .routes(routes!(deployments::events::list_exceptions))
         .routes(routes!(job_metrics::deployment_metrics))
         .routes(routes!(
             alerts::groups::list_contact_groups,

@@ -1,0 +1,90 @@
+//! What happened to a deployment: its events, and the exceptions its engine job
+//! reported.
+
+use axum::extract::State;
+use axum::Json as JsonResponse;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::fetch;
+use crate::access::{can, ProjectGuard};
+use crate::api::rfc3339;
+use crate::engine::engine_error;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Path, Query};
+use crate::pagination::{PageQuery, Paginated};
+use crate::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct DeploymentEvent {
+    pub id: String,
+    pub kind: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[utoipa::path(get, path = "/projects/{project_id}/deployments/{deployment_id}/events", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path), PageQuery),
+    responses((status = 200, body = Paginated<DeploymentEvent>), (status = 404, body = ErrorBody)))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<JsonResponse<Paginated<DeploymentEvent>>> {
+    let page = q.page()?;
+    let d = fetch(&state, &access, &deployment_id).await?;
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "select id, kind, message, created_at from deployment_events where deployment_id = $1 and id > $2 order by id limit $3",
+    )
+    .bind(&d.id)
+    .bind(&page.after)
+    .bind(page.limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(|(id, kind, message, at)| DeploymentEvent {
+            id,
+            kind,
+            message,
+            created_at: rfc3339(at),
+        })
+        .collect();
+    Ok(JsonResponse(Paginated::from_rows(items, &page, |e| &e.id)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JobExceptionView {
+    pub exception_name: String,
+    pub stacktrace: String,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// The engine's exception history of the deployment's current job.
+#[utoipa::path(get, path = "/projects/{project_id}/deployments/{deployment_id}/exceptions", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path)),
+    responses((status = 200, body = Vec<JobExceptionView>), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn list_exceptions(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+) -> ApiResult<JsonResponse<Vec<JobExceptionView>>> {
+    let d = fetch(&state, &access, &deployment_id).await?;
+    let Some(job_id) = &d.engine_job_id else {
+        return Ok(JsonResponse(Vec::new()));
+    };
+    let client = state.engines.client(&d.rest_url)?;
+    let exceptions = client.exceptions(job_id).await.map_err(engine_error)?;
+    Ok(JsonResponse(
+        exceptions
+            .into_iter()
+            .map(|e| JobExceptionView {
+                exception_name: e.exception_name,
+                stacktrace: e.stacktrace,
+                timestamp: rfc3339(e.timestamp),
+            })
+            .collect(),
+    ))
+}

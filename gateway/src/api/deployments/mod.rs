@@ -1,0 +1,388 @@
+//! Deployments: a saved job version on an engine cluster with its resources, and the
+//! operations on it (start, stop with or without savepoint, upgrade, savepoints).
+//! Each operation changes the desired state at once (409 if another operation got
+//! there first) and answers 202; the reconciler carries it out on the engine, and the
+//! deployment's status and events tell how it went.
+
+pub mod cost;
+pub mod events;
+pub mod operations;
+pub mod savepoints;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json as JsonResponse;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::clusters::visible_cluster;
+use super::jobs::fetch_job;
+use super::rfc3339;
+use crate::access::{can, ProjectGuard};
+use crate::db::{new_id, now_ms};
+use crate::domain::Name;
+use crate::engine::engine_error;
+use crate::engine::record::{
+    self, DeploymentRow, CANCELLED, CREATED, DEPLOYMENT_SELECT, FAILED, FINISHED, RUNNING,
+    STARTING, STOPPING, SUSPENDED, TRANSITIONING,
+};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Path, Query};
+use crate::pagination::{PageQuery, Paginated};
+use crate::AppState;
+
+pub(super) const MAX_PARALLELISM: i64 = 64;
+
+#[derive(Serialize, ToSchema)]
+pub struct Deployment {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub job_id: String,
+    pub job_version: i64,
+    pub cluster_id: String,
+    pub parallelism: i64,
+    /// CU per parallel task (1 CU = 1 core + 4 GiB).
+    pub cu_per_task: f64,
+    /// CU held while running: parallelism x cu_per_task.
+    pub total_cu: f64,
+    /// What was asked for: RUNNING, SUSPENDED or CANCELLED.
+    pub desired_state: String,
+    /// What the engine was last seen doing: CREATED, STARTING, RUNNING, TRANSITIONING,
+    /// STOPPING, SUSPENDED, CANCELLED, FAILED or FINISHED.
+    pub status: String,
+    pub engine_job_id: Option<String>,
+    /// How the next start restores state.
+    pub restore_mode: String,
+    /// A stateful upgrade waiting for its savepoint.
+    pub pending_version: Option<i64>,
+    pub last_error: Option<String>,
+    /// Restarts Sluice made after the job ended while meant to run.
+    pub restart_count: i64,
+    /// Restarts the engine made by itself (its restart strategy) of the current job.
+    pub engine_restarts: i64,
+    /// The failure the engine last restarted the job from (the deepest cause it gave).
+    pub last_engine_failure: Option<String>,
+    /// Whether the current engine job's submission is still unacknowledged: Sluice
+    /// recorded it and is making sure the engine runs it exactly once.
+    pub submission_pending: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub(super) fn cu(milli: i64) -> f64 {
+    // Exact: CU are multiples of 0.25.
+    milli as f64 / 1000.0
+}
+
+impl From<DeploymentRow> for Deployment {
+    fn from(d: DeploymentRow) -> Self {
+        Deployment {
+            total_cu: cu(d.cu_milli()),
+            cu_per_task: cu(d.cu_per_task_milli),
+            id: d.id,
+            project_id: d.project_id,
+            name: d.name,
+            job_id: d.job_id,
+            job_version: d.job_version,
+            cluster_id: d.cluster_id,
+            parallelism: d.parallelism,
+            desired_state: d.desired_state,
+            status: d.status,
+            engine_job_id: d.engine_job_id,
+            restore_mode: d.restore_mode,
+            pending_version: d.pending_version,
+            last_error: d.last_error,
+            restart_count: d.restart_count,
+            engine_restarts: d.engine_restarts,
+            last_engine_failure: d.last_engine_failure,
+            submission_pending: d.intent_state.as_deref()
+                == Some(crate::engine::submission::INTENDED),
+            created_at: rfc3339(d.created_at),
+            updated_at: rfc3339(d.updated_at),
+        }
+    }
+}
+
+pub(crate) async fn fetch(
+    state: &AppState,
+    access: &crate::access::ProjectAccess,
+    id: &str,
+) -> Result<DeploymentRow, ApiError> {
+    let row: Option<DeploymentRow> = sqlx::query_as(&format!(
+        "{DEPLOYMENT_SELECT} where d.id = $1 and d.project_id = $2 and p.account_id = $3"
+    ))
+    .bind(id)
+    .bind(access.project_id())
+    .bind(access.account().as_str())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    row.ok_or_else(|| ApiError::not_found("deployment"))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeploymentsQuery {
+    /// Only the deployments of this job.
+    pub job_id: Option<String>,
+    /// Only deployments in this observed status (e.g. `RUNNING`, `FAILED`).
+    #[param(
+        pattern = "^(CREATED|STARTING|RUNNING|STOPPING|TRANSITIONING|SUSPENDED|CANCELLED|FAILED|FINISHED)?$"
+    )]
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/projects/{project_id}/deployments", tag = "deployments", params(("project_id" = String, Path), DeploymentsQuery),
+    responses((status = 200, body = Paginated<Deployment>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_deployments(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+    Query(q): Query<DeploymentsQuery>,
+) -> ApiResult<JsonResponse<Paginated<Deployment>>> {
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
+    let status = q.status.unwrap_or_default();
+    const STATUSES: [&str; 9] = [
+        CREATED,
+        STARTING,
+        RUNNING,
+        STOPPING,
+        TRANSITIONING,
+        SUSPENDED,
+        CANCELLED,
+        FAILED,
+        FINISHED,
+    ];
+    if !status.is_empty() && !STATUSES.contains(&status.as_str()) {
+        return Err(ApiError::invalid(
+            "status",
+            format!("status is one of {}", STATUSES.join(", ")),
+        ));
+    }
+    let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
+        "{DEPLOYMENT_SELECT} where d.project_id = $1 and p.account_id = $2 and d.id > $3
+            and ($5 = '' or d.job_id = $5) and ($6 = '' or d.status = $6)
+          order by d.id limit $4"
+    ))
+    .bind(access.project_id())
+    .bind(access.account().as_str())
+    .bind(&page.after)
+    .bind(page.limit + 1)
+    .bind(q.job_id.unwrap_or_default())
+    .bind(&status)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(Paginated::from_rows(
+        rows.into_iter().map(Deployment::from).collect(),
+        &page,
+        |d| &d.id,
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDeployment {
+    pub name: String,
+    pub job_id: String,
+    /// A saved version of the job; default: its newest.
+    pub version: Option<i64>,
+    /// Default: the project's cluster, else the platform's.
+    pub cluster_id: Option<String>,
+    /// 1 to 64 (default 1).
+    #[schema(minimum = 1, maximum = 64)]
+    pub parallelism: Option<i64>,
+    /// CU per parallel task, a multiple of 0.25 from 0.25 to 16 (default 1).
+    #[schema(minimum = 0.25, maximum = 16, multiple_of = 0.25)]
+    pub cu_per_task: Option<f64>,
+}
+
+pub(super) fn cu_milli(field: &str, value: f64) -> Result<i64, ApiError> {
+    let quarters = value * 4.0;
+    if !(1.0..=64.0).contains(&quarters) || quarters.fract() != 0.0 {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must be a multiple of 0.25 from 0.25 to 16, got {value}"),
+        ));
+    }
+    Ok(quarters as i64 * 250)
+}
+
+/// Creates a deployment of a saved job version (not started yet).
+#[utoipa::path(post, path = "/projects/{project_id}/deployments", tag = "deployments", params(("project_id" = String, Path)),
+    request_body = CreateDeployment,
+    responses((status = 201, body = Deployment), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_deployment(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Json(body): Json<CreateDeployment>,
+) -> ApiResult<(StatusCode, JsonResponse<Deployment>)> {
+    let name = Name::parse("name", &body.name)?;
+    let parallelism = body.parallelism.unwrap_or(1);
+    if !(1..=MAX_PARALLELISM).contains(&parallelism) {
+        return Err(ApiError::invalid(
+            "parallelism",
+            format!("parallelism must be between 1 and {MAX_PARALLELISM}, got {parallelism}"),
+        ));
+    }
+    let cu_per_task = cu_milli("cu_per_task", body.cu_per_task.unwrap_or(1.0))?;
+    let job = fetch_job(
+        &state.db,
+        access.account(),
+        access.project_id(),
+        &body.job_id,
+    )
+    .await
+    .map_err(|e| e.with_field("job_id"))?;
+    let cluster_id = match &body.cluster_id {
+        Some(id) => {
+            visible_cluster(&state.db, access.account(), id)
+                .await
+                .map_err(|e| e.with_field("cluster_id"))?
+                .id
+        }
+        None => super::clusters::project_cluster(&state.db, access.project_id())
+            .await?
+            .map(|(id, _)| id)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "cluster_id",
+                    "no cluster given, and the project has no default cluster",
+                )
+            })?,
+    };
+    let version = match body.version {
+        Some(v) => v,
+        None if job.last_version > 0 => job.last_version,
+        None => return Err(ApiError::invalid("version", "the job has no saved version; save one first (deployments run saved versions, not drafts)")),
+    };
+    let mut tx = state.db.begin_write().await?;
+    crate::api::projects::lock_project(&state.db, &mut tx, access.account(), access.project_id())
+        .await?;
+    crate::product_forms::ensure_engine_allows(&mut tx, &cluster_id, false).await?;
+    let content = crate::api::versions::fetch_version(&mut tx, &job.id, version)
+        .await?
+        .content;
+    let (taken,): (i64,) =
+        sqlx::query_as("select count(*) from deployments where project_id = $1 and name = $2")
+            .bind(access.project_id())
+            .bind(name.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+    if taken > 0 {
+        return Err(ApiError::already_exists(
+            "name",
+            format!(
+                "a deployment named `{}` already exists in this project",
+                name.as_str()
+            ),
+        ));
+    }
+    let (kind, sql, artifact, entry, args) = content.columns();
+    let id = new_id();
+    let now = now_ms();
+    sqlx::query(
+        "insert into deployments (id, project_id, job_id, name, job_version, kind, sql_text, artifact_id, entry_class, args,
+                                  cluster_id, parallelism, cu_per_task_milli, desired_state, status, restore_mode,
+                                  restart_count, revision, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'CANCELLED', 'CREATED', 'NONE', 0, 1, $14, $14)",
+    )
+    .bind(&id)
+    .bind(access.project_id())
+    .bind(&job.id)
+    .bind(name.as_str())
+    .bind(version)
+    .bind(kind)
+    .bind(sql)
+    .bind(artifact)
+    .bind(entry)
+    .bind(&args)
+    .bind(&cluster_id)
+    .bind(parallelism)
+    .bind(cu_per_task)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    record::event(
+        &state,
+        &id,
+        "created",
+        &format!("version {version} of job `{}`", job.name),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(fetch(&state, &access, &id).await?.into()),
+    ))
+}
+
+#[utoipa::path(get, path = "/projects/{project_id}/deployments/{deployment_id}", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path)),
+    responses((status = 200, body = Deployment), (status = 404, body = ErrorBody)))]
+pub async fn get_deployment(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+) -> ApiResult<JsonResponse<Deployment>> {
+    Ok(JsonResponse(
+        fetch(&state, &access, &deployment_id).await?.into(),
+    ))
+}
+
+/// Deletes a stopped deployment (its run history stays for billing).
+#[utoipa::path(delete, path = "/projects/{project_id}/deployments/{deployment_id}", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_deployment(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let d = fetch(&state, &access, &deployment_id).await?;
+    if d.desired_state == record::RUNNING || d.engine_job_id.is_some() {
+        return Err(ApiError::conflict(
+            "deployment_active",
+            "stop the deployment first; it is running or stopping",
+        ));
+    }
+    // Its savepoints' files go first: a record is never dropped while its files may exist.
+    let savepoints: Vec<(String, String)> = sqlx::query_as(
+        "select id, location from savepoints where deployment_id = $1 and location is not null",
+    )
+    .bind(&d.id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    if !savepoints.is_empty() {
+        let client = state.engines.client(&d.rest_url)?;
+        for (id, location) in savepoints {
+            client
+                .dispose_savepoint(&location, std::time::Duration::from_secs(60))
+                .await
+                .map_err(engine_error)?;
+            sqlx::query("delete from savepoints where id = $1")
+                .bind(&id)
+                .execute(&state.db.pool)
+                .await?;
+        }
+    }
+    let deleted = sqlx::query(
+        "delete from deployments where id = $1 and desired_state <> 'RUNNING' and engine_job_id is null",
+    )
+    .bind(&d.id)
+    .execute(&state.db.pool)
+    .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(ApiError::conflict(
+            "deployment_active",
+            "stop the deployment first; it is running or stopping",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,277 @@
+//! What a user does to a deployment: start (from the state chosen, within the
+//! project's CU), stop with or without a savepoint, upgrade to another version.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json as JsonResponse;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{cu, fetch, Deployment};
+use crate::access::{can, ProjectGuard};
+use crate::db::now_ms;
+use crate::engine::reconciler::kick;
+use crate::engine::record::{self, DeploymentRow};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Path};
+use crate::AppState;
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StartDeployment {
+    /// NONE (stateless), LATEST_SAVEPOINT, FROM_SAVEPOINT (with savepoint_id) or
+    /// LATEST_STATE (newest checkpoint or savepoint). Default LATEST_STATE.
+    #[schema(pattern = "^(NONE|LATEST_SAVEPOINT|FROM_SAVEPOINT|LATEST_STATE)$")]
+    pub restore_mode: Option<String>,
+    pub savepoint_id: Option<String>,
+    /// Consent to start from empty state: needed to start with NONE a deployment that
+    /// has state to lose, and to start when the state asked for (LATEST_SAVEPOINT, or
+    /// LATEST_STATE of a deployment that ran with state) cannot be found. Without it
+    /// such a start is refused (409 `no_state_to_restore`), before or on the engine.
+    #[serde(default)]
+    pub allow_empty_state: bool,
+}
+
+/// Starts the deployment. 409 if it is already running or starting.
+#[utoipa::path(post, path = "/projects/{project_id}/deployments/{deployment_id}/start", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path)), request_body = StartDeployment,
+    responses((status = 202, body = Deployment), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn start_deployment(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+    Json(body): Json<StartDeployment>,
+) -> ApiResult<(StatusCode, JsonResponse<Deployment>)> {
+    let d = fetch(&state, &access, &deployment_id).await?;
+    let mode = body.restore_mode.as_deref().unwrap_or("LATEST_STATE");
+    match mode {
+        "NONE" | "LATEST_SAVEPOINT" | "LATEST_STATE" => {}
+        "FROM_SAVEPOINT" => {
+            let sp = body.savepoint_id.as_deref().ok_or_else(|| ApiError::invalid("savepoint_id", "FROM_SAVEPOINT needs savepoint_id"))?;
+            let (n,): (i64,) = sqlx::query_as(
+                "select count(*) from savepoints where id = $1 and deployment_id = $2 and state = 'COMPLETED'",
+            )
+            .bind(sp)
+            .bind(&d.id)
+            .fetch_one(&state.db.pool)
+            .await?;
+            if n == 0 {
+                return Err(ApiError::invalid("savepoint_id", "savepoint_id names no completed savepoint of this deployment"));
+            }
+        }
+        other => {
+            return Err(ApiError::invalid(
+                "restore_mode",
+                format!("restore_mode must be NONE, LATEST_SAVEPOINT, FROM_SAVEPOINT or LATEST_STATE, got `{other}`"),
+            ))
+        }
+    }
+    let (saved,): (i64,) = sqlx::query_as(
+        "select count(*) from savepoints where deployment_id = $1 and state = 'COMPLETED'",
+    )
+    .bind(&d.id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    if !body.allow_empty_state {
+        let has_state = saved > 0 || d.last_checkpoint_path.is_some();
+        match mode {
+            "NONE" if has_state => {
+                return Err(ApiError::conflict(
+                    "state_would_be_lost",
+                    "this deployment has saved state; starting with NONE starts from empty state. Send allow_empty_state: true to do that, or use LATEST_STATE",
+                ));
+            }
+            "LATEST_SAVEPOINT" if saved == 0 => {
+                return Err(ApiError::conflict(
+                    "no_state_to_restore",
+                    "restore_mode LATEST_SAVEPOINT needs a completed savepoint, and this deployment has none. Send allow_empty_state: true to start from empty state",
+                ));
+            }
+            // It ran with state before, and none of it is left: starting would lose it.
+            "LATEST_STATE" if !has_state && d.had_state == 1 => {
+                return Err(ApiError::conflict(
+                    "no_state_to_restore",
+                    "restore_mode LATEST_STATE found no checkpoint or savepoint left of this deployment, although it ran with state. Send allow_empty_state: true to start from empty state",
+                ));
+            }
+            _ => {}
+        }
+    }
+    // One transaction under the project's lock: the capacity check and the start
+    // cannot interleave with another start, so racing starts cannot exceed it.
+    let mut tx = state.db.begin_write().await?;
+    crate::api::projects::lock_project(&state.db, &mut tx, access.account(), access.project_id())
+        .await?;
+    crate::balance::ensure_not_in_arrears(&mut tx, access.account().as_str()).await?;
+    crate::product_forms::ensure_engine_allows(&mut tx, &d.cluster_id, true).await?;
+    crate::product_forms::ensure_allowed(&mut tx, access.project_id(), lifecycle::Action::Run)
+        .await?;
+    ensure_capacity(&mut tx, &d).await?;
+    // Only one start wins: the others see it already wanting to run. A deployment whose
+    // job failed (restarts used up) still wants to run and may be started again.
+    let started = sqlx::query(
+        "update deployments set desired_state = 'RUNNING', status = 'STARTING', restore_mode = $1, restore_savepoint_id = $2,
+                restart_count = 0, last_error = null, allow_empty_state = $3, revision = revision + 1, updated_at = $4
+          where id = $5 and (desired_state <> 'RUNNING' or status = 'FAILED') and engine_job_id is null",
+    )
+    .bind(mode)
+    .bind(&body.savepoint_id)
+    .bind(i64::from(body.allow_empty_state))
+    .bind(now_ms())
+    .bind(&d.id)
+    .execute(&mut *tx)
+    .await?;
+    if started.rows_affected() == 0 {
+        return Err(ApiError::conflict(
+            "deployment_active",
+            "the deployment is already running, starting or stopping",
+        ));
+    }
+    tx.commit().await?;
+    record::event(&state, &d.id, "start", &format!("start requested ({mode})")).await?;
+    kick(&state, &d.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        JsonResponse(fetch(&state, &access, &d.id).await?.into()),
+    ))
+}
+
+/// A subscription project's running deployments may hold at most its purchased CU
+/// (with any temporary upgrade open now).
+async fn ensure_capacity(tx: &mut crate::db::Tx, d: &DeploymentRow) -> Result<(), ApiError> {
+    let Some(purchased) = crate::capacity::purchased(tx, &d.project_id, now_ms()).await? else {
+        return Ok(()); // pay-as-you-go: billed for what runs
+    };
+    let in_use = crate::capacity::in_use(tx, &d.project_id, Some(&d.id)).await?;
+    let needed = d.cu_milli();
+    let total = purchased.total();
+    if in_use + needed > total {
+        let temporary = if purchased.temporary > 0 {
+            format!(
+                " ({} of them from a temporary upgrade)",
+                cu(purchased.temporary)
+            )
+        } else {
+            String::new()
+        };
+        return Err(ApiError::conflict(
+            "capacity_exceeded",
+            format!(
+                "this start needs {} CU, but {} of the project's {} purchased CU{temporary} are held by running deployments ({} free); stop one or buy more CU",
+                cu(needed),
+                cu(in_use),
+                cu(total),
+                cu((total - in_use).max(0))
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopDeployment {
+    /// SUSPEND: stop with a savepoint, resumable (default). CANCEL: stop without one.
+    #[schema(pattern = "^(SUSPEND|CANCEL)$")]
+    pub mode: Option<String>,
+}
+
+/// Stops the deployment, with a savepoint (SUSPEND) or without (CANCEL).
+#[utoipa::path(post, path = "/projects/{project_id}/deployments/{deployment_id}/stop", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path)), request_body = StopDeployment,
+    responses((status = 202, body = Deployment), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn stop_deployment(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+    Json(body): Json<StopDeployment>,
+) -> ApiResult<(StatusCode, JsonResponse<Deployment>)> {
+    let d = fetch(&state, &access, &deployment_id).await?;
+    let desired = match body.mode.as_deref().unwrap_or("SUSPEND") {
+        "SUSPEND" => record::SUSPENDED,
+        "CANCEL" => record::CANCELLED,
+        other => {
+            return Err(ApiError::invalid(
+                "mode",
+                format!("mode must be SUSPEND or CANCEL, got `{other}`"),
+            ))
+        }
+    };
+    let stopped = sqlx::query(
+        "update deployments set desired_state = $1, pending_version = null, revision = revision + 1, updated_at = $2
+          where id = $3 and desired_state = 'RUNNING'",
+    )
+    .bind(desired)
+    .bind(now_ms())
+    .bind(&d.id)
+    .execute(&state.db.pool)
+    .await?;
+    if stopped.rows_affected() == 0 {
+        return Err(ApiError::conflict(
+            "deployment_not_running",
+            "the deployment is not running",
+        ));
+    }
+    record::event(
+        &state,
+        &d.id,
+        "stop",
+        &format!("stop requested ({desired})"),
+    )
+    .await?;
+    kick(&state, &d.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        JsonResponse(fetch(&state, &access, &d.id).await?.into()),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradeDeployment {
+    /// The saved version to run next.
+    pub version: i64,
+}
+
+/// Stateful upgrade of a running deployment: savepoint, then the new version from it.
+#[utoipa::path(post, path = "/projects/{project_id}/deployments/{deployment_id}/upgrade", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path)), request_body = UpgradeDeployment,
+    responses((status = 202, body = Deployment), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn upgrade_deployment(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+    Json(body): Json<UpgradeDeployment>,
+) -> ApiResult<(StatusCode, JsonResponse<Deployment>)> {
+    let d = fetch(&state, &access, &deployment_id).await?;
+    let mut tx = state.db.begin_write().await?;
+    crate::api::versions::fetch_version(&mut tx, &d.job_id, body.version).await?;
+    let upgraded = sqlx::query(
+        "update deployments set pending_version = $1, revision = revision + 1, updated_at = $2
+          where id = $3 and desired_state = 'RUNNING' and status = 'RUNNING' and pending_version is null",
+    )
+    .bind(body.version)
+    .bind(now_ms())
+    .bind(&d.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if upgraded.rows_affected() == 0 {
+        return Err(ApiError::conflict(
+            "deployment_not_running",
+            "only a running deployment without an upgrade in progress can be upgraded",
+        ));
+    }
+    record::event(
+        &state,
+        &d.id,
+        "upgrade",
+        &format!("upgrade to version {} requested", body.version),
+    )
+    .await?;
+    kick(&state, &d.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        JsonResponse(fetch(&state, &access, &d.id).await?.into()),
+    ))
+}

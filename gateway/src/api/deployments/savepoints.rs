@@ -1,0 +1,175 @@
+//! A deployment's savepoints: listed, taken on request, disposed of.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json as JsonResponse;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::fetch;
+use crate::access::{can, ProjectGuard};
+use crate::api::rfc3339;
+use crate::engine::engine_error;
+use crate::engine::reconciler::kick;
+use crate::engine::record::{self};
+use crate::engine::savepoints::{insert_savepoint, request_user_savepoint};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Path, Query};
+use crate::pagination::{PageQuery, Paginated};
+use crate::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Savepoint {
+    pub id: String,
+    pub engine_job_id: String,
+    /// USER_REQUEST, SUSPEND or SUSPEND_AND_UPGRADE.
+    pub origin: String,
+    /// STARTED, COMPLETED or FAILED.
+    pub state: String,
+    pub location: Option<String>,
+    pub failure: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+type SavepointRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<i64>,
+);
+
+fn savepoint_from_row(
+    (id, engine_job_id, origin, state, location, failure, created, completed): SavepointRow,
+) -> Savepoint {
+    Savepoint {
+        id,
+        engine_job_id,
+        origin,
+        state,
+        location,
+        failure,
+        created_at: rfc3339(created),
+        completed_at: completed.map(rfc3339),
+    }
+}
+
+#[utoipa::path(get, path = "/projects/{project_id}/deployments/{deployment_id}/savepoints", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path), PageQuery),
+    responses((status = 200, body = Paginated<Savepoint>), (status = 404, body = ErrorBody)))]
+pub async fn list_savepoints(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Read>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<JsonResponse<Paginated<Savepoint>>> {
+    let page = q.page()?;
+    let d = fetch(&state, &access, &deployment_id).await?;
+    let rows: Vec<SavepointRow> = sqlx::query_as(
+        "select id, engine_job_id, origin, state, location, failure, created_at, completed_at
+           from savepoints where deployment_id = $1 and id > $2 order by id limit $3",
+    )
+    .bind(&d.id)
+    .bind(&page.after)
+    .bind(page.limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(JsonResponse(Paginated::from_rows(
+        rows.into_iter().map(savepoint_from_row).collect(),
+        &page,
+        |s| &s.id,
+    )))
+}
+
+/// Triggers a savepoint of the running job; it completes in the background.
+#[utoipa::path(post, path = "/projects/{project_id}/deployments/{deployment_id}/savepoints", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path)),
+    responses((status = 202, body = Savepoint), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn trigger_savepoint(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Path((_project_id, deployment_id)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, JsonResponse<Savepoint>)> {
+    let d = fetch(&state, &access, &deployment_id).await?;
+    let (Some(job_id), true) = (&d.engine_job_id, d.status == record::RUNNING) else {
+        return Err(ApiError::conflict(
+            "deployment_not_running",
+            "a savepoint needs a running job",
+        ));
+    };
+    let client = state.engines.client(&d.rest_url)?;
+    // Recorded before the engine is asked, under the trigger id the request carries.
+    let savepoint = insert_savepoint(&state, &d.id, job_id, "USER_REQUEST").await?;
+    request_user_savepoint(&state, &client, job_id, &savepoint).await?;
+    let id = savepoint.id;
+    record::event(&state, &d.id, "savepoint", "savepoint requested").await?;
+    kick(&state, &d.id);
+    let row: SavepointRow = sqlx::query_as(
+        "select id, engine_job_id, origin, state, location, failure, created_at, completed_at from savepoints where id = $1",
+    )
+    .bind(&id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    Ok((StatusCode::ACCEPTED, JsonResponse(savepoint_from_row(row))))
+}
+
+/// Disposes of a savepoint's files on the engine, then forgets it. A savepoint a
+/// pending start is about to restore from is kept.
+#[utoipa::path(delete, path = "/projects/{project_id}/deployments/{deployment_id}/savepoints/{savepoint_id}", tag = "deployments",
+    params(("project_id" = String, Path), ("deployment_id" = String, Path), ("savepoint_id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn delete_savepoint(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::Deploy>,
+    Path((_project_id, deployment_id, savepoint_id)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let d = fetch(&state, &access, &deployment_id).await?;
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "select state, location from savepoints where id = $1 and deployment_id = $2",
+    )
+    .bind(&savepoint_id)
+    .bind(&d.id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (sp_state, location) = row.ok_or_else(|| ApiError::not_found("savepoint"))?;
+    if sp_state == "STARTED" {
+        return Err(ApiError::conflict(
+            "savepoint_in_progress",
+            "the savepoint is still being taken",
+        ));
+    }
+    if d.restore_savepoint_id.as_deref() == Some(savepoint_id.as_str())
+        && d.engine_job_id.is_none()
+        && d.desired_state == record::RUNNING
+    {
+        return Err(ApiError::conflict(
+            "savepoint_in_use",
+            "a start is about to restore from this savepoint",
+        ));
+    }
+    // Files first: a record is never dropped while its files may still exist.
+    if let Some(location) = location {
+        let client = state.engines.client(&d.rest_url)?;
+        client
+            .dispose_savepoint(&location, std::time::Duration::from_secs(60))
+            .await
+            .map_err(engine_error)?;
+    }
+    sqlx::query("delete from savepoints where id = $1")
+        .bind(&savepoint_id)
+        .execute(&state.db.pool)
+        .await?;
+    record::event(
+        &state,
+        &d.id,
+        "savepoint",
+        "savepoint disposed of and deleted",
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
