@@ -23,8 +23,7 @@ use super::engine_error;
 use super::lease::{claim, release, Replica};
 use super::observe::{observe, Snapshot, Snapshots};
 use super::record::{
-    close_interval, event, load, open_interval, set_status, DeploymentRow, CANCELLED, FAILED,
-    FINISHED, RUNNING, STARTING, STOPPING, SUSPENDED, TRANSITIONING,
+    close_interval, event, load, open_interval, set_status, DeploymentRow, DesiredState, Status,
 };
 use super::savepoints::{settle_savepoints, stop_requested, stop_with_savepoint};
 use super::submission;
@@ -159,7 +158,7 @@ pub fn kick(state: &AppState, id: &str) {
                 tracing::warn!(deployment = %id, error = %e.detail.message, "reconciling failed; the reconciler will retry");
                 return;
             }
-            let settling = matches!(load(&state, &id).await, Ok(Some(d)) if matches!(d.status.as_str(), STARTING | TRANSITIONING | STOPPING));
+            let settling = matches!(load(&state, &id).await, Ok(Some(d)) if matches!(d.status, Status::Starting | Status::Transitioning | Status::Stopping));
             if !settling || std::time::Instant::now() > deadline {
                 return;
             }
@@ -190,33 +189,40 @@ pub(super) async fn act(
         return Ok(());
     };
     let now = now_ms();
-    match (d.desired_state.as_str(), observed) {
+    match (d.desired_state, observed) {
         // The engine could not be asked: keep what we know, say why, try again later.
         (_, Some(Err(e))) if e.is_transient() => {
             set_status(
                 state,
                 &d,
-                &d.status,
+                d.status,
                 d.engine_job_id.as_deref(),
                 Some(&format!("the engine cannot be observed: {e}")),
             )
             .await
         }
         // A start the engine refused waits for the user; it is not retried blindly.
-        (RUNNING, None) if d.status == FAILED => Ok(()),
-        (RUNNING, None) => submission::submit(state, &client, &d).await,
-        (RUNNING, Some(Ok(job))) if !job.state.is_terminal() => {
+        (DesiredState::Running, None) if d.status == Status::Failed => Ok(()),
+        (DesiredState::Running, None) => submission::submit(state, &client, &d).await,
+        (DesiredState::Running, Some(Ok(job))) if !job.state.is_terminal() => {
             keep_running(state, &client, &mut d, &job, now).await
         }
         // A stop with savepoint (for an upgrade) ends the job before its savepoint reads as
         // settled: wait for the savepoint rather than take the end for a finish or a crash.
-        (RUNNING, Some(Ok(_))) if savepoints.still_pending => {
-            set_status(state, &d, STOPPING, d.engine_job_id.as_deref(), None).await
+        (DesiredState::Running, Some(Ok(_))) if savepoints.still_pending => {
+            set_status(
+                state,
+                &d,
+                Status::Stopping,
+                d.engine_job_id.as_deref(),
+                None,
+            )
+            .await
         }
-        (RUNNING, Some(Ok(job))) => {
+        (DesiredState::Running, Some(Ok(job))) => {
             close_interval(state, &d, now).await?;
             if job.state == JobState::Finished {
-                set_status(state, &d, FINISHED, None, None).await?;
+                set_status(state, &d, Status::Finished, None, None).await?;
                 sqlx::query("update deployments set desired_state = 'CANCELLED' where id = $1 and desired_state = 'RUNNING'")
                     .bind(&d.id)
                     .execute(&state.db.pool)
@@ -226,7 +232,7 @@ pub(super) async fn act(
             let why = format!("the job was {:?} on the engine", job.state);
             restart(state, &client, &d, &why).await
         }
-        (RUNNING, Some(Err(e))) => {
+        (DesiredState::Running, Some(Err(e))) => {
             close_interval(state, &d, now).await?;
             restart(
                 state,
@@ -236,17 +242,17 @@ pub(super) async fn act(
             )
             .await
         }
-        (SUSPENDED, Some(Ok(job))) if !job.state.is_terminal() => {
+        (DesiredState::Suspended, Some(Ok(job))) if !job.state.is_terminal() => {
             if !stop_requested(state, &d).await? {
                 stop_with_savepoint(state, &client, &d, "SUSPEND", "suspending").await?;
             }
             Ok(())
         }
-        (CANCELLED, Some(Ok(job))) if !job.state.is_terminal() => {
+        (DesiredState::Cancelled, Some(Ok(job))) if !job.state.is_terminal() => {
             if job.state != JobState::Cancelling {
                 client.cancel(&job.jid).await.map_err(engine_error)?;
                 // Asked again quietly while it takes effect (a job still initialising may not cancel at once).
-                if d.status != STOPPING {
+                if d.status != Status::Stopping {
                     event(
                         state,
                         &d.id,
@@ -256,21 +262,37 @@ pub(super) async fn act(
                     .await?;
                 }
             }
-            set_status(state, &d, STOPPING, d.engine_job_id.as_deref(), None).await
+            set_status(
+                state,
+                &d,
+                Status::Stopping,
+                d.engine_job_id.as_deref(),
+                None,
+            )
+            .await
         }
         // Stopped (or gone) while meant to stay stopped: record it.
         (_, Some(_)) | (_, None) => {
             close_interval(state, &d, now).await?;
             // Not SUSPENDED before the stop's savepoint is settled: a resume must find it.
-            if d.desired_state == SUSPENDED && d.engine_job_id.is_some() && savepoints.still_pending
+            if d.desired_state == DesiredState::Suspended
+                && d.engine_job_id.is_some()
+                && savepoints.still_pending
             {
-                return set_status(state, &d, STOPPING, d.engine_job_id.as_deref(), None).await;
+                return set_status(
+                    state,
+                    &d,
+                    Status::Stopping,
+                    d.engine_job_id.as_deref(),
+                    None,
+                )
+                .await;
             }
             // A stop the user asked for ends as what they asked for; a job that completed stays FINISHED.
-            let status = match d.desired_state.as_str() {
-                SUSPENDED => SUSPENDED,
-                _ if d.status == FINISHED => FINISHED,
-                _ => CANCELLED,
+            let status = match d.desired_state {
+                DesiredState::Suspended => Status::Suspended,
+                _ if d.status == Status::Finished => Status::Finished,
+                _ => Status::Cancelled,
             };
             set_status(state, &d, status, None, d.last_error.as_deref()).await
         }
@@ -292,7 +314,7 @@ async fn settle_submission(
     }
     match &observed {
         Some(Ok(_)) => submission::confirm(state, d).await?,
-        Some(Err(EngineError::JobNotFound { .. })) if d.desired_state == RUNNING => {
+        Some(Err(EngineError::JobNotFound { .. })) if d.desired_state == DesiredState::Running => {
             submission::send(state, client, d).await?;
             return Ok(None);
         }
@@ -330,21 +352,21 @@ async fn keep_running(
     }
     // Anything short of fully running after the job ran may be the engine's own
     // restart strategy at work: count its restarts (one call, only then).
-    if !job.is_fully_running() || d.status != RUNNING {
+    if !job.is_fully_running() || d.status != Status::Running {
         note_engine_restarts(state, client, d, job).await?;
     }
     if job.is_fully_running() {
         // The interval opens with the first RUNNING seen, before the status says so.
-        if d.status != RUNNING {
+        if d.status != Status::Running {
             open_interval(state, d, now).await?;
         }
         remember_checkpoint(state, client, d).await?;
-        set_status(state, d, RUNNING, d.engine_job_id.as_deref(), None).await
+        set_status(state, d, Status::Running, d.engine_job_id.as_deref(), None).await
     } else {
         set_status(
             state,
             d,
-            TRANSITIONING,
+            Status::Transitioning,
             d.engine_job_id.as_deref(),
             d.last_error.as_deref(),
         )
@@ -464,7 +486,7 @@ pub(super) async fn restart(
     if d.restart_count >= max {
         let message = format!("{why}; gave up after {max} restarts");
         event(state, &d.id, "failed", &message).await?;
-        return set_status(state, d, FAILED, None, Some(&message)).await;
+        return set_status(state, d, Status::Failed, None, Some(&message)).await;
     }
     sqlx::query("update deployments set restart_count = restart_count + 1, restore_mode = 'LATEST_STATE', engine_job_id = null, status = 'STARTING' where id = $1")
         .bind(&d.id)

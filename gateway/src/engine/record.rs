@@ -7,24 +7,46 @@ use crate::db::{new_id, now_ms};
 use crate::error::ApiError;
 use crate::AppState;
 
-pub const RUNNING: &str = "RUNNING";
+crate::db::stored_enum! {
+    /// What the user wants of a deployment.
+    pub enum DesiredState {
+        Running = "RUNNING",
+        Suspended = "SUSPENDED",
+        Cancelled = "CANCELLED",
+    }
+}
 
-pub const SUSPENDED: &str = "SUSPENDED";
+crate::db::stored_enum! {
+    /// What Sluice last saw the engine do with a deployment.
+    pub enum Status {
+        /// Never started.
+        Created = "CREATED",
+        /// Submitted (or about to be); not yet seen running.
+        Starting = "STARTING",
+        Running = "RUNNING",
+        /// The engine's job exists but not all of its tasks run (deploying, restarting).
+        Transitioning = "TRANSITIONING",
+        /// A stop (with or without savepoint) is under way.
+        Stopping = "STOPPING",
+        Suspended = "SUSPENDED",
+        Cancelled = "CANCELLED",
+        /// Refused, or out of restarts: waits for the user.
+        Failed = "FAILED",
+        /// The job completed by itself (a bounded job).
+        Finished = "FINISHED",
+    }
+}
 
-pub const CANCELLED: &str = "CANCELLED";
-
-/// Observed statuses besides the three desired ones.
-pub const CREATED: &str = "CREATED";
-
-pub const STARTING: &str = "STARTING";
-
-pub const STOPPING: &str = "STOPPING";
-
-pub const TRANSITIONING: &str = "TRANSITIONING";
-
-pub const FAILED: &str = "FAILED";
-
-pub const FINISHED: &str = "FINISHED";
+crate::db::stored_enum! {
+    /// Where the next start restores state from.
+    pub enum RestoreMode {
+        None = "NONE",
+        LatestSavepoint = "LATEST_SAVEPOINT",
+        FromSavepoint = "FROM_SAVEPOINT",
+        /// The newer of the last checkpoint and the newest savepoint.
+        LatestState = "LATEST_STATE",
+    }
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeploymentRow {
@@ -43,10 +65,10 @@ pub struct DeploymentRow {
     pub rest_url: String,
     pub parallelism: i64,
     pub cu_per_task_milli: i64,
-    pub desired_state: String,
-    pub status: String,
+    pub desired_state: DesiredState,
+    pub status: Status,
     pub engine_job_id: Option<String>,
-    pub restore_mode: String,
+    pub restore_mode: RestoreMode,
     pub restore_savepoint_id: Option<String>,
     pub pending_version: Option<i64>,
     pub last_checkpoint_path: Option<String>,
@@ -126,7 +148,7 @@ pub async fn event(
 pub(super) async fn set_status(
     state: &AppState,
     d: &DeploymentRow,
-    status: &str,
+    status: Status,
     engine_job_id: Option<&str>,
     error: Option<&str>,
 ) -> Result<(), ApiError> {
@@ -187,4 +209,24 @@ pub(super) async fn close_interval(
     .execute(&state.db.pool)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_stored_name_reads_back_as_its_variant_and_no_other_text_does() {
+        for status in Status::ALL {
+            assert_eq!(Status::parse(status.as_str()), Some(*status));
+        }
+        for desired in DesiredState::ALL {
+            assert_eq!(DesiredState::parse(desired.as_str()), Some(*desired));
+        }
+        for mode in RestoreMode::ALL {
+            assert_eq!(RestoreMode::parse(&mode.to_string()), Some(*mode));
+        }
+        assert_eq!(Status::parse("running"), None);
+        assert_eq!(DesiredState::parse("FAILED"), None);
+    }
 }

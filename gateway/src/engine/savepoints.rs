@@ -6,7 +6,7 @@ use engine_client::{EngineClient, EngineError, SavepointStatus};
 
 use super::engine_error;
 use super::observe::observe;
-use super::record::{close_interval, event, load, set_status, DeploymentRow, RUNNING, STOPPING};
+use super::record::{close_interval, event, load, set_status, DeploymentRow, DesiredState, Status};
 use super::submission;
 use crate::db::{new_id, now_ms};
 use crate::error::ApiError;
@@ -59,7 +59,7 @@ pub(super) async fn stop_with_savepoint(
         &format!("{why}: stop with savepoint requested"),
     )
     .await?;
-    set_status(state, d, STOPPING, Some(job_id), None).await
+    set_status(state, d, Status::Stopping, Some(job_id), None).await
 }
 
 /// Asks the engine for a savepoint (a stop with one, for the stopping origins) under the
@@ -310,7 +310,7 @@ pub(super) async fn settle_savepoints(
                         .bind(&d.id)
                         .execute(&state.db.pool)
                         .await?;
-                    d.desired_state = RUNNING.to_owned();
+                    d.desired_state = DesiredState::Running;
                 } else if origin == "SUSPEND_AND_UPGRADE" {
                     sqlx::query("update deployments set pending_version = null, last_error = $1 where id = $2")
                         .bind(&message)

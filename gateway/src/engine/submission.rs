@@ -11,7 +11,7 @@
 use engine_client::{EngineClient, EngineError};
 use rand::RngCore;
 
-use super::record::{event, load, set_status, DeploymentRow, FAILED, STARTING};
+use super::record::{event, load, set_status, DeploymentRow, RestoreMode, Status};
 use super::runner;
 use crate::api::jobs::JobContent;
 use crate::db::now_ms;
@@ -103,7 +103,7 @@ pub async fn submit(
     .await?;
     tx.commit().await?;
     let mut d = d.clone();
-    d.status = STARTING.to_owned();
+    d.status = Status::Starting;
     d.engine_job_id = Some(job_id);
     d.intent_state = Some(INTENDED.to_owned());
     d.intent_restore_path = restore;
@@ -151,7 +151,8 @@ pub async fn send(
                 Err(e) => {
                     let message =
                         format!("the engine cannot take the job yet: {}", e.detail.message);
-                    return set_status(state, d, STARTING, Some(&job_id), Some(&message)).await;
+                    return set_status(state, d, Status::Starting, Some(&job_id), Some(&message))
+                        .await;
                 }
             }
         }
@@ -220,7 +221,7 @@ pub async fn send(
         // next pass looks for the job before it sends the same request again.
         Err(e) if e.is_transient() => {
             let message = format!("the engine cannot take the job yet: {e}");
-            set_status(state, d, STARTING, Some(&job_id), Some(&message)).await
+            set_status(state, d, Status::Starting, Some(&job_id), Some(&message)).await
         }
         Err(e) => refuse(state, d, &format!("the engine refused the job: {e}")).await,
     }
@@ -296,7 +297,7 @@ async fn refuse(state: &AppState, d: &DeploymentRow, message: &str) -> Result<()
         mark(state, job_id, REFUSED).await?;
     }
     event(state, &d.id, "failed", message).await?;
-    set_status(state, d, FAILED, None, Some(message)).await
+    set_status(state, d, Status::Failed, None, Some(message)).await
 }
 
 /// Whether this server can run the deployment's content at all.
@@ -333,9 +334,9 @@ async fn restore_point(
     .bind(&d.id)
     .fetch_optional(&state.db.pool)
     .await?;
-    Ok(match d.restore_mode.as_str() {
-        "NONE" => Ok(None),
-        "LATEST_SAVEPOINT" => match newest_savepoint {
+    Ok(match d.restore_mode {
+        RestoreMode::None => Ok(None),
+        RestoreMode::LatestSavepoint => match newest_savepoint {
             Some((location, _)) => Ok(Some(location)),
             None if empty_allowed => Ok(None),
             None => Err(
@@ -343,7 +344,7 @@ async fn restore_point(
                     .to_owned(),
             ),
         },
-        "FROM_SAVEPOINT" => {
+        RestoreMode::FromSavepoint => {
             let row: Option<(String, Option<String>)> = sqlx::query_as(
                 "select state, location from savepoints where id = $1 and deployment_id = $2",
             )
@@ -356,8 +357,8 @@ async fn restore_point(
                 _ => Err("the chosen savepoint is not a completed savepoint of this deployment".to_owned()),
             }
         }
-        // LATEST_STATE: the newer of the last checkpoint seen and the newest savepoint.
-        _ => {
+        // The newer of the last checkpoint seen and the newest savepoint.
+        RestoreMode::LatestState => {
             let checkpoint: Option<(String, i64)> = match &d.last_checkpoint_path {
                 Some(path) => {
                     let (at,): (Option<i64>,) =

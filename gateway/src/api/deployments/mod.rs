@@ -23,10 +23,7 @@ use crate::access::{can, ProjectGuard};
 use crate::db::{new_id, now_ms};
 use crate::domain::Name;
 use crate::engine::engine_error;
-use crate::engine::record::{
-    self, DeploymentRow, CANCELLED, CREATED, DEPLOYMENT_SELECT, FAILED, FINISHED, RUNNING,
-    STARTING, STOPPING, SUSPENDED, TRANSITIONING,
-};
+use crate::engine::record::{self, DeploymentRow, DesiredState, Status, DEPLOYMENT_SELECT};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
@@ -88,10 +85,10 @@ impl From<DeploymentRow> for Deployment {
             job_version: d.job_version,
             cluster_id: d.cluster_id,
             parallelism: d.parallelism,
-            desired_state: d.desired_state,
-            status: d.status,
+            desired_state: d.desired_state.as_str().to_owned(),
+            status: d.status.as_str().to_owned(),
             engine_job_id: d.engine_job_id,
-            restore_mode: d.restore_mode,
+            restore_mode: d.restore_mode.as_str().to_owned(),
             pending_version: d.pending_version,
             last_error: d.last_error,
             restart_count: d.restart_count,
@@ -149,21 +146,11 @@ pub async fn list_deployments(
     }
     .page()?;
     let status = q.status.unwrap_or_default();
-    const STATUSES: [&str; 9] = [
-        CREATED,
-        STARTING,
-        RUNNING,
-        STOPPING,
-        TRANSITIONING,
-        SUSPENDED,
-        CANCELLED,
-        FAILED,
-        FINISHED,
-    ];
-    if !status.is_empty() && !STATUSES.contains(&status.as_str()) {
+    if !status.is_empty() && Status::parse(&status).is_none() {
+        let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
         return Err(ApiError::invalid(
             "status",
-            format!("status is one of {}", STATUSES.join(", ")),
+            format!("status is one of {}", names.join(", ")),
         ));
     }
     let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
@@ -346,7 +333,7 @@ pub async fn delete_deployment(
     Path((_project_id, deployment_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let d = fetch(&state, &access, &deployment_id).await?;
-    if d.desired_state == record::RUNNING || d.engine_job_id.is_some() {
+    if d.desired_state == DesiredState::Running || d.engine_job_id.is_some() {
         return Err(ApiError::conflict(
             "deployment_active",
             "stop the deployment first; it is running or stopping",

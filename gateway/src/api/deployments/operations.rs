@@ -11,7 +11,7 @@ use super::{cu, fetch, Deployment};
 use crate::access::{can, ProjectGuard};
 use crate::db::now_ms;
 use crate::engine::reconciler::kick;
-use crate::engine::record::{self, DeploymentRow};
+use crate::engine::record::{self, DeploymentRow, DesiredState, RestoreMode};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
@@ -43,11 +43,19 @@ pub async fn start_deployment(
     Json(body): Json<StartDeployment>,
 ) -> ApiResult<(StatusCode, JsonResponse<Deployment>)> {
     let d = fetch(&state, &access, &deployment_id).await?;
-    let mode = body.restore_mode.as_deref().unwrap_or("LATEST_STATE");
+    let asked = body.restore_mode.as_deref().unwrap_or("LATEST_STATE");
+    let mode = RestoreMode::parse(asked).ok_or_else(|| {
+        ApiError::invalid(
+            "restore_mode",
+            format!("restore_mode must be NONE, LATEST_SAVEPOINT, FROM_SAVEPOINT or LATEST_STATE, got `{asked}`"),
+        )
+    })?;
     match mode {
-        "NONE" | "LATEST_SAVEPOINT" | "LATEST_STATE" => {}
-        "FROM_SAVEPOINT" => {
-            let sp = body.savepoint_id.as_deref().ok_or_else(|| ApiError::invalid("savepoint_id", "FROM_SAVEPOINT needs savepoint_id"))?;
+        RestoreMode::None | RestoreMode::LatestSavepoint | RestoreMode::LatestState => {}
+        RestoreMode::FromSavepoint => {
+            let sp = body.savepoint_id.as_deref().ok_or_else(|| {
+                ApiError::invalid("savepoint_id", "FROM_SAVEPOINT needs savepoint_id")
+            })?;
             let (n,): (i64,) = sqlx::query_as(
                 "select count(*) from savepoints where id = $1 and deployment_id = $2 and state = 'COMPLETED'",
             )
@@ -56,14 +64,11 @@ pub async fn start_deployment(
             .fetch_one(&state.db.pool)
             .await?;
             if n == 0 {
-                return Err(ApiError::invalid("savepoint_id", "savepoint_id names no completed savepoint of this deployment"));
+                return Err(ApiError::invalid(
+                    "savepoint_id",
+                    "savepoint_id names no completed savepoint of this deployment",
+                ));
             }
-        }
-        other => {
-            return Err(ApiError::invalid(
-                "restore_mode",
-                format!("restore_mode must be NONE, LATEST_SAVEPOINT, FROM_SAVEPOINT or LATEST_STATE, got `{other}`"),
-            ))
         }
     }
     let (saved,): (i64,) = sqlx::query_as(
@@ -75,20 +80,20 @@ pub async fn start_deployment(
     if !body.allow_empty_state {
         let has_state = saved > 0 || d.last_checkpoint_path.is_some();
         match mode {
-            "NONE" if has_state => {
+            RestoreMode::None if has_state => {
                 return Err(ApiError::conflict(
                     "state_would_be_lost",
                     "this deployment has saved state; starting with NONE starts from empty state. Send allow_empty_state: true to do that, or use LATEST_STATE",
                 ));
             }
-            "LATEST_SAVEPOINT" if saved == 0 => {
+            RestoreMode::LatestSavepoint if saved == 0 => {
                 return Err(ApiError::conflict(
                     "no_state_to_restore",
                     "restore_mode LATEST_SAVEPOINT needs a completed savepoint, and this deployment has none. Send allow_empty_state: true to start from empty state",
                 ));
             }
             // It ran with state before, and none of it is left: starting would lose it.
-            "LATEST_STATE" if !has_state && d.had_state == 1 => {
+            RestoreMode::LatestState if !has_state && d.had_state == 1 => {
                 return Err(ApiError::conflict(
                     "no_state_to_restore",
                     "restore_mode LATEST_STATE found no checkpoint or savepoint left of this deployment, although it ran with state. Send allow_empty_state: true to start from empty state",
@@ -188,8 +193,8 @@ pub async fn stop_deployment(
 ) -> ApiResult<(StatusCode, JsonResponse<Deployment>)> {
     let d = fetch(&state, &access, &deployment_id).await?;
     let desired = match body.mode.as_deref().unwrap_or("SUSPEND") {
-        "SUSPEND" => record::SUSPENDED,
-        "CANCEL" => record::CANCELLED,
+        "SUSPEND" => DesiredState::Suspended,
+        "CANCEL" => DesiredState::Cancelled,
         other => {
             return Err(ApiError::invalid(
                 "mode",

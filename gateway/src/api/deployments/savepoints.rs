@@ -12,7 +12,7 @@ use crate::access::{can, ProjectGuard};
 use crate::api::rfc3339;
 use crate::engine::engine_error;
 use crate::engine::reconciler::kick;
-use crate::engine::record::{self};
+use crate::engine::record::{self, DesiredState, Status};
 use crate::engine::savepoints::{insert_savepoint, request_user_savepoint};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Path, Query};
@@ -96,7 +96,7 @@ pub async fn trigger_savepoint(
     Path((_project_id, deployment_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, JsonResponse<Savepoint>)> {
     let d = fetch(&state, &access, &deployment_id).await?;
-    let (Some(job_id), true) = (&d.engine_job_id, d.status == record::RUNNING) else {
+    let (Some(job_id), true) = (&d.engine_job_id, d.status == Status::Running) else {
         return Err(ApiError::conflict(
             "deployment_not_running",
             "a savepoint needs a running job",
@@ -145,7 +145,7 @@ pub async fn delete_savepoint(
     }
     if d.restore_savepoint_id.as_deref() == Some(savepoint_id.as_str())
         && d.engine_job_id.is_none()
-        && d.desired_state == record::RUNNING
+        && d.desired_state == DesiredState::Running
     {
         return Err(ApiError::conflict(
             "savepoint_in_use",
