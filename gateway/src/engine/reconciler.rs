@@ -323,6 +323,14 @@ async fn settle_submission(
             d.engine_job_id = None;
             return Ok(Some(None));
         }
+        // Cancelled while the engine cannot be asked whether it took the job: nothing is
+        // owed to such a job (a cancel keeps no state), so the submission is dropped; if
+        // the engine did take it, the orphan sweep cancels it once it answers again.
+        Some(Err(e)) if e.is_transient() && d.desired_state == DesiredState::Cancelled => {
+            submission::abandon(state, d).await?;
+            d.engine_job_id = None;
+            return Ok(Some(None));
+        }
         _ => {}
     }
     Ok(Some(observed))
