@@ -75,6 +75,11 @@ pub async fn list_exceptions(
     let Some(job_id) = &d.engine_job_id else {
         return Ok(JsonResponse(Vec::new()));
     };
+    // A submission the engine has not confirmed has reported nothing yet (the engine may
+    // not even have it): nothing to ask it.
+    if d.intent_state.as_deref() == Some(crate::engine::submission::INTENDED) {
+        return Ok(JsonResponse(Vec::new()));
+    }
     let client = state.engines.client(&d.rest_url)?;
     let exceptions = client.exceptions(job_id).await.map_err(engine_error)?;
     Ok(JsonResponse(
