@@ -197,7 +197,14 @@ pub(super) async fn act(
                 &d,
                 d.status,
                 d.engine_job_id.as_deref(),
-                Some(&format!("the engine cannot be observed: {e}")),
+                Some(
+                    &if d.intent_state.as_deref() == Some(submission::INTENDED) {
+                        // Still to be sent (or confirmed): what the user waits for is the start.
+                        format!("the engine cannot take the job yet: {e}")
+                    } else {
+                        format!("the engine cannot be observed: {e}")
+                    },
+                ),
             )
             .await
         }
