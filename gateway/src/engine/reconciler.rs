@@ -325,15 +325,14 @@ async fn settle_submission(
             submission::send(state, client, d).await?;
             return Ok(None);
         }
-        Some(Err(EngineError::JobNotFound { .. })) => {
-            submission::abandon(state, d).await?;
-            d.engine_job_id = None;
-            return Ok(Some(None));
-        }
-        // Cancelled while the engine cannot be asked whether it took the job: nothing is
-        // owed to such a job (a cancel keeps no state), so the submission is dropped; if
-        // the engine did take it, the orphan sweep cancels it once it answers again.
-        Some(Err(e)) if e.is_transient() && d.desired_state == DesiredState::Cancelled => {
+        // Not wanted any more and never taken; or cancelled while the engine cannot be
+        // asked whether it took the job (a cancel keeps no state, so nothing is owed to
+        // such a job): the submission is dropped. Should the job exist after all, the
+        // orphan sweep cancels it once the engine answers.
+        Some(Err(e))
+            if matches!(e, EngineError::JobNotFound { .. })
+                || (e.is_transient() && d.desired_state == DesiredState::Cancelled) =>
+        {
             submission::abandon(state, d).await?;
             d.engine_job_id = None;
             return Ok(Some(None));
