@@ -6,6 +6,7 @@ import { Link, useLocation } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { useLoad, useVisiblePolling } from '../lib/hooks';
 import { money } from '../lib/decimal';
+import { formatNumericDate } from '../lib/dates';
 import { useSession } from '../session';
 
 let listeners: (() => unknown)[] = [];
@@ -54,7 +55,7 @@ export function ArrearsBanner() {
   if (!b?.arrears_since || onBilling) return null;
   return (
     <div className="arrears-banner" role="alert" data-testid="arrears-banner">
-      <strong>Your account is in arrears</strong> since {new Date(b.arrears_since).toLocaleDateString()}:{' '}
+      <strong>Your account is in arrears</strong> since {formatNumericDate(b.arrears_since)}:{' '}
       {b.unpaid_bills} unpaid bill{b.unpaid_bills === 1 ? '' : 's'}, {money(b.unpaid_total, b.currency)}. Pay-as-you-go
       deployments were stopped with a savepoint and new starts are refused until a top-up pays it.{' '}
       <Link to="/billing">Pay now</Link>

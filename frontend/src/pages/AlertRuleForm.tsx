@@ -4,6 +4,7 @@
 import { useState } from 'react';
 import { api, call, type Schemas } from '../api/client';
 import { Dialog, ErrorNote, Field, fieldError, formError } from '../components/ui';
+import { formatDuration } from '../lib/dates';
 
 export type AlertRule = Schemas['AlertRule'];
 type ContactGroup = Schemas['ContactGroup'];
@@ -91,16 +92,6 @@ export function conditionSpec(value: string): ConditionSpec | undefined {
   return CONDITIONS.find((c) => c.value === value);
 }
 
-/** "600" -> "10 min"; for hints next to seconds fields. */
-export function duration(secs: number): string {
-  if (!Number.isFinite(secs) || secs <= 0) return '';
-  if (secs % 86_400 === 0) return `${secs / 86_400} d`;
-  if (secs % 3600 === 0) return `${secs / 3600} h`;
-  if (secs % 60 === 0) return `${secs / 60} min`;
-  if (secs > 60) return `${Math.floor(secs / 60)} min ${secs % 60} s`;
-  return `${secs} s`;
-}
-
 /** A rule's condition in one line: "Restarts: more than 3 restarts in 10 min". */
 export function describeRule(r: Pick<AlertRule, 'condition' | 'threshold' | 'window_secs'>): string {
   const c = conditionSpec(r.condition);
@@ -108,7 +99,7 @@ export function describeRule(r: Pick<AlertRule, 'condition' | 'threshold' | 'win
   const parts: string[] = [];
   if (c.threshold) parts.push(`${c.threshold.label.replace(/ \(.*\)$/, '').toLowerCase()} ${r.threshold.toLocaleString()} ${c.threshold.unit}`);
   const counted = r.condition === 'restarts' || r.condition === 'checkpoint_failures';
-  if (c.window) parts.push(`${counted ? 'within' : r.condition === 'no_checkpoint' ? 'in' : 'for'} ${duration(r.window_secs)}`);
+  if (c.window) parts.push(`${counted ? 'within' : r.condition === 'no_checkpoint' ? 'in' : 'for'} ${formatDuration(r.window_secs)}`);
   return parts.length ? `${c.label}: ${parts.join(' ')}` : c.label;
 }
 
@@ -258,7 +249,7 @@ export function AlertRuleDialog({
               <Field
                 label="Window (seconds)"
                 error={fieldError(error, 'window_secs')}
-                hint={`${spec.window.hint} ${spec.window.min}–${spec.window.max.toLocaleString()} s${windowValue ? `; now ${duration(windowValue)}` : ''}.`}
+                hint={`${spec.window.hint} ${spec.window.min}–${spec.window.max.toLocaleString()} s${windowValue ? `; now ${formatDuration(windowValue)}` : ''}.`}
               >
                 {(p) => (
                   <input
@@ -316,7 +307,7 @@ export function AlertRuleDialog({
           <Field
             label="Repeat every (seconds)"
             error={fieldError(error, 'repeat_secs')}
-            hint={repeatValue > 0 ? `Reminds every ${duration(repeatValue)} while it fires.` : '0: tell once when it fires and once when it resolves. At least 60 otherwise.'}
+            hint={repeatValue > 0 ? `Reminds every ${formatDuration(repeatValue)} while it fires.` : '0: tell once when it fires and once when it resolves. At least 60 otherwise.'}
           >
             {(p) => <input {...p} type="number" min={0} max={604_800} step={1} value={repeat} onChange={(e) => setRepeat(e.target.value)} style={{ width: '100%' }} />}
           </Field>

@@ -4,11 +4,12 @@ import { useMemo, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
-import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError, formatTime } from '../components/ui';
+import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../components/ui';
+import { HOUR, browserTimeZone, formatDuration, formatTime, localInputToIso, msUntil, toLocalInput } from '../lib/dates';
 import { fetchAll, useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
 import { useProject } from '../project';
 import { atLeast } from '../session';
-import { AlertRuleDialog, describeRule, duration, type AlertRule } from './AlertRuleForm';
+import { AlertRuleDialog, describeRule, type AlertRule } from './AlertRuleForm';
 import { ContactGroupsTab } from './ContactGroups';
 
 type Deployment = Schemas['Deployment'];
@@ -234,7 +235,7 @@ function RulesTab({ projectId, rules, reload, groups, deployments, deploymentNam
                 <span className={'badge sev-' + r.severity.toLowerCase()}>{r.severity}</span>
               </td>
               <td>{groupName(r.contact_group_id)}</td>
-              <td className="muted">{r.repeat_secs > 0 ? `every ${duration(r.repeat_secs)}` : 'never'}</td>
+              <td className="muted">{r.repeat_secs > 0 ? `every ${formatDuration(r.repeat_secs)}` : 'never'}</td>
               <td>
                 {canWrite ? (
                   <label className="switch">
@@ -315,18 +316,6 @@ function RulesTab({ projectId, rules, reload, groups, deployments, deploymentNam
   );
 }
 
-/** datetime-local text ("2026-12-02T06:00") read in the browser's zone, as RFC 3339. */
-function fromLocal(v: string): string | undefined {
-  if (!v) return undefined;
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
-}
-
-function toLocal(d: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
 function NewSilenceDialog({ projectId, rules, deployments, onClose, onCreated }: {
   projectId: string;
   rules: AlertRule[];
@@ -337,7 +326,7 @@ function NewSilenceDialog({ projectId, rules, deployments, onClose, onCreated }:
   const [ruleId, setRuleId] = useState('');
   const [deploymentId, setDeploymentId] = useState('');
   const [startsAt, setStartsAt] = useState('');
-  const [endsAt, setEndsAt] = useState(() => toLocal(new Date(Date.now() + 2 * 3600_000)));
+  const [endsAt, setEndsAt] = useState(() => toLocalInput(Date.now() + 2 * HOUR));
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
@@ -351,8 +340,8 @@ function NewSilenceDialog({ projectId, rules, deployments, onClose, onCreated }:
           body: {
             rule_id: ruleId || null,
             deployment_id: deploymentId || null,
-            starts_at: fromLocal(startsAt) ?? null,
-            ends_at: fromLocal(endsAt) ?? '',
+            starts_at: localInputToIso(startsAt) ?? null,
+            ends_at: localInputToIso(endsAt) ?? '',
             reason: reason.trim(),
           },
         }),
@@ -363,7 +352,7 @@ function NewSilenceDialog({ projectId, rules, deployments, onClose, onCreated }:
       setBusy(false);
     }
   };
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const zone = browserTimeZone();
   return (
     <Dialog
       title="New silence"
@@ -469,7 +458,7 @@ function SilencesTab({ projectId, rules, deployments, ruleName, deploymentName, 
                 {s.rule_id ? <>rule <strong>{ruleName(s.rule_id)}</strong></> : 'every rule'}
                 {' · '}
                 {s.deployment_id ? <>deployment <strong>{deploymentName(s.deployment_id)}</strong></> : 'every deployment'}
-                {new Date(s.starts_at).getTime() > now && <span className="badge pending" style={{ marginLeft: 6 }}>upcoming</span>}
+                {msUntil(s.starts_at, now) > 0 && <span className="badge pending" style={{ marginLeft: 6 }}>upcoming</span>}
               </td>
               <td className="muted">{formatTime(s.starts_at)}</td>
               <td className="muted">{formatTime(s.ends_at)}</td>

@@ -4,7 +4,8 @@
 import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
-import { ErrorNote, LoadMore, formatTime } from '../components/ui';
+import { ErrorNote, LoadMore } from '../components/ui';
+import { formatTime, localInputToIso } from '../lib/dates';
 import { fetchAll, useLoad, usePaged } from '../lib/hooks';
 import { useSession } from '../session';
 
@@ -33,9 +34,8 @@ export function AuditPage() {
   // datetime-local values are the browser's local time; the API takes instants.
   const [fromLocal, setFromLocal] = useState('');
   const [toLocal, setToLocal] = useState('');
-  const instant = (local: string) => (local ? new Date(local).toISOString() : undefined);
-  const from = instant(fromLocal);
-  const to = instant(toLocal);
+  const from = localInputToIso(fromLocal);
+  const to = localInputToIso(toLocal);
   const members = useLoad(
     async () => (allowed ? fetchAll((cursor) => call(api.GET('/account/members', { params: { query: { cursor, limit: 200 } } }))) : []),
     [allowed],

@@ -10,7 +10,8 @@ import { API_BASE, api, call, type Schemas } from '../api/client';
 import { accountStatusChanged, canReadBilling } from '../components/AccountStatus';
 import { Chart, type Series } from '../components/Chart';
 import { toast } from '../components/toast';
-import { ConfirmDialog, ErrorNote, Field, LoadMore, fieldError, formError, formatTime } from '../components/ui';
+import { ConfirmDialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../components/ui';
+import { epochSeconds, formatClock, formatMonth, formatTime, lastDays, localInputToIso } from '../lib/dates';
 import { money, sumDecimals, isNegative, isPositiveAmount } from '../lib/decimal';
 import { fetchAll, useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
 import { useSession } from '../session';
@@ -161,13 +162,6 @@ function BalancePanel() {
   );
 }
 
-/** The last `days` days up to the next hour, as the API's RFC 3339 range. */
-function lastDays(days: number) {
-  const to = new Date(Math.ceil(Date.now() / 3600_000) * 3600_000 + 3600_000);
-  const from = new Date(to.getTime() - days * 86400_000);
-  return { from: from.toISOString(), to: to.toISOString() };
-}
-
 function UsageTab({ projects, projectName }: { projects: Project[]; projectName: (id: string) => string }) {
   const [days, setDays] = useState(30);
   const [bucket, setBucket] = useState<'day' | 'hour'>('day');
@@ -213,9 +207,9 @@ function UsageTab({ projects, projectName }: { projects: Project[]; projectName:
     // and a single busy day still draws a line. Buckets are cut in the billing time
     // zone: step from one the API gave (an hour, or a day).
     const step = bucket === 'hour' ? 3600 : 86400;
-    const given = points.map((p) => Date.parse(p.bucket_start) / 1000);
-    const start = Date.parse(range.from) / 1000;
-    const end = Date.parse(range.to) / 1000;
+    const given = points.map((p) => epochSeconds(p.bucket_start));
+    const start = epochSeconds(range.from);
+    const end = epochSeconds(range.to);
     const anchor = given[0] ?? Math.floor(start / step) * step;
     const filled: number[] = [];
     for (let t = anchor - Math.ceil((anchor - start) / step) * step; t < end; t += step) filled.push(t);
@@ -227,7 +221,7 @@ function UsageTab({ projects, projectName }: { projects: Project[]; projectName:
     for (const p of points) {
       const key = top.includes(p.deployment_id) ? p.deployment_id : 'others';
       const arr = lines.get(key) ?? times.map(() => 0);
-      const i = index.get(Date.parse(p.bucket_start) / 1000)!;
+      const i = index.get(epochSeconds(p.bucket_start))!;
       const v = Number(p.cu_hours);
       arr[i] = (arr[i] ?? 0) + v;
       totalLine[i] = (totalLine[i] ?? 0) + v;
@@ -394,7 +388,7 @@ function HoursTab({ projects, projectName }: { projects: Project[]; projectName:
           {items.slice(0, page.shown).map((h) => (
             <tr key={h.project_id + h.window_start}>
               <td className="muted">
-                {formatTime(h.window_start)} – {new Date(h.window_end).toLocaleTimeString(undefined, { timeStyle: 'short' })}
+                {formatTime(h.window_start)} – {formatClock(h.window_end)}
               </td>
               <td>{projectName(h.project_id)}</td>
               <td className="num">{h.cu_hours}</td>
@@ -457,7 +451,7 @@ function BillsTab({ projectName }: { projectName: (id: string) => string }) {
 }
 
 function BillRow({ bill: b, open, onToggle, projectName }: { bill: Schemas['Bill']; open: boolean; onToggle: () => void; projectName: (id: string) => string }) {
-  const month = new Date(b.period_start).toLocaleDateString(undefined, { year: 'numeric', month: 'long', timeZone: b.billing_time_zone });
+  const month = formatMonth(b.period_start, { timeZone: b.billing_time_zone });
   return (
     <>
       <tr>
@@ -553,12 +547,6 @@ function needs(kind: OrderKind) {
   };
 }
 
-function fromLocal(v: string): string | null {
-  if (!v) return null;
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
-}
-
 function SubscriptionsTab({ projects, projectName }: { projects: Project[]; projectName: (id: string) => string }) {
   const subs = useLoad(() => call(api.GET('/account/subscriptions')), []);
   const [kind, setKind] = useState<OrderKind>('new_purchase');
@@ -578,7 +566,7 @@ function SubscriptionsTab({ projects, projectName }: { projects: Project[]; proj
     project_id: project,
     ...(n.cu ? { cu: cu.trim() === '' ? null : Number(cu) } : {}),
     ...(n.months ? { months: months.trim() === '' ? null : Number(months) } : {}),
-    ...(n.window ? { starts_at: fromLocal(startsAt), ends_at: fromLocal(endsAt) } : {}),
+    ...(n.window ? { starts_at: localInputToIso(startsAt) ?? null, ends_at: localInputToIso(endsAt) ?? null } : {}),
   };
   const key = JSON.stringify(request);
   const current = quote?.key === key ? quote.quote : undefined;

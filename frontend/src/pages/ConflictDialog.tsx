@@ -4,6 +4,7 @@ import { useState } from 'react';
 import type { Schemas } from '../api/client';
 import { DiffView } from '../components/DiffView';
 import { Dialog, ErrorNote } from '../components/ui';
+import { formatNumericTime } from '../lib/dates';
 import { contentText } from './VersionsPanel';
 
 type Job = Schemas['Job'];
@@ -59,7 +60,7 @@ export function ConflictDialog({
       }
     >
       <p className="muted" style={{ marginTop: 0 }}>
-        The draft on the server is at revision {server.revision} (updated {new Date(server.updated_at).toLocaleString()}). Left: the server's
+        The draft on the server is at revision {server.revision} (updated {formatNumericTime(server.updated_at)}). Left: the server's
         version. Right: yours{editable ? ', editable: merge by hand, then “Save merged”' : ''}.
       </p>
       <DiffView

@@ -5,6 +5,7 @@ import { useNavigate } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { Badge, Dialog, ErrorNote, Field, Spinner, fieldError, formError } from '../components/ui';
 import { toast } from '../components/toast';
+import { calendarDay } from '../lib/dates';
 import { useLoad } from '../lib/hooks';
 
 type Job = Schemas['Job'];
@@ -25,9 +26,9 @@ export function EngineStage({ ev }: { ev: EngineVersion | undefined }) {
         : 'No newer version is published yet.';
   return (
     <div className="small" data-testid="engine-stage">
-      <Badge value={ev.pulled ? 'PULLED' : ev.stage} title={`GA ${ev.ga.slice(0, 10)} · EOGS ${ev.eogs.slice(0, 10)} · EOFS ${ev.eofs.slice(0, 10)} · EOS ${ev.eos.slice(0, 10)}`} />{' '}
+      <Badge value={ev.pulled ? 'PULLED' : ev.stage} title={`GA ${calendarDay(ev.ga)} · EOGS ${calendarDay(ev.eogs)} · EOFS ${calendarDay(ev.eofs)} · EOS ${calendarDay(ev.eos)}`} />{' '}
       <span className="muted">
-        Flink {ev.flink_version} · end of support {ev.eos.slice(0, 10)}
+        Flink {ev.flink_version} · end of support {calendarDay(ev.eos)}
       </span>
       {advice && <div className={ev.stage === 'EOS' || ev.stage === 'EOFS' ? 'field-error' : 'field-hint'}>{advice}</div>}
     </div>

@@ -3,7 +3,8 @@ import { useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { Chart, type Series } from '../components/Chart';
-import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, Spinner, fieldError, formError, formatTime } from '../components/ui';
+import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, Spinner, fieldError, formError } from '../components/ui';
+import { HOUR, epochSeconds, formatTime, isoAgo } from '../lib/dates';
 import { toast } from '../components/toast';
 import { useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
 import { useProject } from '../project';
@@ -401,7 +402,7 @@ function Metrics({ projectId, deploymentId, live }: { projectId: string; deploym
     () =>
       call(
         api.GET('/projects/{project_id}/deployments/{deployment_id}/metrics', {
-          params: { path: { project_id: projectId, deployment_id: deploymentId }, query: { from: new Date(Date.now() - 3600_000).toISOString() } },
+          params: { path: { project_id: projectId, deployment_id: deploymentId }, query: { from: isoAgo(HOUR) } },
         }),
       ),
     [deploymentId],
@@ -409,7 +410,7 @@ function Metrics({ projectId, deploymentId, live }: { projectId: string; deploym
   useVisiblePolling(() => void m.reload(), 15000, live);
   const points = useMemo(() => (Array.isArray(m.data) ? m.data : []), [m.data]);
   const charts = useMemo(() => {
-    const times = points.map((p) => Date.parse(p.at) / 1000);
+    const times = points.map((p) => epochSeconds(p.at));
     const s = (label: string, color: string, f: (p: (typeof points)[number]) => number | null): Series => ({ label, color, values: points.map(f) });
     return {
       times,

@@ -1,6 +1,7 @@
 import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
-import { Badge, ErrorNote, LoadMore, formatTime } from '../components/ui';
+import { Badge, ErrorNote, LoadMore } from '../components/ui';
+import { formatTime } from '../lib/dates';
 import { usePaged, useVisiblePolling } from '../lib/hooks';
 
 /** States that are on their way somewhere: the console polls faster while any shows. */

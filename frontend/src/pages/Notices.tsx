@@ -5,7 +5,8 @@ import { useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { accountStatusChanged } from '../components/AccountStatus';
-import { Badge, ErrorNote, LoadMore, formatTime } from '../components/ui';
+import { Badge, ErrorNote, LoadMore } from '../components/ui';
+import { DAY, formatDate, formatTime, msUntil } from '../lib/dates';
 import { fetchAll, useLoad, type Loaded } from '../lib/hooks';
 
 type Notice = Schemas['Notice'];
@@ -174,7 +175,7 @@ function ImpactTab() {
                 <Badge value={i.stage} />
               </td>
               <td>{i.action}</td>
-              <td className={i.by && Date.parse(i.by) - Date.now() < 30 * 86400_000 ? 'soon' : 'muted'}>{i.by ? formatTime(i.by) : '—'}</td>
+              <td className={i.by && msUntil(i.by) < 30 * DAY ? 'soon' : 'muted'}>{i.by ? formatTime(i.by) : '—'}</td>
             </tr>
           ))}
           {!impact.loading && items.length === 0 && (
@@ -226,10 +227,10 @@ function EnginesTab() {
                 <Badge value={v.stage} title={STAGES[v.stage]} /> {v.pulled && <Badge value="pulled" title="Pulled for a defect: no new deployments" />}
                 <div className="muted small">{STAGES[v.stage]}</div>
               </td>
-              <td className="muted small">{formatDay(v.ga)}</td>
-              <td className="muted small">{formatDay(v.eogs)}</td>
-              <td className="muted small">{formatDay(v.eofs)}</td>
-              <td className="muted small">{formatDay(v.eos)}</td>
+              <td className="muted small">{formatDate(v.ga)}</td>
+              <td className="muted small">{formatDate(v.eogs)}</td>
+              <td className="muted small">{formatDate(v.eofs)}</td>
+              <td className="muted small">{formatDate(v.eos)}</td>
               <td>
                 {v.upgrade_to ? (
                   <>
@@ -252,8 +253,4 @@ function EnginesTab() {
       </table>
     </div>
   );
-}
-
-function formatDay(iso: string): string {
-  return new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' });
 }

@@ -5,7 +5,8 @@
 import { useState } from 'react';
 import { api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
-import { ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError, formatTime } from '../components/ui';
+import { ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../components/ui';
+import { formatTime } from '../lib/dates';
 import { useLoad, usePaged } from '../lib/hooks';
 import { useSession } from '../session';
 

@@ -3,7 +3,8 @@ import { Link, useNavigate } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { usePaged } from '../lib/hooks';
 import { useSession } from '../session';
-import { ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError, formatTime } from '../components/ui';
+import { ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../components/ui';
+import { formatTime } from '../lib/dates';
 
 type Project = Schemas['Project'];
 

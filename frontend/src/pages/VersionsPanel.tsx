@@ -3,7 +3,8 @@
 import { useState } from 'react';
 import { api, call, type Schemas } from '../api/client';
 import { DiffView } from '../components/DiffView';
-import { ConfirmDialog, ErrorNote, formatTime } from '../components/ui';
+import { ConfirmDialog, ErrorNote } from '../components/ui';
+import { formatTime } from '../lib/dates';
 import { useLoad } from '../lib/hooks';
 
 type Version = Schemas['Version'];
