@@ -33,6 +33,92 @@ export function Dialog({
   );
 }
 
+/**
+ * A dialog that asks for something and sends it: Cancel, and a submit button that is
+ * busy while `onSubmit` runs. What `onSubmit` throws is shown in the dialog: an error the
+ * API tied to one of `fields` is for that field's Field (children may be a function of
+ * the error, to pass it on), any other under the content. With `form`, the content is a
+ * form, so Enter in a field submits.
+ */
+export function FormDialog({
+  title,
+  onClose,
+  onSubmit,
+  submitLabel,
+  busyLabel,
+  submitClass = 'primary',
+  disabled = false,
+  fields = [],
+  form = false,
+  formTestId,
+  wide,
+  children,
+}: {
+  title: string;
+  onClose: () => void;
+  /** Sends the form; throws to keep the dialog open with the error. Closing is up to it. */
+  onSubmit: () => Promise<void>;
+  submitLabel: string;
+  /** The submit button's text while busy (it keeps `submitLabel` otherwise). */
+  busyLabel?: string;
+  submitClass?: string;
+  /** True while what is typed cannot be sent yet. */
+  disabled?: boolean;
+  fields?: string[];
+  form?: boolean;
+  formTestId?: string;
+  wide?: boolean;
+  children: ReactNode | ((error: unknown) => ReactNode);
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const submit = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await onSubmit();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  const content = (
+    <>
+      {typeof children === 'function' ? children(error) : children}
+      <ErrorNote error={formError(error, fields)} />
+    </>
+  );
+  return (
+    <Dialog
+      title={title}
+      onClose={onClose}
+      wide={wide}
+      footer={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button className={submitClass} disabled={busy || disabled} onClick={() => void submit()}>
+            {busy && busyLabel ? busyLabel : submitLabel}
+          </button>
+        </>
+      }
+    >
+      {form ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void submit();
+          }}
+          data-testid={formTestId}
+        >
+          {content}
+        </form>
+      ) : (
+        content
+      )}
+    </Dialog>
+  );
+}
+
 /** Asks before something that cannot be undone; shows the API's refusal in place. */
 export function ConfirmDialog({
   title,
@@ -47,37 +133,20 @@ export function ConfirmDialog({
   onConfirm: () => Promise<void>;
   onClose: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   return (
-    <Dialog
+    <FormDialog
       title={title}
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button
-            className="danger solid"
-            disabled={busy}
-            onClick={async () => {
-              setBusy(true);
-              try {
-                await onConfirm();
-                onClose();
-              } catch (e) {
-                setError(e);
-                setBusy(false);
-              }
-            }}
-          >
-            {busy ? 'Working…' : confirmLabel}
-          </button>
-        </>
-      }
+      submitLabel={confirmLabel}
+      busyLabel="Working…"
+      submitClass="danger solid"
+      onSubmit={async () => {
+        await onConfirm();
+        onClose();
+      }}
     >
       <div>{message}</div>
-      <ErrorNote error={error} />
-    </Dialog>
+    </FormDialog>
   );
 }
 

@@ -161,3 +161,9 @@ export async function fetchAll<T>(fetchPage: (cursor: string | undefined) => Pro
   }
   return all;
 }
+
+/** Shows a long list loaded whole `step` rows at a time: `more` shows the next step. */
+export function useShown(step = 100) {
+  const [shown, setShown] = useState(step);
+  return { shown, more: () => setShown((n) => n + step), reset: () => setShown(step) };
+}

@@ -5,7 +5,8 @@ import { useRef, useState } from 'react';
 import { useParams } from 'react-router';
 import { API_BASE, api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
-import { ConfirmDialog, ErrorNote, LoadMore, fieldError, formError, formatBytes } from '../components/ui';
+import { DataTable, pagedRows } from '../components/DataTable';
+import { ConfirmDialog, ErrorNote, fieldError, formError, formatBytes } from '../components/ui';
 import { formatTime } from '../lib/dates';
 import { usePaged } from '../lib/hooks';
 import { sha256Hex, uploadArtifact, type UploadProgress } from '../lib/upload';
@@ -127,55 +128,42 @@ export function ArtifactsPage() {
           )}
         </div>
       )}
-      <ErrorNote error={list.error} />
-      <table className="list" data-testid="artifacts">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Kind</th>
-            <th className="num">Size</th>
-            <th>SHA-256</th>
-            <th>Uploaded</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {list.items.map((a) => (
-            <tr key={a.id}>
-              <td>
-                <a href={`${API_BASE}/projects/${encodeURIComponent(projectId)}/artifacts/${encodeURIComponent(a.id)}/content`} download={a.name}>
-                  {a.name}
-                </a>
-              </td>
-              <td>
-                <span className="badge">{a.kind}</span>
-              </td>
-              <td className="num">{formatBytes(a.size_bytes)}</td>
-              <td>
-                <code className="sha" title={a.sha256}>
-                  {a.sha256}
-                </code>
-              </td>
-              <td className="muted">{formatTime(a.created_at)}</td>
-              <td className="num">
-                {canWrite && (
-                  <button className="danger small" onClick={() => setDeleting(a)} aria-label={`Delete ${a.name}`}>
-                    Delete
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-          {!list.loading && list.items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                No artifacts yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+      <DataTable
+        {...pagedRows(list)}
+        testId="artifacts"
+        rowKey={(a) => a.id}
+        empty="No artifacts yet."
+        columns={[
+          {
+            header: 'Name',
+            cell: (a) => (
+              <a href={`${API_BASE}/projects/${encodeURIComponent(projectId)}/artifacts/${encodeURIComponent(a.id)}/content`} download={a.name}>
+                {a.name}
+              </a>
+            ),
+          },
+          { header: 'Kind', cell: (a) => <span className="badge">{a.kind}</span> },
+          { header: 'Size', num: true, cell: (a) => formatBytes(a.size_bytes) },
+          {
+            header: 'SHA-256',
+            cell: (a) => (
+              <code className="sha" title={a.sha256}>
+                {a.sha256}
+              </code>
+            ),
+          },
+          { header: 'Uploaded', className: 'muted', cell: (a) => formatTime(a.created_at) },
+          {
+            num: true,
+            cell: (a) =>
+              canWrite && (
+                <button className="danger small" onClick={() => setDeleting(a)} aria-label={`Delete ${a.name}`}>
+                  Delete
+                </button>
+              ),
+          },
+        ]}
+      />
       {deleting && (
         <ConfirmDialog
           title={`Delete ${deleting.name}?`}

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
-import { ErrorNote, LoadMore } from '../components/ui';
+import { DataTable, pagedRows } from '../components/DataTable';
 import { formatTime, localInputToIso } from '../lib/dates';
 import { fetchAll, useLoad, usePaged } from '../lib/hooks';
 import { useSession } from '../session';
@@ -132,53 +132,52 @@ export function AuditPage() {
         <div className="spacer" />
         <span className="muted small">Operations match exactly; newest first.</span>
       </div>
-      <ErrorNote error={list.error} />
-      <table className="list" data-testid="audit">
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Who</th>
-            <th>Operation</th>
-            <th>Outcome</th>
-            {!projectId && <th>Project</th>}
-            <th>Request</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.items.map((e) => (
-            <tr key={e.id}>
-              <td className="muted">{formatTime(e.created_at)}</td>
-              <td>
+      <DataTable
+        {...pagedRows(list)}
+        testId="audit"
+        rowKey={(e) => e.id}
+        empty="Nothing recorded for these filters."
+        columns={[
+          { header: 'When', className: 'muted', cell: (e) => formatTime(e.created_at) },
+          {
+            header: 'Who',
+            cell: (e) => (
+              <>
                 <button className="ghost small" title="Show only this person" onClick={() => setActor(e.actor_user_id)}>
                   {person(e.actor_user_id)}
                 </button>
                 <div className="muted small mono">{e.actor_credential.startsWith('token:') ? 'API token' : 'signed in'}</div>
-              </td>
-              <td>
+              </>
+            ),
+          },
+          {
+            header: 'Operation',
+            cell: (e) => (
+              <>
                 <button className="ghost small mono" title="Show only this operation" onClick={() => setActionText(e.action)}>
                   {e.action}
                 </button>
                 <div className="muted small mono">
                   {e.method} {e.path}
                 </div>
-              </td>
-              <td>
+              </>
+            ),
+          },
+          {
+            header: 'Outcome',
+            cell: (e) => (
+              <>
                 <span className={'badge outcome-' + e.outcome}>{e.outcome}</span> <span className="muted small">{e.status}</span>
-              </td>
-              {!projectId && <td>{e.project_id ? <Link to={`/projects/${e.project_id}`}>{projectName(e.project_id)}</Link> : <span className="muted">account</span>}</td>}
-              <td className="mono small muted">{e.request_id}</td>
-            </tr>
-          ))}
-          {!list.loading && list.items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                Nothing recorded for these filters.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+              </>
+            ),
+          },
+          !projectId && {
+            header: 'Project',
+            cell: (e) => (e.project_id ? <Link to={`/projects/${e.project_id}`}>{projectName(e.project_id)}</Link> : <span className="muted">account</span>),
+          },
+          { header: 'Request', className: 'mono small muted', cell: (e) => e.request_id },
+        ]}
+      />
     </div>
   );
 }

@@ -6,7 +6,8 @@ import { useState } from 'react';
 import { useParams } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
-import { ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../components/ui';
+import { DataTable, pagedRows } from '../components/DataTable';
+import { ConfirmDialog, Field, FormDialog, fieldError } from '../components/ui';
 import { formatTime } from '../lib/dates';
 import { usePaged } from '../lib/hooks';
 import { useProject } from '../project';
@@ -60,8 +61,6 @@ function ConnectionDialog({ projectId, editing, onClose, onSaved }: {
       : TEMPLATES.kafka.secrets.map((key) => ({ key, value: '', existing: false, remove: false })),
   );
   const [touched, setTouched] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
 
   const pickKind = (k: Kind) => {
     setKind(k);
@@ -81,149 +80,142 @@ function ConnectionDialog({ projectId, editing, onClose, onSaved }: {
   };
 
   const submit = async () => {
-    setBusy(true);
-    setError(undefined);
     // Empty rows are ignored; a property row with a key and no value is sent as "" on purpose.
     const properties = Object.fromEntries(props.filter((r) => r.key.trim()).map((r) => [r.key.trim(), r.value]));
-    try {
-      let saved: Connection;
-      if (!editing) {
-        const secret_properties = Object.fromEntries(secrets.filter((r) => r.key.trim() && r.value).map((r) => [r.key.trim(), r.value]));
-        saved = await call(
-          api.POST('/projects/{project_id}/connections', {
-            params: { path: { project_id: projectId } },
-            body: { name: name.trim(), kind, properties, secret_properties },
-          }),
-        );
-      } else {
-        const changes: Record<string, string | null> = {};
-        for (const r of secrets) {
-          const key = r.key.trim();
-          if (!key) continue;
-          if (r.existing && r.remove) changes[key] = null;
-          else if (r.value) changes[key] = r.value;
-        }
-        saved = await call(
-          api.PATCH('/projects/{project_id}/connections/{connection_id}', {
-            params: { path: { project_id: projectId, connection_id: editing.id } },
-            body: {
-              name: name.trim() !== editing.name ? name.trim() : undefined,
-              properties,
-              secret_properties: Object.keys(changes).length ? changes : undefined,
-            },
-          }),
-        );
+    let saved: Connection;
+    if (!editing) {
+      const secret_properties = Object.fromEntries(secrets.filter((r) => r.key.trim() && r.value).map((r) => [r.key.trim(), r.value]));
+      saved = await call(
+        api.POST('/projects/{project_id}/connections', {
+          params: { path: { project_id: projectId } },
+          body: { name: name.trim(), kind, properties, secret_properties },
+        }),
+      );
+    } else {
+      const changes: Record<string, string | null> = {};
+      for (const r of secrets) {
+        const key = r.key.trim();
+        if (!key) continue;
+        if (r.existing && r.remove) changes[key] = null;
+        else if (r.value) changes[key] = r.value;
       }
-      onSaved(saved);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
+      saved = await call(
+        api.PATCH('/projects/{project_id}/connections/{connection_id}', {
+          params: { path: { project_id: projectId, connection_id: editing.id } },
+          body: {
+            name: name.trim() !== editing.name ? name.trim() : undefined,
+            properties,
+            secret_properties: Object.keys(changes).length ? changes : undefined,
+          },
+        }),
+      );
     }
+    onSaved(saved);
   };
 
   const shownFields = ['name', 'kind', ...props.map((r) => `properties.${r.key.trim()}`), ...secrets.map((r) => `secret_properties.${r.key.trim()}`)];
   return (
-    <Dialog
+    <FormDialog
       title={editing ? `Edit ${editing.name}` : 'New connection'}
       wide
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button className="primary" disabled={busy || !name.trim()} onClick={() => void submit()}>
-            {busy ? 'Saving…' : editing ? 'Save' : 'Create connection'}
-          </button>
-        </>
-      }
+      submitLabel={editing ? 'Save' : 'Create connection'}
+      busyLabel="Saving…"
+      disabled={!name.trim()}
+      fields={[...shownFields, 'properties', 'secret_properties']}
+      onSubmit={submit}
     >
-      <div className="fields-2">
-        <Field label="Name" error={fieldError(error, 'name')}>
-          {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
-        </Field>
-        <Field label="Kind" error={fieldError(error, 'kind')} hint={editing ? 'The kind of a connection does not change.' : undefined}>
-          {(p) => (
-            <select {...p} value={kind} disabled={!!editing} onChange={(e) => pickKind(e.target.value as Kind)} style={{ width: '100%' }}>
-              {KINDS.map((k) => (
-                <option key={k}>{k}</option>
-              ))}
-            </select>
-          )}
-        </Field>
-      </div>
-      <h3>Properties</h3>
-      <div className="kv-rows" data-testid="properties">
-        {props.map((r, i) => {
-          const err = fieldError(error, `properties.${r.key.trim()}`);
-          return (
-            <div className="kv-row" key={i}>
-              <input aria-label={`Property ${i + 1} key`} className="mono" value={r.key} placeholder="key" onChange={(e) => editProp(i, { key: e.target.value })} aria-invalid={!!err} />
-              <input aria-label={`${r.key || 'Property ' + (i + 1)} value`} value={r.value} placeholder="value" onChange={(e) => editProp(i, { value: e.target.value })} aria-invalid={!!err} />
-              <button className="icon" aria-label={`Remove ${r.key || 'property'}`} onClick={() => (setTouched(true), setProps((old) => old.filter((_, j) => j !== i)))}>
-                ✕
-              </button>
-              {err && (
-                <div className="field-error" role="alert">
-                  {err}
+      {(error) => (
+        <>
+          <div className="fields-2">
+            <Field label="Name" error={fieldError(error, 'name')}>
+              {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
+            </Field>
+            <Field label="Kind" error={fieldError(error, 'kind')} hint={editing ? 'The kind of a connection does not change.' : undefined}>
+              {(p) => (
+                <select {...p} value={kind} disabled={!!editing} onChange={(e) => pickKind(e.target.value as Kind)} style={{ width: '100%' }}>
+                  {KINDS.map((k) => (
+                    <option key={k}>{k}</option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          </div>
+          <h3>Properties</h3>
+          <div className="kv-rows" data-testid="properties">
+            {props.map((r, i) => {
+              const err = fieldError(error, `properties.${r.key.trim()}`);
+              return (
+                <div className="kv-row" key={i}>
+                  <input aria-label={`Property ${i + 1} key`} className="mono" value={r.key} placeholder="key" onChange={(e) => editProp(i, { key: e.target.value })} aria-invalid={!!err} />
+                  <input aria-label={`${r.key || 'Property ' + (i + 1)} value`} value={r.value} placeholder="value" onChange={(e) => editProp(i, { value: e.target.value })} aria-invalid={!!err} />
+                  <button className="icon" aria-label={`Remove ${r.key || 'property'}`} onClick={() => (setTouched(true), setProps((old) => old.filter((_, j) => j !== i)))}>
+                    ✕
+                  </button>
+                  {err && (
+                    <div className="field-error" role="alert">
+                      {err}
+                    </div>
+                  )}
                 </div>
-              )}
-            </div>
-          );
-        })}
-        <button className="small" onClick={() => setProps((old) => [...old, { key: '', value: '' }])}>
-          + Property
-        </button>
-        {fieldError(error, 'properties') && <div className="field-error" role="alert">{fieldError(error, 'properties')}</div>}
-      </div>
-      <h3>Secret properties</h3>
-      <p className="muted small">Write-only: stored encrypted and never shown again. Leave a set secret empty to keep it.</p>
-      <div className="kv-rows" data-testid="secrets">
-        {secrets.map((r, i) => {
-          const err = fieldError(error, `secret_properties.${r.key.trim()}`);
-          return (
-            <div className="kv-row" key={i}>
-              <input
-                aria-label={`Secret ${i + 1} key`}
-                className="mono"
-                value={r.key}
-                placeholder="key"
-                readOnly={r.existing}
-                onChange={(e) => editSecret(i, { key: e.target.value })}
-                aria-invalid={!!err}
-              />
-              <input
-                type="password"
-                autoComplete="new-password"
-                aria-label={`${r.key || 'Secret ' + (i + 1)} value`}
-                value={r.value}
-                disabled={r.remove}
-                placeholder={r.existing ? 'set — type to replace' : 'not set'}
-                onChange={(e) => editSecret(i, { value: e.target.value })}
-                aria-invalid={!!err}
-              />
-              {r.existing ? (
-                <label className="check small">
-                  <input type="checkbox" checked={r.remove} onChange={(e) => editSecret(i, { remove: e.target.checked, value: '' })} /> remove
-                </label>
-              ) : (
-                <button className="icon" aria-label={`Remove ${r.key || 'secret'}`} onClick={() => setSecrets((old) => old.filter((_, j) => j !== i))}>
-                  ✕
-                </button>
-              )}
-              {err && (
-                <div className="field-error" role="alert">
-                  {err}
+              );
+            })}
+            <button className="small" onClick={() => setProps((old) => [...old, { key: '', value: '' }])}>
+              + Property
+            </button>
+            {fieldError(error, 'properties') && <div className="field-error" role="alert">{fieldError(error, 'properties')}</div>}
+          </div>
+          <h3>Secret properties</h3>
+          <p className="muted small">Write-only: stored encrypted and never shown again. Leave a set secret empty to keep it.</p>
+          <div className="kv-rows" data-testid="secrets">
+            {secrets.map((r, i) => {
+              const err = fieldError(error, `secret_properties.${r.key.trim()}`);
+              return (
+                <div className="kv-row" key={i}>
+                  <input
+                    aria-label={`Secret ${i + 1} key`}
+                    className="mono"
+                    value={r.key}
+                    placeholder="key"
+                    readOnly={r.existing}
+                    onChange={(e) => editSecret(i, { key: e.target.value })}
+                    aria-invalid={!!err}
+                  />
+                  <input
+                    type="password"
+                    autoComplete="new-password"
+                    aria-label={`${r.key || 'Secret ' + (i + 1)} value`}
+                    value={r.value}
+                    disabled={r.remove}
+                    placeholder={r.existing ? 'set — type to replace' : 'not set'}
+                    onChange={(e) => editSecret(i, { value: e.target.value })}
+                    aria-invalid={!!err}
+                  />
+                  {r.existing ? (
+                    <label className="check small">
+                      <input type="checkbox" checked={r.remove} onChange={(e) => editSecret(i, { remove: e.target.checked, value: '' })} /> remove
+                    </label>
+                  ) : (
+                    <button className="icon" aria-label={`Remove ${r.key || 'secret'}`} onClick={() => setSecrets((old) => old.filter((_, j) => j !== i))}>
+                      ✕
+                    </button>
+                  )}
+                  {err && (
+                    <div className="field-error" role="alert">
+                      {err}
+                    </div>
+                  )}
                 </div>
-              )}
-            </div>
-          );
-        })}
-        <button className="small" onClick={() => setSecrets((old) => [...old, { key: '', value: '', existing: false, remove: false }])}>
-          + Secret
-        </button>
-        {fieldError(error, 'secret_properties') && <div className="field-error" role="alert">{fieldError(error, 'secret_properties')}</div>}
-      </div>
-      <ErrorNote error={formError(error, [...shownFields, 'properties', 'secret_properties'])} />
-    </Dialog>
+              );
+            })}
+            <button className="small" onClick={() => setSecrets((old) => [...old, { key: '', value: '', existing: false, remove: false }])}>
+              + Secret
+            </button>
+            {fieldError(error, 'secret_properties') && <div className="field-error" role="alert">{fieldError(error, 'secret_properties')}</div>}
+          </div>
+        </>
+      )}
+    </FormDialog>
   );
 }
 
@@ -252,70 +244,55 @@ export function ConnectionsPage() {
         )}
       </div>
       {!canManage && <div className="muted small" style={{ marginBottom: 8 }}>Project admins manage connections.</div>}
-      <ErrorNote error={list.error} />
-      <table className="list" data-testid="connections">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Kind</th>
-            <th>Properties</th>
-            <th>Secrets</th>
-            <th>Updated</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {list.items.map((c) => (
-            <tr key={c.id}>
-              <td>
-                <strong>{c.name}</strong>
-              </td>
-              <td>
-                <span className="badge">{c.kind}</span>
-              </td>
-              <td className="small">
-                {Object.entries(c.properties).map(([k, v]) => (
+      <DataTable
+        {...pagedRows(list)}
+        testId="connections"
+        rowKey={(c) => c.id}
+        empty="No connections yet."
+        columns={[
+          { header: 'Name', cell: (c) => <strong>{c.name}</strong> },
+          { header: 'Kind', cell: (c) => <span className="badge">{c.kind}</span> },
+          {
+            header: 'Properties',
+            className: 'small',
+            cell: (c) =>
+              Object.entries(c.properties).map(([k, v]) => (
+                <div key={k}>
+                  <span className="mono">{k}</span> = <span className="mono muted">{v}</span>
+                </div>
+              )),
+          },
+          {
+            header: 'Secrets',
+            className: 'small',
+            cell: (c) =>
+              c.secret_keys.length === 0 ? (
+                <span className="muted">not set</span>
+              ) : (
+                c.secret_keys.map((k) => (
                   <div key={k}>
-                    <span className="mono">{k}</span> = <span className="mono muted">{v}</span>
+                    <span className="mono">{k}</span> <span className="badge completed">set</span>
                   </div>
-                ))}
-              </td>
-              <td className="small">
-                {c.secret_keys.length === 0 ? (
-                  <span className="muted">not set</span>
-                ) : (
-                  c.secret_keys.map((k) => (
-                    <div key={k}>
-                      <span className="mono">{k}</span> <span className="badge completed">set</span>
-                    </div>
-                  ))
-                )}
-              </td>
-              <td className="muted">{formatTime(c.updated_at)}</td>
-              <td className="num">
-                {canManage && (
-                  <div className="row" style={{ justifyContent: 'flex-end' }}>
-                    <button className="small" onClick={() => setEditing(c)}>
-                      Edit
-                    </button>
-                    <button className="danger small" onClick={() => setDeleting(c)}>
-                      Delete
-                    </button>
-                  </div>
-                )}
-              </td>
-            </tr>
-          ))}
-          {!list.loading && list.items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                No connections yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+                ))
+              ),
+          },
+          { header: 'Updated', className: 'muted', cell: (c) => formatTime(c.updated_at) },
+          {
+            num: true,
+            cell: (c) =>
+              canManage && (
+                <div className="row" style={{ justifyContent: 'flex-end' }}>
+                  <button className="small" onClick={() => setEditing(c)}>
+                    Edit
+                  </button>
+                  <button className="danger small" onClick={() => setDeleting(c)}>
+                    Delete
+                  </button>
+                </div>
+              ),
+          },
+        ]}
+      />
       {editing && (
         <ConnectionDialog
           projectId={projectId}

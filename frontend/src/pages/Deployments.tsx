@@ -1,6 +1,7 @@
 import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
-import { Badge, ErrorNote, LoadMore } from '../components/ui';
+import { DataTable, pagedRows } from '../components/DataTable';
+import { Badge } from '../components/ui';
 import { formatTime } from '../lib/dates';
 import { usePaged, useVisiblePolling } from '../lib/hooks';
 
@@ -22,46 +23,36 @@ export function DeploymentsPage() {
         <div className="spacer" />
         <span className="muted small">Deploy a job from its editor. This list refreshes every 5 s.</span>
       </div>
-      <ErrorNote error={list.error} />
-      <table className="list" data-testid="deployments">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Status</th>
-            <th>Desired</th>
-            <th className="num">Version</th>
-            <th className="num">CU</th>
-            <th>Updated</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.items.map((d) => (
-            <tr key={d.id}>
-              <td>
+      <DataTable
+        {...pagedRows(list)}
+        testId="deployments"
+        rowKey={(d) => d.id}
+        empty="Nothing deployed yet."
+        columns={[
+          {
+            header: 'Name',
+            cell: (d) => (
+              <>
                 <Link to={d.id}>{d.name}</Link>
                 {d.last_error && <div className="field-error small">{d.last_error}</div>}
-              </td>
-              <td>
-                <Badge value={d.status} />
-              </td>
-              <td className="muted">{d.desired_state}</td>
-              <td className="num">v{d.job_version}{d.pending_version ? ` → v${d.pending_version}` : ''}</td>
-              <td className="num">
+              </>
+            ),
+          },
+          { header: 'Status', cell: (d) => <Badge value={d.status} /> },
+          { header: 'Desired', className: 'muted', cell: (d) => d.desired_state },
+          { header: 'Version', num: true, cell: (d) => `v${d.job_version}${d.pending_version ? ` → v${d.pending_version}` : ''}` },
+          {
+            header: 'CU',
+            num: true,
+            cell: (d) => (
+              <>
                 {d.total_cu} <span className="muted small">({d.parallelism} × {d.cu_per_task})</span>
-              </td>
-              <td className="muted">{formatTime(d.updated_at)}</td>
-            </tr>
-          ))}
-          {!list.loading && list.items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                Nothing deployed yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+              </>
+            ),
+          },
+          { header: 'Updated', className: 'muted', cell: (d) => formatTime(d.updated_at) },
+        ]}
+      />
     </div>
   );
 }

@@ -5,9 +5,10 @@
 import { useState } from 'react';
 import { api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
-import { ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../components/ui';
+import { DataTable, pagedRows, shownRows } from '../components/DataTable';
+import { ConfirmDialog, Field, FormDialog, fieldError } from '../components/ui';
 import { formatTime } from '../lib/dates';
-import { useLoad, usePaged } from '../lib/hooks';
+import { useLoad, usePaged, useShown } from '../lib/hooks';
 import { useSession } from '../session';
 
 type Channel = Schemas['NotificationChannel'];
@@ -38,61 +39,52 @@ function NewChannelDialog({ onClose, onCreated }: { onClose: () => void; onCreat
   const [name, setName] = useState('');
   const [address, setAddress] = useState('');
   const [secret, setSecret] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
   const spec = KINDS.find((k) => k.value === kind)!;
   const submit = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      const c = await call(
-        api.POST('/account/notification-channels', {
-          body: { kind, name: name.trim(), address: address.trim(), secret: spec.secret && secret ? secret : null },
-        }),
-      );
-      onCreated(c);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    const c = await call(
+      api.POST('/account/notification-channels', {
+        body: { kind, name: name.trim(), address: address.trim(), secret: spec.secret && secret ? secret : null },
+      }),
+    );
+    onCreated(c);
   };
   return (
-    <Dialog
+    <FormDialog
       title="New notification channel"
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button className="primary" disabled={busy || !name.trim() || !address.trim()} onClick={() => void submit()}>
-            {busy ? 'Adding…' : 'Add channel'}
-          </button>
-        </>
-      }
+      submitLabel="Add channel"
+      busyLabel="Adding…"
+      disabled={!name.trim() || !address.trim()}
+      fields={['kind', 'name', 'address', 'secret']}
+      onSubmit={submit}
     >
-      <Field label="Kind" error={fieldError(error, 'kind')}>
-        {(p) => (
-          <select {...p} value={kind} onChange={(e) => (setKind(e.target.value as typeof kind), setSecret(''))} style={{ width: '100%' }}>
-            {KINDS.map((k) => (
-              <option key={k.value} value={k.value}>
-                {k.label}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
-      <Field label="Name" error={fieldError(error, 'name')}>
-        {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} placeholder="ops robot" style={{ width: '100%' }} />}
-      </Field>
-      <Field label={spec.address} error={fieldError(error, 'address')} hint="Stored encrypted; shown afterwards with its sensitive part hidden.">
-        {(p) => <input {...p} value={address} onChange={(e) => setAddress(e.target.value)} placeholder={spec.placeholder} style={{ width: '100%' }} />}
-      </Field>
-      {spec.secret && (
-        <Field label={spec.secret} error={fieldError(error, 'secret')} hint={spec.secretHint}>
-          {(p) => <input {...p} type="password" autoComplete="new-password" value={secret} onChange={(e) => setSecret(e.target.value)} style={{ width: '100%' }} />}
-        </Field>
+      {(error) => (
+        <>
+          <Field label="Kind" error={fieldError(error, 'kind')}>
+            {(p) => (
+              <select {...p} value={kind} onChange={(e) => (setKind(e.target.value as typeof kind), setSecret(''))} style={{ width: '100%' }}>
+                {KINDS.map((k) => (
+                  <option key={k.value} value={k.value}>
+                    {k.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Name" error={fieldError(error, 'name')}>
+            {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} placeholder="ops robot" style={{ width: '100%' }} />}
+          </Field>
+          <Field label={spec.address} error={fieldError(error, 'address')} hint="Stored encrypted; shown afterwards with its sensitive part hidden.">
+            {(p) => <input {...p} value={address} onChange={(e) => setAddress(e.target.value)} placeholder={spec.placeholder} style={{ width: '100%' }} />}
+          </Field>
+          {spec.secret && (
+            <Field label={spec.secret} error={fieldError(error, 'secret')} hint={spec.secretHint}>
+              {(p) => <input {...p} type="password" autoComplete="new-password" value={secret} onChange={(e) => setSecret(e.target.value)} style={{ width: '100%' }} />}
+            </Field>
+          )}
+        </>
       )}
-      <ErrorNote error={formError(error, ['kind', 'name', 'address', 'secret'])} />
-    </Dialog>
+    </FormDialog>
   );
 }
 
@@ -104,7 +96,7 @@ export function NotificationChannelsPage() {
   const [deleting, setDeleting] = useState<Channel>();
   const [testing, setTesting] = useState<string>();
   const [results, setResults] = useState<Record<string, TestSend | { failed: unknown }>>({});
-  const [shown, setShown] = useState(50);
+  const page = useShown(50);
   if (!allowed) {
     return (
       <div className="page">
@@ -137,69 +129,22 @@ export function NotificationChannelsPage() {
         </button>
       </div>
       <p className="muted">Every notice of the account goes to its owners and admins by email and to each channel here; contact groups can also send alerts to them.</p>
-      <ErrorNote error={channels.error} />
-      <table className="list" data-testid="channels">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Kind</th>
-            <th>Address</th>
-            <th>Secret</th>
-            <th>Added</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {items.slice(0, shown).map((c) => {
-            const r = results[c.id];
-            return (
-              <tr key={c.id}>
-                <td>
-                  <strong>{c.name}</strong>
-                </td>
-                <td>
-                  <span className="badge">{c.kind}</span>
-                </td>
-                <td className="mono small">{c.address}</td>
-                <td>{c.has_secret ? <span className="badge completed">set</span> : <span className="muted">not set</span>}</td>
-                <td className="muted">{formatTime(c.created_at)}</td>
-                <td className="num">
-                  <div className="row" style={{ justifyContent: 'flex-end' }}>
-                    <button className="small" disabled={testing === c.id} onClick={() => void test(c)}>
-                      {testing === c.id ? 'Sending…' : 'Send test'}
-                    </button>
-                    <button className="danger small" onClick={() => setDeleting(c)}>
-                      Delete
-                    </button>
-                  </div>
-                  {r && (
-                    <div className="small test-result" data-testid={`channel-test-${c.id}`}>
-                      {'failed' in r ? (
-                        <span className="result-failed">{(r.failed as Error).message}</span>
-                      ) : r.delivered ? (
-                        <span className="result-ok">Delivered</span>
-                      ) : (
-                        <span className="result-failed">
-                          Not delivered: {r.error ?? 'no reason given'}
-                          {r.permanent === true ? ' (permanent: fix the channel)' : r.permanent === false ? ' (transient: retrying may help)' : ''}
-                        </span>
-                      )}
-                    </div>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-          {!channels.loading && items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                No channels yet: notices go by email only.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={items.length > shown} loading={false} onMore={() => setShown((n) => n + 50)} />
+      <DataTable
+        {...shownRows(items, page)}
+        loading={channels.loading}
+        error={channels.error}
+        testId="channels"
+        rowKey={(c) => c.id}
+        empty="No channels yet: notices go by email only."
+        columns={[
+          { header: 'Name', cell: (c) => <strong>{c.name}</strong> },
+          { header: 'Kind', cell: (c) => <span className="badge">{c.kind}</span> },
+          { header: 'Address', className: 'mono small', cell: (c) => c.address },
+          { header: 'Secret', cell: (c) => (c.has_secret ? <span className="badge completed">set</span> : <span className="muted">not set</span>) },
+          { header: 'Added', className: 'muted', cell: (c) => formatTime(c.created_at) },
+          { num: true, cell: (c) => <ChannelActions channel={c} testing={testing === c.id} result={results[c.id]} onTest={() => void test(c)} onDelete={() => setDeleting(c)} /> },
+        ]}
+      />
       <Deliveries />
       {creating && (
         <NewChannelDialog
@@ -227,6 +172,42 @@ export function NotificationChannelsPage() {
   );
 }
 
+/** A channel's buttons, and what its last test send found. */
+function ChannelActions({ channel: c, testing, result: r, onTest, onDelete }: {
+  channel: Channel;
+  testing: boolean;
+  result: TestSend | { failed: unknown } | undefined;
+  onTest: () => void;
+  onDelete: () => void;
+}) {
+  return (
+    <>
+      <div className="row" style={{ justifyContent: 'flex-end' }}>
+        <button className="small" disabled={testing} onClick={onTest}>
+          {testing ? 'Sending…' : 'Send test'}
+        </button>
+        <button className="danger small" onClick={onDelete}>
+          Delete
+        </button>
+      </div>
+      {r && (
+        <div className="small test-result" data-testid={`channel-test-${c.id}`}>
+          {'failed' in r ? (
+            <span className="result-failed">{(r.failed as Error).message}</span>
+          ) : r.delivered ? (
+            <span className="result-ok">Delivered</span>
+          ) : (
+            <span className="result-failed">
+              Not delivered: {r.error ?? 'no reason given'}
+              {r.permanent === true ? ' (permanent: fix the channel)' : r.permanent === false ? ' (transient: retrying may help)' : ''}
+            </span>
+          )}
+        </div>
+      )}
+    </>
+  );
+}
+
 function Deliveries() {
   const [status, setStatus] = useState('failed');
   const list = usePaged((cursor) => call(api.GET('/account/deliveries', { params: { query: { cursor, status: status || undefined } } })), [status]);
@@ -242,64 +223,59 @@ function Deliveries() {
           <option value="">all</option>
         </select>
       </div>
-      <ErrorNote error={list.error ?? error} />
-      <table className="list" data-testid="deliveries" style={{ marginTop: 8 }}>
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Subject</th>
-            <th>Channel</th>
-            <th>Recipient</th>
-            <th>Status</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {list.items.map((d) => (
-            <tr key={d.id}>
-              <td className="muted">{formatTime(d.created_at)}</td>
-              <td>
+      <DataTable
+        {...pagedRows(list)}
+        error={list.error ?? error}
+        testId="deliveries"
+        style={{ marginTop: 8 }}
+        rowKey={(d) => d.id}
+        empty={status === 'failed' ? 'Nothing failed to arrive.' : 'No deliveries.'}
+        columns={[
+          { header: 'When', className: 'muted', cell: (d) => formatTime(d.created_at) },
+          {
+            header: 'Subject',
+            cell: (d) => (
+              <>
                 {d.subject} <span className="muted small">({d.source_kind})</span>
-              </td>
-              <td>{d.channel}</td>
-              <td className="mono small">{d.recipient}</td>
-              <td>
+              </>
+            ),
+          },
+          { header: 'Channel', cell: (d) => d.channel },
+          { header: 'Recipient', className: 'mono small', cell: (d) => d.recipient },
+          {
+            header: 'Status',
+            cell: (d) => (
+              <>
                 <span className={'badge ' + (d.status === 'sent' ? 'completed' : d.status)}>{d.status}</span>
                 <span className="muted small"> {d.attempts} attempt{d.attempts === 1 ? '' : 's'}</span>
                 {d.last_error && <div className="field-error small">{d.last_error}</div>}
                 {d.status === 'pending' && d.next_attempt_at && <div className="muted small">next {formatTime(d.next_attempt_at)}</div>}
-              </td>
-              <td className="num">
-                {d.status === 'failed' && (
-                  <button
-                    className="small"
-                    onClick={async () => {
-                      setError(undefined);
-                      try {
-                        await call(api.POST('/account/deliveries/{delivery_id}/retry', { params: { path: { delivery_id: d.id } } }));
-                        toast('Queued again');
-                        await list.reload();
-                      } catch (e) {
-                        setError(e);
-                      }
-                    }}
-                  >
-                    Retry
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-          {!list.loading && list.items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                {status === 'failed' ? 'Nothing failed to arrive.' : 'No deliveries.'}
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+              </>
+            ),
+          },
+          {
+            num: true,
+            cell: (d) =>
+              d.status === 'failed' && (
+                <button
+                  className="small"
+                  onClick={async () => {
+                    setError(undefined);
+                    try {
+                      await call(api.POST('/account/deliveries/{delivery_id}/retry', { params: { path: { delivery_id: d.id } } }));
+                      toast('Queued again');
+                      await list.reload();
+                    } catch (e) {
+                      setError(e);
+                    }
+                  }}
+                >
+                  Retry
+                </button>
+              ),
+          },
+        ]}
+      />
     </>
   );
 }

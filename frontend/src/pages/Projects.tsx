@@ -3,7 +3,8 @@ import { Link, useNavigate } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { usePaged } from '../lib/hooks';
 import { useSession } from '../session';
-import { ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../components/ui';
+import { DataTable, pagedRows } from '../components/DataTable';
+import { ConfirmDialog, Field, FormDialog, fieldError } from '../components/ui';
 import { formatTime } from '../lib/dates';
 
 type Project = Schemas['Project'];
@@ -26,46 +27,27 @@ export function UsageMeter({ label, used, limit }: { label: string; used: number
 function CreateProjectDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (p: Project) => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async () => {
-    setBusy(true);
-    try {
-      const p = await call(api.POST('/projects', { body: { name, description } }));
-      onCreated(p);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog
+    <FormDialog
       title="New project"
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button className="primary" disabled={busy || !name.trim()} onClick={() => void submit()}>
-            Create
-          </button>
-        </>
-      }
+      submitLabel="Create"
+      disabled={!name.trim()}
+      form
+      fields={['name', 'description']}
+      onSubmit={async () => onCreated(await call(api.POST('/projects', { body: { name, description } })))}
     >
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
-        <Field label="Name" error={fieldError(error, 'name')}>
-          {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
-        </Field>
-        <Field label="Description" error={fieldError(error, 'description')}>
-          {(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} style={{ width: '100%' }} />}
-        </Field>
-        <ErrorNote error={formError(error, ['name', 'description'])} />
-      </form>
-    </Dialog>
+      {(error) => (
+        <>
+          <Field label="Name" error={fieldError(error, 'name')}>
+            {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
+          </Field>
+          <Field label="Description" error={fieldError(error, 'description')}>
+            {(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} style={{ width: '100%' }} />}
+          </Field>
+        </>
+      )}
+    </FormDialog>
   );
 }
 
@@ -94,43 +76,25 @@ export function ProjectsPage() {
           <div className="n">{account.plan}</div>
         </div>
       </div>
-      <ErrorNote error={list.error} />
-      <table className="list">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Description</th>
-            <th>Created</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {list.items.map((p) => (
-            <tr key={p.id}>
-              <td>
-                <Link to={`/projects/${p.id}/jobs`}>{p.name}</Link>
-              </td>
-              <td className="muted">{p.description}</td>
-              <td className="muted">{formatTime(p.created_at)}</td>
-              <td className="num">
-                {canManage && (
-                  <button className="danger small" onClick={() => setDeleting(p)} aria-label={`Delete ${p.name}`}>
-                    Delete
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-          {!list.loading && list.items.length === 0 && (
-            <tr>
-              <td colSpan={4} className="empty">
-                No projects yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+      <DataTable
+        {...pagedRows(list)}
+        rowKey={(p) => p.id}
+        empty="No projects yet."
+        columns={[
+          { header: 'Name', cell: (p) => <Link to={`/projects/${p.id}/jobs`}>{p.name}</Link> },
+          { header: 'Description', className: 'muted', cell: (p) => p.description },
+          { header: 'Created', className: 'muted', cell: (p) => formatTime(p.created_at) },
+          {
+            num: true,
+            cell: (p) =>
+              canManage && (
+                <button className="danger small" onClick={() => setDeleting(p)} aria-label={`Delete ${p.name}`}>
+                  Delete
+                </button>
+              ),
+          },
+        ]}
+      />
       {creating && (
         <CreateProjectDialog
           onClose={() => setCreating(false)}
