@@ -4,9 +4,10 @@ import { useMemo, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
-import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../components/ui';
+import { DataTable, pagedRows, shownRows } from '../components/DataTable';
+import { Badge, ConfirmDialog, ErrorNote, Field, FormDialog, fieldError } from '../components/ui';
 import { HOUR, browserTimeZone, formatDuration, formatTime, localInputToIso, msUntil, toLocalInput } from '../lib/dates';
-import { fetchAll, useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
+import { fetchAll, useLoad, usePaged, useShown, useVisiblePolling } from '../lib/hooks';
 import { useProject } from '../project';
 import { atLeast } from '../session';
 import { AlertRuleDialog, describeRule, type AlertRule } from './AlertRuleForm';
@@ -124,45 +125,25 @@ function HistoryTab({ projectId, ruleName, deploymentName }: {
         <div className="spacer" />
         <span className="muted small">Refreshes every 15 s.</span>
       </div>
-      <ErrorNote error={list.error} />
-      <table className="list" data-testid="alerts">
-        <thead>
-          <tr>
-            <th>State</th>
-            <th>Summary</th>
-            <th>Rule</th>
-            <th>Deployment</th>
-            <th>Started</th>
-            <th>Resolved</th>
-            <th>Told</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.items.map((a) => (
-            <tr key={a.id}>
-              <td>
-                <Badge value={a.state} />
-              </td>
-              <td>{a.summary}</td>
-              <td>{ruleName(a.rule_id)}</td>
-              <td>
-                <Link to={`../deployments/${a.deployment_id}`}>{deploymentName(a.deployment_id)}</Link>
-              </td>
-              <td className="muted">{formatTime(a.started_at)}</td>
-              <td className="muted">{a.resolved_at ? formatTime(a.resolved_at) : '—'}</td>
-              <td className="muted">{a.notified_at ? formatTime(a.notified_at) : <span title="Silenced throughout: recorded, not sent">silenced</span>}</td>
-            </tr>
-          ))}
-          {!list.loading && list.items.length === 0 && (
-            <tr>
-              <td colSpan={7} className="empty">
-                {state ? `No ${state} alerts.` : 'Nothing has fired in this project.'}
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+      <DataTable
+        {...pagedRows(list)}
+        testId="alerts"
+        rowKey={(a) => a.id}
+        empty={state ? `No ${state} alerts.` : 'Nothing has fired in this project.'}
+        columns={[
+          { header: 'State', cell: (a) => <Badge value={a.state} /> },
+          { header: 'Summary', cell: (a) => a.summary },
+          { header: 'Rule', cell: (a) => ruleName(a.rule_id) },
+          { header: 'Deployment', cell: (a) => <Link to={`../deployments/${a.deployment_id}`}>{deploymentName(a.deployment_id)}</Link> },
+          { header: 'Started', className: 'muted', cell: (a) => formatTime(a.started_at) },
+          { header: 'Resolved', className: 'muted', cell: (a) => (a.resolved_at ? formatTime(a.resolved_at) : '—') },
+          {
+            header: 'Told',
+            className: 'muted',
+            cell: (a) => (a.notified_at ? formatTime(a.notified_at) : <span title="Silenced throughout: recorded, not sent">silenced</span>),
+          },
+        ]}
+      />
     </div>
   );
 }
@@ -181,7 +162,7 @@ function RulesTab({ projectId, rules, reload, groups, deployments, deploymentNam
   const [editing, setEditing] = useState<AlertRule>();
   const [deleting, setDeleting] = useState<AlertRule>();
   const [error, setError] = useState<unknown>();
-  const [shown, setShown] = useState(50);
+  const page = useShown(50);
   const groupName = (id: string) => groups.find((g) => g.id === id)?.name ?? id;
   const toggle = async (r: AlertRule) => {
     setError(undefined);
@@ -209,69 +190,57 @@ function RulesTab({ projectId, rules, reload, groups, deployments, deploymentNam
           </button>
         )}
       </div>
-      <ErrorNote error={error} />
-      <table className="list" data-testid="alert-rules">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Condition</th>
-            <th>Scope</th>
-            <th>Severity</th>
-            <th>Contact group</th>
-            <th>Repeat</th>
-            <th>Enabled</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {rules.slice(0, shown).map((r) => (
-            <tr key={r.id} className={r.enabled ? '' : 'disabled-row'}>
-              <td>{r.name}</td>
-              <td>
+      <DataTable
+        {...shownRows(rules, page)}
+        error={error}
+        testId="alert-rules"
+        rowKey={(r) => r.id}
+        rowProps={(r) => ({ className: r.enabled ? '' : 'disabled-row' })}
+        empty="No rules yet."
+        columns={[
+          { header: 'Name', cell: (r) => r.name },
+          {
+            header: 'Condition',
+            cell: (r) => (
+              <>
                 {describeRule(r)} <span className="muted small mono">{r.condition}</span>
-              </td>
-              <td>{r.deployment_id ? deploymentName(r.deployment_id) : <span className="muted">every deployment</span>}</td>
-              <td>
-                <span className={'badge sev-' + r.severity.toLowerCase()}>{r.severity}</span>
-              </td>
-              <td>{groupName(r.contact_group_id)}</td>
-              <td className="muted">{r.repeat_secs > 0 ? `every ${formatDuration(r.repeat_secs)}` : 'never'}</td>
-              <td>
-                {canWrite ? (
-                  <label className="switch">
-                    <input type="checkbox" checked={r.enabled} onChange={() => void toggle(r)} aria-label={`${r.name} enabled`} />
-                    {r.enabled ? 'on' : 'off'}
-                  </label>
-                ) : r.enabled ? (
-                  'on'
-                ) : (
-                  'off'
-                )}
-              </td>
-              <td className="num">
-                {canWrite && (
-                  <>
-                    <button className="small" onClick={() => setEditing(r)}>
-                      Edit
-                    </button>{' '}
-                    <button className="danger small" onClick={() => setDeleting(r)}>
-                      Delete
-                    </button>
-                  </>
-                )}
-              </td>
-            </tr>
-          ))}
-          {rules.length === 0 && (
-            <tr>
-              <td colSpan={8} className="empty">
-                No rules yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={rules.length > shown} loading={false} onMore={() => setShown((n) => n + 50)} />
+              </>
+            ),
+          },
+          { header: 'Scope', cell: (r) => (r.deployment_id ? deploymentName(r.deployment_id) : <span className="muted">every deployment</span>) },
+          { header: 'Severity', cell: (r) => <span className={'badge sev-' + r.severity.toLowerCase()}>{r.severity}</span> },
+          { header: 'Contact group', cell: (r) => groupName(r.contact_group_id) },
+          { header: 'Repeat', className: 'muted', cell: (r) => (r.repeat_secs > 0 ? `every ${formatDuration(r.repeat_secs)}` : 'never') },
+          {
+            header: 'Enabled',
+            cell: (r) =>
+              canWrite ? (
+                <label className="switch">
+                  <input type="checkbox" checked={r.enabled} onChange={() => void toggle(r)} aria-label={`${r.name} enabled`} />
+                  {r.enabled ? 'on' : 'off'}
+                </label>
+              ) : r.enabled ? (
+                'on'
+              ) : (
+                'off'
+              ),
+          },
+          {
+            num: true,
+            cell: (r) =>
+              canWrite && (
+                <>
+                  <button className="small" onClick={() => setEditing(r)}>
+                    Edit
+                  </button>{' '}
+                  <button className="danger small" onClick={() => setDeleting(r)}>
+                    Delete
+                  </button>
+                </>
+              ),
+          },
+        ]}
+      />
       {creating && (
         <AlertRuleDialog
           projectId={projectId}
@@ -328,87 +297,78 @@ function NewSilenceDialog({ projectId, rules, deployments, onClose, onCreated }:
   const [startsAt, setStartsAt] = useState('');
   const [endsAt, setEndsAt] = useState(() => toLocalInput(Date.now() + 2 * HOUR));
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
   const submit = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      const s = await call(
-        api.POST('/projects/{project_id}/silences', {
-          params: { path: { project_id: projectId } },
-          body: {
-            rule_id: ruleId || null,
-            deployment_id: deploymentId || null,
-            starts_at: localInputToIso(startsAt) ?? null,
-            ends_at: localInputToIso(endsAt) ?? '',
-            reason: reason.trim(),
-          },
-        }),
-      );
-      onCreated(s);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    const s = await call(
+      api.POST('/projects/{project_id}/silences', {
+        params: { path: { project_id: projectId } },
+        body: {
+          rule_id: ruleId || null,
+          deployment_id: deploymentId || null,
+          starts_at: localInputToIso(startsAt) ?? null,
+          ends_at: localInputToIso(endsAt) ?? '',
+          reason: reason.trim(),
+        },
+      }),
+    );
+    onCreated(s);
   };
   const zone = browserTimeZone();
   return (
-    <Dialog
+    <FormDialog
       title="New silence"
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button className="primary" disabled={busy || !reason.trim() || !endsAt} onClick={() => void submit()}>
-            {busy ? 'Creating…' : 'Silence'}
-          </button>
-        </>
-      }
+      submitLabel="Silence"
+      busyLabel="Creating…"
+      disabled={!reason.trim() || !endsAt}
+      fields={['rule_id', 'deployment_id', 'starts_at', 'ends_at', 'reason']}
+      onSubmit={submit}
     >
-      <p className="muted small">
-        A silenced alert is still recorded but not sent; if it outlasts the silence, it is announced then. Name a rule, a
-        deployment, or both (that rule for that deployment only).
-      </p>
-      <div className="fields-2">
-        <Field label="Rule" error={fieldError(error, 'rule_id')}>
-          {(p) => (
-            <select {...p} value={ruleId} onChange={(e) => setRuleId(e.target.value)} style={{ width: '100%' }}>
-              <option value="">Every rule</option>
-              {rules.map((r) => (
-                <option key={r.id} value={r.id}>
-                  {r.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Deployment" error={fieldError(error, 'deployment_id')}>
-          {(p) => (
-            <select {...p} value={deploymentId} onChange={(e) => setDeploymentId(e.target.value)} style={{ width: '100%' }}>
-              <option value="">Every deployment</option>
-              {deployments.map((d) => (
-                <option key={d.id} value={d.id}>
-                  {d.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-      </div>
-      <div className="fields-2">
-        <Field label="Starts" error={fieldError(error, 'starts_at')} hint={`Empty: now. Times in ${zone}.`}>
-          {(p) => <input {...p} type="datetime-local" value={startsAt} onChange={(e) => setStartsAt(e.target.value)} style={{ width: '100%' }} />}
-        </Field>
-        <Field label="Ends" error={fieldError(error, 'ends_at')} hint="At most 30 days after it starts.">
-          {(p) => <input {...p} type="datetime-local" value={endsAt} onChange={(e) => setEndsAt(e.target.value)} style={{ width: '100%' }} />}
-        </Field>
-      </div>
-      <Field label="Reason" error={fieldError(error, 'reason')}>
-        {(p) => <input {...p} value={reason} onChange={(e) => setReason(e.target.value)} placeholder="cluster maintenance" style={{ width: '100%' }} />}
-      </Field>
-      <ErrorNote error={formError(error, ['rule_id', 'deployment_id', 'starts_at', 'ends_at', 'reason'])} />
-    </Dialog>
+      {(error) => (
+        <>
+          <p className="muted small">
+            A silenced alert is still recorded but not sent; if it outlasts the silence, it is announced then. Name a rule, a
+            deployment, or both (that rule for that deployment only).
+          </p>
+          <div className="fields-2">
+            <Field label="Rule" error={fieldError(error, 'rule_id')}>
+              {(p) => (
+                <select {...p} value={ruleId} onChange={(e) => setRuleId(e.target.value)} style={{ width: '100%' }}>
+                  <option value="">Every rule</option>
+                  {rules.map((r) => (
+                    <option key={r.id} value={r.id}>
+                      {r.name}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field label="Deployment" error={fieldError(error, 'deployment_id')}>
+              {(p) => (
+                <select {...p} value={deploymentId} onChange={(e) => setDeploymentId(e.target.value)} style={{ width: '100%' }}>
+                  <option value="">Every deployment</option>
+                  {deployments.map((d) => (
+                    <option key={d.id} value={d.id}>
+                      {d.name}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          </div>
+          <div className="fields-2">
+            <Field label="Starts" error={fieldError(error, 'starts_at')} hint={`Empty: now. Times in ${zone}.`}>
+              {(p) => <input {...p} type="datetime-local" value={startsAt} onChange={(e) => setStartsAt(e.target.value)} style={{ width: '100%' }} />}
+            </Field>
+            <Field label="Ends" error={fieldError(error, 'ends_at')} hint="At most 30 days after it starts.">
+              {(p) => <input {...p} type="datetime-local" value={endsAt} onChange={(e) => setEndsAt(e.target.value)} style={{ width: '100%' }} />}
+            </Field>
+          </div>
+          <Field label="Reason" error={fieldError(error, 'reason')}>
+            {(p) => <input {...p} value={reason} onChange={(e) => setReason(e.target.value)} placeholder="cluster maintenance" style={{ width: '100%' }} />}
+          </Field>
+        </>
+      )}
+    </FormDialog>
   );
 }
 
@@ -425,7 +385,7 @@ function SilencesTab({ projectId, rules, deployments, ruleName, deploymentName, 
   const list = useLoad(() => call(api.GET('/projects/{project_id}/silences', { params: { path: { project_id: projectId } } })), [projectId]);
   const [creating, setCreating] = useState(false);
   const [ending, setEnding] = useState<Silence>();
-  const [shown, setShown] = useState(50);
+  const page = useShown(50);
   const items = useMemo(() => list.data ?? [], [list.data]);
   const now = Date.now();
   return (
@@ -439,52 +399,47 @@ function SilencesTab({ projectId, rules, deployments, ruleName, deploymentName, 
           </button>
         )}
       </div>
-      <ErrorNote error={list.error} />
-      <table className="list" data-testid="silences">
-        <thead>
-          <tr>
-            <th>Mutes</th>
-            <th>From</th>
-            <th>Until</th>
-            <th>Reason</th>
-            <th>Created by</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {items.slice(0, shown).map((s) => (
-            <tr key={s.id}>
-              <td>
+      <DataTable
+        {...shownRows(items, page)}
+        loading={list.loading}
+        error={list.error}
+        testId="silences"
+        rowKey={(s) => s.id}
+        empty="Nothing is silenced."
+        columns={[
+          {
+            header: 'Mutes',
+            cell: (s) => (
+              <>
                 {s.rule_id ? <>rule <strong>{ruleName(s.rule_id)}</strong></> : 'every rule'}
                 {' · '}
                 {s.deployment_id ? <>deployment <strong>{deploymentName(s.deployment_id)}</strong></> : 'every deployment'}
                 {msUntil(s.starts_at, now) > 0 && <span className="badge pending" style={{ marginLeft: 6 }}>upcoming</span>}
-              </td>
-              <td className="muted">{formatTime(s.starts_at)}</td>
-              <td className="muted">{formatTime(s.ends_at)}</td>
-              <td>{s.reason}</td>
-              <td>
+              </>
+            ),
+          },
+          { header: 'From', className: 'muted', cell: (s) => formatTime(s.starts_at) },
+          { header: 'Until', className: 'muted', cell: (s) => formatTime(s.ends_at) },
+          { header: 'Reason', cell: (s) => s.reason },
+          {
+            header: 'Created by',
+            cell: (s) => (
+              <>
                 {person(s.created_by)} <span className="muted small">{formatTime(s.created_at)}</span>
-              </td>
-              <td className="num">
-                {canWrite && (
-                  <button className="small" onClick={() => setEnding(s)}>
-                    End now
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-          {!list.loading && items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                Nothing is silenced.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={items.length > shown} loading={false} onMore={() => setShown((n) => n + 50)} />
+              </>
+            ),
+          },
+          {
+            num: true,
+            cell: (s) =>
+              canWrite && (
+                <button className="small" onClick={() => setEnding(s)}>
+                  End now
+                </button>
+              ),
+          },
+        ]}
+      />
       {creating && (
         <NewSilenceDialog
           projectId={projectId}

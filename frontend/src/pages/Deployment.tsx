@@ -3,7 +3,8 @@ import { useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { Chart, type Series } from '../components/Chart';
-import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, LoadMore, Spinner, fieldError, formError } from '../components/ui';
+import { DataTable, pagedRows } from '../components/DataTable';
+import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, FormDialog, Spinner, fieldError, formError } from '../components/ui';
 import { HOUR, epochSeconds, formatTime, isoAgo } from '../lib/dates';
 import { toast } from '../components/toast';
 import { useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
@@ -157,32 +158,42 @@ export function DeploymentPage() {
         {tab === 'metrics' && <Metrics projectId={projectId} deploymentId={deploymentId} live={running} />}
         {tab === 'events' && (
           <>
-            <ErrorNote error={events.error} />
-            <table className="list" data-testid="events">
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>Kind</th>
-                  <th>What happened</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.items.map((e) => (
-                  <tr key={e.id}>
-                    <td className="muted" style={{ whiteSpace: 'nowrap' }}>
-                      {formatTime(e.created_at)}
-                    </td>
-                    <td>{e.kind}</td>
-                    <td>{e.message}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <LoadMore hasMore={events.hasMore} loading={events.loading} onMore={() => void events.loadMore()} />
+            <DataTable
+              {...pagedRows(events)}
+              testId="events"
+              rowKey={(e) => e.id}
+              columns={[
+                { header: 'When', className: 'muted', style: { whiteSpace: 'nowrap' }, cell: (e) => formatTime(e.created_at) },
+                { header: 'Kind', cell: (e) => e.kind },
+                { header: 'What happened', cell: (e) => e.message },
+              ]}
+            />
           </>
         )}
-        {tab === 'savepoints' && <SavepointList savepoints={savepoints.items} error={savepoints.error} />}
-        {tab === 'savepoints' && <LoadMore hasMore={savepoints.hasMore} loading={savepoints.loading} onMore={() => void savepoints.loadMore()} />}
+        {tab === 'savepoints' && (
+          <DataTable
+            {...pagedRows(savepoints)}
+            // Polling reloads this list every few seconds: the empty row does not wait for it.
+            loading={false}
+            testId="savepoints"
+            rowKey={(s) => s.id}
+            empty="No savepoints yet."
+            columns={[
+              { header: 'Requested', className: 'muted', cell: (s) => formatTime(s.created_at) },
+              { header: 'Why', cell: (s) => (s.origin === 'USER_REQUEST' ? 'requested' : s.origin === 'SUSPEND' ? 'stop' : 'upgrade') },
+              {
+                header: 'State',
+                cell: (s) => (
+                  <>
+                    <Badge value={s.state} />
+                    {s.failure && <div className="field-error small">{s.failure}</div>}
+                  </>
+                ),
+              },
+              { header: 'Location', className: 'mono small', cell: (s) => s.location ?? '—' },
+            ]}
+          />
+        )}
         {tab === 'exceptions' && <Exceptions projectId={projectId} deploymentId={deploymentId} />}
       </div>
       {dialog === 'start' && (
@@ -208,44 +219,6 @@ export function DeploymentPage() {
         />
       )}
     </div>
-  );
-}
-
-function SavepointList({ savepoints, error }: { savepoints: Savepoint[]; error: unknown }) {
-  return (
-    <>
-      <ErrorNote error={error} />
-      <table className="list" data-testid="savepoints">
-        <thead>
-          <tr>
-            <th>Requested</th>
-            <th>Why</th>
-            <th>State</th>
-            <th>Location</th>
-          </tr>
-        </thead>
-        <tbody>
-          {savepoints.map((s) => (
-            <tr key={s.id}>
-              <td className="muted">{formatTime(s.created_at)}</td>
-              <td>{s.origin === 'USER_REQUEST' ? 'requested' : s.origin === 'SUSPEND' ? 'stop' : 'upgrade'}</td>
-              <td>
-                <Badge value={s.state} />
-                {s.failure && <div className="field-error small">{s.failure}</div>}
-              </td>
-              <td className="mono small">{s.location ?? '—'}</td>
-            </tr>
-          ))}
-          {savepoints.length === 0 && (
-            <tr>
-              <td colSpan={4} className="empty">
-                No savepoints yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-    </>
   );
 }
 
@@ -329,39 +302,22 @@ function StartDialog({
 
 function StopDialog({ deployment, onClose, onDone }: { deployment: Deployment; onClose: () => void; onDone: () => void }) {
   const [mode, setMode] = useState<'SUSPEND' | 'CANCEL'>('SUSPEND');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
   return (
-    <Dialog
+    <FormDialog
       title={`Stop ${deployment.name}`}
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button
-            className={mode === 'CANCEL' ? 'danger solid' : 'primary'}
-            disabled={busy}
-            onClick={async () => {
-              setBusy(true);
-              try {
-                await call(
-                  api.POST('/projects/{project_id}/deployments/{deployment_id}/stop', {
-                    params: { path: { project_id: deployment.project_id, deployment_id: deployment.id } },
-                    body: { mode },
-                  }),
-                );
-                onDone();
-                onClose();
-              } catch (e) {
-                setError(e);
-                setBusy(false);
-              }
-            }}
-          >
-            Stop
-          </button>
-        </>
-      }
+      submitLabel="Stop"
+      submitClass={mode === 'CANCEL' ? 'danger solid' : 'primary'}
+      onSubmit={async () => {
+        await call(
+          api.POST('/projects/{project_id}/deployments/{deployment_id}/stop', {
+            params: { path: { project_id: deployment.project_id, deployment_id: deployment.id } },
+            body: { mode },
+          }),
+        );
+        onDone();
+        onClose();
+      }}
     >
       <label className="row" style={{ marginBottom: 8 }}>
         <input type="radio" name="stop" checked={mode === 'SUSPEND'} onChange={() => setMode('SUSPEND')} /> With a savepoint (resume later where it stopped)
@@ -369,8 +325,7 @@ function StopDialog({ deployment, onClose, onDone }: { deployment: Deployment; o
       <label className="row">
         <input type="radio" name="stop" checked={mode === 'CANCEL'} onChange={() => setMode('CANCEL')} /> Without a savepoint (state since the last checkpoint is lost)
       </label>
-      <ErrorNote error={error} />
-    </Dialog>
+    </FormDialog>
   );
 }
 
@@ -458,60 +413,47 @@ function UpgradeDialog({ deployment, onClose, onDone }: { deployment: Deployment
   const others = (versions.data?.items ?? []).filter((v) => v.version !== deployment.job_version);
   const [version, setVersion] = useState<number>();
   const chosen = version ?? others[0]?.version;
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
   return (
-    <Dialog
+    <FormDialog
       title={`Upgrade ${deployment.name}`}
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button
-            className="primary"
-            disabled={busy || chosen === undefined}
-            onClick={async () => {
-              setBusy(true);
-              try {
-                await call(
-                  api.POST('/projects/{project_id}/deployments/{deployment_id}/upgrade', {
-                    params: { path: { project_id: deployment.project_id, deployment_id: deployment.id } },
-                    body: { version: chosen! },
-                  }),
-                );
-                onDone();
-                onClose();
-              } catch (e) {
-                setError(e);
-                setBusy(false);
-              }
-            }}
-          >
-            Upgrade
-          </button>
-        </>
-      }
+      submitLabel="Upgrade"
+      disabled={chosen === undefined}
+      fields={['version']}
+      onSubmit={async () => {
+        await call(
+          api.POST('/projects/{project_id}/deployments/{deployment_id}/upgrade', {
+            params: { path: { project_id: deployment.project_id, deployment_id: deployment.id } },
+            body: { version: chosen! },
+          }),
+        );
+        onDone();
+        onClose();
+      }}
     >
-      <p className="muted" style={{ marginTop: 0 }}>
-        Runs v{deployment.job_version} now. The job is stopped with a savepoint and the chosen version resumes from it.
-      </p>
-      <ErrorNote error={versions.error} />
-      {versions.data && others.length === 0 && <div className="alert info">No other saved version of this job yet.</div>}
-      {others.length > 0 && (
-        <Field label="Version" error={fieldError(error, 'version')}>
-          {(p) => (
-            <select {...p} value={chosen} onChange={(e) => setVersion(Number(e.target.value))} style={{ width: '100%' }}>
-              {others.map((v) => (
-                <option key={v.version} value={v.version}>
-                  v{v.version}
-                  {v.message ? ` — ${v.message}` : ''}
-                </option>
-              ))}
-            </select>
+      {(error) => (
+        <>
+          <p className="muted" style={{ marginTop: 0 }}>
+            Runs v{deployment.job_version} now. The job is stopped with a savepoint and the chosen version resumes from it.
+          </p>
+          <ErrorNote error={versions.error} />
+          {versions.data && others.length === 0 && <div className="alert info">No other saved version of this job yet.</div>}
+          {others.length > 0 && (
+            <Field label="Version" error={fieldError(error, 'version')}>
+              {(p) => (
+                <select {...p} value={chosen} onChange={(e) => setVersion(Number(e.target.value))} style={{ width: '100%' }}>
+                  {others.map((v) => (
+                    <option key={v.version} value={v.version}>
+                      v{v.version}
+                      {v.message ? ` — ${v.message}` : ''}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
           )}
-        </Field>
+        </>
       )}
-      <ErrorNote error={formError(error, ['version'])} />
-    </Dialog>
+    </FormDialog>
   );
 }

@@ -4,7 +4,8 @@ import { useState } from 'react';
 import { useParams } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
-import { ConfirmDialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../components/ui';
+import { DataTable, pagedRows } from '../components/DataTable';
+import { ConfirmDialog, ErrorNote, Field, fieldError, formError } from '../components/ui';
 import { formatTime } from '../lib/dates';
 import { fetchAll, useLoad, usePaged } from '../lib/hooks';
 import { useProject } from '../project';
@@ -88,101 +89,91 @@ export function MembersPage() {
           <ErrorNote error={formError(error, ['email', 'user_id', 'role', 'project_role'])} />
         </form>
       )}
-      <ErrorNote error={list.error} />
-      <table className="list" data-testid="members">
-        <thead>
-          <tr>
-            <th>Person</th>
-            <th>Role</th>
-            <th>Added</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {list.items.map((m) => (
-            <tr key={m.user_id}>
-              <td>
+      <DataTable
+        {...pagedRows(list)}
+        testId="members"
+        rowKey={(m) => m.user_id}
+        columns={[
+          {
+            header: 'Person',
+            cell: (m) => (
+              <>
                 {m.display_name} <span className="muted">{m.email}</span>
-              </td>
-              <td>
-                {canManage ? (
-                  <select
-                    aria-label={`Role of ${m.email}`}
-                    value={m.role}
-                    onChange={async (e) => {
-                      try {
-                        await call(
-                          api.PATCH('/projects/{project_id}/members/{user_id}', {
-                            params: { path: { project_id: projectId, user_id: m.user_id } },
-                            body: { role: e.target.value as ProjectRole },
-                          }),
-                        );
-                        await list.reload();
-                      } catch (err) {
-                        setError(err);
-                      }
-                    }}
-                  >
-                    {ROLES.map((r) => (
-                      <option key={r}>{r}</option>
-                    ))}
-                  </select>
-                ) : (
-                  <span className="badge role">{m.role}</span>
-                )}
-              </td>
-              <td className="muted">{formatTime(m.added_at)}</td>
-              <td className="num">
-                {canManage && (
-                  <button className="danger small" onClick={() => setRemoving(m)}>
-                    Remove
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={() => void list.loadMore()} />
+              </>
+            ),
+          },
+          {
+            header: 'Role',
+            cell: (m) =>
+              canManage ? (
+                <select
+                  aria-label={`Role of ${m.email}`}
+                  value={m.role}
+                  onChange={async (e) => {
+                    try {
+                      await call(
+                        api.PATCH('/projects/{project_id}/members/{user_id}', {
+                          params: { path: { project_id: projectId, user_id: m.user_id } },
+                          body: { role: e.target.value as ProjectRole },
+                        }),
+                      );
+                      await list.reload();
+                    } catch (err) {
+                      setError(err);
+                    }
+                  }}
+                >
+                  {ROLES.map((r) => (
+                    <option key={r}>{r}</option>
+                  ))}
+                </select>
+              ) : (
+                <span className="badge role">{m.role}</span>
+              ),
+          },
+          { header: 'Added', className: 'muted', cell: (m) => formatTime(m.added_at) },
+          {
+            num: true,
+            cell: (m) =>
+              canManage && (
+                <button className="danger small" onClick={() => setRemoving(m)}>
+                  Remove
+                </button>
+              ),
+          },
+        ]}
+      />
       {(invitations.data?.length ?? 0) > 0 && (
         <>
           <h2>Invited, not signed in yet</h2>
-          <table className="list" data-testid="invitations">
-            <thead>
-              <tr>
-                <th>Email</th>
-                <th>Role</th>
-                <th>Expires</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {invitations.data!.map((i) => (
-                <tr key={i.id}>
-                  <td>{i.email}</td>
-                  <td>
-                    <span className="badge role">{i.project_role}</span>
-                  </td>
-                  <td className="muted">{formatTime(i.expires_at)}</td>
-                  <td className="num">
-                    <button
-                      className="small"
-                      onClick={async () => {
-                        try {
-                          await call(api.DELETE('/account/invitations/{invitation_id}', { params: { path: { invitation_id: i.id } } }));
-                          await invitations.reload();
-                        } catch (e) {
-                          setError(e);
-                        }
-                      }}
-                    >
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            rows={invitations.data!}
+            testId="invitations"
+            rowKey={(i) => i.id}
+            columns={[
+              { header: 'Email', cell: (i) => i.email },
+              { header: 'Role', cell: (i) => <span className="badge role">{i.project_role}</span> },
+              { header: 'Expires', className: 'muted', cell: (i) => formatTime(i.expires_at) },
+              {
+                num: true,
+                cell: (i) => (
+                  <button
+                    className="small"
+                    onClick={async () => {
+                      try {
+                        await call(api.DELETE('/account/invitations/{invitation_id}', { params: { path: { invitation_id: i.id } } }));
+                        await invitations.reload();
+                      } catch (e) {
+                        setError(e);
+                      }
+                    }}
+                  >
+                    Revoke
+                  </button>
+                ),
+              },
+            ]}
+          />
         </>
       )}
       {removing && (

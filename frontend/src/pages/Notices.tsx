@@ -5,6 +5,7 @@ import { useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { accountStatusChanged } from '../components/AccountStatus';
+import { DataTable } from '../components/DataTable';
 import { Badge, ErrorNote, LoadMore } from '../components/ui';
 import { DAY, formatDate, formatTime, msUntil } from '../lib/dates';
 import { fetchAll, useLoad, type Loaded } from '../lib/hooks';
@@ -143,50 +144,37 @@ function ImpactTab() {
         What published schedules affect in this account: projects on a retiring product form and deployments on an engine version
         past GA or pulled, with what to do and by when.
       </p>
-      <ErrorNote error={impact.error} />
-      <table className="list" data-testid="lifecycle-impact">
-        <thead>
-          <tr>
-            <th>Project</th>
-            <th>Deployment</th>
-            <th>Affected by</th>
-            <th>Stage</th>
-            <th>What to do</th>
-            <th>By</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((i, k) => (
-            <tr key={k}>
-              <td>
-                <Link to={`/projects/${i.project_id}/deployments`}>{projectName(i.project_id)}</Link>
-              </td>
-              <td>
-                {i.deployment_id ? (
-                  <Link to={`/projects/${i.project_id}/deployments/${i.deployment_id}`}>{deployments.data?.get(i.deployment_id) ?? i.deployment_id}</Link>
-                ) : (
-                  <span className="muted">the whole project</span>
-                )}
-              </td>
-              <td>
+      <DataTable
+        rows={items}
+        loading={impact.loading}
+        error={impact.error}
+        testId="lifecycle-impact"
+        rowKey={(_, k) => k}
+        empty="Nothing in this account is affected by a lifecycle schedule."
+        columns={[
+          { header: 'Project', cell: (i) => <Link to={`/projects/${i.project_id}/deployments`}>{projectName(i.project_id)}</Link> },
+          {
+            header: 'Deployment',
+            cell: (i) =>
+              i.deployment_id ? (
+                <Link to={`/projects/${i.project_id}/deployments/${i.deployment_id}`}>{deployments.data?.get(i.deployment_id) ?? i.deployment_id}</Link>
+              ) : (
+                <span className="muted">the whole project</span>
+              ),
+          },
+          {
+            header: 'Affected by',
+            cell: (i) => (
+              <>
                 {i.subject === 'engine_version' ? 'engine version' : 'product form'} <strong>{i.name}</strong>
-              </td>
-              <td>
-                <Badge value={i.stage} />
-              </td>
-              <td>{i.action}</td>
-              <td className={i.by && msUntil(i.by) < 30 * DAY ? 'soon' : 'muted'}>{i.by ? formatTime(i.by) : '—'}</td>
-            </tr>
-          ))}
-          {!impact.loading && items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                Nothing in this account is affected by a lifecycle schedule.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+          { header: 'Stage', cell: (i) => <Badge value={i.stage} /> },
+          { header: 'What to do', cell: (i) => i.action },
+          { header: 'By', className: (i) => (i.by && msUntil(i.by) < 30 * DAY ? 'soon' : 'muted'), cell: (i) => (i.by ? formatTime(i.by) : '—') },
+        ]}
+      />
     </div>
   );
 }
@@ -202,55 +190,42 @@ function EnginesTab() {
   const versions = useLoad(() => call(api.GET('/engine-versions')), []);
   return (
     <div>
-      <ErrorNote error={versions.error} />
-      <table className="list" data-testid="engine-versions">
-        <thead>
-          <tr>
-            <th>Version</th>
-            <th>Flink</th>
-            <th>Stage</th>
-            <th>GA</th>
-            <th>EOGS</th>
-            <th>EOFS</th>
-            <th>EOS</th>
-            <th>Move to</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(versions.data ?? []).map((v) => (
-            <tr key={v.label}>
-              <td>
-                <strong>{v.label}</strong>
-              </td>
-              <td>{v.flink_version}</td>
-              <td>
+      <DataTable
+        rows={versions.data ?? []}
+        loading={versions.loading}
+        error={versions.error}
+        testId="engine-versions"
+        rowKey={(v) => v.label}
+        empty="No engine version has a published schedule."
+        columns={[
+          { header: 'Version', cell: (v) => <strong>{v.label}</strong> },
+          { header: 'Flink', cell: (v) => v.flink_version },
+          {
+            header: 'Stage',
+            cell: (v) => (
+              <>
                 <Badge value={v.stage} title={STAGES[v.stage]} /> {v.pulled && <Badge value="pulled" title="Pulled for a defect: no new deployments" />}
                 <div className="muted small">{STAGES[v.stage]}</div>
-              </td>
-              <td className="muted small">{formatDate(v.ga)}</td>
-              <td className="muted small">{formatDate(v.eogs)}</td>
-              <td className="muted small">{formatDate(v.eofs)}</td>
-              <td className="muted small">{formatDate(v.eos)}</td>
-              <td>
-                {v.upgrade_to ? (
-                  <>
-                    {v.upgrade_to} {v.upgrade_needs_review && <span className="badge eofs" title="A major version change: review before upgrading">review: major change</span>}
-                  </>
-                ) : (
-                  <span className="muted">—</span>
-                )}
-              </td>
-            </tr>
-          ))}
-          {!versions.loading && (versions.data ?? []).length === 0 && (
-            <tr>
-              <td colSpan={8} className="empty">
-                No engine version has a published schedule.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+          { header: 'GA', className: 'muted small', cell: (v) => formatDate(v.ga) },
+          { header: 'EOGS', className: 'muted small', cell: (v) => formatDate(v.eogs) },
+          { header: 'EOFS', className: 'muted small', cell: (v) => formatDate(v.eofs) },
+          { header: 'EOS', className: 'muted small', cell: (v) => formatDate(v.eos) },
+          {
+            header: 'Move to',
+            cell: (v) =>
+              v.upgrade_to ? (
+                <>
+                  {v.upgrade_to} {v.upgrade_needs_review && <span className="badge eofs" title="A major version change: review before upgrading">review: major change</span>}
+                </>
+              ) : (
+                <span className="muted">—</span>
+              ),
+          },
+        ]}
+      />
     </div>
   );
 }
