@@ -5,7 +5,8 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
-import { ConfirmDialog, Dialog, ErrorNote, Field, fieldError, formError } from '../components/ui';
+import { DataTable } from '../components/DataTable';
+import { ConfirmDialog, ErrorNote, Field, FormDialog, fieldError } from '../components/ui';
 import { formatTime } from '../lib/dates';
 import { useLoad } from '../lib/hooks';
 import { atLeast } from '../session';
@@ -51,71 +52,62 @@ function GroupDialog({ projectId, channels, editing, onClose, onSaved }: {
   const [name, setName] = useState(editing?.name ?? '');
   const [emails, setEmails] = useState(editing?.emails.join('\n') ?? '');
   const [picked, setPicked] = useState<string[]>(editing?.channel_ids ?? []);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
   const submit = async () => {
-    setBusy(true);
-    setError(undefined);
     const body = { name: name.trim(), emails: parseEmails(emails), channel_ids: picked };
-    try {
-      const g = editing
-        ? await call(
-            api.PUT('/projects/{project_id}/contact-groups/{group_id}', {
-              params: { path: { project_id: projectId, group_id: editing.id } },
-              body,
-            }),
-          )
-        : await call(api.POST('/projects/{project_id}/contact-groups', { params: { path: { project_id: projectId } }, body }));
-      onSaved(g);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    const g = editing
+      ? await call(
+          api.PUT('/projects/{project_id}/contact-groups/{group_id}', {
+            params: { path: { project_id: projectId, group_id: editing.id } },
+            body,
+          }),
+        )
+      : await call(api.POST('/projects/{project_id}/contact-groups', { params: { path: { project_id: projectId } }, body }));
+    onSaved(g);
   };
   return (
-    <Dialog
+    <FormDialog
       title={editing ? `Edit contact group ${editing.name}` : 'New contact group'}
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button className="primary" disabled={busy || !name.trim()} onClick={() => void submit()}>
-            {editing ? (busy ? 'Saving…' : 'Save group') : busy ? 'Creating…' : 'Create group'}
-          </button>
-        </>
-      }
+      submitLabel={editing ? 'Save group' : 'Create group'}
+      busyLabel={editing ? 'Saving…' : 'Creating…'}
+      disabled={!name.trim()}
+      fields={['name', 'emails', 'channel_ids']}
+      onSubmit={submit}
     >
-      <Field label="Name" error={fieldError(error, 'name')}>
-        {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
-      </Field>
-      <Field label="Emails" error={fieldError(error, 'emails')} hint="One address a line (or separated by commas).">
-        {(p) => <textarea {...p} rows={3} value={emails} onChange={(e) => setEmails(e.target.value)} style={{ width: '100%' }} placeholder="ops@example.com" />}
-      </Field>
-      <fieldset className="channel-picks" aria-invalid={!!fieldError(error, 'channel_ids')}>
-        <legend className="label">Notification channels</legend>
-        {channels.length === 0 && (
-          <div className="field-hint">
-            The account has no channels yet. <Link to="/channels">Add DingTalk, SMS or webhook channels</Link>.
-          </div>
-        )}
-        {channels.map((c) => (
-          <label key={c.id} className="check">
-            <input
-              type="checkbox"
-              checked={picked.includes(c.id)}
-              onChange={(e) => setPicked((old) => (e.target.checked ? [...old, c.id] : old.filter((x) => x !== c.id)))}
-            />
-            {c.name} <span className="muted small">{c.kind}</span>
-          </label>
-        ))}
-        {fieldError(error, 'channel_ids') && (
-          <div className="field-error" role="alert">
-            {fieldError(error, 'channel_ids')}
-          </div>
-        )}
-      </fieldset>
-      <ErrorNote error={formError(error, ['name', 'emails', 'channel_ids'])} />
-    </Dialog>
+      {(error) => (
+        <>
+          <Field label="Name" error={fieldError(error, 'name')}>
+            {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
+          </Field>
+          <Field label="Emails" error={fieldError(error, 'emails')} hint="One address a line (or separated by commas).">
+            {(p) => <textarea {...p} rows={3} value={emails} onChange={(e) => setEmails(e.target.value)} style={{ width: '100%' }} placeholder="ops@example.com" />}
+          </Field>
+          <fieldset className="channel-picks" aria-invalid={!!fieldError(error, 'channel_ids')}>
+            <legend className="label">Notification channels</legend>
+            {channels.length === 0 && (
+              <div className="field-hint">
+                The account has no channels yet. <Link to="/channels">Add DingTalk, SMS or webhook channels</Link>.
+              </div>
+            )}
+            {channels.map((c) => (
+              <label key={c.id} className="check">
+                <input
+                  type="checkbox"
+                  checked={picked.includes(c.id)}
+                  onChange={(e) => setPicked((old) => (e.target.checked ? [...old, c.id] : old.filter((x) => x !== c.id)))}
+                />
+                {c.name} <span className="muted small">{c.kind}</span>
+              </label>
+            ))}
+            {fieldError(error, 'channel_ids') && (
+              <div className="field-error" role="alert">
+                {fieldError(error, 'channel_ids')}
+              </div>
+            )}
+          </fieldset>
+        </>
+      )}
+    </FormDialog>
   );
 }
 
@@ -127,30 +119,19 @@ export function TestResults({ results, channels }: { results: TestResult[]; chan
       <div className={'alert ' + (ok === results.length ? 'ok' : ok === 0 ? 'error' : 'warn')}>
         {ok} of {results.length} destination{results.length === 1 ? '' : 's'} received the test.
       </div>
-      <table className="list">
-        <thead>
-          <tr>
-            <th>Channel</th>
-            <th>Destination</th>
-            <th>Result</th>
-          </tr>
-        </thead>
-        <tbody>
-          {results.map((r, i) => (
-            <tr key={i} className={r.delivered ? 'delivered' : 'undelivered'}>
-              <td>{r.channel}</td>
-              <td className="mono small">{r.channel === 'email' ? r.destination : channelName(channels, r.destination)}</td>
-              <td>
-                {r.delivered ? (
-                  <span className="result-ok">Delivered</span>
-                ) : (
-                  <span className="result-failed">Not delivered{r.error ? `: ${r.error}` : ''}</span>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        rows={results}
+        rowKey={(_, i) => i}
+        rowProps={(r) => ({ className: r.delivered ? 'delivered' : 'undelivered' })}
+        columns={[
+          { header: 'Channel', cell: (r) => r.channel },
+          { header: 'Destination', className: 'mono small', cell: (r) => (r.channel === 'email' ? r.destination : channelName(channels, r.destination)) },
+          {
+            header: 'Result',
+            cell: (r) => (r.delivered ? <span className="result-ok">Delivered</span> : <span className="result-failed">Not delivered{r.error ? `: ${r.error}` : ''}</span>),
+          },
+        ]}
+      />
     </div>
   );
 }

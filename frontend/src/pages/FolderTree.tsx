@@ -3,7 +3,7 @@ import { useMemo, useState, type DragEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { ArtifactPicker } from './ArtifactPicker';
-import { ConfirmDialog, Dialog, ErrorNote, Field, Menu, fieldError, formError } from '../components/ui';
+import { ConfirmDialog, ErrorNote, Field, FormDialog, Menu, fieldError, formError } from '../components/ui';
 
 export type Folder = Schemas['Folder'];
 export type Job = Schemas['Job'];
@@ -328,38 +328,25 @@ function NameDialog({
   onSubmit: (name: string) => Promise<void>;
 }) {
   const [name, setName] = useState(initial);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async () => {
-    setBusy(true);
-    try {
-      await onSubmit(name.trim());
-      onClose();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog
+    <FormDialog
       title={title}
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button className="primary" disabled={busy || !name.trim()} onClick={() => void submit()}>
-            {submitLabel}
-          </button>
-        </>
-      }
+      submitLabel={submitLabel}
+      disabled={!name.trim()}
+      form
+      fields={['name']}
+      onSubmit={async () => {
+        await onSubmit(name.trim());
+        onClose();
+      }}
     >
-      <form onSubmit={(e) => (e.preventDefault(), void submit())}>
+      {(error) => (
         <Field label="Name" error={fieldError(error, 'name')}>
           {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
         </Field>
-        <ErrorNote error={formError(error, ['name'])} />
-      </form>
-    </Dialog>
+      )}
+    </FormDialog>
   );
 }
 
@@ -376,50 +363,35 @@ function MoveDialog({
 }) {
   const current = 'folder' in target ? target.folder.parent_id : target.job.folder_id;
   const [to, setTo] = useState<string>(current ?? '');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
   const excluded = 'folder' in target ? descendants(folders, target.folder.id) : new Set<string>();
   const options = folderPaths(folders).filter((f) => !excluded.has(f.id));
   return (
-    <Dialog
+    <FormDialog
       title={`Move ${'folder' in target ? target.folder.name : target.job.name}`}
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button
-            className="primary"
-            disabled={busy || to === (current ?? '')}
-            onClick={async () => {
-              setBusy(true);
-              try {
-                await onMove(to || null);
-                onClose();
-              } catch (e) {
-                setError(e);
-                setBusy(false);
-              }
-            }}
-          >
-            Move
-          </button>
-        </>
-      }
+      submitLabel="Move"
+      disabled={to === (current ?? '')}
+      fields={['parent_id', 'folder_id']}
+      onSubmit={async () => {
+        await onMove(to || null);
+        onClose();
+      }}
     >
-      <Field label="Destination" error={fieldError(error, 'parent_id') ?? fieldError(error, 'folder_id')}>
-        {(p) => (
-          <select {...p} value={to} onChange={(e) => setTo(e.target.value)} style={{ width: '100%' }}>
-            <option value="">Project root</option>
-            {options.map((f) => (
-              <option key={f.id} value={f.id}>
-                {f.path}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
-      <ErrorNote error={formError(error, ['parent_id', 'folder_id'])} />
-    </Dialog>
+      {(error) => (
+        <Field label="Destination" error={fieldError(error, 'parent_id') ?? fieldError(error, 'folder_id')}>
+          {(p) => (
+            <select {...p} value={to} onChange={(e) => setTo(e.target.value)} style={{ width: '100%' }}>
+              <option value="">Project root</option>
+              {options.map((f) => (
+                <option key={f.id} value={f.id}>
+                  {f.path}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      )}
+    </FormDialog>
   );
 }
 
@@ -445,81 +417,70 @@ function NewJobDialog({
   const [name, setName] = useState('');
   const [kind, setKind] = useState<'sql' | 'jar'>('sql');
   const [folder, setFolder] = useState(folderId ?? '');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
   const [artifactId, setArtifactId] = useState('');
   const [entryClass, setEntryClass] = useState('');
   const submit = async () => {
-    setBusy(true);
-    try {
-      const content: Schemas['JobContent'] =
-        kind === 'sql' ? { kind: 'sql', sql: STARTER_SQL } : { kind: 'jar', artifact_id: artifactId, entry_class: entryClass, args: [] };
-      const job = await call(
-        api.POST('/projects/{project_id}/jobs', {
-          params: { path: { project_id: projectId } },
-          body: { name: name.trim(), folder_id: folder || null, content },
-        }),
-      );
-      onClose();
-      await onCreated(job);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    const content: Schemas['JobContent'] =
+      kind === 'sql' ? { kind: 'sql', sql: STARTER_SQL } : { kind: 'jar', artifact_id: artifactId, entry_class: entryClass, args: [] };
+    const job = await call(
+      api.POST('/projects/{project_id}/jobs', {
+        params: { path: { project_id: projectId } },
+        body: { name: name.trim(), folder_id: folder || null, content },
+      }),
+    );
+    onClose();
+    await onCreated(job);
   };
-  const fields = ['name', 'folder_id', 'content', 'content.artifact_id', 'content.entry_class', 'artifact_id', 'entry_class'];
   return (
-    <Dialog
+    <FormDialog
       title="New job"
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button className="primary" disabled={busy || !name.trim() || (kind === 'jar' && (!artifactId || !entryClass))} onClick={() => void submit()}>
-            Create
-          </button>
-        </>
-      }
+      submitLabel="Create"
+      disabled={!name.trim() || (kind === 'jar' && (!artifactId || !entryClass))}
+      form
+      fields={['name', 'folder_id', 'content', 'content.artifact_id', 'content.entry_class', 'artifact_id', 'entry_class']}
+      onSubmit={submit}
     >
-      <form onSubmit={(e) => (e.preventDefault(), void submit())}>
-        <Field label="Name" error={fieldError(error, 'name')}>
-          {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
-        </Field>
-        <div className="fields-2">
-          <Field label="Type">
-            {(p) => (
-              <select {...p} value={kind} onChange={(e) => setKind(e.target.value as 'sql' | 'jar')}>
-                <option value="sql">Flink SQL</option>
-                <option value="jar">JAR program</option>
-              </select>
-            )}
+      {(error) => (
+        <>
+          <Field label="Name" error={fieldError(error, 'name')}>
+            {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
           </Field>
-          <Field label="Folder" error={fieldError(error, 'folder_id')}>
-            {(p) => (
-              <select {...p} value={folder} onChange={(e) => setFolder(e.target.value)}>
-                <option value="">Project root</option>
-                {folderPaths(folders).map((f) => (
-                  <option key={f.id} value={f.id}>
-                    {f.path}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
-        </div>
-        {kind === 'jar' && (
-          <JarFields
-            projectId={projectId}
-            artifactId={artifactId}
-            entryClass={entryClass}
-            onArtifact={setArtifactId}
-            onEntryClass={setEntryClass}
-            error={error}
-          />
-        )}
-        <ErrorNote error={formError(error, fields)} />
-      </form>
-    </Dialog>
+          <div className="fields-2">
+            <Field label="Type">
+              {(p) => (
+                <select {...p} value={kind} onChange={(e) => setKind(e.target.value as 'sql' | 'jar')}>
+                  <option value="sql">Flink SQL</option>
+                  <option value="jar">JAR program</option>
+                </select>
+              )}
+            </Field>
+            <Field label="Folder" error={fieldError(error, 'folder_id')}>
+              {(p) => (
+                <select {...p} value={folder} onChange={(e) => setFolder(e.target.value)}>
+                  <option value="">Project root</option>
+                  {folderPaths(folders).map((f) => (
+                    <option key={f.id} value={f.id}>
+                      {f.path}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          </div>
+          {kind === 'jar' && (
+            <JarFields
+              projectId={projectId}
+              artifactId={artifactId}
+              entryClass={entryClass}
+              onArtifact={setArtifactId}
+              onEntryClass={setEntryClass}
+              error={error}
+            />
+          )}
+        </>
+      )}
+    </FormDialog>
   );
 }
 

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useBlocker } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { SqlEditor, type Problem } from '../components/SqlEditor';
-import { Dialog, ErrorNote, Field, Spinner } from '../components/ui';
+import { Dialog, ErrorNote, Field, FormDialog, Spinner } from '../components/ui';
 import { toast } from '../components/toast';
 import { reportPlan, reportProblems, type ValidationReport } from '../lib/validation';
 import { JarFields } from './FolderTree';
@@ -324,37 +324,20 @@ function ProblemsPanel({ report, problems, canValidate }: { report?: ValidationR
 
 function SaveVersionDialog({ onClose, onSave }: { onClose: () => void; onSave: (message: string) => Promise<void> }) {
   const [message, setMessage] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const submit = async () => {
-    setBusy(true);
-    try {
-      await onSave(message);
-      onClose();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog
+    <FormDialog
       title="Save version"
       onClose={onClose}
-      footer={
-        <>
-          <button onClick={onClose}>Cancel</button>
-          <button className="primary" disabled={busy} onClick={() => void submit()}>
-            Save version
-          </button>
-        </>
-      }
+      submitLabel="Save version"
+      form
+      onSubmit={async () => {
+        await onSave(message);
+        onClose();
+      }}
     >
-      <form onSubmit={(e) => (e.preventDefault(), void submit())}>
-        <Field label="What changed" hint="Kept in the version history.">
-          {(p) => <input {...p} autoFocus value={message} onChange={(e) => setMessage(e.target.value)} style={{ width: '100%' }} />}
-        </Field>
-        <ErrorNote error={error} />
-      </form>
-    </Dialog>
+      <Field label="What changed" hint="Kept in the version history.">
+        {(p) => <input {...p} autoFocus value={message} onChange={(e) => setMessage(e.target.value)} style={{ width: '100%' }} />}
+      </Field>
+    </FormDialog>
   );
 }

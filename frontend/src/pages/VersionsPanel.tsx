@@ -3,6 +3,7 @@
 import { useState } from 'react';
 import { api, call, type Schemas } from '../api/client';
 import { DiffView } from '../components/DiffView';
+import { DataTable } from '../components/DataTable';
 import { ConfirmDialog, ErrorNote } from '../components/ui';
 import { formatTime } from '../lib/dates';
 import { useLoad } from '../lib/hooks';
@@ -53,37 +54,31 @@ export function VersionsPanel({
       <ErrorNote error={versions.error} />
       {items.length === 0 && !versions.loading && <div className="muted">No saved versions yet. “Save version” keeps the draft as version 1.</div>}
       {items.length > 0 && (
-        <table className="list">
-          <thead>
-            <tr>
-              <th>Version</th>
-              <th>Message</th>
-              <th>Saved</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((v) => (
-              <tr key={v.version} aria-selected={v.version === selected}>
-                <td>v{v.version}</td>
-                <td>{v.message || <span className="muted">—</span>}</td>
-                <td className="muted">{formatTime(v.created_at)}</td>
-                <td className="num">
-                  <div className="row" style={{ justifyContent: 'flex-end' }}>
-                    <button className="small" onClick={() => (setSelected(v.version), setAgainst(undefined))}>
-                      Compare
+        <DataTable
+          rows={items}
+          rowKey={(v) => v.version}
+          rowProps={(v) => ({ 'aria-selected': v.version === selected })}
+          columns={[
+            { header: 'Version', cell: (v) => `v${v.version}` },
+            { header: 'Message', cell: (v) => v.message || <span className="muted">—</span> },
+            { header: 'Saved', className: 'muted', cell: (v) => formatTime(v.created_at) },
+            {
+              num: true,
+              cell: (v) => (
+                <div className="row" style={{ justifyContent: 'flex-end' }}>
+                  <button className="small" onClick={() => (setSelected(v.version), setAgainst(undefined))}>
+                    Compare
+                  </button>
+                  {canWrite && (
+                    <button className="small" onClick={() => setRollingBack(v)}>
+                      Roll back
                     </button>
-                    {canWrite && (
-                      <button className="small" onClick={() => setRollingBack(v)}>
-                        Roll back
-                      </button>
-                    )}
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                  )}
+                </div>
+              ),
+            },
+          ]}
+        />
       )}
       {sel && (
         <div style={{ marginTop: 12 }}>
