@@ -1,0 +1,99 @@
+// What was charged, hour by hour: compute and management per project.
+import { useMemo, useState } from 'react';
+import { api, call } from '../../api/client';
+import { ErrorNote, LoadMore } from '../../components/ui';
+import { formatClock, formatTime, lastDays } from '../../lib/dates';
+import { money } from '../../lib/decimal';
+import { useLoad, useShown } from '../../lib/hooks';
+import type { ProjectsProps } from './projects';
+
+export function HoursTab({ projects, projectName }: ProjectsProps) {
+  const [days, setDays] = useState(2);
+  const [projectId, setProjectId] = useState('');
+  const range = useMemo(() => lastDays(days), [days]);
+  const hours = useLoad(
+    () => call(api.GET('/account/billing/hours', { params: { query: { ...range, project_id: projectId || undefined } } })),
+    [range, projectId],
+  );
+  const page = useShown();
+  // Newest first on screen; the API gives oldest first.
+  const items = useMemo(() => [...(hours.data?.items ?? [])].reverse(), [hours.data]);
+  return (
+    <div>
+      <div className="row filters">
+        <label className="row">
+          <span className="muted">Range</span>
+          <select aria-label="Range" value={days} onChange={(e) => (setDays(Number(e.target.value)), page.reset())}>
+            <option value={1}>Last day</option>
+            <option value={2}>Last 2 days</option>
+            <option value={7}>Last 7 days</option>
+            <option value={31}>Last 31 days</option>
+            <option value={61}>Last 61 days</option>
+          </select>
+        </label>
+        <label className="row">
+          <span className="muted">Project</span>
+          <select aria-label="Project" value={projectId} onChange={(e) => (setProjectId(e.target.value), page.reset())}>
+            <option value="">All projects</option>
+            {projects.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div className="spacer" />
+        <span className="muted small">Each hour is rated once: compute (CU-hours × price) plus management (2 CU × price), each line rounded half to even.</span>
+      </div>
+      <ErrorNote error={hours.error} />
+      {hours.data && (
+        <div className="usage">
+          <div className="item">
+            <div className="muted small">Total in range</div>
+            <div className="n" data-testid="hours-total">
+              {money(hours.data.total, hours.data.currency)}
+            </div>
+          </div>
+          <div className="item">
+            <div className="muted small">Hours rated</div>
+            <div className="n">{hours.data.items.length}</div>
+          </div>
+        </div>
+      )}
+      <table className="list" data-testid="hours">
+        <thead>
+          <tr>
+            <th>Hour</th>
+            <th>Project</th>
+            <th className="num">CU-hours</th>
+            <th className="num">Compute</th>
+            <th className="num">Management</th>
+            <th className="num">Total</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.slice(0, page.shown).map((h) => (
+            <tr key={h.project_id + h.window_start}>
+              <td className="muted">
+                {formatTime(h.window_start)} – {formatClock(h.window_end)}
+              </td>
+              <td>{projectName(h.project_id)}</td>
+              <td className="num">{h.cu_hours}</td>
+              <td className="num">{h.compute}</td>
+              <td className="num">{h.management}</td>
+              <td className="num">{money(h.total, h.currency)}</td>
+            </tr>
+          ))}
+          {!hours.loading && items.length === 0 && (
+            <tr>
+              <td colSpan={6} className="empty">
+                No pay-as-you-go hours in this range.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <LoadMore hasMore={items.length > page.shown} loading={false} onMore={page.more} />
+    </div>
+  );
+}

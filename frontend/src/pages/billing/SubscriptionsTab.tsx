@@ -1,0 +1,268 @@
+// Subscriptions, and orders priced before they are placed.
+import { useState } from 'react';
+import { api, call, type Schemas } from '../../api/client';
+import { accountStatusChanged } from '../../components/AccountStatus';
+import { toast } from '../../components/toast';
+import { ConfirmDialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../../components/ui';
+import { formatTime, localInputToIso } from '../../lib/dates';
+import { money, isNegative } from '../../lib/decimal';
+import { useLoad, usePaged } from '../../lib/hooks';
+import type { ProjectsProps } from './projects';
+
+type OrderKind = Schemas['OrderKind'];
+
+const ORDER_KINDS: { value: OrderKind; label: string; explain: string }[] = [
+  { value: 'new_purchase', label: 'New purchase', explain: 'Buy N CU for M months for a pay-as-you-go project.' },
+  { value: 'renew', label: 'Renew', explain: 'Extend the term by M months at the current CU.' },
+  { value: 'upgrade', label: 'Upgrade', explain: 'Raise the CU to a new total, prorated over what is left of the term.' },
+  { value: 'downgrade', label: 'Downgrade', explain: 'Lower the CU to a new total; the unused part is credited to the balance.' },
+  { value: 'temporary_upgrade', label: 'Temporary upgrade', explain: 'Extra CU for a window inside the term (at least an hour), at the window’s share of the price.' },
+  { value: 'unsubscribe', label: 'Unsubscribe', explain: 'End the subscription; the unused part of the term is refunded.' },
+];
+
+function needs(kind: OrderKind) {
+  return {
+    cu: kind === 'new_purchase' || kind === 'upgrade' || kind === 'downgrade' || kind === 'temporary_upgrade',
+    months: kind === 'new_purchase' || kind === 'renew',
+    window: kind === 'temporary_upgrade',
+  };
+}
+
+export function SubscriptionsTab({ projects, projectName }: ProjectsProps) {
+  const subs = useLoad(() => call(api.GET('/account/subscriptions')), []);
+  const [kind, setKind] = useState<OrderKind>('new_purchase');
+  const [projectId, setProjectId] = useState('');
+  const [cu, setCu] = useState('');
+  const [months, setMonths] = useState('1');
+  const [startsAt, setStartsAt] = useState('');
+  const [endsAt, setEndsAt] = useState('');
+  const [quote, setQuote] = useState<{ key: string; quote: Schemas['OrderQuote'] }>();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const n = needs(kind);
+  const project = projectId || projects[0]?.id || '';
+  const request: Schemas['OrderRequest'] = {
+    kind,
+    project_id: project,
+    ...(n.cu ? { cu: cu.trim() === '' ? null : Number(cu) } : {}),
+    ...(n.months ? { months: months.trim() === '' ? null : Number(months) } : {}),
+    ...(n.window ? { starts_at: localInputToIso(startsAt) ?? null, ends_at: localInputToIso(endsAt) ?? null } : {}),
+  };
+  const key = JSON.stringify(request);
+  const current = quote?.key === key ? quote.quote : undefined;
+  const subscribed = new Map((subs.data ?? []).map((s) => [s.project_id, s]));
+
+  const preview = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const q = await call(api.POST('/account/orders/preview', { body: request }));
+      setQuote({ key, quote: q });
+    } catch (e) {
+      setError(e);
+      setQuote(undefined);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const orders = usePaged((cursor) => call(api.GET('/account/orders', { params: { query: { cursor } } })), []);
+  const place = async () => {
+    const o = await call(api.POST('/account/orders', { body: request }));
+    toast(`Order placed: ${money(o.amount, o.currency)} ${isNegative(o.amount) ? 'credited to' : 'paid from'} the balance`);
+    setQuote(undefined);
+    await Promise.all([subs.reload(), orders.reload()]);
+    accountStatusChanged();
+  };
+  const fields = ['kind', 'project_id', 'cu', 'months', 'starts_at', 'ends_at'];
+  return (
+    <div>
+      <h2 style={{ marginTop: 0 }}>Subscriptions</h2>
+      <ErrorNote error={subs.error} />
+      <table className="list" data-testid="subscriptions">
+        <thead>
+          <tr>
+            <th>Project</th>
+            <th className="num">CU bought</th>
+            <th className="num">Temporary CU now</th>
+            <th className="num">CU in use</th>
+            <th>Term</th>
+            <th>Temporary upgrades</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(subs.data ?? []).map((s) => (
+            <tr key={s.project_id}>
+              <td>{projectName(s.project_id)}</td>
+              <td className="num">{s.cu}</td>
+              <td className="num">{s.temporary_cu || '—'}</td>
+              <td className="num">
+                {s.cu_in_use} / {s.cu + s.temporary_cu}
+              </td>
+              <td className="muted">
+                {formatTime(s.term_start)} – {formatTime(s.term_end)}
+              </td>
+              <td className="small">
+                {s.temporary_upgrades.length === 0
+                  ? '—'
+                  : s.temporary_upgrades.map((t) => (
+                      <div key={t.order_id}>
+                        +{t.cu} CU {formatTime(t.starts_at)} – {formatTime(t.ends_at)}
+                      </div>
+                    ))}
+              </td>
+            </tr>
+          ))}
+          {!subs.loading && (subs.data ?? []).length === 0 && (
+            <tr>
+              <td colSpan={6} className="empty">
+                No subscriptions: every project is pay-as-you-go.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+
+      <h2>New order</h2>
+      <form
+        className="card order-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void preview();
+        }}
+      >
+        <div className="fields-2">
+          <Field label="Order" error={fieldError(error, 'kind')} hint={ORDER_KINDS.find((k) => k.value === kind)?.explain}>
+            {(p) => (
+              <select {...p} value={kind} onChange={(e) => setKind(e.target.value as OrderKind)} style={{ width: '100%' }}>
+                {ORDER_KINDS.map((k) => (
+                  <option key={k.value} value={k.value}>
+                    {k.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field
+            label="Project"
+            error={fieldError(error, 'project_id')}
+            hint={subscribed.get(project) ? `Subscribed: ${subscribed.get(project)!.cu} CU until ${formatTime(subscribed.get(project)!.term_end)}` : 'Pay-as-you-go now.'}
+          >
+            {(p) => (
+              <select {...p} value={project} onChange={(e) => setProjectId(e.target.value)} style={{ width: '100%' }}>
+                {projects.map((pr) => (
+                  <option key={pr.id} value={pr.id}>
+                    {pr.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+        <div className="fields-2">
+          {n.cu && (
+            <Field
+              label={kind === 'temporary_upgrade' ? 'Extra CU' : kind === 'new_purchase' ? 'CU' : 'New total CU'}
+              error={fieldError(error, 'cu')}
+              hint="Whole CU, 1 to 1000 (1 CU = 1 core + 4 GiB)."
+            >
+              {(p) => <input {...p} type="number" min={1} max={1000} step={1} value={cu} onChange={(e) => setCu(e.target.value)} style={{ width: '100%' }} />}
+            </Field>
+          )}
+          {n.months && (
+            <Field label="Months" error={fieldError(error, 'months')} hint="Whole months, 1 to 36.">
+              {(p) => <input {...p} type="number" min={1} max={36} step={1} value={months} onChange={(e) => setMonths(e.target.value)} style={{ width: '100%' }} />}
+            </Field>
+          )}
+          {n.window && (
+            <>
+              <Field label="Starts" error={fieldError(error, 'starts_at')} hint="Empty: now.">
+                {(p) => <input {...p} type="datetime-local" value={startsAt} onChange={(e) => setStartsAt(e.target.value)} style={{ width: '100%' }} />}
+              </Field>
+              <Field label="Ends" error={fieldError(error, 'ends_at')} hint="Inside the term, at least an hour after the start.">
+                {(p) => <input {...p} type="datetime-local" value={endsAt} onChange={(e) => setEndsAt(e.target.value)} style={{ width: '100%' }} />}
+              </Field>
+            </>
+          )}
+        </div>
+        <ErrorNote error={formError(error, fields)} />
+        {current && (
+          <div className="quote" data-testid="order-quote">
+            <div>
+              <strong>{money(current.amount, current.currency)}</strong> {isNegative(current.amount) ? 'credited to' : 'paid from'} the balance now.
+            </div>
+            <div className="muted small">
+              After it: {current.cu} CU, term {formatTime(current.term_start)} – {formatTime(current.term_end)}
+              {current.months ? `, ${current.months} month${current.months === 1 ? '' : 's'} bought` : ''}
+              {current.window_start && current.window_end ? `; extra CU ${formatTime(current.window_start)} – ${formatTime(current.window_end)}` : ''}
+            </div>
+          </div>
+        )}
+        <div className="row" style={{ marginTop: 8 }}>
+          <button type="submit" disabled={busy || !project}>
+            {busy ? 'Pricing…' : 'Preview price'}
+          </button>
+          <button type="button" className="primary" disabled={!current} onClick={() => setConfirming(true)} title={current ? undefined : 'Preview the price first'}>
+            Place order
+          </button>
+        </div>
+      </form>
+      {confirming && current && (
+        <ConfirmDialog
+          title="Place this order?"
+          message={
+            <p>
+              {ORDER_KINDS.find((k) => k.value === current.kind)?.label} for <strong>{projectName(current.project_id)}</strong>:{' '}
+              <strong>{money(current.amount, current.currency)}</strong> {isNegative(current.amount) ? 'credited to' : 'paid from'} the balance at once.
+            </p>
+          }
+          confirmLabel="Place order"
+          onClose={() => setConfirming(false)}
+          onConfirm={place}
+        />
+      )}
+      <h2>Orders</h2>
+      <ErrorNote error={orders.error} />
+      <table className="list" data-testid="orders">
+        <thead>
+          <tr>
+            <th>Placed</th>
+            <th>Order</th>
+            <th>Project</th>
+            <th className="num">CU</th>
+            <th className="num">Months</th>
+            <th className="num">Amount</th>
+          </tr>
+        </thead>
+        <tbody>
+          {orders.items.map((o) => (
+            <tr key={o.id}>
+              <td className="muted">{formatTime(o.created_at)}</td>
+              <td>
+                {ORDER_KINDS.find((k) => k.value === o.kind)?.label ?? o.kind}
+                {o.window_start && o.window_end ? (
+                  <span className="muted small">
+                    {' '}
+                    {formatTime(o.window_start)} – {formatTime(o.window_end)}
+                  </span>
+                ) : null}
+              </td>
+              <td>{projectName(o.project_id)}</td>
+              <td className="num">{o.cu}</td>
+              <td className="num">{o.months || '–'}</td>
+              <td className="num">{money(o.amount, o.currency)}</td>
+            </tr>
+          ))}
+          {!orders.loading && orders.items.length === 0 && (
+            <tr>
+              <td colSpan={6} className="empty">
+                No orders yet.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <LoadMore hasMore={orders.hasMore} loading={orders.loading} onMore={() => void orders.loadMore()} />
+    </div>
+  );
+}
