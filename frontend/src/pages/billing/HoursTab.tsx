@@ -1,7 +1,8 @@
 // What was charged, hour by hour: compute and management per project.
 import { useMemo, useState } from 'react';
 import { api, call } from '../../api/client';
-import { ErrorNote, LoadMore } from '../../components/ui';
+import { DataTable, shownRows } from '../../components/DataTable';
+import { ErrorNote } from '../../components/ui';
 import { formatClock, formatTime, lastDays } from '../../lib/dates';
 import { money } from '../../lib/decimal';
 import { useLoad, useShown } from '../../lib/hooks';
@@ -60,40 +61,29 @@ export function HoursTab({ projects, projectName }: ProjectsProps) {
           </div>
         </div>
       )}
-      <table className="list" data-testid="hours">
-        <thead>
-          <tr>
-            <th>Hour</th>
-            <th>Project</th>
-            <th className="num">CU-hours</th>
-            <th className="num">Compute</th>
-            <th className="num">Management</th>
-            <th className="num">Total</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.slice(0, page.shown).map((h) => (
-            <tr key={h.project_id + h.window_start}>
-              <td className="muted">
+      <DataTable
+        {...shownRows(items, page)}
+        loading={hours.loading}
+        testId="hours"
+        rowKey={(h) => h.project_id + h.window_start}
+        empty="No pay-as-you-go hours in this range."
+        columns={[
+          {
+            header: 'Hour',
+            className: 'muted',
+            cell: (h) => (
+              <>
                 {formatTime(h.window_start)} – {formatClock(h.window_end)}
-              </td>
-              <td>{projectName(h.project_id)}</td>
-              <td className="num">{h.cu_hours}</td>
-              <td className="num">{h.compute}</td>
-              <td className="num">{h.management}</td>
-              <td className="num">{money(h.total, h.currency)}</td>
-            </tr>
-          ))}
-          {!hours.loading && items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                No pay-as-you-go hours in this range.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={items.length > page.shown} loading={false} onMore={page.more} />
+              </>
+            ),
+          },
+          { header: 'Project', cell: (h) => projectName(h.project_id) },
+          { header: 'CU-hours', num: true, cell: (h) => h.cu_hours },
+          { header: 'Compute', num: true, cell: (h) => h.compute },
+          { header: 'Management', num: true, cell: (h) => h.management },
+          { header: 'Total', num: true, cell: (h) => money(h.total, h.currency) },
+        ]}
+      />
     </div>
   );
 }

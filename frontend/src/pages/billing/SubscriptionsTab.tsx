@@ -3,7 +3,8 @@ import { useState } from 'react';
 import { api, call, type Schemas } from '../../api/client';
 import { accountStatusChanged } from '../../components/AccountStatus';
 import { toast } from '../../components/toast';
-import { ConfirmDialog, ErrorNote, Field, LoadMore, fieldError, formError } from '../../components/ui';
+import { DataTable, pagedRows } from '../../components/DataTable';
+import { ConfirmDialog, ErrorNote, Field, fieldError, formError } from '../../components/ui';
 import { formatTime, localInputToIso } from '../../lib/dates';
 import { money, isNegative } from '../../lib/decimal';
 import { useLoad, usePaged } from '../../lib/hooks';
@@ -78,50 +79,49 @@ export function SubscriptionsTab({ projects, projectName }: ProjectsProps) {
   return (
     <div>
       <h2 style={{ marginTop: 0 }}>Subscriptions</h2>
-      <ErrorNote error={subs.error} />
-      <table className="list" data-testid="subscriptions">
-        <thead>
-          <tr>
-            <th>Project</th>
-            <th className="num">CU bought</th>
-            <th className="num">Temporary CU now</th>
-            <th className="num">CU in use</th>
-            <th>Term</th>
-            <th>Temporary upgrades</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(subs.data ?? []).map((s) => (
-            <tr key={s.project_id}>
-              <td>{projectName(s.project_id)}</td>
-              <td className="num">{s.cu}</td>
-              <td className="num">{s.temporary_cu || '—'}</td>
-              <td className="num">
+      <DataTable
+        rows={subs.data ?? []}
+        loading={subs.loading}
+        error={subs.error}
+        testId="subscriptions"
+        rowKey={(s) => s.project_id}
+        empty="No subscriptions: every project is pay-as-you-go."
+        columns={[
+          { header: 'Project', cell: (s) => projectName(s.project_id) },
+          { header: 'CU bought', num: true, cell: (s) => s.cu },
+          { header: 'Temporary CU now', num: true, cell: (s) => s.temporary_cu || '—' },
+          {
+            header: 'CU in use',
+            num: true,
+            cell: (s) => (
+              <>
                 {s.cu_in_use} / {s.cu + s.temporary_cu}
-              </td>
-              <td className="muted">
+              </>
+            ),
+          },
+          {
+            header: 'Term',
+            className: 'muted',
+            cell: (s) => (
+              <>
                 {formatTime(s.term_start)} – {formatTime(s.term_end)}
-              </td>
-              <td className="small">
-                {s.temporary_upgrades.length === 0
-                  ? '—'
-                  : s.temporary_upgrades.map((t) => (
-                      <div key={t.order_id}>
-                        +{t.cu} CU {formatTime(t.starts_at)} – {formatTime(t.ends_at)}
-                      </div>
-                    ))}
-              </td>
-            </tr>
-          ))}
-          {!subs.loading && (subs.data ?? []).length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                No subscriptions: every project is pay-as-you-go.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+          {
+            header: 'Temporary upgrades',
+            className: 'small',
+            cell: (s) =>
+              s.temporary_upgrades.length === 0
+                ? '—'
+                : s.temporary_upgrades.map((t) => (
+                    <div key={t.order_id}>
+                      +{t.cu} CU {formatTime(t.starts_at)} – {formatTime(t.ends_at)}
+                    </div>
+                  )),
+          },
+        ]}
+      />
 
       <h2>New order</h2>
       <form
@@ -222,23 +222,17 @@ export function SubscriptionsTab({ projects, projectName }: ProjectsProps) {
         />
       )}
       <h2>Orders</h2>
-      <ErrorNote error={orders.error} />
-      <table className="list" data-testid="orders">
-        <thead>
-          <tr>
-            <th>Placed</th>
-            <th>Order</th>
-            <th>Project</th>
-            <th className="num">CU</th>
-            <th className="num">Months</th>
-            <th className="num">Amount</th>
-          </tr>
-        </thead>
-        <tbody>
-          {orders.items.map((o) => (
-            <tr key={o.id}>
-              <td className="muted">{formatTime(o.created_at)}</td>
-              <td>
+      <DataTable
+        {...pagedRows(orders)}
+        testId="orders"
+        rowKey={(o) => o.id}
+        empty="No orders yet."
+        columns={[
+          { header: 'Placed', className: 'muted', cell: (o) => formatTime(o.created_at) },
+          {
+            header: 'Order',
+            cell: (o) => (
+              <>
                 {ORDER_KINDS.find((k) => k.value === o.kind)?.label ?? o.kind}
                 {o.window_start && o.window_end ? (
                   <span className="muted small">
@@ -246,23 +240,15 @@ export function SubscriptionsTab({ projects, projectName }: ProjectsProps) {
                     {formatTime(o.window_start)} – {formatTime(o.window_end)}
                   </span>
                 ) : null}
-              </td>
-              <td>{projectName(o.project_id)}</td>
-              <td className="num">{o.cu}</td>
-              <td className="num">{o.months || '–'}</td>
-              <td className="num">{money(o.amount, o.currency)}</td>
-            </tr>
-          ))}
-          {!orders.loading && orders.items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                No orders yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <LoadMore hasMore={orders.hasMore} loading={orders.loading} onMore={() => void orders.loadMore()} />
+              </>
+            ),
+          },
+          { header: 'Project', cell: (o) => projectName(o.project_id) },
+          { header: 'CU', num: true, cell: (o) => o.cu },
+          { header: 'Months', num: true, cell: (o) => o.months || '–' },
+          { header: 'Amount', num: true, cell: (o) => money(o.amount, o.currency) },
+        ]}
+      />
     </div>
   );
 }

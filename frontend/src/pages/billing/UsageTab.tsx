@@ -3,6 +3,7 @@ import { useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { api, call } from '../../api/client';
 import { Chart, type Series } from '../../components/Chart';
+import { DataTable } from '../../components/DataTable';
 import { ErrorNote } from '../../components/ui';
 import { epochSeconds, lastDays } from '../../lib/dates';
 import { sumDecimals } from '../../lib/decimal';
@@ -129,36 +130,26 @@ export function UsageTab({ projects, projectName }: ProjectsProps) {
       </div>
       <Chart title={`CU-hours by ${bucket}`} times={chart.times} series={chart.series} />
       <h2>By deployment</h2>
-      <table className="list" data-testid="usage">
-        <thead>
-          <tr>
-            <th>Project</th>
-            <th>Deployment</th>
-            <th className="num">CU-hours</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.deployment_id}>
-              <td>{usageProjectName(r.project_id)}</td>
-              <td>
-                <Link to={`/projects/${r.project_id}/deployments/${r.deployment_id}`}>
-                  {deploymentName(r.deployment_id) ?? 'deleted deployment'}
-                </Link>{' '}
+      <DataTable
+        rows={rows}
+        loading={usage.loading}
+        testId="usage"
+        rowKey={(r) => r.deployment_id}
+        empty="Nothing has run in this range."
+        columns={[
+          { header: 'Project', cell: (r) => usageProjectName(r.project_id) },
+          {
+            header: 'Deployment',
+            cell: (r) => (
+              <>
+                <Link to={`/projects/${r.project_id}/deployments/${r.deployment_id}`}>{deploymentName(r.deployment_id) ?? 'deleted deployment'}</Link>{' '}
                 <span className="mono small muted">{r.deployment_id}</span>
-              </td>
-              <td className="num">{r.cu_hours}</td>
-            </tr>
-          ))}
-          {!usage.loading && rows.length === 0 && (
-            <tr>
-              <td colSpan={3} className="empty">
-                Nothing has run in this range.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+          { header: 'CU-hours', num: true, cell: (r) => r.cu_hours },
+        ]}
+      />
     </div>
   );
 }
