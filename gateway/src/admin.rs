@@ -5,9 +5,9 @@ use crate::access::roles::{AccountRole, ProjectRole};
 use crate::access::{generate_token, AccountId};
 use crate::api::accounts::ensure_user;
 use crate::api::tokens::insert_token;
-use crate::db::{new_id, now_ms, Db, Tx};
-use crate::domain::{self, Name};
-use crate::error::ApiError;
+use store::db::{new_id, now_ms, Db, Tx};
+use store::names::Name;
+use store::Error;
 
 pub struct CreatedAccount {
     pub account_id: String,
@@ -21,9 +21,9 @@ pub async fn create_account(
     plan: &str,
     name: &str,
     owner_email: &str,
-) -> Result<CreatedAccount, ApiError> {
+) -> Result<CreatedAccount, Error> {
     let name = Name::parse("name", name)?;
-    let email = domain::email("owner_email", owner_email)?;
+    let email = store::names::email("owner_email", owner_email)?;
     let mut tx = db.begin_write().await?;
     let user_id = ensure_user(&mut tx, &email, &email).await?;
     let account_id = insert_account(&mut tx, plan, name.as_str(), &user_id).await?;
@@ -52,7 +52,7 @@ pub async fn insert_account(
     plan: &str,
     name: &str,
     owner: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let account_id = new_id();
     let now = now_ms();
     sqlx::query("insert into accounts (id, name, plan, created_at) values ($1, $2, $3, $4)")
@@ -81,15 +81,15 @@ pub async fn add_member_with_token(
     role: AccountRole,
     project: Option<(&str, ProjectRole)>,
     narrow_token: bool,
-) -> Result<(String, String), ApiError> {
-    let email = domain::email("email", email)?;
+) -> Result<(String, String), Error> {
+    let email = store::names::email("email", email)?;
     let mut tx = db.begin_write().await?;
     let (accounts,): (i64,) = sqlx::query_as("select count(*) from accounts where id = $1")
         .bind(account_id)
         .fetch_one(&mut *tx)
         .await?;
     if accounts == 0 {
-        return Err(ApiError::not_found("account"));
+        return Err(Error::not_found("account"));
     }
     if let Some((project_id, _)) = project {
         let (n,): (i64,) =
@@ -99,7 +99,7 @@ pub async fn add_member_with_token(
                 .fetch_one(&mut *tx)
                 .await?;
         if n == 0 {
-            return Err(ApiError::not_found("project of this account"));
+            return Err(Error::not_found("project of this account"));
         }
     }
     let user_id = ensure_user(&mut tx, &email, &email).await?;
@@ -136,14 +136,14 @@ pub async fn add_member_with_token(
 }
 
 /// Makes the user with this email a platform operator.
-pub async fn grant_operator(db: &Db, email: &str) -> Result<(), ApiError> {
-    let email = domain::email("email", email)?;
+pub async fn grant_operator(db: &Db, email: &str) -> Result<(), Error> {
+    let email = store::names::email("email", email)?;
     let done = sqlx::query("update users set platform_admin = 1 where email = $1")
         .bind(&email)
         .execute(&db.pool)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::not_found("user with that email"));
+        return Err(Error::not_found("user with that email"));
     }
     Ok(())
 }
@@ -155,11 +155,11 @@ pub async fn announce(
     account_id: Option<&str>,
     subject: &str,
     body: &str,
-) -> Result<usize, ApiError> {
-    let subject = domain::bounded_text("subject", subject.trim(), 200)?;
-    let body = domain::bounded_text("body", body.trim(), 4000)?;
+) -> Result<usize, Error> {
+    let subject = store::names::bounded_text("subject", subject.trim(), 200)?;
+    let body = store::names::bounded_text("body", body.trim(), 4000)?;
     if subject.is_empty() || body.is_empty() {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "subject",
             "an announcement needs a subject and a body",
         ));
@@ -171,7 +171,7 @@ pub async fn announce(
             .fetch_all(&mut *tx)
             .await?;
     if accounts.is_empty() && account_id.is_some() {
-        return Err(ApiError::not_found("account"));
+        return Err(Error::not_found("account"));
     }
     let accounts: Vec<String> = accounts.into_iter().map(|(a,)| a).collect();
     let reached =

@@ -6,17 +6,13 @@
 //! nothing by surprise.
 
 use chrono::{DateTime, Utc};
+use store::Error;
 
-use crate::db::{new_id, now_ms, Tx};
-use crate::error::ApiError;
 use crate::AppState;
+use store::db::{new_id, now_ms, Tx};
 
 /// Locks the account row for the rest of `tx` and returns its balance in minor units.
-pub async fn lock_balance(
-    state: &AppState,
-    tx: &mut Tx,
-    account_id: &str,
-) -> Result<i64, ApiError> {
+pub async fn lock_balance(state: &AppState, tx: &mut Tx, account_id: &str) -> Result<i64, Error> {
     sqlx::query(&format!(
         "select id from accounts where id = $1{}",
         state.db.for_update()
@@ -42,7 +38,7 @@ pub async fn record(
     amount_minor: i64,
     reference_id: &str,
     by: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     sqlx::query(
         "insert into balance_transactions (id, account_id, kind, amount_minor, currency, reference_id, created_by, created_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -61,12 +57,7 @@ pub async fn record(
 }
 
 /// Credits the balance and pays what it can of the unpaid bills, in one transaction.
-pub async fn top_up(
-    state: &AppState,
-    account_id: &str,
-    minor: i64,
-    by: &str,
-) -> Result<(), ApiError> {
+pub async fn top_up(state: &AppState, account_id: &str, minor: i64, by: &str) -> Result<(), Error> {
     let mut tx = state.db.begin_write().await?;
     let before = lock_balance(state, &mut tx, account_id).await?;
     record(state, &mut tx, account_id, "top_up", minor, &new_id(), by).await?;
@@ -82,7 +73,7 @@ pub async fn pay_bills(
     tx: &mut Tx,
     account_id: &str,
     mut balance: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let unpaid: Vec<(String, i64)> = sqlx::query_as(
         "select id, total_minor - prepaid_minor from bills where account_id = $1 and paid_at is null order by period_start",
     )
@@ -127,7 +118,7 @@ pub async fn pay_bills(
 /// deployments of every account in arrears with a savepoint. The stopping is done for
 /// all accounts in arrears on every pass, not only those just entering it, so a pass
 /// that died half way is finished by the next. Returns how many accounts entered arrears.
-pub async fn enforce_arrears(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
+pub async fn enforce_arrears(state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
     let grace_ms = state.config.billing.grace_period_days * 86_400_000;
     let overdue: Vec<(String, i64, i64)> = sqlx::query_as(
         "select b.account_id, cast(count(*) as bigint), cast(sum(b.total_minor - b.prepaid_minor) as bigint)
@@ -195,14 +186,14 @@ pub async fn enforce_arrears(state: &AppState, now: DateTime<Utc>) -> Result<usi
 }
 
 /// Refuses new starts while the account is in arrears.
-pub async fn ensure_not_in_arrears(tx: &mut Tx, account_id: &str) -> Result<(), ApiError> {
+pub async fn ensure_not_in_arrears(tx: &mut Tx, account_id: &str) -> Result<(), Error> {
     let (since,): (Option<i64>,) =
         sqlx::query_as("select arrears_since from accounts where id = $1")
             .bind(account_id)
             .fetch_one(&mut **tx)
             .await?;
     match since {
-        Some(_) => Err(ApiError::conflict(
+        Some(_) => Err(Error::conflict(
             "account_in_arrears",
             "the account has a bill unpaid past its grace period; top up the balance to pay it, then start again",
         )),
@@ -219,16 +210,16 @@ pub async fn credit_note(
     minor: i64,
     reason: &str,
     by: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let row: Option<(String, i64)> =
         sqlx::query_as("select account_id, total_minor - prepaid_minor from bills where id = $1")
             .bind(bill_id)
             .fetch_optional(&state.db.pool)
             .await?;
-    let (account_id, total) = row.ok_or_else(|| ApiError::not_found("bill"))?;
-    let reason = crate::domain::bounded_text("reason", reason.trim(), 500)?;
+    let (account_id, total) = row.ok_or_else(|| Error::not_found("bill"))?;
+    let reason = store::names::bounded_text("reason", reason.trim(), 500)?;
     if reason.is_empty() {
-        return Err(ApiError::invalid("reason", "a credit note needs a reason"));
+        return Err(Error::invalid("reason", "a credit note needs a reason"));
     }
     let mut tx = state.db.begin_write().await?;
     let balance = lock_balance(state, &mut tx, &account_id).await?;
@@ -239,7 +230,7 @@ pub async fn credit_note(
     .fetch_one(&mut *tx)
     .await?;
     if minor <= 0 || credited + minor > total {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "amount",
             format!("a credit note is positive and at most what the bill still charges ({} minor units)", total - credited),
         ));

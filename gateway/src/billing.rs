@@ -8,6 +8,7 @@
 //! claimed before it is written, so a failed write leaves nothing to swallow a retry.
 
 use std::time::Duration;
+use store::Error;
 
 use billing::meter::{rate_hour, Granularity, RunInterval};
 use billing::money::{Currency, Rate};
@@ -18,9 +19,8 @@ use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::BillingConfig;
-use crate::db::{new_id, now_ms};
-use crate::error::ApiError;
 use crate::AppState;
+use store::db::{new_id, now_ms};
 
 /// Hours of history a pass bills at most per project, so a long outage catches up in steps.
 const MAX_HOURS_PER_PASS: usize = 48;
@@ -66,9 +66,9 @@ impl Pricing {
     }
 }
 
-pub fn parse_zone(name: &str) -> Result<Tz, ApiError> {
+pub fn parse_zone(name: &str) -> Result<Tz, Error> {
     name.parse::<Tz>().map_err(|_| {
-        ApiError::invalid(
+        Error::invalid(
             "billing_time_zone",
             format!("`{name}` is not an IANA time zone (e.g. Asia/Shanghai)"),
         )
@@ -91,18 +91,18 @@ pub async fn run(state: AppState, stop: CancellationToken) {
             match billed {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(hours = n, "billed pay-as-you-go hours"),
-                Err(e) => tracing::warn!(error = %e.detail.message, "billing pass failed; the next pass retries"),
+                Err(e) => tracing::warn!(error = %e.message, "billing pass failed; the next pass retries"),
             }
             match issue_due_bills(&state, Utc::now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(bills = n, "issued monthly bills"),
-                Err(e) => tracing::warn!(error = %e.detail.message, "issuing bills failed; the next pass retries"),
+                Err(e) => tracing::warn!(error = %e.message, "issuing bills failed; the next pass retries"),
             }
             if let Err(e) = crate::balance::enforce_arrears(&state, Utc::now()).await {
-                tracing::warn!(error = %e.detail.message, "enforcing arrears failed; the next pass retries");
+                tracing::warn!(error = %e.message, "enforcing arrears failed; the next pass retries");
             }
             if let Err(e) = crate::capacity::enforce(&state, Utc::now().timestamp_millis()).await {
-                tracing::warn!(error = %e.detail.message, "enforcing subscription capacity failed; the next pass retries");
+                tracing::warn!(error = %e.message, "enforcing subscription capacity failed; the next pass retries");
             }
         }
     }
@@ -112,7 +112,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 
 /// Bills every settled hour not billed yet, for every pay-as-you-go project. Returns
 /// how many hour rows were written (rows another replica wrote first do not count).
-pub async fn bill_due_hours(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
+pub async fn bill_due_hours(state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
     let settled = now - chrono::Duration::seconds(state.config.billing.settle_delay_secs);
     let projects: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
         "select p.id, p.account_id, a.billing_time_zone, p.created_at,
@@ -134,7 +134,7 @@ pub async fn bill_due_hours(state: &AppState, now: DateTime<Utc>) -> Result<usiz
         // (or just ended): it waits for the next pass. The first may begin mid-hour,
         // when the project was created.
         let mut hours =
-            period::hours(from, settled, tz).map_err(|e| ApiError::internal(e.to_string()))?;
+            period::hours(from, settled, tz).map_err(|e| Error::internal(e.to_string()))?;
         hours.pop();
         let intervals = project_intervals(state, &project_id, from).await?;
         for window in hours.into_iter().take(MAX_HOURS_PER_PASS) {
@@ -148,7 +148,7 @@ async fn project_intervals(
     state: &AppState,
     project_id: &str,
     from: DateTime<Utc>,
-) -> Result<Vec<RunInterval>, ApiError> {
+) -> Result<Vec<RunInterval>, Error> {
     let rows: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
         "select started_at, ended_at, cu_milli from run_intervals
           where project_id = $1 and (ended_at is null or ended_at > $2)",
@@ -177,7 +177,7 @@ async fn bill_hour(
     intervals: &[RunInterval],
     window: period::Window,
     now: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let pricing = &state.pricing;
     let mut cu_millis = 0_i128;
     let mut compute = 0_i64;
@@ -186,10 +186,10 @@ async fn bill_hour(
     for (piece, rate) in pricing
         .book
         .pieces(window)
-        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| Error::internal(e.to_string()))?
     {
         let charge = rate_hour(intervals, piece, now, rate, pricing.granularity)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()))?;
         cu_millis += charge.cu_millis;
         compute += charge.compute.minor();
         management += charge.management.minor();
@@ -234,7 +234,7 @@ async fn bill_hour(
 /// nothing is rounded again, and one line per subscription order placed in the month
 /// (prepaid: paid from the balance when placed). The total is the sum of the lines;
 /// what the bill still charges is the total less the prepaid. Returns bills issued.
-pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
+pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
     // Each account resumes after its newest bill, so a pass costs one query per account
     // with nothing due, however old the account is.
     let accounts: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
@@ -254,13 +254,13 @@ pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usi
         loop {
             use chrono::Datelike;
             let window = period::month(cursor.year(), cursor.month(), tz)
-                .map_err(|e| ApiError::internal(e.to_string()))?;
+                .map_err(|e| Error::internal(e.to_string()))?;
             if window.end > cutoff {
                 break;
             }
             issued += issue_bill(state, &account_id, &zone, window).await?;
             cursor = period::add_months(cursor.with_day(1).unwrap_or(cursor), 1)
-                .map_err(|e| ApiError::internal(e.to_string()))?;
+                .map_err(|e| Error::internal(e.to_string()))?;
         }
     }
     Ok(issued)
@@ -271,7 +271,7 @@ async fn issue_bill(
     account_id: &str,
     zone: &str,
     window: period::Window,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let (start, end) = (
         window.start.timestamp_millis(),
         window.end.timestamp_millis(),

@@ -4,15 +4,14 @@
 //! enforcement when a window closes agree on what "fits" means.
 
 use sqlx::AnyConnection;
-
-use crate::error::ApiError;
+use store::Error;
 
 /// CU (milli) held by the project's deployments meant to run, less `except` if given.
 pub async fn in_use(
     conn: &mut AnyConnection,
     project_id: &str,
     except: Option<&str>,
-) -> Result<i64, ApiError> {
+) -> Result<i64, Error> {
     let (held,): (i64,) = sqlx::query_as(
         "select cast(coalesce(sum(parallelism * cu_per_task_milli), 0) as bigint) from deployments
           where project_id = $1 and desired_state = 'RUNNING' and id <> $2",
@@ -30,7 +29,7 @@ pub async fn purchased(
     conn: &mut AnyConnection,
     project_id: &str,
     at_ms: i64,
-) -> Result<Option<Purchased>, ApiError> {
+) -> Result<Option<Purchased>, Error> {
     let base: Option<(i64,)> =
         sqlx::query_as("select cu_milli from subscriptions where project_id = $1")
             .bind(project_id)
@@ -67,7 +66,7 @@ impl Purchased {
 /// When a temporary upgrade's window closes, the deployments that no longer fit are
 /// stopped with a savepoint, the most recently started first, until the rest fit;
 /// the owners and admins are told which. Returns how many deployments were stopped.
-pub async fn enforce(state: &crate::AppState, now_ms: i64) -> Result<usize, ApiError> {
+pub async fn enforce(state: &crate::AppState, now_ms: i64) -> Result<usize, Error> {
     // Only projects whose temporary upgrade closed can be over: starts check the rest.
     let over: Vec<(String, String, i64, i64)> = sqlx::query_as(
         "select s.project_id, s.account_id,

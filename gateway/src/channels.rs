@@ -2,9 +2,9 @@
 //! secrets sealed at rest (bound to the channel's id), and the delivery target each
 //! opens to. Shared by the API that manages channels and the outbox that sends.
 
-use crate::error::ApiError;
 use crate::AppState;
 use delivery::Target;
+use store::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -24,13 +24,13 @@ impl Channel {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Self, ApiError> {
+    pub fn parse(text: &str) -> Result<Self, Error> {
         match text {
             "email" => Ok(Self::Email),
             "sms" => Ok(Self::Sms),
             "dingtalk" => Ok(Self::DingTalk),
             "webhook" => Ok(Self::Webhook),
-            other => Err(ApiError::invalid(
+            other => Err(Error::invalid(
                 "kind",
                 format!("`{other}` is not a channel (sms, dingtalk or webhook)"),
             )),

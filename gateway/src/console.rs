@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use store::Error;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -90,9 +91,10 @@ pub async fn fallback(console: Console, request: Request) -> Response {
 }
 
 pub fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
+    Error::new(
+        store::Kind::NotFound,
         "route_not_found",
         "no such endpoint; see /api/v1/openapi.json",
     )
+    .into()
 }

@@ -1,12 +1,14 @@
-//! The API's one error type. The HTTP status lives in the value; every error,
-//! including malformed JSON and unknown routes, leaves as the same body:
+//! The HTTP edge of the domain error: every error, including malformed JSON and unknown
+//! routes, leaves as the same body:
 //! `{"error":{"code":"...","message":"...","field":"...","limit":20}}`.
-//! Database and unexpected errors become an opaque 500 whose detail is logged
-//! (with the request id from the span), never sent to the client.
+//! Below the edge everything returns [`store::Error`]; [`status_of`] is the one place a
+//! kind of failure becomes an HTTP status. Internal errors were logged where they
+//! happened (with the request id from the span) and reach the client as an opaque 500.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use store::{Error, Kind};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -28,6 +30,7 @@ pub struct ErrorDetail {
     pub limit: Option<i64>,
 }
 
+/// An error on its way out: a status and the body's detail.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -36,7 +39,24 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The HTTP status of each kind of failure.
+pub fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Malformed => StatusCode::BAD_REQUEST,
+        Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::Upstream => StatusCode::BAD_GATEWAY,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl ApiError {
+    /// For what only HTTP has words for (a method not allowed, a missing `If-Match`).
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -53,62 +73,19 @@ impl ApiError {
         self.detail.field = Some(field.into());
         self
     }
+}
 
-    /// A value that parsed but breaks a rule: names the field and the rule.
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message).with_field(field)
-    }
-
-    pub fn malformed(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_request", message)
-    }
-
-    /// Also used for objects of other tenants: their existence is not disclosed.
-    pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
-    }
-
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
-    pub fn already_exists(field: &str, message: impl Into<String>) -> Self {
-        Self::conflict("already_exists", message).with_field(field)
-    }
-
-    pub fn limit_exceeded(name: &'static str, limit: i64, message: impl Into<String>) -> Self {
-        let mut e = Self::conflict("limit_exceeded", message).with_field(name);
-        e.detail.limit = Some(limit);
-        e
-    }
-
-    pub fn too_large(limit: i64, message: impl Into<String>) -> Self {
-        let mut e = Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message);
-        e.detail.limit = Some(limit);
-        e
-    }
-
-    /// The caller may see the object but their role does not allow the action.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-    }
-
-    /// Logs the cause with the current span (and so the request id) and hides it from the client.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see the server log for this request id",
-        )
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        Self {
+            status: status_of(e.kind),
+            detail: ErrorDetail {
+                code: e.code,
+                message: e.message,
+                field: e.field,
+                limit: e.limit,
+            },
+        }
     }
 }
 
@@ -127,25 +104,18 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &err {
-            // Uniqueness is checked before insert inside a locked transaction; this is the
-            // backstop should a check ever be missed, so the client still gets a 409.
-            if db.is_unique_violation() {
-                return ApiError::conflict(
-                    "already_exists",
-                    "an object with the same name already exists",
-                );
-            }
-            if db.is_foreign_key_violation() {
-                return ApiError::conflict("in_use", "the object is referenced by another object or refers to one that no longer exists");
-            }
-        }
-        ApiError::internal(err)
+        Error::from(err).into()
     }
 }
 
 impl From<std::io::Error> for ApiError {
     fn from(err: std::io::Error) -> Self {
-        ApiError::internal(err)
+        Error::from(err).into()
     }
+}
+
+/// A domain error as the response of a handler or middleware that returns a plain
+/// `Response`.
+pub fn respond(e: Error) -> Response {
+    ApiError::from(e).into_response()
 }

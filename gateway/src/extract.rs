@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, StatusCode};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use store::Error;
 
 use crate::error::ApiError;
 
@@ -36,7 +37,7 @@ where
         // An action that needs nothing may be sent nothing: an empty body reads as `{}`
         // (and a body that needs fields then says which one is missing).
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return parse_json(b"{}").map(Json);
+            return parse_json(b"{}").map(Json).map_err(Into::into);
         }
         if !is_json {
             return Err(ApiError::new(
@@ -45,18 +46,18 @@ where
                 "the request body must be JSON, sent with `Content-Type: application/json`",
             ));
         }
-        parse_json(&bytes).map(Json)
+        parse_json(&bytes).map(Json).map_err(Into::into)
     }
 }
 
 /// Parses a request body: JSON, an object (never an array serde could read into a
 /// struct field by field), no NUL character in any string (PostgreSQL cannot store it),
 /// then the type, with errors naming the field.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let document: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::malformed(format!("the request body is not valid JSON: {e}")))?;
+        .map_err(|e| Error::malformed(format!("the request body is not valid JSON: {e}")))?;
     if !document.is_object() {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "body",
             "the request body must be a JSON object",
         ));
@@ -70,7 +71,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             path
         };
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             field.clone(),
             format!("{field}: must not contain the NUL character"),
         ));
@@ -79,9 +80,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let message = strip_position(&err.into_inner().to_string());
         if path == "." {
-            ApiError::invalid("body", format!("request body: {message}"))
+            Error::invalid("body", format!("request body: {message}"))
         } else {
-            ApiError::invalid(path.clone(), format!("{path}: {message}"))
+            Error::invalid(path.clone(), format!("{path}: {message}"))
         }
     })
 }
@@ -143,13 +144,14 @@ fn strip_position(message: &str) -> String {
 
 fn body_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        return Error::new(
+            store::Kind::TooLarge,
             "payload_too_large",
             "the request body is larger than this endpoint accepts",
-        );
+        )
+        .into();
     }
-    ApiError::malformed(format!("could not read the request body: {rejection}"))
+    Error::malformed(format!("could not read the request body: {rejection}")).into()
 }
 
 /// Path parameters; a malformed id is answered like a missing object would be.
@@ -165,12 +167,13 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
-            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::new(
-                StatusCode::NOT_FOUND,
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(Error::new(
+                store::Kind::NotFound,
                 "not_found",
                 format!("no such object: {}", e.body_text()),
-            )),
-            Err(other) => Err(ApiError::internal(other)),
+            )
+            .into()),
+            Err(other) => Err(Error::internal(other).into()),
         }
     }
 }
@@ -189,7 +192,7 @@ where
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| Query(v))
-            .map_err(|e: QueryRejection| ApiError::invalid("query", e.body_text()))
+            .map_err(|e: QueryRejection| Error::invalid("query", e.body_text()).into())
     }
 }
 

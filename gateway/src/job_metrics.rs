@@ -20,15 +20,15 @@
 //! `downsample_secs`, which are kept for `retention_secs`.
 
 use std::time::Duration;
+use store::Error;
 
 use engine_client::{AggregatedMetric, JobDetail};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::db::now_ms;
-use crate::error::ApiError;
 use crate::AppState;
+use store::db::now_ms;
 
 /// Collections running at once per replica.
 const CONCURRENCY: usize = 8;
@@ -44,7 +44,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 
 /// Takes a sample of every running deployment not sampled within the interval.
 /// Returns how many samples this replica stored.
-pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, ApiError> {
+pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, Error> {
     // A little under the interval, so a pass that starts late does not skip a beat.
     let due_before = now - (state.config.job_metrics.interval_ms as i64) * 9 / 10;
     let due: Vec<Due> = sqlx::query_as(
@@ -56,7 +56,7 @@ pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, ApiError> 
     .bind(due_before)
     .fetch_all(&state.db.pool)
     .await?;
-    let results: Vec<Result<bool, ApiError>> = futures_util::stream::iter(due)
+    let results: Vec<Result<bool, Error>> = futures_util::stream::iter(due)
         .map(|d| async move {
             let claimed: Option<(i64,)> = sqlx::query_as(
                 "update deployments set metrics_claimed_at = $1, metrics_ticks = metrics_ticks + 1
@@ -81,7 +81,7 @@ pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, ApiError> 
         match result {
             Ok(true) => stored += 1,
             Ok(false) => {}
-            Err(e) => tracing::debug!(error = %e.detail.message, "no sample this pass"),
+            Err(e) => tracing::debug!(error = %e.message, "no sample this pass"),
         }
     }
     Ok(stored)
@@ -174,7 +174,7 @@ pub fn rates(previous: Option<&Counters>, now: &Counters, elapsed_ms: i64) -> (f
 /// Takes this turn's reading of the deployment: its sources' lag on a lag turn with
 /// something to ask, else the job (stored as a sample). Returns whether a sample was
 /// stored.
-async fn sample(state: &AppState, due: &Due, tick: i64, now: i64) -> Result<bool, ApiError> {
+async fn sample(state: &AppState, due: &Due, tick: i64, now: i64) -> Result<bool, Error> {
     let deployment_id = due.id.as_str();
     let config = &state.config.job_metrics;
     let client = state.engines.client(&due.rest_url)?;
@@ -220,7 +220,7 @@ async fn read_job(
     client: &engine_client::EngineClient,
     notes: Option<SourceLag>,
     now: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     let deployment_id = due.id.as_str();
     let config = &state.config.job_metrics;
     let lag_every = config.lag_every as i64;
@@ -289,13 +289,9 @@ async fn read_job(
     Ok(true)
 }
 
-async fn save_notes(
-    state: &AppState,
-    deployment_id: &str,
-    notes: &SourceLag,
-) -> Result<(), ApiError> {
+async fn save_notes(state: &AppState, deployment_id: &str, notes: &SourceLag) -> Result<(), Error> {
     let text = serde_json::to_string(notes)
-        .map_err(|e| ApiError::internal(format!("source lag notes: {e}")))?;
+        .map_err(|e| Error::internal(format!("source lag notes: {e}")))?;
     sqlx::query("update deployments set source_lag = $1 where id = $2")
         .bind(text)
         .bind(deployment_id)
@@ -462,7 +458,7 @@ impl SourceLag {
 /// Averages raw samples older than the raw window into coarser rows, and drops rows
 /// past the retention. Idempotent: a bucket is written once (its key is unique) and
 /// only whole buckets, entirely older than the raw window, are folded.
-pub async fn compact(state: &AppState, now: i64) -> Result<(), ApiError> {
+pub async fn compact(state: &AppState, now: i64) -> Result<(), Error> {
     let config = &state.config.job_metrics;
     let bucket_ms = (config.downsample_secs.max(1) as i64) * 1000;
     // Only buckets that ended before the raw window began.

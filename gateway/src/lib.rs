@@ -13,14 +13,10 @@ pub mod capacity;
 pub mod channels;
 pub mod config;
 pub mod console;
-pub mod crypto;
-pub mod db;
-pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod failpoint;
-pub mod files;
 pub mod job_metrics;
 pub mod lifecycle_reminders;
 pub mod limits;
@@ -45,9 +41,9 @@ pub struct AppState(Arc<State>);
 
 pub struct State {
     pub config: Config,
-    pub db: db::Db,
-    pub secrets: crypto::SecretBox,
-    pub files: files::FileStore,
+    pub db: store::db::Db,
+    pub secrets: store::crypto::SecretBox,
+    pub files: store::files::FileStore,
     pub authz: access::Authorizer,
     pub session_keys: access::jwt::SessionKeys,
     /// Absent when no identity provider is configured.
@@ -72,19 +68,18 @@ impl Deref for AppState {
 impl AppState {
     /// Opens the database (running migrations), the secrets key and the file store.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = db::Db::connect(&config.database_url(), config.database.max_connections).await?;
-        let secrets = crypto::SecretBox::load(&config.secrets.encryption_key, &config.data_dir)?;
-        let files = files::FileStore::open(config.data_dir.join("artifacts"))?;
+        let db =
+            store::db::Db::connect(&config.database_url(), config.database.max_connections).await?;
+        let secrets =
+            store::crypto::SecretBox::load(&config.secrets.encryption_key, &config.data_dir)?;
+        let files = store::files::FileStore::open(config.data_dir.join("artifacts"))?;
         let authz = access::Authorizer::load().await?;
         let session_keys = access::jwt::SessionKeys::load(&config.auth, &config.data_dir)?;
         let oidc = access::oidc::Oidc::new(&config.auth.oidc, &config.auth.public_url)?;
         engine::ensure_platform_cluster(&db, &config.engine)
             .await
             .map_err(|e| {
-                anyhow::anyhow!(
-                    "registering engine.default_cluster_url: {}",
-                    e.detail.message
-                )
+                anyhow::anyhow!("registering engine.default_cluster_url: {}", e.message)
             })?;
         let sql_runner = engine::runner::SqlRunner::load(&config.engine.sql_runner_jar)?;
         let connectors = engine::connectors::Catalogue::load(&config.engine.connectors_dir)?;

@@ -10,11 +10,11 @@
 //! that was down), only the nearest is sent.
 
 use std::time::Duration;
+use store::Error;
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::ApiError;
 use crate::AppState;
 
 /// How often each replica looks for reminders due; they are days apart.
@@ -55,7 +55,7 @@ fn day(ms: i64) -> String {
         .to_string()
 }
 
-async fn milestones(state: &AppState) -> Result<Vec<Milestone>, ApiError> {
+async fn milestones(state: &AppState) -> Result<Vec<Milestone>, Error> {
     let mut out = Vec::new();
     let forms: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
         "select name, announced_at, eom1, eom2, eofs, eos from product_forms order by name",
@@ -112,7 +112,7 @@ async fn milestones(state: &AppState) -> Result<Vec<Milestone>, ApiError> {
 }
 
 /// Sends every reminder due at `now` not sent yet. Returns how many were sent.
-pub async fn send_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
+pub async fn send_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
     let now_ms = now.timestamp_millis();
     let mut leads = state.config.notices.reminder_days.clone();
     leads.sort_unstable();
@@ -148,7 +148,7 @@ async fn send_reminder(
     nearest: i64,
     due: &[i64],
     now_ms: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     let mut tx = state.db.begin_write().await?;
     let mut first = false;
     for lead in due {

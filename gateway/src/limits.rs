@@ -4,9 +4,8 @@
 //! overshoot (see `db::Db::begin_write`).
 
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
-
-use crate::error::ApiError;
 
 pub const STANDARD_PLAN: &str = "standard";
 
@@ -65,14 +64,9 @@ impl Limits {
 }
 
 /// Refuses to add one more object when `current` already reached `max`.
-pub fn ensure_below(
-    current: i64,
-    max: i64,
-    name: &'static str,
-    what: &str,
-) -> Result<(), ApiError> {
+pub fn ensure_below(current: i64, max: i64, name: &'static str, what: &str) -> Result<(), Error> {
     if current >= max {
-        return Err(ApiError::limit_exceeded(
+        return Err(Error::limit_exceeded(
             name,
             max,
             format!("{what} already has {current}, the most its plan allows ({name} = {max})"),

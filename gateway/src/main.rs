@@ -169,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::build(config).await?;
             let created = gateway::admin::create_account(&state.db, &plan, &name, &owner_email)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             eprintln!(
                 "created account {} (owner user {})",
                 created.account_id, created.user_id
@@ -203,7 +203,7 @@ async fn main() -> anyhow::Result<()> {
                 narrow_token,
             )
             .await
-            .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             eprintln!("added user {user_id} to account {account_id}; their API token follows, shown once:");
             println!("{token}");
         }
@@ -214,10 +214,10 @@ async fn main() -> anyhow::Result<()> {
         }) => {
             let state = AppState::build(config).await?;
             let minor = gateway::api::balance::parse_top_up(&state, &amount)
-                .map_err(|e| anyhow::anyhow!("--amount: {}", e.detail.message))?;
+                .map_err(|e| anyhow::anyhow!("--amount: {}", e.message))?;
             let id = gateway::balance::credit_note(&state, &bill_id, minor, &reason, "operator")
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             eprintln!("credit note {id} of {amount} issued against bill {bill_id}");
         }
         Command::Admin(Admin::ProductForm {
@@ -243,7 +243,7 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::build(config).await?;
             gateway::product_forms::set_schedule(&state.db, &name, &schedule)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             eprintln!("product form {name}: schedule set");
         }
         Command::Admin(Admin::EngineVersion {
@@ -274,14 +274,14 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::build(config).await?;
             gateway::product_forms::set_engine_version(&state.db, &version)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             eprintln!("engine version {label}: schedule set");
         }
         Command::Admin(Admin::GrantOperator { email }) => {
             let state = AppState::build(config).await?;
             gateway::admin::grant_operator(&state.db, &email)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             eprintln!("{email} is now a platform operator");
         }
         Command::Admin(Admin::Announce {
@@ -293,13 +293,13 @@ async fn main() -> anyhow::Result<()> {
             let reached =
                 gateway::admin::announce(&state.db, account_id.as_deref(), &subject, &body)
                     .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             eprintln!("announced to {reached} people");
         }
         Command::Admin(Admin::TopUp { account_id, amount }) => {
             let state = AppState::build(config).await?;
             let minor = gateway::api::balance::parse_top_up(&state, &amount)
-                .map_err(|e| anyhow::anyhow!("--amount: {}", e.detail.message))?;
+                .map_err(|e| anyhow::anyhow!("--amount: {}", e.message))?;
             let (exists,): (i64,) = sqlx::query_as("select count(*) from accounts where id = $1")
                 .bind(&account_id)
                 .fetch_one(&state.db.pool)
@@ -309,7 +309,7 @@ async fn main() -> anyhow::Result<()> {
             }
             gateway::balance::top_up(&state, &account_id, minor, "operator")
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.detail.message))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             eprintln!("credited {amount} to account {account_id}");
         }
     }

@@ -231,12 +231,11 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "metrics scrape failed");
-            crate::error::ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            crate::error::respond(store::Error::new(
+                store::Kind::Unavailable,
                 "unavailable",
                 "metrics are unavailable: the database did not answer",
-            )
-            .into_response()
+            ))
         }
     }
 }

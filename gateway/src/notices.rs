@@ -5,8 +5,8 @@
 //! account's SMS, DingTalk and webhook channels, all through the outbox
 //! ([`crate::outbox`]), which delivers them after the commit.
 
-use crate::db::{new_id, now_ms, Tx};
-use crate::error::ApiError;
+use store::db::{new_id, now_ms, Tx};
+use store::Error;
 
 /// Who in an account a notice is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub async fn notify(
     account_id: &str,
     audience: Audience,
     notice: &Notice<'_>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let people: Vec<(String, String)> = sqlx::query_as(&format!(
         "select m.user_id, u.email from account_members m join users u on u.id = m.user_id
           where m.account_id = $1 and m.role in {} order by m.user_id",
@@ -118,7 +118,7 @@ pub async fn notify_accounts(
     kind: &str,
     subject: &str,
     body: &str,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let mut written = 0;
     for account in accounts {
         written += notify(

@@ -14,15 +14,15 @@
 
 use std::collections::HashMap;
 use std::time::Duration;
+use store::Error;
 
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::channels::Channel;
-use crate::db::{new_id, now_ms, Backend, Tx};
-use crate::error::ApiError;
 use crate::AppState;
 use delivery::{DeliveryError, Message, Target};
+use store::db::{new_id, now_ms, Backend, Tx};
 
 /// DingTalk robots accept at most 20 messages a minute; more throttles the robot for
 /// ten minutes. Sends to one robot are counted over the last minute, and what is over
@@ -44,7 +44,7 @@ pub struct NewMessage<'a> {
 /// Adds a message inside the caller's transaction; it is delivered after the commit.
 /// Returns its id. The idempotency key is derived from the id, which no other tenant's
 /// message can share.
-pub async fn enqueue(tx: &mut Tx, message: &NewMessage<'_>) -> Result<String, ApiError> {
+pub async fn enqueue(tx: &mut Tx, message: &NewMessage<'_>) -> Result<String, Error> {
     let id = new_id();
     let now = now_ms();
     sqlx::query(
@@ -104,7 +104,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e.detail.message, "outbox pass failed; the next pass retries")
+                    tracing::warn!(error = %e.message, "outbox pass failed; the next pass retries")
                 }
             }
             tokio::select! {
@@ -118,7 +118,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 }
 
 /// Leases up to a batch of due messages and delivers them. Returns how many it leased.
-pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, ApiError> {
+pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, Error> {
     let config = &state.config.outbox;
     let now = now_ms();
     let skip_locked = match state.db.backend {
@@ -196,7 +196,7 @@ pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, ApiErr
     }
     let count = leased.len();
     let targets = &targets;
-    let results: Vec<Result<(), ApiError>> = futures_util::stream::iter(leased)
+    let results: Vec<Result<(), Error>> = futures_util::stream::iter(leased)
         .map(|row| async move {
             let outcome = match targets.get(&row.recipient) {
                 Some(Ok(target)) => {
@@ -219,7 +219,7 @@ pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, ApiErr
     for result in results {
         if let Err(e) = result {
             // The row stays leased and becomes due again when the lease runs out.
-            tracing::warn!(error = %e.detail.message, "recording a delivery failed");
+            tracing::warn!(error = %e.message, "recording a delivery failed");
         }
     }
     Ok(count)
@@ -233,7 +233,7 @@ async fn update_many(
     value: i64,
     worker: Option<&str>,
     ids: &[String],
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let first = if worker.is_some() { 3 } else { 2 };
     for chunk in ids.chunks(100) {
         let placeholders: Vec<String> = (0..chunk.len())
@@ -272,7 +272,7 @@ async fn resolve(state: &AppState, row: &Leased) -> anyhow::Result<Option<Target
     };
     let (address, secret) =
         crate::channels::open_channel(state, &row.recipient, &address, secret.as_deref())?;
-    let kind = Channel::parse(&kind).map_err(|e| anyhow::anyhow!(e.detail.message))?;
+    let kind = Channel::parse(&kind).map_err(|e| anyhow::anyhow!(e.message))?;
     Ok(Some(crate::channels::target(kind, address, secret)))
 }
 
@@ -282,7 +282,7 @@ async fn settle(
     worker: &str,
     row: &Leased,
     outcome: Result<(), DeliveryError>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let config = &state.config.outbox;
     let now = now_ms();
     let attempts = row.attempts + 1;
@@ -332,7 +332,7 @@ async fn dingtalk_allowance(
     tx: &mut Tx,
     recipient: &str,
     now: i64,
-) -> Result<i64, ApiError> {
+) -> Result<i64, Error> {
     sqlx::query(&format!(
         "select id from notification_channels where id = $1{}",
         state.db.for_update()

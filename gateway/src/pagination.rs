@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use store::Error;
 
 /// Reads cursors as leniently as the document describes them: any unpadded base64url
 /// text (`B64` alone refuses non-zero trailing bits).
@@ -15,8 +16,6 @@ const CURSOR: GeneralPurpose = GeneralPurpose::new(
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-use crate::error::ApiError;
 
 pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 200;
@@ -50,10 +49,10 @@ impl Page {
 }
 
 impl PageQuery {
-    pub fn page(&self) -> Result<Page, ApiError> {
+    pub fn page(&self) -> Result<Page, Error> {
         let limit = self.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "limit",
                 format!("limit must be between 1 and {MAX_PAGE}, got {limit}"),
             ));
@@ -65,7 +64,7 @@ impl PageQuery {
             Some(c) => CURSOR
                 .decode(c)
                 .map(|b| String::from_utf8_lossy(&b).replace('\0', ""))
-                .map_err(|_| ApiError::invalid("cursor", "cursor is not one this API returned"))?,
+                .map_err(|_| Error::invalid("cursor", "cursor is not one this API returned"))?,
         };
         Ok(Page { limit, after })
     }

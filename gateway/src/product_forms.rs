@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use lifecycle::{Action, ProductSchedule};
+use store::Error;
 
-use crate::db::{now_ms, Db, Tx};
-use crate::error::ApiError;
+use store::db::{now_ms, Db, Tx};
 
 fn instant(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
@@ -16,7 +16,7 @@ fn instant(ms: i64) -> DateTime<Utc> {
 pub async fn schedule_of(
     tx: &mut Tx,
     project_id: &str,
-) -> Result<Option<(String, ProductSchedule)>, ApiError> {
+) -> Result<Option<(String, ProductSchedule)>, Error> {
     let row: Option<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
         "select f.name, f.announced_at, f.eom1, f.eom2, f.eofs, f.eos
            from projects p join product_forms f on f.name = p.product_form where p.id = $1",
@@ -39,7 +39,7 @@ pub async fn schedule_of(
 }
 
 /// Refuses `action` on the project if its product form's stage forbids it now.
-pub async fn ensure_allowed(tx: &mut Tx, project_id: &str, action: Action) -> Result<(), ApiError> {
+pub async fn ensure_allowed(tx: &mut Tx, project_id: &str, action: Action) -> Result<(), Error> {
     let Some((form, schedule)) = schedule_of(tx, project_id).await? else {
         return Ok(());
     };
@@ -52,7 +52,7 @@ pub async fn ensure_allowed(tx: &mut Tx, project_id: &str, action: Action) -> Re
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        ApiError::conflict(
+        Error::conflict(
             "lifecycle_restricted",
             format!(
                 "the product form `{form}` is at {stage} since {}: {action} is not allowed any more; {}",
@@ -64,10 +64,10 @@ pub async fn ensure_allowed(tx: &mut Tx, project_id: &str, action: Action) -> Re
 }
 
 /// Sets a product form's schedule after checking it against the lifecycle policy.
-pub async fn set_schedule(db: &Db, name: &str, schedule: &ProductSchedule) -> Result<(), ApiError> {
+pub async fn set_schedule(db: &Db, name: &str, schedule: &ProductSchedule) -> Result<(), Error> {
     schedule
         .validate()
-        .map_err(|e| ApiError::invalid("schedule", e.to_string()))?;
+        .map_err(|e| Error::invalid("schedule", e.to_string()))?;
     let mut tx = db.begin_write().await?;
     sqlx::query("delete from product_forms where name = $1")
         .bind(name)
@@ -110,7 +110,7 @@ fn engine_from_row(
 const ENGINE_COLUMNS: &str = "label, flink_version, announced_at, ga, eogs, eofs, eos, pulled";
 
 /// Every engine version with a schedule.
-pub async fn engine_versions(db: &Db) -> Result<Vec<lifecycle::EngineVersion>, ApiError> {
+pub async fn engine_versions(db: &Db) -> Result<Vec<lifecycle::EngineVersion>, Error> {
     let rows: Vec<EngineRow> = sqlx::query_as(&format!(
         "select {ENGINE_COLUMNS} from engine_versions order by label"
     ))
@@ -120,13 +120,10 @@ pub async fn engine_versions(db: &Db) -> Result<Vec<lifecycle::EngineVersion>, A
 }
 
 /// Sets an engine version's schedule after checking it against the policy.
-pub async fn set_engine_version(
-    db: &Db,
-    version: &lifecycle::EngineVersion,
-) -> Result<(), ApiError> {
+pub async fn set_engine_version(db: &Db, version: &lifecycle::EngineVersion) -> Result<(), Error> {
     version
         .validate()
-        .map_err(|e| ApiError::invalid("schedule", e.to_string()))?;
+        .map_err(|e| Error::invalid("schedule", e.to_string()))?;
     let mut tx = db.begin_write().await?;
     sqlx::query("delete from engine_versions where label = $1")
         .bind(&version.label)
@@ -156,7 +153,7 @@ pub async fn set_engine_version(
 async fn engine_of_cluster(
     tx: &mut Tx,
     cluster_id: &str,
-) -> Result<Option<lifecycle::EngineVersion>, ApiError> {
+) -> Result<Option<lifecycle::EngineVersion>, Error> {
     let row: Option<EngineRow> = sqlx::query_as(&format!(
         "select {} from engine_versions v join engine_clusters c on c.engine_version = v.label where c.id = $1",
         ENGINE_COLUMNS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ")
@@ -173,7 +170,7 @@ pub async fn ensure_engine_allows(
     tx: &mut Tx,
     cluster_id: &str,
     starting: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let Some(version) = engine_of_cluster(tx, cluster_id).await? else {
         return Ok(());
     };
@@ -182,13 +179,13 @@ pub async fn ensure_engine_allows(
         format!("engine version {} (Flink {})", v.label, v.flink_version)
     };
     if !version.may_run(now) {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "engine_end_of_service",
             format!("{} reached its end of service on {}; move the deployment to a cluster on a supported version", advice(&version), version.eos.to_rfc3339()),
         ));
     }
     if !starting && !version.accepts_new_deployments(now) {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "engine_version_pulled",
             format!(
                 "{} was pulled for a defect; deploy to a cluster on its replacement",
@@ -211,7 +208,7 @@ pub async fn run(state: crate::AppState, stop: tokio_util::sync::CancellationTok
         let started = std::time::Instant::now();
         let stopped = stop_at_end_of_service(&state, chrono::Utc::now()).await;
         if let Err(e) = &stopped {
-            tracing::warn!(error = %e.detail.message, "cannot stop deployments at end of service; will retry");
+            tracing::warn!(error = %e.message, "cannot stop deployments at end of service; will retry");
         }
         state
             .metrics
@@ -224,7 +221,7 @@ pub async fn run(state: crate::AppState, stop: tokio_util::sync::CancellationTok
 pub async fn stop_at_end_of_service(
     state: &crate::AppState,
     now: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "select d.id, v.label from deployments d
            join engine_clusters c on c.id = d.cluster_id
@@ -251,7 +248,7 @@ fn day(t: DateTime<Utc>) -> String {
 }
 
 /// Accounts with at least one project of this product form.
-pub(crate) async fn accounts_of_form(tx: &mut Tx, form: &str) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn accounts_of_form(tx: &mut Tx, form: &str) -> Result<Vec<String>, Error> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "select distinct account_id from projects where product_form = $1 order by account_id",
     )
@@ -262,7 +259,7 @@ pub(crate) async fn accounts_of_form(tx: &mut Tx, form: &str) -> Result<Vec<Stri
 }
 
 /// Accounts with deployments on clusters that run this engine version.
-pub(crate) async fn accounts_on_engine(tx: &mut Tx, label: &str) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn accounts_on_engine(tx: &mut Tx, label: &str) -> Result<Vec<String>, Error> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "select distinct p.account_id from deployments d join projects p on p.id = d.project_id
            join engine_clusters c on c.id = d.cluster_id where c.engine_version = $1 order by p.account_id",
@@ -277,7 +274,7 @@ pub(crate) async fn announce_form(
     tx: &mut Tx,
     name: &str,
     s: &ProductSchedule,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let accounts = accounts_of_form(tx, name).await?;
     let body = format!(
         "The product form `{name}` is being retired. From {} (EOM1) no new purchases; from {} (EOM2) no scale-out orders; \
@@ -297,7 +294,7 @@ pub(crate) async fn announce_form(
 pub(crate) async fn announce_engine(
     tx: &mut Tx,
     v: &lifecycle::EngineVersion,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let accounts = accounts_on_engine(tx, &v.label).await?;
     let body = if v.pulled {
         format!("Engine version {} (Flink {}) was pulled for a defect: no new deployments can use it. Move your deployments to its replacement.", v.label, v.flink_version)

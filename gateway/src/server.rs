@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::time::Duration;
+use store::Error;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, StatusCode};
@@ -119,12 +120,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed: database unreachable");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            crate::error::respond(Error::new(
+                store::Kind::Unavailable,
                 "unavailable",
                 "the database is unreachable",
-            )
-            .into_response()
+            ))
         }
     }
 }

@@ -19,18 +19,18 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use store::Error;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::access::jwt::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::access::principal::cookie;
 use crate::config::CorsConfig;
-use crate::error::ApiError;
 
 /// Refuses a NUL character in the path (404) or in a query parameter (422).
 pub async fn refuse_nul(request: Request, next: Next) -> Response {
     let uri = request.uri();
     if contains_encoded_nul(uri.path()) {
-        return ApiError::not_found("object").into_response();
+        return crate::error::respond(Error::not_found("object"));
     }
     if let Some(query) = uri.query() {
         for pair in query.split('&') {
@@ -39,11 +39,10 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
                 let name = percent_encoding::percent_decode_str(name)
                     .decode_utf8_lossy()
                     .replace('\0', "");
-                return ApiError::invalid(
+                return crate::error::respond(Error::invalid(
                     name.clone(),
                     format!("{name}: must not contain the NUL character"),
-                )
-                .into_response();
+                ));
             }
         }
     }
@@ -126,13 +125,12 @@ pub async fn check_cookie_origin(
     if allowed {
         return next.run(request).await;
     }
-    ApiError::new(
-        StatusCode::FORBIDDEN,
+    crate::error::respond(Error::new(
+        store::Kind::Forbidden,
         "cross_origin_refused",
         "a change authenticated by the console's cookie must come from the console's own origin; \
          other clients use a bearer token",
-    )
-    .into_response()
+    ))
 }
 
 /// Headers every answer carries, and a content security policy for the API browser.

@@ -4,10 +4,10 @@
 
 use std::future::Future;
 use std::time::Duration;
+use store::Error;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::error::ApiError;
 use crate::AppState;
 
 pub async fn every<F, Fut>(
@@ -18,7 +18,7 @@ pub async fn every<F, Fut>(
     mut pass: F,
 ) where
     F: FnMut(AppState) -> Fut,
-    Fut: Future<Output = Result<(), ApiError>>,
+    Fut: Future<Output = Result<(), Error>>,
 {
     use tracing::Instrument;
     async move {
@@ -33,7 +33,7 @@ pub async fn every<F, Fut>(
                 .metrics
                 .worker_pass(name, started.elapsed(), outcome.is_ok());
             if let Err(e) = outcome {
-                tracing::warn!(error = %e.detail.message, "pass failed; the next pass retries");
+                tracing::warn!(error = %e.message, "pass failed; the next pass retries");
             }
         }
     }

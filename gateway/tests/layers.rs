@@ -145,6 +145,7 @@ fn no_module_imports_one_that_imports_it_back() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     for krate in [
         "gateway",
+        "store",
         "delivery",
         "billing",
         "lifecycle",
@@ -153,6 +154,89 @@ fn no_module_imports_one_that_imports_it_back() {
         let found = circles(&root.join(krate).join("src"));
         assert!(found.is_empty(), "{krate} has import circles: {found:#?}");
     }
+}
+
+/// The workspace crates each crate may use, and the outside crates it must not: the
+/// crate diagram of the README, checked against each `Cargo.toml`.
+#[test]
+fn each_crate_uses_only_the_layers_below_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rules: [(&str, &[&str], &[&str]); 6] = [
+        (
+            "store",
+            &[],
+            &["axum", "tower", "tower-http", "utoipa-axum", "reqwest"],
+        ),
+        ("delivery", &[], &["axum", "sqlx"]),
+        ("billing", &[], &["axum", "sqlx", "tokio"]),
+        ("lifecycle", &[], &["axum", "sqlx", "tokio"]),
+        ("engine-client", &[], &["axum", "sqlx"]),
+        (
+            "gateway",
+            &[
+                "sluice-store",
+                "sluice-delivery",
+                "sluice-billing",
+                "sluice-lifecycle",
+                "sluice-engine-client",
+            ],
+            &[],
+        ),
+    ];
+    for (krate, allowed, forbidden) in rules {
+        let manifest = std::fs::read_to_string(root.join(krate).join("Cargo.toml")).unwrap();
+        let dependencies = manifest
+            .split("\n[")
+            .find(|section| section.starts_with("dependencies]"))
+            .unwrap_or("");
+        for line in dependencies.lines().skip(1) {
+            let name = line.split(['=', '.', ' ']).next().unwrap_or("").trim();
+            if name.is_empty() || name.starts_with('#') {
+                continue;
+            }
+            if name.starts_with("sluice-") {
+                assert!(allowed.contains(&name), "{krate} may not use {name}");
+            }
+            assert!(!forbidden.contains(&name), "{krate} may not use {name}");
+        }
+    }
+}
+
+/// `ApiError` is how an error leaves over HTTP: only the HTTP edge (handlers, extractors,
+/// the authenticator, the server) knows it; everything below returns `store::Error`.
+#[test]
+fn only_the_http_edge_speaks_of_api_errors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let edge = [
+        "gateway/src/api/",
+        "gateway/src/access/",
+        "gateway/src/error.rs",
+        "gateway/src/extract.rs",
+        "gateway/src/server.rs",
+        "gateway/src/console.rs",
+    ];
+    let mut offenders = Vec::new();
+    for krate in [
+        "gateway",
+        "store",
+        "delivery",
+        "billing",
+        "lifecycle",
+        "engine-client",
+    ] {
+        for path in modules(&root.join(krate).join("src")).into_values() {
+            let relative = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            if text.contains("ApiError") && !edge.iter().any(|e| relative.starts_with(e)) {
+                offenders.push(relative);
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "below the HTTP edge: {offenders:?}");
 }
 
 #[test]

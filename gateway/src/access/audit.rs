@@ -6,7 +6,7 @@
 //! new handler cannot forget it and refused or failed attempts are recorded too. The
 //! middleware names the row before the handler runs and makes it known to the task
 //! serving the request; the first write transaction the handler opens
-//! ([`crate::db::Db::begin_write`]) inserts the row inside itself, so a change that
+//! ([`store::db::Db::begin_write`]) inserts the row inside itself, so a change that
 //! commits always commits with its audit row, whenever the process dies. After the
 //! answer, the middleware writes the row's outcome and status (inserting it if no
 //! transaction did: a refused attempt, or a change written without one). A row whose
@@ -24,8 +24,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::request_id::RequestId;
 
-use crate::db::{new_id, now_ms};
 use crate::AppState;
+use store::db::{new_id, now_ms};
 
 /// Filled by authentication so the middleware knows who acted.
 #[derive(Clone, Default)]
@@ -90,10 +90,10 @@ const INSERT: &str =
 
 /// Files the request's audit row inside each write transaction its handler begins
 /// (once: a repeat does nothing); before authentication it files nothing.
-impl crate::db::WriteHook for Pending {
+impl store::db::WriteHook for Pending {
     fn file_in<'a>(
         &'a self,
-        tx: &'a mut crate::db::Tx,
+        tx: &'a mut store::db::Tx,
     ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>> {
         Box::pin(async move {
             let Some(actor) = self.slot.0.get() else {
@@ -168,7 +168,7 @@ pub async fn record_mutations(
         request_id,
         created_at: now_ms(),
     });
-    let response = crate::db::with_write_hook(pending.clone(), next.run(req)).await;
+    let response = store::db::with_write_hook(pending.clone(), next.run(req)).await;
     let Some(actor) = slot.0.get() else {
         // Nobody authenticated: there is no tenant to file the attempt under.
         return response;

@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use store::Error;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{AuthConfig, SigningKeyConfig};
-use crate::crypto::sha256_hex;
-use crate::error::ApiError;
+use store::crypto::sha256_hex;
 
 pub const ACCESS_COOKIE: &str = "sluice_access";
 pub const REFRESH_COOKIE: &str = "sluice_refresh";
@@ -137,7 +137,7 @@ impl SessionKeys {
     }
 
     /// Signs an access token for `user` working in `account` within session `sid`.
-    pub fn issue(&self, user: &str, account: &str, sid: &str) -> Result<String, ApiError> {
+    pub fn issue(&self, user: &str, account: &str, sid: &str) -> Result<String, Error> {
         let now = chrono::Utc::now().timestamp();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
@@ -151,23 +151,24 @@ impl SessionKeys {
         };
         let mut header = Header::new(self.signer.algorithm);
         header.kid = Some(self.signer.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.signer.key).map_err(ApiError::internal)
+        jsonwebtoken::encode(&header, &claims, &self.signer.key).map_err(Error::internal)
     }
 
     /// Verifies signature, algorithm, issuer, audience, expiry and not-before.
-    pub fn verify(&self, token: &str) -> Result<AccessClaims, ApiError> {
+    pub fn verify(&self, token: &str) -> Result<AccessClaims, Error> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| reject(e.kind()))?;
         let kid = header
             .kid
-            .ok_or_else(|| ApiError::unauthorized("the access token names no key (kid)"))?;
-        let verifier = self.verifiers.get(&kid).ok_or_else(|| {
-            ApiError::unauthorized("the access token is signed by an unknown key")
-        })?;
+            .ok_or_else(|| Error::unauthorized("the access token names no key (kid)"))?;
+        let verifier = self
+            .verifiers
+            .get(&kid)
+            .ok_or_else(|| Error::unauthorized("the access token is signed by an unknown key"))?;
         if verifier
             .verify_until
             .is_some_and(|until| chrono::Utc::now().timestamp() > until)
         {
-            return Err(ApiError::unauthorized(
+            return Err(Error::unauthorized(
                 "the access token is signed by a retired key",
             ));
         }
@@ -184,7 +185,7 @@ impl SessionKeys {
     }
 }
 
-fn reject(kind: &ErrorKind) -> ApiError {
+fn reject(kind: &ErrorKind) -> Error {
     let why = match kind {
         ErrorKind::ExpiredSignature => "the access token has expired; refresh it or sign in again",
         ErrorKind::ImmatureSignature => "the access token is not valid yet",
@@ -202,7 +203,7 @@ fn reject(kind: &ErrorKind) -> ApiError {
         // ErrorKind is non-exhaustive: anything new is a refusal too.
         _ => "the access token was refused",
     };
-    ApiError::unauthorized(why)
+    Error::unauthorized(why)
 }
 
 /// The ES256 key kept in `<data_dir>/session-signing-key.pem`, generated on first use.
@@ -216,7 +217,7 @@ fn local_key(data_dir: &Path) -> anyhow::Result<SigningKeyConfig> {
             let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
             let pem = secret.to_pkcs8_pem(LineEnding::LF)?;
             std::fs::create_dir_all(data_dir)?;
-            match crate::crypto::write_private_file(&path, pem.as_bytes()) {
+            match store::crypto::write_private_file(&path, pem.as_bytes()) {
                 Ok(()) => secret,
                 // Another process sharing the data directory wrote it first: use theirs.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

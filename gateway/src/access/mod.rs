@@ -26,6 +26,7 @@ pub mod roles;
 pub mod sessions;
 
 use std::marker::PhantomData;
+use store::Error;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
@@ -33,9 +34,9 @@ use axum::http::request::Parts;
 pub use principal::{generate_token, AccountId, Credential, NewToken, Principal, TOKEN_PREFIX};
 use roles::{stored, AccountRole, ProjectRole};
 
-use crate::db::Db;
 use crate::error::ApiError;
 use crate::AppState;
+use store::db::Db;
 
 const MODEL: &str = include_str!("../../authz/model.conf");
 const POLICY: &str = include_str!("../../authz/policy.csv");
@@ -168,7 +169,7 @@ impl Authorizer {
         &self,
         principal: &Principal,
         action: AccountAction,
-    ) -> Result<AccountAccess, ApiError> {
+    ) -> Result<AccountAccess, Error> {
         let role = principal.effective_account_role();
         let allowed = if principal.project_scope().is_some() {
             self.allows(SCOPED_TOKEN_SUBJECT, action.policy())
@@ -182,7 +183,7 @@ impl Authorizer {
             } else {
                 format!("the account role {role}")
             };
-            return Err(ApiError::forbidden(format!(
+            return Err(Error::forbidden(format!(
                 "this needs the account role {needed}; you have {held}"
             )));
         }
@@ -203,7 +204,7 @@ impl Authorizer {
         principal: &Principal,
         project_id: &str,
         action: ProjectAction,
-    ) -> Result<ProjectAccess, ApiError> {
+    ) -> Result<ProjectAccess, Error> {
         let row: Option<(String, Option<String>)> = sqlx::query_as(
             "select p.id, pm.role from projects p
                left join project_members pm on pm.project_id = p.id and pm.user_id = $3
@@ -215,7 +216,7 @@ impl Authorizer {
         .fetch_optional(&db.pool)
         .await?;
         let Some((_, explicit)) = row else {
-            return Err(ApiError::not_found("project"));
+            return Err(Error::not_found("project"));
         };
         let explicit = explicit.as_deref().map(stored::<ProjectRole>).transpose()?;
         let mut role = principal.account_role.implied_project_role().max(explicit);
@@ -227,14 +228,14 @@ impl Authorizer {
             };
         }
         let Some(role) = role else {
-            return Err(ApiError::not_found("project"));
+            return Err(Error::not_found("project"));
         };
         if !self.project_role_allows(role, action) {
             let needed = self.weakest_project_role_for(action).map_or_else(
                 || "no role".to_owned(),
                 |r| format!("the project role {r} or above"),
             );
-            return Err(ApiError::forbidden(format!(
+            return Err(Error::forbidden(format!(
                 "this needs {needed}; you are {role} in this project"
             )));
         }
@@ -373,12 +374,12 @@ impl<P: ProjectPermission + Send> FromRequestParts<AppState> for ProjectGuard<P>
         let principal = Principal::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::not_found("project"))?;
+            .map_err(|_| Error::not_found("project"))?;
         let project_id = params
             .iter()
             .find(|(name, _)| *name == "project_id")
             .map(|(_, value)| value.to_owned())
-            .ok_or_else(|| ApiError::internal("a project route without a project_id parameter"))?;
+            .ok_or_else(|| Error::internal("a project route without a project_id parameter"))?;
         let access = state
             .authz
             .project(&state.db, &principal, &project_id, P::ACTION)
@@ -435,9 +436,9 @@ impl FromRequestParts<AppState> for PlatformAdmin {
             .fetch_one(&state.db.pool)
             .await?;
         if flag == 0 || principal.project_scope().is_some() {
-            return Err(ApiError::forbidden(
+            return Err(Error::forbidden(
                 "this is for platform operators (sluice admin grant-operator), with a credential not narrowed to a project",
-            ));
+            ).into());
         }
         Ok(Self { principal })
     }

@@ -15,6 +15,7 @@
 //! a misconfiguration or an attack, not something to chase.
 
 use std::time::{Duration, Instant};
+use store::Error;
 
 use openidconnect::core::{
     CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims,
@@ -28,7 +29,6 @@ use openidconnect::{
 use tokio::sync::RwLock;
 
 use crate::config::{EmailVerification, OidcConfig};
-use crate::error::ApiError;
 
 pub const CALLBACK_PATH: &str = "/api/v1/auth/callback";
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,7 +107,7 @@ impl Oidc {
     }
 
     /// The provider's metadata (with keys), from the cache while it is fresh.
-    async fn metadata(&self) -> Result<CoreProviderMetadata, ApiError> {
+    async fn metadata(&self) -> Result<CoreProviderMetadata, Error> {
         let ttl = Duration::from_secs(self.config.discovery_ttl_secs);
         if let Some(cached) = self.cache.read().await.as_ref() {
             if cached.discovered_at.elapsed() < ttl {
@@ -121,11 +121,9 @@ impl Oidc {
             }
         }
         let metadata = self.discover().await.map_err(|e| match e {
-            DiscoveryProblem::Misconfigured(message) => ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "sign_in_misconfigured",
-                message,
-            ),
+            DiscoveryProblem::Misconfigured(message) => {
+                Error::new(store::Kind::Internal, "sign_in_misconfigured", message)
+            }
             DiscoveryProblem::Unreachable(message) => provider_unavailable(message),
         })?;
         *cache = Some(Cached {
@@ -190,7 +188,7 @@ impl Oidc {
     }
 
     /// Refetches the provider's keys after an unknown `kid`; `None` if we did so too recently.
-    async fn refetch_keys(&self) -> Result<Option<CoreProviderMetadata>, ApiError> {
+    async fn refetch_keys(&self) -> Result<Option<CoreProviderMetadata>, Error> {
         let mut cache = self.cache.write().await;
         let Some(cached) = cache.as_mut() else {
             return Ok(None);
@@ -220,7 +218,7 @@ impl Oidc {
     }
 
     /// Starts a sign-in: the URL to send the browser to, and the secrets to keep.
-    pub async fn begin(&self) -> Result<LoginStart, ApiError> {
+    pub async fn begin(&self) -> Result<LoginStart, Error> {
         let client = self.client(self.metadata().await?);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -248,7 +246,7 @@ impl Oidc {
         code: &str,
         pkce_verifier: &str,
         nonce: &str,
-    ) -> Result<VerifiedIdentity, ApiError> {
+    ) -> Result<VerifiedIdentity, Error> {
         let metadata = self.metadata().await?;
         let client = self.client(metadata);
         let response = client
@@ -326,7 +324,7 @@ impl Oidc {
         access_token: &AccessToken,
         subject: &SubjectIdentifier,
         identity: &mut VerifiedIdentity,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let Ok(request) = client.user_info(access_token.clone(), Some(subject.clone())) else {
             return Ok(()); // no userinfo endpoint: the ID token is all there is
         };
@@ -353,7 +351,7 @@ impl Oidc {
 
     /// RFC 9207: when the provider names itself on the callback (`iss`), it must be the
     /// configured issuer, or the code may come from another provider (mix-up attack).
-    pub fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ApiError> {
+    pub fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), Error> {
         match iss {
             Some(iss)
                 if iss.trim_end_matches('/') != self.issuer.as_str().trim_end_matches('/') =>
@@ -388,7 +386,7 @@ type CoreClientWithRedirect = openidconnect::Client<
     openidconnect::EndpointMaybeSet,
 >;
 
-fn rejected_id_token(e: ClaimsVerificationError) -> ApiError {
+fn rejected_id_token(e: ClaimsVerificationError) -> Error {
     let why = match &e {
         ClaimsVerificationError::InvalidNonce(_) => {
             "its nonce is not the one of this sign-in".to_owned()
@@ -405,18 +403,14 @@ fn rejected_id_token(e: ClaimsVerificationError) -> ApiError {
     login_failed(format!("the provider's ID token was refused: {why}"))
 }
 
-pub fn login_failed(message: impl Into<String>) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::UNAUTHORIZED,
-        "login_failed",
-        message,
-    )
+pub fn login_failed(message: impl Into<String>) -> Error {
+    Error::new(store::Kind::Unauthenticated, "login_failed", message)
 }
 
-fn provider_unavailable(message: String) -> ApiError {
+fn provider_unavailable(message: String) -> Error {
     tracing::warn!(%message, "identity provider unavailable");
-    ApiError::new(
-        axum::http::StatusCode::BAD_GATEWAY,
+    Error::new(
+        store::Kind::Upstream,
         "identity_provider_unavailable",
         format!("the identity provider could not be reached: {message}"),
     )

@@ -14,14 +14,15 @@
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
 use rand::RngCore;
+use store::Error;
 
 use super::audit::{Actor, AuditSlot};
 use super::jwt::ACCESS_COOKIE;
 use super::roles::{stored, AccountRole, ProjectRole};
-use crate::crypto::sha256_hex;
-use crate::db::{now_ms, Db};
 use crate::error::ApiError;
 use crate::AppState;
+use store::crypto::sha256_hex;
+use store::db::{now_ms, Db};
 
 pub const TOKEN_PREFIX: &str = "slc_";
 /// Characters of the token shown in lists, to tell tokens apart.
@@ -124,17 +125,17 @@ pub fn generate_token() -> NewToken {
 }
 
 /// The credential of a request: the bearer token, else the console's cookie.
-pub fn presented_credential(parts: &Parts) -> Result<Option<String>, ApiError> {
+pub fn presented_credential(parts: &Parts) -> Result<Option<String>, Error> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value
             .to_str()
-            .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
+            .map_err(|_| Error::unauthorized("the Authorization header is not valid text"))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
             .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+                Error::unauthorized("the Authorization header must be `Bearer <token>`")
             })?;
         return Ok(Some(token.to_owned()));
     }
@@ -165,7 +166,7 @@ impl FromRequestParts<AppState> for Principal {
             return Ok(principal.clone());
         }
         let token = presented_credential(parts)?.ok_or_else(|| {
-            ApiError::unauthorized("sign in, or send `Authorization: Bearer <token>`")
+            Error::unauthorized("sign in, or send `Authorization: Bearer <token>`")
         })?;
         let principal = if token.starts_with(TOKEN_PREFIX) {
             lookup_api_token(&state.db, &token).await?
@@ -197,7 +198,7 @@ type TokenRow = (
     Option<String>,
 );
 
-async fn lookup_api_token(db: &Db, token: &str) -> Result<Principal, ApiError> {
+async fn lookup_api_token(db: &Db, token: &str) -> Result<Principal, Error> {
     let now = now_ms();
     // The join on account_members: a token stops working when its user leaves the account.
     let row: Option<TokenRow> = sqlx::query_as(
@@ -215,18 +216,14 @@ async fn lookup_api_token(db: &Db, token: &str) -> Result<Principal, ApiError> {
     let Some((token_id, account_id, user_id, plan, role, last_used, scope_project, scope_role)) =
         row
     else {
-        return Err(ApiError::unauthorized(
+        return Err(Error::unauthorized(
             "the token is unknown, revoked or expired",
         ));
     };
     let project_scope = match (scope_project, scope_role) {
         (Some(project), Some(role)) => Some((project, stored::<ProjectRole>(&role)?)),
         // A scope whose project was deleted: the token must not widen to the account.
-        (None, Some(_)) => {
-            return Err(ApiError::unauthorized(
-                "the token's project no longer exists",
-            ))
-        }
+        (None, Some(_)) => return Err(Error::unauthorized("the token's project no longer exists")),
         (_, None) => None,
     };
     if last_used.is_none_or(|t| now - t > LAST_USED_GRANULARITY_MS) {
@@ -248,7 +245,7 @@ async fn lookup_api_token(db: &Db, token: &str) -> Result<Principal, ApiError> {
     })
 }
 
-async fn lookup_session(db: &Db, claims: &super::jwt::AccessClaims) -> Result<Principal, ApiError> {
+async fn lookup_session(db: &Db, claims: &super::jwt::AccessClaims) -> Result<Principal, Error> {
     // Checked on every request so that logout and a removed membership count at once,
     // not when the access token expires.
     let row: Option<(String, String)> = sqlx::query_as(
@@ -264,7 +261,7 @@ async fn lookup_session(db: &Db, claims: &super::jwt::AccessClaims) -> Result<Pr
     .fetch_optional(&db.pool)
     .await?;
     let (role, plan) =
-        row.ok_or_else(|| ApiError::unauthorized("the session has ended; sign in again"))?;
+        row.ok_or_else(|| Error::unauthorized("the session has ended; sign in again"))?;
     Ok(Principal {
         account: AccountId(claims.acc.clone()),
         account_role: stored(&role)?,

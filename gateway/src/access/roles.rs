@@ -2,11 +2,10 @@
 
 use std::fmt;
 use std::str::FromStr;
+use store::Error;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-use crate::error::ApiError;
 
 /// A person's role in an account. `member` has no account powers of its own and
 /// reaches projects only through project roles.
@@ -113,10 +112,10 @@ impl FromStr for ProjectRole {
 }
 
 /// Reads a role stored by us; a value we did not write is a server error, not the caller's.
-pub fn stored<R: FromStr<Err = String>>(value: &str) -> Result<R, ApiError> {
+pub fn stored<R: FromStr<Err = String>>(value: &str) -> Result<R, Error> {
     value
         .parse()
-        .map_err(|e: String| ApiError::internal(format!("unreadable role in the database: {e}")))
+        .map_err(|e: String| Error::internal(format!("unreadable role in the database: {e}")))
 }
 
 #[cfg(test)]

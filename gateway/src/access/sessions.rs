@@ -3,12 +3,12 @@
 //! invitations, and the console session with its rotating refresh secret.
 
 use rand::RngCore;
+use store::Error;
 
 use super::oidc::{login_failed, LoginStart, VerifiedIdentity};
 use crate::admin::insert_account;
-use crate::crypto::{sha256_hex, SecretBox};
-use crate::db::{new_id, now_ms, Db, Tx};
-use crate::error::ApiError;
+use store::crypto::{sha256_hex, SecretBox};
+use store::db::{new_id, now_ms, Db, Tx};
 
 const LOGIN_AAD: &str = "login_attempt";
 
@@ -22,7 +22,7 @@ pub async fn store_login_attempt(
     browser_secret: &str,
     return_to: &str,
     ttl_secs: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let sealed = secrets
         .seal(
             serde_json::json!({
@@ -34,7 +34,7 @@ pub async fn store_login_attempt(
             .as_bytes(),
             LOGIN_AAD,
         )
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     let now = now_ms();
     // Expired attempts are swept here, where they are written, rather than by a worker.
     sqlx::query("delete from login_attempts where expires_at < $1")
@@ -65,7 +65,7 @@ pub async fn take_login_attempt(
     secrets: &SecretBox,
     state: &str,
     browser_secret: Option<&str>,
-) -> Result<PendingLogin, ApiError> {
+) -> Result<PendingLogin, Error> {
     let row: Option<(String, String, i64)> = sqlx::query_as(
         "delete from login_attempts where state_sha256 = $1 returning secrets, return_to, expires_at",
     )
@@ -82,21 +82,19 @@ pub async fn take_login_attempt(
             "this sign-in took too long and expired; start again",
         ));
     }
-    let opened = secrets
-        .open(&sealed, LOGIN_AAD)
-        .map_err(ApiError::internal)?;
-    let value: serde_json::Value = serde_json::from_slice(&opened).map_err(ApiError::internal)?;
+    let opened = secrets.open(&sealed, LOGIN_AAD).map_err(Error::internal)?;
+    let value: serde_json::Value = serde_json::from_slice(&opened).map_err(Error::internal)?;
     let field = |k: &str| {
         value[k]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| ApiError::internal(format!("login attempt without {k}")))
+            .ok_or_else(|| Error::internal(format!("login attempt without {k}")))
     };
     let same_browser = browser_secret
         .is_some_and(|secret| field("browser").is_ok_and(|h| h == sha256_hex(secret.as_bytes())));
     if !same_browser {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
+        return Err(Error::new(
+            store::Kind::Forbidden,
             "sign_in_elsewhere",
             "this sign-in was started in another browser (or this browser kept no cookie from its start); start again here",
         ));
@@ -120,12 +118,12 @@ pub async fn provision(
     db: &Db,
     identity: &VerifiedIdentity,
     default_plan: &str,
-) -> Result<SignedIn, ApiError> {
+) -> Result<SignedIn, Error> {
     let email = match (&identity.email, identity.email_verified) {
         (Some(email), true) => email.trim().to_lowercase(),
         (Some(_), false) => {
-            return Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
+            return Err(Error::new(
+                store::Kind::Forbidden,
                 "email_not_verified",
                 "your identity provider has not verified your email address; verify it there and sign in again",
             ))
@@ -208,7 +206,7 @@ async fn accept_invitations(
     user_id: &str,
     email: &str,
     now: i64,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, Error> {
     let pending: Vec<InvitationRow> = sqlx::query_as(
         "select id, account_id, role, project_id, project_role from invitations
           where email = $1 and accepted_at is null and revoked_at is null and expires_at > $2 order by id",
@@ -277,7 +275,7 @@ pub async fn create_session(
     user_id: &str,
     account_id: &str,
     ttl_secs: i64,
-) -> Result<Session, ApiError> {
+) -> Result<Session, Error> {
     let id = new_id();
     let secret = refresh_secret();
     let now = now_ms();
@@ -305,7 +303,7 @@ pub async fn create_session(
 
 /// Exchanges a refresh secret for a new one. Presenting a secret that was already
 /// rotated away means it leaked (or a client raced itself): the session is revoked.
-pub async fn refresh_session(db: &Db, presented: &str) -> Result<Session, ApiError> {
+pub async fn refresh_session(db: &Db, presented: &str) -> Result<Session, Error> {
     let hash = sha256_hex(presented.as_bytes());
     let now = now_ms();
     let mut tx = db.begin_write().await?;
@@ -325,16 +323,14 @@ pub async fn refresh_session(db: &Db, presented: &str) -> Result<Session, ApiErr
         tx.commit().await?;
         if reused.rows_affected() > 0 {
             tracing::warn!("a rotated refresh token was presented again; its session is revoked");
-            return Err(ApiError::unauthorized("this refresh token was already used; the session is ended for safety, sign in again"));
+            return Err(Error::unauthorized("this refresh token was already used; the session is ended for safety, sign in again"));
         }
-        return Err(ApiError::unauthorized(
+        return Err(Error::unauthorized(
             "the refresh token is unknown; sign in again",
         ));
     };
     if revoked_at.is_some() || expires_at <= now {
-        return Err(ApiError::unauthorized(
-            "the session has ended; sign in again",
-        ));
+        return Err(Error::unauthorized("the session has ended; sign in again"));
     }
     let secret = refresh_secret();
     sqlx::query(
@@ -357,7 +353,7 @@ pub async fn refresh_session(db: &Db, presented: &str) -> Result<Session, ApiErr
 }
 
 /// Ends a session: its access tokens stop working on their next request.
-pub async fn revoke_session(db: &Db, session_id: &str) -> Result<(), ApiError> {
+pub async fn revoke_session(db: &Db, session_id: &str) -> Result<(), Error> {
     sqlx::query("update sessions set revoked_at = $1 where id = $2 and revoked_at is null")
         .bind(now_ms())
         .bind(session_id)
@@ -372,7 +368,7 @@ pub async fn switch_account(
     session_id: &str,
     user_id: &str,
     account_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let (member,): (i64,) = sqlx::query_as(
         "select count(*) from account_members where account_id = $1 and user_id = $2",
     )
@@ -381,7 +377,7 @@ pub async fn switch_account(
     .fetch_one(&db.pool)
     .await?;
     if member == 0 {
-        return Err(ApiError::not_found("account").with_field("account_id"));
+        return Err(Error::not_found("account").with_field("account_id"));
     }
     sqlx::query("update sessions set account_id = $1 where id = $2")
         .bind(account_id)

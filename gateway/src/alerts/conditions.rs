@@ -1,9 +1,9 @@
 //! The conditions a rule can watch, and whether one holds for a deployment now.
 
 use super::{Deployment, Rule};
-use crate::db::Tx;
-use crate::error::ApiError;
 use crate::AppState;
+use store::db::Tx;
+use store::Error;
 
 /// Conditions a rule can watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub enum Condition {
 }
 
 impl Condition {
-    pub fn parse(text: &str) -> Result<Self, ApiError> {
+    pub fn parse(text: &str) -> Result<Self, Error> {
         match text {
             "job_failed" => Ok(Self::JobFailed),
             "restarts" => Ok(Self::Restarts),
@@ -48,7 +48,7 @@ impl Condition {
             "lag_high" => Ok(Self::LagHigh),
             "pending_records_high" => Ok(Self::PendingRecordsHigh),
             "orphan_job" => Ok(Self::OrphanJob),
-            other => Err(ApiError::invalid(
+            other => Err(Error::invalid(
                 "condition",
                 format!("`{other}` is not a condition (job_failed, restarts, state_mismatch, checkpoint_failures, no_checkpoint, input_stopped, backpressure_high, lag_high, pending_records_high or orphan_job)"),
             )),
@@ -79,7 +79,7 @@ pub(super) async fn holds(
     rule: &Rule,
     d: &Deployment,
     now: i64,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, Error> {
     Ok(match condition {
         Condition::JobFailed => {
             if d.desired_state != "RUNNING" {
@@ -281,7 +281,7 @@ async fn latest_engine_state(
     state: &AppState,
     d: &Deployment,
     now: i64,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, Error> {
     let recent = now - 3 * state.config.job_metrics.interval_ms as i64;
     let latest: Option<(Option<String>,)> = sqlx::query_as(
         "select engine_state from deployment_metrics
@@ -297,7 +297,7 @@ async fn latest_engine_state(
 
 /// Since when the deployment has been in its status: the last status change (or start)
 /// the reconciler recorded.
-async fn status_since(tx: &mut Tx, d: &Deployment) -> Result<i64, ApiError> {
+async fn status_since(tx: &mut Tx, d: &Deployment) -> Result<i64, Error> {
     let (since,): (Option<i64>,) = sqlx::query_as(
         "select max(created_at) from deployment_events where deployment_id = $1 and kind in ('status', 'start')",
     )

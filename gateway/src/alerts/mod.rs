@@ -15,12 +15,12 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use store::Error;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{new_id, now_ms, Tx};
-use crate::error::ApiError;
 use crate::AppState;
+use store::db::{new_id, now_ms, Tx};
 
 mod conditions;
 
@@ -36,7 +36,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 }
 
 /// Evaluates every project with enabled rules. Returns the messages queued.
-pub async fn evaluate_all(state: &AppState, now: i64) -> Result<usize, ApiError> {
+pub async fn evaluate_all(state: &AppState, now: i64) -> Result<usize, Error> {
     let projects: Vec<(String, String)> = sqlx::query_as(
         "select distinct r.project_id, p.account_id from alert_rules r join projects p on p.id = r.project_id
           where r.enabled = 1 order by r.project_id",
@@ -86,7 +86,7 @@ async fn evaluate_project(
     project_id: &str,
     account_id: &str,
     now: i64,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let mut tx = state.db.begin_write().await?;
     // One evaluator per project at a time, across replicas.
     let project: Option<(String,)> = sqlx::query_as(&format!(
@@ -230,7 +230,7 @@ async fn silenced(
     rule_id: &str,
     deployment_id: &str,
     now: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     let (n,): (i64,) = sqlx::query_as(
         "select count(*) from silences where project_id = $1 and starts_at <= $2 and ends_at > $2
             and (rule_id is null or rule_id = $3) and (deployment_id is null or deployment_id = $4)",
@@ -248,7 +248,7 @@ async fn silenced(
 pub async fn destinations(
     conn: &mut sqlx::AnyConnection,
     group_id: &str,
-) -> Result<(Vec<String>, Vec<(String, String)>), ApiError> {
+) -> Result<(Vec<String>, Vec<(String, String)>), Error> {
     let (emails,): (String,) = sqlx::query_as("select emails from contact_groups where id = $1")
         .bind(group_id)
         .fetch_one(&mut *conn)
@@ -272,7 +272,7 @@ async fn send_grouped(
     project_name: &str,
     group_id: &str,
     lines: &[Line],
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let firing = lines.iter().filter(|l| l.what != "RESOLVED").count();
     let resolved = lines.len() - firing;
     let top = lines

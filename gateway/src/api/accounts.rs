@@ -4,15 +4,16 @@ use axum::extract::State;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use store::Error;
 use utoipa::ToSchema;
 
 use super::rfc3339;
 use crate::access::roles::AccountRole;
 use crate::access::{can, AccountGuard};
-use crate::db::{new_id, now_ms, Tx};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::limits::Limits;
 use crate::AppState;
+use store::db::{new_id, now_ms, Tx};
 
 #[derive(Serialize, ToSchema)]
 pub struct Account {
@@ -43,7 +44,7 @@ pub async fn get_account(
             .bind(access.account().as_str())
             .fetch_optional(&state.db.pool)
             .await?
-            .ok_or_else(|| ApiError::not_found("account"))?;
+            .ok_or_else(|| Error::not_found("account"))?;
     let (projects,): (i64,) = sqlx::query_as("select count(*) from projects where account_id = $1")
         .bind(access.account().as_str())
         .fetch_one(&state.db.pool)
@@ -61,7 +62,7 @@ pub async fn get_account(
 }
 
 /// Finds the user with this (lower-cased) email or creates it.
-pub async fn ensure_user(tx: &mut Tx, email: &str, display_name: &str) -> Result<String, ApiError> {
+pub async fn ensure_user(tx: &mut Tx, email: &str, display_name: &str) -> Result<String, Error> {
     let existing: Option<(String,)> = sqlx::query_as("select id from users where email = $1")
         .bind(email)
         .fetch_optional(&mut **tx)

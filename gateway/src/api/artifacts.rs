@@ -4,6 +4,7 @@
 //! under their final path only once recorded; nothing partial is ever kept.
 
 use std::path::PathBuf;
+use store::Error;
 
 use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
@@ -20,13 +21,13 @@ use utoipa::ToSchema;
 use super::projects::{count_in_project, lock_project};
 use super::rfc3339;
 use crate::access::{can, ProjectAccess, ProjectGuard};
-use crate::db::{new_id, now_ms};
-use crate::domain::Name;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::limits::ensure_below;
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use store::db::{new_id, now_ms};
+use store::names::Name;
 
 /// Room for multipart boundaries and part headers on top of the file itself.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
@@ -138,7 +139,7 @@ pub async fn upload_artifact(
     let limits = state.limits(access.plan());
     let max = limits.artifact_bytes as u64;
     let too_large = || {
-        ApiError::too_large(
+        Error::too_large(
             limits.artifact_bytes,
             format!("an artifact may be at most {max} bytes (artifact_bytes)"),
         )
@@ -148,10 +149,10 @@ pub async fn upload_artifact(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max + MULTIPART_OVERHEAD) {
-        return Err(too_large());
+        return Err(too_large().into());
     }
     let mut multipart = multipart.map_err(|e| {
-        ApiError::malformed(format!(
+        Error::malformed(format!(
             "expected a multipart/form-data body: {}",
             e.body_text()
         ))
@@ -161,30 +162,30 @@ pub async fn upload_artifact(
     let next = multipart
         .next_field()
         .await
-        .map_err(|e| ApiError::malformed(format!("could not read the multipart body: {e}")))?;
+        .map_err(|e| Error::malformed(format!("could not read the multipart body: {e}")))?;
     let mut field = match next {
         None => {
-            return Err(ApiError::invalid(
-                "file",
-                "the multipart body has no part named `file`",
-            ))
+            return Err(
+                Error::invalid("file", "the multipart body has no part named `file`").into(),
+            )
         }
         Some(f) if f.name() == Some("file") => f,
         Some(f) => {
             let name = f.name().unwrap_or("").to_owned();
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 name.clone(),
                 format!("unexpected multipart part `{name}`; send the file in a part named `file`"),
-            ));
+            )
+            .into());
         }
     };
     let file_name = field
         .file_name()
         .map(str::to_owned)
-        .ok_or_else(|| ApiError::invalid("file", "the `file` part must carry a file name"))?;
+        .ok_or_else(|| Error::invalid("file", "the `file` part must carry a file name"))?;
     let name = Name::parse("file.filename", &file_name)?;
     let kind = kind_of(name.as_str()).ok_or_else(|| {
-        ApiError::invalid(
+        Error::invalid(
             "file.filename",
             "an artifact must be a .jar, .zip or .py file",
         )
@@ -205,11 +206,11 @@ pub async fn upload_artifact(
     while let Some(chunk) = field
         .chunk()
         .await
-        .map_err(|e| ApiError::malformed(format!("the upload was interrupted: {e}")))?
+        .map_err(|e| Error::malformed(format!("the upload was interrupted: {e}")))?
     {
         size += chunk.len() as u64;
         if size > max {
-            return Err(too_large());
+            return Err(too_large().into());
         }
         hasher.update(&chunk);
         file.write_all(&chunk).await?;
@@ -217,14 +218,15 @@ pub async fn upload_artifact(
     file.flush().await?;
     file.sync_all().await?;
     if (kind == "jar" || kind == "zip") && !looks_like_zip(&mut file, size).await? {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "file",
             format!(
                 "`{}` is not a valid {} archive (JAR files are zip archives)",
                 name.as_str(),
                 kind.to_uppercase()
             ),
-        ));
+        )
+        .into());
     }
     drop(file);
     let sha256 = hex::encode(hasher.finalize());
@@ -244,13 +246,14 @@ pub async fn upload_artifact(
             .fetch_one(&mut *tx)
             .await?;
     if same > 0 {
-        return Err(ApiError::already_exists(
+        return Err(Error::already_exists(
             "file.filename",
             format!(
                 "an artifact named `{}` already exists in this project",
                 name.as_str()
             ),
-        ));
+        )
+        .into());
     }
     let id = new_id();
     let now = now_ms();
@@ -313,7 +316,7 @@ async fn fetch_artifact(
     access: &ProjectAccess,
     project_id: &str,
     artifact_id: &str,
-) -> Result<Artifact, ApiError> {
+) -> Result<Artifact, Error> {
     let row: Option<ArtifactRow> = sqlx::query_as(&format!(
         "select {ARTIFACT_COLUMNS} from artifacts a join projects p on p.id = a.project_id
           where p.account_id = $1 and a.project_id = $2 and a.id = $3"
@@ -324,7 +327,7 @@ async fn fetch_artifact(
     .fetch_optional(&state.db.pool)
     .await?;
     row.map(artifact_from_row)
-        .ok_or_else(|| ApiError::not_found("artifact"))
+        .ok_or_else(|| Error::not_found("artifact"))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/artifacts/{artifact_id}", tag = "artifacts",
@@ -371,7 +374,7 @@ pub async fn download_artifact(
     );
     headers.insert(
         header::ETAG,
-        HeaderValue::from_str(&format!("\"{}\"", artifact.sha256)).map_err(ApiError::internal)?,
+        HeaderValue::from_str(&format!("\"{}\"", artifact.sha256)).map_err(Error::internal)?,
     );
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
@@ -397,7 +400,7 @@ pub async fn delete_artifact(
             .fetch_optional(&mut *tx)
             .await?;
     if found.is_none() {
-        return Err(ApiError::not_found("artifact"));
+        return Err(Error::not_found("artifact").into());
     }
     let users: Vec<(String,)> = sqlx::query_as(
         "select name from jobs where artifact_id = $1
@@ -408,13 +411,14 @@ pub async fn delete_artifact(
     .await?;
     if !users.is_empty() {
         let names: Vec<String> = users.into_iter().map(|(n,)| n).collect();
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "in_use",
             format!(
                 "the artifact is used by these jobs (drafts or saved versions): {}",
                 names.join(", ")
             ),
-        ));
+        )
+        .into());
     }
     sqlx::query("delete from artifacts where id = $1")
         .bind(&artifact_id)

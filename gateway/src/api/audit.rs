@@ -4,11 +4,12 @@ use axum::extract::State;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Query;
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
@@ -78,7 +79,7 @@ pub async fn list_audit(
     let from = q.from.map_or(i64::MIN, |t| t.timestamp_millis());
     let to = q.to.map_or(i64::MAX, |t| t.timestamp_millis());
     if from >= to {
-        return Err(ApiError::invalid("from", "from must be before to"));
+        return Err(Error::invalid("from", "from must be before to").into());
     }
     let rows: Vec<AuditRow> = sqlx::query_as(
         "select id, project_id, actor_user_id, actor_credential, action, method, path, outcome, status, request_id, created_at

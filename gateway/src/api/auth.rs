@@ -18,6 +18,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonResponse;
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::audit::{self, Actor};
@@ -26,16 +27,16 @@ use crate::access::oidc::CALLBACK_PATH;
 use crate::access::principal::cookie as cookie_value;
 use crate::access::roles::{stored, AccountRole};
 use crate::access::{sessions, Credential, Principal};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::AppState;
 
 const REFRESH_COOKIE_PATH: &str = "/api/v1/auth";
 
-fn oidc(state: &AppState) -> Result<&crate::access::oidc::Oidc, ApiError> {
+fn oidc(state: &AppState) -> Result<&crate::access::oidc::Oidc, Error> {
     state.oidc.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
+        Error::new(
+            store::Kind::NotFound,
             "sign_in_disabled",
             "sign-in through an identity provider is not configured on this server",
         )
@@ -52,7 +53,7 @@ pub struct LoginQuery {
 }
 
 /// Only local paths: anything else would make the login an open redirect.
-fn safe_return_to(raw: Option<&str>) -> Result<String, ApiError> {
+fn safe_return_to(raw: Option<&str>) -> Result<String, Error> {
     let path = raw.unwrap_or("/");
     let local = path.starts_with('/')
         && !path.starts_with("//")
@@ -61,7 +62,7 @@ fn safe_return_to(raw: Option<&str>) -> Result<String, ApiError> {
     if local {
         Ok(path.to_owned())
     } else {
-        Err(ApiError::invalid(
+        Err(Error::invalid(
             "return_to",
             "return_to must be a path on this server, starting with a single `/`",
         ))
@@ -104,7 +105,7 @@ async fn start_sign_in(state: &AppState, q: LoginQuery) -> ApiResult<Response> {
 fn login_cookie_name(state: &str) -> String {
     format!(
         "sluice_login_{}",
-        &crate::crypto::sha256_hex(state.as_bytes())[..16]
+        &store::crypto::sha256_hex(state.as_bytes())[..16]
     )
 }
 
@@ -173,7 +174,7 @@ async fn finish_sign_in(
     let state_param = q
         .state
         .as_deref()
-        .ok_or_else(|| ApiError::invalid("state", "the callback has no state"))?;
+        .ok_or_else(|| Error::invalid("state", "the callback has no state"))?;
     let browser = cookie_value(headers, &login_cookie_name(state_param));
     // Consumed first, whatever happens next: a callback can never be replayed.
     let pending =
@@ -184,12 +185,13 @@ async fn finish_sign_in(
         return Err(crate::access::oidc::login_failed(format!(
             "the identity provider refused the sign-in: {error} {}",
             q.error_description.unwrap_or_default()
-        )));
+        ))
+        .into());
     }
     let code = q
         .code
         .as_deref()
-        .ok_or_else(|| ApiError::invalid("code", "the callback has no code"))?;
+        .ok_or_else(|| Error::invalid("code", "the callback has no code"))?;
     let identity = oidc
         .finish(code, &pending.pkce_verifier, &pending.nonce)
         .await?;
@@ -270,7 +272,7 @@ fn session_cookies(
     access: &str,
     session: &sessions::Session,
 ) -> Vec<HeaderValue> {
-    let session_left = (session.expires_at_ms - crate::db::now_ms()) / 1000;
+    let session_left = (session.expires_at_ms - store::db::now_ms()) / 1000;
     vec![
         cookie(
             state,
@@ -337,13 +339,13 @@ pub async fn refresh(
         RefreshRequest::default()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|e| ApiError::malformed(format!("the body is not a refresh request: {e}")))?
+            .map_err(|e| Error::malformed(format!("the body is not a refresh request: {e}")))?
     };
     let presented = body
         .refresh_token
         .or_else(|| cookie_value(&headers, REFRESH_COOKIE))
         .ok_or_else(|| {
-            ApiError::unauthorized("no refresh token: send `refresh_token` or the session cookie")
+            Error::unauthorized("no refresh token: send `refresh_token` or the session cookie")
         })?;
     let session = sessions::refresh_session(&state.db, &presented).await?;
     let access = state
@@ -367,10 +369,11 @@ pub async fn refresh(
 pub async fn logout(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     match principal.credential() {
         Credential::Session { id } => sessions::revoke_session(&state.db, id).await?,
-        Credential::Token { .. } => return Err(ApiError::invalid(
+        Credential::Token { .. } => return Err(Error::invalid(
             "Authorization",
             "logout ends a signed-in session; revoke an API token with DELETE /tokens/{token_id}",
-        )),
+        )
+        .into()),
     }
     Ok(with_cookies(
         StatusCode::NO_CONTENT,
@@ -394,10 +397,11 @@ pub async fn switch_account(
     Json(body): Json<SwitchAccount>,
 ) -> ApiResult<Response> {
     let Credential::Session { id } = principal.credential() else {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "Authorization",
             "an API token belongs to one account; switching needs a signed-in session",
-        ));
+        )
+        .into());
     };
     sessions::switch_account(&state.db, id, principal.user_id(), &body.account_id).await?;
     let access = state
@@ -464,7 +468,7 @@ pub async fn me(
                 role: stored(&role)?,
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(JsonResponse(Me {
         user_id: access.user_id().to_owned(),
         email,

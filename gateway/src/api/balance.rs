@@ -7,11 +7,12 @@ use axum::Json as JsonResponse;
 use billing::money::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard, AccountId};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::AppState;
 
@@ -26,7 +27,7 @@ pub struct Balance {
     pub unpaid_total: String,
 }
 
-async fn balance(state: &AppState, account: &AccountId) -> Result<Balance, ApiError> {
+async fn balance(state: &AppState, account: &AccountId) -> Result<Balance, Error> {
     let currency = state.pricing.currency;
     let (balance,): (i64,) = sqlx::query_as(
         "select cast(coalesce(sum(amount_minor), 0) as bigint) from balance_transactions where account_id = $1",
@@ -127,9 +128,9 @@ pub async fn top_up(
     Json(body): Json<TopUp>,
 ) -> ApiResult<(StatusCode, JsonResponse<Balance>)> {
     if !state.config.billing.allow_api_top_ups {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "top-ups through the API are disabled on this server; an operator credits balances with `sluice admin top-up`",
-        ));
+        ).into());
     }
     let minor = parse_top_up(&state, &body.amount)?;
     crate::balance::top_up(&state, access.account().as_str(), minor, access.user_id()).await?;
@@ -140,11 +141,11 @@ pub async fn top_up(
 }
 
 /// A positive amount of the billing currency in major units, as whole minor units.
-pub fn parse_top_up(state: &AppState, amount: &str) -> Result<i64, ApiError> {
+pub fn parse_top_up(state: &AppState, amount: &str) -> Result<i64, Error> {
     let currency = state.pricing.currency;
     match Money::parse_major(amount, currency) {
         Ok(m) if m.minor() > 0 && m.minor() <= 1_000_000_000_000 => Ok(m.minor()),
-        _ => Err(ApiError::invalid(
+        _ => Err(Error::invalid(
             "amount",
             format!(
                 "amount must be a positive amount of {} with at most {} decimals",

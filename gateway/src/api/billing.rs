@@ -6,12 +6,13 @@ use axum::Json as JsonResponse;
 use billing::money::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard};
 use crate::billing::parse_zone;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::AppState;
 
@@ -32,7 +33,7 @@ pub struct BillingSettings {
 async fn settings(
     state: &AppState,
     account: &crate::access::AccountId,
-) -> Result<BillingSettings, ApiError> {
+) -> Result<BillingSettings, Error> {
     let (zone,): (String,) = sqlx::query_as("select billing_time_zone from accounts where id = $1")
         .bind(account.as_str())
         .fetch_one(&state.db.pool)
@@ -115,10 +116,10 @@ pub struct PaygHours {
     pub currency: String,
 }
 
-fn instant(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+fn instant(field: &str, raw: &str) -> Result<DateTime<Utc>, Error> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| ApiError::invalid(field, format!("{field} must be an RFC 3339 instant: {e}")))
+        .map_err(|e| Error::invalid(field, format!("{field} must be an RFC 3339 instant: {e}")))
 }
 
 /// Decimal text of milli-CU x milliseconds stored as text, as CU-hours.
@@ -136,10 +137,7 @@ pub async fn list_hours(
 ) -> ApiResult<JsonResponse<PaygHours>> {
     let (from, to) = (instant("from", &q.from)?, instant("to", &q.to)?);
     if to <= from || (to - from).num_hours() > MAX_HOURS {
-        return Err(ApiError::invalid(
-            "to",
-            "to must be after from and at most 62 days later",
-        ));
+        return Err(Error::invalid("to", "to must be after from and at most 62 days later").into());
     }
     let rows: Vec<(String, i64, i64, String, i64, i64)> = sqlx::query_as(
         "select project_id, window_start, window_end, cu_millis, compute_minor, management_minor from payg_hours
@@ -158,10 +156,10 @@ pub async fn list_hours(
     for (project_id, start, end, cu_millis, compute, management) in rows {
         let line = Money::from_minor(compute, currency)
             .checked_add(Money::from_minor(management, currency))
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()))?;
         total = total
             .checked_add(line)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()))?;
         items.push(PaygHour {
             project_id,
             window_start: rfc3339(start),
@@ -229,10 +227,10 @@ async fn load_bill(
     state: &AppState,
     account: &crate::access::AccountId,
     row: BillRow,
-) -> Result<Bill, ApiError> {
+) -> Result<Bill, Error> {
     let (id, start, end, zone, currency, total, prepaid, issued) = row;
-    let currency = billing::money::Currency::parse(&currency)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let currency =
+        billing::money::Currency::parse(&currency).map_err(|e| Error::internal(e.to_string()))?;
     let lines: Vec<LineRow> = sqlx::query_as(
         "select l.project_id, l.kind, l.description, l.quantity, l.amount_minor, l.hour_count, l.order_id
            from bill_lines l join bills b on b.id = l.bill_id
@@ -315,7 +313,7 @@ async fn find_bill(
     state: &AppState,
     account: &crate::access::AccountId,
     bill_id: &str,
-) -> Result<Bill, ApiError> {
+) -> Result<Bill, Error> {
     let row: Option<BillRow> = sqlx::query_as(&format!(
         "select {BILL_COLUMNS} from bills where id = $1 and account_id = $2"
     ))
@@ -323,12 +321,7 @@ async fn find_bill(
     .bind(account.as_str())
     .fetch_optional(&state.db.pool)
     .await?;
-    load_bill(
-        state,
-        account,
-        row.ok_or_else(|| ApiError::not_found("bill"))?,
-    )
-    .await
+    load_bill(state, account, row.ok_or_else(|| Error::not_found("bill"))?).await
 }
 
 #[utoipa::path(get, path = "/account/bills/{bill_id}", tag = "billing", params(("bill_id" = String, Path)),
@@ -443,10 +436,7 @@ pub async fn usage(
 ) -> ApiResult<JsonResponse<Vec<UsagePoint>>> {
     let (from, to) = (instant("from", &q.from)?, instant("to", &q.to)?);
     if to <= from || (to - from).num_hours() > MAX_HOURS {
-        return Err(ApiError::invalid(
-            "to",
-            "to must be after from and at most 62 days later",
-        ));
+        return Err(Error::invalid("to", "to must be after from and at most 62 days later").into());
     }
     let (zone,): (String,) = sqlx::query_as("select billing_time_zone from accounts where id = $1")
         .bind(access.account().as_str())
@@ -457,13 +447,14 @@ pub async fn usage(
         "hour" => billing::period::hours(from, to, tz),
         "day" => billing::period::days(from, to, tz),
         other => {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "bucket",
                 format!("bucket must be `hour` or `day`, got `{other}`"),
-            ))
+            )
+            .into())
         }
     }
-    .map_err(|e| ApiError::internal(e.to_string()))?;
+    .map_err(|e| Error::internal(e.to_string()))?;
     let rows: Vec<UsageRow> = sqlx::query_as(
         "select r.project_id, p.name as project_name, r.deployment_id, d.name as deployment_name,
                 r.started_at, r.ended_at, r.cu_milli

@@ -10,18 +10,19 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard};
 use crate::channels::{associated, open_channel, target, Channel};
-use crate::db::{new_id, now_ms};
-use crate::domain::Name;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
 use delivery::Message;
+use store::db::{new_id, now_ms};
+use store::names::Name;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -65,7 +66,7 @@ pub async fn send_to_channel(
     account_id: &str,
     channel_id: &str,
     message: &Message,
-) -> Result<Option<Result<(), delivery::DeliveryError>>, ApiError> {
+) -> Result<Option<Result<(), delivery::DeliveryError>>, Error> {
     let row: Option<(String, String, Option<String>)> = sqlx::query_as(
         "select kind, address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
     )
@@ -77,27 +78,27 @@ pub async fn send_to_channel(
         return Ok(None);
     };
     let (address, secret) = open_channel(state, channel_id, &address, secret.as_deref())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .map_err(|e| Error::internal(e.to_string()))?;
     let target = target(Channel::parse(&kind)?, address, secret);
     Ok(Some(state.channels.send(&target, message).await))
 }
 
 /// Where a channel's messages go, from its kind and decrypted settings.
-fn http_url(field: &str, value: &str) -> Result<(), ApiError> {
+fn http_url(field: &str, value: &str) -> Result<(), Error> {
     let ok = (value.starts_with("https://") || value.starts_with("http://"))
         && value.len() <= 2000
         && !value.chars().any(char::is_whitespace);
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(
+        Err(Error::invalid(
             field,
             "address must be an http:// or https:// URL of at most 2000 characters",
         ))
     }
 }
 
-fn validate(kind: Channel, body: &NewChannel) -> Result<Option<String>, ApiError> {
+fn validate(kind: Channel, body: &NewChannel) -> Result<Option<String>, Error> {
     let address = body.address.trim();
     let secret = body
         .secret
@@ -108,13 +109,13 @@ fn validate(kind: Channel, body: &NewChannel) -> Result<Option<String>, ApiError
         Channel::Sms => {
             let digits = address.strip_prefix('+').unwrap_or(address);
             if !(6..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "address",
                     "an SMS address is a phone number of 6 to 15 digits, optionally after +",
                 ));
             }
             if secret.is_some() {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "secret",
                     "an SMS channel has no secret; the provider's keys are server configuration",
                 ));
@@ -124,7 +125,7 @@ fn validate(kind: Channel, body: &NewChannel) -> Result<Option<String>, ApiError
         Channel::DingTalk => {
             http_url("address", address)?;
             let secret = secret.ok_or_else(|| {
-                ApiError::invalid(
+                Error::invalid(
                     "secret",
                     "a DingTalk robot needs its signing secret (the robot's \"sign\" security setting)",
                 )
@@ -134,14 +135,14 @@ fn validate(kind: Channel, body: &NewChannel) -> Result<Option<String>, ApiError
         Channel::Webhook => {
             http_url("address", address)?;
             let secret = secret.filter(|s| s.len() >= 16).ok_or_else(|| {
-                ApiError::invalid(
+                Error::invalid(
                     "secret",
                     "a webhook needs a signing secret of at least 16 characters",
                 )
             })?;
             Ok(Some(secret.to_owned()))
         }
-        Channel::Email => Err(ApiError::invalid(
+        Channel::Email => Err(Error::invalid(
             "kind",
             "email goes to each person's own address; a channel is sms, dingtalk or webhook",
         )),
@@ -185,12 +186,12 @@ pub async fn create_channel(
     let sealed_address = state
         .secrets
         .seal(address.as_bytes(), &associated(&id, "address"))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .map_err(|e| Error::internal(e.to_string()))?;
     let sealed_secret = secret
         .as_deref()
         .map(|s| state.secrets.seal(s.as_bytes(), &associated(&id, "secret")))
         .transpose()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .map_err(|e| Error::internal(e.to_string()))?;
     let now = now_ms();
     sqlx::query(
         "insert into notification_channels (id, account_id, kind, name, address_enc, secret_enc, created_by, created_at)
@@ -207,7 +208,7 @@ pub async fn create_channel(
     .execute(&state.db.pool)
     .await
     .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::already_exists(
+        sqlx::Error::Database(d) if d.is_unique_violation() => Error::already_exists(
             "name",
             "the account already has a notification channel with this name",
         ),
@@ -245,7 +246,7 @@ pub async fn list_channels(
     let mut items = Vec::with_capacity(rows.len());
     for (id, kind, name, address, secret, created_by, created_at) in rows {
         let (address, _) = open_channel(&state, &id, &address, None)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()))?;
         items.push(NotificationChannel {
             address: mask(&kind, &address),
             id,
@@ -274,7 +275,7 @@ pub async fn delete_channel(
         .execute(&state.db.pool)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::not_found("notification channel"));
+        return Err(Error::not_found("notification channel").into());
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -297,7 +298,7 @@ pub async fn test_channel(
     };
     let outcome = send_to_channel(&state, access.account().as_str(), &channel_id, &message)
         .await?
-        .ok_or_else(|| ApiError::not_found("notification channel"))?;
+        .ok_or_else(|| Error::not_found("notification channel"))?;
     Ok(JsonResponse(match outcome {
         Ok(()) => TestSend {
             delivered: true,
@@ -371,10 +372,11 @@ pub async fn list_deliveries(
 ) -> ApiResult<JsonResponse<Paginated<Delivery>>> {
     let status = q.status.unwrap_or_default();
     if !["", "pending", "sent", "failed"].contains(&status.as_str()) {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "status",
             format!("status is pending, sent or failed, got `{status}`"),
-        ));
+        )
+        .into());
     }
     let page = PageQuery {
         limit: q.limit,
@@ -446,12 +448,13 @@ pub async fn retry_delivery(
             .bind(access.account().as_str())
             .fetch_optional(&state.db.pool)
             .await?;
-    let (status,) = found.ok_or_else(|| ApiError::not_found("delivery"))?;
+    let (status,) = found.ok_or_else(|| Error::not_found("delivery"))?;
     if status != "failed" {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "not_failed",
             format!("only a failed delivery can be retried; this one is {status}"),
-        ));
+        )
+        .into());
     }
     sqlx::query(
         "update outbox set status = 'pending', attempts = 0, next_attempt_at = $1 where id = $2 and status = 'failed'",

@@ -7,15 +7,16 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard, AccountId};
-use crate::db::{new_id, now_ms, Db};
-use crate::domain::{bounded_text, Name};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
+use store::db::{new_id, now_ms, Db};
+use store::names::{bounded_text, Name};
 
 #[derive(Serialize, ToSchema)]
 pub struct Cluster {
@@ -93,7 +94,7 @@ pub async fn visible_cluster(
     db: &Db,
     account: &AccountId,
     cluster_id: &str,
-) -> Result<Cluster, ApiError> {
+) -> Result<Cluster, Error> {
     let row: Option<ClusterRow> = sqlx::query_as(&format!(
         "select {CLUSTER_COLUMNS} from engine_clusters where id = $1 and (account_id = $2 or account_id is null)"
     ))
@@ -102,15 +103,12 @@ pub async fn visible_cluster(
     .fetch_optional(&db.pool)
     .await?;
     row.map(cluster_from_row)
-        .ok_or_else(|| ApiError::not_found("cluster"))
+        .ok_or_else(|| Error::not_found("cluster"))
 }
 
 /// The cluster a project deploys to when none is named: its default, else the
 /// platform's; its id and REST URL.
-pub async fn project_cluster(
-    db: &Db,
-    project_id: &str,
-) -> Result<Option<(String, String)>, ApiError> {
+pub async fn project_cluster(db: &Db, project_id: &str) -> Result<Option<(String, String)>, Error> {
     Ok(sqlx::query_as(
         "select c.id, c.rest_url from engine_clusters c
           where c.id = (select default_cluster_id from projects where id = $1)
@@ -124,11 +122,7 @@ pub async fn project_cluster(
 }
 
 /// Asks the cluster for its overview and records the answer.
-pub async fn check_health(
-    state: &AppState,
-    cluster_id: &str,
-    rest_url: &str,
-) -> Result<(), ApiError> {
+pub async fn check_health(state: &AppState, cluster_id: &str, rest_url: &str) -> Result<(), Error> {
     let client = state.engines.client(rest_url)?;
     let (healthy, detail) = match client.overview().await {
         Ok(o) if o.taskmanagers > 0 => (
@@ -186,7 +180,7 @@ pub struct RegisterCluster {
     pub engine_version: String,
 }
 
-fn version_label(field: &str, raw: &str) -> Result<String, ApiError> {
+fn version_label(field: &str, raw: &str) -> Result<String, Error> {
     let ok = !raw.is_empty()
         && raw.len() <= 32
         && raw.split('.').count() >= 2
@@ -196,7 +190,7 @@ fn version_label(field: &str, raw: &str) -> Result<String, ApiError> {
     if ok {
         Ok(raw.to_owned())
     } else {
-        Err(ApiError::invalid(
+        Err(Error::invalid(
             field,
             format!("{field} must be dotted numbers like 2.3.0, got `{raw}`"),
         ))
@@ -214,12 +208,11 @@ pub async fn register_cluster(
     let name = Name::parse("name", &body.name)?;
     let rest_url = bounded_text("rest_url", body.rest_url.trim(), 500)?;
     let parsed = reqwest::Url::parse(&rest_url)
-        .map_err(|e| ApiError::invalid("rest_url", format!("rest_url is not a URL: {e}")))?;
+        .map_err(|e| Error::invalid("rest_url", format!("rest_url is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(ApiError::invalid(
-            "rest_url",
-            "rest_url must be an http(s) URL with a host",
-        ));
+        return Err(
+            Error::invalid("rest_url", "rest_url must be an http(s) URL with a host").into(),
+        );
     }
     let flink_version = version_label("flink_version", &body.flink_version)?;
     let engine_version = version_label("engine_version", &body.engine_version)?;
@@ -231,10 +224,11 @@ pub async fn register_cluster(
     .fetch_one(&state.db.pool)
     .await?;
     if taken > 0 {
-        return Err(ApiError::already_exists(
+        return Err(Error::already_exists(
             "name",
             format!("a cluster named `{}` already exists", name.as_str()),
-        ));
+        )
+        .into());
     }
     let id = new_id();
     sqlx::query(
@@ -294,9 +288,7 @@ pub async fn delete_cluster(
 ) -> ApiResult<StatusCode> {
     let cluster = visible_cluster(&state.db, access.account(), &cluster_id).await?;
     if cluster.platform {
-        return Err(ApiError::forbidden(
-            "the platform's cluster cannot be removed",
-        ));
+        return Err(Error::forbidden("the platform's cluster cannot be removed").into());
     }
     sqlx::query("delete from engine_clusters where id = $1 and account_id = $2")
         .bind(&cluster_id)

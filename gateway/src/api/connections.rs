@@ -4,6 +4,7 @@
 //! database, are never returned (only their keys are), and never logged.
 
 use std::collections::BTreeMap;
+use store::Error;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,13 +16,13 @@ use utoipa::ToSchema;
 use super::projects::{count_in_project, lock_project};
 use super::rfc3339;
 use crate::access::{can, AccountId, ProjectAccess, ProjectGuard};
-use crate::db::{new_id, now_ms};
-use crate::domain::{property_key, Name};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::limits::ensure_below;
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use store::db::{new_id, now_ms};
+use store::names::{property_key, Name};
 
 const MAX_PROPERTIES: usize = 100;
 const MAX_VALUE_CHARS: usize = 8192;
@@ -80,23 +81,22 @@ const CONNECTION_COLUMNS: &str =
 
 fn connection_from_row(
     (id, project_id, name, kind, properties, secret_keys, created, updated): ConnectionRow,
-) -> Result<Connection, ApiError> {
+) -> Result<Connection, Error> {
     Ok(Connection {
         id,
         project_id,
         name,
-        kind: serde_json::from_value(serde_json::Value::String(kind))
-            .map_err(ApiError::internal)?,
-        properties: serde_json::from_str(&properties).map_err(ApiError::internal)?,
-        secret_keys: serde_json::from_str(&secret_keys).map_err(ApiError::internal)?,
+        kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(Error::internal)?,
+        properties: serde_json::from_str(&properties).map_err(Error::internal)?,
+        secret_keys: serde_json::from_str(&secret_keys).map_err(Error::internal)?,
         created_at: rfc3339(created),
         updated_at: rfc3339(updated),
     })
 }
 
-fn check_properties(field: &str, props: &BTreeMap<String, String>) -> Result<(), ApiError> {
+fn check_properties(field: &str, props: &BTreeMap<String, String>) -> Result<(), Error> {
     if props.len() > MAX_PROPERTIES {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             field,
             format!(
                 "{field} holds at most {MAX_PROPERTIES} entries, got {}",
@@ -107,7 +107,7 @@ fn check_properties(field: &str, props: &BTreeMap<String, String>) -> Result<(),
     for (key, value) in props {
         property_key(field, key)?;
         if value.chars().count() > MAX_VALUE_CHARS || value.contains('\0') {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 format!("{field}.{key}"),
                 format!("values must be at most {MAX_VALUE_CHARS} characters, without NUL"),
             ));
@@ -119,10 +119,10 @@ fn check_properties(field: &str, props: &BTreeMap<String, String>) -> Result<(),
 fn check_disjoint(
     properties: &BTreeMap<String, String>,
     secret_keys: impl IntoIterator<Item = String>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     for key in secret_keys {
         if properties.contains_key(&key) {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 format!("secret_properties.{key}"),
                 format!("`{key}` is set both as a property and as a secret property; keep it in one place"),
             ));
@@ -141,12 +141,12 @@ fn seal(
     account: &AccountId,
     connection_id: &str,
     secrets: &BTreeMap<String, String>,
-) -> Result<String, ApiError> {
-    let plain = serde_json::to_vec(secrets).map_err(ApiError::internal)?;
+) -> Result<String, Error> {
+    let plain = serde_json::to_vec(secrets).map_err(Error::internal)?;
     state
         .secrets
         .seal(&plain, &binding(account.as_str(), connection_id))
-        .map_err(ApiError::internal)
+        .map_err(Error::internal)
 }
 
 /// Decrypts a connection's secrets; for the engine when it deploys a job, never for the API.
@@ -155,20 +155,20 @@ pub fn open_secrets(
     account: &AccountId,
     connection_id: &str,
     sealed: &str,
-) -> Result<BTreeMap<String, String>, ApiError> {
+) -> Result<BTreeMap<String, String>, Error> {
     let plain = state
         .secrets
         .open(sealed, &binding(account.as_str(), connection_id))
-        .map_err(ApiError::internal)?;
-    serde_json::from_slice(&plain).map_err(ApiError::internal)
+        .map_err(Error::internal)?;
+    serde_json::from_slice(&plain).map_err(Error::internal)
 }
 
 async fn ensure_connection_name_free(
-    tx: &mut crate::db::Tx,
+    tx: &mut store::db::Tx,
     project_id: &str,
     name: &str,
     except: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let (n,): (i64,) = sqlx::query_as(
         "select count(*) from connections where project_id = $1 and name = $2 and id <> $3",
     )
@@ -178,7 +178,7 @@ async fn ensure_connection_name_free(
     .fetch_one(&mut **tx)
     .await?;
     if n > 0 {
-        return Err(ApiError::already_exists(
+        return Err(Error::already_exists(
             "name",
             format!("a connection named `{name}` already exists in this project"),
         ));
@@ -258,9 +258,9 @@ pub async fn create_connection(
     .bind(&project_id)
     .bind(name.as_str())
     .bind(body.kind.as_str())
-    .bind(serde_json::to_string(&body.properties).map_err(ApiError::internal)?)
+    .bind(serde_json::to_string(&body.properties).map_err(Error::internal)?)
     .bind(&sealed)
-    .bind(serde_json::to_string(&secret_keys).map_err(ApiError::internal)?)
+    .bind(serde_json::to_string(&secret_keys).map_err(Error::internal)?)
     .bind(now)
     .execute(&mut *tx)
     .await?;
@@ -283,7 +283,7 @@ async fn fetch_connection<'c>(
     access: &ProjectAccess,
     project_id: &str,
     connection_id: &str,
-) -> Result<(Connection, String), ApiError> {
+) -> Result<(Connection, String), Error> {
     let row: Option<SealedConnectionRow> = sqlx::query_as(&format!(
         "select {CONNECTION_COLUMNS}, c.secret_properties from connections c join projects p on p.id = c.project_id
           where p.account_id = $1 and c.project_id = $2 and c.id = $3"
@@ -294,7 +294,7 @@ async fn fetch_connection<'c>(
     .fetch_optional(db)
     .await?;
     let (id, project, name, kind, props, keys, created, updated, sealed) =
-        row.ok_or_else(|| ApiError::not_found("connection"))?;
+        row.ok_or_else(|| Error::not_found("connection"))?;
     Ok((
         connection_from_row((id, project, name, kind, props, keys, created, updated))?,
         sealed,
@@ -371,9 +371,9 @@ pub async fn update_connection(
           where id = $6 and project_id = $7",
     )
     .bind(&name)
-    .bind(serde_json::to_string(&properties).map_err(ApiError::internal)?)
+    .bind(serde_json::to_string(&properties).map_err(Error::internal)?)
     .bind(seal(&state, access.account(), &connection_id, &secrets)?)
-    .bind(serde_json::to_string(&secret_keys).map_err(ApiError::internal)?)
+    .bind(serde_json::to_string(&secret_keys).map_err(Error::internal)?)
     .bind(now_ms())
     .bind(&connection_id)
     .bind(&project_id)
@@ -402,7 +402,7 @@ pub async fn delete_connection(
         .execute(&state.db.pool)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::not_found("connection"));
+        return Err(Error::not_found("connection").into());
     }
     Ok(StatusCode::NO_CONTENT)
 }

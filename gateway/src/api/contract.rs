@@ -229,8 +229,8 @@ fn constrain_schema(schema: &mut Value, top: bool, todo: &mut Vec<String>) {
         for (field, inner) in properties.iter_mut() {
             if top && field == "name" && is_string(inner) {
                 inner["minLength"] = json!(1);
-                inner["maxLength"] = json!(crate::domain::MAX_NAME_CHARS);
-                inner["pattern"] = json!(crate::domain::NAME_PATTERN);
+                inner["maxLength"] = json!(store::names::MAX_NAME_CHARS);
+                inner["pattern"] = json!(store::names::NAME_PATTERN);
                 continue;
             }
             constrain_schema(inner, false, todo);

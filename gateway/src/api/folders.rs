@@ -2,6 +2,7 @@
 //! `folder_depth` deep, at most `entries_per_folder` jobs and folders in one folder).
 
 use std::collections::HashMap;
+use store::Error;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,13 +14,13 @@ use utoipa::ToSchema;
 use super::projects::{count_in_project, lock_project};
 use super::rfc3339;
 use crate::access::{can, ProjectAccess, ProjectGuard};
-use crate::db::{new_id, now_ms, Tx};
-use crate::domain::Name;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{double_option, Json, Path, Query};
 use crate::limits::{ensure_below, Limits};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use store::db::{new_id, now_ms, Tx};
+use store::names::Name;
 
 #[derive(Serialize, ToSchema)]
 pub struct Folder {
@@ -52,7 +53,7 @@ struct Tree {
 }
 
 impl Tree {
-    async fn load(tx: &mut Tx, project_id: &str) -> Result<Self, ApiError> {
+    async fn load(tx: &mut Tx, project_id: &str) -> Result<Self, Error> {
         let rows: Vec<(String, Option<String>)> =
             sqlx::query_as("select id, parent_id from folders where project_id = $1")
                 .bind(project_id)
@@ -115,7 +116,7 @@ pub async fn count_entries(
     tx: &mut Tx,
     project_id: &str,
     folder_id: Option<&str>,
-) -> Result<i64, ApiError> {
+) -> Result<i64, Error> {
     let (n,): (i64,) = sqlx::query_as(
         "select (select count(*) from folders where project_id = $1 and coalesce(parent_id, '') = $2)
               + (select count(*) from jobs where project_id = $1 and coalesce(folder_id, '') = $2)",
@@ -133,7 +134,7 @@ pub async fn ensure_room_in(
     limits: &Limits,
     project_id: &str,
     folder_id: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let entries = count_entries(tx, project_id, folder_id).await?;
     let what = if folder_id.is_some() {
         "the folder"
@@ -154,7 +155,7 @@ pub async fn ensure_folder_in_project(
     project_id: &str,
     folder_id: &str,
     field: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let found: Option<(String,)> =
         sqlx::query_as("select id from folders where id = $1 and project_id = $2")
             .bind(folder_id)
@@ -162,7 +163,7 @@ pub async fn ensure_folder_in_project(
             .fetch_optional(&mut **tx)
             .await?;
     found.map(|_| ()).ok_or_else(|| {
-        ApiError::invalid(
+        Error::invalid(
             field,
             format!("{field} `{folder_id}` is not a folder of this project"),
         )
@@ -175,7 +176,7 @@ async fn ensure_folder_name_free(
     parent_id: Option<&str>,
     name: &str,
     except: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let (n,): (i64,) = sqlx::query_as("select count(*) from folders where project_id = $1 and coalesce(parent_id, '') = $2 and name = $3 and id <> $4")
         .bind(project_id)
         .bind(parent_id.unwrap_or(""))
@@ -184,7 +185,7 @@ async fn ensure_folder_name_free(
         .fetch_one(&mut **tx)
         .await?;
     if n > 0 {
-        return Err(ApiError::already_exists(
+        return Err(Error::already_exists(
             "name",
             format!("a folder named `{name}` already exists there"),
         ));
@@ -242,10 +243,11 @@ pub async fn create_folder(
     let parent = body.parent_id.as_deref();
     if let Some(parent) = parent {
         if !tree.contains(parent) {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "parent_id",
                 format!("parent_id `{parent}` is not a folder of this project"),
-            ));
+            )
+            .into());
         }
     }
     ensure_below(
@@ -256,14 +258,15 @@ pub async fn create_folder(
     )?;
     let depth = tree.depth(parent) + 1;
     if depth > limits.folder_depth {
-        return Err(ApiError::limit_exceeded(
+        return Err(Error::limit_exceeded(
             "folder_depth",
             limits.folder_depth,
             format!(
                 "folders nest at most {} deep; this folder would be at depth {depth}",
                 limits.folder_depth
             ),
-        ));
+        )
+        .into());
     }
     ensure_room_in(&mut tx, &limits, &project_id, parent).await?;
     ensure_folder_name_free(&mut tx, &project_id, parent, name.as_str(), "").await?;
@@ -294,7 +297,7 @@ async fn fetch_folder(
     access: &ProjectAccess,
     project_id: &str,
     folder_id: &str,
-) -> Result<Folder, ApiError> {
+) -> Result<Folder, Error> {
     let row: Option<FolderRow> = sqlx::query_as(&format!(
         "select {FOLDER_COLUMNS} from folders f join projects p on p.id = f.project_id
           where p.account_id = $1 and f.project_id = $2 and f.id = $3"
@@ -305,7 +308,7 @@ async fn fetch_folder(
     .fetch_optional(&state.db.pool)
     .await?;
     row.map(folder_from_row)
-        .ok_or_else(|| ApiError::not_found("folder"))
+        .ok_or_else(|| Error::not_found("folder"))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/folders/{folder_id}", tag = "folders",
@@ -351,7 +354,7 @@ pub async fn update_folder(
     lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     let tree = Tree::load(&mut tx, &project_id).await?;
     let Some(current_parent) = tree.parent.get(&folder_id).cloned() else {
-        return Err(ApiError::not_found("folder"));
+        return Err(Error::not_found("folder").into());
     };
     let (current_name,): (String,) = sqlx::query_as("select name from folders where id = $1")
         .bind(&folder_id)
@@ -362,16 +365,18 @@ pub async fn update_folder(
         Some(None) => None,
         Some(Some(p)) => {
             if !tree.contains(p) {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "parent_id",
                     format!("parent_id `{p}` is not a folder of this project"),
-                ));
+                )
+                .into());
             }
             if tree.is_within(p, &folder_id) {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "parent_id",
                     "a folder cannot be moved into itself or one of its own subfolders",
-                ));
+                )
+                .into());
             }
             Some(p.clone())
         }
@@ -379,11 +384,11 @@ pub async fn update_folder(
     if parent != current_parent {
         let depth = tree.depth(parent.as_deref()) + tree.height(&folder_id);
         if depth > limits.folder_depth {
-            return Err(ApiError::limit_exceeded(
+            return Err(Error::limit_exceeded(
                 "folder_depth",
                 limits.folder_depth,
                 format!("folders nest at most {} deep; after this move the deepest folder would be at depth {depth}", limits.folder_depth),
-            ));
+            ).into());
         }
         ensure_room_in(&mut tx, &limits, &project_id, parent.as_deref()).await?;
     }
@@ -418,13 +423,14 @@ pub async fn delete_folder(
     lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
     ensure_folder_in_project(&mut tx, &project_id, &folder_id, "folder_id")
         .await
-        .map_err(|_| ApiError::not_found("folder"))?;
+        .map_err(|_| Error::not_found("folder"))?;
     let entries = count_entries(&mut tx, &project_id, Some(&folder_id)).await?;
     if entries > 0 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "folder_not_empty",
             format!("the folder still holds {entries} jobs or folders; move or delete them first"),
-        ));
+        )
+        .into());
     }
     sqlx::query("delete from folders where id = $1 and project_id = $2")
         .bind(&folder_id)

@@ -5,11 +5,12 @@ use axum::extract::State;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::rfc3339;
 use crate::access::{can, ProjectGuard};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::AppState;
 
@@ -76,7 +77,7 @@ pub async fn deployment_metrics(
     let to = q.to.unwrap_or_else(Utc::now);
     let from = q.from.unwrap_or(to - chrono::Duration::hours(1));
     if from >= to {
-        return Err(ApiError::invalid("from", "from must be before to"));
+        return Err(Error::invalid("from", "from must be before to").into());
     }
     let rows: Vec<PointRow> = sqlx::query_as(
         "select at, resolution, records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,

@@ -9,19 +9,20 @@ use axum::response::{IntoResponse, Response};
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::folders::{ensure_folder_in_project, ensure_room_in};
 use super::projects::{count_in_project, lock_project};
 use super::rfc3339;
 use crate::access::{can, AccountId, ProjectGuard};
-use crate::db::{new_id, now_ms, Db, Tx};
-use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{double_option, Json, Path, Query};
 use crate::limits::ensure_below;
 use crate::pagination::Paginated;
 use crate::AppState;
+use store::db::{new_id, now_ms, Db, Tx};
+use store::names::Name;
 
 pub const MAX_SQL_BYTES: usize = 1024 * 1024;
 const MAX_ARGS: usize = 200;
@@ -44,11 +45,11 @@ pub enum JobContent {
 
 impl JobContent {
     /// Checks the content's own rules and that a JAR names a JAR artifact of the project.
-    pub async fn validate(&self, tx: &mut Tx, project_id: &str) -> Result<(), ApiError> {
+    pub async fn validate(&self, tx: &mut Tx, project_id: &str) -> Result<(), Error> {
         match self {
             JobContent::Sql { sql } => {
                 if sql.len() > MAX_SQL_BYTES {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         "content.sql",
                         format!(
                             "content.sql must be at most {MAX_SQL_BYTES} bytes, got {}",
@@ -57,7 +58,7 @@ impl JobContent {
                     ));
                 }
                 if sql.contains('\0') {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         "content.sql",
                         "content.sql must not contain NUL characters",
                     ));
@@ -69,10 +70,10 @@ impl JobContent {
                 args,
             } => {
                 if !is_java_class_name(entry_class) {
-                    return Err(ApiError::invalid("content.entry_class", "content.entry_class must be a fully qualified Java class name such as com.example.Main"));
+                    return Err(Error::invalid("content.entry_class", "content.entry_class must be a fully qualified Java class name such as com.example.Main"));
                 }
                 if args.len() > MAX_ARGS {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         "content.args",
                         format!(
                             "content.args holds at most {MAX_ARGS} arguments, got {}",
@@ -84,7 +85,7 @@ impl JobContent {
                     .iter()
                     .position(|a| a.chars().count() > MAX_ARG_CHARS || a.contains('\0'))
                 {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         format!("content.args[{i}]"),
                         format!(
                             "each argument must be at most {MAX_ARG_CHARS} characters, without NUL"
@@ -98,9 +99,9 @@ impl JobContent {
                         .fetch_optional(&mut **tx)
                         .await?;
                 match kind {
-                    None => return Err(ApiError::invalid("content.artifact_id", format!("content.artifact_id `{artifact_id}` is not an artifact of this project"))),
+                    None => return Err(Error::invalid("content.artifact_id", format!("content.artifact_id `{artifact_id}` is not an artifact of this project"))),
                     Some((k,)) if k != "jar" => {
-                        return Err(ApiError::invalid("content.artifact_id", format!("content.artifact_id must name a JAR artifact, this one is `{k}`")))
+                        return Err(Error::invalid("content.artifact_id", format!("content.artifact_id must name a JAR artifact, this one is `{k}`")))
                     }
                     Some(_) => {}
                 }
@@ -255,7 +256,7 @@ pub async fn fetch_job(
     account: &AccountId,
     project_id: &str,
     job_id: &str,
-) -> Result<Job, ApiError> {
+) -> Result<Job, Error> {
     let row: Option<JobRow> = sqlx::query_as(&format!(
         "select {JOB_COLUMNS} from jobs j join projects p on p.id = j.project_id
           where p.account_id = $1 and j.project_id = $2 and j.id = $3"
@@ -265,12 +266,11 @@ pub async fn fetch_job(
     .bind(job_id)
     .fetch_optional(&db.pool)
     .await?;
-    row.map(job_from_row)
-        .ok_or_else(|| ApiError::not_found("job"))
+    row.map(job_from_row).ok_or_else(|| Error::not_found("job"))
 }
 
 /// The same, inside a transaction that already holds the project lock.
-pub async fn fetch_job_tx(tx: &mut Tx, project_id: &str, job_id: &str) -> Result<Job, ApiError> {
+pub async fn fetch_job_tx(tx: &mut Tx, project_id: &str, job_id: &str) -> Result<Job, Error> {
     let row: Option<JobRow> = sqlx::query_as(&format!(
         "select {JOB_COLUMNS} from jobs j where j.project_id = $1 and j.id = $2"
     ))
@@ -278,8 +278,7 @@ pub async fn fetch_job_tx(tx: &mut Tx, project_id: &str, job_id: &str) -> Result
     .bind(job_id)
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(job_from_row)
-        .ok_or_else(|| ApiError::not_found("job"))
+    row.map(job_from_row).ok_or_else(|| Error::not_found("job"))
 }
 
 pub fn etag(revision: i64) -> HeaderValue {
@@ -327,7 +326,7 @@ async fn ensure_job_name_free(
     folder_id: Option<&str>,
     name: &str,
     except: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let (n,): (i64,) = sqlx::query_as("select count(*) from jobs where project_id = $1 and coalesce(folder_id, '') = $2 and name = $3 and id <> $4")
         .bind(project_id)
         .bind(folder_id.unwrap_or(""))
@@ -336,7 +335,7 @@ async fn ensure_job_name_free(
         .fetch_one(&mut **tx)
         .await?;
     if n > 0 {
-        return Err(ApiError::already_exists(
+        return Err(Error::already_exists(
             "name",
             format!("a job named `{name}` already exists in that folder"),
         ));
@@ -534,7 +533,7 @@ pub async fn write_content(
     project_id: &str,
     job_id: &str,
     content: &JobContent,
-) -> Result<Job, ApiError> {
+) -> Result<Job, Error> {
     let (kind, sql, artifact, entry, args) = content.columns();
     sqlx::query(
         "update jobs set kind = $1, sql_text = $2, artifact_id = $3, entry_class = $4, args = $5, revision = revision + 1, updated_at = $6

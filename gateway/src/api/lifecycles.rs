@@ -4,10 +4,11 @@ use axum::extract::{Path, State};
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use store::Error;
 use utoipa::ToSchema;
 
 use crate::access::{can, AccountGuard};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -102,7 +103,7 @@ pub async fn engine_version_connectors(
         .bind(access.account().as_str())
         .fetch_optional(&state.db.pool)
         .await?
-        .ok_or_else(|| ApiError::not_found("engine version"))?,
+        .ok_or_else(|| Error::not_found("engine version"))?,
     };
     Ok(JsonResponse(EngineVersionConnectors {
         connectors: state.connectors.for_flink_version(&flink_version),

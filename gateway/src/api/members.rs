@@ -3,6 +3,7 @@
 //! last owner of an account or of a project can be neither removed nor demoted.
 
 use std::str::FromStr;
+use store::Error;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,12 +15,11 @@ use utoipa::ToSchema;
 use super::rfc3339;
 use crate::access::roles::{stored, AccountRole, ProjectRole};
 use crate::access::{can, AccountGuard, ProjectGuard};
-use crate::db::{new_id, now_ms, Db, Tx};
-use crate::domain;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use store::db::{new_id, now_ms, Db, Tx};
 
 /// Invitations are valid this long.
 const INVITATION_TTL_MS: i64 = 7 * 86_400_000;
@@ -62,7 +62,7 @@ pub async fn list_members(
                 joined_at: rfc3339(joined),
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(JsonResponse(Paginated::from_rows(members, &page, |m| {
         &m.user_id
     })))
@@ -83,7 +83,7 @@ async fn lock_members<R: FromStr<Err = String>>(
     (table, scope_column): (&'static str, &'static str),
     scope: &str,
     user_id: &str,
-) -> Result<(Option<R>, usize), ApiError> {
+) -> Result<(Option<R>, usize), Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(&format!(
         "select user_id, role from {table} where {scope_column} = $1{}",
         db.for_update()
@@ -108,16 +108,16 @@ async fn lock_account_members(
     tx: &mut Tx,
     account: &str,
     user_id: &str,
-) -> Result<(AccountRole, usize), ApiError> {
+) -> Result<(AccountRole, usize), Error> {
     let (role, owners) = lock_members(db, tx, ACCOUNT_MEMBERS, account, user_id).await?;
-    Ok((role.ok_or_else(|| ApiError::not_found("member"))?, owners))
+    Ok((role.ok_or_else(|| Error::not_found("member"))?, owners))
 }
 
-fn ensure_may_grant(caller: AccountRole, role: AccountRole, field: &str) -> Result<(), ApiError> {
+fn ensure_may_grant(caller: AccountRole, role: AccountRole, field: &str) -> Result<(), Error> {
     if caller.may_grant(role) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
+        Err(Error::forbidden(format!(
             "only an account owner may give or take the role {role} (`{field}`)"
         )))
     }
@@ -139,10 +139,11 @@ pub async fn change_member_role(
     let (current, owners) = lock_account_members(&state.db, &mut tx, account, &user_id).await?;
     ensure_may_grant(access.role(), current, "role")?;
     if current == AccountRole::Owner && body.role != AccountRole::Owner && owners == 1 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "last_owner",
             "the last owner of an account cannot be demoted; make someone else owner first",
-        ));
+        )
+        .into());
     }
     sqlx::query("update account_members set role = $1 where account_id = $2 and user_id = $3")
         .bind(body.role.as_str())
@@ -182,10 +183,11 @@ pub async fn remove_member(
     let (current, owners) = lock_account_members(&state.db, &mut tx, account, &user_id).await?;
     ensure_may_grant(access.role(), current, "user_id")?;
     if current == AccountRole::Owner && owners == 1 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "last_owner",
             "the last owner of an account cannot be removed",
-        ));
+        )
+        .into());
     }
     let now = now_ms();
     sqlx::query("delete from account_members where account_id = $1 and user_id = $2")
@@ -244,7 +246,7 @@ type InvitationRow = (
 const INVITATION_COLUMNS: &str =
     "id, email, role, project_id, project_role, invited_by, created_at, expires_at, accepted_at, revoked_at";
 
-fn invitation_from_row(row: InvitationRow) -> Result<Invitation, ApiError> {
+fn invitation_from_row(row: InvitationRow) -> Result<Invitation, Error> {
     let (
         id,
         email,
@@ -320,23 +322,21 @@ pub async fn create_invitation(
     access: AccountGuard<can::account::ManageMembers>,
     Json(body): Json<CreateInvitation>,
 ) -> ApiResult<(StatusCode, JsonResponse<Invitation>)> {
-    let email = domain::email("email", &body.email)?;
+    let email = store::names::email("email", &body.email)?;
     let role = body.role.unwrap_or(AccountRole::Member);
     ensure_may_grant(access.role(), role, "role")?;
     let project = match (&body.project_id, body.project_role) {
         (Some(p), Some(r)) => Some((p.clone(), r)),
         (None, None) => None,
         (Some(_), None) => {
-            return Err(ApiError::invalid(
-                "project_role",
-                "project_role is required with project_id",
-            ))
+            return Err(
+                Error::invalid("project_role", "project_role is required with project_id").into(),
+            )
         }
         (None, Some(_)) => {
-            return Err(ApiError::invalid(
-                "project_id",
-                "project_id is required with project_role",
-            ))
+            return Err(
+                Error::invalid("project_id", "project_id is required with project_role").into(),
+            )
         }
     };
     let account = access.account().as_str();
@@ -356,10 +356,11 @@ pub async fn create_invitation(
                 .fetch_one(&mut *tx)
                 .await?;
         if n == 0 {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "project_id",
                 "project_id names no project of this account",
-            ));
+            )
+            .into());
         }
     }
     let (members,): (i64,) = sqlx::query_as(
@@ -370,10 +371,11 @@ pub async fn create_invitation(
     .fetch_one(&mut *tx)
     .await?;
     if members > 0 {
-        return Err(ApiError::already_exists(
+        return Err(Error::already_exists(
             "email",
             format!("{email} is already a member of this account"),
-        ));
+        )
+        .into());
     }
     let now = now_ms();
     let (pending,): (i64,) = sqlx::query_as(
@@ -386,10 +388,11 @@ pub async fn create_invitation(
     .fetch_one(&mut *tx)
     .await?;
     if pending > 0 {
-        return Err(ApiError::already_exists(
+        return Err(Error::already_exists(
             "email",
             format!("{email} already has a pending invitation"),
-        ));
+        )
+        .into());
     }
     let id = new_id();
     sqlx::query(
@@ -440,7 +443,7 @@ pub async fn revoke_invitation(
     .execute(&state.db.pool)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::not_found("pending invitation"));
+        return Err(Error::not_found("pending invitation").into());
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -458,7 +461,7 @@ type ProjectMemberRow = (String, String, String, String, i64);
 
 fn project_member_from_row(
     (user_id, email, display_name, role, added): ProjectMemberRow,
-) -> Result<ProjectMember, ApiError> {
+) -> Result<ProjectMember, Error> {
     Ok(ProjectMember {
         user_id,
         email,
@@ -511,11 +514,11 @@ pub struct ChangeProjectRole {
     pub role: ProjectRole,
 }
 
-fn ensure_may_grant_project(caller: ProjectRole, role: ProjectRole) -> Result<(), ApiError> {
+fn ensure_may_grant_project(caller: ProjectRole, role: ProjectRole) -> Result<(), Error> {
     if role <= caller {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
+        Err(Error::forbidden(format!(
             "you are {caller} in this project and cannot give or take the role {role}"
         )))
     }
@@ -525,7 +528,7 @@ async fn fetch_project_member(
     tx: &mut Tx,
     project_id: &str,
     user_id: &str,
-) -> Result<ProjectMember, ApiError> {
+) -> Result<ProjectMember, Error> {
     let row: ProjectMemberRow = sqlx::query_as(
         "select u.id, u.email, u.display_name, pm.role, pm.created_at
            from project_members pm join users u on u.id = pm.user_id where pm.project_id = $1 and pm.user_id = $2",
@@ -556,10 +559,11 @@ pub async fn add_project_member(
     )
     .await?;
     if existing.is_some() {
-        return Err(ApiError::already_exists(
+        return Err(Error::already_exists(
             "user_id",
             "this user is already a member of the project; change their role instead",
-        ));
+        )
+        .into());
     }
     let (in_account,): (i64,) = sqlx::query_as(
         "select count(*) from account_members where account_id = $1 and user_id = $2",
@@ -569,10 +573,11 @@ pub async fn add_project_member(
     .fetch_one(&mut *tx)
     .await?;
     if in_account == 0 {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "user_id",
             "user_id names no member of this account; invite them first",
-        ));
+        )
+        .into());
     }
     sqlx::query("insert into project_members (project_id, user_id, role, created_at) values ($1, $2, $3, $4)")
         .bind(access.project_id())
@@ -605,13 +610,14 @@ pub async fn change_project_member_role(
         &user_id,
     )
     .await?;
-    let current = current.ok_or_else(|| ApiError::not_found("project member"))?;
+    let current = current.ok_or_else(|| Error::not_found("project member"))?;
     ensure_may_grant_project(access.role(), current)?;
     if current == ProjectRole::Owner && body.role != ProjectRole::Owner && owners == 1 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "last_owner",
             "the last owner of a project cannot be demoted; make someone else owner first",
-        ));
+        )
+        .into());
     }
     sqlx::query("update project_members set role = $1 where project_id = $2 and user_id = $3")
         .bind(body.role.as_str())
@@ -641,13 +647,14 @@ pub async fn remove_project_member(
         &user_id,
     )
     .await?;
-    let current = current.ok_or_else(|| ApiError::not_found("project member"))?;
+    let current = current.ok_or_else(|| Error::not_found("project member"))?;
     ensure_may_grant_project(access.role(), current)?;
     if current == ProjectRole::Owner && owners == 1 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "last_owner",
             "the last owner of a project cannot be removed",
-        ));
+        )
+        .into());
     }
     sqlx::query("delete from project_members where project_id = $1 and user_id = $2")
         .bind(access.project_id())

@@ -5,14 +5,15 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use store::Error;
 use utoipa::ToSchema;
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard};
-use crate::db::now_ms;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Path;
 use crate::AppState;
+use store::db::now_ms;
 
 #[derive(Serialize, ToSchema)]
 pub struct Notice {
@@ -87,7 +88,7 @@ pub async fn mark_read(
     .execute(&state.db.pool)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::not_found("notice"));
+        return Err(Error::not_found("notice").into());
     }
     Ok(StatusCode::NO_CONTENT)
 }

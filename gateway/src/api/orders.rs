@@ -26,16 +26,17 @@ use axum::Json as JsonResponse;
 use billing::money::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard, AccountId};
 use crate::billing::parse_zone;
-use crate::db::{new_id, now_ms, Tx};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use store::db::{new_id, now_ms, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -112,13 +113,13 @@ fn field(
     name: &str,
     range: std::ops::RangeInclusive<i64>,
     what: &str,
-) -> Result<i64, ApiError> {
-    let v = value
-        .ok_or_else(|| ApiError::invalid(name, format!("{name} is required for this order")))?;
+) -> Result<i64, Error> {
+    let v =
+        value.ok_or_else(|| Error::invalid(name, format!("{name} is required for this order")))?;
     if range.contains(&v) {
         Ok(v)
     } else {
-        Err(ApiError::invalid(
+        Err(Error::invalid(
             name,
             format!(
                 "{name} must be {what} from {} to {}, got {v}",
@@ -158,10 +159,10 @@ fn term_end_after(
     tz: chrono_tz::Tz,
     from: DateTime<Utc>,
     months: i64,
-) -> Result<DateTime<Utc>, ApiError> {
+) -> Result<DateTime<Utc>, Error> {
     let local = from.with_timezone(&tz);
     let date = billing::period::add_months(local.date_naive(), months as u32)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .map_err(|e| Error::internal(e.to_string()))?;
     Ok(date
         .and_time(local.time())
         .and_local_timezone(tz)
@@ -176,7 +177,7 @@ async fn plan(
     state: &AppState,
     account: &AccountId,
     body: &OrderRequest,
-) -> Result<Plan, ApiError> {
+) -> Result<Plan, Error> {
     let row: Option<(String, String)> = sqlx::query_as(&format!(
         "select p.billing_model, a.billing_time_zone from projects p join accounts a on a.id = p.account_id
           where p.id = $1 and p.account_id = $2{}",
@@ -186,8 +187,7 @@ async fn plan(
     .bind(account.as_str())
     .fetch_optional(&mut **tx)
     .await?;
-    let (model, zone) =
-        row.ok_or_else(|| ApiError::not_found("project").with_field("project_id"))?;
+    let (model, zone) = row.ok_or_else(|| Error::not_found("project").with_field("project_id"))?;
     // The product form's lifecycle stage may forbid this kind of order.
     let action = match body.kind {
         OrderKind::NewPurchase => lifecycle::Action::NewPurchase,
@@ -222,15 +222,15 @@ async fn plan(
     let rate = pricing
         .book
         .cu_month_at(now)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let price = |cu_milli: i64, months: i64| -> Result<Money, ApiError> {
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let price = |cu_milli: i64, months: i64| -> Result<Money, Error> {
         rate.charge_months(cu_milli, months)
             .and_then(|e| e.round())
-            .map_err(|e| ApiError::internal(e.to_string()))
+            .map_err(|e| Error::internal(e.to_string()))
     };
     let needs_subscription = || {
         current.as_ref().ok_or_else(|| {
-            ApiError::conflict(
+            Error::conflict(
                 "not_subscribed",
                 "the project is pay-as-you-go; place a new_purchase first",
             )
@@ -243,7 +243,7 @@ async fn plan(
     {
         OrderKind::NewPurchase => {
             if model == "subscription" || current.is_some() {
-                return Err(ApiError::conflict(
+                return Err(Error::conflict(
                     "already_subscribed",
                     "the project already has a subscription; renew or change it instead",
                 ));
@@ -251,7 +251,7 @@ async fn plan(
             let cu = field(body.cu, "cu", 1..=1000, "a whole number of CU")? * 1000;
             let months = field(body.months, "months", 1..=36, "whole months")?;
             if running > cu {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "cu",
                     format!(
                         "the project's running deployments hold {} CU; buy at least that much",
@@ -290,7 +290,7 @@ async fn plan(
             let cu = field(body.cu, "cu", 1..=1000, "a whole number of CU")? * 1000;
             let upgrade = body.kind == OrderKind::Upgrade;
             if upgrade && cu <= c.cu_milli {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "cu",
                     format!(
                         "an upgrade needs more than the current {} CU",
@@ -299,7 +299,7 @@ async fn plan(
                 ));
             }
             if !upgrade && cu >= c.cu_milli {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "cu",
                     format!(
                         "a downgrade needs fewer than the current {} CU",
@@ -308,10 +308,10 @@ async fn plan(
                 ));
             }
             if !upgrade && running > cu + open_temporary {
-                return Err(ApiError::invalid("cu", format!("the project's running deployments hold {} CU; a downgrade cannot go below that", (running - open_temporary) as f64 / 1000.0)));
+                return Err(Error::invalid("cu", format!("the project's running deployments hold {} CU; a downgrade cannot go below that", (running - open_temporary) as f64 / 1000.0)));
             }
             if now_ms >= c.term_end {
-                return Err(ApiError::conflict(
+                return Err(Error::conflict(
                     "term_ended",
                     "the subscription's term has ended; renew it first",
                 ));
@@ -322,7 +322,7 @@ async fn plan(
                 (now_ms - c.term_start).max(0),
                 c.term_end - c.term_start,
             )
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()))?;
             let amount = if upgrade { left } else { left.negate() };
             (
                 amount,
@@ -341,25 +341,25 @@ async fn plan(
             let ends = body
                 .ends_at
                 .ok_or_else(|| {
-                    ApiError::invalid("ends_at", "ends_at is required for a temporary upgrade")
+                    Error::invalid("ends_at", "ends_at is required for a temporary upgrade")
                 })?
                 .timestamp_millis();
             // A minute of slack: a window asked for "now" reaches the server a moment later.
             if starts < now_ms - 60_000 {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "starts_at",
                     "a temporary upgrade cannot start in the past",
                 ));
             }
             let starts = starts.max(now_ms);
             if ends - starts < MIN_TEMPORARY_UPGRADE_MS {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "ends_at",
                     "a temporary upgrade lasts at least an hour after it starts",
                 ));
             }
             if ends > c.term_end {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "ends_at",
                     format!(
                         "a temporary upgrade ends within the subscription's term (by {}); renew first to go beyond it",
@@ -370,7 +370,7 @@ async fn plan(
             // The window's share of what the extra CU would cost over the whole term.
             let whole = price(extra, c.term_months)?;
             let amount = billing::prorate::share(whole, ends - starts, c.term_end - c.term_start)
-                .map_err(|e| ApiError::internal(e.to_string()))?;
+                .map_err(|e| Error::internal(e.to_string()))?;
             temporary = Some((extra, starts, ends));
             (
                 amount,
@@ -385,7 +385,7 @@ async fn plan(
         OrderKind::Unsubscribe => {
             let c = needs_subscription()?;
             if running > 0 {
-                return Err(ApiError::conflict(
+                return Err(Error::conflict(
                     "deployments_running",
                     "stop the project's running deployments before unsubscribing; they would otherwise run pay-as-you-go",
                 ));
@@ -394,7 +394,7 @@ async fn plan(
             let whole = price(c.cu_milli, c.term_months)?;
             let unused =
                 billing::prorate::remaining(whole, (now_ms - c.term_start).clamp(0, term), term)
-                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                    .map_err(|e| Error::internal(e.to_string()))?;
             let percent = state.config.billing.unsubscribe_refund_percent;
             // Temporary upgrades paid for but not used yet are refunded with the term.
             let windows: Vec<(i64, i64, i64)> = sqlx::query_as(
@@ -410,11 +410,11 @@ async fn plan(
                 let left =
                     billing::prorate::remaining(paid, (now_ms - starts).max(0), ends - starts)
                         .and_then(|left| unused.checked_add(left))
-                        .map_err(|e| ApiError::internal(e.to_string()))?;
+                        .map_err(|e| Error::internal(e.to_string()))?;
                 unused = left;
             }
             let refund = billing::prorate::share(unused, percent, 100)
-                .map_err(|e| ApiError::internal(e.to_string()))?;
+                .map_err(|e| Error::internal(e.to_string()))?;
             ends_subscription = true;
             (
                 refund.negate(),
@@ -480,14 +480,15 @@ pub async fn place_order(
     let plan = plan(&mut tx, &state, access.account(), &body).await?;
     if plan.amount_minor > balance {
         let currency = state.pricing.currency;
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "insufficient_balance",
             format!(
                 "the order costs {} but the balance is {}; top up first",
                 plan.quote.amount,
                 Money::from_minor(balance, currency).major()
             ),
-        ));
+        )
+        .into());
     }
     let id = new_id();
     let now = now_ms();

@@ -7,17 +7,18 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use crate::access::PlatformAdmin;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
 
-fn instant(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+fn instant(field: &str, raw: &str) -> Result<DateTime<Utc>, Error> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| ApiError::invalid(field, format!("{field} must be an RFC 3339 instant: {e}")))
+        .map_err(|e| Error::invalid(field, format!("{field} must be an RFC 3339 instant: {e}")))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -40,7 +41,7 @@ pub async fn set_product_form(
     Path(name): Path<String>,
     Json(body): Json<ProductFormSchedule>,
 ) -> ApiResult<StatusCode> {
-    let name = crate::domain::Name::parse("name", &name)?;
+    let name = store::names::Name::parse("name", &name)?;
     let schedule = lifecycle::ProductSchedule {
         announced_at: instant("announced_at", &body.announced_at)?,
         eom1: instant("eom1", &body.eom1)?,
@@ -81,10 +82,11 @@ pub async fn set_engine_version(
             .iter()
             .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
     {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "label",
             "an engine version label is major.major.minor, e.g. 1.0.3",
-        ));
+        )
+        .into());
     }
     let version = lifecycle::EngineVersion {
         label,
@@ -130,7 +132,7 @@ pub async fn engine_impact(
     let version = versions
         .iter()
         .find(|v| v.label == label)
-        .ok_or_else(|| ApiError::not_found("engine version"))?;
+        .ok_or_else(|| Error::not_found("engine version"))?;
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "select p.account_id, d.project_id, d.id, d.desired_state from deployments d
            join projects p on p.id = d.project_id join engine_clusters c on c.id = d.cluster_id
@@ -204,7 +206,7 @@ pub async fn product_form_impact(
     .fetch_optional(&state.db.pool)
     .await?;
     let (announced, eom1, eom2, eofs, eos) =
-        row.ok_or_else(|| ApiError::not_found("product form schedule"))?;
+        row.ok_or_else(|| Error::not_found("product form schedule"))?;
     let at = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
     let schedule = lifecycle::ProductSchedule {
         announced_at: at(announced),

@@ -5,17 +5,18 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard, AccountId, ProjectGuard, ProjectVisibility};
-use crate::db::{new_id, now_ms, Db, Tx};
-use crate::domain::{bounded_text, Name};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::limits::{ensure_below, Limits};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use store::db::{new_id, now_ms, Db, Tx};
+use store::names::{bounded_text, Name};
 
 const MAX_DESCRIPTION_CHARS: usize = 2000;
 
@@ -73,7 +74,7 @@ pub async fn lock_project(
     tx: &mut Tx,
     account: &AccountId,
     project_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let found: Option<(String,)> = sqlx::query_as(&format!(
         "select id from projects where id = $1 and account_id = $2{}",
         db.for_update()
@@ -82,9 +83,7 @@ pub async fn lock_project(
     .bind(account.as_str())
     .fetch_optional(&mut **tx)
     .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found("project"))
+    found.map(|_| ()).ok_or_else(|| Error::not_found("project"))
 }
 
 /// Counts rows of `table` in a project; `table` is always a constant of ours.
@@ -92,7 +91,7 @@ pub async fn count_in_project(
     tx: &mut Tx,
     table: &'static str,
     project_id: &str,
-) -> Result<i64, ApiError> {
+) -> Result<i64, Error> {
     let (n,): (i64,) = sqlx::query_as(&format!(
         "select count(*) from {table} where project_id = $1"
     ))
@@ -214,7 +213,7 @@ async fn ensure_project_name_free(
     account: &AccountId,
     name: &str,
     except: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let (n,): (i64,) = sqlx::query_as(
         "select count(*) from projects where account_id = $1 and name = $2 and id <> $3",
     )
@@ -224,7 +223,7 @@ async fn ensure_project_name_free(
     .fetch_one(&mut **tx)
     .await?;
     if n > 0 {
-        return Err(ApiError::already_exists(
+        return Err(Error::already_exists(
             "name",
             format!("a project named `{name}` already exists in this account"),
         ));
@@ -232,11 +231,7 @@ async fn ensure_project_name_free(
     Ok(())
 }
 
-async fn fetch_project(
-    db: &Db,
-    account: &AccountId,
-    project_id: &str,
-) -> Result<Project, ApiError> {
+async fn fetch_project(db: &Db, account: &AccountId, project_id: &str) -> Result<Project, Error> {
     let row: Option<ProjectRow> = sqlx::query_as(&format!(
         "select {PROJECT_COLUMNS} from projects where id = $1 and account_id = $2"
     ))
@@ -245,7 +240,7 @@ async fn fetch_project(
     .fetch_optional(&db.pool)
     .await?;
     row.map(project_from_row)
-        .ok_or_else(|| ApiError::not_found("project"))
+        .ok_or_else(|| Error::not_found("project"))
 }
 
 /// A project with its plan's limits and what it uses of them.
@@ -337,7 +332,7 @@ pub async fn update_project(
             super::clusters::visible_cluster(db, access.account(), cluster_id)
                 .await
                 .map_err(|_| {
-                    ApiError::invalid(
+                    Error::invalid(
                         "default_cluster_id",
                         "default_cluster_id names no cluster this account may use",
                     )
@@ -370,10 +365,11 @@ pub async fn delete_project(
     .fetch_one(&state.db.pool)
     .await?;
     if active > 0 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "deployments_active",
             format!("stop the project's {active} running deployment(s) first"),
-        ));
+        )
+        .into());
     }
     // Savepoint files are disposed of by deleting the deployments; never dropped silently.
     let (saved,): (i64,) = sqlx::query_as(
@@ -384,10 +380,10 @@ pub async fn delete_project(
     .fetch_one(&state.db.pool)
     .await?;
     if saved > 0 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "savepoints_exist",
             format!("the project's deployments keep {saved} savepoint(s); delete the deployments first, which disposes of them"),
-        ));
+        ).into());
     }
     let done = sqlx::query("delete from projects where id = $1 and account_id = $2")
         .bind(&project_id)
@@ -395,7 +391,7 @@ pub async fn delete_project(
         .execute(&state.db.pool)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::not_found("project"));
+        return Err(Error::not_found("project").into());
     }
     // Files go after the rows: a crash in between leaves unreferenced bytes, never a row without its file.
     state.files.remove_project(&project_id).await;

@@ -6,17 +6,18 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use super::rfc3339;
 use crate::access::roles::{stored, ProjectRole};
 use crate::access::{can, generate_token, AccountGuard, AccountId, NewToken, ProjectAction};
-use crate::db::{new_id, now_ms, Tx};
-use crate::domain::Name;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use store::db::{new_id, now_ms, Tx};
+use store::names::Name;
 
 #[derive(Serialize, ToSchema)]
 pub struct ApiToken {
@@ -48,7 +49,7 @@ type TokenRow = (
 const TOKEN_COLUMNS: &str =
     "id, name, prefix, user_id, scope_project_id, scope_role, created_at, expires_at, last_used_at";
 
-fn token_from_row(row: TokenRow) -> Result<ApiToken, ApiError> {
+fn token_from_row(row: TokenRow) -> Result<ApiToken, Error> {
     let (id, name, prefix, user_id, project_id, role, created, expires, used) = row;
     Ok(ApiToken {
         id,
@@ -119,34 +120,29 @@ pub async fn create_token(
     Json(body): Json<CreateToken>,
 ) -> ApiResult<(StatusCode, JsonResponse<CreatedToken>)> {
     if access.is_project_scoped() {
-        return Err(ApiError::forbidden(
-            "a token narrowed to one project cannot create tokens",
-        ));
+        return Err(
+            Error::forbidden("a token narrowed to one project cannot create tokens").into(),
+        );
     }
     let name = Name::parse("name", &body.name)?;
     let expires_at = match body.expires_in_days {
         None => None,
         Some(d) if (1..=3650).contains(&d) => Some(now_ms() + d * 86_400_000),
         Some(d) => {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "expires_in_days",
                 format!("expires_in_days must be between 1 and 3650, got {d}"),
-            ))
+            )
+            .into())
         }
     };
     let scope = match (body.project_id, body.role) {
         (None, None) => None,
         (Some(_), None) => {
-            return Err(ApiError::invalid(
-                "role",
-                "role is required with project_id",
-            ))
+            return Err(Error::invalid("role", "role is required with project_id").into())
         }
         (None, Some(_)) => {
-            return Err(ApiError::invalid(
-                "project_id",
-                "project_id is required with role",
-            ))
+            return Err(Error::invalid("project_id", "project_id is required with role").into())
         }
         (Some(project_id), Some(role)) => {
             let held = state
@@ -159,17 +155,18 @@ pub async fn create_token(
                 )
                 .await
                 .map_err(|e| {
-                    if e.status == StatusCode::NOT_FOUND {
+                    if e.kind == store::Kind::NotFound {
                         e.with_field("project_id")
                     } else {
                         e
                     }
                 })?;
             if role > held.role() {
-                return Err(ApiError::forbidden(format!(
+                return Err(Error::forbidden(format!(
                     "you are {} in this project and cannot issue a token with the role {role}",
                     held.role()
-                )));
+                ))
+                .into());
             }
             Some((project_id, role))
         }
@@ -215,7 +212,7 @@ pub async fn insert_token(
     token: &NewToken,
     expires_at: Option<i64>,
     scope: Option<(&str, ProjectRole)>,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let id = new_id();
     sqlx::query(
         "insert into api_tokens (id, account_id, user_id, name, prefix, secret_sha256, created_at, expires_at,
@@ -262,7 +259,7 @@ pub async fn revoke_token(
     .execute(&state.db.pool)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::not_found("token"));
+        return Err(Error::not_found("token").into());
     }
     Ok(StatusCode::NO_CONTENT)
 }

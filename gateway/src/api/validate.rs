@@ -8,13 +8,14 @@ use axum::Json as JsonResponse;
 use engine_client::script::{self, Analysis, ScriptError, Statement, TableRef};
 use engine_client::{EngineError, Plan};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use super::clusters::visible_cluster;
 use super::jobs::{fetch_job, JobContent};
 use crate::access::{can, ProjectGuard};
 use crate::engine::runner;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
 
@@ -68,10 +69,11 @@ pub async fn validate_job(
 ) -> ApiResult<JsonResponse<ValidationReport>> {
     let job = fetch_job(&state.db, access.account(), &project_id, &job_id).await?;
     let JobContent::Sql { sql } = &job.content else {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "content",
             "only SQL jobs are validated here; a JAR job is checked when it is deployed",
-        ));
+        )
+        .into());
     };
     let analysis = match script::analyze(sql) {
         Ok(analysis) => analysis,
@@ -111,7 +113,7 @@ async fn choose_cluster(
     state: &AppState,
     access: &ProjectGuard<can::WriteDrafts>,
     asked: Option<&str>,
-) -> Result<Option<(String, String)>, ApiError> {
+) -> Result<Option<(String, String)>, Error> {
     if let Some(id) = asked {
         let cluster = visible_cluster(&state.db, access.account(), id)
             .await
@@ -127,7 +129,7 @@ async fn engine_check(
     asked: Option<&str>,
     job_name: &str,
     analysis: &Analysis,
-) -> Result<(EngineCheck, Option<Plan>, Vec<ScriptError>), ApiError> {
+) -> Result<(EngineCheck, Option<Plan>, Vec<ScriptError>), Error> {
     let Some(runner) = &state.sql_runner else {
         return Ok((
             skipped("no SQL runner is built on this server (scripts/build-sql-runner.sh)"),
@@ -160,13 +162,7 @@ async fn engine_check(
     let planned = match planned {
         Ok(result) => result,
         // Uploading the runner failed: the engine could not be asked.
-        Err(e) => {
-            return Ok((
-                check("unavailable", Some(e.detail.message)),
-                None,
-                Vec::new(),
-            ))
-        }
+        Err(e) => return Ok((check("unavailable", Some(e.message)), None, Vec::new())),
     };
     match planned {
         Ok(plan) => Ok((check("planned", None), Some(plan), Vec::new())),

@@ -9,6 +9,7 @@ use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use similar::TextDiff;
+use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::jobs::{
@@ -17,11 +18,11 @@ use super::jobs::{
 use super::projects::lock_project;
 use super::rfc3339;
 use crate::access::{can, ProjectGuard};
-use crate::db::{now_ms, Tx};
-use crate::domain::bounded_text;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::AppState;
+use store::db::{now_ms, Tx};
+use store::names::bounded_text;
 
 const MAX_MESSAGE_CHARS: usize = 1000;
 
@@ -63,7 +64,7 @@ fn version_from_row(row: VersionRow) -> Version {
     }
 }
 
-pub async fn fetch_version(tx: &mut Tx, job_id: &str, version: i64) -> Result<Version, ApiError> {
+pub async fn fetch_version(tx: &mut Tx, job_id: &str, version: i64) -> Result<Version, Error> {
     let row: Option<VersionRow> = sqlx::query_as(&format!(
         "select {VERSION_COLUMNS} from job_versions v where v.job_id = $1 and v.version = $2"
     ))
@@ -84,8 +85,8 @@ pub async fn fetch_version(tx: &mut Tx, job_id: &str, version: i64) -> Result<Ve
                 (Some(l), Some(h)) => format!("versions kept: {l} to {h}"),
                 _ => "this job has no saved versions".to_owned(),
             };
-            Err(ApiError::new(
-                StatusCode::NOT_FOUND,
+            Err(Error::new(
+                store::Kind::NotFound,
                 "not_found",
                 format!("version {version} does not exist ({kept})"),
             )

@@ -3,10 +3,10 @@
 //! the holder died.
 
 use std::time::Duration;
+use store::Error;
 
-use crate::db::now_ms;
-use crate::error::ApiError;
 use crate::AppState;
+use store::db::now_ms;
 
 /// The reconciler's identity in leases.
 pub struct Replica(pub String);
@@ -28,7 +28,7 @@ pub(super) async fn claim(
     state: &AppState,
     replica: &Replica,
     id: &str,
-) -> Result<Option<Claim>, ApiError> {
+) -> Result<Option<Claim>, Error> {
     let lease_ms = i64::try_from(state.config.engine.lease_ms).unwrap_or(i64::MAX);
     let now = now_ms();
     let claimed = sqlx::query(
@@ -79,7 +79,7 @@ pub(super) async fn release(
     replica: &Replica,
     id: &str,
     claim: Claim,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     drop(claim);
     sqlx::query("update deployments set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2")
         .bind(id)

@@ -13,12 +13,12 @@ pub mod submission;
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use store::Error;
 
 use engine_client::{EngineClient, EngineError};
 
 use crate::config::EngineConfig;
-use crate::db::{new_id, now_ms, Db};
-use crate::error::ApiError;
+use store::db::{new_id, now_ms, Db};
 
 pub const PLATFORM_CLUSTER_NAME: &str = "local";
 
@@ -51,7 +51,7 @@ impl Engines {
         }
     }
 
-    pub fn client(&self, rest_url: &str) -> Result<EngineClient, ApiError> {
+    pub fn client(&self, rest_url: &str) -> Result<EngineClient, Error> {
         if let Ok(clients) = self.clients.read() {
             if let Some(client) = clients.get(rest_url) {
                 return Ok(client.clone());
@@ -66,7 +66,7 @@ impl Engines {
 }
 
 /// Registers (or updates) the platform's default cluster from the configuration.
-pub async fn ensure_platform_cluster(db: &Db, config: &EngineConfig) -> Result<(), ApiError> {
+pub async fn ensure_platform_cluster(db: &Db, config: &EngineConfig) -> Result<(), Error> {
     if config.default_cluster_url.is_empty() {
         return Ok(());
     }
@@ -112,25 +112,25 @@ pub async fn ensure_platform_cluster(db: &Db, config: &EngineConfig) -> Result<(
 
 /// An engine failure as the API reports it: the engine's own words, a status that
 /// says whose problem it is.
-pub fn engine_error(e: EngineError) -> ApiError {
-    use axum::http::StatusCode;
-    let (status, code) = match &e {
+pub fn engine_error(e: EngineError) -> Error {
+    use store::Kind;
+    let (kind, code) = match &e {
         EngineError::Unreachable { .. } | EngineError::Timeout { .. } => {
-            (StatusCode::BAD_GATEWAY, "engine_unavailable")
+            (Kind::Upstream, "engine_unavailable")
         }
         EngineError::Internal { .. } | EngineError::Malformed { .. } => {
-            (StatusCode::BAD_GATEWAY, "engine_failed")
+            (Kind::Upstream, "engine_failed")
         }
         EngineError::JobNotFound { .. }
         | EngineError::JarNotFound { .. }
-        | EngineError::UnknownOperation { .. } => (StatusCode::CONFLICT, "engine_state_lost"),
-        EngineError::DuplicateJob { .. } => (StatusCode::CONFLICT, "engine_job_exists"),
-        EngineError::InvalidProgram { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_program"),
-        EngineError::SavepointFailed { .. } => (StatusCode::CONFLICT, "savepoint_failed"),
-        EngineError::Rejected { .. } => (StatusCode::CONFLICT, "engine_rejected"),
+        | EngineError::UnknownOperation { .. } => (Kind::Conflict, "engine_state_lost"),
+        EngineError::DuplicateJob { .. } => (Kind::Conflict, "engine_job_exists"),
+        EngineError::InvalidProgram { .. } => (Kind::Invalid, "invalid_program"),
+        EngineError::SavepointFailed { .. } => (Kind::Conflict, "savepoint_failed"),
+        EngineError::Rejected { .. } => (Kind::Conflict, "engine_rejected"),
     };
     if e.is_transient() {
         tracing::warn!(error = %e, "engine call failed");
     }
-    ApiError::new(status, code, e.to_string())
+    Error::new(kind, code, e.to_string())
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use engine_client::{EngineError, JobOverview};
 
-use crate::db::now_ms;
 use crate::AppState;
+use store::db::now_ms;
 
 /// The jobs each cluster reported in this pass.
 pub(super) type Snapshot = Result<HashMap<String, JobOverview>, EngineError>;
@@ -45,7 +45,7 @@ impl Snapshots {
                 continue;
             };
             if let Err(e) = super::orphans::sweep(state, &rest_url, jobs).await {
-                tracing::warn!(%rest_url, error = %e.detail.message, "sweeping for orphaned jobs failed; will retry");
+                tracing::warn!(%rest_url, error = %e.message, "sweeping for orphaned jobs failed; will retry");
             }
         }
     }
@@ -84,7 +84,7 @@ pub(super) async fn fetch_snapshot(state: &AppState, rest_url: &str) -> Snapshot
         .client(rest_url)
         .map_err(|e| EngineError::Unreachable {
             url: rest_url.to_owned(),
-            reason: e.detail.message,
+            reason: e.message,
         })?;
     let jobs = client.jobs_overview().await?;
     Ok(jobs.into_iter().map(|j| (j.jid.clone(), j)).collect())

@@ -6,14 +6,14 @@
 //! has been seen for a few seconds, and cancelled after `engine.orphan_grace_ms`.
 
 use std::collections::{HashMap, HashSet};
+use store::Error;
 
 use engine_client::JobOverview;
 
 use super::record::event;
 use super::submission::job_id_prefix;
-use crate::db::now_ms;
-use crate::error::ApiError;
 use crate::AppState;
+use store::db::now_ms;
 
 /// How long a job must stay unaccounted for before it is reported: a job just replaced
 /// (an upgrade's old job finishing after its savepoint) is not an orphan.
@@ -26,7 +26,7 @@ pub async fn sweep(
     state: &AppState,
     rest_url: &str,
     jobs: &HashMap<String, JobOverview>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let Some((cluster_id,)): Option<(String,)> = sqlx::query_as(
         "select id from engine_clusters where rest_url = $1 order by account_id is not null, id limit 1",
     )
@@ -106,7 +106,7 @@ async fn deployment_of(
     state: &AppState,
     cluster_id: &str,
     job_id: &str,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, Error> {
     let row: Option<(Option<String>,)> = sqlx::query_as(
         "select deployment_id from engine_orphans where cluster_id = $1 and engine_job_id = $2",
     )
@@ -122,7 +122,7 @@ async fn report(
     cluster_id: &str,
     job: &JobOverview,
     left_ms: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let claimed = sqlx::query(
         "update engine_orphans set reported_at = $1 where cluster_id = $2 and engine_job_id = $3 and reported_at is null",
     )
@@ -156,7 +156,7 @@ async fn cancel(
     rest_url: &str,
     cluster_id: &str,
     job: &JobOverview,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let client = state.engines.client(rest_url)?;
     if job.state != engine_client::JobState::Cancelling {
         client.cancel(&job.jid).await.map_err(super::engine_error)?;

@@ -15,6 +15,7 @@
 //! runs is never shown as RUNNING.
 
 use std::time::Duration;
+use store::Error;
 
 use engine_client::{EngineClient, EngineError, JobOverview, JobState};
 use tokio_util::sync::CancellationToken;
@@ -27,9 +28,8 @@ use super::record::{
 };
 use super::savepoints::{settle_savepoints, stop_requested, stop_with_savepoint};
 use super::submission;
-use crate::db::{new_id, now_ms};
-use crate::error::ApiError;
 use crate::AppState;
+use store::db::{new_id, now_ms};
 
 /// How long an API-triggered reconciliation keeps following its deployment.
 pub(super) const KICK_FOLLOW: Duration = Duration::from_secs(15);
@@ -42,7 +42,7 @@ pub async fn suspend_for(
     deployment_id: &str,
     kind: &str,
     why: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     let stopped = sqlx::query(
         "update deployments set desired_state = 'SUSPENDED', pending_version = null, revision = revision + 1, updated_at = $1
           where id = $2 and desired_state = 'RUNNING'",
@@ -90,14 +90,14 @@ pub(super) async fn reconcile_forever(state: AppState, stop: CancellationToken, 
                     }
                     let snapshot = snapshots.of(&state, &rest_url).await;
                     if let Err(e) = reconcile(&state, &replica, &id, Some(snapshot)).await {
-                        tracing::warn!(deployment = %id, error = %e.detail.message, "reconciling failed; will retry");
+                        tracing::warn!(deployment = %id, error = %e.message, "reconciling failed; will retry");
                     }
                 }
                 snapshots.sweep_orphans(&state).await;
                 snapshots.record_health(&state).await;
             }
             Err(e) => {
-                tracing::warn!(error = %e.detail.message, "cannot list deployments to reconcile")
+                tracing::warn!(error = %e.message, "cannot list deployments to reconcile")
             }
         }
         state
@@ -111,9 +111,7 @@ pub(super) async fn reconcile_forever(state: AppState, stop: CancellationToken, 
 }
 
 /// Deployments that want or have engine activity, with their cluster's REST URL.
-pub(super) async fn active_deployments(
-    state: &AppState,
-) -> Result<Vec<(String, String)>, ApiError> {
+pub(super) async fn active_deployments(state: &AppState) -> Result<Vec<(String, String)>, Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "select d.id, c.rest_url from deployments d join engine_clusters c on c.id = d.cluster_id
           where (d.desired_state = 'RUNNING' and d.status <> 'FAILED') or d.engine_job_id is not null
@@ -132,7 +130,7 @@ pub(super) async fn reconcile(
     replica: &Replica,
     id: &str,
     snapshot: Option<&Snapshot>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let Some(claim) = claim(state, replica, id).await? else {
         return Ok(());
     };
@@ -155,7 +153,7 @@ pub fn kick(state: &AppState, id: &str) {
         let deadline = std::time::Instant::now() + KICK_FOLLOW;
         loop {
             if let Err(e) = reconcile(&state, &replica, &id, None).await {
-                tracing::warn!(deployment = %id, error = %e.detail.message, "reconciling failed; the reconciler will retry");
+                tracing::warn!(deployment = %id, error = %e.message, "reconciling failed; the reconciler will retry");
                 return;
             }
             let settling = matches!(load(&state, &id).await, Ok(Some(d)) if matches!(d.status, Status::Starting | Status::Transitioning | Status::Stopping));
@@ -171,7 +169,7 @@ pub(super) async fn act(
     state: &AppState,
     d: DeploymentRow,
     snapshot: Option<&Snapshot>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let client = state.engines.client(&d.rest_url)?;
     let (d, savepoints) = settle_savepoints(state, &client, d).await?;
     // Savepoints in flight may have just ended the job: look again rather than trust the pass's snapshot.
@@ -315,7 +313,7 @@ async fn settle_submission(
     client: &EngineClient,
     d: &mut DeploymentRow,
     observed: Option<Result<JobOverview, EngineError>>,
-) -> Result<Option<Option<Result<JobOverview, EngineError>>>, ApiError> {
+) -> Result<Option<Option<Result<JobOverview, EngineError>>>, Error> {
     if d.intent_state.as_deref() != Some(submission::INTENDED) {
         return Ok(Some(observed));
     }
@@ -350,7 +348,7 @@ async fn keep_running(
     d: &mut DeploymentRow,
     job: &JobOverview,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if let Some(version) = d.pending_version {
         if !stop_requested(state, d).await? {
             return stop_with_savepoint(
@@ -397,7 +395,7 @@ pub(super) async fn note_engine_restarts(
     client: &EngineClient,
     d: &mut DeploymentRow,
     job: &JobOverview,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let Ok(Some(restarts)) = client.job_restarts(&job.jid).await else {
         return Ok(());
     };
@@ -445,7 +443,7 @@ pub(super) async fn remember_checkpoint(
     state: &AppState,
     client: &EngineClient,
     d: &DeploymentRow,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if !state.engines.checkpoint_probe_due(&d.id) {
         return Ok(());
     }
@@ -495,7 +493,7 @@ pub(super) async fn restart(
     client: &EngineClient,
     d: &DeploymentRow,
     why: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let max = state.config.engine.max_restarts;
     if d.restart_count >= max {
         let message = format!("{why}; gave up after {max} restarts");
@@ -518,6 +516,6 @@ pub(super) async fn restart(
     .await?;
     let d = load(state, &d.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("deployment"))?;
+        .ok_or_else(|| Error::not_found("deployment"))?;
     submission::submit(state, client, &d).await
 }

@@ -3,11 +3,11 @@
 //! and the stretches of running time that billing reads.
 
 use crate::api::jobs::JobContent;
-use crate::db::{new_id, now_ms};
-use crate::error::ApiError;
 use crate::AppState;
+use store::db::{new_id, now_ms};
+use store::Error;
 
-crate::db::stored_enum! {
+store::stored_enum! {
     /// What the user wants of a deployment.
     pub enum DesiredState {
         Running = "RUNNING",
@@ -16,7 +16,7 @@ crate::db::stored_enum! {
     }
 }
 
-crate::db::stored_enum! {
+store::stored_enum! {
     /// What Sluice last saw the engine do with a deployment.
     pub enum Status {
         /// Never started.
@@ -37,7 +37,7 @@ crate::db::stored_enum! {
     }
 }
 
-crate::db::stored_enum! {
+store::stored_enum! {
     /// Where the next start restores state from.
     pub enum RestoreMode {
         None = "NONE",
@@ -115,10 +115,7 @@ pub const DEPLOYMENT_SELECT: &str = "select d.id, d.project_id, p.account_id, d.
    from deployments d join projects p on p.id = d.project_id join engine_clusters c on c.id = d.cluster_id
    left join engine_jobs ej on ej.id = d.engine_job_id";
 
-pub async fn load(
-    state: &AppState,
-    deployment_id: &str,
-) -> Result<Option<DeploymentRow>, ApiError> {
+pub async fn load(state: &AppState, deployment_id: &str) -> Result<Option<DeploymentRow>, Error> {
     Ok(
         sqlx::query_as(&format!("{DEPLOYMENT_SELECT} where d.id = $1"))
             .bind(deployment_id)
@@ -132,7 +129,7 @@ pub async fn event(
     deployment_id: &str,
     kind: &str,
     message: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     tracing::info!(deployment = %deployment_id, kind, message, "deployment event");
     sqlx::query("insert into deployment_events (id, deployment_id, kind, message, created_at) values ($1, $2, $3, $4, $5)")
         .bind(new_id())
@@ -151,7 +148,7 @@ pub(super) async fn set_status(
     status: Status,
     engine_job_id: Option<&str>,
     error: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     // Most passes change nothing: then nothing is written.
     if status == d.status
         && engine_job_id == d.engine_job_id.as_deref()
@@ -179,7 +176,7 @@ pub(super) async fn open_interval(
     state: &AppState,
     d: &DeploymentRow,
     started_at: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     sqlx::query(
         "insert into run_intervals (id, deployment_id, project_id, account_id, cu_milli, started_at, ended_at)
          select $1, $2, $3, $4, $5, $6, null
@@ -200,7 +197,7 @@ pub(super) async fn close_interval(
     state: &AppState,
     d: &DeploymentRow,
     ended_at: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     sqlx::query(
         "update run_intervals set ended_at = $1 where deployment_id = $2 and ended_at is null",
     )

@@ -3,14 +3,14 @@
 //! uploads it again when the cluster lost it (a restarted JobManager forgets its jars).
 
 use std::path::{Path, PathBuf};
+use store::Error;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use engine_client::{EngineClient, EngineError, Program};
 
-use crate::crypto::sha256_hex;
-use crate::db::{now_ms, Db};
-use crate::error::ApiError;
+use store::crypto::sha256_hex;
+use store::db::{now_ms, Db};
 
 const JAR_NAME: &str = "sql-runner";
 
@@ -51,7 +51,7 @@ impl SqlRunner {
         cluster_id: &str,
         client: &EngineClient,
         refresh: bool,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, Error> {
         if !refresh {
             let known: Option<(String,)> =
                 sqlx::query_as("select jar_id from engine_jars where cluster_id = $1 and name = $2 and version = $3")
@@ -95,7 +95,7 @@ impl SqlRunner {
         cluster_id: &str,
         client: &EngineClient,
         call: F,
-    ) -> Result<Result<T, EngineError>, ApiError>
+    ) -> Result<Result<T, EngineError>, Error>
     where
         F: Fn(String) -> Fut,
         Fut: std::future::Future<Output = Result<T, EngineError>>,

@@ -3,19 +3,19 @@
 //! checkpoint history), and what waited on them carried out (an upgrade).
 
 use engine_client::{EngineClient, EngineError, SavepointStatus};
+use store::Error;
 
 use super::engine_error;
 use super::observe::observe;
 use super::record::{close_interval, event, load, set_status, DeploymentRow, DesiredState, Status};
 use super::submission;
-use crate::db::{new_id, now_ms};
-use crate::error::ApiError;
 use crate::failpoint;
 use crate::AppState;
+use store::db::{new_id, now_ms};
 
 /// Whether a stop with savepoint of the current engine job is under way or done (the
 /// job then finishes by itself): asking again would fail on a finishing job.
-pub(super) async fn stop_requested(state: &AppState, d: &DeploymentRow) -> Result<bool, ApiError> {
+pub(super) async fn stop_requested(state: &AppState, d: &DeploymentRow) -> Result<bool, Error> {
     let (n,): (i64,) = sqlx::query_as(
         "select count(*) from savepoints
           where deployment_id = $1 and engine_job_id = $2 and origin in ('SUSPEND', 'SUSPEND_AND_UPGRADE')
@@ -34,7 +34,7 @@ pub(super) async fn stop_with_savepoint(
     d: &DeploymentRow,
     origin: &str,
     why: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let Some(job_id) = &d.engine_job_id else {
         return Ok(());
     };
@@ -97,7 +97,7 @@ pub async fn insert_savepoint(
     deployment_id: &str,
     job_id: &str,
     origin: &str,
-) -> Result<RequestedSavepoint, ApiError> {
+) -> Result<RequestedSavepoint, Error> {
     let id = new_id();
     // The engine's trigger ids are 16 bytes in hex, as its job ids.
     let trigger = submission::new_job_id(submission::JOB_ID_PREFIX);
@@ -124,7 +124,7 @@ pub async fn request_user_savepoint(
     client: &EngineClient,
     job_id: &str,
     savepoint: &RequestedSavepoint,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     match request_savepoint(client, job_id, &savepoint.trigger, "USER_REQUEST").await {
         Ok(()) => Ok(()),
         Err(e) if e.is_transient() => Ok(()),
@@ -135,11 +135,7 @@ pub async fn request_user_savepoint(
     }
 }
 
-pub(super) async fn fail_savepoint(
-    state: &AppState,
-    id: &str,
-    reason: &str,
-) -> Result<(), ApiError> {
+pub(super) async fn fail_savepoint(state: &AppState, id: &str, reason: &str) -> Result<(), Error> {
     sqlx::query("update savepoints set state = 'FAILED', failure = $1, completed_at = $2 where id = $3 and state = 'STARTED'")
         .bind(reason)
         .bind(now_ms())
@@ -233,7 +229,7 @@ pub(super) async fn settle_savepoints(
     state: &AppState,
     client: &EngineClient,
     mut d: DeploymentRow,
-) -> Result<(DeploymentRow, SavepointsInFlight), ApiError> {
+) -> Result<(DeploymentRow, SavepointsInFlight), Error> {
     let pending: Vec<(String, String, String, String, i64)> = sqlx::query_as(
         "select id, engine_job_id, trigger_id, origin, created_at from savepoints where deployment_id = $1 and state = 'STARTED' order by id",
     )
@@ -331,7 +327,7 @@ pub(super) async fn apply_upgrade(
     state: &AppState,
     mut d: DeploymentRow,
     savepoint_id: &str,
-) -> Result<DeploymentRow, ApiError> {
+) -> Result<DeploymentRow, Error> {
     let Some(version) = d.pending_version else {
         return Ok(d);
     };
@@ -369,6 +365,6 @@ pub(super) async fn apply_upgrade(
     .await?;
     d = load(state, &d.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("deployment"))?;
+        .ok_or_else(|| Error::not_found("deployment"))?;
     Ok(d)
 }

@@ -10,14 +10,14 @@
 
 use engine_client::{EngineClient, EngineError};
 use rand::RngCore;
+use store::Error;
 
 use super::record::{event, load, set_status, DeploymentRow, RestoreMode, Status};
 use super::runner;
 use crate::api::jobs::JobContent;
-use crate::db::now_ms;
-use crate::error::ApiError;
 use crate::failpoint;
 use crate::AppState;
+use store::db::now_ms;
 
 /// Recorded, not yet acknowledged by the engine.
 pub const INTENDED: &str = "INTENDED";
@@ -34,7 +34,7 @@ pub const JOB_ID_PREFIX: &str = "511ce0";
 
 /// The start of this installation's job ids: [`JOB_ID_PREFIX`] and its 8-digit tag,
 /// chosen by the first replica ever to ask and kept in the database.
-pub async fn job_id_prefix(state: &AppState) -> Result<String, ApiError> {
+pub async fn job_id_prefix(state: &AppState) -> Result<String, Error> {
     if let Some(prefix) = state.engines.job_id_prefix.get() {
         return Ok(prefix.clone());
     }
@@ -67,7 +67,7 @@ pub async fn submit(
     state: &AppState,
     client: &EngineClient,
     d: &DeploymentRow,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let restore = match restore_point(state, d).await? {
         Ok(point) => point,
         Err(message) => return refuse(state, d, &message).await,
@@ -114,11 +114,7 @@ pub async fn submit(
 
 /// Asks the engine to run the deployment's recorded submission, under its recorded id
 /// and restore point. Safe to repeat: a repeat the engine already took is recognised.
-pub async fn send(
-    state: &AppState,
-    client: &EngineClient,
-    d: &DeploymentRow,
-) -> Result<(), ApiError> {
+pub async fn send(state: &AppState, client: &EngineClient, d: &DeploymentRow) -> Result<(), Error> {
     let Some(job_id) = d.engine_job_id.clone() else {
         return Ok(());
     };
@@ -149,8 +145,7 @@ pub async fn send(
                 Ok(result) => result,
                 // The runner could not even be uploaded: the engine is not taking jobs now.
                 Err(e) => {
-                    let message =
-                        format!("the engine cannot take the job yet: {}", e.detail.message);
+                    let message = format!("the engine cannot take the job yet: {}", e.message);
                     return set_status(state, d, Status::Starting, Some(&job_id), Some(&message))
                         .await;
                 }
@@ -163,9 +158,7 @@ pub async fn send(
         } => {
             let bytes = tokio::fs::read(state.files.path(&d.project_id, &artifact_id))
                 .await
-                .map_err(|e| {
-                    ApiError::internal(format!("artifact {artifact_id} unreadable: {e}"))
-                })?;
+                .map_err(|e| Error::internal(format!("artifact {artifact_id} unreadable: {e}")))?;
             let program = engine_client::Program {
                 entry_class: Some(entry_class),
                 program_args_list: args,
@@ -214,7 +207,7 @@ pub async fn send(
             .await?;
             let d = load(state, &d.id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("deployment"))?;
+                .ok_or_else(|| Error::not_found("deployment"))?;
             Box::pin(submit(state, client, &d)).await
         }
         // The request may or may not have reached the engine: the record stays, and the
@@ -228,7 +221,7 @@ pub async fn send(
 }
 
 /// The engine has the recorded job: the submission is done.
-pub async fn confirm(state: &AppState, d: &DeploymentRow) -> Result<(), ApiError> {
+pub async fn confirm(state: &AppState, d: &DeploymentRow) -> Result<(), Error> {
     let Some(job_id) = &d.engine_job_id else {
         return Ok(());
     };
@@ -267,7 +260,7 @@ pub async fn confirm(state: &AppState, d: &DeploymentRow) -> Result<(), ApiError
 
 /// A submission never acknowledged, for a deployment no longer meant to run: dropped.
 /// Should the request still reach the engine, the orphan sweep finds the job.
-pub async fn abandon(state: &AppState, d: &DeploymentRow) -> Result<(), ApiError> {
+pub async fn abandon(state: &AppState, d: &DeploymentRow) -> Result<(), Error> {
     let Some(job_id) = &d.engine_job_id else {
         return Ok(());
     };
@@ -280,7 +273,7 @@ pub async fn abandon(state: &AppState, d: &DeploymentRow) -> Result<(), ApiError
     Ok(())
 }
 
-async fn mark(state: &AppState, job_id: &str, to: &str) -> Result<(), ApiError> {
+async fn mark(state: &AppState, job_id: &str, to: &str) -> Result<(), Error> {
     sqlx::query("update engine_jobs set state = $1 where id = $2 and state = $3")
         .bind(to)
         .bind(job_id)
@@ -292,7 +285,7 @@ async fn mark(state: &AppState, job_id: &str, to: &str) -> Result<(), ApiError> 
 
 /// The start cannot go ahead: the deployment is FAILED with the reason, until the user
 /// starts it again.
-async fn refuse(state: &AppState, d: &DeploymentRow, message: &str) -> Result<(), ApiError> {
+async fn refuse(state: &AppState, d: &DeploymentRow, message: &str) -> Result<(), Error> {
     if let Some(job_id) = &d.engine_job_id {
         mark(state, job_id, REFUSED).await?;
     }
@@ -325,7 +318,7 @@ fn runnable(state: &AppState, d: &DeploymentRow) -> Result<(), String> {
 async fn restore_point(
     state: &AppState,
     d: &DeploymentRow,
-) -> Result<Result<Option<String>, String>, ApiError> {
+) -> Result<Result<Option<String>, String>, Error> {
     let empty_allowed = d.allow_empty_state == 1;
     let newest_savepoint: Option<(String, i64)> = sqlx::query_as(
         "select location, created_at from savepoints where deployment_id = $1 and state = 'COMPLETED' and location is not null

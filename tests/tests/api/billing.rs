@@ -370,7 +370,7 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
     let err = gateway::balance::credit_note(&app.state, id, 101, "too much", "operator")
         .await
         .unwrap_err();
-    assert_eq!(err.detail.field.as_deref(), Some("amount"));
+    assert_eq!(err.field.as_deref(), Some("amount"));
     let corrected = owner.get(&format!("/account/bills/{id}")).await.expect(200);
     assert_eq!(corrected.body["total"], "101.12");
     assert_eq!(corrected.body["credit_notes"][0]["amount"], "0.12");

@@ -315,3 +315,38 @@ async fn numbers_and_cursors_the_document_allows_are_taken() {
         .await
         .expect_error(422, "invalid_field", Some("cursor"));
 }
+
+/// Uniqueness is checked before each insert; should a check ever be missed, the
+/// database's unique index still refuses the row and the conflict names the field the
+/// index guards, on both databases (PostgreSQL names the index; SQLite names an index
+/// on expressions, or else its table's columns).
+#[tokio::test]
+async fn a_unique_index_the_checks_missed_still_names_its_field() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("etl").await;
+    owner.folder(&project, "reports", None).await;
+    let pool = &app.state.db.pool;
+
+    let (account_id,): (String,) = sqlx::query_as("select account_id from projects where id = $1")
+        .bind(&project)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let duplicates = [
+        // A plain column index.
+        sqlx::query("insert into projects (id, account_id, name, description, created_at, updated_at) values ($1, $2, 'etl', '', 0, 0)")
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(&account_id),
+        // An index on an expression.
+        sqlx::query("insert into folders (id, project_id, parent_id, name, created_at, updated_at) values ($1, $2, null, 'reports', 0, 0)")
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(&project),
+    ];
+    for insert in duplicates {
+        let err = store::Error::from(insert.execute(pool).await.unwrap_err());
+        assert_eq!(err.kind, store::Kind::Conflict, "{err:?}");
+        assert_eq!(err.code, "already_exists");
+        assert_eq!(err.field.as_deref(), Some("name"), "{err:?}");
+    }
+}

@@ -47,11 +47,7 @@ async fn a_retiring_product_form_refuses_new_purchases_but_renews_and_a_retired_
     let err = gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &short)
         .await
         .unwrap_err();
-    assert!(
-        err.detail.message.contains("notice"),
-        "{}",
-        err.detail.message
-    );
+    assert!(err.message.contains("notice"), "{}", err.message);
 
     // In EOM1 (since 2026-06-01): no new purchase; renewals and runs go on.
     let eom1 = schedule(

@@ -7,16 +7,17 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use crate::access::{can, ProjectGuard};
 use crate::api::rfc3339;
-use crate::db::{new_id, now_ms, Tx};
-use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
 use delivery::Message;
+use store::db::{new_id, now_ms, Tx};
+use store::names::Name;
 
 /// At most this many destinations in one contact group.
 const MAX_DESTINATIONS: usize = 50;
@@ -54,11 +55,11 @@ async fn check_group(
     tx: &mut Tx,
     account_id: &str,
     body: &NewContactGroup,
-) -> Result<CheckedGroup, ApiError> {
+) -> Result<CheckedGroup, Error> {
     let name = Name::parse("name", &body.name)?;
     let mut emails = Vec::with_capacity(body.emails.len());
     for raw in &body.emails {
-        emails.push(crate::domain::email("emails", raw)?);
+        emails.push(store::names::email("emails", raw)?);
     }
     emails.sort();
     emails.dedup();
@@ -66,13 +67,13 @@ async fn check_group(
     channel_ids.sort();
     channel_ids.dedup();
     if emails.is_empty() && channel_ids.is_empty() {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "emails",
             "a contact group needs at least one email address or channel",
         ));
     }
     if emails.len() + channel_ids.len() > MAX_DESTINATIONS {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "emails",
             format!("a contact group has at most {MAX_DESTINATIONS} destinations"),
         ));
@@ -86,7 +87,7 @@ async fn check_group(
         .fetch_one(&mut **tx)
         .await?;
         if found == 0 {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "channel_ids",
                 format!("`{channel_id}` is not a notification channel of this account"),
             ));
@@ -101,10 +102,11 @@ async fn check_group(
 
 fn group_name_taken(e: sqlx::Error) -> ApiError {
     match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::already_exists(
+        sqlx::Error::Database(d) if d.is_unique_violation() => Error::already_exists(
             "name",
             "the project already has a contact group with this name",
-        ),
+        )
+        .into(),
         other => other.into(),
     }
 }
@@ -114,7 +116,7 @@ async fn set_group_channels(
     tx: &mut Tx,
     group_id: &str,
     channel_ids: &[String],
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     sqlx::query("delete from contact_group_channels where group_id = $1")
         .bind(group_id)
         .execute(&mut **tx)
@@ -147,7 +149,7 @@ pub async fn create_contact_group(
     .bind(&id)
     .bind(access.project_id())
     .bind(&group.name)
-    .bind(serde_json::to_string(&group.emails).map_err(ApiError::internal)?)
+    .bind(serde_json::to_string(&group.emails).map_err(Error::internal)?)
     .bind(access.user_id())
     .bind(now)
     .execute(&mut *tx)
@@ -184,14 +186,14 @@ pub async fn replace_contact_group(
         "update contact_groups set name = $1, emails = $2 where id = $3 and project_id = $4 returning created_at",
     )
     .bind(&group.name)
-    .bind(serde_json::to_string(&group.emails).map_err(ApiError::internal)?)
+    .bind(serde_json::to_string(&group.emails).map_err(Error::internal)?)
     .bind(&group_id)
     .bind(access.project_id())
     .fetch_optional(&mut *tx)
     .await
     .map_err(group_name_taken)?;
     let Some((created_at,)) = created else {
-        return Err(ApiError::not_found("contact group"));
+        return Err(Error::not_found("contact group").into());
     };
     set_group_channels(&mut tx, &group_id, &group.channel_ids).await?;
     tx.commit().await?;
@@ -279,10 +281,10 @@ pub async fn delete_contact_group(
     .fetch_one(&state.db.pool)
     .await?;
     if used > 0 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "in_use",
             format!("{used} alert rule(s) send to this group; point them elsewhere or delete them first"),
-        ));
+        ).into());
     }
     super::delete_in_project(
         &state,
@@ -320,7 +322,7 @@ pub async fn test_contact_group(
             .fetch_one(&state.db.pool)
             .await?;
     if found == 0 {
-        return Err(ApiError::not_found("contact group"));
+        return Err(Error::not_found("contact group").into());
     }
     let mut conn = state.db.pool.acquire().await?;
     let (emails, channels) = crate::alerts::destinations(&mut conn, &group_id).await?;

@@ -4,11 +4,12 @@ use axum::extract::State;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{can, ProjectGuard};
 use crate::api::rfc3339;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Query;
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
@@ -59,7 +60,7 @@ pub async fn list_alerts(
 ) -> ApiResult<JsonResponse<Paginated<Alert>>> {
     let wanted = q.state.unwrap_or_default();
     if !["", "firing", "resolved"].contains(&wanted.as_str()) {
-        return Err(ApiError::invalid("state", "state is firing or resolved"));
+        return Err(Error::invalid("state", "state is firing or resolved").into());
     }
     let page = PageQuery {
         limit: q.limit,

@@ -9,8 +9,9 @@ pub mod rules;
 pub mod silences;
 
 use axum::http::StatusCode;
+use store::Error;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::AppState;
 
 /// Deletes a row of `table` (one of this module's) by id, within the project only.
@@ -29,7 +30,7 @@ pub(super) async fn delete_in_project(
     .execute(&state.db.pool)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::not_found(what));
+        return Err(Error::not_found(what).into());
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,16 +6,17 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use crate::access::{can, ProjectGuard};
 use crate::alerts::Condition;
 use crate::api::rfc3339;
-use crate::db::{new_id, now_ms, Tx};
-use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
+use store::db::{new_id, now_ms, Tx};
+use store::names::Name;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -64,11 +65,11 @@ pub struct AlertRule {
     pub created_at: DateTime<Utc>,
 }
 
-fn ranged(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, ApiError> {
+fn ranged(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, Error> {
     if range.contains(&value) {
         Ok(value)
     } else {
-        Err(ApiError::invalid(
+        Err(Error::invalid(
             field,
             format!(
                 "{field} must be from {} to {}, got {value}",
@@ -81,10 +82,11 @@ fn ranged(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Resu
 
 fn rule_name_taken(e: sqlx::Error) -> ApiError {
     match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::already_exists(
+        sqlx::Error::Database(d) if d.is_unique_violation() => Error::already_exists(
             "name",
             "the project already has an alert rule with this name",
-        ),
+        )
+        .into(),
         other => other.into(),
     }
 }
@@ -105,7 +107,7 @@ async fn check_rule(
     tx: &mut Tx,
     project_id: &str,
     body: &NewAlertRule,
-) -> Result<CheckedRule, ApiError> {
+) -> Result<CheckedRule, Error> {
     let name = Name::parse("name", &body.name)?;
     let condition = Condition::parse(&body.condition)?;
     let (threshold, window_secs) = match condition {
@@ -158,14 +160,11 @@ async fn check_rule(
     };
     let severity = body.severity.clone().unwrap_or_else(|| "P1".to_owned());
     if !["P0", "P1", "P2", "P3"].contains(&severity.as_str()) {
-        return Err(ApiError::invalid(
-            "severity",
-            "severity is P0, P1, P2 or P3",
-        ));
+        return Err(Error::invalid("severity", "severity is P0, P1, P2 or P3"));
     }
     let repeat_secs = ranged("repeat_secs", body.repeat_secs.unwrap_or(0), 0..=604_800)?;
     if repeat_secs > 0 && repeat_secs < 60 {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "repeat_secs",
             "reminders are at least 60 s apart (or 0 for none)",
         ));
@@ -177,7 +176,7 @@ async fn check_rule(
             .fetch_one(&mut **tx)
             .await?;
     if group == 0 {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "contact_group_id",
             "not a contact group of this project",
         ));
@@ -190,7 +189,7 @@ async fn check_rule(
                 .fetch_one(&mut **tx)
                 .await?;
         if found == 0 {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "deployment_id",
                 "not a deployment of this project",
             ));
@@ -378,7 +377,7 @@ pub async fn update_alert_rule(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(current) = current else {
-        return Err(ApiError::not_found("alert rule"));
+        return Err(Error::not_found("alert rule").into());
     };
     let (stored_threshold, stored_window) = (current.threshold, current.window_secs);
     let merged = NewAlertRule {

@@ -5,15 +5,16 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use crate::access::{can, ProjectGuard};
 use crate::api::rfc3339;
-use crate::db::{new_id, now_ms};
-use crate::domain::bounded_text;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
+use store::db::{new_id, now_ms};
+use store::names::bounded_text;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,29 +52,26 @@ pub async fn create_silence(
     Json(body): Json<NewSilence>,
 ) -> ApiResult<(StatusCode, JsonResponse<Silence>)> {
     if body.rule_id.is_none() && body.deployment_id.is_none() {
-        return Err(ApiError::invalid(
-            "rule_id",
-            "a silence names a rule, a deployment or both",
-        ));
+        return Err(
+            Error::invalid("rule_id", "a silence names a rule, a deployment or both").into(),
+        );
     }
     let reason = bounded_text("reason", body.reason.trim(), 500)?;
     if reason.is_empty() {
-        return Err(ApiError::invalid("reason", "say why alerts are muted"));
+        return Err(Error::invalid("reason", "say why alerts are muted").into());
     }
     let now = now_ms();
     let starts = body.starts_at.map_or(now, |t| t.timestamp_millis());
     let ends = body.ends_at.timestamp_millis();
     if ends <= starts.max(now) {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "ends_at",
             "ends_at must be after starts_at and in the future",
-        ));
+        )
+        .into());
     }
     if ends - starts > 30 * 86_400_000 {
-        return Err(ApiError::invalid(
-            "ends_at",
-            "a silence lasts at most 30 days",
-        ));
+        return Err(Error::invalid("ends_at", "a silence lasts at most 30 days").into());
     }
     for (field, table, id) in [
         ("rule_id", "alert_rules", &body.rule_id),
@@ -88,13 +86,14 @@ pub async fn create_silence(
             .fetch_one(&state.db.pool)
             .await?;
             if found == 0 {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     field,
                     format!(
                         "not a {} of this project",
                         &table[..table.len() - 1].replace('_', " ")
                     ),
-                ));
+                )
+                .into());
             }
         }
     }

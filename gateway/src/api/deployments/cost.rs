@@ -3,14 +3,15 @@
 use axum::extract::State;
 use axum::Json as JsonResponse;
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::ToSchema;
 
 use super::{cu, cu_milli, MAX_PARALLELISM};
 use crate::access::{can, ProjectGuard};
-use crate::db::now_ms;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::AppState;
+use store::db::now_ms;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,10 +52,11 @@ pub async fn preview_cost(
 ) -> ApiResult<JsonResponse<CostPreview>> {
     let parallelism = body.parallelism.unwrap_or(1);
     if !(1..=MAX_PARALLELISM).contains(&parallelism) {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "parallelism",
             format!("parallelism must be between 1 and {MAX_PARALLELISM}, got {parallelism}"),
-        ));
+        )
+        .into());
     }
     let total_milli = parallelism * cu_milli("cu_per_task", body.cu_per_task.unwrap_or(1.0))?;
     let pricing = &state.pricing;
@@ -95,7 +97,7 @@ pub async fn preview_cost(
     let rate = pricing
         .book
         .at(now)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .map_err(|e| Error::internal(e.to_string()))?;
     let charge = billing::meter::rate_hour(
         &run,
         hour,
@@ -103,10 +105,8 @@ pub async fn preview_cost(
         rate,
         billing::meter::Granularity::Second,
     )
-    .map_err(|e| ApiError::internal(e.to_string()))?;
-    let total = charge
-        .total()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    .map_err(|e| Error::internal(e.to_string()))?;
+    let total = charge.total().map_err(|e| Error::internal(e.to_string()))?;
     Ok(JsonResponse(CostPreview {
         billing_model: "payg".to_owned(),
         total_cu: cu(total_milli),

@@ -14,20 +14,21 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::clusters::visible_cluster;
 use super::jobs::fetch_job;
 use super::rfc3339;
 use crate::access::{can, ProjectGuard};
-use crate::db::{new_id, now_ms};
-use crate::domain::Name;
 use crate::engine::engine_error;
 use crate::engine::record::{self, DeploymentRow, DesiredState, Status, DEPLOYMENT_SELECT};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use store::db::{new_id, now_ms};
+use store::names::Name;
 
 pub(super) const MAX_PARALLELISM: i64 = 64;
 
@@ -106,7 +107,7 @@ pub(crate) async fn fetch(
     state: &AppState,
     access: &crate::access::ProjectAccess,
     id: &str,
-) -> Result<DeploymentRow, ApiError> {
+) -> Result<DeploymentRow, Error> {
     let row: Option<DeploymentRow> = sqlx::query_as(&format!(
         "{DEPLOYMENT_SELECT} where d.id = $1 and d.project_id = $2 and p.account_id = $3"
     ))
@@ -115,7 +116,7 @@ pub(crate) async fn fetch(
     .bind(access.account().as_str())
     .fetch_optional(&state.db.pool)
     .await?;
-    row.ok_or_else(|| ApiError::not_found("deployment"))
+    row.ok_or_else(|| Error::not_found("deployment"))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -148,10 +149,9 @@ pub async fn list_deployments(
     let status = q.status.unwrap_or_default();
     if !status.is_empty() && Status::parse(&status).is_none() {
         let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-        return Err(ApiError::invalid(
-            "status",
-            format!("status is one of {}", names.join(", ")),
-        ));
+        return Err(
+            Error::invalid("status", format!("status is one of {}", names.join(", "))).into(),
+        );
     }
     let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
         "{DEPLOYMENT_SELECT} where d.project_id = $1 and p.account_id = $2 and d.id > $3
@@ -190,10 +190,10 @@ pub struct CreateDeployment {
     pub cu_per_task: Option<f64>,
 }
 
-pub(super) fn cu_milli(field: &str, value: f64) -> Result<i64, ApiError> {
+pub(super) fn cu_milli(field: &str, value: f64) -> Result<i64, Error> {
     let quarters = value * 4.0;
     if !(1.0..=64.0).contains(&quarters) || quarters.fract() != 0.0 {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             field,
             format!("{field} must be a multiple of 0.25 from 0.25 to 16, got {value}"),
         ));
@@ -213,10 +213,11 @@ pub async fn create_deployment(
     let name = Name::parse("name", &body.name)?;
     let parallelism = body.parallelism.unwrap_or(1);
     if !(1..=MAX_PARALLELISM).contains(&parallelism) {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "parallelism",
             format!("parallelism must be between 1 and {MAX_PARALLELISM}, got {parallelism}"),
-        ));
+        )
+        .into());
     }
     let cu_per_task = cu_milli("cu_per_task", body.cu_per_task.unwrap_or(1.0))?;
     let job = fetch_job(
@@ -238,7 +239,7 @@ pub async fn create_deployment(
             .await?
             .map(|(id, _)| id)
             .ok_or_else(|| {
-                ApiError::invalid(
+                Error::invalid(
                     "cluster_id",
                     "no cluster given, and the project has no default cluster",
                 )
@@ -247,7 +248,7 @@ pub async fn create_deployment(
     let version = match body.version {
         Some(v) => v,
         None if job.last_version > 0 => job.last_version,
-        None => return Err(ApiError::invalid("version", "the job has no saved version; save one first (deployments run saved versions, not drafts)")),
+        None => return Err(Error::invalid("version", "the job has no saved version; save one first (deployments run saved versions, not drafts)").into()),
     };
     let mut tx = state.db.begin_write().await?;
     crate::api::projects::lock_project(&state.db, &mut tx, access.account(), access.project_id())
@@ -263,13 +264,14 @@ pub async fn create_deployment(
             .fetch_one(&mut *tx)
             .await?;
     if taken > 0 {
-        return Err(ApiError::already_exists(
+        return Err(Error::already_exists(
             "name",
             format!(
                 "a deployment named `{}` already exists in this project",
                 name.as_str()
             ),
-        ));
+        )
+        .into());
     }
     let (kind, sql, artifact, entry, args) = content.columns();
     let id = new_id();
@@ -334,10 +336,11 @@ pub async fn delete_deployment(
 ) -> ApiResult<StatusCode> {
     let d = fetch(&state, &access, &deployment_id).await?;
     if d.desired_state == DesiredState::Running || d.engine_job_id.is_some() {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "deployment_active",
             "stop the deployment first; it is running or stopping",
-        ));
+        )
+        .into());
     }
     // Its savepoints' files go first: a record is never dropped while its files may exist.
     let savepoints: Vec<(String, String)> = sqlx::query_as(
@@ -366,10 +369,11 @@ pub async fn delete_deployment(
     .execute(&state.db.pool)
     .await?;
     if deleted.rows_affected() == 0 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "deployment_active",
             "stop the deployment first; it is running or stopping",
-        ));
+        )
+        .into());
     }
     Ok(StatusCode::NO_CONTENT)
 }

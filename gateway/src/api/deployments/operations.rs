@@ -5,16 +5,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use serde::Deserialize;
+use store::Error;
 use utoipa::ToSchema;
 
 use super::{cu, fetch, Deployment};
 use crate::access::{can, ProjectGuard};
-use crate::db::now_ms;
 use crate::engine::reconciler::kick;
 use crate::engine::record::{self, DeploymentRow, DesiredState, RestoreMode};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
+use store::db::now_ms;
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +46,7 @@ pub async fn start_deployment(
     let d = fetch(&state, &access, &deployment_id).await?;
     let asked = body.restore_mode.as_deref().unwrap_or("LATEST_STATE");
     let mode = RestoreMode::parse(asked).ok_or_else(|| {
-        ApiError::invalid(
+        Error::invalid(
             "restore_mode",
             format!("restore_mode must be NONE, LATEST_SAVEPOINT, FROM_SAVEPOINT or LATEST_STATE, got `{asked}`"),
         )
@@ -54,7 +55,7 @@ pub async fn start_deployment(
         RestoreMode::None | RestoreMode::LatestSavepoint | RestoreMode::LatestState => {}
         RestoreMode::FromSavepoint => {
             let sp = body.savepoint_id.as_deref().ok_or_else(|| {
-                ApiError::invalid("savepoint_id", "FROM_SAVEPOINT needs savepoint_id")
+                Error::invalid("savepoint_id", "FROM_SAVEPOINT needs savepoint_id")
             })?;
             let (n,): (i64,) = sqlx::query_as(
                 "select count(*) from savepoints where id = $1 and deployment_id = $2 and state = 'COMPLETED'",
@@ -64,10 +65,11 @@ pub async fn start_deployment(
             .fetch_one(&state.db.pool)
             .await?;
             if n == 0 {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "savepoint_id",
                     "savepoint_id names no completed savepoint of this deployment",
-                ));
+                )
+                .into());
             }
         }
     }
@@ -81,23 +83,23 @@ pub async fn start_deployment(
         let has_state = saved > 0 || d.last_checkpoint_path.is_some();
         match mode {
             RestoreMode::None if has_state => {
-                return Err(ApiError::conflict(
+                return Err(Error::conflict(
                     "state_would_be_lost",
                     "this deployment has saved state; starting with NONE starts from empty state. Send allow_empty_state: true to do that, or use LATEST_STATE",
-                ));
+                ).into());
             }
             RestoreMode::LatestSavepoint if saved == 0 => {
-                return Err(ApiError::conflict(
+                return Err(Error::conflict(
                     "no_state_to_restore",
                     "restore_mode LATEST_SAVEPOINT needs a completed savepoint, and this deployment has none. Send allow_empty_state: true to start from empty state",
-                ));
+                ).into());
             }
             // It ran with state before, and none of it is left: starting would lose it.
             RestoreMode::LatestState if !has_state && d.had_state == 1 => {
-                return Err(ApiError::conflict(
+                return Err(Error::conflict(
                     "no_state_to_restore",
                     "restore_mode LATEST_STATE found no checkpoint or savepoint left of this deployment, although it ran with state. Send allow_empty_state: true to start from empty state",
-                ));
+                ).into());
             }
             _ => {}
         }
@@ -127,10 +129,11 @@ pub async fn start_deployment(
     .execute(&mut *tx)
     .await?;
     if started.rows_affected() == 0 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "deployment_active",
             "the deployment is already running, starting or stopping",
-        ));
+        )
+        .into());
     }
     tx.commit().await?;
     record::event(&state, &d.id, "start", &format!("start requested ({mode})")).await?;
@@ -143,7 +146,7 @@ pub async fn start_deployment(
 
 /// A subscription project's running deployments may hold at most its purchased CU
 /// (with any temporary upgrade open now).
-async fn ensure_capacity(tx: &mut crate::db::Tx, d: &DeploymentRow) -> Result<(), ApiError> {
+async fn ensure_capacity(tx: &mut store::db::Tx, d: &DeploymentRow) -> Result<(), Error> {
     let Some(purchased) = crate::capacity::purchased(tx, &d.project_id, now_ms()).await? else {
         return Ok(()); // pay-as-you-go: billed for what runs
     };
@@ -159,7 +162,7 @@ async fn ensure_capacity(tx: &mut crate::db::Tx, d: &DeploymentRow) -> Result<()
         } else {
             String::new()
         };
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "capacity_exceeded",
             format!(
                 "this start needs {} CU, but {} of the project's {} purchased CU{temporary} are held by running deployments ({} free); stop one or buy more CU",
@@ -196,10 +199,11 @@ pub async fn stop_deployment(
         "SUSPEND" => DesiredState::Suspended,
         "CANCEL" => DesiredState::Cancelled,
         other => {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "mode",
                 format!("mode must be SUSPEND or CANCEL, got `{other}`"),
-            ))
+            )
+            .into())
         }
     };
     let stopped = sqlx::query(
@@ -212,10 +216,9 @@ pub async fn stop_deployment(
     .execute(&state.db.pool)
     .await?;
     if stopped.rows_affected() == 0 {
-        return Err(ApiError::conflict(
-            "deployment_not_running",
-            "the deployment is not running",
-        ));
+        return Err(
+            Error::conflict("deployment_not_running", "the deployment is not running").into(),
+        );
     }
     record::event(
         &state,
@@ -262,10 +265,11 @@ pub async fn upgrade_deployment(
     .await?;
     tx.commit().await?;
     if upgraded.rows_affected() == 0 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "deployment_not_running",
             "only a running deployment without an upgrade in progress can be upgraded",
-        ));
+        )
+        .into());
     }
     record::event(
         &state,

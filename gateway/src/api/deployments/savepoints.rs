@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use store::Error;
 use utoipa::ToSchema;
 
 use super::fetch;
@@ -14,7 +15,7 @@ use crate::engine::engine_error;
 use crate::engine::reconciler::kick;
 use crate::engine::record::{self, DesiredState, Status};
 use crate::engine::savepoints::{insert_savepoint, request_user_savepoint};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
@@ -97,10 +98,9 @@ pub async fn trigger_savepoint(
 ) -> ApiResult<(StatusCode, JsonResponse<Savepoint>)> {
     let d = fetch(&state, &access, &deployment_id).await?;
     let (Some(job_id), true) = (&d.engine_job_id, d.status == Status::Running) else {
-        return Err(ApiError::conflict(
-            "deployment_not_running",
-            "a savepoint needs a running job",
-        ));
+        return Err(
+            Error::conflict("deployment_not_running", "a savepoint needs a running job").into(),
+        );
     };
     let client = state.engines.client(&d.rest_url)?;
     // Recorded before the engine is asked, under the trigger id the request carries.
@@ -136,21 +136,23 @@ pub async fn delete_savepoint(
     .bind(&d.id)
     .fetch_optional(&state.db.pool)
     .await?;
-    let (sp_state, location) = row.ok_or_else(|| ApiError::not_found("savepoint"))?;
+    let (sp_state, location) = row.ok_or_else(|| Error::not_found("savepoint"))?;
     if sp_state == "STARTED" {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "savepoint_in_progress",
             "the savepoint is still being taken",
-        ));
+        )
+        .into());
     }
     if d.restore_savepoint_id.as_deref() == Some(savepoint_id.as_str())
         && d.engine_job_id.is_none()
         && d.desired_state == DesiredState::Running
     {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "savepoint_in_use",
             "a start is about to restore from this savepoint",
-        ));
+        )
+        .into());
     }
     // Files first: a record is never dropped while its files may still exist.
     if let Some(location) = location {

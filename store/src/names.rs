@@ -1,7 +1,7 @@
 //! Values that parse: a `Name` that exists is a valid name. Each parser takes the
 //! request field it came from so the error names it.
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 pub const MAX_NAME_CHARS: usize = 128;
 
@@ -15,34 +15,31 @@ pub struct Name(String);
 pub const NAME_PATTERN: &str = r"^[^\s/\\\u0000-\u001f\u007f-\u009f]([^/\\\u0000-\u001f\u007f-\u009f]*[^\s/\\\u0000-\u001f\u007f-\u009f])?$";
 
 impl Name {
-    pub fn parse(field: &str, raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
         let chars = raw.chars().count();
         if raw.trim().is_empty() {
-            return Err(ApiError::invalid(
-                field,
-                format!("{field} must not be empty"),
-            ));
+            return Err(Error::invalid(field, format!("{field} must not be empty")));
         }
         if chars > MAX_NAME_CHARS {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 field,
                 format!("{field} must be at most {MAX_NAME_CHARS} characters, got {chars}"),
             ));
         }
         if raw.chars().any(char::is_control) {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 field,
                 format!("{field} must not contain control characters"),
             ));
         }
         if raw.trim() != raw {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 field,
                 format!("{field} must not start or end with white space"),
             ));
         }
         if raw.contains('/') || raw.contains('\\') {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 field,
                 format!("{field} must not contain `/` or `\\`"),
             ));
@@ -56,10 +53,10 @@ impl Name {
 }
 
 /// Free text with an upper bound (descriptions, version messages).
-pub fn bounded_text(field: &str, raw: &str, max_chars: usize) -> Result<String, ApiError> {
+pub fn bounded_text(field: &str, raw: &str, max_chars: usize) -> Result<String, Error> {
     let chars = raw.chars().count();
     if chars > max_chars {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             field,
             format!("{field} must be at most {max_chars} characters, got {chars}"),
         ));
@@ -68,7 +65,7 @@ pub fn bounded_text(field: &str, raw: &str, max_chars: usize) -> Result<String, 
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
     {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             field,
             format!("{field} must not contain control characters other than line breaks and tabs"),
         ));
@@ -77,14 +74,14 @@ pub fn bounded_text(field: &str, raw: &str, max_chars: usize) -> Result<String, 
 }
 
 /// A configuration key such as `bootstrap.servers` or `password`.
-pub fn property_key(field: &str, raw: &str) -> Result<String, ApiError> {
+pub fn property_key(field: &str, raw: &str) -> Result<String, Error> {
     let ok = !raw.is_empty()
         && raw.len() <= MAX_NAME_CHARS
         && raw
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !ok {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             format!("{field}.{raw}"),
             format!("{field} keys must be 1 to {MAX_NAME_CHARS} characters of letters, digits, `.`, `_` or `-`"),
         ));
@@ -93,13 +90,13 @@ pub fn property_key(field: &str, raw: &str) -> Result<String, ApiError> {
 }
 
 /// An email address, lower-cased. Deliberately loose: the identity provider verifies it.
-pub fn email(field: &str, raw: &str) -> Result<String, ApiError> {
+pub fn email(field: &str, raw: &str) -> Result<String, Error> {
     let trimmed = raw.trim();
     let valid = trimmed.len() <= 254
         && !trimmed.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(trimmed.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
     if !valid {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             field,
             format!("{field} must be an email address like name@example.com"),
         ));
@@ -127,7 +124,7 @@ mod tests {
             "a\\b",
         ] {
             let err = Name::parse("name", bad).unwrap_err();
-            assert_eq!(err.detail.field.as_deref(), Some("name"), "{bad:?}");
+            assert_eq!(err.field.as_deref(), Some("name"), "{bad:?}");
         }
         assert!(Name::parse("name", &"x".repeat(128)).is_ok());
         assert!(Name::parse("name", &"x".repeat(129)).is_err());
@@ -158,7 +155,6 @@ mod tests {
         assert_eq!(
             property_key("properties", "a b")
                 .unwrap_err()
-                .detail
                 .field
                 .as_deref(),
             Some("properties.a b")

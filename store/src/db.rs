@@ -163,6 +163,7 @@ pub async fn with_write_hook<F: std::future::Future>(
 /// A closed set of names stored as text: each variant is written as its name and a
 /// row holding any other text fails to load, naming the column's set, rather than
 /// flowing on as an unknown string.
+#[macro_export]
 macro_rules! stored_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -188,18 +189,18 @@ macro_rules! stored_enum {
             }
         }
 
-        impl sqlx::Type<sqlx::Any> for $name {
-            fn type_info() -> sqlx::any::AnyTypeInfo {
-                <String as sqlx::Type<sqlx::Any>>::type_info()
+        impl $crate::sqlx::Type<$crate::sqlx::Any> for $name {
+            fn type_info() -> $crate::sqlx::any::AnyTypeInfo {
+                <String as $crate::sqlx::Type<$crate::sqlx::Any>>::type_info()
             }
-            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
-                <String as sqlx::Type<sqlx::Any>>::compatible(ty)
+            fn compatible(ty: &$crate::sqlx::any::AnyTypeInfo) -> bool {
+                <String as $crate::sqlx::Type<$crate::sqlx::Any>>::compatible(ty)
             }
         }
 
-        impl<'r> sqlx::Decode<'r, sqlx::Any> for $name {
-            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-                let text = <String as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+        impl<'r> $crate::sqlx::Decode<'r, $crate::sqlx::Any> for $name {
+            fn decode(value: $crate::sqlx::any::AnyValueRef<'r>) -> Result<Self, $crate::sqlx::error::BoxDynError> {
+                let text = <String as $crate::sqlx::Decode<'r, $crate::sqlx::Any>>::decode(value)?;
                 Self::parse(&text).ok_or_else(|| {
                     format!("`{text}` is not a {} ({})", stringify!($name),
                         [$($text),+].join(", ")).into()
@@ -207,14 +208,13 @@ macro_rules! stored_enum {
             }
         }
 
-        impl<'q> sqlx::Encode<'q, sqlx::Any> for $name {
+        impl<'q> $crate::sqlx::Encode<'q, $crate::sqlx::Any> for $name {
             fn encode_by_ref(
                 &self,
-                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
-            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <&str as sqlx::Encode<'q, sqlx::Any>>::encode_by_ref(&self.as_str(), buf)
+                buf: &mut <$crate::sqlx::Any as $crate::sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<$crate::sqlx::encode::IsNull, $crate::sqlx::error::BoxDynError> {
+                <&str as $crate::sqlx::Encode<'q, $crate::sqlx::Any>>::encode_by_ref(&self.as_str(), buf)
             }
         }
     };
 }
-pub(crate) use stored_enum;
