@@ -17,6 +17,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+pub use store::Page;
+
 pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 200;
 
@@ -28,24 +30,6 @@ pub struct PageQuery {
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-pub struct Page {
-    pub limit: i64,
-    /// Items must have an id greater than this.
-    pub after: String,
-}
-
-impl Page {
-    /// For lists newest first: items must have an id below this. Ids are UUIDv7, so
-    /// descending id is newest first, and "~" sorts after every id (the first page).
-    pub fn before(&self) -> String {
-        if self.after.is_empty() {
-            "~".to_owned()
-        } else {
-            self.after.clone()
-        }
-    }
 }
 
 impl PageQuery {

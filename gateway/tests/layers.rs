@@ -239,6 +239,27 @@ fn only_the_http_edge_speaks_of_api_errors() {
     assert!(offenders.is_empty(), "below the HTTP edge: {offenders:?}");
 }
 
+/// Tenant data is opened by the authorizer alone: nothing else grants a project scope.
+#[test]
+fn only_the_authorizer_grants_a_project_scope() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut granting = Vec::new();
+    for krate in ["gateway", "store"] {
+        for path in modules(&root.join(krate).join("src")).into_values() {
+            let relative = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            if text.contains("ProjectScope::granted(") {
+                granting.push(relative);
+            }
+        }
+    }
+    assert_eq!(granting, ["gateway/src/access/mod.rs"]);
+}
+
 #[test]
 fn a_circle_is_found() {
     let dir = std::env::temp_dir().join(format!("sluice-layers-{}", std::process::id()));

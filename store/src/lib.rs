@@ -3,6 +3,8 @@
 //! - [`db`]: the database on SQLite or PostgreSQL, its migrations and transactions;
 //! - [`files`]: artifact files on disk; [`crypto`]: secrets sealed at rest;
 //! - [`names`]: values that parse (names, emails, property keys);
+//! - [`scope`]: tenant data through handles the authorizer opens, and per resource
+//!   its rows and named queries ([`folders`]);
 //! - [`Error`]: the domain error every layer below the HTTP edge returns.
 //!
 //! Nothing here knows HTTP.
@@ -11,8 +13,13 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod files;
+pub mod folders;
 pub mod names;
+pub mod page;
+pub mod scope;
 
 pub use error::{Error, Kind};
+pub use page::Page;
+pub use scope::{ProjectScope, ProjectWrite};
 /// For [`stored_enum!`] expanded in other crates.
 pub use sqlx;

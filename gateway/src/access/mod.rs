@@ -37,6 +37,7 @@ use roles::{stored, AccountRole, ProjectRole};
 use crate::error::ApiError;
 use crate::AppState;
 use store::db::Db;
+use store::ProjectScope;
 
 const MODEL: &str = include_str!("../../authz/model.conf");
 const POLICY: &str = include_str!("../../authz/policy.csv");
@@ -242,6 +243,7 @@ impl Authorizer {
         Ok(ProjectAccess {
             account: principal.account.clone(),
             project_id: project_id.to_owned(),
+            scope: ProjectScope::granted(db, principal.account.as_str(), project_id),
             role,
             user_id: principal.user_id.clone(),
             plan: principal.plan.clone(),
@@ -298,6 +300,7 @@ impl AccountAccess {
 pub struct ProjectAccess {
     account: AccountId,
     project_id: String,
+    scope: ProjectScope,
     role: ProjectRole,
     user_id: String,
     plan: String,
@@ -309,6 +312,10 @@ impl ProjectAccess {
     }
     pub fn project_id(&self) -> &str {
         &self.project_id
+    }
+    /// The project's data, scoped to it and its account.
+    pub fn scope(&self) -> &ProjectScope {
+        &self.scope
     }
     pub fn role(&self) -> ProjectRole {
         self.role

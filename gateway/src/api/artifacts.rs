@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use utoipa::ToSchema;
 
-use super::projects::{count_in_project, lock_project};
+use super::projects::count_in_project;
 use super::rfc3339;
 use crate::access::{can, ProjectAccess, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
@@ -231,10 +231,9 @@ pub async fn upload_artifact(
     drop(file);
     let sha256 = hex::encode(hasher.finalize());
 
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
+    let mut write = access.scope().write().await?;
     ensure_below(
-        count_in_project(&mut tx, "artifacts", &project_id).await?,
+        count_in_project(write.tx(), "artifacts", &project_id).await?,
         limits.artifacts_per_project,
         "artifacts_per_project",
         "this project",
@@ -243,7 +242,7 @@ pub async fn upload_artifact(
         sqlx::query_as("select count(*) from artifacts where project_id = $1 and name = $2")
             .bind(&project_id)
             .bind(name.as_str())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **write.tx())
             .await?;
     if same > 0 {
         return Err(Error::already_exists(
@@ -265,11 +264,11 @@ pub async fn upload_artifact(
         .bind(size as i64)
         .bind(&sha256)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **write.tx())
         .await?;
     state.files.install(&temp.path, &project_id, &id).await?;
     temp.keep = true;
-    if let Err(e) = tx.commit().await {
+    if let Err(e) = write.commit().await {
         state.files.remove(&project_id, &id).await;
         return Err(e.into());
     }
@@ -391,13 +390,12 @@ pub async fn delete_artifact(
     access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, artifact_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
+    let mut write = access.scope().write().await?;
     let found: Option<(String,)> =
         sqlx::query_as("select id from artifacts where id = $1 and project_id = $2")
             .bind(&artifact_id)
             .bind(&project_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **write.tx())
             .await?;
     if found.is_none() {
         return Err(Error::not_found("artifact").into());
@@ -407,7 +405,7 @@ pub async fn delete_artifact(
           union select j.name from job_versions v join jobs j on j.id = v.job_id where v.artifact_id = $1",
     )
     .bind(&artifact_id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **write.tx())
     .await?;
     if !users.is_empty() {
         let names: Vec<String> = users.into_iter().map(|(n,)| n).collect();
@@ -422,9 +420,9 @@ pub async fn delete_artifact(
     }
     sqlx::query("delete from artifacts where id = $1")
         .bind(&artifact_id)
-        .execute(&mut *tx)
+        .execute(&mut **write.tx())
         .await?;
-    tx.commit().await?;
+    write.commit().await?;
     state.files.remove(&project_id, &artifact_id).await;
     Ok(StatusCode::NO_CONTENT)
 }

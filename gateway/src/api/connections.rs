@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::projects::{count_in_project, lock_project};
+use super::projects::count_in_project;
 use super::rfc3339;
 use crate::access::{can, AccountId, ProjectAccess, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
@@ -240,15 +240,14 @@ pub async fn create_connection(
     let id = new_id();
     let sealed = seal(&state, access.account(), &id, &body.secret_properties)?;
     let secret_keys: Vec<String> = body.secret_properties.keys().cloned().collect();
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
+    let mut write = access.scope().write().await?;
     ensure_below(
-        count_in_project(&mut tx, "connections", &project_id).await?,
+        count_in_project(write.tx(), "connections", &project_id).await?,
         limits.connections_per_project,
         "connections_per_project",
         "this project",
     )?;
-    ensure_connection_name_free(&mut tx, &project_id, name.as_str(), "").await?;
+    ensure_connection_name_free(write.tx(), &project_id, name.as_str(), "").await?;
     let now = now_ms();
     sqlx::query(
         "insert into connections (id, project_id, name, kind, properties, secret_properties, secret_keys, created_at, updated_at)
@@ -262,9 +261,9 @@ pub async fn create_connection(
     .bind(&sealed)
     .bind(serde_json::to_string(&secret_keys).map_err(Error::internal)?)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **write.tx())
     .await?;
-    tx.commit().await?;
+    write.commit().await?;
     let created = Connection {
         id,
         project_id,
@@ -343,10 +342,9 @@ pub async fn update_connection(
     if let Some(p) = &body.properties {
         check_properties("properties", p)?;
     }
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
+    let mut write = access.scope().write().await?;
     let (current, sealed) =
-        fetch_connection(&mut *tx, &access, &project_id, &connection_id).await?;
+        fetch_connection(&mut **write.tx(), &access, &project_id, &connection_id).await?;
     let mut secrets = open_secrets(&state, access.account(), &connection_id, &sealed)?;
     if let Some(changes) = body.secret_properties {
         for (key, value) in changes {
@@ -364,7 +362,7 @@ pub async fn update_connection(
     let properties = body.properties.unwrap_or(current.properties);
     check_disjoint(&properties, secrets.keys().cloned())?;
     let name = name.map(|n| n.as_str().to_owned()).unwrap_or(current.name);
-    ensure_connection_name_free(&mut tx, &project_id, &name, &connection_id).await?;
+    ensure_connection_name_free(write.tx(), &project_id, &name, &connection_id).await?;
     let secret_keys: Vec<String> = secrets.keys().cloned().collect();
     sqlx::query(
         "update connections set name = $1, properties = $2, secret_properties = $3, secret_keys = $4, updated_at = $5
@@ -377,9 +375,9 @@ pub async fn update_connection(
     .bind(now_ms())
     .bind(&connection_id)
     .bind(&project_id)
-    .execute(&mut *tx)
+    .execute(&mut **write.tx())
     .await?;
-    tx.commit().await?;
+    write.commit().await?;
     Ok(JsonResponse(
         fetch_connection(&state.db.pool, &access, &project_id, &connection_id)
             .await?

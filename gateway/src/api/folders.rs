@@ -1,26 +1,23 @@
 //! Folders: a tree per project (at most `folders_per_project`, nested at most
 //! `folder_depth` deep, at most `entries_per_folder` jobs and folders in one folder).
 
-use std::collections::HashMap;
-use store::Error;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::folders::FolderRow;
+use store::names::Name;
+use store::{Error, ProjectWrite};
 use utoipa::ToSchema;
 
-use super::projects::{count_in_project, lock_project};
 use super::rfc3339;
-use crate::access::{can, ProjectAccess, ProjectGuard};
+use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{double_option, Json, Path, Query};
 use crate::limits::{ensure_below, Limits};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
-use store::db::{new_id, now_ms, Tx};
-use store::names::Name;
 
 #[derive(Serialize, ToSchema)]
 pub struct Folder {
@@ -33,109 +30,26 @@ pub struct Folder {
     pub updated_at: DateTime<Utc>,
 }
 
-type FolderRow = (String, String, Option<String>, String, i64, i64);
-const FOLDER_COLUMNS: &str = "f.id, f.project_id, f.parent_id, f.name, f.created_at, f.updated_at";
-
-fn folder_from_row((id, project_id, parent_id, name, created, updated): FolderRow) -> Folder {
-    Folder {
-        id,
-        project_id,
-        parent_id,
-        name,
-        created_at: rfc3339(created),
-        updated_at: rfc3339(updated),
-    }
-}
-
-/// The folder tree of one project, read inside the locked transaction.
-struct Tree {
-    parent: HashMap<String, Option<String>>,
-}
-
-impl Tree {
-    async fn load(tx: &mut Tx, project_id: &str) -> Result<Self, Error> {
-        let rows: Vec<(String, Option<String>)> =
-            sqlx::query_as("select id, parent_id from folders where project_id = $1")
-                .bind(project_id)
-                .fetch_all(&mut **tx)
-                .await?;
-        Ok(Self {
-            parent: rows.into_iter().collect(),
-        })
-    }
-
-    fn contains(&self, id: &str) -> bool {
-        self.parent.contains_key(id)
-    }
-
-    /// Depth of a folder: 1 at the root. `None` (the root itself) has depth 0.
-    fn depth(&self, id: Option<&str>) -> i64 {
-        let mut depth = 0;
-        let mut cursor = id.map(str::to_owned);
-        while let Some(current) = cursor {
-            depth += 1;
-            cursor = self.parent.get(&current).cloned().flatten();
-            if depth > self.parent.len() as i64 {
-                break; // a cycle cannot be stored, but never loop on bad data
-            }
+impl From<FolderRow> for Folder {
+    fn from(row: FolderRow) -> Self {
+        Folder {
+            id: row.id,
+            project_id: row.project_id,
+            parent_id: row.parent_id,
+            name: row.name,
+            created_at: rfc3339(row.created_at),
+            updated_at: rfc3339(row.updated_at),
         }
-        depth
     }
-
-    /// True when `candidate` is `ancestor` or lies below it.
-    fn is_within(&self, candidate: &str, ancestor: &str) -> bool {
-        let mut cursor = Some(candidate.to_owned());
-        let mut steps = 0;
-        while let Some(current) = cursor {
-            if current == ancestor {
-                return true;
-            }
-            steps += 1;
-            if steps > self.parent.len() {
-                return false;
-            }
-            cursor = self.parent.get(&current).cloned().flatten();
-        }
-        false
-    }
-
-    /// Levels in the subtree rooted at `id`, counting `id` itself as 1.
-    fn height(&self, id: &str) -> i64 {
-        let own = self.depth(Some(id));
-        self.parent
-            .keys()
-            .filter(|f| self.is_within(f, id))
-            .map(|f| self.depth(Some(f)) - own + 1)
-            .max()
-            .unwrap_or(1)
-    }
-}
-
-/// Jobs and folders directly inside `folder_id` (`None`: the project root).
-pub async fn count_entries(
-    tx: &mut Tx,
-    project_id: &str,
-    folder_id: Option<&str>,
-) -> Result<i64, Error> {
-    let (n,): (i64,) = sqlx::query_as(
-        "select (select count(*) from folders where project_id = $1 and coalesce(parent_id, '') = $2)
-              + (select count(*) from jobs where project_id = $1 and coalesce(folder_id, '') = $2)",
-    )
-    .bind(project_id)
-    .bind(folder_id.unwrap_or(""))
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(n)
 }
 
 /// Refuses when `folder_id` (the destination of a new or moved entry) is full.
 pub async fn ensure_room_in(
-    tx: &mut Tx,
+    write: &mut ProjectWrite,
     limits: &Limits,
-    project_id: &str,
     folder_id: Option<&str>,
 ) -> Result<(), Error> {
-    let entries = count_entries(tx, project_id, folder_id).await?;
+    let entries = write.folders().count_entries(folder_id).await?;
     let what = if folder_id.is_some() {
         "the folder"
     } else {
@@ -149,42 +63,28 @@ pub async fn ensure_room_in(
     )
 }
 
-/// 422 unless `folder_id` is a folder of this project; the caller holds the project lock.
+/// 422 unless `folder_id` is a folder of this project.
 pub async fn ensure_folder_in_project(
-    tx: &mut Tx,
-    project_id: &str,
+    write: &mut ProjectWrite,
     folder_id: &str,
     field: &str,
 ) -> Result<(), Error> {
-    let found: Option<(String,)> =
-        sqlx::query_as("select id from folders where id = $1 and project_id = $2")
-            .bind(folder_id)
-            .bind(project_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    found.map(|_| ()).ok_or_else(|| {
-        Error::invalid(
-            field,
-            format!("{field} `{folder_id}` is not a folder of this project"),
-        )
-    })
+    if write.folders().exists(folder_id).await? {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        field,
+        format!("{field} `{folder_id}` is not a folder of this project"),
+    ))
 }
 
 async fn ensure_folder_name_free(
-    tx: &mut Tx,
-    project_id: &str,
+    write: &mut ProjectWrite,
     parent_id: Option<&str>,
     name: &str,
     except: &str,
 ) -> Result<(), Error> {
-    let (n,): (i64,) = sqlx::query_as("select count(*) from folders where project_id = $1 and coalesce(parent_id, '') = $2 and name = $3 and id <> $4")
-        .bind(project_id)
-        .bind(parent_id.unwrap_or(""))
-        .bind(name)
-        .bind(except)
-        .fetch_one(&mut **tx)
-        .await?;
-    if n > 0 {
+    if write.folders().name_taken(parent_id, name, except).await? {
         return Err(Error::already_exists(
             "name",
             format!("a folder named `{name}` already exists there"),
@@ -193,27 +93,35 @@ async fn ensure_folder_name_free(
     Ok(())
 }
 
+fn too_deep(limits: &Limits, depth: i64, what: &str) -> Error {
+    Error::limit_exceeded(
+        "folder_depth",
+        limits.folder_depth,
+        format!(
+            "folders nest at most {} deep; {what} at depth {depth}",
+            limits.folder_depth
+        ),
+    )
+}
+
+fn not_a_folder(parent: &str) -> Error {
+    Error::invalid(
+        "parent_id",
+        format!("parent_id `{parent}` is not a folder of this project"),
+    )
+}
+
 #[utoipa::path(get, path = "/projects/{project_id}/folders", tag = "folders", params(("project_id" = String, Path), PageQuery),
     responses((status = 200, body = Paginated<Folder>), (status = 404, body = ErrorBody)))]
 pub async fn list_folders(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path(project_id): Path<String>,
+    Path(_project_id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Folder>>> {
     let page = q.page()?;
-    let rows: Vec<FolderRow> = sqlx::query_as(&format!(
-        "select {FOLDER_COLUMNS} from folders f join projects p on p.id = f.project_id
-          where p.account_id = $1 and f.project_id = $2 and f.id > $3 order by f.id limit $4"
-    ))
-    .bind(access.account().as_str())
-    .bind(&project_id)
-    .bind(&page.after)
-    .bind(page.limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access.scope().folders().list(&page).await?;
     Ok(JsonResponse(Paginated::from_rows(
-        rows.into_iter().map(folder_from_row).collect(),
+        rows.into_iter().map(Folder::from).collect(),
         &page,
         |f| &f.id,
     )))
@@ -232,96 +140,43 @@ pub struct CreateFolder {
 pub async fn create_folder(
     State(state): State<AppState>,
     access: ProjectGuard<can::WriteDrafts>,
-    Path(project_id): Path<String>,
+    Path(_project_id): Path<String>,
     Json(body): Json<CreateFolder>,
 ) -> ApiResult<(StatusCode, JsonResponse<Folder>)> {
     let name = Name::parse("name", &body.name)?;
     let limits = state.limits(access.plan());
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
-    let tree = Tree::load(&mut tx, &project_id).await?;
+    let mut write = access.scope().write().await?;
+    let tree = write.folders().tree().await?;
     let parent = body.parent_id.as_deref();
-    if let Some(parent) = parent {
-        if !tree.contains(parent) {
-            return Err(Error::invalid(
-                "parent_id",
-                format!("parent_id `{parent}` is not a folder of this project"),
-            )
-            .into());
-        }
+    if let Some(parent) = parent.filter(|p| !tree.contains(p)) {
+        return Err(not_a_folder(parent).into());
     }
     ensure_below(
-        count_in_project(&mut tx, "folders", &project_id).await?,
+        write.folders().count().await?,
         limits.folders_per_project,
         "folders_per_project",
         "this project",
     )?;
     let depth = tree.depth(parent) + 1;
     if depth > limits.folder_depth {
-        return Err(Error::limit_exceeded(
-            "folder_depth",
-            limits.folder_depth,
-            format!(
-                "folders nest at most {} deep; this folder would be at depth {depth}",
-                limits.folder_depth
-            ),
-        )
-        .into());
+        return Err(too_deep(&limits, depth, "this folder would be").into());
     }
-    ensure_room_in(&mut tx, &limits, &project_id, parent).await?;
-    ensure_folder_name_free(&mut tx, &project_id, parent, name.as_str(), "").await?;
-    let id = new_id();
-    let now = now_ms();
-    sqlx::query("insert into folders (id, project_id, parent_id, name, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)")
-        .bind(&id)
-        .bind(&project_id)
-        .bind(parent)
-        .bind(name.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    let folder = folder_from_row((
-        id,
-        project_id,
-        body.parent_id,
-        name.as_str().to_owned(),
-        now,
-        now,
-    ));
-    Ok((StatusCode::CREATED, JsonResponse(folder)))
-}
-
-async fn fetch_folder(
-    state: &AppState,
-    access: &ProjectAccess,
-    project_id: &str,
-    folder_id: &str,
-) -> Result<Folder, Error> {
-    let row: Option<FolderRow> = sqlx::query_as(&format!(
-        "select {FOLDER_COLUMNS} from folders f join projects p on p.id = f.project_id
-          where p.account_id = $1 and f.project_id = $2 and f.id = $3"
-    ))
-    .bind(access.account().as_str())
-    .bind(project_id)
-    .bind(folder_id)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    row.map(folder_from_row)
-        .ok_or_else(|| Error::not_found("folder"))
+    ensure_room_in(&mut write, &limits, parent).await?;
+    ensure_folder_name_free(&mut write, parent, name.as_str(), "").await?;
+    let folder = write.folders().insert(parent, name.as_str()).await?;
+    write.commit().await?;
+    Ok((StatusCode::CREATED, JsonResponse(folder.into())))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/folders/{folder_id}", tag = "folders",
     params(("project_id" = String, Path), ("folder_id" = String, Path)),
     responses((status = 200, body = Folder), (status = 404, body = ErrorBody)))]
 pub async fn get_folder(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path((project_id, folder_id)): Path<(String, String)>,
+    Path((_project_id, folder_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<Folder>> {
-    Ok(JsonResponse(
-        fetch_folder(&state, &access, &project_id, &folder_id).await?,
-    ))
+    let folder = access.scope().folders().get(&folder_id).await?;
+    Ok(JsonResponse(folder.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -341,7 +196,7 @@ pub struct UpdateFolder {
 pub async fn update_folder(
     State(state): State<AppState>,
     access: ProjectGuard<can::WriteDrafts>,
-    Path((project_id, folder_id)): Path<(String, String)>,
+    Path((_project_id, folder_id)): Path<(String, String)>,
     Json(body): Json<UpdateFolder>,
 ) -> ApiResult<JsonResponse<Folder>> {
     let new_name = body
@@ -350,64 +205,48 @@ pub async fn update_folder(
         .map(|n| Name::parse("name", n))
         .transpose()?;
     let limits = state.limits(access.plan());
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
-    let tree = Tree::load(&mut tx, &project_id).await?;
-    let Some(current_parent) = tree.parent.get(&folder_id).cloned() else {
+    let mut write = access.scope().write().await?;
+    let tree = write.folders().tree().await?;
+    let Some(current_parent) = tree.parent_of(&folder_id) else {
         return Err(Error::not_found("folder").into());
     };
-    let (current_name,): (String,) = sqlx::query_as("select name from folders where id = $1")
-        .bind(&folder_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let current_name = write.folders().name_of(&folder_id).await?;
     let parent = match &body.parent_id {
         None => current_parent.clone(),
         Some(None) => None,
-        Some(Some(p)) => {
-            if !tree.contains(p) {
-                return Err(Error::invalid(
-                    "parent_id",
-                    format!("parent_id `{p}` is not a folder of this project"),
-                )
-                .into());
-            }
-            if tree.is_within(p, &folder_id) {
-                return Err(Error::invalid(
-                    "parent_id",
-                    "a folder cannot be moved into itself or one of its own subfolders",
-                )
-                .into());
-            }
-            Some(p.clone())
+        Some(Some(p)) if !tree.contains(p) => return Err(not_a_folder(p).into()),
+        Some(Some(p)) if tree.is_within(p, &folder_id) => {
+            return Err(Error::invalid(
+                "parent_id",
+                "a folder cannot be moved into itself or one of its own subfolders",
+            )
+            .into());
         }
+        Some(Some(p)) => Some(p.clone()),
     };
     if parent != current_parent {
         let depth = tree.depth(parent.as_deref()) + tree.height(&folder_id);
         if depth > limits.folder_depth {
-            return Err(Error::limit_exceeded(
-                "folder_depth",
-                limits.folder_depth,
-                format!("folders nest at most {} deep; after this move the deepest folder would be at depth {depth}", limits.folder_depth),
-            ).into());
+            return Err(too_deep(
+                &limits,
+                depth,
+                "after this move the deepest folder would be",
+            )
+            .into());
         }
-        ensure_room_in(&mut tx, &limits, &project_id, parent.as_deref()).await?;
+        ensure_room_in(&mut write, &limits, parent.as_deref()).await?;
     }
     let name = new_name
         .map(|n| n.as_str().to_owned())
         .unwrap_or(current_name);
-    ensure_folder_name_free(&mut tx, &project_id, parent.as_deref(), &name, &folder_id).await?;
-    sqlx::query("update folders set name = $1, parent_id = $2, updated_at = $3 where id = $4 and project_id = $5")
-        .bind(&name)
-        .bind(parent.as_deref())
-        .bind(now_ms())
-        .bind(&folder_id)
-        .bind(&project_id)
-        .execute(&mut *tx)
+    ensure_folder_name_free(&mut write, parent.as_deref(), &name, &folder_id).await?;
+    write
+        .folders()
+        .update(&folder_id, &name, parent.as_deref())
         .await?;
-    tx.commit().await?;
-    Ok(JsonResponse(
-        fetch_folder(&state, &access, &project_id, &folder_id).await?,
-    ))
+    write.commit().await?;
+    let folder = access.scope().folders().get(&folder_id).await?;
+    Ok(JsonResponse(folder.into()))
 }
 
 /// Deletes an empty folder; a folder with jobs or folders in it is refused.
@@ -415,16 +254,14 @@ pub async fn update_folder(
     params(("project_id" = String, Path), ("folder_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_folder(
-    State(state): State<AppState>,
     access: ProjectGuard<can::WriteDrafts>,
-    Path((project_id, folder_id)): Path<(String, String)>,
+    Path((_project_id, folder_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
-    ensure_folder_in_project(&mut tx, &project_id, &folder_id, "folder_id")
-        .await
-        .map_err(|_| Error::not_found("folder"))?;
-    let entries = count_entries(&mut tx, &project_id, Some(&folder_id)).await?;
+    let mut write = access.scope().write().await?;
+    if !write.folders().exists(&folder_id).await? {
+        return Err(Error::not_found("folder").into());
+    }
+    let entries = write.folders().count_entries(Some(&folder_id)).await?;
     if entries > 0 {
         return Err(Error::conflict(
             "folder_not_empty",
@@ -432,11 +269,7 @@ pub async fn delete_folder(
         )
         .into());
     }
-    sqlx::query("delete from folders where id = $1 and project_id = $2")
-        .bind(&folder_id)
-        .bind(&project_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    write.folders().delete(&folder_id).await?;
+    write.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,7 @@ use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::folders::{ensure_folder_in_project, ensure_room_in};
-use super::projects::{count_in_project, lock_project};
+use super::projects::count_in_project;
 use super::rfc3339;
 use crate::access::{can, AccountId, ProjectGuard};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -406,21 +406,20 @@ pub async fn create_job(
 ) -> ApiResult<Response> {
     let name = Name::parse("name", &body.name)?;
     let limits = state.limits(access.plan());
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
+    let mut write = access.scope().write().await?;
     let folder = body.folder_id.as_deref();
     if let Some(folder) = folder {
-        ensure_folder_in_project(&mut tx, &project_id, folder, "folder_id").await?;
+        ensure_folder_in_project(&mut write, folder, "folder_id").await?;
     }
-    body.content.validate(&mut tx, &project_id).await?;
+    body.content.validate(write.tx(), &project_id).await?;
     ensure_below(
-        count_in_project(&mut tx, "jobs", &project_id).await?,
+        count_in_project(write.tx(), "jobs", &project_id).await?,
         limits.jobs_per_project,
         "jobs_per_project",
         "this project",
     )?;
-    ensure_room_in(&mut tx, &limits, &project_id, folder).await?;
-    ensure_job_name_free(&mut tx, &project_id, folder, name.as_str(), "").await?;
+    ensure_room_in(&mut write, &limits, folder).await?;
+    ensure_job_name_free(write.tx(), &project_id, folder, name.as_str(), "").await?;
     let id = new_id();
     let now = now_ms();
     let (kind, sql, artifact, entry, args) = body.content.columns();
@@ -438,10 +437,10 @@ pub async fn create_job(
     .bind(entry)
     .bind(args)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **write.tx())
     .await?;
-    let job = fetch_job_tx(&mut tx, &project_id, &id).await?;
-    tx.commit().await?;
+    let job = fetch_job_tx(write.tx(), &project_id, &id).await?;
+    write.commit().await?;
     Ok(job_response(StatusCode::CREATED, job))
 }
 
@@ -488,28 +487,27 @@ pub async fn update_job(
         .map(|n| Name::parse("name", n))
         .transpose()?;
     let limits = state.limits(access.plan());
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
-    let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
+    let mut write = access.scope().write().await?;
+    let job = fetch_job_tx(write.tx(), &project_id, &job_id).await?;
     check_if_match(&headers, job.revision)?;
     let folder = match &body.folder_id {
         None => job.folder_id.clone(),
         Some(None) => None,
         Some(Some(f)) => {
-            ensure_folder_in_project(&mut tx, &project_id, f, "folder_id").await?;
+            ensure_folder_in_project(&mut write, f, "folder_id").await?;
             Some(f.clone())
         }
     };
     if folder != job.folder_id {
-        ensure_room_in(&mut tx, &limits, &project_id, folder.as_deref()).await?;
+        ensure_room_in(&mut write, &limits, folder.as_deref()).await?;
     }
     let name = new_name
         .map(|n| n.as_str().to_owned())
         .unwrap_or(job.name.clone());
-    ensure_job_name_free(&mut tx, &project_id, folder.as_deref(), &name, &job_id).await?;
+    ensure_job_name_free(write.tx(), &project_id, folder.as_deref(), &name, &job_id).await?;
     let content = match body.content {
         Some(c) => {
-            c.validate(&mut tx, &project_id).await?;
+            c.validate(write.tx(), &project_id).await?;
             c
         }
         None => job.content.clone(),
@@ -520,10 +518,10 @@ pub async fn update_job(
         .bind(now_ms())
         .bind(&job_id)
         .bind(&project_id)
-        .execute(&mut *tx)
+        .execute(&mut **write.tx())
         .await?;
-    let job = write_content(&mut tx, &project_id, &job_id, &content).await?;
-    tx.commit().await?;
+    let job = write_content(write.tx(), &project_id, &job_id, &content).await?;
+    write.commit().await?;
     Ok(job_response(StatusCode::OK, job))
 }
 
@@ -556,22 +554,20 @@ pub async fn write_content(
 #[utoipa::path(delete, path = "/projects/{project_id}/jobs/{job_id}", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn delete_job(
-    State(state): State<AppState>,
     access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
-    let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
+    let mut write = access.scope().write().await?;
+    let job = fetch_job_tx(write.tx(), &project_id, &job_id).await?;
     if headers.contains_key(header::IF_MATCH) {
         check_if_match(&headers, job.revision)?;
     }
     sqlx::query("delete from jobs where id = $1 and project_id = $2")
         .bind(&job_id)
         .bind(&project_id)
-        .execute(&mut *tx)
+        .execute(&mut **write.tx())
         .await?;
-    tx.commit().await?;
+    write.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

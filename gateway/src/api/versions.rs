@@ -15,7 +15,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::jobs::{
     check_if_match, fetch_job, fetch_job_tx, job_response, write_content, JobContent,
 };
-use super::projects::lock_project;
 use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
@@ -153,9 +152,8 @@ pub async fn save_version(
 ) -> ApiResult<(StatusCode, JsonResponse<SavedVersion>)> {
     let message = bounded_text("message", &body.message, MAX_MESSAGE_CHARS)?;
     let keep = state.limits(access.plan()).versions_per_job;
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
-    let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
+    let mut write = access.scope().write().await?;
+    let job = fetch_job_tx(write.tx(), &project_id, &job_id).await?;
     if headers.contains_key(axum::http::header::IF_MATCH) {
         check_if_match(&headers, job.revision)?;
     }
@@ -175,12 +173,12 @@ pub async fn save_version(
     .bind(args)
     .bind(access.user_id())
     .bind(now_ms())
-    .execute(&mut *tx)
+    .execute(&mut **write.tx())
     .await?;
     sqlx::query("update jobs set last_version = $1 where id = $2")
         .bind(number)
         .bind(&job_id)
-        .execute(&mut *tx)
+        .execute(&mut **write.tx())
         .await?;
     let oldest_kept = number - keep + 1;
     let pruned: Vec<(i64,)> = sqlx::query_as(
@@ -188,15 +186,15 @@ pub async fn save_version(
     )
     .bind(&job_id)
     .bind(oldest_kept)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **write.tx())
     .await?;
     sqlx::query("delete from job_versions where job_id = $1 and version < $2")
         .bind(&job_id)
         .bind(oldest_kept)
-        .execute(&mut *tx)
+        .execute(&mut **write.tx())
         .await?;
-    let version = fetch_version(&mut tx, &job_id, number).await?;
-    tx.commit().await?;
+    let version = fetch_version(write.tx(), &job_id, number).await?;
+    write.commit().await?;
     Ok((
         StatusCode::CREATED,
         JsonResponse(SavedVersion {
@@ -292,20 +290,18 @@ pub struct Rollback {
     params(("project_id" = String, Path), ("job_id" = String, Path), ("If-Match" = String, Header)), request_body = Rollback,
     responses((status = 200, body = super::jobs::Job), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 428, body = ErrorBody)))]
 pub async fn rollback(
-    State(state): State<AppState>,
     access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
     Json(body): Json<Rollback>,
 ) -> ApiResult<Response> {
-    let mut tx = state.db.begin_write().await?;
-    lock_project(&state.db, &mut tx, access.account(), &project_id).await?;
-    let job = fetch_job_tx(&mut tx, &project_id, &job_id).await?;
+    let mut write = access.scope().write().await?;
+    let job = fetch_job_tx(write.tx(), &project_id, &job_id).await?;
     check_if_match(&headers, job.revision)?;
-    let version = fetch_version(&mut tx, &job_id, body.version).await?;
+    let version = fetch_version(write.tx(), &job_id, body.version).await?;
     // The artifact a JAR version names may have been deleted since; re-check it.
-    version.content.validate(&mut tx, &project_id).await?;
-    let job = write_content(&mut tx, &project_id, &job_id, &version.content).await?;
-    tx.commit().await?;
+    version.content.validate(write.tx(), &project_id).await?;
+    let job = write_content(write.tx(), &project_id, &job_id, &version.content).await?;
+    write.commit().await?;
     Ok(job_response(StatusCode::OK, job))
 }

@@ -250,18 +250,16 @@ pub async fn create_deployment(
         None if job.last_version > 0 => job.last_version,
         None => return Err(Error::invalid("version", "the job has no saved version; save one first (deployments run saved versions, not drafts)").into()),
     };
-    let mut tx = state.db.begin_write().await?;
-    crate::api::projects::lock_project(&state.db, &mut tx, access.account(), access.project_id())
-        .await?;
-    crate::product_forms::ensure_engine_allows(&mut tx, &cluster_id, false).await?;
-    let content = crate::api::versions::fetch_version(&mut tx, &job.id, version)
+    let mut write = access.scope().write().await?;
+    crate::product_forms::ensure_engine_allows(write.tx(), &cluster_id, false).await?;
+    let content = crate::api::versions::fetch_version(write.tx(), &job.id, version)
         .await?
         .content;
     let (taken,): (i64,) =
         sqlx::query_as("select count(*) from deployments where project_id = $1 and name = $2")
             .bind(access.project_id())
             .bind(name.as_str())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **write.tx())
             .await?;
     if taken > 0 {
         return Err(Error::already_exists(
@@ -296,9 +294,9 @@ pub async fn create_deployment(
     .bind(parallelism)
     .bind(cu_per_task)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **write.tx())
     .await?;
-    tx.commit().await?;
+    write.commit().await?;
     record::event(
         &state,
         &id,

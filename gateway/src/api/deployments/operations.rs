@@ -106,14 +106,12 @@ pub async fn start_deployment(
     }
     // One transaction under the project's lock: the capacity check and the start
     // cannot interleave with another start, so racing starts cannot exceed it.
-    let mut tx = state.db.begin_write().await?;
-    crate::api::projects::lock_project(&state.db, &mut tx, access.account(), access.project_id())
+    let mut write = access.scope().write().await?;
+    crate::balance::ensure_not_in_arrears(write.tx(), access.account().as_str()).await?;
+    crate::product_forms::ensure_engine_allows(write.tx(), &d.cluster_id, true).await?;
+    crate::product_forms::ensure_allowed(write.tx(), access.project_id(), lifecycle::Action::Run)
         .await?;
-    crate::balance::ensure_not_in_arrears(&mut tx, access.account().as_str()).await?;
-    crate::product_forms::ensure_engine_allows(&mut tx, &d.cluster_id, true).await?;
-    crate::product_forms::ensure_allowed(&mut tx, access.project_id(), lifecycle::Action::Run)
-        .await?;
-    ensure_capacity(&mut tx, &d).await?;
+    ensure_capacity(write.tx(), &d).await?;
     // Only one start wins: the others see it already wanting to run. A deployment whose
     // job failed (restarts used up) still wants to run and may be started again.
     let started = sqlx::query(
@@ -126,7 +124,7 @@ pub async fn start_deployment(
     .bind(i64::from(body.allow_empty_state))
     .bind(now_ms())
     .bind(&d.id)
-    .execute(&mut *tx)
+    .execute(&mut **write.tx())
     .await?;
     if started.rows_affected() == 0 {
         return Err(Error::conflict(
@@ -135,7 +133,7 @@ pub async fn start_deployment(
         )
         .into());
     }
-    tx.commit().await?;
+    write.commit().await?;
     record::event(&state, &d.id, "start", &format!("start requested ({mode})")).await?;
     kick(&state, &d.id);
     Ok((

@@ -1,0 +1,105 @@
+//! Tenant scoping in one place. Tenant data is reached through a handle that says whose
+//! it is:
+//!
+//! - [`ProjectScope`]: one project of one account, opened by the authorizer once it
+//!   found that the caller may act on that project. Every read it offers is scoped to
+//!   the account and the project here, not in each caller's SQL.
+//! - [`ProjectWrite`]: a write transaction holding the project's row lock, taken only
+//!   through a [`ProjectScope`]; the project's limits and invariants are checked and
+//!   changed under it.
+//!
+//! Only the authorizer (`gateway/src/access`) calls [`ProjectScope::granted`]; a test
+//! of the gateway fails on any other caller.
+
+use crate::db::{Db, Tx};
+use crate::Error;
+
+#[derive(Clone)]
+pub struct ProjectScope {
+    db: Db,
+    account_id: String,
+    project_id: String,
+}
+
+impl std::fmt::Debug for ProjectScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProjectScope")
+            .field("account_id", &self.account_id)
+            .field("project_id", &self.project_id)
+            .finish()
+    }
+}
+
+impl ProjectScope {
+    /// For the authorizer alone, once the caller passed its check on this project of
+    /// this account.
+    pub fn granted(db: &Db, account_id: &str, project_id: &str) -> Self {
+        Self {
+            db: db.clone(),
+            account_id: account_id.to_owned(),
+            project_id: project_id.to_owned(),
+        }
+    }
+
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Begins a write transaction and locks the project's row, so that writers of one
+    /// project serialise: a limit counted under the lock cannot be passed by a
+    /// concurrent request. Not found once the project is gone.
+    pub async fn write(&self) -> Result<ProjectWrite, Error> {
+        let mut tx = self.db.begin_write().await?;
+        let found: Option<(String,)> = sqlx::query_as(&format!(
+            "select id from projects where id = $1 and account_id = $2{}",
+            self.db.for_update()
+        ))
+        .bind(&self.project_id)
+        .bind(&self.account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if found.is_none() {
+            return Err(Error::not_found("project"));
+        }
+        Ok(ProjectWrite {
+            tx,
+            project_id: self.project_id.clone(),
+        })
+    }
+}
+
+/// A write transaction on one project, its row locked. Dropped without
+/// [`commit`](Self::commit), nothing it wrote is kept.
+pub struct ProjectWrite {
+    tx: Tx,
+    project_id: String,
+}
+
+impl ProjectWrite {
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    /// The transaction, for the statements of resources that have no named queries
+    /// here yet; they must scope themselves to [`project_id`](Self::project_id).
+    pub fn tx(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    pub(crate) fn parts(&mut self) -> (&mut Tx, &str) {
+        (&mut self.tx, &self.project_id)
+    }
+
+    pub async fn commit(self) -> Result<(), Error> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
