@@ -6,35 +6,26 @@ use crate::AppState;
 use delivery::Target;
 use store::Error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Sms,
-    DingTalk,
-    Webhook,
+store::stored_enum! {
+    /// A notification channel's kind, stored as its name.
+    pub enum Channel {
+        Email = "email",
+        Sms = "sms",
+        DingTalk = "dingtalk",
+        Webhook = "webhook",
+    }
 }
 
 impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Sms => "sms",
-            Self::DingTalk => "dingtalk",
-            Self::Webhook => "webhook",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        match text {
-            "email" => Ok(Self::Email),
-            "sms" => Ok(Self::Sms),
-            "dingtalk" => Ok(Self::DingTalk),
-            "webhook" => Ok(Self::Webhook),
-            other => Err(Error::invalid(
+    /// The kind a request names; email is not one an account creates (its address is
+    /// a contact's, not a channel's).
+    pub fn from_request(text: &str) -> Result<Self, Error> {
+        Self::parse(text).ok_or_else(|| {
+            Error::invalid(
                 "kind",
-                format!("`{other}` is not a channel (sms, dingtalk or webhook)"),
-            )),
-        }
+                format!("`{text}` is not a channel (sms, dingtalk or webhook)"),
+            )
+        })
     }
 }
 

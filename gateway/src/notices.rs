@@ -83,14 +83,13 @@ pub async fn notify(
         .await?;
     }
     // Account channels get one message per notice, not one per person.
-    let channels: Vec<(String, String)> = sqlx::query_as(
+    let channels: Vec<(String, crate::channels::Channel)> = sqlx::query_as(
         "select id, kind from notification_channels where account_id = $1 order by id",
     )
     .bind(account_id)
     .fetch_all(&mut **tx)
     .await?;
-    for (channel_id, kind) in channels {
-        let channel = crate::channels::Channel::parse(&kind)?;
+    for (channel_id, channel) in channels {
         crate::outbox::enqueue(
             tx,
             &crate::outbox::NewMessage {

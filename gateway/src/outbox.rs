@@ -260,7 +260,7 @@ async fn resolve(state: &AppState, row: &Leased) -> anyhow::Result<Option<Target
             address: row.recipient.clone(),
         }));
     }
-    let found: Option<(String, String, Option<String>)> = sqlx::query_as(
+    let found: Option<(Channel, String, Option<String>)> = sqlx::query_as(
         "select kind, address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
     )
     .bind(&row.recipient)
@@ -272,7 +272,6 @@ async fn resolve(state: &AppState, row: &Leased) -> anyhow::Result<Option<Target
     };
     let (address, secret) =
         crate::channels::open_channel(state, &row.recipient, &address, secret.as_deref())?;
-    let kind = Channel::parse(&kind).map_err(|e| anyhow::anyhow!(e.message))?;
     Ok(Some(crate::channels::target(kind, address, secret)))
 }
 

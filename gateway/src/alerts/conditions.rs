@@ -1,6 +1,7 @@
 //! The conditions a rule can watch, and whether one holds for a deployment now.
 
 use super::{Deployment, Rule};
+use crate::engine::record::{DesiredState, Status};
 use crate::AppState;
 use store::db::Tx;
 use store::Error;
@@ -82,9 +83,9 @@ pub(super) async fn holds(
 ) -> Result<Option<String>, Error> {
     Ok(match condition {
         Condition::JobFailed => {
-            if d.desired_state != "RUNNING" {
+            if d.desired_state != DesiredState::Running {
                 None
-            } else if d.status == "FAILED" {
+            } else if d.status == Status::Failed {
                 Some(format!(
                     "deployment `{}` FAILED: {}",
                     d.name,
@@ -92,7 +93,7 @@ pub(super) async fn holds(
                         .as_deref()
                         .unwrap_or("the job ended while meant to run")
                 ))
-            } else if (d.status == "RUNNING" || d.status == "TRANSITIONING")
+            } else if matches!(d.status, Status::Running | Status::Transitioning)
                 && latest_engine_state(tx, state, d, now).await?.as_deref() == Some("RESTARTING")
             {
                 Some(format!(
@@ -154,7 +155,7 @@ pub(super) async fn holds(
             })
         }
         Condition::NoCheckpoint => {
-            if d.status != "RUNNING" {
+            if d.status != Status::Running {
                 None
             } else {
                 let running_since = status_since(tx, d).await?;
@@ -172,7 +173,7 @@ pub(super) async fn holds(
         | Condition::BackpressureHigh
         | Condition::LagHigh
         | Condition::PendingRecordsHigh => {
-            if d.status != "RUNNING" {
+            if d.status != Status::Running {
                 return Ok(None);
             }
             let samples: Vec<Sample> = sqlx::query_as(
@@ -242,10 +243,12 @@ pub(super) async fn holds(
             }
         }
         Condition::StateMismatch => {
-            let matches = match d.desired_state.as_str() {
-                "RUNNING" => d.status == "RUNNING",
+            let matches = match d.desired_state {
+                DesiredState::Running => d.status == Status::Running,
                 // Stopped or cancelled: anything but a running job is as desired.
-                _ => d.status != "RUNNING" && d.status != "STARTING",
+                DesiredState::Suspended | DesiredState::Cancelled => {
+                    !matches!(d.status, Status::Running | Status::Starting)
+                }
             };
             if matches {
                 None

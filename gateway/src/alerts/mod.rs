@@ -19,6 +19,8 @@ use store::Error;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::channels::Channel;
+use crate::engine::record::{DesiredState, Status};
 use crate::AppState;
 use store::db::{new_id, now_ms, Tx};
 
@@ -50,6 +52,24 @@ pub async fn evaluate_all(state: &AppState, now: i64) -> Result<usize, Error> {
     Ok(queued)
 }
 
+store::stored_enum! {
+    /// How urgent a rule's alerts are, P0 the most.
+    pub enum Severity {
+        P0 = "P0",
+        P1 = "P1",
+        P2 = "P2",
+        P3 = "P3",
+    }
+}
+
+store::stored_enum! {
+    /// An alert fires while its condition holds and is resolved once it no longer does.
+    pub enum AlertState {
+        Firing = "firing",
+        Resolved = "resolved",
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct Rule {
     id: String,
@@ -58,7 +78,7 @@ struct Rule {
     condition: String,
     threshold: i64,
     window_secs: i64,
-    severity: String,
+    severity: Severity,
     contact_group_id: String,
     repeat_secs: i64,
 }
@@ -67,8 +87,8 @@ struct Rule {
 struct Deployment {
     id: String,
     name: String,
-    desired_state: String,
-    status: String,
+    desired_state: DesiredState,
+    status: Status,
     last_error: Option<String>,
     updated_at: i64,
     last_checkpoint_at: Option<i64>,
@@ -76,7 +96,7 @@ struct Deployment {
 
 /// One line of a grouped message.
 struct Line {
-    severity: String,
+    severity: Severity,
     what: &'static str,
     text: String,
 }
@@ -124,14 +144,15 @@ async fn evaluate_project(
             let silenced = silenced(&mut tx, project_id, &rule.id, &d.id, now).await?;
             let firing: Option<(String, i64, Option<i64>, i64)> = sqlx::query_as(
                 "select id, started_at, notified_at, announced from alerts
-                  where rule_id = $1 and deployment_id = $2 and state = 'firing'",
+                  where rule_id = $1 and deployment_id = $2 and state = $3",
             )
             .bind(&rule.id)
             .bind(&d.id)
+            .bind(AlertState::Firing)
             .fetch_optional(&mut *tx)
             .await?;
             let line = |what: &'static str, text: String| Line {
-                severity: rule.severity.clone(),
+                severity: rule.severity,
                 what,
                 text,
             };
@@ -139,12 +160,13 @@ async fn evaluate_project(
                 (Some(summary), None) => {
                     sqlx::query(
                         "insert into alerts (id, project_id, rule_id, deployment_id, state, summary, started_at, notified_at, announced)
-                         values ($1, $2, $3, $4, 'firing', $5, $6, $7, $8)",
+                         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(new_id())
                     .bind(project_id)
                     .bind(&rule.id)
                     .bind(&d.id)
+                    .bind(AlertState::Firing)
                     .bind(&summary)
                     .bind(now)
                     .bind((!silenced).then_some(now))
@@ -183,13 +205,12 @@ async fn evaluate_project(
                     }
                 }
                 (None, Some((alert_id, started_at, _, announced))) => {
-                    sqlx::query(
-                        "update alerts set state = 'resolved', resolved_at = $1 where id = $2",
-                    )
-                    .bind(now)
-                    .bind(&alert_id)
-                    .execute(&mut *tx)
-                    .await?;
+                    sqlx::query("update alerts set state = $1, resolved_at = $2 where id = $3")
+                        .bind(AlertState::Resolved)
+                        .bind(now)
+                        .bind(&alert_id)
+                        .execute(&mut *tx)
+                        .await?;
                     if announced == 1 && !silenced {
                         let lasted = (now - started_at) / 1000;
                         by_group
@@ -248,13 +269,13 @@ async fn silenced(
 pub async fn destinations(
     conn: &mut sqlx::AnyConnection,
     group_id: &str,
-) -> Result<(Vec<String>, Vec<(String, String)>), Error> {
+) -> Result<(Vec<String>, Vec<(String, Channel)>), Error> {
     let (emails,): (String,) = sqlx::query_as("select emails from contact_groups where id = $1")
         .bind(group_id)
         .fetch_one(&mut *conn)
         .await?;
     let emails: Vec<String> = serde_json::from_str(&emails).unwrap_or_default();
-    let channels: Vec<(String, String)> = sqlx::query_as(
+    let channels: Vec<(String, Channel)> = sqlx::query_as(
         "select c.id, c.kind from contact_group_channels g join notification_channels c on c.id = g.channel_id
           where g.group_id = $1 order by c.id",
     )
@@ -319,7 +340,7 @@ async fn send_grouped(
                 account_id,
                 source_kind: "alert",
                 source_id: &source_id,
-                channel: crate::channels::Channel::parse(kind)?,
+                channel: *kind,
                 recipient: channel_id,
                 subject: &subject,
                 text: &text,

@@ -67,7 +67,7 @@ pub async fn send_to_channel(
     channel_id: &str,
     message: &Message,
 ) -> Result<Option<Result<(), delivery::DeliveryError>>, Error> {
-    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+    let row: Option<(Channel, String, Option<String>)> = sqlx::query_as(
         "select kind, address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
     )
     .bind(channel_id)
@@ -79,7 +79,7 @@ pub async fn send_to_channel(
     };
     let (address, secret) = open_channel(state, channel_id, &address, secret.as_deref())
         .map_err(|e| Error::internal(e.to_string()))?;
-    let target = target(Channel::parse(&kind)?, address, secret);
+    let target = target(kind, address, secret);
     Ok(Some(state.channels.send(&target, message).await))
 }
 
@@ -178,7 +178,7 @@ pub async fn create_channel(
     access: AccountGuard<can::account::ManageNotifications>,
     Json(body): Json<NewChannel>,
 ) -> ApiResult<(StatusCode, JsonResponse<NotificationChannel>)> {
-    let kind = Channel::parse(body.kind.trim())?;
+    let kind = Channel::from_request(body.kind.trim())?;
     let name = Name::parse("name", &body.name)?;
     let secret = validate(kind, &body)?;
     let address = body.address.trim().to_owned();

@@ -365,7 +365,7 @@ pub async fn test_contact_group(
             continue; // removed since the group was read
         };
         results.push(TestResult {
-            channel: kind,
+            channel: kind.as_str().to_owned(),
             destination: channel_id,
             delivered: outcome.is_ok(),
             error: outcome.err().map(|e| e.message),

@@ -8,6 +8,7 @@ use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{can, ProjectGuard};
+use crate::alerts::AlertState;
 use crate::api::rfc3339;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Query;
@@ -43,7 +44,7 @@ type AlertRow = (
     String,
     String,
     String,
-    String,
+    AlertState,
     String,
     i64,
     Option<i64>,
@@ -58,10 +59,13 @@ pub async fn list_alerts(
     access: ProjectGuard<can::Read>,
     Query(q): Query<AlertQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Alert>>> {
-    let wanted = q.state.unwrap_or_default();
-    if !["", "firing", "resolved"].contains(&wanted.as_str()) {
-        return Err(Error::invalid("state", "state is firing or resolved").into());
-    }
+    let wanted = match q.state.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(
+            AlertState::parse(text)
+                .ok_or_else(|| Error::invalid("state", "state is firing or resolved"))?,
+        ),
+    };
     let page = PageQuery {
         limit: q.limit,
         cursor: q.cursor,
@@ -74,7 +78,7 @@ pub async fn list_alerts(
     )
     .bind(access.project_id())
     .bind(&before)
-    .bind(&wanted)
+    .bind(wanted.map_or("", AlertState::as_str))
     .bind(page.limit + 1)
     .fetch_all(&state.db.pool)
     .await?;
@@ -85,7 +89,7 @@ pub async fn list_alerts(
                 id,
                 rule_id,
                 deployment_id,
-                state,
+                state: state.as_str().to_owned(),
                 summary,
                 started_at: rfc3339(started),
                 resolved_at: resolved.map(rfc3339),

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::access::{can, ProjectGuard};
 use crate::alerts::Condition;
+use crate::alerts::{AlertState, Severity};
 use crate::api::rfc3339;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
@@ -97,7 +98,7 @@ struct CheckedRule {
     condition: Condition,
     threshold: i64,
     window_secs: i64,
-    severity: String,
+    severity: Severity,
     repeat_secs: i64,
 }
 
@@ -158,10 +159,11 @@ async fn check_rule(
             ranged("window_secs", body.window_secs.unwrap_or(300), 1..=86_400)?,
         ),
     };
-    let severity = body.severity.clone().unwrap_or_else(|| "P1".to_owned());
-    if !["P0", "P1", "P2", "P3"].contains(&severity.as_str()) {
-        return Err(Error::invalid("severity", "severity is P0, P1, P2 or P3"));
-    }
+    let severity = match body.severity.as_deref() {
+        None => Severity::P1,
+        Some(text) => Severity::parse(text)
+            .ok_or_else(|| Error::invalid("severity", "severity is P0, P1, P2 or P3"))?,
+    };
     let repeat_secs = ranged("repeat_secs", body.repeat_secs.unwrap_or(0), 0..=604_800)?;
     if repeat_secs > 0 && repeat_secs < 60 {
         return Err(Error::invalid(
@@ -237,7 +239,7 @@ pub async fn create_alert_rule(
     .bind(condition.as_str())
     .bind(threshold)
     .bind(window_secs)
-    .bind(&severity)
+    .bind(severity)
     .bind(&body.contact_group_id)
     .bind(repeat_secs)
     .bind(access.user_id())
@@ -255,7 +257,7 @@ pub async fn create_alert_rule(
             condition: condition.as_str().to_owned(),
             threshold,
             window_secs,
-            severity,
+            severity: severity.as_str().to_owned(),
             contact_group_id: body.contact_group_id,
             repeat_secs,
             enabled: true,
@@ -403,7 +405,7 @@ pub async fn update_alert_rule(
     .bind(&rule.name)
     .bind(rule.threshold)
     .bind(rule.window_secs)
-    .bind(&rule.severity)
+    .bind(rule.severity)
     .bind(&merged.contact_group_id)
     .bind(rule.repeat_secs)
     .bind(i64::from(enabled))
@@ -413,11 +415,15 @@ pub async fn update_alert_rule(
     .await
     .map_err(rule_name_taken)?;
     if !enabled || terms_change {
-        sqlx::query("update alerts set state = 'resolved', resolved_at = $1 where rule_id = $2 and state = 'firing'")
-            .bind(now_ms())
-            .bind(&rule_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "update alerts set state = $1, resolved_at = $2 where rule_id = $3 and state = $4",
+        )
+        .bind(AlertState::Resolved)
+        .bind(now_ms())
+        .bind(&rule_id)
+        .bind(AlertState::Firing)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
