@@ -239,9 +239,9 @@ fn only_the_http_edge_speaks_of_api_errors() {
     assert!(offenders.is_empty(), "below the HTTP edge: {offenders:?}");
 }
 
-/// Tenant data is opened by the authorizer alone: nothing else grants a project scope.
+/// Tenant data is opened by the authorizer alone: nothing else grants a scope.
 #[test]
-fn only_the_authorizer_grants_a_project_scope() {
+fn only_the_authorizer_grants_a_scope() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut granting = Vec::new();
     for krate in ["gateway", "store"] {
@@ -252,7 +252,7 @@ fn only_the_authorizer_grants_a_project_scope() {
                 .to_string_lossy()
                 .into_owned();
             let text = std::fs::read_to_string(&path).unwrap();
-            if text.contains("ProjectScope::granted(") {
+            if text.contains("ProjectScope::granted(") || text.contains("AccountScope::granted(") {
                 granting.push(relative);
             }
         }

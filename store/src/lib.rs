@@ -20,6 +20,6 @@ pub mod scope;
 
 pub use error::{Error, Kind};
 pub use page::Page;
-pub use scope::{ProjectScope, ProjectWrite};
+pub use scope::{AccountScope, AccountWrite, ProjectScope, ProjectWrite};
 /// For [`stored_enum!`] expanded in other crates.
 pub use sqlx;

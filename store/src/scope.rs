@@ -4,12 +4,14 @@
 //! - [`ProjectScope`]: one project of one account, opened by the authorizer once it
 //!   found that the caller may act on that project. Every read it offers is scoped to
 //!   the account and the project here, not in each caller's SQL.
+//! - [`AccountScope`]: the caller's account (its members, channels, clusters, billing),
+//!   opened by the authorizer after an account-level check.
 //! - [`ProjectWrite`]: a write transaction holding the project's row lock, taken only
 //!   through a [`ProjectScope`]; the project's limits and invariants are checked and
 //!   changed under it.
 //!
-//! Only the authorizer (`gateway/src/access`) calls [`ProjectScope::granted`]; a test
-//! of the gateway fails on any other caller.
+//! Only the authorizer (`gateway/src/access`) calls [`ProjectScope::granted`] and
+//! [`AccountScope::granted`]; a test of the gateway fails on any other caller.
 
 use crate::db::{Db, Tx};
 use crate::Error;
@@ -96,6 +98,78 @@ impl ProjectWrite {
 
     pub(crate) fn parts(&mut self) -> (&mut Tx, &str) {
         (&mut self.tx, &self.project_id)
+    }
+
+    pub async fn commit(self) -> Result<(), Error> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The caller's account, after an account-level check.
+#[derive(Clone)]
+pub struct AccountScope {
+    db: Db,
+    account_id: String,
+}
+
+impl std::fmt::Debug for AccountScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountScope")
+            .field("account_id", &self.account_id)
+            .finish()
+    }
+}
+
+impl AccountScope {
+    /// For the authorizer alone, once the caller passed its check on this account.
+    pub fn granted(db: &Db, account_id: &str) -> Self {
+        Self {
+            db: db.clone(),
+            account_id: account_id.to_owned(),
+        }
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// Begins a write transaction and locks the account's row, so that writers of one
+    /// account serialise (its limits and invariants are counted under the lock).
+    pub async fn write(&self) -> Result<AccountWrite, Error> {
+        let mut tx = self.db.begin_write().await?;
+        let found: Option<(String,)> = sqlx::query_as(&format!(
+            "select id from accounts where id = $1{}",
+            self.db.for_update()
+        ))
+        .bind(&self.account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if found.is_none() {
+            return Err(Error::not_found("account"));
+        }
+        Ok(AccountWrite {
+            tx,
+            account_id: self.account_id.clone(),
+        })
+    }
+}
+
+/// A write transaction on one account, its row locked.
+pub struct AccountWrite {
+    tx: Tx,
+    account_id: String,
+}
+
+impl AccountWrite {
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// The transaction, for the statements of resources that have no named queries
+    /// here yet; they must scope themselves to [`account_id`](Self::account_id).
+    pub fn tx(&mut self) -> &mut Tx {
+        &mut self.tx
     }
 
     pub async fn commit(self) -> Result<(), Error> {

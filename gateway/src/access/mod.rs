@@ -37,7 +37,7 @@ use roles::{stored, AccountRole, ProjectRole};
 use crate::error::ApiError;
 use crate::AppState;
 use store::db::Db;
-use store::ProjectScope;
+use store::{AccountScope, ProjectScope};
 
 const MODEL: &str = include_str!("../../authz/model.conf");
 const POLICY: &str = include_str!("../../authz/policy.csv");
@@ -168,6 +168,7 @@ impl Authorizer {
     /// read when it was authenticated.
     pub fn account(
         &self,
+        db: &Db,
         principal: &Principal,
         action: AccountAction,
     ) -> Result<AccountAccess, Error> {
@@ -190,6 +191,7 @@ impl Authorizer {
         }
         Ok(AccountAccess {
             account: principal.account.clone(),
+            scope: AccountScope::granted(db, principal.account.as_str()),
             role,
             user_id: principal.user_id.clone(),
             plan: principal.plan.clone(),
@@ -264,6 +266,7 @@ pub enum ProjectVisibility {
 #[derive(Debug, Clone)]
 pub struct AccountAccess {
     account: AccountId,
+    scope: AccountScope,
     role: AccountRole,
     user_id: String,
     plan: String,
@@ -273,6 +276,10 @@ pub struct AccountAccess {
 impl AccountAccess {
     pub fn account(&self) -> &AccountId {
         &self.account
+    }
+    /// The account's data, scoped to it.
+    pub fn scope(&self) -> &AccountScope {
+        &self.scope
     }
     pub fn role(&self) -> AccountRole {
         self.role
@@ -418,7 +425,7 @@ impl<P: AccountPermission + Send> FromRequestParts<AppState> for AccountGuard<P>
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        let access = state.authz.account(&principal, P::ACTION)?;
+        let access = state.authz.account(&state.db, &principal, P::ACTION)?;
         Ok(Self {
             access,
             principal,
