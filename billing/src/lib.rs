@@ -1,11 +1,13 @@
-//! Billing domain: money, billing periods in the account's time zone, versioned prices
-//! and the metering and rating of pay-as-you-go usage. No HTTP and no database here:
-//! the gateway stores and exposes what this crate computes.
+//! Billing domain: money, billing periods in the account's time zone, versioned prices,
+//! the metering and rating of pay-as-you-go usage and the quoting of subscription
+//! orders. No HTTP and no database here: the gateway stores and exposes what this crate
+//! computes.
 //!
 //! Rounding happens in one place, [`money::Exact::round`] (half to even, per line).
 
 pub mod meter;
 pub mod money;
+pub mod order;
 pub mod period;
 pub mod price;
 pub mod prorate;
