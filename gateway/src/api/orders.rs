@@ -1,7 +1,9 @@
 //! Orders: buying and changing a project's capacity under the subscription model.
 //! Every order is planned by [`plan`], the one place that decides what may be ordered
-//! (and, once product lifecycles exist, when) and what it costs; previewing plans and
-//! rolls back, placing plans and applies in the same locked transaction.
+//! and when: it loads the project (locked), lets its product form's lifecycle stage
+//! refuse the kind of order, and leaves what may be ordered and what it costs to the
+//! billing domain ([`billing::order::quote`], pure). Previewing plans and rolls back;
+//! placing plans and stores the quote's effect ([`apply`]) in the same transaction.
 //!
 //! - new_purchase: N CU for M months, paid now; from then on the project's running
 //!   deployments may hold at most N CU (`deployments::start_deployment`).
@@ -18,12 +20,14 @@
 //!
 //! Proration takes the term's price of the changed CU and the share of the term left
 //! ([`billing::prorate::remaining`]), so an upgrade and a later downgrade net to exactly
-//! the time between them.
+//! the time between them; `billing::order` states each rule exactly.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use billing::money::Money;
+use billing::order;
+use billing::period::Window;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use store::Error;
@@ -108,70 +112,106 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
 }
 
-fn field(
-    value: Option<i64>,
-    name: &str,
-    range: std::ops::RangeInclusive<i64>,
-    what: &str,
-) -> Result<i64, Error> {
-    let v =
-        value.ok_or_else(|| Error::invalid(name, format!("{name} is required for this order")))?;
-    if range.contains(&v) {
-        Ok(v)
-    } else {
-        Err(Error::invalid(
-            name,
-            format!(
-                "{name} must be {what} from {} to {}, got {v}",
-                range.start(),
-                range.end()
-            ),
-        ))
+/// What an order does once placed: the quote as shown, and as the billing domain
+/// computed it.
+struct Plan {
+    quote: OrderQuote,
+    priced: order::Quote,
+}
+
+impl Plan {
+    fn amount_minor(&self) -> i64 {
+        self.priced.amount.minor()
     }
 }
 
-struct Current {
-    cu_milli: i64,
-    term_start: i64,
-    term_end: i64,
-    term_months: i64,
+impl From<OrderKind> for order::OrderKind {
+    fn from(kind: OrderKind) -> Self {
+        match kind {
+            OrderKind::NewPurchase => Self::NewPurchase,
+            OrderKind::Renew => Self::Renew,
+            OrderKind::Upgrade => Self::Upgrade,
+            OrderKind::Downgrade => Self::Downgrade,
+            OrderKind::TemporaryUpgrade => Self::TemporaryUpgrade,
+            OrderKind::Unsubscribe => Self::Unsubscribe,
+        }
+    }
 }
 
-/// What an order does once placed.
-struct Plan {
-    quote: OrderQuote,
-    amount_minor: i64,
-    cu_milli: i64,
-    term_start: i64,
-    term_end: i64,
-    term_months: i64,
-    months: i64,
-    new_subscription: bool,
-    ends_subscription: bool,
-    /// temporary_upgrade: (extra cu_milli, starts_at, ends_at).
-    temporary: Option<(i64, i64, i64)>,
+/// A refusal of the billing domain in the edge's terms.
+fn refused(refusal: order::Refusal) -> Error {
+    match refusal.kind() {
+        order::RefusalKind::InvalidField(field) => Error::invalid(field, refusal.to_string()),
+        order::RefusalKind::Conflict(code) => Error::conflict(code, refusal.to_string()),
+        order::RefusalKind::Internal => Error::internal(refusal),
+    }
 }
 
-/// A temporary upgrade is at least this long.
-const MIN_TEMPORARY_UPGRADE_MS: i64 = 3_600_000;
-
-fn term_end_after(
-    tz: chrono_tz::Tz,
-    from: DateTime<Utc>,
-    months: i64,
-) -> Result<DateTime<Utc>, Error> {
-    let local = from.with_timezone(&tz);
-    let date = billing::period::add_months(local.date_naive(), months as u32)
-        .map_err(|e| Error::internal(e.to_string()))?;
-    Ok(date
-        .and_time(local.time())
-        .and_local_timezone(tz)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(from))
+/// The project's subscription, capacity and unused temporary upgrades at `now`.
+async fn load_project(
+    tx: &mut Tx,
+    state: &AppState,
+    body: &OrderRequest,
+    model: &str,
+    zone: chrono_tz::Tz,
+    now_ms: i64,
+) -> Result<order::Project, Error> {
+    let subscription: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+        "select cu_milli, term_start, term_end, term_months from subscriptions where project_id = $1",
+    )
+    .bind(&body.project_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let running = crate::capacity::in_use(tx, &body.project_id, None).await?;
+    // Extra CU open now: a downgrade is checked against the base with these on top.
+    let open_temporary = crate::capacity::purchased(tx, &body.project_id, now_ms)
+        .await?
+        .map_or(0, |p| p.temporary);
+    // Temporary upgrades not used up yet, which an unsubscribe refunds with the term.
+    let unused: Vec<(i64, i64, i64)> = if body.kind == OrderKind::Unsubscribe {
+        sqlx::query_as(
+            "select starts_at, ends_at, amount_minor from temporary_upgrades where project_id = $1 and ends_at > $2",
+        )
+        .bind(&body.project_id)
+        .bind(now_ms)
+        .fetch_all(&mut **tx)
+        .await?
+    } else {
+        Vec::new()
+    };
+    let currency = state.pricing.currency;
+    Ok(order::Project {
+        model: if model == "subscription" {
+            order::BillingModel::Subscription
+        } else {
+            order::BillingModel::PayAsYouGo
+        },
+        zone,
+        subscription: subscription.map(|(cu_milli, start, end, months)| order::Subscription {
+            cu_milli,
+            term: order::Term {
+                start: rfc3339(start),
+                end: rfc3339(end),
+                months,
+            },
+        }),
+        running_cu_milli: running,
+        open_temporary_cu_milli: open_temporary,
+        unused_windows: unused
+            .into_iter()
+            .map(|(starts, ends, paid)| order::PaidWindow {
+                window: Window {
+                    start: rfc3339(starts),
+                    end: rfc3339(ends),
+                },
+                paid: Money::from_minor(paid, currency),
+            })
+            .collect(),
+    })
 }
 
-/// Decides whether the order may be placed and what it costs. Locks the project row.
+/// Decides whether the order may be placed and what it costs ([`order::quote`]), after
+/// the product form's lifecycle allows it. Locks the project row.
 async fn plan(
     tx: &mut Tx,
     state: &AppState,
@@ -198,257 +238,43 @@ async fn plan(
         OrderKind::Unsubscribe => lifecycle::Action::Unsubscribe,
     };
     crate::product_forms::ensure_allowed(tx, &body.project_id, action).await?;
-    let tz = parse_zone(&zone)?;
-    let current: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-        "select cu_milli, term_start, term_end, term_months from subscriptions where project_id = $1",
-    )
-    .bind(&body.project_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let current = current.map(|(cu_milli, term_start, term_end, term_months)| Current {
-        cu_milli,
-        term_start,
-        term_end,
-        term_months,
-    });
-    let running = crate::capacity::in_use(tx, &body.project_id, None).await?;
+    let zone = parse_zone(&zone)?;
     let now = Utc::now();
-    let now_ms = now.timestamp_millis();
-    // Extra CU open now: a downgrade is checked against the base with these on top.
-    let open_temporary = crate::capacity::purchased(tx, &body.project_id, now_ms)
-        .await?
-        .map_or(0, |p| p.temporary);
-    let pricing = &state.pricing;
-    let rate = pricing
-        .book
-        .cu_month_at(now)
-        .map_err(|e| Error::internal(e.to_string()))?;
-    let price = |cu_milli: i64, months: i64| -> Result<Money, Error> {
-        rate.charge_months(cu_milli, months)
-            .and_then(|e| e.round())
-            .map_err(|e| Error::internal(e.to_string()))
+    let project = load_project(tx, state, body, &model, zone, now.timestamp_millis()).await?;
+    let prices = order::Prices {
+        cu_month: state
+            .pricing
+            .book
+            .cu_month_at(now)
+            .map_err(|e| Error::internal(e.to_string()))?,
+        unsubscribe_refund_percent: state.config.billing.unsubscribe_refund_percent,
     };
-    let needs_subscription = || {
-        current.as_ref().ok_or_else(|| {
-            Error::conflict(
-                "not_subscribed",
-                "the project is pay-as-you-go; place a new_purchase first",
-            )
-        })
+    let asked = order::Order {
+        kind: body.kind.into(),
+        cu: body.cu,
+        months: body.months,
+        starts_at: body.starts_at,
+        ends_at: body.ends_at,
     };
-    let mut ends_subscription = false;
-    let mut temporary = None;
-    let (amount, cu_milli, term_start, term_end, term_months, months, new_subscription) = match body
-        .kind
-    {
-        OrderKind::NewPurchase => {
-            if model == "subscription" || current.is_some() {
-                return Err(Error::conflict(
-                    "already_subscribed",
-                    "the project already has a subscription; renew or change it instead",
-                ));
-            }
-            let cu = field(body.cu, "cu", 1..=1000, "a whole number of CU")? * 1000;
-            let months = field(body.months, "months", 1..=36, "whole months")?;
-            if running > cu {
-                return Err(Error::invalid(
-                    "cu",
-                    format!(
-                        "the project's running deployments hold {} CU; buy at least that much",
-                        running as f64 / 1000.0
-                    ),
-                ));
-            }
-            let end = term_end_after(tz, now, months)?;
-            (
-                price(cu, months)?,
-                cu,
-                now_ms,
-                end.timestamp_millis(),
-                months,
-                months,
-                true,
-            )
-        }
-        OrderKind::Renew => {
-            let c = needs_subscription()?;
-            let months = field(body.months, "months", 1..=36, "whole months")?;
-            let from = DateTime::from_timestamp_millis(c.term_end.max(now_ms)).unwrap_or(now);
-            let end = term_end_after(tz, from, months)?;
-            (
-                price(c.cu_milli, months)?,
-                c.cu_milli,
-                c.term_start,
-                end.timestamp_millis(),
-                c.term_months + months,
-                months,
-                false,
-            )
-        }
-        OrderKind::Upgrade | OrderKind::Downgrade => {
-            let c = needs_subscription()?;
-            let cu = field(body.cu, "cu", 1..=1000, "a whole number of CU")? * 1000;
-            let upgrade = body.kind == OrderKind::Upgrade;
-            if upgrade && cu <= c.cu_milli {
-                return Err(Error::invalid(
-                    "cu",
-                    format!(
-                        "an upgrade needs more than the current {} CU",
-                        c.cu_milli / 1000
-                    ),
-                ));
-            }
-            if !upgrade && cu >= c.cu_milli {
-                return Err(Error::invalid(
-                    "cu",
-                    format!(
-                        "a downgrade needs fewer than the current {} CU",
-                        c.cu_milli / 1000
-                    ),
-                ));
-            }
-            if !upgrade && running > cu + open_temporary {
-                return Err(Error::invalid("cu", format!("the project's running deployments hold {} CU; a downgrade cannot go below that", (running - open_temporary) as f64 / 1000.0)));
-            }
-            if now_ms >= c.term_end {
-                return Err(Error::conflict(
-                    "term_ended",
-                    "the subscription's term has ended; renew it first",
-                ));
-            }
-            let whole = price((cu - c.cu_milli).abs(), c.term_months)?;
-            let left = billing::prorate::remaining(
-                whole,
-                (now_ms - c.term_start).max(0),
-                c.term_end - c.term_start,
-            )
-            .map_err(|e| Error::internal(e.to_string()))?;
-            let amount = if upgrade { left } else { left.negate() };
-            (
-                amount,
-                cu,
-                c.term_start,
-                c.term_end,
-                c.term_months,
-                0,
-                false,
-            )
-        }
-        OrderKind::TemporaryUpgrade => {
-            let c = needs_subscription()?;
-            let extra = field(body.cu, "cu", 1..=1000, "a whole number of extra CU")? * 1000;
-            let starts = body.starts_at.map_or(now_ms, |t| t.timestamp_millis());
-            let ends = body
-                .ends_at
-                .ok_or_else(|| {
-                    Error::invalid("ends_at", "ends_at is required for a temporary upgrade")
-                })?
-                .timestamp_millis();
-            // A minute of slack: a window asked for "now" reaches the server a moment later.
-            if starts < now_ms - 60_000 {
-                return Err(Error::invalid(
-                    "starts_at",
-                    "a temporary upgrade cannot start in the past",
-                ));
-            }
-            let starts = starts.max(now_ms);
-            if ends - starts < MIN_TEMPORARY_UPGRADE_MS {
-                return Err(Error::invalid(
-                    "ends_at",
-                    "a temporary upgrade lasts at least an hour after it starts",
-                ));
-            }
-            if ends > c.term_end {
-                return Err(Error::invalid(
-                    "ends_at",
-                    format!(
-                        "a temporary upgrade ends within the subscription's term (by {}); renew first to go beyond it",
-                        rfc3339(c.term_end).to_rfc3339()
-                    ),
-                ));
-            }
-            // The window's share of what the extra CU would cost over the whole term.
-            let whole = price(extra, c.term_months)?;
-            let amount = billing::prorate::share(whole, ends - starts, c.term_end - c.term_start)
-                .map_err(|e| Error::internal(e.to_string()))?;
-            temporary = Some((extra, starts, ends));
-            (
-                amount,
-                extra,
-                c.term_start,
-                c.term_end,
-                c.term_months,
-                0,
-                false,
-            )
-        }
-        OrderKind::Unsubscribe => {
-            let c = needs_subscription()?;
-            if running > 0 {
-                return Err(Error::conflict(
-                    "deployments_running",
-                    "stop the project's running deployments before unsubscribing; they would otherwise run pay-as-you-go",
-                ));
-            }
-            let term = c.term_end - c.term_start;
-            let whole = price(c.cu_milli, c.term_months)?;
-            let unused =
-                billing::prorate::remaining(whole, (now_ms - c.term_start).clamp(0, term), term)
-                    .map_err(|e| Error::internal(e.to_string()))?;
-            let percent = state.config.billing.unsubscribe_refund_percent;
-            // Temporary upgrades paid for but not used yet are refunded with the term.
-            let windows: Vec<(i64, i64, i64)> = sqlx::query_as(
-                "select starts_at, ends_at, amount_minor from temporary_upgrades where project_id = $1 and ends_at > $2",
-            )
-            .bind(&body.project_id)
-            .bind(now_ms)
-            .fetch_all(&mut **tx)
-            .await?;
-            let mut unused = unused;
-            for (starts, ends, paid) in windows {
-                let paid = Money::from_minor(paid, pricing.currency);
-                let left =
-                    billing::prorate::remaining(paid, (now_ms - starts).max(0), ends - starts)
-                        .and_then(|left| unused.checked_add(left))
-                        .map_err(|e| Error::internal(e.to_string()))?;
-                unused = left;
-            }
-            let refund = billing::prorate::share(unused, percent, 100)
-                .map_err(|e| Error::internal(e.to_string()))?;
-            ends_subscription = true;
-            (
-                refund.negate(),
-                0,
-                c.term_start,
-                now_ms.min(c.term_end),
-                c.term_months,
-                0,
-                false,
-            )
-        }
+    let priced = order::quote(&asked, &project, &prices, now).map_err(refused)?;
+    let window = match priced.effect {
+        order::Effect::AddsTemporaryUpgrade(w) => Some(w),
+        _ => None,
     };
     Ok(Plan {
         quote: OrderQuote {
             kind: body.kind,
             project_id: body.project_id.clone(),
-            cu: cu_milli / 1000,
-            months,
-            term_start: rfc3339(term_start),
-            term_end: rfc3339(term_end),
-            amount: amount.major(),
-            currency: amount.currency().code().to_owned(),
-            window_start: temporary.map(|(_, s, _)| rfc3339(s)),
-            window_end: temporary.map(|(_, _, e)| rfc3339(e)),
+            cu: priced.cu_milli / 1000,
+            months: priced.months,
+            term_start: priced.term.start,
+            term_end: priced.term.end,
+            amount: priced.amount.major(),
+            currency: priced.amount.currency().code().to_owned(),
+            window_start: window.map(|w| w.start),
+            window_end: window.map(|w| w.end),
         },
-        amount_minor: amount.minor(),
-        cu_milli,
-        term_start,
-        term_end,
-        term_months,
-        months,
-        new_subscription,
-        ends_subscription,
-        temporary,
+        priced,
     })
 }
 
@@ -478,7 +304,7 @@ pub async fn place_order(
     let mut tx = state.db.begin_write().await?;
     let balance = crate::balance::lock_balance(&state, &mut tx, account).await?;
     let plan = plan(&mut tx, &state, access.account(), &body).await?;
-    if plan.amount_minor > balance {
+    if plan.amount_minor() > balance {
         let currency = state.pricing.currency;
         return Err(Error::conflict(
             "insufficient_balance",
@@ -501,85 +327,23 @@ pub async fn place_order(
     .bind(account)
     .bind(&body.project_id)
     .bind(body.kind.as_str())
-    .bind(plan.cu_milli)
-    .bind(plan.months)
-    .bind(plan.amount_minor)
+    .bind(plan.priced.cu_milli)
+    .bind(plan.priced.months)
+    .bind(plan.amount_minor())
     .bind(&plan.quote.currency)
     .bind(access.user_id())
     .bind(now)
-    .bind(plan.temporary.map(|(_, s, _)| s))
-    .bind(plan.temporary.map(|(_, _, e)| e))
+    .bind(plan.quote.window_start.map(|t| t.timestamp_millis()))
+    .bind(plan.quote.window_end.map(|t| t.timestamp_millis()))
     .execute(&mut *tx)
     .await?;
-    if let Some((extra, starts, ends)) = plan.temporary {
-        sqlx::query(
-            "insert into temporary_upgrades (id, project_id, account_id, order_id, cu_milli, starts_at, ends_at, amount_minor, created_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(new_id())
-        .bind(&body.project_id)
-        .bind(account)
-        .bind(&id)
-        .bind(extra)
-        .bind(starts)
-        .bind(ends)
-        .bind(plan.amount_minor)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    } else if plan.new_subscription {
-        sqlx::query(
-            "insert into subscriptions (project_id, account_id, cu_milli, term_start, term_end, term_months, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $7)",
-        )
-        .bind(&body.project_id)
-        .bind(account)
-        .bind(plan.cu_milli)
-        .bind(plan.term_start)
-        .bind(plan.term_end)
-        .bind(plan.term_months)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("update projects set billing_model = 'subscription' where id = $1")
-            .bind(&body.project_id)
-            .execute(&mut *tx)
-            .await?;
-    } else if plan.ends_subscription {
-        sqlx::query("delete from subscriptions where project_id = $1")
-            .bind(&body.project_id)
-            .execute(&mut *tx)
-            .await?;
-        // Refunded above: windows not used yet end now.
-        sqlx::query(
-            "update temporary_upgrades set ends_at = $1 where project_id = $2 and ends_at > $1",
-        )
-        .bind(now)
-        .bind(&body.project_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("update projects set billing_model = 'payg' where id = $1")
-            .bind(&body.project_id)
-            .execute(&mut *tx)
-            .await?;
-    } else {
-        sqlx::query(
-            "update subscriptions set cu_milli = $1, term_end = $2, term_months = $3, updated_at = $4 where project_id = $5",
-        )
-        .bind(plan.cu_milli)
-        .bind(plan.term_end)
-        .bind(plan.term_months)
-        .bind(now)
-        .bind(&body.project_id)
-        .execute(&mut *tx)
-        .await?;
-    }
+    apply(&mut tx, account, &body.project_id, &id, &plan.priced, now).await?;
     crate::balance::record(
         &state,
         &mut tx,
         account,
         "order",
-        -plan.amount_minor,
+        -plan.amount_minor(),
         &id,
         access.user_id(),
     )
@@ -594,6 +358,87 @@ pub async fn place_order(
             created_at: rfc3339(now),
         }),
     ))
+}
+
+/// Stores what a placed order changes: the subscription, or a temporary upgrade's window.
+async fn apply(
+    tx: &mut Tx,
+    account: &str,
+    project_id: &str,
+    order_id: &str,
+    priced: &order::Quote,
+    now: i64,
+) -> Result<(), Error> {
+    let term = priced.term;
+    match priced.effect {
+        order::Effect::AddsTemporaryUpgrade(window) => {
+            sqlx::query(
+                "insert into temporary_upgrades (id, project_id, account_id, order_id, cu_milli, starts_at, ends_at, amount_minor, created_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(new_id())
+            .bind(project_id)
+            .bind(account)
+            .bind(order_id)
+            .bind(priced.cu_milli)
+            .bind(window.start.timestamp_millis())
+            .bind(window.end.timestamp_millis())
+            .bind(priced.amount.minor())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        order::Effect::Subscribes => {
+            sqlx::query(
+                "insert into subscriptions (project_id, account_id, cu_milli, term_start, term_end, term_months, created_at, updated_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $7)",
+            )
+            .bind(project_id)
+            .bind(account)
+            .bind(priced.cu_milli)
+            .bind(term.start.timestamp_millis())
+            .bind(term.end.timestamp_millis())
+            .bind(term.months)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("update projects set billing_model = 'subscription' where id = $1")
+                .bind(project_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        order::Effect::Unsubscribes => {
+            sqlx::query("delete from subscriptions where project_id = $1")
+                .bind(project_id)
+                .execute(&mut **tx)
+                .await?;
+            // Refunded with the term: windows not used yet end now.
+            sqlx::query(
+                "update temporary_upgrades set ends_at = $1 where project_id = $2 and ends_at > $1",
+            )
+            .bind(now)
+            .bind(project_id)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("update projects set billing_model = 'payg' where id = $1")
+                .bind(project_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        order::Effect::ChangesSubscription => {
+            sqlx::query(
+                "update subscriptions set cu_milli = $1, term_end = $2, term_months = $3, updated_at = $4 where project_id = $5",
+            )
+            .bind(priced.cu_milli)
+            .bind(term.end.timestamp_millis())
+            .bind(term.months)
+            .bind(now)
+            .bind(project_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// An order placed before, as recorded.
