@@ -9,11 +9,13 @@
 //!
 //! Nothing here knows HTTP.
 
+pub mod artifacts;
 pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod files;
 pub mod folders;
+pub mod jobs;
 pub mod names;
 pub mod page;
 pub mod scope;

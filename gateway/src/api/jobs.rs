@@ -13,16 +13,17 @@ use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::folders::{ensure_folder_in_project, ensure_room_in};
-use super::projects::count_in_project;
 use super::rfc3339;
-use crate::access::{can, AccountId, ProjectGuard};
+use crate::access::{can, ProjectGuard};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{double_option, Json, Path, Query};
 use crate::limits::ensure_below;
 use crate::pagination::Paginated;
 use crate::AppState;
-use store::db::{new_id, now_ms, Db, Tx};
+use store::artifacts::ArtifactKind;
+use store::jobs::{ContentColumns, JobKind, JobRow};
 use store::names::Name;
+use store::{ProjectScope, ProjectWrite};
 
 pub const MAX_SQL_BYTES: usize = 1024 * 1024;
 const MAX_ARGS: usize = 200;
@@ -45,7 +46,7 @@ pub enum JobContent {
 
 impl JobContent {
     /// Checks the content's own rules and that a JAR names a JAR artifact of the project.
-    pub async fn validate(&self, tx: &mut Tx, project_id: &str) -> Result<(), Error> {
+    pub async fn validate(&self, write: &mut ProjectWrite) -> Result<(), Error> {
         match self {
             JobContent::Sql { sql } => {
                 if sql.len() > MAX_SQL_BYTES {
@@ -92,15 +93,9 @@ impl JobContent {
                         ),
                     ));
                 }
-                let kind: Option<(String,)> =
-                    sqlx::query_as("select kind from artifacts where id = $1 and project_id = $2")
-                        .bind(artifact_id)
-                        .bind(project_id)
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                match kind {
+                match write.artifacts().kind(artifact_id).await? {
                     None => return Err(Error::invalid("content.artifact_id", format!("content.artifact_id `{artifact_id}` is not an artifact of this project"))),
-                    Some((k,)) if k != "jar" => {
+                    Some(k) if k != ArtifactKind::Jar => {
                         return Err(Error::invalid("content.artifact_id", format!("content.artifact_id must name a JAR artifact, this one is `{k}`")))
                     }
                     Some(_) => {}
@@ -133,6 +128,30 @@ impl JobContent {
                 Some(entry_class),
                 Some(serde_json::to_string(args).unwrap_or_else(|_| "[]".to_owned())),
             ),
+        }
+    }
+
+    /// The content as drafts and versions store it.
+    pub fn stored(&self) -> ContentColumns {
+        match self {
+            JobContent::Sql { sql } => ContentColumns {
+                kind: JobKind::Sql,
+                sql_text: Some(sql.clone()),
+                artifact_id: None,
+                entry_class: None,
+                args: None,
+            },
+            JobContent::Jar {
+                artifact_id,
+                entry_class,
+                args,
+            } => ContentColumns {
+                kind: JobKind::Jar,
+                sql_text: None,
+                artifact_id: Some(artifact_id.clone()),
+                entry_class: Some(entry_class.clone()),
+                args: Some(serde_json::to_string(args).unwrap_or_else(|_| "[]".to_owned())),
+            },
         }
     }
 
@@ -203,82 +222,37 @@ pub struct Job {
     pub updated_at: DateTime<Utc>,
 }
 
-type JobRow = (
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-    i64,
-);
-const JOB_COLUMNS: &str =
-    "j.id, j.project_id, j.folder_id, j.name, j.kind, j.sql_text, j.artifact_id, j.entry_class, j.args, j.revision, j.last_version, j.created_at, j.updated_at";
-
-fn job_from_row(row: JobRow) -> Job {
-    let (
-        id,
-        project_id,
-        folder_id,
-        name,
-        kind,
-        sql,
-        artifact_id,
-        entry_class,
-        args,
-        revision,
-        last_version,
-        created,
-        updated,
-    ) = row;
-    Job {
-        id,
-        project_id,
-        folder_id,
-        name,
-        content: JobContent::from_columns(&kind, sql, artifact_id, entry_class, args),
-        revision,
-        last_version,
-        created_at: rfc3339(created),
-        updated_at: rfc3339(updated),
+impl From<ContentColumns> for JobContent {
+    fn from(c: ContentColumns) -> Self {
+        JobContent::from_columns(
+            c.kind.as_str(),
+            c.sql_text,
+            c.artifact_id,
+            c.entry_class,
+            c.args,
+        )
     }
 }
 
-/// A job of `account`'s project, read outside any transaction.
-pub async fn fetch_job(
-    db: &Db,
-    account: &AccountId,
-    project_id: &str,
-    job_id: &str,
-) -> Result<Job, Error> {
-    let row: Option<JobRow> = sqlx::query_as(&format!(
-        "select {JOB_COLUMNS} from jobs j join projects p on p.id = j.project_id
-          where p.account_id = $1 and j.project_id = $2 and j.id = $3"
-    ))
-    .bind(account.as_str())
-    .bind(project_id)
-    .bind(job_id)
-    .fetch_optional(&db.pool)
-    .await?;
-    row.map(job_from_row).ok_or_else(|| Error::not_found("job"))
+impl From<JobRow> for Job {
+    fn from(row: JobRow) -> Self {
+        Job {
+            id: row.id,
+            project_id: row.project_id,
+            folder_id: row.folder_id,
+            name: row.name,
+            content: row.content.into(),
+            revision: row.revision,
+            last_version: row.last_version,
+            created_at: rfc3339(row.created_at),
+            updated_at: rfc3339(row.updated_at),
+        }
+    }
 }
 
-/// The same, inside a transaction that already holds the project lock.
-pub async fn fetch_job_tx(tx: &mut Tx, project_id: &str, job_id: &str) -> Result<Job, Error> {
-    let row: Option<JobRow> = sqlx::query_as(&format!(
-        "select {JOB_COLUMNS} from jobs j where j.project_id = $1 and j.id = $2"
-    ))
-    .bind(project_id)
-    .bind(job_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(job_from_row).ok_or_else(|| Error::not_found("job"))
+/// A job of the project in scope, read outside any transaction.
+pub async fn fetch_job(scope: &ProjectScope, job_id: &str) -> Result<Job, Error> {
+    Ok(scope.jobs().get(job_id).await?.into())
 }
 
 pub fn etag(revision: i64) -> HeaderValue {
@@ -321,20 +295,12 @@ pub fn check_if_match(headers: &HeaderMap, revision: i64) -> Result<(), ApiError
 }
 
 async fn ensure_job_name_free(
-    tx: &mut Tx,
-    project_id: &str,
+    write: &mut ProjectWrite,
     folder_id: Option<&str>,
     name: &str,
     except: &str,
 ) -> Result<(), Error> {
-    let (n,): (i64,) = sqlx::query_as("select count(*) from jobs where project_id = $1 and coalesce(folder_id, '') = $2 and name = $3 and id <> $4")
-        .bind(project_id)
-        .bind(folder_id.unwrap_or(""))
-        .bind(name)
-        .bind(except)
-        .fetch_one(&mut **tx)
-        .await?;
-    if n > 0 {
+    if write.jobs().name_taken(folder_id, name, except).await? {
         return Err(Error::already_exists(
             "name",
             format!("a job named `{name}` already exists in that folder"),
@@ -358,9 +324,8 @@ pub struct JobListQuery {
 #[utoipa::path(get, path = "/projects/{project_id}/jobs", tag = "jobs", params(("project_id" = String, Path), JobListQuery),
     responses((status = 200, body = Paginated<Job>), (status = 404, body = ErrorBody)))]
 pub async fn list_jobs(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path(project_id): Path<String>,
+    Path(_project_id): Path<String>,
     Query(q): Query<JobListQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Job>>> {
     let page = crate::pagination::PageQuery {
@@ -368,20 +333,13 @@ pub async fn list_jobs(
         cursor: q.cursor,
     }
     .page()?;
-    let rows: Vec<JobRow> = sqlx::query_as(&format!(
-        "select {JOB_COLUMNS} from jobs j join projects p on p.id = j.project_id
-          where p.account_id = $1 and j.project_id = $2 and ($3 = '' or j.folder_id = $3) and j.id > $4
-          order by j.id limit $5"
-    ))
-    .bind(access.account().as_str())
-    .bind(&project_id)
-    .bind(q.folder_id.as_deref().unwrap_or(""))
-    .bind(&page.after)
-    .bind(page.limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access
+        .scope()
+        .jobs()
+        .list(q.folder_id.as_deref(), &page)
+        .await?;
     Ok(JsonResponse(Paginated::from_rows(
-        rows.into_iter().map(job_from_row).collect(),
+        rows.into_iter().map(Job::from).collect(),
         &page,
         |j| &j.id,
     )))
@@ -401,7 +359,7 @@ pub struct CreateJob {
 pub async fn create_job(
     State(state): State<AppState>,
     access: ProjectGuard<can::WriteDrafts>,
-    Path(project_id): Path<String>,
+    Path(_project_id): Path<String>,
     Json(body): Json<CreateJob>,
 ) -> ApiResult<Response> {
     let name = Name::parse("name", &body.name)?;
@@ -411,49 +369,32 @@ pub async fn create_job(
     if let Some(folder) = folder {
         ensure_folder_in_project(&mut write, folder, "folder_id").await?;
     }
-    body.content.validate(write.tx(), &project_id).await?;
+    body.content.validate(&mut write).await?;
     ensure_below(
-        count_in_project(write.tx(), "jobs", &project_id).await?,
+        write.jobs().count().await?,
         limits.jobs_per_project,
         "jobs_per_project",
         "this project",
     )?;
     ensure_room_in(&mut write, &limits, folder).await?;
-    ensure_job_name_free(write.tx(), &project_id, folder, name.as_str(), "").await?;
-    let id = new_id();
-    let now = now_ms();
-    let (kind, sql, artifact, entry, args) = body.content.columns();
-    sqlx::query(
-        "insert into jobs (id, project_id, folder_id, name, kind, sql_text, artifact_id, entry_class, args, revision, last_version, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, 0, $10, $10)",
-    )
-    .bind(&id)
-    .bind(&project_id)
-    .bind(folder)
-    .bind(name.as_str())
-    .bind(kind)
-    .bind(sql)
-    .bind(artifact)
-    .bind(entry)
-    .bind(args)
-    .bind(now)
-    .execute(&mut **write.tx())
-    .await?;
-    let job = fetch_job_tx(write.tx(), &project_id, &id).await?;
+    ensure_job_name_free(&mut write, folder, name.as_str(), "").await?;
+    let job = write
+        .jobs()
+        .insert(folder, name.as_str(), &body.content.stored())
+        .await?;
     write.commit().await?;
-    Ok(job_response(StatusCode::CREATED, job))
+    Ok(job_response(StatusCode::CREATED, job.into()))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/jobs/{job_id}", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
     responses((status = 200, body = Job, headers(("ETag" = String))), (status = 404, body = ErrorBody)))]
 pub async fn get_job(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path((project_id, job_id)): Path<(String, String)>,
+    Path((_project_id, job_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(job_response(
         StatusCode::OK,
-        fetch_job(&state.db, access.account(), &project_id, &job_id).await?,
+        fetch_job(access.scope(), &job_id).await?,
     ))
 }
 
@@ -477,7 +418,7 @@ pub struct UpdateJob {
 pub async fn update_job(
     State(state): State<AppState>,
     access: ProjectGuard<can::WriteDrafts>,
-    Path((project_id, job_id)): Path<(String, String)>,
+    Path((_project_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
     Json(body): Json<UpdateJob>,
 ) -> ApiResult<Response> {
@@ -488,7 +429,7 @@ pub async fn update_job(
         .transpose()?;
     let limits = state.limits(access.plan());
     let mut write = access.scope().write().await?;
-    let job = fetch_job_tx(write.tx(), &project_id, &job_id).await?;
+    let job = Job::from(write.jobs().get(&job_id).await?);
     check_if_match(&headers, job.revision)?;
     let folder = match &body.folder_id {
         None => job.folder_id.clone(),
@@ -504,50 +445,24 @@ pub async fn update_job(
     let name = new_name
         .map(|n| n.as_str().to_owned())
         .unwrap_or(job.name.clone());
-    ensure_job_name_free(write.tx(), &project_id, folder.as_deref(), &name, &job_id).await?;
+    ensure_job_name_free(&mut write, folder.as_deref(), &name, &job_id).await?;
     let content = match body.content {
         Some(c) => {
-            c.validate(write.tx(), &project_id).await?;
+            c.validate(&mut write).await?;
             c
         }
         None => job.content.clone(),
     };
-    sqlx::query("update jobs set name = $1, folder_id = $2, updated_at = $3 where id = $4 and project_id = $5")
-        .bind(&name)
-        .bind(folder.as_deref())
-        .bind(now_ms())
-        .bind(&job_id)
-        .bind(&project_id)
-        .execute(&mut **write.tx())
+    write
+        .jobs()
+        .rename_move(&job_id, &name, folder.as_deref())
         .await?;
-    let job = write_content(write.tx(), &project_id, &job_id, &content).await?;
+    let job = write
+        .jobs()
+        .write_content(&job_id, &content.stored())
+        .await?;
     write.commit().await?;
-    Ok(job_response(StatusCode::OK, job))
-}
-
-/// Replaces the draft's content and bumps its revision; returns the new draft.
-pub async fn write_content(
-    tx: &mut Tx,
-    project_id: &str,
-    job_id: &str,
-    content: &JobContent,
-) -> Result<Job, Error> {
-    let (kind, sql, artifact, entry, args) = content.columns();
-    sqlx::query(
-        "update jobs set kind = $1, sql_text = $2, artifact_id = $3, entry_class = $4, args = $5, revision = revision + 1, updated_at = $6
-          where id = $7 and project_id = $8",
-    )
-    .bind(kind)
-    .bind(sql)
-    .bind(artifact)
-    .bind(entry)
-    .bind(args)
-    .bind(now_ms())
-    .bind(job_id)
-    .bind(project_id)
-    .execute(&mut **tx)
-    .await?;
-    fetch_job_tx(tx, project_id, job_id).await
+    Ok(job_response(StatusCode::OK, job.into()))
 }
 
 /// Deletes a draft with its versions. `If-Match` is honoured when sent.
@@ -555,19 +470,15 @@ pub async fn write_content(
     responses((status = 204), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn delete_job(
     access: ProjectGuard<can::WriteDrafts>,
-    Path((project_id, job_id)): Path<(String, String)>,
+    Path((_project_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let mut write = access.scope().write().await?;
-    let job = fetch_job_tx(write.tx(), &project_id, &job_id).await?;
+    let job = write.jobs().get(&job_id).await?;
     if headers.contains_key(header::IF_MATCH) {
         check_if_match(&headers, job.revision)?;
     }
-    sqlx::query("delete from jobs where id = $1 and project_id = $2")
-        .bind(&job_id)
-        .bind(&project_id)
-        .execute(&mut **write.tx())
-        .await?;
+    write.jobs().delete(&job_id).await?;
     write.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -64,10 +64,10 @@ fn skipped(message: &str) -> EngineCheck {
 pub async fn validate_job(
     State(state): State<AppState>,
     access: ProjectGuard<can::WriteDrafts>,
-    Path((project_id, job_id)): Path<(String, String)>,
+    Path((_project_id, job_id)): Path<(String, String)>,
     Json(body): Json<ValidateRequest>,
 ) -> ApiResult<JsonResponse<ValidationReport>> {
-    let job = fetch_job(&state.db, access.account(), &project_id, &job_id).await?;
+    let job = fetch_job(access.scope(), &job_id).await?;
     let JobContent::Sql { sql } = &job.content else {
         return Err(Error::invalid(
             "content",

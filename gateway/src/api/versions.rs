@@ -12,9 +12,7 @@ use similar::TextDiff;
 use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
-use super::jobs::{
-    check_if_match, fetch_job, fetch_job_tx, job_response, write_content, JobContent,
-};
+use super::jobs::{check_if_match, fetch_job, job_response, Job, JobContent};
 use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
@@ -106,9 +104,9 @@ pub struct VersionList {
 pub async fn list_versions(
     State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path((project_id, job_id)): Path<(String, String)>,
+    Path((_project_id, job_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<VersionList>> {
-    fetch_job(&state.db, access.account(), &project_id, &job_id).await?;
+    fetch_job(access.scope(), &job_id).await?;
     let rows: Vec<VersionRow> = sqlx::query_as(&format!(
         "select {VERSION_COLUMNS} from job_versions v where v.job_id = $1 order by v.version desc"
     ))
@@ -146,14 +144,14 @@ pub struct SavedVersion {
 pub async fn save_version(
     State(state): State<AppState>,
     access: ProjectGuard<can::WriteDrafts>,
-    Path((project_id, job_id)): Path<(String, String)>,
+    Path((_project_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
     Json(body): Json<SaveVersion>,
 ) -> ApiResult<(StatusCode, JsonResponse<SavedVersion>)> {
     let message = bounded_text("message", &body.message, MAX_MESSAGE_CHARS)?;
     let keep = state.limits(access.plan()).versions_per_job;
     let mut write = access.scope().write().await?;
-    let job = fetch_job_tx(write.tx(), &project_id, &job_id).await?;
+    let job = Job::from(write.jobs().get(&job_id).await?);
     if headers.contains_key(axum::http::header::IF_MATCH) {
         check_if_match(&headers, job.revision)?;
     }
@@ -210,9 +208,9 @@ pub async fn save_version(
 pub async fn get_version(
     State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path((project_id, job_id, version)): Path<(String, String, i64)>,
+    Path((_project_id, job_id, version)): Path<(String, String, i64)>,
 ) -> ApiResult<JsonResponse<Version>> {
-    fetch_job(&state.db, access.account(), &project_id, &job_id).await?;
+    fetch_job(access.scope(), &job_id).await?;
     let mut tx = state.db.pool.begin().await?;
     let version = fetch_version(&mut tx, &job_id, version).await?;
     tx.commit().await?;
@@ -244,10 +242,10 @@ pub struct VersionDiff {
 pub async fn diff_versions(
     State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path((project_id, job_id)): Path<(String, String)>,
+    Path((_project_id, job_id)): Path<(String, String)>,
     Query(q): Query<DiffQuery>,
 ) -> ApiResult<JsonResponse<VersionDiff>> {
-    let job = fetch_job(&state.db, access.account(), &project_id, &job_id).await?;
+    let job = fetch_job(access.scope(), &job_id).await?;
     let mut tx = state.db.pool.begin().await?;
     let old = fetch_version(&mut tx, &job_id, q.from).await?;
     let (new_text, new_label) = match q.to {
@@ -291,17 +289,21 @@ pub struct Rollback {
     responses((status = 200, body = super::jobs::Job), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 428, body = ErrorBody)))]
 pub async fn rollback(
     access: ProjectGuard<can::WriteDrafts>,
-    Path((project_id, job_id)): Path<(String, String)>,
+    Path((_project_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
     Json(body): Json<Rollback>,
 ) -> ApiResult<Response> {
     let mut write = access.scope().write().await?;
-    let job = fetch_job_tx(write.tx(), &project_id, &job_id).await?;
+    let job = Job::from(write.jobs().get(&job_id).await?);
     check_if_match(&headers, job.revision)?;
     let version = fetch_version(write.tx(), &job_id, body.version).await?;
     // The artifact a JAR version names may have been deleted since; re-check it.
-    version.content.validate(write.tx(), &project_id).await?;
-    let job = write_content(write.tx(), &project_id, &job_id, &version.content).await?;
+    version.content.validate(&mut write).await?;
+    let job = write
+        .jobs()
+        .write_content(&job_id, &version.content.stored())
+        .await?
+        .into();
     write.commit().await?;
     Ok(job_response(StatusCode::OK, job))
 }

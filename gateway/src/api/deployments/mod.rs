@@ -220,14 +220,9 @@ pub async fn create_deployment(
         .into());
     }
     let cu_per_task = cu_milli("cu_per_task", body.cu_per_task.unwrap_or(1.0))?;
-    let job = fetch_job(
-        &state.db,
-        access.account(),
-        access.project_id(),
-        &body.job_id,
-    )
-    .await
-    .map_err(|e| e.with_field("job_id"))?;
+    let job = fetch_job(access.scope(), &body.job_id)
+        .await
+        .map_err(|e| e.with_field("job_id"))?;
     let cluster_id = match &body.cluster_id {
         Some(id) => {
             visible_cluster(&state.db, access.account(), id)
