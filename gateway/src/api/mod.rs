@@ -79,10 +79,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(members::list_members))
         .routes(routes!(members::change_member_role, members::remove_member))
         .routes(routes!(
-            members::list_invitations,
-            members::create_invitation
+            members::invitations::list_invitations,
+            members::invitations::create_invitation
         ))
-        .routes(routes!(members::revoke_invitation))
+        .routes(routes!(members::invitations::revoke_invitation))
         .routes(routes!(audit::list_audit))
         .routes(routes!(billing::get_billing, billing::update_billing))
         .routes(routes!(billing::list_hours))
@@ -122,12 +122,12 @@ pub fn router() -> OpenApiRouter<AppState> {
             projects::delete_project
         ))
         .routes(routes!(
-            members::list_project_members,
-            members::add_project_member
+            members::project::list_project_members,
+            members::project::add_project_member
         ))
         .routes(routes!(
-            members::change_project_member_role,
-            members::remove_project_member
+            members::project::change_project_member_role,
+            members::project::remove_project_member
         ))
         .routes(routes!(folders::list_folders, folders::create_folder))
         .routes(routes!(
