@@ -4,30 +4,7 @@
 
 use crate::AppState;
 use delivery::Target;
-use store::Error;
-
-store::stored_enum! {
-    /// A notification channel's kind, stored as its name.
-    pub enum Channel {
-        Email = "email",
-        Sms = "sms",
-        DingTalk = "dingtalk",
-        Webhook = "webhook",
-    }
-}
-
-impl Channel {
-    /// The kind a request names; email is not one an account creates (its address is
-    /// a contact's, not a channel's).
-    pub fn from_request(text: &str) -> Result<Self, Error> {
-        Self::parse(text).ok_or_else(|| {
-            Error::invalid(
-                "kind",
-                format!("`{text}` is not a channel (sms, dingtalk or webhook)"),
-            )
-        })
-    }
-}
+pub use store::channels::Channel;
 
 /// What a channel's sealed fields are bound to, so one channel's ciphertext cannot be
 /// passed off as another's.

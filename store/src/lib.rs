@@ -10,6 +10,8 @@
 //! Nothing here knows HTTP.
 
 pub mod artifacts;
+pub mod channels;
+pub mod contact_groups;
 pub mod crypto;
 pub mod db;
 pub mod error;

@@ -7,16 +7,17 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use store::Error;
+use store::contact_groups::ContactGroupRow;
+use store::{Error, ProjectWrite};
 use utoipa::ToSchema;
 
 use crate::access::{can, ProjectGuard};
 use crate::api::rfc3339;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
 use delivery::Message;
-use store::db::{new_id, now_ms, Tx};
+use store::db::new_id;
 use store::names::Name;
 
 /// At most this many destinations in one contact group.
@@ -42,6 +43,23 @@ pub struct ContactGroup {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<ContactGroupRow> for ContactGroup {
+    fn from(row: ContactGroupRow) -> Self {
+        ContactGroup {
+            id: row.id,
+            name: row.name,
+            emails: stored_emails(&row.emails),
+            channel_ids: row.channel_ids,
+            created_at: rfc3339(row.created_at),
+        }
+    }
+}
+
+/// A group's addresses from their stored form, a JSON array.
+fn stored_emails(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
 /// A contact group's fields once checked: a name, sorted unique addresses and channels.
 struct CheckedGroup {
     name: String,
@@ -49,11 +67,17 @@ struct CheckedGroup {
     channel_ids: Vec<String>,
 }
 
+impl CheckedGroup {
+    /// The addresses in their stored form, a JSON array.
+    fn stored_emails(&self) -> Result<String, Error> {
+        serde_json::to_string(&self.emails).map_err(Error::internal)
+    }
+}
+
 /// Checks a contact group: valid addresses, at least one and at most
 /// `MAX_DESTINATIONS` destinations, channels of the caller's account.
 async fn check_group(
-    tx: &mut Tx,
-    account_id: &str,
+    write: &mut ProjectWrite,
     body: &NewContactGroup,
 ) -> Result<CheckedGroup, Error> {
     let name = Name::parse("name", &body.name)?;
@@ -79,14 +103,11 @@ async fn check_group(
         ));
     }
     for channel_id in &channel_ids {
-        let (found,): (i64,) = sqlx::query_as(
-            "select count(*) from notification_channels where id = $1 and account_id = $2",
-        )
-        .bind(channel_id)
-        .bind(account_id)
-        .fetch_one(&mut **tx)
-        .await?;
-        if found == 0 {
+        if !write
+            .contact_groups()
+            .is_account_channel(channel_id)
+            .await?
+        {
             return Err(Error::invalid(
                 "channel_ids",
                 format!("`{channel_id}` is not a notification channel of this account"),
@@ -100,71 +121,32 @@ async fn check_group(
     })
 }
 
-fn group_name_taken(e: sqlx::Error) -> ApiError {
-    match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => Error::already_exists(
-            "name",
-            "the project already has a contact group with this name",
-        )
-        .into(),
-        other => other.into(),
-    }
-}
-
-/// Sets the channels a group sends to.
-async fn set_group_channels(
-    tx: &mut Tx,
-    group_id: &str,
-    channel_ids: &[String],
-) -> Result<(), Error> {
-    sqlx::query("delete from contact_group_channels where group_id = $1")
-        .bind(group_id)
-        .execute(&mut **tx)
-        .await?;
-    for channel_id in channel_ids {
-        sqlx::query("insert into contact_group_channels (group_id, channel_id) values ($1, $2)")
-            .bind(group_id)
-            .bind(channel_id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
 #[utoipa::path(post, path = "/projects/{project_id}/contact-groups", tag = "alerts", params(("project_id" = String, Path)),
     request_body = NewContactGroup,
     responses((status = 201, body = ContactGroup), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_contact_group(
-    State(state): State<AppState>,
     access: ProjectGuard<can::ManageConnections>,
     Json(body): Json<NewContactGroup>,
 ) -> ApiResult<(StatusCode, JsonResponse<ContactGroup>)> {
-    let mut tx = state.db.begin_write().await?;
-    let group = check_group(&mut tx, access.account().as_str(), &body).await?;
-    let id = new_id();
-    let now = now_ms();
-    sqlx::query(
-        "insert into contact_groups (id, project_id, name, emails, created_by, created_at) values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&id)
-    .bind(access.project_id())
-    .bind(&group.name)
-    .bind(serde_json::to_string(&group.emails).map_err(Error::internal)?)
-    .bind(access.user_id())
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(group_name_taken)?;
-    set_group_channels(&mut tx, &id, &group.channel_ids).await?;
-    tx.commit().await?;
+    let mut write = access.scope().write().await?;
+    let group = check_group(&mut write, &body).await?;
+    let row = write
+        .contact_groups()
+        .insert(&group.name, &group.stored_emails()?, access.user_id())
+        .await?;
+    write
+        .contact_groups()
+        .set_channels(&row.id, &group.channel_ids)
+        .await?;
+    write.commit().await?;
     Ok((
         StatusCode::CREATED,
         JsonResponse(ContactGroup {
-            id,
+            id: row.id,
             name: group.name,
             emails: group.emails,
             channel_ids: group.channel_ids,
-            created_at: rfc3339(now),
+            created_at: rfc3339(row.created_at),
         }),
     ))
 }
@@ -175,28 +157,21 @@ pub async fn create_contact_group(
     params(("project_id" = String, Path), ("group_id" = String, Path)), request_body = NewContactGroup,
     responses((status = 200, body = ContactGroup), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace_contact_group(
-    State(state): State<AppState>,
     access: ProjectGuard<can::ManageConnections>,
     Path((_project_id, group_id)): Path<(String, String)>,
     Json(body): Json<NewContactGroup>,
 ) -> ApiResult<JsonResponse<ContactGroup>> {
-    let mut tx = state.db.begin_write().await?;
-    let group = check_group(&mut tx, access.account().as_str(), &body).await?;
-    let created: Option<(i64,)> = sqlx::query_as(
-        "update contact_groups set name = $1, emails = $2 where id = $3 and project_id = $4 returning created_at",
-    )
-    .bind(&group.name)
-    .bind(serde_json::to_string(&group.emails).map_err(Error::internal)?)
-    .bind(&group_id)
-    .bind(access.project_id())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(group_name_taken)?;
-    let Some((created_at,)) = created else {
-        return Err(Error::not_found("contact group").into());
-    };
-    set_group_channels(&mut tx, &group_id, &group.channel_ids).await?;
-    tx.commit().await?;
+    let mut write = access.scope().write().await?;
+    let group = check_group(&mut write, &body).await?;
+    let created_at = write
+        .contact_groups()
+        .update(&group_id, &group.name, &group.stored_emails()?)
+        .await?;
+    write
+        .contact_groups()
+        .set_channels(&group_id, &group.channel_ids)
+        .await?;
+    write.commit().await?;
     Ok(JsonResponse(ContactGroup {
         id: group_id,
         name: group.name,
@@ -209,28 +184,12 @@ pub async fn replace_contact_group(
 #[utoipa::path(get, path = "/projects/{project_id}/contact-groups", tag = "alerts", params(("project_id" = String, Path)),
     responses((status = 200, body = Vec<ContactGroup>), (status = 404, body = ErrorBody)))]
 pub async fn list_contact_groups(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
 ) -> ApiResult<JsonResponse<Vec<ContactGroup>>> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "select id, name, created_at from contact_groups where project_id = $1 order by name",
-    )
-    .bind(access.project_id())
-    .fetch_all(&state.db.pool)
-    .await?;
-    let mut conn = state.db.pool.acquire().await?;
-    let mut groups = Vec::with_capacity(rows.len());
-    for (id, name, created_at) in rows {
-        let (emails, channels) = crate::alerts::destinations(&mut conn, &id).await?;
-        groups.push(ContactGroup {
-            id,
-            name,
-            emails,
-            channel_ids: channels.into_iter().map(|(c, _)| c).collect(),
-            created_at: rfc3339(created_at),
-        });
-    }
-    Ok(JsonResponse(groups))
+    let rows = access.scope().contact_groups().list().await?;
+    Ok(JsonResponse(
+        rows.into_iter().map(ContactGroup::from).collect(),
+    ))
 }
 
 /// A notification channel as a contact group names it.
@@ -248,18 +207,16 @@ pub struct ChannelChoice {
 #[utoipa::path(get, path = "/projects/{project_id}/channel-choices", tag = "alerts", params(("project_id" = String, Path)),
     responses((status = 200, body = Vec<ChannelChoice>), (status = 404, body = ErrorBody)))]
 pub async fn list_channel_choices(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
 ) -> ApiResult<JsonResponse<Vec<ChannelChoice>>> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "select id, kind, name from notification_channels where account_id = $1 order by name",
-    )
-    .bind(access.account().as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access.scope().contact_groups().channel_choices().await?;
     Ok(JsonResponse(
         rows.into_iter()
-            .map(|(id, kind, name)| ChannelChoice { id, kind, name })
+            .map(|c| ChannelChoice {
+                id: c.id,
+                kind: c.kind,
+                name: c.name,
+            })
             .collect(),
     ))
 }
@@ -269,31 +226,20 @@ pub async fn list_channel_choices(
     params(("project_id" = String, Path), ("group_id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_contact_group(
-    State(state): State<AppState>,
     access: ProjectGuard<can::ManageConnections>,
     Path((_project_id, group_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let (used,): (i64,) = sqlx::query_as(
-        "select count(*) from alert_rules where contact_group_id = $1 and project_id = $2",
-    )
-    .bind(&group_id)
-    .bind(access.project_id())
-    .fetch_one(&state.db.pool)
-    .await?;
+    let mut write = access.scope().write().await?;
+    let used = write.contact_groups().rules_using(&group_id).await?;
     if used > 0 {
         return Err(Error::conflict(
             "in_use",
             format!("{used} alert rule(s) send to this group; point them elsewhere or delete them first"),
         ).into());
     }
-    super::delete_in_project(
-        &state,
-        "contact_groups",
-        &group_id,
-        access.project_id(),
-        "contact group",
-    )
-    .await
+    write.contact_groups().delete(&group_id).await?;
+    write.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -315,18 +261,13 @@ pub async fn test_contact_group(
     access: ProjectGuard<can::ManageConnections>,
     Path((_project_id, group_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<Vec<TestResult>>> {
-    let (found,): (i64,) =
-        sqlx::query_as("select count(*) from contact_groups where id = $1 and project_id = $2")
-            .bind(&group_id)
-            .bind(access.project_id())
-            .fetch_one(&state.db.pool)
-            .await?;
-    if found == 0 {
-        return Err(Error::not_found("contact group").into());
-    }
-    let mut conn = state.db.pool.acquire().await?;
-    let (emails, channels) = crate::alerts::destinations(&mut conn, &group_id).await?;
-    drop(conn);
+    let destinations = access
+        .scope()
+        .contact_groups()
+        .destinations(&group_id)
+        .await?;
+    let emails = stored_emails(&destinations.emails);
+    let channels = destinations.channels;
     let text =
         "[P3] TEST: a sample alert from Sluice; this contact group receives the project's alerts.";
     let message = |key: String| Message {
