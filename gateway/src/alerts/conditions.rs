@@ -81,190 +81,249 @@ pub(super) async fn holds(
     d: &Deployment,
     now: i64,
 ) -> Result<Option<String>, Error> {
-    Ok(match condition {
-        Condition::JobFailed => {
-            if d.desired_state != DesiredState::Running {
-                None
-            } else if d.status == Status::Failed {
-                Some(format!(
-                    "deployment `{}` FAILED: {}",
-                    d.name,
-                    d.last_error
-                        .as_deref()
-                        .unwrap_or("the job ended while meant to run")
-                ))
-            } else if matches!(d.status, Status::Running | Status::Transitioning)
-                && latest_engine_state(tx, state, d, now).await?.as_deref() == Some("RESTARTING")
-            {
-                Some(format!(
-                    "deployment `{}` is RESTARTING: the engine is recovering its job from a failure",
-                    d.name
-                ))
-            } else {
-                None
-            }
-        }
-        Condition::Restarts => {
-            let (restarts,): (i64,) = sqlx::query_as(
-                "select count(*) from deployment_events
-                  where deployment_id = $1 and kind in ('restart', 'engine_restart') and created_at > $2",
-            )
-            .bind(&d.id)
-            .bind(now - rule.window_secs * 1000)
-            .fetch_one(&mut **tx)
-            .await?;
-            (restarts > rule.threshold).then(|| {
-                format!(
-                    "deployment `{}` was restarted {restarts} times in the last {} s",
-                    d.name, rule.window_secs
-                )
-            })
-        }
-        Condition::OrphanJob => {
-            let orphan: Option<(String,)> = sqlx::query_as(
-                "select engine_job_id from engine_orphans
-                  where deployment_id = $1 and reported_at is not null and cancelled_at is null
-                  order by engine_job_id limit 1",
-            )
-            .bind(&d.id)
-            .fetch_optional(&mut **tx)
-            .await?;
-            orphan.map(|(job,)| {
-                format!(
-                    "deployment `{}`: its earlier engine job {job} still runs on the cluster, unmanaged; it is cancelled after the grace",
-                    d.name
-                )
-            })
-        }
-        Condition::CheckpointFailures => {
-            let counts: Vec<(i64,)> = sqlx::query_as(
-                "select checkpoints_failed from deployment_metrics
-                  where deployment_id = $1 and resolution = 0 and at > $2 order by at",
-            )
-            .bind(&d.id)
-            .bind(now - rule.window_secs * 1000)
-            .fetch_all(&mut **tx)
-            .await?;
-            // Increases only: a resubmitted job's counter starts over.
-            let failed: i64 = counts.windows(2).map(|w| (w[1].0 - w[0].0).max(0)).sum();
-            (failed > rule.threshold).then(|| {
-                format!(
-                    "deployment `{}`: {failed} checkpoint(s) failed in the last {} s",
-                    d.name, rule.window_secs
-                )
-            })
-        }
-        Condition::NoCheckpoint => {
-            if d.status != Status::Running {
-                None
-            } else {
-                let running_since = status_since(tx, d).await?;
-                let window = rule.window_secs * 1000;
-                let last = d.last_checkpoint_at.unwrap_or(0);
-                (now - running_since >= window && now - last >= window).then(|| {
-                    format!(
-                        "deployment `{}`: no checkpoint completed in the last {} s",
-                        d.name, rule.window_secs
-                    )
-                })
-            }
-        }
+    match condition {
+        Condition::JobFailed => job_failed(tx, state, d, now).await,
+        Condition::Restarts => restarts(tx, rule, d, now).await,
+        Condition::OrphanJob => orphan_job(tx, d).await,
+        Condition::CheckpointFailures => checkpoint_failures(tx, rule, d, now).await,
+        Condition::NoCheckpoint => no_checkpoint(tx, rule, d, now).await,
         Condition::InputStopped
         | Condition::BackpressureHigh
         | Condition::LagHigh
-        | Condition::PendingRecordsHigh => {
-            if d.status != Status::Running {
-                return Ok(None);
-            }
-            let samples: Vec<Sample> = sqlx::query_as(
-                "select at, records_in_per_sec, backpressure_ratio, source_lag_ms, pending_records from deployment_metrics
-                  where deployment_id = $1 and resolution = 0 and at > $2 and at <= $3 order by at",
+        | Condition::PendingRecordsHigh => sampled(tx, state, condition, rule, d, now).await,
+        Condition::StateMismatch => state_mismatch(tx, rule, d, now).await,
+    }
+}
+
+/// Meant to run and FAILED, or RESTARTING in the engine's latest sample.
+async fn job_failed(
+    tx: &mut Tx,
+    state: &AppState,
+    d: &Deployment,
+    now: i64,
+) -> Result<Option<String>, Error> {
+    Ok(if d.desired_state != DesiredState::Running {
+        None
+    } else if d.status == Status::Failed {
+        Some(format!(
+            "deployment `{}` FAILED: {}",
+            d.name,
+            d.last_error
+                .as_deref()
+                .unwrap_or("the job ended while meant to run")
+        ))
+    } else if matches!(d.status, Status::Running | Status::Transitioning)
+        && latest_engine_state(tx, state, d, now).await?.as_deref() == Some("RESTARTING")
+    {
+        Some(format!(
+            "deployment `{}` is RESTARTING: the engine is recovering its job from a failure",
+            d.name
+        ))
+    } else {
+        None
+    })
+}
+
+/// Restarted (by Sluice or by the engine) more than `threshold` times in the window.
+async fn restarts(
+    tx: &mut Tx,
+    rule: &Rule,
+    d: &Deployment,
+    now: i64,
+) -> Result<Option<String>, Error> {
+    let (restarts,): (i64,) = sqlx::query_as(
+        "select count(*) from deployment_events
+          where deployment_id = $1 and kind in ('restart', 'engine_restart') and created_at > $2",
+    )
+    .bind(&d.id)
+    .bind(now - rule.window_secs * 1000)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((restarts > rule.threshold).then(|| {
+        format!(
+            "deployment `{}` was restarted {restarts} times in the last {} s",
+            d.name, rule.window_secs
+        )
+    }))
+}
+
+/// An earlier engine job of the deployment still runs, reported and not yet cancelled.
+async fn orphan_job(tx: &mut Tx, d: &Deployment) -> Result<Option<String>, Error> {
+    let orphan: Option<(String,)> = sqlx::query_as(
+        "select engine_job_id from engine_orphans
+          where deployment_id = $1 and reported_at is not null and cancelled_at is null
+          order by engine_job_id limit 1",
+    )
+    .bind(&d.id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(orphan.map(|(job,)| {
+        format!(
+            "deployment `{}`: its earlier engine job {job} still runs on the cluster, unmanaged; it is cancelled after the grace",
+            d.name
+        )
+    }))
+}
+
+/// More than `threshold` checkpoints failed in the window.
+async fn checkpoint_failures(
+    tx: &mut Tx,
+    rule: &Rule,
+    d: &Deployment,
+    now: i64,
+) -> Result<Option<String>, Error> {
+    let counts: Vec<(i64,)> = sqlx::query_as(
+        "select checkpoints_failed from deployment_metrics
+          where deployment_id = $1 and resolution = 0 and at > $2 order by at",
+    )
+    .bind(&d.id)
+    .bind(now - rule.window_secs * 1000)
+    .fetch_all(&mut **tx)
+    .await?;
+    // Increases only: a resubmitted job's counter starts over.
+    let failed: i64 = counts.windows(2).map(|w| (w[1].0 - w[0].0).max(0)).sum();
+    Ok((failed > rule.threshold).then(|| {
+        format!(
+            "deployment `{}`: {failed} checkpoint(s) failed in the last {} s",
+            d.name, rule.window_secs
+        )
+    }))
+}
+
+/// Running for the whole window without a completed checkpoint.
+async fn no_checkpoint(
+    tx: &mut Tx,
+    rule: &Rule,
+    d: &Deployment,
+    now: i64,
+) -> Result<Option<String>, Error> {
+    Ok(if d.status != Status::Running {
+        None
+    } else {
+        let running_since = status_since(tx, d).await?;
+        let window = rule.window_secs * 1000;
+        let last = d.last_checkpoint_at.unwrap_or(0);
+        (now - running_since >= window && now - last >= window).then(|| {
+            format!(
+                "deployment `{}`: no checkpoint completed in the last {} s",
+                d.name, rule.window_secs
             )
-            .bind(&d.id)
-            .bind(now - rule.window_secs * 1000)
-            .bind(now)
-            .fetch_all(&mut **tx)
-            .await?;
-            // The samples must cover the window: its first within 1.5 intervals of its
-            // start, one more where a lag turn may stand between two samples.
-            let config = &state.config.job_metrics;
-            let interval = config.interval_ms as i64;
-            let slack = if config.lag_every > 0 {
-                interval * 5 / 2
-            } else {
-                interval * 3 / 2
-            };
-            let covered =
-                samples.len() >= 2 && samples[0].at <= now - rule.window_secs * 1000 + slack;
-            if !covered {
-                return Ok(None);
-            }
-            let limit = rule.threshold as f64;
-            // A sample without the value (no lag reported) proves nothing.
-            let all_above = |value: fn(&Sample) -> Option<f64>, limit: f64| {
-                samples.iter().all(|s| value(s).is_some_and(|v| v > limit))
-            };
-            let last =
-                |value: fn(&Sample) -> Option<f64>| samples.last().and_then(value).unwrap_or(0.0);
-            match condition {
-                Condition::InputStopped => samples.iter().all(|s| s.records_in_per_sec < limit).then(|| {
+        })
+    })
+}
+
+/// The conditions judged from the metric samples, which must cover the window.
+async fn sampled(
+    tx: &mut Tx,
+    state: &AppState,
+    condition: Condition,
+    rule: &Rule,
+    d: &Deployment,
+    now: i64,
+) -> Result<Option<String>, Error> {
+    if d.status != Status::Running {
+        return Ok(None);
+    }
+    let samples: Vec<Sample> = sqlx::query_as(
+        "select at, records_in_per_sec, backpressure_ratio, source_lag_ms, pending_records from deployment_metrics
+          where deployment_id = $1 and resolution = 0 and at > $2 and at <= $3 order by at",
+    )
+    .bind(&d.id)
+    .bind(now - rule.window_secs * 1000)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    // The samples must cover the window: its first within 1.5 intervals of its
+    // start, one more where a lag turn may stand between two samples.
+    let config = &state.config.job_metrics;
+    let interval = config.interval_ms as i64;
+    let slack = if config.lag_every > 0 {
+        interval * 5 / 2
+    } else {
+        interval * 3 / 2
+    };
+    let covered = samples.len() >= 2 && samples[0].at <= now - rule.window_secs * 1000 + slack;
+    if !covered {
+        return Ok(None);
+    }
+    let limit = rule.threshold as f64;
+    // A sample without the value (no lag reported) proves nothing.
+    let all_above = |value: fn(&Sample) -> Option<f64>, limit: f64| {
+        samples.iter().all(|s| value(s).is_some_and(|v| v > limit))
+    };
+    let last = |value: fn(&Sample) -> Option<f64>| samples.last().and_then(value).unwrap_or(0.0);
+    Ok(match condition {
+        Condition::InputStopped => {
+            samples
+                .iter()
+                .all(|s| s.records_in_per_sec < limit)
+                .then(|| {
                     format!(
-                        "deployment `{}`: its sources emitted under {} records/s for {} s (last {:.1}/s)",
-                        d.name,
-                        rule.threshold,
-                        rule.window_secs,
-                        samples.last().map_or(0.0, |s| s.records_in_per_sec)
-                    )
-                }),
-                Condition::BackpressureHigh => samples.iter().all(|s| s.backpressure_ratio >= limit / 100.0).then(|| {
-                    format!(
-                        "deployment `{}`: backpressured at least {}% of the time for {} s",
-                        d.name, rule.threshold, rule.window_secs
-                    )
-                }),
-                Condition::LagHigh => all_above(|s| s.source_lag_ms, limit).then(|| {
-                    format!(
-                        "deployment `{}`: its sources lagged over {} ms for {} s (last {:.0} ms)",
-                        d.name,
-                        rule.threshold,
-                        rule.window_secs,
-                        last(|s| s.source_lag_ms)
-                    )
-                }),
-                _ => all_above(|s| s.pending_records, limit).then(|| {
-                    format!(
-                        "deployment `{}`: over {} records waited at its sources for {} s (last {:.0})",
-                        d.name,
-                        rule.threshold,
-                        rule.window_secs,
-                        last(|s| s.pending_records)
-                    )
-                }),
-            }
-        }
-        Condition::StateMismatch => {
-            let matches = match d.desired_state {
-                DesiredState::Running => d.status == Status::Running,
-                // Stopped or cancelled: anything but a running job is as desired.
-                DesiredState::Suspended | DesiredState::Cancelled => {
-                    !matches!(d.status, Status::Running | Status::Starting)
-                }
-            };
-            if matches {
-                None
-            } else {
-                let since = status_since(tx, d).await?;
-                (now - since >= rule.window_secs * 1000).then(|| {
-                    format!(
-                        "deployment `{}` is {} but should be {} (for {} s)",
-                        d.name,
-                        d.status,
-                        d.desired_state,
-                        (now - since) / 1000
-                    )
+                "deployment `{}`: its sources emitted under {} records/s for {} s (last {:.1}/s)",
+                d.name,
+                rule.threshold,
+                rule.window_secs,
+                samples.last().map_or(0.0, |s| s.records_in_per_sec)
+            )
                 })
-            }
         }
+        Condition::BackpressureHigh => samples
+            .iter()
+            .all(|s| s.backpressure_ratio >= limit / 100.0)
+            .then(|| {
+                format!(
+                    "deployment `{}`: backpressured at least {}% of the time for {} s",
+                    d.name, rule.threshold, rule.window_secs
+                )
+            }),
+        Condition::LagHigh => all_above(|s| s.source_lag_ms, limit).then(|| {
+            format!(
+                "deployment `{}`: its sources lagged over {} ms for {} s (last {:.0} ms)",
+                d.name,
+                rule.threshold,
+                rule.window_secs,
+                last(|s| s.source_lag_ms)
+            )
+        }),
+        _ => all_above(|s| s.pending_records, limit).then(|| {
+            format!(
+                "deployment `{}`: over {} records waited at its sources for {} s (last {:.0})",
+                d.name,
+                rule.threshold,
+                rule.window_secs,
+                last(|s| s.pending_records)
+            )
+        }),
+    })
+}
+
+/// Observed differs from desired for the whole window.
+async fn state_mismatch(
+    tx: &mut Tx,
+    rule: &Rule,
+    d: &Deployment,
+    now: i64,
+) -> Result<Option<String>, Error> {
+    let matches = match d.desired_state {
+        DesiredState::Running => d.status == Status::Running,
+        // Stopped or cancelled: anything but a running job is as desired.
+        DesiredState::Suspended | DesiredState::Cancelled => {
+            !matches!(d.status, Status::Running | Status::Starting)
+        }
+    };
+    Ok(if matches {
+        None
+    } else {
+        let since = status_since(tx, d).await?;
+        (now - since >= rule.window_secs * 1000).then(|| {
+            format!(
+                "deployment `{}` is {} but should be {} (for {} s)",
+                d.name,
+                d.status,
+                d.desired_state,
+                (now - since) / 1000
+            )
+        })
     })
 }
 
