@@ -180,3 +180,15 @@ pub async fn announce(
     tx.commit().await?;
     Ok(reached)
 }
+
+/// Not found unless the account exists.
+pub async fn ensure_account(db: &Db, account_id: &str) -> Result<(), Error> {
+    let (exists,): (i64,) = sqlx::query_as("select count(*) from accounts where id = $1")
+        .bind(account_id)
+        .fetch_one(&db.pool)
+        .await?;
+    if exists == 0 {
+        return Err(Error::not_found("account"));
+    }
+    Ok(())
+}

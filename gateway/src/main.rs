@@ -157,19 +157,34 @@ async fn main() -> anyhow::Result<()> {
             gateway::serve(state, listener, shutdown_signal()).await?;
         }
         Command::Openapi => {}
-        Command::Admin(Admin::CreateAccount {
+        Command::Admin(command) => admin(command, config).await?,
+    }
+    Ok(())
+}
+
+/// An instant given on the command line, in RFC 3339.
+fn instant(flag: &str, value: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+}
+
+/// Runs one operator command. Each reports on stderr; a secret it creates (a token)
+/// is the only thing on stdout.
+async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
+    match command {
+        Admin::CreateAccount {
             name,
             owner_email,
             plan,
-        }) => {
+        } => {
             let plan = plan.unwrap_or_else(|| config.default_plan.clone());
             if !config.plans.contains_key(&plan) {
                 anyhow::bail!("plan `{plan}` is not configured");
             }
             let state = AppState::build(config).await?;
-            let created = gateway::admin::create_account(&state.db, &plan, &name, &owner_email)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let created =
+                gateway::admin::create_account(&state.db, &plan, &name, &owner_email).await?;
             eprintln!(
                 "created account {} (owner user {})",
                 created.account_id, created.user_id
@@ -177,14 +192,14 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("the owner's API token follows; it is shown once:");
             println!("{}", created.token);
         }
-        Command::Admin(Admin::AddMember {
+        Admin::AddMember {
             account_id,
             email,
             role,
             project_id,
             project_role,
             narrow_token,
-        }) => {
+        } => {
             let role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
             let project_role = project_role
                 .map(|r| {
@@ -202,51 +217,42 @@ async fn main() -> anyhow::Result<()> {
                 project,
                 narrow_token,
             )
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            .await?;
             eprintln!("added user {user_id} to account {account_id}; their API token follows, shown once:");
             println!("{token}");
         }
-        Command::Admin(Admin::CreditNote {
+        Admin::CreditNote {
             bill_id,
             amount,
             reason,
-        }) => {
+        } => {
             let state = AppState::build(config).await?;
             let minor = gateway::api::balance::parse_top_up(&state, &amount)
-                .map_err(|e| anyhow::anyhow!("--amount: {}", e.message))?;
-            let id = gateway::balance::credit_note(&state, &bill_id, minor, &reason, "operator")
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            let id =
+                gateway::balance::credit_note(&state, &bill_id, minor, &reason, "operator").await?;
             eprintln!("credit note {id} of {amount} issued against bill {bill_id}");
         }
-        Command::Admin(Admin::ProductForm {
+        Admin::ProductForm {
             name,
             announced_at,
             eom1,
             eom2,
             eofs,
             eos,
-        }) => {
-            let at = |flag: &str, value: &str| {
-                chrono::DateTime::parse_from_rfc3339(value)
-                    .map(|t| t.with_timezone(&chrono::Utc))
-                    .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
-            };
+        } => {
             let schedule = lifecycle::ProductSchedule {
-                announced_at: at("announced-at", &announced_at)?,
-                eom1: at("eom1", &eom1)?,
-                eom2: at("eom2", &eom2)?,
-                eofs: at("eofs", &eofs)?,
-                eos: at("eos", &eos)?,
+                announced_at: instant("announced-at", &announced_at)?,
+                eom1: instant("eom1", &eom1)?,
+                eom2: instant("eom2", &eom2)?,
+                eofs: instant("eofs", &eofs)?,
+                eos: instant("eos", &eos)?,
             };
             let state = AppState::build(config).await?;
-            gateway::product_forms::set_schedule(&state.db, &name, &schedule)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            gateway::product_forms::set_schedule(&state.db, &name, &schedule).await?;
             eprintln!("product form {name}: schedule set");
         }
-        Command::Admin(Admin::EngineVersion {
+        Admin::EngineVersion {
             label,
             flink_version,
             announced_at,
@@ -255,61 +261,42 @@ async fn main() -> anyhow::Result<()> {
             eofs,
             eos,
             pulled,
-        }) => {
-            let at = |flag: &str, value: &str| {
-                chrono::DateTime::parse_from_rfc3339(value)
-                    .map(|t| t.with_timezone(&chrono::Utc))
-                    .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
-            };
+        } => {
             let version = lifecycle::EngineVersion {
                 label: label.clone(),
                 flink_version,
-                announced_at: at("announced-at", &announced_at)?,
-                ga: at("ga", &ga)?,
-                eogs: at("eogs", &eogs)?,
-                eofs: at("eofs", &eofs)?,
-                eos: at("eos", &eos)?,
+                announced_at: instant("announced-at", &announced_at)?,
+                ga: instant("ga", &ga)?,
+                eogs: instant("eogs", &eogs)?,
+                eofs: instant("eofs", &eofs)?,
+                eos: instant("eos", &eos)?,
                 pulled,
             };
             let state = AppState::build(config).await?;
-            gateway::product_forms::set_engine_version(&state.db, &version)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            gateway::product_forms::set_engine_version(&state.db, &version).await?;
             eprintln!("engine version {label}: schedule set");
         }
-        Command::Admin(Admin::GrantOperator { email }) => {
+        Admin::GrantOperator { email } => {
             let state = AppState::build(config).await?;
-            gateway::admin::grant_operator(&state.db, &email)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            gateway::admin::grant_operator(&state.db, &email).await?;
             eprintln!("{email} is now a platform operator");
         }
-        Command::Admin(Admin::Announce {
+        Admin::Announce {
             account_id,
             subject,
             body,
-        }) => {
+        } => {
             let state = AppState::build(config).await?;
             let reached =
-                gateway::admin::announce(&state.db, account_id.as_deref(), &subject, &body)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                gateway::admin::announce(&state.db, account_id.as_deref(), &subject, &body).await?;
             eprintln!("announced to {reached} people");
         }
-        Command::Admin(Admin::TopUp { account_id, amount }) => {
+        Admin::TopUp { account_id, amount } => {
             let state = AppState::build(config).await?;
             let minor = gateway::api::balance::parse_top_up(&state, &amount)
-                .map_err(|e| anyhow::anyhow!("--amount: {}", e.message))?;
-            let (exists,): (i64,) = sqlx::query_as("select count(*) from accounts where id = $1")
-                .bind(&account_id)
-                .fetch_one(&state.db.pool)
-                .await?;
-            if exists == 0 {
-                anyhow::bail!("account not found");
-            }
-            gateway::balance::top_up(&state, &account_id, minor, "operator")
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            gateway::admin::ensure_account(&state.db, &account_id).await?;
+            gateway::balance::top_up(&state, &account_id, minor, "operator").await?;
             eprintln!("credited {amount} to account {account_id}");
         }
     }
