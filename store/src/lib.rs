@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod names;
 pub mod page;
 pub mod scope;
+pub mod versions;
 
 pub use error::{Error, Kind};
 pub use page::Page;

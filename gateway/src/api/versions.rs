@@ -12,14 +12,15 @@ use similar::TextDiff;
 use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
-use super::jobs::{check_if_match, fetch_job, job_response, Job, JobContent};
+use super::jobs::{check_if_match, fetch_job, job_response, JobContent};
 use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::AppState;
-use store::db::{now_ms, Tx};
+use store::db::Tx;
 use store::names::bounded_text;
+use store::versions::VersionRow;
 
 const MAX_MESSAGE_CHARS: usize = 1000;
 
@@ -34,62 +35,23 @@ pub struct Version {
     pub created_at: DateTime<Utc>,
 }
 
-type VersionRow = (
-    String,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-);
-const VERSION_COLUMNS: &str = "v.job_id, v.version, v.message, v.kind, v.sql_text, v.artifact_id, v.entry_class, v.args, v.created_by, v.created_at";
-
-fn version_from_row(row: VersionRow) -> Version {
-    let (job_id, version, message, kind, sql, artifact_id, entry_class, args, created_by, created) =
-        row;
-    Version {
-        job_id,
-        version,
-        message,
-        content: JobContent::from_columns(&kind, sql, artifact_id, entry_class, args),
-        created_by,
-        created_at: rfc3339(created),
+impl From<VersionRow> for Version {
+    fn from(row: VersionRow) -> Self {
+        Version {
+            job_id: row.job_id,
+            version: row.version,
+            message: row.message,
+            content: row.content.into(),
+            created_by: row.created_by,
+            created_at: rfc3339(row.created_at),
+        }
     }
 }
 
+/// A version of a deployment's job, for the workers and deployment operations that
+/// read it inside their own transaction.
 pub async fn fetch_version(tx: &mut Tx, job_id: &str, version: i64) -> Result<Version, Error> {
-    let row: Option<VersionRow> = sqlx::query_as(&format!(
-        "select {VERSION_COLUMNS} from job_versions v where v.job_id = $1 and v.version = $2"
-    ))
-    .bind(job_id)
-    .bind(version)
-    .fetch_optional(&mut **tx)
-    .await?;
-    match row {
-        Some(row) => Ok(version_from_row(row)),
-        None => {
-            let (low, high): (Option<i64>, Option<i64>) = sqlx::query_as(
-                "select min(version), max(version) from job_versions where job_id = $1",
-            )
-            .bind(job_id)
-            .fetch_one(&mut **tx)
-            .await?;
-            let kept = match (low, high) {
-                (Some(l), Some(h)) => format!("versions kept: {l} to {h}"),
-                _ => "this job has no saved versions".to_owned(),
-            };
-            Err(Error::new(
-                store::Kind::NotFound,
-                "not_found",
-                format!("version {version} does not exist ({kept})"),
-            )
-            .with_field("version"))
-        }
-    }
+    Ok(store::versions::of_job(tx, job_id, version).await?.into())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -102,19 +64,13 @@ pub struct VersionList {
     params(("project_id" = String, Path), ("job_id" = String, Path)),
     responses((status = 200, body = VersionList), (status = 404, body = ErrorBody)))]
 pub async fn list_versions(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
     Path((_project_id, job_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<VersionList>> {
     fetch_job(access.scope(), &job_id).await?;
-    let rows: Vec<VersionRow> = sqlx::query_as(&format!(
-        "select {VERSION_COLUMNS} from job_versions v where v.job_id = $1 order by v.version desc"
-    ))
-    .bind(&job_id)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access.scope().versions().list(&job_id).await?;
     Ok(JsonResponse(VersionList {
-        items: rows.into_iter().map(version_from_row).collect(),
+        items: rows.into_iter().map(Version::from).collect(),
     }))
 }
 
@@ -151,53 +107,22 @@ pub async fn save_version(
     let message = bounded_text("message", &body.message, MAX_MESSAGE_CHARS)?;
     let keep = state.limits(access.plan()).versions_per_job;
     let mut write = access.scope().write().await?;
-    let job = Job::from(write.jobs().get(&job_id).await?);
+    let job = write.jobs().get(&job_id).await?;
     if headers.contains_key(axum::http::header::IF_MATCH) {
         check_if_match(&headers, job.revision)?;
     }
-    let number = job.last_version + 1;
-    let (kind, sql, artifact, entry, args) = job.content.columns();
-    sqlx::query(
-        "insert into job_versions (job_id, version, message, kind, sql_text, artifact_id, entry_class, args, created_by, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&job_id)
-    .bind(number)
-    .bind(&message)
-    .bind(kind)
-    .bind(sql)
-    .bind(artifact)
-    .bind(entry)
-    .bind(args)
-    .bind(access.user_id())
-    .bind(now_ms())
-    .execute(&mut **write.tx())
-    .await?;
-    sqlx::query("update jobs set last_version = $1 where id = $2")
-        .bind(number)
-        .bind(&job_id)
-        .execute(&mut **write.tx())
+    let number = write
+        .versions()
+        .save(&job, &message, access.user_id())
         .await?;
-    let oldest_kept = number - keep + 1;
-    let pruned: Vec<(i64,)> = sqlx::query_as(
-        "select version from job_versions where job_id = $1 and version < $2 order by version",
-    )
-    .bind(&job_id)
-    .bind(oldest_kept)
-    .fetch_all(&mut **write.tx())
-    .await?;
-    sqlx::query("delete from job_versions where job_id = $1 and version < $2")
-        .bind(&job_id)
-        .bind(oldest_kept)
-        .execute(&mut **write.tx())
-        .await?;
-    let version = fetch_version(write.tx(), &job_id, number).await?;
+    let pruned = write.versions().prune(&job_id, number - keep + 1).await?;
+    let version = write.versions().get(&job_id, number).await?.into();
     write.commit().await?;
     Ok((
         StatusCode::CREATED,
         JsonResponse(SavedVersion {
             version,
-            pruned_versions: pruned.into_iter().map(|(v,)| v).collect(),
+            pruned_versions: pruned,
         }),
     ))
 }
@@ -206,15 +131,12 @@ pub async fn save_version(
     params(("project_id" = String, Path), ("job_id" = String, Path), ("version" = i64, Path)),
     responses((status = 200, body = Version), (status = 404, body = ErrorBody)))]
 pub async fn get_version(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
     Path((_project_id, job_id, version)): Path<(String, String, i64)>,
 ) -> ApiResult<JsonResponse<Version>> {
     fetch_job(access.scope(), &job_id).await?;
-    let mut tx = state.db.pool.begin().await?;
-    let version = fetch_version(&mut tx, &job_id, version).await?;
-    tx.commit().await?;
-    Ok(JsonResponse(version))
+    let version = access.scope().versions().get(&job_id, version).await?;
+    Ok(JsonResponse(version.into()))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -240,26 +162,24 @@ pub struct VersionDiff {
     params(("project_id" = String, Path), ("job_id" = String, Path), DiffQuery),
     responses((status = 200, body = VersionDiff), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn diff_versions(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
     Path((_project_id, job_id)): Path<(String, String)>,
     Query(q): Query<DiffQuery>,
 ) -> ApiResult<JsonResponse<VersionDiff>> {
     let job = fetch_job(access.scope(), &job_id).await?;
-    let mut tx = state.db.pool.begin().await?;
-    let old = fetch_version(&mut tx, &job_id, q.from).await?;
-    let (new_text, new_label) = match q.to {
-        Some(n) => (
-            fetch_version(&mut tx, &job_id, n)
-                .await?
-                .content
-                .diff_text(),
-            format!("version {n}"),
-        ),
-        None => (job.content.diff_text(), "draft".to_owned()),
+    let asked: Vec<i64> = std::iter::once(q.from).chain(q.to).collect();
+    let mut sides = access
+        .scope()
+        .versions()
+        .get_many(&job_id, &asked)
+        .await?
+        .into_iter()
+        .map(|row| JobContent::from(row.content).diff_text());
+    let old_text = sides.next().unwrap_or_default();
+    let (new_text, new_label) = match (q.to, sides.next()) {
+        (Some(n), Some(text)) => (text, format!("version {n}")),
+        _ => (job.content.diff_text(), "draft".to_owned()),
     };
-    tx.commit().await?;
-    let old_text = old.content.diff_text();
     let diff = TextDiff::from_lines(&old_text, &new_text)
         .unified_diff()
         .context_radius(3)
@@ -294,9 +214,9 @@ pub async fn rollback(
     Json(body): Json<Rollback>,
 ) -> ApiResult<Response> {
     let mut write = access.scope().write().await?;
-    let job = Job::from(write.jobs().get(&job_id).await?);
+    let job = write.jobs().get(&job_id).await?;
     check_if_match(&headers, job.revision)?;
-    let version = fetch_version(write.tx(), &job_id, body.version).await?;
+    let version = Version::from(write.versions().get(&job_id, body.version).await?);
     // The artifact a JAR version names may have been deleted since; re-check it.
     version.content.validate(&mut write).await?;
     let job = write
