@@ -2,6 +2,7 @@
 //! operator actions against the configured database.
 
 use clap::{Parser, Subcommand};
+use gateway::access::roles::{AccountRole, ProjectRole};
 use gateway::{AppState, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -169,6 +170,27 @@ fn instant(flag: &str, value: &str) -> anyhow::Result<chrono::DateTime<chrono::U
         .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
 }
 
+/// `--amount` in the account currency's minor units.
+fn minor_units(state: &AppState, amount: &str) -> anyhow::Result<i64> {
+    gateway::api::balance::parse_top_up(state, amount).map_err(|e| anyhow::anyhow!("--amount: {e}"))
+}
+
+/// `--role`, and `--project-id` with `--project-role`, as roles.
+fn roles<'a>(
+    role: &str,
+    project_id: Option<&'a str>,
+    project_role: Option<&str>,
+) -> anyhow::Result<(AccountRole, Option<(&'a str, ProjectRole)>)> {
+    let role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+    let project_role = project_role
+        .map(|r| {
+            r.parse()
+                .map_err(|e| anyhow::anyhow!("--project-role: {e}"))
+        })
+        .transpose()?;
+    Ok((role, project_id.zip(project_role)))
+}
+
 /// Runs one operator command. Each reports on stderr; a secret it creates (a token)
 /// is the only thing on stdout.
 async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
@@ -185,10 +207,8 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
             let state = AppState::build(config).await?;
             let created =
                 gateway::admin::create_account(&state.db, &plan, &name, &owner_email).await?;
-            eprintln!(
-                "created account {} (owner user {})",
-                created.account_id, created.user_id
-            );
+            let (account, owner) = (&created.account_id, &created.user_id);
+            eprintln!("created account {account} (owner user {owner})");
             eprintln!("the owner's API token follows; it is shown once:");
             println!("{}", created.token);
         }
@@ -200,14 +220,7 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
             project_role,
             narrow_token,
         } => {
-            let role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
-            let project_role = project_role
-                .map(|r| {
-                    r.parse()
-                        .map_err(|e| anyhow::anyhow!("--project-role: {e}"))
-                })
-                .transpose()?;
-            let project = project_id.as_deref().zip(project_role);
+            let (role, project) = roles(&role, project_id.as_deref(), project_role.as_deref())?;
             let state = AppState::build(config).await?;
             let (user_id, token) = gateway::admin::add_member_with_token(
                 &state.db,
@@ -227,8 +240,7 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
             reason,
         } => {
             let state = AppState::build(config).await?;
-            let minor = gateway::api::balance::parse_top_up(&state, &amount)
-                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            let minor = minor_units(&state, &amount)?;
             let id =
                 gateway::balance::credit_note(&state, &bill_id, minor, &reason, "operator").await?;
             eprintln!("credit note {id} of {amount} issued against bill {bill_id}");
@@ -293,8 +305,7 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
         }
         Admin::TopUp { account_id, amount } => {
             let state = AppState::build(config).await?;
-            let minor = gateway::api::balance::parse_top_up(&state, &amount)
-                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            let minor = minor_units(&state, &amount)?;
             gateway::admin::ensure_account(&state.db, &account_id).await?;
             gateway::balance::top_up(&state, &account_id, minor, "operator").await?;
             eprintln!("credited {amount} to account {account_id}");
