@@ -202,16 +202,10 @@ impl ContactGroupWrites<'_> {
         group_id: &str,
         channel_ids: &[String],
     ) -> Result<(), Error> {
-        let (tx, project_id) = self.0.parts();
-        let (found,): (i64,) =
-            sqlx::query_as("select count(*) from contact_groups where id = $1 and project_id = $2")
-                .bind(group_id)
-                .bind(project_id)
-                .fetch_one(&mut **tx)
-                .await?;
-        if found == 0 {
+        if !self.exists(group_id).await? {
             return Err(Error::not_found("contact group"));
         }
+        let (tx, _) = self.0.parts();
         sqlx::query("delete from contact_group_channels where group_id = $1")
             .bind(group_id)
             .execute(&mut **tx)
@@ -226,6 +220,18 @@ impl ContactGroupWrites<'_> {
             .await?;
         }
         Ok(())
+    }
+
+    /// Whether `group_id` is a contact group of the project.
+    pub async fn exists(&mut self, group_id: &str) -> Result<bool, Error> {
+        let (tx, project_id) = self.0.parts();
+        let (found,): (i64,) =
+            sqlx::query_as("select count(*) from contact_groups where id = $1 and project_id = $2")
+                .bind(group_id)
+                .bind(project_id)
+                .fetch_one(&mut **tx)
+                .await?;
+        Ok(found > 0)
     }
 
     /// How many of the project's alert rules send to the group.

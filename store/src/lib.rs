@@ -9,6 +9,8 @@
 //!
 //! Nothing here knows HTTP.
 
+pub mod alert_rules;
+pub mod alerts;
 pub mod artifacts;
 pub mod channels;
 pub mod contact_groups;

@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 use crate::channels::Channel;
 use crate::engine::record::{DesiredState, Status};
 use crate::AppState;
+pub use store::alert_rules::Severity;
+pub use store::alerts::AlertState;
 use store::db::{new_id, now_ms, Tx};
 
 mod conditions;
@@ -50,24 +52,6 @@ pub async fn evaluate_all(state: &AppState, now: i64) -> Result<usize, Error> {
         queued += evaluate_project(state, &project_id, &account_id, now).await?;
     }
     Ok(queued)
-}
-
-store::stored_enum! {
-    /// How urgent a rule's alerts are, P0 the most.
-    pub enum Severity {
-        P0 = "P0",
-        P1 = "P1",
-        P2 = "P2",
-        P3 = "P3",
-    }
-}
-
-store::stored_enum! {
-    /// An alert fires while its condition holds and is resolved once it no longer does.
-    pub enum AlertState {
-        Firing = "firing",
-        Resolved = "resolved",
-    }
 }
 
 #[derive(sqlx::FromRow)]
