@@ -7,6 +7,7 @@
 //! after a crash, or a retry after a failed write all end with the one row; nothing is
 //! claimed before it is written, so a failed write leaves nothing to swallow a retry.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 use store::Error;
 
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::BillingConfig;
 use crate::AppState;
-use store::db::{new_id, now_ms};
+use store::db::{new_id, now_ms, Tx};
 
 /// Hours of history a pass bills at most per project, so a long outage catches up in steps.
 const MAX_HOURS_PER_PASS: usize = 48;
@@ -285,37 +286,15 @@ async fn issue_bill(
     if exists > 0 {
         return Ok(0);
     }
-    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "select project_id, cu_millis, compute_minor, management_minor from payg_hours
-          where account_id = $1 and window_start >= $2 and window_start < $3 order by project_id, window_start",
-    )
-    .bind(account_id)
-    .bind(start)
-    .bind(end)
-    .fetch_all(&state.db.pool)
-    .await?;
-    // Per project: (cu_millis, compute, management, hours).
-    let mut per_project: std::collections::BTreeMap<String, (i128, i64, i64, i64)> =
-        std::collections::BTreeMap::new();
-    for (project, cu_millis, compute, management) in rows {
-        let entry = per_project.entry(project).or_default();
-        entry.0 += cu_millis.parse::<i128>().unwrap_or(0);
-        entry.1 += compute;
-        entry.2 += management;
-        entry.3 += 1;
-    }
-    let orders: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
-        "select id, project_id, kind, cu_milli, months, amount_minor from orders
-          where account_id = $1 and created_at >= $2 and created_at < $3 order by id",
-    )
-    .bind(account_id)
-    .bind(start)
-    .bind(end)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let per_project = payg_by_project(state, account_id, start, end).await?;
+    let orders = orders_placed(state, account_id, start, end).await?;
     let bill_id = new_id();
     let prepaid: i64 = orders.iter().map(|o| o.5).sum();
-    let total: i64 = per_project.values().map(|(_, c, m, _)| c + m).sum::<i64>() + prepaid;
+    let total: i64 = per_project
+        .values()
+        .map(|t| t.compute_minor + t.management_minor)
+        .sum::<i64>()
+        + prepaid;
     let mut tx = state.db.begin_write().await?;
     // The account lock first: paying the bill below moves the balance.
     let balance = crate::balance::lock_balance(state, &mut tx, account_id).await?;
@@ -340,19 +319,90 @@ async fn issue_bill(
         Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok(0),
         Err(e) => return Err(e.into()),
     }
-    for (project, (cu_millis, compute, management, hours)) in per_project {
+    insert_lines(&mut tx, &bill_id, per_project, orders).await?;
+    crate::balance::pay_bills(state, &mut tx, account_id, balance).await?;
+    tx.commit().await?;
+    Ok(1)
+}
+
+/// A project's pay-as-you-go hours in a period, added up.
+#[derive(Default)]
+struct PaygTotals {
+    cu_millis: i128,
+    compute_minor: i64,
+    management_minor: i64,
+    hours: i64,
+}
+
+async fn payg_by_project(
+    state: &AppState,
+    account_id: &str,
+    start: i64,
+    end: i64,
+) -> Result<BTreeMap<String, PaygTotals>, Error> {
+    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "select project_id, cu_millis, compute_minor, management_minor from payg_hours
+          where account_id = $1 and window_start >= $2 and window_start < $3 order by project_id, window_start",
+    )
+    .bind(account_id)
+    .bind(start)
+    .bind(end)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut per_project: BTreeMap<String, PaygTotals> = BTreeMap::new();
+    for (project, cu_millis, compute, management) in rows {
+        let totals = per_project.entry(project).or_default();
+        totals.cu_millis += cu_millis
+            .parse::<i128>()
+            .map_err(|e| Error::internal(format!("payg_hours.cu_millis `{cu_millis}`: {e}")))?;
+        totals.compute_minor += compute;
+        totals.management_minor += management;
+        totals.hours += 1;
+    }
+    Ok(per_project)
+}
+
+/// An order placed in the period: (id, project, kind, CU in thousandths, months, amount).
+type PlacedOrder = (String, String, String, i64, i64, i64);
+
+async fn orders_placed(
+    state: &AppState,
+    account_id: &str,
+    start: i64,
+    end: i64,
+) -> Result<Vec<PlacedOrder>, Error> {
+    Ok(sqlx::query_as(
+        "select id, project_id, kind, cu_milli, months, amount_minor from orders
+          where account_id = $1 and created_at >= $2 and created_at < $3 order by id",
+    )
+    .bind(account_id)
+    .bind(start)
+    .bind(end)
+    .fetch_all(&state.db.pool)
+    .await?)
+}
+
+/// The bill's lines: two per project with pay-as-you-go hours, one per order.
+async fn insert_lines(
+    tx: &mut Tx,
+    bill_id: &str,
+    per_project: BTreeMap<String, PaygTotals>,
+    orders: Vec<PlacedOrder>,
+) -> Result<(), Error> {
+    for (project, totals) in per_project {
+        let hours = totals.hours;
         let lines = [
             (
                 "payg_compute",
                 "pay-as-you-go compute",
-                billing::meter::cu_hours_text(cu_millis),
-                compute,
+                billing::meter::cu_hours_text(totals.cu_millis),
+                totals.compute_minor,
             ),
             (
                 "payg_management",
                 "pay-as-you-go management fee",
                 String::new(),
-                management,
+                totals.management_minor,
             ),
         ];
         for (kind, description, quantity, amount) in lines {
@@ -361,14 +411,14 @@ async fn issue_bill(
                  values ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(new_id())
-            .bind(&bill_id)
+            .bind(bill_id)
             .bind(&project)
             .bind(kind)
             .bind(description)
             .bind(quantity)
             .bind(amount)
             .bind(hours)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
     }
@@ -385,15 +435,13 @@ async fn issue_bill(
              values ($1, $2, $3, 'order', $4, '', $5, 0, $6)",
         )
         .bind(new_id())
-        .bind(&bill_id)
+        .bind(bill_id)
         .bind(&project)
         .bind(what)
         .bind(amount)
         .bind(&order_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    crate::balance::pay_bills(state, &mut tx, account_id, balance).await?;
-    tx.commit().await?;
-    Ok(1)
+    Ok(())
 }

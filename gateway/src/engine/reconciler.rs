@@ -189,23 +189,7 @@ pub(super) async fn act(
     let now = now_ms();
     match (d.desired_state, observed) {
         // The engine could not be asked: keep what we know, say why, try again later.
-        (_, Some(Err(e))) if e.is_transient() => {
-            set_status(
-                state,
-                &d,
-                d.status,
-                d.engine_job_id.as_deref(),
-                Some(
-                    &if d.intent_state.as_deref() == Some(submission::INTENDED) {
-                        // Still to be sent (or confirmed): what the user waits for is the start.
-                        format!("the engine cannot take the job yet: {e}")
-                    } else {
-                        format!("the engine cannot be observed: {e}")
-                    },
-                ),
-            )
-            .await
-        }
+        (_, Some(Err(e))) if e.is_transient() => unobservable(state, &d, &e).await,
         // A start the engine refused waits for the user; it is not retried blindly.
         (DesiredState::Running, None) if d.status == Status::Failed => Ok(()),
         (DesiredState::Running, None) => submission::submit(state, &client, &d).await,
@@ -224,19 +208,7 @@ pub(super) async fn act(
             )
             .await
         }
-        (DesiredState::Running, Some(Ok(job))) => {
-            close_interval(state, &d, now).await?;
-            if job.state == JobState::Finished {
-                set_status(state, &d, Status::Finished, None, None).await?;
-                sqlx::query("update deployments set desired_state = 'CANCELLED' where id = $1 and desired_state = 'RUNNING'")
-                    .bind(&d.id)
-                    .execute(&state.db.pool)
-                    .await?;
-                return Ok(());
-            }
-            let why = format!("the job was {:?} on the engine", job.state);
-            restart(state, &client, &d, &why).await
-        }
+        (DesiredState::Running, Some(Ok(job))) => ended(state, &client, &d, &job, now).await,
         (DesiredState::Running, Some(Err(e))) => {
             close_interval(state, &d, now).await?;
             restart(
@@ -254,54 +226,89 @@ pub(super) async fn act(
             Ok(())
         }
         (DesiredState::Cancelled, Some(Ok(job))) if !job.state.is_terminal() => {
-            if job.state != JobState::Cancelling {
-                client.cancel(&job.jid).await.map_err(engine_error)?;
-                // Asked again quietly while it takes effect (a job still initialising may not cancel at once).
-                if d.status != Status::Stopping {
-                    event(
-                        state,
-                        &d.id,
-                        "cancel",
-                        "cancelled on the engine without a savepoint",
-                    )
-                    .await?;
-                }
-            }
-            set_status(
-                state,
-                &d,
-                Status::Stopping,
-                d.engine_job_id.as_deref(),
-                None,
-            )
-            .await
+            cancel(state, &client, &d, &job).await
         }
         // Stopped (or gone) while meant to stay stopped: record it.
-        (_, Some(_)) | (_, None) => {
-            close_interval(state, &d, now).await?;
-            // Not SUSPENDED before the stop's savepoint is settled: a resume must find it.
-            if d.desired_state == DesiredState::Suspended
-                && d.engine_job_id.is_some()
-                && savepoints.still_pending
-            {
-                return set_status(
-                    state,
-                    &d,
-                    Status::Stopping,
-                    d.engine_job_id.as_deref(),
-                    None,
-                )
-                .await;
-            }
-            // A stop the user asked for ends as what they asked for; a job that completed stays FINISHED.
-            let status = match d.desired_state {
-                DesiredState::Suspended => Status::Suspended,
-                _ if d.status == Status::Finished => Status::Finished,
-                _ => Status::Cancelled,
-            };
-            set_status(state, &d, status, None, d.last_error.as_deref()).await
+        (_, Some(_)) | (_, None) => stopped(state, &d, savepoints.still_pending, now).await,
+    }
+}
+
+/// The engine could not be asked: keep what we know, say why, try again later.
+async fn unobservable(state: &AppState, d: &DeploymentRow, e: &EngineError) -> Result<(), Error> {
+    let why = if d.intent_state.as_deref() == Some(submission::INTENDED) {
+        // Still to be sent (or confirmed): what the user waits for is the start.
+        format!("the engine cannot take the job yet: {e}")
+    } else {
+        format!("the engine cannot be observed: {e}")
+    };
+    set_status(state, d, d.status, d.engine_job_id.as_deref(), Some(&why)).await
+}
+
+/// The job of a deployment meant to run ended on the engine: a finished job stays
+/// finished (and no longer wanted), anything else is restarted.
+async fn ended(
+    state: &AppState,
+    client: &EngineClient,
+    d: &DeploymentRow,
+    job: &JobOverview,
+    now: i64,
+) -> Result<(), Error> {
+    close_interval(state, d, now).await?;
+    if job.state == JobState::Finished {
+        set_status(state, d, Status::Finished, None, None).await?;
+        sqlx::query("update deployments set desired_state = 'CANCELLED' where id = $1 and desired_state = 'RUNNING'")
+            .bind(&d.id)
+            .execute(&state.db.pool)
+            .await?;
+        return Ok(());
+    }
+    let why = format!("the job was {:?} on the engine", job.state);
+    restart(state, client, d, &why).await
+}
+
+/// Cancels without a savepoint; asked again quietly while it takes effect (a job still
+/// initialising may not cancel at once).
+async fn cancel(
+    state: &AppState,
+    client: &EngineClient,
+    d: &DeploymentRow,
+    job: &JobOverview,
+) -> Result<(), Error> {
+    if job.state != JobState::Cancelling {
+        client.cancel(&job.jid).await.map_err(engine_error)?;
+        if d.status != Status::Stopping {
+            event(
+                state,
+                &d.id,
+                "cancel",
+                "cancelled on the engine without a savepoint",
+            )
+            .await?;
         }
     }
+    set_status(state, d, Status::Stopping, d.engine_job_id.as_deref(), None).await
+}
+
+/// Stopped (or gone) while meant to stay stopped: record it.
+async fn stopped(
+    state: &AppState,
+    d: &DeploymentRow,
+    savepoint_pending: bool,
+    now: i64,
+) -> Result<(), Error> {
+    close_interval(state, d, now).await?;
+    // Not SUSPENDED before the stop's savepoint is settled: a resume must find it.
+    if d.desired_state == DesiredState::Suspended && d.engine_job_id.is_some() && savepoint_pending
+    {
+        return set_status(state, d, Status::Stopping, d.engine_job_id.as_deref(), None).await;
+    }
+    // A stop the user asked for ends as what they asked for; a job that completed stays FINISHED.
+    let status = match d.desired_state {
+        DesiredState::Suspended => Status::Suspended,
+        _ if d.status == Status::Finished => Status::Finished,
+        _ => Status::Cancelled,
+    };
+    set_status(state, d, status, None, d.last_error.as_deref()).await
 }
 
 /// A submission recorded but not acknowledged (a crash or a lost answer came between):
