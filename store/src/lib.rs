@@ -10,6 +10,7 @@
 //! Nothing here knows HTTP.
 
 pub mod alert_rules;
+pub mod alert_silences;
 pub mod alerts;
 pub mod artifacts;
 pub mod channels;
