@@ -261,19 +261,8 @@ pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
             column: at.span.start.column,
             statement: Some(index),
         };
-        // Parentheses must balance within a statement.
-        let mut open: Vec<&TokenWithSpan> = Vec::new();
-        for t in &significant {
-            match t.token {
-                Token::LParen => open.push(t),
-                Token::RParen if open.pop().is_none() => {
-                    errors.push(error("`)` without a matching `(`".to_owned(), t));
-                }
-                _ => {}
-            }
-        }
-        if let Some(unclosed) = open.last() {
-            errors.push(error("`(` is never closed".to_owned(), unclosed));
+        for (message, at) in unbalanced_parentheses(&significant) {
+            errors.push(error(message.to_owned(), at));
         }
         let Some(kind) = classify(&significant) else {
             errors.push(error(
@@ -288,67 +277,10 @@ pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
                 first,
             ));
         }
-        // CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name ... WITH ('connector' = '...')
-        if kind == StatementKind::Ddl && keyword(&first.token) == Some(Keyword::CREATE) {
-            let mut at = 1;
-            while significant
-                .get(at)
-                .is_some_and(|t| word_is(&t.token, "TEMPORARY"))
-            {
-                at += 1;
-            }
-            if significant
-                .get(at)
-                .is_some_and(|t| keyword(&t.token) == Some(Keyword::TABLE))
-            {
-                at += 1;
-                if significant
-                    .get(at)
-                    .is_some_and(|t| keyword(&t.token) == Some(Keyword::IF))
-                {
-                    at += 3;
-                }
-                if let Some((name, _)) = dotted_name(&significant, at) {
-                    if let Some(connector) = connector_option(&significant) {
-                        connectors.push((name, connector));
-                    }
-                }
-            }
+        if kind == StatementKind::Ddl {
+            connectors.extend(created_table_connector(&significant));
         }
-        for (j, t) in significant.iter().enumerate() {
-            match keyword(&t.token) {
-                Some(Keyword::INTO)
-                    if j > 0 && keyword(&significant[j - 1].token) == Some(Keyword::INSERT) =>
-                {
-                    if let Some((name, _)) = dotted_name(&significant, j + 1) {
-                        sinks.push(name);
-                    }
-                }
-                Some(Keyword::OVERWRITE) => {
-                    if let Some((name, _)) = dotted_name(&significant, j + 1) {
-                        sinks.push(name);
-                    }
-                }
-                Some(Keyword::FROM | Keyword::JOIN) if kind != StatementKind::Ddl => {
-                    if let Some((name, _)) = dotted_name(&significant, j + 1) {
-                        if keyword(&significant[j + 1].token) != Some(Keyword::TABLE) {
-                            sources.push(name);
-                        }
-                    }
-                }
-                // Window TVFs: TABLE(TUMBLE(TABLE t, ...)) reads t.
-                Some(Keyword::TABLE)
-                    if kind != StatementKind::Ddl
-                        && j > 0
-                        && matches!(significant[j - 1].token, Token::LParen | Token::Comma) =>
-                {
-                    if let Some((name, _)) = dotted_name(&significant, j + 1) {
-                        sources.push(name);
-                    }
-                }
-                _ => {}
-            }
-        }
+        table_references(&significant, kind, &mut sources, &mut sinks);
         statements.push(Statement {
             index,
             kind,
@@ -372,27 +304,123 @@ pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let with_connector = |names: Vec<String>| {
-        let mut seen = Vec::new();
-        let mut out = Vec::new();
-        for name in names {
-            if seen.contains(&name) {
-                continue;
-            }
-            seen.push(name.clone());
-            let connector = connectors
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(&name))
-                .map(|(_, c)| c.clone());
-            out.push(TableRef { name, connector });
-        }
-        out
-    };
     Ok(Analysis {
         statements,
-        sources: with_connector(sources),
-        sinks: with_connector(sinks),
+        sources: with_connector(sources, &connectors),
+        sinks: with_connector(sinks, &connectors),
     })
+}
+
+/// Parentheses must balance within a statement: each `)` without its `(`, and the
+/// last `(` never closed.
+fn unbalanced_parentheses<'a>(
+    significant: &[&'a TokenWithSpan],
+) -> Vec<(&'static str, &'a TokenWithSpan)> {
+    let mut found = Vec::new();
+    let mut open: Vec<&TokenWithSpan> = Vec::new();
+    for t in significant {
+        match t.token {
+            Token::LParen => open.push(t),
+            Token::RParen if open.pop().is_none() => {
+                found.push(("`)` without a matching `(`", *t));
+            }
+            _ => {}
+        }
+    }
+    if let Some(unclosed) = open.last() {
+        found.push(("`(` is never closed", *unclosed));
+    }
+    found
+}
+
+/// The table a `CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name ... WITH ('connector' =
+/// '...')` creates, with its connector.
+fn created_table_connector(significant: &[&TokenWithSpan]) -> Option<(String, String)> {
+    if keyword(&significant.first()?.token) != Some(Keyword::CREATE) {
+        return None;
+    }
+    let mut at = 1;
+    while significant
+        .get(at)
+        .is_some_and(|t| word_is(&t.token, "TEMPORARY"))
+    {
+        at += 1;
+    }
+    if keyword(&significant.get(at)?.token) != Some(Keyword::TABLE) {
+        return None;
+    }
+    at += 1;
+    if significant
+        .get(at)
+        .is_some_and(|t| keyword(&t.token) == Some(Keyword::IF))
+    {
+        at += 3;
+    }
+    let (name, _) = dotted_name(significant, at)?;
+    Some((name, connector_option(significant)?))
+}
+
+/// The tables a statement writes (`INSERT INTO`, `INSERT OVERWRITE`) and reads (`FROM`,
+/// `JOIN`, a window function's `TABLE t`).
+fn table_references(
+    significant: &[&TokenWithSpan],
+    kind: StatementKind,
+    sources: &mut Vec<String>,
+    sinks: &mut Vec<String>,
+) {
+    for (j, t) in significant.iter().enumerate() {
+        match keyword(&t.token) {
+            Some(Keyword::INTO)
+                if j > 0 && keyword(&significant[j - 1].token) == Some(Keyword::INSERT) =>
+            {
+                if let Some((name, _)) = dotted_name(significant, j + 1) {
+                    sinks.push(name);
+                }
+            }
+            Some(Keyword::OVERWRITE) => {
+                if let Some((name, _)) = dotted_name(significant, j + 1) {
+                    sinks.push(name);
+                }
+            }
+            Some(Keyword::FROM | Keyword::JOIN) if kind != StatementKind::Ddl => {
+                if let Some((name, _)) = dotted_name(significant, j + 1) {
+                    if keyword(&significant[j + 1].token) != Some(Keyword::TABLE) {
+                        sources.push(name);
+                    }
+                }
+            }
+            // Window TVFs: TABLE(TUMBLE(TABLE t, ...)) reads t.
+            Some(Keyword::TABLE)
+                if kind != StatementKind::Ddl
+                    && j > 0
+                    && matches!(significant[j - 1].token, Token::LParen | Token::Comma) =>
+            {
+                if let Some((name, _)) = dotted_name(significant, j + 1) {
+                    sources.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Each table once, in order of first mention, with the connector its `CREATE TABLE`
+/// named in the script, if any.
+fn with_connector(names: Vec<String>, connectors: &[(String, String)]) -> Vec<TableRef> {
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for name in names {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name.clone());
+        let connector = connectors
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+            .map(|(_, c)| c.clone());
+        out.push(TableRef { name, connector });
+    }
+    out
 }
 
 #[cfg(test)]
