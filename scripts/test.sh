@@ -114,7 +114,7 @@ SLUICE_TEST_DATABASE=sqlite cargo test --workspace 2>&1 | tee -a "$log"
 phase "end-to-end tests on PostgreSQL"
 SLUICE_TEST_DATABASE=postgres cargo test -p sluice-tests 2>&1 | tee -a "$log"
 # The binary killed mid-pass, over PostgreSQL too (SQLite ran with the workspace).
-SLUICE_TEST_DATABASE=postgres cargo test -p sluice-gateway --test crash 2>&1 | tee -a "$log"
+SLUICE_TEST_DATABASE=postgres cargo test -p sluice-gateway --test binary -- crash:: 2>&1 | tee -a "$log"
 
 # Sign-in again against the provider run as a Keycloak realm is reached: an issuer with
 # a path, ES256 keys only.

@@ -1,29 +1,21 @@
 //! The `sluice` binary as an operator uses it: create an account from the command
 //! line, serve, use the printed token, stop with SIGTERM; bad configuration is refused.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::harness::{self, free_port};
+
+/// The binary over `data_dir`, on the SQLite database it creates there by default.
 fn sluice(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
-    cmd.env("SLUICE__DATA_DIR", data_dir)
-        .env("SLUICE_CONFIG", data_dir.join("sluice.toml"))
-        .env("RUST_LOG", "warn");
+    let mut cmd = harness::sluice(data_dir);
     cmd.env_remove("SLUICE__DATABASE__URL");
     cmd
 }
 
 fn temp_dir(label: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir =
-        std::env::temp_dir().join(format!("sluice-cli-{label}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    harness::temp_dir(&format!("cli-{label}"))
 }
 
 /// Runs `sluice` with `args` and asserts it succeeded.
@@ -46,54 +38,13 @@ fn fails(dir: &Path, args: &[&str]) -> String {
 
 /// Creates an account from the command line and returns its id.
 fn create_account(dir: &Path, owner_email: &str) -> String {
-    let out = ok(
-        dir,
-        &[
-            "admin",
-            "create-account",
-            "--name",
-            "Acme",
-            "--owner-email",
-            owner_email,
-        ],
-    );
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    stderr
-        .split_whitespace()
-        .skip_while(|w| *w != "account")
-        .nth(1)
-        .expect("the account id is printed")
-        .to_owned()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    harness::create_account(sluice(dir), owner_email).0
 }
 
 #[tokio::test]
 async fn an_operator_creates_an_account_serves_and_stops_gracefully() {
     let dir = temp_dir("serve");
-    let out = sluice(&dir)
-        .args([
-            "admin",
-            "create-account",
-            "--name",
-            "Acme",
-            "--owner-email",
-            "ann@example.com",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (_, token) = harness::create_account(sluice(&dir), "ann@example.com");
     assert!(
         token.starts_with("slc_") && token.len() == 68,
         "stdout is exactly the token: {token}"
@@ -104,18 +55,8 @@ async fn an_operator_creates_an_account_serves_and_stops_gracefully() {
     );
 
     let port = free_port();
-    let mut server = sluice(&dir)
-        .env("SLUICE__LISTEN", format!("127.0.0.1:{port}"))
-        .arg("serve")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = harness::serve(sluice(&dir), port, &[], Duration::from_secs(20)).await;
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while reqwest::get(format!("{base}/healthz")).await.is_err() {
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let account: serde_json::Value = reqwest::Client::new()
         .get(format!("{base}/api/v1/account"))
         .bearer_auth(&token)

@@ -1,0 +1,369 @@
+//! Engine actions killed at each crash point (`SLUICE_FAILPOINTS`), against the real
+//! engine when `SLUICE_TEST_FLINK_URL` is set.
+
+use std::time::{Duration, Instant};
+
+use super::Api;
+use crate::harness::{free_port, setup, sigkill, Running};
+
+/// The real engine of the test run (`scripts/test.sh` starts it), if there is one.
+fn engine() -> Option<(String, String)> {
+    let url = std::env::var("SLUICE_TEST_FLINK_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let runner = std::env::var("SLUICE_TEST_SQL_RUNNER")
+        .ok()
+        .filter(|v| !v.is_empty());
+    match (url, runner) {
+        (Some(url), Some(runner)) => Some((url, runner)),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI runs the engine crash tests: SLUICE_TEST_FLINK_URL and SLUICE_TEST_SQL_RUNNER must be set"
+            );
+            eprintln!("no local Flink cluster for this run; skipping an engine crash test");
+            None
+        }
+    }
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
+    async fn post_as(&self, path: &str, body: serde_json::Value, expect: u16) -> serde_json::Value {
+        let (status, answer) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        assert_eq!(status, expect, "POST {path}: {answer}");
+        answer
+    }
+
+    async fn get(&self, path: &str) -> serde_json::Value {
+        let (status, answer) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {answer}");
+        answer
+    }
+
+    /// Polls the deployment until `done` holds, or fails after `timeout` with its events.
+    async fn wait_for(
+        &self,
+        path: &str,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let (200, body) = self.call(reqwest::Method::GET, path, None).await {
+                if done(&body) {
+                    return body;
+                }
+                if Instant::now() >= deadline {
+                    let events = self.get(&format!("{path}/events?limit=100")).await;
+                    panic!("timed out waiting for {what}; last: {body}\nevents: {events}");
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The engine's jobs of a deployment (the runner names them after it) that have not ended.
+async fn live_jobs(flink: &str, name: &str) -> Vec<String> {
+    let overview: serde_json::Value = reqwest::get(format!("{flink}/jobs/overview"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    overview["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["name"] == name)
+        .filter(|j| {
+            !matches!(
+                j["state"].as_str(),
+                Some("FINISHED" | "CANCELED" | "FAILED")
+            )
+        })
+        .map(|j| j["jid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// What the engine says the job restored from.
+async fn restored_from(flink: &str, job: &str) -> Option<String> {
+    let checkpoints: serde_json::Value = reqwest::get(format!("{flink}/jobs/{job}/checkpoints"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    checkpoints["latest"]["restored"]["external_path"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Waits for a server armed with a failpoint to kill itself there.
+async fn killed_at_failpoint(server: &mut Running, point: &str) {
+    let server = &mut server.0;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            assert!(!status.success(), "the server exited by itself: {status}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server never reached failpoint {point}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const STREAM: &str =
+    "CREATE TABLE src (x BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');
+CREATE TABLE snk (x BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO snk SELECT x FROM src;";
+
+#[tokio::test]
+async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savepoint() {
+    let Some((flink, runner)) = engine() else {
+        return;
+    };
+    let s = setup("engine").await;
+    let (_, token) = s.create_account();
+    let port = free_port();
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}"),
+        token,
+        http: reqwest::Client::new(),
+    };
+    let on_engine = [
+        ("SLUICE__ENGINE__DEFAULT_CLUSTER_URL", flink.as_str()),
+        ("SLUICE__ENGINE__SQL_RUNNER_JAR", runner.as_str()),
+        ("SLUICE__ENGINE__RECONCILE_INTERVAL_MS", "1000"),
+    ];
+    let armed = |point: &'static str| {
+        let mut env = on_engine.to_vec();
+        env.push(("SLUICE_FAILPOINTS", point));
+        env
+    };
+
+    // 1. Killed after the engine accepted the submission, before Sluice recorded it.
+    let mut server = Running(s.serve(port, &armed("engine.submitted")).await);
+    let project = api
+        .post_as("/projects", serde_json::json!({ "name": "p" }), 201)
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = api
+        .post_as(
+            &format!("/projects/{project}/jobs"),
+            serde_json::json!({ "name": "stream", "content": { "kind": "sql", "sql": STREAM } }),
+            201,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let versions = format!("/projects/{project}/jobs/{job}/versions");
+    api.post_as(&versions, serde_json::json!({ "message": "v1" }), 201)
+        .await;
+    let name = format!("crash-{}", uuid::Uuid::new_v4().simple());
+    let d = api
+        .post_as(
+            &format!("/projects/{project}/deployments"),
+            serde_json::json!({ "name": name, "job_id": job }),
+            201,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/projects/{project}/deployments/{d}");
+    api.post_as(
+        &format!("{path}/start"),
+        serde_json::json!({ "restore_mode": "NONE" }),
+        202,
+    )
+    .await;
+    killed_at_failpoint(&mut server, "engine.submitted").await;
+    let pool = s.pool().await;
+    let (recorded, intent): (String, String) =
+        sqlx::query_as("select id, state from engine_jobs where deployment_id = $1")
+            .bind(&d)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        intent, "INTENDED",
+        "the submission was recorded before the engine was asked"
+    );
+    assert_eq!(
+        live_jobs(&flink, &name).await,
+        vec![recorded.clone()],
+        "the engine took it"
+    );
+    let restarted = Instant::now();
+    server = Running(s.serve(port, &on_engine).await);
+    let running = api
+        .wait_for(
+            &path,
+            "RUNNING after the restart",
+            Duration::from_secs(60),
+            |b| b["status"] == "RUNNING",
+        )
+        .await;
+    eprintln!(
+        "recovery after a SIGKILL between the engine's acceptance and its record: {} ms from the restart to RUNNING (lease {} ms, reconcile interval 1000 ms)",
+        restarted.elapsed().as_millis(),
+        3000
+    );
+    assert_eq!(running["engine_job_id"], recorded.as_str());
+    assert_eq!(running["submission_pending"], false);
+    assert_eq!(
+        live_jobs(&flink, &name).await,
+        vec![recorded.clone()],
+        "still one job"
+    );
+
+    // 2. Killed after the stop's savepoint completed, before Sluice recorded it.
+    sigkill(&mut server.0);
+    server = Running(s.serve(port, &armed("savepoint.completed")).await);
+    api.post_as(
+        &format!("{path}/stop"),
+        serde_json::json!({ "mode": "SUSPEND" }),
+        202,
+    )
+    .await;
+    killed_at_failpoint(&mut server, "savepoint.completed").await;
+    server = Running(s.serve(port, &on_engine).await);
+    api.wait_for(&path, "SUSPENDED", Duration::from_secs(60), |b| {
+        b["status"] == "SUSPENDED"
+    })
+    .await;
+    let savepoints = api.get(&format!("{path}/savepoints")).await;
+    let completed: Vec<&serde_json::Value> = savepoints["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["state"] == "COMPLETED")
+        .collect();
+    assert_eq!(
+        completed.len(),
+        1,
+        "the stop's savepoint was recorded: {savepoints}"
+    );
+    let suspended_at = completed[0]["location"].as_str().unwrap().to_owned();
+    assert!(live_jobs(&flink, &name).await.is_empty());
+    api.post_as(
+        &format!("{path}/start"),
+        serde_json::json!({ "restore_mode": "LATEST_STATE" }),
+        202,
+    )
+    .await;
+    let resumed = api
+        .wait_for(&path, "RUNNING again", Duration::from_secs(60), |b| {
+            b["status"] == "RUNNING"
+        })
+        .await;
+    let resumed_job = resumed["engine_job_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        restored_from(&flink, &resumed_job).await.as_deref(),
+        Some(suspended_at.as_str())
+    );
+    let events = api.get(&format!("{path}/events?limit=100")).await;
+    assert!(
+        !events.to_string().contains("no longer exists"),
+        "the resume did not first try a checkpoint that was gone: {events}"
+    );
+
+    // 3. Killed during an upgrade, between the old job's stop and the new one's submission.
+    sigkill(&mut server.0);
+    server = Running(s.serve(port, &armed("upgrade.stopped")).await);
+    let job_url = format!("{}/api/v1/projects/{project}/jobs/{job}", api.base);
+    let draft = api
+        .http
+        .get(&job_url)
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    let etag = draft.headers()["etag"].to_str().unwrap().to_owned();
+    let edited = api
+        .http
+        .patch(&job_url)
+        .bearer_auth(&api.token)
+        .header("if-match", etag)
+        .json(
+            &serde_json::json!({ "content": { "kind": "sql", "sql": format!("-- v2\n{STREAM}") } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), 200, "the draft is edited");
+    api.post_as(&versions, serde_json::json!({ "message": "v2" }), 201)
+        .await;
+    api.post_as(
+        &format!("{path}/upgrade"),
+        serde_json::json!({ "version": 2 }),
+        202,
+    )
+    .await;
+    killed_at_failpoint(&mut server, "upgrade.stopped").await;
+    server = Running(s.serve(port, &on_engine).await);
+    let upgraded = api
+        .wait_for(
+            &path,
+            "RUNNING on version 2",
+            Duration::from_secs(60),
+            |b| b["status"] == "RUNNING" && b["job_version"] == 2,
+        )
+        .await;
+    let upgraded_job = upgraded["engine_job_id"].as_str().unwrap().to_owned();
+    assert_eq!(live_jobs(&flink, &name).await, vec![upgraded_job.clone()]);
+    let savepoints = api.get(&format!("{path}/savepoints")).await;
+    let upgrade_savepoint = savepoints["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["origin"] == "SUSPEND_AND_UPGRADE" && s["state"] == "COMPLETED")
+        .and_then(|s| s["location"].as_str())
+        .unwrap_or_else(|| panic!("the upgrade's savepoint was recorded: {savepoints}"))
+        .to_owned();
+    assert_eq!(
+        restored_from(&flink, &upgraded_job).await.as_deref(),
+        Some(upgrade_savepoint.as_str())
+    );
+
+    api.post_as(
+        &format!("{path}/stop"),
+        serde_json::json!({ "mode": "CANCEL" }),
+        202,
+    )
+    .await;
+    api.wait_for(&path, "CANCELLED", Duration::from_secs(60), |b| {
+        b["status"] == "CANCELLED"
+    })
+    .await;
+    assert!(live_jobs(&flink, &name).await.is_empty());
+    sigkill(&mut server.0);
+    std::fs::remove_dir_all(&s.dir).ok();
+}
