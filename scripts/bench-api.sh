@@ -8,6 +8,10 @@
 #
 #   scripts/bench-api.sh                 # 10 s per measurement, 16 connections
 #   DURATION=30s CONNECTIONS=32 scripts/bench-api.sh
+#   BASELINE_BIN=/path/to/older/sluice scripts/bench-api.sh
+#                                        # also measures an older build, alternating with
+#                                        # this one on each backend, to compare in one run
+#   SLUICE_BIN=/path/to/sluice ...       # measure that binary instead of building one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +24,12 @@ if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)"
   apt-get install -y -qq wrk >/dev/null
 fi
-cargo build --release --quiet --bin sluice
-BIN="$PWD/target/release/sluice"
+if [ -n "${SLUICE_BIN:-}" ]; then
+  BIN="$SLUICE_BIN"
+else
+  cargo build --release --quiet --bin sluice
+  BIN="$PWD/target/release/sluice"
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 json_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
@@ -35,7 +43,7 @@ p99_ms() {
 
 results=()
 measure() {
-  local backend=$1 url=$2
+  local backend=$1 url=$2 label=${3:-$1} BIN=${4:-$BIN}
   local dir port pid token project base db=""
   dir=$(mktemp -d)
   port=$(free_port)
@@ -68,24 +76,28 @@ measure() {
     if grep -q "Non-2xx" "$dir/$f.txt"; then echo "the $f call failed during the run:" >&2; cat "$dir/$f.txt" >&2; fi
   done
   kill -TERM "$pid"; wait "$pid" || true
-  results+=("$backend $(rps "$dir/health.txt") $(p99_ms "$dir/health.txt") $(rps "$dir/list.txt") $(p99_ms "$dir/list.txt") $(rps "$dir/viewer.txt") $(p99_ms "$dir/viewer.txt")")
+  results+=("$label $(rps "$dir/health.txt") $(p99_ms "$dir/health.txt") $(rps "$dir/list.txt") $(p99_ms "$dir/list.txt") $(rps "$dir/viewer.txt") $(p99_ms "$dir/viewer.txt")")
   rm -rf "$dir"
   unset SLUICE__DATA_DIR SLUICE__LISTEN SLUICE__DATABASE__URL
   [ -n "$db" ] && psql "$PG_URL/postgres" -qc "drop database if exists $db with (force)" >/dev/null
   return 0
 }
 
-measure sqlite ""
-measure postgres ""
+for backend in sqlite postgres; do
+  if [ -n "${BASELINE_BIN:-}" ]; then
+    measure "$backend" "" "$backend-baseline" "$BASELINE_BIN"
+  fi
+  measure "$backend" ""
+done
 
 echo
 echo "wrk: 1 thread, $CONNECTIONS connections, $DURATION each; list = GET /api/v1/projects/{id}/jobs (50 jobs, bearer token)"
-printf '%-9s %-16s %10s %10s %10s %10s\n' backend call rps p99_ms rps_ratio p99_ratio
+printf '%-18s %-16s %10s %10s %10s %10s\n' backend call rps p99_ms rps_ratio p99_ratio
 for r in "${results[@]}"; do
   read -r b hr hp lr lp vr vp <<<"$r"
   awk -v b="$b" -v hr="$hr" -v hp="$hp" -v lr="$lr" -v lp="$lp" -v vr="$vr" -v vp="$vp" 'BEGIN {
-    printf "%-9s %-16s %10.0f %10.2f %10s %10s\n", b, "healthz", hr, hp, "1", "1"
-    printf "%-9s %-16s %10.0f %10.2f %10.3f %10.2f\n", b, "list (owner)", lr, lp, lr / hr, lp / hp
-    printf "%-9s %-16s %10.0f %10.2f %10.3f %10.2f\n", b, "list (viewer)", vr, vp, vr / hr, vp / hp }'
+    printf "%-18s %-16s %10.0f %10.2f %10s %10s\n", b, "healthz", hr, hp, "1", "1"
+    printf "%-18s %-16s %10.0f %10.2f %10.3f %10.2f\n", b, "list (owner)", lr, lp, lr / hr, lp / hp
+    printf "%-18s %-16s %10.0f %10.2f %10.3f %10.2f\n", b, "list (viewer)", vr, vp, vr / hr, vp / hp }'
 done
 echo "(ratios are to /healthz on the same server in the same run)"
