@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::money::{Money, Rate};
-use crate::period::{add_months, Window};
+use crate::period::{add_months, local_start, Window};
 use crate::prorate;
 use crate::BillingError;
 
@@ -256,16 +256,13 @@ pub fn term_price(rate: Rate, cu_milli: i64, months: i64) -> Result<Money, Billi
 
 /// The end of a term of `months` months from `from`: the same wall-clock time in `zone`
 /// on the date `months` calendar months later (the day clamped to that month's length).
-/// A wall-clock time a daylight-saving jump skips on that date yields `from` itself.
+/// A wall-clock time a daylight-saving jump skips on that date ends the term when the
+/// clock jumps over it (02:30 on the last Sunday of March in Berlin ends at 03:00); a
+/// repeated one at its first occurrence.
 pub fn term_end(zone: Tz, from: DateTime<Utc>, months: i64) -> Result<DateTime<Utc>, BillingError> {
     let local = from.with_timezone(&zone);
     let date = add_months(local.date_naive(), months as u32)?;
-    Ok(date
-        .and_time(local.time())
-        .and_local_timezone(zone)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(from))
+    local_start(zone, date.and_time(local.time()))
 }
 
 fn field(

@@ -23,7 +23,7 @@ impl Window {
 
 /// The instant a local wall-clock time begins in `tz`. A time skipped by a daylight-saving
 /// jump begins when the clock jumps over it; a repeated time begins at its first occurrence.
-fn local_start(tz: Tz, local: NaiveDateTime) -> Result<DateTime<Utc>, BillingError> {
+pub fn local_start(tz: Tz, local: NaiveDateTime) -> Result<DateTime<Utc>, BillingError> {
     if let Some(t) = tz.from_local_datetime(&local).earliest() {
         return Ok(t.with_timezone(&Utc));
     }
