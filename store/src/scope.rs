@@ -134,6 +134,10 @@ impl AccountScope {
         &self.account_id
     }
 
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Begins a write transaction and locks the account's row, so that writers of one
     /// account serialise (its limits and invariants are counted under the lock).
     pub async fn write(&self) -> Result<AccountWrite, Error> {
@@ -170,6 +174,10 @@ impl AccountWrite {
     /// here yet; they must scope themselves to [`account_id`](Self::account_id).
     pub fn tx(&mut self) -> &mut Tx {
         &mut self.tx
+    }
+
+    pub(crate) fn parts(&mut self) -> (&mut Tx, &str) {
+        (&mut self.tx, &self.account_id)
     }
 
     pub async fn commit(self) -> Result<(), Error> {

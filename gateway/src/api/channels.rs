@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::channels::{ChannelRow, DeliveryRow, NewChannel as NewChannelRow, SealedChannel};
 use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
@@ -21,7 +22,7 @@ use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
 use delivery::Message;
-use store::db::{new_id, now_ms};
+use store::db::new_id;
 use store::names::Name;
 
 #[derive(Deserialize, ToSchema)]
@@ -59,28 +60,23 @@ pub struct TestSend {
     pub permanent: Option<bool>,
 }
 
-/// One attempt to send `message` through one of the account's channels, right away
-/// (not through the outbox); `None` if the account has no such channel.
+/// One attempt to send `message` through `channel` (one of the account's, by id
+/// `channel_id`), right away (not through the outbox).
 pub async fn send_to_channel(
     state: &AppState,
-    account_id: &str,
     channel_id: &str,
+    channel: SealedChannel,
     message: &Message,
-) -> Result<Option<Result<(), delivery::DeliveryError>>, Error> {
-    let row: Option<(Channel, String, Option<String>)> = sqlx::query_as(
-        "select kind, address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
+) -> Result<Result<(), delivery::DeliveryError>, Error> {
+    let (address, secret) = open_channel(
+        state,
+        channel_id,
+        &channel.address_enc,
+        channel.secret_enc.as_deref(),
     )
-    .bind(channel_id)
-    .bind(account_id)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let Some((kind, address, secret)) = row else {
-        return Ok(None);
-    };
-    let (address, secret) = open_channel(state, channel_id, &address, secret.as_deref())
-        .map_err(|e| Error::internal(e.to_string()))?;
-    let target = target(kind, address, secret);
-    Ok(Some(state.channels.send(&target, message).await))
+    .map_err(|e| Error::internal(e.to_string()))?;
+    let target = target(channel.kind, address, secret);
+    Ok(state.channels.send(&target, message).await)
 }
 
 /// Where a channel's messages go, from its kind and decrypted settings.
@@ -192,38 +188,29 @@ pub async fn create_channel(
         .map(|s| state.secrets.seal(s.as_bytes(), &associated(&id, "secret")))
         .transpose()
         .map_err(|e| Error::internal(e.to_string()))?;
-    let now = now_ms();
-    sqlx::query(
-        "insert into notification_channels (id, account_id, kind, name, address_enc, secret_enc, created_by, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&id)
-    .bind(access.account().as_str())
-    .bind(kind.as_str())
-    .bind(name.as_str())
-    .bind(&sealed_address)
-    .bind(&sealed_secret)
-    .bind(access.user_id())
-    .bind(now)
-    .execute(&state.db.pool)
-    .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => Error::already_exists(
-            "name",
-            "the account already has a notification channel with this name",
-        ),
-        other => other.into(),
-    })?;
+    let mut write = access.scope().write().await?;
+    let row = write
+        .channels()
+        .insert(&NewChannelRow {
+            id: &id,
+            kind,
+            name: name.as_str(),
+            address_enc: &sealed_address,
+            secret_enc: sealed_secret.as_deref(),
+            created_by: access.user_id(),
+        })
+        .await?;
+    write.commit().await?;
     Ok((
         StatusCode::CREATED,
         JsonResponse(NotificationChannel {
-            id,
-            kind: kind.as_str().to_owned(),
-            name: name.as_str().to_owned(),
+            id: row.id,
+            kind: row.kind,
+            name: row.name,
             address: mask(kind.as_str(), &address),
             has_secret: secret.is_some(),
-            created_by: access.user_id().to_owned(),
-            created_at: rfc3339(now),
+            created_by: row.created_by,
+            created_at: rfc3339(row.created_at),
         }),
     ))
 }
@@ -235,29 +222,27 @@ pub async fn list_channels(
     State(state): State<AppState>,
     access: AccountGuard<can::account::ManageNotifications>,
 ) -> ApiResult<JsonResponse<Vec<NotificationChannel>>> {
-    type ChannelRow = (String, String, String, String, Option<String>, String, i64);
-    let rows: Vec<ChannelRow> = sqlx::query_as(
-        "select id, kind, name, address_enc, secret_enc, created_by, created_at from notification_channels
-          where account_id = $1 order by name",
-    )
-    .bind(access.account().as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access.scope().channels().list().await?;
     let mut items = Vec::with_capacity(rows.len());
-    for (id, kind, name, address, secret, created_by, created_at) in rows {
-        let (address, _) = open_channel(&state, &id, &address, None)
-            .map_err(|e| Error::internal(e.to_string()))?;
-        items.push(NotificationChannel {
-            address: mask(&kind, &address),
-            id,
-            kind,
-            name,
-            has_secret: secret.is_some(),
-            created_by,
-            created_at: rfc3339(created_at),
-        });
+    for row in rows {
+        items.push(listed(&state, row)?);
     }
     Ok(JsonResponse(items))
+}
+
+/// A channel as lists show it: its address decrypted and masked.
+fn listed(state: &AppState, row: ChannelRow) -> Result<NotificationChannel, Error> {
+    let (address, _) = open_channel(state, &row.id, &row.address_enc, None)
+        .map_err(|e| Error::internal(e.to_string()))?;
+    Ok(NotificationChannel {
+        address: mask(&row.kind, &address),
+        id: row.id,
+        kind: row.kind,
+        name: row.name,
+        has_secret: row.secret_enc.is_some(),
+        created_by: row.created_by,
+        created_at: rfc3339(row.created_at),
+    })
 }
 
 /// Removes a channel; messages still queued for it fail with that reason.
@@ -265,18 +250,12 @@ pub async fn list_channels(
     params(("channel_id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_channel(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ManageNotifications>,
     Path(channel_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let done = sqlx::query("delete from notification_channels where id = $1 and account_id = $2")
-        .bind(&channel_id)
-        .bind(access.account().as_str())
-        .execute(&state.db.pool)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(Error::not_found("notification channel").into());
-    }
+    let mut write = access.scope().write().await?;
+    write.channels().delete(&channel_id).await?;
+    write.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -296,9 +275,13 @@ pub async fn test_channel(
         text: text.to_owned(),
         markdown: text.to_owned(),
     };
-    let outcome = send_to_channel(&state, access.account().as_str(), &channel_id, &message)
+    let channel = access
+        .scope()
+        .channels()
+        .sealed(&channel_id)
         .await?
         .ok_or_else(|| Error::not_found("notification channel"))?;
+    let outcome = send_to_channel(&state, &channel_id, channel, &message).await?;
     Ok(JsonResponse(match outcome {
         Ok(()) => TestSend {
             delivered: true,
@@ -346,27 +329,30 @@ pub struct DeliveryQuery {
     pub cursor: Option<String>,
 }
 
-type DeliveryRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-    i64,
-    i64,
-    Option<i64>,
-    String,
-);
+impl From<DeliveryRow> for Delivery {
+    fn from(row: DeliveryRow) -> Self {
+        Delivery {
+            next_attempt_at: (row.status == "pending").then(|| rfc3339(row.next_attempt_at)),
+            id: row.id,
+            source_kind: row.source_kind,
+            source_id: row.source_id,
+            channel: row.channel,
+            recipient: row.recipient,
+            subject: row.subject,
+            status: row.status,
+            attempts: row.attempts,
+            last_error: row.last_error,
+            created_at: rfc3339(row.created_at),
+            sent_at: row.sent_at.map(rfc3339),
+            idempotency_key: row.idempotency_key,
+        }
+    }
+}
 
 /// The account's outgoing messages, newest first, with their outcome.
 #[utoipa::path(get, path = "/account/deliveries", tag = "notices", params(DeliveryQuery),
     responses((status = 200, body = Paginated<Delivery>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_deliveries(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ManageNotifications>,
     Query(q): Query<DeliveryQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Delivery>>> {
@@ -383,54 +369,12 @@ pub async fn list_deliveries(
         cursor: q.cursor,
     }
     .page()?;
-    let before = page.before();
-    let rows: Vec<DeliveryRow> = sqlx::query_as(
-        "select id, source_kind, source_id, channel, recipient, subject, status, attempts, last_error, next_attempt_at,
-                created_at, sent_at, idempotency_key
-           from outbox where account_id = $1 and id < $2 and ($3 = '' or status = $3)
-          order by id desc limit $4",
-    )
-    .bind(access.account().as_str())
-    .bind(&before)
-    .bind(&status)
-    .bind(page.limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
-    let items = rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                source_kind,
-                source_id,
-                channel,
-                recipient,
-                subject,
-                status,
-                attempts,
-                last_error,
-                next_at,
-                created_at,
-                sent_at,
-                idempotency_key,
-            )| Delivery {
-                next_attempt_at: (status == "pending").then(|| rfc3339(next_at)),
-                id,
-                source_kind,
-                source_id,
-                channel,
-                recipient,
-                subject,
-                status,
-                attempts,
-                last_error,
-                created_at: rfc3339(created_at),
-                sent_at: sent_at.map(rfc3339),
-                idempotency_key,
-            },
-        )
-        .collect();
-    Ok(JsonResponse(Paginated::from_rows(items, &page, |d| &d.id)))
+    let rows = access.scope().deliveries().list(&page, &status).await?;
+    Ok(JsonResponse(Paginated::from_rows(
+        rows.into_iter().map(Delivery::from).collect(),
+        &page,
+        |d| &d.id,
+    )))
 }
 
 /// Queues a failed delivery again, with fresh attempts (after its channel was fixed).
@@ -438,17 +382,11 @@ pub async fn list_deliveries(
     params(("delivery_id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn retry_delivery(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ManageNotifications>,
     Path(delivery_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let found: Option<(String,)> =
-        sqlx::query_as("select status from outbox where id = $1 and account_id = $2")
-            .bind(&delivery_id)
-            .bind(access.account().as_str())
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let (status,) = found.ok_or_else(|| Error::not_found("delivery"))?;
+    let mut write = access.scope().write().await?;
+    let status = write.deliveries().status(&delivery_id).await?;
     if status != "failed" {
         return Err(Error::conflict(
             "not_failed",
@@ -456,12 +394,7 @@ pub async fn retry_delivery(
         )
         .into());
     }
-    sqlx::query(
-        "update outbox set status = 'pending', attempts = 0, next_attempt_at = $1 where id = $2 and status = 'failed'",
-    )
-    .bind(now_ms())
-    .bind(&delivery_id)
-    .execute(&state.db.pool)
-    .await?;
+    write.deliveries().retry(&delivery_id).await?;
+    write.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

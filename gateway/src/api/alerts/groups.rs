@@ -295,16 +295,16 @@ pub async fn test_contact_group(
         });
     }
     for (channel_id, kind) in channels {
-        let Some(outcome) = crate::api::channels::send_to_channel(
-            &state,
-            access.account().as_str(),
-            &channel_id,
-            &message(format!("sluice-test-{}", new_id())),
-        )
-        .await?
-        else {
+        let Some(channel) = access.scope().account_channel(&channel_id).await? else {
             continue; // removed since the group was read
         };
+        let outcome = crate::api::channels::send_to_channel(
+            &state,
+            &channel_id,
+            channel,
+            &message(format!("sluice-test-{}", new_id())),
+        )
+        .await?;
         results.push(TestResult {
             channel: kind.as_str().to_owned(),
             destination: channel_id,
