@@ -8,26 +8,27 @@
 //! (DingTalk errcode 130101, SMS `isv.BUSINESS_LIMIT_CONTROL`, webhook 429), `delay`
 //! holds every answer back, and `stop`/`restart` take the server down and bring it back
 //! on the same port.
+//!
+//! One module per service: `dingtalk`, `sms` and `webhook`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
+use axum::Router;
 use delivery::{SmsConfig, Target};
 use hmac::{Hmac, Mac};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+mod dingtalk;
+mod sms;
+mod webhook;
 
 pub const DINGTALK_ACCESS_TOKEN: &str = "test-robot-token";
 pub const DINGTALK_SECRET: &str = "SECtest0dingtalk0robot0secret";
@@ -43,13 +44,6 @@ pub const DINGTALK_MAX_SKEW: Duration = Duration::from_secs(3600);
 pub const SMS_MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 /// How old a webhook's timestamp may be before the receiver calls it a replay.
 pub const WEBHOOK_MAX_SKEW: Duration = Duration::from_secs(5 * 60);
-
-/// RFC 3986 unreserved characters stay; everything else is percent-encoded.
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {
@@ -388,9 +382,9 @@ async fn bind(port: u16) -> tokio::net::TcpListener {
 
 fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) -> Running {
     let app = Router::new()
-        .route("/dingtalk/send", post(dingtalk))
-        .route("/sms", get(sms))
-        .route("/webhook", post(webhook))
+        .route("/dingtalk/send", post(dingtalk::handle))
+        .route("/sms", get(sms::handle))
+        .route("/webhook", post(webhook::handle))
         .with_state(shared);
     let stop = CancellationToken::new();
     let shutdown = stop.clone();
@@ -404,298 +398,4 @@ fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) -> Running {
 
 fn hmac_sha256(key: &[u8]) -> Hmac<Sha256> {
     Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length")
-}
-
-fn dingtalk_answer(errcode: i64, errmsg: &str) -> Response {
-    Json(json!({ "errcode": errcode, "errmsg": errmsg })).into_response()
-}
-
-async fn dingtalk(
-    State(shared): State<Arc<Shared>>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    if let Some(fault) = shared.gate().await {
-        return fault;
-    }
-    if shared.take_throttle() {
-        return dingtalk_answer(130101, "send too fast, exceed 20 times per minute");
-    }
-    let refuse = |errcode: i64, reason: &str| {
-        shared.reject(Channel::DingTalk, reason);
-        dingtalk_answer(errcode, reason)
-    };
-    if query.get("access_token").map(String::as_str) != Some(DINGTALK_ACCESS_TOKEN) {
-        return refuse(300001, "token is not exist");
-    }
-    let (Some(timestamp), Some(sign)) = (query.get("timestamp"), query.get("sign")) else {
-        return refuse(310000, "sign not match: timestamp or sign missing");
-    };
-    let Ok(timestamp_ms) = timestamp.parse::<i64>() else {
-        return refuse(310000, "sign not match: timestamp is not a number");
-    };
-    let skew_ms = (chrono::Utc::now().timestamp_millis() - timestamp_ms).unsigned_abs();
-    if u128::from(skew_ms) > DINGTALK_MAX_SKEW.as_millis() {
-        return refuse(310000, "sign not match: timestamp more than an hour off");
-    }
-    // The query is already percent-decoded: what remains must be the base64 HMAC.
-    let Ok(given) = B64.decode(sign) else {
-        return refuse(310000, "sign not match: sign is not base64");
-    };
-    let mut mac = hmac_sha256(DINGTALK_SECRET.as_bytes());
-    mac.update(format!("{timestamp}\n{DINGTALK_SECRET}").as_bytes());
-    if mac.verify_slice(&given).is_err() {
-        return refuse(310000, "sign not match");
-    }
-    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
-        return refuse(40035, "body is not JSON");
-    };
-    let (Some("markdown"), Some(title), Some(text)) = (
-        payload["msgtype"].as_str(),
-        payload["markdown"]["title"].as_str(),
-        payload["markdown"]["text"].as_str(),
-    ) else {
-        return refuse(40035, "expected a markdown message with title and text");
-    };
-    shared.accept(Received {
-        channel: Channel::DingTalk,
-        idempotency_key: None,
-        subject: title.to_owned(),
-        body: text.to_owned(),
-        payload: payload.clone(),
-    });
-    dingtalk_answer(0, "ok")
-}
-
-fn sms_answer(status: StatusCode, code: &str, message: &str) -> Response {
-    let request_id = uuid::Uuid::now_v7().to_string();
-    let mut body = json!({ "Code": code, "Message": message, "RequestId": request_id });
-    if code == "OK" {
-        body["BizId"] = json!(format!("biz-{}", uuid::Uuid::now_v7().simple()));
-    }
-    (status, Json(body)).into_response()
-}
-
-async fn sms(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
-    if let Some(fault) = shared.gate().await {
-        return fault;
-    }
-    let refuse = |status: StatusCode, code: &str, message: &str| {
-        shared.reject(Channel::Sms, format!("{code}: {message}"));
-        sms_answer(status, code, message)
-    };
-    // Decoded by hand, not as a form: `+` is a literal plus in RFC 3986 queries.
-    let mut params = BTreeMap::new();
-    for pair in query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (Ok(k), Ok(v)) = (
-            percent_decode_str(k).decode_utf8(),
-            percent_decode_str(v).decode_utf8(),
-        ) else {
-            return refuse(StatusCode::BAD_REQUEST, "InvalidParameter", "not UTF-8");
-        };
-        params.insert(k.into_owned(), v.into_owned());
-    }
-    let Some(given) = params.remove("Signature") else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "MissingSignature",
-            "Signature is mandatory",
-        );
-    };
-    let param = |name: &str| params.get(name).map(String::as_str).unwrap_or("");
-    if param("AccessKeyId") != SMS_ACCESS_KEY_ID {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
-        );
-    }
-    if param("SignatureMethod") != "HMAC-SHA1" || param("SignatureVersion") != "1.0" {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameter",
-            "SignatureMethod must be HMAC-SHA1 and SignatureVersion 1.0",
-        );
-    }
-    let Ok(at) = chrono::NaiveDateTime::parse_from_str(param("Timestamp"), "%Y-%m-%dT%H:%M:%SZ")
-    else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "InvalidTimeStamp.Format",
-            "Timestamp must be YYYY-MM-DDThh:mm:ssZ",
-        );
-    };
-    let skew = (chrono::Utc::now().naive_utc() - at)
-        .num_seconds()
-        .unsigned_abs();
-    if skew > SMS_MAX_SKEW.as_secs() {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "InvalidTimeStamp.Expired",
-            "Timestamp is more than 15 minutes off",
-        );
-    }
-    let canonical = params
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                utf8_percent_encode(k, RFC3986),
-                utf8_percent_encode(v, RFC3986)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&");
-    let string_to_sign = format!("GET&%2F&{}", utf8_percent_encode(&canonical, RFC3986));
-    let mut mac =
-        Hmac::<sha1::Sha1>::new_from_slice(format!("{SMS_ACCESS_KEY_SECRET}&").as_bytes())
-            .expect("HMAC takes any key length");
-    mac.update(string_to_sign.as_bytes());
-    let valid = B64
-        .decode(&given)
-        .map(|g| mac.verify_slice(&g).is_ok())
-        .unwrap_or(false);
-    if !valid {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "SignatureDoesNotMatch",
-            "Specified signature is not matched with our calculation.",
-        );
-    }
-    let nonce = param("SignatureNonce").to_owned();
-    if nonce.is_empty() || !shared.lock().sms_nonces.insert(nonce) {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        );
-    }
-    if param("Action") != "SendSms" || param("Version") != "2017-05-25" || param("Format") != "JSON"
-    {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameter",
-            "expected Action=SendSms, Version=2017-05-25, Format=JSON",
-        );
-    }
-    if shared.take_throttle() {
-        return sms_answer(
-            StatusCode::OK,
-            "isv.BUSINESS_LIMIT_CONTROL",
-            "触发号码天级流控Permits:10",
-        );
-    }
-    let phone = param("PhoneNumbers");
-    let phone_ok = phone.split(',').all(|p| {
-        let digits = p.strip_prefix('+').unwrap_or(p);
-        (6..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
-    });
-    if !phone_ok {
-        return refuse(StatusCode::OK, "isv.MOBILE_NUMBER_ILLEGAL", "非法手机号");
-    }
-    if param("SignName") != SMS_SIGN_NAME {
-        return refuse(
-            StatusCode::OK,
-            "isv.SMS_SIGNATURE_ILLEGAL",
-            "该账号下找不到对应签名",
-        );
-    }
-    if param("TemplateCode") != SMS_TEMPLATE_CODE {
-        return refuse(
-            StatusCode::OK,
-            "isv.SMS_TEMPLATE_ILLEGAL",
-            "该账号下找不到对应模板",
-        );
-    }
-    let Ok(template) = serde_json::from_str::<Value>(param("TemplateParam")) else {
-        return refuse(StatusCode::OK, "isv.INVALID_JSON_PARAM", "JSON参数不合法");
-    };
-    let (Some(subject), Some(text)) = (template["subject"].as_str(), template["text"].as_str())
-    else {
-        return refuse(
-            StatusCode::OK,
-            "isv.TEMPLATE_MISSING_PARAMETERS",
-            "模板变量缺少对应参数值",
-        );
-    };
-    let mut payload: serde_json::Map<String, Value> = params
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    payload.insert("TemplateParam".to_owned(), template.clone());
-    shared.accept(Received {
-        channel: Channel::Sms,
-        idempotency_key: params.get("OutId").cloned(),
-        subject: subject.to_owned(),
-        body: text.to_owned(),
-        payload: Value::Object(payload),
-    });
-    sms_answer(StatusCode::OK, "OK", "OK")
-}
-
-async fn webhook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(fault) = shared.gate().await {
-        return fault;
-    }
-    if shared.take_throttle() {
-        return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
-    }
-    let refuse = |status: StatusCode, reason: &str| {
-        shared.reject(Channel::Webhook, reason);
-        (status, reason.to_owned()).into_response()
-    };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let (Some(key), Some(timestamp), Some(signature)) = (
-        header("idempotency-key"),
-        header("x-sluice-timestamp"),
-        header("x-sluice-signature"),
-    ) else {
-        return refuse(StatusCode::BAD_REQUEST, "a signing header is missing");
-    };
-    let Ok(timestamp_secs) = timestamp.parse::<i64>() else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "X-Sluice-Timestamp is not a number",
-        );
-    };
-    let skew = (chrono::Utc::now().timestamp() - timestamp_secs).unsigned_abs();
-    if skew > WEBHOOK_MAX_SKEW.as_secs() {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "timestamp outside the 5 minute window",
-        );
-    }
-    let Some(Ok(given)) = signature.strip_prefix("v1=").map(hex::decode) else {
-        return refuse(StatusCode::UNAUTHORIZED, "signature is not v1=<hex>");
-    };
-    let mut mac = hmac_sha256(WEBHOOK_SECRET.as_bytes());
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(&body);
-    if mac.verify_slice(&given).is_err() {
-        return refuse(StatusCode::UNAUTHORIZED, "signature does not match");
-    }
-    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
-        return refuse(StatusCode::BAD_REQUEST, "body is not JSON");
-    };
-    if payload["idempotency_key"].as_str() != Some(key) {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "body and header disagree on the idempotency key",
-        );
-    }
-    shared.accept(Received {
-        channel: Channel::Webhook,
-        idempotency_key: Some(key.to_owned()),
-        subject: payload["subject"].as_str().unwrap_or_default().to_owned(),
-        body: payload["text"].as_str().unwrap_or_default().to_owned(),
-        payload: payload.clone(),
-    });
-    StatusCode::NO_CONTENT.into_response()
 }
