@@ -126,6 +126,7 @@ async fn validation_reports_script_errors_at_their_line_and_column_without_an_en
     assert_eq!(report.body["engine"]["status"], "skipped");
 }
 
+// One story of one deployment on an unreachable cluster (reported, retried, cancelled), so it reads top to bottom.
 #[tokio::test]
 async fn a_deploy_to_an_unreachable_cluster_is_reported_retried_and_can_be_cancelled() {
     // A runner jar is needed to try at all; this one never reaches an engine.

@@ -3,6 +3,7 @@
 
 use sluice_tests::{json, tiny_jar, TestApp};
 
+// One story: another account's objects, each tried in turn, so it reads top to bottom.
 #[tokio::test]
 async fn another_accounts_objects_are_invisible_and_untouchable() {
     let app = TestApp::spawn().await;

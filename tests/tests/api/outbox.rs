@@ -172,6 +172,7 @@ async fn a_lifecycle_notice_reaches_owners_and_admins_once_by_inbox_email_dingta
     }
 }
 
+// One story of deliveries through retries with backoff and permanent failures, read top to bottom.
 #[tokio::test]
 async fn failures_are_retried_with_backoff_and_permanent_ones_are_shown_with_the_receivers_words() {
     let receivers = Receivers::start().await;

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use super::{Api, Receiver};
 use crate::harness::{free_port, setup, sigkill, wait_until};
 
+// One story: set up, killed mid-pass, started again over the same database, so it reads top to bottom.
 #[tokio::test]
 async fn alert_evaluation_killed_mid_pass_sends_every_projects_alert_once() {
     let s = setup("alerts").await;

@@ -141,6 +141,7 @@ const STREAM: &str =
 CREATE TABLE snk (x BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO snk SELECT x FROM src;";
 
+// One story: the three crash points in turn on one deployment, each starting from the state the last left, so it reads top to bottom.
 #[tokio::test]
 async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savepoint() {
     let Some((flink, runner)) = engine() else {

@@ -7,6 +7,7 @@ use super::{evaluate, later, stuck_deployments, wait_status, webhook_group};
 use sluice_tests::receivers::Receivers;
 use sluice_tests::{json, TestApp};
 
+// One story of one rule over time (fire, remind, resolve, silence, switch off), so it reads top to bottom.
 #[tokio::test]
 async fn a_rule_fires_once_for_many_deployments_in_one_message_resolves_and_is_muted_by_a_silence()
 {

@@ -7,6 +7,7 @@ use super::{evaluate, webhook_group, SQL};
 use sluice_tests::receivers::Receivers;
 use sluice_tests::{json, TestApp};
 
+// One story of three rules over the same samples (fire, partly resolve, resolve), so it reads top to bottom.
 #[tokio::test]
 async fn backpressure_failed_checkpoints_and_no_checkpoint_fire_from_the_samples_and_resolve() {
     let receivers = Receivers::start().await;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use super::{project_with_history, ran};
 use sluice_tests::{json, TestApp};
 
+// One story of one month's bill (history, issue, lines, CSV, credit note), so it reads top to bottom.
 #[tokio::test]
 async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
     let app = TestApp::spawn().await;
@@ -175,6 +176,7 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
         .expect_error(404, "not_found", None);
 }
 
+// One story: grace, arrears, notices, refused start, payment, so it reads top to bottom.
 #[tokio::test]
 async fn an_unpaid_bill_past_its_grace_stops_payg_deployments_and_paying_unblocks_starts_only() {
     let app = TestApp::spawn().await;

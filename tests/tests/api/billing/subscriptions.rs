@@ -211,6 +211,7 @@ async fn a_subscription_is_renewed_upgraded_and_downgraded_at_prorated_prices() 
         .expect_error(409, "not_subscribed", None);
 }
 
+// One story of one subscription's temporary upgrade, from order to refund, so it reads top to bottom.
 #[tokio::test]
 async fn a_temporary_upgrade_adds_cu_for_its_window_at_its_share_of_the_term_price() {
     let app = TestApp::spawn().await;

@@ -5,6 +5,7 @@ use super::{cancel, on_the_engine, wait_until, STREAM, WINDOWED};
 use sluice_tests::engine::local_engine;
 use sluice_tests::{json, TestApp};
 
+// One story on one running deployment (each step starts from the state the last one left), so it reads top to bottom.
 #[tokio::test]
 async fn a_deployment_runs_savepoints_suspends_resumes_upgrades_and_is_reconciled() {
     let Some(engine) = local_engine() else { return };

@@ -75,6 +75,7 @@ async fn live_jobs(flink: &engine_client::EngineClient, name: &str) -> Vec<Strin
         .collect()
 }
 
+// One story: ten rounds of operations, each checked against the state the last left, so it reads top to bottom.
 #[tokio::test]
 async fn two_replicas_behind_a_slow_failing_engine_keep_one_job_per_running_deployment() {
     let Some(engine) = local_engine() else { return };

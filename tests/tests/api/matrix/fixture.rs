@@ -30,6 +30,7 @@ pub(super) struct Fixture {
     target_user: String,
 }
 
+// Long: one object of every kind a documented path names, created in the order they depend on one another.
 pub(super) async fn fixture(
     app: &TestApp,
     owner: &Client,

@@ -28,6 +28,7 @@ fn classify(status: u16) -> &'static str {
     }
 }
 
+// One loop over every operation and every caller, collecting every difference before failing, so it reads top to bottom.
 #[tokio::test]
 async fn every_operation_gives_every_caller_the_documented_outcome() {
     // Mutations get fresh projects, more than the product's 20.
