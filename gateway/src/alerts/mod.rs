@@ -126,90 +126,12 @@ async fn evaluate_project(
         {
             let holds = holds(&mut tx, state, condition, rule, d, now).await?;
             let silenced = silenced(&mut tx, project_id, &rule.id, &d.id, now).await?;
-            let firing: Option<(String, i64, Option<i64>, i64)> = sqlx::query_as(
-                "select id, started_at, notified_at, announced from alerts
-                  where rule_id = $1 and deployment_id = $2 and state = $3",
-            )
-            .bind(&rule.id)
-            .bind(&d.id)
-            .bind(AlertState::Firing)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let line = |what: &'static str, text: String| Line {
-                severity: rule.severity,
-                what,
-                text,
-            };
-            match (holds, firing) {
-                (Some(summary), None) => {
-                    sqlx::query(
-                        "insert into alerts (id, project_id, rule_id, deployment_id, state, summary, started_at, notified_at, announced)
-                         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(new_id())
-                    .bind(project_id)
-                    .bind(&rule.id)
-                    .bind(&d.id)
-                    .bind(AlertState::Firing)
-                    .bind(&summary)
-                    .bind(now)
-                    .bind((!silenced).then_some(now))
-                    .bind(i64::from(!silenced))
-                    .execute(&mut *tx)
-                    .await?;
-                    if !silenced {
-                        by_group
-                            .entry(rule.contact_group_id.clone())
-                            .or_default()
-                            .push(line("FIRING", format!("{}: {summary}", rule.name)));
-                    }
-                }
-                (Some(summary), Some((alert_id, _, notified_at, announced))) => {
-                    let due = announced == 0
-                        || (rule.repeat_secs > 0
-                            && notified_at.is_none_or(|t| now - t >= rule.repeat_secs * 1000));
-                    if due && !silenced {
-                        sqlx::query(
-                            "update alerts set notified_at = $1, announced = 1, summary = $2 where id = $3",
-                        )
-                        .bind(now)
-                        .bind(&summary)
-                        .bind(&alert_id)
-                        .execute(&mut *tx)
-                        .await?;
-                        let what = if announced == 0 {
-                            "FIRING"
-                        } else {
-                            "STILL FIRING"
-                        };
-                        by_group
-                            .entry(rule.contact_group_id.clone())
-                            .or_default()
-                            .push(line(what, format!("{}: {summary}", rule.name)));
-                    }
-                }
-                (None, Some((alert_id, started_at, _, announced))) => {
-                    sqlx::query("update alerts set state = $1, resolved_at = $2 where id = $3")
-                        .bind(AlertState::Resolved)
-                        .bind(now)
-                        .bind(&alert_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    if announced == 1 && !silenced {
-                        let lasted = (now - started_at) / 1000;
-                        by_group
-                            .entry(rule.contact_group_id.clone())
-                            .or_default()
-                            .push(line(
-                                "RESOLVED",
-                                format!(
-                                    "{}: deployment `{}` is back to normal after {lasted} s",
-                                    rule.name, d.name
-                                ),
-                            ));
-                    }
-                }
-                (None, None) => {}
+            let told = record(&mut tx, project_id, rule, d, holds, silenced, now).await?;
+            if let Some(line) = told {
+                by_group
+                    .entry(rule.contact_group_id.clone())
+                    .or_default()
+                    .push(line);
             }
         }
     }
@@ -227,6 +149,99 @@ async fn evaluate_project(
     }
     tx.commit().await?;
     Ok(queued)
+}
+
+/// Records what a rule's condition on one deployment now means for its alert (a new
+/// alert, a reminder, a resolution), and returns the line to tell, if any: nothing is
+/// told while silenced, nor twice within `repeat_secs`.
+async fn record(
+    tx: &mut Tx,
+    project_id: &str,
+    rule: &Rule,
+    d: &Deployment,
+    holds: Option<String>,
+    silenced: bool,
+    now: i64,
+) -> Result<Option<Line>, Error> {
+    let firing: Option<(String, i64, Option<i64>, i64)> = sqlx::query_as(
+        "select id, started_at, notified_at, announced from alerts
+          where rule_id = $1 and deployment_id = $2 and state = $3",
+    )
+    .bind(&rule.id)
+    .bind(&d.id)
+    .bind(AlertState::Firing)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let line = |what: &'static str, text: String| {
+        Some(Line {
+            severity: rule.severity,
+            what,
+            text,
+        })
+    };
+    match (holds, firing) {
+        (Some(summary), None) => {
+            sqlx::query(
+                "insert into alerts (id, project_id, rule_id, deployment_id, state, summary, started_at, notified_at, announced)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(new_id())
+            .bind(project_id)
+            .bind(&rule.id)
+            .bind(&d.id)
+            .bind(AlertState::Firing)
+            .bind(&summary)
+            .bind(now)
+            .bind((!silenced).then_some(now))
+            .bind(i64::from(!silenced))
+            .execute(&mut **tx)
+            .await?;
+            if !silenced {
+                return Ok(line("FIRING", format!("{}: {summary}", rule.name)));
+            }
+        }
+        (Some(summary), Some((alert_id, _, notified_at, announced))) => {
+            let due = announced == 0
+                || (rule.repeat_secs > 0
+                    && notified_at.is_none_or(|t| now - t >= rule.repeat_secs * 1000));
+            if due && !silenced {
+                sqlx::query(
+                    "update alerts set notified_at = $1, announced = 1, summary = $2 where id = $3",
+                )
+                .bind(now)
+                .bind(&summary)
+                .bind(&alert_id)
+                .execute(&mut **tx)
+                .await?;
+                let what = if announced == 0 {
+                    "FIRING"
+                } else {
+                    "STILL FIRING"
+                };
+                return Ok(line(what, format!("{}: {summary}", rule.name)));
+            }
+        }
+        (None, Some((alert_id, started_at, _, announced))) => {
+            sqlx::query("update alerts set state = $1, resolved_at = $2 where id = $3")
+                .bind(AlertState::Resolved)
+                .bind(now)
+                .bind(&alert_id)
+                .execute(&mut **tx)
+                .await?;
+            if announced == 1 && !silenced {
+                let lasted = (now - started_at) / 1000;
+                return Ok(line(
+                    "RESOLVED",
+                    format!(
+                        "{}: deployment `{}` is back to normal after {lasted} s",
+                        rule.name, d.name
+                    ),
+                ));
+            }
+        }
+        (None, None) => {}
+    }
+    Ok(None)
 }
 
 async fn silenced(
