@@ -24,6 +24,15 @@ impl ProjectWrite {
 }
 
 impl ArtifactWrites<'_> {
+    pub async fn count(&mut self) -> Result<i64, Error> {
+        let (tx, project_id) = self.0.parts();
+        let (n,): (i64,) = sqlx::query_as("select count(*) from artifacts where project_id = $1")
+            .bind(project_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(n)
+    }
+
     /// The kind of an artifact of the project; `None` when the project has no such one.
     pub async fn kind(&mut self, artifact_id: &str) -> Result<Option<ArtifactKind>, Error> {
         let (tx, project_id) = self.0.parts();

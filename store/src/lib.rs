@@ -14,6 +14,7 @@ pub mod alert_silences;
 pub mod alerts;
 pub mod artifacts;
 pub mod channels;
+pub mod connections;
 pub mod contact_groups;
 pub mod crypto;
 pub mod db;
@@ -23,6 +24,7 @@ pub mod folders;
 pub mod jobs;
 pub mod names;
 pub mod page;
+pub mod projects;
 pub mod scope;
 pub mod versions;
 

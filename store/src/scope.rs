@@ -59,7 +59,29 @@ impl ProjectScope {
     /// project serialise: a limit counted under the lock cannot be passed by a
     /// concurrent request. Not found once the project is gone.
     pub async fn write(&self) -> Result<ProjectWrite, Error> {
+        let tx = self.db.begin_write().await?;
+        self.lock(tx).await
+    }
+
+    /// Like [`write`](Self::write), with the account's row locked first (the order
+    /// account writers lock in): for changes checked across the account, such as a
+    /// project's name.
+    pub async fn write_with_account(&self) -> Result<ProjectWrite, Error> {
         let mut tx = self.db.begin_write().await?;
+        let account: Option<(String,)> = sqlx::query_as(&format!(
+            "select id from accounts where id = $1{}",
+            self.db.for_update()
+        ))
+        .bind(&self.account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if account.is_none() {
+            return Err(Error::not_found("account"));
+        }
+        self.lock(tx).await
+    }
+
+    async fn lock(&self, mut tx: Tx) -> Result<ProjectWrite, Error> {
         let found: Option<(String,)> = sqlx::query_as(&format!(
             "select id from projects where id = $1 and account_id = $2{}",
             self.db.for_update()

@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use utoipa::ToSchema;
 
-use super::projects::count_in_project;
 use super::rfc3339;
 use crate::access::{can, ProjectAccess, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
@@ -233,7 +232,7 @@ pub async fn upload_artifact(
 
     let mut write = access.scope().write().await?;
     ensure_below(
-        count_in_project(write.tx(), "artifacts", &project_id).await?,
+        write.artifacts().count().await?,
         limits.artifacts_per_project,
         "artifacts_per_project",
         "this project",

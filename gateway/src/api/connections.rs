@@ -13,7 +13,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::projects::count_in_project;
 use super::rfc3339;
 use crate::access::{can, AccountId, ProjectAccess, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
@@ -242,7 +241,7 @@ pub async fn create_connection(
     let secret_keys: Vec<String> = body.secret_properties.keys().cloned().collect();
     let mut write = access.scope().write().await?;
     ensure_below(
-        count_in_project(write.tx(), "connections", &project_id).await?,
+        write.connections().count().await?,
         limits.connections_per_project,
         "connections_per_project",
         "this project",

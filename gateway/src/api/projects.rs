@@ -9,14 +9,14 @@ use store::Error;
 use utoipa::ToSchema;
 
 use super::rfc3339;
-use crate::access::{can, AccountGuard, AccountId, ProjectGuard, ProjectVisibility};
+use crate::access::{can, AccountGuard, ProjectGuard, ProjectVisibility};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::limits::{ensure_below, Limits};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
-use store::db::{new_id, now_ms, Db, Tx};
 use store::names::{bounded_text, Name};
+use store::projects::{ProjectRow, ProjectUsageRow, Visible};
 
 const MAX_DESCRIPTION_CHARS: usize = 2000;
 
@@ -50,87 +50,54 @@ pub struct ProjectUsage {
     pub artifacts: i64,
 }
 
-type ProjectRow = (String, String, String, Option<String>, i64, i64);
-const PROJECT_COLUMNS: &str = "id, name, description, default_cluster_id, created_at, updated_at";
-
-fn project_from_row(
-    (id, name, description, default_cluster_id, created, updated): ProjectRow,
-) -> Project {
-    Project {
-        id,
-        name,
-        description,
-        default_cluster_id,
-        created_at: rfc3339(created),
-        updated_at: rfc3339(updated),
+impl From<ProjectRow> for Project {
+    fn from(row: ProjectRow) -> Self {
+        Project {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            default_cluster_id: row.default_cluster_id,
+            created_at: rfc3339(row.created_at),
+            updated_at: rfc3339(row.updated_at),
+        }
     }
 }
 
-/// Locks the project row for the rest of `tx` (404 unless it belongs to `account`).
-/// Every create inside a project takes this lock first, which serialises concurrent
-/// creates so limit checks and name checks that follow cannot race.
-pub async fn lock_project(
-    db: &Db,
-    tx: &mut Tx,
-    account: &AccountId,
-    project_id: &str,
-) -> Result<(), Error> {
-    let found: Option<(String,)> = sqlx::query_as(&format!(
-        "select id from projects where id = $1 and account_id = $2{}",
-        db.for_update()
-    ))
-    .bind(project_id)
-    .bind(account.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
-    found.map(|_| ()).ok_or_else(|| Error::not_found("project"))
+impl From<ProjectUsageRow> for ProjectUsage {
+    fn from(row: ProjectUsageRow) -> Self {
+        ProjectUsage {
+            jobs: row.jobs,
+            folders: row.folders,
+            connections: row.connections,
+            artifacts: row.artifacts,
+        }
+    }
 }
 
-/// Counts rows of `table` in a project; `table` is always a constant of ours.
-pub async fn count_in_project(
-    tx: &mut Tx,
-    table: &'static str,
-    project_id: &str,
-) -> Result<i64, Error> {
-    let (n,): (i64,) = sqlx::query_as(&format!(
-        "select count(*) from {table} where project_id = $1"
-    ))
-    .bind(project_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(n)
+fn duplicate_name(name: &str) -> Error {
+    Error::already_exists(
+        "name",
+        format!("a project named `{name}` already exists in this account"),
+    )
 }
 
 #[utoipa::path(get, path = "/projects", tag = "projects", params(PageQuery),
     responses((status = 200, body = Paginated<Project>), (status = 401, body = ErrorBody)))]
 pub async fn list_projects(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::Read>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Project>>> {
     let page = q.page()?;
     // Account owners and admins see every project; others those they are members of.
-    let (filter, member) = match access.project_visibility() {
-        ProjectVisibility::All => ("", String::new()),
-        ProjectVisibility::MemberOf(user) => (
-            " and exists (select 1 from project_members pm where pm.project_id = projects.id and pm.user_id = $4)",
-            user,
-        ),
-        ProjectVisibility::Only(project) => (" and id = $4", project),
+    let visibility = access.project_visibility();
+    let visible = match &visibility {
+        ProjectVisibility::All => Visible::All,
+        ProjectVisibility::MemberOf(user) => Visible::MemberOf(user),
+        ProjectVisibility::Only(project) => Visible::Only(project),
     };
-    let sql = format!(
-        "select {PROJECT_COLUMNS} from projects where account_id = $1 and id > $2{filter} order by id limit $3"
-    );
-    let mut query = sqlx::query_as::<_, ProjectRow>(&sql)
-        .bind(access.account().as_str())
-        .bind(&page.after)
-        .bind(page.limit + 1);
-    if !filter.is_empty() {
-        query = query.bind(member);
-    }
-    let rows = query.fetch_all(&state.db.pool).await?;
+    let rows = access.scope().projects().list(visible, &page).await?;
     Ok(JsonResponse(Paginated::from_rows(
-        rows.into_iter().map(project_from_row).collect(),
+        rows.into_iter().map(Project::from).collect(),
         &page,
         |p| &p.id,
     )))
@@ -156,91 +123,23 @@ pub async fn create_project(
     let name = Name::parse("name", &body.name)?;
     let description = bounded_text("description", &body.description, MAX_DESCRIPTION_CHARS)?;
     let limits = state.limits(access.plan());
-    let db = &state.db;
-    let mut tx = db.begin_write().await?;
-    // The account row is the lock that serialises project creation in one account.
-    sqlx::query(&format!(
-        "select id from accounts where id = $1{}",
-        db.for_update()
-    ))
-    .bind(access.account().as_str())
-    .fetch_one(&mut *tx)
-    .await?;
-    let (count,): (i64,) = sqlx::query_as("select count(*) from projects where account_id = $1")
-        .bind(access.account().as_str())
-        .fetch_one(&mut *tx)
-        .await?;
+    // The account's lock serialises project creation in one account.
+    let mut write = access.scope().write().await?;
     ensure_below(
-        count,
+        write.projects().count().await?,
         limits.projects_per_account,
         "projects_per_account",
         "this account",
     )?;
-    ensure_project_name_free(&mut tx, access.account(), name.as_str(), None).await?;
-    let id = new_id();
-    let now = now_ms();
-    sqlx::query("insert into projects (id, account_id, name, description, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)")
-        .bind(&id)
-        .bind(access.account().as_str())
-        .bind(name.as_str())
-        .bind(&description)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    // The creator owns the project, so it keeps an owner if account roles change later.
-    sqlx::query("insert into project_members (project_id, user_id, role, created_at) values ($1, $2, 'owner', $3)")
-        .bind(&id)
-        .bind(access.user_id())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        JsonResponse(project_from_row((
-            id,
-            name.as_str().to_owned(),
-            description,
-            None,
-            now,
-            now,
-        ))),
-    ))
-}
-
-async fn ensure_project_name_free(
-    tx: &mut Tx,
-    account: &AccountId,
-    name: &str,
-    except: Option<&str>,
-) -> Result<(), Error> {
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from projects where account_id = $1 and name = $2 and id <> $3",
-    )
-    .bind(account.as_str())
-    .bind(name)
-    .bind(except.unwrap_or(""))
-    .fetch_one(&mut **tx)
-    .await?;
-    if n > 0 {
-        return Err(Error::already_exists(
-            "name",
-            format!("a project named `{name}` already exists in this account"),
-        ));
+    if write.projects().name_taken(name.as_str()).await? {
+        return Err(duplicate_name(name.as_str()).into());
     }
-    Ok(())
-}
-
-async fn fetch_project(db: &Db, account: &AccountId, project_id: &str) -> Result<Project, Error> {
-    let row: Option<ProjectRow> = sqlx::query_as(&format!(
-        "select {PROJECT_COLUMNS} from projects where id = $1 and account_id = $2"
-    ))
-    .bind(project_id)
-    .bind(account.as_str())
-    .fetch_optional(&db.pool)
-    .await?;
-    row.map(project_from_row)
-        .ok_or_else(|| Error::not_found("project"))
+    let project = write
+        .projects()
+        .insert(name.as_str(), &description, access.user_id())
+        .await?;
+    write.commit().await?;
+    Ok((StatusCode::CREATED, JsonResponse(project.into())))
 }
 
 /// A project with its plan's limits and what it uses of them.
@@ -249,25 +148,14 @@ async fn fetch_project(db: &Db, account: &AccountId, project_id: &str) -> Result
 pub async fn get_project(
     State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path(project_id): Path<String>,
+    Path(_project_id): Path<String>,
 ) -> ApiResult<JsonResponse<ProjectDetail>> {
-    let project = fetch_project(&state.db, access.account(), &project_id).await?;
-    let (jobs, folders, connections, artifacts): (i64, i64, i64, i64) = sqlx::query_as(
-        "select (select count(*) from jobs where project_id = $1), (select count(*) from folders where project_id = $1),
-                (select count(*) from connections where project_id = $1), (select count(*) from artifacts where project_id = $1)",
-    )
-    .bind(&project_id)
-    .fetch_one(&state.db.pool)
-    .await?;
+    let project = access.scope().project().get().await?;
+    let usage = access.scope().project().usage().await?;
     Ok(JsonResponse(ProjectDetail {
-        project,
+        project: project.into(),
         limits: state.limits(access.plan()),
-        usage: ProjectUsage {
-            jobs,
-            folders,
-            connections,
-            artifacts,
-        },
+        usage: usage.into(),
         my_role: access.role(),
     }))
 }
@@ -289,7 +177,7 @@ pub struct UpdateProject {
 pub async fn update_project(
     State(state): State<AppState>,
     access: ProjectGuard<can::Update>,
-    Path(project_id): Path<String>,
+    Path(_project_id): Path<String>,
     Json(body): Json<UpdateProject>,
 ) -> ApiResult<JsonResponse<Project>> {
     let name = body
@@ -302,34 +190,19 @@ pub async fn update_project(
         .as_deref()
         .map(|d| bounded_text("description", d, MAX_DESCRIPTION_CHARS))
         .transpose()?;
-    let db = &state.db;
-    let mut tx = db.begin_write().await?;
-    sqlx::query(&format!(
-        "select id from accounts where id = $1{}",
-        db.for_update()
-    ))
-    .bind(access.account().as_str())
-    .fetch_one(&mut *tx)
-    .await?;
-    lock_project(db, &mut tx, access.account(), &project_id).await?;
+    let mut write = access.scope().write_with_account().await?;
     if let Some(name) = &name {
-        ensure_project_name_free(&mut tx, access.account(), name.as_str(), Some(&project_id))
-            .await?;
+        if write.project().name_taken(name.as_str()).await? {
+            return Err(duplicate_name(name.as_str()).into());
+        }
     }
-    sqlx::query(
-        "update projects set name = coalesce($1, name), description = coalesce($2, description), updated_at = $3
-          where id = $4 and account_id = $5",
-    )
-    .bind(name.as_ref().map(Name::as_str))
-    .bind(description)
-    .bind(now_ms())
-    .bind(&project_id)
-    .bind(access.account().as_str())
-    .execute(&mut *tx)
-    .await?;
+    write
+        .project()
+        .update(name.as_ref().map(Name::as_str), description.as_deref())
+        .await?;
     if let Some(cluster) = &body.default_cluster_id {
         if let Some(cluster_id) = cluster {
-            super::clusters::visible_cluster(db, access.account(), cluster_id)
+            super::clusters::visible_cluster(&state.db, access.account(), cluster_id)
                 .await
                 .map_err(|_| {
                     Error::invalid(
@@ -338,16 +211,13 @@ pub async fn update_project(
                     )
                 })?;
         }
-        sqlx::query("update projects set default_cluster_id = $1 where id = $2")
-            .bind(cluster)
-            .bind(&project_id)
-            .execute(&mut *tx)
+        write
+            .project()
+            .set_default_cluster(cluster.as_deref())
             .await?;
     }
-    tx.commit().await?;
-    Ok(JsonResponse(
-        fetch_project(db, access.account(), &project_id).await?,
-    ))
+    write.commit().await?;
+    Ok(JsonResponse(access.scope().project().get().await?.into()))
 }
 
 /// Deletes the project with everything in it: folders, jobs, versions, connections and artifacts.
@@ -358,12 +228,8 @@ pub async fn delete_project(
     access: ProjectGuard<can::Delete>,
     Path(project_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let (active,): (i64,) = sqlx::query_as(
-        "select count(*) from deployments where project_id = $1 and (desired_state = 'RUNNING' or engine_job_id is not null)",
-    )
-    .bind(&project_id)
-    .fetch_one(&state.db.pool)
-    .await?;
+    let mut write = access.scope().write().await?;
+    let active = write.project().active_deployments().await?;
     if active > 0 {
         return Err(Error::conflict(
             "deployments_active",
@@ -372,27 +238,15 @@ pub async fn delete_project(
         .into());
     }
     // Savepoint files are disposed of by deleting the deployments; never dropped silently.
-    let (saved,): (i64,) = sqlx::query_as(
-        "select count(*) from savepoints s join deployments d on d.id = s.deployment_id
-          where d.project_id = $1 and s.location is not null",
-    )
-    .bind(&project_id)
-    .fetch_one(&state.db.pool)
-    .await?;
+    let saved = write.project().kept_savepoints().await?;
     if saved > 0 {
         return Err(Error::conflict(
             "savepoints_exist",
             format!("the project's deployments keep {saved} savepoint(s); delete the deployments first, which disposes of them"),
         ).into());
     }
-    let done = sqlx::query("delete from projects where id = $1 and account_id = $2")
-        .bind(&project_id)
-        .bind(access.account().as_str())
-        .execute(&state.db.pool)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(Error::not_found("project").into());
-    }
+    write.project().delete().await?;
+    write.commit().await?;
     // Files go after the rows: a crash in between leaves unreferenced bytes, never a row without its file.
     state.files.remove_project(&project_id).await;
     Ok(StatusCode::NO_CONTENT)
