@@ -13,6 +13,7 @@ pub mod alert_rules;
 pub mod alert_silences;
 pub mod alerts;
 pub mod artifacts;
+pub mod audit;
 pub mod channels;
 pub mod connections;
 pub mod contact_groups;

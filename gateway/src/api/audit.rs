@@ -1,9 +1,9 @@
 //! Reading the audit log: account owners and admins, newest first, with filters.
 
-use axum::extract::State;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::audit::{AuditFilter, AuditRow};
 use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,7 +12,6 @@ use crate::access::{can, AccountGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Query;
 use crate::pagination::{PageQuery, Paginated};
-use crate::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct AuditEntry {
@@ -32,6 +31,24 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<AuditRow> for AuditEntry {
+    fn from(row: AuditRow) -> Self {
+        AuditEntry {
+            id: row.id,
+            project_id: row.project_id,
+            actor_user_id: row.actor_user_id,
+            actor_credential: row.actor_credential,
+            action: row.action,
+            method: row.method,
+            path: row.path,
+            outcome: row.outcome,
+            status: row.status,
+            request_id: row.request_id,
+            created_at: rfc3339(row.created_at),
+        }
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -48,25 +65,10 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
-type AuditRow = (
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    i64,
-);
-
 /// Mutations in this account, newest first.
 #[utoipa::path(get, path = "/account/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = Paginated<AuditEntry>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_audit(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ReadAudit>,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<JsonResponse<Paginated<AuditEntry>>> {
@@ -75,61 +77,20 @@ pub async fn list_audit(
         cursor: q.cursor.clone(),
     }
     .page()?;
-    let before = page.before();
     let from = q.from.map_or(i64::MIN, |t| t.timestamp_millis());
     let to = q.to.map_or(i64::MAX, |t| t.timestamp_millis());
     if from >= to {
         return Err(Error::invalid("from", "from must be before to").into());
     }
-    let rows: Vec<AuditRow> = sqlx::query_as(
-        "select id, project_id, actor_user_id, actor_credential, action, method, path, outcome, status, request_id, created_at
-           from audit_log
-          where account_id = $1 and id < $2
-            and ($3 = '' or project_id = $3) and ($4 = '' or actor_user_id = $4)
-            and ($5 = '' or action = $5) and ($6 = '' or outcome = $6)
-            and created_at >= $8 and created_at < $9
-          order by id desc limit $7",
-    )
-    .bind(access.account().as_str())
-    .bind(&before)
-    .bind(q.project_id.unwrap_or_default())
-    .bind(q.actor_user_id.unwrap_or_default())
-    .bind(q.action.unwrap_or_default())
-    .bind(q.outcome.unwrap_or_default())
-    .bind(page.limit + 1)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&state.db.pool)
-    .await?;
-    let items = rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                project_id,
-                actor_user_id,
-                actor_credential,
-                action,
-                method,
-                path,
-                outcome,
-                status,
-                request_id,
-                at,
-            )| AuditEntry {
-                id,
-                project_id,
-                actor_user_id,
-                actor_credential,
-                action,
-                method,
-                path,
-                outcome,
-                status,
-                request_id,
-                created_at: rfc3339(at),
-            },
-        )
-        .collect();
+    let filter = AuditFilter {
+        project_id: q.project_id.unwrap_or_default(),
+        actor_user_id: q.actor_user_id.unwrap_or_default(),
+        action: q.action.unwrap_or_default(),
+        outcome: q.outcome.unwrap_or_default(),
+        from,
+        to,
+    };
+    let rows = access.scope().audit().list(&filter, &page).await?;
+    let items = rows.into_iter().map(AuditEntry::from).collect();
     Ok(JsonResponse(Paginated::from_rows(items, &page, |e| &e.id)))
 }
