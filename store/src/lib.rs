@@ -27,6 +27,7 @@ pub mod names;
 pub mod page;
 pub mod projects;
 pub mod scope;
+pub mod tokens;
 pub mod versions;
 
 pub use error::{Error, Kind};

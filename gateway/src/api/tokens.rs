@@ -16,8 +16,9 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
-use store::db::{new_id, now_ms, Tx};
+use store::db::{now_ms, Tx};
 use store::names::Name;
+use store::tokens::{self, TokenRow};
 
 #[derive(Serialize, ToSchema)]
 pub struct ApiToken {
@@ -35,32 +36,17 @@ pub struct ApiToken {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-type TokenRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<i64>,
-    Option<i64>,
-);
-const TOKEN_COLUMNS: &str =
-    "id, name, prefix, user_id, scope_project_id, scope_role, created_at, expires_at, last_used_at";
-
 fn token_from_row(row: TokenRow) -> Result<ApiToken, Error> {
-    let (id, name, prefix, user_id, project_id, role, created, expires, used) = row;
     Ok(ApiToken {
-        id,
-        name,
-        prefix,
-        user_id,
-        project_id,
-        role: role.as_deref().map(stored).transpose()?,
-        created_at: rfc3339(created),
-        expires_at: expires.map(rfc3339),
-        last_used_at: used.map(rfc3339),
+        id: row.id,
+        name: row.name,
+        prefix: row.prefix,
+        user_id: row.user_id,
+        project_id: row.scope_project_id,
+        role: row.scope_role.as_deref().map(stored).transpose()?,
+        created_at: rfc3339(row.created_at),
+        expires_at: row.expires_at.map(rfc3339),
+        last_used_at: row.last_used_at.map(rfc3339),
     })
 }
 
@@ -68,21 +54,15 @@ fn token_from_row(row: TokenRow) -> Result<ApiToken, Error> {
 #[utoipa::path(get, path = "/tokens", tag = "tokens", params(PageQuery),
     responses((status = 200, body = Paginated<ApiToken>), (status = 401, body = ErrorBody)))]
 pub async fn list_tokens(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ManageTokens>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<ApiToken>>> {
     let page = q.page()?;
-    let rows: Vec<TokenRow> = sqlx::query_as(&format!(
-        "select {TOKEN_COLUMNS} from api_tokens
-          where account_id = $1 and user_id = $2 and revoked_at is null and id > $3 order by id limit $4"
-    ))
-    .bind(access.account().as_str())
-    .bind(access.user_id())
-    .bind(&page.after)
-    .bind(page.limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access
+        .scope()
+        .tokens()
+        .list_live(access.user_id(), &page)
+        .await?;
     let items = rows
         .into_iter()
         .map(token_from_row)
@@ -172,18 +152,18 @@ pub async fn create_token(
         }
     };
     let token = generate_token();
-    let mut tx = state.db.begin_write().await?;
-    let id = insert_token(
-        &mut tx,
-        access.account(),
-        access.user_id(),
-        name.as_str(),
-        &token,
-        expires_at,
-        scope.as_ref().map(|(p, r)| (p.as_str(), *r)),
-    )
-    .await?;
-    tx.commit().await?;
+    let id = access
+        .scope()
+        .tokens()
+        .insert(&tokens::NewToken {
+            user_id: access.user_id(),
+            name: name.as_str(),
+            prefix: &token.prefix,
+            secret_sha256: &token.sha256,
+            expires_at,
+            scope: scope.as_ref().map(|(p, r)| (p.as_str(), r.as_str())),
+        })
+        .await?;
     let created = ApiToken {
         id,
         name: name.as_str().to_owned(),
@@ -213,25 +193,19 @@ pub async fn insert_token(
     expires_at: Option<i64>,
     scope: Option<(&str, ProjectRole)>,
 ) -> Result<String, Error> {
-    let id = new_id();
-    sqlx::query(
-        "insert into api_tokens (id, account_id, user_id, name, prefix, secret_sha256, created_at, expires_at,
-                                 scope_project_id, scope_role)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    tokens::insert(
+        tx,
+        account.as_str(),
+        &tokens::NewToken {
+            user_id,
+            name,
+            prefix: &token.prefix,
+            secret_sha256: &token.sha256,
+            expires_at,
+            scope: scope.map(|(p, r)| (p, r.as_str())),
+        },
     )
-    .bind(&id)
-    .bind(account.as_str())
-    .bind(user_id)
-    .bind(name)
-    .bind(&token.prefix)
-    .bind(&token.sha256)
-    .bind(now_ms())
-    .bind(expires_at)
-    .bind(scope.map(|(p, _)| p))
-    .bind(scope.map(|(_, r)| r.as_str()))
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
+    .await
 }
 
 /// Revokes one of the caller's tokens (account owners and admins: any token of the
@@ -247,18 +221,12 @@ pub async fn revoke_token(
         && state
             .authz
             .account_role_allows(access.role(), crate::access::AccountAction::ManageMembers);
-    let done = sqlx::query(
-        "update api_tokens set revoked_at = $1
-          where id = $2 and account_id = $3 and (user_id = $4 or $5) and revoked_at is null",
-    )
-    .bind(now_ms())
-    .bind(&token_id)
-    .bind(access.account().as_str())
-    .bind(access.user_id())
-    .bind(any_user)
-    .execute(&state.db.pool)
-    .await?;
-    if done.rows_affected() == 0 {
+    let revoked = access
+        .scope()
+        .tokens()
+        .revoke(&token_id, access.user_id(), any_user)
+        .await?;
+    if !revoked {
         return Err(Error::not_found("token").into());
     }
     Ok(StatusCode::NO_CONTENT)
