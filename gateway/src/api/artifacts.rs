@@ -19,13 +19,13 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use utoipa::ToSchema;
 
 use super::rfc3339;
-use crate::access::{can, ProjectAccess, ProjectGuard};
+use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::limits::ensure_below;
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
-use store::db::{new_id, now_ms};
+use store::artifacts::{ArtifactKind, ArtifactRow};
 use store::names::Name;
 
 /// Room for multipart boundaries and part headers on top of the file itself.
@@ -45,33 +45,29 @@ pub struct Artifact {
     pub created_at: DateTime<Utc>,
 }
 
-type ArtifactRow = (String, String, String, String, i64, String, i64);
-const ARTIFACT_COLUMNS: &str =
-    "a.id, a.project_id, a.name, a.kind, a.size_bytes, a.sha256, a.created_at";
-
-fn artifact_from_row(
-    (id, project_id, name, kind, size_bytes, sha256, created): ArtifactRow,
-) -> Artifact {
-    Artifact {
-        id,
-        project_id,
-        name,
-        kind,
-        size_bytes,
-        sha256,
-        created_at: rfc3339(created),
+impl From<ArtifactRow> for Artifact {
+    fn from(row: ArtifactRow) -> Self {
+        Artifact {
+            id: row.id,
+            project_id: row.project_id,
+            name: row.name,
+            kind: row.kind.as_str().to_owned(),
+            size_bytes: row.size_bytes,
+            sha256: row.sha256,
+            created_at: rfc3339(row.created_at),
+        }
     }
 }
 
 /// Kind of an artifact by its file name; `None` for a type we do not accept.
-fn kind_of(file_name: &str) -> Option<&'static str> {
+fn kind_of(file_name: &str) -> Option<ArtifactKind> {
     let lower = file_name.to_ascii_lowercase();
     if lower.ends_with(".jar") {
-        Some("jar")
+        Some(ArtifactKind::Jar)
     } else if lower.ends_with(".zip") {
-        Some("zip")
+        Some(ArtifactKind::Zip)
     } else if lower.ends_with(".py") {
-        Some("python")
+        Some(ArtifactKind::Python)
     } else {
         None
     }
@@ -216,13 +212,15 @@ pub async fn upload_artifact(
     }
     file.flush().await?;
     file.sync_all().await?;
-    if (kind == "jar" || kind == "zip") && !looks_like_zip(&mut file, size).await? {
+    if matches!(kind, ArtifactKind::Jar | ArtifactKind::Zip)
+        && !looks_like_zip(&mut file, size).await?
+    {
         return Err(Error::invalid(
             "file",
             format!(
                 "`{}` is not a valid {} archive (JAR files are zip archives)",
                 name.as_str(),
-                kind.to_uppercase()
+                kind.as_str().to_uppercase()
             ),
         )
         .into());
@@ -237,13 +235,7 @@ pub async fn upload_artifact(
         "artifacts_per_project",
         "this project",
     )?;
-    let (same,): (i64,) =
-        sqlx::query_as("select count(*) from artifacts where project_id = $1 and name = $2")
-            .bind(&project_id)
-            .bind(name.as_str())
-            .fetch_one(&mut **write.tx())
-            .await?;
-    if same > 0 {
+    if write.artifacts().name_taken(name.as_str()).await? {
         return Err(Error::already_exists(
             "file.filename",
             format!(
@@ -253,92 +245,47 @@ pub async fn upload_artifact(
         )
         .into());
     }
-    let id = new_id();
-    let now = now_ms();
-    sqlx::query("insert into artifacts (id, project_id, name, kind, size_bytes, sha256, created_at) values ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(&id)
-        .bind(&project_id)
-        .bind(name.as_str())
-        .bind(kind)
-        .bind(size as i64)
-        .bind(&sha256)
-        .bind(now)
-        .execute(&mut **write.tx())
+    let artifact = write
+        .artifacts()
+        .insert(name.as_str(), kind, size as i64, &sha256)
         .await?;
-    state.files.install(&temp.path, &project_id, &id).await?;
+    state
+        .files
+        .install(&temp.path, &project_id, &artifact.id)
+        .await?;
     temp.keep = true;
     if let Err(e) = write.commit().await {
-        state.files.remove(&project_id, &id).await;
+        state.files.remove(&project_id, &artifact.id).await;
         return Err(e.into());
     }
-    let artifact = artifact_from_row((
-        id,
-        project_id,
-        name.as_str().to_owned(),
-        kind.to_owned(),
-        size as i64,
-        sha256,
-        now,
-    ));
-    Ok((StatusCode::CREATED, JsonResponse(artifact)))
+    Ok((StatusCode::CREATED, JsonResponse(artifact.into())))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/artifacts", tag = "artifacts", params(("project_id" = String, Path), PageQuery),
     responses((status = 200, body = Paginated<Artifact>), (status = 404, body = ErrorBody)))]
 pub async fn list_artifacts(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path(project_id): Path<String>,
+    Path(_project_id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Artifact>>> {
     let page = q.page()?;
-    let rows: Vec<ArtifactRow> = sqlx::query_as(&format!(
-        "select {ARTIFACT_COLUMNS} from artifacts a join projects p on p.id = a.project_id
-          where p.account_id = $1 and a.project_id = $2 and a.id > $3 order by a.id limit $4"
-    ))
-    .bind(access.account().as_str())
-    .bind(&project_id)
-    .bind(&page.after)
-    .bind(page.limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access.scope().artifacts().list(&page).await?;
     Ok(JsonResponse(Paginated::from_rows(
-        rows.into_iter().map(artifact_from_row).collect(),
+        rows.into_iter().map(Artifact::from).collect(),
         &page,
         |a| &a.id,
     )))
-}
-
-async fn fetch_artifact(
-    state: &AppState,
-    access: &ProjectAccess,
-    project_id: &str,
-    artifact_id: &str,
-) -> Result<Artifact, Error> {
-    let row: Option<ArtifactRow> = sqlx::query_as(&format!(
-        "select {ARTIFACT_COLUMNS} from artifacts a join projects p on p.id = a.project_id
-          where p.account_id = $1 and a.project_id = $2 and a.id = $3"
-    ))
-    .bind(access.account().as_str())
-    .bind(project_id)
-    .bind(artifact_id)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    row.map(artifact_from_row)
-        .ok_or_else(|| Error::not_found("artifact"))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/artifacts/{artifact_id}", tag = "artifacts",
     params(("project_id" = String, Path), ("artifact_id" = String, Path)),
     responses((status = 200, body = Artifact), (status = 404, body = ErrorBody)))]
 pub async fn get_artifact(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path((project_id, artifact_id)): Path<(String, String)>,
+    Path((_project_id, artifact_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<Artifact>> {
-    Ok(JsonResponse(
-        fetch_artifact(&state, &access, &project_id, &artifact_id).await?,
-    ))
+    let artifact = access.scope().artifacts().get(&artifact_id).await?;
+    Ok(JsonResponse(artifact.into()))
 }
 
 /// Streams the file back, with its SHA-256 as the `ETag`.
@@ -351,10 +298,10 @@ pub async fn download_artifact(
     access: ProjectGuard<can::Read>,
     Path((project_id, artifact_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let artifact = fetch_artifact(&state, &access, &project_id, &artifact_id).await?;
+    let artifact = access.scope().artifacts().get(&artifact_id).await?;
     let file = tokio::fs::File::open(state.files.path(&project_id, &artifact_id)).await?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let content_type = if artifact.kind == "python" {
+    let content_type = if artifact.kind == ArtifactKind::Python {
         "text/x-python"
     } else {
         "application/java-archive"
@@ -390,24 +337,11 @@ pub async fn delete_artifact(
     Path((project_id, artifact_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut write = access.scope().write().await?;
-    let found: Option<(String,)> =
-        sqlx::query_as("select id from artifacts where id = $1 and project_id = $2")
-            .bind(&artifact_id)
-            .bind(&project_id)
-            .fetch_optional(&mut **write.tx())
-            .await?;
-    if found.is_none() {
+    if write.artifacts().kind(&artifact_id).await?.is_none() {
         return Err(Error::not_found("artifact").into());
     }
-    let users: Vec<(String,)> = sqlx::query_as(
-        "select name from jobs where artifact_id = $1
-          union select j.name from job_versions v join jobs j on j.id = v.job_id where v.artifact_id = $1",
-    )
-    .bind(&artifact_id)
-    .fetch_all(&mut **write.tx())
-    .await?;
-    if !users.is_empty() {
-        let names: Vec<String> = users.into_iter().map(|(n,)| n).collect();
+    let names = write.artifacts().used_by(&artifact_id).await?;
+    if !names.is_empty() {
         return Err(Error::conflict(
             "in_use",
             format!(
@@ -417,10 +351,7 @@ pub async fn delete_artifact(
         )
         .into());
     }
-    sqlx::query("delete from artifacts where id = $1")
-        .bind(&artifact_id)
-        .execute(&mut **write.tx())
-        .await?;
+    write.artifacts().delete(&artifact_id).await?;
     write.commit().await?;
     state.files.remove(&project_id, &artifact_id).await;
     Ok(StatusCode::NO_CONTENT)
