@@ -3,7 +3,7 @@ import { useMemo, useState, type DragEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { ArtifactPicker } from './ArtifactPicker';
-import { ConfirmDialog, ErrorNote, Field, FormDialog, Menu, fieldError, formError } from '../components/ui';
+import { ConfirmDialog, ErrorNote, Field, FormDialog, Menu, fieldError } from '../components/ui';
 
 export type Folder = Schemas['Folder'];
 export type Job = Schemas['Job'];
