@@ -14,14 +14,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rfc3339;
-use crate::access::{can, AccountId, ProjectAccess, ProjectGuard};
+use crate::access::{can, AccountId, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::limits::ensure_below;
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
-use store::db::{new_id, now_ms};
+use store::connections::{ConnectionRow, ConnectionValues};
+use store::db::new_id;
 use store::names::{property_key, Name};
+use store::ProjectWrite;
 
 const MAX_PROPERTIES: usize = 100;
 const MAX_VALUE_CHARS: usize = 8192;
@@ -62,35 +64,22 @@ pub struct Connection {
     pub updated_at: DateTime<Utc>,
 }
 
-type ConnectionRow = (String, String, String, String, String, String, i64, i64);
-/// A connection row followed by its sealed secret properties.
-type SealedConnectionRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    String,
-);
-const CONNECTION_COLUMNS: &str =
-    "c.id, c.project_id, c.name, c.kind, c.properties, c.secret_keys, c.created_at, c.updated_at";
+impl TryFrom<ConnectionRow> for Connection {
+    type Error = Error;
 
-fn connection_from_row(
-    (id, project_id, name, kind, properties, secret_keys, created, updated): ConnectionRow,
-) -> Result<Connection, Error> {
-    Ok(Connection {
-        id,
-        project_id,
-        name,
-        kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(Error::internal)?,
-        properties: serde_json::from_str(&properties).map_err(Error::internal)?,
-        secret_keys: serde_json::from_str(&secret_keys).map_err(Error::internal)?,
-        created_at: rfc3339(created),
-        updated_at: rfc3339(updated),
-    })
+    fn try_from(row: ConnectionRow) -> Result<Self, Error> {
+        Ok(Connection {
+            id: row.id,
+            project_id: row.project_id,
+            name: row.name,
+            kind: serde_json::from_value(serde_json::Value::String(row.kind))
+                .map_err(Error::internal)?,
+            properties: serde_json::from_str(&row.properties).map_err(Error::internal)?,
+            secret_keys: serde_json::from_str(&row.secret_keys).map_err(Error::internal)?,
+            created_at: rfc3339(row.created_at),
+            updated_at: rfc3339(row.updated_at),
+        })
+    }
 }
 
 fn check_properties(field: &str, props: &BTreeMap<String, String>) -> Result<(), Error> {
@@ -163,20 +152,11 @@ pub fn open_secrets(
 }
 
 async fn ensure_connection_name_free(
-    tx: &mut store::db::Tx,
-    project_id: &str,
+    write: &mut ProjectWrite,
     name: &str,
     except: &str,
 ) -> Result<(), Error> {
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from connections where project_id = $1 and name = $2 and id <> $3",
-    )
-    .bind(project_id)
-    .bind(name)
-    .bind(except)
-    .fetch_one(&mut **tx)
-    .await?;
-    if n > 0 {
+    if write.connections().name_taken(name, except).await? {
         return Err(Error::already_exists(
             "name",
             format!("a connection named `{name}` already exists in this project"),
@@ -185,28 +165,22 @@ async fn ensure_connection_name_free(
     Ok(())
 }
 
+fn to_json(value: &impl Serialize) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(Error::internal)
+}
+
 #[utoipa::path(get, path = "/projects/{project_id}/connections", tag = "connections", params(("project_id" = String, Path), PageQuery),
     responses((status = 200, body = Paginated<Connection>), (status = 404, body = ErrorBody)))]
 pub async fn list_connections(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path(project_id): Path<String>,
+    Path(_project_id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Connection>>> {
     let page = q.page()?;
-    let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
-        "select {CONNECTION_COLUMNS} from connections c join projects p on p.id = c.project_id
-          where p.account_id = $1 and c.project_id = $2 and c.id > $3 order by c.id limit $4"
-    ))
-    .bind(access.account().as_str())
-    .bind(&project_id)
-    .bind(&page.after)
-    .bind(page.limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access.scope().connections().list(&page).await?;
     let items = rows
         .into_iter()
-        .map(connection_from_row)
+        .map(Connection::try_from)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(JsonResponse(Paginated::from_rows(items, &page, |c| &c.id)))
 }
@@ -228,7 +202,7 @@ pub struct CreateConnection {
 pub async fn create_connection(
     State(state): State<AppState>,
     access: ProjectGuard<can::ManageConnections>,
-    Path(project_id): Path<String>,
+    Path(_project_id): Path<String>,
     Json(body): Json<CreateConnection>,
 ) -> ApiResult<(StatusCode, JsonResponse<Connection>)> {
     let name = Name::parse("name", &body.name)?;
@@ -246,72 +220,33 @@ pub async fn create_connection(
         "connections_per_project",
         "this project",
     )?;
-    ensure_connection_name_free(write.tx(), &project_id, name.as_str(), "").await?;
-    let now = now_ms();
-    sqlx::query(
-        "insert into connections (id, project_id, name, kind, properties, secret_properties, secret_keys, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-    )
-    .bind(&id)
-    .bind(&project_id)
-    .bind(name.as_str())
-    .bind(body.kind.as_str())
-    .bind(serde_json::to_string(&body.properties).map_err(Error::internal)?)
-    .bind(&sealed)
-    .bind(serde_json::to_string(&secret_keys).map_err(Error::internal)?)
-    .bind(now)
-    .execute(&mut **write.tx())
-    .await?;
+    ensure_connection_name_free(&mut write, name.as_str(), "").await?;
+    let row = write
+        .connections()
+        .insert(
+            &id,
+            &body.kind.as_str(),
+            &ConnectionValues {
+                name: name.as_str(),
+                properties: &to_json(&body.properties)?,
+                sealed: &sealed,
+                secret_keys: &to_json(&secret_keys)?,
+            },
+        )
+        .await?;
     write.commit().await?;
-    let created = Connection {
-        id,
-        project_id,
-        name: name.as_str().to_owned(),
-        kind: body.kind,
-        properties: body.properties,
-        secret_keys,
-        created_at: rfc3339(now),
-        updated_at: rfc3339(now),
-    };
-    Ok((StatusCode::CREATED, JsonResponse(created)))
-}
-
-async fn fetch_connection<'c>(
-    db: impl sqlx::any::AnyExecutor<'c>,
-    access: &ProjectAccess,
-    project_id: &str,
-    connection_id: &str,
-) -> Result<(Connection, String), Error> {
-    let row: Option<SealedConnectionRow> = sqlx::query_as(&format!(
-        "select {CONNECTION_COLUMNS}, c.secret_properties from connections c join projects p on p.id = c.project_id
-          where p.account_id = $1 and c.project_id = $2 and c.id = $3"
-    ))
-    .bind(access.account().as_str())
-    .bind(project_id)
-    .bind(connection_id)
-    .fetch_optional(db)
-    .await?;
-    let (id, project, name, kind, props, keys, created, updated, sealed) =
-        row.ok_or_else(|| Error::not_found("connection"))?;
-    Ok((
-        connection_from_row((id, project, name, kind, props, keys, created, updated))?,
-        sealed,
-    ))
+    Ok((StatusCode::CREATED, JsonResponse(row.try_into()?)))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/connections/{connection_id}", tag = "connections",
     params(("project_id" = String, Path), ("connection_id" = String, Path)),
     responses((status = 200, body = Connection), (status = 404, body = ErrorBody)))]
 pub async fn get_connection(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
-    Path((project_id, connection_id)): Path<(String, String)>,
+    Path((_project_id, connection_id)): Path<(String, String)>,
 ) -> ApiResult<JsonResponse<Connection>> {
-    Ok(JsonResponse(
-        fetch_connection(&state.db.pool, &access, &project_id, &connection_id)
-            .await?
-            .0,
-    ))
+    let row = access.scope().connections().get(&connection_id).await?;
+    Ok(JsonResponse(row.try_into()?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -330,7 +265,7 @@ pub struct UpdateConnection {
 pub async fn update_connection(
     State(state): State<AppState>,
     access: ProjectGuard<can::ManageConnections>,
-    Path((project_id, connection_id)): Path<(String, String)>,
+    Path((_project_id, connection_id)): Path<(String, String)>,
     Json(body): Json<UpdateConnection>,
 ) -> ApiResult<JsonResponse<Connection>> {
     let name = body
@@ -342,9 +277,14 @@ pub async fn update_connection(
         check_properties("properties", p)?;
     }
     let mut write = access.scope().write().await?;
-    let (current, sealed) =
-        fetch_connection(&mut **write.tx(), &access, &project_id, &connection_id).await?;
-    let mut secrets = open_secrets(&state, access.account(), &connection_id, &sealed)?;
+    let sealed = write.connections().get_sealed(&connection_id).await?;
+    let current = Connection::try_from(sealed.connection)?;
+    let mut secrets = open_secrets(
+        &state,
+        access.account(),
+        &connection_id,
+        &sealed.secret_properties,
+    )?;
     if let Some(changes) = body.secret_properties {
         for (key, value) in changes {
             match value {
@@ -361,45 +301,36 @@ pub async fn update_connection(
     let properties = body.properties.unwrap_or(current.properties);
     check_disjoint(&properties, secrets.keys().cloned())?;
     let name = name.map(|n| n.as_str().to_owned()).unwrap_or(current.name);
-    ensure_connection_name_free(write.tx(), &project_id, &name, &connection_id).await?;
+    ensure_connection_name_free(&mut write, &name, &connection_id).await?;
     let secret_keys: Vec<String> = secrets.keys().cloned().collect();
-    sqlx::query(
-        "update connections set name = $1, properties = $2, secret_properties = $3, secret_keys = $4, updated_at = $5
-          where id = $6 and project_id = $7",
-    )
-    .bind(&name)
-    .bind(serde_json::to_string(&properties).map_err(Error::internal)?)
-    .bind(seal(&state, access.account(), &connection_id, &secrets)?)
-    .bind(serde_json::to_string(&secret_keys).map_err(Error::internal)?)
-    .bind(now_ms())
-    .bind(&connection_id)
-    .bind(&project_id)
-    .execute(&mut **write.tx())
-    .await?;
+    write
+        .connections()
+        .update(
+            &connection_id,
+            &ConnectionValues {
+                name: &name,
+                properties: &to_json(&properties)?,
+                sealed: &seal(&state, access.account(), &connection_id, &secrets)?,
+                secret_keys: &to_json(&secret_keys)?,
+            },
+        )
+        .await?;
     write.commit().await?;
-    Ok(JsonResponse(
-        fetch_connection(&state.db.pool, &access, &project_id, &connection_id)
-            .await?
-            .0,
-    ))
+    let row = access.scope().connections().get(&connection_id).await?;
+    Ok(JsonResponse(row.try_into()?))
 }
 
 #[utoipa::path(delete, path = "/projects/{project_id}/connections/{connection_id}", tag = "connections",
     params(("project_id" = String, Path), ("connection_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_connection(
-    State(state): State<AppState>,
     access: ProjectGuard<can::ManageConnections>,
-    Path((project_id, connection_id)): Path<(String, String)>,
+    Path((_project_id, connection_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let done = sqlx::query("delete from connections where id = $1 and project_id in (select id from projects where id = $2 and account_id = $3)")
-        .bind(&connection_id)
-        .bind(&project_id)
-        .bind(access.account().as_str())
-        .execute(&state.db.pool)
-        .await?;
-    if done.rows_affected() == 0 {
+    let mut write = access.scope().write().await?;
+    if !write.connections().delete(&connection_id).await? {
         return Err(Error::not_found("connection").into());
     }
+    write.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
