@@ -15,6 +15,7 @@ pub mod alerts;
 pub mod artifacts;
 pub mod audit;
 pub mod channels;
+pub mod clusters;
 pub mod connections;
 pub mod contact_groups;
 pub mod crypto;

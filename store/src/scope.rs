@@ -55,6 +55,15 @@ impl ProjectScope {
         &self.db
     }
 
+    /// The project's account, for what the account offers all its projects (the
+    /// clusters they may deploy to): a project granted is a view into its account.
+    pub fn account(&self) -> AccountScope {
+        AccountScope {
+            db: self.db.clone(),
+            account_id: self.account_id.clone(),
+        }
+    }
+
     /// Begins a write transaction and locks the project's row, so that writers of one
     /// project serialise: a limit counted under the lock cannot be passed by a
     /// concurrent request. Not found once the project is gone.

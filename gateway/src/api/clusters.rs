@@ -11,12 +11,13 @@ use store::Error;
 use utoipa::ToSchema;
 
 use super::rfc3339;
-use crate::access::{can, AccountGuard, AccountId};
+use crate::access::{can, AccountGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
-use store::db::{new_id, now_ms, Db};
+use store::clusters::{ClusterRow, NewCluster};
 use store::names::{bounded_text, Name};
+use store::{AccountScope, ProjectScope};
 
 #[derive(Serialize, ToSchema)]
 pub struct Cluster {
@@ -40,132 +41,81 @@ pub struct Health {
     pub detail: Option<String>,
 }
 
-type ClusterRow = (
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-);
-const CLUSTER_COLUMNS: &str =
-    "id, account_id, name, rest_url, flink_version, engine_version, created_at, health_checked_at, healthy, health_detail";
-
-fn cluster_from_row(row: ClusterRow) -> Cluster {
-    let (
-        id,
-        account,
-        name,
-        rest_url,
-        flink_version,
-        engine_version,
-        created,
-        checked,
-        healthy,
-        detail,
-    ) = row;
-    let status = match healthy {
-        Some(1) => "healthy",
-        Some(_) => "unhealthy",
-        None => "unknown",
-    };
-    Cluster {
-        id,
-        name,
-        rest_url,
-        flink_version,
-        engine_version,
-        platform: account.is_none(),
-        health: Health {
-            status: status.to_owned(),
-            checked_at: checked.map(rfc3339),
-            detail,
-        },
-        created_at: rfc3339(created),
+impl From<ClusterRow> for Cluster {
+    fn from(row: ClusterRow) -> Self {
+        let status = match row.healthy {
+            Some(1) => "healthy",
+            Some(_) => "unhealthy",
+            None => "unknown",
+        };
+        Cluster {
+            id: row.id,
+            name: row.name,
+            rest_url: row.rest_url,
+            flink_version: row.flink_version,
+            engine_version: row.engine_version,
+            platform: row.account_id.is_none(),
+            health: Health {
+                status: status.to_owned(),
+                checked_at: row.health_checked_at.map(rfc3339),
+                detail: row.health_detail,
+            },
+            created_at: rfc3339(row.created_at),
+        }
     }
 }
 
 /// A cluster this account may use: its own or the platform's. 404 otherwise.
-pub async fn visible_cluster(
-    db: &Db,
-    account: &AccountId,
-    cluster_id: &str,
-) -> Result<Cluster, Error> {
-    let row: Option<ClusterRow> = sqlx::query_as(&format!(
-        "select {CLUSTER_COLUMNS} from engine_clusters where id = $1 and (account_id = $2 or account_id is null)"
-    ))
-    .bind(cluster_id)
-    .bind(account.as_str())
-    .fetch_optional(&db.pool)
-    .await?;
-    row.map(cluster_from_row)
-        .ok_or_else(|| Error::not_found("cluster"))
+pub async fn visible_cluster(scope: &AccountScope, cluster_id: &str) -> Result<Cluster, Error> {
+    Ok(scope.clusters().visible(cluster_id).await?.into())
 }
 
 /// The cluster a project deploys to when none is named: its default, else the
 /// platform's; its id and REST URL.
-pub async fn project_cluster(db: &Db, project_id: &str) -> Result<Option<(String, String)>, Error> {
-    Ok(sqlx::query_as(
-        "select c.id, c.rest_url from engine_clusters c
-          where c.id = (select default_cluster_id from projects where id = $1)
-             or (c.account_id is null and c.name = $2)
-          order by case when c.account_id is null then 1 else 0 end limit 1",
-    )
-    .bind(project_id)
-    .bind(crate::engine::PLATFORM_CLUSTER_NAME)
-    .fetch_optional(&db.pool)
-    .await?)
+pub async fn project_cluster(scope: &ProjectScope) -> Result<Option<(String, String)>, Error> {
+    scope
+        .default_cluster(crate::engine::PLATFORM_CLUSTER_NAME)
+        .await
 }
 
 /// Asks the cluster for its overview and records the answer.
-pub async fn check_health(state: &AppState, cluster_id: &str, rest_url: &str) -> Result<(), Error> {
+pub async fn check_health(
+    state: &AppState,
+    scope: &AccountScope,
+    cluster_id: &str,
+    rest_url: &str,
+) -> Result<(), Error> {
     let client = state.engines.client(rest_url)?;
     let (healthy, detail) = match client.overview().await {
         Ok(o) if o.taskmanagers > 0 => (
-            1,
+            true,
             format!(
                 "Flink {}: {} task manager(s), {} of {} slots free, {} job(s) running",
                 o.flink_version, o.taskmanagers, o.slots_available, o.slots_total, o.jobs_running
             ),
         ),
         Ok(o) => (
-            0,
+            false,
             format!(
                 "Flink {} has no task manager: nothing can run",
                 o.flink_version
             ),
         ),
-        Err(e) => (0, e.to_string()),
+        Err(e) => (false, e.to_string()),
     };
-    sqlx::query("update engine_clusters set health_checked_at = $1, healthy = $2, health_detail = $3 where id = $4")
-        .bind(now_ms())
-        .bind(healthy)
-        .bind(detail)
-        .bind(cluster_id)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
+    scope
+        .clusters()
+        .record_health(cluster_id, healthy, &detail)
+        .await
 }
 
 #[utoipa::path(get, path = "/clusters", tag = "clusters",
     responses((status = 200, body = Vec<Cluster>), (status = 401, body = ErrorBody)))]
 pub async fn list_clusters(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::Read>,
 ) -> ApiResult<JsonResponse<Vec<Cluster>>> {
-    let rows: Vec<ClusterRow> = sqlx::query_as(&format!(
-        "select {CLUSTER_COLUMNS} from engine_clusters where account_id = $1 or account_id is null order by name, id"
-    ))
-    .bind(access.account().as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
-    Ok(JsonResponse(
-        rows.into_iter().map(cluster_from_row).collect(),
-    ))
+    let rows = access.scope().clusters().list().await?;
+    Ok(JsonResponse(rows.into_iter().map(Cluster::from).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -216,50 +166,38 @@ pub async fn register_cluster(
     }
     let flink_version = version_label("flink_version", &body.flink_version)?;
     let engine_version = version_label("engine_version", &body.engine_version)?;
-    let (taken,): (i64,) = sqlx::query_as(
-        "select count(*) from engine_clusters where (account_id = $1 or account_id is null) and name = $2",
-    )
-    .bind(access.account().as_str())
-    .bind(name.as_str())
-    .fetch_one(&state.db.pool)
-    .await?;
-    if taken > 0 {
+    let clusters = access.scope().clusters();
+    if clusters.name_taken(name.as_str()).await? {
         return Err(Error::already_exists(
             "name",
             format!("a cluster named `{}` already exists", name.as_str()),
         )
         .into());
     }
-    let id = new_id();
-    sqlx::query(
-        "insert into engine_clusters (id, account_id, name, rest_url, flink_version, engine_version, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&id)
-    .bind(access.account().as_str())
-    .bind(name.as_str())
-    .bind(rest_url.trim_end_matches('/'))
-    .bind(&flink_version)
-    .bind(&engine_version)
-    .bind(now_ms())
-    .execute(&state.db.pool)
-    .await?;
-    check_health(&state, &id, rest_url.trim_end_matches('/')).await?;
+    let rest_url = rest_url.trim_end_matches('/');
+    let id = clusters
+        .insert(&NewCluster {
+            name: name.as_str(),
+            rest_url,
+            flink_version: &flink_version,
+            engine_version: &engine_version,
+        })
+        .await?;
+    check_health(&state, access.scope(), &id, rest_url).await?;
     Ok((
         StatusCode::CREATED,
-        JsonResponse(visible_cluster(&state.db, access.account(), &id).await?),
+        JsonResponse(visible_cluster(access.scope(), &id).await?),
     ))
 }
 
 #[utoipa::path(get, path = "/clusters/{cluster_id}", tag = "clusters", params(("cluster_id" = String, Path)),
     responses((status = 200, body = Cluster), (status = 404, body = ErrorBody)))]
 pub async fn get_cluster(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::Read>,
     Path(cluster_id): Path<String>,
 ) -> ApiResult<JsonResponse<Cluster>> {
     Ok(JsonResponse(
-        visible_cluster(&state.db, access.account(), &cluster_id).await?,
+        visible_cluster(access.scope(), &cluster_id).await?,
     ))
 }
 
@@ -271,10 +209,10 @@ pub async fn check_cluster(
     access: AccountGuard<can::account::Read>,
     Path(cluster_id): Path<String>,
 ) -> ApiResult<JsonResponse<Cluster>> {
-    let cluster = visible_cluster(&state.db, access.account(), &cluster_id).await?;
-    check_health(&state, &cluster.id, &cluster.rest_url).await?;
+    let cluster = visible_cluster(access.scope(), &cluster_id).await?;
+    check_health(&state, access.scope(), &cluster.id, &cluster.rest_url).await?;
     Ok(JsonResponse(
-        visible_cluster(&state.db, access.account(), &cluster_id).await?,
+        visible_cluster(access.scope(), &cluster_id).await?,
     ))
 }
 
@@ -282,18 +220,13 @@ pub async fn check_cluster(
 #[utoipa::path(delete, path = "/clusters/{cluster_id}", tag = "clusters", params(("cluster_id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_cluster(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ManageClusters>,
     Path(cluster_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let cluster = visible_cluster(&state.db, access.account(), &cluster_id).await?;
+    let cluster = visible_cluster(access.scope(), &cluster_id).await?;
     if cluster.platform {
         return Err(Error::forbidden("the platform's cluster cannot be removed").into());
     }
-    sqlx::query("delete from engine_clusters where id = $1 and account_id = $2")
-        .bind(&cluster_id)
-        .bind(access.account().as_str())
-        .execute(&state.db.pool)
-        .await?;
+    access.scope().clusters().delete(&cluster_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

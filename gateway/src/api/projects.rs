@@ -175,7 +175,6 @@ pub struct UpdateProject {
 #[utoipa::path(patch, path = "/projects/{project_id}", tag = "projects", params(("project_id" = String, Path)), request_body = UpdateProject,
     responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_project(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Update>,
     Path(_project_id): Path<String>,
     Json(body): Json<UpdateProject>,
@@ -202,7 +201,7 @@ pub async fn update_project(
         .await?;
     if let Some(cluster) = &body.default_cluster_id {
         if let Some(cluster_id) = cluster {
-            super::clusters::visible_cluster(&state.db, access.account(), cluster_id)
+            super::clusters::visible_cluster(&access.scope().account(), cluster_id)
                 .await
                 .map_err(|_| {
                     Error::invalid(

@@ -110,17 +110,16 @@ pub async fn validate_job(
 
 /// The cluster to use: the one asked for, else the project's default, else the platform's.
 async fn choose_cluster(
-    state: &AppState,
     access: &ProjectGuard<can::WriteDrafts>,
     asked: Option<&str>,
 ) -> Result<Option<(String, String)>, Error> {
     if let Some(id) = asked {
-        let cluster = visible_cluster(&state.db, access.account(), id)
+        let cluster = visible_cluster(&access.scope().account(), id)
             .await
             .map_err(|e| e.with_field("cluster_id"))?;
         return Ok(Some((cluster.id, cluster.rest_url)));
     }
-    super::clusters::project_cluster(&state.db, access.project_id()).await
+    super::clusters::project_cluster(access.scope()).await
 }
 
 async fn engine_check(
@@ -137,7 +136,7 @@ async fn engine_check(
             Vec::new(),
         ));
     };
-    let Some((cluster_id, rest_url)) = choose_cluster(state, access, asked).await? else {
+    let Some((cluster_id, rest_url)) = choose_cluster(access, asked).await? else {
         return Ok((
             skipped("no engine cluster is registered for this project"),
             None,

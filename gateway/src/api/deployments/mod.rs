@@ -225,12 +225,12 @@ pub async fn create_deployment(
         .map_err(|e| e.with_field("job_id"))?;
     let cluster_id = match &body.cluster_id {
         Some(id) => {
-            visible_cluster(&state.db, access.account(), id)
+            visible_cluster(&access.scope().account(), id)
                 .await
                 .map_err(|e| e.with_field("cluster_id"))?
                 .id
         }
-        None => super::clusters::project_cluster(&state.db, access.project_id())
+        None => super::clusters::project_cluster(access.scope())
             .await?
             .map(|(id, _)| id)
             .ok_or_else(|| {
