@@ -20,6 +20,7 @@ pub mod connections;
 pub mod contact_groups;
 pub mod crypto;
 pub mod db;
+pub mod deployment_history;
 pub mod error;
 pub mod files;
 pub mod folders;

@@ -49,21 +49,6 @@ pub struct MetricsPoint {
     pub pending_records: Option<f64>,
 }
 
-#[derive(sqlx::FromRow)]
-struct PointRow {
-    at: i64,
-    resolution: i64,
-    records_in_per_sec: f64,
-    records_out_per_sec: f64,
-    backpressure_ratio: f64,
-    busy_ratio: f64,
-    checkpoints_completed: i64,
-    checkpoints_failed: i64,
-    engine_state: Option<String>,
-    source_lag_ms: Option<f64>,
-    pending_records: Option<f64>,
-}
-
 #[utoipa::path(get, path = "/projects/{project_id}/deployments/{deployment_id}/metrics", tag = "deployments",
     params(("project_id" = String, Path), ("deployment_id" = String, Path), MetricsQuery),
     responses((status = 200, body = Vec<MetricsPoint>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -79,18 +64,16 @@ pub async fn deployment_metrics(
     if from >= to {
         return Err(Error::invalid("from", "from must be before to").into());
     }
-    let rows: Vec<PointRow> = sqlx::query_as(
-        "select at, resolution, records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
-                checkpoints_completed, checkpoints_failed, engine_state, source_lag_ms, pending_records
-           from deployment_metrics where deployment_id = $1 and at >= $2 and at < $3
-          order by at, resolution limit $4",
-    )
-    .bind(&d.id)
-    .bind(from.timestamp_millis())
-    .bind(to.timestamp_millis())
-    .bind(MAX_POINTS)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access
+        .scope()
+        .deployment_history()
+        .metrics(
+            &d.id,
+            from.timestamp_millis(),
+            to.timestamp_millis(),
+            MAX_POINTS,
+        )
+        .await?;
     Ok(JsonResponse(
         rows.into_iter()
             .map(|row| MetricsPoint {

@@ -35,21 +35,18 @@ pub async fn list_events(
 ) -> ApiResult<JsonResponse<Paginated<DeploymentEvent>>> {
     let page = q.page()?;
     let d = fetch(&state, &access, &deployment_id).await?;
-    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-        "select id, kind, message, created_at from deployment_events where deployment_id = $1 and id > $2 order by id limit $3",
-    )
-    .bind(&d.id)
-    .bind(&page.after)
-    .bind(page.limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access
+        .scope()
+        .deployment_history()
+        .events(&d.id, &page)
+        .await?;
     let items = rows
         .into_iter()
-        .map(|(id, kind, message, at)| DeploymentEvent {
-            id,
-            kind,
-            message,
-            created_at: rfc3339(at),
+        .map(|row| DeploymentEvent {
+            id: row.id,
+            kind: row.kind,
+            message: row.message,
+            created_at: rfc3339(row.created_at),
         })
         .collect();
     Ok(JsonResponse(Paginated::from_rows(items, &page, |e| &e.id)))
