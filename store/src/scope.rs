@@ -11,7 +11,9 @@
 //!   changed under it.
 //!
 //! Only the authorizer (`gateway/src/access`) calls [`ProjectScope::granted`] and
-//! [`AccountScope::granted`]; a test of the gateway fails on any other caller.
+//! [`AccountScope::granted`]; a test of the gateway fails on any other caller. The one
+//! scope derived here is a project's account ([`ProjectScope::account`]), for what an
+//! account offers all its projects.
 
 use crate::db::{Db, Tx};
 use crate::Error;
