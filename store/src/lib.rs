@@ -26,6 +26,7 @@ pub mod files;
 pub mod folders;
 pub mod jobs;
 pub mod names;
+pub mod notices;
 pub mod page;
 pub mod projects;
 pub mod scope;

@@ -1,6 +1,5 @@
 //! The in-site inbox: notices to the caller in the current account, newest first.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
@@ -12,8 +11,6 @@ use super::rfc3339;
 use crate::access::{can, AccountGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Path;
-use crate::AppState;
-use store::db::now_ms;
 
 #[derive(Serialize, ToSchema)]
 pub struct Notice {
@@ -36,35 +33,22 @@ pub struct Inbox {
 #[utoipa::path(get, path = "/notices", tag = "notices",
     responses((status = 200, body = Inbox), (status = 401, body = ErrorBody)))]
 pub async fn list_notices(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ReadAccountWide>,
 ) -> ApiResult<JsonResponse<Inbox>> {
-    let rows: Vec<(String, String, String, String, i64, Option<i64>)> = sqlx::query_as(
-        "select id, kind, subject, body, created_at, read_at from notices
-          where user_id = $1 and account_id = $2 order by id desc limit 100",
-    )
-    .bind(access.user_id())
-    .bind(access.account().as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
-    let (unread,): (i64,) = sqlx::query_as(
-        "select count(*) from notices where user_id = $1 and account_id = $2 and read_at is null",
-    )
-    .bind(access.user_id())
-    .bind(access.account().as_str())
-    .fetch_one(&state.db.pool)
-    .await?;
+    let inboxes = access.scope().inboxes();
+    let rows = inboxes.newest(access.user_id()).await?;
+    let unread = inboxes.unread(access.user_id()).await?;
     Ok(JsonResponse(Inbox {
         unread,
         items: rows
             .into_iter()
-            .map(|(id, kind, subject, body, created, read)| Notice {
-                id,
-                kind,
-                subject,
-                body,
-                created_at: rfc3339(created),
-                read_at: read.map(rfc3339),
+            .map(|row| Notice {
+                id: row.id,
+                kind: row.kind,
+                subject: row.subject,
+                body: row.body,
+                created_at: rfc3339(row.created_at),
+                read_at: row.read_at.map(rfc3339),
             })
             .collect(),
     }))
@@ -74,20 +58,15 @@ pub async fn list_notices(
 #[utoipa::path(post, path = "/notices/{notice_id}/read", tag = "notices", params(("notice_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn mark_read(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ReadAccountWide>,
     Path(notice_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let done = sqlx::query(
-        "update notices set read_at = coalesce(read_at, $1) where id = $2 and user_id = $3 and account_id = $4",
-    )
-    .bind(now_ms())
-    .bind(&notice_id)
-    .bind(access.user_id())
-    .bind(access.account().as_str())
-    .execute(&state.db.pool)
-    .await?;
-    if done.rows_affected() == 0 {
+    let marked = access
+        .scope()
+        .inboxes()
+        .mark_read(access.user_id(), &notice_id)
+        .await?;
+    if !marked {
         return Err(Error::not_found("notice").into());
     }
     Ok(StatusCode::NO_CONTENT)
