@@ -107,6 +107,21 @@ impl Clusters<'_> {
         Ok(())
     }
 
+    /// The Flink version of the first cluster the account sees that runs engine
+    /// version `label` (the platform's first).
+    pub async fn flink_version_of(&self, label: &str) -> Result<Option<String>, Error> {
+        let scope = self.0;
+        Ok(sqlx::query_scalar(
+            "select flink_version from engine_clusters
+              where engine_version = $1 and (account_id = $2 or account_id is null)
+              order by case when account_id is null then 0 else 1 end, name limit 1",
+        )
+        .bind(label)
+        .bind(scope.account_id())
+        .fetch_optional(&scope.db().pool)
+        .await?)
+    }
+
     /// Records a health check of a cluster the account sees.
     pub async fn record_health(
         &self,

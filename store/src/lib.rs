@@ -25,6 +25,7 @@ pub mod error;
 pub mod files;
 pub mod folders;
 pub mod jobs;
+pub mod lifecycle_impact;
 pub mod names;
 pub mod notices;
 pub mod page;

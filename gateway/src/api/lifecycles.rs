@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use store::lifecycle_impact::{DeploymentEngineRow, ProjectFormRow};
 use store::Error;
 use utoipa::ToSchema;
 
@@ -94,16 +95,12 @@ pub async fn engine_version_connectors(
     let flink_version = match scheduled {
         Some(flink_version) => flink_version,
         None if label == engine.default_engine_version => engine.default_flink_version.clone(),
-        None => sqlx::query_scalar::<_, String>(
-            "select flink_version from engine_clusters
-              where engine_version = $1 and (account_id = $2 or account_id is null)
-              order by case when account_id is null then 0 else 1 end, name limit 1",
-        )
-        .bind(&label)
-        .bind(access.account().as_str())
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or_else(|| Error::not_found("engine version"))?,
+        None => access
+            .scope()
+            .clusters()
+            .flink_version_of(&label)
+            .await?
+            .ok_or_else(|| Error::not_found("engine version"))?,
     };
     Ok(JsonResponse(EngineVersionConnectors {
         connectors: state.connectors.for_flink_version(&flink_version),
@@ -137,14 +134,17 @@ pub async fn lifecycle_impact(
 ) -> ApiResult<JsonResponse<Vec<ImpactItem>>> {
     let now = Utc::now();
     let mut items = Vec::new();
-    let projects: Vec<(String, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "select p.id, f.name, f.announced_at, f.eom1, f.eom2, f.eofs, f.eos
-           from projects p join product_forms f on f.name = p.product_form where p.account_id = $1 order by p.id",
-    )
-    .bind(access.account().as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
-    for (project_id, name, announced, eom1, eom2, eofs, eos) in projects {
+    let impact = access.scope().lifecycle_impact();
+    for form in impact.project_forms().await? {
+        let ProjectFormRow {
+            project_id,
+            product_form: name,
+            announced_at: announced,
+            eom1,
+            eom2,
+            eofs,
+            eos,
+        } = form;
         let at = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
         let schedule = lifecycle::ProductSchedule {
             announced_at: at(announced),
@@ -168,14 +168,12 @@ pub async fn lifecycle_impact(
         });
     }
     let versions = crate::product_forms::engine_versions(&state.db).await?;
-    let deployments: Vec<(String, String, String)> = sqlx::query_as(
-        "select d.project_id, d.id, c.engine_version from deployments d join projects p on p.id = d.project_id
-           join engine_clusters c on c.id = d.cluster_id where p.account_id = $1 order by d.id",
-    )
-    .bind(access.account().as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
-    for (project_id, deployment_id, label) in deployments {
+    for deployment in impact.deployment_engines().await? {
+        let DeploymentEngineRow {
+            project_id,
+            deployment_id,
+            engine_version: label,
+        } = deployment;
         let Some(version) = versions.iter().find(|v| v.label == label) else {
             continue;
         };
