@@ -122,21 +122,29 @@ impl Clusters<'_> {
         .await?)
     }
 
-    /// Records a health check of a cluster the account sees.
+    /// Records a health check of a cluster the account sees (in the same statement
+    /// that checks it sees it: the callers looked the cluster up already).
     pub async fn record_health(
         &self,
         cluster_id: &str,
         healthy: bool,
         detail: &str,
     ) -> Result<(), Error> {
-        let cluster = self.visible(cluster_id).await?;
-        sqlx::query("update engine_clusters set health_checked_at = $1, healthy = $2, health_detail = $3 where id = $4")
-            .bind(now_ms())
-            .bind(i64::from(healthy))
-            .bind(detail)
-            .bind(&cluster.id)
-            .execute(&self.0.db().pool)
-            .await?;
+        let scope = self.0;
+        let done = sqlx::query(
+            "update engine_clusters set health_checked_at = $1, healthy = $2, health_detail = $3
+              where id = $4 and (account_id = $5 or account_id is null)",
+        )
+        .bind(now_ms())
+        .bind(i64::from(healthy))
+        .bind(detail)
+        .bind(cluster_id)
+        .bind(scope.account_id())
+        .execute(&scope.db().pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("cluster"));
+        }
         Ok(())
     }
 }

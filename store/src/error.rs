@@ -104,10 +104,6 @@ impl Error {
         Self::new(Kind::Unauthenticated, "unauthorized", message)
     }
 
-    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Kind::Unavailable, code, message)
-    }
-
     /// Logs the cause with the current span (and so the request id) and hides it.
     pub fn internal(cause: impl fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");

@@ -79,16 +79,7 @@ impl ProjectScope {
     /// project's name.
     pub async fn write_with_account(&self) -> Result<ProjectWrite, Error> {
         let mut tx = self.db.begin_write().await?;
-        let account: Option<(String,)> = sqlx::query_as(&format!(
-            "select id from accounts where id = $1{}",
-            self.db.for_update()
-        ))
-        .bind(&self.account_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if account.is_none() {
-            return Err(Error::not_found("account"));
-        }
+        lock_account(&self.db, &mut tx, &self.account_id).await?;
         self.lock(tx).await
     }
 
@@ -175,21 +166,24 @@ impl AccountScope {
     /// account serialise (its limits and invariants are counted under the lock).
     pub async fn write(&self) -> Result<AccountWrite, Error> {
         let mut tx = self.db.begin_write().await?;
-        let found: Option<(String,)> = sqlx::query_as(&format!(
-            "select id from accounts where id = $1{}",
-            self.db.for_update()
-        ))
-        .bind(&self.account_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if found.is_none() {
-            return Err(Error::not_found("account"));
-        }
+        lock_account(&self.db, &mut tx, &self.account_id).await?;
         Ok(AccountWrite {
             tx,
             account_id: self.account_id.clone(),
         })
     }
+}
+
+/// Locks the account's row in `tx`; not found once the account is gone.
+async fn lock_account(db: &Db, tx: &mut Tx, account_id: &str) -> Result<(), Error> {
+    let found: Option<(String,)> = sqlx::query_as(&format!(
+        "select id from accounts where id = $1{}",
+        db.for_update()
+    ))
+    .bind(account_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    found.map(|_| ()).ok_or_else(|| Error::not_found("account"))
 }
 
 /// A write transaction on one account, its row locked.
