@@ -1,0 +1,1 @@
+//! Accounts: creation, settings, the person's accounts.

@@ -1,0 +1,1 @@
+//! An account's balance, its movements and arrears.

@@ -1,0 +1,1 @@
+//! Bills and their lines: pay-as-you-go usage priced per period.

@@ -1,0 +1,1 @@
+//! CU held by projects and used by deployments.

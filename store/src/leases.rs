@@ -1,0 +1,1 @@
+//! The reconciler's lease: which replica acts on the engine.

@@ -1,0 +1,1 @@
+//! A account's members and their roles, account-wide and per project.

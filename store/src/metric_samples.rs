@@ -1,0 +1,1 @@
+//! A deployment's metric samples and the platform's own figures.

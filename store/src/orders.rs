@@ -1,0 +1,1 @@
+//! Orders: subscriptions bought, renewed and changed.

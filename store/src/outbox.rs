@@ -1,0 +1,1 @@
+//! The outbox: notifications to deliver, their attempts and outcomes.

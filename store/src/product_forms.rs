@@ -1,0 +1,1 @@
+//! A project's product form (subscription or pay-as-you-go) and its changes.

@@ -1,0 +1,1 @@
+//! Lifecycle reminders sent, so that each is sent once.

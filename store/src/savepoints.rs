@@ -1,0 +1,1 @@
+//! Savepoints: requested, taken on the engine and recorded.
