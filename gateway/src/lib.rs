@@ -102,6 +102,12 @@ impl AppState {
         })))
     }
 
+    /// Every tenant's rows, for the background workers and the operator's CLI; an HTTP
+    /// handler never calls this (a test of the layers fails if one does).
+    pub fn all_tenants(&self) -> store::AllTenants {
+        store::AllTenants::for_workers(&self.db)
+    }
+
     pub fn limits(&self, plan: &str) -> limits::Limits {
         self.config.limits_for(plan)
     }

@@ -263,6 +263,23 @@ fn only_the_authorizer_grants_a_scope() {
     assert_eq!(granting, ["gateway/src/access/mod.rs"]);
 }
 
+/// The workers' unscoped handle is not for requests: no HTTP handler names it.
+#[test]
+fn no_handler_reaches_every_tenant() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut reaching = Vec::new();
+    for path in modules(&root.join("gateway/src/api")).into_values() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("all_tenants") || text.contains("AllTenants") {
+            reaching.push(path.strip_prefix(&root).unwrap().display().to_string());
+        }
+    }
+    assert!(
+        reaching.is_empty(),
+        "handlers reaching every tenant: {reaching:?}"
+    );
+}
+
 #[test]
 fn a_circle_is_found() {
     let dir = std::env::temp_dir().join(format!("sluice-layers-{}", std::process::id()));
