@@ -6,7 +6,8 @@ use axum::Json as JsonResponse;
 use billing::money::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use store::Error;
+use store::bills::BillRow;
+use store::{AccountScope, Error};
 use utoipa::{IntoParams, ToSchema};
 
 use super::rfc3339;
@@ -30,14 +31,8 @@ pub struct BillingSettings {
     pub cu_hour_price: String,
 }
 
-async fn settings(
-    state: &AppState,
-    account: &crate::access::AccountId,
-) -> Result<BillingSettings, Error> {
-    let (zone,): (String,) = sqlx::query_as("select billing_time_zone from accounts where id = $1")
-        .bind(account.as_str())
-        .fetch_one(&state.db.pool)
-        .await?;
+async fn settings(state: &AppState, scope: &AccountScope) -> Result<BillingSettings, Error> {
+    let zone = scope.billing().time_zone().await?;
     let pricing = &state.pricing;
     let price = pricing
         .book
@@ -58,7 +53,7 @@ pub async fn get_billing(
     State(state): State<AppState>,
     access: AccountGuard<can::account::ReadBilling>,
 ) -> ApiResult<JsonResponse<BillingSettings>> {
-    Ok(JsonResponse(settings(&state, access.account()).await?))
+    Ok(JsonResponse(settings(&state, access.scope()).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -76,12 +71,12 @@ pub async fn update_billing(
     Json(body): Json<UpdateBilling>,
 ) -> ApiResult<JsonResponse<BillingSettings>> {
     parse_zone(&body.billing_time_zone)?;
-    sqlx::query("update accounts set billing_time_zone = $1 where id = $2")
-        .bind(&body.billing_time_zone)
-        .bind(access.account().as_str())
-        .execute(&state.db.pool)
+    access
+        .scope()
+        .billing()
+        .set_time_zone(&body.billing_time_zone)
         .await?;
-    Ok(JsonResponse(settings(&state, access.account()).await?))
+    Ok(JsonResponse(settings(&state, access.scope()).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -139,21 +134,20 @@ pub async fn list_hours(
     if to <= from || (to - from).num_hours() > MAX_HOURS {
         return Err(Error::invalid("to", "to must be after from and at most 62 days later").into());
     }
-    let rows: Vec<(String, i64, i64, String, i64, i64)> = sqlx::query_as(
-        "select project_id, window_start, window_end, cu_millis, compute_minor, management_minor from payg_hours
-          where account_id = $1 and window_start >= $2 and window_start < $3 and ($4 = '' or project_id = $4)
-          order by window_start, project_id",
-    )
-    .bind(access.account().as_str())
-    .bind(from.timestamp_millis())
-    .bind(to.timestamp_millis())
-    .bind(q.project_id.unwrap_or_default())
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access
+        .scope()
+        .billing()
+        .hours(
+            from.timestamp_millis(),
+            to.timestamp_millis(),
+            q.project_id.as_deref(),
+        )
+        .await?;
     let currency = state.pricing.currency;
     let mut total = Money::zero(currency);
     let mut items = Vec::with_capacity(rows.len());
-    for (project_id, start, end, cu_millis, compute, management) in rows {
+    for row in rows {
+        let (compute, management) = (row.compute_minor, row.management_minor);
         let line = Money::from_minor(compute, currency)
             .checked_add(Money::from_minor(management, currency))
             .map_err(|e| Error::internal(e.to_string()))?;
@@ -161,10 +155,10 @@ pub async fn list_hours(
             .checked_add(line)
             .map_err(|e| Error::internal(e.to_string()))?;
         items.push(PaygHour {
-            project_id,
-            window_start: rfc3339(start),
-            window_end: rfc3339(end),
-            cu_hours: cu_hours(&cu_millis),
+            project_id: row.project_id,
+            window_start: rfc3339(row.window_start),
+            window_end: rfc3339(row.window_end),
+            cu_hours: cu_hours(&row.cu_millis),
             compute: Money::from_minor(compute, currency).major(),
             management: Money::from_minor(management, currency).major(),
             total: line.major(),
@@ -220,132 +214,84 @@ pub struct BillLine {
     pub order_id: Option<String>,
 }
 
-type BillRow = (String, i64, i64, String, String, i64, i64, i64);
-type LineRow = (String, String, String, String, i64, i64, Option<String>);
-
-async fn load_bill(
-    state: &AppState,
-    account: &crate::access::AccountId,
-    row: BillRow,
-) -> Result<Bill, Error> {
-    let (id, start, end, zone, currency, total, prepaid, issued) = row;
-    let currency =
-        billing::money::Currency::parse(&currency).map_err(|e| Error::internal(e.to_string()))?;
-    let lines: Vec<LineRow> = sqlx::query_as(
-        "select l.project_id, l.kind, l.description, l.quantity, l.amount_minor, l.hour_count, l.order_id
-           from bill_lines l join bills b on b.id = l.bill_id
-          where l.bill_id = $1 and b.account_id = $2 order by l.project_id, l.kind, l.order_id",
-    )
-    .bind(&id)
-    .bind(account.as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
-    let notes: Vec<(String, i64, String, i64)> = sqlx::query_as(
-        "select id, amount_minor, reason, created_at from credit_notes where bill_id = $1 and account_id = $2 order by id",
-    )
-    .bind(&id)
-    .bind(account.as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
+async fn load_bill(scope: &AccountScope, row: BillRow) -> Result<Bill, Error> {
+    let currency = billing::money::Currency::parse(&row.currency)
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let lines = scope.billing().lines(&row.id).await?;
+    let notes = scope.billing().credit_notes(&row.id).await?;
     let credit_notes = notes
         .into_iter()
-        .map(|(id, amount, reason, at)| CreditNote {
-            id,
-            amount: Money::from_minor(amount, currency).major(),
-            reason,
-            created_at: rfc3339(at),
+        .map(|note| CreditNote {
+            id: note.id,
+            amount: Money::from_minor(note.amount_minor, currency).major(),
+            reason: note.reason,
+            created_at: rfc3339(note.created_at),
         })
         .collect();
+    let (total, prepaid) = (row.total_minor, row.prepaid_minor);
     Ok(Bill {
         credit_notes,
-        id,
-        period_start: rfc3339(start),
-        period_end: rfc3339(end),
-        billing_time_zone: zone,
+        id: row.id,
+        period_start: rfc3339(row.period_start),
+        period_end: rfc3339(row.period_end),
+        billing_time_zone: row.billing_time_zone,
         currency: currency.code().to_owned(),
         total: Money::from_minor(total, currency).major(),
         prepaid: Money::from_minor(prepaid, currency).major(),
         due: Money::from_minor(total - prepaid, currency).major(),
-        issued_at: rfc3339(issued),
+        issued_at: rfc3339(row.issued_at),
         lines: lines
             .into_iter()
-            .map(
-                |(project_id, kind, description, quantity, amount, hour_count, order_id)| {
-                    BillLine {
-                        project_id,
-                        kind,
-                        description,
-                        quantity,
-                        amount: Money::from_minor(amount, currency).major(),
-                        hour_count,
-                        order_id,
-                    }
-                },
-            )
+            .map(|line| BillLine {
+                project_id: line.project_id,
+                kind: line.kind,
+                description: line.description,
+                quantity: line.quantity,
+                amount: Money::from_minor(line.amount_minor, currency).major(),
+                hour_count: line.hour_count,
+                order_id: line.order_id,
+            })
             .collect(),
     })
 }
-
-const BILL_COLUMNS: &str =
-    "id, period_start, period_end, billing_time_zone, currency, total_minor, prepaid_minor, issued_at";
 
 /// The account's monthly bills, newest first.
 #[utoipa::path(get, path = "/account/bills", tag = "billing",
     responses((status = 200, body = Vec<Bill>), (status = 403, body = ErrorBody)))]
 pub async fn list_bills(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ReadBilling>,
 ) -> ApiResult<JsonResponse<Vec<Bill>>> {
-    let rows: Vec<BillRow> = sqlx::query_as(&format!(
-        "select {BILL_COLUMNS} from bills where account_id = $1 order by period_start desc limit 120"
-    ))
-    .bind(access.account().as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
+    let scope = access.scope();
+    let rows = scope.billing().bills().await?;
     let mut bills = Vec::with_capacity(rows.len());
     for row in rows {
-        bills.push(load_bill(&state, access.account(), row).await?);
+        bills.push(load_bill(scope, row).await?);
     }
     Ok(JsonResponse(bills))
 }
 
-async fn find_bill(
-    state: &AppState,
-    account: &crate::access::AccountId,
-    bill_id: &str,
-) -> Result<Bill, Error> {
-    let row: Option<BillRow> = sqlx::query_as(&format!(
-        "select {BILL_COLUMNS} from bills where id = $1 and account_id = $2"
-    ))
-    .bind(bill_id)
-    .bind(account.as_str())
-    .fetch_optional(&state.db.pool)
-    .await?;
-    load_bill(state, account, row.ok_or_else(|| Error::not_found("bill"))?).await
+async fn find_bill(scope: &AccountScope, bill_id: &str) -> Result<Bill, Error> {
+    load_bill(scope, scope.billing().bill(bill_id).await?).await
 }
 
 #[utoipa::path(get, path = "/account/bills/{bill_id}", tag = "billing", params(("bill_id" = String, Path)),
     responses((status = 200, body = Bill), (status = 404, body = ErrorBody)))]
 pub async fn get_bill(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ReadBilling>,
     crate::extract::Path(bill_id): crate::extract::Path<String>,
 ) -> ApiResult<JsonResponse<Bill>> {
-    Ok(JsonResponse(
-        find_bill(&state, access.account(), &bill_id).await?,
-    ))
+    Ok(JsonResponse(find_bill(access.scope(), &bill_id).await?))
 }
 
 /// The bill's lines as CSV, for spreadsheets and accounting.
 #[utoipa::path(get, path = "/account/bills/{bill_id}/csv", tag = "billing", params(("bill_id" = String, Path)),
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)))]
 pub async fn download_bill(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ReadBilling>,
     crate::extract::Path(bill_id): crate::extract::Path<String>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let bill = find_bill(&state, access.account(), &bill_id).await?;
+    let bill = find_bill(access.scope(), &bill_id).await?;
     let mut csv = String::from(
         "bill_id,period_start,period_end,project_id,kind,description,quantity,amount,currency,order_id\n",
     );
@@ -401,17 +347,6 @@ pub struct UsageQuery {
     pub project_id: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct UsageRow {
-    project_id: String,
-    project_name: Option<String>,
-    deployment_id: String,
-    deployment_name: Option<String>,
-    started_at: i64,
-    ended_at: Option<i64>,
-    cu_milli: i64,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct UsagePoint {
     pub bucket_start: DateTime<Utc>,
@@ -430,7 +365,6 @@ pub struct UsagePoint {
 #[utoipa::path(get, path = "/account/billing/usage", tag = "billing", params(UsageQuery),
     responses((status = 200, body = Vec<UsagePoint>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn usage(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ReadBilling>,
     Query(q): Query<UsageQuery>,
 ) -> ApiResult<JsonResponse<Vec<UsagePoint>>> {
@@ -438,10 +372,7 @@ pub async fn usage(
     if to <= from || (to - from).num_hours() > MAX_HOURS {
         return Err(Error::invalid("to", "to must be after from and at most 62 days later").into());
     }
-    let (zone,): (String,) = sqlx::query_as("select billing_time_zone from accounts where id = $1")
-        .bind(access.account().as_str())
-        .fetch_one(&state.db.pool)
-        .await?;
+    let zone = access.scope().billing().time_zone().await?;
     let tz = parse_zone(&zone)?;
     let buckets = match q.bucket.as_deref().unwrap_or("day") {
         "hour" => billing::period::hours(from, to, tz),
@@ -455,22 +386,15 @@ pub async fn usage(
         }
     }
     .map_err(|e| Error::internal(e.to_string()))?;
-    let rows: Vec<UsageRow> = sqlx::query_as(
-        "select r.project_id, p.name as project_name, r.deployment_id, d.name as deployment_name,
-                r.started_at, r.ended_at, r.cu_milli
-           from run_intervals r
-           left join projects p on p.id = r.project_id and p.account_id = r.account_id
-           left join deployments d on d.id = r.deployment_id and d.project_id = r.project_id
-          where r.account_id = $1 and r.started_at < $3 and (r.ended_at is null or r.ended_at > $2)
-            and ($4 = '' or r.project_id = $4)
-          order by r.project_id, r.deployment_id",
-    )
-    .bind(access.account().as_str())
-    .bind(from.timestamp_millis())
-    .bind(to.timestamp_millis())
-    .bind(q.project_id.unwrap_or_default())
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access
+        .scope()
+        .billing()
+        .usage(
+            from.timestamp_millis(),
+            to.timestamp_millis(),
+            q.project_id.as_deref(),
+        )
+        .await?;
     type Names = (Option<String>, Option<String>);
     let mut by_deployment: std::collections::BTreeMap<
         (String, String),
