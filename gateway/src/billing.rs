@@ -21,7 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::BillingConfig;
 use crate::AppState;
-use store::db::{new_id, now_ms, Tx};
+use store::balance::Ledger;
+use store::bills::{HourAmountsRow, NewBill, NewBillLine, NewHour, PlacedOrderRow};
+use store::db::new_id;
 
 /// Hours of history a pass bills at most per project, so a long outage catches up in steps.
 const MAX_HOURS_PER_PASS: usize = 48;
@@ -115,19 +117,14 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 /// how many hour rows were written (rows another replica wrote first do not count).
 pub async fn bill_due_hours(state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
     let settled = now - chrono::Duration::seconds(state.config.billing.settle_delay_secs);
-    let projects: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-        "select p.id, p.account_id, a.billing_time_zone, p.created_at,
-                (select max(h.window_end) from payg_hours h where h.project_id = p.id)
-           from projects p join accounts a on a.id = p.account_id
-          where p.billing_model = 'payg'",
-    )
-    .fetch_all(&state.db.pool)
-    .await?;
+    let projects = state.all_tenants().billing().payg_projects().await?;
     let mut written = 0;
-    for (project_id, account_id, zone, created_at, billed_until) in projects {
-        let tz = parse_zone(&zone)?;
+    for project in projects {
+        let (project_id, account_id) = (&project.project_id, &project.account_id);
+        let tz = parse_zone(&project.billing_time_zone)?;
         let from =
-            DateTime::from_timestamp_millis(billed_until.unwrap_or(created_at)).unwrap_or(now);
+            DateTime::from_timestamp_millis(project.billed_until.unwrap_or(project.created_at))
+                .unwrap_or(now);
         if from >= settled {
             continue;
         }
@@ -137,9 +134,9 @@ pub async fn bill_due_hours(state: &AppState, now: DateTime<Utc>) -> Result<usiz
         let mut hours =
             period::hours(from, settled, tz).map_err(|e| Error::internal(e.to_string()))?;
         hours.pop();
-        let intervals = project_intervals(state, &project_id, from).await?;
+        let intervals = project_intervals(state, project_id, from).await?;
         for window in hours.into_iter().take(MAX_HOURS_PER_PASS) {
-            written += bill_hour(state, &account_id, &project_id, &intervals, window, now).await?;
+            written += bill_hour(state, account_id, project_id, &intervals, window, now).await?;
         }
     }
     Ok(written)
@@ -150,21 +147,18 @@ async fn project_intervals(
     project_id: &str,
     from: DateTime<Utc>,
 ) -> Result<Vec<RunInterval>, Error> {
-    let rows: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
-        "select started_at, ended_at, cu_milli from run_intervals
-          where project_id = $1 and (ended_at is null or ended_at > $2)",
-    )
-    .bind(project_id)
-    .bind(from.timestamp_millis())
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = state
+        .all_tenants()
+        .billing()
+        .run_intervals(project_id, from.timestamp_millis())
+        .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(start, end, cu_milli)| {
+        .filter_map(|row| {
             Some(RunInterval {
-                start: DateTime::from_timestamp_millis(start)?,
-                end: end.and_then(DateTime::from_timestamp_millis),
-                cu_milli,
+                start: DateTime::from_timestamp_millis(row.started_at)?,
+                end: row.ended_at.and_then(DateTime::from_timestamp_millis),
+                cu_milli: row.cu_milli,
             })
         })
         .collect())
@@ -202,31 +196,22 @@ async fn bill_hour(
         // Still mark the hour as done, at zero, so the next pass starts after it.
         management = 0;
     }
-    let inserted = sqlx::query(
-        "insert into payg_hours (id, account_id, project_id, window_start, window_end, cu_millis, compute_minor,
-                                 management_minor, currency, price_micro_minor, created_at)
-         select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
-          where not exists (select 1 from payg_hours where project_id = $3 and window_start = $4)",
-    )
-    .bind(new_id())
-    .bind(account_id)
-    .bind(project_id)
-    .bind(window.start.timestamp_millis())
-    .bind(window.end.timestamp_millis())
-    .bind(cu_millis.to_string())
-    .bind(compute)
-    .bind(management)
-    .bind(pricing.currency.code())
-    .bind(price.to_string())
-    .bind(now_ms())
-    .execute(&state.db.pool)
-    .await;
-    match inserted {
-        Ok(r) => Ok(r.rows_affected() as usize),
-        // Another replica wrote the same hour between our check and insert.
-        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(0),
-        Err(e) => Err(e.into()),
-    }
+    let written = state
+        .all_tenants()
+        .billing()
+        .insert_hour(&NewHour {
+            account_id,
+            project_id,
+            window_start: window.start.timestamp_millis(),
+            window_end: window.end.timestamp_millis(),
+            cu_millis: cu_millis.to_string(),
+            compute_minor: compute,
+            management_minor: management,
+            currency: pricing.currency.code(),
+            price_micro_minor: price.to_string(),
+        })
+        .await?;
+    Ok(usize::from(written))
 }
 
 /// Issues the bill of every account month that ended (in the account's zone) more
@@ -238,19 +223,16 @@ async fn bill_hour(
 pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
     // Each account resumes after its newest bill, so a pass costs one query per account
     // with nothing due, however old the account is.
-    let accounts: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
-        "select a.id, a.billing_time_zone, a.created_at, (select max(b.period_end) from bills b where b.account_id = a.id)
-           from accounts a",
-    )
-    .fetch_all(&state.db.pool)
-    .await?;
+    let accounts = state.all_tenants().billing().accounts().await?;
     let mut issued = 0;
     let cutoff = now - chrono::Duration::days(1);
-    for (account_id, zone, created_at, billed_until) in accounts {
-        let tz = parse_zone(&zone)?;
+    for account in accounts {
+        let (account_id, zone) = (&account.account_id, &account.billing_time_zone);
+        let tz = parse_zone(zone)?;
         // The months from the first one not billed to the last one ended a day ago.
         let from =
-            DateTime::from_timestamp_millis(billed_until.unwrap_or(created_at)).unwrap_or(now);
+            DateTime::from_timestamp_millis(account.billed_until.unwrap_or(account.created_at))
+                .unwrap_or(now);
         let mut cursor = from.with_timezone(&tz).date_naive();
         loop {
             use chrono::Datelike;
@@ -259,7 +241,7 @@ pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usi
             if window.end > cutoff {
                 break;
             }
-            issued += issue_bill(state, &account_id, &zone, window).await?;
+            issued += issue_bill(state, account_id, zone, window).await?;
             cursor = period::add_months(cursor.with_day(1).unwrap_or(cursor), 1)
                 .map_err(|e| Error::internal(e.to_string()))?;
         }
@@ -277,51 +259,41 @@ async fn issue_bill(
         window.start.timestamp_millis(),
         window.end.timestamp_millis(),
     );
-    let (exists,): (i64,) =
-        sqlx::query_as("select count(*) from bills where account_id = $1 and period_start = $2")
-            .bind(account_id)
-            .bind(start)
-            .fetch_one(&state.db.pool)
-            .await?;
-    if exists > 0 {
+    let all = state.all_tenants();
+    if all.billing().bill_exists(account_id, start).await? {
         return Ok(0);
     }
     let per_project = payg_by_project(state, account_id, start, end).await?;
-    let orders = orders_placed(state, account_id, start, end).await?;
+    let orders = all.billing().orders_placed(account_id, start, end).await?;
     let bill_id = new_id();
-    let prepaid: i64 = orders.iter().map(|o| o.5).sum();
+    let prepaid: i64 = orders.iter().map(|o| o.amount_minor).sum();
     let total: i64 = per_project
         .values()
         .map(|t| t.compute_minor + t.management_minor)
         .sum::<i64>()
         + prepaid;
-    let mut tx = state.db.begin_write().await?;
+    let mut write = all.write().await?;
     // The account lock first: paying the bill below moves the balance.
-    let balance = crate::balance::lock_balance(state, &mut tx, account_id).await?;
-    let inserted = sqlx::query(
-        "insert into bills (id, account_id, period_start, period_end, billing_time_zone, currency, total_minor, prepaid_minor, issued_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&bill_id)
-    .bind(account_id)
-    .bind(start)
-    .bind(end)
-    .bind(zone)
-    .bind(state.pricing.currency.code())
-    .bind(total)
-    .bind(prepaid)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await;
-    match inserted {
-        Ok(_) => {}
+    let mut ledger = write.lock_ledger(account_id).await?;
+    let balance = ledger.balance().await?;
+    let inserted = ledger
+        .insert_bill(&NewBill {
+            id: &bill_id,
+            period_start: start,
+            period_end: end,
+            billing_time_zone: zone,
+            currency: state.pricing.currency.code(),
+            total_minor: total,
+            prepaid_minor: prepaid,
+        })
+        .await?;
+    if !inserted {
         // Another replica issued it first.
-        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok(0),
-        Err(e) => return Err(e.into()),
+        return Ok(0);
     }
-    insert_lines(&mut tx, &bill_id, per_project, orders).await?;
-    crate::balance::pay_bills(state, &mut tx, account_id, balance).await?;
-    tx.commit().await?;
+    insert_lines(&mut ledger, &bill_id, per_project, orders).await?;
+    crate::balance::pay_bills(state, &mut ledger, balance).await?;
+    write.commit().await?;
     Ok(1)
 }
 
@@ -340,17 +312,19 @@ async fn payg_by_project(
     start: i64,
     end: i64,
 ) -> Result<BTreeMap<String, PaygTotals>, Error> {
-    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "select project_id, cu_millis, compute_minor, management_minor from payg_hours
-          where account_id = $1 and window_start >= $2 and window_start < $3 order by project_id, window_start",
-    )
-    .bind(account_id)
-    .bind(start)
-    .bind(end)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = state
+        .all_tenants()
+        .billing()
+        .hours_in(account_id, start, end)
+        .await?;
     let mut per_project: BTreeMap<String, PaygTotals> = BTreeMap::new();
-    for (project, cu_millis, compute, management) in rows {
+    for HourAmountsRow {
+        project_id: project,
+        cu_millis,
+        compute_minor: compute,
+        management_minor: management,
+    } in rows
+    {
         let totals = per_project.entry(project).or_default();
         totals.cu_millis += cu_millis
             .parse::<i128>()
@@ -362,32 +336,12 @@ async fn payg_by_project(
     Ok(per_project)
 }
 
-/// An order placed in the period: (id, project, kind, CU in thousandths, months, amount).
-type PlacedOrder = (String, String, String, i64, i64, i64);
-
-async fn orders_placed(
-    state: &AppState,
-    account_id: &str,
-    start: i64,
-    end: i64,
-) -> Result<Vec<PlacedOrder>, Error> {
-    Ok(sqlx::query_as(
-        "select id, project_id, kind, cu_milli, months, amount_minor from orders
-          where account_id = $1 and created_at >= $2 and created_at < $3 order by id",
-    )
-    .bind(account_id)
-    .bind(start)
-    .bind(end)
-    .fetch_all(&state.db.pool)
-    .await?)
-}
-
 /// The bill's lines: two per project with pay-as-you-go hours, one per order.
 async fn insert_lines(
-    tx: &mut Tx,
+    ledger: &mut Ledger<'_>,
     bill_id: &str,
     per_project: BTreeMap<String, PaygTotals>,
-    orders: Vec<PlacedOrder>,
+    orders: Vec<PlacedOrderRow>,
 ) -> Result<(), Error> {
     for (project, totals) in per_project {
         let hours = totals.hours;
@@ -406,42 +360,45 @@ async fn insert_lines(
             ),
         ];
         for (kind, description, quantity, amount) in lines {
-            sqlx::query(
-                "insert into bill_lines (id, bill_id, project_id, kind, description, quantity, amount_minor, hour_count)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(new_id())
-            .bind(bill_id)
-            .bind(&project)
-            .bind(kind)
-            .bind(description)
-            .bind(quantity)
-            .bind(amount)
-            .bind(hours)
-            .execute(&mut **tx)
-            .await?;
+            ledger
+                .insert_bill_line(
+                    bill_id,
+                    &NewBillLine {
+                        project_id: &project,
+                        kind,
+                        description,
+                        quantity: &quantity,
+                        amount_minor: amount,
+                        hour_count: hours,
+                        order_id: None,
+                    },
+                )
+                .await?;
         }
     }
-    for (order_id, project, kind, cu_milli, months, amount) in orders {
-        let what = match months {
+    for order in orders {
+        let (kind, cu_milli) = (&order.kind, order.cu_milli);
+        let what = match order.months {
             0 => format!("{kind} order: {} CU", cu_milli as f64 / 1000.0),
             m => format!(
                 "{kind} order: {} CU for {m} month(s)",
                 cu_milli as f64 / 1000.0
             ),
         };
-        sqlx::query(
-            "insert into bill_lines (id, bill_id, project_id, kind, description, quantity, amount_minor, hour_count, order_id)
-             values ($1, $2, $3, 'order', $4, '', $5, 0, $6)",
-        )
-        .bind(new_id())
-        .bind(bill_id)
-        .bind(&project)
-        .bind(what)
-        .bind(amount)
-        .bind(&order_id)
-        .execute(&mut **tx)
-        .await?;
+        ledger
+            .insert_bill_line(
+                bill_id,
+                &NewBillLine {
+                    project_id: &order.project_id,
+                    kind: "order",
+                    description: &what,
+                    quantity: "",
+                    amount_minor: order.amount_minor,
+                    hour_count: 0,
+                    order_id: Some(&order.id),
+                },
+            )
+            .await?;
     }
     Ok(())
 }

@@ -7,11 +7,11 @@ use axum::Json as JsonResponse;
 use billing::money::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use store::Error;
+use store::{AccountScope, Error};
 use utoipa::ToSchema;
 
 use super::rfc3339;
-use crate::access::{can, AccountGuard, AccountId};
+use crate::access::{can, AccountGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::AppState;
@@ -27,31 +27,15 @@ pub struct Balance {
     pub unpaid_total: String,
 }
 
-async fn balance(state: &AppState, account: &AccountId) -> Result<Balance, Error> {
+async fn balance(state: &AppState, scope: &AccountScope) -> Result<Balance, Error> {
     let currency = state.pricing.currency;
-    let (balance,): (i64,) = sqlx::query_as(
-        "select cast(coalesce(sum(amount_minor), 0) as bigint) from balance_transactions where account_id = $1",
-    )
-    .bind(account.as_str())
-    .fetch_one(&state.db.pool)
-    .await?;
-    let (arrears,): (Option<i64>,) =
-        sqlx::query_as("select arrears_since from accounts where id = $1")
-            .bind(account.as_str())
-            .fetch_one(&state.db.pool)
-            .await?;
-    let (unpaid, unpaid_total): (i64, i64) = sqlx::query_as(
-        "select count(*), cast(coalesce(sum(total_minor - prepaid_minor), 0) as bigint) from bills where account_id = $1 and paid_at is null",
-    )
-    .bind(account.as_str())
-    .fetch_one(&state.db.pool)
-    .await?;
+    let row = scope.balance().get().await?;
     Ok(Balance {
-        balance: Money::from_minor(balance, currency).major(),
+        balance: Money::from_minor(row.balance_minor, currency).major(),
         currency: currency.code().to_owned(),
-        arrears_since: arrears.map(rfc3339),
-        unpaid_bills: unpaid,
-        unpaid_total: Money::from_minor(unpaid_total, currency).major(),
+        arrears_since: row.arrears_since.map(rfc3339),
+        unpaid_bills: row.unpaid_bills,
+        unpaid_total: Money::from_minor(row.unpaid_minor, currency).major(),
     })
 }
 
@@ -61,7 +45,7 @@ pub async fn get_balance(
     State(state): State<AppState>,
     access: AccountGuard<can::account::ReadBilling>,
 ) -> ApiResult<JsonResponse<Balance>> {
-    Ok(JsonResponse(balance(&state, access.account()).await?))
+    Ok(JsonResponse(balance(&state, access.scope()).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -84,25 +68,17 @@ pub async fn list_transactions(
     access: AccountGuard<can::account::ReadBilling>,
 ) -> ApiResult<JsonResponse<Vec<BalanceTransaction>>> {
     let currency = state.pricing.currency;
-    let rows: Vec<(String, String, i64, String, String, i64)> = sqlx::query_as(
-        "select id, kind, amount_minor, reference_id, created_by, created_at from balance_transactions
-          where account_id = $1 order by id desc limit 500",
-    )
-    .bind(access.account().as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access.scope().balance().transactions().await?;
     Ok(JsonResponse(
         rows.into_iter()
-            .map(
-                |(id, kind, amount, reference_id, created_by, at)| BalanceTransaction {
-                    id,
-                    kind,
-                    amount: Money::from_minor(amount, currency).major(),
-                    reference_id,
-                    created_by,
-                    created_at: rfc3339(at),
-                },
-            )
+            .map(|t| BalanceTransaction {
+                id: t.id,
+                kind: t.kind,
+                amount: Money::from_minor(t.amount_minor, currency).major(),
+                reference_id: t.reference_id,
+                created_by: t.created_by,
+                created_at: rfc3339(t.created_at),
+            })
             .collect(),
     ))
 }
@@ -133,10 +109,12 @@ pub async fn top_up(
         ).into());
     }
     let minor = parse_top_up(&state, &body.amount)?;
-    crate::balance::top_up(&state, access.account().as_str(), minor, access.user_id()).await?;
+    let mut write = access.scope().write().await?;
+    crate::balance::top_up_in(&state, &mut write.ledger(), minor, access.user_id()).await?;
+    write.commit().await?;
     Ok((
         StatusCode::CREATED,
-        JsonResponse(balance(&state, access.account()).await?),
+        JsonResponse(balance(&state, access.scope()).await?),
     ))
 }
 

@@ -30,17 +30,18 @@ use billing::order;
 use billing::period::Window;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use store::orders::{NewOrder, OrderDesk, Term};
 use store::Error;
 use utoipa::ToSchema;
 
 use super::rfc3339;
-use crate::access::{can, AccountGuard, AccountId};
+use crate::access::{can, AccountGuard};
 use crate::billing::parse_zone;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
-use store::db::{new_id, now_ms, Tx};
+use store::db::{new_id, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -149,33 +150,23 @@ fn refused(refusal: order::Refusal) -> Error {
 
 /// The project's subscription, capacity and unused temporary upgrades at `now`.
 async fn load_project(
-    tx: &mut Tx,
+    orders: &mut OrderDesk<'_>,
     state: &AppState,
     body: &OrderRequest,
     model: &str,
     zone: chrono_tz::Tz,
     now_ms: i64,
 ) -> Result<order::Project, Error> {
-    let subscription: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-        "select cu_milli, term_start, term_end, term_months from subscriptions where project_id = $1",
-    )
-    .bind(&body.project_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let running = crate::capacity::in_use(tx, &body.project_id, None).await?;
+    let subscription = orders.subscription(&body.project_id).await?;
+    let running = orders.in_use(&body.project_id).await?;
     // Extra CU open now: a downgrade is checked against the base with these on top.
-    let open_temporary = crate::capacity::purchased(tx, &body.project_id, now_ms)
+    let open_temporary = orders
+        .purchased(&body.project_id, now_ms)
         .await?
         .map_or(0, |p| p.temporary);
     // Temporary upgrades not used up yet, which an unsubscribe refunds with the term.
-    let unused: Vec<(i64, i64, i64)> = if body.kind == OrderKind::Unsubscribe {
-        sqlx::query_as(
-            "select starts_at, ends_at, amount_minor from temporary_upgrades where project_id = $1 and ends_at > $2",
-        )
-        .bind(&body.project_id)
-        .bind(now_ms)
-        .fetch_all(&mut **tx)
-        .await?
+    let unused = if body.kind == OrderKind::Unsubscribe {
+        orders.unused_windows(&body.project_id, now_ms).await?
     } else {
         Vec::new()
     };
@@ -187,24 +178,24 @@ async fn load_project(
             order::BillingModel::PayAsYouGo
         },
         zone,
-        subscription: subscription.map(|(cu_milli, start, end, months)| order::Subscription {
-            cu_milli,
+        subscription: subscription.map(|s| order::Subscription {
+            cu_milli: s.cu_milli,
             term: order::Term {
-                start: rfc3339(start),
-                end: rfc3339(end),
-                months,
+                start: rfc3339(s.term_start),
+                end: rfc3339(s.term_end),
+                months: s.term_months,
             },
         }),
         running_cu_milli: running,
         open_temporary_cu_milli: open_temporary,
         unused_windows: unused
             .into_iter()
-            .map(|(starts, ends, paid)| order::PaidWindow {
+            .map(|w| order::PaidWindow {
                 window: Window {
-                    start: rfc3339(starts),
-                    end: rfc3339(ends),
+                    start: rfc3339(w.starts_at),
+                    end: rfc3339(w.ends_at),
                 },
-                paid: Money::from_minor(paid, currency),
+                paid: Money::from_minor(w.amount_minor, currency),
             })
             .collect(),
     })
@@ -213,21 +204,12 @@ async fn load_project(
 /// Decides whether the order may be placed and what it costs ([`order::quote`]), after
 /// the product form's lifecycle allows it. Locks the project row.
 async fn plan(
-    tx: &mut Tx,
+    orders: &mut OrderDesk<'_>,
     state: &AppState,
-    account: &AccountId,
     body: &OrderRequest,
 ) -> Result<Plan, Error> {
-    let row: Option<(String, String)> = sqlx::query_as(&format!(
-        "select p.billing_model, a.billing_time_zone from projects p join accounts a on a.id = p.account_id
-          where p.id = $1 and p.account_id = $2{}",
-        state.db.for_update()
-    ))
-    .bind(&body.project_id)
-    .bind(account.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
-    let (model, zone) = row.ok_or_else(|| Error::not_found("project").with_field("project_id"))?;
+    let project = orders.lock_project(&body.project_id).await?;
+    let (model, zone) = (project.billing_model, project.billing_time_zone);
     // The product form's lifecycle stage may forbid this kind of order.
     let action = match body.kind {
         OrderKind::NewPurchase => lifecycle::Action::NewPurchase,
@@ -237,10 +219,13 @@ async fn plan(
         OrderKind::TemporaryUpgrade => lifecycle::Action::ScaleOut,
         OrderKind::Unsubscribe => lifecycle::Action::Unsubscribe,
     };
-    crate::product_forms::ensure_allowed(tx, &body.project_id, action).await?;
+    crate::product_forms::ensure_stage_allows(
+        orders.product_form(&body.project_id).await?,
+        action,
+    )?;
     let zone = parse_zone(&zone)?;
     let now = Utc::now();
-    let project = load_project(tx, state, body, &model, zone, now.timestamp_millis()).await?;
+    let project = load_project(orders, state, body, &model, zone, now.timestamp_millis()).await?;
     let prices = order::Prices {
         cu_month: state
             .pricing
@@ -286,9 +271,9 @@ pub async fn preview_order(
     access: AccountGuard<can::account::PayBilling>,
     Json(body): Json<OrderRequest>,
 ) -> ApiResult<JsonResponse<OrderQuote>> {
-    let mut tx = state.db.begin_write().await?;
-    let plan = plan(&mut tx, &state, access.account(), &body).await?;
-    tx.rollback().await?;
+    let mut preview = access.scope().preview_orders().await?;
+    let plan = plan(&mut preview.orders(), &state, &body).await?;
+    preview.rollback().await?;
     Ok(JsonResponse(plan.quote))
 }
 
@@ -300,10 +285,9 @@ pub async fn place_order(
     access: AccountGuard<can::account::PayBilling>,
     Json(body): Json<OrderRequest>,
 ) -> ApiResult<(StatusCode, JsonResponse<Order>)> {
-    let account = access.account().as_str();
-    let mut tx = state.db.begin_write().await?;
-    let balance = crate::balance::lock_balance(&state, &mut tx, account).await?;
-    let plan = plan(&mut tx, &state, access.account(), &body).await?;
+    let mut write = access.scope().write().await?;
+    let balance = write.ledger().balance().await?;
+    let plan = plan(&mut write.orders(), &state, &body).await?;
     if plan.amount_minor() > balance {
         let currency = state.pricing.currency;
         return Err(Error::conflict(
@@ -318,37 +302,33 @@ pub async fn place_order(
     }
     let id = new_id();
     let now = now_ms();
-    sqlx::query(
-        "insert into orders (id, account_id, project_id, kind, cu_milli, months, amount_minor, currency, created_by, created_at,
-                             starts_at, ends_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(&id)
-    .bind(account)
-    .bind(&body.project_id)
-    .bind(body.kind.as_str())
-    .bind(plan.priced.cu_milli)
-    .bind(plan.priced.months)
-    .bind(plan.amount_minor())
-    .bind(&plan.quote.currency)
-    .bind(access.user_id())
-    .bind(now)
-    .bind(plan.quote.window_start.map(|t| t.timestamp_millis()))
-    .bind(plan.quote.window_end.map(|t| t.timestamp_millis()))
-    .execute(&mut *tx)
-    .await?;
-    apply(&mut tx, account, &body.project_id, &id, &plan.priced, now).await?;
+    let mut orders = write.orders();
+    orders
+        .insert(&NewOrder {
+            id: &id,
+            project_id: &body.project_id,
+            kind: body.kind.as_str(),
+            cu_milli: plan.priced.cu_milli,
+            months: plan.priced.months,
+            amount_minor: plan.amount_minor(),
+            currency: &plan.quote.currency,
+            created_by: access.user_id(),
+            created_at: now,
+            starts_at: plan.quote.window_start.map(|t| t.timestamp_millis()),
+            ends_at: plan.quote.window_end.map(|t| t.timestamp_millis()),
+        })
+        .await?;
+    apply(&mut orders, &body.project_id, &id, &plan.priced, now).await?;
     crate::balance::record(
         &state,
-        &mut tx,
-        account,
+        &mut write.ledger(),
         "order",
         -plan.amount_minor(),
         &id,
         access.user_id(),
     )
     .await?;
-    tx.commit().await?;
+    write.commit().await?;
     Ok((
         StatusCode::CREATED,
         JsonResponse(Order {
@@ -362,83 +342,43 @@ pub async fn place_order(
 
 /// Stores what a placed order changes: the subscription, or a temporary upgrade's window.
 async fn apply(
-    tx: &mut Tx,
-    account: &str,
+    orders: &mut OrderDesk<'_>,
     project_id: &str,
     order_id: &str,
     priced: &order::Quote,
     now: i64,
 ) -> Result<(), Error> {
-    let term = priced.term;
+    let term = Term {
+        start: priced.term.start.timestamp_millis(),
+        end: priced.term.end.timestamp_millis(),
+        months: priced.term.months,
+    };
     match priced.effect {
         order::Effect::AddsTemporaryUpgrade(window) => {
-            sqlx::query(
-                "insert into temporary_upgrades (id, project_id, account_id, order_id, cu_milli, starts_at, ends_at, amount_minor, created_at)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(new_id())
-            .bind(project_id)
-            .bind(account)
-            .bind(order_id)
-            .bind(priced.cu_milli)
-            .bind(window.start.timestamp_millis())
-            .bind(window.end.timestamp_millis())
-            .bind(priced.amount.minor())
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+            orders
+                .add_temporary_upgrade(
+                    project_id,
+                    order_id,
+                    priced.cu_milli,
+                    window.start.timestamp_millis(),
+                    window.end.timestamp_millis(),
+                    priced.amount.minor(),
+                    now,
+                )
+                .await
         }
         order::Effect::Subscribes => {
-            sqlx::query(
-                "insert into subscriptions (project_id, account_id, cu_milli, term_start, term_end, term_months, created_at, updated_at)
-                 values ($1, $2, $3, $4, $5, $6, $7, $7)",
-            )
-            .bind(project_id)
-            .bind(account)
-            .bind(priced.cu_milli)
-            .bind(term.start.timestamp_millis())
-            .bind(term.end.timestamp_millis())
-            .bind(term.months)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query("update projects set billing_model = 'subscription' where id = $1")
-                .bind(project_id)
-                .execute(&mut **tx)
-                .await?;
+            orders
+                .subscribe(project_id, priced.cu_milli, term, now)
+                .await
         }
-        order::Effect::Unsubscribes => {
-            sqlx::query("delete from subscriptions where project_id = $1")
-                .bind(project_id)
-                .execute(&mut **tx)
-                .await?;
-            // Refunded with the term: windows not used yet end now.
-            sqlx::query(
-                "update temporary_upgrades set ends_at = $1 where project_id = $2 and ends_at > $1",
-            )
-            .bind(now)
-            .bind(project_id)
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query("update projects set billing_model = 'payg' where id = $1")
-                .bind(project_id)
-                .execute(&mut **tx)
-                .await?;
-        }
+        order::Effect::Unsubscribes => orders.unsubscribe(project_id, now).await,
         order::Effect::ChangesSubscription => {
-            sqlx::query(
-                "update subscriptions set cu_milli = $1, term_end = $2, term_months = $3, updated_at = $4 where project_id = $5",
-            )
-            .bind(priced.cu_milli)
-            .bind(term.end.timestamp_millis())
-            .bind(term.months)
-            .bind(now)
-            .bind(project_id)
-            .execute(&mut **tx)
-            .await?;
+            orders
+                .change_subscription(project_id, priced.cu_milli, term, now)
+                .await
         }
     }
-    Ok(())
 }
 
 /// An order placed before, as recorded.
@@ -462,21 +402,6 @@ pub struct PastOrder {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
-struct OrderRow {
-    id: String,
-    kind: String,
-    project_id: String,
-    cu_milli: i64,
-    months: i64,
-    amount_minor: i64,
-    currency: String,
-    starts_at: Option<i64>,
-    ends_at: Option<i64>,
-    created_by: String,
-    created_at: i64,
-}
-
 /// The account's orders, newest first.
 #[utoipa::path(get, path = "/account/orders", tag = "billing", params(PageQuery),
     responses((status = 200, body = Paginated<PastOrder>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -486,15 +411,7 @@ pub async fn list_orders(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<PastOrder>>> {
     let page = q.page()?;
-    let rows: Vec<OrderRow> = sqlx::query_as(
-        "select id, kind, project_id, cu_milli, months, amount_minor, currency, starts_at, ends_at, created_by, created_at
-           from orders where account_id = $1 and id < $2 order by id desc limit $3",
-    )
-    .bind(access.account().as_str())
-    .bind(page.before())
-    .bind(page.limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access.scope().orders().list(&page).await?;
     let currency = state.pricing.currency;
     let items = rows
         .into_iter()
@@ -542,48 +459,29 @@ pub struct TemporaryUpgrade {
 #[utoipa::path(get, path = "/account/subscriptions", tag = "billing",
     responses((status = 200, body = Vec<Subscription>), (status = 403, body = ErrorBody)))]
 pub async fn list_subscriptions(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ReadBilling>,
 ) -> ApiResult<JsonResponse<Vec<Subscription>>> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "select project_id, term_start, term_end from subscriptions where account_id = $1 order by project_id",
-    )
-    .bind(access.account().as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
-    let now = now_ms();
-    let mut conn = state.db.pool.acquire().await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for (project_id, start, end) in rows {
-        let Some(purchased) = crate::capacity::purchased(&mut conn, &project_id, now).await? else {
-            continue; // unsubscribed since the list was read
-        };
-        let used = crate::capacity::in_use(&mut conn, &project_id, None).await?;
-        let windows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-            "select order_id, cu_milli, starts_at, ends_at from temporary_upgrades
-              where project_id = $1 and ends_at > $2 order by starts_at",
-        )
-        .bind(&project_id)
-        .bind(now)
-        .fetch_all(&mut *conn)
-        .await?;
-        items.push(Subscription {
-            project_id,
-            cu: purchased.base as f64 / 1000.0,
-            term_start: rfc3339(start),
-            term_end: rfc3339(end),
-            temporary_cu: purchased.temporary as f64 / 1000.0,
-            cu_in_use: used as f64 / 1000.0,
-            temporary_upgrades: windows
+    let rows = access.scope().orders().subscriptions(now_ms()).await?;
+    let items = rows
+        .into_iter()
+        .map(|s| Subscription {
+            project_id: s.project_id,
+            cu: s.purchased.base as f64 / 1000.0,
+            term_start: rfc3339(s.term_start),
+            term_end: rfc3339(s.term_end),
+            temporary_cu: s.purchased.temporary as f64 / 1000.0,
+            cu_in_use: s.in_use as f64 / 1000.0,
+            temporary_upgrades: s
+                .windows
                 .into_iter()
-                .map(|(order_id, cu, starts, ends)| TemporaryUpgrade {
-                    order_id,
-                    cu: cu as f64 / 1000.0,
-                    starts_at: rfc3339(starts),
-                    ends_at: rfc3339(ends),
+                .map(|w| TemporaryUpgrade {
+                    order_id: w.order_id,
+                    cu: w.cu_milli as f64 / 1000.0,
+                    starts_at: rfc3339(w.starts_at),
+                    ends_at: rfc3339(w.ends_at),
                 })
                 .collect(),
-        });
-    }
+        })
+        .collect();
     Ok(JsonResponse(items))
 }
