@@ -6,7 +6,6 @@ use std::time::Duration;
 use store::Error;
 
 use crate::AppState;
-use store::db::now_ms;
 
 /// The reconciler's identity in leases.
 pub struct Replica(pub String);
@@ -30,40 +29,22 @@ pub(super) async fn claim(
     id: &str,
 ) -> Result<Option<Claim>, Error> {
     let lease_ms = i64::try_from(state.config.engine.lease_ms).unwrap_or(i64::MAX);
-    let now = now_ms();
-    let claimed = sqlx::query(
-        "update deployments set lease_owner = $1, lease_until = $2
-          where id = $3 and (lease_until is null or lease_until < $4 or lease_owner = $1)",
-    )
-    .bind(&replica.0)
-    .bind(now.saturating_add(lease_ms))
-    .bind(id)
-    .bind(now)
-    .execute(&state.db.pool)
-    .await?;
-    if claimed.rows_affected() != 1 {
+    let leases = state.all_tenants();
+    if !leases.leases().claim(id, &replica.0, lease_ms).await? {
         return Ok(None);
     }
     let renewer = {
-        let state = state.clone();
         let (owner, id) = (replica.0.clone(), id.to_owned());
         let every = Duration::from_millis((state.config.engine.lease_ms / 3).max(50));
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                let renewed = sqlx::query(
-                    "update deployments set lease_until = $1 where id = $2 and lease_owner = $3",
-                )
-                .bind(now_ms().saturating_add(lease_ms))
-                .bind(&id)
-                .bind(&owner)
-                .execute(&state.db.pool)
-                .await;
+                let renewed = leases.leases().renew(&id, &owner, lease_ms).await;
                 match renewed {
-                    Ok(r) if r.rows_affected() == 1 => {}
+                    Ok(true) => {}
                     // Taken over (this replica was too slow to renew): what it is doing
                     // is idempotent against the engine, so finishing it is harmless.
-                    Ok(_) => return,
+                    Ok(false) => return,
                     Err(e) => {
                         tracing::warn!(deployment = %id, error = %e, "cannot renew the lease; will retry")
                     }
@@ -81,10 +62,5 @@ pub(super) async fn release(
     claim: Claim,
 ) -> Result<(), Error> {
     drop(claim);
-    sqlx::query("update deployments set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2")
-        .bind(id)
-        .bind(&replica.0)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
+    state.all_tenants().leases().release(id, &replica.0).await
 }
