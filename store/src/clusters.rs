@@ -1,7 +1,10 @@
 //! Engine clusters: the platform's (no account, offered to every account) and each
-//! account's own. An account sees both; it changes only its own.
+//! account's own. An account sees both; it changes only its own. The reconciler keeps
+//! each cluster's health, the SQL runner's jar on it and the orphaned jobs found on it
+//! through [`AllTenants`].
 
-use crate::db::{new_id, now_ms};
+use crate::all_tenants::AllTenants;
+use crate::db::{new_id, now_ms, Db};
 use crate::scope::{AccountScope, ProjectScope};
 use crate::Error;
 
@@ -167,5 +170,255 @@ impl ProjectScope {
         .bind(self.account_id())
         .fetch_optional(&self.db().pool)
         .await?)
+    }
+}
+
+/// Registers the platform's cluster named `name`, or updates it to the configuration.
+pub async fn ensure_platform(
+    db: &Db,
+    name: &str,
+    rest_url: &str,
+    flink_version: &str,
+    engine_version: &str,
+) -> Result<(), Error> {
+    let existing: Option<(String,)> =
+        sqlx::query_as("select id from engine_clusters where account_id is null and name = $1")
+            .bind(name)
+            .fetch_optional(&db.pool)
+            .await?;
+    match existing {
+        Some((id,)) => {
+            sqlx::query("update engine_clusters set rest_url = $1, flink_version = $2, engine_version = $3 where id = $4")
+                .bind(rest_url)
+                .bind(flink_version)
+                .bind(engine_version)
+                .bind(&id)
+                .execute(&db.pool)
+                .await?;
+        }
+        None => {
+            // Two replicas starting together may both try; the unique name lets one win.
+            let inserted = sqlx::query(
+                "insert into engine_clusters (id, account_id, name, rest_url, flink_version, engine_version, created_at)
+                 values ($1, null, $2, $3, $4, $5, $6)",
+            )
+            .bind(new_id())
+            .bind(name)
+            .bind(rest_url)
+            .bind(flink_version)
+            .bind(engine_version)
+            .bind(now_ms())
+            .execute(&db.pool)
+            .await;
+            if let Err(e) = inserted {
+                let lost_race = matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation());
+                if !lost_race {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The jar id of version `version` of jar `name` uploaded to the cluster, if known.
+pub async fn uploaded_jar(
+    db: &Db,
+    cluster_id: &str,
+    name: &str,
+    version: &str,
+) -> Result<Option<String>, Error> {
+    Ok(sqlx::query_scalar(
+        "select jar_id from engine_jars where cluster_id = $1 and name = $2 and version = $3",
+    )
+    .bind(cluster_id)
+    .bind(name)
+    .bind(version)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// Remembers the jar id of version `version` of jar `name` just uploaded to the
+/// cluster, in place of any earlier upload of it.
+pub async fn record_uploaded_jar(
+    db: &Db,
+    cluster_id: &str,
+    name: &str,
+    version: &str,
+    jar_id: &str,
+) -> Result<(), Error> {
+    sqlx::query("delete from engine_jars where cluster_id = $1 and name = $2 and version = $3")
+        .bind(cluster_id)
+        .bind(name)
+        .bind(version)
+        .execute(&db.pool)
+        .await?;
+    sqlx::query("insert into engine_jars (cluster_id, name, version, jar_id, uploaded_at) values ($1, $2, $3, $4, $5)")
+        .bind(cluster_id)
+        .bind(name)
+        .bind(version)
+        .bind(jar_id)
+        .bind(now_ms())
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Every cluster, as the reconciler watches them.
+pub struct EngineClusters<'a>(&'a AllTenants);
+
+impl AllTenants {
+    pub fn engine_clusters(&self) -> EngineClusters<'_> {
+        EngineClusters(self)
+    }
+}
+
+impl EngineClusters<'_> {
+    /// The REST URLs of the clusters that have deployments.
+    pub async fn with_deployments(&self) -> Result<Vec<String>, Error> {
+        Ok(sqlx::query_scalar(
+            "select distinct c.rest_url from engine_clusters c where exists (select 1 from deployments d where d.cluster_id = c.id)",
+        )
+        .fetch_all(&self.0.db().pool)
+        .await?)
+    }
+
+    /// The cluster at `rest_url` (the platform's first, should several share it).
+    pub async fn at(&self, rest_url: &str) -> Result<Option<String>, Error> {
+        Ok(sqlx::query_scalar(
+            "select id from engine_clusters where rest_url = $1 order by account_id is not null, id limit 1",
+        )
+        .bind(rest_url)
+        .fetch_optional(&self.0.db().pool)
+        .await?)
+    }
+
+    /// Records the health of the clusters at `rest_url` where it changed; whether any did.
+    pub async fn record_health_change(
+        &self,
+        rest_url: &str,
+        healthy: bool,
+        detail: &str,
+    ) -> Result<bool, Error> {
+        let recorded = sqlx::query(
+            "update engine_clusters set healthy = $1, health_detail = $2, health_checked_at = $3
+              where rest_url = $4 and (healthy is null or healthy <> $1)",
+        )
+        .bind(i64::from(healthy))
+        .bind(detail)
+        .bind(now_ms())
+        .bind(rest_url)
+        .execute(&self.0.db().pool)
+        .await?;
+        Ok(recorded.rows_affected() > 0)
+    }
+}
+
+/// A job found running on a cluster under this installation's ids for no deployment.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrphanRow {
+    pub engine_job_id: String,
+    pub first_seen_at: i64,
+    pub reported_at: Option<i64>,
+}
+
+/// The orphaned jobs found on the clusters.
+pub struct EngineOrphans<'a>(&'a AllTenants);
+
+impl AllTenants {
+    pub fn engine_orphans(&self) -> EngineOrphans<'_> {
+        EngineOrphans(self)
+    }
+}
+
+impl EngineOrphans<'_> {
+    fn db(&self) -> &Db {
+        self.0.db()
+    }
+
+    /// The cluster's orphans not cancelled yet.
+    pub async fn known(&self, cluster_id: &str) -> Result<Vec<OrphanRow>, Error> {
+        Ok(sqlx::query_as(
+            "select engine_job_id, first_seen_at, reported_at from engine_orphans where cluster_id = $1 and cancelled_at is null",
+        )
+        .bind(cluster_id)
+        .fetch_all(&self.db().pool)
+        .await?)
+    }
+
+    /// An orphan not cancelled that no longer runs, or was claimed after all.
+    pub async fn forget(&self, cluster_id: &str, job_id: &str) -> Result<(), Error> {
+        sqlx::query("delete from engine_orphans where cluster_id = $1 and engine_job_id = $2 and cancelled_at is null")
+            .bind(cluster_id)
+            .bind(job_id)
+            .execute(&self.db().pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A job first seen as an orphan now (`at`), with the deployment it was submitted
+    /// for if known; nothing if it is noted already.
+    pub async fn note(
+        &self,
+        cluster_id: &str,
+        job_id: &str,
+        deployment_id: Option<&str>,
+        job_name: &str,
+        at: i64,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "insert into engine_orphans (cluster_id, engine_job_id, deployment_id, job_name, first_seen_at)
+             values ($1, $2, $3, $4, $5) on conflict do nothing",
+        )
+        .bind(cluster_id)
+        .bind(job_id)
+        .bind(deployment_id)
+        .bind(job_name)
+        .bind(at)
+        .execute(&self.db().pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The deployment an orphan was submitted for, if known.
+    pub async fn deployment_of(
+        &self,
+        cluster_id: &str,
+        job_id: &str,
+    ) -> Result<Option<String>, Error> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "select deployment_id from engine_orphans where cluster_id = $1 and engine_job_id = $2",
+        )
+        .bind(cluster_id)
+        .bind(job_id)
+        .fetch_optional(&self.db().pool)
+        .await?;
+        Ok(row.and_then(|(d,)| d))
+    }
+
+    /// Claims the report of an orphan; false if it was reported already (by another replica).
+    pub async fn mark_reported(&self, cluster_id: &str, job_id: &str) -> Result<bool, Error> {
+        let claimed = sqlx::query(
+            "update engine_orphans set reported_at = $1 where cluster_id = $2 and engine_job_id = $3 and reported_at is null",
+        )
+        .bind(now_ms())
+        .bind(cluster_id)
+        .bind(job_id)
+        .execute(&self.db().pool)
+        .await?;
+        Ok(claimed.rows_affected() > 0)
+    }
+
+    /// Records an orphan cancelled; false if it was recorded cancelled already.
+    pub async fn mark_cancelled(&self, cluster_id: &str, job_id: &str) -> Result<bool, Error> {
+        let claimed = sqlx::query(
+            "update engine_orphans set cancelled_at = $1 where cluster_id = $2 and engine_job_id = $3 and cancelled_at is null",
+        )
+        .bind(now_ms())
+        .bind(cluster_id)
+        .bind(job_id)
+        .execute(&self.db().pool)
+        .await?;
+        Ok(claimed.rows_affected() > 0)
     }
 }

@@ -18,7 +18,7 @@ use store::Error;
 use engine_client::{EngineClient, EngineError};
 
 use crate::config::EngineConfig;
-use store::db::{new_id, now_ms, Db};
+use store::db::Db;
 
 pub const PLATFORM_CLUSTER_NAME: &str = "local";
 
@@ -70,44 +70,14 @@ pub async fn ensure_platform_cluster(db: &Db, config: &EngineConfig) -> Result<(
     if config.default_cluster_url.is_empty() {
         return Ok(());
     }
-    let existing: Option<(String,)> =
-        sqlx::query_as("select id from engine_clusters where account_id is null and name = $1")
-            .bind(PLATFORM_CLUSTER_NAME)
-            .fetch_optional(&db.pool)
-            .await?;
-    match existing {
-        Some((id,)) => {
-            sqlx::query("update engine_clusters set rest_url = $1, flink_version = $2, engine_version = $3 where id = $4")
-                .bind(&config.default_cluster_url)
-                .bind(&config.default_flink_version)
-                .bind(&config.default_engine_version)
-                .bind(&id)
-                .execute(&db.pool)
-                .await?;
-        }
-        None => {
-            // Two replicas starting together may both try; the unique name lets one win.
-            let inserted = sqlx::query(
-                "insert into engine_clusters (id, account_id, name, rest_url, flink_version, engine_version, created_at)
-                 values ($1, null, $2, $3, $4, $5, $6)",
-            )
-            .bind(new_id())
-            .bind(PLATFORM_CLUSTER_NAME)
-            .bind(&config.default_cluster_url)
-            .bind(&config.default_flink_version)
-            .bind(&config.default_engine_version)
-            .bind(now_ms())
-            .execute(&db.pool)
-            .await;
-            if let Err(e) = inserted {
-                let lost_race = matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation());
-                if !lost_race {
-                    return Err(e.into());
-                }
-            }
-        }
-    }
-    Ok(())
+    store::clusters::ensure_platform(
+        db,
+        PLATFORM_CLUSTER_NAME,
+        &config.default_cluster_url,
+        &config.default_flink_version,
+        &config.default_engine_version,
+    )
+    .await
 }
 
 /// An engine failure as the API reports it: the engine's own words, a status that

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use engine_client::{EngineError, JobOverview};
 
 use crate::AppState;
-use store::db::now_ms;
 
 /// The jobs each cluster reported in this pass.
 pub(super) type Snapshot = Result<HashMap<String, JobOverview>, EngineError>;
@@ -28,11 +27,11 @@ impl Snapshots {
     /// Looks for orphaned jobs on every cluster that has deployments (those without an
     /// active one are read for it too).
     pub(super) async fn sweep_orphans(&mut self, state: &AppState) {
-        let submitted_to: Vec<(String,)> = match sqlx::query_as(
-            "select distinct c.rest_url from engine_clusters c where exists (select 1 from deployments d where d.cluster_id = c.id)",
-        )
-        .fetch_all(&state.db.pool)
-        .await
+        let submitted_to = match state
+            .all_tenants()
+            .engine_clusters()
+            .with_deployments()
+            .await
         {
             Ok(rows) => rows,
             Err(e) => {
@@ -40,7 +39,7 @@ impl Snapshots {
                 return;
             }
         };
-        for (rest_url,) in submitted_to {
+        for rest_url in submitted_to {
             let Ok(jobs) = self.of(state, &rest_url).await else {
                 continue;
             };
@@ -54,24 +53,19 @@ impl Snapshots {
     pub(super) async fn record_health(&self, state: &AppState) {
         for (rest_url, snapshot) in &self.0 {
             let (healthy, detail) = match snapshot {
-                Ok(jobs) => (1_i64, format!("answering; {} job(s) known", jobs.len())),
-                Err(e) => (0, e.to_string()),
+                Ok(jobs) => (true, format!("answering; {} job(s) known", jobs.len())),
+                Err(e) => (false, e.to_string()),
             };
-            let recorded = sqlx::query(
-                "update engine_clusters set healthy = $1, health_detail = $2, health_checked_at = $3
-                  where rest_url = $4 and (healthy is null or healthy <> $1)",
-            )
-            .bind(healthy)
-            .bind(&detail)
-            .bind(now_ms())
-            .bind(rest_url)
-            .execute(&state.db.pool)
-            .await;
+            let recorded = state
+                .all_tenants()
+                .engine_clusters()
+                .record_health_change(rest_url, healthy, &detail)
+                .await;
             match recorded {
-                Ok(r) if r.rows_affected() > 0 => {
-                    tracing::info!(%rest_url, healthy = healthy == 1, %detail, "cluster health changed")
+                Ok(true) => {
+                    tracing::info!(%rest_url, healthy, %detail, "cluster health changed")
                 }
-                Ok(_) => {}
+                Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, %rest_url, "cannot record cluster health"),
             }
         }

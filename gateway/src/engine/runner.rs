@@ -10,7 +10,7 @@ use base64::Engine;
 use engine_client::{EngineClient, EngineError, Program};
 
 use store::crypto::sha256_hex;
-use store::db::{now_ms, Db};
+use store::db::Db;
 
 const JAR_NAME: &str = "sql-runner";
 
@@ -53,14 +53,9 @@ impl SqlRunner {
         refresh: bool,
     ) -> Result<String, Error> {
         if !refresh {
-            let known: Option<(String,)> =
-                sqlx::query_as("select jar_id from engine_jars where cluster_id = $1 and name = $2 and version = $3")
-                    .bind(cluster_id)
-                    .bind(JAR_NAME)
-                    .bind(&self.version)
-                    .fetch_optional(&db.pool)
-                    .await?;
-            if let Some((jar_id,)) = known {
+            let known =
+                store::clusters::uploaded_jar(db, cluster_id, JAR_NAME, &self.version).await?;
+            if let Some(jar_id) = known {
                 return Ok(jar_id);
             }
         }
@@ -71,19 +66,7 @@ impl SqlRunner {
             )
             .await
             .map_err(super::engine_error)?;
-        sqlx::query("delete from engine_jars where cluster_id = $1 and name = $2 and version = $3")
-            .bind(cluster_id)
-            .bind(JAR_NAME)
-            .bind(&self.version)
-            .execute(&db.pool)
-            .await?;
-        sqlx::query("insert into engine_jars (cluster_id, name, version, jar_id, uploaded_at) values ($1, $2, $3, $4, $5)")
-            .bind(cluster_id)
-            .bind(JAR_NAME)
-            .bind(&self.version)
-            .bind(&jar_id)
-            .bind(now_ms())
-            .execute(&db.pool)
+        store::clusters::record_uploaded_jar(db, cluster_id, JAR_NAME, &self.version, &jar_id)
             .await?;
         Ok(jar_id)
     }
