@@ -1,7 +1,10 @@
 //! What a deployment went through, as the project may read it: its events and its
 //! metric samples. Each query reaches the rows through the deployment, scoped to the
-//! project and its account.
+//! project and its account. The reconciler and the platform's workers record events
+//! of any tenant's deployment through [`AllTenants`].
 
+use crate::all_tenants::AllTenants;
+use crate::db::{new_id, now_ms};
 use crate::scope::ProjectScope;
 use crate::{Error, Page};
 
@@ -39,6 +42,32 @@ impl ProjectScope {
 }
 
 impl DeploymentHistory<'_> {
+    /// Records an event of one of the project's deployments (none if the deployment
+    /// is not the project's).
+    pub async fn record(
+        &self,
+        deployment_id: &str,
+        kind: &str,
+        message: &str,
+    ) -> Result<(), Error> {
+        let scope = self.0;
+        sqlx::query(
+            "insert into deployment_events (id, deployment_id, kind, message, created_at)
+             select $1, d.id, $3, $4, $5 from deployments d join projects p on p.id = d.project_id
+              where d.id = $2 and d.project_id = $6 and p.account_id = $7",
+        )
+        .bind(new_id())
+        .bind(deployment_id)
+        .bind(kind)
+        .bind(message)
+        .bind(now_ms())
+        .bind(scope.project_id())
+        .bind(scope.account_id())
+        .execute(&scope.db().pool)
+        .await?;
+        Ok(())
+    }
+
     /// One page of a deployment's events, oldest first.
     pub async fn events(&self, deployment_id: &str, page: &Page) -> Result<Vec<EventRow>, Error> {
         let scope = self.0;
@@ -82,5 +111,33 @@ impl DeploymentHistory<'_> {
         .bind(limit)
         .fetch_all(&scope.db().pool)
         .await?)
+    }
+}
+
+/// Every tenant's deployment events, recorded by the reconciler and the platform's workers.
+pub struct DeploymentEvents<'a>(&'a AllTenants);
+
+impl AllTenants {
+    pub fn deployment_events(&self) -> DeploymentEvents<'_> {
+        DeploymentEvents(self)
+    }
+}
+
+impl DeploymentEvents<'_> {
+    pub async fn record(
+        &self,
+        deployment_id: &str,
+        kind: &str,
+        message: &str,
+    ) -> Result<(), Error> {
+        sqlx::query("insert into deployment_events (id, deployment_id, kind, message, created_at) values ($1, $2, $3, $4, $5)")
+            .bind(new_id())
+            .bind(deployment_id)
+            .bind(kind)
+            .bind(message)
+            .bind(now_ms())
+            .execute(&self.0.db().pool)
+            .await?;
+        Ok(())
     }
 }

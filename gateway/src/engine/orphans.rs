@@ -27,70 +27,43 @@ pub async fn sweep(
     rest_url: &str,
     jobs: &HashMap<String, JobOverview>,
 ) -> Result<(), Error> {
-    let Some((cluster_id,)): Option<(String,)> = sqlx::query_as(
-        "select id from engine_clusters where rest_url = $1 order by account_id is not null, id limit 1",
-    )
-    .bind(rest_url)
-    .fetch_optional(&state.db.pool)
-    .await?
-    else {
+    let all = state.all_tenants();
+    let Some(cluster_id) = all.engine_clusters().at(rest_url).await? else {
         return Ok(());
     };
     let ours = job_id_prefix(state).await?;
-    let current: HashSet<String> = sqlx::query_as::<_, (String,)>(
-        "select d.engine_job_id from deployments d join engine_clusters c on c.id = d.cluster_id
-          where c.rest_url = $1 and d.engine_job_id is not null",
-    )
-    .bind(rest_url)
-    .fetch_all(&state.db.pool)
-    .await?
-    .into_iter()
-    .map(|(id,)| id)
-    .collect();
+    let current: HashSet<String> = all
+        .deployments()
+        .engine_jobs_on(rest_url)
+        .await?
+        .into_iter()
+        .collect();
     let orphans: HashMap<&str, &JobOverview> = jobs
         .values()
         .filter(|j| j.jid.starts_with(&ours) && !j.state.is_terminal() && !current.contains(&j.jid))
         .map(|j| (j.jid.as_str(), j))
         .collect();
-    let known: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
-        "select engine_job_id, first_seen_at, reported_at from engine_orphans where cluster_id = $1 and cancelled_at is null",
-    )
-    .bind(&cluster_id)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let known = all.engine_orphans().known(&cluster_id).await?;
     // No longer running, or claimed after all: forgotten.
-    for (job_id, _, _) in known
+    for orphan in known
         .iter()
-        .filter(|(id, _, _)| !orphans.contains_key(id.as_str()))
+        .filter(|o| !orphans.contains_key(o.engine_job_id.as_str()))
     {
-        sqlx::query("delete from engine_orphans where cluster_id = $1 and engine_job_id = $2 and cancelled_at is null")
-            .bind(&cluster_id)
-            .bind(job_id)
-            .execute(&state.db.pool)
+        all.engine_orphans()
+            .forget(&cluster_id, &orphan.engine_job_id)
             .await?;
     }
     let now = now_ms();
     let grace = i64::try_from(state.config.engine.orphan_grace_ms).unwrap_or(i64::MAX);
     for (job_id, job) in orphans {
-        let Some((_, first_seen, reported)) = known.iter().find(|(id, _, _)| id == job_id) else {
-            let deployment: Option<(String,)> =
-                sqlx::query_as("select deployment_id from engine_jobs where id = $1")
-                    .bind(job_id)
-                    .fetch_optional(&state.db.pool)
-                    .await?;
-            sqlx::query(
-                "insert into engine_orphans (cluster_id, engine_job_id, deployment_id, job_name, first_seen_at)
-                 values ($1, $2, $3, $4, $5) on conflict do nothing",
-            )
-            .bind(&cluster_id)
-            .bind(job_id)
-            .bind(deployment.map(|(d,)| d))
-            .bind(&job.name)
-            .bind(now)
-            .execute(&state.db.pool)
-            .await?;
+        let Some(orphan) = known.iter().find(|o| o.engine_job_id == job_id) else {
+            let deployment = all.deployments().of_engine_job(job_id).await?;
+            all.engine_orphans()
+                .note(&cluster_id, job_id, deployment.as_deref(), &job.name, now)
+                .await?;
             continue;
         };
+        let (first_seen, reported) = (orphan.first_seen_at, orphan.reported_at);
         let age = now - first_seen;
         if reported.is_none() && age >= CONFIRM_MS.min(grace) {
             report(state, &cluster_id, job, grace - age).await?;
@@ -107,14 +80,11 @@ async fn deployment_of(
     cluster_id: &str,
     job_id: &str,
 ) -> Result<Option<String>, Error> {
-    let row: Option<(Option<String>,)> = sqlx::query_as(
-        "select deployment_id from engine_orphans where cluster_id = $1 and engine_job_id = $2",
-    )
-    .bind(cluster_id)
-    .bind(job_id)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    Ok(row.and_then(|(d,)| d))
+    state
+        .all_tenants()
+        .engine_orphans()
+        .deployment_of(cluster_id, job_id)
+        .await
 }
 
 async fn report(
@@ -123,15 +93,12 @@ async fn report(
     job: &JobOverview,
     left_ms: i64,
 ) -> Result<(), Error> {
-    let claimed = sqlx::query(
-        "update engine_orphans set reported_at = $1 where cluster_id = $2 and engine_job_id = $3 and reported_at is null",
-    )
-    .bind(now_ms())
-    .bind(cluster_id)
-    .bind(&job.jid)
-    .execute(&state.db.pool)
-    .await?;
-    if claimed.rows_affected() == 0 {
+    let claimed = state
+        .all_tenants()
+        .engine_orphans()
+        .mark_reported(cluster_id, &job.jid)
+        .await?;
+    if !claimed {
         return Ok(()); // another replica reported it
     }
     let in_secs = (left_ms.max(0) + 999) / 1000;
@@ -161,15 +128,12 @@ async fn cancel(
     if job.state != engine_client::JobState::Cancelling {
         client.cancel(&job.jid).await.map_err(super::engine_error)?;
     }
-    let claimed = sqlx::query(
-        "update engine_orphans set cancelled_at = $1 where cluster_id = $2 and engine_job_id = $3 and cancelled_at is null",
-    )
-    .bind(now_ms())
-    .bind(cluster_id)
-    .bind(&job.jid)
-    .execute(&state.db.pool)
-    .await?;
-    if claimed.rows_affected() == 0 {
+    let claimed = state
+        .all_tenants()
+        .engine_orphans()
+        .mark_cancelled(cluster_id, &job.jid)
+        .await?;
+    if !claimed {
         return Ok(());
     }
     tracing::warn!(cluster = %cluster_id, job = %job.jid, "cancelled an engine job that ran for no deployment");

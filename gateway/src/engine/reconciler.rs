@@ -43,15 +43,12 @@ pub async fn suspend_for(
     kind: &str,
     why: &str,
 ) -> Result<bool, Error> {
-    let stopped = sqlx::query(
-        "update deployments set desired_state = 'SUSPENDED', pending_version = null, revision = revision + 1, updated_at = $1
-          where id = $2 and desired_state = 'RUNNING'",
-    )
-    .bind(now_ms())
-    .bind(deployment_id)
-    .execute(&state.db.pool)
-    .await?;
-    if stopped.rows_affected() == 0 {
+    if !state
+        .all_tenants()
+        .deployments()
+        .suspend(deployment_id)
+        .await?
+    {
         return Ok(false);
     }
     event(state, deployment_id, kind, why).await?;
@@ -112,16 +109,7 @@ pub(super) async fn reconcile_forever(state: AppState, stop: CancellationToken, 
 
 /// Deployments that want or have engine activity, with their cluster's REST URL.
 pub(super) async fn active_deployments(state: &AppState) -> Result<Vec<(String, String)>, Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "select d.id, c.rest_url from deployments d join engine_clusters c on c.id = d.cluster_id
-          where (d.desired_state = 'RUNNING' and d.status <> 'FAILED') or d.engine_job_id is not null
-             or d.status in ('STARTING', 'STOPPING', 'TRANSITIONING')
-             or exists (select 1 from savepoints s where s.deployment_id = d.id and s.state = 'STARTED')
-          order by c.rest_url, d.id",
-    )
-    .fetch_all(&state.db.pool)
-    .await?;
-    Ok(rows)
+    state.all_tenants().deployments().active().await
 }
 
 /// Reconciles one deployment now, if no other replica holds it.
@@ -256,9 +244,10 @@ async fn ended(
     close_interval(state, d, now).await?;
     if job.state == JobState::Finished {
         set_status(state, d, Status::Finished, None, None).await?;
-        sqlx::query("update deployments set desired_state = 'CANCELLED' where id = $1 and desired_state = 'RUNNING'")
-            .bind(&d.id)
-            .execute(&state.db.pool)
+        state
+            .all_tenants()
+            .deployments()
+            .no_longer_wanted(&d.id)
             .await?;
         return Ok(());
     }
@@ -418,14 +407,11 @@ pub(super) async fn note_engine_restarts(
         Err(_) => None,
     }
     .unwrap_or_else(|| "the engine gave no cause".to_owned());
-    sqlx::query(
-        "update deployments set engine_restarts = $1, last_engine_failure = $2 where id = $3",
-    )
-    .bind(restarts)
-    .bind(&failure)
-    .bind(&d.id)
-    .execute(&state.db.pool)
-    .await?;
+    state
+        .all_tenants()
+        .deployments()
+        .record_engine_restarts(&d.id, restarts, &failure)
+        .await?;
     event(
         state,
         &d.id,
@@ -466,29 +452,25 @@ pub(super) async fn remember_checkpoint(
         .completed
         .as_ref()
         .map(|c| c.latest_ack_timestamp);
-    sqlx::query(
-        "update deployments set checkpoints_completed = $1, checkpoints_failed = $2, last_checkpoint_at = $3
-          where id = $4 and (checkpoints_completed is null or checkpoints_completed <> $1 or checkpoints_failed <> $2)",
-    )
-    .bind(i64::try_from(checkpoints.counts.completed).unwrap_or(i64::MAX))
-    .bind(i64::try_from(checkpoints.counts.failed).unwrap_or(i64::MAX))
-    .bind(completed_at)
-    .bind(&d.id)
-    .execute(&state.db.pool)
-    .await?;
+    let deployments = state.all_tenants();
+    let deployments = deployments.deployments();
+    deployments
+        .record_checkpoint_counts(
+            &d.id,
+            i64::try_from(checkpoints.counts.completed).unwrap_or(i64::MAX),
+            i64::try_from(checkpoints.counts.failed).unwrap_or(i64::MAX),
+            completed_at,
+        )
+        .await?;
     if let Some(latest) = checkpoints
         .latest
         .completed
         .filter(|c| !c.external_path.is_empty())
     {
         if d.last_checkpoint_path.as_deref() != Some(latest.external_path.as_str()) {
-            sqlx::query(
-                "update deployments set last_checkpoint_path = $1, had_state = 1 where id = $2",
-            )
-            .bind(&latest.external_path)
-            .bind(&d.id)
-            .execute(&state.db.pool)
-            .await?;
+            deployments
+                .remember_checkpoint(&d.id, &latest.external_path)
+                .await?;
         }
     }
     Ok(())
@@ -507,9 +489,10 @@ pub(super) async fn restart(
         event(state, &d.id, "failed", &message).await?;
         return set_status(state, d, Status::Failed, None, Some(&message)).await;
     }
-    sqlx::query("update deployments set restart_count = restart_count + 1, restore_mode = 'LATEST_STATE', engine_job_id = null, status = 'STARTING' where id = $1")
-        .bind(&d.id)
-        .execute(&state.db.pool)
+    state
+        .all_tenants()
+        .deployments()
+        .mark_restarting(&d.id)
         .await?;
     event(
         state,

@@ -9,23 +9,22 @@ use super::engine_error;
 use super::observe::observe;
 use super::record::{close_interval, event, load, set_status, DeploymentRow, DesiredState, Status};
 use super::submission;
+use crate::api::jobs::JobContent;
 use crate::failpoint;
 use crate::AppState;
-use store::db::{new_id, now_ms};
+use store::db::now_ms;
+use store::deployments::ContentRef;
+use store::savepoints::{InFlightRow, NewSavepoint};
+use store::ProjectScope;
 
 /// Whether a stop with savepoint of the current engine job is under way or done (the
 /// job then finishes by itself): asking again would fail on a finishing job.
 pub(super) async fn stop_requested(state: &AppState, d: &DeploymentRow) -> Result<bool, Error> {
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from savepoints
-          where deployment_id = $1 and engine_job_id = $2 and origin in ('SUSPEND', 'SUSPEND_AND_UPGRADE')
-            and state in ('STARTED', 'COMPLETED')",
-    )
-    .bind(&d.id)
-    .bind(d.engine_job_id.as_deref().unwrap_or(""))
-    .fetch_one(&state.db.pool)
-    .await?;
-    Ok(n > 0)
+    state
+        .all_tenants()
+        .savepoints()
+        .stop_requested(&d.id, d.engine_job_id.as_deref().unwrap_or(""))
+        .await
 }
 
 pub(super) async fn stop_with_savepoint(
@@ -98,29 +97,31 @@ pub async fn insert_savepoint(
     job_id: &str,
     origin: &str,
 ) -> Result<RequestedSavepoint, Error> {
-    let id = new_id();
-    // The engine's trigger ids are 16 bytes in hex, as its job ids.
-    let trigger = submission::new_job_id(submission::JOB_ID_PREFIX);
-    sqlx::query(
-        "insert into savepoints (id, deployment_id, engine_job_id, trigger_id, origin, state, created_at)
-         values ($1, $2, $3, $4, $5, 'STARTED', $6)",
-    )
-    .bind(&id)
-    .bind(deployment_id)
-    .bind(job_id)
-    .bind(&trigger)
-    .bind(origin)
-    .bind(now_ms())
-    .execute(&state.db.pool)
-    .await?;
+    let trigger = new_trigger();
+    let id = state
+        .all_tenants()
+        .savepoints()
+        .insert_started(&NewSavepoint {
+            deployment_id,
+            engine_job_id: job_id,
+            trigger_id: &trigger,
+            origin,
+        })
+        .await?;
     Ok(RequestedSavepoint { id, trigger })
 }
 
-/// Requests a recorded savepoint from the engine (a user's, not a stop): the engine's
-/// refusal fails the record; an unanswered request is asked about again by the
-/// reconciler.
+/// A new trigger id for a savepoint request.
+pub fn new_trigger() -> String {
+    // The engine's trigger ids are 16 bytes in hex, as its job ids.
+    submission::new_job_id(submission::JOB_ID_PREFIX)
+}
+
+/// Requests a recorded savepoint of one of the project's deployments from the engine
+/// (a user's, not a stop): the engine's refusal fails the record; an unanswered
+/// request is asked about again by the reconciler.
 pub async fn request_user_savepoint(
-    state: &AppState,
+    scope: &ProjectScope,
     client: &EngineClient,
     job_id: &str,
     savepoint: &RequestedSavepoint,
@@ -129,20 +130,17 @@ pub async fn request_user_savepoint(
         Ok(()) => Ok(()),
         Err(e) if e.is_transient() => Ok(()),
         Err(e) => {
-            fail_savepoint(state, &savepoint.id, &e.to_string()).await?;
+            scope
+                .savepoints()
+                .fail(&savepoint.id, &e.to_string())
+                .await?;
             Err(engine_error(e))
         }
     }
 }
 
 pub(super) async fn fail_savepoint(state: &AppState, id: &str, reason: &str) -> Result<(), Error> {
-    sqlx::query("update savepoints set state = 'FAILED', failure = $1, completed_at = $2 where id = $3 and state = 'STARTED'")
-        .bind(reason)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
+    state.all_tenants().savepoints().fail(id, reason).await
 }
 
 /// Completes or fails the savepoints in flight, and carries out what waited on them.
@@ -230,17 +228,19 @@ pub(super) async fn settle_savepoints(
     client: &EngineClient,
     mut d: DeploymentRow,
 ) -> Result<(DeploymentRow, SavepointsInFlight), Error> {
-    let pending: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-        "select id, engine_job_id, trigger_id, origin, created_at from savepoints where deployment_id = $1 and state = 'STARTED' order by id",
-    )
-    .bind(&d.id)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let pending = state.all_tenants().savepoints().in_flight(&d.id).await?;
     let mut flight = SavepointsInFlight {
         had_pending: !pending.is_empty(),
         still_pending: false,
     };
-    for (id, job_id, trigger, origin, requested_at) in pending {
+    for InFlightRow {
+        id,
+        engine_job_id: job_id,
+        trigger_id: trigger,
+        origin,
+        created_at: requested_at,
+    } in pending
+    {
         let outcome =
             match savepoint_outcome(state, client, &d, &job_id, &trigger, &origin, requested_at)
                 .await
@@ -256,24 +256,15 @@ pub(super) async fn settle_savepoints(
             Ok(location) => {
                 failpoint::hit(failpoint::SAVEPOINT_COMPLETED);
                 let stopped = matches!(origin.as_str(), "SUSPEND" | "SUSPEND_AND_UPGRADE");
-                let mut tx = state.db.begin_write().await?;
-                sqlx::query("update savepoints set state = 'COMPLETED', location = $1, completed_at = $2 where id = $3")
-                    .bind(&location)
-                    .bind(now_ms())
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
+                let mut write = state.all_tenants().write().await?;
+                write.savepoints().complete(&id, &location).await?;
                 // A job stopped with a savepoint ends FINISHED, and the engine discards
                 // its checkpoints then: the savepoint is its state from now on.
-                sqlx::query(if stopped {
-                    "update deployments set had_state = 1, last_checkpoint_path = null where id = $1"
-                } else {
-                    "update deployments set had_state = 1 where id = $1"
-                })
-                .bind(&d.id)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
+                write
+                    .deployments()
+                    .record_savepoint_state(&d.id, stopped)
+                    .await?;
+                write.commit().await?;
                 if stopped {
                     d.last_checkpoint_path = None;
                 }
@@ -301,17 +292,17 @@ pub(super) async fn settle_savepoints(
                 event(state, &d.id, "savepoint_failed", &message).await?;
                 // A stop whose savepoint failed leaves the job running: say so, and want it running.
                 if origin == "SUSPEND" && alive {
-                    sqlx::query("update deployments set desired_state = 'RUNNING', last_error = $1 where id = $2 and desired_state = 'SUSPENDED'")
-                        .bind(&message)
-                        .bind(&d.id)
-                        .execute(&state.db.pool)
+                    state
+                        .all_tenants()
+                        .deployments()
+                        .resume_after_failed_stop(&d.id, &message)
                         .await?;
                     d.desired_state = DesiredState::Running;
                 } else if origin == "SUSPEND_AND_UPGRADE" {
-                    sqlx::query("update deployments set pending_version = null, last_error = $1 where id = $2")
-                        .bind(&message)
-                        .bind(&d.id)
-                        .execute(&state.db.pool)
+                    state
+                        .all_tenants()
+                        .deployments()
+                        .drop_pending_upgrade(&d.id, &message)
                         .await?;
                     d.pending_version = None;
                 }
@@ -331,27 +322,29 @@ pub(super) async fn apply_upgrade(
     let Some(version) = d.pending_version else {
         return Ok(d);
     };
-    let mut tx = state.db.begin_write().await?;
-    let content = crate::api::versions::fetch_version(&mut tx, &d.job_id, version)
+    let mut write = state.all_tenants().write().await?;
+    let content: JobContent = write
+        .deployments()
+        .job_version(&d.job_id, version)
         .await?
-        .content;
-    let (kind, sql, artifact, entry, args) = content.columns();
-    sqlx::query(
-        "update deployments set job_version = $1, kind = $2, sql_text = $3, artifact_id = $4, entry_class = $5, args = $6,
-                pending_version = null, restore_mode = 'FROM_SAVEPOINT', restore_savepoint_id = $7, engine_job_id = null
-          where id = $8",
-    )
-    .bind(version)
-    .bind(kind)
-    .bind(sql)
-    .bind(artifact)
-    .bind(entry)
-    .bind(&args)
-    .bind(savepoint_id)
-    .bind(&d.id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+        .into();
+    let (kind, sql_text, artifact_id, entry_class, args) = content.columns();
+    write
+        .deployments()
+        .apply_upgrade(
+            &d.id,
+            version,
+            ContentRef {
+                kind,
+                sql_text,
+                artifact_id,
+                entry_class,
+                args: args.as_deref(),
+            },
+            savepoint_id,
+        )
+        .await?;
+    write.commit().await?;
     close_interval(state, &d, now_ms()).await?;
     event(
         state,

@@ -12,12 +12,13 @@ use engine_client::{EngineClient, EngineError};
 use rand::RngCore;
 use store::Error;
 
-use super::record::{event, load, set_status, DeploymentRow, RestoreMode, Status};
+use super::record::{content, event, load, set_status, DeploymentRow, RestoreMode, Status};
 use super::runner;
 use crate::api::jobs::JobContent;
 use crate::failpoint;
 use crate::AppState;
 use store::db::now_ms;
+use store::deployments::Submission;
 
 /// Recorded, not yet acknowledged by the engine.
 pub const INTENDED: &str = "INTENDED";
@@ -40,13 +41,7 @@ pub async fn job_id_prefix(state: &AppState) -> Result<String, Error> {
     }
     let mut tag = [0_u8; 4];
     rand::thread_rng().fill_bytes(&mut tag);
-    sqlx::query("insert into installation (singleton, tag) values (1, $1) on conflict do nothing")
-        .bind(hex::encode(tag))
-        .execute(&state.db.pool)
-        .await?;
-    let (tag,): (String,) = sqlx::query_as("select tag from installation where singleton = 1")
-        .fetch_one(&state.db.pool)
-        .await?;
+    let tag = store::deployments::installation_tag(&state.db, &hex::encode(tag)).await?;
     let prefix = format!("{JOB_ID_PREFIX}{tag}");
     Ok(state.engines.job_id_prefix.get_or_init(|| prefix).clone())
 }
@@ -77,31 +72,24 @@ pub async fn submit(
     }
     let job_id = new_job_id(&job_id_prefix(state).await?);
     let now = now_ms();
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query(
-        "insert into engine_jobs (id, deployment_id, cluster_id, job_version, restore_path, state, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&job_id)
-    .bind(&d.id)
-    .bind(&d.cluster_id)
-    .bind(d.job_version)
-    .bind(&restore)
-    .bind(INTENDED)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "update deployments set engine_job_id = $1, status = 'STARTING', last_error = null, engine_restarts = 0,
-                updated_at = $2
-          where id = $3",
-    )
-    .bind(&job_id)
-    .bind(now)
-    .bind(&d.id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let mut write = state.all_tenants().write().await?;
+    write
+        .deployments()
+        .record_submission(&Submission {
+            job_id: &job_id,
+            deployment_id: &d.id,
+            cluster_id: &d.cluster_id,
+            job_version: d.job_version,
+            restore_path: restore.as_deref(),
+            state: INTENDED,
+            created_at: now,
+        })
+        .await?;
+    write
+        .deployments()
+        .mark_starting(&d.id, &job_id, now)
+        .await?;
+    write.commit().await?;
     let mut d = d.clone();
     d.status = Status::Starting;
     d.engine_job_id = Some(job_id);
@@ -120,7 +108,7 @@ pub async fn send(state: &AppState, client: &EngineClient, d: &DeploymentRow) ->
     };
     let restore = d.intent_restore_path.clone();
     let parallelism = u32::try_from(d.parallelism).ok();
-    let submitted = match d.content() {
+    let submitted = match content(d) {
         JobContent::Sql { sql } => {
             let (Some(runner), Ok(analysis)) =
                 (&state.sql_runner, engine_client::script::analyze(&sql))
@@ -192,9 +180,10 @@ pub async fn send(state: &AppState, client: &EngineClient, d: &DeploymentRow) ->
         {
             let path = restore.unwrap_or_default();
             mark(state, &job_id, REFUSED).await?;
-            sqlx::query("update deployments set last_checkpoint_path = null, engine_job_id = null where id = $1")
-                .bind(&d.id)
-                .execute(&state.db.pool)
+            state
+                .all_tenants()
+                .deployments()
+                .forget_checkpoint(&d.id)
                 .await?;
             event(
                 state,
@@ -225,23 +214,15 @@ pub async fn confirm(state: &AppState, d: &DeploymentRow) -> Result<(), Error> {
     let Some(job_id) = &d.engine_job_id else {
         return Ok(());
     };
-    let confirmed = sqlx::query(
-        "update engine_jobs set state = $1, submitted_at = $2 where id = $3 and state = $4",
-    )
-    .bind(SUBMITTED)
-    .bind(now_ms())
-    .bind(job_id)
-    .bind(INTENDED)
-    .execute(&state.db.pool)
-    .await?;
-    if confirmed.rows_affected() == 0 {
+    let deployments = state.all_tenants();
+    let deployments = deployments.deployments();
+    if !deployments
+        .confirm_submission(job_id, SUBMITTED, INTENDED)
+        .await?
+    {
         return Ok(());
     }
-    sqlx::query("update deployments set last_error = null where id = $1 and engine_job_id = $2")
-        .bind(&d.id)
-        .bind(job_id)
-        .execute(&state.db.pool)
-        .await?;
+    deployments.clear_error(&d.id, job_id).await?;
     let from = d
         .intent_restore_path
         .as_deref()
@@ -265,20 +246,18 @@ pub async fn abandon(state: &AppState, d: &DeploymentRow) -> Result<(), Error> {
         return Ok(());
     };
     mark(state, job_id, ABANDONED).await?;
-    sqlx::query("update deployments set engine_job_id = null where id = $1 and engine_job_id = $2")
-        .bind(&d.id)
-        .bind(job_id)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
+    state
+        .all_tenants()
+        .deployments()
+        .drop_engine_job(&d.id, job_id)
+        .await
 }
 
 async fn mark(state: &AppState, job_id: &str, to: &str) -> Result<(), Error> {
-    sqlx::query("update engine_jobs set state = $1 where id = $2 and state = $3")
-        .bind(to)
-        .bind(job_id)
-        .bind(INTENDED)
-        .execute(&state.db.pool)
+    state
+        .all_tenants()
+        .deployments()
+        .mark_submission(job_id, to, INTENDED)
         .await?;
     Ok(())
 }
@@ -295,7 +274,7 @@ async fn refuse(state: &AppState, d: &DeploymentRow, message: &str) -> Result<()
 
 /// Whether this server can run the deployment's content at all.
 fn runnable(state: &AppState, d: &DeploymentRow) -> Result<(), String> {
-    let JobContent::Sql { sql } = d.content() else {
+    let JobContent::Sql { sql } = content(d) else {
         return Ok(());
     };
     if state.sql_runner.is_none() {
@@ -320,13 +299,8 @@ async fn restore_point(
     d: &DeploymentRow,
 ) -> Result<Result<Option<String>, String>, Error> {
     let empty_allowed = d.allow_empty_state == 1;
-    let newest_savepoint: Option<(String, i64)> = sqlx::query_as(
-        "select location, created_at from savepoints where deployment_id = $1 and state = 'COMPLETED' and location is not null
-          order by created_at desc, id desc limit 1",
-    )
-    .bind(&d.id)
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let all = state.all_tenants();
+    let newest_savepoint = all.savepoints().newest_completed(&d.id).await?;
     Ok(match d.restore_mode {
         RestoreMode::None => Ok(None),
         RestoreMode::LatestSavepoint => match newest_savepoint {
@@ -338,13 +312,10 @@ async fn restore_point(
             ),
         },
         RestoreMode::FromSavepoint => {
-            let row: Option<(String, Option<String>)> = sqlx::query_as(
-                "select state, location from savepoints where id = $1 and deployment_id = $2",
-            )
-            .bind(d.restore_savepoint_id.as_deref().unwrap_or(""))
-            .bind(&d.id)
-            .fetch_optional(&state.db.pool)
-            .await?;
+            let row = all
+                .savepoints()
+                .state_of(d.restore_savepoint_id.as_deref().unwrap_or(""), &d.id)
+                .await?;
             match row {
                 Some((s, Some(location))) if s == "COMPLETED" => Ok(Some(location)),
                 _ => Err("the chosen savepoint is not a completed savepoint of this deployment".to_owned()),
@@ -354,11 +325,7 @@ async fn restore_point(
         RestoreMode::LatestState => {
             let checkpoint: Option<(String, i64)> = match &d.last_checkpoint_path {
                 Some(path) => {
-                    let (at,): (Option<i64>,) =
-                        sqlx::query_as("select last_checkpoint_at from deployments where id = $1")
-                            .bind(&d.id)
-                            .fetch_one(&state.db.pool)
-                            .await?;
+                    let at = all.deployments().last_checkpoint_at(&d.id).await?;
                     Some((path.clone(), at.unwrap_or(0)))
                 }
                 None => None,

@@ -18,16 +18,16 @@ use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::clusters::visible_cluster;
-use super::jobs::fetch_job;
+use super::jobs::{fetch_job, JobContent};
 use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::engine::engine_error;
-use crate::engine::record::{self, DeploymentRow, DesiredState, Status, DEPLOYMENT_SELECT};
+use crate::engine::record::{self, DeploymentRow, DesiredState, Status};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
-use store::db::{new_id, now_ms};
+use store::deployments::{ContentRef, NewDeployment};
 use store::names::Name;
 
 pub(super) const MAX_PARALLELISM: i64 = 64;
@@ -104,19 +104,11 @@ impl From<DeploymentRow> for Deployment {
 }
 
 pub(crate) async fn fetch(
-    state: &AppState,
+    _state: &AppState,
     access: &crate::access::ProjectAccess,
     id: &str,
 ) -> Result<DeploymentRow, Error> {
-    let row: Option<DeploymentRow> = sqlx::query_as(&format!(
-        "{DEPLOYMENT_SELECT} where d.id = $1 and d.project_id = $2 and p.account_id = $3"
-    ))
-    .bind(id)
-    .bind(access.project_id())
-    .bind(access.account().as_str())
-    .fetch_optional(&state.db.pool)
-    .await?;
-    row.ok_or_else(|| Error::not_found("deployment"))
+    access.scope().deployments().get(id).await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -137,7 +129,6 @@ pub struct DeploymentsQuery {
 #[utoipa::path(get, path = "/projects/{project_id}/deployments", tag = "deployments", params(("project_id" = String, Path), DeploymentsQuery),
     responses((status = 200, body = Paginated<Deployment>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_deployments(
-    State(state): State<AppState>,
     access: ProjectGuard<can::Read>,
     Query(q): Query<DeploymentsQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Deployment>>> {
@@ -153,19 +144,11 @@ pub async fn list_deployments(
             Error::invalid("status", format!("status is one of {}", names.join(", "))).into(),
         );
     }
-    let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
-        "{DEPLOYMENT_SELECT} where d.project_id = $1 and p.account_id = $2 and d.id > $3
-            and ($5 = '' or d.job_id = $5) and ($6 = '' or d.status = $6)
-          order by d.id limit $4"
-    ))
-    .bind(access.project_id())
-    .bind(access.account().as_str())
-    .bind(&page.after)
-    .bind(page.limit + 1)
-    .bind(q.job_id.unwrap_or_default())
-    .bind(&status)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access
+        .scope()
+        .deployments()
+        .list(&page, &q.job_id.unwrap_or_default(), &status)
+        .await?;
     Ok(JsonResponse(Paginated::from_rows(
         rows.into_iter().map(Deployment::from).collect(),
         &page,
@@ -246,17 +229,9 @@ pub async fn create_deployment(
         None => return Err(Error::invalid("version", "the job has no saved version; save one first (deployments run saved versions, not drafts)").into()),
     };
     let mut write = access.scope().write().await?;
-    crate::product_forms::ensure_engine_allows(write.tx(), &cluster_id, false).await?;
-    let content = crate::api::versions::fetch_version(write.tx(), &job.id, version)
-        .await?
-        .content;
-    let (taken,): (i64,) =
-        sqlx::query_as("select count(*) from deployments where project_id = $1 and name = $2")
-            .bind(access.project_id())
-            .bind(name.as_str())
-            .fetch_one(&mut **write.tx())
-            .await?;
-    if taken > 0 {
+    crate::product_forms::ensure_engine_allows(&mut write, &cluster_id, false).await?;
+    let content: JobContent = write.versions().get(&job.id, version).await?.content.into();
+    if write.deployments().name_taken(name.as_str()).await? {
         return Err(Error::already_exists(
             "name",
             format!(
@@ -266,34 +241,28 @@ pub async fn create_deployment(
         )
         .into());
     }
-    let (kind, sql, artifact, entry, args) = content.columns();
-    let id = new_id();
-    let now = now_ms();
-    sqlx::query(
-        "insert into deployments (id, project_id, job_id, name, job_version, kind, sql_text, artifact_id, entry_class, args,
-                                  cluster_id, parallelism, cu_per_task_milli, desired_state, status, restore_mode,
-                                  restart_count, revision, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'CANCELLED', 'CREATED', 'NONE', 0, 1, $14, $14)",
-    )
-    .bind(&id)
-    .bind(access.project_id())
-    .bind(&job.id)
-    .bind(name.as_str())
-    .bind(version)
-    .bind(kind)
-    .bind(sql)
-    .bind(artifact)
-    .bind(entry)
-    .bind(&args)
-    .bind(&cluster_id)
-    .bind(parallelism)
-    .bind(cu_per_task)
-    .bind(now)
-    .execute(&mut **write.tx())
-    .await?;
+    let (kind, sql_text, artifact_id, entry_class, args) = content.columns();
+    let id = write
+        .deployments()
+        .insert(&NewDeployment {
+            job_id: &job.id,
+            name: name.as_str(),
+            job_version: version,
+            content: ContentRef {
+                kind,
+                sql_text,
+                artifact_id,
+                entry_class,
+                args: args.as_deref(),
+            },
+            cluster_id: &cluster_id,
+            parallelism,
+            cu_per_task_milli: cu_per_task,
+        })
+        .await?;
     write.commit().await?;
-    record::event(
-        &state,
+    record::project_event(
+        access.scope(),
         &id,
         "created",
         &format!("version {version} of job `{}`", job.name),
@@ -336,12 +305,7 @@ pub async fn delete_deployment(
         .into());
     }
     // Its savepoints' files go first: a record is never dropped while its files may exist.
-    let savepoints: Vec<(String, String)> = sqlx::query_as(
-        "select id, location from savepoints where deployment_id = $1 and location is not null",
-    )
-    .bind(&d.id)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let savepoints = access.scope().savepoints().with_files(&d.id).await?;
     if !savepoints.is_empty() {
         let client = state.engines.client(&d.rest_url)?;
         for (id, location) in savepoints {
@@ -349,19 +313,10 @@ pub async fn delete_deployment(
                 .dispose_savepoint(&location, std::time::Duration::from_secs(60))
                 .await
                 .map_err(engine_error)?;
-            sqlx::query("delete from savepoints where id = $1")
-                .bind(&id)
-                .execute(&state.db.pool)
-                .await?;
+            access.scope().savepoints().delete(&id).await?;
         }
     }
-    let deleted = sqlx::query(
-        "delete from deployments where id = $1 and desired_state <> 'RUNNING' and engine_job_id is null",
-    )
-    .bind(&d.id)
-    .execute(&state.db.pool)
-    .await?;
-    if deleted.rows_affected() == 0 {
+    if !access.scope().deployments().delete_stopped(&d.id).await? {
         return Err(Error::conflict(
             "deployment_active",
             "stop the deployment first; it is running or stopping",

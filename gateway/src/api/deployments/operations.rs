@@ -16,6 +16,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
 use store::db::now_ms;
+use store::ProjectWrite;
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
@@ -57,14 +58,7 @@ pub async fn start_deployment(
             let sp = body.savepoint_id.as_deref().ok_or_else(|| {
                 Error::invalid("savepoint_id", "FROM_SAVEPOINT needs savepoint_id")
             })?;
-            let (n,): (i64,) = sqlx::query_as(
-                "select count(*) from savepoints where id = $1 and deployment_id = $2 and state = 'COMPLETED'",
-            )
-            .bind(sp)
-            .bind(&d.id)
-            .fetch_one(&state.db.pool)
-            .await?;
-            if n == 0 {
+            if !access.scope().savepoints().is_completed(sp, &d.id).await? {
                 return Err(Error::invalid(
                     "savepoint_id",
                     "savepoint_id names no completed savepoint of this deployment",
@@ -73,12 +67,7 @@ pub async fn start_deployment(
             }
         }
     }
-    let (saved,): (i64,) = sqlx::query_as(
-        "select count(*) from savepoints where deployment_id = $1 and state = 'COMPLETED'",
-    )
-    .bind(&d.id)
-    .fetch_one(&state.db.pool)
-    .await?;
+    let saved = access.scope().savepoints().completed_count(&d.id).await?;
     if !body.allow_empty_state {
         let has_state = saved > 0 || d.last_checkpoint_path.is_some();
         match mode {
@@ -107,26 +96,22 @@ pub async fn start_deployment(
     // One transaction under the project's lock: the capacity check and the start
     // cannot interleave with another start, so racing starts cannot exceed it.
     let mut write = access.scope().write().await?;
-    crate::balance::ensure_not_in_arrears(write.tx(), access.account().as_str()).await?;
-    crate::product_forms::ensure_engine_allows(write.tx(), &d.cluster_id, true).await?;
-    crate::product_forms::ensure_allowed(write.tx(), access.project_id(), lifecycle::Action::Run)
-        .await?;
-    ensure_capacity(write.tx(), &d).await?;
+    crate::balance::ensure_not_in_arrears(&mut write).await?;
+    crate::product_forms::ensure_engine_allows(&mut write, &d.cluster_id, true).await?;
+    crate::product_forms::ensure_allowed(&mut write, lifecycle::Action::Run).await?;
+    ensure_capacity(&mut write, &d).await?;
     // Only one start wins: the others see it already wanting to run. A deployment whose
     // job failed (restarts used up) still wants to run and may be started again.
-    let started = sqlx::query(
-        "update deployments set desired_state = 'RUNNING', status = 'STARTING', restore_mode = $1, restore_savepoint_id = $2,
-                restart_count = 0, last_error = null, allow_empty_state = $3, revision = revision + 1, updated_at = $4
-          where id = $5 and (desired_state <> 'RUNNING' or status = 'FAILED') and engine_job_id is null",
-    )
-    .bind(mode)
-    .bind(&body.savepoint_id)
-    .bind(i64::from(body.allow_empty_state))
-    .bind(now_ms())
-    .bind(&d.id)
-    .execute(&mut **write.tx())
-    .await?;
-    if started.rows_affected() == 0 {
+    let started = write
+        .deployments()
+        .start(
+            &d.id,
+            mode,
+            body.savepoint_id.as_deref(),
+            body.allow_empty_state,
+        )
+        .await?;
+    if !started {
         return Err(Error::conflict(
             "deployment_active",
             "the deployment is already running, starting or stopping",
@@ -134,7 +119,13 @@ pub async fn start_deployment(
         .into());
     }
     write.commit().await?;
-    record::event(&state, &d.id, "start", &format!("start requested ({mode})")).await?;
+    record::project_event(
+        access.scope(),
+        &d.id,
+        "start",
+        &format!("start requested ({mode})"),
+    )
+    .await?;
     kick(&state, &d.id);
     Ok((
         StatusCode::ACCEPTED,
@@ -144,11 +135,11 @@ pub async fn start_deployment(
 
 /// A subscription project's running deployments may hold at most its purchased CU
 /// (with any temporary upgrade open now).
-async fn ensure_capacity(tx: &mut store::db::Tx, d: &DeploymentRow) -> Result<(), Error> {
-    let Some(purchased) = crate::capacity::purchased(tx, &d.project_id, now_ms()).await? else {
+async fn ensure_capacity(write: &mut ProjectWrite, d: &DeploymentRow) -> Result<(), Error> {
+    let Some(purchased) = write.capacity().purchased(now_ms()).await? else {
         return Ok(()); // pay-as-you-go: billed for what runs
     };
-    let in_use = crate::capacity::in_use(tx, &d.project_id, Some(&d.id)).await?;
+    let in_use = write.capacity().in_use(Some(&d.id)).await?;
     let needed = d.cu_milli();
     let total = purchased.total();
     if in_use + needed > total {
@@ -204,22 +195,13 @@ pub async fn stop_deployment(
             .into())
         }
     };
-    let stopped = sqlx::query(
-        "update deployments set desired_state = $1, pending_version = null, revision = revision + 1, updated_at = $2
-          where id = $3 and desired_state = 'RUNNING'",
-    )
-    .bind(desired)
-    .bind(now_ms())
-    .bind(&d.id)
-    .execute(&state.db.pool)
-    .await?;
-    if stopped.rows_affected() == 0 {
+    if !access.scope().deployments().stop(&d.id, desired).await? {
         return Err(
             Error::conflict("deployment_not_running", "the deployment is not running").into(),
         );
     }
-    record::event(
-        &state,
+    record::project_event(
+        access.scope(),
         &d.id,
         "stop",
         &format!("stop requested ({desired})"),
@@ -250,27 +232,20 @@ pub async fn upgrade_deployment(
     Json(body): Json<UpgradeDeployment>,
 ) -> ApiResult<(StatusCode, JsonResponse<Deployment>)> {
     let d = fetch(&state, &access, &deployment_id).await?;
-    let mut tx = state.db.begin_write().await?;
-    crate::api::versions::fetch_version(&mut tx, &d.job_id, body.version).await?;
-    let upgraded = sqlx::query(
-        "update deployments set pending_version = $1, revision = revision + 1, updated_at = $2
-          where id = $3 and desired_state = 'RUNNING' and status = 'RUNNING' and pending_version is null",
-    )
-    .bind(body.version)
-    .bind(now_ms())
-    .bind(&d.id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    if upgraded.rows_affected() == 0 {
+    let upgraded = access
+        .scope()
+        .deployments()
+        .request_upgrade(&d.id, &d.job_id, body.version)
+        .await?;
+    if !upgraded {
         return Err(Error::conflict(
             "deployment_not_running",
             "only a running deployment without an upgrade in progress can be upgraded",
         )
         .into());
     }
-    record::event(
-        &state,
+    record::project_event(
+        access.scope(),
         &d.id,
         "upgrade",
         &format!("upgrade to version {} requested", body.version),

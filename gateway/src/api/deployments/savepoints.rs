@@ -14,11 +14,12 @@ use crate::api::rfc3339;
 use crate::engine::engine_error;
 use crate::engine::reconciler::kick;
 use crate::engine::record::{self, DesiredState, Status};
-use crate::engine::savepoints::{insert_savepoint, request_user_savepoint};
+use crate::engine::savepoints::{new_trigger, request_user_savepoint, RequestedSavepoint};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use store::savepoints::{NewSavepoint, SavepointRow};
 
 #[derive(Serialize, ToSchema)]
 pub struct Savepoint {
@@ -34,29 +35,18 @@ pub struct Savepoint {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-type SavepointRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<i64>,
-);
-
-fn savepoint_from_row(
-    (id, engine_job_id, origin, state, location, failure, created, completed): SavepointRow,
-) -> Savepoint {
-    Savepoint {
-        id,
-        engine_job_id,
-        origin,
-        state,
-        location,
-        failure,
-        created_at: rfc3339(created),
-        completed_at: completed.map(rfc3339),
+impl From<SavepointRow> for Savepoint {
+    fn from(row: SavepointRow) -> Self {
+        Savepoint {
+            id: row.id,
+            engine_job_id: row.engine_job_id,
+            origin: row.origin,
+            state: row.state,
+            location: row.location,
+            failure: row.failure,
+            created_at: rfc3339(row.created_at),
+            completed_at: row.completed_at.map(rfc3339),
+        }
     }
 }
 
@@ -71,17 +61,9 @@ pub async fn list_savepoints(
 ) -> ApiResult<JsonResponse<Paginated<Savepoint>>> {
     let page = q.page()?;
     let d = fetch(&state, &access, &deployment_id).await?;
-    let rows: Vec<SavepointRow> = sqlx::query_as(
-        "select id, engine_job_id, origin, state, location, failure, created_at, completed_at
-           from savepoints where deployment_id = $1 and id > $2 order by id limit $3",
-    )
-    .bind(&d.id)
-    .bind(&page.after)
-    .bind(page.limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access.scope().savepoints().list(&d.id, &page).await?;
     Ok(JsonResponse(Paginated::from_rows(
-        rows.into_iter().map(savepoint_from_row).collect(),
+        rows.into_iter().map(Savepoint::from).collect(),
         &page,
         |s| &s.id,
     )))
@@ -104,18 +86,24 @@ pub async fn trigger_savepoint(
     };
     let client = state.engines.client(&d.rest_url)?;
     // Recorded before the engine is asked, under the trigger id the request carries.
-    let savepoint = insert_savepoint(&state, &d.id, job_id, "USER_REQUEST").await?;
-    request_user_savepoint(&state, &client, job_id, &savepoint).await?;
+    let trigger = new_trigger();
+    let id = access
+        .scope()
+        .savepoints()
+        .insert_started(&NewSavepoint {
+            deployment_id: &d.id,
+            engine_job_id: job_id,
+            trigger_id: &trigger,
+            origin: "USER_REQUEST",
+        })
+        .await?;
+    let savepoint = RequestedSavepoint { id, trigger };
+    request_user_savepoint(access.scope(), &client, job_id, &savepoint).await?;
     let id = savepoint.id;
-    record::event(&state, &d.id, "savepoint", "savepoint requested").await?;
+    record::project_event(access.scope(), &d.id, "savepoint", "savepoint requested").await?;
     kick(&state, &d.id);
-    let row: SavepointRow = sqlx::query_as(
-        "select id, engine_job_id, origin, state, location, failure, created_at, completed_at from savepoints where id = $1",
-    )
-    .bind(&id)
-    .fetch_one(&state.db.pool)
-    .await?;
-    Ok((StatusCode::ACCEPTED, JsonResponse(savepoint_from_row(row))))
+    let row = access.scope().savepoints().get(&id).await?;
+    Ok((StatusCode::ACCEPTED, JsonResponse(row.into())))
 }
 
 /// Disposes of a savepoint's files on the engine, then forgets it. A savepoint a
@@ -129,13 +117,11 @@ pub async fn delete_savepoint(
     Path((_project_id, deployment_id, savepoint_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let d = fetch(&state, &access, &deployment_id).await?;
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
-        "select state, location from savepoints where id = $1 and deployment_id = $2",
-    )
-    .bind(&savepoint_id)
-    .bind(&d.id)
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let row = access
+        .scope()
+        .savepoints()
+        .state_of(&savepoint_id, &d.id)
+        .await?;
     let (sp_state, location) = row.ok_or_else(|| Error::not_found("savepoint"))?;
     if sp_state == "STARTED" {
         return Err(Error::conflict(
@@ -162,12 +148,9 @@ pub async fn delete_savepoint(
             .await
             .map_err(engine_error)?;
     }
-    sqlx::query("delete from savepoints where id = $1")
-        .bind(&savepoint_id)
-        .execute(&state.db.pool)
-        .await?;
-    record::event(
-        &state,
+    access.scope().savepoints().delete(&savepoint_id).await?;
+    record::project_event(
+        access.scope(),
         &d.id,
         "savepoint",
         "savepoint disposed of and deleted",
