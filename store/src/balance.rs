@@ -208,12 +208,6 @@ impl ArrearsWrites<'_> {
     }
 }
 
-/// Since when the account has been in arrears, if it is (for callers holding a bare
-/// transaction).
-pub async fn arrears_of(conn: &mut AnyConnection, account_id: &str) -> Result<Option<i64>, Error> {
-    arrears_since(conn, account_id).await
-}
-
 /// An account with bills unpaid past the grace period, not yet in arrears.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OverdueAccountRow {
