@@ -1,6 +1,7 @@
 //! Reading an account's audit log (it is written by the HTTP edge's audit layer, in the
 //! transaction of the mutation it records).
 
+use crate::db::{Db, Tx};
 use crate::scope::AccountScope;
 use crate::{Error, Page};
 
@@ -66,4 +67,68 @@ impl Audit<'_> {
         .fetch_all(&scope.db().pool)
         .await?)
     }
+}
+
+/// An audit row to write.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAuditRow<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub project_id: Option<&'a str>,
+    pub actor_user_id: &'a str,
+    pub actor_credential: &'a str,
+    pub action: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub outcome: &'a str,
+    pub status: i64,
+    pub request_id: &'a str,
+    pub created_at: i64,
+}
+
+const INSERT: &str =
+    "insert into audit_log (id, account_id, project_id, actor_user_id, actor_credential, action,
+                                          method, path, outcome, status, request_id, created_at)
+                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// What [`file_in`] returns: the result [`crate::db::WriteHook::file_in`] expects.
+pub type Filed<'a> = futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>>;
+
+fn bind<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    row: &NewAuditRow<'q>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(row.id)
+        .bind(row.account_id)
+        .bind(row.project_id)
+        .bind(row.actor_user_id)
+        .bind(row.actor_credential)
+        .bind(row.action)
+        .bind(row.method)
+        .bind(row.path)
+        .bind(row.outcome)
+        .bind(row.status)
+        .bind(row.request_id)
+        .bind(row.created_at)
+}
+
+/// Files `row` inside `tx` unless a row with its id is already there (a repeat does
+/// nothing): for the write hook that files a request's row in its first write
+/// transaction.
+pub fn file_in<'a>(tx: &'a mut Tx, row: NewAuditRow<'a>) -> Filed<'a> {
+    Box::pin(async move {
+        let sql = format!("{INSERT} on conflict (id) do nothing");
+        bind(sqlx::query(&sql), &row).execute(&mut **tx).await?;
+        Ok(())
+    })
+}
+
+/// Writes `row`, or only its outcome and status if a transaction already filed it.
+pub async fn write(db: &Db, row: &NewAuditRow<'_>) -> Result<(), Error> {
+    let sql = format!(
+        "{INSERT} on conflict (id) do update set outcome = excluded.outcome, status = excluded.status"
+    );
+    bind(sqlx::query(&sql), row).execute(&db.pool).await?;
+    Ok(())
 }

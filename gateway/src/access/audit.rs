@@ -25,6 +25,7 @@ use axum::response::Response;
 use tower_http::request_id::RequestId;
 
 use crate::AppState;
+use store::audit::NewAuditRow;
 use store::db::{new_id, now_ms};
 
 /// Filled by authentication so the middleware knows who acted.
@@ -83,40 +84,31 @@ pub struct Pending {
     created_at: i64,
 }
 
-const INSERT: &str =
-    "insert into audit_log (id, account_id, project_id, actor_user_id, actor_credential, action,
-                                          method, path, outcome, status, request_id, created_at)
-                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-
 /// Files the request's audit row inside each write transaction its handler begins
 /// (once: a repeat does nothing); before authentication it files nothing.
 impl store::db::WriteHook for Pending {
-    fn file_in<'a>(
-        &'a self,
-        tx: &'a mut store::db::Tx,
-    ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>> {
-        Box::pin(async move {
-            let Some(actor) = self.slot.0.get() else {
-                return Ok(());
-            };
-            // Status 0 until the answer is known; the outcome is success if this commits.
-            sqlx::query(&format!("{INSERT} on conflict (id) do nothing"))
-                .bind(&self.id)
-                .bind(&actor.account_id)
-                .bind(&self.project_id)
-                .bind(&actor.user_id)
-                .bind(&actor.credential)
-                .bind(&self.action)
-                .bind(self.method.as_str())
-                .bind(&self.path)
-                .bind("success")
-                .bind(0_i64)
-                .bind(&self.request_id)
-                .bind(self.created_at)
-                .execute(&mut **tx)
-                .await?;
-            Ok(())
-        })
+    fn file_in<'a>(&'a self, tx: &'a mut store::db::Tx) -> store::audit::Filed<'a> {
+        let Some(actor) = self.slot.0.get() else {
+            return Box::pin(async { Ok(()) });
+        };
+        // Status 0 until the answer is known; the outcome is success if this commits.
+        store::audit::file_in(
+            tx,
+            NewAuditRow {
+                id: &self.id,
+                account_id: &actor.account_id,
+                project_id: self.project_id.as_deref(),
+                actor_user_id: &actor.user_id,
+                actor_credential: &actor.credential,
+                action: &self.action,
+                method: self.method.as_str(),
+                path: &self.path,
+                outcome: "success",
+                status: 0,
+                request_id: &self.request_id,
+                created_at: self.created_at,
+            },
+        )
     }
 }
 
@@ -234,22 +226,23 @@ impl Entry<'_> {
     async fn write_as(&self, state: &AppState, id: &str, now: i64) {
         let mut delay = Duration::from_millis(20);
         for attempt in 1..=4 {
-            let written = sqlx::query(&format!(
-                "{INSERT} on conflict (id) do update set outcome = excluded.outcome, status = excluded.status"
-            ))
-            .bind(id)
-            .bind(&self.actor.account_id)
-            .bind(&self.project_id)
-            .bind(&self.actor.user_id)
-            .bind(&self.actor.credential)
-            .bind(&self.action)
-            .bind(self.method)
-            .bind(self.path)
-            .bind(self.outcome)
-            .bind(self.status)
-            .bind(self.request_id)
-            .bind(now)
-            .execute(&state.db.pool)
+            let written = store::audit::write(
+                &state.db,
+                &NewAuditRow {
+                    id,
+                    account_id: &self.actor.account_id,
+                    project_id: self.project_id.as_deref(),
+                    actor_user_id: &self.actor.user_id,
+                    actor_credential: &self.actor.credential,
+                    action: &self.action,
+                    method: self.method,
+                    path: self.path,
+                    outcome: self.outcome,
+                    status: self.status,
+                    request_id: self.request_id,
+                    created_at: now,
+                },
+            )
             .await;
             match written {
                 Ok(_) => return,
