@@ -1,8 +1,9 @@
 //! API tokens: each belongs to one user in one account. Only the secret's SHA-256 is
 //! stored, with its first characters (the prefix) to recognise it by.
 
-use crate::db::{new_id, now_ms, Tx};
-use crate::scope::AccountScope;
+use crate::all_tenants::AllTenantsWrite;
+use crate::db::{new_id, now_ms, Db, Tx};
+use crate::scope::{AccountScope, AccountWrite};
 use crate::{Error, Page};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -110,4 +111,85 @@ pub async fn insert(tx: &mut Tx, account_id: &str, token: &NewToken<'_>) -> Resu
     .execute(&mut **tx)
     .await?;
     Ok(id)
+}
+
+/// The operator's commands store a token in the transaction that creates its account.
+impl AllTenantsWrite {
+    pub async fn insert_token(
+        &mut self,
+        account_id: &str,
+        token: &NewToken<'_>,
+    ) -> Result<String, Error> {
+        insert(self.tx(), account_id, token).await
+    }
+}
+
+/// An account's tokens inside its locked write transaction.
+pub struct TokenWrites<'a>(&'a mut AccountWrite);
+
+impl AccountWrite {
+    pub fn tokens(&mut self) -> TokenWrites<'_> {
+        TokenWrites(self)
+    }
+}
+
+impl TokenWrites<'_> {
+    /// Revokes every live token of `user_id` in the account.
+    pub async fn revoke_all_of(&mut self, user_id: &str, now: i64) -> Result<(), Error> {
+        let (tx, account_id) = self.0.parts();
+        sqlx::query("update api_tokens set revoked_at = $1 where account_id = $2 and user_id = $3 and revoked_at is null")
+            .bind(now)
+            .bind(account_id)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A live token presented by a request, with who it acts as.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PresentedTokenRow {
+    pub id: String,
+    pub account_id: String,
+    pub user_id: String,
+    /// The account's plan.
+    pub plan: String,
+    /// The user's role in the account.
+    pub role: String,
+    pub last_used_at: Option<i64>,
+    pub scope_project_id: Option<String>,
+    pub scope_role: Option<String>,
+}
+
+/// The live token whose secret hashes to `secret_sha256`, before any tenant is known:
+/// `None` when it is unknown, revoked, expired at `now`, or its user left the account.
+pub async fn authenticate(
+    db: &Db,
+    secret_sha256: &str,
+    now: i64,
+) -> Result<Option<PresentedTokenRow>, Error> {
+    // The join on account_members: a token stops working when its user leaves the account.
+    Ok(sqlx::query_as(
+        "select t.id, t.account_id, t.user_id, a.plan, m.role, t.last_used_at, t.scope_project_id, t.scope_role
+           from api_tokens t
+           join accounts a on a.id = t.account_id
+           join account_members m on m.account_id = t.account_id and m.user_id = t.user_id
+          where t.secret_sha256 = $1 and t.revoked_at is null
+            and (t.expires_at is null or t.expires_at > $2)",
+    )
+    .bind(secret_sha256)
+    .bind(now)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// Records that the token was used at `now`.
+pub async fn mark_used(db: &Db, token_id: &str, now: i64) -> Result<(), Error> {
+    sqlx::query("update api_tokens set last_used_at = $1 where id = $2")
+        .bind(now)
+        .bind(token_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
 }

@@ -2,7 +2,6 @@
 
 use store::Error;
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
@@ -15,8 +14,8 @@ use crate::access::{can, AccountGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
-use crate::AppState;
-use store::db::{new_id, now_ms};
+use store::db::now_ms;
+use store::invitations::{InvitationRow, NewInvitation};
 
 use super::{ensure_may_grant, INVITATION_TTL_MS};
 
@@ -35,49 +34,22 @@ pub struct Invitation {
     pub status: String,
 }
 
-type InvitationRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-);
-const INVITATION_COLUMNS: &str =
-    "id, email, role, project_id, project_role, invited_by, created_at, expires_at, accepted_at, revoked_at";
-
 fn invitation_from_row(row: InvitationRow) -> Result<Invitation, Error> {
-    let (
-        id,
-        email,
-        role,
-        project_id,
-        project_role,
-        invited_by,
-        created,
-        expires,
-        accepted,
-        revoked,
-    ) = row;
-    let status = match (accepted, revoked) {
+    let status = match (row.accepted_at, row.revoked_at) {
         (Some(_), _) => "accepted",
         (None, Some(_)) => "revoked",
-        (None, None) if expires <= now_ms() => "expired",
+        (None, None) if row.expires_at <= now_ms() => "expired",
         (None, None) => "pending",
     };
     Ok(Invitation {
-        id,
-        email,
-        role: stored(&role)?,
-        project_id,
-        project_role: project_role.as_deref().map(stored).transpose()?,
-        invited_by,
-        created_at: rfc3339(created),
-        expires_at: rfc3339(expires),
+        id: row.id,
+        email: row.email,
+        role: stored(&row.role)?,
+        project_id: row.project_id,
+        project_role: row.project_role.as_deref().map(stored).transpose()?,
+        invited_by: row.invited_by,
+        created_at: rfc3339(row.created_at),
+        expires_at: rfc3339(row.expires_at),
         status: status.to_owned(),
     })
 }
@@ -85,19 +57,11 @@ fn invitation_from_row(row: InvitationRow) -> Result<Invitation, Error> {
 #[utoipa::path(get, path = "/account/invitations", tag = "members", params(PageQuery),
     responses((status = 200, body = Paginated<Invitation>), (status = 403, body = ErrorBody)))]
 pub async fn list_invitations(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ManageMembers>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<JsonResponse<Paginated<Invitation>>> {
     let page = q.page()?;
-    let rows: Vec<InvitationRow> = sqlx::query_as(&format!(
-        "select {INVITATION_COLUMNS} from invitations where account_id = $1 and id > $2 order by id limit $3"
-    ))
-    .bind(access.account().as_str())
-    .bind(&page.after)
-    .bind(page.limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = access.scope().invitations().list(&page).await?;
     let items = rows
         .into_iter()
         .map(invitation_from_row)
@@ -122,7 +86,6 @@ pub struct CreateInvitation {
 #[utoipa::path(post, path = "/account/invitations", tag = "members", request_body = CreateInvitation,
     responses((status = 201, body = Invitation), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_invitation(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ManageMembers>,
     Json(body): Json<CreateInvitation>,
 ) -> ApiResult<(StatusCode, JsonResponse<Invitation>)> {
@@ -143,23 +106,10 @@ pub async fn create_invitation(
             )
         }
     };
-    let account = access.account().as_str();
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query(&format!(
-        "select id from accounts where id = $1{}",
-        state.db.for_update()
-    ))
-    .bind(account)
-    .fetch_one(&mut *tx)
-    .await?;
+    // The account's row lock serialises invitations: one pending per email.
+    let mut write = access.scope().write().await?;
     if let Some((project_id, _)) = &project {
-        let (n,): (i64,) =
-            sqlx::query_as("select count(*) from projects where id = $1 and account_id = $2")
-                .bind(project_id)
-                .bind(account)
-                .fetch_one(&mut *tx)
-                .await?;
-        if n == 0 {
+        if !write.invitations().project_exists(project_id).await? {
             return Err(Error::invalid(
                 "project_id",
                 "project_id names no project of this account",
@@ -167,14 +117,7 @@ pub async fn create_invitation(
             .into());
         }
     }
-    let (members,): (i64,) = sqlx::query_as(
-        "select count(*) from account_members m join users u on u.id = m.user_id where m.account_id = $1 and u.email = $2",
-    )
-    .bind(account)
-    .bind(&email)
-    .fetch_one(&mut *tx)
-    .await?;
-    if members > 0 {
+    if write.members().has_email(&email).await? {
         return Err(Error::already_exists(
             "email",
             format!("{email} is already a member of this account"),
@@ -182,39 +125,25 @@ pub async fn create_invitation(
         .into());
     }
     let now = now_ms();
-    let (pending,): (i64,) = sqlx::query_as(
-        "select count(*) from invitations where account_id = $1 and email = $2
-            and accepted_at is null and revoked_at is null and expires_at > $3",
-    )
-    .bind(account)
-    .bind(&email)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    if pending > 0 {
+    if write.invitations().pending_for(&email, now).await? {
         return Err(Error::already_exists(
             "email",
             format!("{email} already has a pending invitation"),
         )
         .into());
     }
-    let id = new_id();
-    sqlx::query(
-        "insert into invitations (id, account_id, email, role, project_id, project_role, invited_by, created_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&id)
-    .bind(account)
-    .bind(&email)
-    .bind(role.as_str())
-    .bind(project.as_ref().map(|(p, _)| p.clone()))
-    .bind(project.as_ref().map(|(_, r)| r.as_str()))
-    .bind(access.user_id())
-    .bind(now)
-    .bind(now + INVITATION_TTL_MS)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let id = write
+        .invitations()
+        .insert(&NewInvitation {
+            email: &email,
+            role: role.as_str(),
+            project: project.as_ref().map(|(p, r)| (p.as_str(), r.as_str())),
+            invited_by: access.user_id(),
+            created_at: now,
+            expires_at: now + INVITATION_TTL_MS,
+        })
+        .await?;
+    write.commit().await?;
     Ok((
         StatusCode::CREATED,
         JsonResponse(Invitation {
@@ -234,19 +163,10 @@ pub async fn create_invitation(
 #[utoipa::path(delete, path = "/account/invitations/{invitation_id}", tag = "members", params(("invitation_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn revoke_invitation(
-    State(state): State<AppState>,
     access: AccountGuard<can::account::ManageMembers>,
     Path(invitation_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let done = sqlx::query(
-        "update invitations set revoked_at = $1 where id = $2 and account_id = $3 and accepted_at is null and revoked_at is null",
-    )
-    .bind(now_ms())
-    .bind(&invitation_id)
-    .bind(access.account().as_str())
-    .execute(&state.db.pool)
-    .await?;
-    if done.rows_affected() == 0 {
+    if !access.scope().invitations().revoke(&invitation_id).await? {
         return Err(Error::not_found("pending invitation").into());
     }
     Ok(StatusCode::NO_CONTENT)
