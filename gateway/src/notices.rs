@@ -5,26 +5,12 @@
 //! account's SMS, DingTalk and webhook channels, all through the outbox
 //! ([`crate::outbox`]), which delivers them after the commit.
 
-use store::db::{new_id, now_ms, Tx};
+use store::db::{new_id, now_ms};
+use store::notices::NewNotice;
+use store::outbox::Writer;
 use store::Error;
 
-/// Who in an account a notice is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    /// Lifecycle changes: the people who manage the account's projects.
-    OwnersAndAdmins,
-    /// Money: the people who see and pay bills.
-    OwnersAndBillingManagers,
-}
-
-impl Audience {
-    fn roles_sql(self) -> &'static str {
-        match self {
-            Self::OwnersAndAdmins => "('owner', 'admin')",
-            Self::OwnersAndBillingManagers => "('owner', 'billing_manager')",
-        }
-    }
-}
+pub use store::notices::Audience;
 
 pub struct Notice<'a> {
     /// What it is about, e.g. `engine_version_schedule`, `lifecycle_reminder`, `arrears`.
@@ -37,35 +23,29 @@ pub struct Notice<'a> {
 /// Writes `notice` for `audience` of `account_id` inside `tx`: an in-site message per
 /// person, and outbox rows for their email and the account's channels. Returns how
 /// many people it reached.
-pub async fn notify(
-    tx: &mut Tx,
+pub async fn notify<W: Writer + ?Sized>(
+    tx: &mut W,
     account_id: &str,
     audience: Audience,
     notice: &Notice<'_>,
 ) -> Result<usize, Error> {
-    let people: Vec<(String, String)> = sqlx::query_as(&format!(
-        "select m.user_id, u.email from account_members m join users u on u.id = m.user_id
-          where m.account_id = $1 and m.role in {} order by m.user_id",
-        audience.roles_sql()
-    ))
-    .bind(account_id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let people = store::notices::audience(tx, account_id, audience).await?;
     let now = now_ms();
     let notice_id = new_id();
-    for (user_id, email) in &people {
+    for person in &people {
         let id = new_id();
-        sqlx::query(
-            "insert into notices (id, account_id, user_id, kind, subject, body, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+        store::notices::insert(
+            tx,
+            &NewNotice {
+                id: &id,
+                account_id,
+                user_id: &person.user_id,
+                kind: notice.kind,
+                subject: notice.subject,
+                body: notice.body,
+                created_at: now,
+            },
         )
-        .bind(&id)
-        .bind(account_id)
-        .bind(user_id)
-        .bind(notice.kind)
-        .bind(notice.subject)
-        .bind(notice.body)
-        .bind(now)
-        .execute(&mut **tx)
         .await?;
         crate::outbox::enqueue(
             tx,
@@ -74,7 +54,7 @@ pub async fn notify(
                 source_kind: "notice",
                 source_id: &id,
                 channel: crate::channels::Channel::Email,
-                recipient: email,
+                recipient: &person.email,
                 subject: notice.subject,
                 text: notice.body,
                 markdown: notice.body,
@@ -83,12 +63,7 @@ pub async fn notify(
         .await?;
     }
     // Account channels get one message per notice, not one per person.
-    let channels: Vec<(String, crate::channels::Channel)> = sqlx::query_as(
-        "select id, kind from notification_channels where account_id = $1 order by id",
-    )
-    .bind(account_id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let channels = store::notices::account_channels(tx, account_id).await?;
     for (channel_id, channel) in channels {
         crate::outbox::enqueue(
             tx,
@@ -111,8 +86,8 @@ pub async fn notify(
 /// Notifies the owners and admins of each account in `accounts` (inside the caller's
 /// transaction, so the notice exists exactly when the change does). Returns how many
 /// people it reached.
-pub async fn notify_accounts(
-    tx: &mut Tx,
+pub async fn notify_accounts<W: Writer + ?Sized>(
+    tx: &mut W,
     accounts: &[String],
     kind: &str,
     subject: &str,

@@ -22,65 +22,14 @@ use tokio_util::sync::CancellationToken;
 use crate::channels::Channel;
 use crate::AppState;
 use delivery::{DeliveryError, Message, Target};
-use store::db::{new_id, now_ms, Backend, Tx};
+use store::db::{new_id, now_ms};
+pub use store::outbox::{enqueue, NewMessage};
+use store::outbox::{LeasedRow, Settled};
 
 /// DingTalk robots accept at most 20 messages a minute; more throttles the robot for
 /// ten minutes. Sends to one robot are counted over the last minute, and what is over
 /// is held back when leasing ([`dingtalk_allowance`]).
 const DINGTALK_PER_MINUTE: i64 = 20;
-
-pub struct NewMessage<'a> {
-    pub account_id: &'a str,
-    pub source_kind: &'a str,
-    pub source_id: &'a str,
-    pub channel: Channel,
-    /// The email address, or the id of the account's notification channel.
-    pub recipient: &'a str,
-    pub subject: &'a str,
-    pub text: &'a str,
-    pub markdown: &'a str,
-}
-
-/// Adds a message inside the caller's transaction; it is delivered after the commit.
-/// Returns its id. The idempotency key is derived from the id, which no other tenant's
-/// message can share.
-pub async fn enqueue(tx: &mut Tx, message: &NewMessage<'_>) -> Result<String, Error> {
-    let id = new_id();
-    let now = now_ms();
-    sqlx::query(
-        "insert into outbox (id, account_id, source_kind, source_id, channel, recipient, idempotency_key, subject,
-                             body_text, body_markdown, status, attempts, next_attempt_at, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $11)",
-    )
-    .bind(&id)
-    .bind(message.account_id)
-    .bind(message.source_kind)
-    .bind(message.source_id)
-    .bind(message.channel.as_str())
-    .bind(message.recipient)
-    .bind(format!("sluice-{id}"))
-    .bind(message.subject)
-    .bind(message.text)
-    .bind(message.markdown)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
-}
-
-/// A leased row.
-#[derive(sqlx::FromRow)]
-struct Leased {
-    id: String,
-    account_id: String,
-    channel: String,
-    recipient: String,
-    idempotency_key: String,
-    subject: String,
-    body_text: String,
-    body_markdown: String,
-    attempts: i64,
-}
 
 /// Runs delivery passes until `stop` is cancelled.
 pub async fn run(state: AppState, stop: CancellationToken) {
@@ -121,21 +70,9 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, Error> {
     let config = &state.config.outbox;
     let now = now_ms();
-    let skip_locked = match state.db.backend {
-        Backend::Postgres => " for update skip locked",
-        Backend::Sqlite => "",
-    };
-    let mut tx = state.db.begin_write().await?;
-    let due: Vec<Leased> = sqlx::query_as(&format!(
-        "select id, account_id, channel, recipient, idempotency_key, subject, body_text, body_markdown, attempts
-           from outbox where status = 'pending' and next_attempt_at <= $1
-            and (lease_until is null or lease_until < $1)
-          order by next_attempt_at, id limit $2{skip_locked}"
-    ))
-    .bind(now)
-    .bind(config.batch_size as i64)
-    .fetch_all(&mut *tx)
-    .await?;
+    let all = state.all_tenants();
+    let mut write = all.write().await?;
+    let due = write.outbox().due(now, config.batch_size as i64).await?;
     // What each DingTalk robot may still take this minute, decided under a lock on the
     // robot's row so that two replicas leasing at once cannot both spend it.
     let mut allowance: HashMap<String, i64> = HashMap::new();
@@ -144,7 +81,7 @@ pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, Error>
     for row in due {
         if row.channel == Channel::DingTalk.as_str() {
             if !allowance.contains_key(&row.recipient) {
-                let left = dingtalk_allowance(state, &mut tx, &row.recipient, now).await?;
+                let left = dingtalk_allowance(&mut write, &row.recipient, now).await?;
                 allowance.insert(row.recipient.clone(), left);
             }
             let left = allowance.entry(row.recipient.clone()).or_default();
@@ -157,24 +94,13 @@ pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, Error>
         leased.push(row);
     }
     // Held back, not failed: no attempt is counted.
-    update_many(
-        &mut tx,
-        "update outbox set next_attempt_at = $1 where id in",
-        now + 10_000,
-        None,
-        &held_back,
-    )
-    .await?;
+    write.outbox().hold_back(&held_back, now + 10_000).await?;
     let lease_ids: Vec<String> = leased.iter().map(|r| r.id.clone()).collect();
-    update_many(
-        &mut tx,
-        "update outbox set lease_until = $1, leased_by = $2 where id in",
-        now + config.lease_ms as i64,
-        Some(worker),
-        &lease_ids,
-    )
-    .await?;
-    tx.commit().await?;
+    write
+        .outbox()
+        .lease(&lease_ids, now + config.lease_ms as i64, worker)
+        .await?;
+    write.commit().await?;
     if leased.is_empty() {
         return Ok(0);
     }
@@ -225,86 +151,49 @@ pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, Error>
     Ok(count)
 }
 
-/// Runs `sql` (ending in `where id in`) for `ids`, 100 at a time: `$1` is `value`, and
-/// `$2` the worker when given.
-async fn update_many(
-    tx: &mut Tx,
-    sql: &str,
-    value: i64,
-    worker: Option<&str>,
-    ids: &[String],
-) -> Result<(), Error> {
-    let first = if worker.is_some() { 3 } else { 2 };
-    for chunk in ids.chunks(100) {
-        let placeholders: Vec<String> = (0..chunk.len())
-            .map(|i| format!("${}", i + first))
-            .collect();
-        let statement = format!("{sql} ({})", placeholders.join(", "));
-        let mut query = sqlx::query(&statement).bind(value);
-        if let Some(worker) = worker {
-            query = query.bind(worker);
-        }
-        for id in chunk {
-            query = query.bind(id);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
 /// The destination of a row: an email address, or the account's channel decrypted.
 /// `None` when the channel was removed since the message was queued.
-async fn resolve(state: &AppState, row: &Leased) -> anyhow::Result<Option<Target>> {
+async fn resolve(state: &AppState, row: &LeasedRow) -> anyhow::Result<Option<Target>> {
     if row.channel == Channel::Email.as_str() {
         return Ok(Some(Target::Email {
             address: row.recipient.clone(),
         }));
     }
-    let found: Option<(Channel, String, Option<String>)> = sqlx::query_as(
-        "select kind, address_enc, secret_enc from notification_channels where id = $1 and account_id = $2",
-    )
-    .bind(&row.recipient)
-    .bind(&row.account_id)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let Some((kind, address, secret)) = found else {
+    let Some(found) = state
+        .all_tenants()
+        .channel_to_send(&row.account_id, &row.recipient)
+        .await?
+    else {
         return Ok(None);
     };
-    let (address, secret) =
-        crate::channels::open_channel(state, &row.recipient, &address, secret.as_deref())?;
-    Ok(Some(crate::channels::target(kind, address, secret)))
+    let (address, secret) = crate::channels::open_channel(
+        state,
+        &row.recipient,
+        &found.address_enc,
+        found.secret_enc.as_deref(),
+    )?;
+    Ok(Some(crate::channels::target(found.kind, address, secret)))
 }
 
 /// Records a delivery's outcome, if this worker still holds the row's lease.
 async fn settle(
     state: &AppState,
     worker: &str,
-    row: &Leased,
+    row: &LeasedRow,
     outcome: Result<(), DeliveryError>,
 ) -> Result<(), Error> {
     let config = &state.config.outbox;
     let now = now_ms();
     let attempts = row.attempts + 1;
-    let query = match &outcome {
-        Ok(()) => sqlx::query(
-            "update outbox set status = 'sent', attempts = $1, sent_at = $2, last_error = null, leased_by = null, lease_until = null
-              where id = $3 and leased_by = $4",
-        )
-        .bind(attempts)
-        .bind(now),
-        Err(e) if e.permanent || attempts >= config.max_attempts => sqlx::query(
-            "update outbox set status = 'failed', attempts = $1, last_error = $2, leased_by = null, lease_until = null
-              where id = $3 and leased_by = $4",
-        )
-        .bind(attempts)
-        .bind(e.message.clone()),
-        Err(e) => sqlx::query(
-            "update outbox set attempts = $1, last_error = $2, next_attempt_at = $3, leased_by = null, lease_until = null
-              where id = $4 and leased_by = $5",
-        )
-        .bind(attempts)
-        .bind(e.message.clone())
-        .bind(now + backoff_ms(config.retry_base_ms, attempts)),
+    let settled = match &outcome {
+        Ok(()) => Settled::Sent { at: now },
+        Err(e) if e.permanent || attempts >= config.max_attempts => Settled::Failed {
+            error: e.message.clone(),
+        },
+        Err(e) => Settled::Retry {
+            error: e.message.clone(),
+            next_attempt_at: now + backoff_ms(config.retry_base_ms, attempts),
+        },
     };
     match &outcome {
         Ok(()) => {}
@@ -316,38 +205,24 @@ async fn settle(
             )
         }
     }
-    query
-        .bind(&row.id)
-        .bind(worker)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
+    state
+        .all_tenants()
+        .outbox()
+        .settle(&row.id, worker, attempts, &settled)
+        .await
 }
 
 /// Messages a DingTalk robot may still take now: 20 a minute, less those sent in the
 /// last minute and those leased (in flight) to any worker.
 async fn dingtalk_allowance(
-    state: &AppState,
-    tx: &mut Tx,
+    write: &mut store::AllTenantsWrite,
     recipient: &str,
     now: i64,
 ) -> Result<i64, Error> {
-    sqlx::query(&format!(
-        "select id from notification_channels where id = $1{}",
-        state.db.for_update()
-    ))
-    .bind(recipient)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let (recent,): (i64,) = sqlx::query_as(
-        "select count(*) from outbox where recipient = $1
-            and ((status = 'sent' and sent_at > $2) or (status = 'pending' and lease_until > $3))",
-    )
-    .bind(recipient)
-    .bind(now - 60_000)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
+    let recent = write
+        .outbox()
+        .sent_or_in_flight(recipient, now - 60_000, now)
+        .await?;
     Ok(DINGTALK_PER_MINUTE - recent)
 }
 

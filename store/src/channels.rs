@@ -3,6 +3,7 @@
 //! [`AccountScope`], writes through an [`AccountWrite`] (the account locked), so every
 //! query here is already scoped.
 
+use crate::all_tenants::AllTenants;
 use crate::db::{now_ms, Db};
 use crate::scope::{AccountScope, AccountWrite, ProjectScope};
 use crate::{Error, Page};
@@ -100,6 +101,18 @@ impl ProjectScope {
     /// the account's channels); `None` if the account has no such channel.
     pub async fn account_channel(&self, channel_id: &str) -> Result<Option<SealedChannel>, Error> {
         sealed(self.db(), self.account_id(), channel_id).await
+    }
+}
+
+impl AllTenants {
+    /// A channel of `account_id` to send through, for the outbox's deliveries; `None`
+    /// when the channel was removed since the message was queued.
+    pub async fn channel_to_send(
+        &self,
+        account_id: &str,
+        channel_id: &str,
+    ) -> Result<Option<SealedChannel>, Error> {
+        sealed(self.db(), account_id, channel_id).await
     }
 }
 
