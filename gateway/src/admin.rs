@@ -2,12 +2,10 @@
 //! provisioning steps they share with sign-in.
 
 use crate::access::roles::{AccountRole, ProjectRole};
-use crate::access::{generate_token, AccountId};
-use crate::api::accounts::ensure_user;
-use crate::api::tokens::insert_token;
-use store::db::{new_id, now_ms, Db, Tx};
+use crate::access::{generate_token, NewToken};
+use store::db::{now_ms, Db};
 use store::names::Name;
-use store::Error;
+use store::{AllTenants, AllTenantsWrite, Error};
 
 pub struct CreatedAccount {
     pub account_id: String,
@@ -24,21 +22,20 @@ pub async fn create_account(
 ) -> Result<CreatedAccount, Error> {
     let name = Name::parse("name", name)?;
     let email = store::names::email("owner_email", owner_email)?;
-    let mut tx = db.begin_write().await?;
-    let user_id = ensure_user(&mut tx, &email, &email).await?;
-    let account_id = insert_account(&mut tx, plan, name.as_str(), &user_id).await?;
+    let mut write = AllTenants::for_workers(db).write().await?;
+    let user_id = write.ensure_user(&email, &email).await?;
+    let account_id = write.create_account(plan, name.as_str(), &user_id).await?;
     let token = generate_token();
     insert_token(
-        &mut tx,
-        &AccountId::trusted(account_id.clone()),
+        &mut write,
+        &account_id,
         &user_id,
         "initial owner token",
         &token,
         None,
-        None,
     )
     .await?;
-    tx.commit().await?;
+    write.commit().await?;
     Ok(CreatedAccount {
         account_id,
         user_id,
@@ -46,29 +43,29 @@ pub async fn create_account(
     })
 }
 
-/// Inserts an account with `owner` as its owner.
-pub async fn insert_account(
-    tx: &mut Tx,
-    plan: &str,
+/// Stores `token` for `user_id` in `account_id`, narrowed to one project and role
+/// when `scope` is set.
+async fn insert_token(
+    write: &mut AllTenantsWrite,
+    account_id: &str,
+    user_id: &str,
     name: &str,
-    owner: &str,
+    token: &NewToken,
+    scope: Option<(&str, ProjectRole)>,
 ) -> Result<String, Error> {
-    let account_id = new_id();
-    let now = now_ms();
-    sqlx::query("insert into accounts (id, name, plan, created_at) values ($1, $2, $3, $4)")
-        .bind(&account_id)
-        .bind(name)
-        .bind(plan)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("insert into account_members (account_id, user_id, role, created_at) values ($1, $2, 'owner', $3)")
-        .bind(&account_id)
-        .bind(owner)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(account_id)
+    write
+        .insert_token(
+            account_id,
+            &store::tokens::NewToken {
+                user_id,
+                name,
+                prefix: &token.prefix,
+                secret_sha256: &token.sha256,
+                expires_at: None,
+                scope: scope.map(|(p, r)| (p, r.as_str())),
+            },
+        )
+        .await
 }
 
 /// Makes `email` a member of an account with `role` (and optionally of one project)
@@ -83,66 +80,43 @@ pub async fn add_member_with_token(
     narrow_token: bool,
 ) -> Result<(String, String), Error> {
     let email = store::names::email("email", email)?;
-    let mut tx = db.begin_write().await?;
-    let (accounts,): (i64,) = sqlx::query_as("select count(*) from accounts where id = $1")
-        .bind(account_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    if accounts == 0 {
+    let mut write = AllTenants::for_workers(db).write().await?;
+    if !write.account_exists(account_id).await? {
         return Err(Error::not_found("account"));
     }
     if let Some((project_id, _)) = project {
-        let (n,): (i64,) =
-            sqlx::query_as("select count(*) from projects where id = $1 and account_id = $2")
-                .bind(project_id)
-                .bind(account_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if n == 0 {
+        if !write.project_in_account(project_id, account_id).await? {
             return Err(Error::not_found("project of this account"));
         }
     }
-    let user_id = ensure_user(&mut tx, &email, &email).await?;
+    let user_id = write.ensure_user(&email, &email).await?;
     let now = now_ms();
-    sqlx::query("insert into account_members (account_id, user_id, role, created_at) values ($1, $2, $3, $4)")
-        .bind(account_id)
-        .bind(&user_id)
-        .bind(role.as_str())
-        .bind(now)
-        .execute(&mut *tx)
+    write
+        .add_account_member(account_id, &user_id, role.as_str(), now)
         .await?;
     if let Some((project_id, project_role)) = project {
-        sqlx::query("insert into project_members (project_id, user_id, role, created_at) values ($1, $2, $3, $4)")
-            .bind(project_id)
-            .bind(&user_id)
-            .bind(project_role.as_str())
-            .bind(now)
-            .execute(&mut *tx)
+        write
+            .add_project_member(project_id, &user_id, project_role.as_str(), now)
             .await?;
     }
     let token = generate_token();
     insert_token(
-        &mut tx,
-        &AccountId::trusted(account_id.to_owned()),
+        &mut write,
+        account_id,
         &user_id,
         "operator-issued token",
         &token,
-        None,
         project.filter(|_| narrow_token),
     )
     .await?;
-    tx.commit().await?;
+    write.commit().await?;
     Ok((user_id, token.secret))
 }
 
 /// Makes the user with this email a platform operator.
 pub async fn grant_operator(db: &Db, email: &str) -> Result<(), Error> {
     let email = store::names::email("email", email)?;
-    let done = sqlx::query("update users set platform_admin = 1 where email = $1")
-        .bind(&email)
-        .execute(&db.pool)
-        .await?;
-    if done.rows_affected() == 0 {
+    if !AllTenants::for_workers(db).grant_operator(&email).await? {
         return Err(Error::not_found("user with that email"));
     }
     Ok(())
@@ -165,15 +139,10 @@ pub async fn announce(
         ));
     }
     let mut tx = db.begin_write().await?;
-    let accounts: Vec<(String,)> =
-        sqlx::query_as("select id from accounts where ($1 = '' or id = $1) order by id")
-            .bind(account_id.unwrap_or(""))
-            .fetch_all(&mut *tx)
-            .await?;
+    let accounts = store::accounts::announcement_accounts(&mut tx, account_id).await?;
     if accounts.is_empty() && account_id.is_some() {
         return Err(Error::not_found("account"));
     }
-    let accounts: Vec<String> = accounts.into_iter().map(|(a,)| a).collect();
     let reached =
         crate::notices::notify_accounts(&mut tx, &accounts, "announcement", &subject, &body)
             .await?;
@@ -183,11 +152,10 @@ pub async fn announce(
 
 /// Not found unless the account exists.
 pub async fn ensure_account(db: &Db, account_id: &str) -> Result<(), Error> {
-    let (exists,): (i64,) = sqlx::query_as("select count(*) from accounts where id = $1")
-        .bind(account_id)
-        .fetch_one(&db.pool)
-        .await?;
-    if exists == 0 {
+    if !AllTenants::for_workers(db)
+        .account_exists(account_id)
+        .await?
+    {
         return Err(Error::not_found("account"));
     }
     Ok(())

@@ -208,17 +208,14 @@ impl Authorizer {
         project_id: &str,
         action: ProjectAction,
     ) -> Result<ProjectAccess, Error> {
-        let row: Option<(String, Option<String>)> = sqlx::query_as(
-            "select p.id, pm.role from projects p
-               left join project_members pm on pm.project_id = p.id and pm.user_id = $3
-              where p.id = $1 and p.account_id = $2",
+        let row = store::members::project_role(
+            db,
+            principal.account.as_str(),
+            project_id,
+            &principal.user_id,
         )
-        .bind(project_id)
-        .bind(principal.account.as_str())
-        .bind(&principal.user_id)
-        .fetch_optional(&db.pool)
         .await?;
-        let Some((_, explicit)) = row else {
+        let Some(explicit) = row else {
             return Err(Error::not_found("project"));
         };
         let explicit = explicit.as_deref().map(stored::<ProjectRole>).transpose()?;
@@ -445,11 +442,8 @@ impl FromRequestParts<AppState> for PlatformAdmin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        let (flag,): (i64,) = sqlx::query_as("select platform_admin from users where id = $1")
-            .bind(&principal.user_id)
-            .fetch_one(&state.db.pool)
-            .await?;
-        if flag == 0 || principal.project_scope().is_some() {
+        let operator = store::accounts::is_platform_admin(&state.db, &principal.user_id).await?;
+        if !operator || principal.project_scope().is_some() {
             return Err(Error::forbidden(
                 "this is for platform operators (sluice admin grant-operator), with a credential not narrowed to a project",
             ).into());

@@ -38,12 +38,6 @@ impl AccountId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// For the operator CLI and the login flow, which act on an account they just
-    /// created or checked membership of.
-    pub(crate) fn trusted(id: String) -> Self {
-        Self(id)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,59 +181,33 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-type TokenRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-);
-
 async fn lookup_api_token(db: &Db, token: &str) -> Result<Principal, Error> {
     let now = now_ms();
-    // The join on account_members: a token stops working when its user leaves the account.
-    let row: Option<TokenRow> = sqlx::query_as(
-        "select t.id, t.account_id, t.user_id, a.plan, m.role, t.last_used_at, t.scope_project_id, t.scope_role
-           from api_tokens t
-           join accounts a on a.id = t.account_id
-           join account_members m on m.account_id = t.account_id and m.user_id = t.user_id
-          where t.secret_sha256 = $1 and t.revoked_at is null
-            and (t.expires_at is null or t.expires_at > $2)",
-    )
-    .bind(sha256_hex(token.as_bytes()))
-    .bind(now)
-    .fetch_optional(&db.pool)
-    .await?;
-    let Some((token_id, account_id, user_id, plan, role, last_used, scope_project, scope_role)) =
-        row
-    else {
+    let row = store::tokens::authenticate(db, &sha256_hex(token.as_bytes()), now).await?;
+    let Some(row) = row else {
         return Err(Error::unauthorized(
             "the token is unknown, revoked or expired",
         ));
     };
-    let project_scope = match (scope_project, scope_role) {
+    let project_scope = match (row.scope_project_id, row.scope_role) {
         (Some(project), Some(role)) => Some((project, stored::<ProjectRole>(&role)?)),
         // A scope whose project was deleted: the token must not widen to the account.
         (None, Some(_)) => return Err(Error::unauthorized("the token's project no longer exists")),
         (_, None) => None,
     };
-    if last_used.is_none_or(|t| now - t > LAST_USED_GRANULARITY_MS) {
-        sqlx::query("update api_tokens set last_used_at = $1 where id = $2")
-            .bind(now)
-            .bind(&token_id)
-            .execute(&db.pool)
-            .await?;
+    if row
+        .last_used_at
+        .is_none_or(|t| now - t > LAST_USED_GRANULARITY_MS)
+    {
+        store::tokens::mark_used(db, &row.id, now).await?;
     }
     Ok(Principal {
-        account: AccountId(account_id),
-        account_role: stored(&role)?,
-        user_id,
-        plan,
+        account: AccountId(row.account_id),
+        account_role: stored(&row.role)?,
+        user_id: row.user_id,
+        plan: row.plan,
         credential: Credential::Token {
-            id: token_id,
+            id: row.id,
             project_scope,
         },
     })
@@ -248,18 +216,8 @@ async fn lookup_api_token(db: &Db, token: &str) -> Result<Principal, Error> {
 async fn lookup_session(db: &Db, claims: &super::jwt::AccessClaims) -> Result<Principal, Error> {
     // Checked on every request so that logout and a removed membership count at once,
     // not when the access token expires.
-    let row: Option<(String, String)> = sqlx::query_as(
-        "select m.role, a.plan from sessions s
-           join account_members m on m.user_id = s.user_id and m.account_id = $3
-           join accounts a on a.id = m.account_id
-          where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > $4",
-    )
-    .bind(&claims.sid)
-    .bind(&claims.sub)
-    .bind(&claims.acc)
-    .bind(now_ms())
-    .fetch_optional(&db.pool)
-    .await?;
+    let row =
+        store::sessions::authenticate(db, &claims.sid, &claims.sub, &claims.acc, now_ms()).await?;
     let (role, plan) =
         row.ok_or_else(|| Error::unauthorized("the session has ended; sign in again"))?;
     Ok(Principal {

@@ -6,9 +6,9 @@ use rand::RngCore;
 use store::Error;
 
 use super::oidc::{login_failed, LoginStart, VerifiedIdentity};
-use crate::admin::insert_account;
 use store::crypto::{sha256_hex, SecretBox};
-use store::db::{new_id, now_ms, Db, Tx};
+use store::db::{new_id, now_ms, Db};
+use store::sessions::{NewLoginAttempt, NewSession, Refresh, SignIn};
 
 const LOGIN_AAD: &str = "login_attempt";
 
@@ -37,18 +37,17 @@ pub async fn store_login_attempt(
         .map_err(Error::internal)?;
     let now = now_ms();
     // Expired attempts are swept here, where they are written, rather than by a worker.
-    sqlx::query("delete from login_attempts where expires_at < $1")
-        .bind(now)
-        .execute(&db.pool)
-        .await?;
-    sqlx::query("insert into login_attempts (state_sha256, secrets, return_to, expires_at) values ($1, $2, $3, $4)")
-        .bind(sha256_hex(start.state.as_bytes()))
-        .bind(sealed)
-        .bind(return_to)
-        .bind(now + ttl_secs * 1000)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
+    store::sessions::store_login_attempt(
+        db,
+        &NewLoginAttempt {
+            state_sha256: &sha256_hex(start.state.as_bytes()),
+            secrets: &sealed,
+            return_to,
+            expires_at: now + ttl_secs * 1000,
+        },
+        now,
+    )
+    .await
 }
 
 pub struct PendingLogin {
@@ -66,23 +65,20 @@ pub async fn take_login_attempt(
     state: &str,
     browser_secret: Option<&str>,
 ) -> Result<PendingLogin, Error> {
-    let row: Option<(String, String, i64)> = sqlx::query_as(
-        "delete from login_attempts where state_sha256 = $1 returning secrets, return_to, expires_at",
-    )
-    .bind(sha256_hex(state.as_bytes()))
-    .fetch_optional(&db.pool)
-    .await?;
-    let (sealed, return_to, expires_at) = row.ok_or_else(|| {
+    let row = store::sessions::take_login_attempt(db, &sha256_hex(state.as_bytes())).await?;
+    let attempt = row.ok_or_else(|| {
         login_failed(
             "this sign-in is unknown or was already used (state does not match); start again",
         )
     })?;
-    if expires_at < now_ms() {
+    if attempt.expires_at < now_ms() {
         return Err(login_failed(
             "this sign-in took too long and expired; start again",
         ));
     }
-    let opened = secrets.open(&sealed, LOGIN_AAD).map_err(Error::internal)?;
+    let opened = secrets
+        .open(&attempt.secrets, LOGIN_AAD)
+        .map_err(Error::internal)?;
     let value: serde_json::Value = serde_json::from_slice(&opened).map_err(Error::internal)?;
     let field = |k: &str| {
         value[k]
@@ -102,7 +98,7 @@ pub async fn take_login_attempt(
     Ok(PendingLogin {
         pkce_verifier: field("verifier")?,
         nonce: field("nonce")?,
-        return_to,
+        return_to: attempt.return_to,
     })
 }
 
@@ -132,126 +128,57 @@ pub async fn provision(
     };
     let display_name = identity.name.clone().unwrap_or_else(|| email.clone());
     let now = now_ms();
-    let mut tx = db.begin_write().await?;
-    let linked: Option<(String,)> =
-        sqlx::query_as("select user_id from user_identities where issuer = $1 and subject = $2")
-            .bind(&identity.issuer)
-            .bind(&identity.subject)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let mut sign_in = SignIn::begin(db).await?;
+    let linked = sign_in
+        .linked_user(&identity.issuer, &identity.subject)
+        .await?;
     let user_id = match linked {
-        Some((user_id,)) => {
-            sqlx::query(
-                "update user_identities set last_login_at = $1 where issuer = $2 and subject = $3",
-            )
-            .bind(now)
-            .bind(&identity.issuer)
-            .bind(&identity.subject)
-            .execute(&mut *tx)
-            .await?;
+        Some(user_id) => {
+            sign_in
+                .record_login(&identity.issuer, &identity.subject, now)
+                .await?;
             user_id
         }
         None => {
             // A verified email links to the user an operator or an invitation created.
-            let user_id = crate::api::accounts::ensure_user(&mut tx, &email, &display_name).await?;
-            sqlx::query(
-                "insert into user_identities (issuer, subject, user_id, created_at, last_login_at) values ($1, $2, $3, $4, $4)",
-            )
-            .bind(&identity.issuer)
-            .bind(&identity.subject)
-            .bind(&user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            let user_id = sign_in.ensure_user(&email, &display_name).await?;
+            sign_in
+                .link_identity(&identity.issuer, &identity.subject, &user_id, now)
+                .await?;
             user_id
         }
     };
-    let invited = accept_invitations(&mut tx, &user_id, &email, now).await?;
+    let invited = accept_invitations(&mut sign_in, &user_id, &email, now).await?;
     let account_id = match invited {
         Some(account) => account,
-        None => {
-            let oldest: Option<(String,)> = sqlx::query_as(
-                "select account_id from account_members where user_id = $1 order by created_at, account_id limit 1",
-            )
-            .bind(&user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match oldest {
-                Some((account,)) => account,
-                None => {
-                    insert_account(
-                        &mut tx,
-                        default_plan,
-                        &format!("{display_name}'s account"),
-                        &user_id,
-                    )
+        None => match sign_in.oldest_membership(&user_id).await? {
+            Some(account) => account,
+            None => {
+                sign_in
+                    .create_account(default_plan, &format!("{display_name}'s account"), &user_id)
                     .await?
-                }
             }
-        }
+        },
     };
-    tx.commit().await?;
+    sign_in.commit().await?;
     Ok(SignedIn {
         user_id,
         account_id,
     })
 }
 
-/// id, account, account role, project, project role.
-type InvitationRow = (String, String, String, Option<String>, Option<String>);
-
 /// Turns pending invitations for `email` into memberships; returns the newest one's account.
 async fn accept_invitations(
-    tx: &mut Tx,
+    sign_in: &mut SignIn,
     user_id: &str,
     email: &str,
     now: i64,
 ) -> Result<Option<String>, Error> {
-    let pending: Vec<InvitationRow> = sqlx::query_as(
-        "select id, account_id, role, project_id, project_role from invitations
-          where email = $1 and accepted_at is null and revoked_at is null and expires_at > $2 order by id",
-    )
-    .bind(email)
-    .bind(now)
-    .fetch_all(&mut **tx)
-    .await?;
+    let pending = sign_in.pending_invitations(email, now).await?;
     let mut newest = None;
-    for (id, account, role, project, project_role) in pending {
-        let (already,): (i64,) = sqlx::query_as(
-            "select count(*) from account_members where account_id = $1 and user_id = $2",
-        )
-        .bind(&account)
-        .bind(user_id)
-        .fetch_one(&mut **tx)
-        .await?;
-        if already == 0 {
-            sqlx::query("insert into account_members (account_id, user_id, role, created_at) values ($1, $2, $3, $4)")
-                .bind(&account)
-                .bind(user_id)
-                .bind(&role)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
-        }
-        if let (Some(project), Some(project_role)) = (project, project_role) {
-            sqlx::query(
-                "insert into project_members (project_id, user_id, role, created_at)
-                 select $1, $2, $3, $4 where not exists (select 1 from project_members where project_id = $1 and user_id = $2)",
-            )
-            .bind(&project)
-            .bind(user_id)
-            .bind(&project_role)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
-        }
-        sqlx::query("update invitations set accepted_at = $1, accepted_by = $2 where id = $3")
-            .bind(now)
-            .bind(user_id)
-            .bind(&id)
-            .execute(&mut **tx)
-            .await?;
-        newest = Some(account);
+    for invitation in pending {
+        sign_in.accept_invitation(&invitation, user_id, now).await?;
+        newest = Some(invitation.account_id);
     }
     Ok(newest)
 }
@@ -280,17 +207,17 @@ pub async fn create_session(
     let secret = refresh_secret();
     let now = now_ms();
     let expires = now + ttl_secs * 1000;
-    sqlx::query(
-        "insert into sessions (id, user_id, account_id, refresh_sha256, created_at, refreshed_at, expires_at)
-         values ($1, $2, $3, $4, $5, $5, $6)",
+    store::sessions::create(
+        db,
+        &NewSession {
+            id: &id,
+            user_id,
+            account_id,
+            refresh_sha256: &sha256_hex(secret.as_bytes()),
+            created_at: now,
+            expires_at: expires,
+        },
     )
-    .bind(&id)
-    .bind(user_id)
-    .bind(account_id)
-    .bind(sha256_hex(secret.as_bytes()))
-    .bind(now)
-    .bind(expires)
-    .execute(&db.pool)
     .await?;
     Ok(Session {
         id,
@@ -306,60 +233,36 @@ pub async fn create_session(
 pub async fn refresh_session(db: &Db, presented: &str) -> Result<Session, Error> {
     let hash = sha256_hex(presented.as_bytes());
     let now = now_ms();
-    let mut tx = db.begin_write().await?;
-    let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(&format!(
-        "select id, user_id, account_id, expires_at, revoked_at from sessions where refresh_sha256 = $1{}",
-        db.for_update()
-    ))
-    .bind(&hash)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((id, user_id, account_id, expires_at, revoked_at)) = row else {
-        let reused = sqlx::query("update sessions set revoked_at = $1 where previous_refresh_sha256 = $2 and revoked_at is null")
-            .bind(now)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        if reused.rows_affected() > 0 {
+    let secret = refresh_secret();
+    let rotated = match store::sessions::refresh(db, &hash, &sha256_hex(secret.as_bytes()), now)
+        .await?
+    {
+        Refresh::Rotated(session) => session,
+        Refresh::Reused => {
             tracing::warn!("a rotated refresh token was presented again; its session is revoked");
             return Err(Error::unauthorized("this refresh token was already used; the session is ended for safety, sign in again"));
         }
-        return Err(Error::unauthorized(
-            "the refresh token is unknown; sign in again",
-        ));
+        Refresh::Unknown => {
+            return Err(Error::unauthorized(
+                "the refresh token is unknown; sign in again",
+            ))
+        }
+        Refresh::Ended => {
+            return Err(Error::unauthorized("the session has ended; sign in again"));
+        }
     };
-    if revoked_at.is_some() || expires_at <= now {
-        return Err(Error::unauthorized("the session has ended; sign in again"));
-    }
-    let secret = refresh_secret();
-    sqlx::query(
-        "update sessions set refresh_sha256 = $1, previous_refresh_sha256 = $2, refreshed_at = $3 where id = $4",
-    )
-    .bind(sha256_hex(secret.as_bytes()))
-    .bind(&hash)
-    .bind(now)
-    .bind(&id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
     Ok(Session {
-        id,
-        user_id,
-        account_id,
+        id: rotated.id,
+        user_id: rotated.user_id,
+        account_id: rotated.account_id,
         refresh_secret: secret,
-        expires_at_ms: expires_at,
+        expires_at_ms: rotated.expires_at,
     })
 }
 
 /// Ends a session: its access tokens stop working on their next request.
 pub async fn revoke_session(db: &Db, session_id: &str) -> Result<(), Error> {
-    sqlx::query("update sessions set revoked_at = $1 where id = $2 and revoked_at is null")
-        .bind(now_ms())
-        .bind(session_id)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
+    store::sessions::revoke(db, session_id).await
 }
 
 /// Moves a session to another account the user belongs to.
@@ -369,20 +272,8 @@ pub async fn switch_account(
     user_id: &str,
     account_id: &str,
 ) -> Result<(), Error> {
-    let (member,): (i64,) = sqlx::query_as(
-        "select count(*) from account_members where account_id = $1 and user_id = $2",
-    )
-    .bind(account_id)
-    .bind(user_id)
-    .fetch_one(&db.pool)
-    .await?;
-    if member == 0 {
+    if !store::sessions::switch_account(db, session_id, user_id, account_id).await? {
         return Err(Error::not_found("account").with_field("account_id"));
     }
-    sqlx::query("update sessions set account_id = $1 where id = $2")
-        .bind(account_id)
-        .bind(session_id)
-        .execute(&db.pool)
-        .await?;
     Ok(())
 }

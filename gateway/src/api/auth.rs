@@ -444,28 +444,17 @@ pub struct MyAccount {
 /// Who the caller is, and the accounts they can switch between.
 #[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(
-    State(state): State<AppState>,
     access: crate::access::AccountGuard<crate::access::can::account::Read>,
 ) -> ApiResult<JsonResponse<Me>> {
-    let (email, display_name): (String, String) =
-        sqlx::query_as("select email, display_name from users where id = $1")
-            .bind(access.user_id())
-            .fetch_one(&state.db.pool)
-            .await?;
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "select a.id, a.name, m.role from account_members m join accounts a on a.id = m.account_id
-          where m.user_id = $1 order by a.name, a.id",
-    )
-    .bind(access.user_id())
-    .fetch_all(&state.db.pool)
-    .await?;
+    let (email, display_name) = access.scope().members().profile(access.user_id()).await?;
+    let rows = access.scope().accounts_of(access.user_id()).await?;
     let accounts = rows
         .into_iter()
-        .map(|(id, name, role)| {
+        .map(|row| {
             Ok(MyAccount {
-                id,
-                name,
-                role: stored(&role)?,
+                id: row.id,
+                name: row.name,
+                role: stored(&row.role)?,
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
