@@ -133,27 +133,18 @@ pub async fn engine_impact(
         .iter()
         .find(|v| v.label == label)
         .ok_or_else(|| Error::not_found("engine version"))?;
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "select p.account_id, d.project_id, d.id, d.desired_state from deployments d
-           join projects p on p.id = d.project_id join engine_clusters c on c.id = d.cluster_id
-          where c.engine_version = $1 order by p.account_id, d.project_id, d.id",
-    )
-    .bind(&label)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = store::accounts::deployments_on_engine(&state.db, &label).await?;
     let advice = lifecycle::upgrade_advice(version, &versions, Utc::now());
     Ok(JsonResponse(EngineImpact {
         label: label.clone(),
         deployments: rows
             .into_iter()
-            .map(
-                |(account_id, project_id, deployment_id, desired_state)| AffectedDeployment {
-                    account_id,
-                    project_id,
-                    deployment_id,
-                    desired_state,
-                },
-            )
+            .map(|row| AffectedDeployment {
+                account_id: row.account_id,
+                project_id: row.project_id,
+                deployment_id: row.deployment_id,
+                desired_state: row.desired_state,
+            })
             .collect(),
         action: match advice {
             Some(a) if a.needs_review => format!("upgrade to {} (a new major: review first)", a.to),
@@ -199,21 +190,16 @@ pub async fn product_form_impact(
     _operator: PlatformAdmin,
     Path(name): Path<String>,
 ) -> ApiResult<JsonResponse<ProductFormImpact>> {
-    let row: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "select announced_at, eom1, eom2, eofs, eos from product_forms where name = $1",
-    )
-    .bind(&name)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let (announced, eom1, eom2, eofs, eos) =
-        row.ok_or_else(|| Error::not_found("product form schedule"))?;
+    let row = store::accounts::form_schedule(&state.db, &name)
+        .await?
+        .ok_or_else(|| Error::not_found("product form schedule"))?;
     let at = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
     let schedule = lifecycle::ProductSchedule {
-        announced_at: at(announced),
-        eom1: at(eom1),
-        eom2: at(eom2),
-        eofs: at(eofs),
-        eos: at(eos),
+        announced_at: at(row.announced_at),
+        eom1: at(row.eom1),
+        eom2: at(row.eom2),
+        eofs: at(row.eofs),
+        eos: at(row.eos),
     };
     let now = Utc::now();
     let (stage, _) = schedule.stage_at(now);
@@ -225,15 +211,7 @@ pub async fn product_form_impact(
     ]
     .into_iter()
     .find(|(_, t)| *t > now);
-    let rows: Vec<(String, String, String, Option<i64>, i64)> = sqlx::query_as(
-        "select p.account_id, p.id, p.billing_model, s.term_end,
-                cast((select count(*) from deployments d where d.project_id = p.id and d.desired_state = 'RUNNING') as bigint)
-           from projects p left join subscriptions s on s.project_id = p.id
-          where p.product_form = $1 order by p.account_id, p.id",
-    )
-    .bind(&name)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = store::accounts::projects_of_form(&state.db, &name).await?;
     Ok(JsonResponse(ProductFormImpact {
         name,
         stage: serde_json::to_value(stage)
@@ -242,15 +220,13 @@ pub async fn product_form_impact(
             .unwrap_or_default(),
         projects: rows
             .into_iter()
-            .map(
-                |(account_id, project_id, billing_model, term_end, running)| AffectedProject {
-                    account_id,
-                    project_id,
-                    billing_model,
-                    term_end: term_end.map(at),
-                    running_deployments: running,
-                },
-            )
+            .map(|row| AffectedProject {
+                account_id: row.account_id,
+                project_id: row.project_id,
+                billing_model: row.billing_model,
+                term_end: row.term_end.map(at),
+                running_deployments: row.running_deployments,
+            })
             .collect(),
         next_milestone: next.map(|(m, _)| m.to_owned()),
         next_milestone_at: next.map(|(_, t)| t),
