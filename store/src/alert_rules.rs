@@ -3,7 +3,8 @@
 //! [`ProjectScope`], writes through a [`ProjectWrite`] (the project locked), so every
 //! query here is already scoped.
 
-use crate::alerts::AlertState;
+use crate::alerts::{AlertPass, AlertState};
+use crate::all_tenants::AllTenants;
 use crate::db::{new_id, now_ms};
 use crate::scope::{ProjectScope, ProjectWrite};
 use crate::Error;
@@ -71,6 +72,38 @@ impl AlertRules<'_> {
         .bind(scope.account_id())
         .bind(scope.project_id())
         .fetch_all(&scope.db().pool)
+        .await?)
+    }
+}
+
+/// A project with enabled rules, for the alert pass.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RuledProjectRow {
+    pub project_id: String,
+    pub account_id: String,
+}
+
+impl AllTenants {
+    /// Every project with enabled alert rules, in id order.
+    pub async fn projects_with_enabled_rules(&self) -> Result<Vec<RuledProjectRow>, Error> {
+        Ok(sqlx::query_as(
+            "select distinct r.project_id, p.account_id from alert_rules r join projects p on p.id = r.project_id
+              where r.enabled = 1 order by r.project_id",
+        )
+        .fetch_all(&self.db().pool)
+        .await?)
+    }
+}
+
+impl AlertPass<'_> {
+    /// The project's enabled rules, in id order.
+    pub async fn enabled_rules(&mut self, project_id: &str) -> Result<Vec<AlertRuleRow>, Error> {
+        let tx = self.0.tx();
+        Ok(sqlx::query_as(&format!(
+            "select {COLUMNS} from alert_rules r where r.project_id = $1 and r.enabled = 1 order by r.id"
+        ))
+        .bind(project_id)
+        .fetch_all(&mut **tx)
         .await?)
     }
 }

@@ -2,6 +2,7 @@
 //! through a [`ProjectScope`], writes through a [`ProjectWrite`] (the project locked),
 //! so every query here is already scoped.
 
+use crate::alerts::AlertPass;
 use crate::db::{new_id, now_ms};
 use crate::scope::{ProjectScope, ProjectWrite};
 use crate::Error;
@@ -106,5 +107,29 @@ impl SilenceWrites<'_> {
             return Err(Error::not_found("silence"));
         }
         Ok(())
+    }
+}
+
+impl AlertPass<'_> {
+    /// Whether a silence of the project mutes `rule_id` on `deployment_id` at `now`.
+    pub async fn silenced(
+        &mut self,
+        project_id: &str,
+        rule_id: &str,
+        deployment_id: &str,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let tx = self.0.tx();
+        let (n,): (i64,) = sqlx::query_as(
+            "select count(*) from silences where project_id = $1 and starts_at <= $2 and ends_at > $2
+                and (rule_id is null or rule_id = $3) and (deployment_id is null or deployment_id = $4)",
+        )
+        .bind(project_id)
+        .bind(now)
+        .bind(rule_id)
+        .bind(deployment_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(n > 0)
     }
 }

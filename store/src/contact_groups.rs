@@ -2,6 +2,7 @@
 //! notification channels). Reads through a [`ProjectScope`], writes through a
 //! [`ProjectWrite`] (the project locked), so every query here is already scoped.
 
+use crate::alerts::AlertPass;
 use crate::channels::Channel;
 use crate::db::{new_id, now_ms};
 use crate::scope::{ProjectScope, ProjectWrite};
@@ -108,6 +109,26 @@ impl ContactGroups<'_> {
         .bind(scope.account_id())
         .fetch_all(&scope.db().pool)
         .await?)
+    }
+}
+
+impl AlertPass<'_> {
+    /// Where a contact group sends (it must exist).
+    pub async fn destinations(&mut self, group_id: &str) -> Result<Destinations, Error> {
+        let tx = self.0.tx();
+        let (emails,): (String,) =
+            sqlx::query_as("select emails from contact_groups where id = $1")
+                .bind(group_id)
+                .fetch_one(&mut **tx)
+                .await?;
+        let channels = sqlx::query_as(
+            "select c.id, c.kind from contact_group_channels g join notification_channels c on c.id = g.channel_id
+              where g.group_id = $1 order by c.id",
+        )
+        .bind(group_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        Ok(Destinations { emails, channels })
     }
 }
 

@@ -3,8 +3,8 @@
 use super::{Deployment, Rule};
 use crate::engine::record::{DesiredState, Status};
 use crate::AppState;
-use store::db::Tx;
-use store::Error;
+use store::metric_samples::AlertSampleRow as Sample;
+use store::{AllTenantsWrite, Error};
 
 /// Conditions a rule can watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl Condition {
 
 /// Whether `condition` holds for `d` at `now`, and if so what to say about it.
 pub(super) async fn holds(
-    tx: &mut Tx,
+    tx: &mut AllTenantsWrite,
     state: &AppState,
     condition: Condition,
     rule: &Rule,
@@ -97,7 +97,7 @@ pub(super) async fn holds(
 
 /// Meant to run and FAILED, or RESTARTING in the engine's latest sample.
 async fn job_failed(
-    tx: &mut Tx,
+    tx: &mut AllTenantsWrite,
     state: &AppState,
     d: &Deployment,
     now: i64,
@@ -126,19 +126,15 @@ async fn job_failed(
 
 /// Restarted (by Sluice or by the engine) more than `threshold` times in the window.
 async fn restarts(
-    tx: &mut Tx,
+    tx: &mut AllTenantsWrite,
     rule: &Rule,
     d: &Deployment,
     now: i64,
 ) -> Result<Option<String>, Error> {
-    let (restarts,): (i64,) = sqlx::query_as(
-        "select count(*) from deployment_events
-          where deployment_id = $1 and kind in ('restart', 'engine_restart') and created_at > $2",
-    )
-    .bind(&d.id)
-    .bind(now - rule.window_secs * 1000)
-    .fetch_one(&mut **tx)
-    .await?;
+    let restarts = tx
+        .alert_pass()
+        .restarts_since(&d.id, now - rule.window_secs * 1000)
+        .await?;
     Ok((restarts > rule.threshold).then(|| {
         format!(
             "deployment `{}` was restarted {restarts} times in the last {} s",
@@ -148,16 +144,9 @@ async fn restarts(
 }
 
 /// An earlier engine job of the deployment still runs, reported and not yet cancelled.
-async fn orphan_job(tx: &mut Tx, d: &Deployment) -> Result<Option<String>, Error> {
-    let orphan: Option<(String,)> = sqlx::query_as(
-        "select engine_job_id from engine_orphans
-          where deployment_id = $1 and reported_at is not null and cancelled_at is null
-          order by engine_job_id limit 1",
-    )
-    .bind(&d.id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(orphan.map(|(job,)| {
+async fn orphan_job(tx: &mut AllTenantsWrite, d: &Deployment) -> Result<Option<String>, Error> {
+    let orphan = tx.alert_pass().reported_orphan(&d.id).await?;
+    Ok(orphan.map(|job| {
         format!(
             "deployment `{}`: its earlier engine job {job} still runs on the cluster, unmanaged; it is cancelled after the grace",
             d.name
@@ -167,21 +156,17 @@ async fn orphan_job(tx: &mut Tx, d: &Deployment) -> Result<Option<String>, Error
 
 /// More than `threshold` checkpoints failed in the window.
 async fn checkpoint_failures(
-    tx: &mut Tx,
+    tx: &mut AllTenantsWrite,
     rule: &Rule,
     d: &Deployment,
     now: i64,
 ) -> Result<Option<String>, Error> {
-    let counts: Vec<(i64,)> = sqlx::query_as(
-        "select checkpoints_failed from deployment_metrics
-          where deployment_id = $1 and resolution = 0 and at > $2 order by at",
-    )
-    .bind(&d.id)
-    .bind(now - rule.window_secs * 1000)
-    .fetch_all(&mut **tx)
-    .await?;
+    let counts = tx
+        .alert_pass()
+        .failed_checkpoint_counts(&d.id, now - rule.window_secs * 1000)
+        .await?;
     // Increases only: a resubmitted job's counter starts over.
-    let failed: i64 = counts.windows(2).map(|w| (w[1].0 - w[0].0).max(0)).sum();
+    let failed: i64 = counts.windows(2).map(|w| (w[1] - w[0]).max(0)).sum();
     Ok((failed > rule.threshold).then(|| {
         format!(
             "deployment `{}`: {failed} checkpoint(s) failed in the last {} s",
@@ -192,7 +177,7 @@ async fn checkpoint_failures(
 
 /// Running for the whole window without a completed checkpoint.
 async fn no_checkpoint(
-    tx: &mut Tx,
+    tx: &mut AllTenantsWrite,
     rule: &Rule,
     d: &Deployment,
     now: i64,
@@ -214,7 +199,7 @@ async fn no_checkpoint(
 
 /// The conditions judged from the metric samples, which must cover the window.
 async fn sampled(
-    tx: &mut Tx,
+    tx: &mut AllTenantsWrite,
     state: &AppState,
     condition: Condition,
     rule: &Rule,
@@ -224,15 +209,10 @@ async fn sampled(
     if d.status != Status::Running {
         return Ok(None);
     }
-    let samples: Vec<Sample> = sqlx::query_as(
-        "select at, records_in_per_sec, backpressure_ratio, source_lag_ms, pending_records from deployment_metrics
-          where deployment_id = $1 and resolution = 0 and at > $2 and at <= $3 order by at",
-    )
-    .bind(&d.id)
-    .bind(now - rule.window_secs * 1000)
-    .bind(now)
-    .fetch_all(&mut **tx)
-    .await?;
+    let samples = tx
+        .alert_pass()
+        .samples(&d.id, now - rule.window_secs * 1000, now)
+        .await?;
     // The samples must cover the window: its first within 1.5 intervals of its
     // start, one more where a lag turn may stand between two samples.
     let config = &state.config.job_metrics;
@@ -299,7 +279,7 @@ async fn sampled(
 
 /// Observed differs from desired for the whole window.
 async fn state_mismatch(
-    tx: &mut Tx,
+    tx: &mut AllTenantsWrite,
     rule: &Rule,
     d: &Deployment,
     now: i64,
@@ -327,44 +307,25 @@ async fn state_mismatch(
     })
 }
 
-#[derive(sqlx::FromRow)]
-struct Sample {
-    at: i64,
-    records_in_per_sec: f64,
-    backpressure_ratio: f64,
-    source_lag_ms: Option<f64>,
-    pending_records: Option<f64>,
-}
-
 /// The job's state in the deployment's latest sample, if it is recent: within three
 /// intervals (a lag turn may stand between two samples).
 async fn latest_engine_state(
-    tx: &mut Tx,
+    tx: &mut AllTenantsWrite,
     state: &AppState,
     d: &Deployment,
     now: i64,
 ) -> Result<Option<String>, Error> {
     let recent = now - 3 * state.config.job_metrics.interval_ms as i64;
-    let latest: Option<(Option<String>,)> = sqlx::query_as(
-        "select engine_state from deployment_metrics
-          where deployment_id = $1 and resolution = 0 and at > $2 and at <= $3 order by at desc limit 1",
-    )
-    .bind(&d.id)
-    .bind(recent)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(latest.and_then(|(s,)| s))
+    let latest = tx
+        .alert_pass()
+        .latest_engine_state(&d.id, recent, now)
+        .await?;
+    Ok(latest.flatten())
 }
 
 /// Since when the deployment has been in its status: the last status change (or start)
 /// the reconciler recorded.
-async fn status_since(tx: &mut Tx, d: &Deployment) -> Result<i64, Error> {
-    let (since,): (Option<i64>,) = sqlx::query_as(
-        "select max(created_at) from deployment_events where deployment_id = $1 and kind in ('status', 'start')",
-    )
-    .bind(&d.id)
-    .fetch_one(&mut **tx)
-    .await?;
+async fn status_since(tx: &mut AllTenantsWrite, d: &Deployment) -> Result<i64, Error> {
+    let since = tx.alert_pass().last_status_change(&d.id).await?;
     Ok(since.unwrap_or(d.updated_at))
 }

@@ -19,12 +19,14 @@ use store::Error;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::channels::Channel;
 use crate::engine::record::{DesiredState, Status};
 use crate::AppState;
+use store::alert_rules::AlertRuleRow;
 pub use store::alert_rules::Severity;
 pub use store::alerts::AlertState;
-use store::db::{new_id, now_ms, Tx};
+use store::alerts::WatchedDeploymentRow;
+use store::db::{new_id, now_ms};
+use store::AllTenantsWrite;
 
 mod conditions;
 
@@ -41,33 +43,17 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 
 /// Evaluates every project with enabled rules. Returns the messages queued.
 pub async fn evaluate_all(state: &AppState, now: i64) -> Result<usize, Error> {
-    let projects: Vec<(String, String)> = sqlx::query_as(
-        "select distinct r.project_id, p.account_id from alert_rules r join projects p on p.id = r.project_id
-          where r.enabled = 1 order by r.project_id",
-    )
-    .fetch_all(&state.db.pool)
-    .await?;
+    let projects = state.all_tenants().projects_with_enabled_rules().await?;
     let mut queued = 0;
-    for (project_id, account_id) in projects {
-        queued += evaluate_project(state, &project_id, &account_id, now).await?;
+    for p in projects {
+        queued += evaluate_project(state, &p.project_id, &p.account_id, now).await?;
     }
     Ok(queued)
 }
 
-#[derive(sqlx::FromRow)]
-struct Rule {
-    id: String,
-    name: String,
-    deployment_id: Option<String>,
-    condition: String,
-    threshold: i64,
-    window_secs: i64,
-    severity: Severity,
-    contact_group_id: String,
-    repeat_secs: i64,
-}
+type Rule = AlertRuleRow;
 
-#[derive(sqlx::FromRow)]
+/// A deployment as the reconciler last saw it.
 struct Deployment {
     id: String,
     name: String,
@@ -76,6 +62,40 @@ struct Deployment {
     last_error: Option<String>,
     updated_at: i64,
     last_checkpoint_at: Option<i64>,
+}
+
+impl TryFrom<WatchedDeploymentRow> for Deployment {
+    type Error = Error;
+
+    fn try_from(row: WatchedDeploymentRow) -> Result<Self, Error> {
+        let desired_state = DesiredState::parse(&row.desired_state).ok_or_else(|| {
+            Error::internal(format!(
+                "`{}` is not a DesiredState ({})",
+                row.desired_state,
+                names(DesiredState::ALL.iter().map(|s| s.as_str()))
+            ))
+        })?;
+        let status = Status::parse(&row.status).ok_or_else(|| {
+            Error::internal(format!(
+                "`{}` is not a Status ({})",
+                row.status,
+                names(Status::ALL.iter().map(|s| s.as_str()))
+            ))
+        })?;
+        Ok(Self {
+            id: row.id,
+            name: row.name,
+            desired_state,
+            status,
+            last_error: row.last_error,
+            updated_at: row.updated_at,
+            last_checkpoint_at: row.last_checkpoint_at,
+        })
+    }
+}
+
+fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.collect::<Vec<_>>().join(", ")
 }
 
 /// One line of a grouped message.
@@ -91,32 +111,19 @@ async fn evaluate_project(
     account_id: &str,
     now: i64,
 ) -> Result<usize, Error> {
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = state.all_tenants().write().await?;
     // One evaluator per project at a time, across replicas.
-    let project: Option<(String,)> = sqlx::query_as(&format!(
-        "select name from projects where id = $1{}",
-        state.db.for_update()
-    ))
-    .bind(project_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((project_name,)) = project else {
+    let Some(project_name) = tx.alert_pass().lock_project(project_id).await? else {
         return Ok(0);
     };
-    let rules: Vec<Rule> = sqlx::query_as(
-        "select id, name, deployment_id, condition, threshold, window_secs, severity, contact_group_id, repeat_secs
-           from alert_rules where project_id = $1 and enabled = 1 order by id",
-    )
-    .bind(project_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let deployments: Vec<Deployment> = sqlx::query_as(
-        "select id, name, desired_state, status, last_error, updated_at, last_checkpoint_at from deployments
-          where project_id = $1 order by id",
-    )
-    .bind(project_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rules = tx.alert_pass().enabled_rules(project_id).await?;
+    let deployments = tx
+        .alert_pass()
+        .deployments(project_id)
+        .await?
+        .into_iter()
+        .map(Deployment::try_from)
+        .collect::<Result<Vec<_>, Error>>()?;
     let mut by_group: BTreeMap<String, Vec<Line>> = BTreeMap::new();
     for rule in &rules {
         let condition = Condition::parse(&rule.condition)?;
@@ -125,7 +132,10 @@ async fn evaluate_project(
             .filter(|d| rule.deployment_id.as_deref().is_none_or(|id| id == d.id))
         {
             let holds = holds(&mut tx, state, condition, rule, d, now).await?;
-            let silenced = silenced(&mut tx, project_id, &rule.id, &d.id, now).await?;
+            let silenced = tx
+                .alert_pass()
+                .silenced(project_id, &rule.id, &d.id, now)
+                .await?;
             let told = record(&mut tx, project_id, rule, d, holds, silenced, now).await?;
             if let Some(line) = told {
                 by_group
@@ -155,7 +165,7 @@ async fn evaluate_project(
 /// alert, a reminder, a resolution), and returns the line to tell, if any: nothing is
 /// told while silenced, nor twice within `repeat_secs`.
 async fn record(
-    tx: &mut Tx,
+    tx: &mut AllTenantsWrite,
     project_id: &str,
     rule: &Rule,
     d: &Deployment,
@@ -163,15 +173,7 @@ async fn record(
     silenced: bool,
     now: i64,
 ) -> Result<Option<Line>, Error> {
-    let firing: Option<(String, i64, Option<i64>, i64)> = sqlx::query_as(
-        "select id, started_at, notified_at, announced from alerts
-          where rule_id = $1 and deployment_id = $2 and state = $3",
-    )
-    .bind(&rule.id)
-    .bind(&d.id)
-    .bind(AlertState::Firing)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let firing = tx.alert_pass().firing(&rule.id, &d.id).await?;
     let line = |what: &'static str, text: String| {
         Some(Line {
             severity: rule.severity,
@@ -181,38 +183,20 @@ async fn record(
     };
     match (holds, firing) {
         (Some(summary), None) => {
-            sqlx::query(
-                "insert into alerts (id, project_id, rule_id, deployment_id, state, summary, started_at, notified_at, announced)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(new_id())
-            .bind(project_id)
-            .bind(&rule.id)
-            .bind(&d.id)
-            .bind(AlertState::Firing)
-            .bind(&summary)
-            .bind(now)
-            .bind((!silenced).then_some(now))
-            .bind(i64::from(!silenced))
-            .execute(&mut **tx)
-            .await?;
+            tx.alert_pass()
+                .open(project_id, &rule.id, &d.id, &summary, now, silenced)
+                .await?;
             if !silenced {
                 return Ok(line("FIRING", format!("{}: {summary}", rule.name)));
             }
         }
-        (Some(summary), Some((alert_id, _, notified_at, announced))) => {
+        (Some(summary), Some(alert)) => {
+            let (notified_at, announced) = (alert.notified_at, alert.announced);
             let due = announced == 0
                 || (rule.repeat_secs > 0
                     && notified_at.is_none_or(|t| now - t >= rule.repeat_secs * 1000));
             if due && !silenced {
-                sqlx::query(
-                    "update alerts set notified_at = $1, announced = 1, summary = $2 where id = $3",
-                )
-                .bind(now)
-                .bind(&summary)
-                .bind(&alert_id)
-                .execute(&mut **tx)
-                .await?;
+                tx.alert_pass().notified(&alert.id, now, &summary).await?;
                 let what = if announced == 0 {
                     "FIRING"
                 } else {
@@ -221,13 +205,9 @@ async fn record(
                 return Ok(line(what, format!("{}: {summary}", rule.name)));
             }
         }
-        (None, Some((alert_id, started_at, _, announced))) => {
-            sqlx::query("update alerts set state = $1, resolved_at = $2 where id = $3")
-                .bind(AlertState::Resolved)
-                .bind(now)
-                .bind(&alert_id)
-                .execute(&mut **tx)
-                .await?;
+        (None, Some(alert)) => {
+            let (started_at, announced) = (alert.started_at, alert.announced);
+            tx.alert_pass().resolve(&alert.id, now).await?;
             if announced == 1 && !silenced {
                 let lasted = (now - started_at) / 1000;
                 return Ok(line(
@@ -244,49 +224,9 @@ async fn record(
     Ok(None)
 }
 
-async fn silenced(
-    tx: &mut Tx,
-    project_id: &str,
-    rule_id: &str,
-    deployment_id: &str,
-    now: i64,
-) -> Result<bool, Error> {
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from silences where project_id = $1 and starts_at <= $2 and ends_at > $2
-            and (rule_id is null or rule_id = $3) and (deployment_id is null or deployment_id = $4)",
-    )
-    .bind(project_id)
-    .bind(now)
-    .bind(rule_id)
-    .bind(deployment_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(n > 0)
-}
-
-/// The destinations of a contact group: email addresses and channel ids with kinds.
-pub async fn destinations(
-    conn: &mut sqlx::AnyConnection,
-    group_id: &str,
-) -> Result<(Vec<String>, Vec<(String, Channel)>), Error> {
-    let (emails,): (String,) = sqlx::query_as("select emails from contact_groups where id = $1")
-        .bind(group_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let emails: Vec<String> = serde_json::from_str(&emails).unwrap_or_default();
-    let channels: Vec<(String, Channel)> = sqlx::query_as(
-        "select c.id, c.kind from contact_group_channels g join notification_channels c on c.id = g.channel_id
-          where g.group_id = $1 order by c.id",
-    )
-    .bind(group_id)
-    .fetch_all(conn)
-    .await?;
-    Ok((emails, channels))
-}
-
 /// One message for a contact group with every line of this pass, to each destination.
 async fn send_grouped(
-    tx: &mut Tx,
+    tx: &mut AllTenantsWrite,
     account_id: &str,
     project_id: &str,
     project_name: &str,
@@ -312,7 +252,9 @@ async fn send_grouped(
         .collect::<Vec<_>>()
         .join("\n");
     let markdown = format!("**{subject}**\n\n{text}");
-    let (emails, channels) = destinations(tx, group_id).await?;
+    let destinations = tx.alert_pass().destinations(group_id).await?;
+    let emails: Vec<String> = serde_json::from_str(&destinations.emails).unwrap_or_default();
+    let channels = destinations.channels;
     let source_id = new_id();
     let mut queued = 0;
     for email in &emails {
