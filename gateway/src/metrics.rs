@@ -143,12 +143,9 @@ impl Metrics {
     }
 
     /// The text exposition, with the gauges read from the database first.
-    pub async fn render(&self, state: &AppState) -> Result<String, sqlx::Error> {
-        let depth: Vec<(String, String, i64)> = sqlx::query_as(
-            "select channel, status, count(*) from outbox where status in ('pending', 'failed') group by channel, status",
-        )
-        .fetch_all(&state.db.pool)
-        .await?;
+    pub async fn render(&self, state: &AppState) -> Result<String, store::Error> {
+        let all = state.all_tenants();
+        let depth = all.outbox().depth().await?;
         self.outbox_depth.reset();
         for channel in ["email", "sms", "dingtalk", "webhook"] {
             for status in ["pending", "failed"] {
@@ -162,22 +159,14 @@ impl Metrics {
                 .with_label_values(&[channel.as_str(), status.as_str()])
                 .set(n);
         }
-        let clusters: Vec<(String, Option<i64>)> =
-            sqlx::query_as("select id, healthy from engine_clusters order by id")
-                .fetch_all(&state.db.pool)
-                .await?;
+        let clusters = all.metric_samples().cluster_health().await?;
         self.cluster_up.reset();
         for (id, healthy) in clusters {
             self.cluster_up
                 .with_label_values(&[id.as_str()])
                 .set(i64::from(healthy == Some(1)));
         }
-        let orphans: Vec<(String, i64)> = sqlx::query_as(
-            "select c.id, (select count(*) from engine_orphans o where o.cluster_id = c.id and o.cancelled_at is null)
-               from engine_clusters c order by c.id",
-        )
-        .fetch_all(&state.db.pool)
-        .await?;
+        let orphans = all.metric_samples().orphan_jobs_by_cluster().await?;
         self.orphan_jobs.reset();
         for (id, n) in orphans {
             self.orphan_jobs.with_label_values(&[id.as_str()]).set(n);
@@ -191,7 +180,7 @@ impl Metrics {
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
-            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            .map_err(store::Error::internal)?;
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
 }

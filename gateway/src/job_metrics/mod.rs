@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
 use store::db::now_ms;
+use store::metric_samples::{DueRow as Due, NewSample};
 
 mod counters;
 mod lag;
@@ -51,28 +52,15 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, Error> {
     // A little under the interval, so a pass that starts late does not skip a beat.
     let due_before = now - (state.config.job_metrics.interval_ms as i64) * 9 / 10;
-    let due: Vec<Due> = sqlx::query_as(
-        "select d.id, d.engine_job_id, c.rest_url, d.checkpoints_completed, d.checkpoints_failed, d.source_lag
-           from deployments d join engine_clusters c on c.id = d.cluster_id
-          where d.status in ('RUNNING', 'TRANSITIONING') and d.engine_job_id is not null
-            and (d.metrics_claimed_at is null or d.metrics_claimed_at <= $1)",
-    )
-    .bind(due_before)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let due = state.all_tenants().metric_samples().due(due_before).await?;
     let results: Vec<Result<bool, Error>> = futures_util::stream::iter(due)
         .map(|d| async move {
-            let claimed: Option<(i64,)> = sqlx::query_as(
-                "update deployments set metrics_claimed_at = $1, metrics_ticks = metrics_ticks + 1
-                  where id = $2 and (metrics_claimed_at is null or metrics_claimed_at <= $3)
-                  returning metrics_ticks",
-            )
-            .bind(now)
-            .bind(&d.id)
-            .bind(due_before)
-            .fetch_optional(&state.db.pool)
-            .await?;
-            let Some((tick,)) = claimed else {
+            let claimed = state
+                .all_tenants()
+                .metric_samples()
+                .claim(&d.id, now, due_before)
+                .await?;
+            let Some(tick) = claimed else {
                 return Ok(false); // another replica took it
             };
             sample(state, &d, tick, now).await
@@ -89,18 +77,6 @@ pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, Error> {
         }
     }
     Ok(stored)
-}
-
-/// A running deployment due for a sample, with the checkpoint counters the reconciler
-/// last stored.
-#[derive(sqlx::FromRow)]
-struct Due {
-    id: String,
-    engine_job_id: String,
-    rest_url: String,
-    checkpoints_completed: Option<i64>,
-    checkpoints_failed: Option<i64>,
-    source_lag: Option<String>,
 }
 
 /// Takes this turn's reading of the deployment: its sources' lag on a lag turn with
@@ -173,21 +149,17 @@ async fn read_job(
     let (source_lag_ms, pending_records) =
         notes.current(now, 2 * round_ms + config.interval_ms as i64);
     let current = counters(&job);
-    let previous: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "select at, records_in, records_out, backpressured_ms, busy_ms from deployment_metrics
-          where deployment_id = $1 and resolution = 0 order by at desc limit 1",
-    )
-    .bind(deployment_id)
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let all = state.all_tenants();
+    let samples = all.metric_samples();
+    let previous = samples.latest_counters(deployment_id).await?;
     let (previous_at, previous) = match previous {
-        Some((at, records_in, records_out, backpressured_ms, busy_ms)) => (
-            at,
+        Some(p) => (
+            p.at,
             Some(Counters {
-                records_in,
-                records_out,
-                backpressured_ms,
-                busy_ms,
+                records_in: p.records_in,
+                records_out: p.records_out,
+                backpressured_ms: p.backpressured_ms,
+                busy_ms: p.busy_ms,
                 ..current
             }),
         ),
@@ -195,41 +167,36 @@ async fn read_job(
     };
     let (in_rate, out_rate, backpressure, busy) =
         rates(previous.as_ref(), &current, now - previous_at);
-    sqlx::query(
-        "insert into deployment_metrics (deployment_id, at, resolution, records_in, records_out, backpressured_ms, busy_ms,
-                                         records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
-                                         checkpoints_completed, checkpoints_failed, engine_state, source_lag_ms, pending_records)
-         values ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(deployment_id)
-    .bind(now)
-    .bind(current.records_in)
-    .bind(current.records_out)
-    .bind(current.backpressured_ms)
-    .bind(current.busy_ms)
-    .bind(in_rate)
-    .bind(out_rate)
-    .bind(backpressure)
-    .bind(busy)
-    .bind(due.checkpoints_completed.unwrap_or(0))
-    .bind(due.checkpoints_failed.unwrap_or(0))
-    .bind(job.state.as_str())
-    .bind(source_lag_ms)
-    .bind(pending_records)
-    .execute(&state.db.pool)
-    .await?;
+    samples
+        .insert(&NewSample {
+            deployment_id,
+            at: now,
+            records_in: current.records_in,
+            records_out: current.records_out,
+            backpressured_ms: current.backpressured_ms,
+            busy_ms: current.busy_ms,
+            records_in_per_sec: in_rate,
+            records_out_per_sec: out_rate,
+            backpressure_ratio: backpressure,
+            busy_ratio: busy,
+            checkpoints_completed: due.checkpoints_completed.unwrap_or(0),
+            checkpoints_failed: due.checkpoints_failed.unwrap_or(0),
+            engine_state: job.state.as_str(),
+            source_lag_ms,
+            pending_records,
+        })
+        .await?;
     Ok(true)
 }
 
 async fn save_notes(state: &AppState, deployment_id: &str, notes: &SourceLag) -> Result<(), Error> {
     let text = serde_json::to_string(notes)
         .map_err(|e| Error::internal(format!("source lag notes: {e}")))?;
-    sqlx::query("update deployments set source_lag = $1 where id = $2")
-        .bind(text)
-        .bind(deployment_id)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
+    state
+        .all_tenants()
+        .metric_samples()
+        .save_lag_notes(deployment_id, &text)
+        .await
 }
 
 /// Averages raw samples older than the raw window into coarser rows, and drops rows
@@ -241,32 +208,13 @@ pub async fn compact(state: &AppState, now: i64) -> Result<(), Error> {
     // Only buckets that ended before the raw window began.
     let fold_before =
         (now - config.raw_retention_secs as i64 * 1000).div_euclid(bucket_ms) * bucket_ms;
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query(
-        "insert into deployment_metrics (deployment_id, at, resolution, records_in, records_out, backpressured_ms, busy_ms,
-                                         records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
-                                         checkpoints_completed, checkpoints_failed, source_lag_ms, pending_records)
-         select deployment_id, (at / $1) * $1, $2, max(records_in), max(records_out), max(backpressured_ms), max(busy_ms),
-                avg(records_in_per_sec), avg(records_out_per_sec), avg(backpressure_ratio), avg(busy_ratio),
-                max(checkpoints_completed), max(checkpoints_failed), avg(source_lag_ms), avg(pending_records)
-           from deployment_metrics m
-          where resolution = 0 and at < $3
-            and not exists (select 1 from deployment_metrics c
-                             where c.deployment_id = m.deployment_id and c.resolution = $2 and c.at = (m.at / $1) * $1)
-          group by deployment_id, (at / $1) * $1",
-    )
-    .bind(bucket_ms)
-    .bind(config.downsample_secs as i64)
-    .bind(fold_before)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("delete from deployment_metrics where resolution = 0 and at < $1")
-        .bind(fold_before)
-        .execute(&mut *tx)
+    let mut tx = state.all_tenants().write().await?;
+    tx.metric_samples()
+        .fold_raw(bucket_ms, config.downsample_secs as i64, fold_before)
         .await?;
-    sqlx::query("delete from deployment_metrics where at < $1")
-        .bind(now - config.retention_secs as i64 * 1000)
-        .execute(&mut *tx)
+    tx.metric_samples().drop_raw_before(fold_before).await?;
+    tx.metric_samples()
+        .drop_before(now - config.retention_secs as i64 * 1000)
         .await?;
     tx.commit().await?;
     Ok(())
