@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
+use store::reminders::{Recorded, ReminderKey};
 
 /// How often each replica looks for reminders due; they are days apart.
 const INTERVAL: Duration = Duration::from_secs(60);
@@ -57,12 +58,11 @@ fn day(ms: i64) -> String {
 
 async fn milestones(state: &AppState) -> Result<Vec<Milestone>, Error> {
     let mut out = Vec::new();
-    let forms: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "select name, announced_at, eom1, eom2, eofs, eos from product_forms order by name",
-    )
-    .fetch_all(&state.db.pool)
-    .await?;
-    for (name, announced_at, eom1, eom2, eofs, eos) in forms {
+    let all = state.all_tenants();
+    let forms = all.schedules().product_forms().await?;
+    for f in forms {
+        let (name, announced_at) = (f.name, f.announced_at);
+        let (eom1, eom2, eofs, eos) = (f.eom1, f.eom2, f.eofs, f.eos);
         for (milestone, at, consequence) in [
             ("EOM1", eom1, "no new purchases"),
             ("EOM2", eom2, "no new purchases and no scale-out orders"),
@@ -81,12 +81,10 @@ async fn milestones(state: &AppState) -> Result<Vec<Milestone>, Error> {
             });
         }
     }
-    let versions: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
-        "select label, flink_version, announced_at, eogs, eofs, eos from engine_versions order by label",
-    )
-    .fetch_all(&state.db.pool)
-    .await?;
-    for (label, flink, announced_at, eogs, eofs, eos) in versions {
+    let versions = all.schedules().engine_versions().await?;
+    for v in versions {
+        let (label, flink, announced_at) = (v.label, v.flink_version, v.announced_at);
+        let (eogs, eofs, eos) = (v.eogs, v.eofs, v.eos);
         for (milestone, at, consequence) in [
             ("EOGS", eogs, "no new features"),
             ("EOFS", eofs, "no patches or support; upgrading is advised"),
@@ -149,38 +147,31 @@ async fn send_reminder(
     due: &[i64],
     now_ms: i64,
 ) -> Result<bool, Error> {
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = state.all_tenants().write().await?;
     let mut first = false;
     for lead in due {
-        let inserted = sqlx::query(
-            "insert into lifecycle_reminders (subject_kind, subject_name, milestone, milestone_at, lead_days, sent_at)
-             select $1, $2, $3, $4, $5, $6
-              where not exists (select 1 from lifecycle_reminders where subject_kind = $1 and subject_name = $2
-                                  and milestone = $3 and milestone_at = $4 and lead_days = $5)",
-        )
-        .bind(m.subject_kind)
-        .bind(&m.subject_name)
-        .bind(m.milestone)
-        .bind(m.at)
-        .bind(lead)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(r) if *lead == nearest => first = r.rows_affected() > 0,
-            Ok(_) => {}
+        let key = ReminderKey {
+            subject_kind: m.subject_kind,
+            subject_name: &m.subject_name,
+            milestone: m.milestone,
+            milestone_at: m.at,
+            lead_days: *lead,
+        };
+        match tx.reminders().record(&key, now_ms).await? {
             // Another replica recorded it between the check and the insert.
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok(false),
-            Err(e) => return Err(e.into()),
+            Recorded::Raced => return Ok(false),
+            recorded if *lead == nearest => first = recorded == Recorded::New,
+            Recorded::New | Recorded::Known => {}
         }
     }
     if !first {
-        tx.rollback().await?;
+        // Dropped uncommitted: nothing recorded is kept.
+        drop(tx);
         return Ok(false);
     }
     let accounts = match m.subject_kind {
-        "product_form" => crate::product_forms::accounts_of_form(&mut tx, &m.subject_name).await?,
-        _ => crate::product_forms::accounts_on_engine(&mut tx, &m.subject_name).await?,
+        "product_form" => tx.lifecycles().accounts_of_form(&m.subject_name).await?,
+        _ => tx.lifecycles().accounts_on_engine(&m.subject_name).await?,
     };
     // Whole days left, rounded up: a reminder sent 29.5 days ahead says 30.
     let days_left = (m.at - now_ms + 86_399_999) / 86_400_000;
