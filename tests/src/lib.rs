@@ -6,6 +6,7 @@
 //! `SLUICE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`), named
 //! `sluice_test_<uuid>`. The test script drops those databases before each run.
 
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 
 use gateway::{AppState, Config};
@@ -15,6 +16,8 @@ use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 pub use serde_json::json;
+/// The API's typed client (generated from its OpenAPI document) and its types.
+pub use sluice_client::{types as api, ResponseValue};
 
 pub mod engine;
 pub mod idp;
@@ -291,7 +294,101 @@ impl Res {
     }
 }
 
+/// What an operation of the typed client returns: the documented success, or an error
+/// (a documented error response carries the API's error body).
+pub type ApiResult<T> = Result<ResponseValue<T>, sluice_client::Error<api::ErrorBody>>;
+
+/// Assertions on what an operation of the typed client returned, like [`Res`]'s.
+pub trait Expect<T> {
+    /// Asserts a success with this status and returns it.
+    fn expect_status(self, status: u16) -> ResponseValue<T>;
+    /// Asserts an API error: status, code and (when given) the field.
+    fn expect_error(self, status: u16, code: &str, field: Option<&str>) -> api::ErrorDetail;
+}
+
+impl<T: std::fmt::Debug> Expect<T> for ApiResult<T> {
+    #[track_caller]
+    fn expect_status(self, status: u16) -> ResponseValue<T> {
+        match self {
+            Ok(res) => {
+                assert_eq!(res.status().as_u16(), status, "unexpected status: {res:?}");
+                res
+            }
+            Err(error) => panic!("expected {status}, got {error:?}"),
+        }
+    }
+
+    #[track_caller]
+    fn expect_error(self, status: u16, code: &str, field: Option<&str>) -> api::ErrorDetail {
+        let res = match self {
+            Err(sluice_client::Error::ErrorResponse(res)) => res,
+            other => panic!("expected the error {status} {code}, got {other:?}"),
+        };
+        assert_eq!(res.status().as_u16(), status, "unexpected status: {res:?}");
+        let error = res.into_inner().error;
+        assert_eq!(error.code, code, "unexpected code: {error:?}");
+        if let Some(field) = field {
+            assert_eq!(
+                error.field.as_deref(),
+                Some(field),
+                "unexpected field: {error:?}"
+            );
+        }
+        assert!(
+            !error.message.is_empty(),
+            "error without a message: {error:?}"
+        );
+        error
+    }
+}
+
+/// The `ETag` of a typed response (empty when there is none).
+pub fn etag<T>(res: &ResponseValue<T>) -> String {
+    res.headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// An optional value of a constrained string type of the typed client (a name, a message):
+/// `.message(some("first"))`.
+#[track_caller]
+pub fn some<T: std::str::FromStr>(text: &str) -> Option<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match text.parse() {
+        Ok(value) => Some(value),
+        Err(error) => panic!("{text:?} is not valid here: {error}"),
+    }
+}
+
+/// A SQL job's content, as the typed client sends it.
+pub fn sql(sql: &str) -> api::JobContent {
+    api::JobContent::Sql {
+        sql: sql.to_owned(),
+    }
+}
+
 impl Client {
+    /// The typed client of the API, sending this user's token (if any) with every request.
+    pub fn api(&self) -> sluice_client::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if !self.token.is_empty() {
+            let mut bearer =
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.token))
+                    .expect("a token is a header value");
+            bearer.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, bearer);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("HTTP client");
+        sluice_client::Client::new_with_client(&self.base, http)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1{}", self.base, path)
     }
@@ -351,19 +448,25 @@ impl Client {
     }
 
     pub async fn project(&self, name: &str) -> String {
-        self.post("/projects", json!({ "name": name }))
+        self.api()
+            .create_project()
+            .body_map(|b| b.name(name))
+            .send()
             .await
-            .expect(201)
-            .id()
+            .expect_status(201)
+            .into_inner()
+            .id
     }
     pub async fn folder(&self, project: &str, name: &str, parent: Option<&str>) -> String {
-        self.post(
-            &format!("/projects/{project}/folders"),
-            json!({ "name": name, "parent_id": parent }),
-        )
-        .await
-        .expect(201)
-        .id()
+        self.api()
+            .create_folder()
+            .project_id(project)
+            .body_map(|b| b.name(name).parent_id(parent.map(str::to_owned)))
+            .send()
+            .await
+            .expect_status(201)
+            .into_inner()
+            .id
     }
     pub async fn sql_job(&self, project: &str, name: &str, folder: Option<&str>, sql: &str) -> Res {
         self.post(
@@ -374,31 +477,43 @@ impl Client {
     }
 
     /// A SQL job with its first saved version (deployments run saved versions).
-    pub async fn saved_sql_job(&self, project: &str, name: &str, sql: &str) -> String {
-        let job = self
-            .sql_job(project, name, None, sql)
+    pub async fn saved_sql_job(&self, project: &str, name: &str, sql_text: &str) -> String {
+        let api = self.api();
+        let job = api
+            .create_job()
+            .project_id(project)
+            .body_map(|b| b.name(name).content(sql(sql_text)))
+            .send()
             .await
-            .expect(201)
-            .id();
-        self.post(
-            &format!("/projects/{project}/jobs/{job}/versions"),
-            json!({ "message": "v1" }),
-        )
-        .await
-        .expect(201);
+            .expect_status(201)
+            .into_inner()
+            .id;
+        api.save_version()
+            .project_id(project)
+            .job_id(&job)
+            .body_map(|b| b.message(some("v1")))
+            .send()
+            .await
+            .expect_status(201);
         job
     }
 
     /// Registers a cluster that never answers (a closed port): deployments on it are
     /// meant to run but never reach the engine.
     pub async fn unreachable_cluster(&self, name: &str) -> String {
-        self.post(
-            "/clusters",
-            json!({ "name": name, "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }),
-        )
-        .await
-        .expect(201)
-        .id()
+        self.api()
+            .register_cluster()
+            .body_map(|b| {
+                b.name(name)
+                    .rest_url("http://127.0.0.1:9")
+                    .flink_version("2.3.0")
+                    .engine_version("1.0.0")
+            })
+            .send()
+            .await
+            .expect_status(201)
+            .into_inner()
+            .id
     }
 
     /// A deployment of `job`'s saved version on `cluster`.
@@ -410,13 +525,25 @@ impl Client {
         cluster: &str,
         parallelism: i64,
     ) -> String {
-        self.post(
-            &format!("/projects/{project}/deployments"),
-            json!({ "name": name, "job_id": job, "cluster_id": cluster, "parallelism": parallelism }),
-        )
-        .await
-        .expect(201)
-        .id()
+        self.api()
+            .create_deployment()
+            .project_id(project)
+            .body_map(|b| {
+                b.name(name)
+                    .job_id(job)
+                    .cluster_id(Some(cluster.to_owned()))
+                    .parallelism(Some(
+                        u64::try_from(parallelism)
+                            .ok()
+                            .and_then(NonZeroU64::new)
+                            .expect("a parallelism from 1"),
+                    ))
+            })
+            .send()
+            .await
+            .expect_status(201)
+            .into_inner()
+            .id
     }
 
     /// Uploads `bytes` as a multipart file named `file_name`.
