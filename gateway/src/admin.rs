@@ -138,15 +138,15 @@ pub async fn announce(
             "an announcement needs a subject and a body",
         ));
     }
-    let mut tx = db.begin_write().await?;
-    let accounts = store::accounts::announcement_accounts(&mut tx, account_id).await?;
+    let mut write = AllTenants::for_workers(db).write().await?;
+    let accounts = write.announcement_accounts(account_id).await?;
     if accounts.is_empty() && account_id.is_some() {
         return Err(Error::not_found("account"));
     }
     let reached =
-        crate::notices::notify_accounts(&mut tx, &accounts, "announcement", &subject, &body)
+        crate::notices::notify_accounts(&mut write, &accounts, "announcement", &subject, &body)
             .await?;
-    tx.commit().await?;
+    write.commit().await?;
     Ok(reached)
 }
 

@@ -156,6 +156,20 @@ impl AllTenantsWrite {
         Ok(n > 0)
     }
 
+    /// The accounts an operator's announcement goes to: the one named, else every
+    /// account, in id order.
+    pub async fn announcement_accounts(
+        &mut self,
+        account_id: Option<&str>,
+    ) -> Result<Vec<String>, Error> {
+        let accounts: Vec<(String,)> =
+            sqlx::query_as("select id from accounts where ($1 = '' or id = $1) order by id")
+                .bind(account_id.unwrap_or(""))
+                .fetch_all(&mut **self.tx())
+                .await?;
+        Ok(accounts.into_iter().map(|(a,)| a).collect())
+    }
+
     pub async fn project_in_account(
         &mut self,
         project_id: &str,
@@ -169,20 +183,6 @@ impl AllTenantsWrite {
                 .await?;
         Ok(n > 0)
     }
-}
-
-/// The accounts an operator's announcement goes to: the one named, else every account,
-/// in id order.
-pub async fn announcement_accounts(
-    tx: &mut Tx,
-    account_id: Option<&str>,
-) -> Result<Vec<String>, Error> {
-    let accounts: Vec<(String,)> =
-        sqlx::query_as("select id from accounts where ($1 = '' or id = $1) order by id")
-            .bind(account_id.unwrap_or(""))
-            .fetch_all(&mut **tx)
-            .await?;
-    Ok(accounts.into_iter().map(|(a,)| a).collect())
 }
 
 /// A deployment on a cluster that runs some engine version, across accounts.
