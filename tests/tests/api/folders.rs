@@ -1,4 +1,4 @@
-use sluice_tests::{json, TestApp};
+use sluice_tests::{json, some, Expect, TestApp};
 
 #[tokio::test]
 async fn folders_nest_five_deep_and_no_deeper() {
@@ -13,14 +13,15 @@ async fn folders_nest_five_deep_and_no_deeper() {
                 .await,
         );
     }
-    let res = owner
-        .post(
-            &format!("/projects/{project}/folders"),
-            json!({ "name": "level6", "parent_id": parent }),
-        )
+    let error = owner
+        .api()
+        .create_folder()
+        .project_id(&project)
+        .body_map(|b| b.name("level6").parent_id(parent))
+        .send()
         .await
         .expect_error(409, "limit_exceeded", Some("folder_depth"));
-    assert_eq!(res.body["error"]["limit"], 5);
+    assert_eq!(error.limit, Some(5));
     assert_eq!(
         owner
             .list_all(&format!("/projects/{project}/folders"), 50)
@@ -34,31 +35,35 @@ async fn folders_nest_five_deep_and_no_deeper() {
 async fn a_folder_cannot_move_into_itself_or_its_subtree() {
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
+    let api = owner.api();
     let project = owner.project("p").await;
     let a = owner.folder(&project, "a", None).await;
     let b = owner.folder(&project, "b", Some(&a)).await;
     let c = owner.folder(&project, "c", Some(&b)).await;
-    owner
-        .patch(
-            &format!("/projects/{project}/folders/{a}"),
-            json!({ "parent_id": c }),
-        )
+    let move_a_under = |parent: &str| {
+        api.update_folder()
+            .project_id(&project)
+            .folder_id(&a)
+            .body_map(|body| body.parent_id(Some(parent.to_owned())))
+            .send()
+    };
+    move_a_under(&c)
         .await
         .expect_error(422, "invalid_field", Some("parent_id"));
-    owner
-        .patch(
-            &format!("/projects/{project}/folders/{a}"),
-            json!({ "parent_id": a }),
-        )
+    move_a_under(&a)
         .await
         .expect_error(422, "invalid_field", Some("parent_id"));
-    let unchanged = owner
-        .get(&format!("/projects/{project}/folders/{a}"))
+    let unchanged = api
+        .get_folder()
+        .project_id(&project)
+        .folder_id(&a)
+        .send()
         .await
-        .expect(200);
-    assert!(unchanged.body["parent_id"].is_null());
+        .expect_status(200);
+    assert!(unchanged.parent_id.is_none());
 
-    // Moving c to the root and then b under c is fine: no cycle.
+    // Moving c to the root and then b under c is fine: no cycle. (An explicit null, the
+    // move to the root, is sent by hand: the typed client leaves absent fields out.)
     let moved = owner
         .patch(
             &format!("/projects/{project}/folders/{c}"),
@@ -67,21 +72,23 @@ async fn a_folder_cannot_move_into_itself_or_its_subtree() {
         .await
         .expect(200);
     assert!(moved.body["parent_id"].is_null());
-    let moved = owner
-        .patch(
-            &format!("/projects/{project}/folders/{b}"),
-            json!({ "parent_id": c, "name": "b2" }),
-        )
+    let moved = api
+        .update_folder()
+        .project_id(&project)
+        .folder_id(&b)
+        .body_map(|body| body.parent_id(Some(c.clone())).name(some("b2")))
+        .send()
         .await
-        .expect(200);
-    assert_eq!(moved.body["parent_id"], c.as_str());
-    assert_eq!(moved.body["name"], "b2");
+        .expect_status(200);
+    assert_eq!(moved.parent_id.as_deref(), Some(c.as_str()));
+    assert_eq!(moved.name, "b2");
 }
 
 #[tokio::test]
 async fn a_move_that_would_nest_the_subtree_too_deep_is_refused() {
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
+    let api = owner.api();
     let project = owner.project("p").await;
     // A chain of three (x > y > z) and a chain of three (a > b > c): c's depth 3 plus the
     // moved subtree's height 3 would be 6.
@@ -91,50 +98,46 @@ async fn a_move_that_would_nest_the_subtree_too_deep_is_refused() {
     let a = owner.folder(&project, "a", None).await;
     let b = owner.folder(&project, "b", Some(&a)).await;
     let c = owner.folder(&project, "c", Some(&b)).await;
-    owner
-        .patch(
-            &format!("/projects/{project}/folders/{x}"),
-            json!({ "parent_id": c }),
-        )
+    let move_x_under = |parent: &str| {
+        api.update_folder()
+            .project_id(&project)
+            .folder_id(&x)
+            .body_map(|body| body.parent_id(Some(parent.to_owned())))
+            .send()
+    };
+    move_x_under(&c)
         .await
         .expect_error(409, "limit_exceeded", Some("folder_depth"));
-    owner
-        .patch(
-            &format!("/projects/{project}/folders/{x}"),
-            json!({ "parent_id": b }),
-        )
-        .await
-        .expect(200);
+    move_x_under(&b).await.expect_status(200);
 }
 
 #[tokio::test]
 async fn folder_names_are_unique_per_parent_and_folders_must_be_empty_to_delete() {
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
+    let api = owner.api();
     let project = owner.project("p").await;
     let a = owner.folder(&project, "a", None).await;
-    owner
-        .post(
-            &format!("/projects/{project}/folders"),
-            json!({ "name": "a" }),
-        )
+    api.create_folder()
+        .project_id(&project)
+        .body_map(|b| b.name("a"))
+        .send()
         .await
         .expect_error(409, "already_exists", Some("name"));
     let inner = owner.folder(&project, "a", Some(&a)).await; // same name, other parent
-    owner
-        .delete(&format!("/projects/{project}/folders/{a}"))
-        .await
-        .expect_error(409, "folder_not_empty", None);
-    owner
-        .delete(&format!("/projects/{project}/folders/{inner}"))
-        .await
-        .expect(204);
-    owner
-        .delete(&format!("/projects/{project}/folders/{a}"))
-        .await
-        .expect(204);
-    owner
-        .get(&format!("/projects/{project}/folders/{a}"))
+    let delete = |folder: &str| {
+        api.delete_folder()
+            .project_id(&project)
+            .folder_id(folder)
+            .send()
+    };
+    delete(&a).await.expect_error(409, "folder_not_empty", None);
+    delete(&inner).await.expect_status(204);
+    delete(&a).await.expect_status(204);
+    api.get_folder()
+        .project_id(&project)
+        .folder_id(&a)
+        .send()
         .await
         .expect_error(404, "not_found", None);
 }
@@ -147,10 +150,11 @@ async fn a_parent_from_another_project_is_refused() {
     let p2 = owner.project("p2").await;
     let foreign = owner.folder(&p2, "f", None).await;
     owner
-        .post(
-            &format!("/projects/{p1}/folders"),
-            json!({ "name": "x", "parent_id": foreign }),
-        )
+        .api()
+        .create_folder()
+        .project_id(&p1)
+        .body_map(|b| b.name("x").parent_id(Some(foreign)))
+        .send()
         .await
         .expect_error(422, "invalid_field", Some("parent_id"));
     assert!(owner

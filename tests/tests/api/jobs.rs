@@ -1,50 +1,66 @@
-use sluice_tests::{json, tiny_jar, TestApp};
+use sluice_tests::{api, etag, json, some, sql, tiny_jar, Expect, TestApp};
+
+fn jar(artifact_id: &str, entry_class: &str, args: &[&str]) -> api::JobContent {
+    api::JobContent::Jar {
+        artifact_id: artifact_id.to_owned(),
+        entry_class: entry_class.to_owned(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+    }
+}
 
 #[tokio::test]
 async fn sql_and_jar_drafts_are_created_and_read_back() {
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
+    let api = owner.api();
     let project = owner.project("p").await;
-    let sql = "CREATE TABLE src (id INT) WITH ('connector' = 'datagen');\nINSERT INTO sink SELECT * FROM src;";
-    let job = owner.sql_job(&project, "etl", None, sql).await.expect(201);
-    assert_eq!(job.etag(), "\"1\"");
-    let got = owner
-        .get(&format!("/projects/{project}/jobs/{}", job.id()))
+    let create = |name: &str, content: api::JobContent| {
+        api.create_job()
+            .project_id(&project)
+            .body_map(|b| b.name(name).content(content))
+            .send()
+    };
+    let script = "CREATE TABLE src (id INT) WITH ('connector' = 'datagen');\nINSERT INTO sink SELECT * FROM src;";
+    let job = create("etl", sql(script)).await.expect_status(201);
+    assert_eq!(etag(&job), "\"1\"");
+    let got = api
+        .get_job()
+        .project_id(&project)
+        .job_id(&job.id)
+        .send()
         .await
-        .expect(200);
-    assert_eq!(got.body["content"], json!({ "kind": "sql", "sql": sql }));
-    assert_eq!(got.etag(), "\"1\"");
+        .expect_status(200);
+    assert_eq!(got.content, sql(script));
+    assert_eq!(etag(&got), "\"1\"");
 
+    // Artifacts are uploaded by hand: the typed client has no multipart operations.
     let artifact = owner
         .upload(&project, "app.jar", tiny_jar())
         .await
         .expect(201)
         .id();
-    let jar = owner
-        .post(
-            &format!("/projects/{project}/jobs"),
-            json!({ "name": "jar", "content": { "kind": "jar", "artifact_id": artifact, "entry_class": "com.example.Main", "args": ["--in", "x y"] } }),
-        )
-        .await
-        .expect(201);
-    assert_eq!(jar.body["content"]["args"], json!(["--in", "x y"]));
-    owner
-        .post(&format!("/projects/{project}/jobs"), json!({ "name": "bad", "content": { "kind": "jar", "artifact_id": artifact, "entry_class": "not a class" } }))
+    let content = jar(&artifact, "com.example.Main", &["--in", "x y"]);
+    let created = create("jar", content.clone()).await.expect_status(201);
+    assert_eq!(created.content, content);
+    create("bad", jar(&artifact, "not a class", &[]))
         .await
         .expect_error(422, "invalid_field", Some("content.entry_class"));
-    owner
-        .post(&format!("/projects/{project}/jobs"), json!({ "name": "bad", "content": { "kind": "jar", "artifact_id": "nope", "entry_class": "a.B" } }))
-        .await
-        .expect_error(422, "invalid_field", Some("content.artifact_id"));
+    create("bad", jar("nope", "a.B", &[])).await.expect_error(
+        422,
+        "invalid_field",
+        Some("content.artifact_id"),
+    );
     let py = owner
         .upload(&project, "udf.py", b"def f(): pass\n".to_vec())
         .await
         .expect(201)
         .id();
-    owner
-        .post(&format!("/projects/{project}/jobs"), json!({ "name": "bad", "content": { "kind": "jar", "artifact_id": py, "entry_class": "a.B" } }))
-        .await
-        .expect_error(422, "invalid_field", Some("content.artifact_id"));
+    create("bad", jar(&py, "a.B", &[])).await.expect_error(
+        422,
+        "invalid_field",
+        Some("content.artifact_id"),
+    );
+    // A kind the document does not have is sent by hand.
     owner
         .post(
             &format!("/projects/{project}/jobs"),
@@ -65,38 +81,48 @@ async fn sql_and_jar_drafts_are_created_and_read_back() {
 async fn job_names_are_unique_within_a_folder_and_jobs_move_between_folders() {
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
+    let api = owner.api();
     let project = owner.project("p").await;
     let f1 = owner.folder(&project, "f1", None).await;
     let f2 = owner.folder(&project, "f2", None).await;
-    let job = owner
-        .sql_job(&project, "etl", Some(&f1), "select 1")
-        .await
-        .expect(201);
-    owner
-        .sql_job(&project, "etl", Some(&f1), "select 2")
+    let create_etl_in = |folder: &str, script: &str| {
+        api.create_job()
+            .project_id(&project)
+            .body_map(|b| {
+                b.name("etl")
+                    .folder_id(Some(folder.to_owned()))
+                    .content(sql(script))
+            })
+            .send()
+    };
+    let job = create_etl_in(&f1, "select 1").await.expect_status(201);
+    create_etl_in(&f1, "select 2")
         .await
         .expect_error(409, "already_exists", Some("name"));
-    let twin = owner
-        .sql_job(&project, "etl", Some(&f2), "select 2")
-        .await
-        .expect(201);
+    let twin = create_etl_in(&f2, "select 2").await.expect_status(201);
 
-    let path = format!("/projects/{project}/jobs/{}", job.id());
-    owner
-        .patch_if(&path, &job.etag(), json!({ "folder_id": f2 }))
+    let update = |etag: &str| {
+        api.update_job()
+            .project_id(&project)
+            .job_id(&job.id)
+            .if_match(etag)
+    };
+    update(&etag(&job))
+        .body_map(|b| b.folder_id(Some(f2.clone())))
+        .send()
         .await
         .expect_error(409, "already_exists", Some("name"));
-    let moved = owner
-        .patch_if(
-            &path,
-            &job.etag(),
-            json!({ "folder_id": f2, "name": "etl-old" }),
-        )
+    let moved = update(&etag(&job))
+        .body_map(|b| b.folder_id(Some(f2.clone())).name(some("etl-old")))
+        .send()
         .await
-        .expect(200);
-    assert_eq!(moved.body["folder_id"], f2.as_str());
+        .expect_status(200);
+    assert_eq!(moved.folder_id.as_deref(), Some(f2.as_str()));
+    // An explicit null (the move to the root) is sent by hand: the typed client leaves
+    // absent fields out.
+    let path = format!("/projects/{project}/jobs/{}", job.id);
     let to_root = owner
-        .patch_if(&path, &moved.etag(), json!({ "folder_id": null }))
+        .patch_if(&path, &etag(&moved), json!({ "folder_id": null }))
         .await
         .expect(200);
     assert!(to_root.body["folder_id"].is_null());
@@ -105,32 +131,52 @@ async fn job_names_are_unique_within_a_folder_and_jobs_move_between_folders() {
         .list_all(&format!("/projects/{project}/jobs?folder_id={f2}"), 50)
         .await;
     assert_eq!(in_f2.len(), 1);
-    assert_eq!(in_f2[0]["id"], twin.id().as_str());
-    owner.delete(&path).await.expect(204);
-    owner.get(&path).await.expect_error(404, "not_found", None);
+    assert_eq!(in_f2[0]["id"], twin.id.as_str());
+    api.delete_job()
+        .project_id(&project)
+        .job_id(&job.id)
+        .send()
+        .await
+        .expect_status(204);
+    api.get_job()
+        .project_id(&project)
+        .job_id(&job.id)
+        .send()
+        .await
+        .expect_error(404, "not_found", None);
 }
 
 #[tokio::test]
 async fn a_job_in_a_folder_of_another_project_is_refused() {
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
+    let api = owner.api();
     let p1 = owner.project("p1").await;
     let p2 = owner.project("p2").await;
     let foreign = owner.folder(&p2, "f", None).await;
-    owner
-        .sql_job(&p1, "etl", Some(&foreign), "select 1")
+    api.create_job()
+        .project_id(&p1)
+        .body_map(|b| {
+            b.name("etl")
+                .folder_id(Some(foreign.clone()))
+                .content(sql("select 1"))
+        })
+        .send()
         .await
         .expect_error(422, "invalid_field", Some("folder_id"));
-    let job = owner
-        .sql_job(&p1, "etl", None, "select 1")
+    let job = api
+        .create_job()
+        .project_id(&p1)
+        .body_map(|b| b.name("etl").content(sql("select 1")))
+        .send()
         .await
-        .expect(201);
-    owner
-        .patch_if(
-            &format!("/projects/{p1}/jobs/{}", job.id()),
-            &job.etag(),
-            json!({ "folder_id": foreign }),
-        )
+        .expect_status(201);
+    api.update_job()
+        .project_id(&p1)
+        .job_id(&job.id)
+        .if_match(etag(&job))
+        .body_map(|b| b.folder_id(Some(foreign)))
+        .send()
         .await
         .expect_error(422, "invalid_field", Some("folder_id"));
 }
@@ -139,33 +185,34 @@ async fn a_job_in_a_folder_of_another_project_is_refused() {
 async fn a_stale_edit_gets_412_and_an_edit_without_if_match_gets_428() {
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
+    let api = owner.api();
     let project = owner.project("p").await;
-    let job = owner
-        .sql_job(&project, "etl", None, "select 1")
+    let job = api
+        .create_job()
+        .project_id(&project)
+        .body_map(|b| b.name("etl").content(sql("select 1")))
+        .send()
         .await
-        .expect(201);
-    let path = format!("/projects/{project}/jobs/{}", job.id());
-    let first_read = job.etag();
+        .expect_status(201);
+    let path = format!("/projects/{project}/jobs/{}", job.id);
+    let first_read = etag(&job);
+    let edit = |etag: &str, script: &str| {
+        api.update_job()
+            .project_id(&project)
+            .job_id(&job.id)
+            .if_match(etag)
+            .body_map(|b| b.content(Some(sql(script))))
+            .send()
+    };
 
     // Two editors read revision 1; the first one saves.
-    let saved = owner
-        .patch_if(
-            &path,
-            &first_read,
-            json!({ "content": { "kind": "sql", "sql": "select 2" } }),
-        )
-        .await
-        .expect(200);
-    assert_eq!(saved.etag(), "\"2\"");
+    let saved = edit(&first_read, "select 2").await.expect_status(200);
+    assert_eq!(etag(&saved), "\"2\"");
     // The second one's write, based on revision 1, is refused and changes nothing.
-    owner
-        .patch_if(
-            &path,
-            &first_read,
-            json!({ "content": { "kind": "sql", "sql": "select 3" } }),
-        )
+    edit(&first_read, "select 3")
         .await
         .expect_error(412, "precondition_failed", Some("If-Match"));
+    // Sent by hand: the typed client always sends the If-Match the document requires.
     owner
         .patch(
             &path,
@@ -173,10 +220,17 @@ async fn a_stale_edit_gets_412_and_an_edit_without_if_match_gets_428() {
         )
         .await
         .expect_error(428, "precondition_required", Some("If-Match"));
-    let now = owner.get(&path).await.expect(200);
-    assert_eq!(now.body["content"]["sql"], "select 2");
-    assert_eq!(now.body["revision"], 2);
-    // A stale delete is refused too.
+    let now = api
+        .get_job()
+        .project_id(&project)
+        .job_id(&job.id)
+        .send()
+        .await
+        .expect_status(200);
+    assert_eq!(now.content, sql("select 2"));
+    assert_eq!(now.revision, 2);
+    // A stale delete is refused too (sent by hand: the document gives the delete no
+    // If-Match parameter).
     let stale_delete = sluice_tests::Client::send(
         owner
             .request(reqwest::Method::DELETE, &path)
