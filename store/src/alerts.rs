@@ -5,6 +5,7 @@
 
 use crate::all_tenants::AllTenantsWrite;
 use crate::db::new_id;
+use crate::deployments::{DesiredState, Status};
 use crate::scope::ProjectScope;
 use crate::{Error, Page};
 
@@ -75,14 +76,13 @@ impl AllTenantsWrite {
     }
 }
 
-/// A deployment as the reconciler last saw it, for the alert pass. Its desired state
-/// and status are the stored names (the reconciler's closed sets).
+/// A deployment as the reconciler last saw it, for the alert pass.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WatchedDeploymentRow {
     pub id: String,
     pub name: String,
-    pub desired_state: String,
-    pub status: String,
+    pub desired_state: DesiredState,
+    pub status: Status,
     pub last_error: Option<String>,
     pub updated_at: i64,
     pub last_checkpoint_at: Option<i64>,

@@ -19,7 +19,6 @@ use store::Error;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::record::{DesiredState, Status};
 use crate::AppState;
 use store::alert_rules::AlertRuleRow;
 pub use store::alert_rules::Severity;
@@ -54,49 +53,7 @@ pub async fn evaluate_all(state: &AppState, now: i64) -> Result<usize, Error> {
 type Rule = AlertRuleRow;
 
 /// A deployment as the reconciler last saw it.
-struct Deployment {
-    id: String,
-    name: String,
-    desired_state: DesiredState,
-    status: Status,
-    last_error: Option<String>,
-    updated_at: i64,
-    last_checkpoint_at: Option<i64>,
-}
-
-impl TryFrom<WatchedDeploymentRow> for Deployment {
-    type Error = Error;
-
-    fn try_from(row: WatchedDeploymentRow) -> Result<Self, Error> {
-        let desired_state = DesiredState::parse(&row.desired_state).ok_or_else(|| {
-            Error::internal(format!(
-                "`{}` is not a DesiredState ({})",
-                row.desired_state,
-                names(DesiredState::ALL.iter().map(|s| s.as_str()))
-            ))
-        })?;
-        let status = Status::parse(&row.status).ok_or_else(|| {
-            Error::internal(format!(
-                "`{}` is not a Status ({})",
-                row.status,
-                names(Status::ALL.iter().map(|s| s.as_str()))
-            ))
-        })?;
-        Ok(Self {
-            id: row.id,
-            name: row.name,
-            desired_state,
-            status,
-            last_error: row.last_error,
-            updated_at: row.updated_at,
-            last_checkpoint_at: row.last_checkpoint_at,
-        })
-    }
-}
-
-fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    names.collect::<Vec<_>>().join(", ")
-}
+type Deployment = WatchedDeploymentRow;
 
 /// One line of a grouped message.
 struct Line {
@@ -117,13 +74,7 @@ async fn evaluate_project(
         return Ok(0);
     };
     let rules = tx.alert_pass().enabled_rules(project_id).await?;
-    let deployments = tx
-        .alert_pass()
-        .deployments(project_id)
-        .await?
-        .into_iter()
-        .map(Deployment::try_from)
-        .collect::<Result<Vec<_>, Error>>()?;
+    let deployments = tx.alert_pass().deployments(project_id).await?;
     let mut by_group: BTreeMap<String, Vec<Line>> = BTreeMap::new();
     for rule in &rules {
         let condition = Condition::parse(&rule.condition)?;
