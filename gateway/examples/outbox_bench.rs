@@ -96,7 +96,7 @@ async fn run(label: &str, database_url: Option<String>, n: usize) {
 
     // 1. Enqueue, in one transaction.
     let started = Instant::now();
-    let mut tx = state.db.begin_write().await.unwrap();
+    let mut tx = state.all_tenants().write().await.unwrap();
     for i in 0..n {
         let subject = format!("bench {i}");
         gateway::outbox::enqueue(

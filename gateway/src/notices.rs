@@ -7,8 +7,7 @@
 
 use store::db::{new_id, now_ms};
 use store::notices::NewNotice;
-use store::outbox::Writer;
-use store::Error;
+use store::{AllTenantsWrite, Error};
 
 pub use store::notices::Audience;
 
@@ -20,23 +19,23 @@ pub struct Notice<'a> {
     pub body: &'a str,
 }
 
-/// Writes `notice` for `audience` of `account_id` inside `tx`: an in-site message per
+/// Writes `notice` for `audience` of `account_id` inside `write`: an in-site message per
 /// person, and outbox rows for their email and the account's channels. Returns how
 /// many people it reached.
-pub async fn notify<W: Writer + ?Sized>(
-    tx: &mut W,
+pub async fn notify(
+    write: &mut AllTenantsWrite,
     account_id: &str,
     audience: Audience,
     notice: &Notice<'_>,
 ) -> Result<usize, Error> {
-    let people = store::notices::audience(tx, account_id, audience).await?;
+    let people = write.notices().audience(account_id, audience).await?;
     let now = now_ms();
     let notice_id = new_id();
     for person in &people {
         let id = new_id();
-        store::notices::insert(
-            tx,
-            &NewNotice {
+        write
+            .notices()
+            .insert(&NewNotice {
                 id: &id,
                 account_id,
                 user_id: &person.user_id,
@@ -44,11 +43,10 @@ pub async fn notify<W: Writer + ?Sized>(
                 subject: notice.subject,
                 body: notice.body,
                 created_at: now,
-            },
-        )
-        .await?;
+            })
+            .await?;
         crate::outbox::enqueue(
-            tx,
+            write,
             &crate::outbox::NewMessage {
                 account_id,
                 source_kind: "notice",
@@ -63,10 +61,10 @@ pub async fn notify<W: Writer + ?Sized>(
         .await?;
     }
     // Account channels get one message per notice, not one per person.
-    let channels = store::notices::account_channels(tx, account_id).await?;
+    let channels = write.notices().account_channels(account_id).await?;
     for (channel_id, channel) in channels {
         crate::outbox::enqueue(
-            tx,
+            write,
             &crate::outbox::NewMessage {
                 account_id,
                 source_kind: "notice",
@@ -86,8 +84,8 @@ pub async fn notify<W: Writer + ?Sized>(
 /// Notifies the owners and admins of each account in `accounts` (inside the caller's
 /// transaction, so the notice exists exactly when the change does). Returns how many
 /// people it reached.
-pub async fn notify_accounts<W: Writer + ?Sized>(
-    tx: &mut W,
+pub async fn notify_accounts(
+    write: &mut AllTenantsWrite,
     accounts: &[String],
     kind: &str,
     subject: &str,
@@ -96,7 +94,7 @@ pub async fn notify_accounts<W: Writer + ?Sized>(
     let mut written = 0;
     for account in accounts {
         written += notify(
-            tx,
+            write,
             account,
             Audience::OwnersAndAdmins,
             &Notice {

@@ -23,13 +23,24 @@ use crate::channels::Channel;
 use crate::AppState;
 use delivery::{DeliveryError, Message, Target};
 use store::db::{new_id, now_ms};
-pub use store::outbox::{enqueue, NewMessage};
+pub use store::outbox::NewMessage;
 use store::outbox::{LeasedRow, Settled};
+use store::AllTenantsWrite;
 
 /// DingTalk robots accept at most 20 messages a minute; more throttles the robot for
 /// ten minutes. Sends to one robot are counted over the last minute, and what is over
 /// is held back when leasing ([`dingtalk_allowance`]).
 const DINGTALK_PER_MINUTE: i64 = 20;
+
+/// Adds a message inside the caller's transaction; it is delivered after the commit.
+/// Returns its id. The idempotency key is derived from the id, which no other tenant's
+/// message can share.
+pub async fn enqueue(
+    write: &mut AllTenantsWrite,
+    message: &NewMessage<'_>,
+) -> Result<String, Error> {
+    write.outbox().enqueue(message).await
+}
 
 /// Runs delivery passes until `stop` is cancelled.
 pub async fn run(state: AppState, stop: CancellationToken) {
@@ -215,7 +226,7 @@ async fn settle(
 /// Messages a DingTalk robot may still take now: 20 a minute, less those sent in the
 /// last minute and those leased (in flight) to any worker.
 async fn dingtalk_allowance(
-    write: &mut store::AllTenantsWrite,
+    write: &mut AllTenantsWrite,
     recipient: &str,
     now: i64,
 ) -> Result<i64, Error> {

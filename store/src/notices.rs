@@ -1,11 +1,11 @@
 //! Each person's inbox of notices in an account (in-site messages: lifecycle
 //! reminders, announcements, alerts), read through the [`AccountScope`]; and what
 //! writing a notice needs (its audience, an inbox row, the account's channels),
-//! inside the transaction of the change that caused it (a [`Writer`]).
+//! inside the workers' transaction of the change that caused it ([`NoticeWrites`]).
 
+use crate::all_tenants::AllTenantsWrite;
 use crate::channels::Channel;
 use crate::db::now_ms;
-use crate::outbox::Writer;
 use crate::scope::AccountScope;
 use crate::Error;
 
@@ -100,23 +100,6 @@ pub struct RecipientRow {
     pub email: String,
 }
 
-/// The people of `account_id` in `audience`, in id order.
-pub async fn audience<W: Writer + ?Sized>(
-    writer: &mut W,
-    account_id: &str,
-    audience: Audience,
-) -> Result<Vec<RecipientRow>, Error> {
-    let tx = writer.tx();
-    Ok(sqlx::query_as(&format!(
-        "select m.user_id, u.email from account_members m join users u on u.id = m.user_id
-          where m.account_id = $1 and m.role in {} order by m.user_id",
-        audience.roles_sql()
-    ))
-    .bind(account_id)
-    .fetch_all(&mut **tx)
-    .await?)
-}
-
 /// A notice in one person's inbox.
 #[derive(Debug, Clone)]
 pub struct NewNotice<'a> {
@@ -129,38 +112,63 @@ pub struct NewNotice<'a> {
     pub created_at: i64,
 }
 
-/// Puts a notice in a person's inbox, inside the caller's transaction.
-pub async fn insert<W: Writer + ?Sized>(
-    writer: &mut W,
-    notice: &NewNotice<'_>,
-) -> Result<(), Error> {
-    let tx = writer.tx();
-    sqlx::query(
-        "insert into notices (id, account_id, user_id, kind, subject, body, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(notice.id)
-    .bind(notice.account_id)
-    .bind(notice.user_id)
-    .bind(notice.kind)
-    .bind(notice.subject)
-    .bind(notice.body)
-    .bind(notice.created_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+/// Notices written inside a workers' write transaction.
+pub struct NoticeWrites<'a>(&'a mut AllTenantsWrite);
+
+impl AllTenantsWrite {
+    pub fn notices(&mut self) -> NoticeWrites<'_> {
+        NoticeWrites(self)
+    }
 }
 
-/// The account's notification channels (id and kind), in id order, that every notice
-/// to the account is also sent to.
-pub async fn account_channels<W: Writer + ?Sized>(
-    writer: &mut W,
-    account_id: &str,
-) -> Result<Vec<(String, Channel)>, Error> {
-    let tx = writer.tx();
-    Ok(sqlx::query_as(
-        "select id, kind from notification_channels where account_id = $1 order by id",
-    )
-    .bind(account_id)
-    .fetch_all(&mut **tx)
-    .await?)
+impl NoticeWrites<'_> {
+    /// The people of `account_id` in `audience`, in id order.
+    pub async fn audience(
+        &mut self,
+        account_id: &str,
+        audience: Audience,
+    ) -> Result<Vec<RecipientRow>, Error> {
+        let tx = self.0.tx();
+        Ok(sqlx::query_as(&format!(
+            "select m.user_id, u.email from account_members m join users u on u.id = m.user_id
+              where m.account_id = $1 and m.role in {} order by m.user_id",
+            audience.roles_sql()
+        ))
+        .bind(account_id)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
+    /// Puts a notice in a person's inbox, inside the caller's transaction.
+    pub async fn insert(&mut self, notice: &NewNotice<'_>) -> Result<(), Error> {
+        let tx = self.0.tx();
+        sqlx::query(
+            "insert into notices (id, account_id, user_id, kind, subject, body, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(notice.id)
+        .bind(notice.account_id)
+        .bind(notice.user_id)
+        .bind(notice.kind)
+        .bind(notice.subject)
+        .bind(notice.body)
+        .bind(notice.created_at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The account's notification channels (id and kind), in id order, that every
+    /// notice to the account is also sent to.
+    pub async fn account_channels(
+        &mut self,
+        account_id: &str,
+    ) -> Result<Vec<(String, Channel)>, Error> {
+        let tx = self.0.tx();
+        Ok(sqlx::query_as(
+            "select id, kind from notification_channels where account_id = $1 order by id",
+        )
+        .bind(account_id)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
 }

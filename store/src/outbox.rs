@@ -1,7 +1,7 @@
 //! The outbox: notifications to deliver, their attempts and outcomes.
 //!
 //! A message is written inside the transaction of the change that caused it
-//! ([`enqueue`], in any [`Writer`]); the delivery worker leases due rows
+//! ([`OutboxWrites::enqueue`]); the delivery worker leases due rows
 //! ([`OutboxWrites::due`], [`OutboxWrites::lease`]) and records each outcome only
 //! while it still holds the lease ([`Outbox::settle`]).
 
@@ -9,35 +9,6 @@ use crate::all_tenants::{AllTenants, AllTenantsWrite};
 use crate::channels::Channel;
 use crate::db::{new_id, now_ms, Backend, Tx};
 use crate::Error;
-
-/// A write transaction that outbox messages (and the notices that cause them) are
-/// written in: the workers' [`AllTenantsWrite`] and, for the callers that still open
-/// their own, a bare transaction. Sealed: only the store reaches the transaction.
-pub trait Writer: sealed::Sealed + Send {}
-
-pub(crate) mod sealed {
-    use crate::db::Tx;
-
-    pub trait Sealed {
-        fn tx(&mut self) -> &mut Tx;
-    }
-}
-
-impl sealed::Sealed for AllTenantsWrite {
-    fn tx(&mut self) -> &mut Tx {
-        AllTenantsWrite::tx(self)
-    }
-}
-
-impl Writer for AllTenantsWrite {}
-
-impl sealed::Sealed for Tx {
-    fn tx(&mut self) -> &mut Tx {
-        self
-    }
-}
-
-impl Writer for Tx {}
 
 pub struct NewMessage<'a> {
     pub account_id: &'a str,
@@ -49,37 +20,6 @@ pub struct NewMessage<'a> {
     pub subject: &'a str,
     pub text: &'a str,
     pub markdown: &'a str,
-}
-
-/// Adds a message inside the caller's transaction; it is delivered after the commit.
-/// Returns its id. The idempotency key is derived from the id, which no other tenant's
-/// message can share.
-pub async fn enqueue<W: Writer + ?Sized>(
-    writer: &mut W,
-    message: &NewMessage<'_>,
-) -> Result<String, Error> {
-    let tx = writer.tx();
-    let id = new_id();
-    let now = now_ms();
-    sqlx::query(
-        "insert into outbox (id, account_id, source_kind, source_id, channel, recipient, idempotency_key, subject,
-                             body_text, body_markdown, status, attempts, next_attempt_at, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $11)",
-    )
-    .bind(&id)
-    .bind(message.account_id)
-    .bind(message.source_kind)
-    .bind(message.source_id)
-    .bind(message.channel.as_str())
-    .bind(message.recipient)
-    .bind(format!("sluice-{id}"))
-    .bind(message.subject)
-    .bind(message.text)
-    .bind(message.markdown)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
 }
 
 /// A leased row.
@@ -168,7 +108,8 @@ impl Outbox<'_> {
     }
 }
 
-/// Every account's outbox inside a write transaction: leasing a batch.
+/// Every account's outbox inside a write transaction: messages queued with the change
+/// that caused them, and a batch leased.
 pub struct OutboxWrites<'a>(&'a mut AllTenantsWrite);
 
 impl AllTenantsWrite {
@@ -178,6 +119,34 @@ impl AllTenantsWrite {
 }
 
 impl OutboxWrites<'_> {
+    /// Adds a message inside the caller's transaction; it is delivered after the
+    /// commit. Returns its id. The idempotency key is derived from the id, which no
+    /// other tenant's message can share.
+    pub async fn enqueue(&mut self, message: &NewMessage<'_>) -> Result<String, Error> {
+        let tx = self.0.tx();
+        let id = new_id();
+        let now = now_ms();
+        sqlx::query(
+            "insert into outbox (id, account_id, source_kind, source_id, channel, recipient, idempotency_key, subject,
+                                 body_text, body_markdown, status, attempts, next_attempt_at, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $11)",
+        )
+        .bind(&id)
+        .bind(message.account_id)
+        .bind(message.source_kind)
+        .bind(message.source_id)
+        .bind(message.channel.as_str())
+        .bind(message.recipient)
+        .bind(format!("sluice-{id}"))
+        .bind(message.subject)
+        .bind(message.text)
+        .bind(message.markdown)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(id)
+    }
+
     /// Up to `limit` due rows not leased now, oldest due first; locked on PostgreSQL
     /// (`for update skip locked`, so replicas take disjoint batches; SQLite has one
     /// writer).
