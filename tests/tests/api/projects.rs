@@ -1,29 +1,33 @@
-use sluice_tests::{json, tiny_jar, TestApp};
+use sluice_tests::{json, some, tiny_jar, Expect, TestApp};
 
 #[tokio::test]
 async fn projects_are_created_read_renamed_listed_and_deleted() {
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
-    let created = owner
-        .post(
-            "/projects",
-            json!({ "name": "orders", "description": "order pipeline" }),
-        )
+    let api = owner.api();
+    let created = api
+        .create_project()
+        .body_map(|b| b.name("orders").description(some("order pipeline")))
+        .send()
         .await
-        .expect(201);
-    let id = created.id();
-    let got = owner.get(&format!("/projects/{id}")).await.expect(200);
-    assert_eq!(got.body["name"], "orders");
-    assert_eq!(got.body["description"], "order pipeline");
-    assert_eq!(got.body["usage"]["jobs"], 0);
-    assert_eq!(got.body["limits"]["jobs_per_project"], 100);
+        .expect_status(201);
+    let id = &created.id;
+    let get = || api.get_project().project_id(id).send();
+    let got = get().await.expect_status(200);
+    assert_eq!(got.name, "orders");
+    assert_eq!(got.description, "order pipeline");
+    assert_eq!(got.usage.jobs, 0);
+    assert_eq!(got.limits.jobs_per_project, 100);
 
-    let renamed = owner
-        .patch(&format!("/projects/{id}"), json!({ "name": "orders-v2" }))
+    let renamed = api
+        .update_project()
+        .project_id(id)
+        .body_map(|b| b.name(some("orders-v2")))
+        .send()
         .await
-        .expect(200);
-    assert_eq!(renamed.body["name"], "orders-v2");
-    assert_eq!(renamed.body["description"], "order pipeline");
+        .expect_status(200);
+    assert_eq!(renamed.name, "orders-v2");
+    assert_eq!(renamed.description, "order pipeline");
 
     owner.project("second").await;
     owner.project("third").await;
@@ -31,19 +35,15 @@ async fn projects_are_created_read_renamed_listed_and_deleted() {
     let names: Vec<&str> = all.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["orders-v2", "second", "third"]);
 
-    owner.delete(&format!("/projects/{id}")).await.expect(204);
-    owner
-        .get(&format!("/projects/{id}"))
-        .await
-        .expect_error(404, "not_found", None);
-    owner
-        .delete(&format!("/projects/{id}"))
-        .await
-        .expect_error(404, "not_found", None);
+    let delete = || api.delete_project().project_id(id).send();
+    delete().await.expect_status(204);
+    get().await.expect_error(404, "not_found", None);
+    delete().await.expect_error(404, "not_found", None);
 }
 
 #[tokio::test]
 async fn bad_project_names_are_refused_and_nothing_is_created() {
+    // Sent by hand: the typed client checks names against the document before sending.
     let app = TestApp::spawn().await;
     let owner = app.account("Acme").await;
     for bad in [
