@@ -5,10 +5,6 @@
 
 use store::Error;
 
-/// The sums themselves live in the store; callers holding a project's write use
-/// `write.capacity()`, those reading `scope.capacity()`.
-pub use store::capacity::{in_use, purchased, Purchased};
-
 /// When a temporary upgrade's window closes, the deployments that no longer fit are
 /// stopped with a savepoint, the most recently started first, until the rest fit;
 /// the owners and admins are told which. Returns how many deployments were stopped.

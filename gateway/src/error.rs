@@ -102,12 +102,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(err: sqlx::Error) -> Self {
-        Error::from(err).into()
-    }
-}
-
 impl From<std::io::Error> for ApiError {
     fn from(err: std::io::Error) -> Self {
         Error::from(err).into()

@@ -171,8 +171,9 @@ impl Metrics {
         for (id, n) in orphans {
             self.orphan_jobs.with_label_values(&[id.as_str()]).set(n);
         }
-        let size = i64::from(state.db.pool.size());
-        let idle = i64::try_from(state.db.pool.num_idle()).unwrap_or(i64::MAX);
+        let (size, idle) = state.db.connections();
+        let size = i64::from(size);
+        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
         self.pool.with_label_values(&["idle"]).set(idle);
         self.pool
             .with_label_values(&["in_use"])

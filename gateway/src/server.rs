@@ -145,7 +145,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = ?state.db.backend, "sluice listening");
-    let pool = state.db.pool.clone();
+    let db = state.db.clone();
     // Background workers stop through one token when shutdown is asked for.
     let workers = tokio_util::sync::CancellationToken::new();
     // The identity provider is checked at start: a mismatched issuer stops the server
@@ -214,7 +214,7 @@ pub async fn serve(
         }
     }
     // Requests are drained; close the pool so SQLite checkpoints its WAL cleanly.
-    tokio::time::timeout(Duration::from_secs(10), pool.close())
+    tokio::time::timeout(Duration::from_secs(10), db.close())
         .await
         .ok();
     tracing::info!("sluice stopped");

@@ -180,7 +180,7 @@ fn each_crate_uses_only_the_layers_below_it() {
                 "sluice-lifecycle",
                 "sluice-engine-client",
             ],
-            &[],
+            &["sqlx"],
         ),
     ];
     for (krate, allowed, forbidden) in rules {

@@ -28,7 +28,6 @@ impl AllTenants {
         Self { db: db.clone() }
     }
 
-    #[allow(dead_code)]
     pub(crate) fn db(&self) -> &Db {
         &self.db
     }
@@ -45,14 +44,11 @@ impl AllTenants {
 
 /// A write transaction over any tenant's rows. Dropped without
 /// [`commit`](Self::commit), nothing it wrote is kept.
-// Used as resource modules gain their workers' queries.
-#[allow(dead_code)]
 pub struct AllTenantsWrite {
     tx: Tx,
     db: Db,
 }
 
-#[allow(dead_code)]
 impl AllTenantsWrite {
     pub(crate) fn tx(&mut self) -> &mut Tx {
         &mut self.tx

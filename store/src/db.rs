@@ -122,11 +122,32 @@ impl Db {
         }
     }
 
+    /// Connections open in the pool and, of those, idle.
+    pub fn connections(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    /// Closes the pool, waiting for connections in use to come back (SQLite then
+    /// checkpoints its write-ahead log).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("select 1")
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+}
+
+/// [`Db::for_update`] for the database `tx` runs on, where a write handle holds no
+/// [`Db`].
+pub(crate) fn for_update_in(tx: &Tx) -> &'static str {
+    if tx.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+        " for update"
+    } else {
+        ""
     }
 }
 

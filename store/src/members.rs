@@ -34,7 +34,7 @@ async fn lock_roles(
     scope: &str,
     user_id: &str,
 ) -> Result<LockedRoles, Error> {
-    let for_update = for_update(tx);
+    let for_update = crate::db::for_update_in(tx);
     let rows: Vec<(String, String)> = sqlx::query_as(&format!(
         "select user_id, role from {table} where {scope_column} = $1{for_update}"
     ))
@@ -45,15 +45,6 @@ async fn lock_roles(
         owners: rows.iter().filter(|(_, r)| r == "owner").count(),
         role: rows.into_iter().find(|(u, _)| u == user_id).map(|(_, r)| r),
     })
-}
-
-/// [`Db::for_update`] for the database `tx` runs on: a write handle holds no [`Db`].
-fn for_update(tx: &Tx) -> &'static str {
-    if tx.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
-        " for update"
-    } else {
-        ""
-    }
 }
 
 const ACCOUNT_MEMBERS: (&str, &str) = ("account_members", "account_id");

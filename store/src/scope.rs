@@ -114,12 +114,6 @@ impl ProjectWrite {
         &self.project_id
     }
 
-    /// The transaction, for the statements of resources that have no named queries
-    /// here yet; they must scope themselves to [`project_id`](Self::project_id).
-    pub fn tx(&mut self) -> &mut Tx {
-        &mut self.tx
-    }
-
     pub(crate) fn parts(&mut self) -> (&mut Tx, &str) {
         (&mut self.tx, &self.project_id)
     }
@@ -195,12 +189,6 @@ pub struct AccountWrite {
 impl AccountWrite {
     pub fn account_id(&self) -> &str {
         &self.account_id
-    }
-
-    /// The transaction, for the statements of resources that have no named queries
-    /// here yet; they must scope themselves to [`account_id`](Self::account_id).
-    pub fn tx(&mut self) -> &mut Tx {
-        &mut self.tx
     }
 
     pub(crate) fn parts(&mut self) -> (&mut Tx, &str) {

@@ -11,12 +11,12 @@ use utoipa::ToSchema;
 
 use super::rfc3339;
 use crate::access::roles::{stored, ProjectRole};
-use crate::access::{can, generate_token, AccountGuard, AccountId, NewToken, ProjectAction};
+use crate::access::{can, generate_token, AccountGuard, ProjectAction};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
-use store::db::{now_ms, Tx};
+use store::db::now_ms;
 use store::names::Name;
 use store::tokens::{self, TokenRow};
 
@@ -182,30 +182,6 @@ pub async fn create_token(
             secret: token.secret,
         }),
     ))
-}
-
-pub async fn insert_token(
-    tx: &mut Tx,
-    account: &AccountId,
-    user_id: &str,
-    name: &str,
-    token: &NewToken,
-    expires_at: Option<i64>,
-    scope: Option<(&str, ProjectRole)>,
-) -> Result<String, Error> {
-    tokens::insert(
-        tx,
-        account.as_str(),
-        &tokens::NewToken {
-            user_id,
-            name,
-            prefix: &token.prefix,
-            secret_sha256: &token.sha256,
-            expires_at,
-            scope: scope.map(|(p, r)| (p, r.as_str())),
-        },
-    )
-    .await
 }
 
 /// Revokes one of the caller's tokens (account owners and admins: any token of the

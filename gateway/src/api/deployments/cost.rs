@@ -61,16 +61,12 @@ pub async fn preview_cost(
     let total_milli = parallelism * cu_milli("cu_per_task", body.cu_per_task.unwrap_or(1.0))?;
     let pricing = &state.pricing;
     let currency = pricing.currency.code().to_owned();
-    let mut conn = state.db.pool.acquire().await?;
-    let purchased = crate::capacity::purchased(&mut conn, access.project_id(), now_ms()).await?;
-    let subscription = match purchased {
-        Some(p) => Some((
-            p.total(),
-            crate::capacity::in_use(&mut conn, access.project_id(), None).await?,
-        )),
-        None => None,
-    };
-    drop(conn);
+    let subscription = access
+        .scope()
+        .capacity()
+        .purchased_and_in_use(now_ms())
+        .await?
+        .map(|(purchased, in_use)| (purchased.total(), in_use));
     if let Some((purchased, in_use)) = subscription {
         return Ok(JsonResponse(CostPreview {
             billing_model: "subscription".to_owned(),
