@@ -99,13 +99,13 @@ async fn run(label: &str, database_url: Option<String>, n: usize) {
     let mut tx = state.all_tenants().write().await.unwrap();
     for i in 0..n {
         let subject = format!("bench {i}");
-        gateway::outbox::enqueue(
+        workers::outbox::enqueue(
             &mut tx,
-            &gateway::outbox::NewMessage {
+            &workers::outbox::NewMessage {
                 account_id: &account.account_id,
                 source_kind: "notice",
                 source_id: "bench",
-                channel: gateway::channels::Channel::Webhook,
+                channel: domain::channels::Channel::Webhook,
                 recipient: &channel_id,
                 subject: &subject,
                 text: "the platform restarts at noon",

@@ -144,7 +144,7 @@ pub async fn announce(
         return Err(Error::not_found("account"));
     }
     let reached =
-        crate::notices::notify_accounts(&mut write, &accounts, "announcement", &subject, &body)
+        domain::notices::notify_accounts(&mut write, &accounts, "announcement", &subject, &body)
             .await?;
     write.commit().await?;
     Ok(reached)

@@ -242,7 +242,7 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
             let state = AppState::build(config).await?;
             let minor = minor_units(&state, &amount)?;
             let id =
-                gateway::balance::credit_note(&state, &bill_id, minor, &reason, "operator").await?;
+                domain::balance::credit_note(&state, &bill_id, minor, &reason, "operator").await?;
             eprintln!("credit note {id} of {amount} issued against bill {bill_id}");
         }
         Admin::ProductForm {
@@ -261,7 +261,7 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
                 eos: instant("eos", &eos)?,
             };
             let state = AppState::build(config).await?;
-            gateway::product_forms::set_schedule(&state.db, &name, &schedule).await?;
+            domain::product_forms::set_schedule(&state.db, &name, &schedule).await?;
             eprintln!("product form {name}: schedule set");
         }
         Admin::EngineVersion {
@@ -285,7 +285,7 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
                 pulled,
             };
             let state = AppState::build(config).await?;
-            gateway::product_forms::set_engine_version(&state.db, &version).await?;
+            domain::product_forms::set_engine_version(&state.db, &version).await?;
             eprintln!("engine version {label}: schedule set");
         }
         Admin::GrantOperator { email } => {
@@ -307,7 +307,7 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
             let state = AppState::build(config).await?;
             let minor = minor_units(&state, &amount)?;
             gateway::admin::ensure_account(&state.db, &account_id).await?;
-            gateway::balance::top_up(&state, &account_id, minor, "operator").await?;
+            domain::balance::top_up(&state, &account_id, minor, "operator").await?;
             eprintln!("credited {amount} to account {account_id}");
         }
     }

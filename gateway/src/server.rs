@@ -168,22 +168,7 @@ pub async fn serve(
             }
         }
     }
-    let background = [
-        tokio::spawn(crate::engine::reconciler::run(
-            state.clone(),
-            workers.clone(),
-        )),
-        // Engine versions past their end of service stop what still runs on them.
-        tokio::spawn(crate::product_forms::run(state.clone(), workers.clone())),
-        tokio::spawn(crate::billing::run(state.clone(), workers.clone())),
-        tokio::spawn(crate::outbox::run(state.clone(), workers.clone())),
-        tokio::spawn(crate::alerts::run(state.clone(), workers.clone())),
-        tokio::spawn(crate::job_metrics::run(state.clone(), workers.clone())),
-        tokio::spawn(crate::lifecycle_reminders::run(
-            state.clone(),
-            workers.clone(),
-        )),
-    ];
+    let background = workers::spawn_all(&state.platform, &workers);
     // Metrics on a listener of their own, when configured, stop with the workers.
     if !state.config.metrics.listen.is_empty() {
         let metrics_listener = TcpListener::bind(&state.config.metrics.listen).await?;

@@ -24,7 +24,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::access::jwt::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::access::principal::cookie;
-use crate::config::CorsConfig;
+use domain::config::CorsConfig;
 
 /// Refuses a NUL character in the path (404) or in a query parameter (422).
 pub async fn refuse_nul(request: Request, next: Next) -> Response {

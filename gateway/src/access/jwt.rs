@@ -11,7 +11,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AuthConfig, SigningKeyConfig};
+use domain::config::{AuthConfig, SigningKeyConfig};
 use store::crypto::sha256_hex;
 
 pub const ACCESS_COOKIE: &str = "sluice_access";

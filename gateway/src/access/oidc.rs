@@ -28,7 +28,7 @@ use openidconnect::{
 };
 use tokio::sync::RwLock;
 
-use crate::config::{EmailVerification, OidcConfig};
+use domain::config::{EmailVerification, OidcConfig};
 
 pub const CALLBACK_PATH: &str = "/api/v1/auth/callback";
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);

@@ -10,8 +10,8 @@ use super::rfc3339;
 use crate::access::roles::AccountRole;
 use crate::access::{can, AccountGuard};
 use crate::error::{ApiResult, ErrorBody};
-use crate::limits::Limits;
 use crate::AppState;
+use domain::limits::Limits;
 
 #[derive(Serialize, ToSchema)]
 pub struct Account {

@@ -22,9 +22,9 @@ use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Path, Query};
-use crate::limits::ensure_below;
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use domain::limits::ensure_below;
 use store::artifacts::{ArtifactKind, ArtifactRow};
 use store::names::Name;
 

@@ -110,7 +110,7 @@ pub async fn top_up(
     }
     let minor = parse_top_up(&state, &body.amount)?;
     let mut write = access.scope().write().await?;
-    crate::balance::top_up_in(&state, &mut write.ledger(), minor, access.user_id()).await?;
+    domain::balance::top_up_in(&state, &mut write.ledger(), minor, access.user_id()).await?;
     write.commit().await?;
     Ok((
         StatusCode::CREATED,

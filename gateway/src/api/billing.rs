@@ -12,10 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard};
-use crate::billing::parse_zone;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::AppState;
+use domain::balance::parse_zone;
 
 /// Most hours one listing returns.
 const MAX_HOURS: i64 = 24 * 62;

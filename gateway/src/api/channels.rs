@@ -16,12 +16,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard};
-use crate::channels::{associated, open_channel, target, Channel};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
 use delivery::Message;
+use domain::channels::{associated, open_channel, target, Channel};
 use store::db::new_id;
 use store::names::Name;
 

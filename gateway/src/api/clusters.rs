@@ -74,7 +74,7 @@ pub async fn visible_cluster(scope: &AccountScope, cluster_id: &str) -> Result<C
 /// platform's; its id and REST URL.
 pub async fn project_cluster(scope: &ProjectScope) -> Result<Option<(String, String)>, Error> {
     scope
-        .default_cluster(crate::engine::PLATFORM_CLUSTER_NAME)
+        .default_cluster(domain::engine::PLATFORM_CLUSTER_NAME)
         .await
 }
 

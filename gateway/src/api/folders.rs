@@ -15,9 +15,9 @@ use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{double_option, Json, Path, Query};
-use crate::limits::{ensure_below, Limits};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use domain::limits::{ensure_below, Limits};
 
 #[derive(Serialize, ToSchema)]
 pub struct Folder {

@@ -37,7 +37,7 @@ pub async fn list_engine_versions(
     State(state): State<AppState>,
     _access: AccountGuard<can::account::Read>,
 ) -> ApiResult<JsonResponse<Vec<EngineVersionView>>> {
-    let versions = crate::product_forms::engine_versions(&state.db).await?;
+    let versions = domain::product_forms::engine_versions(&state.db).await?;
     let now = Utc::now();
     Ok(JsonResponse(
         versions
@@ -69,7 +69,7 @@ pub struct EngineVersionConnectors {
     pub label: String,
     pub flink_version: String,
     /// Connectors first, then formats, each sorted by identifier.
-    pub connectors: Vec<crate::engine::connectors::Connector>,
+    pub connectors: Vec<domain::engine::connectors::Connector>,
 }
 
 /// The connectors and formats that clusters of an engine version carry: the engine's
@@ -86,7 +86,7 @@ pub async fn engine_version_connectors(
 ) -> ApiResult<JsonResponse<EngineVersionConnectors>> {
     // A scheduled version names its Flink version, and so does the platform's default;
     // any other is known from the clusters of this account that run it.
-    let scheduled = crate::product_forms::engine_versions(&state.db)
+    let scheduled = domain::product_forms::engine_versions(&state.db)
         .await?
         .into_iter()
         .find(|v| v.label == label)
@@ -167,7 +167,7 @@ pub async fn lifecycle_impact(
             by: Some(schedule.eos),
         });
     }
-    let versions = crate::product_forms::engine_versions(&state.db).await?;
+    let versions = domain::product_forms::engine_versions(&state.db).await?;
     for deployment in impact.deployment_engines().await? {
         let DeploymentEngineRow {
             project_id,

@@ -36,11 +36,11 @@ use utoipa::ToSchema;
 
 use super::rfc3339;
 use crate::access::{can, AccountGuard};
-use crate::billing::parse_zone;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use domain::balance::parse_zone;
 use store::db::{new_id, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -219,7 +219,7 @@ async fn plan(
         OrderKind::TemporaryUpgrade => lifecycle::Action::ScaleOut,
         OrderKind::Unsubscribe => lifecycle::Action::Unsubscribe,
     };
-    crate::product_forms::ensure_stage_allows(
+    domain::product_forms::ensure_stage_allows(
         orders.product_form(&body.project_id).await?,
         action,
     )?;
@@ -319,7 +319,7 @@ pub async fn place_order(
         })
         .await?;
     apply(&mut orders, &body.project_id, &id, &plan.priced, now).await?;
-    crate::balance::record(
+    domain::balance::record(
         &state,
         &mut write.ledger(),
         "order",

@@ -49,7 +49,7 @@ pub async fn set_product_form(
         eofs: instant("eofs", &body.eofs)?,
         eos: instant("eos", &body.eos)?,
     };
-    crate::product_forms::set_schedule(&state.db, name.as_str(), &schedule).await?;
+    domain::product_forms::set_schedule(&state.db, name.as_str(), &schedule).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -98,7 +98,7 @@ pub async fn set_engine_version(
         eos: instant("eos", &body.eos)?,
         pulled: body.pulled,
     };
-    crate::product_forms::set_engine_version(&state.db, &version).await?;
+    domain::product_forms::set_engine_version(&state.db, &version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,7 +128,7 @@ pub async fn engine_impact(
     _operator: PlatformAdmin,
     Path(label): Path<String>,
 ) -> ApiResult<JsonResponse<EngineImpact>> {
-    let versions = crate::product_forms::engine_versions(&state.db).await?;
+    let versions = domain::product_forms::engine_versions(&state.db).await?;
     let version = versions
         .iter()
         .find(|v| v.label == label)

@@ -12,9 +12,9 @@ use super::rfc3339;
 use crate::access::{can, AccountGuard, ProjectGuard, ProjectVisibility};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
-use crate::limits::{ensure_below, Limits};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use domain::limits::{ensure_below, Limits};
 use store::names::{bounded_text, Name};
 use store::projects::{ProjectRow, ProjectUsageRow, Visible};
 

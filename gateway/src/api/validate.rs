@@ -12,12 +12,13 @@ use store::Error;
 use utoipa::ToSchema;
 
 use super::clusters::visible_cluster;
-use super::jobs::{fetch_job, JobContent};
+use super::jobs::fetch_job;
 use crate::access::{can, ProjectGuard};
-use crate::engine::runner;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
+use domain::engine::runner;
+use domain::jobs::JobContent;
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]

@@ -12,12 +12,13 @@ use similar::TextDiff;
 use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
-use super::jobs::{check_if_match, fetch_job, job_response, JobContent};
+use super::jobs::{check_if_match, fetch_job, job_response};
 use super::rfc3339;
 use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::AppState;
+use domain::jobs::JobContent;
 use store::db::Tx;
 use store::names::bounded_text;
 use store::versions::VersionRow;

@@ -122,7 +122,7 @@ async fn an_artifact_in_use_cannot_be_deleted() {
 #[tokio::test]
 async fn an_upload_over_the_declared_limit_is_refused_before_it_is_read() {
     let app = TestApp::spawn_with(|c| {
-        let small = gateway::limits::Limits {
+        let small = domain::limits::Limits {
             artifact_bytes: 1024,
             ..Default::default()
         };

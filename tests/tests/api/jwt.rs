@@ -2,7 +2,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use gateway::config::SigningKeyConfig;
+use domain::config::SigningKeyConfig;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use serde_json::{json, Value};

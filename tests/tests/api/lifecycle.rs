@@ -44,7 +44,7 @@ async fn a_retiring_product_form_refuses_new_purchases_but_renews_and_a_retired_
         "2026-09-01T00:00:00Z",
         "2027-01-01T00:00:00Z",
     );
-    let err = gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &short)
+    let err = domain::product_forms::set_schedule(&app.state.db, "fully_managed", &short)
         .await
         .unwrap_err();
     assert!(err.message.contains("notice"), "{}", err.message);
@@ -57,7 +57,7 @@ async fn a_retiring_product_form_refuses_new_purchases_but_renews_and_a_retired_
         "2030-06-01T00:00:00Z",
         "2031-01-01T00:00:00Z",
     );
-    gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &eom1)
+    domain::product_forms::set_schedule(&app.state.db, "fully_managed", &eom1)
         .await
         .unwrap();
     let refused = owner
@@ -88,7 +88,7 @@ async fn a_retiring_product_form_refuses_new_purchases_but_renews_and_a_retired_
         "2024-11-01T00:00:00Z",
         "2025-01-01T00:00:00Z",
     );
-    gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &eos)
+    domain::product_forms::set_schedule(&app.state.db, "fully_managed", &eos)
         .await
         .unwrap();
     let cluster = owner.unreachable_cluster("k").await;
@@ -133,19 +133,19 @@ async fn engine_versions_past_end_of_service_or_pulled_take_no_deployments_and_r
     let job = owner.saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
     let cluster = |name: &str, version: &str| json!({ "name": name, "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": version });
     // 1.0.1 runs now; 1.0.2 is pulled; 0.9.0 reached its end of service last year.
-    gateway::product_forms::set_engine_version(
+    domain::product_forms::set_engine_version(
         &app.state.db,
         &engine_version("1.0.1", "2026-10-01T00:00:00Z", false),
     )
     .await
     .unwrap();
-    gateway::product_forms::set_engine_version(
+    domain::product_forms::set_engine_version(
         &app.state.db,
         &engine_version("1.0.2", "2026-10-01T00:00:00Z", true),
     )
     .await
     .unwrap();
-    gateway::product_forms::set_engine_version(
+    domain::product_forms::set_engine_version(
         &app.state.db,
         &engine_version("0.9.0", "2024-01-01T00:00:00Z", false),
     )
@@ -154,7 +154,7 @@ async fn engine_versions_past_end_of_service_or_pulled_take_no_deployments_and_r
     let mut too_soon = engine_version("1.0.3", "2026-10-01T00:00:00Z", false);
     too_soon.eos = too_soon.eofs;
     assert!(
-        gateway::product_forms::set_engine_version(&app.state.db, &too_soon)
+        domain::product_forms::set_engine_version(&app.state.db, &too_soon)
             .await
             .is_err()
     );
@@ -197,7 +197,7 @@ async fn engine_versions_past_end_of_service_or_pulled_take_no_deployments_and_r
     // The day 1.0.1 reaches its end of service, what runs on it is stopped with a savepoint.
     let eos = engine_version("1.0.1", "2026-10-01T00:00:00Z", false).eos;
     assert_eq!(
-        gateway::product_forms::stop_at_end_of_service(
+        domain::product_forms::stop_at_end_of_service(
             &app.state,
             eos - chrono::Duration::seconds(1)
         )
@@ -206,7 +206,7 @@ async fn engine_versions_past_end_of_service_or_pulled_take_no_deployments_and_r
         0
     );
     assert_eq!(
-        gateway::product_forms::stop_at_end_of_service(&app.state, eos)
+        domain::product_forms::stop_at_end_of_service(&app.state, eos)
             .await
             .unwrap(),
         1
@@ -216,7 +216,7 @@ async fn engine_versions_past_end_of_service_or_pulled_take_no_deployments_and_r
     // Once 1.0.1 is past GA (here: rescheduled to have been GA since January), the
     // account's impact report lists the deployment with what to do and by when.
     let earlier = engine_version("1.0.1", "2026-01-01T00:00:00Z", false);
-    gateway::product_forms::set_engine_version(&app.state.db, &earlier)
+    domain::product_forms::set_engine_version(&app.state.db, &earlier)
         .await
         .unwrap();
     let impact = owner.get("/account/lifecycle-impact").await.expect(200);
@@ -250,7 +250,7 @@ async fn a_schedule_reaches_the_owners_and_admins_of_affected_accounts_in_their_
         "2030-06-01T00:00:00Z",
         "2031-01-01T00:00:00Z",
     );
-    gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &s)
+    domain::product_forms::set_schedule(&app.state.db, "fully_managed", &s)
         .await
         .unwrap();
 

@@ -105,7 +105,7 @@ async fn entries_per_folder_holds_under_100_concurrent_creates() {
     // The default plan's 100 jobs and 100 folders per project cannot fill a 500-entry
     // folder, so this plan lifts those two and keeps the folder limit at its default.
     let app = TestApp::spawn_with(|c| {
-        let wide = gateway::limits::Limits {
+        let wide = domain::limits::Limits {
             jobs_per_project: 10_000,
             ..Default::default()
         };

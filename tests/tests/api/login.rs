@@ -448,7 +448,7 @@ async fn a_provider_without_email_verified_is_read_by_the_operators_setting() {
     assert!(body.contains("email_not_verified"), "{body}");
 
     let trusted = world_tuned(None, |c| {
-        c.auth.oidc.email_verification = gateway::config::EmailVerification::Trusted;
+        c.auth.oidc.email_verification = domain::config::EmailVerification::Trusted;
     })
     .await;
     let (status, body) = attempt(&trusted, "noclaim").await;
@@ -463,7 +463,7 @@ async fn a_provider_without_email_verified_is_read_by_the_operators_setting() {
 async fn an_issuer_that_differs_from_the_providers_is_reported_at_start() {
     let port = free_port();
     let idp = DevIdp::start(port, "http://127.0.0.1:9/api/v1/auth/callback", None).await;
-    let mut config = gateway::config::OidcConfig {
+    let mut config = domain::config::OidcConfig {
         issuer_url: format!("{}/", issuer_for(port)),
         client_id: CLIENT_ID.to_owned(),
         client_secret: CLIENT_SECRET.to_owned(),

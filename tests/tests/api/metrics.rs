@@ -212,7 +212,7 @@ async fn old_job_samples_are_averaged_into_coarser_points_and_dropped_past_the_r
     insert(now - 600_000, 0, 7.0).await;
     insert(now - 8 * 86_400_000, 300, 1.0).await;
     for _ in 0..2 {
-        gateway::job_metrics::compact(&app.state, now)
+        workers::job_metrics::compact(&app.state, now)
             .await
             .unwrap();
     }

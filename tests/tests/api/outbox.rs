@@ -60,7 +60,7 @@ async fn announce_retirement(app: &TestApp, eom1: DateTime<Utc>) {
         eofs: eom1 + chrono::Duration::days(150),
         eos: eom1 + chrono::Duration::days(300),
     };
-    gateway::product_forms::set_schedule(&app.state.db, "fully_managed", &schedule)
+    domain::product_forms::set_schedule(&app.state.db, "fully_managed", &schedule)
         .await
         .unwrap();
 }
@@ -354,7 +354,7 @@ async fn milestone_reminders_go_out_once_at_each_lead_time_and_only_the_nearest_
     let send = |at: DateTime<Utc>| {
         let state = app.state.clone();
         async move {
-            gateway::lifecycle_reminders::send_due(&state, at)
+            workers::lifecycle_reminders::send_due(&state, at)
                 .await
                 .unwrap()
         }

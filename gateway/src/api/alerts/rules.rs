@@ -10,10 +10,10 @@ use store::{Error, ProjectWrite};
 use utoipa::ToSchema;
 
 use crate::access::{can, ProjectGuard};
-use crate::alerts::Condition;
 use crate::api::rfc3339;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
+use domain::alert_conditions::Condition;
 use store::names::Name;
 
 #[derive(Deserialize, ToSchema)]

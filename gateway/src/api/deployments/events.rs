@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 use super::fetch;
 use crate::access::{can, ProjectGuard};
 use crate::api::rfc3339;
-use crate::engine::engine_error;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use domain::engine::engine_error;
 
 #[derive(Serialize, ToSchema)]
 pub struct DeploymentEvent {
@@ -74,7 +74,7 @@ pub async fn list_exceptions(
     };
     // A submission the engine has not confirmed has reported nothing yet (the engine may
     // not even have it): nothing to ask it.
-    if d.intent_state.as_deref() == Some(crate::engine::submission::INTENDED) {
+    if d.intent_state.as_deref() == Some(domain::engine::submission::INTENDED) {
         return Ok(JsonResponse(Vec::new()));
     }
     let client = state.engines.client(&d.rest_url)?;

@@ -18,15 +18,16 @@ use store::Error;
 use utoipa::{IntoParams, ToSchema};
 
 use super::clusters::visible_cluster;
-use super::jobs::{fetch_job, JobContent};
+use super::jobs::fetch_job;
 use super::rfc3339;
 use crate::access::{can, ProjectGuard};
-use crate::engine::engine_error;
-use crate::engine::record::{self, DeploymentRow, DesiredState, Status};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use domain::engine::engine_error;
+use domain::engine::record::{self, DeploymentRow, DesiredState, Status};
+use domain::jobs::JobContent;
 use store::deployments::{ContentRef, NewDeployment};
 use store::names::Name;
 
@@ -96,7 +97,7 @@ impl From<DeploymentRow> for Deployment {
             engine_restarts: d.engine_restarts,
             last_engine_failure: d.last_engine_failure,
             submission_pending: d.intent_state.as_deref()
-                == Some(crate::engine::submission::INTENDED),
+                == Some(domain::engine::submission::INTENDED),
             created_at: rfc3339(d.created_at),
             updated_at: rfc3339(d.updated_at),
         }
@@ -229,7 +230,7 @@ pub async fn create_deployment(
         None => return Err(Error::invalid("version", "the job has no saved version; save one first (deployments run saved versions, not drafts)").into()),
     };
     let mut write = access.scope().write().await?;
-    crate::product_forms::ensure_engine_allows(&mut write, &cluster_id, false).await?;
+    domain::product_forms::ensure_engine_allows(&mut write, &cluster_id, false).await?;
     let content: JobContent = write.versions().get(&job.id, version).await?.content.into();
     if write.deployments().name_taken(name.as_str()).await? {
         return Err(Error::already_exists(

@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 
 use super::{cu, fetch, Deployment};
 use crate::access::{can, ProjectGuard};
-use crate::engine::reconciler::kick;
-use crate::engine::record::{self, DeploymentRow, DesiredState, RestoreMode};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
+use domain::engine::reconciler::kick;
+use domain::engine::record::{self, DeploymentRow, DesiredState, RestoreMode};
 use store::db::now_ms;
 use store::ProjectWrite;
 
@@ -96,9 +96,9 @@ pub async fn start_deployment(
     // One transaction under the project's lock: the capacity check and the start
     // cannot interleave with another start, so racing starts cannot exceed it.
     let mut write = access.scope().write().await?;
-    crate::balance::ensure_not_in_arrears(&mut write).await?;
-    crate::product_forms::ensure_engine_allows(&mut write, &d.cluster_id, true).await?;
-    crate::product_forms::ensure_allowed(&mut write, lifecycle::Action::Run).await?;
+    domain::balance::ensure_not_in_arrears(&mut write).await?;
+    domain::product_forms::ensure_engine_allows(&mut write, &d.cluster_id, true).await?;
+    domain::product_forms::ensure_allowed(&mut write, lifecycle::Action::Run).await?;
     ensure_capacity(&mut write, &d).await?;
     // Only one start wins: the others see it already wanting to run. A deployment whose
     // job failed (restarts used up) still wants to run and may be started again.

@@ -11,14 +11,14 @@ use utoipa::ToSchema;
 use super::fetch;
 use crate::access::{can, ProjectGuard};
 use crate::api::rfc3339;
-use crate::engine::engine_error;
-use crate::engine::reconciler::kick;
-use crate::engine::record::{self, DesiredState, Status};
-use crate::engine::savepoints::{new_trigger, request_user_savepoint, RequestedSavepoint};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
+use domain::engine::engine_error;
+use domain::engine::reconciler::kick;
+use domain::engine::record::{self, DesiredState, Status};
+use domain::engine::savepoints::{new_trigger, request_user_savepoint, RequestedSavepoint};
 use store::savepoints::{NewSavepoint, SavepointRow};
 
 #[derive(Serialize, ToSchema)]

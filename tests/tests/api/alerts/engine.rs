@@ -178,7 +178,7 @@ async fn job_metrics_are_sampled_from_the_engine_for_charts_and_a_stopped_input_
 
     // Sampled throughout the last 3 s below 1,000 records/s: the alert fires.
     assert_eq!(
-        gateway::alerts::evaluate_all(&app.state, chrono::Utc::now().timestamp_millis())
+        workers::alerts::evaluate_all(&app.state, chrono::Utc::now().timestamp_millis())
             .await
             .unwrap(),
         1

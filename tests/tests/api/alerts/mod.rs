@@ -77,7 +77,7 @@ fn later(secs: i64) -> i64 {
 }
 
 async fn evaluate(app: &TestApp, at: i64) -> usize {
-    gateway::alerts::evaluate_all(&app.state, at).await.unwrap()
+    workers::alerts::evaluate_all(&app.state, at).await.unwrap()
 }
 
 async fn wait_status(owner: &Client, path: &str, status: &str) {

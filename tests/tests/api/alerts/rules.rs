@@ -185,8 +185,8 @@ async fn two_replicas_evaluating_at_once_send_one_message() {
         .expect(201);
     let at = later(60);
     let (a, b) = tokio::join!(
-        gateway::alerts::evaluate_all(&app.state, at),
-        gateway::alerts::evaluate_all(&replica.state, at)
+        workers::alerts::evaluate_all(&app.state, at),
+        workers::alerts::evaluate_all(&replica.state, at)
     );
     assert_eq!(a.unwrap() + b.unwrap(), 1, "one of them sends, once");
     receivers.wait_for(1, Duration::from_secs(10)).await;

@@ -86,19 +86,19 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
     let now = DateTime::parse_from_rfc3339("2026-11-03T00:00:00Z")
         .unwrap()
         .with_timezone(&Utc);
-    while gateway::billing::bill_due_hours(&app.state, now)
+    while workers::billing::bill_due_hours(&app.state, now)
         .await
         .unwrap()
         > 0
     {}
     assert_eq!(
-        gateway::billing::issue_due_bills(&app.state, now)
+        workers::billing::issue_due_bills(&app.state, now)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        gateway::billing::issue_due_bills(&app.state, now)
+        workers::billing::issue_due_bills(&app.state, now)
             .await
             .unwrap(),
         0,
@@ -153,7 +153,7 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
     );
     assert!(text.contains(&format!(",100.00,CNY,{order}")), "{text}");
     // A correction is a credit note; the bill stays as issued.
-    gateway::balance::credit_note(
+    domain::balance::credit_note(
         &app.state,
         id,
         12,
@@ -162,7 +162,7 @@ async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
     )
     .await
     .unwrap();
-    let err = gateway::balance::credit_note(&app.state, id, 101, "too much", "operator")
+    let err = domain::balance::credit_note(&app.state, id, 101, "too much", "operator")
         .await
         .unwrap_err();
     assert_eq!(err.field.as_deref(), Some("amount"));
@@ -192,7 +192,7 @@ async fn an_unpaid_bill_past_its_grace_stops_payg_deployments_and_paying_unblock
         3_000,
     )
     .await;
-    gateway::billing::bill_due_hours(&app.state, Utc::now())
+    workers::billing::bill_due_hours(&app.state, Utc::now())
         .await
         .unwrap();
     // A bill for what ran, issued now with nothing to pay it from.
@@ -223,14 +223,14 @@ async fn an_unpaid_bill_past_its_grace_stops_payg_deployments_and_paying_unblock
 
     // Within the grace period nothing happens; past it, the account is in arrears.
     assert_eq!(
-        gateway::balance::enforce_arrears(&app.state, Utc::now())
+        domain::balance::enforce_arrears(&app.state, Utc::now())
             .await
             .unwrap(),
         0
     );
     let later = Utc::now() + Duration::days(8);
     assert_eq!(
-        gateway::balance::enforce_arrears(&app.state, later)
+        domain::balance::enforce_arrears(&app.state, later)
             .await
             .unwrap(),
         1
@@ -256,7 +256,7 @@ async fn an_unpaid_bill_past_its_grace_stops_payg_deployments_and_paying_unblock
             .count()
     };
     assert_eq!(
-        gateway::balance::enforce_arrears(&app.state, later)
+        domain::balance::enforce_arrears(&app.state, later)
             .await
             .unwrap(),
         0,
@@ -321,7 +321,7 @@ async fn production_servers_take_top_ups_from_operators_only() {
         "{}",
         refused.message()
     );
-    gateway::balance::top_up(&app.state, &owner.account_id, 1_000, "operator")
+    domain::balance::top_up(&app.state, &owner.account_id, 1_000, "operator")
         .await
         .unwrap();
     assert_eq!(

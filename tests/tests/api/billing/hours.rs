@@ -23,7 +23,7 @@ async fn three_cu_for_an_hour_at_nine_fen_bills_forty_five_fen_once() {
     .await;
 
     let now = Utc::now();
-    let written = gateway::billing::bill_due_hours(&app.state, now)
+    let written = workers::billing::bill_due_hours(&app.state, now)
         .await
         .unwrap();
     assert!(
@@ -31,7 +31,7 @@ async fn three_cu_for_an_hour_at_nine_fen_bills_forty_five_fen_once() {
         "the hours since creation are billed: {written}"
     );
     assert_eq!(
-        gateway::billing::bill_due_hours(&app.state, now)
+        workers::billing::bill_due_hours(&app.state, now)
             .await
             .unwrap(),
         0,
@@ -101,7 +101,7 @@ async fn the_same_hour_of_two_tenants_is_billed_for_each() {
         .await;
         accounts.push(owner);
     }
-    gateway::billing::bill_due_hours(&app.state, Utc::now())
+    workers::billing::bill_due_hours(&app.state, Utc::now())
         .await
         .unwrap();
     for owner in &accounts {

@@ -315,14 +315,14 @@ async fn a_temporary_upgrade_adds_cu_for_its_window_at_its_share_of_the_term_pri
     // While the window is open nothing is stopped; once it has closed, what no longer
     // fits is stopped with a savepoint and the owner is told.
     assert_eq!(
-        gateway::capacity::enforce(&app.state, Utc::now().timestamp_millis())
+        domain::capacity::enforce(&app.state, Utc::now().timestamp_millis())
             .await
             .unwrap(),
         0
     );
     let after_window = (in_two_hours + Duration::minutes(1)).timestamp_millis();
     assert_eq!(
-        gateway::capacity::enforce(&app.state, after_window)
+        domain::capacity::enforce(&app.state, after_window)
             .await
             .unwrap(),
         1
@@ -342,7 +342,7 @@ async fn a_temporary_upgrade_adds_cu_for_its_window_at_its_share_of_the_term_pri
         inbox.body
     );
     assert_eq!(
-        gateway::capacity::enforce(&app.state, after_window)
+        domain::capacity::enforce(&app.state, after_window)
             .await
             .unwrap(),
         0,

@@ -234,12 +234,12 @@ async fn on_its_end_of_service_date_a_running_job_on_the_engine_version_is_stopp
         eos: day("2027-03-01T00:00:00Z"),
         pulled: false,
     };
-    gateway::product_forms::set_engine_version(&app.state.db, &version)
+    domain::product_forms::set_engine_version(&app.state.db, &version)
         .await
         .unwrap();
     let before = version.eos - chrono::Duration::seconds(1);
     assert_eq!(
-        gateway::product_forms::stop_at_end_of_service(&app.state, before)
+        domain::product_forms::stop_at_end_of_service(&app.state, before)
             .await
             .unwrap(),
         0,
@@ -247,7 +247,7 @@ async fn on_its_end_of_service_date_a_running_job_on_the_engine_version_is_stopp
     );
     // On the EOS date (time passed in, as the reconciler's clock would read it):
     assert_eq!(
-        gateway::product_forms::stop_at_end_of_service(&app.state, version.eos)
+        domain::product_forms::stop_at_end_of_service(&app.state, version.eos)
             .await
             .unwrap(),
         1

@@ -1,8 +1,9 @@
 //! The conditions a rule can watch, and whether one holds for a deployment now.
 
-use super::{Deployment, Rule};
 use crate::engine::record::{DesiredState, Status};
-use crate::AppState;
+use crate::Platform;
+use store::alert_rules::AlertRuleRow as Rule;
+use store::alerts::WatchedDeploymentRow as Deployment;
 use store::metric_samples::AlertSampleRow as Sample;
 use store::{AllTenantsWrite, Error};
 
@@ -73,9 +74,9 @@ impl Condition {
 }
 
 /// Whether `condition` holds for `d` at `now`, and if so what to say about it.
-pub(super) async fn holds(
+pub async fn holds(
     tx: &mut AllTenantsWrite,
-    state: &AppState,
+    state: &Platform,
     condition: Condition,
     rule: &Rule,
     d: &Deployment,
@@ -98,7 +99,7 @@ pub(super) async fn holds(
 /// Meant to run and FAILED, or RESTARTING in the engine's latest sample.
 async fn job_failed(
     tx: &mut AllTenantsWrite,
-    state: &AppState,
+    state: &Platform,
     d: &Deployment,
     now: i64,
 ) -> Result<Option<String>, Error> {
@@ -200,7 +201,7 @@ async fn no_checkpoint(
 /// The conditions judged from the metric samples, which must cover the window.
 async fn sampled(
     tx: &mut AllTenantsWrite,
-    state: &AppState,
+    state: &Platform,
     condition: Condition,
     rule: &Rule,
     d: &Deployment,
@@ -311,7 +312,7 @@ async fn state_mismatch(
 /// intervals (a lag turn may stand between two samples).
 async fn latest_engine_state(
     tx: &mut AllTenantsWrite,
-    state: &AppState,
+    state: &Platform,
     d: &Deployment,
     now: i64,
 ) -> Result<Option<String>, Error> {

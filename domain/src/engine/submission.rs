@@ -14,9 +14,9 @@ use store::Error;
 
 use super::record::{content, event, load, set_status, DeploymentRow, RestoreMode, Status};
 use super::runner;
-use crate::api::jobs::JobContent;
 use crate::failpoint;
-use crate::AppState;
+use crate::jobs::JobContent;
+use crate::Platform;
 use store::db::now_ms;
 use store::deployments::Submission;
 
@@ -35,7 +35,7 @@ pub const JOB_ID_PREFIX: &str = "511ce0";
 
 /// The start of this installation's job ids: [`JOB_ID_PREFIX`] and its 8-digit tag,
 /// chosen by the first replica ever to ask and kept in the database.
-pub async fn job_id_prefix(state: &AppState) -> Result<String, Error> {
+pub async fn job_id_prefix(state: &Platform) -> Result<String, Error> {
     if let Some(prefix) = state.engines.job_id_prefix.get() {
         return Ok(prefix.clone());
     }
@@ -59,7 +59,7 @@ pub fn new_job_id(prefix: &str) -> String {
 /// Starts a new run of the deployment: decides what it restores from, records the
 /// submission under a new job id, then asks the engine.
 pub async fn submit(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     d: &DeploymentRow,
 ) -> Result<(), Error> {
@@ -102,7 +102,7 @@ pub async fn submit(
 
 /// Asks the engine to run the deployment's recorded submission, under its recorded id
 /// and restore point. Safe to repeat: a repeat the engine already took is recognised.
-pub async fn send(state: &AppState, client: &EngineClient, d: &DeploymentRow) -> Result<(), Error> {
+pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) -> Result<(), Error> {
     let Some(job_id) = d.engine_job_id.clone() else {
         return Ok(());
     };
@@ -210,7 +210,7 @@ pub async fn send(state: &AppState, client: &EngineClient, d: &DeploymentRow) ->
 }
 
 /// The engine has the recorded job: the submission is done.
-pub async fn confirm(state: &AppState, d: &DeploymentRow) -> Result<(), Error> {
+pub async fn confirm(state: &Platform, d: &DeploymentRow) -> Result<(), Error> {
     let Some(job_id) = &d.engine_job_id else {
         return Ok(());
     };
@@ -241,7 +241,7 @@ pub async fn confirm(state: &AppState, d: &DeploymentRow) -> Result<(), Error> {
 
 /// A submission never acknowledged, for a deployment no longer meant to run: dropped.
 /// Should the request still reach the engine, the orphan sweep finds the job.
-pub async fn abandon(state: &AppState, d: &DeploymentRow) -> Result<(), Error> {
+pub async fn abandon(state: &Platform, d: &DeploymentRow) -> Result<(), Error> {
     let Some(job_id) = &d.engine_job_id else {
         return Ok(());
     };
@@ -253,7 +253,7 @@ pub async fn abandon(state: &AppState, d: &DeploymentRow) -> Result<(), Error> {
         .await
 }
 
-async fn mark(state: &AppState, job_id: &str, to: &str) -> Result<(), Error> {
+async fn mark(state: &Platform, job_id: &str, to: &str) -> Result<(), Error> {
     state
         .all_tenants()
         .deployments()
@@ -264,7 +264,7 @@ async fn mark(state: &AppState, job_id: &str, to: &str) -> Result<(), Error> {
 
 /// The start cannot go ahead: the deployment is FAILED with the reason, until the user
 /// starts it again.
-async fn refuse(state: &AppState, d: &DeploymentRow, message: &str) -> Result<(), Error> {
+async fn refuse(state: &Platform, d: &DeploymentRow, message: &str) -> Result<(), Error> {
     if let Some(job_id) = &d.engine_job_id {
         mark(state, job_id, REFUSED).await?;
     }
@@ -273,7 +273,7 @@ async fn refuse(state: &AppState, d: &DeploymentRow, message: &str) -> Result<()
 }
 
 /// Whether this server can run the deployment's content at all.
-fn runnable(state: &AppState, d: &DeploymentRow) -> Result<(), String> {
+fn runnable(state: &Platform, d: &DeploymentRow) -> Result<(), String> {
     let JobContent::Sql { sql } = content(d) else {
         return Ok(());
     };
@@ -295,7 +295,7 @@ fn runnable(state: &AppState, d: &DeploymentRow) -> Result<(), String> {
 /// Where the next run restores from, per the deployment's restore mode: `Err` says why
 /// it cannot start (the state it asked for is gone and starting empty was not allowed).
 async fn restore_point(
-    state: &AppState,
+    state: &Platform,
     d: &DeploymentRow,
 ) -> Result<Result<Option<String>, String>, Error> {
     let empty_allowed = d.allow_empty_state == 1;

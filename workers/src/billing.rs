@@ -11,16 +11,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use store::Error;
 
-use billing::meter::{rate_hour, Granularity, RunInterval};
-use billing::money::{Currency, Rate};
+use billing::meter::{rate_hour, RunInterval};
 use billing::period;
-use billing::price::{PriceBook, PriceVersion};
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::BillingConfig;
-use crate::AppState;
+use domain::Platform;
 use store::balance::Ledger;
 use store::bills::{HourAmountsRow, NewBill, NewBillLine, NewHour, PlacedOrderRow};
 use store::db::new_id;
@@ -28,58 +24,8 @@ use store::db::new_id;
 /// Hours of history a pass bills at most per project, so a long outage catches up in steps.
 const MAX_HOURS_PER_PASS: usize = 48;
 
-pub struct Pricing {
-    pub currency: Currency,
-    pub book: PriceBook,
-    pub granularity: Granularity,
-}
-
-impl Pricing {
-    pub fn from_config(config: &BillingConfig) -> anyhow::Result<Self> {
-        let currency = Currency::parse(&config.currency)
-            .map_err(|e| anyhow::anyhow!("billing.currency: {e}"))?;
-        let mut versions = Vec::new();
-        for (i, p) in config.prices.iter().enumerate() {
-            let effective_from = DateTime::parse_from_rfc3339(&p.effective_from)
-                .map_err(|e| anyhow::anyhow!("billing.prices[{i}].effective_from: {e}"))?
-                .with_timezone(&Utc);
-            let cu_hour = Rate::parse(&p.cu_hour, currency)
-                .map_err(|e| anyhow::anyhow!("billing.prices[{i}].cu_hour: {e}"))?;
-            let cu_month = Rate::parse(&p.cu_month, currency)
-                .map_err(|e| anyhow::anyhow!("billing.prices[{i}].cu_month: {e}"))?;
-            versions.push(PriceVersion {
-                effective_from,
-                cu_hour,
-                cu_month,
-            });
-        }
-        let book = PriceBook::new(versions).map_err(|e| anyhow::anyhow!("billing.prices: {e}"))?;
-        let granularity = match config.granularity.as_str() {
-            "minute" => Granularity::Minute,
-            "second" => Granularity::Second,
-            other => {
-                anyhow::bail!("billing.granularity must be `minute` or `second`, got `{other}`")
-            }
-        };
-        Ok(Self {
-            currency,
-            book,
-            granularity,
-        })
-    }
-}
-
-pub fn parse_zone(name: &str) -> Result<Tz, Error> {
-    name.parse::<Tz>().map_err(|_| {
-        Error::invalid(
-            "billing_time_zone",
-            format!("`{name}` is not an IANA time zone (e.g. Asia/Shanghai)"),
-        )
-    })
-}
-
 /// Runs billing passes until `stop` is cancelled.
-pub async fn run(state: AppState, stop: CancellationToken) {
+pub async fn run(state: Platform, stop: CancellationToken) {
     use tracing::Instrument;
     let interval = Duration::from_secs(state.config.billing.interval_secs.max(1));
     async move {
@@ -101,10 +47,10 @@ pub async fn run(state: AppState, stop: CancellationToken) {
                 Ok(n) => tracing::info!(bills = n, "issued monthly bills"),
                 Err(e) => tracing::warn!(error = %e.message, "issuing bills failed; the next pass retries"),
             }
-            if let Err(e) = crate::balance::enforce_arrears(&state, Utc::now()).await {
+            if let Err(e) = domain::balance::enforce_arrears(&state, Utc::now()).await {
                 tracing::warn!(error = %e.message, "enforcing arrears failed; the next pass retries");
             }
-            if let Err(e) = crate::capacity::enforce(&state, Utc::now().timestamp_millis()).await {
+            if let Err(e) = domain::capacity::enforce(&state, Utc::now().timestamp_millis()).await {
                 tracing::warn!(error = %e.message, "enforcing subscription capacity failed; the next pass retries");
             }
         }
@@ -115,13 +61,13 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 
 /// Bills every settled hour not billed yet, for every pay-as-you-go project. Returns
 /// how many hour rows were written (rows another replica wrote first do not count).
-pub async fn bill_due_hours(state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
+pub async fn bill_due_hours(state: &Platform, now: DateTime<Utc>) -> Result<usize, Error> {
     let settled = now - chrono::Duration::seconds(state.config.billing.settle_delay_secs);
     let projects = state.all_tenants().billing().payg_projects().await?;
     let mut written = 0;
     for project in projects {
         let (project_id, account_id) = (&project.project_id, &project.account_id);
-        let tz = parse_zone(&project.billing_time_zone)?;
+        let tz = domain::balance::parse_zone(&project.billing_time_zone)?;
         let from =
             DateTime::from_timestamp_millis(project.billed_until.unwrap_or(project.created_at))
                 .unwrap_or(now);
@@ -143,7 +89,7 @@ pub async fn bill_due_hours(state: &AppState, now: DateTime<Utc>) -> Result<usiz
 }
 
 async fn project_intervals(
-    state: &AppState,
+    state: &Platform,
     project_id: &str,
     from: DateTime<Utc>,
 ) -> Result<Vec<RunInterval>, Error> {
@@ -166,7 +112,7 @@ async fn project_intervals(
 
 /// Rates and writes one hour; 0 if it had no usage or was already written.
 async fn bill_hour(
-    state: &AppState,
+    state: &Platform,
     account_id: &str,
     project_id: &str,
     intervals: &[RunInterval],
@@ -220,7 +166,7 @@ async fn bill_hour(
 /// nothing is rounded again, and one line per subscription order placed in the month
 /// (prepaid: paid from the balance when placed). The total is the sum of the lines;
 /// what the bill still charges is the total less the prepaid. Returns bills issued.
-pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
+pub async fn issue_due_bills(state: &Platform, now: DateTime<Utc>) -> Result<usize, Error> {
     // Each account resumes after its newest bill, so a pass costs one query per account
     // with nothing due, however old the account is.
     let accounts = state.all_tenants().billing().accounts().await?;
@@ -228,7 +174,7 @@ pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usi
     let cutoff = now - chrono::Duration::days(1);
     for account in accounts {
         let (account_id, zone) = (&account.account_id, &account.billing_time_zone);
-        let tz = parse_zone(zone)?;
+        let tz = domain::balance::parse_zone(zone)?;
         // The months from the first one not billed to the last one ended a day ago.
         let from =
             DateTime::from_timestamp_millis(account.billed_until.unwrap_or(account.created_at))
@@ -250,7 +196,7 @@ pub async fn issue_due_bills(state: &AppState, now: DateTime<Utc>) -> Result<usi
 }
 
 async fn issue_bill(
-    state: &AppState,
+    state: &Platform,
     account_id: &str,
     zone: &str,
     window: period::Window,
@@ -292,7 +238,7 @@ async fn issue_bill(
         return Ok(0);
     }
     insert_lines(&mut ledger, &bill_id, per_project, orders).await?;
-    crate::balance::pay_bills(state, &mut ledger, balance).await?;
+    domain::balance::pay_bills(state, &mut ledger, balance).await?;
     write.commit().await?;
     Ok(1)
 }
@@ -307,7 +253,7 @@ struct PaygTotals {
 }
 
 async fn payg_by_project(
-    state: &AppState,
+    state: &Platform,
     account_id: &str,
     start: i64,
     end: i64,

@@ -169,7 +169,7 @@ pub async fn ensure_engine_allows(
 
 /// Checks, as often as the reconciler passes, for engine versions past their end of
 /// service, and stops what still runs on them, until `stop` is cancelled.
-pub async fn run(state: crate::AppState, stop: tokio_util::sync::CancellationToken) {
+pub async fn run(state: crate::Platform, stop: tokio_util::sync::CancellationToken) {
     let interval = std::time::Duration::from_millis(state.config.engine.reconcile_interval_ms);
     loop {
         tokio::select! {
@@ -190,7 +190,7 @@ pub async fn run(state: crate::AppState, stop: tokio_util::sync::CancellationTok
 /// Stops (with a savepoint) every deployment still meant to run on an engine version
 /// that reached its end of service. Returns how many were stopped.
 pub async fn stop_at_end_of_service(
-    state: &crate::AppState,
+    state: &crate::Platform,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
     let rows = state

@@ -19,9 +19,9 @@ use store::Error;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::channels::Channel;
-use crate::AppState;
 use delivery::{DeliveryError, Message, Target};
+use domain::channels::Channel;
+use domain::Platform;
 use store::db::{new_id, now_ms};
 pub use store::outbox::NewMessage;
 use store::outbox::{LeasedRow, Settled};
@@ -43,7 +43,7 @@ pub async fn enqueue(
 }
 
 /// Runs delivery passes until `stop` is cancelled.
-pub async fn run(state: AppState, stop: CancellationToken) {
+pub async fn run(state: Platform, stop: CancellationToken) {
     use tracing::Instrument;
     let worker = format!("outbox-{}", new_id());
     let interval = Duration::from_millis(state.config.outbox.interval_ms.max(10));
@@ -78,7 +78,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 }
 
 /// Leases up to a batch of due messages and delivers them. Returns how many it leased.
-pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, Error> {
+pub async fn deliver_due(state: &Platform, worker: &str) -> Result<usize, Error> {
     let config = &state.config.outbox;
     let now = now_ms();
     let all = state.all_tenants();
@@ -164,7 +164,7 @@ pub async fn deliver_due(state: &AppState, worker: &str) -> Result<usize, Error>
 
 /// The destination of a row: an email address, or the account's channel decrypted.
 /// `None` when the channel was removed since the message was queued.
-async fn resolve(state: &AppState, row: &LeasedRow) -> anyhow::Result<Option<Target>> {
+async fn resolve(state: &Platform, row: &LeasedRow) -> anyhow::Result<Option<Target>> {
     if row.channel == Channel::Email.as_str() {
         return Ok(Some(Target::Email {
             address: row.recipient.clone(),
@@ -177,18 +177,18 @@ async fn resolve(state: &AppState, row: &LeasedRow) -> anyhow::Result<Option<Tar
     else {
         return Ok(None);
     };
-    let (address, secret) = crate::channels::open_channel(
+    let (address, secret) = domain::channels::open_channel(
         state,
         &row.recipient,
         &found.address_enc,
         found.secret_enc.as_deref(),
     )?;
-    Ok(Some(crate::channels::target(found.kind, address, secret)))
+    Ok(Some(domain::channels::target(found.kind, address, secret)))
 }
 
 /// Records a delivery's outcome, if this worker still holds the row's lease.
 async fn settle(
-    state: &AppState,
+    state: &Platform,
     worker: &str,
     row: &LeasedRow,
     outcome: Result<(), DeliveryError>,

@@ -15,14 +15,14 @@ use store::Error;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::AppState;
+use domain::Platform;
 use store::reminders::{Recorded, ReminderKey};
 
 /// How often each replica looks for reminders due; they are days apart.
 const INTERVAL: Duration = Duration::from_secs(60);
 
-pub async fn run(state: AppState, stop: CancellationToken) {
-    crate::workers::every(
+pub async fn run(state: Platform, stop: CancellationToken) {
+    crate::every::every(
         state,
         stop,
         "lifecycle_reminders",
@@ -56,7 +56,7 @@ fn day(ms: i64) -> String {
         .to_string()
 }
 
-async fn milestones(state: &AppState) -> Result<Vec<Milestone>, Error> {
+async fn milestones(state: &Platform) -> Result<Vec<Milestone>, Error> {
     let mut out = Vec::new();
     let all = state.all_tenants();
     let forms = all.schedules().product_forms().await?;
@@ -110,7 +110,7 @@ async fn milestones(state: &AppState) -> Result<Vec<Milestone>, Error> {
 }
 
 /// Sends every reminder due at `now` not sent yet. Returns how many were sent.
-pub async fn send_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
+pub async fn send_due(state: &Platform, now: DateTime<Utc>) -> Result<usize, Error> {
     let now_ms = now.timestamp_millis();
     let mut leads = state.config.notices.reminder_days.clone();
     leads.sort_unstable();
@@ -141,7 +141,7 @@ pub async fn send_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, Err
 
 /// Records the due leads and, if this call was first, notifies the affected accounts.
 async fn send_reminder(
-    state: &AppState,
+    state: &Platform,
     m: &Milestone,
     nearest: i64,
     due: &[i64],
@@ -186,7 +186,7 @@ async fn send_reminder(
         day(m.at),
         m.consequence
     );
-    crate::notices::notify_accounts(&mut tx, &accounts, "lifecycle_reminder", &subject, &body)
+    domain::notices::notify_accounts(&mut tx, &accounts, "lifecycle_reminder", &subject, &body)
         .await?;
     tx.commit().await?;
     Ok(true)

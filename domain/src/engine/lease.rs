@@ -5,7 +5,7 @@
 use std::time::Duration;
 use store::Error;
 
-use crate::AppState;
+use crate::Platform;
 
 /// The reconciler's identity in leases.
 pub struct Replica(pub String);
@@ -24,7 +24,7 @@ impl Drop for Claim {
 }
 
 pub(super) async fn claim(
-    state: &AppState,
+    state: &Platform,
     replica: &Replica,
     id: &str,
 ) -> Result<Option<Claim>, Error> {
@@ -56,7 +56,7 @@ pub(super) async fn claim(
 }
 
 pub(super) async fn release(
-    state: &AppState,
+    state: &Platform,
     replica: &Replica,
     id: &str,
     claim: Claim,

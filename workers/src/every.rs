@@ -8,16 +8,16 @@ use store::Error;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::AppState;
+use domain::Platform;
 
 pub async fn every<F, Fut>(
-    state: AppState,
+    state: Platform,
     stop: CancellationToken,
     name: &'static str,
     interval: Duration,
     mut pass: F,
 ) where
-    F: FnMut(AppState) -> Fut,
+    F: FnMut(Platform) -> Fut,
     Fut: Future<Output = Result<(), Error>>,
 {
     use tracing::Instrument;

@@ -9,9 +9,9 @@ use super::engine_error;
 use super::observe::observe;
 use super::record::{close_interval, event, load, set_status, DeploymentRow, DesiredState, Status};
 use super::submission;
-use crate::api::jobs::JobContent;
 use crate::failpoint;
-use crate::AppState;
+use crate::jobs::JobContent;
+use crate::Platform;
 use store::db::now_ms;
 use store::deployments::ContentRef;
 use store::savepoints::{InFlightRow, NewSavepoint};
@@ -19,7 +19,7 @@ use store::ProjectScope;
 
 /// Whether a stop with savepoint of the current engine job is under way or done (the
 /// job then finishes by itself): asking again would fail on a finishing job.
-pub(super) async fn stop_requested(state: &AppState, d: &DeploymentRow) -> Result<bool, Error> {
+pub(super) async fn stop_requested(state: &Platform, d: &DeploymentRow) -> Result<bool, Error> {
     state
         .all_tenants()
         .savepoints()
@@ -28,7 +28,7 @@ pub(super) async fn stop_requested(state: &AppState, d: &DeploymentRow) -> Resul
 }
 
 pub(super) async fn stop_with_savepoint(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     d: &DeploymentRow,
     origin: &str,
@@ -92,7 +92,7 @@ pub struct RequestedSavepoint {
 
 /// Records a savepoint about to be requested, with the trigger id the request will carry.
 pub async fn insert_savepoint(
-    state: &AppState,
+    state: &Platform,
     deployment_id: &str,
     job_id: &str,
     origin: &str,
@@ -139,7 +139,7 @@ pub async fn request_user_savepoint(
     }
 }
 
-pub(super) async fn fail_savepoint(state: &AppState, id: &str, reason: &str) -> Result<(), Error> {
+pub(super) async fn fail_savepoint(state: &Platform, id: &str, reason: &str) -> Result<(), Error> {
     state.all_tenants().savepoints().fail(id, reason).await
 }
 
@@ -159,7 +159,7 @@ pub(super) enum SavepointOutcome {
 }
 
 pub(super) async fn savepoint_outcome(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     d: &DeploymentRow,
     job_id: &str,
@@ -224,7 +224,7 @@ pub(super) async fn savepoint_in_history(
 }
 
 pub(super) async fn settle_savepoints(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     mut d: DeploymentRow,
 ) -> Result<(DeploymentRow, SavepointsInFlight), Error> {
@@ -315,7 +315,7 @@ pub(super) async fn settle_savepoints(
 
 /// After the upgrade's savepoint: the new version starts from it.
 pub(super) async fn apply_upgrade(
-    state: &AppState,
+    state: &Platform,
     mut d: DeploymentRow,
     savepoint_id: &str,
 ) -> Result<DeploymentRow, Error> {

@@ -12,7 +12,7 @@ use engine_client::JobOverview;
 
 use super::record::event;
 use super::submission::job_id_prefix;
-use crate::AppState;
+use crate::Platform;
 use store::db::now_ms;
 
 /// How long a job must stay unaccounted for before it is reported: a job just replaced
@@ -23,7 +23,7 @@ const CONFIRM_MS: i64 = 5_000;
 /// been read before this runs: every job it holds was recorded before it was submitted,
 /// so the deployments read here account for all that are not orphans.
 pub async fn sweep(
-    state: &AppState,
+    state: &Platform,
     rest_url: &str,
     jobs: &HashMap<String, JobOverview>,
 ) -> Result<(), Error> {
@@ -76,7 +76,7 @@ pub async fn sweep(
 }
 
 async fn deployment_of(
-    state: &AppState,
+    state: &Platform,
     cluster_id: &str,
     job_id: &str,
 ) -> Result<Option<String>, Error> {
@@ -88,7 +88,7 @@ async fn deployment_of(
 }
 
 async fn report(
-    state: &AppState,
+    state: &Platform,
     cluster_id: &str,
     job: &JobOverview,
     left_ms: i64,
@@ -119,7 +119,7 @@ async fn report(
 }
 
 async fn cancel(
-    state: &AppState,
+    state: &Platform,
     rest_url: &str,
     cluster_id: &str,
     job: &JobOverview,

@@ -19,7 +19,7 @@ use store::Error;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::AppState;
+use domain::Platform;
 use store::alert_rules::AlertRuleRow;
 pub use store::alert_rules::Severity;
 pub use store::alerts::AlertState;
@@ -27,21 +27,19 @@ use store::alerts::WatchedDeploymentRow;
 use store::db::{new_id, now_ms};
 use store::AllTenantsWrite;
 
-mod conditions;
+use domain::alert_conditions::holds;
+pub use domain::alert_conditions::Condition;
 
-use conditions::holds;
-pub use conditions::Condition;
-
-pub async fn run(state: AppState, stop: CancellationToken) {
+pub async fn run(state: Platform, stop: CancellationToken) {
     let interval = Duration::from_millis(state.config.alerts.interval_ms.max(50));
-    crate::workers::every(state, stop, "alerts", interval, |state| async move {
+    crate::every::every(state, stop, "alerts", interval, |state| async move {
         evaluate_all(&state, now_ms()).await.map(|_| ())
     })
     .await;
 }
 
 /// Evaluates every project with enabled rules. Returns the messages queued.
-pub async fn evaluate_all(state: &AppState, now: i64) -> Result<usize, Error> {
+pub async fn evaluate_all(state: &Platform, now: i64) -> Result<usize, Error> {
     let projects = state.all_tenants().projects_with_enabled_rules().await?;
     let mut queued = 0;
     for p in projects {
@@ -63,7 +61,7 @@ struct Line {
 }
 
 async fn evaluate_project(
-    state: &AppState,
+    state: &Platform,
     project_id: &str,
     account_id: &str,
     now: i64,
@@ -215,7 +213,7 @@ async fn send_grouped(
                 account_id,
                 source_kind: "alert",
                 source_id: &source_id,
-                channel: crate::channels::Channel::Email,
+                channel: domain::channels::Channel::Email,
                 recipient: email,
                 subject: &subject,
                 text: &text,

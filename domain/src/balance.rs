@@ -10,11 +10,11 @@ use store::balance::Ledger;
 use store::db::{new_id, now_ms};
 use store::{Error, ProjectWrite};
 
-use crate::AppState;
+use crate::Platform;
 
 /// Records a signed movement of the balance (the ledger holds the account's lock).
 pub async fn record(
-    state: &AppState,
+    state: &Platform,
     ledger: &mut Ledger<'_>,
     kind: &str,
     amount_minor: i64,
@@ -34,7 +34,7 @@ pub async fn record(
 
 /// Credits the balance and pays what it can of the unpaid bills, in one transaction
 /// (for the operator: a request tops up through its account's write, [`top_up_in`]).
-pub async fn top_up(state: &AppState, account_id: &str, minor: i64, by: &str) -> Result<(), Error> {
+pub async fn top_up(state: &Platform, account_id: &str, minor: i64, by: &str) -> Result<(), Error> {
     let mut write = state.all_tenants().write().await?;
     let mut ledger = write.lock_ledger(account_id).await?;
     top_up_in(state, &mut ledger, minor, by).await?;
@@ -45,7 +45,7 @@ pub async fn top_up(state: &AppState, account_id: &str, minor: i64, by: &str) ->
 /// Credits the balance and pays what it can of the unpaid bills, inside the caller's
 /// transaction (which holds the account's lock).
 pub async fn top_up_in(
-    state: &AppState,
+    state: &Platform,
     ledger: &mut Ledger<'_>,
     minor: i64,
     by: &str,
@@ -58,7 +58,7 @@ pub async fn top_up_in(
 /// Pays the account's unpaid bills from its balance, oldest first, as far as it goes;
 /// clears arrears when none overdue is left. Inside a transaction that holds the lock.
 pub async fn pay_bills(
-    state: &AppState,
+    state: &Platform,
     ledger: &mut Ledger<'_>,
     mut balance: i64,
 ) -> Result<(), Error> {
@@ -84,7 +84,7 @@ pub async fn pay_bills(
 /// deployments of every account in arrears with a savepoint. The stopping is done for
 /// all accounts in arrears on every pass, not only those just entering it, so a pass
 /// that died half way is finished by the next. Returns how many accounts entered arrears.
-pub async fn enforce_arrears(state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
+pub async fn enforce_arrears(state: &Platform, now: DateTime<Utc>) -> Result<usize, Error> {
     let grace_ms = state.config.billing.grace_period_days * 86_400_000;
     let all = state.all_tenants();
     let overdue = all
@@ -154,7 +154,7 @@ pub async fn ensure_not_in_arrears(write: &mut ProjectWrite) -> Result<(), Error
 /// what the bill charged the balance, its prepaid orders aside, less earlier credit
 /// notes) is credited to the balance.
 pub async fn credit_note(
-    state: &AppState,
+    state: &Platform,
     bill_id: &str,
     minor: i64,
     reason: &str,
@@ -184,4 +184,14 @@ pub async fn credit_note(
     pay_bills(state, &mut ledger, balance + minor).await?;
     write.commit().await?;
     Ok(id)
+}
+
+/// An account's billing time zone, refused naming the field when it is not an IANA zone.
+pub fn parse_zone(name: &str) -> Result<chrono_tz::Tz, Error> {
+    name.parse::<chrono_tz::Tz>().map_err(|_| {
+        Error::invalid(
+            "billing_time_zone",
+            format!("`{name}` is not an IANA time zone (e.g. Asia/Shanghai)"),
+        )
+    })
 }

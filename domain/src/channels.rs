@@ -2,7 +2,7 @@
 //! secrets sealed at rest (bound to the channel's id), and the delivery target each
 //! opens to. Shared by the API that manages channels and the outbox that sends.
 
-use crate::AppState;
+use crate::Platform;
 use delivery::Target;
 pub use store::channels::Channel;
 
@@ -14,7 +14,7 @@ pub fn associated(channel_id: &str, part: &str) -> String {
 
 /// Decrypts a channel's address and secret (empty when it has none).
 pub fn open_channel(
-    state: &AppState,
+    state: &Platform,
     channel_id: &str,
     address: &str,
     secret: Option<&str>,

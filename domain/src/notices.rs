@@ -45,9 +45,9 @@ pub async fn notify(
                 created_at: now,
             })
             .await?;
-        crate::outbox::enqueue(
-            write,
-            &crate::outbox::NewMessage {
+        write
+            .outbox()
+            .enqueue(&store::outbox::NewMessage {
                 account_id,
                 source_kind: "notice",
                 source_id: &id,
@@ -56,16 +56,15 @@ pub async fn notify(
                 subject: notice.subject,
                 text: notice.body,
                 markdown: notice.body,
-            },
-        )
-        .await?;
+            })
+            .await?;
     }
     // Account channels get one message per notice, not one per person.
     let channels = write.notices().account_channels(account_id).await?;
     for (channel_id, channel) in channels {
-        crate::outbox::enqueue(
-            write,
-            &crate::outbox::NewMessage {
+        write
+            .outbox()
+            .enqueue(&store::outbox::NewMessage {
                 account_id,
                 source_kind: "notice",
                 source_id: &notice_id,
@@ -74,9 +73,8 @@ pub async fn notify(
                 subject: notice.subject,
                 text: notice.body,
                 markdown: notice.body,
-            },
-        )
-        .await?;
+            })
+            .await?;
     }
     Ok(people.len())
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use engine_client::{EngineError, JobOverview};
 
-use crate::AppState;
+use crate::Platform;
 
 /// The jobs each cluster reported in this pass.
 pub(super) type Snapshot = Result<HashMap<String, JobOverview>, EngineError>;
@@ -14,7 +14,7 @@ pub(super) type Snapshot = Result<HashMap<String, JobOverview>, EngineError>;
 pub(super) struct Snapshots(HashMap<String, Snapshot>);
 
 impl Snapshots {
-    pub(super) async fn of(&mut self, state: &AppState, rest_url: &str) -> &Snapshot {
+    pub(super) async fn of(&mut self, state: &Platform, rest_url: &str) -> &Snapshot {
         let snapshot = match self.0.remove(rest_url) {
             Some(s) => s,
             None => fetch_snapshot(state, rest_url).await,
@@ -26,7 +26,7 @@ impl Snapshots {
 impl Snapshots {
     /// Looks for orphaned jobs on every cluster that has deployments (those without an
     /// active one are read for it too).
-    pub(super) async fn sweep_orphans(&mut self, state: &AppState) {
+    pub(super) async fn sweep_orphans(&mut self, state: &Platform) {
         let submitted_to = match state
             .all_tenants()
             .engine_clusters()
@@ -50,7 +50,7 @@ impl Snapshots {
     }
 
     /// What each cluster's answer this pass says about its health, kept on the cluster.
-    pub(super) async fn record_health(&self, state: &AppState) {
+    pub(super) async fn record_health(&self, state: &Platform) {
         for (rest_url, snapshot) in &self.0 {
             let (healthy, detail) = match snapshot {
                 Ok(jobs) => (true, format!("answering; {} job(s) known", jobs.len())),
@@ -72,7 +72,7 @@ impl Snapshots {
     }
 }
 
-pub(super) async fn fetch_snapshot(state: &AppState, rest_url: &str) -> Snapshot {
+pub(super) async fn fetch_snapshot(state: &Platform, rest_url: &str) -> Snapshot {
     let client = state
         .engines
         .client(rest_url)
@@ -90,7 +90,7 @@ pub(super) async fn fetch_snapshot(state: &AppState, rest_url: &str) -> Snapshot
 /// engine lost it: the snapshot was read at the start of the pass, and the job may
 /// have been submitted since (by this replica's API or another replica).
 pub(super) async fn observe(
-    state: &AppState,
+    state: &Platform,
     rest_url: &str,
     job_id: &str,
     snapshot: Option<&Snapshot>,

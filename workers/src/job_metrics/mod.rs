@@ -25,7 +25,7 @@ use store::Error;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::AppState;
+use domain::Platform;
 use store::db::now_ms;
 use store::metric_samples::{DueRow as Due, NewSample};
 
@@ -38,9 +38,9 @@ pub use lag::{LagRequest, SourceLag, SourceNotes};
 /// Collections running at once per replica.
 const CONCURRENCY: usize = 8;
 
-pub async fn run(state: AppState, stop: CancellationToken) {
+pub async fn run(state: Platform, stop: CancellationToken) {
     let interval = Duration::from_millis(state.config.job_metrics.interval_ms.max(100));
-    crate::workers::every(state, stop, "job_metrics", interval, |state| async move {
+    crate::every::every(state, stop, "job_metrics", interval, |state| async move {
         collect_due(&state, now_ms()).await?;
         compact(&state, now_ms()).await
     })
@@ -49,7 +49,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 
 /// Takes a sample of every running deployment not sampled within the interval.
 /// Returns how many samples this replica stored.
-pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, Error> {
+pub async fn collect_due(state: &Platform, now: i64) -> Result<usize, Error> {
     // A little under the interval, so a pass that starts late does not skip a beat.
     let due_before = now - (state.config.job_metrics.interval_ms as i64) * 9 / 10;
     let due = state.all_tenants().metric_samples().due(due_before).await?;
@@ -82,7 +82,7 @@ pub async fn collect_due(state: &AppState, now: i64) -> Result<usize, Error> {
 /// Takes this turn's reading of the deployment: its sources' lag on a lag turn with
 /// something to ask, else the job (stored as a sample). Returns whether a sample was
 /// stored.
-async fn sample(state: &AppState, due: &Due, tick: i64, now: i64) -> Result<bool, Error> {
+async fn sample(state: &Platform, due: &Due, tick: i64, now: i64) -> Result<bool, Error> {
     let deployment_id = due.id.as_str();
     let config = &state.config.job_metrics;
     let client = state.engines.client(&due.rest_url)?;
@@ -101,7 +101,7 @@ async fn sample(state: &AppState, due: &Due, tick: i64, now: i64) -> Result<bool
                     let names = client
                         .vertex_metric_names(&due.engine_job_id, &vertex)
                         .await
-                        .map_err(crate::engine::engine_error)?;
+                        .map_err(domain::engine::engine_error)?;
                     notes.listed(index, &names, tick);
                 }
                 LagRequest::Read { vertex, names } => {
@@ -109,7 +109,7 @@ async fn sample(state: &AppState, due: &Due, tick: i64, now: i64) -> Result<bool
                     let values = client
                         .vertex_metrics(&due.engine_job_id, &vertex, &names)
                         .await
-                        .map_err(crate::engine::engine_error)?;
+                        .map_err(domain::engine::engine_error)?;
                     notes.read(index, &values, now);
                 }
             }
@@ -123,7 +123,7 @@ async fn sample(state: &AppState, due: &Due, tick: i64, now: i64) -> Result<bool
 /// Reads the job and stores a sample, with the freshest lag readings in `notes` (made
 /// from the job's plan when there are none yet).
 async fn read_job(
-    state: &AppState,
+    state: &Platform,
     due: &Due,
     client: &engine_client::EngineClient,
     notes: Option<SourceLag>,
@@ -135,7 +135,7 @@ async fn read_job(
     let job = client
         .job(&due.engine_job_id)
         .await
-        .map_err(crate::engine::engine_error)?;
+        .map_err(domain::engine::engine_error)?;
     let notes = match notes {
         Some(notes) => notes,
         None => {
@@ -189,7 +189,7 @@ async fn read_job(
     Ok(true)
 }
 
-async fn save_notes(state: &AppState, deployment_id: &str, notes: &SourceLag) -> Result<(), Error> {
+async fn save_notes(state: &Platform, deployment_id: &str, notes: &SourceLag) -> Result<(), Error> {
     let text = serde_json::to_string(notes)
         .map_err(|e| Error::internal(format!("source lag notes: {e}")))?;
     state
@@ -202,7 +202,7 @@ async fn save_notes(state: &AppState, deployment_id: &str, notes: &SourceLag) ->
 /// Averages raw samples older than the raw window into coarser rows, and drops rows
 /// past the retention. Idempotent: a bucket is written once (its key is unique) and
 /// only whole buckets, entirely older than the raw window, are folded.
-pub async fn compact(state: &AppState, now: i64) -> Result<(), Error> {
+pub async fn compact(state: &Platform, now: i64) -> Result<(), Error> {
     let config = &state.config.job_metrics;
     let bucket_ms = (config.downsample_secs.max(1) as i64) * 1000;
     // Only buckets that ended before the raw window began.

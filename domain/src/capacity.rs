@@ -8,7 +8,7 @@ use store::Error;
 /// When a temporary upgrade's window closes, the deployments that no longer fit are
 /// stopped with a savepoint, the most recently started first, until the rest fit;
 /// the owners and admins are told which. Returns how many deployments were stopped.
-pub async fn enforce(state: &crate::AppState, now_ms: i64) -> Result<usize, Error> {
+pub async fn enforce(state: &crate::Platform, now_ms: i64) -> Result<usize, Error> {
     // Only projects whose temporary upgrade closed can be over: starts check the rest.
     let all = state.all_tenants();
     let over = all.capacity().after_closed_upgrades(now_ms).await?;

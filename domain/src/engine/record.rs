@@ -2,8 +2,8 @@
 //! SUSPENDED or CANCELLED), what Sluice last saw the engine do (`status`), its events,
 //! and the stretches of running time that billing reads.
 
-use crate::api::jobs::JobContent;
-use crate::AppState;
+use crate::jobs::JobContent;
+use crate::Platform;
 use store::{Error, ProjectScope};
 
 pub use store::deployments::{DeploymentRow, DesiredState, RestoreMode, Status};
@@ -19,12 +19,12 @@ pub fn content(d: &DeploymentRow) -> JobContent {
     )
 }
 
-pub async fn load(state: &AppState, deployment_id: &str) -> Result<Option<DeploymentRow>, Error> {
+pub async fn load(state: &Platform, deployment_id: &str) -> Result<Option<DeploymentRow>, Error> {
     state.all_tenants().deployments().get(deployment_id).await
 }
 
 pub async fn event(
-    state: &AppState,
+    state: &Platform,
     deployment_id: &str,
     kind: &str,
     message: &str,
@@ -53,7 +53,7 @@ pub async fn project_event(
 }
 
 pub(super) async fn set_status(
-    state: &AppState,
+    state: &Platform,
     d: &DeploymentRow,
     status: Status,
     engine_job_id: Option<&str>,
@@ -78,7 +78,7 @@ pub(super) async fn set_status(
 }
 
 pub(super) async fn open_interval(
-    state: &AppState,
+    state: &Platform,
     d: &DeploymentRow,
     started_at: i64,
 ) -> Result<(), Error> {
@@ -90,7 +90,7 @@ pub(super) async fn open_interval(
 }
 
 pub(super) async fn close_interval(
-    state: &AppState,
+    state: &Platform,
     d: &DeploymentRow,
     ended_at: i64,
 ) -> Result<(), Error> {

@@ -28,7 +28,7 @@ use super::record::{
 };
 use super::savepoints::{settle_savepoints, stop_requested, stop_with_savepoint};
 use super::submission;
-use crate::AppState;
+use crate::Platform;
 use store::db::{new_id, now_ms};
 
 /// How long an API-triggered reconciliation keeps following its deployment.
@@ -38,7 +38,7 @@ pub(super) const KICK_FOLLOW: Duration = Duration::from_secs(15);
 /// platform has (arrears, end of service, capacity gone), and says why in its events.
 /// Returns whether this call stopped it (false: it was no longer meant to run).
 pub async fn suspend_for(
-    state: &AppState,
+    state: &Platform,
     deployment_id: &str,
     kind: &str,
     why: &str,
@@ -58,7 +58,7 @@ pub async fn suspend_for(
 
 /// Runs the reconciler until `stop` is cancelled: every interval, each deployment that
 /// wants or has engine activity is reconciled by whichever replica claims it.
-pub async fn run(state: AppState, stop: CancellationToken) {
+pub async fn run(state: Platform, stop: CancellationToken) {
     use tracing::Instrument;
     let replica = Replica(new_id());
     let span = tracing::info_span!("reconciler", replica = %replica.0);
@@ -67,7 +67,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
         .await;
 }
 
-pub(super) async fn reconcile_forever(state: AppState, stop: CancellationToken, replica: Replica) {
+pub(super) async fn reconcile_forever(state: Platform, stop: CancellationToken, replica: Replica) {
     let interval = Duration::from_millis(state.config.engine.reconcile_interval_ms);
     loop {
         tokio::select! {
@@ -108,13 +108,13 @@ pub(super) async fn reconcile_forever(state: AppState, stop: CancellationToken, 
 }
 
 /// Deployments that want or have engine activity, with their cluster's REST URL.
-pub(super) async fn active_deployments(state: &AppState) -> Result<Vec<(String, String)>, Error> {
+pub(super) async fn active_deployments(state: &Platform) -> Result<Vec<(String, String)>, Error> {
     state.all_tenants().deployments().active().await
 }
 
 /// Reconciles one deployment now, if no other replica holds it.
 pub(super) async fn reconcile(
-    state: &AppState,
+    state: &Platform,
     replica: &Replica,
     id: &str,
     snapshot: Option<&Snapshot>,
@@ -131,7 +131,7 @@ pub(super) async fn reconcile(
 }
 
 /// Reconciles right away (after an API call changed the desired state), in the background.
-pub fn kick(state: &AppState, id: &str) {
+pub fn kick(state: &Platform, id: &str) {
     let state = state.clone();
     let id = id.to_owned();
     tokio::spawn(async move {
@@ -154,7 +154,7 @@ pub fn kick(state: &AppState, id: &str) {
 }
 
 pub(super) async fn act(
-    state: &AppState,
+    state: &Platform,
     d: DeploymentRow,
     snapshot: Option<&Snapshot>,
 ) -> Result<(), Error> {
@@ -222,7 +222,7 @@ pub(super) async fn act(
 }
 
 /// The engine could not be asked: keep what we know, say why, try again later.
-async fn unobservable(state: &AppState, d: &DeploymentRow, e: &EngineError) -> Result<(), Error> {
+async fn unobservable(state: &Platform, d: &DeploymentRow, e: &EngineError) -> Result<(), Error> {
     let why = if d.intent_state.as_deref() == Some(submission::INTENDED) {
         // Still to be sent (or confirmed): what the user waits for is the start.
         format!("the engine cannot take the job yet: {e}")
@@ -235,7 +235,7 @@ async fn unobservable(state: &AppState, d: &DeploymentRow, e: &EngineError) -> R
 /// The job of a deployment meant to run ended on the engine: a finished job stays
 /// finished (and no longer wanted), anything else is restarted.
 async fn ended(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     d: &DeploymentRow,
     job: &JobOverview,
@@ -258,7 +258,7 @@ async fn ended(
 /// Cancels without a savepoint; asked again quietly while it takes effect (a job still
 /// initialising may not cancel at once).
 async fn cancel(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     d: &DeploymentRow,
     job: &JobOverview,
@@ -280,7 +280,7 @@ async fn cancel(
 
 /// Stopped (or gone) while meant to stay stopped: record it.
 async fn stopped(
-    state: &AppState,
+    state: &Platform,
     d: &DeploymentRow,
     savepoint_pending: bool,
     now: i64,
@@ -305,7 +305,7 @@ async fn stopped(
 /// request (sent again under the same id, or dropped if the deployment no longer wants
 /// to run). Returns what is observed after that, or `None` when it acted already.
 async fn settle_submission(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     d: &mut DeploymentRow,
     observed: Option<Result<JobOverview, EngineError>>,
@@ -339,7 +339,7 @@ async fn settle_submission(
 /// A job that runs while meant to: an upgrade waiting to stop it, the engine's own
 /// restarts counted, and its status, running time and newest checkpoint kept.
 async fn keep_running(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     d: &mut DeploymentRow,
     job: &JobOverview,
@@ -387,7 +387,7 @@ async fn keep_running(
 /// restart with the failure it restarted from, which also stays the last error while
 /// the job is not back.
 pub(super) async fn note_engine_restarts(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     d: &mut DeploymentRow,
     job: &JobOverview,
@@ -433,7 +433,7 @@ pub(super) async fn note_engine_restarts(
 
 /// Keeps the newest completed checkpoint, to resume from if the job or cluster dies.
 pub(super) async fn remember_checkpoint(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     d: &DeploymentRow,
 ) -> Result<(), Error> {
@@ -478,7 +478,7 @@ pub(super) async fn remember_checkpoint(
 
 /// Restart policy for a job that died while meant to run.
 pub(super) async fn restart(
-    state: &AppState,
+    state: &Platform,
     client: &EngineClient,
     d: &DeploymentRow,
     why: &str,
