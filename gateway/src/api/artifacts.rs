@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use store::Error;
 
 use axum::body::Body;
-use axum::extract::multipart::MultipartRejection;
+use axum::extract::multipart::{Field, MultipartRejection};
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -153,27 +153,7 @@ pub async fn upload_artifact(
         ))
     })?;
 
-    // The body must be exactly one part, named `file`.
-    let next = multipart
-        .next_field()
-        .await
-        .map_err(|e| Error::malformed(format!("could not read the multipart body: {e}")))?;
-    let mut field = match next {
-        None => {
-            return Err(
-                Error::invalid("file", "the multipart body has no part named `file`").into(),
-            )
-        }
-        Some(f) if f.name() == Some("file") => f,
-        Some(f) => {
-            let name = f.name().unwrap_or("").to_owned();
-            return Err(Error::invalid(
-                name.clone(),
-                format!("unexpected multipart part `{name}`; send the file in a part named `file`"),
-            )
-            .into());
-        }
-    };
+    let mut field = file_part(&mut multipart).await?;
     let file_name = field
         .file_name()
         .map(str::to_owned)
@@ -190,43 +170,12 @@ pub async fn upload_artifact(
         path: state.files.temp_path(),
         keep: false,
     };
-    let mut file = tokio::fs::OpenOptions::new()
-        .create_new(true)
-        .read(true)
-        .write(true)
-        .open(&temp.path)
-        .await?;
-    let mut hasher = Sha256::new();
-    let mut size: u64 = 0;
-    while let Some(chunk) = field
-        .chunk()
+    let (size, sha256) = receive(&mut field, &temp.path, max, kind, &name)
         .await
-        .map_err(|e| Error::malformed(format!("the upload was interrupted: {e}")))?
-    {
-        size += chunk.len() as u64;
-        if size > max {
-            return Err(too_large().into());
-        }
-        hasher.update(&chunk);
-        file.write_all(&chunk).await?;
-    }
-    file.flush().await?;
-    file.sync_all().await?;
-    if matches!(kind, ArtifactKind::Jar | ArtifactKind::Zip)
-        && !looks_like_zip(&mut file, size).await?
-    {
-        return Err(Error::invalid(
-            "file",
-            format!(
-                "`{}` is not a valid {} archive (JAR files are zip archives)",
-                name.as_str(),
-                kind.as_str().to_uppercase()
-            ),
-        )
-        .into());
-    }
-    drop(file);
-    let sha256 = hex::encode(hasher.finalize());
+        .map_err(|e| match e {
+            Received::TooLarge => too_large(),
+            Received::Failed(e) => e,
+        })?;
 
     let mut write = access.scope().write().await?;
     ensure_below(
@@ -259,6 +208,86 @@ pub async fn upload_artifact(
         return Err(e.into());
     }
     Ok((StatusCode::CREATED, JsonResponse(artifact.into())))
+}
+
+/// The body's one part, named `file`.
+async fn file_part<'a>(multipart: &'a mut Multipart) -> Result<Field<'a>, Error> {
+    let next = multipart
+        .next_field()
+        .await
+        .map_err(|e| Error::malformed(format!("could not read the multipart body: {e}")))?;
+    match next {
+        None => Err(Error::invalid(
+            "file",
+            "the multipart body has no part named `file`",
+        )),
+        Some(f) if f.name() == Some("file") => Ok(f),
+        Some(f) => {
+            let name = f.name().unwrap_or("").to_owned();
+            Err(Error::invalid(
+                name.clone(),
+                format!("unexpected multipart part `{name}`; send the file in a part named `file`"),
+            ))
+        }
+    }
+}
+
+/// Why a part was not received whole.
+enum Received {
+    TooLarge,
+    Failed(Error),
+}
+
+impl<E: Into<Error>> From<E> for Received {
+    fn from(e: E) -> Self {
+        Received::Failed(e.into())
+    }
+}
+
+/// Streams the part into `path` (synced to disk), at most `max` bytes, and checks that
+/// an archive is one; returns its size and SHA-256.
+async fn receive(
+    field: &mut Field<'_>,
+    path: &std::path::Path,
+    max: u64,
+    kind: ArtifactKind,
+    name: &Name,
+) -> Result<(u64, String), Received> {
+    let mut file = tokio::fs::OpenOptions::new()
+        .create_new(true)
+        .read(true)
+        .write(true)
+        .open(path)
+        .await?;
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| Error::malformed(format!("the upload was interrupted: {e}")))?
+    {
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(Received::TooLarge);
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await?;
+    }
+    file.flush().await?;
+    file.sync_all().await?;
+    if matches!(kind, ArtifactKind::Jar | ArtifactKind::Zip)
+        && !looks_like_zip(&mut file, size).await?
+    {
+        return Err(Received::Failed(Error::invalid(
+            "file",
+            format!(
+                "`{}` is not a valid {} archive (JAR files are zip archives)",
+                name.as_str(),
+                kind.as_str().to_uppercase()
+            ),
+        )));
+    }
+    Ok((size, hex::encode(hasher.finalize())))
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/artifacts", tag = "artifacts", params(("project_id" = String, Path), PageQuery),
