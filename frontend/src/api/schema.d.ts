@@ -8932,7 +8932,10 @@ export interface operations {
     delete_job: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the draft read; when sent, a draft changed since is not deleted (412) */
+                "If-Match"?: string | null;
+            };
             path: {
                 project_id: string;
                 job_id: string;
@@ -8974,15 +8977,6 @@ export interface operations {
                 };
             };
             412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description `If-Match` is required: send the ETag of what was read. */
-            428: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9412,7 +9406,10 @@ export interface operations {
     save_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the draft read; when sent, a draft changed since is not saved (412) */
+                "If-Match"?: string | null;
+            };
             path: {
                 project_id: string;
                 job_id: string;
@@ -9495,15 +9492,6 @@ export interface operations {
                 };
             };
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description `If-Match` is required: send the ETag of what was read. */
-            428: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -86,12 +86,22 @@ fn complete_operation(op: &mut Map<String, Value>, global_security: Option<&Valu
             "The body is not what this operation takes; `field` names what is wrong.",
         ));
     }
+    // 428 is answered only where `If-Match` is required; where it is optional, a
+    // request without it is not refused.
+    let if_match_required =
+        op.get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|parameters| {
+                parameters.iter().any(|p| {
+                    p["in"] == "header" && p["name"] == "If-Match" && p["required"] == true
+                })
+            });
     let responses = op
         .entry("responses")
         .or_insert_with(|| json!({}))
         .as_object_mut();
     if let Some(responses) = responses {
-        if responses.contains_key("412") {
+        if responses.contains_key("412") && if_match_required {
             add.push((
                 "428",
                 "`If-Match` is required: send the ETag of what was read.",
@@ -249,9 +259,19 @@ mod tests {
             "paths": {
                 "/api/v1/projects/{project_id}": {
                     "patch": {
-                        "parameters": [{ "name": "project_id", "in": "path" }],
+                        "parameters": [
+                            { "name": "project_id", "in": "path" },
+                            { "name": "If-Match", "in": "header", "required": true }
+                        ],
                         "requestBody": {},
                         "responses": { "200": {}, "412": {} }
+                    },
+                    "delete": {
+                        "parameters": [
+                            { "name": "project_id", "in": "path" },
+                            { "name": "If-Match", "in": "header", "required": false }
+                        ],
+                        "responses": { "204": {}, "412": {} }
                     }
                 },
                 "/api/v1/auth/login": {
@@ -270,6 +290,12 @@ mod tests {
         ] {
             assert!(patch.get(status).is_some(), "{status} missing: {patch}");
         }
+        // Where `If-Match` is optional, a request without it is not refused.
+        let delete = &doc["paths"]["/api/v1/projects/{project_id}"]["delete"]["responses"];
+        assert!(
+            delete.get("412").is_some() && delete.get("428").is_none(),
+            "{delete}"
+        );
         let login = &doc["paths"]["/api/v1/auth/login"]["get"];
         assert!(login["responses"].get("401").is_none());
         assert_eq!(login["parameters"][0]["schema"]["maximum"], 200);

@@ -274,7 +274,8 @@ pub async fn update_job(
 }
 
 /// Deletes a draft with its versions. `If-Match` is honoured when sent.
-#[utoipa::path(delete, path = "/projects/{project_id}/jobs/{job_id}", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
+#[utoipa::path(delete, path = "/projects/{project_id}/jobs/{job_id}", tag = "jobs",
+    params(("project_id" = String, Path), ("job_id" = String, Path), ("If-Match" = Option<String>, Header, description = "the ETag of the draft read; when sent, a draft changed since is not deleted (412)")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn delete_job(
     access: ProjectGuard<can::WriteDrafts>,

@@ -96,7 +96,7 @@ pub struct SavedVersion {
 
 /// Snapshots the current draft as a new version. `If-Match` is honoured when sent.
 #[utoipa::path(post, path = "/projects/{project_id}/jobs/{job_id}/versions", tag = "versions",
-    params(("project_id" = String, Path), ("job_id" = String, Path)), request_body = SaveVersion,
+    params(("project_id" = String, Path), ("job_id" = String, Path), ("If-Match" = Option<String>, Header, description = "the ETag of the draft read; when sent, a draft changed since is not saved (412)")), request_body = SaveVersion,
     responses((status = 201, body = SavedVersion), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn save_version(
     State(state): State<AppState>,
