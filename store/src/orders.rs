@@ -36,10 +36,22 @@ pub struct PaidWindowRow {
     pub amount_minor: i64,
 }
 
+crate::stored_enum! {
+    /// What an order does to a project's subscription.
+    pub enum OrderKind {
+        NewPurchase = "new_purchase",
+        Renew = "renew",
+        Upgrade = "upgrade",
+        Downgrade = "downgrade",
+        TemporaryUpgrade = "temporary_upgrade",
+        Unsubscribe = "unsubscribe",
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
     pub id: String,
-    pub kind: String,
+    pub kind: OrderKind,
     pub project_id: String,
     pub cu_milli: i64,
     pub months: i64,
@@ -55,7 +67,7 @@ pub struct OrderRow {
 pub struct NewOrder<'a> {
     pub id: &'a str,
     pub project_id: &'a str,
-    pub kind: &'a str,
+    pub kind: OrderKind,
     pub cu_milli: i64,
     pub months: i64,
     pub amount_minor: i64,

@@ -2604,11 +2604,7 @@ export interface components {
                 cu: number;
                 currency: string;
                 id: string;
-                /**
-                 * @description `new_purchase`, `renew`, `upgrade`, `downgrade`, `temporary_upgrade` or
-                 *     `unsubscribe`.
-                 */
-                kind: string;
+                kind: components["schemas"]["OrderKind"];
                 /** Format: int64 */
                 months: number;
                 project_id: string;
@@ -2682,11 +2678,7 @@ export interface components {
             cu: number;
             currency: string;
             id: string;
-            /**
-             * @description `new_purchase`, `renew`, `upgrade`, `downgrade`, `temporary_upgrade` or
-             *     `unsubscribe`.
-             */
-            kind: string;
+            kind: components["schemas"]["OrderKind"];
             /** Format: int64 */
             months: number;
             project_id: string;

@@ -42,6 +42,7 @@ use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
 use domain::balance::parse_zone;
 use store::db::{new_id, now_ms};
+use store::orders::OrderKind as StoredKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -54,15 +55,30 @@ pub enum OrderKind {
     Unsubscribe,
 }
 
-impl OrderKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::NewPurchase => "new_purchase",
-            Self::Renew => "renew",
-            Self::Upgrade => "upgrade",
-            Self::Downgrade => "downgrade",
-            Self::TemporaryUpgrade => "temporary_upgrade",
-            Self::Unsubscribe => "unsubscribe",
+/// The API's names are the stored ones; the two lists are kept side by side so that a
+/// kind added to one is a compile error in the other.
+impl From<OrderKind> for StoredKind {
+    fn from(kind: OrderKind) -> Self {
+        match kind {
+            OrderKind::NewPurchase => Self::NewPurchase,
+            OrderKind::Renew => Self::Renew,
+            OrderKind::Upgrade => Self::Upgrade,
+            OrderKind::Downgrade => Self::Downgrade,
+            OrderKind::TemporaryUpgrade => Self::TemporaryUpgrade,
+            OrderKind::Unsubscribe => Self::Unsubscribe,
+        }
+    }
+}
+
+impl From<StoredKind> for OrderKind {
+    fn from(kind: StoredKind) -> Self {
+        match kind {
+            StoredKind::NewPurchase => Self::NewPurchase,
+            StoredKind::Renew => Self::Renew,
+            StoredKind::Upgrade => Self::Upgrade,
+            StoredKind::Downgrade => Self::Downgrade,
+            StoredKind::TemporaryUpgrade => Self::TemporaryUpgrade,
+            StoredKind::Unsubscribe => Self::Unsubscribe,
         }
     }
 }
@@ -307,7 +323,7 @@ pub async fn place_order(
         .insert(&NewOrder {
             id: &id,
             project_id: &body.project_id,
-            kind: body.kind.as_str(),
+            kind: body.kind.into(),
             cu_milli: plan.priced.cu_milli,
             months: plan.priced.months,
             amount_minor: plan.amount_minor(),
@@ -385,9 +401,7 @@ async fn apply(
 #[derive(Serialize, ToSchema)]
 pub struct PastOrder {
     pub id: String,
-    /// `new_purchase`, `renew`, `upgrade`, `downgrade`, `temporary_upgrade` or
-    /// `unsubscribe`.
-    pub kind: String,
+    pub kind: OrderKind,
     pub project_id: String,
     /// The CU the order bought or left the subscription with.
     pub cu: f64,
@@ -417,7 +431,7 @@ pub async fn list_orders(
         .into_iter()
         .map(|o| PastOrder {
             id: o.id,
-            kind: o.kind,
+            kind: o.kind.into(),
             project_id: o.project_id,
             cu: o.cu_milli as f64 / 1000.0,
             months: o.months,
