@@ -8926,7 +8926,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag of the draft read; when sent, a draft changed since is not deleted (412) */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 project_id: string;
@@ -9400,7 +9400,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag of the draft read; when sent, a draft changed since is not saved (412) */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 project_id: string;

@@ -118,6 +118,16 @@ fn complete_operation(op: &mut Map<String, Value>, global_security: Option<&Valu
     }
     if let Some(parameters) = op.get_mut("parameters").and_then(Value::as_array_mut) {
         for parameter in parameters {
+            // A header is sent or not; it has no null to send.
+            if parameter["in"] == "header" {
+                if let Some(types) = parameter["schema"]["type"].as_array() {
+                    let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+                    if let [only] = kept.as_slice() {
+                        parameter["schema"]["type"] = only.clone();
+                    }
+                }
+                continue;
+            }
             if parameter["in"] != "query" {
                 continue;
             }
@@ -269,7 +279,10 @@ mod tests {
                     "delete": {
                         "parameters": [
                             { "name": "project_id", "in": "path" },
-                            { "name": "If-Match", "in": "header", "required": false }
+                            {
+                                "name": "If-Match", "in": "header", "required": false,
+                                "schema": { "type": ["string", "null"] }
+                            }
                         ],
                         "responses": { "204": {}, "412": {} }
                     }
