@@ -379,6 +379,24 @@ impl Client {
             .id
     }
 
+    /// Registers the cluster at `rest_url` as the account's own (engine version 1.0.0,
+    /// as the platform's): the cluster a JAR job may run on.
+    pub async fn own_cluster(&self, name: &str, rest_url: &str) -> String {
+        self.api()
+            .register_cluster()
+            .body_map(|b| {
+                b.name(name)
+                    .rest_url(rest_url)
+                    .flink_version("2.3.0")
+                    .engine_version("1.0.0")
+            })
+            .send()
+            .await
+            .expect_status(201)
+            .into_inner()
+            .id
+    }
+
     /// A deployment of `job`'s saved version on `cluster`.
     pub async fn deployment(
         &self,

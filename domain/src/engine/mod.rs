@@ -5,6 +5,7 @@ pub mod connectors;
 pub mod lease;
 pub mod observe;
 pub mod orphans;
+pub mod placement;
 pub mod reconciler;
 pub mod record;
 pub mod runner;

@@ -1740,7 +1740,10 @@ export interface components {
             };
         };
         CreateDeployment: {
-            /** @description Default: the project's cluster, else the platform's. */
+            /**
+             * @description Default: the project's cluster, else the platform's. A JAR job needs a cluster
+             *     the account registered: the platform's runs no custom code.
+             */
             cluster_id?: string | null;
             /**
              * Format: double

@@ -170,6 +170,8 @@ export function DeployDialog({
   };
 
   const versions = refs.data?.versions ?? [];
+  // The platform's shared cluster runs no custom code: a JAR version needs the account's own.
+  const jar = versions.find((v) => v.version === version)?.content.kind === 'jar';
   const engineLabels = [...new Set((refs.data?.clusters ?? []).map((c) => c.engine_version))];
   return (
     <Dialog
@@ -221,15 +223,25 @@ export function DeployDialog({
             )}
           </Field>
         </div>
-        <Field label="Engine cluster" error={fieldError(error, 'cluster_id')} hint={<EngineStage ev={engine} />}>
+        <Field
+          label="Engine cluster"
+          error={fieldError(error, 'cluster_id')}
+          hint={
+            jar && cluster?.platform ? (
+              'JAR jobs run only on a cluster your account registered: the shared platform cluster runs no custom code (register one under Clusters).'
+            ) : (
+              <EngineStage ev={engine} />
+            )
+          }
+        >
           {(p) => (
             <select {...p} value={clusterId ?? ''} onChange={(e) => setClusterId(e.target.value)} style={{ width: '100%' }}>
               {(refs.data?.clusters ?? [])
                 .filter((c) => !cluster || c.engine_version === cluster.engine_version)
                 .map((c) => (
-                  <option key={c.id} value={c.id}>
+                  <option key={c.id} value={c.id} disabled={jar && c.platform}>
                     {c.name} · Flink {c.flink_version} · {c.health.status}
-                    {c.platform ? ' · platform' : ''}
+                    {c.platform ? (jar ? ' · platform (runs no JAR jobs)' : ' · platform') : ''}
                   </option>
                 ))}
             </select>

@@ -26,6 +26,7 @@ use crate::extract::{Json, Path, Query};
 use crate::pagination::{PageQuery, Paginated};
 use crate::AppState;
 use domain::engine::engine_error;
+use domain::engine::placement;
 use domain::engine::record::{self, DeploymentRow, DesiredState, Status};
 use domain::jobs::JobContent;
 use store::deployments::{ContentRef, NewDeployment};
@@ -164,7 +165,8 @@ pub struct CreateDeployment {
     pub job_id: String,
     /// A saved version of the job; default: its newest.
     pub version: Option<i64>,
-    /// Default: the project's cluster, else the platform's.
+    /// Default: the project's cluster, else the platform's. A JAR job needs a cluster
+    /// the account registered: the platform's runs no custom code.
     pub cluster_id: Option<String>,
     /// 1 to 64 (default 1).
     #[schema(minimum = 1, maximum = 64)]
@@ -229,6 +231,15 @@ pub async fn create_deployment(
         None if job.last_version > 0 => job.last_version,
         None => return Err(Error::invalid("version", "the job has no saved version; save one first (deployments run saved versions, not drafts)").into()),
     };
+    // Saved versions do not change: what it runs is read here, to refuse before writing.
+    let runs: JobContent = access
+        .scope()
+        .versions()
+        .get(&job.id, version)
+        .await?
+        .content
+        .into();
+    placement::ensure_cluster_takes(access.scope(), &cluster_id, &runs).await?;
     let mut write = access.scope().write().await?;
     domain::product_forms::ensure_engine_allows(&mut write, &cluster_id, false).await?;
     let content: JobContent = write.versions().get(&job.id, version).await?.content.into();

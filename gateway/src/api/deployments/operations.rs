@@ -13,8 +13,10 @@ use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
+use domain::engine::placement;
 use domain::engine::reconciler::kick;
 use domain::engine::record::{self, DeploymentRow, DesiredState, RestoreMode};
+use domain::jobs::JobContent;
 use store::db::now_ms;
 use store::ProjectWrite;
 
@@ -93,6 +95,7 @@ pub async fn start_deployment(
             _ => {}
         }
     }
+    placement::ensure_cluster_takes(access.scope(), &d.cluster_id, &record::content(&d)).await?;
     // One transaction under the project's lock: the capacity check and the start
     // cannot interleave with another start, so racing starts cannot exceed it.
     let mut write = access.scope().write().await?;
@@ -232,6 +235,14 @@ pub async fn upgrade_deployment(
     Json(body): Json<UpgradeDeployment>,
 ) -> ApiResult<(StatusCode, JsonResponse<Deployment>)> {
     let d = fetch(&state, &access, &deployment_id).await?;
+    let next: JobContent = access
+        .scope()
+        .versions()
+        .get(&d.job_id, body.version)
+        .await?
+        .content
+        .into();
+    placement::ensure_cluster_takes(access.scope(), &d.cluster_id, &next).await?;
     let upgraded = access
         .scope()
         .deployments()

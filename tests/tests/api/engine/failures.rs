@@ -15,6 +15,8 @@ async fn a_jar_job_whose_entry_class_is_missing_fails_with_the_engines_reason() 
     .await;
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
+    // A JAR job runs on a cluster of the account's own: the same engine, registered.
+    let cluster = owner.own_cluster("own", &engine.rest_url).await;
     let artifact = owner
         .upload(&project, "empty.jar", sluice_tests::tiny_jar())
         .await
@@ -38,7 +40,7 @@ async fn a_jar_job_whose_entry_class_is_missing_fails_with_the_engines_reason() 
     let d = owner
         .post(
             &format!("/projects/{project}/deployments"),
-            json!({ "name": "jar", "job_id": job }),
+            json!({ "name": "jar", "job_id": job, "cluster_id": cluster }),
         )
         .await
         .expect(201)

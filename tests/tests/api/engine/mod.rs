@@ -1,7 +1,8 @@
 //! Against a real Flink cluster: the platform cluster's health and validation that
 //! ends in the engine's dry run (validation), a deployment's life on the engine
 //! (lifecycle, failures), replicas and a slow failing engine (replicas), other clusters
-//! and engine versions (clusters), and jobs running for no deployment (orphans).
+//! and engine versions (clusters), jobs running for no deployment (orphans), and which
+//! cluster takes a JAR job (placement).
 
 use sluice_tests::{json, TestApp};
 
@@ -9,6 +10,7 @@ mod clusters;
 mod failures;
 mod lifecycle;
 mod orphans;
+mod placement;
 mod replicas;
 mod validation;
 
