@@ -1,4 +1,4 @@
-//! Product-form lifecycles as the gateway enforces them: a schedule per form (set by
+//! Product-form lifecycles as Sluice enforces them: a schedule per form (set by
 //! operators), checked wherever an action happens — orders in `api::orders::plan`,
 //! starts in `api::deployments::start_deployment`, each inside its write transaction.
 //! A form without a schedule is GA.

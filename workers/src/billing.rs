@@ -1,4 +1,4 @@
-//! Pay-as-you-go billing as the gateway runs it: every hour (cut in the account's time
+//! Pay-as-you-go billing as the workers run it: every hour (cut in the account's time
 //! zone) that ended more than `settle_delay_secs` ago is rated from the run intervals
 //! the reconciler recorded and written once into `payg_hours`.
 //!
