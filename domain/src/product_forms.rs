@@ -1,6 +1,6 @@
 //! Product-form lifecycles as Sluice enforces them: a schedule per form (set by
-//! operators), checked wherever an action happens — orders in `api::orders::plan`,
-//! starts in `api::deployments::start_deployment`, each inside its write transaction.
+//! operators), checked wherever an action happens — an order when it is placed, a
+//! deployment when it is created or started — each inside its write transaction.
 //! A form without a schedule is GA.
 
 use chrono::{DateTime, Utc};
