@@ -381,6 +381,36 @@ impl Client {
 
     /// Registers the cluster at `rest_url` as the account's own (engine version 1.0.0,
     /// as the platform's): the cluster a JAR job may run on.
+    /// A JAR job over a tiny JAR artifact (`entry_class` need not exist in it), with its
+    /// first saved version; returns the job's id and the artifact's.
+    pub async fn saved_jar_job(
+        &self,
+        project: &str,
+        name: &str,
+        entry_class: &str,
+    ) -> (String, String) {
+        let artifact = self
+            .upload(project, &format!("{name}.jar"), tiny_jar())
+            .await
+            .expect(201)
+            .id();
+        let job = self
+            .post(
+                &format!("/projects/{project}/jobs"),
+                json!({ "name": name, "content": { "kind": "jar", "artifact_id": artifact, "entry_class": entry_class, "args": [] } }),
+            )
+            .await
+            .expect(201)
+            .id();
+        self.post(
+            &format!("/projects/{project}/jobs/{job}/versions"),
+            json!({ "message": "v1" }),
+        )
+        .await
+        .expect(201);
+        (job, artifact)
+    }
+
     pub async fn own_cluster(&self, name: &str, rest_url: &str) -> String {
         self.api()
             .register_cluster()

@@ -17,26 +17,9 @@ async fn a_jar_job_whose_entry_class_is_missing_fails_with_the_engines_reason() 
     let project = owner.project("p").await;
     // A JAR job runs on a cluster of the account's own: the same engine, registered.
     let cluster = owner.own_cluster("own", &engine.rest_url).await;
-    let artifact = owner
-        .upload(&project, "empty.jar", sluice_tests::tiny_jar())
-        .await
-        .expect(201)
-        .id();
-    let job = owner
-        .post(
-            &format!("/projects/{project}/jobs"),
-            json!({ "name": "jar", "content": { "kind": "jar", "artifact_id": artifact, "entry_class": "com.example.Missing", "args": [] } }),
-        )
-        .await
-        .expect(201)
-        .id();
-    owner
-        .post(
-            &format!("/projects/{project}/jobs/{job}/versions"),
-            json!({ "message": "v1" }),
-        )
-        .await
-        .expect(201);
+    let (job, artifact) = owner
+        .saved_jar_job(&project, "jar", "com.example.Missing")
+        .await;
     let d = owner
         .post(
             &format!("/projects/{project}/deployments"),

@@ -8,31 +8,6 @@ use sluice_tests::{json, Client};
 
 const RULE: &str = "JAR jobs run only on a cluster your account registered";
 
-/// A JAR job of the project with its first saved version.
-async fn saved_jar_job(owner: &Client, project: &str) -> String {
-    let artifact = owner
-        .upload(project, "app.jar", sluice_tests::tiny_jar())
-        .await
-        .expect(201)
-        .id();
-    let job = owner
-        .post(
-            &format!("/projects/{project}/jobs"),
-            json!({ "name": "custom", "content": { "kind": "jar", "artifact_id": artifact, "entry_class": "com.example.Main", "args": [] } }),
-        )
-        .await
-        .expect(201)
-        .id();
-    owner
-        .post(
-            &format!("/projects/{project}/jobs/{job}/versions"),
-            json!({ "message": "v1" }),
-        )
-        .await
-        .expect(201);
-    job
-}
-
 async fn platform_cluster(owner: &Client) -> String {
     let clusters = owner.get("/clusters").await.expect(200);
     let platform = clusters
@@ -55,7 +30,9 @@ async fn a_jar_job_deploys_only_on_the_accounts_own_cluster_and_sql_anywhere() {
     let project = owner.project("p").await;
     let deployments = format!("/projects/{project}/deployments");
     let platform = platform_cluster(&owner).await;
-    let jar = saved_jar_job(&owner, &project).await;
+    let (jar, _) = owner
+        .saved_jar_job(&project, "custom", "com.example.Main")
+        .await;
 
     // On the platform's cluster, named or by default, it is refused, and nothing is made.
     for body in [
