@@ -15,8 +15,10 @@ pub mod jobs;
 pub mod limits;
 pub mod metrics;
 pub mod notices;
+pub mod pipeline;
 pub mod pricing;
 pub mod product_forms;
+pub mod udf;
 
 use std::ops::Deref;
 use std::sync::Arc;

@@ -91,6 +91,16 @@ impl EngineClient {
 
     /// Uploads a jar (multipart field `jarfile`); returns the engine's jar id.
     pub async fn upload_jar(&self, file_name: &str, bytes: Vec<u8>) -> Result<String, EngineError> {
+        Ok(self.upload(file_name, bytes).await?.id)
+    }
+
+    /// Uploads a jar (multipart field `jarfile`); returns its id and where the
+    /// JobManager keeps it (the path `ADD JAR` reads it from).
+    pub async fn upload(
+        &self,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<UploadedJar, EngineError> {
         let url = format!("{}/jars/upload", self.base);
         let part = reqwest::multipart::Part::bytes(bytes)
             .file_name(file_name.to_owned())
@@ -110,7 +120,7 @@ impl EngineClient {
             .map_err(|e| EngineError::from_transport(&url, e))?;
         let uploaded: JarUploaded = read(response, &url, Subject::None).await?;
         // `filename` is the stored path; its last segment is the jar id.
-        uploaded
+        let id = uploaded
             .filename
             .rsplit('/')
             .next()
@@ -119,7 +129,11 @@ impl EngineClient {
             .ok_or_else(|| EngineError::Malformed {
                 url,
                 reason: format!("upload answered without a jar name: {}", uploaded.filename),
-            })
+            })?;
+        Ok(UploadedJar {
+            id,
+            path: uploaded.filename,
+        })
     }
 
     pub async fn jars(&self) -> Result<Vec<Jar>, EngineError> {

@@ -35,6 +35,14 @@ pub(crate) struct JarUploaded {
     pub filename: String,
 }
 
+/// A jar on a cluster: its id and where the JobManager keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedJar {
+    pub id: String,
+    /// The JobManager-local path (gone when the JobManager restarts).
+    pub path: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct JarList {
     pub files: Vec<Jar>,

@@ -221,15 +221,16 @@ pub async fn ensure_platform(
     Ok(())
 }
 
-/// The jar id of version `version` of jar `name` uploaded to the cluster, if known.
+/// The jar id of version `version` of jar `name` uploaded to the cluster, and where
+/// the JobManager keeps it (unknown for uploads recorded before paths were), if known.
 pub async fn uploaded_jar(
     db: &Db,
     cluster_id: &str,
     name: &str,
     version: &str,
-) -> Result<Option<String>, Error> {
-    Ok(sqlx::query_scalar(
-        "select jar_id from engine_jars where cluster_id = $1 and name = $2 and version = $3",
+) -> Result<Option<(String, Option<String>)>, Error> {
+    Ok(sqlx::query_as(
+        "select jar_id, path from engine_jars where cluster_id = $1 and name = $2 and version = $3",
     )
     .bind(cluster_id)
     .bind(name)
@@ -238,29 +239,30 @@ pub async fn uploaded_jar(
     .await?)
 }
 
-/// Remembers the jar id of version `version` of jar `name` just uploaded to the
-/// cluster, in place of any earlier upload of it.
+/// Remembers version `version` of jar `name` just uploaded to the cluster (its id and
+/// JobManager path), in place of any earlier upload of it; two replicas uploading at
+/// once leave one row, either's.
 pub async fn record_uploaded_jar(
     db: &Db,
     cluster_id: &str,
     name: &str,
     version: &str,
     jar_id: &str,
+    path: Option<&str>,
 ) -> Result<(), Error> {
-    sqlx::query("delete from engine_jars where cluster_id = $1 and name = $2 and version = $3")
-        .bind(cluster_id)
-        .bind(name)
-        .bind(version)
-        .execute(&db.pool)
-        .await?;
-    sqlx::query("insert into engine_jars (cluster_id, name, version, jar_id, uploaded_at) values ($1, $2, $3, $4, $5)")
-        .bind(cluster_id)
-        .bind(name)
-        .bind(version)
-        .bind(jar_id)
-        .bind(now_ms())
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "insert into engine_jars (cluster_id, name, version, jar_id, path, uploaded_at) values ($1, $2, $3, $4, $5, $6)
+         on conflict (cluster_id, name, version) do update
+            set jar_id = excluded.jar_id, path = excluded.path, uploaded_at = excluded.uploaded_at",
+    )
+    .bind(cluster_id)
+    .bind(name)
+    .bind(version)
+    .bind(jar_id)
+    .bind(path)
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 

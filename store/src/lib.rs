@@ -42,6 +42,7 @@ pub mod notices;
 pub mod orders;
 pub mod outbox;
 pub mod page;
+pub mod pipelines;
 pub mod product_forms;
 pub mod projects;
 pub mod reminders;

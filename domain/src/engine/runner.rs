@@ -55,20 +55,27 @@ impl SqlRunner {
         if !refresh {
             let known =
                 store::clusters::uploaded_jar(db, cluster_id, JAR_NAME, &self.version).await?;
-            if let Some(jar_id) = known {
+            if let Some((jar_id, _)) = known {
                 return Ok(jar_id);
             }
         }
-        let jar_id = client
-            .upload_jar(
+        let jar = client
+            .upload(
                 &format!("sluice-sql-runner-{}.jar", self.version),
                 self.bytes.clone(),
             )
             .await
             .map_err(super::engine_error)?;
-        store::clusters::record_uploaded_jar(db, cluster_id, JAR_NAME, &self.version, &jar_id)
-            .await?;
-        Ok(jar_id)
+        store::clusters::record_uploaded_jar(
+            db,
+            cluster_id,
+            JAR_NAME,
+            &self.version,
+            &jar.id,
+            Some(&jar.path),
+        )
+        .await?;
+        Ok(jar.id)
     }
 
     /// Runs `call` with the runner's jar id, re-uploading once if the cluster lost it.
@@ -95,9 +102,23 @@ impl SqlRunner {
     }
 }
 
-/// The runner's program arguments: each statement base64, so no quoting breaks on the way.
+/// What the runner puts on the job's classpath before it runs the statements.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Classpath {
+    /// JobManager-local paths of jars (uploaded artifacts): `ADD JAR`, so the job's
+    /// user classpath carries them to the TaskManagers.
+    pub jars: Vec<String>,
+    /// Registered functions the script calls: (SQL name, class), each created as a
+    /// temporary catalog function (which cannot shadow a built-in one).
+    pub functions: Vec<(String, String)>,
+}
+
+/// The runner's program arguments: flags first (`--pipeline-name=`, `--jar=`,
+/// `--function=<name>=<class>`), then each statement base64, so no quoting breaks on the
+/// way (a base64 argument never starts with `--`).
 pub fn program(
     statements: &[String],
+    classpath: &Classpath,
     pipeline_name: Option<&str>,
     parallelism: Option<u32>,
     savepoint: Option<String>,
@@ -106,6 +127,13 @@ pub fn program(
     if let Some(name) = pipeline_name {
         args.push(format!("--pipeline-name={name}"));
     }
+    args.extend(classpath.jars.iter().map(|path| format!("--jar={path}")));
+    args.extend(
+        classpath
+            .functions
+            .iter()
+            .map(|(name, class)| format!("--function={name}={class}")),
+    );
     args.extend(statements.iter().map(|s| B64.encode(s.as_bytes())));
     Program {
         entry_class: None,

@@ -16,6 +16,7 @@ use super::record::{content, event, load, set_status, DeploymentRow, RestoreMode
 use super::runner;
 use crate::failpoint;
 use crate::jobs::JobContent;
+use crate::pipeline::{self, Redactor};
 use crate::Platform;
 use store::db::now_ms;
 use store::deployments::Submission;
@@ -108,6 +109,8 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
     };
     let restore = d.intent_restore_path.clone();
     let parallelism = u32::try_from(d.parallelism).ok();
+    // Engine answers may quote what was substituted into the job: shown redacted.
+    let mut redactor = Redactor::default();
     let submitted = match content(d) {
         JobContent::Sql { sql } => {
             let (Some(runner), Ok(analysis)) =
@@ -118,9 +121,49 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
                     .unwrap_or_else(|| "the script cannot be run".to_owned());
                 return refuse(state, d, &message).await;
             };
-            let statements: Vec<String> = analysis.statements.into_iter().map(|s| s.text).collect();
-            let mut program =
-                runner::program(&statements, Some(&d.name), parallelism, restore.clone());
+            let resources = state
+                .all_tenants()
+                .pipeline_resources(&d.project_id)
+                .await?;
+            let needs = match pipeline::resolve(
+                &analysis.statements,
+                &resources,
+                &state.secrets,
+                &d.dependency_ids(),
+            ) {
+                Ok(needs) => needs,
+                Err(errors) => {
+                    let first = errors.first().map_or("", |e| e.message.as_str());
+                    return refuse(state, d, &format!("the script does not resolve: {first}"))
+                        .await;
+                }
+            };
+            let shipped =
+                match pipeline::ship(state, &d.cluster_id, client, &analysis.statements, &needs)
+                    .await?
+                {
+                    Ok(shipped) => shipped,
+                    Err(e) => {
+                        let message =
+                            format!("the engine cannot take the job's artifacts yet: {e}");
+                        return set_status(
+                            state,
+                            d,
+                            Status::Starting,
+                            Some(&job_id),
+                            Some(&message),
+                        )
+                        .await;
+                    }
+                };
+            redactor = shipped.redactor;
+            let mut program = runner::program(
+                &shipped.statements,
+                &shipped.classpath,
+                Some(&d.name),
+                parallelism,
+                restore.clone(),
+            );
             program.job_id = Some(job_id.clone());
             let ran = runner
                 .with_jar(&state.db, &d.cluster_id, client, |jar| {
@@ -202,10 +245,13 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
         // The request may or may not have reached the engine: the record stays, and the
         // next pass looks for the job before it sends the same request again.
         Err(e) if e.is_transient() => {
-            let message = format!("the engine cannot take the job yet: {e}");
+            let message = redactor.redact(&format!("the engine cannot take the job yet: {e}"));
             set_status(state, d, Status::Starting, Some(&job_id), Some(&message)).await
         }
-        Err(e) => refuse(state, d, &format!("the engine refused the job: {e}")).await,
+        Err(e) => {
+            let message = redactor.redact(&format!("the engine refused the job: {e}"));
+            refuse(state, d, &message).await
+        }
     }
 }
 

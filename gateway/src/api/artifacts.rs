@@ -27,6 +27,8 @@ use crate::AppState;
 use domain::limits::ensure_below;
 use store::artifacts::{ArtifactKind, ArtifactRow};
 use store::names::Name;
+use store::pipelines::ProjectResources;
+use store::ProjectWrite;
 
 /// Room for multipart boundaries and part headers on top of the file itself.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
@@ -356,7 +358,35 @@ pub async fn download_artifact(
     Ok(response)
 }
 
-/// Deletes an artifact that no job draft or saved version uses.
+/// Refuses (409 `in_use`, naming them) while a deployment of the project puts the
+/// artifact on its classpath: as its JAR, a dependency, a reference in its SQL or the
+/// JAR of a registered function it calls.
+pub(super) async fn ensure_no_deployment_uses(
+    write: &mut ProjectWrite,
+    resources: &ProjectResources,
+    artifact_id: &str,
+) -> Result<(), Error> {
+    let users: Vec<String> = write
+        .deployments()
+        .code()
+        .await?
+        .into_iter()
+        .filter(|code| domain::pipeline::artifacts_used(code, resources).contains(artifact_id))
+        .map(|code| code.name)
+        .collect();
+    if users.is_empty() {
+        return Ok(());
+    }
+    Err(Error::conflict(
+        "in_use",
+        format!(
+            "these deployments use the artifact: {}; delete them or deploy versions that do not use it first",
+            users.join(", ")
+        ),
+    ))
+}
+
+/// Deletes an artifact that no job draft or saved version and no deployment uses.
 #[utoipa::path(delete, path = "/projects/{project_id}/artifacts/{artifact_id}", tag = "artifacts",
     params(("project_id" = String, Path), ("artifact_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -365,10 +395,12 @@ pub async fn delete_artifact(
     access: ProjectGuard<can::WriteDrafts>,
     Path((project_id, artifact_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    let resources = access.scope().pipeline_resources().await?;
     let mut write = access.scope().write().await?;
     if write.artifacts().kind(&artifact_id).await?.is_none() {
         return Err(Error::not_found("artifact").into());
     }
+    ensure_no_deployment_uses(&mut write, &resources, &artifact_id).await?;
     let names = write.artifacts().used_by(&artifact_id).await?;
     if !names.is_empty() {
         return Err(Error::conflict(

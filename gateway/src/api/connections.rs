@@ -119,11 +119,6 @@ fn check_disjoint(
     Ok(())
 }
 
-/// What the ciphertext is bound to: a sealed value only opens in its own row.
-pub fn binding(account_id: &str, connection_id: &str) -> String {
-    format!("connection/{account_id}/{connection_id}")
-}
-
 fn seal(
     state: &AppState,
     account: &AccountId,
@@ -133,22 +128,11 @@ fn seal(
     let plain = serde_json::to_vec(secrets).map_err(Error::internal)?;
     state
         .secrets
-        .seal(&plain, &binding(account.as_str(), connection_id))
+        .seal(
+            &plain,
+            &domain::pipeline::connection_binding(account.as_str(), connection_id),
+        )
         .map_err(Error::internal)
-}
-
-/// Decrypts a connection's secrets; for the engine when it deploys a job, never for the API.
-pub fn open_secrets(
-    state: &AppState,
-    account: &AccountId,
-    connection_id: &str,
-    sealed: &str,
-) -> Result<BTreeMap<String, String>, Error> {
-    let plain = state
-        .secrets
-        .open(sealed, &binding(account.as_str(), connection_id))
-        .map_err(Error::internal)?;
-    serde_json::from_slice(&plain).map_err(Error::internal)
 }
 
 async fn ensure_connection_name_free(
@@ -279,9 +263,9 @@ pub async fn update_connection(
     let mut write = access.scope().write().await?;
     let sealed = write.connections().get_sealed(&connection_id).await?;
     let current = Connection::try_from(sealed.connection)?;
-    let mut secrets = open_secrets(
-        &state,
-        access.account(),
+    let mut secrets = domain::pipeline::open_connection_secrets(
+        &state.secrets,
+        access.account().as_str(),
         &connection_id,
         &sealed.secret_properties,
     )?;

@@ -15,6 +15,7 @@ pub mod connections;
 pub mod contract;
 pub mod deployments;
 pub mod folders;
+pub mod functions;
 pub mod job_metrics;
 pub mod jobs;
 pub mod lifecycles;
@@ -208,6 +209,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         )
         .routes(routes!(artifacts::get_artifact, artifacts::delete_artifact))
         .routes(routes!(artifacts::download_artifact))
+        .routes(routes!(
+            functions::register_functions,
+            functions::get_artifact_functions,
+            functions::unregister_functions
+        ))
+        .routes(routes!(functions::list_functions))
 }
 
 /// Instants leave the API as RFC 3339 UTC.

@@ -17,8 +17,9 @@ use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
-use domain::engine::runner;
+use domain::engine::{placement, runner};
 use domain::jobs::JobContent;
+use domain::pipeline::{self, Needs};
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
@@ -90,12 +91,30 @@ pub async fn validate_job(
             }))
         }
     };
+    // References to artifacts, functions and connections resolve before the engine
+    // is asked; nothing is substituted into what this answer shows.
+    let resources = access.scope().pipeline_resources().await?;
+    let needs = match pipeline::resolve(&analysis.statements, &resources, &state.secrets, &[]) {
+        Ok(needs) => needs,
+        Err(errors) => {
+            return Ok(JsonResponse(ValidationReport {
+                valid: false,
+                statements: analysis.statements,
+                sources: analysis.sources,
+                sinks: analysis.sinks,
+                errors,
+                engine: skipped("fix the references Sluice could not resolve first"),
+                plan: None,
+            }))
+        }
+    };
     let (engine, plan, errors) = engine_check(
         &state,
         &access,
         body.cluster_id.as_deref(),
         &job.name,
         &analysis,
+        &needs,
     )
     .await?;
     Ok(JsonResponse(ValidationReport {
@@ -129,6 +148,7 @@ async fn engine_check(
     asked: Option<&str>,
     job_name: &str,
     analysis: &Analysis,
+    needs: &Needs,
 ) -> Result<(EngineCheck, Option<Plan>, Vec<ScriptError>), Error> {
     let Some(runner) = &state.sql_runner else {
         return Ok((
@@ -144,9 +164,41 @@ async fn engine_check(
             Vec::new(),
         ));
     };
+    let check = |status: &str, message: Option<String>| EngineCheck {
+        status: status.to_owned(),
+        cluster_id: Some(cluster_id.clone()),
+        message,
+    };
+    if needs.custom_code() {
+        let cluster = visible_cluster(&access.scope().account(), &cluster_id).await?;
+        if cluster.platform {
+            let error = ScriptError {
+                message: placement::CUSTOM_CODE_ON_PLATFORM_CLUSTER.to_owned(),
+                line: 1,
+                column: 1,
+                statement: None,
+            };
+            return Ok((
+                check("skipped", Some(error.message.clone())),
+                None,
+                vec![error],
+            ));
+        }
+    }
     let client = state.engines.client(&rest_url)?;
-    let statements: Vec<String> = analysis.statements.iter().map(|s| s.text.clone()).collect();
-    let program = runner::program(&statements, Some(job_name), None, None);
+    let shipped =
+        match pipeline::ship(state, &cluster_id, &client, &analysis.statements, needs).await? {
+            Ok(shipped) => shipped,
+            Err(e) => return Ok((check("unavailable", Some(e.to_string())), None, Vec::new())),
+        };
+    let redactor = shipped.redactor;
+    let program = runner::program(
+        &shipped.statements,
+        &shipped.classpath,
+        Some(job_name),
+        None,
+        None,
+    );
     let planned = runner
         .with_jar(&state.db, &cluster_id, &client, |jar| {
             let client = client.clone();
@@ -154,11 +206,6 @@ async fn engine_check(
             async move { client.plan_jar(&jar, &program).await }
         })
         .await;
-    let check = |status: &str, message: Option<String>| EngineCheck {
-        status: status.to_owned(),
-        cluster_id: Some(cluster_id.clone()),
-        message,
-    };
     let planned = match planned {
         Ok(result) => result,
         // Uploading the runner failed: the engine could not be asked.
@@ -167,6 +214,7 @@ async fn engine_check(
     match planned {
         Ok(plan) => Ok((check("planned", None), Some(plan), Vec::new())),
         Err(EngineError::InvalidProgram { message, statement }) => {
+            let message = redactor.redact(&message);
             let error = locate_engine_error(analysis, &message, statement);
             Ok((check("refused", Some(message)), None, vec![error]))
         }
@@ -174,7 +222,11 @@ async fn engine_check(
             e @ (EngineError::Unreachable { .. }
             | EngineError::Timeout { .. }
             | EngineError::Internal { .. }),
-        ) => Ok((check("unavailable", Some(e.to_string())), None, Vec::new())),
+        ) => Ok((
+            check("unavailable", Some(redactor.redact(&e.to_string()))),
+            None,
+            Vec::new(),
+        )),
         Err(
             e @ (EngineError::JobNotFound { .. }
             | EngineError::JarNotFound { .. }
@@ -183,7 +235,11 @@ async fn engine_check(
             | EngineError::UnknownOperation { .. }
             | EngineError::Rejected { .. }
             | EngineError::Malformed { .. }),
-        ) => Ok((check("unavailable", Some(e.to_string())), None, Vec::new())),
+        ) => Ok((
+            check("unavailable", Some(redactor.redact(&e.to_string()))),
+            None,
+            Vec::new(),
+        )),
     }
 }
 

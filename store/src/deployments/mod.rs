@@ -92,9 +92,16 @@ pub struct DeploymentRow {
     /// The current job's submission record: INTENDED until the engine acknowledged it.
     pub intent_state: Option<String>,
     pub intent_restore_path: Option<String>,
+    /// JSON array of artifact ids put on the job's classpath beside what it references.
+    pub dependencies: String,
 }
 
 impl DeploymentRow {
+    /// The artifact ids the deployment adds to its job's classpath.
+    pub fn dependency_ids(&self) -> Vec<String> {
+        serde_json::from_str(&self.dependencies).unwrap_or_default()
+    }
+
     /// Total CU the deployment holds while it runs.
     pub fn cu_milli(&self) -> i64 {
         self.parallelism * self.cu_per_task_milli
@@ -106,7 +113,8 @@ const DEPLOYMENT_SELECT: &str = "select d.id, d.project_id, p.account_id, d.job_
         d.cu_per_task_milli, d.desired_state, d.status, d.engine_job_id, d.restore_mode,
         d.restore_savepoint_id, d.pending_version, d.last_checkpoint_path, d.last_error,
         d.restart_count, d.revision, d.created_at, d.updated_at, d.engine_restarts, d.last_engine_failure,
-        d.had_state, d.allow_empty_state, ej.state as intent_state, ej.restore_path as intent_restore_path
+        d.had_state, d.allow_empty_state, ej.state as intent_state, ej.restore_path as intent_restore_path,
+        d.dependencies
    from deployments d join projects p on p.id = d.project_id join engine_clusters c on c.id = d.cluster_id
    left join engine_jobs ej on ej.id = d.engine_job_id";
 
@@ -235,6 +243,8 @@ pub struct NewDeployment<'a> {
     pub cluster_id: &'a str,
     pub parallelism: i64,
     pub cu_per_task_milli: i64,
+    /// JSON array of artifact ids.
+    pub dependencies: &'a str,
 }
 
 /// The project's deployments inside its locked write transaction.
@@ -246,7 +256,30 @@ impl ProjectWrite {
     }
 }
 
+/// What a deployment puts on its job's classpath, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeploymentCode {
+    pub name: String,
+    pub kind: String,
+    pub sql_text: Option<String>,
+    pub artifact_id: Option<String>,
+    /// JSON array of artifact ids.
+    pub dependencies: String,
+}
+
 impl DeploymentWrites<'_> {
+    /// The code of every deployment of the project (to tell which use an artifact).
+    pub async fn code(&mut self) -> Result<Vec<DeploymentCode>, Error> {
+        let (tx, project_id) = self.0.parts();
+        Ok(sqlx::query_as(
+            "select name, kind, sql_text, artifact_id, dependencies from deployments
+              where project_id = $1 order by name",
+        )
+        .bind(project_id)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
     pub async fn name_taken(&mut self, name: &str) -> Result<bool, Error> {
         let (tx, project_id) = self.0.parts();
         let (taken,): (i64,) =
@@ -266,8 +299,8 @@ impl DeploymentWrites<'_> {
         sqlx::query(
             "insert into deployments (id, project_id, job_id, name, job_version, kind, sql_text, artifact_id, entry_class, args,
                                       cluster_id, parallelism, cu_per_task_milli, desired_state, status, restore_mode,
-                                      restart_count, revision, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'CANCELLED', 'CREATED', 'NONE', 0, 1, $14, $14)",
+                                      restart_count, revision, created_at, updated_at, dependencies)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'CANCELLED', 'CREATED', 'NONE', 0, 1, $14, $14, $15)",
         )
         .bind(&id)
         .bind(project_id)
@@ -283,6 +316,7 @@ impl DeploymentWrites<'_> {
         .bind(new.parallelism)
         .bind(new.cu_per_task_milli)
         .bind(now)
+        .bind(new.dependencies)
         .execute(&mut **tx)
         .await?;
         Ok(id)

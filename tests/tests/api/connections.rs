@@ -52,7 +52,7 @@ async fn secret_properties_are_write_only_and_encrypted_at_rest() {
             .fetch_one(&state.db.pool)
             .await
             .unwrap();
-    let binding = gateway::api::connections::binding(&owner.account_id, &id);
+    let binding = domain::pipeline::connection_binding(&owner.account_id, &id);
     let opened: std::collections::BTreeMap<String, String> =
         serde_json::from_slice(&state.secrets.open(&sealed, &binding).unwrap()).unwrap();
     assert_eq!(opened.get("token").map(String::as_str), Some("t0k3n"));

@@ -67,6 +67,8 @@ pub struct Deployment {
     /// Whether the current engine job's submission is still unacknowledged: Sluice
     /// recorded it and is making sure the engine runs it exactly once.
     pub submission_pending: bool,
+    /// Artifact ids on the job's classpath beside what its SQL references.
+    pub dependencies: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -79,6 +81,7 @@ pub(super) fn cu(milli: i64) -> f64 {
 impl From<DeploymentRow> for Deployment {
     fn from(d: DeploymentRow) -> Self {
         Deployment {
+            dependencies: d.dependency_ids(),
             total_cu: cu(d.cu_milli()),
             cu_per_task: cu(d.cu_per_task_milli),
             id: d.id,
@@ -174,6 +177,56 @@ pub struct CreateDeployment {
     /// CU per parallel task, a multiple of 0.25 from 0.25 to 16 (default 1).
     #[schema(minimum = 0.25, maximum = 16, multiple_of = 0.25)]
     pub cu_per_task: Option<f64>,
+    /// JAR artifacts of the project put on the job's classpath beside what its SQL
+    /// references (libraries its UDFs or connectors need), at most 20. Custom code:
+    /// not on the platform's cluster.
+    #[schema(max_items = 20)]
+    pub dependencies: Option<Vec<String>>,
+}
+
+/// At most this many dependencies on a deployment.
+const MAX_DEPENDENCIES: usize = 20;
+
+/// The deployment's dependencies, checked: each a JAR artifact of the project, once.
+async fn checked_dependencies(
+    scope: &store::ProjectScope,
+    asked: Option<&[String]>,
+) -> Result<Vec<String>, Error> {
+    let asked = asked.unwrap_or_default();
+    if asked.len() > MAX_DEPENDENCIES {
+        return Err(Error::invalid(
+            "dependencies",
+            format!(
+                "a deployment may have at most {MAX_DEPENDENCIES} dependencies, got {}",
+                asked.len()
+            ),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(asked.len());
+    for (i, id) in asked.iter().enumerate() {
+        let field = format!("dependencies[{i}]");
+        let artifact = scope.artifacts().get(id).await.map_err(|e| {
+            if e.kind == store::Kind::NotFound {
+                Error::invalid(&field, format!("no artifact {id} in this project"))
+            } else {
+                e
+            }
+        })?;
+        if artifact.kind != store::artifacts::ArtifactKind::Jar {
+            return Err(Error::invalid(
+                &field,
+                format!(
+                    "artifact `{}` is a {} file; dependencies must be JARs",
+                    artifact.name,
+                    artifact.kind.as_str()
+                ),
+            ));
+        }
+        if !out.contains(id) {
+            out.push(id.clone());
+        }
+    }
+    Ok(out)
 }
 
 pub(super) fn cu_milli(field: &str, value: f64) -> Result<i64, Error> {
@@ -239,7 +292,9 @@ pub async fn create_deployment(
         .await?
         .content
         .into();
-    placement::ensure_cluster_takes(access.scope(), &cluster_id, &runs).await?;
+    let dependencies = checked_dependencies(access.scope(), body.dependencies.as_deref()).await?;
+    placement::ensure_cluster_takes(access.scope(), &cluster_id, &runs, &dependencies).await?;
+    let dependencies_json = serde_json::to_string(&dependencies).map_err(Error::internal)?;
     let mut write = access.scope().write().await?;
     domain::product_forms::ensure_engine_allows(&mut write, &cluster_id, false).await?;
     let content: JobContent = write.versions().get(&job.id, version).await?.content.into();
@@ -270,6 +325,7 @@ pub async fn create_deployment(
             cluster_id: &cluster_id,
             parallelism,
             cu_per_task_milli: cu_per_task,
+            dependencies: &dependencies_json,
         })
         .await?;
     write.commit().await?;

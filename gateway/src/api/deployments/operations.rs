@@ -95,7 +95,13 @@ pub async fn start_deployment(
             _ => {}
         }
     }
-    placement::ensure_cluster_takes(access.scope(), &d.cluster_id, &record::content(&d)).await?;
+    placement::ensure_cluster_takes(
+        access.scope(),
+        &d.cluster_id,
+        &record::content(&d),
+        &d.dependency_ids(),
+    )
+    .await?;
     // One transaction under the project's lock: the capacity check and the start
     // cannot interleave with another start, so racing starts cannot exceed it.
     let mut write = access.scope().write().await?;
@@ -242,7 +248,8 @@ pub async fn upgrade_deployment(
         .await?
         .content
         .into();
-    placement::ensure_cluster_takes(access.scope(), &d.cluster_id, &next).await?;
+    placement::ensure_cluster_takes(access.scope(), &d.cluster_id, &next, &d.dependency_ids())
+        .await?;
     let upgraded = access
         .scope()
         .deployments()

@@ -22,7 +22,13 @@ async fn run_by_hand(
         .into_iter()
         .map(|s| s.text)
         .collect();
-    let mut program = domain::engine::runner::program(&statements, Some(name), Some(1), None);
+    let mut program = domain::engine::runner::program(
+        &statements,
+        &Default::default(),
+        Some(name),
+        Some(1),
+        None,
+    );
     program.job_id = job_id;
     flink.run_jar(&jar, &program).await.unwrap()
 }

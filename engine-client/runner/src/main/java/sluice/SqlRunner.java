@@ -17,10 +17,19 @@ import org.apache.flink.table.api.TableEnvironment;
  * cluster (the PyPI build of Flink has no SQL Gateway) and runs through the REST API
  * ({@code /jars/{id}/plan} for a dry-run validation, {@code /jars/{id}/run} to deploy).
  *
- * <p>Program arguments: an optional first {@code --pipeline-name=<name>} (sets
- * {@code pipeline.name}), then one argument per SQL statement, each base64 (standard
- * alphabet) of its UTF-8 text, so no quoting ever breaks on the way through REST.
- * Statements are split by Sluice, not here.
+ * <p>Program arguments: flags first, then one argument per SQL statement, each base64
+ * (standard alphabet) of its UTF-8 text, so no quoting ever breaks on the way through
+ * REST (a base64 argument never starts with {@code --}). Statements are split by
+ * Sluice, not here. Flags:
+ * <ul>
+ *   <li>{@code --pipeline-name=<name>} sets {@code pipeline.name};
+ *   <li>{@code --jar=<path>} adds a jar the JobManager holds (an artifact Sluice
+ *       uploaded) with {@code ADD JAR}: the table environment puts it on the job's user
+ *       classpath, so the TaskManagers load its classes too;
+ *   <li>{@code --function=<name>=<class>} creates a temporary catalog function from a
+ *       class of those jars (a function registered from a UDF artifact), in the current
+ *       catalog and database; as a catalog function it cannot shadow a built-in one.
+ * </ul>
  *
  * <p>Each statement except the INSERTs runs at once through {@code executeSql} (DDL,
  * USE, SHOW...); {@code SET 'k' = 'v'} sets the table config, because a plain
@@ -44,6 +53,8 @@ import org.apache.flink.table.api.TableEnvironment;
 public final class SqlRunner {
 
     private static final String PIPELINE_NAME_FLAG = "--pipeline-name=";
+    private static final String JAR_FLAG = "--jar=";
+    private static final String FUNCTION_FLAG = "--function=";
 
     /** SET 'key' = 'value' (quotes inside doubled, as in SQL); optional trailing ';'. */
     private static final Pattern SET =
@@ -61,14 +72,20 @@ public final class SqlRunner {
 
     public static void main(String[] args) throws Exception {
         String pipelineName = null;
+        List<String> jars = new ArrayList<>();
+        List<String> functions = new ArrayList<>();
         List<String> statements = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
-            if (i == 0 && arg.startsWith(PIPELINE_NAME_FLAG)) {
+            if (arg.startsWith(PIPELINE_NAME_FLAG)) {
                 pipelineName = arg.substring(PIPELINE_NAME_FLAG.length());
-                continue;
+            } else if (arg.startsWith(JAR_FLAG)) {
+                jars.add(arg.substring(JAR_FLAG.length()));
+            } else if (arg.startsWith(FUNCTION_FLAG)) {
+                functions.add(arg.substring(FUNCTION_FLAG.length()));
+            } else {
+                statements.add(decode(arg, i));
             }
-            statements.add(decode(arg, i));
         }
         if (statements.isEmpty()) {
             throw new IllegalArgumentException(
@@ -80,6 +97,36 @@ public final class SqlRunner {
                 TableEnvironment.create(EnvironmentSettings.newInstance().inStreamingMode().build());
         if (pipelineName != null && !pipelineName.isEmpty()) {
             tEnv.getConfig().set("pipeline.name", pipelineName);
+        }
+
+        for (String jar : jars) {
+            tEnv.executeSql("ADD JAR '" + jar.replace("'", "''") + "'");
+        }
+        for (String function : functions) {
+            int eq = function.indexOf('=');
+            if (eq < 1) {
+                throw new IllegalArgumentException(
+                        "Sluice SQL runner: --function must be <name>=<class>: " + function);
+            }
+            String name = function.substring(0, eq);
+            String className = function.substring(eq + 1);
+            try {
+                tEnv.executeSql(
+                        "CREATE TEMPORARY FUNCTION `"
+                                + name.replace("`", "``")
+                                + "` AS '"
+                                + className.replace("'", "''")
+                                + "' LANGUAGE JAVA");
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(
+                        "Sluice SQL runner: the registered function "
+                                + name
+                                + " (class "
+                                + className
+                                + ") cannot be created: "
+                                + e.getMessage(),
+                        e);
+            }
         }
 
         List<String> inserts = new ArrayList<>();
