@@ -6,13 +6,17 @@
 # broker keeps its config, data and logs under .engine/<name>.
 #
 #   scripts/kafka.sh install                      resolve the jars (idempotent)
-#   scripts/kafka.sh start [--port N] [--controller-port N] [--name NAME]
+#   scripts/kafka.sh start [--port N] [--controller-port N] [--sasl-port N] [--name NAME]
 #   scripts/kafka.sh stop [--name NAME]
 #   scripts/kafka.sh status [--name NAME]         exit 0 if up, 1 if not
+#   scripts/kafka.sh sasl [--name NAME]           user:password@127.0.0.1:SASL_PORT
 #
 # Defaults: version 4.1.1 (SLUICE_KAFKA_VERSION), port 9092, controller port 9093,
-# name kafka. A port of 0 picks a free one. `start` prints the bootstrap address
-# (127.0.0.1:PORT) on stdout; progress goes to stderr. Exit code 3 means no Java.
+# SASL port 9094, name kafka. A port of 0 picks a free one. `start` prints the
+# bootstrap address (127.0.0.1:PORT) on stdout; progress goes to stderr. Exit code 3
+# means no Java. Besides the open listener, the broker has one that needs SASL/PLAIN
+# credentials (user `sluice`, a password chosen at random at each start; `sasl` prints
+# them): jobs that read a data store's credentials from a connection are tested there.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -97,7 +101,7 @@ java_cmd() {
 }
 
 write_conf() {
-    local dir="$1" port="$2" cport="$3"
+    local dir="$1" port="$2" cport="$3" sport="$4" password="$5"
     mkdir -p "$dir/data" "$dir/log"
     cat >"$dir/server.properties" <<EOF
 # Written by scripts/kafka.sh for broker '$(basename "$dir")'; regenerated on every start.
@@ -105,11 +109,14 @@ write_conf() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+# The SASL listener takes one user, with the password chosen at this start.
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_sluice="$password";
 log.dirs=$dir/data
 num.partitions=1
 # A single broker: internal topics cannot have more replicas than that.
@@ -139,7 +146,7 @@ EOF
 }
 
 do_start() {
-    local name="$1" port="$2" cport="$3" dir id pid t0
+    local name="$1" port="$2" cport="$3" sport="$4" dir id pid t0 password
     require_java
     dir="$(broker_dir "$name")"
     if [[ -n "$(live_pid "$name")" ]] && load_state "$name" && port_in_use "$PORT"; then
@@ -150,18 +157,23 @@ do_start() {
     do_install
     [[ "$port" == 0 ]] && port="$(free_port)"
     [[ "$cport" == 0 ]] && cport="$(free_port)"
-    for p in "$port" "$cport"; do
+    [[ "$sport" == 0 ]] && sport="$(free_port)"
+    for p in "$port" "$cport" "$sport"; do
         port_in_use "$p" && die "port $p is already in use (another broker? use --port/--controller-port/--name)"
     done
     # A fresh log directory every start: the local broker is for development and tests,
     # and a new cluster id avoids any mismatch with an earlier run's metadata.
     rm -rf "$dir/data"
-    write_conf "$dir" "$port" "$cport"
+    password="$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
+    write_conf "$dir" "$port" "$cport" "$sport" "$password"
     cat >"$dir/broker.env" <<EOF
 VERSION=$VERSION
 PORT=$port
 CONTROLLER_PORT=$cport
+SASL_PORT=$sport
+SASL_PASSWORD=$password
 EOF
+    chmod 600 "$dir/broker.env" "$dir/server.properties"
     id="$(java_cmd "$dir" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
     java_cmd "$dir" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
         >"$dir/log/format.out" 2>&1 || { cat "$dir/log/format.out" >&2; die "formatting the log directory failed"; }
@@ -212,26 +224,36 @@ do_status() {
     return 1
 }
 
+do_sasl() {
+    local name="$1"
+    load_state "$name" || die "no broker named '$name'"
+    [[ -n "${SASL_PORT:-}" ]] || die "broker '$name' was started without a SASL listener; restart it"
+    echo "sluice:$SASL_PASSWORD@127.0.0.1:$SASL_PORT"
+}
+
 cmd="${1:-}"
 shift || true
 port=9092
 cport=9093
+sport=9094
 name=kafka
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --port) port="${2:?--port needs a value}"; shift 2 ;;
     --controller-port) cport="${2:?--controller-port needs a value}"; shift 2 ;;
+    --sasl-port) sport="${2:?--sasl-port needs a value}"; shift 2 ;;
     --name) name="${2:?--name needs a value}"; shift 2 ;;
     *) die "unknown argument '$1'" ;;
     esac
 done
-[[ "$port" =~ ^[0-9]+$ && "$cport" =~ ^[0-9]+$ ]] || die "ports must be numbers"
+[[ "$port" =~ ^[0-9]+$ && "$cport" =~ ^[0-9]+$ && "$sport" =~ ^[0-9]+$ ]] || die "ports must be numbers"
 [[ "$name" =~ ^[A-Za-z0-9._-]+$ ]] || die "bad broker name '$name'"
 
 case "$cmd" in
 install) require_java; do_install ;;
-start) do_start "$name" "$port" "$cport" ;;
+start) do_start "$name" "$port" "$cport" "$sport" ;;
+sasl) do_sasl "$name" ;;
 stop) do_stop "$name" ;;
 status) do_status "$name" ;;
-*) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -82,7 +82,9 @@ if [ -z "${SLUICE_TEST_KAFKA_BOOTSTRAP:-}" ] && command -v java >/dev/null 2>&1;
   phase "Kafka: install (Maven Central) and start"
   if ! scripts/kafka.sh status >/dev/null 2>&1; then kafka_started=1; fi
   SLUICE_TEST_KAFKA_BOOTSTRAP="$(scripts/kafka.sh start)"
-  export SLUICE_TEST_KAFKA_BOOTSTRAP
+  # The listener that needs credentials: user:password@host:port.
+  SLUICE_TEST_KAFKA_SASL="$(scripts/kafka.sh sasl)"
+  export SLUICE_TEST_KAFKA_BOOTSTRAP SLUICE_TEST_KAFKA_SASL
 fi
 if [ ! -x /usr/bin/chromium ] && [ -n "${SLUICE_TEST_FLINK_URL:-}" ]; then
   phase "installing Chromium (Debian) for the console's browser tests"

@@ -570,6 +570,9 @@ impl Redactor {
 pub struct Shipped {
     pub statements: Vec<String>,
     pub classpath: Classpath,
+    /// Where every artifact of the job sits on the JobManager, also those the script
+    /// adds itself (`USING JAR`, `ADD JAR`): what a dry run needs on its classpath.
+    pub uploaded: Vec<String>,
     pub redactor: Redactor,
 }
 
@@ -618,7 +621,23 @@ pub async fn ship(
         };
         text.replace_range(s.start..s.end, &value);
     }
+    // A jar the script adds itself is not added again: Flink's resource manager fails
+    // on a jar registered twice.
+    let referenced: HashSet<&str> = needs
+        .substitutions
+        .iter()
+        .filter_map(|s| match &s.with {
+            Replacement::ArtifactPath(id) => Some(id.as_str()),
+            Replacement::Value { .. } => None,
+        })
+        .collect();
     let jars = needs
+        .artifacts
+        .iter()
+        .filter(|a| !referenced.contains(a.id.as_str()))
+        .filter_map(|a| paths.get(&a.id).cloned())
+        .collect();
+    let uploaded = needs
         .artifacts
         .iter()
         .filter_map(|a| paths.get(&a.id).cloned())
@@ -629,6 +648,7 @@ pub async fn ship(
             jars,
             functions: needs.functions.clone(),
         },
+        uploaded,
         redactor,
     }))
 }

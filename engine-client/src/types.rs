@@ -71,6 +71,9 @@ pub struct Program {
     /// second job: see [`crate::EngineError::DuplicateJob`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+    /// Configuration for this program only (`flinkConfiguration`, Flink 1.17 and later).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub flink_configuration: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,7 +13,28 @@ use rskafka::record::Record;
 
 pub struct LocalKafka {
     pub bootstrap: String,
+    /// The listener that needs SASL/PLAIN credentials (`scripts/kafka.sh sasl`).
+    pub sasl: Option<SaslListener>,
     client: Client,
+}
+
+/// A listener of the broker that takes only this user and password.
+pub struct SaslListener {
+    pub bootstrap: String,
+    pub user: String,
+    pub password: String,
+}
+
+/// `user:password@host:port`, as `scripts/kafka.sh sasl` prints it.
+fn sasl_listener() -> Option<SaslListener> {
+    let value = std::env::var("SLUICE_TEST_KAFKA_SASL").ok()?;
+    let (credentials, bootstrap) = value.rsplit_once('@')?;
+    let (user, password) = credentials.split_once(':')?;
+    Some(SaslListener {
+        bootstrap: bootstrap.to_owned(),
+        user: user.to_owned(),
+        password: password.to_owned(),
+    })
 }
 
 /// The test run's broker, or None (with a note) where the run has none.
@@ -35,7 +56,11 @@ pub async fn local_kafka() -> Option<LocalKafka> {
         .build()
         .await
         .unwrap_or_else(|e| panic!("connecting to the broker at {bootstrap}: {e}"));
-    Some(LocalKafka { bootstrap, client })
+    Some(LocalKafka {
+        bootstrap,
+        sasl: sasl_listener(),
+        client,
+    })
 }
 
 impl LocalKafka {

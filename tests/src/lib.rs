@@ -28,6 +28,7 @@ pub mod kafka;
 pub mod receivers;
 mod responses;
 pub mod smtp;
+pub mod udf;
 
 pub enum Backend {
     Sqlite,

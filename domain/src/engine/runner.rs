@@ -142,6 +142,7 @@ pub fn program(
         savepoint_path: savepoint,
         allow_non_restored_state: false,
         job_id: None,
+        flink_configuration: Default::default(),
     }
 }
 

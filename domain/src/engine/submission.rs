@@ -197,6 +197,7 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
                 savepoint_path: restore.clone(),
                 allow_non_restored_state: false,
                 job_id: Some(job_id.clone()),
+                flink_configuration: Default::default(),
             };
             match client
                 .upload_jar(&format!("{artifact_id}.jar"), bytes)

@@ -24,6 +24,7 @@ mod matrix;
 mod metrics;
 mod openapi;
 mod outbox;
+mod pipelines;
 mod projects;
 mod readme;
 mod requests;

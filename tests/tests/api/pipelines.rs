@@ -1,0 +1,639 @@
+//! Real pipelines: a tenant's UDF JARs, built with `javac` against the engine's API,
+//! registered and called by name or through `USING JAR 'artifact://...'`, reach the
+//! engine; a job reads its data store's credentials from a connection; nothing of the
+//! secret comes back.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use sluice_tests::engine::local_engine;
+use sluice_tests::kafka::local_kafka;
+use sluice_tests::udf::udf_jar;
+use sluice_tests::{json, TestApp};
+use sqlx::{Column, Row};
+
+use super::engine::{cancel, on_the_engine, wait_until};
+
+/// The Kafka options of a table on the broker's SASL listener, every credential a
+/// reference to the connection `payments kafka`. The catalogue's Kafka connector for
+/// Flink 2.3 is the fat SQL jar, whose Kafka client is shaded: its login module is
+/// named under `org.apache.flink.kafka.shaded`.
+const SASL_OPTIONS: &str = "'properties.bootstrap.servers' = '${connections.payments kafka.bootstrap.servers}',
+  'properties.security.protocol' = 'SASL_PLAINTEXT', 'properties.sasl.mechanism' = 'PLAIN',
+  'properties.sasl.jaas.config' = 'org.apache.flink.kafka.shaded.org.apache.kafka.common.security.plain.PlainLoginModule required username=\"${connections.payments kafka.username}\" password=\"${connections.payments kafka.password}\";'";
+
+fn payments(ids: std::ops::RangeInclusive<u32>) -> Vec<String> {
+    ids.map(|i| {
+        format!(
+            r#"{{"id": {i}, "email": "user{i}@example.com", "amount_cents": {}}}"#,
+            i * 100
+        )
+    })
+    .collect()
+}
+
+/// Every text column of every table, for a search of the whole database.
+async fn every_text_in_the_database(app: &TestApp) -> Vec<String> {
+    let db = &app.state.db;
+    let tables: Vec<String> = match db.backend {
+        store::db::Backend::Sqlite => sqlx::query_scalar(
+            "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'",
+        ),
+        store::db::Backend::Postgres => sqlx::query_scalar(
+            "select tablename::text from pg_tables where schemaname = current_schema()",
+        ),
+    }
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let mut texts = Vec::new();
+    // The migrations' own bookkeeping holds no data of Sluice's (and types the Any
+    // driver cannot read).
+    for table in tables.into_iter().filter(|t| !t.starts_with("_sqlx")) {
+        let rows = sqlx::query(&format!("select * from {table}"))
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        for row in rows {
+            for column in row.columns() {
+                if let Ok(Some(text)) = row.try_get::<Option<String>, _>(column.ordinal()) {
+                    texts.push(format!("{table}.{}: {text}", column.name()));
+                }
+            }
+        }
+    }
+    texts
+}
+
+/// What the server logs while the test runs (the test's runtime runs the server's
+/// tasks on this thread).
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_kafka_job_with_registered_and_per_job_udfs_reads_credentials_from_a_connection_and_resumes_without_loss(
+) {
+    let (Some(engine), Some(kafka)) = (local_engine(), local_kafka().await) else {
+        return;
+    };
+    let Some(sasl) = &kafka.sasl else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs the broker with its SASL listener: SLUICE_TEST_KAFKA_SASL must be set (scripts/test.sh does)"
+        );
+        eprintln!("the broker of this run has no SASL listener (restart it with scripts/kafka.sh); skipping");
+        return;
+    };
+    let logs = Captured::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_env_filter("debug,sqlx=info,hyper=info,reqwest=info,h2=info")
+            .finish(),
+    );
+    let input = kafka.topic("payments").await;
+    let output = kafka.topic("masked-payments").await;
+    let first: Vec<String> = payments(1..=5);
+    kafka
+        .produce(
+            &input,
+            &first.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .await;
+
+    let app = on_the_engine(&engine).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner.own_cluster("own", &engine.rest_url).await;
+    let mut answers: Vec<String> = Vec::new();
+
+    // The UDF artifacts: one registered (its functions callable by name), one used
+    // through USING JAR only.
+    let udfs = owner
+        .upload(&project, "acme-udfs.jar", udf_jar("acme-udfs"))
+        .await
+        .expect(201)
+        .id();
+    owner
+        .upload(&project, "acme-tax.jar", udf_jar("acme-tax"))
+        .await
+        .expect(201);
+    let registered = owner
+        .put(
+            &format!("/projects/{project}/artifacts/{udfs}/functions"),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    let found: Vec<(String, String, String)> = registered["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_owned(),
+                f["class_name"].as_str().unwrap().to_owned(),
+                f["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("long_sum", "com.acme.udf.LongSum", "aggregate"),
+        ("mask_email", "com.acme.udf.MaskEmail", "scalar"),
+        ("shout", "com.acme.udf.Shout", "scalar"),
+        ("split_words", "com.acme.udf.SplitWords", "table"),
+    ]
+    .iter()
+    .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+    .collect();
+    assert_eq!(
+        found, expected,
+        "the abstract Shouting and the helper Texts are no functions"
+    );
+
+    // The data store: its address and user as properties, the password sealed.
+    owner
+        .post(
+            &format!("/projects/{project}/connections"),
+            json!({
+                "name": "payments kafka", "kind": "kafka",
+                "properties": { "bootstrap.servers": sasl.bootstrap, "username": sasl.user },
+                "secret_properties": { "password": sasl.password },
+            }),
+        )
+        .await
+        .expect(201);
+
+    let sql = format!(
+        "CREATE TABLE payments (id BIGINT, email STRING, amount_cents BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = '{input}', 'properties.group.id' = 'masker',
+  'scan.startup.mode' = 'earliest-offset', 'format' = 'json',
+  {SASL_OPTIONS});
+CREATE TABLE masked (id BIGINT, email STRING, loud STRING, with_tax BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = '{output}', 'format' = 'json',
+  {SASL_OPTIONS});
+CREATE TEMPORARY FUNCTION add_tax AS 'com.acme.tax.AddTax' USING JAR 'artifact://acme-tax.jar';
+INSERT INTO masked
+SELECT id, mask_email(email), shout(email), add_tax(amount_cents) FROM payments;"
+    );
+    let job = owner.saved_sql_job(&project, "mask payments", &sql).await;
+    let report = owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/validate"),
+            json!({ "cluster_id": cluster }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["engine"]["status"], "planned", "{report}");
+    answers.push(report.to_string());
+
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "mask payments", "job_id": job, "cluster_id": cluster, "parallelism": 1 }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 120, "RUNNING", |b| b["status"] == "RUNNING").await;
+
+    let expect = |i: u32| {
+        json!({
+            "id": i,
+            "email": format!("u***@example.com"),
+            "loud": format!("USER{i}@EXAMPLE.COM!"),
+            "with_tax": i * 100 + i * 20,
+        })
+    };
+    let read = kafka.read(&output, 5, Duration::from_secs(90)).await;
+    let rows: Vec<Value> = read
+        .iter()
+        .map(|r| serde_json::from_str(r).unwrap())
+        .collect();
+    assert_eq!(rows, (1..=5).map(expect).collect::<Vec<_>>());
+
+    // Stopped with a savepoint, more input meanwhile, resumed: every record once.
+    owner
+        .post(&format!("{path}/stop"), json!({ "mode": "SUSPEND" }))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 90, "SUSPENDED", |b| {
+        b["status"] == "SUSPENDED"
+    })
+    .await;
+    let second = payments(6..=10);
+    kafka
+        .produce(
+            &input,
+            &second.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .await;
+    owner
+        .post(
+            &format!("{path}/start"),
+            json!({ "restore_mode": "LATEST_SAVEPOINT" }),
+        )
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 120, "RUNNING again", |b| {
+        b["status"] == "RUNNING"
+    })
+    .await;
+    let read = kafka.read(&output, 10, Duration::from_secs(90)).await;
+    // A little longer: a doubled record would come now.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let read = if read.len() >= 10 {
+        kafka.read(&output, 11, Duration::from_secs(2)).await
+    } else {
+        read
+    };
+    let mut per_key: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+    for r in &read {
+        let row: Value = serde_json::from_str(r).unwrap();
+        per_key
+            .entry(row["id"].as_u64().unwrap())
+            .or_default()
+            .push(row);
+    }
+    assert_eq!(per_key.len(), 10, "every key once: {read:?}");
+    for (id, rows) in &per_key {
+        assert_eq!(rows, &vec![expect(*id as u32)], "key {id}");
+    }
+
+    // Nothing shown, recorded or logged holds the password.
+    for sub in ["", "/events", "/savepoints", "/exceptions"] {
+        answers.push(owner.get(&format!("{path}{sub}")).await.body.to_string());
+    }
+    answers.push(
+        owner
+            .get(&format!("/projects/{project}/connections"))
+            .await
+            .body
+            .to_string(),
+    );
+    answers.push(
+        owner
+            .get(&format!("/projects/{project}/jobs/{job}"))
+            .await
+            .body
+            .to_string(),
+    );
+    answers.push(
+        owner
+            .get(&format!("/projects/{project}/jobs/{job}/versions"))
+            .await
+            .body
+            .to_string(),
+    );
+    cancel(&owner, &path).await;
+    // The deployment still runs the artifacts: they cannot go.
+    let tax = owner
+        .list_all(&format!("/projects/{project}/artifacts"), 10)
+        .await;
+    let tax = tax.iter().find(|a| a["name"] == "acme-tax.jar").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let in_use = owner
+        .delete(&format!("/projects/{project}/artifacts/{tax}"))
+        .await
+        .expect_error(409, "in_use", None);
+    assert!(
+        in_use.message().contains("mask payments"),
+        "{}",
+        in_use.body
+    );
+    owner
+        .delete(&format!("/projects/{project}/artifacts/{udfs}/functions"))
+        .await
+        .expect_error(409, "in_use", None);
+    answers.push(owner.get("/audit").await.body.to_string());
+    let secret = sasl.password.as_str();
+    for answer in &answers {
+        assert!(
+            !answer.contains(secret),
+            "an API answer holds the secret: {answer}"
+        );
+    }
+    let rows = every_text_in_the_database(&app).await;
+    assert!(
+        rows.iter().any(|r| r.starts_with("connections.")),
+        "the search reads the tables"
+    );
+    for row in &rows {
+        assert!(
+            !row.contains(secret),
+            "a database row holds the secret: {row}"
+        );
+    }
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(logged.contains("engine"), "the server's log was captured");
+    assert!(!logged.contains(secret), "the log holds the secret");
+}
+
+/// A reference that does not resolve is an error at its line and column, and the engine
+/// is not asked.
+#[tokio::test]
+async fn references_that_do_not_resolve_are_errors_at_their_place() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    owner
+        .post(
+            &format!("/projects/{project}/connections"),
+            json!({ "name": "store", "kind": "kafka", "properties": { "bootstrap.servers": "x:9092" }, "secret_properties": { "password": "pw-4f1e" } }),
+        )
+        .await
+        .expect(201);
+    let sql = "CREATE TABLE t (a STRING) WITH ('connector' = 'kafka',
+  'properties.bootstrap.servers' = '${connections.nowhere.bootstrap.servers}',
+  'properties.sasl.jaas.config' = '${connections.store.passwd}');
+CREATE TEMPORARY FUNCTION f AS 'com.acme.F' USING JAR 'artifact://missing.jar';
+INSERT INTO t SELECT f(a) FROM t;";
+    let job = owner.saved_sql_job(&project, "broken", sql).await;
+    let report = owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/validate"),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["engine"]["status"], "skipped");
+    let errors: Vec<(u64, u64, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 3, "{report}");
+    assert_eq!((errors[0].0, errors[0].1), (2, 37));
+    assert!(
+        errors[0].2.contains("no connection by that name") && errors[0].2.contains("store"),
+        "{}",
+        errors[0].2
+    );
+    assert_eq!((errors[1].0, errors[1].1), (3, 36));
+    assert!(
+        errors[1].2.contains("has no property `passwd`") && errors[1].2.contains("password"),
+        "{}",
+        errors[1].2
+    );
+    assert_eq!((errors[2].0, errors[2].1), (4, 55));
+    assert!(
+        errors[2].2.contains("no artifact named `missing.jar`"),
+        "{}",
+        errors[2].2
+    );
+    assert!(!report.to_string().contains("pw-4f1e"));
+}
+
+/// Registering reads the JAR; what it cannot take is refused and changes nothing.
+#[tokio::test]
+async fn udf_artifacts_register_their_functions_and_refuse_what_they_cannot_take() {
+    if std::process::Command::new("javac")
+        .arg("-version")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let other = owner.project("q").await;
+    let jar = udf_jar("acme-udfs");
+    let udfs = owner
+        .upload(&project, "acme-udfs.jar", jar.clone())
+        .await
+        .expect(201)
+        .id();
+    let functions = format!("/projects/{project}/artifacts/{udfs}/functions");
+    assert_eq!(
+        owner.get(&functions).await.expect(200).body["functions"],
+        json!([])
+    );
+    let first = owner.put(&functions, json!({})).await.expect(200).body;
+    assert_eq!(first["functions"].as_array().unwrap().len(), 4);
+    // Registering again reads the JAR again: the same functions.
+    let again = owner.put(&functions, json!({})).await.expect(200).body;
+    assert_eq!(again["functions"].as_array().unwrap().len(), 4);
+    let listed = owner
+        .get(&format!("/projects/{project}/functions"))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 4);
+
+    // The same classes under another name clash with the first.
+    let copy = owner
+        .upload(&project, "copy.jar", jar)
+        .await
+        .expect(201)
+        .id();
+    let clash = owner
+        .put(
+            &format!("/projects/{project}/artifacts/{copy}/functions"),
+            json!({}),
+        )
+        .await
+        .expect_error(409, "already_exists", Some("artifact_id"));
+    let message = clash.message();
+    assert!(
+        message.contains("mask_email") && message.contains("acme-udfs.jar"),
+        "{}",
+        clash.body
+    );
+    assert_eq!(
+        owner
+            .get(&format!("/projects/{project}/artifacts/{copy}/functions"))
+            .await
+            .body["functions"],
+        json!([])
+    );
+
+    // No function class; not a JAR; another project's artifact.
+    let plain = owner
+        .upload(&project, "tax.jar", udf_jar("acme-tax"))
+        .await
+        .expect(201)
+        .id();
+    owner
+        .put(
+            &format!("/projects/{project}/artifacts/{plain}/functions"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let script = owner
+        .upload(&project, "job.py", b"print(1)\n".to_vec())
+        .await
+        .expect(201)
+        .id();
+    owner
+        .put(
+            &format!("/projects/{project}/artifacts/{script}/functions"),
+            json!({}),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("artifact_id"));
+    let empty = owner
+        .upload(&project, "empty.jar", sluice_tests::tiny_jar())
+        .await
+        .expect(201)
+        .id();
+    let refused = owner
+        .put(
+            &format!("/projects/{project}/artifacts/{empty}/functions"),
+            json!({}),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("artifact_id"));
+    assert!(
+        refused.body.to_string().contains("holds no function class"),
+        "{}",
+        refused.body
+    );
+    owner
+        .put(
+            &format!("/projects/{other}/artifacts/{udfs}/functions"),
+            json!({}),
+        )
+        .await
+        .expect_error(404, "not_found", None);
+
+    // Unregistered: the names are free again.
+    owner.delete(&functions).await.expect(204);
+    owner
+        .put(
+            &format!("/projects/{project}/artifacts/{copy}/functions"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+}
+
+/// The platform's shared cluster runs no custom code: a SQL job calling a registered
+/// function (or with a dependency) deploys only to the account's own cluster.
+#[tokio::test]
+async fn the_platform_cluster_refuses_sql_jobs_that_bring_custom_code() {
+    if std::process::Command::new("javac")
+        .arg("-version")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    // A platform cluster nothing answers at: the rule is checked before any engine call.
+    let app =
+        TestApp::spawn_with(|c| c.engine.default_cluster_url = "http://127.0.0.1:9".into()).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let udfs = owner
+        .upload(&project, "acme-udfs.jar", udf_jar("acme-udfs"))
+        .await
+        .expect(201)
+        .id();
+    owner
+        .put(
+            &format!("/projects/{project}/artifacts/{udfs}/functions"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let clusters = owner.get("/clusters").await.expect(200).body;
+    let platform = clusters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["platform"] == true);
+    let platform = platform.expect("the platform's cluster")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let calls = owner
+        .saved_sql_job(
+            &project,
+            "calls",
+            "CREATE TABLE s (a STRING) WITH ('connector' = 'datagen');
+CREATE TABLE k (a STRING) WITH ('connector' = 'blackhole');
+INSERT INTO k SELECT MASK_EMAIL(a) FROM s;",
+        )
+        .await;
+    let refused = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "calls", "job_id": calls, "cluster_id": platform }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("cluster_id"));
+    assert!(
+        refused.message().contains("custom code"),
+        "{}",
+        refused.body
+    );
+    let plain = owner
+        .saved_sql_job(
+            &project,
+            "plain",
+            "CREATE TABLE s (a STRING) WITH ('connector' = 'datagen');
+CREATE TABLE k (a STRING) WITH ('connector' = 'blackhole');
+INSERT INTO k SELECT UPPER(a) FROM s;",
+        )
+        .await;
+    owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "plain", "job_id": plain, "cluster_id": platform }),
+        )
+        .await
+        .expect(201);
+    owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "with a library", "job_id": plain, "cluster_id": platform, "dependencies": [udfs] }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("cluster_id"));
+    owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "with nothing", "job_id": plain, "cluster_id": platform, "dependencies": ["nope"] }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("dependencies[0]"));
+}
