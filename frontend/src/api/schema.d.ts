@@ -839,7 +839,7 @@ export interface paths {
         get: operations["get_artifact"];
         put?: never;
         post?: never;
-        /** Deletes an artifact that no job draft or saved version uses. */
+        /** Deletes an artifact that no job draft or saved version and no deployment uses. */
         delete: operations["delete_artifact"];
         options?: never;
         head?: never;
@@ -858,6 +858,30 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/artifacts/{artifact_id}/functions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The functions registered from the artifact (none when it is not a UDF artifact). */
+        get: operations["get_artifact_functions"];
+        /**
+         * Registers a JAR artifact as a UDF artifact, or reads it again: its function classes
+         *     (public, concrete, with a public no-argument constructor, extending Flink's
+         *     `ScalarFunction`, `TableFunction`, `AggregateFunction`, `TableAggregateFunction`,
+         *     their async forms or `ProcessTableFunction`) become the project's functions.
+         */
+        put: operations["register_functions"];
+        post?: never;
+        /** Unregisters the artifact's functions; refused while a deployment calls one. */
+        delete: operations["unregister_functions"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1193,6 +1217,23 @@ export interface paths {
         head?: never;
         /** Renames and/or moves a folder (with everything in it). */
         patch: operations["update_folder"];
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/functions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every function registered in the project, by name. */
+        get: operations["list_functions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/projects/{project_id}/jobs": {
@@ -1536,6 +1577,11 @@ export interface components {
             /** Format: int64 */
             size_bytes: number;
         };
+        ArtifactFunctions: {
+            artifact_id: string;
+            /** @description Empty when the artifact is not registered as a UDF artifact. */
+            functions: components["schemas"]["Function"][];
+        };
         AuditEntry: {
             /** @description The API operation, e.g. `create_job`. */
             action: string;
@@ -1750,6 +1796,12 @@ export interface components {
              * @description CU per parallel task, a multiple of 0.25 from 0.25 to 16 (default 1).
              */
             cu_per_task?: number | null;
+            /**
+             * @description JAR artifacts of the project put on the job's classpath beside what its SQL
+             *     references (libraries its UDFs or connectors need), at most 20. Custom code:
+             *     not on the platform's cluster.
+             */
+            dependencies?: string[] | null;
             job_id: string;
             name: string;
             /**
@@ -1843,6 +1895,8 @@ export interface components {
              * @description CU per parallel task (1 CU = 1 core + 4 GiB).
              */
             cu_per_task: number;
+            /** @description Artifact ids on the job's classpath beside what its SQL references. */
+            dependencies: string[];
             /** @description What was asked for: RUNNING, SUSPENDED or CANCELLED. */
             desired_state: string;
             engine_job_id?: string | null;
@@ -1978,6 +2032,23 @@ export interface components {
             project_id: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        Function: {
+            artifact_id: string;
+            /** @description The class Flink loads. */
+            class_name: string;
+            /**
+             * @description `scalar`, `table`, `aggregate`, `table_aggregate`, `async_scalar`,
+             *     `async_table` or `process_table`.
+             */
+            kind: string;
+            /** @description The name SQL calls it by: the class's simple name in snake case. */
+            name: string;
+            /** Format: date-time */
+            registered_at: string;
+        };
+        FunctionList: {
+            items: components["schemas"]["Function"][];
         };
         Health: {
             /** Format: date-time */
@@ -2458,6 +2529,8 @@ export interface components {
                  * @description CU per parallel task (1 CU = 1 core + 4 GiB).
                  */
                 cu_per_task: number;
+                /** @description Artifact ids on the job's classpath beside what its SQL references. */
+                dependencies: string[];
                 /** @description What was asked for: RUNNING, SUSPENDED or CANCELLED. */
                 desired_state: string;
                 engine_job_id?: string | null;
@@ -6642,6 +6715,172 @@ export interface operations {
             };
         };
     };
+    get_artifact_functions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactFunctions"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    register_functions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactFunctions"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unregister_functions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_channel_choices: {
         parameters: {
             query?: never;
@@ -8708,6 +8947,53 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_functions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunctionList"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
