@@ -28,7 +28,7 @@ pub mod kafka;
 pub mod receivers;
 mod responses;
 pub mod smtp;
-pub mod udf;
+pub mod java;
 
 pub enum Backend {
     Sqlite,

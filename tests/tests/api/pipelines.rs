@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sluice_tests::engine::local_engine;
 use sluice_tests::kafka::local_kafka;
-use sluice_tests::udf::udf_jar;
+use sluice_tests::java::compiled_jar;
 use sluice_tests::{json, TestApp};
 use sqlx::{Column, Row};
 
@@ -129,12 +129,12 @@ async fn a_kafka_job_with_registered_and_per_job_udfs_reads_credentials_from_a_c
     // The UDF artifacts: one registered (its functions callable by name), one used
     // through USING JAR only.
     let udfs = owner
-        .upload(&project, "acme-udfs.jar", udf_jar("acme-udfs"))
+        .upload(&project, "acme-udfs.jar", compiled_jar("acme-udfs"))
         .await
         .expect(201)
         .id();
     owner
-        .upload(&project, "acme-tax.jar", udf_jar("acme-tax"))
+        .upload(&project, "acme-tax.jar", compiled_jar("acme-tax"))
         .await
         .expect(201);
     let registered = owner
@@ -436,7 +436,7 @@ async fn udf_artifacts_register_their_functions_and_refuse_what_they_cannot_take
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
     let other = owner.project("q").await;
-    let jar = udf_jar("acme-udfs");
+    let jar = compiled_jar("acme-udfs");
     let udfs = owner
         .upload(&project, "acme-udfs.jar", jar.clone())
         .await
@@ -488,7 +488,7 @@ async fn udf_artifacts_register_their_functions_and_refuse_what_they_cannot_take
 
     // No function class; not a JAR; another project's artifact.
     let plain = owner
-        .upload(&project, "tax.jar", udf_jar("acme-tax"))
+        .upload(&project, "tax.jar", compiled_jar("acme-tax"))
         .await
         .expect(201)
         .id();
@@ -564,7 +564,7 @@ async fn the_platform_cluster_refuses_sql_jobs_that_bring_custom_code() {
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
     let udfs = owner
-        .upload(&project, "acme-udfs.jar", udf_jar("acme-udfs"))
+        .upload(&project, "acme-udfs.jar", compiled_jar("acme-udfs"))
         .await
         .expect(201)
         .id();

@@ -1,6 +1,6 @@
-//! UDF JARs built for the tests the way a tenant builds them: `javac` against the
+//! JARs (UDFs, jobs) built for the tests the way a tenant builds them: `javac` against the
 //! engine's API (the Flink 2.3.0 `lib/` that `scripts/flink.sh` installs), `--release
-//! 11` so the classes load on both engine versions. Sources: `tests/udf/<name>/`.
+//! 11` so the classes load on both engine versions. Sources: `tests/java/<name>/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,9 +24,9 @@ fn flink_lib() -> PathBuf {
     PathBuf::from(home).join("lib")
 }
 
-/// Compiles `tests/udf/<name>` into a JAR; its bytes.
-pub fn udf_jar(name: &str) -> Vec<u8> {
-    let sources = repo().join("tests/udf").join(name);
+/// Compiles `tests/java/<name>` into a JAR; its bytes.
+pub fn compiled_jar(name: &str) -> Vec<u8> {
+    let sources = repo().join("tests/java").join(name);
     let work = std::env::temp_dir().join(format!(
         "sluice-udf-{name}-{}",
         uuid::Uuid::new_v4().simple()
@@ -47,7 +47,7 @@ pub fn udf_jar(name: &str) -> Vec<u8> {
         .args(&files)
         .status()
         .expect("javac runs");
-    assert!(status.success(), "javac failed for tests/udf/{name}");
+    assert!(status.success(), "javac failed for tests/java/{name}");
     let jar = work.join(format!("{name}.jar"));
     let status = Command::new("jar")
         .arg("cf")
@@ -57,7 +57,7 @@ pub fn udf_jar(name: &str) -> Vec<u8> {
         .arg(".")
         .status()
         .expect("jar runs");
-    assert!(status.success(), "jar failed for tests/udf/{name}");
+    assert!(status.success(), "jar failed for tests/java/{name}");
     let bytes = std::fs::read(&jar).unwrap();
     let _ = std::fs::remove_dir_all(&work);
     bytes
