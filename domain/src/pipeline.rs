@@ -531,6 +531,17 @@ fn connection_value(
     )))
 }
 
+/// The redactor for what a running job reports (its exceptions): the secret values its
+/// script references, shown as the references. Empty when nothing resolves (a script
+/// that no longer resolves substituted nothing that could come back).
+pub fn secrets_redactor(sql: &str, resources: &ProjectResources, secrets: &SecretBox) -> Redactor {
+    engine_client::script::analyze(sql)
+        .ok()
+        .and_then(|analysis| resolve(&analysis.statements, resources, secrets, &[]).ok())
+        .map(|needs| needs.redactor())
+        .unwrap_or_default()
+}
+
 /// Replaces secret values (and JobManager paths) in engine answers with the references
 /// they came from.
 #[derive(Clone, Default)]
@@ -574,6 +585,26 @@ pub struct Shipped {
     /// adds itself (`USING JAR`, `ADD JAR`): what a dry run needs on its classpath.
     pub uploaded: Vec<String>,
     pub redactor: Redactor,
+}
+
+impl Shipped {
+    /// The runner's configuration for this job. The engine builds the job graph after
+    /// the runner returns (a dry run on every version, a run on 1.20), under the
+    /// program's own class loader, which sees the runner's jar only: the planner's
+    /// generated code cannot name a UDF's class unless the jars are on the program's
+    /// classpath too. (On the TaskManagers the classes come with the job's jars.)
+    pub fn program_configuration(&self) -> BTreeMap<String, String> {
+        let mut configuration = BTreeMap::new();
+        if !self.uploaded.is_empty() {
+            let urls: Vec<String> = self
+                .uploaded
+                .iter()
+                .map(|path| format!("file://{path}"))
+                .collect();
+            configuration.insert("pipeline.classpaths".to_owned(), urls.join(";"));
+        }
+        configuration
+    }
 }
 
 /// Uploads the artifacts the job needs to the cluster (once per content; again when

@@ -407,6 +407,17 @@ pub(super) async fn note_engine_restarts(
         Err(_) => None,
     }
     .unwrap_or_else(|| "the engine gave no cause".to_owned());
+    // The cause may quote a value substituted into the job (a connection's secret).
+    let failure = match &d.sql_text {
+        Some(sql) => {
+            let resources = state
+                .all_tenants()
+                .pipeline_resources(&d.project_id)
+                .await?;
+            crate::pipeline::secrets_redactor(sql, &resources, &state.secrets).redact(&failure)
+        }
+        None => failure,
+    };
     state
         .all_tenants()
         .deployments()

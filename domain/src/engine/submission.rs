@@ -156,7 +156,6 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
                         .await;
                     }
                 };
-            redactor = shipped.redactor;
             let mut program = runner::program(
                 &shipped.statements,
                 &shipped.classpath,
@@ -165,6 +164,8 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
                 restore.clone(),
             );
             program.job_id = Some(job_id.clone());
+            program.flink_configuration = shipped.program_configuration();
+            redactor = shipped.redactor;
             let ran = runner
                 .with_jar(&state.db, &d.cluster_id, client, |jar| {
                     let client = client.clone();

@@ -191,7 +191,6 @@ async fn engine_check(
             Ok(shipped) => shipped,
             Err(e) => return Ok((check("unavailable", Some(e.to_string())), None, Vec::new())),
         };
-    let redactor = shipped.redactor;
     let mut program = runner::program(
         &shipped.statements,
         &shipped.classpath,
@@ -199,19 +198,8 @@ async fn engine_check(
         None,
         None,
     );
-    // A dry run builds the job graph after the runner returns, under the program's own
-    // class loader, which sees the runner's jar only: the planner's generated code then
-    // cannot name a UDF's class unless the jars are on the program's classpath too.
-    if !shipped.uploaded.is_empty() {
-        let urls: Vec<String> = shipped
-            .uploaded
-            .iter()
-            .map(|path| format!("file://{path}"))
-            .collect();
-        program
-            .flink_configuration
-            .insert("pipeline.classpaths".to_owned(), urls.join(";"));
-    }
+    program.flink_configuration = shipped.program_configuration();
+    let redactor = shipped.redactor;
     let planned = runner
         .with_jar(&state.db, &cluster_id, &client, |jar| {
             let client = client.clone();

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sluice_tests::engine::local_engine;
-use sluice_tests::kafka::local_kafka;
 use sluice_tests::java::compiled_jar;
+use sluice_tests::kafka::local_kafka;
 use sluice_tests::{json, TestApp};
 use sqlx::{Column, Row};
 
@@ -67,8 +67,8 @@ async fn every_text_in_the_database(app: &TestApp) -> Vec<String> {
     texts
 }
 
-/// What the server logs while the test runs (the test's runtime runs the server's
-/// tasks on this thread).
+/// What the servers of this test binary log, from the first call on: one buffer for
+/// the whole process (a per-thread subscriber misses what other threads log).
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -89,6 +89,20 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
+fn captured_logs() -> &'static Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_env_filter("info,gateway=debug,domain=debug,workers=debug,store=debug")
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other test of this binary installs a subscriber");
+        logs
+    })
+}
+
 #[tokio::test]
 async fn a_kafka_job_with_registered_and_per_job_udfs_reads_credentials_from_a_connection_and_resumes_without_loss(
 ) {
@@ -103,13 +117,7 @@ async fn a_kafka_job_with_registered_and_per_job_udfs_reads_credentials_from_a_c
         eprintln!("the broker of this run has no SASL listener (restart it with scripts/kafka.sh); skipping");
         return;
     };
-    let logs = Captured::default();
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_env_filter("debug,sqlx=info,hyper=info,reqwest=info,h2=info")
-            .finish(),
-    );
+    let logs = captured_logs();
     let input = kafka.topic("payments").await;
     let output = kafka.topic("masked-payments").await;
     let first: Vec<String> = payments(1..=5);
@@ -354,7 +362,10 @@ SELECT id, mask_email(email), shout(email), add_tax(amount_cents) FROM payments;
         );
     }
     let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-    assert!(logged.contains("engine"), "the server's log was captured");
+    assert!(
+        logged.contains("SQL runner"),
+        "the servers' log was captured"
+    );
     assert!(!logged.contains(secret), "the log holds the secret");
 }
 
@@ -636,4 +647,145 @@ INSERT INTO k SELECT UPPER(a) FROM s;",
         )
         .await
         .expect_error(422, "invalid_field", Some("dependencies[0]"));
+}
+
+/// What a running job reports back (the cause of its restarts, its exception history)
+/// shows a secret it was given as the reference it came from.
+#[tokio::test]
+async fn a_secret_quoted_by_a_failing_job_comes_back_as_its_reference() {
+    let Some(engine) = local_engine() else { return };
+    let app = on_the_engine(&engine).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner.own_cluster("own", &engine.rest_url).await;
+    owner
+        .upload(&project, "acme-tax.jar", compiled_jar("acme-tax"))
+        .await
+        .expect(201);
+    let secret = format!("pw-{}", uuid::Uuid::new_v4().simple());
+    owner
+        .post(
+            &format!("/projects/{project}/connections"),
+            json!({ "name": "store", "kind": "jdbc", "properties": {}, "secret_properties": { "password": secret } }),
+        )
+        .await
+        .expect(201);
+    // The function throws with its argument: the secret, joined to each generated value
+    // so the planner cannot fold the call away before the job runs.
+    let job = owner
+        .saved_sql_job(
+            &project,
+            "leaky",
+            "CREATE TABLE s (a STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '1');
+CREATE TABLE k (a STRING) WITH ('connector' = 'blackhole');
+CREATE TEMPORARY FUNCTION refuse AS 'com.acme.tax.Refuse' USING JAR 'artifact://acme-tax.jar';
+INSERT INTO k SELECT refuse(CONCAT(a, ' ${connections.store.password}')) FROM s;",
+        )
+        .await;
+    let d = owner.deployment(&project, "leaky", &job, &cluster, 1).await;
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+        .await
+        .expect(202);
+    let seen = wait_until(&owner, &path, 90, "an engine restart", |b| {
+        b["engine_restarts"].as_i64().unwrap_or(0) >= 1
+    })
+    .await;
+    let failure = seen["last_engine_failure"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        failure.contains("cannot take") && failure.contains("${connections.store.password}"),
+        "the cause, with the reference in place of the value: {failure}"
+    );
+    let exceptions = owner
+        .get(&format!("{path}/exceptions"))
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        exceptions
+            .to_string()
+            .contains("${connections.store.password}"),
+        "{exceptions}"
+    );
+    let events = owner.get(&format!("{path}/events")).await.expect(200).body;
+    cancel(&owner, &path).await;
+    for shown in [seen.to_string(), exceptions.to_string(), events.to_string()] {
+        assert!(!shown.contains(&secret), "the secret came back: {shown}");
+    }
+}
+
+/// The same UDFs, registered and per job, validate and run on Flink 1.20.
+#[tokio::test]
+async fn udfs_validate_and_run_on_flink_1_20() {
+    let Some(engine) = local_engine() else { return };
+    let Some(url_1_20) = std::env::var("SLUICE_TEST_FLINK_1_20_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("no Flink 1.20 cluster for this run (SLUICE_TEST_FLINK_1_20_URL); skipping");
+        return;
+    };
+    let app = on_the_engine(&engine).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner
+        .post("/clusters", json!({ "name": "old", "rest_url": url_1_20, "flink_version": "1.20.5", "engine_version": "0.9.0" }))
+        .await
+        .expect(201)
+        .id();
+    let udfs = owner
+        .upload(&project, "acme-udfs.jar", compiled_jar("acme-udfs"))
+        .await
+        .expect(201)
+        .id();
+    owner
+        .upload(&project, "acme-tax.jar", compiled_jar("acme-tax"))
+        .await
+        .expect(201);
+    owner
+        .put(
+            &format!("/projects/{project}/artifacts/{udfs}/functions"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let job = owner
+        .saved_sql_job(
+            &project,
+            "udfs",
+            "CREATE TABLE s (email STRING, cents BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '2');
+CREATE TABLE k (email STRING, loud STRING, with_tax BIGINT) WITH ('connector' = 'blackhole');
+CREATE TEMPORARY FUNCTION add_tax AS 'com.acme.tax.AddTax' USING JAR 'artifact://acme-tax.jar';
+INSERT INTO k SELECT mask_email(email), shout(email), add_tax(cents) FROM s;",
+        )
+        .await;
+    let report = owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/validate"),
+            json!({ "cluster_id": cluster }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(report["valid"], true, "{report}");
+    let d = owner.deployment(&project, "udfs", &job, &cluster, 1).await;
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+        .await
+        .expect(202);
+    let running = wait_until(&owner, &path, 90, "RUNNING on 1.20", |b| {
+        b["status"] == "RUNNING" || b["engine_restarts"].as_i64().unwrap_or(0) > 0
+    })
+    .await;
+    // Running, and not restarting because a TaskManager could not load a class.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = owner.get(&path).await.expect(200).body;
+    cancel(&owner, &path).await;
+    assert_eq!(running["status"], "RUNNING", "{running}");
+    assert_eq!(after["engine_restarts"], 0, "{after}");
 }

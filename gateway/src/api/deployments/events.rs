@@ -79,12 +79,20 @@ pub async fn list_exceptions(
     }
     let client = state.engines.client(&d.rest_url)?;
     let exceptions = client.exceptions(job_id).await.map_err(engine_error)?;
+    // The engine's words may quote a value substituted into the job (a secret).
+    let redactor = match (&d.sql_text, exceptions.is_empty()) {
+        (Some(sql), false) => {
+            let resources = access.scope().pipeline_resources().await?;
+            domain::pipeline::secrets_redactor(sql, &resources, &state.secrets)
+        }
+        _ => domain::pipeline::Redactor::default(),
+    };
     Ok(JsonResponse(
         exceptions
             .into_iter()
             .map(|e| JobExceptionView {
-                exception_name: e.exception_name,
-                stacktrace: e.stacktrace,
+                exception_name: redactor.redact(&e.exception_name),
+                stacktrace: redactor.redact(&e.stacktrace),
                 timestamp: rfc3339(e.timestamp),
             })
             .collect(),
