@@ -1,6 +1,7 @@
-// Flink SQL in CodeMirror 6: highlighting, line numbers, and validation problems as
-// lint diagnostics at their line and column.
-import { useEffect, useRef } from 'react';
+// Flink SQL in CodeMirror 6: highlighting, line numbers, validation problems as lint
+// diagnostics at their line and column, and completion of connector and format names
+// inside a table's `'connector' = '...'` option.
+import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
 import { EditorState, type Extension } from '@codemirror/state';
 import {
   EditorView,
@@ -17,6 +18,7 @@ import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirro
 import { bracketMatching, defaultHighlightStyle, foldGutter, indentOnInput, syntaxHighlighting } from '@codemirror/language';
 import { sql, StandardSQL } from '@codemirror/lang-sql';
 import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
+import { autocompletion, type CompletionContext, type CompletionResult } from '@codemirror/autocomplete';
 
 export interface Problem {
   message: string;
@@ -36,6 +38,42 @@ export function problemToDiagnostic(state: EditorState, p: Problem): Diagnostic 
   // An empty range shows no underline; mark at least one character, or the whole line.
   const to = word > 0 ? from + word : from < line.to ? from + 1 : from;
   return { from: to === from ? line.from : from, to: to === from ? line.to : to, severity: p.severity ?? 'error', message: p.message };
+}
+
+/** A connector or format an engine version carries, as completion offers it. */
+export interface ConnectorName {
+  identifier: string;
+  kind: 'connector' | 'format';
+}
+
+/** What the page can do to the editor from outside: insert at the cursor. */
+export interface SqlEditorHandle {
+  /** Replaces the selection (or inserts at the cursor) with `text` and focuses the editor. */
+  insert: (text: string) => void;
+}
+
+// The option a table names a connector or a format with, and what is typed of the value
+// so far: `'connector' = 'ka` -> ['connector', 'ka'].
+const OPTION_VALUE = /'(connector|format|key\.format|value\.format)'\s*=\s*'([\w.-]*)$/;
+
+/**
+ * Completes connector names inside `'connector' = '...'` and format names inside
+ * `'format'`, `'key.format'` and `'value.format'`, from `connectors()` (read on every
+ * request, so the list can change after the editor is made).
+ */
+export function connectorCompletion(connectors: () => readonly ConnectorName[]) {
+  return (ctx: CompletionContext): CompletionResult | null => {
+    const line = ctx.state.doc.lineAt(ctx.pos);
+    const m = OPTION_VALUE.exec(line.text.slice(0, ctx.pos - line.from));
+    if (!m) return null;
+    const kind = m[1] === 'connector' ? 'connector' : 'format';
+    const typed = m[2]!;
+    const options = connectors()
+      .filter((c) => c.kind === kind)
+      .map((c) => ({ label: c.identifier, type: kind === 'connector' ? 'class' : 'enum', detail: kind }));
+    if (options.length === 0) return null;
+    return { from: ctx.pos - typed.length, options, validFor: /^[\w.-]*$/ };
+  };
 }
 
 export const editorTheme = EditorView.theme({
@@ -81,6 +119,8 @@ export function SqlEditor({
   readOnly = false,
   onSaveShortcut,
   label = 'SQL',
+  connectors,
+  ref,
 }: {
   value: string;
   onChange?: (v: string) => void;
@@ -89,6 +129,9 @@ export function SqlEditor({
   /** Ctrl/Cmd-S: data engineers expect it to save. */
   onSaveShortcut?: () => void;
   label?: string;
+  /** Connector and format names to complete inside `'connector' = '...'` and the like. */
+  connectors?: readonly ConnectorName[];
+  ref?: Ref<SqlEditorHandle>;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
@@ -96,6 +139,21 @@ export function SqlEditor({
   onChangeRef.current = onChange;
   const onSaveRef = useRef(onSaveShortcut);
   onSaveRef.current = onSaveShortcut;
+  const connectorsRef = useRef(connectors ?? []);
+  connectorsRef.current = connectors ?? [];
+
+  useImperativeHandle(
+    ref,
+    () => ({
+      insert: (text: string) => {
+        const v = view.current;
+        if (!v || readOnly) return;
+        v.dispatch(v.state.replaceSelection(text), { scrollIntoView: true });
+        v.focus();
+      },
+    }),
+    [readOnly],
+  );
 
   useEffect(() => {
     const v = new EditorView({
@@ -115,6 +173,8 @@ export function SqlEditor({
           ]),
           ...baseExtensions(),
           lintGutter(),
+          // Only this source: SQL keywords do not pop up while typing.
+          autocompletion({ override: [connectorCompletion(() => connectorsRef.current)] }),
           EditorState.readOnly.of(readOnly),
           EditorView.editable.of(!readOnly),
           EditorView.contentAttributes.of({ 'aria-label': label }),

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { act, fireEvent, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { ArtifactsPage } from './Artifacts';
 import { mockApi } from '../test/mockApi';
 import { renderInProject } from '../test/providers';
@@ -65,8 +65,35 @@ function server() {
           : [],
       },
     }),
+    'GET /projects/{p}/functions': () => ({ body: { items: [] } }),
     // Not called by the page itself; lets the test flip the list once the upload is in.
     'POST /test/uploaded': () => ((uploaded = true), { body: {} }),
+  });
+}
+
+const JAR = { id: 'a1', project_id: 'p1', name: 'udfs.jar', kind: 'jar', size_bytes: 2048, sha256: SHA, created_at: '2026-12-01T00:00:00Z' };
+const PY = { id: 'a2', project_id: 'p1', name: 'tools.py', kind: 'py', size_bytes: 100, sha256: 'cd'.repeat(32), created_at: '2026-12-01T00:00:00Z' };
+const FUNCTIONS = [
+  { name: 'to_upper', artifact_id: 'a1', class_name: 'com.acme.udf.ToUpper', kind: 'scalar', registered_at: '2026-12-02T00:00:00Z' },
+  { name: 'split_words', artifact_id: 'a1', class_name: 'com.acme.udf.SplitWords', kind: 'table', registered_at: '2026-12-02T00:00:00Z' },
+];
+
+/** A project with a JAR and a Python file; `registered` says whether the JAR is a UDF artifact. */
+function udfServer({ registered = false, put, del }: { registered?: boolean; put?: () => { status: number; body: unknown }; del?: () => { status: number; body?: unknown } } = {}) {
+  let functions = registered ? FUNCTIONS : [];
+  return mockApi({
+    'GET /projects/{p}/artifacts': () => ({ body: { items: [JAR, PY] } }),
+    'GET /projects/{p}/functions': () => ({ body: { items: functions } }),
+    'PUT /projects/{p}/artifacts/{a}/functions': () => {
+      const out = put?.() ?? { status: 200, body: { artifact_id: 'a1', functions: FUNCTIONS } };
+      if (out.status === 200) functions = FUNCTIONS;
+      return out;
+    },
+    'DELETE /projects/{p}/artifacts/{a}/functions': () => {
+      const out = del?.() ?? { status: 204 };
+      if (out.status === 204) functions = [];
+      return out;
+    },
   });
 }
 
@@ -134,15 +161,80 @@ describe('the artifacts page', () => {
     expect(screen.queryByRole('progressbar')).toBeNull();
   });
 
-  it('offers viewers no upload or delete', async () => {
-    mockApi({
-      'GET /projects/{p}/artifacts': () => ({
-        body: { items: [{ id: 'a1', project_id: 'p1', name: 'udfs.jar', kind: 'jar', size_bytes: 2048, sha256: SHA, created_at: '2026-12-01T00:00:00Z' }] },
-      }),
-    });
+  it('offers viewers no upload, delete or registration, but shows the functions', async () => {
+    udfServer({ registered: true });
     renderInProject(<ArtifactsPage />, { projectRole: 'viewer', accountRole: 'member' });
     await screen.findByText(SHA);
     expect(screen.queryByLabelText('Upload a file')).toBeNull();
     expect(screen.queryByRole('button', { name: /Delete/ })).toBeNull();
+    expect(screen.queryByRole('button', { name: /Register as UDF|Read again|Unregister/ })).toBeNull();
+    fireEvent.click(await screen.findByRole('button', { name: 'Functions of udfs.jar' }));
+    expect(within(screen.getByTestId('functions-a1')).getByText('com.acme.udf.ToUpper')).toBeTruthy();
+  });
+});
+
+describe('UDF artifacts', () => {
+  it('registers a JAR as a UDF artifact and lists the functions found: name, kind, class', async () => {
+    const calls = udfServer();
+    renderInProject(<ArtifactsPage />, { projectRole: 'editor' });
+    const register = await screen.findByRole('button', { name: 'Register as UDF: udfs.jar' });
+    // Only a JAR can be a UDF artifact.
+    expect(screen.queryByRole('button', { name: /: tools\.py$/ })).toBeNull();
+    expect(screen.getByText('Not a UDF artifact')).toBeTruthy();
+
+    fireEvent.click(register);
+    const table = await screen.findByTestId('functions-a1');
+    const rows = within(table).getAllByRole('row').slice(1).map((r) => Array.from(r.querySelectorAll('td')).slice(0, 3).map((td) => td.textContent));
+    expect(rows).toEqual([
+      ['to_upper', 'scalar', 'com.acme.udf.ToUpper'],
+      ['split_words', 'table', 'com.acme.udf.SplitWords'],
+    ]);
+    expect(calls.filter((c) => c.method === 'PUT').map((c) => c.path)).toEqual(['/projects/p1/artifacts/a1/functions']);
+    const toggle = screen.getByRole('button', { name: 'Functions of udfs.jar' });
+    expect(toggle.textContent).toContain('2 functions');
+    expect(toggle.getAttribute('aria-expanded')).toBe('true');
+
+    // Registered: the action reads the JAR again, and the row folds away.
+    fireEvent.click(screen.getByRole('button', { name: 'Read again: udfs.jar' }));
+    await waitFor(() => expect(calls.filter((c) => c.method === 'PUT')).toHaveLength(2));
+    fireEvent.click(toggle);
+    await waitFor(() => expect(screen.queryByTestId('functions-a1')).toBeNull());
+  });
+
+  it("shows the API's refusal in the artifact's row, in the API's words", async () => {
+    const message = 'functions of this project already have these names: `to_upper` (from `old-udfs.jar`); unregister that artifact\'s functions first';
+    udfServer({ put: () => ({ status: 409, body: { error: { code: 'already_exists', message, field: 'artifact_id' } } }) });
+    renderInProject(<ArtifactsPage />, { projectRole: 'editor' });
+    fireEvent.click(await screen.findByRole('button', { name: 'Register as UDF: udfs.jar' }));
+    const alert = await screen.findByRole('alert');
+    // The artifact's name, then the message (not the path parameter's name).
+    expect(alert.textContent).toBe(`udfs.jar: ${message}`);
+    expect(screen.getByRole('button', { name: 'Register as UDF: udfs.jar' })).toBeTruthy();
+    expect(screen.queryByTestId('functions-a1')).toBeNull();
+  });
+
+  it('unregisters after asking, and says which deployment holds it when refused', async () => {
+    let refuse = true;
+    const calls = udfServer({
+      registered: true,
+      del: () =>
+        refuse
+          ? { status: 409, body: { error: { code: 'in_use', message: 'these deployments use the artifact: clicks-prod; delete them or deploy versions that do not use it first' } } }
+          : { status: 204 },
+    });
+    renderInProject(<ArtifactsPage />, { projectRole: 'editor' });
+    fireEvent.click(await screen.findByRole('button', { name: 'Unregister udfs.jar' }));
+    const dialog = screen.getByRole('dialog', { name: 'Unregister the functions of udfs.jar?' });
+    expect(dialog.textContent).toContain('to_upper, split_words');
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Unregister' }));
+    expect((await within(dialog).findByRole('alert')).textContent).toBe(
+      'these deployments use the artifact: clicks-prod; delete them or deploy versions that do not use it first',
+    );
+
+    refuse = false;
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Unregister' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(await screen.findByRole('button', { name: 'Register as UDF: udfs.jar' })).toBeTruthy();
+    expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/projects/p1/artifacts/a1/functions', '/projects/p1/artifacts/a1/functions']);
   });
 });

@@ -1,19 +1,30 @@
 // A project's artifacts: JARs, zips and Python files that JAR jobs and UDFs use.
 // Uploads show real progress (XMLHttpRequest upload events) and the SHA-256 the server
 // stored, checked against the one the browser computes from the same file.
-import { useRef, useState } from 'react';
+// A JAR registered as a UDF artifact lists the functions the server found in it (each
+// callable by name from the project's SQL jobs); it can be read again or unregistered.
+import { useMemo, useRef, useState } from 'react';
 import { useParams } from 'react-router';
-import { API_BASE, api, call, type Schemas } from '../api/client';
+import { API_BASE, ApiError, api, call, errorMessage, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
 import { DataTable, pagedRows } from '../components/DataTable';
 import { ConfirmDialog, ErrorNote, fieldError, formError, formatBytes } from '../components/ui';
 import { formatTime } from '../lib/dates';
-import { usePaged } from '../lib/hooks';
+import { useLoad, usePaged } from '../lib/hooks';
 import { sha256Hex, uploadArtifact, type UploadProgress } from '../lib/upload';
 import { useProject } from '../project';
 import { atLeast } from '../session';
 
 type Artifact = Schemas['Artifact'];
+type Func = Schemas['Function'];
+
+/**
+ * The API's own words. Its refusals here name the artifact path parameter as their
+ * field, which says nothing to someone looking at the artifact's row.
+ */
+const apiMessage = (e: unknown) => (e instanceof ApiError ? e.detail.message : errorMessage(e));
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 const ACCEPT = '.jar,.zip,.py';
 
@@ -35,6 +46,45 @@ export function ArtifactsPage() {
   const [error, setError] = useState<unknown>();
   const [last, setLast] = useState<{ artifact: Artifact; local?: string }>();
   const [deleting, setDeleting] = useState<Artifact>();
+  // Registered functions of the whole project, one request, shown per artifact.
+  const functions = useLoad(
+    async () => (await call(api.GET('/projects/{project_id}/functions', { params: { path: { project_id: projectId } } }))).items,
+    [projectId],
+  );
+  const byArtifact = useMemo(() => {
+    const m = new Map<string, Func[]>();
+    for (const f of functions.data ?? []) m.set(f.artifact_id, [...(m.get(f.artifact_id) ?? []), f]);
+    return m;
+  }, [functions.data]);
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const [reading, setReading] = useState<string>();
+  const [rowErrors, setRowErrors] = useState<Record<string, unknown>>({});
+  const [unregistering, setUnregistering] = useState<Artifact>();
+  const toggle = (id: string, open?: boolean) =>
+    setExpanded((old) => {
+      const next = new Set(old);
+      if (open ?? !next.has(id)) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+
+  /** Registers a JAR as a UDF artifact, or reads it again; shows what was found. */
+  const register = async (a: Artifact) => {
+    setReading(a.id);
+    setRowErrors(({ [a.id]: _, ...rest }) => rest);
+    try {
+      const res = await call(
+        api.PUT('/projects/{project_id}/artifacts/{artifact_id}/functions', { params: { path: { project_id: projectId, artifact_id: a.id } } }),
+      );
+      toast(`${a.name}: ${plural(res.functions.length, 'function')} registered`);
+      await functions.reload();
+      toggle(a.id, true);
+    } catch (e) {
+      setRowErrors((old) => ({ ...old, [a.id]: e }));
+    } finally {
+      setReading(undefined);
+    }
+  };
   const input = useRef<HTMLInputElement>(null);
   const maxBytes = project.limits.artifact_bytes;
 
@@ -128,6 +178,7 @@ export function ArtifactsPage() {
           )}
         </div>
       )}
+      <ErrorNote error={functions.error} />
       <DataTable
         {...pagedRows(list)}
         testId="artifacts"
@@ -143,6 +194,25 @@ export function ArtifactsPage() {
             ),
           },
           { header: 'Kind', cell: (a) => <span className="badge">{a.kind}</span> },
+          {
+            header: 'Functions',
+            cell: (a) => {
+              const fs = byArtifact.get(a.id);
+              if (a.kind !== 'jar') return null;
+              if (!fs) return <span className="muted small">{functions.loading || functions.error ? '…' : 'Not a UDF artifact'}</span>;
+              return (
+                <button
+                  className="small ghost"
+                  aria-expanded={expanded.has(a.id)}
+                  aria-controls={`functions-${a.id}`}
+                  aria-label={`Functions of ${a.name}`}
+                  onClick={() => toggle(a.id)}
+                >
+                  {expanded.has(a.id) ? '▾' : '▸'} {plural(fs.length, 'function')}
+                </button>
+              );
+            },
+          },
           { header: 'Size', num: true, cell: (a) => formatBytes(a.size_bytes) },
           {
             header: 'SHA-256',
@@ -157,12 +227,49 @@ export function ArtifactsPage() {
             num: true,
             cell: (a) =>
               canWrite && (
-                <button className="danger small" onClick={() => setDeleting(a)} aria-label={`Delete ${a.name}`}>
-                  Delete
-                </button>
+                <div className="row" style={{ justifyContent: 'flex-end' }}>
+                  {a.kind === 'jar' && (
+                    <>
+                      <button
+                        className="small"
+                        disabled={reading !== undefined}
+                        onClick={() => void register(a)}
+                        aria-label={`${byArtifact.has(a.id) ? 'Read again' : 'Register as UDF'}: ${a.name}`}
+                        title={byArtifact.has(a.id) ? 'Read the JAR’s function classes again' : 'Read the JAR’s function classes and make them callable by name from SQL'}
+                      >
+                        {reading === a.id ? 'Reading…' : byArtifact.has(a.id) ? 'Read again' : 'Register as UDF'}
+                      </button>
+                      {byArtifact.has(a.id) && (
+                        <button className="small" onClick={() => setUnregistering(a)} aria-label={`Unregister ${a.name}`}>
+                          Unregister
+                        </button>
+                      )}
+                    </>
+                  )}
+                  <button className="danger small" onClick={() => setDeleting(a)} aria-label={`Delete ${a.name}`}>
+                    Delete
+                  </button>
+                </div>
               ),
           },
         ]}
+        detail={(a) => {
+          const fs = byArtifact.get(a.id);
+          const err = rowErrors[a.id];
+          if (!err && !(fs && expanded.has(a.id))) return null;
+          return (
+            <tr className="detail-row">
+              <td colSpan={7}>
+                {err !== undefined && (
+                  <div className="alert error" role="alert">
+                    {a.name}: {apiMessage(err)}
+                  </div>
+                )}
+                {fs && expanded.has(a.id) && <FunctionsTable id={`functions-${a.id}`} artifact={a} functions={fs} />}
+              </td>
+            </tr>
+          );
+        }}
       />
       {deleting && (
         <ConfirmDialog
@@ -172,10 +279,53 @@ export function ArtifactsPage() {
           onClose={() => setDeleting(undefined)}
           onConfirm={async () => {
             await call(api.DELETE('/projects/{project_id}/artifacts/{artifact_id}', { params: { path: { project_id: projectId, artifact_id: deleting.id } } }));
-            await Promise.all([list.reload(), reloadProject()]);
+            await Promise.all([list.reload(), reloadProject(), functions.reload()]);
           }}
         />
       )}
+      {unregistering && (
+        <ConfirmDialog
+          title={`Unregister the functions of ${unregistering.name}?`}
+          message={
+            <>
+              {plural(byArtifact.get(unregistering.id)?.length ?? 0, 'function')} ({(byArtifact.get(unregistering.id) ?? []).map((f) => f.name).join(', ')}) can
+              no longer be called by name. The JAR stays; register it again at any time. Refused while a deployment calls one: the API says which.
+            </>
+          }
+          confirmLabel="Unregister"
+          onClose={() => setUnregistering(undefined)}
+          onConfirm={async () => {
+            const a = unregistering;
+            await call(api.DELETE('/projects/{project_id}/artifacts/{artifact_id}/functions', { params: { path: { project_id: projectId, artifact_id: a.id } } }));
+            toggle(a.id, false);
+            toast(`${a.name} is no longer a UDF artifact`);
+            await functions.reload();
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** The functions registered from one artifact: the name SQL calls, its kind, its class. */
+function FunctionsTable({ id, artifact, functions }: { id: string; artifact: Artifact; functions: Func[] }) {
+  return (
+    <div id={id} className="functions">
+      <div className="muted small" style={{ marginBottom: 4 }}>
+        Called by name from any SQL job of the project; Sluice adds {artifact.name} to the job when it calls one.
+      </div>
+      <DataTable
+        className="list inner"
+        testId={`functions-${artifact.id}`}
+        rows={functions}
+        rowKey={(f) => f.name}
+        columns={[
+          { header: 'Name', cell: (f) => <code>{f.name}</code> },
+          { header: 'Kind', cell: (f) => <span className="badge">{f.kind.replace(/_/g, ' ')}</span> },
+          { header: 'Class', cell: (f) => <code>{f.class_name}</code> },
+          { header: 'Registered', className: 'muted', cell: (f) => formatTime(f.registered_at) },
+        ]}
+      />
     </div>
   );
 }

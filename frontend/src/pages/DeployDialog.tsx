@@ -1,12 +1,13 @@
 // Deploys a saved version of a job: where (cluster and its engine version), how big
-// (parallelism x CU), how it starts, and what it costs, priced live by the API.
+// (parallelism x CU), what else goes on its classpath (JAR dependencies), how it starts,
+// and what it costs, priced live by the API.
 import { useEffect, useMemo, useState } from 'react';
-import { useNavigate } from 'react-router';
-import { api, call, type Schemas } from '../api/client';
-import { Badge, Dialog, ErrorNote, Field, Spinner, fieldError, formError } from '../components/ui';
+import { Link, useNavigate } from 'react-router';
+import { ApiError, api, call, type Schemas } from '../api/client';
+import { Badge, Dialog, ErrorNote, Field, Spinner, fieldError, formError, formatBytes } from '../components/ui';
 import { toast } from '../components/toast';
 import { calendarDay } from '../lib/dates';
-import { useLoad } from '../lib/hooks';
+import { fetchAll, useLoad } from '../lib/hooks';
 
 type Job = Schemas['Job'];
 type CostPreview = Schemas['CostPreview'];
@@ -15,6 +16,12 @@ type EngineVersion = Schemas['EngineVersionView'];
 export type StartMode = 'NONE' | 'LATEST_SAVEPOINT' | 'FROM_SAVEPOINT';
 
 const FIELDS = ['name', 'version', 'cluster_id', 'parallelism', 'cu_per_task', 'restore_mode', 'savepoint_id', 'job_id'];
+
+/** At most this many dependencies on a deployment (the API's limit). */
+const MAX_DEPENDENCIES = 20;
+
+/** The API names `dependencies`, or one of them as `dependencies[i]`. */
+const dependenciesError = (e: unknown) => (e instanceof ApiError && e.field?.startsWith('dependencies') ? e : undefined);
 
 export function EngineStage({ ev }: { ev: EngineVersion | undefined }) {
   if (!ev) return <span className="muted small">No lifecycle published for this engine version.</span>;
@@ -84,6 +91,14 @@ export function DeployDialog({
     ]);
     return { versions: versions.items, clusters, engines, project };
   }, [projectId, job.id]);
+  // Apart from the rest: without them the dialog still deploys.
+  const jars = useLoad(
+    async () =>
+      (await fetchAll((cursor) => call(api.GET('/projects/{project_id}/artifacts', { params: { path: { project_id: projectId }, query: { cursor, limit: 200 } } })))).filter(
+        (a) => a.kind === 'jar',
+      ),
+    [projectId],
+  );
 
   const [name, setName] = useState(job.name);
   const [version, setVersion] = useState<number>();
@@ -92,6 +107,7 @@ export function DeployDialog({
   const [cu, setCu] = useState('1');
   const [mode, setMode] = useState<StartMode>('NONE');
   const [startNow, setStartNow] = useState(true);
+  const [dependencies, setDependencies] = useState<string[]>([]);
   const [error, setError] = useState<unknown>();
   const [phase, setPhase] = useState<'idle' | 'creating' | 'starting'>('idle');
 
@@ -144,7 +160,15 @@ export function DeployDialog({
       const d = await call(
         api.POST('/projects/{project_id}/deployments', {
           params: { path: { project_id: projectId } },
-          body: { name: name.trim(), job_id: job.id, version, cluster_id: clusterId, parallelism: size.parallelism, cu_per_task: size.cu_per_task },
+          body: {
+            name: name.trim(),
+            job_id: job.id,
+            version,
+            cluster_id: clusterId,
+            parallelism: size.parallelism,
+            cu_per_task: size.cu_per_task,
+            dependencies: dependencies.length ? dependencies : undefined,
+          },
         }),
       );
       if (startNow) {
@@ -172,6 +196,9 @@ export function DeployDialog({
   const versions = refs.data?.versions ?? [];
   // The platform's shared cluster runs no custom code: a JAR version needs the account's own.
   const jar = versions.find((v) => v.version === version)?.content.kind === 'jar';
+  // Nor does it take dependencies: they are custom code too.
+  const custom = jar || dependencies.length > 0;
+  const depsError = dependenciesError(error);
   const engineLabels = [...new Set((refs.data?.clusters ?? []).map((c) => c.engine_version))];
   return (
     <Dialog
@@ -212,7 +239,11 @@ export function DeployDialog({
               <select
                 {...p}
                 value={cluster?.engine_version ?? ''}
-                onChange={(e) => setClusterId(refs.data?.clusters.find((c) => c.engine_version === e.target.value)?.id)}
+                onChange={(e) => {
+                  // A cluster of that version that takes this job, if there is one.
+                  const of = (refs.data?.clusters ?? []).filter((c) => c.engine_version === e.target.value);
+                  setClusterId((of.find((c) => !(custom && c.platform)) ?? of[0])?.id);
+                }}
               >
                 {engineLabels.map((l) => (
                   <option key={l} value={l}>
@@ -223,12 +254,44 @@ export function DeployDialog({
             )}
           </Field>
         </div>
+        <fieldset className="channel-picks dependencies" aria-invalid={!!depsError} aria-describedby={depsError ? 'deploy-dependencies-error' : undefined}>
+          <legend className="label">Dependencies (optional)</legend>
+          <div className="field-hint" style={{ marginTop: 0, marginBottom: 4 }}>
+            JAR artifacts put on the job’s classpath beside what its SQL references (libraries its functions or connectors need), at most {MAX_DEPENDENCIES}.
+          </div>
+          <ErrorNote error={jars.error} />
+          {jars.data?.length === 0 && (
+            <div className="field-hint">
+              No JAR artifacts in this project. <Link to={`/projects/${projectId}/artifacts`}>Upload one on Artifacts</Link>.
+            </div>
+          )}
+          <div className="dependency-list">
+            {(jars.data ?? []).map((a) => (
+              <label key={a.id} className="check">
+                <input
+                  type="checkbox"
+                  checked={dependencies.includes(a.id)}
+                  disabled={!dependencies.includes(a.id) && dependencies.length >= MAX_DEPENDENCIES}
+                  onChange={(e) => setDependencies((old) => (e.target.checked ? [...old, a.id] : old.filter((x) => x !== a.id)))}
+                />
+                {a.name} <span className="muted small">{formatBytes(a.size_bytes)}</span>
+              </label>
+            ))}
+          </div>
+          {depsError && (
+            <div className="field-error" id="deploy-dependencies-error" role="alert">
+              {depsError.detail.message}
+            </div>
+          )}
+        </fieldset>
         <Field
           label="Engine cluster"
           error={fieldError(error, 'cluster_id')}
           hint={
             jar && cluster?.platform ? (
               'JAR jobs run only on a cluster your account registered: the shared platform cluster runs no custom code (register one under Clusters).'
+            ) : custom && cluster?.platform ? (
+              'Dependencies are custom code, which runs only on a cluster your account registered: the shared platform cluster runs no custom code (register one under Clusters).'
             ) : (
               <EngineStage ev={engine} />
             )
@@ -239,9 +302,9 @@ export function DeployDialog({
               {(refs.data?.clusters ?? [])
                 .filter((c) => !cluster || c.engine_version === cluster.engine_version)
                 .map((c) => (
-                  <option key={c.id} value={c.id} disabled={jar && c.platform}>
+                  <option key={c.id} value={c.id} disabled={custom && c.platform}>
                     {c.name} · Flink {c.flink_version} · {c.health.status}
-                    {c.platform ? (jar ? ' · platform (runs no JAR jobs)' : ' · platform') : ''}
+                    {c.platform ? (jar ? ' · platform (runs no JAR jobs)' : custom ? ' · platform (runs no custom code)' : ' · platform') : ''}
                   </option>
                 ))}
             </select>
@@ -274,7 +337,7 @@ export function DeployDialog({
           )}
         </Field>
         <CostLine preview={preview} loading={pricing} error={formError(previewError, ['parallelism', 'cu_per_task'])} />
-        <ErrorNote error={formError(error, FIELDS)} />
+        <ErrorNote error={formError(error, depsError?.field ? [...FIELDS, depsError.field] : FIELDS)} />
       </form>
     </Dialog>
   );

@@ -1,8 +1,9 @@
 // One job's draft: edit, save (If-Match), validate, save versions, compare, deploy.
-import { useCallback, useEffect, useMemo, useState } from 'react';
+// Beside a SQL draft, the references panel lists what the script can name.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useBlocker } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../api/client';
-import { SqlEditor, type Problem } from '../components/SqlEditor';
+import { SqlEditor, type ConnectorName, type Problem, type SqlEditorHandle } from '../components/SqlEditor';
 import { Dialog, ErrorNote, Field, FormDialog, Spinner } from '../components/ui';
 import { toast } from '../components/toast';
 import { reportPlan, reportProblems, type ValidationReport } from '../lib/validation';
@@ -11,6 +12,7 @@ import { VersionsPanel } from './VersionsPanel';
 import { ConflictDialog } from './ConflictDialog';
 import { PlanView } from './PlanView';
 import { DeployDialog } from './DeployDialog';
+import { ReferencesPanel, useJobReferences } from './JobEditorReferences';
 
 type Job = Schemas['Job'];
 type JobContent = Schemas['JobContent'];
@@ -24,11 +26,14 @@ export function JobEditor({
   initial,
   canWrite,
   onJobChanged,
+  defaultClusterId,
 }: {
   projectId: string;
   initial: Job;
   canWrite: boolean;
   onJobChanged: (job: Job) => void;
+  /** The project's cluster: where validation goes (else the platform's). */
+  defaultClusterId?: string | null;
 }) {
   // `job` is the draft as the server last gave it; `content` is what the editor holds.
   const [job, setJob] = useState(initial);
@@ -43,6 +48,8 @@ export function JobEditor({
   const [versionKey, setVersionKey] = useState(0);
   const [savingVersion, setSavingVersion] = useState(false);
   const [deploying, setDeploying] = useState(false);
+  const [showRefs, setShowRefs] = useState(true);
+  const editor = useRef<SqlEditorHandle>(null);
 
   // A rename or move from the tree bumps the revision without touching the content:
   // take it, so the next save is not a false conflict.
@@ -109,6 +116,9 @@ export function JobEditor({
 
   const sql = content.kind === 'sql' ? content.sql : '';
   const errorCount = problems.length;
+  // The catalogue follows the cluster the last validation ran on.
+  const refs = useJobReferences(projectId, report?.engine.cluster_id ?? defaultClusterId, content.kind === 'sql');
+  const connectorNames: ConnectorName[] = useMemo(() => refs.catalogue?.connectors ?? [], [refs.catalogue]);
 
   return (
     <div className="editor-pane">
@@ -151,13 +161,30 @@ export function JobEditor({
       )}
       <div className="editor-split">
         {content.kind === 'sql' ? (
-          <SqlEditor
-            value={sql}
-            readOnly={!canWrite}
-            onChange={(v) => setContent({ kind: 'sql', sql: v })}
-            problems={problems}
-            onSaveShortcut={() => canWrite && void save()}
-          />
+          <div className={'editor-main' + (showRefs ? ' with-side' : '')}>
+            <SqlEditor
+              ref={editor}
+              value={sql}
+              readOnly={!canWrite}
+              onChange={(v) => setContent({ kind: 'sql', sql: v })}
+              problems={problems}
+              onSaveShortcut={() => canWrite && void save()}
+              connectors={connectorNames}
+            />
+            {showRefs ? (
+              <ReferencesPanel
+                projectId={projectId}
+                refs={refs}
+                canInsert={canWrite}
+                onInsert={(text) => editor.current?.insert(text)}
+                onHide={() => setShowRefs(false)}
+              />
+            ) : (
+              <button type="button" className="side-show" onClick={() => setShowRefs(true)} title="Show references" aria-label="Show references">
+                ‹ References
+              </button>
+            )}
+          </div>
         ) : (
           <div className="panel-body" style={{ maxWidth: 640 }}>
             <JarFields

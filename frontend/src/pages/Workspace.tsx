@@ -42,7 +42,14 @@ export function WorkspacePage() {
         <section className="editor-pane" aria-label="Job">
           <ErrorNote error={tree.error} />
           {job ? (
-            <JobEditor key={job.id} projectId={projectId} initial={job} canWrite={canWrite} onJobChanged={onJobChanged} />
+            <JobEditor
+              key={job.id}
+              projectId={projectId}
+              initial={job}
+              canWrite={canWrite}
+              onJobChanged={onJobChanged}
+              defaultClusterId={project.default_cluster_id}
+            />
           ) : (
             <div className="page">
               <div className="crumbs">Project</div>
