@@ -8,6 +8,7 @@ use sluice_tests::{json, TestApp};
 
 mod clusters;
 mod failures;
+mod jar_jobs;
 mod lifecycle;
 mod orphans;
 mod placement;
