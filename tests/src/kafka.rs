@@ -86,13 +86,24 @@ impl LocalKafka {
 
     /// Appends one record per value (no key) to the topic.
     pub async fn produce(&self, topic: &str, values: &[&str]) {
+        self.produce_at(topic, values, chrono::Utc::now()).await;
+    }
+
+    /// Appends one record per value (no key), each with the record timestamp `at` (what
+    /// a source's event-time lag is measured from).
+    pub async fn produce_at(
+        &self,
+        topic: &str,
+        values: &[&str],
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
         let records = values
             .iter()
             .map(|v| Record {
                 key: None,
                 value: Some(v.as_bytes().to_vec()),
                 headers: BTreeMap::new(),
-                timestamp: chrono::Utc::now(),
+                timestamp: at,
             })
             .collect();
         self.partition(topic)

@@ -1,5 +1,6 @@
 //! Against the real engine: a job that fails behind Sluice's back, job metrics sampled
-//! for charts, a job the engine keeps restarting, and source lag read in turns.
+//! for charts, a job the engine keeps restarting, source lag read in turns, and a real
+//! Kafka source's own lag firing and resolving its rule.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use super::{
     webhook_group, SQL,
 };
 use sluice_tests::engine::local_engine;
+use sluice_tests::kafka::local_kafka;
 use sluice_tests::receivers::{self, Receivers};
 use sluice_tests::smtp::DevSmtp;
 use sluice_tests::{json, TestApp};
@@ -323,7 +325,7 @@ async fn sources_without_lag_are_listed_again_every_few_turns_and_never_read() {
     let silent = sluice_tests::engine::LagReportingEngine::silent(&engine.rest_url).await;
     let app = on_engine(&engine, |c| {
         c.job_metrics.interval_ms = 100;
-        c.job_metrics.lag_every = 1;
+        c.job_metrics.lag_every = 2;
     })
     .await;
     let owner = app.account("Acme").await;
@@ -356,5 +358,102 @@ async fn sources_without_lag_are_listed_again_every_few_turns_and_never_read() {
     let points = points.as_array().unwrap();
     assert!(points.len() >= 5, "{points:?}");
     assert!(points.iter().all(|p| p["source_lag_ms"].is_null()));
+    cancelled(&owner, &path).await;
+}
+
+/// A Kafka source's own lag metric, read from the engine as it reports it: records
+/// written five minutes ago arrive all at once (an input that was stopped and then
+/// floods in), the source emits them five minutes late, `lag_high` fires; fresh records
+/// follow, the job has caught up, and the alert resolves.
+#[tokio::test]
+async fn a_kafka_sources_own_lag_fires_lag_high_and_resolves_once_it_catches_up() {
+    let (Some(engine), Some(kafka)) = (local_engine(), local_kafka().await) else {
+        return;
+    };
+    let receivers = Receivers::start().await;
+    let app = on_engine(&engine, |c| {
+        c.job_metrics.interval_ms = 300;
+        c.job_metrics.lag_every = 2;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let group = webhook_group(&owner, &project, &receivers).await;
+    let cluster = platform_cluster(&owner).await;
+    let topic = kafka.topic("clicks").await;
+    let bootstrap = &kafka.bootstrap;
+    let sql = format!(
+        "CREATE TABLE clicks (n INT) WITH ('connector' = 'kafka', 'topic' = '{topic}',
+  'properties.bootstrap.servers' = '{bootstrap}', 'properties.group.id' = 'lag',
+  'scan.startup.mode' = 'earliest-offset', 'format' = 'json');
+CREATE TABLE seen (n INT) WITH ('connector' = 'blackhole');
+INSERT INTO seen SELECT n FROM clicks;"
+    );
+    let path = started(&owner, &project, "clicks", &sql, &cluster).await;
+    wait_status(&owner, &path, "RUNNING").await;
+    owner
+        .post(
+            &format!("/projects/{project}/alert-rules"),
+            json!({ "name": "late", "condition": "lag_high", "threshold": 60_000, "window_secs": 1,
+                    "severity": "P2", "contact_group_id": group }),
+        )
+        .await
+        .expect(201);
+
+    let values: Vec<String> = (0..200).map(|n| format!(r#"{{"n": {n}}}"#)).collect();
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    let five_minutes_ago = chrono::Utc::now() - chrono::Duration::minutes(5);
+    kafka.produce_at(&topic, &values, five_minutes_ago).await;
+    let late = wait_for_point(&owner, &path, "the source's lag", |p| {
+        p["source_lag_ms"]
+            .as_f64()
+            .is_some_and(|lag| lag > 290_000.0)
+    })
+    .await;
+    assert!(
+        late["source_lag_ms"].as_f64().unwrap() < 400_000.0,
+        "{late}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while evaluate(&app, chrono::Utc::now().timestamp_millis()).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "lag_high never fired");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let fired = receivers.wait_for(1, Duration::from_secs(10)).await;
+    assert!(
+        fired[0].body.contains("lagged over 60000 ms"),
+        "{}",
+        fired[0].body
+    );
+
+    // Caught up: fresh records, emitted as they come.
+    kafka.produce(&topic, &values[..20]).await;
+    wait_for_point(&owner, &path, "no lag", |p| {
+        p["source_lag_ms"]
+            .as_f64()
+            .is_some_and(|lag| lag < 60_000.0)
+    })
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        evaluate(&app, chrono::Utc::now().timestamp_millis()).await;
+        let alerts = owner
+            .list_all(&format!("/projects/{project}/alerts"), 10)
+            .await;
+        if alerts.first().is_some_and(|a| a["state"] == "resolved") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lag_high never resolved: {alerts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let told = receivers.wait_for(2, Duration::from_secs(10)).await;
+    assert!(
+        told[1].subject.starts_with("[resolved]"),
+        "{}",
+        told[1].subject
+    );
     cancelled(&owner, &path).await;
 }
