@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use engine_client::script::{ScriptError, Statement};
-use engine_client::{EngineClient, EngineError};
+use engine_client::{EngineClient, EngineError, UploadedJar};
 use store::artifacts::{ArtifactKind, ArtifactRow};
 use store::connections::SealedConnectionRow;
 use store::crypto::SecretBox;
@@ -623,7 +623,7 @@ pub async fn ship(
     for artifact in &needs.artifacts {
         let path =
             match artifact_on(platform, cluster_id, client, artifact, &mut on_cluster).await? {
-                Ok(path) => path,
+                Ok(jar) => jar.path,
                 Err(e) => return Ok(Err(e)),
             };
         redactor.hide(path.clone(), format!("{ARTIFACT_SCHEME}{}", artifact.name));
@@ -684,15 +684,17 @@ pub async fn ship(
     }))
 }
 
-/// The JobManager path of the artifact on the cluster, uploading it when the cluster
-/// does not hold this content (a restarted JobManager forgets its uploads).
-async fn artifact_on(
+/// The artifact as a jar on the cluster (its id and JobManager path), uploading it only
+/// when the cluster does not hold this content (a restarted JobManager forgets its
+/// uploads): starting a job again does not pile up copies. `on_cluster` caches the
+/// cluster's list of jars for one job's artifacts.
+pub async fn artifact_on(
     platform: &Platform,
     cluster_id: &str,
     client: &EngineClient,
     artifact: &ArtifactRow,
     on_cluster: &mut Option<HashSet<String>>,
-) -> Result<Result<String, EngineError>, Error> {
+) -> Result<Result<UploadedJar, EngineError>, Error> {
     let name = format!("artifact:{}", artifact.id);
     let version = &artifact.sha256[..artifact.sha256.len().min(16)];
     let known = store::clusters::uploaded_jar(&platform.db, cluster_id, &name, version).await?;
@@ -704,7 +706,7 @@ async fn artifact_on(
             }
         }
         if on_cluster.as_ref().is_some_and(|ids| ids.contains(&jar_id)) {
-            return Ok(Ok(path));
+            return Ok(Ok(UploadedJar { id: jar_id, path }));
         }
     }
     let bytes = tokio::fs::read(platform.files.path(&artifact.project_id, &artifact.id))
@@ -723,7 +725,7 @@ async fn artifact_on(
         Some(&uploaded.path),
     )
     .await?;
-    Ok(Ok(uploaded.path))
+    Ok(Ok(uploaded))
 }
 
 #[cfg(test)]

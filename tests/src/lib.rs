@@ -24,11 +24,11 @@ pub use sluice_client::{types as api, ResponseValue};
 pub mod engine;
 pub mod idp;
 mod jar;
+pub mod java;
 pub mod kafka;
 pub mod receivers;
 mod responses;
 pub mod smtp;
-pub mod java;
 
 pub enum Backend {
     Sqlite,
@@ -380,8 +380,6 @@ impl Client {
             .id
     }
 
-    /// Registers the cluster at `rest_url` as the account's own (engine version 1.0.0,
-    /// as the platform's): the cluster a JAR job may run on.
     /// A JAR job over a tiny JAR artifact (`entry_class` need not exist in it), with its
     /// first saved version; returns the job's id and the artifact's.
     pub async fn saved_jar_job(
@@ -412,6 +410,8 @@ impl Client {
         (job, artifact)
     }
 
+    /// Registers the cluster at `rest_url` as the account's own (engine version 1.0.0,
+    /// as the platform's): the cluster custom code (JAR jobs, UDFs) may run on.
     pub async fn own_cluster(&self, name: &str, rest_url: &str) -> String {
         self.api()
             .register_cluster()

@@ -188,9 +188,14 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
             entry_class,
             args,
         } => {
-            let bytes = tokio::fs::read(state.files.path(&d.project_id, &artifact_id))
-                .await
-                .map_err(|e| Error::internal(format!("artifact {artifact_id} unreadable: {e}")))?;
+            let resources = state
+                .all_tenants()
+                .pipeline_resources(&d.project_id)
+                .await?;
+            let Some(artifact) = resources.artifacts.iter().find(|a| a.id == artifact_id) else {
+                let message = format!("the job's JAR artifact {artifact_id} no longer exists");
+                return refuse(state, d, &message).await;
+            };
             let program = engine_client::Program {
                 entry_class: Some(entry_class),
                 program_args_list: args,
@@ -200,11 +205,8 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
                 job_id: Some(job_id.clone()),
                 flink_configuration: Default::default(),
             };
-            match client
-                .upload_jar(&format!("{artifact_id}.jar"), bytes)
-                .await
-            {
-                Ok(jar) => client.run_jar(&jar, &program).await,
+            match pipeline::artifact_on(state, &d.cluster_id, client, artifact, &mut None).await? {
+                Ok(jar) => client.run_jar(&jar.id, &program).await,
                 Err(e) => Err(e),
             }
         }

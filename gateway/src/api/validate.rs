@@ -17,6 +17,7 @@ use crate::access::{can, ProjectGuard};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::AppState;
+use domain::engine::connectors::ConnectorKind;
 use domain::engine::{placement, runner};
 use domain::jobs::JobContent;
 use domain::pipeline::{self, Needs};
@@ -215,7 +216,15 @@ async fn engine_check(
     match planned {
         Ok(plan) => Ok((check("planned", None), Some(plan), Vec::new())),
         Err(EngineError::InvalidProgram { message, statement }) => {
-            let message = redactor.redact(&message);
+            let mut message = redactor.redact(&message);
+            if unknown_factory(&message).is_some() {
+                let cluster = visible_cluster(&access.scope().account(), &cluster_id).await?;
+                message.push_str(&offered(
+                    state,
+                    &cluster.engine_version,
+                    &cluster.flink_version,
+                ));
+            }
             let error = locate_engine_error(analysis, &message, statement);
             Ok((check("refused", Some(message)), None, vec![error]))
         }
@@ -248,6 +257,17 @@ async fn engine_check(
 /// statement naming the identifier the engine complains about; and at the line and
 /// column the engine reports within that statement.
 fn locate_engine_error(analysis: &Analysis, message: &str, marked: Option<usize>) -> ScriptError {
+    // A connector or format the engine does not have is the DDL's option that names it,
+    // not the INSERT whose planning found out.
+    if let Some(place) = unknown_factory(message).and_then(|id| option_naming(analysis, &id)) {
+        let (statement, line, column) = place;
+        return ScriptError {
+            message: message.to_owned(),
+            line,
+            column,
+            statement: Some(statement),
+        };
+    }
     let quoted = message.split('\'').nth(1).filter(|q| !q.is_empty());
     let statement = marked
         .and_then(|i| analysis.statements.iter().find(|s| s.index == i))
@@ -271,4 +291,59 @@ fn locate_engine_error(analysis: &Analysis, message: &str, marked: Option<usize>
         column,
         statement: statement.map(|s| s.index),
     }
+}
+
+/// The identifier of "Could not find any factory for identifier 'x' ..." or "Could not
+/// find any format factory for identifier 'x' ..." (the engine's words for a connector
+/// or format it does not have).
+fn unknown_factory(message: &str) -> Option<String> {
+    if !message.contains("Could not find any ") {
+        return None;
+    }
+    let rest = message.split("factory for identifier '").nth(1)?;
+    let id = rest.split('\'').next()?;
+    (!id.is_empty()).then(|| id.to_owned())
+}
+
+/// What the cluster's engine version offers, from the connector catalogue (the engine
+/// names the factories of the kind it looked for; this names every kind).
+fn offered(state: &AppState, engine_version: &str, flink_version: &str) -> String {
+    let all = state.connectors.for_flink_version(flink_version);
+    let of = |kind: ConnectorKind| -> String {
+        all.iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| c.identifier.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        ". Engine version {engine_version} (Flink {flink_version}) offers the connectors {} and the formats {}; a connector of your own needs its JAR on the job's classpath",
+        of(ConnectorKind::Connector),
+        of(ConnectorKind::Format)
+    )
+}
+
+/// Where a `'connector'` or `'…format'` option's value is `'id'`: the statement and the
+/// value's line and column in the script.
+fn option_naming(analysis: &Analysis, id: &str) -> Option<(usize, u64, u64)> {
+    let literal = format!("'{}'", id.replace('\'', "''"));
+    analysis.statements.iter().find_map(|statement| {
+        let text = statement.text.as_str();
+        text.match_indices(&literal).find_map(|(at, _)| {
+            let before = text[..at].trim_end().strip_suffix('=')?.trim_end();
+            let key = before.strip_suffix('\'')?;
+            let key = &key[key.rfind('\'')? + 1..];
+            if key != "connector" && !key.ends_with("format") {
+                return None;
+            }
+            let line = text[..at].matches('\n').count() as u64 + 1;
+            let column = text[..at]
+                .rsplit('\n')
+                .next()
+                .map_or(0, |l| l.chars().count()) as u64
+                + 1;
+            let (line, column) = statement.locate(line, column);
+            Some((statement.index, line, column))
+        })
+    })
 }

@@ -120,3 +120,39 @@ async fn a_cluster_that_lost_the_runner_gets_it_again() {
         .unwrap();
     assert_ne!(again, jar_id);
 }
+
+/// A connector or format the engine does not have is marked at the option that names it
+/// in the DDL, with the engine's list of what it offers, not at the INSERT that uses it.
+#[tokio::test]
+async fn an_unknown_connector_or_format_is_marked_at_its_option() {
+    let Some(engine) = local_engine() else { return };
+    let app = TestApp::spawn_with(|c| engine.configure(c)).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    for (name, sql, line, column, named) in [
+        (
+            "connector",
+            "CREATE TABLE src (x BIGINT) WITH ('connector' = 'datagen');\nCREATE TABLE snk (x BIGINT) WITH (\n  'connector' = 'blackhol');\nINSERT INTO snk SELECT x FROM src;",
+            3,
+            17,
+            "blackhol",
+        ),
+        (
+            "format",
+            "CREATE TABLE src (x BIGINT) WITH ('connector' = 'datagen');\nCREATE TABLE snk (x BIGINT) WITH ('connector' = 'filesystem', 'path' = '/tmp/x',\n    'format' = 'jsn');\nINSERT INTO snk SELECT x FROM src;",
+            3,
+            16,
+            "jsn",
+        ),
+    ] {
+        let report = validate_new_job(&owner, &project, name, sql).await;
+        assert_eq!(report["valid"], false, "{report}");
+        let error = &report["errors"][0];
+        assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(line), Some(column)), "{report}");
+        assert_eq!(error["statement"], 2, "{report}");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(named), "{message}");
+        // The engine's own list of what it has.
+        assert!(message.contains(if name == "format" { "json" } else { "datagen" }), "{message}");
+    }
+}
