@@ -33,7 +33,7 @@ impl Dialect for FlinkDialect {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StatementKind {
-    /// CREATE / DROP / ALTER of tables, views, functions, catalogs, databases.
+    /// CREATE / DROP / ALTER of tables, views, functions, catalogs, databases; ADD JAR.
     Ddl,
     /// INSERT INTO / INSERT OVERWRITE.
     Insert,
@@ -192,7 +192,8 @@ pub fn engine_position(message: &str) -> Option<(u64, u64)> {
 fn classify(tokens: &[&TokenWithSpan]) -> Option<StatementKind> {
     let first = tokens.first().map(|t| &t.token)?;
     let kind = match keyword(first) {
-        Some(Keyword::CREATE | Keyword::DROP | Keyword::ALTER) => StatementKind::Ddl,
+        // ADD JAR puts a jar on the job's classpath (Flink's JAR statements).
+        Some(Keyword::CREATE | Keyword::DROP | Keyword::ALTER | Keyword::ADD) => StatementKind::Ddl,
         Some(Keyword::INSERT) => StatementKind::Insert,
         Some(Keyword::SET | Keyword::RESET) => StatementKind::Set,
         Some(Keyword::USE) => StatementKind::Use,

@@ -48,6 +48,8 @@ pub fn compiled_jar(name: &str) -> Vec<u8> {
         .status()
         .expect("javac runs");
     assert!(status.success(), "javac failed for tests/java/{name}");
+    // Resources (such as META-INF/services entries) go into the JAR as they are.
+    copy_resources(&sources, &sources, &classes);
     let jar = work.join(format!("{name}.jar"));
     let status = Command::new("jar")
         .arg("cf")
@@ -70,6 +72,19 @@ fn collect_java(dir: &Path, out: &mut Vec<PathBuf>) {
             collect_java(&path, out);
         } else if path.extension().is_some_and(|e| e == "java") {
             out.push(path);
+        }
+    }
+}
+
+fn copy_resources(root: &Path, dir: &Path, classes: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            copy_resources(root, &path, classes);
+        } else if path.extension().is_none_or(|e| e != "java") {
+            let target = classes.join(path.strip_prefix(root).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&path, &target).unwrap();
         }
     }
 }

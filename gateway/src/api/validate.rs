@@ -219,11 +219,11 @@ async fn engine_check(
             let mut message = redactor.redact(&message);
             if unknown_factory(&message).is_some() {
                 let cluster = visible_cluster(&access.scope().account(), &cluster_id).await?;
-                message.push_str(&offered(
-                    state,
-                    &cluster.engine_version,
-                    &cluster.flink_version,
-                ));
+                message = format!(
+                    "{}{}",
+                    message.trim_end().trim_end_matches('.'),
+                    offered(state, &cluster.engine_version, &cluster.flink_version)
+                );
             }
             let error = locate_engine_error(analysis, &message, statement);
             Ok((check("refused", Some(message)), None, vec![error]))

@@ -789,3 +789,93 @@ INSERT INTO k SELECT mask_email(email), shout(email), add_tax(cents) FROM s;",
     assert_eq!(running["status"], "RUNNING", "{running}");
     assert_eq!(after["engine_restarts"], 0, "{after}");
 }
+
+/// A tenant's own connector: its JAR added by the script (`ADD JAR 'artifact://...'`)
+/// or as a deployment's dependency makes `'connector' = 'acme-discard'` plan and run;
+/// without it the engine's refusal is marked at the option, with what it offers.
+#[tokio::test]
+async fn a_custom_connector_from_an_artifact_plans_and_runs() {
+    let Some(engine) = local_engine() else { return };
+    let app = on_the_engine(&engine).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner.own_cluster("own", &engine.rest_url).await;
+    let connector = owner
+        .upload(
+            &project,
+            "acme-connector.jar",
+            compiled_jar("acme-connector"),
+        )
+        .await
+        .expect(201)
+        .id();
+    let tables =
+        "CREATE TABLE s (a STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '2');
+CREATE TABLE k (a STRING) WITH ('connector' = 'acme-discard');
+INSERT INTO k SELECT a FROM s;";
+    let validate = |job: String| {
+        let owner = &owner;
+        let project = &project;
+        let cluster = &cluster;
+        async move {
+            owner
+                .post(
+                    &format!("/projects/{project}/jobs/{job}/validate"),
+                    json!({ "cluster_id": cluster }),
+                )
+                .await
+                .expect(200)
+                .body
+        }
+    };
+
+    // Without its JAR, the engine does not know it.
+    let bare = owner.saved_sql_job(&project, "bare", tables).await;
+    let report = validate(bare.clone()).await;
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["errors"][0]["line"], 2, "{report}");
+    assert_eq!(report["errors"][0]["column"], 47, "{report}");
+    let message = report["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("acme-discard") && message.contains("blackhole"),
+        "{message}"
+    );
+
+    // Added by the script: plans, runs.
+    let added = owner
+        .saved_sql_job(
+            &project,
+            "added",
+            &format!("ADD JAR 'artifact://acme-connector.jar';\n{tables}"),
+        )
+        .await;
+    let report = validate(added.clone()).await;
+    assert_eq!(report["valid"], true, "{report}");
+    let d = owner
+        .deployment(&project, "added", &added, &cluster, 1)
+        .await;
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+    cancel(&owner, &path).await;
+
+    // As the deployment's dependency: the same job that did not plan alone runs.
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "with dependency", "job_id": bare, "cluster_id": cluster, "dependencies": [connector] }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(d.body["dependencies"], json!([connector]));
+    let path = format!("/projects/{project}/deployments/{}", d.id());
+    owner
+        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+        .await
+        .expect(202);
+    wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+    cancel(&owner, &path).await;
+}
