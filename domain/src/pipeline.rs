@@ -130,12 +130,12 @@ fn scan_statement(statement: &Statement, out: &mut Scan) {
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
-        if text[i..].starts_with("--") {
-            i = text[i..].find('\n').map_or(bytes.len(), |n| i + n + 1);
-        } else if text[i..].starts_with("/*") {
-            i = text[i + 2..]
-                .find("*/")
-                .map_or(bytes.len(), |n| i + 2 + n + 2);
+        // Bytes, not chars: every boundary looked for is ASCII, and a byte inside a
+        // multi-byte character (a Chinese comment, say) is never one of them.
+        if bytes[i..].starts_with(b"--") {
+            i = find(bytes, i, b"\n").map_or(bytes.len(), |n| n + 1);
+        } else if bytes[i..].starts_with(b"/*") {
+            i = find(bytes, i + 2, b"*/").map_or(bytes.len(), |n| n + 2);
         } else if c == b'\'' {
             let end = closing_quote(bytes, i, b'\'');
             let content = &text[i + 1..end.min(bytes.len())];
@@ -162,7 +162,7 @@ fn scan_statement(statement: &Statement, out: &mut Scan) {
                 out.calls.insert(name);
             }
         } else if c == b'$' && bytes.get(i + 1) == Some(&b'{') {
-            let end = text[i..].find('}').map_or(bytes.len(), |n| i + n + 1);
+            let end = find(bytes, i, b"}").map_or(bytes.len(), |n| n + 1);
             placeholders(i, end, false, out);
             i = end;
         } else if c.is_ascii_alphabetic() || c == b'_' {
@@ -177,6 +177,15 @@ fn scan_statement(statement: &Statement, out: &mut Scan) {
             i += 1;
         }
     }
+}
+
+/// Where `needle` next starts at or after `from`.
+fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|n| from + n)
 }
 
 /// The index of the quote closing the one at `open` (doubled quotes inside are kept);
@@ -763,6 +772,25 @@ mod tests {
         assert!(scan.calls.contains("add_tax"));
         assert!(!scan.calls.contains("shout"));
         assert_eq!(scan.declared, BTreeSet::from(["add_tax".to_owned()]));
+    }
+
+    #[test]
+    fn scripts_in_any_language_are_read_without_tripping_on_characters() {
+        let analysis = analyze(
+            "-- 订单 → 掩码\nCREATE TABLE t (a STRING) WITH ('connector' = 'kafka', 'topic' = '订单',\n  'properties.bootstrap.servers' = '${connections.卡夫卡.地址}');\nINSERT INTO t SELECT mask_email(a) /* 注释 */ FROM t;",
+        )
+        .unwrap();
+        let scan = scan(&analysis.statements);
+        assert_eq!(scan.references.len(), 1);
+        assert_eq!(
+            scan.references[0].target,
+            Target::Connection("卡夫卡.地址".to_owned())
+        );
+        assert_eq!(
+            (scan.references[0].line, scan.references[0].column),
+            (3, 37)
+        );
+        assert!(scan.calls.contains("mask_email"));
     }
 
     #[test]
