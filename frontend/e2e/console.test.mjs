@@ -275,3 +275,48 @@ test('folders: create, move a job by menu and by dragging, rename, delete with c
   assert.equal(await page.getByTestId('job-title').textContent(), 'orders');
   // The context stays open: cleanup may sign its requests with this page; closing the browser ends it.
 });
+
+test('in a window of 1024 or 768 px the references start hidden and open under the SQL editor, which keeps its width', { timeout: 120_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  const page = await signIn(context, 'ann');
+  annPage ??= page;
+  const project = await api(page, 'POST', '/projects', { name: `e2e-narrow-${Date.now()}` });
+  assert.equal(project.status, 201, JSON.stringify(project.body));
+  started.otherProjects.push(project.body.id);
+  const job = await api(page, 'POST', `/projects/${project.body.id}/jobs`, { name: 'narrow', content: { kind: 'sql', sql: GOOD_SQL } });
+  assert.equal(job.status, 201, JSON.stringify(job.body));
+  const box = async (selector) => (await page.locator(selector).boundingBox()) ?? { x: 0, y: 0, width: 0, height: 0 };
+
+  for (const [w, h] of [[1024, 768], [768, 1024]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.goto(`${BASE}/projects/${project.body.id}/jobs/${job.body.id}`);
+    await page.locator('.editor-host .cm-content').waitFor();
+    // Beside the navigation and the job tree the panel starts hidden, one click away.
+    assert.equal(await page.getByRole('complementary', { name: 'References' }).count(), 0, `${w} px: references start hidden`);
+    const pane = await box('.editor-main');
+    assert.ok((await box('.editor-host')).width >= pane.width - 40, `${w} px: the editor has the pane's width`);
+    for (const name of ['Validate', 'Save version', 'Deploy']) assert.ok(await page.getByRole('button', { name, exact: true }).isVisible(), `${w} px: ${name} is visible`);
+
+    // Opened, the panel goes under the editor, both at the pane's full width, its names
+    // and its Hide button in view; the editor still takes typing.
+    await page.getByRole('button', { name: 'Show references' }).click();
+    const panel = page.getByRole('complementary', { name: 'References' });
+    const datagen = panel.getByRole('button', { name: "Insert 'connector' = 'datagen'" });
+    await datagen.waitFor();
+    const [editor, side] = [await box('.editor-host'), await box('.side-panel')];
+    assert.ok(editor.width >= pane.width - 2 && side.width >= pane.width - 2, `${w} px: editor and references are ${editor.width} and ${side.width} px wide of ${pane.width}`);
+    assert.ok(side.y >= editor.y + editor.height - 1, `${w} px: the references are under the editor`);
+    assert.ok(editor.height >= 150, `${w} px: the editor keeps ${editor.height} px of height`);
+    assert.ok((await datagen.locator('.mono').boundingBox()).width > 40, `${w} px: the names show`);
+    const hide = await panel.getByRole('button', { name: 'Hide references' }).boundingBox();
+    assert.ok(hide && hide.x + hide.width <= w, `${w} px: Hide references is in view`);
+    await page.locator('.editor-host .cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText(`-- at ${w} px\n`);
+    await page.locator('.editor-host .cm-line', { hasText: `-- at ${w} px` }).waitFor();
+    await shot(page, `14-editor-references-${w}`);
+    // Undone, so leaving for the next width does not ask about unsaved changes.
+    await page.keyboard.press('Control+Z');
+    await page.getByTestId('dirty').waitFor({ state: 'detached' });
+  }
+});

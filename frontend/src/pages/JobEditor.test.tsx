@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { act, render, screen, waitFor, fireEvent, within } from '@testing-library/react';
 import { createMemoryRouter, RouterProvider } from 'react-router';
 import { EditorView } from '@codemirror/view';
@@ -219,6 +219,28 @@ describe('the references beside the editor', () => {
     expect(screen.queryByRole('complementary', { name: 'References' })).toBeNull();
     fireEvent.click(screen.getByRole('button', { name: 'Show references' }));
     expect(await screen.findByRole('complementary', { name: 'References' })).toBeTruthy();
+  });
+
+  it('starts hidden in a window too narrow to leave the editor room beside it, and opens on request', async () => {
+    referencesServer();
+    // A window of 1024 px: no query matches (the editor itself asks about print media).
+    const queries: string[] = [];
+    const noop = () => {};
+    vi.stubGlobal('matchMedia', (query: string) => {
+      queries.push(query);
+      return { matches: false, media: query, addListener: noop, removeListener: noop, addEventListener: noop, removeEventListener: noop } as unknown as MediaQueryList;
+    });
+    try {
+      renderEditor();
+      expect(queries).toContain('(min-width: 1280px)');
+      expect(screen.queryByRole('complementary', { name: 'References' })).toBeNull();
+      expect(screen.getByTestId('sql-editor')).toBeTruthy();
+      fireEvent.click(screen.getByRole('button', { name: 'Show references' }));
+      const panel = await screen.findByRole('complementary', { name: 'References' });
+      expect(await within(panel).findByRole('button', { name: 'Insert to_upper' })).toBeTruthy();
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
 

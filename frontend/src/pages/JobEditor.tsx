@@ -21,6 +21,16 @@ const sameContent = (a: JobContent, b: JobContent) => JSON.stringify(a) === JSON
 
 type Tab = 'problems' | 'plan' | 'versions';
 
+/**
+ * Whether the references panel starts open: only in a window wide enough for it to sit
+ * beside the SQL editor and leave the editor most of the width. In a narrower one the
+ * editor starts with the whole pane; opened, the panel goes beside it or, where the pane
+ * is narrow, under it (styles.css).
+ */
+function referencesFitBeside(): boolean {
+  return typeof window.matchMedia === 'function' ? window.matchMedia('(min-width: 1280px)').matches : true;
+}
+
 export function JobEditor({
   projectId,
   initial,
@@ -48,7 +58,7 @@ export function JobEditor({
   const [versionKey, setVersionKey] = useState(0);
   const [savingVersion, setSavingVersion] = useState(false);
   const [deploying, setDeploying] = useState(false);
-  const [showRefs, setShowRefs] = useState(true);
+  const [showRefs, setShowRefs] = useState(referencesFitBeside);
   const editor = useRef<SqlEditorHandle>(null);
 
   // A rename or move from the tree bumps the revision without touching the content:
@@ -126,7 +136,7 @@ export function JobEditor({
         <span className="title" data-testid="job-title">
           {job.name}
         </span>
-        <span className="badge">{content.kind === 'sql' ? 'SQL' : 'JAR'}</span>
+        <span className="badge">{{ sql: 'SQL', jar: 'JAR', python: 'Python' }[content.kind]}</span>
         {dirty ? (
           <span className="muted small row" data-testid="dirty">
             <span className="dirty-dot" /> Unsaved changes
@@ -190,9 +200,9 @@ export function JobEditor({
             <JarFields
               projectId={projectId}
               artifactId={content.artifact_id}
-              entryClass={content.entry_class}
+              entryClass={content.kind === 'jar' ? content.entry_class : ''}
               onArtifact={(artifact_id) => setContent({ ...content, artifact_id })}
-              onEntryClass={(entry_class) => setContent({ ...content, entry_class })}
+              onEntryClass={(entry_class) => content.kind === 'jar' && setContent({ ...content, entry_class })}
               disabled={!canWrite}
               error={error}
             />
