@@ -146,6 +146,26 @@ impl ArtifactWrites<'_> {
         Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
+    /// Records new content of the artifact (its file is swapped by the caller).
+    pub async fn replace_content(
+        &mut self,
+        artifact_id: &str,
+        size_bytes: i64,
+        sha256: &str,
+    ) -> Result<bool, Error> {
+        let (tx, project_id) = self.0.parts();
+        let done = sqlx::query(
+            "update artifacts set size_bytes = $1, sha256 = $2 where id = $3 and project_id = $4",
+        )
+        .bind(size_bytes)
+        .bind(sha256)
+        .bind(artifact_id)
+        .bind(project_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn delete(&mut self, artifact_id: &str) -> Result<(), Error> {
         let (tx, project_id) = self.0.parts();
         sqlx::query("delete from artifacts where id = $1 and project_id = $2")

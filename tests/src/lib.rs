@@ -469,6 +469,26 @@ impl Client {
         .await
     }
 
+    /// Replaces an artifact's content with `bytes` (a multipart file named `file_name`).
+    pub async fn replace_content(
+        &self,
+        project: &str,
+        artifact: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Res {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        Self::send(
+            self.request(
+                Method::PUT,
+                &format!("/projects/{project}/artifacts/{artifact}/content"),
+            )
+            .multipart(form),
+        )
+        .await
+    }
+
     /// Follows `next_cursor` through every page of a list.
     pub async fn list_all(&self, path: &str, page_size: usize) -> Vec<Value> {
         let mut items = Vec::new();

@@ -121,18 +121,23 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
-/// Uploads a file as multipart/form-data with one part named `file`.
-#[utoipa::path(post, path = "/projects/{project_id}/artifacts", tag = "artifacts", params(("project_id" = String, Path)),
-    request_body(content_type = "multipart/form-data", content = UploadForm),
-    responses((status = 201, body = Artifact), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn upload_artifact(
-    State(state): State<AppState>,
-    access: ProjectGuard<can::WriteDrafts>,
-    Path(project_id): Path<String>,
-    headers: HeaderMap,
+/// A file received whole into a temporary upload (removed when dropped unless kept).
+struct Received {
+    temp: TempUpload,
+    name: Name,
+    kind: ArtifactKind,
+    size: u64,
+    sha256: String,
+}
+
+/// Reads the body's `file` part into a temporary upload: at most `artifact_bytes`,
+/// refused the moment it passes them, an archive checked to be a zip.
+async fn receive_file(
+    state: &AppState,
+    access: &crate::access::ProjectAccess,
+    headers: &HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> ApiResult<(StatusCode, JsonResponse<Artifact>)> {
+) -> Result<Received, Error> {
     let limits = state.limits(access.plan());
     let max = limits.artifact_bytes as u64;
     let too_large = || {
@@ -146,7 +151,7 @@ pub async fn upload_artifact(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max + MULTIPART_OVERHEAD) {
-        return Err(too_large().into());
+        return Err(too_large());
     }
     let mut multipart = multipart.map_err(|e| {
         Error::malformed(format!(
@@ -168,17 +173,45 @@ pub async fn upload_artifact(
         )
     })?;
 
-    let mut temp = TempUpload {
+    let temp = TempUpload {
         path: state.files.temp_path(),
         keep: false,
     };
     let (size, sha256) = receive(&mut field, &temp.path, max, kind, &name)
         .await
         .map_err(|e| match e {
-            Received::TooLarge => too_large(),
-            Received::Failed(e) => e,
+            Receiving::TooLarge => too_large(),
+            Receiving::Failed(e) => e,
         })?;
+    Ok(Received {
+        temp,
+        name,
+        kind,
+        size,
+        sha256,
+    })
+}
 
+/// Uploads a file as multipart/form-data with one part named `file`.
+#[utoipa::path(post, path = "/projects/{project_id}/artifacts", tag = "artifacts", params(("project_id" = String, Path)),
+    request_body(content_type = "multipart/form-data", content = UploadForm),
+    responses((status = 201, body = Artifact), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn upload_artifact(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::WriteDrafts>,
+    Path(project_id): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, JsonResponse<Artifact>)> {
+    let Received {
+        mut temp,
+        name,
+        kind,
+        size,
+        sha256,
+    } = receive_file(&state, &access, &headers, multipart).await?;
+    let limits = state.limits(access.plan());
     let mut write = access.scope().write().await?;
     ensure_below(
         write.artifacts().count().await?,
@@ -212,6 +245,90 @@ pub async fn upload_artifact(
     Ok((StatusCode::CREATED, JsonResponse(artifact.into())))
 }
 
+/// Replaces an artifact's content (multipart/form-data, one part named `file` of the
+/// same kind); its name, id and the references to it stay. The functions of a UDF
+/// artifact are read again from the new content (refused, changing nothing, when it
+/// holds none or one clashes). Deployments running the old content keep it until they
+/// start again.
+#[utoipa::path(put, path = "/projects/{project_id}/artifacts/{artifact_id}/content", tag = "artifacts",
+    params(("project_id" = String, Path), ("artifact_id" = String, Path)),
+    request_body(content_type = "multipart/form-data", content = UploadForm),
+    responses((status = 200, body = Artifact), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn replace_artifact_content(
+    State(state): State<AppState>,
+    access: ProjectGuard<can::WriteDrafts>,
+    Path((project_id, artifact_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<JsonResponse<Artifact>> {
+    let current = access.scope().artifacts().get(&artifact_id).await?;
+    let Received {
+        mut temp,
+        name,
+        kind,
+        size,
+        sha256,
+    } = receive_file(&state, &access, &headers, multipart).await?;
+    if kind != current.kind {
+        return Err(Error::invalid(
+            "file.filename",
+            format!(
+                "`{}` is a {} file; the new content of `{}` must be one too",
+                name.as_str(),
+                kind.as_str(),
+                current.name
+            ),
+        )
+        .into());
+    }
+    let registered = !access
+        .scope()
+        .functions()
+        .of_artifact(&artifact_id)
+        .await?
+        .is_empty();
+    let found = if registered {
+        let bytes = tokio::fs::read(&temp.path).await?;
+        Some(super::functions::functions_in(&current.name, bytes).await?)
+    } else {
+        None
+    };
+    let mut write = access.scope().write().await?;
+    if let Some(found) = &found {
+        super::functions::record_functions(&mut write, &artifact_id, &current.name, found).await?;
+    }
+    if !write
+        .artifacts()
+        .replace_content(&artifact_id, size as i64, &sha256)
+        .await?
+    {
+        return Err(Error::not_found("artifact").into());
+    }
+    // The old file stays beside until the new content is committed, so a failed commit
+    // leaves the artifact as it was.
+    let path = state.files.path(&project_id, &artifact_id);
+    let previous = path.with_extension("previous");
+    tokio::fs::rename(&path, &previous).await?;
+    if let Err(e) = state
+        .files
+        .install(&temp.path, &project_id, &artifact_id)
+        .await
+    {
+        tokio::fs::rename(&previous, &path).await?;
+        return Err(Error::from(e).into());
+    }
+    temp.keep = true;
+    if let Err(e) = write.commit().await {
+        tokio::fs::rename(&previous, &path).await?;
+        return Err(e.into());
+    }
+    store::files::remove_logged(&previous).await;
+    Ok(JsonResponse(
+        access.scope().artifacts().get(&artifact_id).await?.into(),
+    ))
+}
+
 /// The body's one part, named `file`.
 async fn file_part<'a>(multipart: &'a mut Multipart) -> Result<Field<'a>, Error> {
     let next = multipart
@@ -235,14 +352,14 @@ async fn file_part<'a>(multipart: &'a mut Multipart) -> Result<Field<'a>, Error>
 }
 
 /// Why a part was not received whole.
-enum Received {
+enum Receiving {
     TooLarge,
     Failed(Error),
 }
 
-impl<E: Into<Error>> From<E> for Received {
+impl<E: Into<Error>> From<E> for Receiving {
     fn from(e: E) -> Self {
-        Received::Failed(e.into())
+        Receiving::Failed(e.into())
     }
 }
 
@@ -254,7 +371,7 @@ async fn receive(
     max: u64,
     kind: ArtifactKind,
     name: &Name,
-) -> Result<(u64, String), Received> {
+) -> Result<(u64, String), Receiving> {
     let mut file = tokio::fs::OpenOptions::new()
         .create_new(true)
         .read(true)
@@ -270,7 +387,7 @@ async fn receive(
     {
         size += chunk.len() as u64;
         if size > max {
-            return Err(Received::TooLarge);
+            return Err(Receiving::TooLarge);
         }
         hasher.update(&chunk);
         file.write_all(&chunk).await?;
@@ -280,7 +397,7 @@ async fn receive(
     if matches!(kind, ArtifactKind::Jar | ArtifactKind::Zip)
         && !looks_like_zip(&mut file, size).await?
     {
-        return Err(Received::Failed(Error::invalid(
+        return Err(Receiving::Failed(Error::invalid(
             "file",
             format!(
                 "`{}` is not a valid {} archive (JAR files are zip archives)",

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use store::artifacts::ArtifactKind;
 use store::pipelines::{FunctionRow, NewFunction};
-use store::Error;
+use store::{Error, ProjectWrite};
 use utoipa::ToSchema;
 
 use super::rfc3339;
@@ -84,29 +84,52 @@ pub async fn register_functions(
         .into());
     }
     let bytes = tokio::fs::read(state.files.path(&project_id, &artifact_id)).await?;
+    let found = functions_in(&artifact.name, bytes).await?;
+    let mut write = access.scope().write().await?;
+    record_functions(&mut write, &artifact_id, &artifact.name, &found).await?;
+    write.commit().await?;
+    artifact_functions(&access, &artifact_id)
+        .await
+        .map(JsonResponse)
+}
+
+/// The function classes in a JAR's bytes; refused (422 on `artifact_id`) when it is not
+/// a JAR or holds none.
+pub(super) async fn functions_in(
+    artifact_name: &str,
+    bytes: Vec<u8>,
+) -> Result<Vec<udf::FoundFunction>, Error> {
     let found = tokio::task::spawn_blocking(move || udf::scan_jar(&bytes))
         .await
         .map_err(Error::internal)?
         .map_err(|e| match e {
             ScanError::NotAJar(reason) => Error::invalid(
                 "artifact_id",
-                format!("`{}` is not a JAR (zip) archive: {reason}", artifact.name),
+                format!("`{artifact_name}` is not a JAR (zip) archive: {reason}"),
             ),
             e @ ScanError::Unreadable { .. } => {
-                Error::invalid("artifact_id", format!("`{}`: {e}", artifact.name))
+                Error::invalid("artifact_id", format!("`{artifact_name}`: {e}"))
             }
         })?;
     if found.is_empty() {
         return Err(Error::invalid(
             "artifact_id",
             format!(
-                "`{}` holds no function class: a function is a public, concrete class with a public no-argument constructor that extends ScalarFunction, TableFunction, AggregateFunction or TableAggregateFunction (org.apache.flink.table.functions)",
-                artifact.name
+                "`{artifact_name}` holds no function class: a function is a public, concrete class with a public no-argument constructor that extends ScalarFunction, TableFunction, AggregateFunction or TableAggregateFunction (org.apache.flink.table.functions)"
             ),
-        )
-        .into());
+        ));
     }
-    let mut write = access.scope().write().await?;
+    Ok(found)
+}
+
+/// Makes `found` the artifact's registered functions inside the project's write
+/// transaction: refused (409) when two share a name or another artifact has one.
+pub(super) async fn record_functions(
+    write: &mut ProjectWrite,
+    artifact_id: &str,
+    artifact_name: &str,
+    found: &[udf::FoundFunction],
+) -> Result<(), Error> {
     let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
     // One JAR can hold two classes of the same simple name in different packages.
     if let Some(twice) = names
@@ -122,14 +145,12 @@ pub async fn register_functions(
         return Err(Error::already_exists(
             "artifact_id",
             format!(
-                "`{}` holds two functions named `{twice}` ({}); SQL could call only one",
-                artifact.name,
+                "`{artifact_name}` holds two functions named `{twice}` ({}); SQL could call only one",
                 classes.join(", ")
             ),
-        )
-        .into());
+        ));
     }
-    let clashes = write.functions().clashes(&artifact_id, &names).await?;
+    let clashes = write.functions().clashes(artifact_id, &names).await?;
     if !clashes.is_empty() {
         let named: Vec<String> = clashes
             .iter()
@@ -141,8 +162,7 @@ pub async fn register_functions(
                 "functions of this project already have these names: {}; unregister that artifact's functions first",
                 named.join(", ")
             ),
-        )
-        .into());
+        ));
     }
     let new: Vec<NewFunction> = found
         .iter()
@@ -152,11 +172,7 @@ pub async fn register_functions(
             kind: f.kind.as_str(),
         })
         .collect();
-    write.functions().replace(&artifact_id, &new).await?;
-    write.commit().await?;
-    artifact_functions(&access, &artifact_id)
-        .await
-        .map(JsonResponse)
+    write.functions().replace(artifact_id, &new).await
 }
 
 /// The functions registered from the artifact (none when it is not a UDF artifact).

@@ -205,10 +205,13 @@ pub fn router() -> OpenApiRouter<AppState> {
                     artifacts::list_artifacts,
                     artifacts::upload_artifact
                 ))
+                .routes(routes!(
+                    artifacts::download_artifact,
+                    artifacts::replace_artifact_content
+                ))
                 .layer(DefaultBodyLimit::disable()),
         )
         .routes(routes!(artifacts::get_artifact, artifacts::delete_artifact))
-        .routes(routes!(artifacts::download_artifact))
         .routes(routes!(
             functions::register_functions,
             functions::get_artifact_functions,

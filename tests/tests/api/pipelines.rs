@@ -879,3 +879,79 @@ INSERT INTO k SELECT a FROM s;";
     wait_until(&owner, &path, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
     cancel(&owner, &path).await;
 }
+
+/// New content for an artifact keeps its name and references; a UDF artifact's
+/// functions are read again from it, and content that cannot be one changes nothing.
+#[tokio::test]
+async fn new_content_for_a_udf_artifact_reads_its_functions_again() {
+    if std::process::Command::new("javac")
+        .arg("-version")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let tax = compiled_jar("acme-tax");
+    let artifact = owner
+        .upload(&project, "udfs.jar", tax.clone())
+        .await
+        .expect(201)
+        .id();
+    let functions = format!("/projects/{project}/artifacts/{artifact}/functions");
+    let names = |body: &Value| -> Vec<String> {
+        body["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = owner.put(&functions, json!({})).await.expect(200).body;
+    assert_eq!(names(&first), ["add_tax", "refuse"]);
+
+    let udfs = compiled_jar("acme-udfs");
+    let replaced = owner
+        .replace_content(&project, &artifact, "acme-udfs-2.jar", udfs.clone())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        replaced["name"], "udfs.jar",
+        "the name (what scripts reference) stays"
+    );
+    assert_eq!(replaced["size_bytes"], udfs.len());
+    let now = owner.get(&functions).await.expect(200).body;
+    assert_eq!(
+        names(&now),
+        ["long_sum", "mask_email", "shout", "split_words"]
+    );
+
+    // Content with no function, or of another kind: refused, nothing changes.
+    owner
+        .replace_content(&project, &artifact, "empty.jar", sluice_tests::tiny_jar())
+        .await
+        .expect_error(422, "invalid_field", Some("artifact_id"));
+    owner
+        .replace_content(&project, &artifact, "job.py", b"print(1)\n".to_vec())
+        .await
+        .expect_error(422, "invalid_field", Some("file.filename"));
+    assert_eq!(
+        names(&owner.get(&functions).await.expect(200).body),
+        names(&now)
+    );
+    let stored = owner
+        .request(
+            reqwest::Method::GET,
+            &format!("/projects/{project}/artifacts/{artifact}/content"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(stored.as_ref(), udfs.as_slice());
+}
