@@ -1,6 +1,7 @@
 //! Sluice's side of the engine: the clusters it deploys to, one client per cluster,
 //! and the SQL runner jar it uploads to each of them.
 
+pub mod bundle;
 pub mod connectors;
 pub mod lease;
 pub mod observe;
