@@ -737,6 +737,74 @@ pub async fn artifact_on(
     Ok(Ok(uploaded))
 }
 
+/// A JAR job's program on the cluster: its artifact as it is, or, with dependencies,
+/// the bundle of it with each dependency under `lib/` (built and uploaded once per
+/// content and cluster).
+pub async fn jar_job_on(
+    platform: &Platform,
+    cluster_id: &str,
+    client: &EngineClient,
+    main: &ArtifactRow,
+    dependencies: &[ArtifactRow],
+) -> Result<Result<UploadedJar, EngineError>, Error> {
+    if dependencies.is_empty() {
+        return artifact_on(platform, cluster_id, client, main, &mut None).await;
+    }
+    let name = format!("bundle:{}", main.id);
+    let version = crate::engine::bundle::version(main, dependencies);
+    let known = store::clusters::uploaded_jar(&platform.db, cluster_id, &name, &version).await?;
+    if let Some((jar_id, Some(path))) = known {
+        match client.jars().await {
+            Ok(jars) if jars.iter().any(|j| j.id == jar_id) => {
+                return Ok(Ok(UploadedJar { id: jar_id, path }))
+            }
+            Ok(_) => {}
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    let read = |a: &ArtifactRow| {
+        let path = platform.files.path(&a.project_id, &a.id);
+        let id = a.id.clone();
+        async move {
+            tokio::fs::read(path)
+                .await
+                .map_err(|e| Error::internal(format!("artifact {id} unreadable: {e}")))
+        }
+    };
+    let main_bytes = read(main).await?;
+    let mut nested = Vec::with_capacity(dependencies.len());
+    for d in dependencies {
+        nested.push((d.name.clone(), read(d).await?));
+    }
+    let bytes =
+        tokio::task::spawn_blocking(move || crate::engine::bundle::bundle(&main_bytes, &nested))
+            .await
+            .map_err(Error::internal)?
+            .map_err(|e| {
+                Error::invalid(
+                    "dependencies",
+                    format!("the job's JAR cannot take its dependencies: {e}"),
+                )
+            })?;
+    let uploaded = match client
+        .upload(&format!("{}-bundle.jar", main.id), bytes)
+        .await
+    {
+        Ok(uploaded) => uploaded,
+        Err(e) => return Ok(Err(e)),
+    };
+    store::clusters::record_uploaded_jar(
+        &platform.db,
+        cluster_id,
+        &name,
+        &version,
+        &uploaded.id,
+        Some(&uploaded.path),
+    )
+    .await?;
+    Ok(Ok(uploaded))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,6 +196,16 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
                 let message = format!("the job's JAR artifact {artifact_id} no longer exists");
                 return refuse(state, d, &message).await;
             };
+            let mut dependencies = Vec::new();
+            for id in d.dependency_ids() {
+                match resources.artifacts.iter().find(|a| a.id == id) {
+                    Some(found) => dependencies.push(found.clone()),
+                    None => {
+                        let message = format!("the deployment's dependency {id} no longer exists");
+                        return refuse(state, d, &message).await;
+                    }
+                }
+            }
             let program = engine_client::Program {
                 entry_class: Some(entry_class),
                 program_args_list: args,
@@ -205,7 +215,9 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
                 job_id: Some(job_id.clone()),
                 flink_configuration: Default::default(),
             };
-            match pipeline::artifact_on(state, &d.cluster_id, client, artifact, &mut None).await? {
+            match pipeline::jar_job_on(state, &d.cluster_id, client, artifact, &dependencies)
+                .await?
+            {
                 Ok(jar) => client.run_jar(&jar.id, &program).await,
                 Err(e) => Err(e),
             }

@@ -955,3 +955,84 @@ async fn new_content_for_a_udf_artifact_reads_its_functions_again() {
         .unwrap();
     assert_eq!(stored.as_ref(), udfs.as_slice());
 }
+
+/// A JAR job's dependencies reach its TaskManagers: a job whose tasks call a library
+/// class runs with the library as a dependency, and without it the engine keeps
+/// restarting it for the missing class.
+#[tokio::test]
+async fn a_jar_jobs_dependencies_reach_its_tasks() {
+    let Some(engine) = local_engine() else { return };
+    let app = on_the_engine(&engine).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner.own_cluster("own", &engine.rest_url).await;
+    let job_jar = owner
+        .upload(&project, "needs-library.jar", compiled_jar("needs-library"))
+        .await
+        .expect(201)
+        .id();
+    let library = owner
+        .upload(&project, "greeting-lib.jar", compiled_jar("greeting-lib"))
+        .await
+        .expect(201)
+        .id();
+    let job = owner
+        .post(
+            &format!("/projects/{project}/jobs"),
+            json!({ "name": "greeter", "content": { "kind": "jar", "artifact_id": job_jar, "entry_class": "com.acme.jobs.NeedsLibrary", "args": [] } }),
+        )
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/versions"),
+            json!({ "message": "v1" }),
+        )
+        .await
+        .expect(201);
+
+    let run = |name: &'static str, dependencies: Vec<String>| {
+        let (owner, project, job, cluster) = (&owner, &project, &job, &cluster);
+        async move {
+            let d = owner
+                .post(
+                    &format!("/projects/{project}/deployments"),
+                    json!({ "name": name, "job_id": job, "cluster_id": cluster, "dependencies": dependencies }),
+                )
+                .await
+                .expect(201)
+                .id();
+            let path = format!("/projects/{project}/deployments/{d}");
+            owner
+                .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+                .await
+                .expect(202);
+            path
+        }
+    };
+    let with = run("with the library", vec![library.clone()]).await;
+    wait_until(&owner, &with, 90, "RUNNING", |b| b["status"] == "RUNNING").await;
+    let without = run("without it", Vec::new()).await;
+    let failing = wait_until(
+        &owner,
+        &without,
+        90,
+        "a restart for the missing class",
+        |b| b["engine_restarts"].as_i64().unwrap_or(0) > 0,
+    )
+    .await;
+    // By now the job with the library has run as long: no restart.
+    let running = owner.get(&with).await.expect(200).body;
+    cancel(&owner, &with).await;
+    cancel(&owner, &without).await;
+    assert!(
+        failing["last_engine_failure"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("com.acme.lib.Greeting"),
+        "{failing}"
+    );
+    assert_eq!(running["status"], "RUNNING", "{running}");
+    assert_eq!(running["engine_restarts"], 0, "{running}");
+}
