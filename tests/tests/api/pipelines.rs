@@ -1036,3 +1036,46 @@ async fn a_jar_jobs_dependencies_reach_its_tasks() {
     assert_eq!(running["status"], "RUNNING", "{running}");
     assert_eq!(running["engine_restarts"], 0, "{running}");
 }
+
+/// A function class that is not in the JAR named for it is refused at validation, at
+/// the statement that creates it.
+#[tokio::test]
+async fn a_function_class_missing_from_its_jar_is_refused_at_its_statement() {
+    let Some(engine) = local_engine() else { return };
+    let app = on_the_engine(&engine).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let cluster = owner.own_cluster("own", &engine.rest_url).await;
+    owner
+        .upload(&project, "acme-tax.jar", compiled_jar("acme-tax"))
+        .await
+        .expect(201);
+    let job = owner
+        .saved_sql_job(
+            &project,
+            "missing class",
+            "CREATE TABLE s (x BIGINT) WITH ('connector' = 'datagen');
+CREATE TABLE k (x BIGINT) WITH ('connector' = 'blackhole');
+CREATE TEMPORARY FUNCTION add_vat AS 'com.acme.tax.AddVat' USING JAR 'artifact://acme-tax.jar';
+INSERT INTO k SELECT add_vat(x) FROM s;",
+        )
+        .await;
+    let report = owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/validate"),
+            json!({ "cluster_id": cluster }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(report["valid"], false, "{report}");
+    let error = &report["errors"][0];
+    assert_eq!(error["statement"], 3, "{report}");
+    assert_eq!(error["line"], 3, "{report}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("com.acme.tax.AddVat"), "{message}");
+    assert!(
+        !message.contains("flink-web-upload"),
+        "no JobManager path: {message}"
+    );
+}
