@@ -67,11 +67,22 @@ pub(super) fn expectation(operation: &str) -> Option<Expect> {
         | "get_connection"
         | "list_artifacts"
         | "get_artifact"
-        | "download_artifact" => Project("viewer"),
-        "create_folder" | "update_folder" | "delete_folder" | "create_job" | "update_job"
-        | "delete_job" | "save_version" | "rollback" | "upload_artifact" | "delete_artifact" => {
-            Project("editor")
-        }
+        | "download_artifact"
+        | "get_artifact_functions"
+        | "list_functions" => Project("viewer"),
+        "create_folder"
+        | "update_folder"
+        | "delete_folder"
+        | "create_job"
+        | "update_job"
+        | "delete_job"
+        | "save_version"
+        | "rollback"
+        | "upload_artifact"
+        | "delete_artifact"
+        | "replace_artifact_content"
+        | "register_functions"
+        | "unregister_functions" => Project("editor"),
         "create_connection"
         | "update_connection"
         | "delete_connection"

@@ -308,6 +308,11 @@ pub(super) async fn call(
             .upload(&f.project, &format!("u{n}.jar"), tiny_jar())
             .await;
     }
+    if operation == "replace_artifact_content" {
+        return client
+            .replace_content(&f.project, &f.artifact, &format!("r{n}.jar"), tiny_jar())
+            .await;
+    }
     let builder = client.request(method.clone(), &path);
     let builder = if *method == Method::GET || *method == Method::DELETE {
         builder
