@@ -151,7 +151,7 @@ EOF
 }
 
 write_conf() {
-    local home="$1" dir="$2" rest="$3" rpc="$4" opts
+    local home="$1" dir="$2" rest="$3" rpc="$4" opts python
     mkdir -p "$dir/conf" "$dir/log" "$dir/run" "$dir/tmp" "$dir/web" "$dir/checkpoints" "$dir/savepoints"
     # Private copy of the distribution's conf (log4j files etc.); config.yaml is ours.
     cp -f "$home"/conf/log4j*.properties "$home"/conf/logback*.xml "$dir/conf/" 2>/dev/null || true
@@ -159,6 +159,8 @@ write_conf() {
     # if one existed, so make sure none does).
     rm -f "$dir/conf/flink-conf.yaml"
     opts="$(java_opts_all "$home")"
+    # The venv's own interpreter (FLINK_HOME is <venv>/lib/python3.x/site-packages/pyflink).
+    python="${home%/lib/python3*/site-packages/pyflink}/bin/python"
     echo "localhost:$rest" >"$dir/conf/masters"
     echo "localhost" >"$dir/conf/workers"
     cat >"$dir/conf/config.yaml" <<EOF
@@ -203,6 +205,10 @@ state.checkpoints.dir: file://$dir/checkpoints
 state.savepoints.dir: file://$dir/savepoints
 execution.checkpointing.dir: file://$dir/checkpoints
 execution.checkpointing.savepoint-dir: file://$dir/savepoints
+# Python jobs: the JobManager runs a job's PyFlink script, and TaskManagers its Python
+# functions, with the venv's interpreter, which has PyFlink of this very version.
+python.client.executable: $python
+python.executable: $python
 EOF
 }
 

@@ -230,6 +230,15 @@ pub struct EngineConfig {
     /// The connector catalogue (`scripts/connectors.sh`): one `<flink
     /// version>/manifest.json` per engine, naming the jars its clusters carry.
     pub connectors_dir: PathBuf,
+    /// PyFlink's `flink-python-<flink version>.jar` for each engine version Python jobs
+    /// run on (their driver, uploaded to each cluster once). Empty: those of the venvs
+    /// `scripts/flink.sh` installs (`.engine/flink-<version>/venv`), if any.
+    pub flink_python_jars: Vec<PathBuf>,
+    /// The interpreter (with PyFlink of the same version) a Python job's script runs
+    /// with on the JobManager, per Flink version (`"2.3.0" = "/opt/pyflink/bin/python"`),
+    /// sent as the job's `python.client.executable`. A version without one uses its
+    /// cluster's own setting (`scripts/flink.sh` sets it on the local clusters).
+    pub python_client_executables: BTreeMap<String, String>,
     /// How often the reconciler compares each deployment with the engine.
     pub reconcile_interval_ms: u64,
     /// Restarts of a job that died while meant to run, before it is left FAILED.
@@ -251,6 +260,8 @@ impl Default for EngineConfig {
             default_engine_version: "1.0.0".to_owned(),
             sql_runner_jar: PathBuf::new(),
             connectors_dir: PathBuf::from(".engine/connectors"),
+            flink_python_jars: Vec::new(),
+            python_client_executables: BTreeMap::new(),
             reconcile_interval_ms: 5000,
             max_restarts: 3,
             lease_ms: 3000,

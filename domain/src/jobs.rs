@@ -1,4 +1,5 @@
-//! What a job runs: a Flink SQL script or a JAR of the project, its own rules, and the
+//! What a job runs: a Flink SQL script, a JAR or a PyFlink script of the project, its
+//! own rules, and the
 //! columns drafts, versions and deployments store it in.
 
 use serde::{Deserialize, Serialize};
@@ -24,10 +25,18 @@ pub enum JobContent {
         #[serde(default)]
         args: Vec<String>,
     },
+    /// A PyFlink (Table API or SQL) script: a Python artifact of the same project, run
+    /// as the job's main module with these arguments (`sys.argv[1:]`).
+    Python {
+        artifact_id: String,
+        #[serde(default)]
+        args: Vec<String>,
+    },
 }
 
 impl JobContent {
-    /// Checks the content's own rules and that a JAR names a JAR artifact of the project.
+    /// Checks the content's own rules and that a JAR (Python) job names a JAR (Python)
+    /// artifact of the project.
     pub async fn validate(&self, write: &mut ProjectWrite) -> Result<(), Error> {
         match self {
             JobContent::Sql { sql } => {
@@ -55,33 +64,12 @@ impl JobContent {
                 if !is_java_class_name(entry_class) {
                     return Err(Error::invalid("content.entry_class", "content.entry_class must be a fully qualified Java class name such as com.example.Main"));
                 }
-                if args.len() > MAX_ARGS {
-                    return Err(Error::invalid(
-                        "content.args",
-                        format!(
-                            "content.args holds at most {MAX_ARGS} arguments, got {}",
-                            args.len()
-                        ),
-                    ));
-                }
-                if let Some(i) = args
-                    .iter()
-                    .position(|a| a.chars().count() > MAX_ARG_CHARS || a.contains('\0'))
-                {
-                    return Err(Error::invalid(
-                        format!("content.args[{i}]"),
-                        format!(
-                            "each argument must be at most {MAX_ARG_CHARS} characters, without NUL"
-                        ),
-                    ));
-                }
-                match write.artifacts().kind(artifact_id).await? {
-                    None => return Err(Error::invalid("content.artifact_id", format!("content.artifact_id `{artifact_id}` is not an artifact of this project"))),
-                    Some(k) if k != ArtifactKind::Jar => {
-                        return Err(Error::invalid("content.artifact_id", format!("content.artifact_id must name a JAR artifact, this one is `{k}`")))
-                    }
-                    Some(_) => {}
-                }
+                check_args(args)?;
+                check_artifact(write, artifact_id, ArtifactKind::Jar, "a JAR").await?;
+            }
+            JobContent::Python { artifact_id, args } => {
+                check_args(args)?;
+                check_artifact(write, artifact_id, ArtifactKind::Python, "a Python").await?;
             }
         }
         Ok(())
@@ -110,6 +98,13 @@ impl JobContent {
                 Some(entry_class),
                 Some(serde_json::to_string(args).unwrap_or_else(|_| "[]".to_owned())),
             ),
+            JobContent::Python { artifact_id, args } => (
+                "python",
+                None,
+                Some(artifact_id),
+                None,
+                Some(serde_json::to_string(args).unwrap_or_else(|_| "[]".to_owned())),
+            ),
         }
     }
 
@@ -134,6 +129,13 @@ impl JobContent {
                 entry_class: Some(entry_class.clone()),
                 args: Some(serde_json::to_string(args).unwrap_or_else(|_| "[]".to_owned())),
             },
+            JobContent::Python { artifact_id, args } => ContentColumns {
+                kind: JobKind::Python,
+                sql_text: None,
+                artifact_id: Some(artifact_id.clone()),
+                entry_class: None,
+                args: Some(serde_json::to_string(args).unwrap_or_else(|_| "[]".to_owned())),
+            },
         }
     }
 
@@ -148,6 +150,12 @@ impl JobContent {
             "jar" => JobContent::Jar {
                 artifact_id: artifact_id.unwrap_or_default(),
                 entry_class: entry_class.unwrap_or_default(),
+                args: args
+                    .and_then(|a| serde_json::from_str(&a).ok())
+                    .unwrap_or_default(),
+            },
+            "python" => JobContent::Python {
+                artifact_id: artifact_id.unwrap_or_default(),
                 args: args
                     .and_then(|a| serde_json::from_str(&a).ok())
                     .unwrap_or_default(),
@@ -174,7 +182,57 @@ impl JobContent {
                 }
                 text
             }
+            JobContent::Python { artifact_id, args } => {
+                let mut text = format!("artifact_id: {artifact_id}\nargs:\n");
+                for a in args {
+                    text.push_str(&format!("  {a}\n"));
+                }
+                text
+            }
         }
+    }
+}
+
+/// At most [`MAX_ARGS`] arguments, each at most [`MAX_ARG_CHARS`] characters, no NUL.
+fn check_args(args: &[String]) -> Result<(), Error> {
+    if args.len() > MAX_ARGS {
+        return Err(Error::invalid(
+            "content.args",
+            format!(
+                "content.args holds at most {MAX_ARGS} arguments, got {}",
+                args.len()
+            ),
+        ));
+    }
+    if let Some(i) = args
+        .iter()
+        .position(|a| a.chars().count() > MAX_ARG_CHARS || a.contains('\0'))
+    {
+        return Err(Error::invalid(
+            format!("content.args[{i}]"),
+            format!("each argument must be at most {MAX_ARG_CHARS} characters, without NUL"),
+        ));
+    }
+    Ok(())
+}
+
+/// `artifact_id` names an artifact of the project of this kind (`what`: "a JAR").
+async fn check_artifact(
+    write: &mut ProjectWrite,
+    artifact_id: &str,
+    kind: ArtifactKind,
+    what: &str,
+) -> Result<(), Error> {
+    match write.artifacts().kind(artifact_id).await? {
+        None => Err(Error::invalid(
+            "content.artifact_id",
+            format!("content.artifact_id `{artifact_id}` is not an artifact of this project"),
+        )),
+        Some(k) if k != kind => Err(Error::invalid(
+            "content.artifact_id",
+            format!("content.artifact_id must name {what} artifact, this one is `{k}`"),
+        )),
+        Some(_) => Ok(()),
     }
 }
 

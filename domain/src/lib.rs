@@ -37,6 +37,8 @@ pub struct Parts {
     pub engines: engine::Engines,
     /// Absent when no runner jar is built: SQL is then checked by Sluice alone.
     pub sql_runner: Option<engine::runner::SqlRunner>,
+    /// PyFlink's driver jars by Flink version: Python jobs run on those versions only.
+    pub pyflink: engine::python::PyFlink,
     /// The connectors and formats each Flink version's clusters carry.
     pub connectors: engine::connectors::Catalogue,
     pub pricing: pricing::Pricing,
@@ -66,6 +68,7 @@ impl Platform {
                 anyhow::anyhow!("registering engine.default_cluster_url: {}", e.message)
             })?;
         let sql_runner = engine::runner::SqlRunner::load(&config.engine.sql_runner_jar)?;
+        let pyflink = engine::python::PyFlink::load(&config.engine)?;
         let connectors = engine::connectors::Catalogue::load(&config.engine.connectors_dir)?;
         let pricing = pricing::Pricing::from_config(&config.billing)?;
         let channels = delivery::Channels::from_config(&config.delivery)?;
@@ -76,6 +79,7 @@ impl Platform {
             files,
             engines: engine::Engines::default(),
             sql_runner,
+            pyflink,
             connectors,
             pricing,
             channels,

@@ -10,6 +10,8 @@ mod error;
 pub mod script;
 mod types;
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -22,6 +24,21 @@ pub use types::*;
 /// Default time allowed for one REST call; uploads and runs get longer.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const SUBMIT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One program at a time per JobManager, for every client in this process. A session
+/// JobManager hands a program its execution context through a static that all the
+/// programs it runs at once share, and PyFlink's driver reads it from another thread
+/// than the one it was set on: a program that starts or ends meanwhile can leave a
+/// Python script without it, and the script then runs its job in a local environment
+/// inside the JobManager instead of submitting it. Runs and dry runs take seconds, so
+/// they wait for each other.
+static PROGRAMS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Mutex::default);
+
+fn program_turn(base: &str) -> Arc<tokio::sync::Mutex<()>> {
+    let mut programs = PROGRAMS.lock().unwrap_or_else(|e| e.into_inner());
+    programs.entry(base.to_owned()).or_default().clone()
+}
 
 #[derive(Clone, Debug)]
 pub struct EngineClient {
@@ -157,6 +174,8 @@ impl EngineClient {
     /// Starts the jar's program; returns the new job id. With `program.job_id` set, a
     /// second run under the same id fails with [`EngineError::DuplicateJob`].
     pub async fn run_jar(&self, jar_id: &str, program: &Program) -> Result<String, EngineError> {
+        let turn = program_turn(&self.base);
+        let _turn = turn.lock().await;
         let started: JarRun = self
             .call(
                 Method::POST,
@@ -174,6 +193,8 @@ impl EngineClient {
 
     /// Builds the program's job graph without running anything: a dry run.
     pub async fn plan_jar(&self, jar_id: &str, program: &Program) -> Result<Plan, EngineError> {
+        let turn = program_turn(&self.base);
+        let _turn = turn.lock().await;
         let planned: PlanResponse = self
             .call(
                 Method::POST,

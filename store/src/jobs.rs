@@ -6,15 +6,18 @@ use crate::scope::{ProjectScope, ProjectWrite};
 use crate::{Error, Page};
 
 crate::stored_enum! {
-    /// What a job (or a saved version of it) runs: a SQL script or a JAR program.
+    /// What a job (or a saved version of it) runs: a SQL script, a JAR program or a
+    /// PyFlink script.
     pub enum JobKind {
         Sql = "sql",
         Jar = "jar",
+        Python = "python",
     }
 }
 
 /// What a job runs, in the columns drafts and versions store it in: the SQL text for
-/// a SQL job; the artifact, entry class and arguments (a JSON array) for a JAR job.
+/// a SQL job; the artifact, entry class and arguments (a JSON array) for a JAR job; the
+/// script artifact and its arguments for a Python job.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ContentColumns {
     pub kind: JobKind,

@@ -34,11 +34,51 @@ pub fn local_engine() -> Option<LocalEngine> {
 }
 
 impl LocalEngine {
-    /// Points a test server's platform cluster and SQL runner at this engine.
+    /// Points a test server's platform cluster and SQL runner at this engine, and its
+    /// Python jobs at the PyFlink of the engine venvs.
     pub fn configure(&self, config: &mut Config) {
         config.engine.default_cluster_url = self.rest_url.clone();
         config.engine.sql_runner_jar = self.runner_jar.clone().into();
+        for (version, driver, python) in pyflink_venvs() {
+            config.engine.flink_python_jars.push(driver);
+            config
+                .engine
+                .python_client_executables
+                .insert(version, python.display().to_string());
+        }
     }
+}
+
+/// Each engine venv `scripts/flink.sh` installed (`.engine/flink-<version>/venv`): its
+/// Flink version, PyFlink's driver jar and the venv's interpreter. The test server sends
+/// the interpreter with each Python job, so a cluster started before its configuration
+/// named one runs them too.
+pub fn pyflink_venvs() -> Vec<(String, std::path::PathBuf, std::path::PathBuf)> {
+    let engines = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.engine");
+    let mut found = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(&engines) else {
+        return found;
+    };
+    for dir in dirs.filter_map(Result::ok) {
+        let name = dir.file_name().to_string_lossy().into_owned();
+        let Some(version) = name.strip_prefix("flink-") else {
+            continue;
+        };
+        let venv = dir.path().join("venv");
+        let Ok(libs) = std::fs::read_dir(venv.join("lib")) else {
+            continue;
+        };
+        for lib in libs.filter_map(Result::ok) {
+            let driver = lib.path().join(format!(
+                "site-packages/pyflink/opt/flink-python-{version}.jar"
+            ));
+            if driver.is_file() {
+                found.push((version.to_owned(), driver, venv.join("bin/python")));
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 /// The real engine behind a proxy whose sources report lag. None of the connectors

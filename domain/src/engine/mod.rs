@@ -7,6 +7,7 @@ pub mod lease;
 pub mod observe;
 pub mod orphans;
 pub mod placement;
+pub mod python;
 pub mod reconciler;
 pub mod record;
 pub mod runner;

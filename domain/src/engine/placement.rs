@@ -2,7 +2,7 @@
 //! account's, the business's and the data's security, as the product's shared mode
 //! offered no user-defined functions): a JAR job, and a SQL job that brings the
 //! tenant's code (a UDF artifact, a registered function, a deployment dependency),
-//! runs only on a cluster the account registered for itself. SQL jobs that use only
+//! runs only on a cluster the account registered for itself, and so does a Python job. SQL jobs that use only
 //! the connector catalogue the platform puts on every cluster run on either.
 
 use crate::jobs::JobContent;
@@ -11,6 +11,9 @@ use store::{Error, ProjectScope};
 
 /// The refusal's words: the rule, and where to go instead.
 pub const JAR_ON_PLATFORM_CLUSTER: &str = "JAR jobs run only on a cluster your account registered: the shared platform cluster runs no custom code (register a cluster under /clusters)";
+
+/// The same rule for Python jobs: the script is the tenant's own code.
+pub const PYTHON_ON_PLATFORM_CLUSTER: &str = "Python jobs run only on a cluster your account registered: the shared platform cluster runs no custom code (register a cluster under /clusters)";
 
 /// The same rule for SQL jobs that bring artifacts of the tenant's.
 pub const CUSTOM_CODE_ON_PLATFORM_CLUSTER: &str = "this job brings custom code (UDF or connector artifacts, registered functions or dependencies), which runs only on a cluster your account registered: the shared platform cluster runs no custom code (register a cluster under /clusters)";
@@ -27,6 +30,7 @@ pub async fn ensure_cluster_takes(
 ) -> Result<(), Error> {
     let refusal = match content {
         JobContent::Jar { .. } => JAR_ON_PLATFORM_CLUSTER,
+        JobContent::Python { .. } => PYTHON_ON_PLATFORM_CLUSTER,
         JobContent::Sql { .. } if !dependencies.is_empty() => CUSTOM_CODE_ON_PLATFORM_CLUSTER,
         JobContent::Sql { sql } => {
             let Ok(analysis) = engine_client::script::analyze(sql) else {

@@ -13,7 +13,7 @@ use rand::RngCore;
 use store::Error;
 
 use super::record::{content, event, load, set_status, DeploymentRow, RestoreMode, Status};
-use super::runner;
+use super::{python, runner};
 use crate::failpoint;
 use crate::jobs::JobContent;
 use crate::pipeline::{self, Redactor};
@@ -220,6 +220,31 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
             {
                 Ok(jar) => client.run_jar(&jar.id, &program).await,
                 Err(e) => Err(e),
+            }
+        }
+        JobContent::Python { artifact_id, args } => {
+            let resources = state
+                .all_tenants()
+                .pipeline_resources(&d.project_id)
+                .await?;
+            let Some(script) = resources.artifacts.iter().find(|a| a.id == artifact_id) else {
+                let message = format!("the job's Python artifact {artifact_id} no longer exists");
+                return refuse(state, d, &message).await;
+            };
+            let outcome = python::run(
+                state,
+                &d.cluster_id,
+                client,
+                script,
+                &args,
+                parallelism,
+                restore.clone(),
+                &job_id,
+            )
+            .await?;
+            match outcome {
+                python::Outcome::Sent(result) => result,
+                python::Outcome::Refused(message) => return refuse(state, d, &message).await,
             }
         }
     };

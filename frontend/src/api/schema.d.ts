@@ -855,7 +855,14 @@ export interface paths {
         };
         /** Streams the file back, with its SHA-256 as the `ETag`. */
         get: operations["download_artifact"];
-        put?: never;
+        /**
+         * Replaces an artifact's content (multipart/form-data, one part named `file` of the
+         *     same kind); its name, id and the references to it stay. The functions of a UDF
+         *     artifact are read again from the new content (refused, changing nothing, when it
+         *     holds none or one clashes). Deployments running the old content keep it until they
+         *     start again.
+         */
+        put: operations["replace_artifact_content"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2126,6 +2133,11 @@ export interface components {
             entry_class: string;
             /** @enum {string} */
             kind: "jar";
+        } | {
+            args?: string[];
+            artifact_id: string;
+            /** @enum {string} */
+            kind: "python";
         };
         JobExceptionView: {
             exception_name: string;
@@ -6706,6 +6718,100 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    replace_artifact_content: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["UploadForm"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Artifact"];
+                };
+            };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

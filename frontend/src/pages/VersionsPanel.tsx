@@ -14,7 +14,8 @@ type JobContent = Schemas['JobContent'];
 /** What a version holds, as text both sides of a diff can show. */
 export function contentText(c: JobContent): string {
   if (c.kind === 'sql') return c.sql;
-  return `artifact_id: ${c.artifact_id}\nentry_class: ${c.entry_class}\nargs: ${JSON.stringify(c.args ?? [])}\n`;
+  const entry = c.kind === 'jar' ? `entry_class: ${c.entry_class}\n` : '';
+  return `artifact_id: ${c.artifact_id}\n${entry}args: ${JSON.stringify(c.args ?? [])}\n`;
 }
 
 export function VersionsPanel({

@@ -74,7 +74,7 @@ pub async fn validate_job(
     let JobContent::Sql { sql } = &job.content else {
         return Err(Error::invalid(
             "content",
-            "only SQL jobs are validated here; a JAR job is checked when it is deployed",
+            "only SQL jobs are validated here; a JAR or Python job is checked when it is deployed",
         )
         .into());
     };

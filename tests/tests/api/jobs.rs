@@ -60,11 +60,19 @@ async fn sql_and_jar_drafts_are_created_and_read_back() {
         "invalid_field",
         Some("content.artifact_id"),
     );
+    // A Python job names a Python artifact, not a JAR.
+    owner
+        .post(
+            &format!("/projects/{project}/jobs"),
+            json!({ "name": "bad", "content": { "kind": "python", "artifact_id": artifact } }),
+        )
+        .await
+        .expect_error(422, "invalid_field", Some("content.artifact_id"));
     // A kind the document does not have is sent by hand.
     owner
         .post(
             &format!("/projects/{project}/jobs"),
-            json!({ "name": "bad", "content": { "kind": "python", "sql": "x" } }),
+            json!({ "name": "bad", "content": { "kind": "scala", "sql": "x" } }),
         )
         .await
         .expect_error(422, "invalid_field", Some("content.kind"));

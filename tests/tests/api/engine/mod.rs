@@ -12,6 +12,7 @@ mod jar_jobs;
 mod lifecycle;
 mod orphans;
 mod placement;
+mod python_jobs;
 mod replicas;
 mod validation;
 
