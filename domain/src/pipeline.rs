@@ -25,7 +25,7 @@ use store::artifacts::{ArtifactKind, ArtifactRow};
 use store::connections::SealedConnectionRow;
 use store::crypto::SecretBox;
 use store::pipelines::ProjectResources;
-use store::Error;
+use store::{Error, ProjectWrite};
 
 use crate::engine::runner::Classpath;
 use crate::Platform;
@@ -291,6 +291,34 @@ pub fn artifacts_used(
         );
     }
     used
+}
+
+/// Refuses (409 `in_use`, naming them) while a deployment of the project puts the
+/// artifact on its classpath: as its JAR, a dependency, a reference in its SQL or the
+/// JAR of a registered function it calls.
+pub async fn ensure_no_deployment_uses(
+    write: &mut ProjectWrite,
+    resources: &ProjectResources,
+    artifact_id: &str,
+) -> Result<(), Error> {
+    let users: Vec<String> = write
+        .deployments()
+        .code()
+        .await?
+        .into_iter()
+        .filter(|code| artifacts_used(code, resources).contains(artifact_id))
+        .map(|code| code.name)
+        .collect();
+    if users.is_empty() {
+        return Ok(());
+    }
+    Err(Error::conflict(
+        "in_use",
+        format!(
+            "these deployments use the artifact: {}; delete them or deploy versions that do not use it first",
+            users.join(", ")
+        ),
+    ))
 }
 
 /// The value a reference stands for.

@@ -27,8 +27,6 @@ use crate::AppState;
 use domain::limits::ensure_below;
 use store::artifacts::{ArtifactKind, ArtifactRow};
 use store::names::Name;
-use store::pipelines::ProjectResources;
-use store::ProjectWrite;
 
 /// Room for multipart boundaries and part headers on top of the file itself.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
@@ -475,34 +473,6 @@ pub async fn download_artifact(
     Ok(response)
 }
 
-/// Refuses (409 `in_use`, naming them) while a deployment of the project puts the
-/// artifact on its classpath: as its JAR, a dependency, a reference in its SQL or the
-/// JAR of a registered function it calls.
-pub(super) async fn ensure_no_deployment_uses(
-    write: &mut ProjectWrite,
-    resources: &ProjectResources,
-    artifact_id: &str,
-) -> Result<(), Error> {
-    let users: Vec<String> = write
-        .deployments()
-        .code()
-        .await?
-        .into_iter()
-        .filter(|code| domain::pipeline::artifacts_used(code, resources).contains(artifact_id))
-        .map(|code| code.name)
-        .collect();
-    if users.is_empty() {
-        return Ok(());
-    }
-    Err(Error::conflict(
-        "in_use",
-        format!(
-            "these deployments use the artifact: {}; delete them or deploy versions that do not use it first",
-            users.join(", ")
-        ),
-    ))
-}
-
 /// Deletes an artifact that no job draft or saved version and no deployment uses.
 #[utoipa::path(delete, path = "/projects/{project_id}/artifacts/{artifact_id}", tag = "artifacts",
     params(("project_id" = String, Path), ("artifact_id" = String, Path)),
@@ -517,7 +487,7 @@ pub async fn delete_artifact(
     if write.artifacts().kind(&artifact_id).await?.is_none() {
         return Err(Error::not_found("artifact").into());
     }
-    ensure_no_deployment_uses(&mut write, &resources, &artifact_id).await?;
+    domain::pipeline::ensure_no_deployment_uses(&mut write, &resources, &artifact_id).await?;
     let names = write.artifacts().used_by(&artifact_id).await?;
     if !names.is_empty() {
         return Err(Error::conflict(

@@ -211,7 +211,7 @@ pub async fn unregister_functions(
     access.scope().artifacts().get(&artifact_id).await?;
     let resources = access.scope().pipeline_resources().await?;
     let mut write = access.scope().write().await?;
-    super::artifacts::ensure_no_deployment_uses(&mut write, &resources, &artifact_id).await?;
+    domain::pipeline::ensure_no_deployment_uses(&mut write, &resources, &artifact_id).await?;
     write.functions().unregister(&artifact_id).await?;
     write.commit().await?;
     Ok(StatusCode::NO_CONTENT)
