@@ -5,11 +5,22 @@
 //! job; the engine then runs it under the id Sluice chose, restoring the state it is
 //! given, and savepoints and stops it like any other job.
 //!
-//! The script travels as a zip holding one module, [`MODULE`]`.py`, uploaded through
-//! `/jars/upload` (which takes only `.jar` names; Python imports from a zip on its path
-//! whatever the extension) and put on the script's path with `-pyfs`. The driver jar
-//! must match the cluster's Flink version: Sluice finds the one for each version it
-//! has and uploads it to a cluster once.
+//! The script travels as a zip, uploaded through `/jars/upload` (which takes only `.jar`
+//! names; Python imports from a zip on its path whatever the extension) and put on the
+//! script's path with `-pyfs`: the job's script as [`SCRIPT_MODULE`]`.py`, and
+//! [`MODULE`]`.py`, Sluice's entry, which runs it. The driver jar must match the
+//! cluster's Flink version: Sluice finds the one for each version it has and uploads it
+//! to a cluster once.
+//!
+//! A session JobManager hands a program its execution context through a static that all
+//! the programs it runs at once share, and the script reaches it from the driver's
+//! gateway threads, not the thread it was set on: a program starting or ending
+//! meanwhile could leave the script without it (its job would then run in a local
+//! environment inside the JobManager) or hand it another program's. The entry takes the
+//! context before the script runs, checks that it is this program's (it carries the job
+//! id Sluice chose), and pins it to the gateway thread the script calls through; a
+//! context that is missing or another's ends the script with [`CONTEXT_TAKEN`], and the
+//! same submission is sent again on the next pass.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -25,8 +36,49 @@ use crate::Platform;
 
 /// PyFlink's driver: runs a Python module (`-pym`) as a Flink program.
 pub const DRIVER_CLASS: &str = "org.apache.flink.client.python.PythonDriver";
-/// The name the job's script is imported under.
+/// Sluice's entry module, which runs the job's script.
 pub const MODULE: &str = "sluice_job";
+/// The name the job's script is imported under.
+pub const SCRIPT_MODULE: &str = "sluice_script";
+/// The entry's exit status when the program's context was not there to take (the
+/// driver reports "Python process exits with code: 75").
+pub const CONTEXT_TAKEN: i32 = 75;
+
+/// Sluice's entry: its first argument is the job id, the rest are the script's.
+const ENTRY: &str = r#"import runpy
+import sys
+
+CONTEXT_TAKEN = 75
+ENV = "org.apache.flink.streaming.api.environment.StreamExecutionEnvironment"
+
+
+def pin_context(job_id):
+    from pyflink.java_gateway import get_gateway
+
+    jvm = get_gateway().jvm
+    loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+    env_class = jvm.java.lang.Class.forName(ENV, True, loader)
+    shared = env_class.getDeclaredField("contextEnvironmentFactory")
+    shared.setAccessible(True)
+    factory = shared.get(None)
+    if factory is None:
+        print("sluice: this program's execution context is gone", file=sys.stderr)
+        sys.exit(CONTEXT_TAKEN)
+    env = factory.createExecutionEnvironment(jvm.org.apache.flink.configuration.Configuration())
+    theirs = env.getConfiguration().toMap().get("$internal.pipeline.job-id")
+    if theirs != job_id:
+        print(f"sluice: the execution context is job {theirs}'s, not {job_id}'s", file=sys.stderr)
+        sys.exit(CONTEXT_TAKEN)
+    pinned = env_class.getDeclaredField("threadLocalContextEnvironmentFactory")
+    pinned.setAccessible(True)
+    pinned.get(None).set(factory)
+
+
+job_id = sys.argv[1]
+sys.argv = [sys.argv[0]] + sys.argv[2:]
+pin_context(job_id)
+runpy.run_module("sluice_script", run_name="__main__", alter_sys=True)
+"#;
 
 /// A driver jar of one Flink version.
 pub struct DriverJar {
@@ -114,6 +166,8 @@ impl PyFlink {
 pub enum Outcome {
     /// The job cannot run on this cluster at all (the deployment fails with this).
     Refused(String),
+    /// The script found another program's context: the same submission goes again.
+    Retry(String),
     Sent(Result<String, EngineError>),
 }
 
@@ -161,14 +215,19 @@ pub async fn run(
         Ok(jar) => jar,
         Err(e) => return Ok(Outcome::Sent(Err(e))),
     };
-    let version = &script.sha256[..script.sha256.len().min(16)];
+    // A new entry is uploaded anew with each script.
+    let version = format!(
+        "{}-{}",
+        &script.sha256[..script.sha256.len().min(16)],
+        &sha256_hex(ENTRY.as_bytes())[..8]
+    );
     let script_zip = match on_the_cluster(
         platform,
         cluster_id,
         client,
         &mut on_cluster,
         &format!("python:{}", script.id),
-        version,
+        &version,
         || async {
             let source = tokio::fs::read(platform.files.path(&script.project_id, &script.id))
                 .await
@@ -181,18 +240,23 @@ pub async fn run(
         Ok(jar) => jar,
         Err(e) => return Ok(Outcome::Sent(Err(e))),
     };
-    let mut program = program(&script_zip.path, args, parallelism, restore);
-    program.job_id = Some(job_id.to_owned());
+    let mut program = program(&script_zip.path, job_id, args, parallelism, restore);
     program.flink_configuration = platform.pyflink.configuration(&flink_version);
-    Ok(Outcome::Sent(
-        client.run_jar(&driver_jar.id, &program).await,
-    ))
+    let sent = client.run_jar(&driver_jar.id, &program).await;
+    let taken = format!("Python process exits with code: {CONTEXT_TAKEN}");
+    match sent {
+        Err(e) if e.to_string().contains(&taken) => Ok(Outcome::Retry(
+            "the JobManager was starting another program at the same time; trying again".to_owned(),
+        )),
+        sent => Ok(Outcome::Sent(sent)),
+    }
 }
 
-/// The driver's program: the job's module from the zip at `script_path` (a
-/// JobManager path), then the job's own arguments.
+/// The driver's program under `job_id`: Sluice's entry from the zip at `script_path` (a
+/// JobManager path), given the job id, then the job's own arguments.
 pub fn program(
     script_path: &str,
+    job_id: &str,
     args: &[String],
     parallelism: Option<u32>,
     savepoint: Option<String>,
@@ -202,6 +266,7 @@ pub fn program(
         MODULE.to_owned(),
         "-pyfs".to_owned(),
         script_path.to_owned(),
+        job_id.to_owned(),
     ];
     program_args.extend(args.iter().cloned());
     Program {
@@ -210,22 +275,23 @@ pub fn program(
         parallelism,
         savepoint_path: savepoint,
         allow_non_restored_state: false,
-        job_id: None,
+        job_id: Some(job_id.to_owned()),
         flink_configuration: Default::default(),
     }
 }
 
-/// A zip holding the script as [`MODULE`]`.py`.
+/// A zip holding Sluice's entry as [`MODULE`]`.py` and the script as
+/// [`SCRIPT_MODULE`]`.py`.
 pub fn module_zip(source: &[u8]) -> Result<Vec<u8>, Error> {
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);
-    let zipped = zip
-        .start_file(
-            format!("{MODULE}.py"),
-            zip::write::SimpleFileOptions::default(),
-        )
-        .map_err(|e| e.to_string())
-        .and_then(|()| zip.write_all(source).map_err(|e| e.to_string()))
+    let mut add = |name: String, bytes: &[u8]| {
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .map_err(|e| e.to_string())
+            .and_then(|()| zip.write_all(bytes).map_err(|e| e.to_string()))
+    };
+    let zipped = add(format!("{MODULE}.py"), ENTRY.as_bytes())
+        .and_then(|()| add(format!("{SCRIPT_MODULE}.py"), source))
         .and_then(|()| zip.finish().map(|_| ()).map_err(|e| e.to_string()));
     zipped.map_err(|e| Error::internal(format!("zipping the script: {e}")))?;
     Ok(out.into_inner())
@@ -354,20 +420,35 @@ mod tests {
     fn the_program_runs_the_module_from_the_zip_with_the_jobs_arguments() {
         let program = program(
             "/jm/abc-py.jar",
+            "511ce0ab",
             &["--rate".into(), "5".into()],
             Some(2),
             None,
         );
         assert_eq!(program.entry_class.as_deref(), Some(DRIVER_CLASS));
+        assert_eq!(program.job_id.as_deref(), Some("511ce0ab"));
         assert_eq!(
             program.program_args_list,
-            ["-pym", MODULE, "-pyfs", "/jm/abc-py.jar", "--rate", "5"]
+            [
+                "-pym",
+                MODULE,
+                "-pyfs",
+                "/jm/abc-py.jar",
+                "511ce0ab",
+                "--rate",
+                "5"
+            ]
         );
         let zip = module_zip(b"print('hi')\n").unwrap();
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
-        let mut file = archive.by_name("sluice_job.py").unwrap();
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut file, &mut text).unwrap();
-        assert_eq!(text, "print('hi')\n");
+        let mut read = |name: &str| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut archive.by_name(name).unwrap(), &mut text).unwrap();
+            text
+        };
+        assert_eq!(read("sluice_script.py"), "print('hi')\n");
+        let entry = read("sluice_job.py");
+        assert!(entry.contains("runpy.run_module(\"sluice_script\""));
+        assert!(entry.contains(&format!("CONTEXT_TAKEN = {CONTEXT_TAKEN}")));
     }
 }

@@ -245,6 +245,11 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
             match outcome {
                 python::Outcome::Sent(result) => result,
                 python::Outcome::Refused(message) => return refuse(state, d, &message).await,
+                // Nothing ran: the record stays, and the next pass sends it again.
+                python::Outcome::Retry(message) => {
+                    return set_status(state, d, Status::Starting, Some(&job_id), Some(&message))
+                        .await
+                }
             }
         }
     };

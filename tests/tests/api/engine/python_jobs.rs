@@ -239,3 +239,53 @@ async fn runs_savepoints_suspends_and_resumes(
 
     cancel(owner, path).await;
 }
+
+#[tokio::test]
+async fn a_python_job_without_a_driver_for_the_clusters_version_fails_saying_so() {
+    let Some(engine) = local_engine() else { return };
+    // A server with no PyFlink driver at all (none configured, and no engine venv under
+    // the test's working directory).
+    let app = sluice_tests::TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.flink_python_jars.clear();
+        c.engine.reconcile_interval_ms = 300;
+    })
+    .await;
+    let owner = app.account("Acme").await;
+    let cluster = owner.own_cluster("own", &engine.rest_url).await;
+    let project = owner.project("p").await;
+    let script = owner
+        .upload(&project, "click_totals.py", SCRIPT.as_bytes().to_vec())
+        .await
+        .expect(201)
+        .id();
+    let job = owner
+        .post(
+            &format!("/projects/{project}/jobs"),
+            json!({ "name": "totals", "content": { "kind": "python", "artifact_id": script, "args": ["--rows-per-second", "1"] } }),
+        )
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/versions"),
+            json!({ "message": "v1" }),
+        )
+        .await
+        .expect(201);
+    let d = owner
+        .deployment(&project, "totals", &job, &cluster, 1)
+        .await;
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+        .await
+        .expect(202);
+    let failed = wait_until(&owner, &path, 60, "FAILED", |b| b["status"] == "FAILED").await;
+    let reason = failed["last_error"].as_str().unwrap();
+    assert!(
+        reason.contains("no PyFlink driver for Flink") && reason.contains("flink_python_jars"),
+        "{reason}"
+    );
+}
