@@ -25,19 +25,38 @@ pub use types::*;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const SUBMIT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// One program at a time per JobManager, for every client in this process. A session
-/// JobManager hands a program its execution context through a static that all the
-/// programs it runs at once share, and PyFlink's driver reads it from another thread
-/// than the one it was set on: a program that starts or ends meanwhile can leave a
-/// Python script without it, and the script then runs its job in a local environment
-/// inside the JobManager instead of submitting it. Runs and dry runs take seconds, so
-/// they wait for each other.
-static PROGRAMS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+/// A Python program has its JobManager to itself, for every client in this process. A
+/// session JobManager hands a program its execution context through a static that all
+/// the programs it runs at once share, and PyFlink's driver reads it from another
+/// thread than the one it was set on: a program that starts or ends meanwhile can leave
+/// a Python script without it (the script then runs its job in a local environment
+/// inside the JobManager instead of submitting it). Java programs read it on their own
+/// thread, so they run side by side and only wait for a Python program (and it for
+/// them). Runs and dry runs take seconds.
+static PROGRAMS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::RwLock<()>>>>> =
     LazyLock::new(Mutex::default);
 
-fn program_turn(base: &str) -> Arc<tokio::sync::Mutex<()>> {
-    let mut programs = PROGRAMS.lock().unwrap_or_else(|e| e.into_inner());
-    programs.entry(base.to_owned()).or_default().clone()
+/// PyFlink's driver: the entry class of a Python program.
+pub const PYTHON_DRIVER: &str = "org.apache.flink.client.python.PythonDriver";
+
+/// Held while a program runs; dropped, the turn passes.
+#[allow(dead_code)] // the guards are held, never read
+enum Turn {
+    Shared(tokio::sync::OwnedRwLockReadGuard<()>),
+    Alone(tokio::sync::OwnedRwLockWriteGuard<()>),
+}
+
+/// Waits for `program`'s turn on the JobManager at `base` (see [`PROGRAMS`]).
+async fn program_turn(base: &str, program: &Program) -> Turn {
+    let lock = {
+        let mut programs = PROGRAMS.lock().unwrap_or_else(|e| e.into_inner());
+        programs.entry(base.to_owned()).or_default().clone()
+    };
+    if program.entry_class.as_deref() == Some(PYTHON_DRIVER) {
+        Turn::Alone(lock.write_owned().await)
+    } else {
+        Turn::Shared(lock.read_owned().await)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -174,8 +193,7 @@ impl EngineClient {
     /// Starts the jar's program; returns the new job id. With `program.job_id` set, a
     /// second run under the same id fails with [`EngineError::DuplicateJob`].
     pub async fn run_jar(&self, jar_id: &str, program: &Program) -> Result<String, EngineError> {
-        let turn = program_turn(&self.base);
-        let _turn = turn.lock().await;
+        let _turn = program_turn(&self.base, program).await;
         let started: JarRun = self
             .call(
                 Method::POST,
@@ -193,8 +211,7 @@ impl EngineClient {
 
     /// Builds the program's job graph without running anything: a dry run.
     pub async fn plan_jar(&self, jar_id: &str, program: &Program) -> Result<Plan, EngineError> {
-        let turn = program_turn(&self.base);
-        let _turn = turn.lock().await;
+        let _turn = program_turn(&self.base, program).await;
         let planned: PlanResponse = self
             .call(
                 Method::POST,

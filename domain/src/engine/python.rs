@@ -35,7 +35,7 @@ use crate::config::EngineConfig;
 use crate::Platform;
 
 /// PyFlink's driver: runs a Python module (`-pym`) as a Flink program.
-pub const DRIVER_CLASS: &str = "org.apache.flink.client.python.PythonDriver";
+pub const DRIVER_CLASS: &str = engine_client::PYTHON_DRIVER;
 /// Sluice's entry module, which runs the job's script.
 pub const MODULE: &str = "sluice_job";
 /// The name the job's script is imported under.
