@@ -1,5 +1,5 @@
 // The project's folders and jobs as a tree: create, rename, move (by menu) and delete.
-import { useMemo, useState, type DragEvent } from 'react';
+import { useEffect, useMemo, useState, type DragEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { ArtifactPicker } from './ArtifactPicker';
@@ -182,7 +182,7 @@ export function FolderTree({
             data-testid={`tree-job-${j.name}`}
             onClick={() => navigate(`/projects/${projectId}/jobs/${j.id}`)}
           >
-            <span className="glyph">{j.content.kind === 'sql' ? 'SQL' : 'JAR'}</span>
+            <span className="glyph">{{ sql: 'SQL', jar: 'JAR', python: 'PY' }[j.content.kind]}</span>
             <span className="name">{j.name}</span>
             {canWrite && (
               <Menu label="⋯" title={`Actions for job ${j.name}`}>
@@ -401,7 +401,7 @@ CREATE TEMPORARY TABLE snk (n BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO snk SELECT n FROM src;
 `;
 
-function NewJobDialog({
+export function NewJobDialog({
   projectId,
   folderId,
   folders,
@@ -415,13 +415,18 @@ function NewJobDialog({
   onCreated: (job: Job) => Promise<void>;
 }) {
   const [name, setName] = useState('');
-  const [kind, setKind] = useState<'sql' | 'jar'>('sql');
+  const [kind, setKind] = useState<Schemas['JobContent']['kind']>('sql');
   const [folder, setFolder] = useState(folderId ?? '');
   const [artifactId, setArtifactId] = useState('');
   const [entryClass, setEntryClass] = useState('');
+  const [args, setArgs] = useState<string[]>([]);
   const submit = async () => {
     const content: Schemas['JobContent'] =
-      kind === 'sql' ? { kind: 'sql', sql: STARTER_SQL } : { kind: 'jar', artifact_id: artifactId, entry_class: entryClass, args: [] };
+      kind === 'sql'
+        ? { kind: 'sql', sql: STARTER_SQL }
+        : kind === 'jar'
+          ? { kind: 'jar', artifact_id: artifactId, entry_class: entryClass, args }
+          : { kind: 'python', artifact_id: artifactId, args };
     const job = await call(
       api.POST('/projects/{project_id}/jobs', {
         params: { path: { project_id: projectId } },
@@ -436,9 +441,9 @@ function NewJobDialog({
       title="New job"
       onClose={onClose}
       submitLabel="Create"
-      disabled={!name.trim() || (kind === 'jar' && (!artifactId || !entryClass))}
+      disabled={!name.trim() || (kind === 'jar' && (!artifactId || !entryClass)) || (kind === 'python' && !artifactId)}
       form
-      fields={['name', 'folder_id', 'content', 'content.artifact_id', 'content.entry_class', 'artifact_id', 'entry_class']}
+      fields={['name', 'folder_id', 'content', 'content.artifact_id', 'content.entry_class', 'content.args', 'artifact_id', 'entry_class']}
       onSubmit={submit}
     >
       {(error) => (
@@ -449,9 +454,18 @@ function NewJobDialog({
           <div className="fields-2">
             <Field label="Type">
               {(p) => (
-                <select {...p} value={kind} onChange={(e) => setKind(e.target.value as 'sql' | 'jar')}>
+                <select
+                  {...p}
+                  value={kind}
+                  onChange={(e) => {
+                    // A JAR and a Python script are different artifacts: the choice starts over.
+                    setKind(e.target.value as Schemas['JobContent']['kind']);
+                    setArtifactId('');
+                  }}
+                >
                   <option value="sql">Flink SQL</option>
                   <option value="jar">JAR program</option>
+                  <option value="python">Python (PyFlink) script</option>
                 </select>
               )}
             </Field>
@@ -478,6 +492,8 @@ function NewJobDialog({
               error={error}
             />
           )}
+          {kind === 'jar' && <ArgsField args={args} onArgs={setArgs} error={error} />}
+          {kind === 'python' && <PythonFields projectId={projectId} artifactId={artifactId} args={args} onArtifact={setArtifactId} onArgs={setArgs} error={error} />}
         </>
       )}
     </FormDialog>
@@ -514,3 +530,79 @@ export function JarFields({
   );
 }
 
+
+const parseArgs = (text: string) => text.split('\n').filter((a) => a !== '');
+
+/**
+ * The arguments of a JAR or Python job, one per line; blank lines are dropped. The text
+ * is kept as typed (a new line being started stays), and follows `args` when they change
+ * from outside (a rollback, the server's version taken).
+ */
+export function ArgsField({
+  args,
+  onArgs,
+  hint,
+  error,
+  disabled,
+}: {
+  args: string[];
+  onArgs: (args: string[]) => void;
+  hint?: string;
+  error?: unknown;
+  disabled?: boolean;
+}) {
+  const [text, setText] = useState(args.join('\n'));
+  useEffect(() => {
+    setText((t) => (JSON.stringify(parseArgs(t)) === JSON.stringify(args) ? t : args.join('\n')));
+  }, [args]);
+  return (
+    <Field label="Program arguments (one per line)" hint={hint} error={fieldError(error, 'content.args') ?? fieldError(error, 'args')}>
+      {(p) => (
+        <textarea
+          {...p}
+          rows={4}
+          disabled={disabled}
+          style={{ width: '100%', fontFamily: 'var(--mono)' }}
+          value={text}
+          onChange={(e) => {
+            setText(e.target.value);
+            onArgs(parseArgs(e.target.value));
+          }}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** The Python artifact and arguments of a Python job (a PyFlink script: no entry class). */
+export function PythonFields({
+  projectId,
+  artifactId,
+  args,
+  onArtifact,
+  onArgs,
+  error,
+  disabled,
+}: {
+  projectId: string;
+  artifactId: string;
+  args: string[];
+  onArtifact: (id: string) => void;
+  onArgs: (args: string[]) => void;
+  error?: unknown;
+  disabled?: boolean;
+}) {
+  return (
+    <>
+      <ArtifactPicker
+        projectId={projectId}
+        kind="python"
+        value={artifactId}
+        onChange={onArtifact}
+        error={fieldError(error, 'content.artifact_id') ?? fieldError(error, 'artifact_id')}
+        disabled={disabled}
+      />
+      <ArgsField args={args} onArgs={onArgs} hint="The script reads them as sys.argv[1:]." error={error} disabled={disabled} />
+    </>
+  );
+}

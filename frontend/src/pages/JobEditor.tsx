@@ -7,7 +7,7 @@ import { SqlEditor, type ConnectorName, type Problem, type SqlEditorHandle } fro
 import { Dialog, ErrorNote, Field, FormDialog, Spinner } from '../components/ui';
 import { toast } from '../components/toast';
 import { reportPlan, reportProblems, type ValidationReport } from '../lib/validation';
-import { JarFields } from './FolderTree';
+import { ArgsField, JarFields, PythonFields } from './FolderTree';
 import { VersionsPanel } from './VersionsPanel';
 import { ConflictDialog } from './ConflictDialog';
 import { PlanView } from './PlanView';
@@ -197,28 +197,35 @@ export function JobEditor({
           </div>
         ) : (
           <div className="panel-body" style={{ maxWidth: 640 }}>
-            <JarFields
-              projectId={projectId}
-              artifactId={content.artifact_id}
-              entryClass={content.kind === 'jar' ? content.entry_class : ''}
-              onArtifact={(artifact_id) => setContent({ ...content, artifact_id })}
-              onEntryClass={(entry_class) => content.kind === 'jar' && setContent({ ...content, entry_class })}
-              disabled={!canWrite}
-              error={error}
-            />
-            <Field label="Program arguments (one per line)">
-              {(p) => (
-                <textarea
-                  {...p}
-                  rows={4}
+            {content.kind === 'python' ? (
+              <PythonFields
+                projectId={projectId}
+                artifactId={content.artifact_id}
+                args={content.args ?? []}
+                onArtifact={(artifact_id) => setContent({ ...content, artifact_id })}
+                onArgs={(args) => setContent({ ...content, args })}
+                disabled={!canWrite}
+                error={error}
+              />
+            ) : (
+              <>
+                <JarFields
+                  projectId={projectId}
+                  artifactId={content.artifact_id}
+                  entryClass={content.entry_class}
+                  onArtifact={(artifact_id) => setContent({ ...content, artifact_id })}
+                  onEntryClass={(entry_class) => setContent({ ...content, entry_class })}
                   disabled={!canWrite}
-                  style={{ width: '100%', fontFamily: 'var(--mono)' }}
-                  value={(content.args ?? []).join('\n')}
-                  onChange={(e) => setContent({ ...content, args: e.target.value.split('\n').filter((a) => a !== '') })}
+                  error={error}
                 />
-              )}
-            </Field>
-            <div className="muted small">A JAR job is checked by the engine when it is deployed.</div>
+                <ArgsField args={content.args ?? []} onArgs={(args) => setContent({ ...content, args })} disabled={!canWrite} error={error} />
+              </>
+            )}
+            <div className="muted small" data-testid="checked-when-deployed">
+              {content.kind === 'python'
+                ? 'A Python job is not validated here: the engine checks the script when it is deployed.'
+                : 'A JAR job is checked by the engine when it is deployed.'}
+            </div>
           </div>
         )}
         <div className="results">
@@ -233,10 +240,14 @@ export function JobEditor({
               Versions
             </button>
           </div>
-          {tab === 'problems' && <ProblemsPanel report={report} problems={problems} canValidate={canWrite} />}
+          {tab === 'problems' && <ProblemsPanel report={report} problems={problems} canValidate={canWrite} kind={content.kind} />}
           {tab === 'plan' && (
             <div className="panel-body">
-              {report ? <PlanView plan={reportPlan(report)} engine={report.engine} /> : <div className="muted">{canWrite ? 'Validate to see the plan the engine would run.' : 'No plan yet.'}</div>}
+              {report ? (
+                <PlanView plan={reportPlan(report)} engine={report.engine} />
+              ) : (
+                <div className="muted">{content.kind !== 'sql' ? 'Only a SQL job has a plan to show before it is deployed.' : canWrite ? 'Validate to see the plan the engine would run.' : 'No plan yet.'}</div>
+              )}
             </div>
           )}
           {tab === 'versions' && (
@@ -312,11 +323,27 @@ export function JobEditor({
   );
 }
 
-function ProblemsPanel({ report, problems, canValidate }: { report?: ValidationReport; problems: Problem[]; canValidate: boolean }) {
+function ProblemsPanel({
+  report,
+  problems,
+  canValidate,
+  kind,
+}: {
+  report?: ValidationReport;
+  problems: Problem[];
+  canValidate: boolean;
+  kind: JobContent['kind'];
+}) {
   if (!report)
     return (
       <div className="panel-body muted">
-        {canValidate ? 'Validate to check the script with Sluice and the engine.' : 'Editors of this project validate and deploy this job; you can read it and its versions.'}
+        {kind === 'python'
+          ? 'Only SQL jobs are validated here; the engine checks a Python script when it is deployed.'
+          : kind === 'jar'
+            ? 'Only SQL jobs are validated here; the engine checks a JAR program when it is deployed.'
+            : canValidate
+              ? 'Validate to check the script with Sluice and the engine.'
+              : 'Editors of this project validate and deploy this job; you can read it and its versions.'}
       </div>
     );
   const { sources, sinks } = report;
