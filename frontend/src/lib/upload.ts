@@ -1,7 +1,8 @@
 // Uploading a file with progress. fetch cannot report upload progress, so this one
 // request goes through XMLHttpRequest: multipart/form-data with one part named `file`,
-// as POST /projects/{project_id}/artifacts expects; same-origin cookies; the API's error
-// shape turned into the same ApiError every other call throws.
+// as POST /projects/{project_id}/artifacts and PUT .../artifacts/{artifact_id}/content
+// expect; same-origin cookies; the API's error shape turned into the same ApiError every
+// other call throws.
 import { API_BASE, ApiError, api, toApiError, type Schemas } from '../api/client';
 
 export interface UploadProgress {
@@ -14,11 +15,11 @@ export interface Upload<T> {
   abort: () => void;
 }
 
-function once(url: string, file: File, onProgress: (p: UploadProgress) => void, signal: { abort?: () => void }): Promise<{ status: number; body: unknown }> {
+function once(method: string, url: string, file: File, onProgress: (p: UploadProgress) => void, signal: { abort?: () => void }): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     signal.abort = () => xhr.abort();
-    xhr.open('POST', url);
+    xhr.open(method, url);
     xhr.withCredentials = true;
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.upload.addEventListener('progress', (e) => {
@@ -43,20 +44,20 @@ function once(url: string, file: File, onProgress: (p: UploadProgress) => void, 
   });
 }
 
-export function uploadArtifact(projectId: string, file: File, onProgress: (p: UploadProgress) => void): Upload<Schemas['Artifact']> {
-  const url = `${API_BASE}/projects/${encodeURIComponent(projectId)}/artifacts`;
+/** Sends `file` as the one part `file` of a multipart request to `url` (under API_BASE). */
+export function uploadFile<T>(method: 'POST' | 'PUT', url: string, file: File, onProgress: (p: UploadProgress) => void): Upload<T> {
   const signal: { abort?: () => void } = {};
   let aborted = false;
   const done = (async () => {
-    let res = await once(url, file, onProgress, signal);
+    let res = await once(method, url, file, onProgress, signal);
     if (res.status === 401 && !aborted) {
       // The access token expired: one call through the client refreshes the session
       // (shared with any other refresh in flight), then the upload goes again.
       await api.GET('/me');
       onProgress({ loaded: 0, total: file.size });
-      res = await once(url, file, onProgress, signal);
+      res = await once(method, url, file, onProgress, signal);
     }
-    if (res.status >= 200 && res.status < 300) return res.body as Schemas['Artifact'];
+    if (res.status >= 200 && res.status < 300) return res.body as T;
     throw toApiError(res.status, res.body);
   })();
   return {
@@ -66,6 +67,21 @@ export function uploadArtifact(projectId: string, file: File, onProgress: (p: Up
       signal.abort?.();
     },
   };
+}
+
+/** A new artifact of the project. */
+export function uploadArtifact(projectId: string, file: File, onProgress: (p: UploadProgress) => void): Upload<Schemas['Artifact']> {
+  return uploadFile('POST', `${API_BASE}/projects/${encodeURIComponent(projectId)}/artifacts`, file, onProgress);
+}
+
+/** New content for an existing artifact (same kind); its name, id and references stay. */
+export function replaceArtifactContent(
+  projectId: string,
+  artifactId: string,
+  file: File,
+  onProgress: (p: UploadProgress) => void,
+): Upload<Schemas['Artifact']> {
+  return uploadFile('PUT', `${API_BASE}/projects/${encodeURIComponent(projectId)}/artifacts/${encodeURIComponent(artifactId)}/content`, file, onProgress);
 }
 
 /** Hex SHA-256 of a file, computed in the browser to compare with what the server stored. */

@@ -72,7 +72,7 @@ function server() {
 }
 
 const JAR = { id: 'a1', project_id: 'p1', name: 'udfs.jar', kind: 'jar', size_bytes: 2048, sha256: SHA, created_at: '2026-12-01T00:00:00Z' };
-const PY = { id: 'a2', project_id: 'p1', name: 'tools.py', kind: 'py', size_bytes: 100, sha256: 'cd'.repeat(32), created_at: '2026-12-01T00:00:00Z' };
+const PY = { id: 'a2', project_id: 'p1', name: 'tools.py', kind: 'python', size_bytes: 100, sha256: 'cd'.repeat(32), created_at: '2026-12-01T00:00:00Z' };
 const FUNCTIONS = [
   { name: 'to_upper', artifact_id: 'a1', class_name: 'com.acme.udf.ToUpper', kind: 'scalar', registered_at: '2026-12-02T00:00:00Z' },
   { name: 'split_words', artifact_id: 'a1', class_name: 'com.acme.udf.SplitWords', kind: 'table', registered_at: '2026-12-02T00:00:00Z' },
@@ -167,7 +167,7 @@ describe('the artifacts page', () => {
     await screen.findByText(SHA);
     expect(screen.queryByLabelText('Upload a file')).toBeNull();
     expect(screen.queryByRole('button', { name: /Delete/ })).toBeNull();
-    expect(screen.queryByRole('button', { name: /Register as UDF|Read again|Unregister/ })).toBeNull();
+    expect(screen.queryByRole('button', { name: /Register as UDF|Read again|Unregister|Replace/ })).toBeNull();
     fireEvent.click(await screen.findByRole('button', { name: 'Functions of udfs.jar' }));
     expect(within(screen.getByTestId('functions-a1')).getByText('com.acme.udf.ToUpper')).toBeTruthy();
   });
@@ -236,5 +236,93 @@ describe('UDF artifacts', () => {
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     expect(await screen.findByRole('button', { name: 'Register as UDF: udfs.jar' })).toBeTruthy();
     expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/projects/p1/artifacts/a1/functions', '/projects/p1/artifacts/a1/functions']);
+  });
+});
+
+describe('replacing an artifact\'s content', () => {
+  const NEW_SHA = 'ef'.repeat(32);
+  /** A project whose JAR is a UDF artifact; a replacement brings a third function. */
+  function replaceServer() {
+    let jar = JAR;
+    let functions = FUNCTIONS;
+    const calls = mockApi({
+      'GET /projects/{p}/artifacts': () => ({ body: { items: [jar, PY] } }),
+      'GET /projects/{p}/functions': () => ({ body: { items: functions } }),
+      // Not called by the page itself: the server's side of a replacement that went through.
+      'POST /test/replaced': () => {
+        jar = { ...JAR, size_bytes: 4096, sha256: NEW_SHA };
+        functions = [...FUNCTIONS, { name: 'count_chars', artifact_id: 'a1', class_name: 'com.acme.udf.CountChars', kind: 'aggregate', registered_at: '2026-12-03T00:00:00Z' }];
+        return { body: {} };
+      },
+    });
+    return calls;
+  }
+
+  it('sends the new file with PUT to the content endpoint, shows progress, then the new size, SHA-256 and functions', async () => {
+    vi.stubGlobal('XMLHttpRequest', FakeXhr);
+    const calls = replaceServer();
+    renderInProject(<ArtifactsPage />, { projectRole: 'editor' });
+    expect(await screen.findByRole('button', { name: 'Functions of udfs.jar' })).toBeTruthy();
+    const input = screen.getByLabelText('New content for udfs.jar');
+    // Only a file of the artifact's own kind is offered.
+    expect(input.getAttribute('accept')).toBe('.jar');
+    expect(screen.getByLabelText('New content for tools.py').getAttribute('accept')).toBe('.py');
+    const file = new File([new Uint8Array(4096)], 'udfs-2.jar', { type: 'application/java-archive' });
+    fireEvent.change(input, { target: { files: [file] } });
+
+    const xhr = FakeXhr.last!;
+    expect(xhr.method).toBe('PUT');
+    expect(xhr.url).toBe('/api/v1/projects/p1/artifacts/a1/content');
+    expect(xhr.withCredentials).toBe(true);
+    expect((xhr.body!.get('file') as File).name).toBe('udfs-2.jar');
+    const bar = screen.getByRole('progressbar', { name: 'Replacing udfs.jar' });
+    act(() => xhr.progress(1024, 4096));
+    expect(bar.getAttribute('aria-valuenow')).toBe('25');
+    expect(screen.getByTestId('replace-progress-a1').textContent).toContain('1.0 KiB of 4.0 KiB · 25%');
+    // One replacement at a time.
+    expect((screen.getByRole('button', { name: 'Replace tools.py' }) as HTMLButtonElement).disabled).toBe(true);
+    act(() => xhr.progress(4096, 4096));
+    expect(screen.getByText(/reading its functions again/)).toBeTruthy();
+
+    const functionReads = calls.filter((c) => c.method === 'GET' && c.path === '/projects/p1/functions').length;
+    await fetch('/api/v1/test/replaced', { method: 'POST' });
+    act(() => xhr.respond(200, { ...JAR, size_bytes: 4096, sha256: NEW_SHA }));
+    expect((await screen.findByTestId('replaced-a1')).textContent).toContain(NEW_SHA);
+    await waitFor(() => expect(screen.queryByRole('progressbar')).toBeNull());
+    // The row is read again (same name, new size and SHA-256), and so are the functions.
+    const row = screen.getByRole('link', { name: 'udfs.jar' }).closest('tr')!;
+    await waitFor(() => expect(row.textContent).toContain(NEW_SHA));
+    expect(row.textContent).toContain('4.0 KiB');
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Functions of udfs.jar' }).textContent).toContain('3 functions'));
+    expect(calls.filter((c) => c.method === 'GET' && c.path === '/projects/p1/functions').length).toBeGreaterThan(functionReads);
+  });
+
+  it("shows the API's refusal in the row and leaves the artifact as it was", async () => {
+    vi.stubGlobal('XMLHttpRequest', FakeXhr);
+    replaceServer();
+    renderInProject(<ArtifactsPage />, { projectRole: 'editor' });
+    await screen.findByRole('button', { name: 'Functions of udfs.jar' });
+    fireEvent.change(screen.getByLabelText('New content for udfs.jar'), { target: { files: [new File([new Uint8Array(10)], 'udfs.zip')] } });
+    const message = '`udfs.zip` is a zip file; the new content of `udfs.jar` must be one too';
+    act(() => FakeXhr.last!.respond(422, { error: { code: 'invalid_field', message, field: 'file.filename' } }));
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toBe(`udfs.jar: ${message}`);
+    expect(alert.closest('tr')!.className).toBe('detail-row');
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(screen.queryByTestId('replaced-a1')).toBeNull();
+    expect(screen.getByRole('link', { name: 'udfs.jar' }).closest('tr')!.textContent).toContain(SHA);
+    expect((screen.getByRole('button', { name: 'Replace udfs.jar' }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('shows a refused UDF replacement (no function class) in the API\'s words, the functions unchanged', async () => {
+    vi.stubGlobal('XMLHttpRequest', FakeXhr);
+    replaceServer();
+    renderInProject(<ArtifactsPage />, { projectRole: 'editor' });
+    await screen.findByRole('button', { name: 'Functions of udfs.jar' });
+    fireEvent.change(screen.getByLabelText('New content for udfs.jar'), { target: { files: [new File([new Uint8Array(10)], 'empty.jar')] } });
+    const message = '`udfs.jar` holds no function class (a public subclass of ScalarFunction, TableFunction or AggregateFunction)';
+    act(() => FakeXhr.last!.respond(422, { error: { code: 'invalid_field', message, field: 'artifact_id' } }));
+    expect((await screen.findByRole('alert')).textContent).toBe(`udfs.jar: ${message}`);
+    expect(screen.getByRole('button', { name: 'Functions of udfs.jar' }).textContent).toContain('2 functions');
   });
 });

@@ -3,6 +3,8 @@
 // stored, checked against the one the browser computes from the same file.
 // A JAR registered as a UDF artifact lists the functions the server found in it (each
 // callable by name from the project's SQL jobs); it can be read again or unregistered.
+// An artifact's content can be replaced by a file of the same kind: its name, id and the
+// jobs using it stay, and a UDF artifact's functions are read again from the new file.
 import { useMemo, useRef, useState } from 'react';
 import { useParams } from 'react-router';
 import { API_BASE, ApiError, api, call, errorMessage, type Schemas } from '../api/client';
@@ -11,7 +13,7 @@ import { DataTable, pagedRows } from '../components/DataTable';
 import { ConfirmDialog, ErrorNote, fieldError, formError, formatBytes } from '../components/ui';
 import { formatTime } from '../lib/dates';
 import { useLoad, usePaged } from '../lib/hooks';
-import { sha256Hex, uploadArtifact, type UploadProgress } from '../lib/upload';
+import { replaceArtifactContent, sha256Hex, uploadArtifact, type UploadProgress } from '../lib/upload';
 import { useProject } from '../project';
 import { atLeast } from '../session';
 
@@ -27,6 +29,10 @@ const apiMessage = (e: unknown) => (e instanceof ApiError ? e.detail.message : e
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 const ACCEPT = '.jar,.zip,.py';
+/** What a replacement may be: a file of the artifact's own kind. */
+const ACCEPT_KIND: Record<string, string> = { jar: '.jar', zip: '.zip', python: '.py' };
+
+const percent = (p: UploadProgress) => (p.total > 0 ? Math.min(100, Math.round((p.loaded / p.total) * 100)) : 0);
 
 interface Uploading {
   file: File;
@@ -60,6 +66,9 @@ export function ArtifactsPage() {
   const [reading, setReading] = useState<string>();
   const [rowErrors, setRowErrors] = useState<Record<string, unknown>>({});
   const [unregistering, setUnregistering] = useState<Artifact>();
+  // One replacement at a time, shown in its artifact's row.
+  const [replacing, setReplacing] = useState<Uploading & { id: string }>();
+  const [replaced, setReplaced] = useState<Record<string, { artifact: Artifact; local?: string }>>({});
   const toggle = (id: string, open?: boolean) =>
     setExpanded((old) => {
       const next = new Set(old);
@@ -88,6 +97,29 @@ export function ArtifactsPage() {
   const input = useRef<HTMLInputElement>(null);
   const maxBytes = project.limits.artifact_bytes;
 
+  /** Sends `file` as the new content of `a`; the row shows progress, then the outcome. */
+  const replace = (a: Artifact, file: File) => {
+    setRowErrors(({ [a.id]: _, ...rest }) => rest);
+    setReplaced(({ [a.id]: _, ...rest }) => rest);
+    if (maxBytes && file.size > maxBytes) {
+      setRowErrors((old) => ({ ...old, [a.id]: new Error(`${file.name} is ${formatBytes(file.size)}; an artifact may be at most ${formatBytes(maxBytes)}.`) }));
+      return;
+    }
+    const wasUdf = byArtifact.has(a.id);
+    const local = sha256Hex(file);
+    const up = replaceArtifactContent(projectId, a.id, file, (progress) => setReplacing((r) => (r ? { ...r, progress } : r)));
+    setReplacing({ id: a.id, file, progress: { loaded: 0, total: file.size }, abort: up.abort });
+    up.done
+      .then(async (artifact) => {
+        const l = await local;
+        setReplaced((old) => ({ ...old, [a.id]: { artifact, local: l } }));
+        toast(`Replaced the content of ${artifact.name}`);
+        await Promise.all([list.reload(), reloadProject(), wasUdf ? functions.reload() : undefined]);
+      })
+      .catch((e) => setRowErrors((old) => ({ ...old, [a.id]: e })))
+      .finally(() => setReplacing(undefined));
+  };
+
   const start = (file: File) => {
     setError(undefined);
     setLast(undefined);
@@ -111,7 +143,7 @@ export function ArtifactsPage() {
       });
   };
 
-  const pct = uploading && uploading.progress.total > 0 ? Math.min(100, Math.round((uploading.progress.loaded / uploading.progress.total) * 100)) : 0;
+  const pct = uploading ? percent(uploading.progress) : 0;
   const fileError = fieldError(error, 'file') ?? fieldError(error, 'file.filename');
   return (
     <div className="page">
@@ -246,6 +278,27 @@ export function ArtifactsPage() {
                       )}
                     </>
                   )}
+                  <input
+                    id={`replace-${a.id}`}
+                    type="file"
+                    hidden
+                    accept={ACCEPT_KIND[a.kind] ?? ACCEPT}
+                    aria-label={`New content for ${a.name}`}
+                    onChange={(e) => {
+                      const f = e.target.files?.[0];
+                      e.target.value = '';
+                      if (f) replace(a, f);
+                    }}
+                  />
+                  <button
+                    className="small"
+                    disabled={replacing !== undefined}
+                    onClick={() => document.getElementById(`replace-${a.id}`)?.click()}
+                    aria-label={`Replace ${a.name}`}
+                    title={`Upload a new ${ACCEPT_KIND[a.kind] ?? ''} file as the content of ${a.name}; its name and the jobs using it stay`}
+                  >
+                    {replacing?.id === a.id ? 'Replacing…' : 'Replace…'}
+                  </button>
                   <button className="danger small" onClick={() => setDeleting(a)} aria-label={`Delete ${a.name}`}>
                     Delete
                   </button>
@@ -256,13 +309,50 @@ export function ArtifactsPage() {
         detail={(a) => {
           const fs = byArtifact.get(a.id);
           const err = rowErrors[a.id];
-          if (!err && !(fs && expanded.has(a.id))) return null;
+          const up = replacing?.id === a.id ? replacing : undefined;
+          const done = replaced[a.id];
+          if (!err && !up && !done && !(fs && expanded.has(a.id))) return null;
           return (
             <tr className="detail-row">
               <td colSpan={7}>
+                {up && (
+                  <div className="upload-progress" data-testid={`replace-progress-${a.id}`}>
+                    <div className="row">
+                      <span>
+                        {up.file.name} → {a.name}
+                      </span>
+                      <span className="muted small">
+                        {formatBytes(up.progress.loaded)} of {formatBytes(up.progress.total)} · {percent(up.progress)}%
+                      </span>
+                      <div className="spacer" />
+                      <button className="small" onClick={up.abort}>
+                        Cancel
+                      </button>
+                    </div>
+                    <div
+                      className="progress-bar"
+                      role="progressbar"
+                      aria-label={`Replacing ${a.name}`}
+                      aria-valuemin={0}
+                      aria-valuemax={100}
+                      aria-valuenow={percent(up.progress)}
+                    >
+                      <div style={{ width: percent(up.progress) + '%' }} />
+                    </div>
+                    {percent(up.progress) === 100 && (
+                      <div className="muted small">Sent; the server is checking and storing it{fs ? ' and reading its functions again' : ''}…</div>
+                    )}
+                  </div>
+                )}
                 {err !== undefined && (
                   <div className="alert error" role="alert">
                     {a.name}: {apiMessage(err)}
+                  </div>
+                )}
+                {done && (
+                  <div className="alert ok" data-testid={`replaced-${a.id}`}>
+                    New content of <strong>{a.name}</strong> ({formatBytes(done.artifact.size_bytes)}). SHA-256 <code>{done.artifact.sha256}</code>
+                    {done.local && (done.local === done.artifact.sha256 ? ' — matches the file you chose.' : ` — differs from the file you chose (${done.local})!`)}
                   </div>
                 )}
                 {fs && expanded.has(a.id) && <FunctionsTable id={`functions-${a.id}`} artifact={a} functions={fs} />}
