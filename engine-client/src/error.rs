@@ -174,6 +174,9 @@ pub(crate) fn from_status(
 /// exception class, else the first error line.
 pub fn engine_message(errors: &[String]) -> String {
     let trace = errors.join("\n");
+    if let Some(failure) = python_failure(&trace) {
+        return failure;
+    }
     let last_cause = trace
         .lines()
         .filter_map(|line| line.trim().strip_prefix("Caused by: "))
@@ -186,6 +189,66 @@ pub fn engine_message(errors: &[String]) -> String {
         })
         .unwrap_or("no details given");
     strip_exception_class(line).to_owned()
+}
+
+/// What a Python program's own traceback says, when the driver reports one (the
+/// driver's exception only says the process exited): its last error, and the line of
+/// the job's script it came from, as "... (line N of the script)".
+fn python_failure(trace: &str) -> Option<String> {
+    let out = trace.split("System.out: ").nth(1)?;
+    let out = out.split("System.err:").next().unwrap_or(out);
+    if !out.contains("Traceback (most recent call last)") {
+        return None;
+    }
+    // The script's own error, or for a call into Flink (Py4JJavaError) the Java
+    // exception printed after it (`: org...Exception: ...`), deepest cause last.
+    let error = out
+        .lines()
+        .map(str::trim)
+        .map(|l| {
+            l.strip_prefix("Caused by: ")
+                .or_else(|| l.strip_prefix(": "))
+                .unwrap_or(l)
+        })
+        .rfind(|l| {
+            l.split_once(": ").is_some_and(|(name, _)| {
+                !name.contains(' ') && (name.ends_with("Error") || name.ends_with("Exception"))
+            })
+        })?;
+    // `pyflink.util.exceptions.TableException: org.apache...TableException: words`.
+    let mut words = error;
+    loop {
+        let shorter = strip_exception_class(words);
+        if shorter == words {
+            break;
+        }
+        words = shorter;
+    }
+    let line = out.rmatch_indices(SCRIPT_FILE).next().and_then(|(at, _)| {
+        let digits: String = out[at + SCRIPT_FILE.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse::<u64>().ok()
+    });
+    Some(match line {
+        Some(n) => format!("{words} (line {n} of the script)"),
+        None => words.to_owned(),
+    })
+}
+
+/// How a Python traceback names a line of the job's script (Sluice runs it as the
+/// module `sluice_script`).
+const SCRIPT_FILE: &str = "sluice_script.py\", line ";
+
+/// The line of the job's script a Python failure names ("... (line N of the script)").
+pub fn python_script_line(message: &str) -> Option<u64> {
+    let rest = message.rsplit("(line ").next()?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    rest[digits.len()..]
+        .starts_with(" of the script)")
+        .then(|| digits.parse().ok())
+        .flatten()
 }
 
 /// The SQL runner marks a failing statement as `[statement N]` in its exception.
@@ -209,6 +272,31 @@ fn strip_exception_class(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_call_into_flink_gives_the_java_exceptions_deepest_cause() {
+        let errors = vec![
+            "x\nSystem.out: Traceback (most recent call last):\n  File \"/tmp/sluice_script.py\", line 15, in main\npy4j.protocol.Py4JJavaError: An error occurred while calling o19.executeSql.\n: org.apache.flink.table.api.SqlParserException: SQL parse failed. Encountered \"TABL\"\n\tat org.apache.flink.Foo.bar(Foo.java:1)\nCaused by: org.apache.calcite.sql.parser.SqlParseException: Encountered \"TABL\" at line 2, column 16.\n\tat x\n\nSystem.err: (none)".to_owned(),
+        ];
+        assert_eq!(
+            engine_message(&errors),
+            "Encountered \"TABL\" at line 2, column 16. (line 15 of the script)"
+        );
+    }
+
+    #[test]
+    fn a_python_programs_traceback_gives_its_error_and_script_line() {
+        let errors = vec![
+            "org.apache.flink.client.program.ProgramInvocationException: The program main method caused an error: Python process exits with code: 1\nClasspath: [x]\n\nSystem.out: Traceback (most recent call last):\n  File \"<frozen runpy>\", line 88, in _run_code\n  File \"/tmp/pyflink/a/b_py/sluice_script.py\", line 12, in <module>\n    t_env.execute_sql(\"CREATE TABL x\")\npyflink.util.exceptions.TableException: org.apache.flink.table.api.SqlParserException: SQL parse failed. Encountered \"TABL\"\n\n\nSystem.err: (none)\nCaused by: java.lang.RuntimeException: Python process exits with code: 1".to_owned(),
+        ];
+        let message = engine_message(&errors);
+        assert_eq!(
+            message,
+            "SQL parse failed. Encountered \"TABL\" (line 12 of the script)"
+        );
+        assert_eq!(python_script_line(&message), Some(12));
+        assert_eq!(python_script_line("Could not find (line x)"), None);
+    }
 
     #[test]
     fn the_last_cause_is_the_engines_message() {

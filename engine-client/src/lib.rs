@@ -18,7 +18,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use error::{engine_message, EngineError};
+pub use error::{engine_message, python_script_line, EngineError};
 pub use types::*;
 
 /// Default time allowed for one REST call; uploads and runs get longer.

@@ -171,29 +171,32 @@ pub enum Outcome {
     Sent(Result<String, EngineError>),
 }
 
-/// Uploads what the job needs to the cluster (the driver once per version, the script
-/// once per content) and runs the program under `job_id`.
-#[allow(clippy::too_many_arguments)]
-pub async fn run(
+/// What a Python program needs on the cluster, there: PyFlink's driver, the script's
+/// zip, and the configuration for the cluster's Flink version.
+struct Uploaded {
+    driver: UploadedJar,
+    script_path: String,
+    configuration: BTreeMap<String, String>,
+}
+
+/// Uploads what the job needs to the cluster: the driver once per version, the script
+/// once per content. `Err(Outcome)`: it cannot go further.
+async fn upload(
     platform: &Platform,
     cluster_id: &str,
     client: &EngineClient,
     script: &ArtifactRow,
-    args: &[String],
-    parallelism: Option<u32>,
-    restore: Option<String>,
-    job_id: &str,
-) -> Result<Outcome, Error> {
+) -> Result<Result<Uploaded, Outcome>, Error> {
     let flink_version = match client.overview().await {
         Ok(overview) => overview.flink_version,
-        Err(e) => return Ok(Outcome::Sent(Err(e))),
+        Err(e) => return Ok(Err(Outcome::Sent(Err(e)))),
     };
     let Some(driver) = platform.pyflink.driver_for(&flink_version) else {
         let have = platform.pyflink.versions();
-        return Ok(Outcome::Refused(format!(
+        return Ok(Err(Outcome::Refused(format!(
             "this server has no PyFlink driver for Flink {flink_version} (flink-python-{flink_version}.jar, engine.flink_python_jars; it has {}), so Python jobs cannot run on this cluster",
             if have.is_empty() { "none".to_owned() } else { have.join(", ") }
-        )));
+        ))));
     };
     let mut on_cluster = None;
     let driver_jar = match on_the_cluster(
@@ -213,7 +216,7 @@ pub async fn run(
     .await?
     {
         Ok(jar) => jar,
-        Err(e) => return Ok(Outcome::Sent(Err(e))),
+        Err(e) => return Ok(Err(Outcome::Sent(Err(e)))),
     };
     // A new entry is uploaded anew with each script.
     let version = format!(
@@ -238,11 +241,34 @@ pub async fn run(
     .await?
     {
         Ok(jar) => jar,
-        Err(e) => return Ok(Outcome::Sent(Err(e))),
+        Err(e) => return Ok(Err(Outcome::Sent(Err(e)))),
     };
-    let mut program = program(&script_zip.path, job_id, args, parallelism, restore);
-    program.flink_configuration = platform.pyflink.configuration(&flink_version);
-    let sent = client.run_jar(&driver_jar.id, &program).await;
+    Ok(Ok(Uploaded {
+        driver: driver_jar,
+        script_path: script_zip.path,
+        configuration: platform.pyflink.configuration(&flink_version),
+    }))
+}
+
+/// Uploads what the job needs to the cluster and runs the program under `job_id`.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    platform: &Platform,
+    cluster_id: &str,
+    client: &EngineClient,
+    script: &ArtifactRow,
+    args: &[String],
+    parallelism: Option<u32>,
+    restore: Option<String>,
+    job_id: &str,
+) -> Result<Outcome, Error> {
+    let uploaded = match upload(platform, cluster_id, client, script).await? {
+        Ok(uploaded) => uploaded,
+        Err(outcome) => return Ok(outcome),
+    };
+    let mut program = program(&uploaded.script_path, job_id, args, parallelism, restore);
+    program.flink_configuration = uploaded.configuration;
+    let sent = client.run_jar(&uploaded.driver.id, &program).await;
     let taken = format!("Python process exits with code: {CONTEXT_TAKEN}");
     match sent {
         Err(e) if e.to_string().contains(&taken) => Ok(Outcome::Retry(
@@ -250,6 +276,27 @@ pub async fn run(
         )),
         sent => Ok(Outcome::Sent(sent)),
     }
+}
+
+/// The engine's dry run of the script: the job graph it would run, or its refusal.
+/// `Err(message)`: the script cannot be checked on this cluster (no driver for it).
+pub async fn plan(
+    platform: &Platform,
+    cluster_id: &str,
+    client: &EngineClient,
+    script: &ArtifactRow,
+    args: &[String],
+    job_id: &str,
+) -> Result<Result<Result<engine_client::Plan, EngineError>, String>, Error> {
+    let uploaded = match upload(platform, cluster_id, client, script).await? {
+        Ok(uploaded) => uploaded,
+        Err(Outcome::Sent(Err(e))) => return Ok(Ok(Err(e))),
+        Err(Outcome::Refused(message) | Outcome::Retry(message)) => return Ok(Err(message)),
+        Err(Outcome::Sent(Ok(_))) => return Ok(Err("nothing was planned".to_owned())),
+    };
+    let mut program = program(&uploaded.script_path, job_id, args, None, None);
+    program.flink_configuration = uploaded.configuration;
+    Ok(Ok(client.plan_jar(&uploaded.driver.id, &program).await))
 }
 
 /// The driver's program under `job_id`: Sluice's entry from the zip at `script_path` (a

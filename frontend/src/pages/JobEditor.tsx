@@ -151,7 +151,7 @@ export function JobEditor({
             <button onClick={() => void save()} disabled={!dirty || saving} title="Save the draft (Ctrl+S)">
               Save
             </button>
-            {content.kind === 'sql' && (
+            {content.kind !== 'jar' && (
               <button onClick={() => void validate()} disabled={validating}>
                 {validating ? 'Validating…' : 'Validate'}
               </button>
@@ -223,7 +223,7 @@ export function JobEditor({
             )}
             <div className="muted small" data-testid="checked-when-deployed">
               {content.kind === 'python'
-                ? 'A Python job is not validated here: the engine checks the script when it is deployed.'
+                ? 'Validate runs the script on a cluster of your own up to the job graph it would submit; an error is shown at the script line it came from.'
                 : 'A JAR job is checked by the engine when it is deployed.'}
             </div>
           </div>
@@ -246,7 +246,7 @@ export function JobEditor({
               {report ? (
                 <PlanView plan={reportPlan(report)} engine={report.engine} />
               ) : (
-                <div className="muted">{content.kind !== 'sql' ? 'Only a SQL job has a plan to show before it is deployed.' : canWrite ? 'Validate to see the plan the engine would run.' : 'No plan yet.'}</div>
+                <div className="muted">{content.kind === 'jar' ? 'A JAR job has no plan to show before it is deployed.' : canWrite ? 'Validate to see the plan the engine would run.' : 'No plan yet.'}</div>
               )}
             </div>
           )}
@@ -337,10 +337,10 @@ function ProblemsPanel({
   if (!report)
     return (
       <div className="panel-body muted">
-        {kind === 'python'
-          ? 'Only SQL jobs are validated here; the engine checks a Python script when it is deployed.'
-          : kind === 'jar'
-            ? 'Only SQL jobs are validated here; the engine checks a JAR program when it is deployed.'
+        {kind === 'jar'
+          ? 'SQL and Python jobs are validated here; the engine checks a JAR program when it is deployed.'
+          : kind === 'python' && canValidate
+            ? 'Validate to run the script on the engine up to the job graph it would submit.'
             : canValidate
               ? 'Validate to check the script with Sluice and the engine.'
               : 'Editors of this project validate and deploy this job; you can read it and its versions.'}

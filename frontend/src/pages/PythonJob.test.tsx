@@ -94,7 +94,7 @@ describe('creating a Python job', () => {
 });
 
 describe('the editor of a Python job', () => {
-  it('edits the script and its arguments, saves with the ETag, and offers no validation', async () => {
+  it('edits the script and its arguments, saves with the ETag, and validates on the engine', async () => {
     const calls = mockApi({
       'GET /projects/{p}/artifacts': () => ({ body: { items: [JAR, PY, PY2] } }),
       'PATCH /projects/{p}/jobs/{j}': (r) => ({ body: { ...pythonJob, content: (r.body as { content: Schemas['JobContent'] }).content, revision: 4 } }),
@@ -102,10 +102,10 @@ describe('the editor of a Python job', () => {
     const changed = vi.fn();
     renderAt(<JobEditor projectId="p1" initial={pythonJob} canWrite onJobChanged={changed} />);
     expect(screen.getByText('Python')).toBeTruthy();
-    expect(screen.queryByRole('button', { name: 'Validate' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'Validate' })).toBeTruthy();
     expect(screen.queryByLabelText('Entry class')).toBeNull();
-    expect(screen.getByTestId('checked-when-deployed').textContent).toContain('checks the script when it is deployed');
-    expect(screen.getByText(/Only SQL jobs are validated here/)).toBeTruthy();
+    expect(screen.getByTestId('checked-when-deployed').textContent).toContain('up to the job graph');
+    expect(screen.getByText(/Validate to run the script on the engine/)).toBeTruthy();
 
     const artifact = screen.getByLabelText('Artifact') as HTMLSelectElement;
     await waitFor(() => expect(options(artifact)).toHaveLength(3));

@@ -71,13 +71,26 @@ pub async fn validate_job(
     Json(body): Json<ValidateRequest>,
 ) -> ApiResult<JsonResponse<ValidationReport>> {
     let job = fetch_job(access.scope(), &job_id).await?;
-    let JobContent::Sql { sql } = &job.content else {
-        return Err(Error::invalid(
-            "content",
-            "only SQL jobs are validated here; a JAR or Python job is checked when it is deployed",
-        )
-        .into());
-    };
+    let sql =
+        match &job.content {
+            JobContent::Sql { sql } => sql,
+            JobContent::Python { artifact_id, args } => {
+                let report = python_check(
+                    &state,
+                    &access,
+                    body.cluster_id.as_deref(),
+                    artifact_id,
+                    args,
+                )
+                .await?;
+                return Ok(JsonResponse(report));
+            }
+            JobContent::Jar { .. } => return Err(Error::invalid(
+                "content",
+                "SQL and Python jobs are validated here; a JAR job is checked when it is deployed",
+            )
+            .into()),
+        };
     let analysis = match script::analyze(sql) {
         Ok(analysis) => analysis,
         Err(errors) => {
@@ -127,6 +140,75 @@ pub async fn validate_job(
         engine,
         plan,
     }))
+}
+
+/// A Python job's check: the engine's dry run of its script (PyFlink's driver runs it to
+/// the job graph), on a cluster of the account's own (the platform's runs no custom
+/// code). A failure is placed at the script's line the traceback names.
+async fn python_check(
+    state: &AppState,
+    access: &ProjectGuard<can::WriteDrafts>,
+    asked: Option<&str>,
+    artifact_id: &str,
+    args: &[String],
+) -> Result<ValidationReport, Error> {
+    let report =
+        |engine: EngineCheck, plan: Option<Plan>, errors: Vec<ScriptError>| ValidationReport {
+            valid: errors.is_empty() && plan.is_some(),
+            statements: Vec::new(),
+            sources: Vec::new(),
+            sinks: Vec::new(),
+            errors,
+            engine,
+            plan,
+        };
+    let Some((cluster_id, rest_url)) = choose_cluster(access, asked).await? else {
+        return Ok(report(
+            skipped("no engine cluster is registered for this project"),
+            None,
+            Vec::new(),
+        ));
+    };
+    let check = |status: &str, message: Option<String>| EngineCheck {
+        status: status.to_owned(),
+        cluster_id: Some(cluster_id.clone()),
+        message,
+    };
+    let cluster = visible_cluster(&access.scope().account(), &cluster_id).await?;
+    if cluster.platform {
+        let error = ScriptError {
+            message: placement::PYTHON_ON_PLATFORM_CLUSTER.to_owned(),
+            line: 1,
+            column: 1,
+            statement: None,
+        };
+        return Ok(report(
+            check("skipped", Some(error.message.clone())),
+            None,
+            vec![error],
+        ));
+    }
+    let script = access.scope().artifacts().get(artifact_id).await?;
+    let client = state.engines.client(&rest_url)?;
+    // A dry run's job id: the entry checks its context by it; nothing runs under it.
+    let job_id = domain::engine::submission::new_job_id(domain::engine::submission::JOB_ID_PREFIX);
+    let planned =
+        domain::engine::python::plan(state, &cluster_id, &client, &script, args, &job_id).await?;
+    Ok(match planned {
+        Err(message) => report(check("unavailable", Some(message)), None, Vec::new()),
+        Ok(Ok(plan)) => report(check("planned", None), Some(plan), Vec::new()),
+        Ok(Err(EngineError::InvalidProgram { message, .. })) => {
+            let line = engine_client::python_script_line(&message).unwrap_or(1);
+            let error = ScriptError {
+                message: message.clone(),
+                line,
+                column: 1,
+                statement: None,
+            };
+            report(check("refused", Some(message)), None, vec![error])
+        }
+        Ok(Err(e)) => report(check("unavailable", Some(e.to_string())), None, Vec::new()),
+    })
 }
 
 /// The cluster to use: the one asked for, else the project's default, else the platform's.

@@ -289,3 +289,104 @@ async fn a_python_job_without_a_driver_for_the_clusters_version_fails_saying_so(
         "{reason}"
     );
 }
+
+/// Validation runs the script to the job graph on the engine: a good script gets its
+/// plan, a broken one the error at the script's line its traceback names, and the
+/// platform's cluster is not asked (it runs no custom code).
+#[tokio::test]
+async fn a_python_job_is_validated_by_the_engines_dry_run() {
+    let Some(engine) = local_engine() else { return };
+    let app = on_the_engine(&engine).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let jobs = format!("/projects/{project}/jobs");
+    let python_job = |name: &'static str, source: String| {
+        let (owner, project, jobs) = (&owner, &project, &jobs);
+        async move {
+            let script = owner
+                .upload(project, &format!("{name}.py"), source.into_bytes())
+                .await
+                .expect(201)
+                .id();
+            owner
+                .post(
+                    jobs,
+                    json!({ "name": name, "content": { "kind": "python", "artifact_id": script, "args": ["--rows-per-second", "5"] } }),
+                )
+                .await
+                .expect(201)
+                .id()
+        }
+    };
+    let good = python_job("good", SCRIPT.to_owned()).await;
+    // The same script with a typo in its sink's DDL.
+    let broken_source = SCRIPT.replacen("CREATE TABLE totals", "CREATE TABL totals", 1);
+    assert!(broken_source.contains("CREATE TABL totals"));
+    let broken = python_job("broken", broken_source.clone()).await;
+
+    let platform = owner.get("/clusters").await.expect(200).body;
+    let platform = platform
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["platform"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let on_platform = owner
+        .post(
+            &format!("{jobs}/{good}/validate"),
+            json!({ "cluster_id": platform }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(on_platform["valid"], false);
+    assert_eq!(on_platform["engine"]["status"], "skipped");
+    assert!(on_platform["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains(RULE));
+
+    let cluster = owner.own_cluster("own", &engine.rest_url).await;
+    let report = owner
+        .post(
+            &format!("{jobs}/{good}/validate"),
+            json!({ "cluster_id": cluster }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["engine"]["status"], "planned", "{report}");
+    assert!(
+        report["plan"]["nodes"]
+            .as_array()
+            .is_some_and(|n| !n.is_empty()),
+        "{report}"
+    );
+
+    let report = owner
+        .post(
+            &format!("{jobs}/{broken}/validate"),
+            json!({ "cluster_id": cluster }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["engine"]["status"], "refused", "{report}");
+    let error = &report["errors"][0];
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("TABL"), "the engine's words: {message}");
+    // The execute_sql call holding the typo: the traceback's line of the script.
+    let call_line = broken_source
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("t_env.execute_sql("))
+        .map(|(i, _)| i as u64 + 1)
+        .nth(1)
+        .unwrap();
+    assert_eq!(error["line"], call_line, "{report}");
+}
