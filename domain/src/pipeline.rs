@@ -55,6 +55,9 @@ pub fn open_connection_secrets(
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
     Artifact(String),
+    /// A jar location that is not a project artifact (`ADD JAR '/some/path.jar'`):
+    /// refused, since it would reach files of the cluster's hosts.
+    ForeignJar(String),
     /// The text inside `${connections.` and `}`: the connection name and the property.
     Connection(String),
 }
@@ -150,6 +153,17 @@ fn scan_statement(statement: &Statement, out: &mut Scan) {
                     line,
                     column,
                 });
+            } else if ends_with_jar(&text[..i]) {
+                let (line, column) = position(i);
+                out.references.push(Reference {
+                    target: Target::ForeignJar(content.to_owned()),
+                    statement: statement.index,
+                    start: i + 1,
+                    end: end.min(bytes.len()),
+                    in_string: true,
+                    line,
+                    column,
+                });
             } else {
                 placeholders(i + 1, end.min(bytes.len()), true, out);
             }
@@ -177,6 +191,12 @@ fn scan_statement(statement: &Statement, out: &mut Scan) {
             i += 1;
         }
     }
+}
+
+/// Whether `text` ends with the keyword `JAR` (a jar's location follows it).
+fn ends_with_jar(text: &str) -> bool {
+    let bytes = text.trim_end().as_bytes();
+    bytes.len() >= 3 && bytes[bytes.len() - 3..].eq_ignore_ascii_case(b"JAR")
 }
 
 /// Where `needle` next starts at or after `from`.
@@ -248,7 +268,7 @@ pub fn uses_custom_code(statements: &[Statement], resources: &ProjectResources) 
     let scan = scan(statements);
     scan.references
         .iter()
-        .any(|r| matches!(r.target, Target::Artifact(_)))
+        .any(|r| matches!(r.target, Target::Artifact(_) | Target::ForeignJar(_)))
         || scan
             .calls
             .difference(&scan.declared)
@@ -429,6 +449,9 @@ pub fn resolve(
                 }
                 Err(message) => errors.push(error(message)),
             },
+            Target::ForeignJar(location) => errors.push(error(format!(
+                "'{location}': a job's jars are artifacts of its project; upload the JAR and write '{ARTIFACT_SCHEME}<its file name>'"
+            ))),
             Target::Connection(inner) => {
                 match connection_value(resources, secrets, inner, &mut opened) {
                     Ok(Ok((text, secret))) => needs.substitutions.push(substitution(
@@ -887,6 +910,33 @@ mod tests {
             (3, 37)
         );
         assert!(scan.calls.contains("mask_email"));
+    }
+
+    #[test]
+    fn a_jar_location_other_than_an_artifact_is_refused_at_its_place() {
+        let analysis = analyze(
+            "ADD JAR '/opt/flink/lib/other.jar';\nCREATE TEMPORARY FUNCTION f AS 'x.F' USING JAR 'file:///tmp/f.jar';\nCREATE TABLE t (a STRING) WITH ('connector' = 'datagen');\nINSERT INTO t SELECT f(a) FROM t;",
+        )
+        .unwrap();
+        let key = SecretBox::from_key(&[7; 32]).unwrap();
+        let errors = resolve(
+            &analysis.statements,
+            &ProjectResources::default(),
+            &key,
+            &[],
+        )
+        .unwrap_err();
+        let places: Vec<(u64, u64)> = errors.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(places, [(1, 9), (2, 48)]);
+        assert!(
+            errors[0].message.contains("artifact://"),
+            "{}",
+            errors[0].message
+        );
+        assert!(uses_custom_code(
+            &analysis.statements,
+            &ProjectResources::default()
+        ));
     }
 
     #[test]
