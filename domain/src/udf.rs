@@ -110,7 +110,9 @@ pub fn scan_jar(bytes: &[u8]) -> Result<Vec<FoundFunction>, ScanError> {
             continue;
         }
         let mut data = Vec::with_capacity(entry.size() as usize);
-        entry
+        // Never more than the limit, whatever the entry claims (a zip bomb's does not).
+        (&mut entry)
+            .take(MAX_CLASS_BYTES)
             .read_to_end(&mut data)
             .map_err(|e| ScanError::Unreadable {
                 entry: entry_name.clone(),
