@@ -1,9 +1,10 @@
 //! Where a job may run. The platform's shared cluster runs no custom code (for the
 //! account's, the business's and the data's security, as the product's shared mode
-//! offered no user-defined functions): a JAR job, and a SQL job that brings the
-//! tenant's code (a UDF artifact, a registered function, a deployment dependency),
-//! runs only on a cluster the account registered for itself, and so does a Python job. SQL jobs that use only
-//! the connector catalogue the platform puts on every cluster run on either.
+//! offered no user-defined functions): a JAR job, a Python job, and a SQL job that
+//! brings the tenant's code (a UDF artifact, a registered function, a jar location, a
+//! deployment dependency) run only on a cluster the account registered for itself.
+//! SQL jobs that use only the connector catalogue the platform puts on every cluster
+//! run on either.
 
 use crate::jobs::JobContent;
 use crate::pipeline;
