@@ -5,7 +5,8 @@
 //! - `'artifact://<artifact name>'` wherever Flink reads a jar's location:
 //!   `CREATE TEMPORARY FUNCTION f AS 'com.acme.F' USING JAR 'artifact://udfs.jar'` or
 //!   `ADD JAR 'artifact://udfs.jar'`. The reference becomes the path of the artifact
-//!   uploaded to the cluster's JobManager.
+//!   uploaded to the cluster's JobManager; any other jar location is refused, so a
+//!   script reaches no file of the cluster's hosts.
 //! - `${connections.<connection name>.<property>}`, in option values or anywhere else:
 //!   the connection's property or secret property.
 //! - a registered function called by name (`mask_email(email)`): its artifact goes on

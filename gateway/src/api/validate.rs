@@ -1,7 +1,9 @@
-//! Validating a job draft before anything is deployed, in two steps: Sluice's own
-//! reading of the script (statements, kinds, tables, errors at line and column), then,
-//! when that passes, the engine's dry run (`/jars/{runner}/plan`): the job graph it
-//! would run, or its refusal mapped back to the statement it came from.
+//! Validating a job draft before anything is deployed. A SQL job in steps: Sluice's
+//! own reading of the script (statements, kinds, tables, errors at line and column),
+//! then its references to artifacts and connections (`domain::pipeline`), then, when
+//! those pass, the engine's dry run (`/jars/{runner}/plan`): the job graph it would
+//! run, or its refusal mapped back to the statement (and the option) it came from. A
+//! Python job is PyFlink's dry run of its script, a failure at the script's line.
 
 use axum::extract::State;
 use axum::Json as JsonResponse;
