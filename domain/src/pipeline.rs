@@ -342,14 +342,14 @@ pub async fn ensure_no_deployment_uses(
     ))
 }
 
-/// The value a reference stands for.
-#[derive(Debug, Clone)]
+/// The value a reference stands for. No `Debug`: it may hold an opened secret.
+#[derive(Clone)]
 enum Replacement {
     ArtifactPath(String),
     Value { text: String, secret: bool },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Substitution {
     statement: usize,
     start: usize,
