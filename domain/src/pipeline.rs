@@ -745,20 +745,22 @@ pub async fn ship(
     }))
 }
 
-/// The artifact as a jar on the cluster (its id and JobManager path), uploading it only
-/// when the cluster does not hold this content (a restarted JobManager forgets its
-/// uploads): starting a job again does not pile up copies. `on_cluster` caches the
-/// cluster's list of jars for one job's artifacts.
-pub async fn artifact_on(
+/// The jar recorded as `name`/`version` on the cluster, if the cluster still holds it
+/// (a restarted JobManager forgets its uploads), else uploaded anew from `make`.
+pub(crate) async fn jar_on_cluster<F, Fut>(
     platform: &Platform,
     cluster_id: &str,
     client: &EngineClient,
-    artifact: &ArtifactRow,
     on_cluster: &mut Option<HashSet<String>>,
-) -> Result<Result<UploadedJar, EngineError>, Error> {
-    let name = format!("artifact:{}", artifact.id);
-    let version = &artifact.sha256[..artifact.sha256.len().min(16)];
-    let known = store::clusters::uploaded_jar(&platform.db, cluster_id, &name, version).await?;
+    name: &str,
+    version: &str,
+    make: F,
+) -> Result<Result<UploadedJar, EngineError>, Error>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(String, Vec<u8>), Error>>,
+{
+    let known = store::clusters::uploaded_jar(&platform.db, cluster_id, name, version).await?;
     if let Some((jar_id, Some(path))) = known {
         if on_cluster.is_none() {
             match client.jars().await {
@@ -770,23 +772,53 @@ pub async fn artifact_on(
             return Ok(Ok(UploadedJar { id: jar_id, path }));
         }
     }
-    let bytes = tokio::fs::read(platform.files.path(&artifact.project_id, &artifact.id))
-        .await
-        .map_err(|e| Error::internal(format!("artifact {} unreadable: {e}", artifact.id)))?;
-    let uploaded = match client.upload(&format!("{}.jar", artifact.id), bytes).await {
+    let (file_name, bytes) = make().await?;
+    let uploaded = match client.upload(&file_name, bytes).await {
         Ok(uploaded) => uploaded,
         Err(e) => return Ok(Err(e)),
     };
     store::clusters::record_uploaded_jar(
         &platform.db,
         cluster_id,
-        &name,
+        name,
         version,
         &uploaded.id,
         Some(&uploaded.path),
     )
     .await?;
     Ok(Ok(uploaded))
+}
+
+/// The artifact as a jar on the cluster (its id and JobManager path), uploading it only
+/// when the cluster does not hold this content: starting a job again does not pile up
+/// copies. `on_cluster` caches the cluster's list of jars for one job's artifacts.
+pub async fn artifact_on(
+    platform: &Platform,
+    cluster_id: &str,
+    client: &EngineClient,
+    artifact: &ArtifactRow,
+    on_cluster: &mut Option<HashSet<String>>,
+) -> Result<Result<UploadedJar, EngineError>, Error> {
+    let version = &artifact.sha256[..artifact.sha256.len().min(16)];
+    jar_on_cluster(
+        platform,
+        cluster_id,
+        client,
+        on_cluster,
+        &format!("artifact:{}", artifact.id),
+        version,
+        || async {
+            let bytes = read_artifact(platform, artifact).await?;
+            Ok((format!("{}.jar", artifact.id), bytes))
+        },
+    )
+    .await
+}
+
+async fn read_artifact(platform: &Platform, artifact: &ArtifactRow) -> Result<Vec<u8>, Error> {
+    tokio::fs::read(platform.files.path(&artifact.project_id, &artifact.id))
+        .await
+        .map_err(|e| Error::internal(format!("artifact {} unreadable: {e}", artifact.id)))
 }
 
 /// A JAR job's program on the cluster: its artifact as it is, or, with dependencies,
@@ -802,34 +834,23 @@ pub async fn jar_job_on(
     if dependencies.is_empty() {
         return artifact_on(platform, cluster_id, client, main, &mut None).await;
     }
-    let name = format!("bundle:{}", main.id);
     let version = crate::engine::bundle::version(main, dependencies);
-    let known = store::clusters::uploaded_jar(&platform.db, cluster_id, &name, &version).await?;
-    if let Some((jar_id, Some(path))) = known {
-        match client.jars().await {
-            Ok(jars) if jars.iter().any(|j| j.id == jar_id) => {
-                return Ok(Ok(UploadedJar { id: jar_id, path }))
+    jar_on_cluster(
+        platform,
+        cluster_id,
+        client,
+        &mut None,
+        &format!("bundle:{}", main.id),
+        &version,
+        || async {
+            let main_bytes = read_artifact(platform, main).await?;
+            let mut nested = Vec::with_capacity(dependencies.len());
+            for d in dependencies {
+                nested.push((d.name.clone(), read_artifact(platform, d).await?));
             }
-            Ok(_) => {}
-            Err(e) => return Ok(Err(e)),
-        }
-    }
-    let read = |a: &ArtifactRow| {
-        let path = platform.files.path(&a.project_id, &a.id);
-        let id = a.id.clone();
-        async move {
-            tokio::fs::read(path)
-                .await
-                .map_err(|e| Error::internal(format!("artifact {id} unreadable: {e}")))
-        }
-    };
-    let main_bytes = read(main).await?;
-    let mut nested = Vec::with_capacity(dependencies.len());
-    for d in dependencies {
-        nested.push((d.name.clone(), read(d).await?));
-    }
-    let bytes =
-        tokio::task::spawn_blocking(move || crate::engine::bundle::bundle(&main_bytes, &nested))
+            let bytes = tokio::task::spawn_blocking(move || {
+                crate::engine::bundle::bundle(&main_bytes, &nested)
+            })
             .await
             .map_err(Error::internal)?
             .map_err(|e| {
@@ -838,23 +859,10 @@ pub async fn jar_job_on(
                     format!("the job's JAR cannot take its dependencies: {e}"),
                 )
             })?;
-    let uploaded = match client
-        .upload(&format!("{}-bundle.jar", main.id), bytes)
-        .await
-    {
-        Ok(uploaded) => uploaded,
-        Err(e) => return Ok(Err(e)),
-    };
-    store::clusters::record_uploaded_jar(
-        &platform.db,
-        cluster_id,
-        &name,
-        &version,
-        &uploaded.id,
-        Some(&uploaded.path),
+            Ok((format!("{}-bundle.jar", main.id), bytes))
+        },
     )
-    .await?;
-    Ok(Ok(uploaded))
+    .await
 }
 
 #[cfg(test)]

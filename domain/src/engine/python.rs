@@ -22,7 +22,7 @@
 //! context that is missing or another's ends the script with [`CONTEXT_TAKEN`], and the
 //! same submission is sent again on the next pass.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -199,7 +199,7 @@ async fn upload(
         ))));
     };
     let mut on_cluster = None;
-    let driver_jar = match on_the_cluster(
+    let driver_jar = match crate::pipeline::jar_on_cluster(
         platform,
         cluster_id,
         client,
@@ -224,7 +224,7 @@ async fn upload(
         &script.sha256[..script.sha256.len().min(16)],
         &sha256_hex(ENTRY.as_bytes())[..8]
     );
-    let script_zip = match on_the_cluster(
+    let script_zip = match crate::pipeline::jar_on_cluster(
         platform,
         cluster_id,
         client,
@@ -342,50 +342,6 @@ pub fn module_zip(source: &[u8]) -> Result<Vec<u8>, Error> {
         .and_then(|()| zip.finish().map(|_| ()).map_err(|e| e.to_string()));
     zipped.map_err(|e| Error::internal(format!("zipping the script: {e}")))?;
     Ok(out.into_inner())
-}
-
-/// The jar recorded as `name`/`version` on the cluster, if the cluster still holds it
-/// (a restarted JobManager forgets its uploads), else uploaded anew from `make`.
-async fn on_the_cluster<F, Fut>(
-    platform: &Platform,
-    cluster_id: &str,
-    client: &EngineClient,
-    on_cluster: &mut Option<HashSet<String>>,
-    name: &str,
-    version: &str,
-    make: F,
-) -> Result<Result<UploadedJar, EngineError>, Error>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<(String, Vec<u8>), Error>>,
-{
-    let known = store::clusters::uploaded_jar(&platform.db, cluster_id, name, version).await?;
-    if let Some((jar_id, Some(path))) = known {
-        if on_cluster.is_none() {
-            match client.jars().await {
-                Ok(jars) => *on_cluster = Some(jars.into_iter().map(|j| j.id).collect()),
-                Err(e) => return Ok(Err(e)),
-            }
-        }
-        if on_cluster.as_ref().is_some_and(|ids| ids.contains(&jar_id)) {
-            return Ok(Ok(UploadedJar { id: jar_id, path }));
-        }
-    }
-    let (file_name, bytes) = make().await?;
-    let uploaded = match client.upload(&file_name, bytes).await {
-        Ok(uploaded) => uploaded,
-        Err(e) => return Ok(Err(e)),
-    };
-    store::clusters::record_uploaded_jar(
-        &platform.db,
-        cluster_id,
-        name,
-        version,
-        &uploaded.id,
-        Some(&uploaded.path),
-    )
-    .await?;
-    Ok(Ok(uploaded))
 }
 
 /// `flink-python-<version>.jar` of each venv `scripts/flink.sh` installed under `dir`.
