@@ -33,6 +33,18 @@ pub fn local_engine() -> Option<LocalEngine> {
     }
 }
 
+/// The test run's Flink 1.20 cluster (`SLUICE_TEST_FLINK_1_20_URL`, which the test
+/// command sets), or None with a note: tests on both engine versions skip their 1.20 half.
+pub fn flink_1_20_url() -> Option<String> {
+    let url = std::env::var("SLUICE_TEST_FLINK_1_20_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("no Flink 1.20 cluster for this run (SLUICE_TEST_FLINK_1_20_URL); skipping");
+    }
+    url
+}
+
 impl LocalEngine {
     /// Points a test server's platform cluster and SQL runner at this engine, and its
     /// Python jobs at the PyFlink of the engine venvs.

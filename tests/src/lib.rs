@@ -380,6 +380,18 @@ impl Client {
             .id
     }
 
+    /// Registers the Flink 1.20 cluster at `rest_url` as the account's own (engine
+    /// version 0.9.0).
+    pub async fn flink_1_20_cluster(&self, rest_url: &str) -> String {
+        self.post(
+            "/clusters",
+            json!({ "name": "old", "rest_url": rest_url, "flink_version": "1.20.5", "engine_version": "0.9.0" }),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
     /// A JAR job over a tiny JAR artifact (`entry_class` need not exist in it), with its
     /// first saved version; returns the job's id and the artifact's.
     pub async fn saved_jar_job(

@@ -722,21 +722,13 @@ INSERT INTO k SELECT refuse(CONCAT(a, ' ${connections.store.password}')) FROM s;
 #[tokio::test]
 async fn udfs_validate_and_run_on_flink_1_20() {
     let Some(engine) = local_engine() else { return };
-    let Some(url_1_20) = std::env::var("SLUICE_TEST_FLINK_1_20_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("no Flink 1.20 cluster for this run (SLUICE_TEST_FLINK_1_20_URL); skipping");
+    let Some(url_1_20) = sluice_tests::engine::flink_1_20_url() else {
         return;
     };
     let app = on_the_engine(&engine).await;
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
-    let cluster = owner
-        .post("/clusters", json!({ "name": "old", "rest_url": url_1_20, "flink_version": "1.20.5", "engine_version": "0.9.0" }))
-        .await
-        .expect(201)
-        .id();
+    let cluster = owner.flink_1_20_cluster(&url_1_20).await;
     let udfs = owner
         .upload(&project, "acme-udfs.jar", compiled_jar("acme-udfs"))
         .await
