@@ -425,11 +425,12 @@ pub fn resolve(
     let mut errors = Vec::new();
     let mut opened: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for reference in &scan.references {
-        let error = |message: String| ScriptError {
-            message,
-            line: reference.line,
-            column: reference.column,
-            statement: Some(reference.statement),
+        let error = |message: String| {
+            ScriptError::at(
+                message,
+                (reference.line, reference.column),
+                Some(reference.statement),
+            )
         };
         let substitution = |written: String, with: Replacement| Substitution {
             statement: reference.statement,
@@ -482,14 +483,9 @@ pub fn resolve(
     for id in dependencies {
         match resources.artifacts.iter().find(|a| &a.id == id) {
             Some(artifact) if artifact.kind == ArtifactKind::Jar => needs.add_artifact(artifact),
-            _ => errors.push(ScriptError {
-                message: format!(
-                    "the deployment's dependency {id} is not a JAR artifact of this project"
-                ),
-                line: 1,
-                column: 1,
-                statement: None,
-            }),
+            _ => errors.push(ScriptError::unplaced(format!(
+                "the deployment's dependency {id} is not a JAR artifact of this project"
+            ))),
         }
     }
     if errors.is_empty() {
@@ -935,8 +931,8 @@ mod tests {
             &[],
         )
         .unwrap_err();
-        let places: Vec<(u64, u64)> = errors.iter().map(|e| (e.line, e.column)).collect();
-        assert_eq!(places, [(1, 9), (2, 48)]);
+        let places: Vec<_> = errors.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(places, [(Some(1), Some(9)), (Some(2), Some(48))]);
         assert!(
             errors[0].message.contains("artifact://"),
             "{}",

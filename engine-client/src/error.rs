@@ -17,11 +17,16 @@ pub enum EngineError {
     #[error("the engine has no jar {jar_id} (the cluster may have restarted)")]
     JarNotFound { jar_id: String },
     /// The program could not be built or started: bad SQL, unknown connector, missing class.
-    /// `statement` is the 1-based statement the SQL runner was at (its `[statement N]` mark).
+    /// `statement` is the 1-based statement the SQL runner was at (its `[statement N]`
+    /// mark) and `part` the 1-based INSERT within it when it is a statement set (`[statement
+    /// N, insert K]`); `causes` are the messages of the exception chain, outermost first
+    /// and whole (several lines each): positions and table names the deepest one leaves out.
     #[error("the engine refused the program: {message}")]
     InvalidProgram {
         message: String,
         statement: Option<usize>,
+        part: Option<usize>,
+        causes: Vec<String>,
     },
     #[error("the savepoint failed: {reason}")]
     SavepointFailed { reason: String },
@@ -147,9 +152,13 @@ pub(crate) fn from_status(
             || e.contains("Could not find any factory")
     });
     if program_failed && matches!(subject, Subject::Jar(_) | Subject::Run { .. }) {
+        let trace = errors.join("\n");
+        let (statement, part) = statement_mark(&trace).unzip();
         return EngineError::InvalidProgram {
             message,
-            statement: statement_mark(&errors.join("\n")),
+            statement,
+            part: part.flatten(),
+            causes: errors.iter().flat_map(|e| exception_chain(e)).collect(),
         };
     }
     if status.is_server_error() {
@@ -251,14 +260,55 @@ pub fn python_script_line(message: &str) -> Option<u64> {
         .flatten()
 }
 
-/// The SQL runner marks a failing statement as `[statement N]` in its exception.
-fn statement_mark(trace: &str) -> Option<usize> {
-    let at = trace.find("[statement ")?;
-    let digits: String = trace[at + 11..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+/// The SQL runner marks a failing statement as `[statement N]` in its exception, and an
+/// INSERT of a statement set as `[statement N, insert K]`.
+fn statement_mark(trace: &str) -> Option<(usize, Option<usize>)> {
+    let rest = &trace[trace.find("[statement ")? + 11..];
+    let number = |text: &str| -> Option<(usize, usize)> {
+        let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+        Some((digits.parse().ok()?, digits.len()))
+    };
+    let (statement, len) = number(rest)?;
+    let part = rest[len..]
+        .strip_prefix(", insert ")
+        .and_then(number)
+        .map(|(k, _)| k);
+    Some((statement, part))
+}
+
+/// The messages of a Java stack trace's exceptions, outermost first, each whole (a
+/// message may run over several lines, up to the first `at` frame) and without its
+/// exception class.
+pub fn exception_chain(trace: &str) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    let finish = |lines: Option<Vec<&str>>, chain: &mut Vec<String>| {
+        if let Some(lines) = lines {
+            let text = lines.join("\n");
+            let text = strip_exception_class(text.trim()).trim().to_owned();
+            if !text.is_empty() {
+                chain.push(text);
+            }
+        }
+    };
+    for line in trace.lines() {
+        let trimmed = line.trim_start();
+        let is_frame = trimmed.starts_with("at ") && line.starts_with(char::is_whitespace)
+            || trimmed.starts_with("... ") && trimmed.ends_with(" more");
+        if let Some(cause) = trimmed.strip_prefix("Caused by: ") {
+            finish(current.take(), &mut chain);
+            current = Some(vec![cause]);
+        } else if is_frame || trimmed.starts_with("Suppressed: ") {
+            finish(current.take(), &mut chain);
+        } else if let Some(lines) = current.as_mut() {
+            lines.push(line);
+        } else if chain.is_empty() {
+            // The trace's first exception (no "Caused by:" before it).
+            current = Some(vec![line]);
+        }
+    }
+    finish(current, &mut chain);
+    chain
 }
 
 /// `org.apache.flink.table.api.ValidationException: Could not find ...` -> `Could not find ...`.
@@ -357,6 +407,21 @@ mod tests {
     }
 
     #[test]
+    fn the_exception_chain_keeps_every_message_whole() {
+        let trace = "org.apache.flink.client.program.ProgramInvocationException: The main method caused an error: [statement 3, insert 2] Unable to create a source for reading table 'default_catalog.default_database.orders'.\n\nTable options are:\n\n'connector'='datagen'\n\tat org.apache.flink.Foo.bar(Foo.java:1)\n\t... 12 more\nCaused by: org.apache.flink.table.api.ValidationException: Unsupported options found for 'datagen'.\n\nUnsupported options:\n\nrows-per-secnd\n\tat x.y(Z.java:2)";
+        let chain = exception_chain(trace);
+        assert_eq!(chain.len(), 2, "{chain:?}");
+        assert!(chain[0].starts_with("The main method caused an error: [statement 3, insert 2] Unable to create a source for reading table 'default_catalog.default_database.orders'."));
+        assert!(chain[0].ends_with("'connector'='datagen'"), "{chain:?}");
+        assert_eq!(
+            chain[1],
+            "Unsupported options found for 'datagen'.\n\nUnsupported options:\n\nrows-per-secnd"
+        );
+        assert_eq!(statement_mark(trace), Some((3, Some(2))));
+        assert_eq!(statement_mark("[statement 12] x"), Some((12, None)));
+    }
+
+    #[test]
     fn statuses_map_to_decisions() {
         let body =
             r#"{"errors":["org.apache.flink.runtime.rest.NotFoundException: Job 1 not found"]}"#;
@@ -369,7 +434,13 @@ mod tests {
             from_status(StatusCode::BAD_REQUEST, body, "u", Subject::Jar("j")),
             EngineError::InvalidProgram {
                 message: "Encountered \"FROMM\" at line 1, column 10.".into(),
-                statement: None
+                statement: None,
+                part: None,
+                causes: vec![
+                    "Could not execute application.".into(),
+                    "x".into(),
+                    "Encountered \"FROMM\" at line 1, column 10.".into()
+                ],
             }
         );
         let marked = r#"{"errors":["Could not execute application.", "sluice.SqlRunner$StatementFailed: [statement 2] x\nCaused by: org.apache.flink.table.api.ValidationException: Object 'nope' not found"]}"#;
@@ -377,7 +448,13 @@ mod tests {
             from_status(StatusCode::BAD_REQUEST, marked, "u", Subject::Jar("j")),
             EngineError::InvalidProgram {
                 message: "Object 'nope' not found".into(),
-                statement: Some(2)
+                statement: Some(2),
+                part: None,
+                causes: vec![
+                    "Could not execute application.".into(),
+                    "[statement 2] x".into(),
+                    "Object 'nope' not found".into()
+                ],
             }
         );
         assert!(matches!(

@@ -7,6 +7,7 @@
 //! (e.g. 2.x adds `applicationId` to a run), the difference is optional here.
 
 mod error;
+pub mod refusal;
 pub mod script;
 mod types;
 

@@ -53,19 +53,66 @@ pub struct Statement {
     /// 1-based position in the script.
     pub index: usize,
     pub kind: StatementKind,
+    /// The statement as the engine gets it: its characters in the script, from its first
+    /// token to its last, comments blanked out (so a position within it is a position in
+    /// the script).
     pub text: String,
     pub line: u64,
     pub column: u64,
+    /// Its tokens (no whitespace, no comments), each with its place in the script.
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub tokens: Vec<TokenWithSpan>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScriptError {
+    /// What is wrong: Sluice's words, or the engine's own.
     pub message: String,
-    pub line: u64,
-    pub column: u64,
-    /// The statement the error is in, when there is one.
+    /// 1-based line of the mistake; null when nothing in the script can be pointed at
+    /// (the engine named no statement and no position).
+    pub line: Option<u64>,
+    /// 1-based column of the mistake, with `line`.
+    pub column: Option<u64>,
+    /// The statement the error is in; null when it belongs to no one statement.
     pub statement: Option<usize>,
+    /// One line of advice where Sluice knows more than the message says (what the
+    /// engine offers instead, a likely typo, a reserved word to quote).
+    pub hint: Option<String>,
+}
+
+impl ScriptError {
+    /// An error at a place of the script, in a statement.
+    pub fn at(
+        message: impl Into<String>,
+        (line, column): (u64, u64),
+        statement: Option<usize>,
+    ) -> Self {
+        ScriptError {
+            message: message.into(),
+            line: Some(line),
+            column: Some(column),
+            statement,
+            hint: None,
+        }
+    }
+
+    /// An error about the script as a whole, at no place in it.
+    pub fn unplaced(message: impl Into<String>) -> Self {
+        ScriptError {
+            message: message.into(),
+            line: None,
+            column: None,
+            statement: None,
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -102,14 +149,11 @@ fn word_is(token: &Token, text: &str) -> bool {
 
 /// Splits a script into statements (without their semicolons).
 fn split(script: &str) -> Result<Vec<Vec<TokenWithSpan>>, ScriptError> {
+    // Strings stay as written (`''` inside is kept): statements are cut from the script.
     let tokens = Tokenizer::new(&FlinkDialect, script)
+        .with_unescape(false)
         .tokenize_with_location()
-        .map_err(|e| ScriptError {
-            message: e.message,
-            line: e.location.line,
-            column: e.location.column,
-            statement: None,
-        })?;
+        .map_err(|e| unclosed(script, e))?;
     let mut statements = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
     // Inside BEGIN ... END of a statement set, semicolons separate its INSERTs.
@@ -148,23 +192,159 @@ fn split(script: &str) -> Result<Vec<Vec<TokenWithSpan>>, ScriptError> {
     Ok(statements)
 }
 
-fn render(tokens: &[TokenWithSpan]) -> String {
-    let significant: Vec<&TokenWithSpan> =
-        tokens.iter().skip_while(|t| is_blank(&t.token)).collect();
-    let mut text = String::new();
-    for t in significant {
-        match &t.token {
-            // Comments are dropped, keeping their line breaks so that a line the engine
-            // reports within a statement maps back to the script (`Statement::locate`).
-            Token::Whitespace(Whitespace::SingleLineComment { .. }) => text.push('\n'),
-            Token::Whitespace(Whitespace::MultiLineComment(c)) => {
-                text.push(' ');
-                text.extend(c.chars().filter(|ch| *ch == '\n'));
+/// Where the tokenizer gave up on a string or comment that never closes: at the quote or
+/// `/*` that opened it, which is where the mistake is, not where the script ended. A
+/// string that never closes swallows the script up to the next quote, so the opening
+/// quote is that of the first string running over a line end, when there is one.
+fn unclosed(script: &str, e: sqlparser::tokenizer::TokenizerError) -> ScriptError {
+    let at = (e.location.line, e.location.column);
+    let (opened, hint) = if e.message.contains("multi-line comment") {
+        (
+            openings(script).comment.unwrap_or(at),
+            "this comment is never closed with */",
+        )
+    } else if e.message.contains("Unterminated string") {
+        (
+            openings(script).multiline_string.unwrap_or(at),
+            "this string is never closed: its closing ' is missing",
+        )
+    } else {
+        return ScriptError::at(e.message, at, None);
+    };
+    ScriptError::at(e.message, opened, None).with_hint(hint)
+}
+
+#[derive(Default)]
+struct Openings {
+    /// The first single-quoted string that runs over a line end.
+    multiline_string: Option<(u64, u64)>,
+    /// A `/*` comment still open at the end of the script.
+    comment: Option<(u64, u64)>,
+}
+
+/// A scan of the script's quotes and comments (the tokenizer stops at the first error).
+fn openings(script: &str) -> Openings {
+    let mut found = Openings::default();
+    let (mut line, mut column) = (1u64, 0u64);
+    let mut chars = script.chars().peekable();
+    // What the scan is inside of, with where it opened.
+    enum In {
+        Code,
+        Str((u64, u64)),
+        Quoted(char),
+        LineComment,
+        BlockComment((u64, u64)),
+    }
+    let mut inside = In::Code;
+    while let Some(c) = chars.next() {
+        if c == '\n' {
+            line += 1;
+            column = 0;
+        } else {
+            column += 1;
+        }
+        inside = match inside {
+            In::Code => match c {
+                '\'' => In::Str((line, column)),
+                '`' | '"' => In::Quoted(c),
+                '-' if chars.peek() == Some(&'-') => In::LineComment,
+                '/' if chars.peek() == Some(&'*') => {
+                    let start = (line, column);
+                    chars.next();
+                    column += 1;
+                    In::BlockComment(start)
+                }
+                _ => In::Code,
+            },
+            In::Str(start) => match c {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    column += 1;
+                    In::Str(start)
+                }
+                '\'' => In::Code,
+                '\n' => {
+                    found.multiline_string.get_or_insert(start);
+                    In::Str(start)
+                }
+                _ => In::Str(start),
+            },
+            In::Quoted(q) if c == q => In::Code,
+            In::LineComment if c == '\n' => In::Code,
+            In::BlockComment(_) if c == '*' && chars.peek() == Some(&'/') => {
+                chars.next();
+                column += 1;
+                In::Code
             }
-            other => text.push_str(&other.to_string()),
+            other => other,
+        };
+    }
+    if let In::BlockComment(start) = inside {
+        found.comment = Some(start);
+    }
+    found
+}
+
+/// The statement's characters in the script, first token to last, with its comments
+/// blanked out (each of their characters a space, line ends kept): positions in the
+/// text are positions in the script.
+fn render(script: &Source<'_>, tokens: &[TokenWithSpan]) -> String {
+    let Some(first) = tokens.iter().position(|t| !is_blank(&t.token)) else {
+        return String::new();
+    };
+    let last = tokens
+        .iter()
+        .rposition(|t| !is_blank(&t.token))
+        .unwrap_or(first);
+    let mut text = String::new();
+    for t in &tokens[first..=last] {
+        let written = script.slice(t.span.start, t.span.end);
+        match &t.token {
+            Token::Whitespace(
+                Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
+            ) => {
+                text.extend(written.chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+            }
+            _ => text.push_str(written),
         }
     }
     text.trim_end().to_owned()
+}
+
+/// A script with its lines indexed, to cut out the text between two token locations.
+struct Source<'a> {
+    text: &'a str,
+    /// Byte offset of each line's start.
+    lines: Vec<usize>,
+}
+
+impl<'a> Source<'a> {
+    fn new(text: &'a str) -> Self {
+        let lines = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
+        Source { text, lines }
+    }
+
+    /// Byte offset of a 1-based line and column (columns count characters).
+    fn offset(&self, at: sqlparser::tokenizer::Location) -> usize {
+        let Some(&start) = self.lines.get((at.line as usize).saturating_sub(1)) else {
+            return self.text.len();
+        };
+        self.text[start..]
+            .char_indices()
+            .nth((at.column as usize).saturating_sub(1))
+            .map_or(self.text.len(), |(i, _)| start + i)
+    }
+
+    fn slice(
+        &self,
+        from: sqlparser::tokenizer::Location,
+        to: sqlparser::tokenizer::Location,
+    ) -> &'a str {
+        let (from, to) = (self.offset(from), self.offset(to));
+        &self.text[from..to.max(from)]
+    }
 }
 
 impl Statement {
@@ -236,13 +416,9 @@ fn connector_option(tokens: &[&TokenWithSpan]) -> Option<String> {
 pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
     let raw = split(script).map_err(|e| vec![e])?;
     if raw.is_empty() {
-        return Err(vec![ScriptError {
-            message: "the script is empty".to_owned(),
-            line: 1,
-            column: 1,
-            statement: None,
-        }]);
+        return Err(vec![ScriptError::unplaced("the script is empty")]);
     }
+    let source = Source::new(script);
     let mut errors = Vec::new();
     let mut statements = Vec::new();
     let mut connectors: Vec<(String, String)> = Vec::new();
@@ -256,11 +432,12 @@ pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
             continue;
         };
         let (line, column) = (first.span.start.line, first.span.start.column);
-        let error = |message: String, at: &TokenWithSpan| ScriptError {
-            message,
-            line: at.span.start.line,
-            column: at.span.start.column,
-            statement: Some(index),
+        let error = |message: String, at: &TokenWithSpan| {
+            ScriptError::at(
+                message,
+                (at.span.start.line, at.span.start.column),
+                Some(index),
+            )
         };
         for (message, at) in unbalanced_parentheses(&significant) {
             errors.push(error(message.to_owned(), at));
@@ -285,9 +462,10 @@ pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
         statements.push(Statement {
             index,
             kind,
-            text: render(tokens),
+            text: render(&source, tokens),
             line,
             column,
+            tokens: significant.into_iter().cloned().collect(),
         });
     }
     if errors.is_empty()
@@ -295,12 +473,9 @@ pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
             .iter()
             .any(|s| matches!(s.kind, StatementKind::Insert | StatementKind::StatementSet))
     {
-        errors.push(ScriptError {
-            message: "a job needs at least one INSERT INTO (or a statement set); nothing would be written".to_owned(),
-            line: statements.last().map_or(1, |s| s.line),
-            column: 1,
-            statement: None,
-        });
+        errors.push(ScriptError::unplaced(
+            "a job needs at least one INSERT INTO (or a statement set); nothing would be written",
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -505,19 +680,19 @@ END;";
     #[test]
     fn errors_carry_line_and_column() {
         let err = analyze("CREATE TABLE a (x INT) WITH ('connector'='datagen');\nINSERT INTO b SELECT 'oops FROM a;").unwrap_err();
-        assert_eq!((err[0].line, err[0].column), (2, 22), "{err:?}");
+        assert_eq!((err[0].line, err[0].column), (Some(2), Some(22)), "{err:?}");
 
         let err = analyze("CREATE TABLE a (x INT;\nINSERT INTO b SELECT * FROM a;").unwrap_err();
         assert_eq!(
             (err[0].line, err[0].column, err[0].statement),
-            (1, 16, Some(1)),
+            (Some(1), Some(16), Some(1)),
             "{err:?}"
         );
 
         let err =
             analyze("CREATE TABLE a (x INT) WITH ('connector'='datagen');\n  SELEC * FROM a;")
                 .unwrap_err();
-        assert_eq!((err[0].line, err[0].column), (2, 3), "{err:?}");
+        assert_eq!((err[0].line, err[0].column), (Some(2), Some(3)), "{err:?}");
 
         let err = analyze("CREATE TABLE a (x INT) WITH ('connector'='datagen');\nSELECT * FROM a;")
             .unwrap_err();
@@ -528,5 +703,38 @@ END;";
 
         let err = analyze("  -- nothing\n ;; ").unwrap_err();
         assert!(err[0].message.contains("empty"), "{err:?}");
+        assert_eq!(
+            err[0].line, None,
+            "an empty script has no place to point at"
+        );
+    }
+
+    #[test]
+    fn an_unclosed_string_or_comment_is_marked_where_it_opens() {
+        // The string opened on line 1 runs on to the quote of line 2, and the tokenizer
+        // ends at the odd quote near the end.
+        let err = analyze("CREATE TABLE a (x INT) WITH ('connector' = 'datagen);\nCREATE TABLE b (x INT) WITH ('connector' = 'print');\nINSERT INTO b SELECT x FROM a;").unwrap_err();
+        assert_eq!((err[0].line, err[0].column), (Some(1), Some(44)), "{err:?}");
+        assert!(err[0].hint.as_deref().unwrap().contains("never closed"));
+
+        let err = analyze("CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\n  /* copy\nINSERT INTO b SELECT x FROM a;").unwrap_err();
+        assert_eq!((err[0].line, err[0].column), (Some(2), Some(3)), "{err:?}");
+    }
+
+    #[test]
+    fn a_statement_is_its_text_in_the_script_with_comments_blanked() {
+        let analysis =
+            analyze("INSERT INTO b /* two */ SELECT 'it''s', x -- why\nFROM a;").unwrap();
+        let text = &analysis.statements[0].text;
+        assert_eq!(
+            text,
+            "INSERT INTO b           SELECT 'it''s', x       \nFROM a"
+        );
+        let from = analysis.statements[0]
+            .tokens
+            .iter()
+            .find(|t| t.token.to_string() == "FROM")
+            .unwrap();
+        assert_eq!((from.span.start.line, from.span.start.column), (2, 1));
     }
 }

@@ -2936,12 +2936,25 @@ export interface components {
             state: string;
         };
         ScriptError: {
-            /** Format: int64 */
-            column: number;
-            /** Format: int64 */
-            line: number;
+            /**
+             * Format: int64
+             * @description 1-based column of the mistake, with `line`.
+             */
+            column?: number | null;
+            /**
+             * @description One line of advice where Sluice knows more than the message says (what the
+             *     engine offers instead, a likely typo, a reserved word to quote).
+             */
+            hint?: string | null;
+            /**
+             * Format: int64
+             * @description 1-based line of the mistake; null when nothing in the script can be pointed at
+             *     (the engine named no statement and no position).
+             */
+            line?: number | null;
+            /** @description What is wrong: Sluice's words, or the engine's own. */
             message: string;
-            /** @description The statement the error is in, when there is one. */
+            /** @description The statement the error is in; null when it belongs to no one statement. */
             statement?: number | null;
         };
         Silence: {
@@ -2980,6 +2993,11 @@ export interface components {
             kind: components["schemas"]["StatementKind"];
             /** Format: int64 */
             line: number;
+            /**
+             * @description The statement as the engine gets it: its characters in the script, from its first
+             *     token to its last, comments blanked out (so a position within it is a position in
+             *     the script).
+             */
             text: string;
         };
         /** @enum {string} */

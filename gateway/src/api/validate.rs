@@ -7,6 +7,7 @@
 
 use axum::extract::State;
 use axum::Json as JsonResponse;
+use engine_client::refusal::{self, Refusal};
 use engine_client::script::{self, Analysis, ScriptError, Statement, TableRef};
 use engine_client::{EngineError, Plan};
 use serde::{Deserialize, Serialize};
@@ -178,12 +179,7 @@ async fn python_check(
     };
     let cluster = visible_cluster(&access.scope().account(), &cluster_id).await?;
     if cluster.platform {
-        let error = ScriptError {
-            message: placement::PYTHON_ON_PLATFORM_CLUSTER.to_owned(),
-            line: 1,
-            column: 1,
-            statement: None,
-        };
+        let error = ScriptError::unplaced(placement::PYTHON_ON_PLATFORM_CLUSTER);
         return Ok(report(
             check("skipped", Some(error.message.clone())),
             None,
@@ -200,12 +196,10 @@ async fn python_check(
         Err(message) => report(check("unavailable", Some(message)), None, Vec::new()),
         Ok(Ok(plan)) => report(check("planned", None), Some(plan), Vec::new()),
         Ok(Err(EngineError::InvalidProgram { message, .. })) => {
-            let line = engine_client::python_script_line(&message).unwrap_or(1);
-            let error = ScriptError {
-                message: message.clone(),
-                line,
-                column: 1,
-                statement: None,
+            let error = match engine_client::python_script_line(&message) {
+                Some(line) => ScriptError::at(message.clone(), (line, 1), None),
+                None => ScriptError::unplaced(message.clone())
+                    .with_hint("the engine's traceback names no line of the script"),
             };
             report(check("refused", Some(message)), None, vec![error])
         }
@@ -257,12 +251,7 @@ async fn engine_check(
     if needs.custom_code() {
         let cluster = visible_cluster(&access.scope().account(), &cluster_id).await?;
         if cluster.platform {
-            let error = ScriptError {
-                message: placement::CUSTOM_CODE_ON_PLATFORM_CLUSTER.to_owned(),
-                line: 1,
-                column: 1,
-                statement: None,
-            };
+            let error = ScriptError::unplaced(placement::CUSTOM_CODE_ON_PLATFORM_CLUSTER);
             return Ok((
                 check("skipped", Some(error.message.clone())),
                 None,
@@ -299,17 +288,32 @@ async fn engine_check(
     };
     match planned {
         Ok(plan) => Ok((check("planned", None), Some(plan), Vec::new())),
-        Err(EngineError::InvalidProgram { message, statement }) => {
-            let mut message = redactor.redact(&message);
-            if unknown_factory(&message).is_some() {
+        Err(EngineError::InvalidProgram {
+            message,
+            statement,
+            part,
+            causes,
+        }) => {
+            let message = redactor.redact(&message);
+            let causes: Vec<String> = causes.iter().map(|c| redactor.redact(c)).collect();
+            let mut error = refusal::place(
+                analysis,
+                &Refusal {
+                    message: &message,
+                    statement,
+                    part,
+                    causes: &causes,
+                },
+            );
+            if let Some(id) = refusal::unknown_factory(&causes.join("\n")) {
                 let cluster = visible_cluster(&access.scope().account(), &cluster_id).await?;
-                message = format!(
-                    "{}{}",
-                    message.trim_end().trim_end_matches('.'),
-                    offered(state, &cluster.engine_version, &cluster.flink_version)
-                );
+                error.hint = Some(offered(
+                    state,
+                    &id,
+                    &cluster.engine_version,
+                    &cluster.flink_version,
+                ));
             }
-            let error = locate_engine_error(analysis, &message, statement);
             Ok((check("refused", Some(message)), None, vec![error]))
         }
         Err(
@@ -337,61 +341,10 @@ async fn engine_check(
     }
 }
 
-/// Puts the engine's refusal at the statement it came from: the runner's mark, else the
-/// statement naming the identifier the engine complains about; and at the line and
-/// column the engine reports within that statement.
-fn locate_engine_error(analysis: &Analysis, message: &str, marked: Option<usize>) -> ScriptError {
-    // A connector or format the engine does not have is the DDL's option that names it,
-    // not the INSERT whose planning found out.
-    if let Some(place) = unknown_factory(message).and_then(|id| option_naming(analysis, &id)) {
-        let (statement, line, column) = place;
-        return ScriptError {
-            message: message.to_owned(),
-            line,
-            column,
-            statement: Some(statement),
-        };
-    }
-    let quoted = message.split('\'').nth(1).filter(|q| !q.is_empty());
-    let statement = marked
-        .and_then(|i| analysis.statements.iter().find(|s| s.index == i))
-        .or_else(|| {
-            quoted.and_then(|q| {
-                let needle = format!("'{q}'");
-                analysis
-                    .statements
-                    .iter()
-                    .find(|s| s.text.contains(&needle))
-            })
-        });
-    let (line, column) = match (statement, script::engine_position(message)) {
-        (Some(s), Some((l, c))) => s.locate(l, c),
-        (Some(s), None) => (s.line, s.column),
-        (None, _) => (1, 1),
-    };
-    ScriptError {
-        message: message.to_owned(),
-        line,
-        column,
-        statement: statement.map(|s| s.index),
-    }
-}
-
-/// The identifier of "Could not find any factory for identifier 'x' ..." or "Could not
-/// find any format factory for identifier 'x' ..." (the engine's words for a connector
-/// or format it does not have).
-fn unknown_factory(message: &str) -> Option<String> {
-    if !message.contains("Could not find any ") {
-        return None;
-    }
-    let rest = message.split("factory for identifier '").nth(1)?;
-    let id = rest.split('\'').next()?;
-    (!id.is_empty()).then(|| id.to_owned())
-}
-
-/// What the cluster's engine version offers, from the connector catalogue (the engine
-/// names the factories of the kind it looked for; this names every kind).
-fn offered(state: &AppState, engine_version: &str, flink_version: &str) -> String {
+/// The hint for a connector or format the engine lacks: what the cluster's engine version
+/// offers, from the connector catalogue (the engine names the factories of the kind it
+/// looked for; this names every kind).
+fn offered(state: &AppState, id: &str, engine_version: &str, flink_version: &str) -> String {
     let all = state.connectors.for_flink_version(flink_version);
     let of = |kind: ConnectorKind| -> String {
         all.iter()
@@ -401,33 +354,8 @@ fn offered(state: &AppState, engine_version: &str, flink_version: &str) -> Strin
             .join(", ")
     };
     format!(
-        ". Engine version {engine_version} (Flink {flink_version}) offers the connectors {} and the formats {}; a connector of your own needs its JAR on the job's classpath",
+        "'{id}' is not in engine version {engine_version}'s catalogue (Flink {flink_version}): available are the connectors {} and the formats {}; a connector of your own needs its JAR on the job's classpath",
         of(ConnectorKind::Connector),
         of(ConnectorKind::Format)
     )
-}
-
-/// Where a `'connector'` or `'…format'` option's value is `'id'`: the statement and the
-/// value's line and column in the script.
-fn option_naming(analysis: &Analysis, id: &str) -> Option<(usize, u64, u64)> {
-    let literal = format!("'{}'", id.replace('\'', "''"));
-    analysis.statements.iter().find_map(|statement| {
-        let text = statement.text.as_str();
-        text.match_indices(&literal).find_map(|(at, _)| {
-            let before = text[..at].trim_end().strip_suffix('=')?.trim_end();
-            let key = before.strip_suffix('\'')?;
-            let key = &key[key.rfind('\'')? + 1..];
-            if key != "connector" && !key.ends_with("format") {
-                return None;
-            }
-            let line = text[..at].matches('\n').count() as u64 + 1;
-            let column = text[..at]
-                .rsplit('\n')
-                .next()
-                .map_or(0, |l| l.chars().count()) as u64
-                + 1;
-            let (line, column) = statement.locate(line, column);
-            Some((statement.index, line, column))
-        })
-    })
 }

@@ -828,9 +828,11 @@ INSERT INTO k SELECT a FROM s;";
     assert_eq!(report["errors"][0]["line"], 2, "{report}");
     assert_eq!(report["errors"][0]["column"], 47, "{report}");
     let message = report["errors"][0]["message"].as_str().unwrap();
+    let hint = report["errors"][0]["hint"].as_str().unwrap();
+    assert!(message.contains("acme-discard"), "{message}");
     assert!(
-        message.contains("acme-discard") && message.contains("blackhole"),
-        "{message}"
+        hint.contains("blackhole") && hint.contains("its JAR"),
+        "{hint}"
     );
 
     // Added by the script: plans, runs.

@@ -7,6 +7,7 @@
 use sluice_tests::{json, TestApp};
 
 mod clusters;
+mod corpus;
 mod failures;
 mod jar_jobs;
 mod lifecycle;

@@ -3,11 +3,14 @@ package sluice;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.table.api.EnvironmentSettings;
 import org.apache.flink.table.api.StatementSet;
 import org.apache.flink.table.api.TableEnvironment;
@@ -32,9 +35,9 @@ import org.apache.flink.table.api.TableEnvironment;
  * </ul>
  *
  * <p>Each statement except the INSERTs runs at once through {@code executeSql} (DDL,
- * USE, SHOW...); {@code SET 'k' = 'v'} sets the table config, because a plain
- * TableEnvironment's {@code executeSql} does not accept SET (only the SQL client and
- * gateway do). All INSERTs, including those in {@code EXECUTE STATEMENT SET BEGIN ...
+ * USE, SHOW...); {@code SET 'k' = 'v'} sets the table config and {@code RESET ['k']}
+ * removes what was set, because a plain TableEnvironment's {@code executeSql} accepts
+ * neither (only the SQL client and gateway do). All INSERTs, including those in {@code EXECUTE STATEMENT SET BEGIN ...
  * END;}, go into one StatementSet, executed once: one Flink job per script.
  *
  * <p>Every error is thrown, never caught or printed: Flink's REST handlers then answer
@@ -129,13 +132,13 @@ public final class SqlRunner {
             }
         }
 
-        List<String> inserts = new ArrayList<>();
-        List<Integer> insertOrigins = new ArrayList<>();
+        List<Insert> inserts = new ArrayList<>();
+        Set<String> setKeys = new LinkedHashSet<>();
         for (int index = 1; index <= statements.size(); index++) {
             try {
-                run(tEnv, statements.get(index - 1), index, inserts, insertOrigins);
+                run(tEnv, statements.get(index - 1), index, inserts, setKeys);
             } catch (RuntimeException e) {
-                throw new StatementFailed(index, e);
+                throw new StatementFailed(index, 0, e);
             }
         }
 
@@ -145,28 +148,72 @@ public final class SqlRunner {
                             + " to run (add INSERT INTO <sink> SELECT ...)");
         }
         StatementSet set = tEnv.createStatementSet();
-        for (int i = 0; i < inserts.size(); i++) {
+        for (Insert insert : inserts) {
             try {
-                set.addInsertSql(inserts.get(i));
+                set.addInsertSql(insert.sql);
             } catch (RuntimeException e) {
-                throw new StatementFailed(insertOrigins.get(i), e);
+                throw new StatementFailed(insert.statement, insert.part, e);
             }
         }
-        // Failures from here on (e.g. a connector factory not found while translating)
-        // belong to the whole job, not to one statement.
-        set.execute();
+        try {
+            set.execute();
+        } catch (RuntimeException e) {
+            // Translating the set as a whole (sinks and their factories, changelog modes,
+            // column types against the sink's) names no statement: find the INSERT that
+            // fails on its own. (The exception that ends a dry run once the plan is taken
+            // is an Error, not caught here.)
+            throw whichInsert(tEnv, inserts, e);
+        }
+    }
+
+    /** An INSERT to run: its SQL and where it came from. */
+    private static final class Insert {
+        final String sql;
+        /** 1-based statement of the script. */
+        final int statement;
+        /** 1-based INSERT within a statement set; 0 for an INSERT statement of its own. */
+        final int part;
+
+        Insert(String sql, int statement, int part) {
+            this.sql = sql;
+            this.statement = statement;
+            this.part = part;
+        }
+    }
+
+    /**
+     * The failure of the first INSERT that fails when explained on its own (explaining
+     * plans it, without running anything), marked with its statement; else the set's.
+     */
+    private static RuntimeException whichInsert(
+            TableEnvironment tEnv, List<Insert> inserts, RuntimeException whole) {
+        for (Insert insert : inserts) {
+            try {
+                tEnv.explainSql(insert.sql);
+            } catch (RuntimeException e) {
+                return new StatementFailed(insert.statement, insert.part, e);
+            }
+        }
+        return whole;
     }
 
     /**
      * Marks the statement a failure came from as "[statement N]" (1-based, in the order
-     * Sluice sent them), so Sluice can show the error at that statement. The cause stays
-     * attached: its message is the engine's own words.
+     * Sluice sent them), or "[statement N, insert K]" for the K-th INSERT of a statement
+     * set, so Sluice can show the error at that statement. The cause stays attached: its
+     * message is the engine's own words.
      */
     static final class StatementFailed extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
-        StatementFailed(int index, RuntimeException cause) {
-            super("[statement " + index + "] " + cause.getMessage(), cause);
+        StatementFailed(int index, int part, RuntimeException cause) {
+            super(
+                    "[statement "
+                            + index
+                            + (part > 0 ? ", insert " + part : "")
+                            + "] "
+                            + cause.getMessage(),
+                    cause);
         }
     }
 
@@ -175,8 +222,8 @@ public final class SqlRunner {
             TableEnvironment tEnv,
             String statement,
             int index,
-            List<String> inserts,
-            List<Integer> insertOrigins) {
+            List<Insert> inserts,
+            Set<String> setKeys) {
         String sql = stripTrailingSemicolons(statement.trim());
         String head = keywords(sql);
         if (head.trim().isEmpty()) {
@@ -190,13 +237,15 @@ public final class SqlRunner {
                                 + sql);
             }
             tEnv.getConfig().set(unquote(m.group(1)), unquote(m.group(2)));
+            setKeys.add(unquote(m.group(1)));
+        } else if (head.startsWith("RESET ")) {
+            reset(tEnv, stripLeadingComments(sql), setKeys);
         } else if (head.startsWith("INSERT ") || head.startsWith("EXECUTE INSERT ")) {
             String body = stripLeadingComments(sql);
             if (head.startsWith("EXECUTE ")) {
                 body = body.substring("EXECUTE".length()).trim();
             }
-            inserts.add(body);
-            insertOrigins.add(index);
+            inserts.add(new Insert(body, index, 0));
         } else if (head.startsWith("EXECUTE STATEMENT SET ")) {
             Matcher m = STATEMENT_SET.matcher(stripLeadingComments(sql));
             if (!m.matches()) {
@@ -205,18 +254,19 @@ public final class SqlRunner {
                                 + " EXECUTE STATEMENT SET BEGIN INSERT ...; INSERT ...; END: "
                                 + sql);
             }
+            int part = 0;
             for (String inner : split(m.group(1))) {
                 String innerHead = keywords(inner);
                 if (innerHead.trim().isEmpty()) {
                     continue;
                 }
+                part++;
                 if (!innerHead.startsWith("INSERT ")) {
                     throw new IllegalArgumentException(
                             "Sluice SQL runner: a statement set may hold only INSERT statements: "
                                     + inner);
                 }
-                inserts.add(stripLeadingComments(inner));
-                insertOrigins.add(index);
+                inserts.add(new Insert(stripLeadingComments(inner), index, part));
             }
         } else if (head.startsWith("SELECT ")
                 || head.startsWith("WITH ")
@@ -230,6 +280,34 @@ public final class SqlRunner {
         } else {
             tEnv.executeSql(sql);
         }
+    }
+
+    /** RESET 'key' (optional trailing ';'). */
+    private static final Pattern RESET_KEY =
+            Pattern.compile("RESET\\s+'((?:[^']|'')*)'\\s*;?", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+
+    /**
+     * RESET 'key' removes a key from the table config (back to its default); a plain RESET
+     * removes every key the script's SET statements set (not the pipeline name Sluice
+     * gives). Like SET, the SQL client's statement, which a plain TableEnvironment does
+     * not take.
+     */
+    private static void reset(TableEnvironment tEnv, String sql, Set<String> setKeys) {
+        Configuration config = tEnv.getConfig().getConfiguration();
+        if (sql.trim().equalsIgnoreCase("RESET")) {
+            for (String key : setKeys) {
+                config.removeKey(key);
+            }
+            setKeys.clear();
+            return;
+        }
+        Matcher m = RESET_KEY.matcher(sql);
+        if (!m.matches()) {
+            throw new IllegalArgumentException(
+                    "Sluice SQL runner: unsupported RESET statement, write RESET 'key' or RESET: "
+                            + sql);
+        }
+        config.removeKey(unquote(m.group(1)));
     }
 
     private static String decode(String arg, int index) {

@@ -1,0 +1,13 @@
+-- TABLE misspelt in a CREATE TABLE
+-- expect: 11:8 TABEL
+CREATE TABLE orders (
+  order_id BIGINT,
+  customer STRING,
+  amount DECIMAL(10, 2),
+  order_time TIMESTAMP(3),
+  WATERMARK FOR order_time AS order_time - INTERVAL '5' SECOND
+) WITH ('connector' = 'datagen', 'rows-per-second' = '10');
+
+CREATE TABEL totals (customer STRING, total DECIMAL(20, 2))
+WITH ('connector' = 'print');
+INSERT INTO totals SELECT customer, amount FROM orders;

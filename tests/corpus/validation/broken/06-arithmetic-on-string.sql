@@ -1,0 +1,16 @@
+-- dividing a string
+-- expect: 16:18 /
+CREATE TABLE orders (
+  order_id BIGINT,
+  customer STRING,
+  amount DECIMAL(10, 2),
+  order_time TIMESTAMP(3),
+  WATERMARK FOR order_time AS order_time - INTERVAL '5' SECOND
+) WITH ('connector' = 'datagen', 'rows-per-second' = '10');
+CREATE TABLE totals (
+  customer STRING,
+  total DECIMAL(20, 2)
+) WITH ('connector' = 'print');
+
+INSERT INTO totals
+SELECT customer, customer / 2 FROM orders;

@@ -1,0 +1,18 @@
+-- an aggregate in WHERE instead of HAVING
+-- expect: 17:7 WHERE
+CREATE TABLE orders (
+  order_id BIGINT,
+  customer STRING,
+  amount DECIMAL(10, 2),
+  order_time TIMESTAMP(3),
+  WATERMARK FOR order_time AS order_time - INTERVAL '5' SECOND
+) WITH ('connector' = 'datagen', 'rows-per-second' = '10');
+CREATE TABLE totals (
+  customer STRING,
+  total DECIMAL(20, 2)
+) WITH ('connector' = 'print');
+
+INSERT INTO totals
+SELECT customer, SUM(amount) FROM orders
+WHERE SUM(amount) > 100
+GROUP BY customer;

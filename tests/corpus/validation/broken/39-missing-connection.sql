@@ -1,0 +1,17 @@
+-- a connection reference to a connection that does not exist
+-- expect: 14:37 warehouse
+CREATE TABLE orders (
+  order_id BIGINT,
+  customer STRING,
+  amount DECIMAL(10, 2),
+  order_time TIMESTAMP(3),
+  WATERMARK FOR order_time AS order_time - INTERVAL '5' SECOND
+) WITH ('connector' = 'datagen', 'rows-per-second' = '10');
+
+CREATE TABLE totals (customer STRING, total DECIMAL(20, 2)) WITH (
+  'connector' = 'kafka',
+  'topic' = 'totals',
+  'properties.bootstrap.servers' = '${connections.warehouse.bootstrap}',
+  'format' = 'json'
+);
+INSERT INTO totals SELECT customer, amount FROM orders;

@@ -1,0 +1,16 @@
+-- a common table expression inside an INSERT
+CREATE TABLE orders (
+  order_id BIGINT,
+  customer STRING,
+  amount DECIMAL(10, 2),
+  order_time TIMESTAMP(3),
+  WATERMARK FOR order_time AS order_time - INTERVAL '5' SECOND
+) WITH ('connector' = 'datagen', 'rows-per-second' = '10');
+CREATE TABLE totals (
+  customer STRING,
+  total DECIMAL(20, 2)
+) WITH ('connector' = 'print');
+
+INSERT INTO totals
+WITH big AS (SELECT customer, amount FROM orders WHERE amount > 100)
+SELECT customer, SUM(amount) FROM big GROUP BY customer;

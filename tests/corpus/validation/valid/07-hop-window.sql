@@ -1,0 +1,14 @@
+-- a hopping window TVF
+CREATE TABLE orders (
+  order_id BIGINT,
+  customer STRING,
+  amount DECIMAL(10, 2),
+  order_time TIMESTAMP(3),
+  WATERMARK FOR order_time AS order_time - INTERVAL '5' SECOND
+) WITH ('connector' = 'datagen', 'rows-per-second' = '10');
+
+CREATE TABLE sliding (window_end TIMESTAMP(3), total DECIMAL(20, 2)) WITH ('connector' = 'print');
+INSERT INTO sliding
+SELECT window_end, SUM(amount)
+FROM TABLE(HOP(TABLE orders, DESCRIPTOR(order_time), INTERVAL '1' MINUTE, INTERVAL '5' MINUTE))
+GROUP BY window_start, window_end;

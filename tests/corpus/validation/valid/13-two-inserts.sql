@@ -1,0 +1,16 @@
+-- two INSERT statements in one job
+CREATE TABLE orders (
+  order_id BIGINT,
+  customer STRING,
+  amount DECIMAL(10, 2),
+  order_time TIMESTAMP(3),
+  WATERMARK FOR order_time AS order_time - INTERVAL '5' SECOND
+) WITH ('connector' = 'datagen', 'rows-per-second' = '10');
+CREATE TABLE totals (
+  customer STRING,
+  total DECIMAL(20, 2)
+) WITH ('connector' = 'print');
+
+CREATE TABLE ids (order_id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO totals SELECT customer, amount FROM orders;
+INSERT INTO ids SELECT order_id FROM orders;

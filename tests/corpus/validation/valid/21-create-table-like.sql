@@ -1,0 +1,15 @@
+-- a sink declared LIKE another with other options
+CREATE TABLE orders (
+  order_id BIGINT,
+  customer STRING,
+  amount DECIMAL(10, 2),
+  order_time TIMESTAMP(3),
+  WATERMARK FOR order_time AS order_time - INTERVAL '5' SECOND
+) WITH ('connector' = 'datagen', 'rows-per-second' = '10');
+CREATE TABLE totals (
+  customer STRING,
+  total DECIMAL(20, 2)
+) WITH ('connector' = 'print');
+
+CREATE TABLE totals_copy WITH ('connector' = 'blackhole') LIKE totals (EXCLUDING OPTIONS);
+INSERT INTO totals_copy SELECT customer, amount FROM orders;
