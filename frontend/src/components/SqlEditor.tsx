@@ -22,23 +22,32 @@ import { autocompletion, type CompletionContext, type CompletionResult } from '@
 
 export interface Problem {
   message: string;
-  /** 1-based, as the API reports them. */
-  line: number;
-  column: number;
+  /** 1-based, as the API reports them; absent when the error has no place in the script. */
+  line?: number;
+  column?: number;
+  /** Sluice's one line of advice beside the engine's words. */
+  hint?: string;
   severity?: 'error' | 'warning';
 }
 
+/** Where a problem is in the document: its line (clamped to the document) and offset. */
+function problemOffset(state: EditorState, p: Problem & { line: number }) {
+  const line = state.doc.line(Math.min(Math.max(1, p.line), state.doc.lines));
+  return { line, from: Math.min(line.from + Math.max(0, (p.column ?? 1) - 1), line.to) };
+}
+
 /** Maps an API position to a document range: from the column to the end of its word. */
-export function problemToDiagnostic(state: EditorState, p: Problem): Diagnostic {
-  const lineNo = Math.min(Math.max(1, p.line), state.doc.lines);
-  const line = state.doc.line(lineNo);
-  const from = Math.min(line.from + Math.max(0, p.column - 1), line.to);
+export function problemToDiagnostic(state: EditorState, p: Problem & { line: number }): Diagnostic {
+  const { line, from } = problemOffset(state, p);
   const rest = state.doc.sliceString(from, line.to);
   const word = /^[\w$`'.]+/.exec(rest)?.[0].length ?? 0;
   // An empty range shows no underline; mark at least one character, or the whole line.
   const to = word > 0 ? from + word : from < line.to ? from + 1 : from;
-  return { from: to === from ? line.from : from, to: to === from ? line.to : to, severity: p.severity ?? 'error', message: p.message };
+  const message = p.hint ? `${p.message}\n${p.hint}` : p.message;
+  return { from: to === from ? line.from : from, to: to === from ? line.to : to, severity: p.severity ?? 'error', message };
 }
+
+const placed = (p: Problem): p is Problem & { line: number } => p.line != null;
 
 /** A connector or format an engine version carries, as completion offers it. */
 export interface ConnectorName {
@@ -46,10 +55,12 @@ export interface ConnectorName {
   kind: 'connector' | 'format';
 }
 
-/** What the page can do to the editor from outside: insert at the cursor. */
+/** What the page can do to the editor from outside: insert at the cursor, go to a problem. */
 export interface SqlEditorHandle {
   /** Replaces the selection (or inserts at the cursor) with `text` and focuses the editor. */
   insert: (text: string) => void;
+  /** Puts the cursor at a problem's place, scrolled into view, and focuses the editor. */
+  reveal: (p: Problem) => void;
 }
 
 // The option a table names a connector or a format with, and what is typed of the value
@@ -151,6 +162,13 @@ export function SqlEditor({
         v.dispatch(v.state.replaceSelection(text), { scrollIntoView: true });
         v.focus();
       },
+      reveal: (p: Problem) => {
+        const v = view.current;
+        if (!v || !placed(p)) return;
+        const { from } = problemOffset(v.state, p);
+        v.dispatch({ selection: { anchor: from }, scrollIntoView: true });
+        v.focus();
+      },
     }),
     [readOnly],
   );
@@ -204,7 +222,7 @@ export function SqlEditor({
   useEffect(() => {
     const v = view.current;
     if (!v) return;
-    const diags = (problems ?? []).map((p) => problemToDiagnostic(v.state, p));
+    const diags = (problems ?? []).filter(placed).map((p) => problemToDiagnostic(v.state, p));
     v.dispatch(setDiagnostics(v.state, diags));
   }, [problems]);
 

@@ -19,8 +19,15 @@ export interface Plan {
   nodes: PlanNode[];
 }
 
+/** The report's errors; one the engine could not place keeps no line (the whole script). */
 export function reportProblems(r: ValidationReport): Problem[] {
-  return r.errors.map((e) => ({ message: e.message, line: e.line || 1, column: e.column || 1, severity: 'error' as const }));
+  return r.errors.map((e) => ({
+    message: e.message,
+    line: e.line ?? undefined,
+    column: e.column ?? undefined,
+    hint: e.hint ?? undefined,
+    severity: 'error' as const,
+  }));
 }
 
 export function reportPlan(r: ValidationReport): Plan | undefined {

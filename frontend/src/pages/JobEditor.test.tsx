@@ -48,7 +48,10 @@ describe('the job editor', () => {
           statements: [],
           sources: [],
           sinks: [],
-          errors: [{ message: "Expected an SQL statement, found: SELEC", line: 2, column: 17, statement: 2 }],
+          errors: [
+            { message: "Expected an SQL statement, found: SELEC", line: 2, column: 17, statement: 2, hint: 'SELEC is not a keyword: did you mean SELECT?' },
+            { message: 'Something failed in the cluster', line: null, column: null, statement: null, hint: 'the engine gave no position for this error' },
+          ],
           engine: { status: 'skipped', cluster_id: null, message: 'fix the errors Sluice found first' },
           plan: null,
         },
@@ -61,6 +64,9 @@ describe('the job editor', () => {
     const list = await screen.findByRole('list', { name: 'Validation errors' });
     expect(list.textContent).toContain('Ln 2, Col 17');
     expect(list.textContent).toContain('found: SELEC');
+    expect(list.textContent).toContain('did you mean SELECT?');
+    // One with no place says so instead of pretending line 1, and marks nothing.
+    expect(list.textContent).toContain('Whole script');
     expect(calls.filter((c) => c.path === '/projects/p1/jobs/j1/validate')).toHaveLength(1);
 
     // And in the editor: a lint diagnostic covering the word at line 2, column 17.
@@ -72,9 +78,16 @@ describe('the job editor', () => {
         const line = view.state.doc.lineAt(from);
         found.push({ line: line.number, col: from - line.from + 1, text: view.state.sliceDoc(from, to), message: d.message });
       });
-      expect(found).toEqual([{ line: 2, col: 17, text: 'SELEC', message: 'Expected an SQL statement, found: SELEC' }]);
+      expect(found).toEqual([
+        { line: 2, col: 17, text: 'SELEC', message: 'Expected an SQL statement, found: SELEC\nSELEC is not a keyword: did you mean SELECT?' },
+      ]);
     });
     expect(dom.querySelector('.cm-lintRange-error')?.textContent).toBe('SELEC');
+
+    // Its place in the list takes the cursor there.
+    fireEvent.click(screen.getByRole('button', { name: 'Ln 2, Col 17' }));
+    const head = view.state.selection.main.head;
+    expect([view.state.doc.lineAt(head).number, head - view.state.doc.lineAt(head).from + 1]).toEqual([2, 17]);
   });
 
   it('saves an edited draft with its ETag before validating', async () => {

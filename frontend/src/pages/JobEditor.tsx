@@ -240,7 +240,7 @@ export function JobEditor({
               Versions
             </button>
           </div>
-          {tab === 'problems' && <ProblemsPanel report={report} problems={problems} canValidate={canWrite} kind={content.kind} />}
+          {tab === 'problems' && <ProblemsPanel report={report} problems={problems} canValidate={canWrite} kind={content.kind} onReveal={(p) => editor.current?.reveal(p)} />}
           {tab === 'plan' && (
             <div className="panel-body">
               {report ? (
@@ -328,11 +328,14 @@ function ProblemsPanel({
   problems,
   canValidate,
   kind,
+  onReveal,
 }: {
   report?: ValidationReport;
   problems: Problem[];
   canValidate: boolean;
   kind: JobContent['kind'];
+  /** Puts the editor's cursor at a problem's place. */
+  onReveal: (p: Problem) => void;
 }) {
   if (!report)
     return (
@@ -361,10 +364,19 @@ function ProblemsPanel({
           {problems.map((p, i) => (
             <li key={i} className={p.severity ?? 'error'}>
               <span className="sev">●</span>
-              <span className="where">
-                Ln {p.line}, Col {p.column}
-              </span>
-              <span style={{ whiteSpace: 'pre-wrap' }}>{p.message}</span>
+              {p.line != null ? (
+                <button type="button" className="where link" title="Go to this place in the script" onClick={() => onReveal(p)}>
+                  Ln {p.line}, Col {p.column}
+                </button>
+              ) : (
+                <span className="where" title="The engine gave no place in the script for this error">
+                  Whole script
+                </span>
+              )}
+              <div className="what">
+                <div style={{ whiteSpace: 'pre-wrap' }}>{p.message}</div>
+                {p.hint && <div className="hint">{p.hint}</div>}
+              </div>
             </li>
           ))}
         </ul>
