@@ -8,6 +8,8 @@
 //! again under the same id, which the engine refuses to run twice. A new id is chosen
 //! only for a new run (a start, a restart, an upgrade), never for a retry.
 
+use engine_client::refusal::{self, Refusal};
+use engine_client::script::Analysis;
 use engine_client::{EngineClient, EngineError};
 use rand::RngCore;
 use store::Error;
@@ -111,6 +113,8 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
     let parallelism = u32::try_from(d.parallelism).ok();
     // Engine answers may quote what was substituted into the job: shown redacted.
     let mut redactor = Redactor::default();
+    // A SQL job's statements, to say where in the script a refusal is.
+    let mut script = None;
     let submitted = match content(d) {
         JobContent::Sql { sql } => {
             let (Some(runner), Ok(analysis)) =
@@ -166,6 +170,7 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
             program.job_id = Some(job_id.clone());
             program.flink_configuration = shipped.program_configuration();
             redactor = shipped.redactor;
+            script = Some(analysis);
             let ran = runner
                 .with_jar(&state.db, &d.cluster_id, client, |jar| {
                     let client = client.clone();
@@ -295,10 +300,40 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
             set_status(state, d, Status::Starting, Some(&job_id), Some(&message)).await
         }
         Err(e) => {
-            let message = redactor.redact(&format!("the engine refused the job: {e}"));
-            refuse(state, d, &message).await
+            let message = match (&e, &script) {
+                (
+                    EngineError::InvalidProgram {
+                        message,
+                        statement,
+                        part,
+                        causes,
+                    },
+                    Some(analysis),
+                ) => refused_at(
+                    analysis,
+                    &Refusal {
+                        message,
+                        statement: *statement,
+                        part: *part,
+                        causes,
+                    },
+                ),
+                _ => format!("the engine refused the job: {e}"),
+            };
+            refuse(state, d, &redactor.redact(&message)).await
         }
     }
+}
+
+/// A SQL job's refusal with its place in the script, as validation shows it.
+fn refused_at(analysis: &Analysis, refusal: &Refusal<'_>) -> String {
+    let error = refusal::place(analysis, refusal);
+    let place = match (error.line, error.column) {
+        (Some(line), Some(column)) => format!(" at line {line}, column {column}"),
+        _ => String::new(),
+    };
+    let hint = error.hint.map_or_else(String::new, |h| format!(" ({h})"));
+    format!("the engine refused the job{place}: {}{hint}", error.message)
 }
 
 /// The engine has the recorded job: the submission is done.

@@ -1,9 +1,44 @@
-//! What the engine refuses or does by itself: a jar job that cannot start, and
-//! restarts by the engine's own restart strategy.
+//! What the engine refuses or does by itself: a jar job that cannot start, a SQL job
+//! the engine refuses (said with its place in the script), and restarts by the
+//! engine's own restart strategy.
 
 use super::{cancel, on_the_engine, wait_until};
 use sluice_tests::engine::local_engine;
 use sluice_tests::{json, TestApp};
+
+/// Saved without validation, a script the engine refuses fails its deployment with the
+/// engine's words at the script's line and column, as validation would have said.
+#[tokio::test]
+async fn a_sql_job_the_engine_refuses_fails_saying_where_in_the_script() {
+    let Some(engine) = local_engine() else { return };
+    let app = on_the_engine(&engine).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let sql = "CREATE TABLE src (x BIGINT) WITH ('connector' = 'datagen');
+CREATE TABLE snk (x STRING) WITH ('connector' = 'blackhole');
+INSERT INTO snk
+SELECT UPPER(x) FROM src;";
+    let job = owner.saved_sql_job(&project, "bad", sql).await;
+    let d = owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "bad", "job_id": job }),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
+        .await
+        .expect(202);
+    let failed = wait_until(&owner, &path, 60, "FAILED", |b| b["status"] == "FAILED").await;
+    let error = failed["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("at line 4, column 8") && error.contains("UPPER"),
+        "{error}"
+    );
+}
 
 #[tokio::test]
 async fn a_jar_job_whose_entry_class_is_missing_fails_with_the_engines_reason() {
