@@ -12,8 +12,14 @@ import java.util.regex.Pattern;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.table.api.EnvironmentSettings;
+import org.apache.flink.table.api.Schema;
 import org.apache.flink.table.api.StatementSet;
+import org.apache.flink.table.api.Table;
+import org.apache.flink.table.api.TableDescriptor;
 import org.apache.flink.table.api.TableEnvironment;
+import org.apache.flink.table.api.TablePipeline;
+import org.apache.flink.table.catalog.Column;
+import org.apache.flink.table.types.utils.DataTypeUtils;
 
 /**
  * Sluice's SQL runner: the program of the jar that Sluice uploads to a Flink session
@@ -31,14 +37,32 @@ import org.apache.flink.table.api.TableEnvironment;
  *       classpath, so the TaskManagers load its classes too;
  *   <li>{@code --function=<name>=<class>} creates a temporary catalog function from a
  *       class of those jars (a function registered from a UDF artifact), in the current
- *       catalog and database; as a catalog function it cannot shadow a built-in one.
+ *       catalog and database; as a catalog function it cannot shadow a built-in one;
+ *   <li>{@code --capture-url=<url>} and {@code --capture-token=<token>} (both or neither)
+ *       turn on debug mode, below.
  * </ul>
  *
- * <p>Each statement except the INSERTs runs at once through {@code executeSql} (DDL,
- * USE, SHOW...); {@code SET 'k' = 'v'} sets the table config and {@code RESET ['k']}
- * removes what was set, because a plain TableEnvironment's {@code executeSql} accepts
- * neither (only the SQL client and gateway do). All INSERTs, including those in {@code EXECUTE STATEMENT SET BEGIN ...
- * END;}, go into one StatementSet, executed once: one Flink job per script.
+ * <p>Debug mode (a debug run: Sluice has already replaced the options of every sink table
+ * with the {@code sluice-capture} connector and of sampled source tables with
+ * {@code sluice-sample}, both in this jar, see {@link CaptureSinkFactory} and
+ * {@link SampleSourceFactory}): each top-level SELECT / WITH / VALUES statement N is
+ * planned with {@code sqlQuery} where it stands and inserted, in the same StatementSet as
+ * the INSERTs, into an anonymous {@code sluice-capture} table with the query's columns,
+ * url and token from the flags and target {@code statement:N}; so its rows (with their
+ * {@code -U}/{@code +U}/{@code -D} changes) go to Sluice too. A debug script may hold only
+ * SELECTs. The job also gets {@code restart-strategy.type: none}, so a runtime failure
+ * ends it FAILED rather than restarting and sending the same rows again, and
+ * {@code execution.checkpointing.checkpoints-after-tasks-finish: false}, so it finishes
+ * as soon as its bounded inputs are done instead of at the next periodic checkpoint (a
+ * SET in the script still wins). Without the flags a top-level query is refused, as a
+ * deployment would have nowhere to put its rows.
+ *
+ * <p>Each statement except the INSERTs (and, in debug mode, the queries) runs at once
+ * through {@code executeSql} (DDL, USE, SHOW...); {@code SET 'k' = 'v'} sets the table
+ * config and {@code RESET ['k']} removes what was set, because a plain
+ * TableEnvironment's {@code executeSql} accepts neither (only the SQL client and gateway
+ * do). All INSERTs, including those in {@code EXECUTE STATEMENT SET BEGIN ... END;}, go
+ * into one StatementSet, executed once: one Flink job per script.
  *
  * <p>Every error is thrown, never caught or printed: Flink's REST handlers then answer
  * with the stack trace in {@code errors}, whose last "Caused by:" carries the engine's
@@ -50,14 +74,17 @@ import org.apache.flink.table.api.TableEnvironment;
  * <p>The source stays Java 11 compatible and is compiled with {@code javac --release 11}:
  * Flink 1.20 runs on Java 11 or 17 and Flink 2.x on Java 11+, so a class file of
  * version 55 loads on every JVM either version runs on, and {@code --release} also
- * checks that only the Java 11 API is used. It uses only Table API methods present in
- * both 1.20 and 2.x, so one jar serves both engine versions.
+ * checks that only the Java 11 API is used. It uses only Table and DataStream API
+ * present in both 1.20 and 2.x (no SourceFunction/SinkFunction, no
+ * {@code open(Configuration)}), so one jar serves both engine versions.
  */
 public final class SqlRunner {
 
     private static final String PIPELINE_NAME_FLAG = "--pipeline-name=";
     private static final String JAR_FLAG = "--jar=";
     private static final String FUNCTION_FLAG = "--function=";
+    private static final String CAPTURE_URL_FLAG = "--capture-url=";
+    private static final String CAPTURE_TOKEN_FLAG = "--capture-token=";
 
     /** SET 'key' = 'value' (quotes inside doubled, as in SQL); optional trailing ';'. */
     private static final Pattern SET =
@@ -75,6 +102,8 @@ public final class SqlRunner {
 
     public static void main(String[] args) throws Exception {
         String pipelineName = null;
+        String captureUrl = null;
+        String captureToken = null;
         List<String> jars = new ArrayList<>();
         List<String> functions = new ArrayList<>();
         List<String> statements = new ArrayList<>();
@@ -86,6 +115,10 @@ public final class SqlRunner {
                 jars.add(arg.substring(JAR_FLAG.length()));
             } else if (arg.startsWith(FUNCTION_FLAG)) {
                 functions.add(arg.substring(FUNCTION_FLAG.length()));
+            } else if (arg.startsWith(CAPTURE_URL_FLAG)) {
+                captureUrl = arg.substring(CAPTURE_URL_FLAG.length());
+            } else if (arg.startsWith(CAPTURE_TOKEN_FLAG)) {
+                captureToken = arg.substring(CAPTURE_TOKEN_FLAG.length());
             } else {
                 statements.add(decode(arg, i));
             }
@@ -95,11 +128,29 @@ public final class SqlRunner {
                     "Sluice SQL runner: no SQL statements given (program arguments must be"
                             + " base64 encoded statements)");
         }
+        if ((captureUrl == null) != (captureToken == null)
+                || (captureUrl != null && captureUrl.isEmpty())) {
+            throw new IllegalArgumentException(
+                    "Sluice SQL runner: debug mode needs both --capture-url=<url> (not empty)"
+                            + " and --capture-token=<token>");
+        }
+        Capture capture = captureUrl == null ? null : new Capture(captureUrl, captureToken);
 
         TableEnvironment tEnv =
                 TableEnvironment.create(EnvironmentSettings.newInstance().inStreamingMode().build());
         if (pipelineName != null && !pipelineName.isEmpty()) {
             tEnv.getConfig().set("pipeline.name", pipelineName);
+        }
+        if (capture != null) {
+            // A debug job that fails at runtime ends FAILED instead of restarting (with
+            // checkpointing on, Flink's default is to restart without end): each restart
+            // would replay the sample rows and send them again.
+            tEnv.getConfig().set("restart-strategy.type", "none");
+            // A task whose bounded input ended finishes at once instead of waiting for
+            // the next periodic checkpoint (a debug job with two pipelines otherwise
+            // took one checkpoint interval longer). A debug run keeps no state.
+            tEnv.getConfig().set("execution.checkpointing.checkpoints-after-tasks-finish", "false");
+            // A SET in the script may still choose otherwise for either.
         }
 
         for (String jar : jars) {
@@ -136,7 +187,7 @@ public final class SqlRunner {
         Set<String> setKeys = new LinkedHashSet<>();
         for (int index = 1; index <= statements.size(); index++) {
             try {
-                run(tEnv, statements.get(index - 1), index, inserts, setKeys);
+                run(tEnv, statements.get(index - 1), index, inserts, setKeys, capture);
             } catch (RuntimeException e) {
                 throw new StatementFailed(index, 0, e);
             }
@@ -144,13 +195,20 @@ public final class SqlRunner {
 
         if (inserts.isEmpty()) {
             throw new IllegalArgumentException(
-                    "Sluice SQL runner: the script has no INSERT statement, so there is no job"
-                            + " to run (add INSERT INTO <sink> SELECT ...)");
+                    capture == null
+                            ? "Sluice SQL runner: the script has no INSERT statement, so there is"
+                                    + " no job to run (add INSERT INTO <sink> SELECT ...)"
+                            : "Sluice SQL runner: the script has no INSERT or SELECT statement, so"
+                                    + " a debug run has nothing to show");
         }
         StatementSet set = tEnv.createStatementSet();
         for (Insert insert : inserts) {
             try {
-                set.addInsertSql(insert.sql);
+                if (insert.pipeline != null) {
+                    set.add(insert.pipeline);
+                } else {
+                    set.addInsertSql(insert.sql);
+                }
             } catch (RuntimeException e) {
                 throw new StatementFailed(insert.statement, insert.part, e);
             }
@@ -166,18 +224,71 @@ public final class SqlRunner {
         }
     }
 
-    /** An INSERT to run: its SQL and where it came from. */
+    /**
+     * An INSERT to run: its SQL, or for a captured query (debug mode) the insert of its
+     * table into the capture sink; and where it came from.
+     */
     private static final class Insert {
         final String sql;
+        final TablePipeline pipeline;
         /** 1-based statement of the script. */
         final int statement;
-        /** 1-based INSERT within a statement set; 0 for an INSERT statement of its own. */
+        /** 1-based INSERT within a statement set; 0 for a statement of its own. */
         final int part;
 
         Insert(String sql, int statement, int part) {
             this.sql = sql;
+            this.pipeline = null;
             this.statement = statement;
             this.part = part;
+        }
+
+        Insert(TablePipeline pipeline, int statement) {
+            this.sql = null;
+            this.pipeline = pipeline;
+            this.statement = statement;
+            this.part = 0;
+        }
+
+        /** Plans this INSERT alone (nothing runs); throws what makes it fail. */
+        void explain(TableEnvironment tEnv) {
+            if (pipeline != null) {
+                pipeline.explain();
+            } else {
+                tEnv.explainSql(sql);
+            }
+        }
+    }
+
+    /** Debug mode: where the capture sinks send rows ({@code --capture-url/-token}). */
+    private static final class Capture {
+        final String url;
+        final String token;
+
+        Capture(String url, String token) {
+            this.url = url;
+            this.token = token;
+        }
+
+        /**
+         * The query's results, inserted into an anonymous {@code sluice-capture} table
+         * with the query's columns (time attributes as plain timestamps: a sink column
+         * is no time attribute), target {@code statement:N}.
+         */
+        TablePipeline pipeline(Table query, int statement) {
+            Schema.Builder schema = Schema.newBuilder();
+            for (Column column : query.getResolvedSchema().getColumns()) {
+                schema.column(
+                        column.getName(), DataTypeUtils.removeTimeAttribute(column.getDataType()));
+            }
+            TableDescriptor descriptor =
+                    TableDescriptor.forConnector(CaptureSinkFactory.IDENTIFIER)
+                            .schema(schema.build())
+                            .option(CaptureSinkFactory.URL.key(), url)
+                            .option(CaptureSinkFactory.TOKEN.key(), token)
+                            .option(CaptureSinkFactory.TARGET.key(), "statement:" + statement)
+                            .build();
+            return query.insertInto(descriptor);
         }
     }
 
@@ -189,7 +300,7 @@ public final class SqlRunner {
             TableEnvironment tEnv, List<Insert> inserts, RuntimeException whole) {
         for (Insert insert : inserts) {
             try {
-                tEnv.explainSql(insert.sql);
+                insert.explain(tEnv);
             } catch (RuntimeException e) {
                 return new StatementFailed(insert.statement, insert.part, e);
             }
@@ -223,7 +334,8 @@ public final class SqlRunner {
             String statement,
             int index,
             List<Insert> inserts,
-            Set<String> setKeys) {
+            Set<String> setKeys,
+            Capture capture) {
         String sql = stripTrailingSemicolons(statement.trim());
         String head = keywords(sql);
         if (head.trim().isEmpty()) {
@@ -272,6 +384,13 @@ public final class SqlRunner {
                 || head.startsWith("WITH ")
                 || head.startsWith("VALUES ")
                 || head.startsWith("(")) {
+            if (capture != null) {
+                // Planned here, at its place in the script (later DDL cannot change it);
+                // run in the one StatementSet with the INSERTs.
+                Table query = tEnv.sqlQuery(stripLeadingComments(sql));
+                inserts.add(new Insert(capture.pipeline(query, index), index));
+                return;
+            }
             // executeSql would submit a separate job that collects results nowhere.
             throw new IllegalArgumentException(
                     "Sluice SQL runner: a bare query cannot be deployed; write its results"
