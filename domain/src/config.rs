@@ -250,6 +250,38 @@ pub struct EngineConfig {
     /// How long a job that runs on a cluster under Sluice's id scheme, but for no
     /// deployment, is left before it is cancelled (it is reported at once).
     pub orphan_grace_ms: u64,
+    /// Debug runs of SQL drafts.
+    pub debug: DebugConfig,
+}
+
+/// Debug runs: their limits (a request may ask for less, never more), the sample files
+/// they read, and whether the platform's cluster takes them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DebugConfig {
+    /// Records captured before a run stops (all statements together).
+    pub record_limit: u64,
+    /// How long a run lasts at most.
+    pub time_limit_secs: u64,
+    /// Largest sample file, in bytes.
+    pub sample_max_bytes: usize,
+    /// The platform's cluster is a session cluster for debug runs.
+    pub platform_sessions: bool,
+    /// Where the engine's TaskManagers send what a run captures: this server's base URL
+    /// as they reach it. Empty: `auth.public_url`.
+    pub capture_base_url: String,
+}
+
+impl Default for DebugConfig {
+    fn default() -> Self {
+        Self {
+            record_limit: 1000,
+            time_limit_secs: 180,
+            sample_max_bytes: 1024 * 1024,
+            platform_sessions: true,
+            capture_base_url: String::new(),
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -266,6 +298,7 @@ impl Default for EngineConfig {
             max_restarts: 3,
             lease_ms: 3000,
             orphan_grace_ms: 60_000,
+            debug: DebugConfig::default(),
         }
     }
 }

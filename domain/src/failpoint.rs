@@ -8,6 +8,8 @@
 pub const ENGINE_SUBMITTED: &str = "engine.submitted";
 /// The engine completed a stop with savepoint; Sluice has not yet recorded it.
 pub const SAVEPOINT_COMPLETED: &str = "savepoint.completed";
+/// The engine accepted a debug run's job; Sluice has not yet recorded it running.
+pub const DEBUG_SUBMITTED: &str = "debug.submitted";
 /// An upgrade's savepoint is recorded and the old job stopped; the new version is not
 /// yet submitted.
 pub const UPGRADE_STOPPED: &str = "upgrade.stopped";

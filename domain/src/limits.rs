@@ -23,6 +23,8 @@ pub struct Limits {
     pub connections_per_project: i64,
     pub versions_per_job: i64,
     pub artifact_bytes: i64,
+    /// Debug runs of one project's drafts at the same time.
+    pub concurrent_debug_runs: i64,
 }
 
 impl Default for Limits {
@@ -37,6 +39,7 @@ impl Default for Limits {
             connections_per_project: 50,
             versions_per_job: 20,
             artifact_bytes: 200 * 1024 * 1024,
+            concurrent_debug_runs: 1,
         }
     }
 }
@@ -53,6 +56,7 @@ impl Limits {
             ("connections_per_project", self.connections_per_project),
             ("versions_per_job", self.versions_per_job),
             ("artifact_bytes", self.artifact_bytes),
+            ("concurrent_debug_runs", self.concurrent_debug_runs),
         ];
         for (name, value) in all {
             if value < 1 {

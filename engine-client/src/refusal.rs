@@ -320,27 +320,7 @@ fn declaring<'a>(analysis: &'a Analysis, table: &str) -> Option<&'a Statement> {
         .statements
         .iter()
         .filter(|s| s.kind == StatementKind::Ddl)
-        .find(|s| created_name(s).is_some_and(|t| name_is(t, table)))
-}
-
-/// The name token of `CREATE [TEMPORARY] TABLE|VIEW [IF NOT EXISTS] name`.
-fn created_name(statement: &Statement) -> Option<&TokenWithSpan> {
-    let tokens = &statement.tokens;
-    if !is_word(tokens.first(), "CREATE") {
-        return None;
-    }
-    let at = tokens
-        .iter()
-        .position(|t| is_word(Some(t), "TABLE") || is_word(Some(t), "VIEW"))?;
-    let mut at = at + 1;
-    if is_word(tokens.get(at), "IF") {
-        at += 3;
-    }
-    // The last part of a dotted name.
-    while matches!(tokens.get(at + 1).map(|t| &t.token), Some(Token::Period)) {
-        at += 2;
-    }
-    tokens.get(at)
+        .find(|s| s.created_name().is_some_and(|t| name_is(t, table)))
 }
 
 fn name_is(token: &TokenWithSpan, name: &str) -> bool {
@@ -382,7 +362,7 @@ fn in_declaration<'a>(
             .collect();
         let hint = format!("this connector also needs: {}", missing.join(", "));
         return (
-            option_key(ddl, "connector").or_else(|| created_name(ddl)),
+            option_key(ddl, "connector").or_else(|| ddl.created_name()),
             Some(hint),
         );
     }
@@ -408,7 +388,7 @@ fn in_declaration<'a>(
             return (Some(primary), None);
         }
     }
-    (created_name(ddl), None)
+    (ddl.created_name(), None)
 }
 
 /// The `'key'` literal of an option `'key' = '...'` in a statement.
@@ -563,7 +543,7 @@ fn named_in<'a>(
             }
         }
         if words.contains("already exists") {
-            return created_name(statement);
+            return statement.created_name();
         }
     }
     // A name the message quotes, where it is written in the statement.

@@ -11,7 +11,8 @@
 use serde::Serialize;
 use sqlparser::dialect::Dialect;
 use sqlparser::keywords::Keyword;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
+pub use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
+use sqlparser::tokenizer::{Tokenizer, Whitespace};
 
 /// Lexical rules of Flink SQL for sqlparser's tokenizer.
 #[derive(Debug)]
@@ -359,6 +360,100 @@ impl Statement {
     }
 }
 
+impl Statement {
+    /// The name token of `CREATE [TEMPORARY] TABLE|VIEW [IF NOT EXISTS] name` (the last
+    /// part of a dotted name).
+    pub fn created_name(&self) -> Option<&TokenWithSpan> {
+        let tokens = &self.tokens;
+        if !tokens.first().is_some_and(|t| word_is(&t.token, "CREATE")) {
+            return None;
+        }
+        let at = tokens
+            .iter()
+            .position(|t| word_is(&t.token, "TABLE") || word_is(&t.token, "VIEW"))?;
+        let mut at = at + 1;
+        if tokens.get(at).is_some_and(|t| word_is(&t.token, "IF")) {
+            at += 3;
+        }
+        while matches!(tokens.get(at + 1).map(|t| &t.token), Some(Token::Period)) {
+            at += 2;
+        }
+        tokens.get(at)
+    }
+
+    /// The byte offset in [`text`](Self::text) of a place in the script within it.
+    pub fn offset_of(&self, at: sqlparser::tokenizer::Location) -> usize {
+        let line = at.line.saturating_sub(self.line) as usize;
+        let Some(start) = std::iter::once(0)
+            .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+            .nth(line)
+        else {
+            return self.text.len();
+        };
+        let column = if line == 0 {
+            at.column.saturating_sub(self.column)
+        } else {
+            at.column.saturating_sub(1)
+        } as usize;
+        self.text[start..]
+            .char_indices()
+            .nth(column)
+            .map_or(self.text.len(), |(i, _)| start + i)
+    }
+
+    /// The tokens of a `CREATE TABLE`'s `WITH ( ... )` options: its parentheses (at depth 0
+    /// of the statement, so not a column's), as indexes into [`tokens`](Self::tokens).
+    pub fn with_options(&self) -> Option<(usize, usize)> {
+        let tokens = &self.tokens;
+        let mut depth = 0usize;
+        let mut open = None;
+        for (i, t) in tokens.iter().enumerate() {
+            match t.token {
+                Token::LParen => {
+                    if depth == 0 && i > 0 && word_is(&tokens[i - 1].token, "WITH") {
+                        open = Some(i);
+                    }
+                    depth += 1;
+                }
+                Token::RParen => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        if let Some(open) = open {
+                            return Some((open, i));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// `CREATE TABLE ... AS SELECT` or `CREATE DATABASE ... AS ...` (CTAS, CDAS): an `AS`
+    /// outside every parenthesis of a CREATE TABLE or DATABASE.
+    pub fn creates_from_query(&self) -> bool {
+        let tokens = &self.tokens;
+        let creates = tokens.first().is_some_and(|t| word_is(&t.token, "CREATE"))
+            && tokens
+                .iter()
+                .take(4)
+                .any(|t| word_is(&t.token, "TABLE") || word_is(&t.token, "DATABASE"));
+        let mut depth = 0usize;
+        creates
+            && tokens.iter().any(|t| match t.token {
+                Token::LParen => {
+                    depth += 1;
+                    false
+                }
+                Token::RParen => {
+                    depth = depth.saturating_sub(1);
+                    false
+                }
+                _ => depth == 0 && word_is(&t.token, "AS"),
+            })
+    }
+}
+
 /// Reads "line L, column C" out of an engine message (Calcite's parse errors).
 pub fn engine_position(message: &str) -> Option<(u64, u64)> {
     let at = message.find("line ")?;
@@ -414,6 +509,16 @@ fn connector_option(tokens: &[&TokenWithSpan]) -> Option<String> {
 
 /// Splits, classifies and checks a script meant to run as one streaming job.
 pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
+    analyze_as(script, false)
+}
+
+/// Like [`analyze`], for a debug run: a SELECT on its own is shown, not refused, and a
+/// script of SELECTs alone is a job.
+pub fn analyze_debug(script: &str) -> Result<Analysis, Vec<ScriptError>> {
+    analyze_as(script, true)
+}
+
+fn analyze_as(script: &str, queries_shown: bool) -> Result<Analysis, Vec<ScriptError>> {
     let raw = split(script).map_err(|e| vec![e])?;
     if raw.is_empty() {
         return Err(vec![ScriptError::unplaced("the script is empty")]);
@@ -449,7 +554,7 @@ pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
             ));
             continue;
         };
-        if kind == StatementKind::Query {
+        if kind == StatementKind::Query && !queries_shown {
             errors.push(error(
                 "a SELECT on its own has nowhere to write in a deployed job; write INSERT INTO <sink> SELECT ...".to_owned(),
                 first,
@@ -469,9 +574,12 @@ pub fn analyze(script: &str) -> Result<Analysis, Vec<ScriptError>> {
         });
     }
     if errors.is_empty()
-        && !statements
-            .iter()
-            .any(|s| matches!(s.kind, StatementKind::Insert | StatementKind::StatementSet))
+        && !statements.iter().any(|s| {
+            matches!(s.kind, StatementKind::Insert | StatementKind::StatementSet)
+                || queries_shown && s.kind == StatementKind::Query
+                // CREATE TABLE ... AS SELECT writes too.
+                || s.creates_from_query()
+        })
     {
         errors.push(ScriptError::unplaced(
             "a job needs at least one INSERT INTO (or a statement set); nothing would be written",

@@ -14,6 +14,10 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
+    /// A script's own mistakes, each at its line and column (a draft that cannot be
+    /// debugged as it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<engine_client::script::ScriptError>>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -92,7 +96,14 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
-        let mut response = (status, axum::Json(ErrorBody { error: self.detail })).into_response();
+        let mut response = (
+            status,
+            axum::Json(ErrorBody {
+                error: self.detail,
+                errors: None,
+            }),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -70,7 +70,13 @@ pub fn app(state: AppState) -> Router {
         audit,
         record_mutations,
     ));
-    let mut stateful = api_routes.route("/readyz", get(readyz));
+    let mut stateful = api_routes
+        .route("/readyz", get(readyz))
+        // The engine's capture of a debug run (the SQL runner's sink), with the run's token.
+        .route(
+            "/internal/debug-capture/{run_id}",
+            axum::routing::post(api::debug::capture),
+        );
     if state.config.metrics.listen.is_empty() {
         stateful = stateful.route("/metrics", get(crate::metrics::scrape));
     }

@@ -22,6 +22,8 @@ pub struct ClusterRow {
     /// 1 healthy, 0 not, absent never checked.
     pub healthy: Option<i64>,
     pub health_detail: Option<String>,
+    /// 1: it takes debug runs of SQL drafts (a session cluster for development).
+    pub debug_sessions: i64,
 }
 
 /// A cluster to register for the account.
@@ -30,9 +32,10 @@ pub struct NewCluster<'a> {
     pub rest_url: &'a str,
     pub flink_version: &'a str,
     pub engine_version: &'a str,
+    pub debug_sessions: bool,
 }
 
-const COLUMNS: &str = "id, account_id, name, rest_url, flink_version, engine_version, created_at, health_checked_at, healthy, health_detail";
+const COLUMNS: &str = "id, account_id, name, rest_url, flink_version, engine_version, created_at, health_checked_at, healthy, health_detail, debug_sessions";
 
 /// The clusters an account may use.
 pub struct Clusters<'a>(&'a AccountScope);
@@ -84,8 +87,8 @@ impl Clusters<'_> {
         let scope = self.0;
         let id = new_id();
         sqlx::query(
-            "insert into engine_clusters (id, account_id, name, rest_url, flink_version, engine_version, created_at)
-             values ($1, $2, $3, $4, $5, $6, $7)",
+            "insert into engine_clusters (id, account_id, name, rest_url, flink_version, engine_version, created_at, debug_sessions)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
         .bind(scope.account_id())
@@ -94,9 +97,24 @@ impl Clusters<'_> {
         .bind(cluster.flink_version)
         .bind(cluster.engine_version)
         .bind(now_ms())
+        .bind(i64::from(cluster.debug_sessions))
         .execute(&scope.db().pool)
         .await?;
         Ok(id)
+    }
+
+    /// Marks one of the account's own clusters as taking debug runs, or not.
+    pub async fn set_debug_sessions(&self, cluster_id: &str, on: bool) -> Result<(), Error> {
+        let scope = self.0;
+        sqlx::query(
+            "update engine_clusters set debug_sessions = $1 where id = $2 and account_id = $3",
+        )
+        .bind(i64::from(on))
+        .bind(cluster_id)
+        .bind(scope.account_id())
+        .execute(&scope.db().pool)
+        .await?;
+        Ok(())
     }
 
     /// Removes one of the account's own clusters (never the platform's).
@@ -180,6 +198,7 @@ pub async fn ensure_platform(
     rest_url: &str,
     flink_version: &str,
     engine_version: &str,
+    debug_sessions: bool,
 ) -> Result<(), Error> {
     let existing: Option<(String,)> =
         sqlx::query_as("select id from engine_clusters where account_id is null and name = $1")
@@ -188,19 +207,20 @@ pub async fn ensure_platform(
             .await?;
     match existing {
         Some((id,)) => {
-            sqlx::query("update engine_clusters set rest_url = $1, flink_version = $2, engine_version = $3 where id = $4")
+            sqlx::query("update engine_clusters set rest_url = $1, flink_version = $2, engine_version = $3, debug_sessions = $5 where id = $4")
                 .bind(rest_url)
                 .bind(flink_version)
                 .bind(engine_version)
                 .bind(&id)
+                .bind(i64::from(debug_sessions))
                 .execute(&db.pool)
                 .await?;
         }
         None => {
             // Two replicas starting together may both try; the unique name lets one win.
             let inserted = sqlx::query(
-                "insert into engine_clusters (id, account_id, name, rest_url, flink_version, engine_version, created_at)
-                 values ($1, null, $2, $3, $4, $5, $6)",
+                "insert into engine_clusters (id, account_id, name, rest_url, flink_version, engine_version, created_at, debug_sessions)
+                 values ($1, null, $2, $3, $4, $5, $6, $7)",
             )
             .bind(new_id())
             .bind(name)
@@ -208,6 +228,7 @@ pub async fn ensure_platform(
             .bind(flink_version)
             .bind(engine_version)
             .bind(now_ms())
+            .bind(i64::from(debug_sessions))
             .execute(&db.pool)
             .await;
             if let Err(e) = inserted {
@@ -283,6 +304,16 @@ impl EngineClusters<'_> {
         )
         .fetch_all(&self.0.db().pool)
         .await?)
+    }
+
+    /// The REST URL of a cluster.
+    pub async fn rest_url(&self, cluster_id: &str) -> Result<Option<String>, Error> {
+        Ok(
+            sqlx::query_scalar("select rest_url from engine_clusters where id = $1")
+                .bind(cluster_id)
+                .fetch_optional(&self.0.db().pool)
+                .await?,
+        )
     }
 
     /// The cluster at `rest_url` (the platform's first, should several share it).

@@ -26,6 +26,7 @@ pub mod connections;
 pub mod contact_groups;
 pub mod crypto;
 pub mod db;
+pub mod debug;
 pub mod deployment_history;
 pub mod deployments;
 pub mod error;

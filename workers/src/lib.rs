@@ -1,5 +1,5 @@
-//! The background workers every replica runs: the reconciler and the end-of-service
-//! pass (the domain's, started here), outbox delivery, billing, alert evaluation, job
+//! The background workers every replica runs: the reconciler, the debug runs'
+//! supervisor and the end-of-service pass (the domain's, started here), outbox delivery, billing, alert evaluation, job
 //! metrics and lifecycle reminders. Each is a loop until the stop token is cancelled;
 //! what a pass does lives in its module, what it decides in `domain`.
 
@@ -18,6 +18,11 @@ use tokio_util::sync::CancellationToken;
 pub fn spawn_all(platform: &Platform, stop: &CancellationToken) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(domain::engine::reconciler::run(
+            platform.clone(),
+            stop.clone(),
+        )),
+        // Debug runs: their limits, their engine jobs' end, readers gone, watchers dead.
+        tokio::spawn(domain::engine::debug::supervise_forever(
             platform.clone(),
             stop.clone(),
         )),

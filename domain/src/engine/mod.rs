@@ -3,6 +3,7 @@
 
 pub mod bundle;
 pub mod connectors;
+pub mod debug;
 pub mod lease;
 pub mod observe;
 pub mod orphans;
@@ -79,6 +80,7 @@ pub async fn ensure_platform_cluster(db: &Db, config: &EngineConfig) -> Result<(
         &config.default_cluster_url,
         &config.default_flink_version,
         &config.default_engine_version,
+        config.debug.platform_sessions,
     )
     .await
 }

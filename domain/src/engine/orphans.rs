@@ -32,12 +32,14 @@ pub async fn sweep(
         return Ok(());
     };
     let ours = job_id_prefix(state).await?;
-    let current: HashSet<String> = all
+    let mut current: HashSet<String> = all
         .deployments()
         .engine_jobs_on(rest_url)
         .await?
         .into_iter()
         .collect();
+    // A debug run's job is accounted for while the run is open; after, it is an orphan.
+    current.extend(all.debug_runs().engine_jobs_open_on(&cluster_id).await?);
     let orphans: HashMap<&str, &JobOverview> = jobs
         .values()
         .filter(|j| j.jid.starts_with(&ours) && !j.state.is_terminal() && !current.contains(&j.jid))

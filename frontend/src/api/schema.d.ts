@@ -547,7 +547,8 @@ export interface paths {
         delete: operations["delete_cluster"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Changes one of this account's clusters (the platform's is the configuration's). */
+        patch: operations["update_cluster"];
         trace?: never;
     };
     "/api/v1/clusters/{cluster_id}/health-check": {
@@ -1001,6 +1002,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/debug-runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A debug run with its rows after `after`. Reading it is what keeps it going: a run
+         *     nobody reads for 30 seconds stops (`abandoned`).
+         */
+        get: operations["get_debug_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/debug-runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stops a debug run now: its engine job is cancelled. */
+        post: operations["cancel_debug_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/debug-samples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's debug samples. */
+        get: operations["list_debug_samples"];
+        put?: never;
+        /** Keeps sample data for debug runs of the project's drafts. */
+        post: operations["create_debug_sample"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/debug-samples/{sample_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes a debug sample. */
+        delete: operations["delete_debug_sample"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/deployments": {
         parameters: {
             query?: never;
@@ -1275,6 +1348,27 @@ export interface paths {
         head?: never;
         /** Edits a draft: rename, move and/or replace its content. Requires `If-Match`. */
         patch: operations["update_job"];
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/jobs/{job_id}/debug": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Debugs the job's current draft (not a saved version) on a session cluster: every
+         *     sink replaced by a capture (nothing reaches the real sinks), sources live or from
+         *     samples. Answers at once; read the results with `GET .../debug-runs/{run_id}`.
+         */
+        post: operations["start_debug_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/projects/{project_id}/jobs/{job_id}/diff": {
@@ -1704,6 +1798,11 @@ export interface components {
         Cluster: {
             /** Format: date-time */
             created_at: string;
+            /**
+             * @description A session cluster for development: debug runs of SQL drafts go only to such a
+             *     cluster (deployments keep their own placement rules).
+             */
+            debug_sessions: boolean;
             engine_version: string;
             flink_version: string;
             health: components["schemas"]["Health"];
@@ -1869,6 +1968,102 @@ export interface components {
             id: string;
             reason: string;
         };
+        DebugRequest: {
+            /**
+             * @description A session cluster (one marked `debug_sessions`); default: the project's, else
+             *     the platform's.
+             */
+            cluster_id?: string | null;
+            /**
+             * Format: int64
+             * @description Records to capture before the run stops (all statements together); at most,
+             *     and by default, the server's limit (1,000 unless configured).
+             */
+            record_limit?: number | null;
+            /**
+             * @description Source tables (as the script names them) to read from a sample instead of
+             *     their live source; the others read live.
+             */
+            sources?: {
+                [key: string]: components["schemas"]["DebugSource"];
+            };
+            /**
+             * Format: int64
+             * @description How long the run may last; at most, and by default, the server's limit (180
+             *     seconds unless configured).
+             */
+            time_limit_seconds?: number | null;
+        };
+        DebugResult: {
+            columns: string[];
+            /** @description The statement (1-based) whose results these are. */
+            statement: number;
+            /** @description The sink table, for an INSERT. */
+            table?: string | null;
+            /** @description The rows' `target`: the sink table's name, or `statement:N` for a SELECT. */
+            target: string;
+        };
+        DebugRow: {
+            /** @description The change: `+I` insert, `-U` / `+U` an update's old and new row, `-D` delete. */
+            kind: string;
+            /**
+             * Format: int64
+             * @description Position in the run's capture, from 1: read on with `after`.
+             */
+            seq: number;
+            target: string;
+            /** @description The row's values as text, in the result's column order; null is null. */
+            values: (string | null)[];
+        };
+        DebugRun: {
+            cluster_id: string;
+            /** Format: date-time */
+            ended_at?: string | null;
+            /** @description The engine's words when it failed, at the script's line. */
+            error?: string | null;
+            id: string;
+            job_id: string;
+            /** Format: int64 */
+            record_limit: number;
+            /**
+             * Format: int64
+             * @description Records captured so far.
+             */
+            records: number;
+            /** @description What each statement's results are, in the script's order. */
+            results: components["schemas"]["DebugResult"][];
+            /** @description Captured rows after `after`, in capture order (at most 500 a read). */
+            rows: components["schemas"]["DebugRow"][];
+            /** Format: date-time */
+            started_at: string;
+            /** @description `starting`, `running`, `stopping` or `ended`. */
+            status: string;
+            /**
+             * @description Why it stopped: `record_limit`, `time_limit`, `input_exhausted`, `cancelled`,
+             *     `failed`, `abandoned` (nobody read its results for 30 seconds) or `interrupted`
+             *     (the Sluice process running it stopped); null while it runs.
+             */
+            stop_reason?: string | null;
+            /** Format: int64 */
+            time_limit_seconds: number;
+        };
+        DebugSample: {
+            columns: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** @description `csv` or `jsonl`, as uploaded. */
+            format: string;
+            id: string;
+            name: string;
+            /** Format: int64 */
+            row_count: number;
+            /** Format: int64 */
+            size_bytes: number;
+        };
+        DebugSource: {
+            /** @description A debug sample of the project. */
+            sample_id: string;
+        };
         Delivery: {
             /** Format: int64 */
             attempts: number;
@@ -2015,6 +2210,11 @@ export interface components {
         };
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
+            /**
+             * @description A script's own mistakes, each at its line and column (a draft that cannot be
+             *     debugged as it is).
+             */
+            errors?: components["schemas"]["ScriptError"][] | null;
         };
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `limit_exceeded`, `invalid_field`, `not_found`. */
@@ -2156,6 +2356,12 @@ export interface components {
              * @default 200
              */
             artifacts_per_project: number;
+            /**
+             * Format: int64
+             * @description Debug runs of one project's drafts at the same time.
+             * @default 1
+             */
+            concurrent_debug_runs: number;
             /**
              * Format: int64
              * @default 50
@@ -2306,6 +2512,16 @@ export interface components {
             /** @description Ids of the account's notification channels (SMS, DingTalk, webhooks). */
             channel_ids?: string[];
             emails?: string[];
+            name: string;
+        };
+        NewDebugSample: {
+            /**
+             * @description The file's text (UTF-8), at most the server's sample size (1 MiB unless
+             *     configured). Its columns are checked against a table when a run reads it.
+             */
+            content: string;
+            /** @description `csv` (a header row naming the columns first) or `jsonl` (a JSON object a line). */
+            format: string;
             name: string;
         };
         NewSilence: {
@@ -2885,6 +3101,8 @@ export interface components {
             refresh_token?: string | null;
         };
         RegisterCluster: {
+            /** @description A session cluster for development: debug runs of SQL drafts may go to it. */
+            debug_sessions?: boolean;
             /** @description The product's engine version label, e.g. `1.0.3`. */
             engine_version: string;
             /** @description e.g. `2.3.0` or `1.20.5`. */
@@ -3083,6 +3301,10 @@ export interface components {
         UpdateBilling: {
             /** @description IANA zone, e.g. `Asia/Shanghai`; applies to hours not billed yet. */
             billing_time_zone: string;
+        };
+        UpdateCluster: {
+            /** @description Whether debug runs of SQL drafts may go to this cluster. */
+            debug_sessions: boolean;
         };
         UpdateConnection: {
             name?: string | null;
@@ -5265,6 +5487,91 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_cluster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCluster"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cluster"];
+                };
+            };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7730,6 +8037,308 @@ export interface operations {
             };
         };
     };
+    get_debug_run: {
+        parameters: {
+            query?: {
+                /** @description Only rows after this position (the last `seq` read); 0 or absent: from the start. */
+                after?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DebugRun"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter is unknown, malformed or out of range; `field` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel_debug_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DebugRun"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_debug_samples: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DebugSample"][];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_debug_sample: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewDebugSample"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DebugSample"];
+                };
+            };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_debug_sample: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                sample_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_deployments: {
         parameters: {
             query?: {
@@ -9497,6 +10106,116 @@ export interface operations {
                 };
             };
             428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_debug_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DebugRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DebugRun"];
+                };
+            };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role, or a token narrowed to another scope, does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -17,6 +17,7 @@ export const LIMITS: Schemas['Limits'] = {
   connections_per_project: 50,
   versions_per_job: 20,
   artifact_bytes: 209_715_200,
+  concurrent_debug_runs: 1,
 };
 
 export function renderInProject(

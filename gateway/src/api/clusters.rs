@@ -28,6 +28,9 @@ pub struct Cluster {
     pub engine_version: String,
     /// Provided by the platform to every account; it cannot be changed or removed.
     pub platform: bool,
+    /// A session cluster for development: debug runs of SQL drafts go only to such a
+    /// cluster (deployments keep their own placement rules).
+    pub debug_sessions: bool,
     pub health: Health,
     pub created_at: DateTime<Utc>,
 }
@@ -55,6 +58,7 @@ impl From<ClusterRow> for Cluster {
             flink_version: row.flink_version,
             engine_version: row.engine_version,
             platform: row.account_id.is_none(),
+            debug_sessions: row.debug_sessions == 1,
             health: Health {
                 status: status.to_owned(),
                 checked_at: row.health_checked_at.map(rfc3339),
@@ -128,6 +132,9 @@ pub struct RegisterCluster {
     pub flink_version: String,
     /// The product's engine version label, e.g. `1.0.3`.
     pub engine_version: String,
+    /// A session cluster for development: debug runs of SQL drafts may go to it.
+    #[serde(default)]
+    pub debug_sessions: bool,
 }
 
 fn version_label(field: &str, raw: &str) -> Result<String, Error> {
@@ -181,6 +188,7 @@ pub async fn register_cluster(
             rest_url,
             flink_version: &flink_version,
             engine_version: &engine_version,
+            debug_sessions: body.debug_sessions,
         })
         .await?;
     check_health(&state, access.scope(), &id, rest_url).await?;
@@ -211,6 +219,39 @@ pub async fn check_cluster(
 ) -> ApiResult<JsonResponse<Cluster>> {
     let cluster = visible_cluster(access.scope(), &cluster_id).await?;
     check_health(&state, access.scope(), &cluster.id, &cluster.rest_url).await?;
+    Ok(JsonResponse(
+        visible_cluster(access.scope(), &cluster_id).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCluster {
+    /// Whether debug runs of SQL drafts may go to this cluster.
+    pub debug_sessions: bool,
+}
+
+/// Changes one of this account's clusters (the platform's is the configuration's).
+#[utoipa::path(patch, path = "/clusters/{cluster_id}", tag = "clusters", params(("cluster_id" = String, Path)),
+    request_body = UpdateCluster,
+    responses((status = 200, body = Cluster), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_cluster(
+    access: AccountGuard<can::account::ManageClusters>,
+    Path(cluster_id): Path<String>,
+    Json(body): Json<UpdateCluster>,
+) -> ApiResult<JsonResponse<Cluster>> {
+    let cluster = visible_cluster(access.scope(), &cluster_id).await?;
+    if cluster.platform {
+        return Err(Error::forbidden(
+            "the platform's cluster is changed by the platform's configuration",
+        )
+        .into());
+    }
+    access
+        .scope()
+        .clusters()
+        .set_debug_sessions(&cluster_id, body.debug_sessions)
+        .await?;
     Ok(JsonResponse(
         visible_cluster(access.scope(), &cluster_id).await?,
     ))

@@ -13,6 +13,7 @@ pub mod channels;
 pub mod clusters;
 pub mod connections;
 pub mod contract;
+pub mod debug;
 pub mod deployments;
 pub mod folders;
 pub mod functions;
@@ -102,7 +103,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(clusters::list_clusters, clusters::register_cluster))
-        .routes(routes!(clusters::get_cluster, clusters::delete_cluster))
+        .routes(routes!(
+            clusters::get_cluster,
+            clusters::update_cluster,
+            clusters::delete_cluster
+        ))
         .routes(routes!(clusters::check_cluster))
         .routes(routes!(lifecycles::list_engine_versions))
         .routes(routes!(lifecycles::engine_version_connectors))
@@ -141,6 +146,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::list_jobs, jobs::create_job))
         .routes(routes!(jobs::get_job, jobs::update_job, jobs::delete_job))
         .routes(routes!(validate::validate_job))
+        .routes(routes!(debug::start_debug_run))
+        .routes(routes!(debug::get_debug_run))
+        .routes(routes!(debug::cancel_debug_run))
+        .routes(routes!(
+            debug::list_debug_samples,
+            debug::create_debug_sample
+        ))
+        .routes(routes!(debug::delete_debug_sample))
         .routes(routes!(
             deployments::list_deployments,
             deployments::create_deployment

@@ -368,3 +368,154 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
     sigkill(&mut server.0);
     std::fs::remove_dir_all(&s.dir).ok();
 }
+
+/// A debug run does not outlive the process that runs it: killed after the engine took
+/// its job (before Sluice recorded it running), or killed mid-run, the server that
+/// comes back cancels the run's engine job once the dead process's watch has lapsed.
+#[tokio::test]
+async fn a_debug_runs_engine_job_is_cancelled_when_sluice_comes_back_after_a_sigkill() {
+    let Some((flink, runner)) = engine() else {
+        return;
+    };
+    let s = setup("debug").await;
+    let (_, token) = s.create_account();
+    let port = free_port();
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}"),
+        token,
+        http: reqwest::Client::new(),
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let on_engine = [
+        ("SLUICE__ENGINE__DEFAULT_CLUSTER_URL", flink.as_str()),
+        ("SLUICE__ENGINE__SQL_RUNNER_JAR", runner.as_str()),
+        ("SLUICE__ENGINE__RECONCILE_INTERVAL_MS", "300"),
+        ("SLUICE__AUTH__PUBLIC_URL", base.as_str()),
+    ];
+    let mut armed = on_engine.to_vec();
+    armed.push(("SLUICE_FAILPOINTS", "debug.submitted"));
+
+    let mut server = Running(s.serve(port, &armed).await);
+    let project = api
+        .post_as("/projects", serde_json::json!({ "name": "p" }), 201)
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = api
+        .post_as(
+            &format!("/projects/{project}/jobs"),
+            serde_json::json!({ "name": "stream", "content": { "kind": "sql", "sql": STREAM } }),
+            201,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let debug = format!("/projects/{project}/jobs/{job}/debug");
+    // The answer never comes: the process dies once the engine has the job.
+    let answer = api
+        .http
+        .post(format!("{}/api/v1{debug}", api.base))
+        .bearer_auth(&api.token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await;
+    assert!(
+        answer.is_err(),
+        "the server died before answering: {answer:?}"
+    );
+    killed_at_failpoint(&mut server, "debug.submitted").await;
+    let pool = s.pool().await;
+    let engine_job = |pool: sqlx::AnyPool| async move {
+        let (job,): (String,) =
+            sqlx::query_as("select engine_job_id from debug_runs order by started_at desc limit 1")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        job
+    };
+    let first = engine_job(pool.clone()).await;
+    assert!(
+        !job_state(&flink, &first).await.is_terminal(),
+        "the engine took the run's job"
+    );
+
+    let restarted = Instant::now();
+    server = Running(s.serve(port, &on_engine).await);
+    cancelled_in_engine(&flink, &first).await;
+    eprintln!(
+        "a debug run's job cancelled {} ms after the restart (watch lapse 900 ms, reconcile interval 300 ms)",
+        restarted.elapsed().as_millis()
+    );
+
+    // Ended (its project may start another).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status,): (String,) =
+            sqlx::query_as("select status from debug_runs where engine_job_id = $1")
+                .bind(&first)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if status == "ended" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the interrupted run did not end");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Killed while the run goes on: the same.
+    let run = api.post_as(&debug, serde_json::json!({}), 202).await;
+    let second = engine_job(pool.clone()).await;
+    assert_ne!(second, first);
+    sigkill(&mut server.0);
+    let _server = Running(s.serve(port, &on_engine).await);
+    cancelled_in_engine(&flink, &second).await;
+    let ended = api
+        .get(&format!(
+            "/projects/{project}/debug-runs/{}",
+            run["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        (ended["status"].as_str(), ended["stop_reason"].as_str()),
+        (Some("ended"), Some("interrupted")),
+        "{ended}"
+    );
+}
+
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Live,
+    Ended,
+}
+
+impl Seen {
+    fn is_terminal(&self) -> bool {
+        *self == Seen::Ended
+    }
+}
+
+async fn job_state(flink: &str, job: &str) -> Seen {
+    let answer = reqwest::get(format!("{flink}/jobs/{job}")).await.unwrap();
+    if answer.status() == 404 {
+        return Seen::Ended;
+    }
+    let body: serde_json::Value = answer.json().await.unwrap();
+    match body["state"].as_str() {
+        Some("FINISHED" | "CANCELED" | "FAILED") => Seen::Ended,
+        _ => Seen::Live,
+    }
+}
+
+async fn cancelled_in_engine(flink: &str, job: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !job_state(flink, job).await.is_terminal() {
+        assert!(
+            Instant::now() < deadline,
+            "the debug run's engine job {job} still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -8,6 +8,7 @@ use sluice_tests::{json, TestApp};
 
 mod clusters;
 mod corpus;
+mod debug;
 mod failures;
 mod jar_jobs;
 mod lifecycle;

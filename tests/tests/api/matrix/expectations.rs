@@ -42,10 +42,16 @@ pub(super) fn expectation(operation: &str) -> Option<Expect> {
         "set_product_form" | "set_engine_version" | "engine_impact" | "product_form_impact" => {
             Operator
         }
-        "register_cluster" | "delete_cluster" => Account(ADMINS),
+        "register_cluster" | "update_cluster" | "delete_cluster" => Account(ADMINS),
         "list_channels" | "create_channel" | "delete_channel" | "test_channel"
         | "list_deliveries" | "retry_delivery" => Account(ADMINS),
-        "validate_job" => Project("editor"),
+        "validate_job"
+        | "start_debug_run"
+        | "get_debug_run"
+        | "cancel_debug_run"
+        | "create_debug_sample"
+        | "delete_debug_sample" => Project("editor"),
+        "list_debug_samples" => Project("viewer"),
         "list_deployments" | "get_deployment" | "list_events" | "list_savepoints"
         | "list_exceptions" | "deployment_metrics" => Project("viewer"),
         "delete_savepoint" => Project("editor"),

@@ -26,6 +26,8 @@ pub(super) struct Fixture {
     group: String,
     rule: String,
     silence: String,
+    debug_sample: String,
+    debug_run: String,
     /// A plain account member, also a viewer of the project: the target of member routes.
     target_user: String,
 }
@@ -185,7 +187,27 @@ pub(super) async fn fixture(
         .await
         .expect(201)
         .id();
+    let debug_sample = owner
+        .post(
+            &format!("/projects/{project}/debug-samples"),
+            json!({ "name": "s", "format": "csv", "content": "x\n1\n" }),
+        )
+        .await
+        .expect(201)
+        .id();
+    // A debug run that ended (starting one needs an engine).
+    let debug_run = uuid::Uuid::now_v7().to_string();
+    sqlx::query("insert into debug_runs (id, project_id, job_id, cluster_id, engine_job_id, status, stop_reason, token_hash, record_limit, time_limit_ms, targets, supervisor, supervised_until, seen_at, started_at, deadline_at, ended_at) values ($1, $2, $3, $4, 'x', 'ended', 'cancelled', 'x', 1, 1, '[]', 'x', 0, 0, 0, 0, 0)")
+        .bind(&debug_run)
+        .bind(&project)
+        .bind(&job)
+        .bind(&cluster)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     Fixture {
+        debug_sample,
+        debug_run,
         group,
         rule,
         silence,
@@ -226,6 +248,8 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{group_id}", &f.group)
         .replace("{rule_id}", &f.rule)
         .replace("{silence_id}", &f.silence)
+        .replace("{sample_id}", &f.debug_sample)
+        .replace("{run_id}", &f.debug_run)
         .replace("{name}", "fully_managed")
         .replace("{label}", "1.0.0")
         .replace("{user_id}", &f.target_user)
@@ -281,6 +305,10 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
         }
         "start_deployment" => json!({ "restore_mode": "NONE" }),
         "upgrade_deployment" => json!({ "version": 1 }),
+        "create_debug_sample" => {
+            json!({ "name": format!("s{n}"), "format": "csv", "content": "x\n1\n" })
+        }
+        "update_cluster" => json!({ "debug_sessions": true }),
         "register_cluster" => {
             json!({ "name": format!("r{n}"), "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" })
         }
