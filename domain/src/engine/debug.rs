@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use engine_client::refusal::{self, Refusal};
-use engine_client::script::{self, Analysis, ScriptError, Statement, StatementKind};
+use engine_client::script::{self, Analysis, ScriptError, Statement, StatementKind, Token};
 use engine_client::{EngineClient, EngineError, JobState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -349,13 +349,14 @@ pub struct Rewritten {
 }
 
 /// Rewrites a draft for a debug run: sinks to the capture, sampled sources to their
-/// rows. `samples` maps a source table (lower case) to the JSON lines it reads.
+/// rows, live Kafka sources to `consumer_group`. `samples` maps a source table (lower case) to the JSON lines it reads.
 /// Refused: CTAS/CDAS, an INSERT into a table the script does not declare.
 pub fn rewrite(
     analysis: &Analysis,
     samples: &HashMap<String, String>,
     capture_url: &str,
     token: &str,
+    consumer_group: &str,
 ) -> Result<Rewritten, Vec<ScriptError>> {
     let mut errors = Vec::new();
     let place = |s: &Statement| (s.line, s.column);
@@ -444,6 +445,46 @@ pub fn rewrite(
                 quoted(&encoded)
             ),
         );
+    }
+    // A live Kafka source reads under a consumer group of the run's own: the offsets a
+    // debug run commits must not move those of the job's deployments.
+    for s in &analysis.statements {
+        if replacements.contains_key(&s.index) || s.created_name().is_none() {
+            continue;
+        }
+        let Some((open, close)) = s.with_options() else {
+            continue;
+        };
+        let options = &s.tokens[open + 1..close];
+        let value_of = |key: &str| {
+            options
+                .windows(3)
+                .find_map(|w| match (&w[0].token, &w[1].token, &w[2].token) {
+                    (Token::SingleQuotedString(k), Token::Eq, Token::SingleQuotedString(v))
+                        if k == key =>
+                    {
+                        Some((v.clone(), &w[2]))
+                    }
+                    _ => None,
+                })
+        };
+        if !value_of("connector").is_some_and(|(c, _)| c == "kafka" || c == "upsert-kafka") {
+            continue;
+        }
+        let from = s.offset_of(s.tokens[open].span.end);
+        let to = s.offset_of(s.tokens[close].span.start);
+        let group = quoted(consumer_group);
+        let rewritten = match value_of("properties.group.id") {
+            Some((_, value)) => {
+                let (start, end) = (s.offset_of(value.span.start), s.offset_of(value.span.end));
+                format!("{}{group}{}", &s.text[from..start], &s.text[end..to])
+            }
+            None => format!(
+                "{}, 'properties.group.id' = {group}",
+                s.text[from..to].trim_end()
+            ),
+        };
+        replacements.insert(s.index, rewritten);
     }
     for s in &analysis.statements {
         if s.kind == StatementKind::Query {
@@ -580,11 +621,13 @@ pub async fn start(
     }
     let run_id = uuid::Uuid::now_v7().to_string();
     let token = hex::encode(rand::random::<[u8; 32]>());
+    let group = format!("sluice-debug-{run_id}");
     let rewritten = match rewrite(
         &analysis,
         &sample_rows,
         &capture_url(platform, &run_id),
         &token,
+        &group,
     ) {
         Ok(rewritten) => rewritten,
         Err(errors) => return Ok(Err(Refused::Script(errors))),
@@ -661,10 +704,15 @@ pub async fn start(
     );
     program.job_id = Some(engine_job_id.clone());
     program.flink_configuration = shipped.program_configuration();
-    // A failing debug job fails the run at once instead of restarting.
+    // A failing debug job fails the run at once instead of restarting (the runner's
+    // debug mode says so too), and a cancelled one leaves no checkpoints behind.
     program
         .flink_configuration
         .insert("restart-strategy.type".to_owned(), "none".to_owned());
+    program.flink_configuration.insert(
+        "execution.checkpointing.externalized-checkpoint-retention".to_owned(),
+        "DELETE_ON_CANCELLATION".to_owned(),
+    );
     let ran = sql_runner
         .with_jar(&platform.db, request.cluster_id, &client, |jar| {
             let client = client.clone();
@@ -1030,6 +1078,7 @@ SELECT * FROM orders WHERE amount > 10;";
             &samples,
             "http://s/internal/debug-capture/r",
             "tok",
+            "g",
         )
         .unwrap();
         let sink = &out.statements[1].text;
@@ -1057,7 +1106,9 @@ SELECT * FROM orders WHERE amount > 10;";
     #[test]
     fn ctas_and_undeclared_sinks_are_refused_at_their_statement() {
         let analysis = analyze_debug("CREATE TABLE copy WITH ('connector' = 'print') AS SELECT 1;\nINSERT INTO elsewhere SELECT 1;").unwrap();
-        let errors = rewrite(&analysis, &HashMap::new(), "u", "t").err().unwrap();
+        let errors = rewrite(&analysis, &HashMap::new(), "u", "t", "g")
+            .err()
+            .unwrap();
         assert!(errors[0].message.contains("CTAS"), "{errors:?}");
         assert_eq!((errors[1].line, errors[1].statement), (Some(2), Some(2)));
         assert!(errors[1].message.contains("elsewhere"));
