@@ -21,7 +21,15 @@ export interface Plan {
 
 /** The report's errors; one the engine could not place keeps no line (the whole script). */
 export function reportProblems(r: ValidationReport): Problem[] {
-  return r.errors.map((e) => ({
+  return scriptProblems(r.errors);
+}
+
+/**
+ * Script errors as the editor marks them, wherever they come from: a validation report,
+ * or a debug run the server refused for the script's own mistakes.
+ */
+export function scriptProblems(errors: readonly Schemas['ScriptError'][]): Problem[] {
+  return errors.map((e) => ({
     message: e.message,
     line: e.line ?? undefined,
     column: e.column ?? undefined,

@@ -1,25 +1,26 @@
-// One job's draft: edit, save (If-Match), validate, save versions, compare, deploy.
-// Beside a SQL draft, the references panel lists what the script can name.
+// One job's draft: edit, save (If-Match), validate, debug (SQL), save versions, compare,
+// deploy. Beside a SQL draft, the references panel lists what the script can name.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useBlocker } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { SqlEditor, type ConnectorName, type Problem, type SqlEditorHandle } from '../components/SqlEditor';
 import { Dialog, ErrorNote, Field, FormDialog, Spinner } from '../components/ui';
 import { toast } from '../components/toast';
-import { reportPlan, reportProblems, type ValidationReport } from '../lib/validation';
+import { reportPlan, reportProblems, scriptProblems, type ValidationReport } from '../lib/validation';
 import { ArgsField, JarFields, PythonFields } from './FolderTree';
 import { VersionsPanel } from './VersionsPanel';
 import { ConflictDialog } from './ConflictDialog';
 import { PlanView } from './PlanView';
 import { DeployDialog } from './DeployDialog';
 import { ReferencesPanel, useJobReferences } from './JobEditorReferences';
+import { DebugDialog, DebugPanel, NO_DEBUG_SETTINGS, useDebugRun, type DebugRefusal, type DebugSettings, type DebugSources } from './DebugRun';
 
 type Job = Schemas['Job'];
 type JobContent = Schemas['JobContent'];
 
 const sameContent = (a: JobContent, b: JobContent) => JSON.stringify(a) === JSON.stringify(b);
 
-type Tab = 'problems' | 'plan' | 'versions';
+type Tab = 'problems' | 'plan' | 'versions' | 'debug';
 
 /**
  * Whether the references panel starts open: only in a window wide enough for it to sit
@@ -54,6 +55,16 @@ export function JobEditor({
   const [conflict, setConflict] = useState<Job>();
   const [report, setReport] = useState<ValidationReport>();
   const [validating, setValidating] = useState(false);
+  // Debug: the last report and the draft it is of (the dialog's source tables come from
+  // it while the draft is the same), the sources while the dialog is open, what it asked
+  // for last, and the script errors a start was refused for (shown as the problems until
+  // the next validation or run).
+  const [debugReport, setDebugReport] = useState<{ content: JobContent; report: ValidationReport }>();
+  const [preparingDebug, setPreparingDebug] = useState(false);
+  const [debugSources, setDebugSources] = useState<DebugSources>();
+  const [debugSettings, setDebugSettings] = useState<DebugSettings>(NO_DEBUG_SETTINGS);
+  const [refusal, setRefusal] = useState<DebugRefusal>();
+  const debugRun = useDebugRun(projectId);
   const [tab, setTab] = useState<Tab>('problems');
   const [versionKey, setVersionKey] = useState(0);
   const [savingVersion, setSavingVersion] = useState(false);
@@ -67,7 +78,7 @@ export function JobEditor({
     if (initial.revision > job.revision && sameContent(initial.content, job.content)) setJob(initial);
   }, [initial, job]);
 
-  const problems: Problem[] = useMemo(() => (report ? reportProblems(report) : []), [report]);
+  const problems: Problem[] = useMemo(() => (refusal ? scriptProblems(refusal.errors) : report ? reportProblems(report) : []), [refusal, report]);
 
   /** PATCHes the draft; on 412 opens the merge prompt and answers false. */
   const save = useCallback(
@@ -96,21 +107,53 @@ export function JobEditor({
     [content, job, projectId, onJobChanged],
   );
 
-  const validate = async () => {
+  /**
+   * Saves the draft if need be and validates it, `busy` while it does: the report and the
+   * draft it is of, or undefined on a failure (shown).
+   */
+  const fetchReport = async (busy: (on: boolean) => void): Promise<{ content: JobContent; report: ValidationReport } | undefined> => {
     setError(undefined);
-    if (dirty && !(await save())) return;
-    setValidating(true);
+    const saved = dirty ? await save() : job;
+    if (!saved) return undefined;
+    busy(true);
     try {
       const r = await call(
         api.POST('/projects/{project_id}/jobs/{job_id}/validate', { params: { path: { project_id: projectId, job_id: job.id } }, body: {} }),
       );
-      setReport(r);
-      setTab(r.valid && r.plan ? 'plan' : 'problems');
+      const checked = { content: saved.content, report: r };
+      setDebugReport(checked);
+      return checked;
     } catch (e) {
       setError(e);
+      return undefined;
     } finally {
-      setValidating(false);
+      busy(false);
     }
+  };
+
+  const validate = async () => {
+    const checked = await fetchReport(setValidating);
+    if (!checked) return;
+    const r = checked.report;
+    setReport(r);
+    setRefusal(undefined);
+    setTab(r.valid && r.plan ? 'plan' : 'problems');
+  };
+
+  /**
+   * Opens the debug dialog for the saved draft, its source tables from a validation of
+   * this very text (one is made, and not shown, when the last is of other text). Its
+   * errors do not stop a debug run: a SELECT of its own, an error for a deployed job, is
+   * what a run shows; the server refuses the script for its own mistakes, placed.
+   */
+  const debug = async () => {
+    let r = !dirty && debugReport && sameContent(debugReport.content, content) ? debugReport.report : undefined;
+    if (!r) {
+      r = (await fetchReport(setPreparingDebug))?.report;
+      if (!r) return;
+    }
+    // Sluice's reading of the script stopped at its errors: no tables were listed.
+    setDebugSources({ tables: r.sources, listed: r.statements.length > 0 || r.errors.length === 0 });
   };
 
   // Leaving with unsaved edits: the router asks, and so does the browser.
@@ -154,6 +197,15 @@ export function JobEditor({
             {content.kind !== 'jar' && (
               <button onClick={() => void validate()} disabled={validating}>
                 {validating ? 'Validating…' : 'Validate'}
+              </button>
+            )}
+            {content.kind === 'sql' && (
+              <button
+                onClick={() => void debug()}
+                disabled={preparingDebug || validating || saving}
+                title="Run the draft on a session cluster with sample or live input and see what each statement produces; nothing reaches its sinks"
+              >
+                {preparingDebug ? 'Preparing…' : 'Debug'}
               </button>
             )}
             <button onClick={() => setSavingVersion(true)}>Save version</button>
@@ -231,7 +283,7 @@ export function JobEditor({
         <div className="results">
           <div className="tabs" role="tablist">
             <button role="tab" aria-selected={tab === 'problems'} onClick={() => setTab('problems')}>
-              Problems{report ? ` (${errorCount})` : ''}
+              Problems{report || refusal ? ` (${errorCount})` : ''}
             </button>
             <button role="tab" aria-selected={tab === 'plan'} onClick={() => setTab('plan')}>
               Plan
@@ -239,8 +291,23 @@ export function JobEditor({
             <button role="tab" aria-selected={tab === 'versions'} onClick={() => setTab('versions')}>
               Versions
             </button>
+            {content.kind === 'sql' && (
+              <button role="tab" aria-selected={tab === 'debug'} onClick={() => setTab('debug')}>
+                Debug{debugRun.state && debugRun.state.run.status !== 'ended' ? ' ●' : ''}
+              </button>
+            )}
           </div>
-          {tab === 'problems' && <ProblemsPanel report={report} problems={problems} canValidate={canWrite} kind={content.kind} onReveal={(p) => editor.current?.reveal(p)} />}
+          {tab === 'problems' && (
+            <ProblemsPanel
+              report={report}
+              refusal={refusal}
+              problems={problems}
+              canValidate={canWrite}
+              kind={content.kind}
+              onReveal={(p) => editor.current?.reveal(p)}
+            />
+          )}
+          {tab === 'debug' && <DebugPanel control={debugRun} canDebug={canWrite} />}
           {tab === 'plan' && (
             <div className="panel-body">
               {report ? (
@@ -302,6 +369,30 @@ export function JobEditor({
           }}
         />
       )}
+      {debugSources && (
+        <DebugDialog
+          projectId={projectId}
+          jobId={job.id}
+          sources={debugSources.tables}
+          sourcesListed={debugSources.listed}
+          initial={debugSettings}
+          defaultClusterId={defaultClusterId}
+          onClose={() => setDebugSources(undefined)}
+          onStarted={(run, settings) => {
+            setDebugSettings(settings);
+            setDebugSources(undefined);
+            setRefusal(undefined);
+            debugRun.follow(run);
+            setTab('debug');
+          }}
+          onRefused={(refused, settings) => {
+            setDebugSettings(settings);
+            setDebugSources(undefined);
+            setRefusal(refused);
+            setTab('problems');
+          }}
+        />
+      )}
       {deploying && <DeployDialog projectId={projectId} job={job} unsaved={dirty} onClose={() => setDeploying(false)} />}
       {blocker.state === 'blocked' && (
         <Dialog
@@ -325,19 +416,22 @@ export function JobEditor({
 
 function ProblemsPanel({
   report,
+  refusal,
   problems,
   canValidate,
   kind,
   onReveal,
 }: {
   report?: ValidationReport;
+  /** A debug run the server refused for the script's errors: they are the problems. */
+  refusal?: DebugRefusal;
   problems: Problem[];
   canValidate: boolean;
   kind: JobContent['kind'];
   /** Puts the editor's cursor at a problem's place. */
   onReveal: (p: Problem) => void;
 }) {
-  if (!report)
+  if (!report && !refusal)
     return (
       <div className="panel-body muted">
         {kind === 'jar'
@@ -349,10 +443,12 @@ function ProblemsPanel({
               : 'Editors of this project validate and deploy this job; you can read it and its versions.'}
       </div>
     );
-  const { sources, sinks } = report;
+  const { sources, sinks } = report ?? { sources: [], sinks: [] };
   return (
     <div className="panel-body" data-testid="problems">
-      {report.valid ? (
+      {refusal ? (
+        <div className="alert error">The debug run did not start: the script has {problems.length === 1 ? 'an error' : `${problems.length} errors`}.</div>
+      ) : !report ? null : report.valid ? (
         <div className="alert ok" role="status">
           Valid: Sluice and the engine accept this job.
         </div>
@@ -391,7 +487,7 @@ function ProblemsPanel({
             <span className="muted">Writes </span>
             {sinks.map((t) => `${t.name}${t.connector ? ` (${t.connector})` : ''}`).join(', ') || '—'}
           </div>
-          <div className="muted">Engine: {report.engine.status}</div>
+          {report && <div className="muted">Engine: {report.engine.status}</div>}
         </div>
       )}
     </div>
