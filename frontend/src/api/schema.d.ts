@@ -3363,6 +3363,12 @@ export interface components {
         ValidateRequest: {
             /** @description The cluster whose engine checks the job; default: the project's, else the platform's. */
             cluster_id?: string | null;
+            /**
+             * @description Read the draft as a debug run does (a SELECT on its own is a result to show, not
+             *     a mistake): Sluice's own checks and the tables read and written, without the
+             *     engine's dry run (a debug run is planned when it starts).
+             */
+            debug?: boolean;
         };
         ValidationReport: {
             engine: components["schemas"]["EngineCheck"];

@@ -30,6 +30,11 @@ use domain::pipeline::{self, Needs};
 pub struct ValidateRequest {
     /// The cluster whose engine checks the job; default: the project's, else the platform's.
     pub cluster_id: Option<String>,
+    /// Read the draft as a debug run does (a SELECT on its own is a result to show, not
+    /// a mistake): Sluice's own checks and the tables read and written, without the
+    /// engine's dry run (a debug run is planned when it starts).
+    #[serde(default)]
+    pub debug: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -94,7 +99,12 @@ pub async fn validate_job(
             )
             .into()),
         };
-    let analysis = match script::analyze(sql) {
+    let analyzed = if body.debug {
+        script::analyze_debug(sql)
+    } else {
+        script::analyze(sql)
+    };
+    let analysis = match analyzed {
         Ok(analysis) => analysis,
         Err(errors) => {
             return Ok(JsonResponse(ValidationReport {
@@ -125,6 +135,17 @@ pub async fn validate_job(
             }))
         }
     };
+    if body.debug {
+        return Ok(JsonResponse(ValidationReport {
+            valid: true,
+            statements: analysis.statements,
+            sources: analysis.sources,
+            sinks: analysis.sinks,
+            errors: Vec::new(),
+            engine: skipped("read as a debug run: the engine plans it when the run starts"),
+            plan: None,
+        }));
+    }
     let (engine, plan, errors) = engine_check(
         &state,
         &access,

@@ -230,6 +230,21 @@ async fn a_sample_feeds_the_draft_and_updates_come_back_as_pairs() {
         .await
         .expect(201)
         .id();
+    // Read as a debug run reads it, the draft's SELECT is no mistake, and its sources
+    // are listed (what the console offers samples for).
+    let read = owner
+        .post(
+            &format!("/projects/{project}/jobs/{job}/validate"),
+            json!({ "debug": true }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (read["valid"].as_bool(), &read["sources"][0]["name"]),
+        (Some(true), &json!("orders")),
+        "{read}"
+    );
     let run = owner
         .post(
             &start_path(&project, &job),
