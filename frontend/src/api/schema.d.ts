@@ -2340,7 +2340,16 @@ export interface components {
             kind: "python";
         };
         JobExceptionView: {
+            /**
+             * @description The outermost exception's class and message (often a wrapper such as
+             *     `java.util.concurrent.CompletionException`).
+             */
             exception_name: string;
+            /**
+             * @description What went wrong in the engine's words: the deepest cause of the stack trace
+             *     (e.g. "Could not acquire the minimum required resources").
+             */
+            root_cause: string;
             stacktrace: string;
             /** Format: date-time */
             timestamp: string;

@@ -711,6 +711,12 @@ INSERT INTO k SELECT refuse(CONCAT(a, ' ${connections.store.password}')) FROM s;
             .contains("${connections.store.password}"),
         "{exceptions}"
     );
+    // The engine's own words first, not the wrapper it threw them in.
+    let root = exceptions[0]["root_cause"].as_str().unwrap_or_default();
+    assert!(
+        root.contains("cannot take") && !root.starts_with("java."),
+        "{exceptions}"
+    );
     let events = owner.get(&format!("{path}/events")).await.expect(200).body;
     cancel(&owner, &path).await;
     for shown in [seen.to_string(), exceptions.to_string(), events.to_string()] {

@@ -54,7 +54,12 @@ pub async fn list_events(
 
 #[derive(Serialize, ToSchema)]
 pub struct JobExceptionView {
+    /// The outermost exception's class and message (often a wrapper such as
+    /// `java.util.concurrent.CompletionException`).
     pub exception_name: String,
+    /// What went wrong in the engine's words: the deepest cause of the stack trace
+    /// (e.g. "Could not acquire the minimum required resources").
+    pub root_cause: String,
     pub stacktrace: String,
     pub timestamp: DateTime<Utc>,
 }
@@ -92,6 +97,9 @@ pub async fn list_exceptions(
             .into_iter()
             .map(|e| JobExceptionView {
                 exception_name: redactor.redact(&e.exception_name),
+                root_cause: redactor.redact(&engine_client::engine_message(std::slice::from_ref(
+                    &e.stacktrace,
+                ))),
                 stacktrace: redactor.redact(&e.stacktrace),
                 timestamp: rfc3339(e.timestamp),
             })
