@@ -63,6 +63,11 @@ pub async fn fetch_job(scope: &ProjectScope, job_id: &str) -> Result<Job, Error>
     Ok(scope.jobs().get(job_id).await?.into())
 }
 
+/// "1 deployment", "2 deployments".
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn etag(revision: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{revision}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
@@ -286,6 +291,24 @@ pub async fn delete_job(
     let job = write.jobs().get(&job_id).await?;
     if headers.contains_key(header::IF_MATCH) {
         check_if_match(&headers, job.revision)?;
+    }
+    let deployments = write.deployments().of_job(&job_id).await?;
+    if !deployments.is_empty() {
+        let named: Vec<String> = deployments
+            .iter()
+            .map(|(name, status)| format!("`{name}` ({status})"))
+            .collect();
+        return Err(Error::conflict(
+            "in_use",
+            format!(
+                "job `{}` has {}: {}; delete {} first",
+                job.name,
+                plural(deployments.len(), "deployment", "deployments"),
+                named.join(", "),
+                if deployments.len() == 1 { "it" } else { "them" }
+            ),
+        )
+        .into());
     }
     write.jobs().delete(&job_id).await?;
     write.commit().await?;

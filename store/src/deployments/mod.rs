@@ -280,6 +280,18 @@ impl DeploymentWrites<'_> {
         .await?)
     }
 
+    /// The names and statuses of a job's deployments, by name.
+    pub async fn of_job(&mut self, job_id: &str) -> Result<Vec<(String, String)>, Error> {
+        let (tx, project_id) = self.0.parts();
+        Ok(sqlx::query_as(
+            "select name, status from deployments where project_id = $1 and job_id = $2 order by name",
+        )
+        .bind(project_id)
+        .bind(job_id)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
     pub async fn name_taken(&mut self, name: &str) -> Result<bool, Error> {
         let (tx, project_id) = self.0.parts();
         let (taken,): (i64,) =

@@ -247,3 +247,42 @@ async fn a_stale_edit_gets_412_and_an_edit_without_if_match_gets_428() {
     .await;
     assert_eq!(stale_delete.status, 412);
 }
+
+/// A job its deployments run cannot be deleted from under them: the refusal names them.
+#[tokio::test]
+async fn a_job_with_deployments_is_not_deleted_and_the_refusal_names_them() {
+    let app = TestApp::spawn().await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    let job = owner.saved_sql_job(&project, "orders", "CREATE TABLE s (x INT) WITH ('connector' = 'datagen');\nCREATE TABLE k (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO k SELECT x FROM s;").await;
+    let cluster = owner
+        .post(
+            "/clusters",
+            json!({ "name": "k", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "1.0.0" }),
+        )
+        .await
+        .expect(201)
+        .id();
+    owner
+        .post(
+            &format!("/projects/{project}/deployments"),
+            json!({ "name": "orders-prod", "job_id": job, "cluster_id": cluster }),
+        )
+        .await
+        .expect(201);
+    let refused = owner
+        .delete(&format!("/projects/{project}/jobs/{job}"))
+        .await
+        .expect(409)
+        .body;
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("1 deployment: `orders-prod` (CREATED)")
+            && message.contains("delete it first"),
+        "{message}"
+    );
+    owner
+        .get(&format!("/projects/{project}/jobs/{job}"))
+        .await
+        .expect(200);
+}
