@@ -118,6 +118,9 @@ pub struct AuditLayer {
     pub operations: Operations,
 }
 
+/// Operations sent as POST (their input is a body) that change nothing: not audited.
+const READS_BY_POST: &[&str] = &["preview_cost", "preview_order"];
+
 pub async fn record_mutations(
     State(layer): State<AuditLayer>,
     mut req: Request,
@@ -150,6 +153,9 @@ pub async fn record_mutations(
         .get(&(method.clone(), template))
         .cloned()
         .unwrap_or_else(|| "unknown".to_owned());
+    if READS_BY_POST.contains(&action.as_str()) {
+        return next.run(req).await;
+    }
     let pending = Arc::new(Pending {
         id: new_id(),
         slot: slot.clone(),

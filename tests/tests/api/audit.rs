@@ -23,13 +23,21 @@ async fn mutations_are_recorded_with_actor_outcome_and_request_id() {
         .get(&format!("/projects/{project}/jobs"))
         .await
         .expect(200);
+    // A cost preview is a question, not a change.
+    owner
+        .post(
+            &format!("/projects/{project}/deployments/cost-preview"),
+            sluice_tests::json!({ "parallelism": 1 }),
+        )
+        .await
+        .expect(200);
 
     let entries = owner.list_all("/account/audit", 2).await;
     let actions: Vec<&str> = entries
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    // Newest first; reads are not recorded.
+    // Newest first; reads (a cost preview among them) are not recorded.
     assert_eq!(actions, ["create_job", "create_job", "create_project"]);
     assert_eq!(entries[0]["outcome"], "denied");
     assert_eq!(entries[0]["actor_user_id"], viewer.user_id.as_str());
