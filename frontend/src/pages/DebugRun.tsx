@@ -4,7 +4,7 @@
 // run captures reaches the draft's real sinks: the server replaces each with a capture.
 import { useCallback, useEffect, useId, useMemo, useState } from 'react';
 import { ApiError, api, call, type Schemas } from '../api/client';
-import { Badge, ErrorNote, Field, FormDialog, fieldError } from '../components/ui';
+import { Badge, ErrorNote, Field, FormDialog, fieldError, formatBytes } from '../components/ui';
 import { useLoad } from '../lib/hooks';
 
 type DebugRun = Schemas['DebugRun'];
@@ -32,12 +32,12 @@ export interface DebugSettings {
 
 export const NO_DEBUG_SETTINGS: DebugSettings = { samples: {}, recordLimit: '', timeLimit: '', clusterId: '' };
 
-/** The draft's source tables, as its validation lists them. */
+/** The draft's source tables, as its validation read as a debug run (`debug: true`) lists them. */
 export interface DebugSources {
   tables: TableRef[];
   /**
-   * False when Sluice's reading of the script stopped at its errors (a SELECT of its
-   * own is one, for a deployed job) and so listed no tables: they are named by hand.
+   * False when Sluice's reading of the script stopped at its errors (one it cannot
+   * parse, say) before it listed any table: they are named by hand.
    */
   listed: boolean;
 }
@@ -121,6 +121,10 @@ export function DebugDialog({
   const [clusterId, setClusterId] = useState(initial.clusterId);
   const [uploading, setUploading] = useState<string>();
   const [uploadError, setUploadError] = useState<{ table: string; error: unknown }>();
+  // Deleting a sample: the one asked about, whether it is being deleted, why it was not.
+  const [confirming, setConfirming] = useState<string>();
+  const [removing, setRemoving] = useState(false);
+  const [removeError, setRemoveError] = useState<unknown>();
 
   const known = useMemo(() => new Map((samples.data ?? []).map((s) => [s.id, s])), [samples.data]);
   // A sample deleted since it was chosen: the table reads live again.
@@ -152,6 +156,26 @@ export function DebugDialog({
     }
   };
 
+  /** Deletes a sample of the project; the tables that read it here read live again. */
+  const remove = async (sampleId: string) => {
+    setRemoveError(undefined);
+    setRemoving(true);
+    try {
+      await call(api.DELETE('/projects/{project_id}/debug-samples/{sample_id}', { params: { path: { ...path, sample_id: sampleId } } }));
+    } catch (e) {
+      // Gone already (deleted from elsewhere): the list is refreshed all the same.
+      if (!(e instanceof ApiError && e.status === 404)) {
+        setRemoveError(e);
+        setRemoving(false);
+        return;
+      }
+    }
+    setChosen((c) => Object.fromEntries(Object.entries(c).filter(([, id]) => id !== sampleId)));
+    setConfirming(undefined);
+    await samples.reload();
+    setRemoving(false);
+  };
+
   const addNamed = () => {
     const name = naming.trim();
     if (name && !sources.some((t) => t.name === name)) setNamed((n) => [...n, name]);
@@ -168,7 +192,7 @@ export function DebugDialog({
       formTestId="debug-form"
       submitLabel="Start"
       busyLabel="Starting…"
-      disabled={uploading !== undefined}
+      disabled={uploading !== undefined || removing}
       fields={['record_limit', 'time_limit_seconds']}
       onClose={onClose}
       onSubmit={async () => {
@@ -194,8 +218,8 @@ export function DebugDialog({
           <ErrorNote error={samples.error} />
           {!sourcesListed && (
             <div className="alert info" data-testid="sources-unlisted">
-              Validation stopped at the script's errors before listing its tables (a SELECT of its own is one for a deployed job, not for a debug run). Name each table
-              to feed from a sample, as the script does; the others read live.
+              Sluice's reading of the script stopped at its errors before it listed the tables the script reads. Name each table to feed from a sample, as the script
+              does; the others read live. Starting the run shows the errors in the script.
             </div>
           )}
           {sources.length === 0 ? (
@@ -288,6 +312,57 @@ export function DebugDialog({
                 Add table
               </button>
             </div>
+          )}
+          {(samples.data?.length ?? 0) > 0 && (
+            <>
+              <h3 style={{ marginTop: 16 }}>Samples of the project</h3>
+              <table className="list inner" data-testid="debug-samples" aria-label="Samples of the project">
+                <thead>
+                  <tr>
+                    <th>Sample</th>
+                    <th>Columns</th>
+                    <th className="num">Rows</th>
+                    <th className="num">Size</th>
+                    <th />
+                  </tr>
+                </thead>
+                <tbody>
+                  {samples.data!.map((s) => (
+                    <tr key={s.id}>
+                      <td className="mono">{s.name}</td>
+                      <td className="small">{s.columns.join(', ')}</td>
+                      <td className="num">{s.row_count}</td>
+                      <td className="num">{formatBytes(s.size_bytes)}</td>
+                      <td className="num">
+                        {confirming === s.id ? (
+                          <div className="row" role="group" aria-label={`Delete ${s.name}?`} style={{ justifyContent: 'flex-end' }}>
+                            <span className="small">Delete it for every draft of the project?</span>
+                            <button type="button" className="small danger solid" disabled={removing} onClick={() => void remove(s.id)}>
+                              {removing ? 'Deleting…' : 'Delete'}
+                            </button>
+                            <button type="button" className="small" disabled={removing} onClick={() => (setConfirming(undefined), setRemoveError(undefined))}>
+                              Keep
+                            </button>
+                          </div>
+                        ) : (
+                          <button
+                            type="button"
+                            className="small danger"
+                            disabled={removing || uploading !== undefined}
+                            aria-label={`Delete sample ${s.name}`}
+                            title="Delete the sample from the project: no debug run reads it afterwards, and a table reading it here reads live"
+                            onClick={() => (setConfirming(s.id), setRemoveError(undefined))}
+                          >
+                            Delete…
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <ErrorNote error={removeError} />
+            </>
           )}
           <div className="fields-2" style={{ marginTop: 12 }}>
             <Field label="Record limit" error={fieldError(error, 'record_limit')} hint="Records captured before the run stops, all statements together. Empty: the server's limit.">

@@ -55,10 +55,10 @@ export function JobEditor({
   const [conflict, setConflict] = useState<Job>();
   const [report, setReport] = useState<ValidationReport>();
   const [validating, setValidating] = useState(false);
-  // Debug: the last report and the draft it is of (the dialog's source tables come from
-  // it while the draft is the same), the sources while the dialog is open, what it asked
-  // for last, and the script errors a start was refused for (shown as the problems until
-  // the next validation or run).
+  // Debug: the last reading of the draft as a debug run reads it, and the draft it is of
+  // (the dialog's source tables come from it while the draft is the same), the sources
+  // while the dialog is open, what it asked for last, and the script errors a start was
+  // refused for (shown as the problems until the next validation or run).
   const [debugReport, setDebugReport] = useState<{ content: JobContent; report: ValidationReport }>();
   const [preparingDebug, setPreparingDebug] = useState(false);
   const [debugSources, setDebugSources] = useState<DebugSources>();
@@ -109,19 +109,24 @@ export function JobEditor({
 
   /**
    * Saves the draft if need be and validates it, `busy` while it does: the report and the
-   * draft it is of, or undefined on a failure (shown).
+   * draft it is of, or undefined on a failure (shown). With `debug`, the draft is read as
+   * a debug run reads it (a SELECT of its own is a result, not a mistake; the engine is
+   * not asked), and the reading is kept for the next debug of the same draft.
    */
-  const fetchReport = async (busy: (on: boolean) => void): Promise<{ content: JobContent; report: ValidationReport } | undefined> => {
+  const fetchReport = async (busy: (on: boolean) => void, debug = false): Promise<{ content: JobContent; report: ValidationReport } | undefined> => {
     setError(undefined);
     const saved = dirty ? await save() : job;
     if (!saved) return undefined;
     busy(true);
     try {
       const r = await call(
-        api.POST('/projects/{project_id}/jobs/{job_id}/validate', { params: { path: { project_id: projectId, job_id: job.id } }, body: {} }),
+        api.POST('/projects/{project_id}/jobs/{job_id}/validate', {
+          params: { path: { project_id: projectId, job_id: job.id } },
+          body: debug ? { debug: true } : {},
+        }),
       );
       const checked = { content: saved.content, report: r };
-      setDebugReport(checked);
+      if (debug) setDebugReport(checked);
       return checked;
     } catch (e) {
       setError(e);
@@ -141,19 +146,20 @@ export function JobEditor({
   };
 
   /**
-   * Opens the debug dialog for the saved draft, its source tables from a validation of
-   * this very text (one is made, and not shown, when the last is of other text). Its
-   * errors do not stop a debug run: a SELECT of its own, an error for a deployed job, is
-   * what a run shows; the server refuses the script for its own mistakes, placed.
+   * Opens the debug dialog for the saved draft, its source tables from a reading of this
+   * very text as a debug run reads it (one is made, and not shown, when the last is of
+   * other text). Its errors do not stop the dialog: the server refuses the script for its
+   * own mistakes when the run starts, placed.
    */
   const debug = async () => {
     let r = !dirty && debugReport && sameContent(debugReport.content, content) ? debugReport.report : undefined;
     if (!r) {
-      r = (await fetchReport(setPreparingDebug))?.report;
+      r = (await fetchReport(setPreparingDebug, true))?.report;
       if (!r) return;
     }
-    // Sluice's reading of the script stopped at its errors: no tables were listed.
-    setDebugSources({ tables: r.sources, listed: r.statements.length > 0 || r.errors.length === 0 });
+    // Sluice's reading stopped at the script's errors before it listed any table: the
+    // tables to feed from samples are named by hand.
+    setDebugSources({ tables: r.sources, listed: r.sources.length > 0 || r.errors.length === 0 });
   };
 
   // Leaving with unsaved edits: the router asks, and so does the browser.

@@ -21,14 +21,31 @@ const job: Schemas['Job'] = {
   updated_at: '2026-12-01T00:00:00Z',
 };
 
+// The draft read as a debug run reads it (`debug: true`): its SELECT is a result, and
+// the table it reads is listed; the engine is not asked.
 const REPORT: Schemas['ValidationReport'] = {
   valid: true,
-  statements: [],
+  statements: [
+    { index: 1, kind: 'ddl', line: 1, column: 1, text: SQL.split('\n')[0]! },
+    { index: 2, kind: 'query', line: 2, column: 1, text: SQL.split('\n')[1]! },
+  ],
   sources: [{ name: 'orders', connector: 'datagen' }],
   sinks: [],
   errors: [],
-  engine: { status: 'planned', cluster_id: 'c1', message: null },
-  plan: { name: 'counts', nodes: [] },
+  engine: { status: 'skipped', cluster_id: null, message: 'read as a debug run: the engine plans it when the run starts' },
+  plan: null,
+};
+
+// The same draft read as a deployed job: a SELECT of its own has nowhere to write, and
+// Sluice's reading stops there, listing no tables.
+const DEPLOY_REPORT: Schemas['ValidationReport'] = {
+  valid: false,
+  statements: [],
+  sources: [],
+  sinks: [],
+  errors: [{ message: 'a SELECT on its own has nowhere to write in a deployed job', line: 2, column: 1, statement: 2, hint: null }],
+  engine: { status: 'skipped', cluster_id: null, message: 'fix the errors Sluice found first' },
+  plan: null,
 };
 
 const SAMPLE: Schemas['DebugSample'] = {
@@ -78,7 +95,7 @@ function renderEditor() {
 /** The server for a debug run: validation, samples, clusters; `more` adds or overrides routes. */
 function server(more: Parameters<typeof mockApi>[0]) {
   return mockApi({
-    'POST /projects/{p}/jobs/{j}/validate': () => ({ body: REPORT }),
+    'POST /projects/{p}/jobs/{j}/validate': (r) => ({ body: (r.body as Schemas['ValidateRequest']).debug ? REPORT : DEPLOY_REPORT }),
     'GET /projects/{p}/debug-samples': () => ({ body: [SAMPLE] }),
     'GET /clusters': () => ({ body: CLUSTERS }),
     ...more,
@@ -110,8 +127,9 @@ describe('debugging a SQL draft', () => {
     });
     renderEditor();
     const dialog = await openDialog();
-    // The source tables are the validation's: there was no report, so one was made.
-    expect(calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/projects/p1/jobs/j1/validate']);
+    // The source tables are the validation's, read as a debug run: there was none, so one was made.
+    expect(calls.filter((c) => c.method === 'POST').map((c) => [c.path, c.body])).toEqual([['/projects/p1/jobs/j1/validate', { debug: true }]]);
+    expect(within(dialog).queryByTestId('sources-unlisted')).toBeNull();
     const input = within(dialog).getByRole('combobox', { name: 'Input of orders' });
     await within(input).findByRole('option', { name: 'Sample: four-orders.csv (4 rows)' });
     expect((input as HTMLSelectElement).value).toBe('');
@@ -240,17 +258,47 @@ describe('debugging a SQL draft', () => {
     expect((await within(dialog).findByRole('alert')).textContent).toContain('a project may have 1 debug run at a time');
   });
 
-  it('lets the tables be named when validation stopped before listing them, and leaves its problems alone', async () => {
+  it("lists the tables of a draft whose SELECT a deployment's validation refuses, and leaves that validation's problems alone", async () => {
     const calls = server({
-      // A SELECT of its own is an error for a deployed job: Sluice's reading stops there.
+      'POST /projects/{p}/jobs/{j}/debug': () => ({ status: 202, body: run() }),
+      'GET /projects/{p}/debug-runs/{r}': () => ({ body: run({ status: 'running' }) }),
+    });
+    renderEditor();
+    // Validate reads the draft as a deployed job: the SELECT of its own is its problem.
+    fireEvent.click(screen.getByRole('button', { name: 'Validate' }));
+    await waitFor(() => expect(screen.getByRole('tab', { name: /Problems/ }).textContent).toBe('Problems (1)'));
+
+    // Debug reads it again, as a run would, and so lists the table it reads.
+    const dialog = await openDialog();
+    expect(calls.filter((c) => c.path.endsWith('/validate')).map((c) => c.body)).toEqual([{}, { debug: true }]);
+    expect(within(dialog).queryByTestId('sources-unlisted')).toBeNull();
+    expect(within(dialog).queryByRole('textbox', { name: 'Source table name' })).toBeNull();
+    const input = within(dialog).getByRole('combobox', { name: 'Input of orders' });
+    await within(input).findByRole('option', { name: 'Sample: four-orders.csv (4 rows)' });
+    fireEvent.change(input, { target: { value: 's1' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Start' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(calls.find((c) => c.path === '/projects/p1/jobs/j1/debug')!.body).toEqual({ sources: { orders: { sample_id: 's1' } } });
+    // The problems are still the validation's: the debug reading is not shown.
+    expect(screen.getByRole('tab', { name: /Problems/ }).textContent).toBe('Problems (1)');
+
+    // The next run of the same draft asks for no new reading, and keeps the sample.
+    fireEvent.click(screen.getByRole('button', { name: 'Debug' }));
+    const again = await screen.findByRole('dialog', { name: 'Debug the draft' });
+    expect((within(again).getByRole('combobox', { name: 'Input of orders' }) as HTMLSelectElement).value).toBe('s1');
+    expect(calls.filter((c) => c.path.endsWith('/validate'))).toHaveLength(2);
+  });
+
+  it("lets the tables be named when even the debug reading stopped at the script's errors, and leaves its problems alone", async () => {
+    const calls = server({
+      // A script Sluice cannot parse: its reading stops before listing any table.
       'POST /projects/{p}/jobs/{j}/validate': () => ({
         body: {
           ...REPORT,
           valid: false,
-          plan: null,
           statements: [],
           sources: [],
-          errors: [{ message: 'a SELECT on its own has nowhere to write in a deployed job', line: 2, column: 1, statement: 2, hint: null }],
+          errors: [{ message: 'Encountered "FORM" at line 2, column 35', line: 2, column: 35, statement: 2, hint: null }],
           engine: { status: 'skipped', cluster_id: null, message: 'fix the errors Sluice found first' },
         },
       }),
@@ -259,6 +307,7 @@ describe('debugging a SQL draft', () => {
     });
     renderEditor();
     const dialog = await openDialog();
+    expect(calls.find((c) => c.path.endsWith('/validate'))!.body).toEqual({ debug: true });
     expect(within(dialog).getByTestId('sources-unlisted')).toBeTruthy();
     expect(within(dialog).queryByRole('combobox', { name: 'Input of orders' })).toBeNull();
     fireEvent.change(within(dialog).getByRole('textbox', { name: 'Source table name' }), { target: { value: ' orders ' } });
@@ -269,14 +318,75 @@ describe('debugging a SQL draft', () => {
     fireEvent.click(within(dialog).getByRole('button', { name: 'Start' }));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     expect(calls.find((c) => c.path === '/projects/p1/jobs/j1/debug')!.body).toEqual({ sources: { orders: { sample_id: 's1' } } });
-    // The validation was for the tables only: the problems are not a deployment's.
+    // The reading was for the tables only: its errors are not shown as problems.
     expect(screen.getByRole('tab', { name: /Problems/ }).textContent).toBe('Problems');
     expect(screen.getByTestId('sql-editor').querySelector('.cm-lintRange-error')).toBeNull();
 
-    // The next run of the same draft asks for no new validation, and keeps the table.
+    // The next run of the same draft asks for no new reading, and keeps the table.
     fireEvent.click(screen.getByRole('button', { name: 'Debug' }));
     const again = await screen.findByRole('dialog', { name: 'Debug the draft' });
     expect((within(again).getByRole('combobox', { name: 'Input of orders' }) as HTMLSelectElement).value).toBe('s1');
     expect(calls.filter((c) => c.path.endsWith('/validate'))).toHaveLength(1);
+  });
+
+  it('deletes a sample of the project after asking, and the list and the tables reading it follow', async () => {
+    const OTHER: Schemas['DebugSample'] = { ...SAMPLE, id: 's2', name: 'late-orders.jsonl', format: 'jsonl', row_count: 1 };
+    let samples = [SAMPLE, OTHER];
+    const calls = server({
+      'GET /projects/{p}/debug-samples': () => ({ body: samples }),
+      'DELETE /projects/{p}/debug-samples/{s}': (r) => {
+        samples = samples.filter((s) => !r.path.endsWith('/' + s.id));
+        return { status: 204 };
+      },
+      'POST /projects/{p}/jobs/{j}/debug': () => ({ status: 202, body: run() }),
+      'GET /projects/{p}/debug-runs/{r}': () => ({ body: run({ status: 'running' }) }),
+    });
+    renderEditor();
+    const dialog = await openDialog();
+    const list = await within(dialog).findByRole('table', { name: 'Samples of the project' });
+    expect(within(list).getAllByRole('row').slice(1).map((r) => r.textContent)).toEqual([
+      expect.stringContaining('four-orders.csvid, customer, amount4'),
+      expect.stringContaining('late-orders.jsonlid, customer, amount1'),
+    ]);
+    const input = within(dialog).getByRole('combobox', { name: 'Input of orders' }) as HTMLSelectElement;
+    fireEvent.change(input, { target: { value: 's1' } });
+
+    // Asked first; kept, nothing is deleted.
+    fireEvent.click(within(list).getByRole('button', { name: 'Delete sample four-orders.csv' }));
+    let confirm = within(list).getByRole('group', { name: 'Delete four-orders.csv?' });
+    expect(confirm.textContent).toContain('every draft of the project');
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Keep' }));
+    expect(within(list).queryByRole('group')).toBeNull();
+    expect(calls.filter((c) => c.method === 'DELETE')).toHaveLength(0);
+
+    // Deleted: gone from the list and the choices, and the table it fed reads live.
+    fireEvent.click(within(list).getByRole('button', { name: 'Delete sample four-orders.csv' }));
+    confirm = within(list).getByRole('group', { name: 'Delete four-orders.csv?' });
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(within(list).queryByText('four-orders.csv')).toBeNull());
+    expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/projects/p1/debug-samples/s1']);
+    expect(within(list).getByText('late-orders.jsonl')).toBeTruthy();
+    expect(input.value).toBe('');
+    expect(within(input).queryByRole('option', { name: /four-orders/ })).toBeNull();
+    expect(within(dialog).queryByText('Columns: id, customer, amount')).toBeNull();
+
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Start' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(calls.find((c) => c.path === '/projects/p1/jobs/j1/debug')!.body).toEqual({ sources: {} });
+  });
+
+  it("keeps the question open with the server's words when a sample cannot be deleted", async () => {
+    const calls = server({
+      'DELETE /projects/{p}/debug-samples/{s}': () => ({ status: 403, body: { error: { code: 'forbidden', message: 'editors of this project delete its samples' } } }),
+    });
+    renderEditor();
+    const dialog = await openDialog();
+    const list = await within(dialog).findByRole('table', { name: 'Samples of the project' });
+    fireEvent.click(within(list).getByRole('button', { name: 'Delete sample four-orders.csv' }));
+    fireEvent.click(within(within(list).getByRole('group', { name: 'Delete four-orders.csv?' })).getByRole('button', { name: 'Delete' }));
+    expect((await within(dialog).findByRole('alert')).textContent).toContain('editors of this project delete its samples');
+    expect(within(list).getByRole('group', { name: 'Delete four-orders.csv?' })).toBeTruthy();
+    expect(within(list).getByText('four-orders.csv')).toBeTruthy();
+    expect(calls.filter((c) => c.method === 'DELETE')).toHaveLength(1);
   });
 });
