@@ -2,7 +2,7 @@
 // provider; the dev SMTP server when installed): a contact group whose test send
 // reaches a real mailbox, an alert rule and a silence, an artifact upload with its
 // SHA-256, a connection whose secret is never shown again, then notices, billing, the
-// audit log and notification channels, each screenshotted.
+// audit log, notification channels and clusters, each screenshotted.
 //
 //   SLUICE_URL=http://127.0.0.1:18080 SCREENSHOTS_DIR=/tmp/shots node --test e2e/
 import { after, before, test } from 'node:test';
@@ -112,6 +112,7 @@ test('alerts, artifacts, connections, notices, billing and the audit log work fr
     ['/billing', 'Billing', '26-billing'],
     ['/audit', 'Audit log', '27-audit'],
     ['/channels', 'Notification channels', '28-channels'],
+    ['/clusters', 'Clusters', '29-clusters'],
   ]) {
     await page.goto(BASE + path);
     await page.getByRole('heading', { name: heading }).first().waitFor();

@@ -20,6 +20,7 @@ const alerts = () => import('./pages/Alerts').then((m) => ({ Component: m.Alerts
 const audit = () => import('./pages/Audit').then((m) => ({ Component: m.AuditPage }));
 const notices = () => import('./pages/Notices').then((m) => ({ Component: m.NoticesPage }));
 const channels = () => import('./pages/NotificationChannels').then((m) => ({ Component: m.NotificationChannelsPage }));
+const clusters = () => import('./pages/Clusters').then((m) => ({ Component: m.ClustersPage }));
 
 export const projectRoutes: RouteObject[] = [
   { index: true, element: <Navigate to="jobs" replace /> },
@@ -42,6 +43,7 @@ export const accountRoutes: RouteObject[] = [
   { path: 'notices', lazy: notices },
   { path: 'audit', lazy: audit },
   { path: 'channels', lazy: channels },
+  { path: 'clusters', lazy: clusters },
   { path: 'projects/:projectId', element: <ProjectLayout />, children: projectRoutes },
   { path: '*', element: <NotAvailable title="This page" /> },
 ];

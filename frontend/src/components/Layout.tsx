@@ -81,6 +81,7 @@ export const ACCOUNT_SECTIONS: { path: string; label: string }[] = [
   { path: '/notices', label: 'Notices' },
   { path: '/audit', label: 'Audit log' },
   { path: '/channels', label: 'Notification channels' },
+  { path: '/clusters', label: 'Clusters' },
 ];
 
 function SideNav() {
