@@ -25,6 +25,9 @@ pub struct Balance {
     /// Issued bills not paid yet, and their sum.
     pub unpaid_bills: i64,
     pub unpaid_total: String,
+    /// Whether this server takes top-ups through the API (`POST /account/balance/top-up`);
+    /// where it does not, the platform's operators credit balances.
+    pub top_ups_allowed: bool,
 }
 
 async fn balance(state: &AppState, scope: &AccountScope) -> Result<Balance, Error> {
@@ -36,6 +39,7 @@ async fn balance(state: &AppState, scope: &AccountScope) -> Result<Balance, Erro
         arrears_since: row.arrears_since.map(rfc3339),
         unpaid_bills: row.unpaid_bills,
         unpaid_total: Money::from_minor(row.unpaid_minor, currency).major(),
+        top_ups_allowed: state.config.billing.allow_api_top_ups,
     })
 }
 

@@ -324,8 +324,8 @@ async fn production_servers_take_top_ups_from_operators_only() {
     domain::balance::top_up(&app.state, &owner.account_id, 1_000, "operator")
         .await
         .unwrap();
-    assert_eq!(
-        owner.get("/account/balance").await.expect(200).body["balance"],
-        "10.00"
-    );
+    let balance = owner.get("/account/balance").await.expect(200).body;
+    assert_eq!(balance["balance"], "10.00");
+    // The console offers no top-up where the server takes none.
+    assert_eq!(balance["top_ups_allowed"], false);
 }
