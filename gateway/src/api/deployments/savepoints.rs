@@ -29,6 +29,8 @@ pub struct Savepoint {
     pub origin: String,
     /// STARTED, COMPLETED or FAILED.
     pub state: String,
+    /// Where the engine wrote it, on a cluster of the account's own; null on the
+    /// platform's cluster (its file paths are the platform's) and until it completes.
     pub location: Option<String>,
     pub failure: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -62,8 +64,24 @@ pub async fn list_savepoints(
     let page = q.page()?;
     let d = fetch(&state, &access, &deployment_id).await?;
     let rows = access.scope().savepoints().list(&d.id, &page).await?;
+    // On the platform's cluster the files are the platform's: where they lie says how
+    // its hosts are laid out, which is not the tenant's to know (a savepoint is chosen
+    // by its id). On a cluster of the account's own, the location is theirs.
+    let platform =
+        super::super::clusters::visible_cluster(&access.scope().account(), &d.cluster_id)
+            .await
+            .map(|c| c.platform)
+            .unwrap_or(true);
     Ok(JsonResponse(Paginated::from_rows(
-        rows.into_iter().map(Savepoint::from).collect(),
+        rows.into_iter()
+            .map(Savepoint::from)
+            .map(|mut s| {
+                if platform {
+                    s.location = None;
+                }
+                s
+            })
+            .collect(),
         &page,
         |s| &s.id,
     )))

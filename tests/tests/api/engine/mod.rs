@@ -44,6 +44,17 @@ pub(crate) async fn on_the_engine(engine: &sluice_tests::engine::LocalEngine) ->
     .await
 }
 
+/// Where a savepoint lies, as Sluice recorded it (the API shows it only on a cluster of
+/// the account's own).
+pub(crate) async fn savepoint_location(app: &TestApp, id: &str) -> String {
+    let (location,): (String,) = sqlx::query_as("select location from savepoints where id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    location
+}
+
 /// Starts the deployment at `path` without state and waits until it runs.
 pub(crate) async fn run_stateless(owner: &sluice_tests::Client, path: &str) {
     owner
