@@ -471,7 +471,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ends the session (its access tokens stop working at once) and clears the cookies. */
+        /**
+         * Ends the session (its access tokens stop working at once) and clears the cookies.
+         *     When the identity provider has an end-session endpoint, the answer is 200 with the
+         *     URL to send the browser to so the provider's session ends as well; otherwise 204.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -1709,6 +1713,11 @@ export interface components {
             arrears_since?: string | null;
             balance: string;
             currency: string;
+            /**
+             * @description Whether this server takes top-ups through the API (`POST /account/balance/top-up`);
+             *     where it does not, the platform's operators credit balances.
+             */
+            top_ups_allowed: boolean;
             /**
              * Format: int64
              * @description Issued bills not paid yet, and their sum.
@@ -2968,6 +2977,10 @@ export interface components {
                 engine_job_id: string;
                 failure?: string | null;
                 id: string;
+                /**
+                 * @description Where the engine wrote it, on a cluster of the account's own; null on the
+                 *     platform's cluster (its file paths are the platform's) and until it completes.
+                 */
                 location?: string | null;
                 /** @description USER_REQUEST, SUSPEND or SUSPEND_AND_UPGRADE. */
                 origin: string;
@@ -3156,6 +3169,10 @@ export interface components {
             engine_job_id: string;
             failure?: string | null;
             id: string;
+            /**
+             * @description Where the engine wrote it, on a cluster of the account's own; null on the
+             *     platform's cluster (its file paths are the platform's) and until it completes.
+             */
             location?: string | null;
             /** @description USER_REQUEST, SUSPEND or SUSPEND_AND_UPGRADE. */
             origin: string;
@@ -3183,6 +3200,16 @@ export interface components {
             message: string;
             /** @description The statement the error is in; null when it belongs to no one statement. */
             statement?: number | null;
+        };
+        SignedOut: {
+            /**
+             * @description The identity provider's end-session endpoint (OpenID Connect RP-Initiated Logout),
+             *     with `id_token_hint`, `client_id`, `post_logout_redirect_uri` (`<public_url>/`)
+             *     and a random `state`. Send the browser there (a top-level navigation) so the
+             *     provider ends its session too; it may ask the person to confirm, then returns
+             *     the browser to the console's start.
+             */
+            end_session_url: string;
         };
         Silence: {
             /** Format: date-time */
@@ -5114,6 +5141,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description signed out of Sluice; go to `end_session_url` to sign out at the identity provider too */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedOut"];
+                };
+            };
+            /** @description signed out; the identity provider has no end-session endpoint (or none is configured, or it could not be reached) */
             204: {
                 headers: {
                     [name: string]: unknown;
