@@ -55,7 +55,7 @@ start_console_server() {
   env "${smtp_env[@]}" \
   SLUICE__LISTEN="127.0.0.1:$port" \
   SLUICE__DATA_DIR="$console_server_data" \
-  SLUICE__CONSOLE__DIR="$PWD/frontend/dist" \
+  SLUICE__CONSOLE__DIR="${CONSOLE_DIR:-$PWD/frontend/dist}" \
   SLUICE__AUTH__PUBLIC_URL="http://127.0.0.1:$port" \
   SLUICE__AUTH__OIDC__ISSUER_URL="http://127.0.0.1:$idp_port" \
   SLUICE__AUTH__OIDC__CLIENT_ID=sluice \

@@ -16,7 +16,8 @@ import { chromium } from 'playwright-core';
 
 const BASE = (process.env.SLUICE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const RUNS = Number(process.env.RUNS ?? 7);
-const DIST = new URL('../dist/assets/', import.meta.url).pathname;
+// CONSOLE_DIR: another build to measure (e.g. an earlier commit's, side by side).
+const DIST = process.env.CONSOLE_DIR ? `${process.env.CONSOLE_DIR}/assets/` : new URL('../dist/assets/', import.meta.url).pathname;
 
 function bundle() {
   const rows = readdirSync(DIST)
@@ -119,7 +120,7 @@ const browser = await chromium.launch({
 });
 try {
   const rows = bundle();
-  console.log('production bundle (frontend/dist/assets):');
+  console.log(`production bundle (${DIST}):`);
   for (const r of rows) console.log(`  ${r.file.padEnd(36)} ${kb(r.raw).padStart(11)} raw ${kb(r.gzip).padStart(10)} gzip`);
   const total = rows.reduce((a, r) => ({ raw: a.raw + r.raw, gzip: a.gzip + r.gzip }), { raw: 0, gzip: 0 });
   console.log(`  ${'total'.padEnd(36)} ${kb(total.raw).padStart(11)} raw ${kb(total.gzip).padStart(10)} gzip`);
