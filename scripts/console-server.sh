@@ -26,6 +26,7 @@ start_console_server() {
   SLUICE_LOG="$console_server_data/sluice.log"
 
   IDP_PORT="$idp_port" IDP_REDIRECT_URIS="http://127.0.0.1:$port/api/v1/auth/callback" \
+    IDP_POST_LOGOUT_REDIRECT_URIS="http://127.0.0.1:$port/" \
     scripts/dev-idp/start.sh >"$console_server_data/dev-idp.log" 2>&1 &
   console_server_pids+=($!)
   for _ in $(seq 1 100); do

@@ -58,6 +58,7 @@ if [ -z "${SLUICE__AUTH__OIDC__ISSUER_URL:-}" ] && command -v node >/dev/null; t
   idp_port="${IDP_PORT:-9090}"
   echo "starting the development identity provider on 127.0.0.1:$idp_port (log: $data_dir/dev-idp.log)"
   IDP_PORT="$idp_port" IDP_REDIRECT_URIS="http://$listen/api/v1/auth/callback" \
+    IDP_POST_LOGOUT_REDIRECT_URIS="http://$listen/" \
     scripts/dev-idp/start.sh >"$data_dir/dev-idp.log" 2>&1 &
   idp_pid=$!
   export SLUICE__AUTH__PUBLIC_URL="${SLUICE__AUTH__PUBLIC_URL:-http://$listen}"

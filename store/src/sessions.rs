@@ -2,7 +2,8 @@
 //!
 //! A sign-in leaves: the pending login (state hash, sealed secrets, single use,
 //! short-lived), the user linked to the provider's subject ([`SignIn`]), and the
-//! console session with its rotating refresh secret (stored as hashes only).
+//! console session with its rotating refresh secret (stored as hashes only) and the
+//! provider's ID token (sealed, kept for the sign-out and cleared when the session ends).
 
 use crate::accounts::{ensure_user, insert_account};
 use crate::db::{now_ms, Db, Tx};
@@ -171,12 +172,14 @@ pub struct NewSession<'a> {
     pub refresh_sha256: &'a str,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The provider's ID token from the sign-in, already sealed.
+    pub id_token: Option<&'a str>,
 }
 
 pub async fn create(db: &Db, session: &NewSession<'_>) -> Result<(), Error> {
     sqlx::query(
-        "insert into sessions (id, user_id, account_id, refresh_sha256, created_at, refreshed_at, expires_at)
-         values ($1, $2, $3, $4, $5, $5, $6)",
+        "insert into sessions (id, user_id, account_id, refresh_sha256, created_at, refreshed_at, expires_at, id_token)
+         values ($1, $2, $3, $4, $5, $5, $6, $7)",
     )
     .bind(session.id)
     .bind(session.user_id)
@@ -184,6 +187,7 @@ pub async fn create(db: &Db, session: &NewSession<'_>) -> Result<(), Error> {
     .bind(session.refresh_sha256)
     .bind(session.created_at)
     .bind(session.expires_at)
+    .bind(session.id_token)
     .execute(&db.pool)
     .await?;
     Ok(())
@@ -229,7 +233,7 @@ pub async fn refresh(
     .fetch_optional(&mut *tx)
     .await?;
     let Some((id, user_id, account_id, expires_at, revoked_at)) = row else {
-        let reused = sqlx::query("update sessions set revoked_at = $1 where previous_refresh_sha256 = $2 and revoked_at is null")
+        let reused = sqlx::query("update sessions set revoked_at = $1, id_token = null where previous_refresh_sha256 = $2 and revoked_at is null")
             .bind(now)
             .bind(presented_sha256)
             .execute(&mut *tx)
@@ -262,14 +266,27 @@ pub async fn refresh(
     }))
 }
 
-/// Ends a session: its access tokens stop working on their next request.
-pub async fn revoke(db: &Db, session_id: &str) -> Result<(), Error> {
-    sqlx::query("update sessions set revoked_at = $1 where id = $2 and revoked_at is null")
-        .bind(now_ms())
-        .bind(session_id)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
+/// Ends a session: its access tokens stop working on their next request. Returns the
+/// provider's ID token it kept (sealed), which is cleared with it: the sign-out is the
+/// one use it was kept for. A session already ended returns none.
+pub async fn revoke(db: &Db, session_id: &str) -> Result<Option<String>, Error> {
+    let mut tx = db.begin_write().await?;
+    let row: Option<(Option<String>,)> = sqlx::query_as(&format!(
+        "select id_token from sessions where id = $1 and revoked_at is null{}",
+        db.for_update()
+    ))
+    .bind(session_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update sessions set revoked_at = $1, id_token = null where id = $2 and revoked_at is null",
+    )
+    .bind(now_ms())
+    .bind(session_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row.and_then(|(id_token,)| id_token))
 }
 
 /// Moves a session to another account of its user; false (nothing changed) when the
@@ -330,7 +347,7 @@ impl SessionWrites<'_> {
     /// Ends every live session of `user_id` in the account.
     pub async fn revoke_all_of(&mut self, user_id: &str, now: i64) -> Result<(), Error> {
         let (tx, account_id) = self.0.parts();
-        sqlx::query("update sessions set revoked_at = $1 where account_id = $2 and user_id = $3 and revoked_at is null")
+        sqlx::query("update sessions set revoked_at = $1, id_token = null where account_id = $2 and user_id = $3 and revoked_at is null")
             .bind(now)
             .bind(account_id)
             .bind(user_id)

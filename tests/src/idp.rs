@@ -63,7 +63,9 @@ impl Drop for DevIdp {
 
 impl DevIdp {
     /// Starts the provider on `port`, accepting `redirect_uri`, signing with the keys
-    /// in `jwks_file` (the first signs) or a fresh key.
+    /// in `jwks_file` (the first signs) or a fresh key. The server whose callback
+    /// `redirect_uri` is may also be returned to after a sign-out at the provider, at
+    /// its start page (`<public_url>/`, as Sluice asks).
     pub async fn start(port: u16, redirect_uri: &str, jwks_file: Option<&Path>) -> DevIdp {
         let dir = dev_idp_dir();
         assert!(
@@ -75,6 +77,10 @@ impl DevIdp {
             .current_dir(&dir)
             .env("IDP_PORT", port.to_string())
             .env("IDP_REDIRECT_URIS", redirect_uri)
+            .env(
+                "IDP_POST_LOGOUT_REDIRECT_URIS",
+                post_logout_redirect_uri(redirect_uri),
+            )
             .env("IDP_ISSUER", issuer_for(port))
             .env("IDP_KEY_ALG", key_alg())
             .stdout(Stdio::null())
@@ -125,6 +131,103 @@ impl DevIdp {
             .trim()
             .to_owned()
     }
+}
+
+/// The start page of the server whose sign-in callback is `redirect_uri`.
+fn post_logout_redirect_uri(redirect_uri: &str) -> String {
+    let base = redirect_uri
+        .strip_suffix("/api/v1/auth/callback")
+        .unwrap_or(redirect_uri);
+    format!("{base}/")
+}
+
+/// The first form in an HTML page: its action (resolved against `page_url`) and the
+/// fields a browser submits with its first submit button (hidden inputs, and the
+/// button's own name and value when it has them).
+pub fn first_form(page_url: &str, html: &str) -> Option<(String, Vec<(String, String)>)> {
+    let start = html.find("<form")?;
+    let end = html[start..]
+        .find("</form>")
+        .map_or(html.len(), |i| start + i);
+    let form = &html[start..end];
+    let open_tag = &form[..form.find('>')?];
+    let action = attribute(open_tag, "action").unwrap_or_default();
+    let action = reqwest::Url::parse(page_url).ok()?.join(&action).ok()?;
+    let mut fields = Vec::new();
+    let mut button_taken = false;
+    let mut rest = form;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
+        let is_input = tag.starts_with("input");
+        let is_button = tag.starts_with("button");
+        if !(is_input || is_button) {
+            continue;
+        }
+        let kind = attribute(tag, "type").unwrap_or_else(|| {
+            if is_button {
+                "submit".to_owned()
+            } else {
+                "text".to_owned()
+            }
+        });
+        let Some(name) = attribute(tag, "name") else {
+            continue;
+        };
+        let value = attribute(tag, "value").unwrap_or_default();
+        if kind == "submit" {
+            if !button_taken {
+                button_taken = true;
+                fields.push((name, value));
+            }
+        } else {
+            fields.push((name, value));
+        }
+    }
+    Some((action.to_string(), fields))
+}
+
+/// The value of attribute `name` in the inside of a tag, unescaped.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let needle = format!(" {name}=\"");
+    let start = tag.find(&needle)? + needle.len();
+    let end = start + tag[start..].find('"')?;
+    Some(unescape(&tag[start..end]))
+}
+
+fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let Some(semi) = rest.find(';') else { break };
+        let entity = &rest[1..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A browser's cookie jar and redirect handling, by hand.
@@ -240,6 +343,30 @@ impl Browser {
 
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies.get(name).map(String::as_str)
+    }
+
+    /// Follows a sign-out at the provider (an RP-initiated logout URL), submitting its
+    /// confirmation form as a browser would, and returns where the provider sends the
+    /// browser afterwards.
+    pub async fn sign_out_at_provider(&mut self, end_session_url: &str) -> String {
+        let mut step = self.navigate(end_session_url).await;
+        if step.status == StatusCode::OK {
+            // Asked to confirm (or, with no session there, an auto-submitting form).
+            let (action, fields) = first_form(end_session_url, &step.body)
+                .unwrap_or_else(|| panic!("a sign-out form: {}", step.body));
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            step = self.post_form(&action, &fields).await;
+        }
+        assert_eq!(
+            step.status,
+            StatusCode::SEE_OTHER,
+            "sign-out at the provider: {}",
+            step.body
+        );
+        step.location.expect("back from the provider")
     }
 
     /// Signs in at the provider's form, starting from its authorization URL, and

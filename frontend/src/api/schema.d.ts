@@ -473,8 +473,8 @@ export interface paths {
         put?: never;
         /**
          * Ends the session (its access tokens stop working at once) and clears the cookies.
-         *     When the identity provider has an end-session endpoint, the answer is 200 with the
-         *     URL to send the browser to so the provider's session ends as well; otherwise 204.
+         *     The answer says where to send the browser so the identity provider's session ends
+         *     as well (`end_session_url`), when the provider has an end-session endpoint.
          */
         post: operations["logout"];
         delete?: never;
@@ -3207,9 +3207,11 @@ export interface components {
              *     with `id_token_hint`, `client_id`, `post_logout_redirect_uri` (`<public_url>/`)
              *     and a random `state`. Send the browser there (a top-level navigation) so the
              *     provider ends its session too; it may ask the person to confirm, then returns
-             *     the browser to the console's start.
+             *     the browser to the console's start. Null when there is nothing to end there:
+             *     no provider is configured, it has no end-session endpoint, or it could not be
+             *     reached just now.
              */
-            end_session_url: string;
+            end_session_url?: string | null;
         };
         Silence: {
             /** Format: date-time */
@@ -5141,7 +5143,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description signed out of Sluice; go to `end_session_url` to sign out at the identity provider too */
+            /** @description signed out of Sluice; when `end_session_url` is set, go there to sign out at the identity provider too */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5149,13 +5151,6 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["SignedOut"];
                 };
-            };
-            /** @description signed out; the identity provider has no end-session endpoint (or none is configured, or it could not be reached) */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             401: {
                 headers: {

@@ -13,18 +13,26 @@
 //! brought (several sign-ins right after a rotation all find the new key).
 //! The HTTP client does not follow redirects: a provider endpoint that redirects is
 //! a misconfiguration or an attack, not something to chase.
+//!
+//! Signing out (OpenID Connect RP-Initiated Logout 1.0): when the discovery document
+//! names an `end_session_endpoint`, the sign-out sends the browser there with the
+//! sign-in's ID token as `id_token_hint`, so the provider ends its own session too and
+//! the next sign-in asks for credentials again instead of signing the same person
+//! straight back in. The provider then returns the browser to `<public_url>/`, which
+//! must be among the client's registered post-logout redirect URIs.
 
 use std::time::{Duration, Instant};
 use store::Error;
 
 use openidconnect::core::{
-    CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims,
+    CoreClient, CoreIdToken, CoreJsonWebKeySet, CoreResponseType, CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessToken, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId,
-    ClientSecret, CsrfToken, DiscoveryError, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    SignatureVerificationError, SubjectIdentifier, TokenResponse, UserInfoError,
+    ClientSecret, CsrfToken, DiscoveryError, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
+    RedirectUrl, RequestTokenError, Scope, SignatureVerificationError, SubjectIdentifier,
+    TokenResponse, UserInfoError,
 };
 use tokio::sync::RwLock;
 
@@ -33,16 +41,21 @@ use domain::config::{EmailVerification, OidcConfig};
 pub const CALLBACK_PATH: &str = "/api/v1/auth/callback";
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The provider's discovery document, with the end-session endpoint if it has one.
+type Metadata = ProviderMetadataWithLogout;
+
 pub struct Oidc {
     config: OidcConfig,
     issuer: IssuerUrl,
     redirect: RedirectUrl,
+    /// Where the provider returns the browser after signing out: the console's start.
+    post_logout_redirect: PostLogoutRedirectUrl,
     http: reqwest::Client,
     cache: RwLock<Option<Cached>>,
 }
 
 struct Cached {
-    metadata: CoreProviderMetadata,
+    metadata: Metadata,
     discovered_at: Instant,
     keys_fetched_at: Instant,
 }
@@ -80,6 +93,29 @@ pub struct VerifiedIdentity {
     pub email: Option<String>,
     pub email_verified: bool,
     pub name: Option<String>,
+    /// The verified ID token itself, kept (sealed) with the session for the sign-out.
+    pub id_token: RawIdToken,
+}
+
+/// An ID token as the provider issued it (compact JWS). A bearer-like credential: it
+/// never appears in logs or debug output, and is stored only sealed.
+#[derive(Clone)]
+pub struct RawIdToken(String);
+
+impl RawIdToken {
+    pub fn new(token: String) -> Self {
+        Self(token)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RawIdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RawIdToken(<redacted>)")
+    }
 }
 
 impl Oidc {
@@ -88,6 +124,7 @@ impl Oidc {
         if config.issuer_url.is_empty() {
             return Ok(None);
         }
+        let public_url = public_url.trim_end_matches('/');
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(HTTP_TIMEOUT)
@@ -96,18 +133,17 @@ impl Oidc {
             config: config.clone(),
             issuer: IssuerUrl::new(config.issuer_url.clone())
                 .map_err(|e| anyhow::anyhow!("auth.oidc.issuer_url: {e}"))?,
-            redirect: RedirectUrl::new(format!(
-                "{}{CALLBACK_PATH}",
-                public_url.trim_end_matches('/')
-            ))
-            .map_err(|e| anyhow::anyhow!("auth.public_url: {e}"))?,
+            redirect: RedirectUrl::new(format!("{public_url}{CALLBACK_PATH}"))
+                .map_err(|e| anyhow::anyhow!("auth.public_url: {e}"))?,
+            post_logout_redirect: PostLogoutRedirectUrl::new(format!("{public_url}/"))
+                .map_err(|e| anyhow::anyhow!("auth.public_url: {e}"))?,
             http,
             cache: RwLock::new(None),
         }))
     }
 
     /// The provider's metadata (with keys), from the cache while it is fresh.
-    async fn metadata(&self) -> Result<CoreProviderMetadata, Error> {
+    async fn metadata(&self) -> Result<Metadata, Error> {
         let ttl = Duration::from_secs(self.config.discovery_ttl_secs);
         if let Some(cached) = self.cache.read().await.as_ref() {
             if cached.discovered_at.elapsed() < ttl {
@@ -134,8 +170,8 @@ impl Oidc {
         Ok(metadata)
     }
 
-    async fn discover(&self) -> Result<CoreProviderMetadata, DiscoveryProblem> {
-        CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+    async fn discover(&self) -> Result<Metadata, DiscoveryProblem> {
+        Metadata::discover_async(self.issuer.clone(), &self.http)
             .await
             .map_err(|e| match e {
                 // The document names another issuer (a trailing slash, a path): nothing
@@ -188,7 +224,7 @@ impl Oidc {
     }
 
     /// Refetches the provider's keys after an unknown `kid`; `None` if we did so too recently.
-    async fn refetch_keys(&self) -> Result<Option<CoreProviderMetadata>, Error> {
+    async fn refetch_keys(&self) -> Result<Option<Metadata>, Error> {
         let mut cache = self.cache.write().await;
         let Some(cached) = cache.as_mut() else {
             return Ok(None);
@@ -208,7 +244,7 @@ impl Oidc {
         Ok(Some(cached.metadata.clone()))
     }
 
-    fn client(&self, metadata: CoreProviderMetadata) -> CoreClientWithRedirect {
+    fn client(&self, metadata: Metadata) -> CoreClientWithRedirect {
         CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.config.client_id.clone()),
@@ -303,6 +339,7 @@ impl Oidc {
                 .name()
                 .and_then(|n| n.get(None))
                 .map(|n| n.to_string()),
+            id_token: RawIdToken::new(id_token.to_string()),
         };
         if identity.email.is_none() || identity.name.is_none() {
             self.add_userinfo(
@@ -342,6 +379,37 @@ impl Oidc {
             identity.name = info.name().and_then(|n| n.get(None)).map(|n| n.to_string());
         }
         Ok(())
+    }
+
+    /// Where to send the browser so the provider ends its session too, or `None` when
+    /// its discovery document names no end-session endpoint. `id_token` (the session's,
+    /// when kept) becomes the `id_token_hint`; `client_id` goes along either way, since
+    /// providers that require a hint with a post-logout redirect accept the client id
+    /// in its place. `state` is random: the console does not read it on return, but a
+    /// provider may insist on one.
+    pub async fn end_session_url(
+        &self,
+        id_token: Option<&RawIdToken>,
+    ) -> Result<Option<String>, Error> {
+        let metadata = self.metadata().await?;
+        let Some(endpoint) = metadata.additional_metadata().end_session_endpoint.clone() else {
+            return Ok(None);
+        };
+        let mut request = LogoutRequest::from(endpoint);
+        if let Some(token) = id_token {
+            match token.expose().parse::<CoreIdToken>() {
+                Ok(token) => request = request.set_id_token_hint(&token),
+                // It was verified at sign-in, so this is not expected; the client id
+                // still identifies the sign-out.
+                Err(_) => tracing::warn!("a session's ID token no longer parses; signing out at the provider without id_token_hint"),
+            }
+        }
+        let url = request
+            .set_client_id(ClientId::new(self.config.client_id.clone()))
+            .set_post_logout_redirect_uri(self.post_logout_redirect.clone())
+            .set_state(CsrfToken::new_random())
+            .http_get_url();
+        Ok(Some(url.to_string()))
     }
 
     /// Whether an email address counts as verified, by the operator's setting.

@@ -1,16 +1,23 @@
 //! What a sign-in leaves in the database: the pending login (state, PKCE verifier and
 //! nonce, single use, short-lived), the user linked to the provider's subject, accepted
-//! invitations, and the console session with its rotating refresh secret.
+//! invitations, and the console session with its rotating refresh secret and the
+//! provider's ID token (sealed, bound to the session; kept for the sign-out only).
 
 use rand::RngCore;
 use store::Error;
 
-use super::oidc::{login_failed, LoginStart, VerifiedIdentity};
+use super::oidc::{login_failed, LoginStart, RawIdToken, VerifiedIdentity};
 use store::crypto::{sha256_hex, SecretBox};
 use store::db::{new_id, now_ms, Db};
 use store::sessions::{NewLoginAttempt, NewSession, Refresh, SignIn};
 
 const LOGIN_AAD: &str = "login_attempt";
+
+/// The associated data binding a sealed ID token to its session: copied into another
+/// session's row, it does not open.
+fn id_token_aad(session_id: &str) -> String {
+    format!("session_id_token:{session_id}")
+}
 
 /// Keeps what the callback needs; only a hash of `state` is stored, the PKCE
 /// verifier and nonce are encrypted, and so is a hash of the secret in the starting
@@ -197,16 +204,48 @@ pub struct Session {
     pub expires_at_ms: i64,
 }
 
+/// A session that keeps no ID token (its sign-out ends it at Sluice only).
 pub async fn create_session(
     db: &Db,
     user_id: &str,
     account_id: &str,
     ttl_secs: i64,
 ) -> Result<Session, Error> {
+    insert_session(db, user_id, account_id, ttl_secs, |_| Ok(None)).await
+}
+
+/// The session of a sign-in through the provider, keeping its ID token sealed so the
+/// sign-out can end the provider's session too.
+pub async fn create_signed_in_session(
+    db: &Db,
+    secrets: &SecretBox,
+    user_id: &str,
+    account_id: &str,
+    ttl_secs: i64,
+    id_token: &RawIdToken,
+) -> Result<Session, Error> {
+    insert_session(db, user_id, account_id, ttl_secs, |id| {
+        secrets
+            .seal(id_token.expose().as_bytes(), &id_token_aad(id))
+            .map(Some)
+            .map_err(Error::internal)
+    })
+    .await
+}
+
+/// Inserts a session; `sealed_id_token` seals what the new session's id is bound to.
+async fn insert_session(
+    db: &Db,
+    user_id: &str,
+    account_id: &str,
+    ttl_secs: i64,
+    sealed_id_token: impl FnOnce(&str) -> Result<Option<String>, Error>,
+) -> Result<Session, Error> {
     let id = new_id();
     let secret = refresh_secret();
     let now = now_ms();
     let expires = now + ttl_secs * 1000;
+    let id_token = sealed_id_token(&id)?;
     store::sessions::create(
         db,
         &NewSession {
@@ -216,6 +255,7 @@ pub async fn create_session(
             refresh_sha256: &sha256_hex(secret.as_bytes()),
             created_at: now,
             expires_at: expires,
+            id_token: id_token.as_deref(),
         },
     )
     .await?;
@@ -260,9 +300,26 @@ pub async fn refresh_session(db: &Db, presented: &str) -> Result<Session, Error>
     })
 }
 
-/// Ends a session: its access tokens stop working on their next request.
-pub async fn revoke_session(db: &Db, session_id: &str) -> Result<(), Error> {
-    store::sessions::revoke(db, session_id).await
+/// Ends a session: its access tokens stop working on their next request. Returns the
+/// provider's ID token the session kept, for signing out there too (cleared from the
+/// database with the session's end). One that does not open (the secrets key changed
+/// since the sign-in) is left out: the sign-out at Sluice does not depend on it.
+pub async fn revoke_session(
+    db: &Db,
+    secrets: &SecretBox,
+    session_id: &str,
+) -> Result<Option<RawIdToken>, Error> {
+    let Some(sealed) = store::sessions::revoke(db, session_id).await? else {
+        return Ok(None);
+    };
+    let opened = secrets
+        .open(&sealed, &id_token_aad(session_id))
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok());
+    if opened.is_none() {
+        tracing::warn!(session = %session_id, "the session's ID token does not open with the secrets key; signing out without id_token_hint");
+    }
+    Ok(opened.map(RawIdToken::new))
 }
 
 /// Moves a session to another account the user belongs to.

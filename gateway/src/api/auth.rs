@@ -12,6 +12,11 @@
 //! random secret in an HttpOnly cookie sent only to the callback, and the callback
 //! accepts its `state` only with that cookie, so a callback URL captured from one
 //! person's sign-in cannot sign another browser in as them.
+//!
+//! Signing out ends Sluice's session and, when the provider has an end-session
+//! endpoint, answers where to send the browser so the provider ends its session too
+//! (RP-initiated logout); otherwise "Sign in" would sign the same person straight back
+//! in without asking.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -196,11 +201,13 @@ async fn finish_sign_in(
         .finish(code, &pending.pkce_verifier, &pending.nonce)
         .await?;
     let signed_in = sessions::provision(&state.db, &identity, &state.config.default_plan).await?;
-    let session = sessions::create_session(
+    let session = sessions::create_signed_in_session(
         &state.db,
+        &state.secrets,
         &signed_in.user_id,
         &signed_in.account_id,
         state.config.auth.session_ttl_secs,
+        &identity.id_token,
     )
     .await?;
     tracing::info!(user = %signed_in.user_id, account = %signed_in.account_id, "signed in");
@@ -362,21 +369,51 @@ pub async fn refresh(
     ))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct SignedOut {
+    /// The identity provider's end-session endpoint (OpenID Connect RP-Initiated Logout),
+    /// with `id_token_hint`, `client_id`, `post_logout_redirect_uri` (`<public_url>/`)
+    /// and a random `state`. Send the browser there (a top-level navigation) so the
+    /// provider ends its session too; it may ask the person to confirm, then returns
+    /// the browser to the console's start. Null when there is nothing to end there:
+    /// no provider is configured, it has no end-session endpoint, or it could not be
+    /// reached just now.
+    pub end_session_url: Option<String>,
+}
+
 /// Ends the session (its access tokens stop working at once) and clears the cookies.
+/// The answer says where to send the browser so the identity provider's session ends
+/// as well (`end_session_url`), when the provider has an end-session endpoint.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
-    responses((status = 204), (status = 401, body = ErrorBody),
+    responses(
+        (status = 200, body = SignedOut, description = "signed out of Sluice; when `end_session_url` is set, go there to sign out at the identity provider too"),
+        (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "called with an API token: logout ends a signed-in session")))]
 pub async fn logout(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
-    match principal.credential() {
-        Credential::Session { id } => sessions::revoke_session(&state.db, id).await?,
+    let id_token = match principal.credential() {
+        Credential::Session { id } => {
+            sessions::revoke_session(&state.db, &state.secrets, id).await?
+        }
         Credential::Token { .. } => return Err(Error::invalid(
             "Authorization",
             "logout ends a signed-in session; revoke an API token with DELETE /tokens/{token_id}",
         )
         .into()),
-    }
+    };
+    let end_session_url = match state.oidc.as_ref() {
+        // Sluice's session has ended either way: a provider that cannot be asked now
+        // does not keep the cookies from being cleared.
+        Some(oidc) => oidc
+            .end_session_url(id_token.as_ref())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(message = %e.message, "signed out without ending the identity provider's session");
+                None
+            }),
+        None => None,
+    };
     Ok(with_cookies(
-        StatusCode::NO_CONTENT,
+        JsonResponse(SignedOut { end_session_url }),
         cleared_cookies(&state),
     ))
 }

@@ -1,6 +1,6 @@
 //! Sign-in through a real OpenID Connect provider (`oidc-provider`), driven over HTTP
 //! as a browser would: authorize, log in, callback, session cookies, /me, refresh,
-//! logout; and the attacks a callback must survive.
+//! logout (at the provider too); and the attacks a callback must survive.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -165,7 +165,9 @@ async fn a_person_signs_in_refreshes_and_signs_out() {
     let out = ann
         .post_json(&format!("{}/api/v1/auth/logout", world.app.base), json!({}))
         .await;
-    assert_eq!(out.status, 204, "{}", out.body);
+    // The provider has an end-session endpoint: the answer says where to sign out there.
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert!(out.body.contains("end_session_url"), "{}", out.body);
     let gone = reqwest::Client::new()
         .get(&me_url)
         .bearer_auth(&access)
@@ -557,4 +559,128 @@ async fn userinfo_about_someone_else_and_a_callback_from_another_issuer_are_refu
     assert_eq!(step.status, StatusCode::UNAUTHORIZED, "{}", step.body);
     assert!(step.body.contains("https://evil.example"), "{}", step.body);
     assert!(browser.cookie("sluice_access").is_none());
+}
+
+/// The `name=value` query parameters of `url`.
+fn query_of(url: &str) -> std::collections::BTreeMap<String, String> {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The claims of a compact JWS, unverified (the provider verifies its own tokens).
+fn jwt_claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWS payload");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&raw).unwrap()
+}
+
+/// Signing out ends the provider's session too (RP-initiated logout): the next sign-in
+/// asks for credentials again, where ending only Sluice's session lets the provider
+/// sign the same person straight back in.
+#[tokio::test]
+async fn signing_out_ends_the_providers_session_so_the_next_sign_in_asks_again() {
+    let world = world_with(None).await;
+    let base = world.app.base.clone();
+    let mut ann = sign_in(&world, "ann").await;
+
+    // The session keeps the provider's ID token, sealed.
+    let kept: Vec<(Option<String>,)> = sqlx::query_as("select id_token from sessions")
+        .fetch_all(&world.app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1);
+    let sealed = kept[0].0.clone().expect("the sign-in's ID token is kept");
+    assert!(sealed.starts_with("v1."), "stored sealed");
+
+    let out = ann
+        .post_json(&format!("{base}/api/v1/auth/logout"), json!({}))
+        .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+    assert!(ann.cookie("sluice_access").is_none(), "cookies cleared");
+    assert!(ann.cookie("sluice_refresh").is_none(), "cookies cleared");
+    let body: Value = serde_json::from_str(&out.body).unwrap();
+    let end_session_url = body["end_session_url"].as_str().expect("a URL").to_owned();
+
+    // The provider's own endpoint, with the hint, the client, the way back and a state.
+    let discovery: Value = reqwest::get(format!(
+        "{}/.well-known/openid-configuration",
+        world.idp.issuer
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let endpoint = discovery["end_session_endpoint"].as_str().unwrap();
+    assert!(
+        end_session_url.starts_with(&format!("{endpoint}?")),
+        "{end_session_url} is not at {endpoint}"
+    );
+    let query = query_of(&end_session_url);
+    assert_eq!(query["client_id"], CLIENT_ID);
+    assert_eq!(query["post_logout_redirect_uri"], format!("{base}/"));
+    let state = query["state"].clone();
+    assert!(state.len() >= 16, "a random state: {state}");
+    let hint = jwt_claims(&query["id_token_hint"]);
+    assert_eq!(hint["sub"], "user-ann");
+    assert_eq!(hint["aud"], CLIENT_ID);
+    assert!(
+        !sealed.contains(&query["id_token_hint"]),
+        "the stored token is not readable as is"
+    );
+    // Spent with the session: the sign-out was the one use it was kept for.
+    let kept: Vec<(Option<String>,)> = sqlx::query_as("select id_token from sessions")
+        .fetch_all(&world.app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept[0].0, None);
+
+    // Without the provider's sign-out, a sign-in now needs no credentials: the
+    // provider sends the browser straight back with a code for Ann.
+    let authorize = start(&world.app, &mut ann).await;
+    let step = ann.get(&authorize).await;
+    assert_eq!(step.status, StatusCode::SEE_OTHER, "{}", step.body);
+    let location = step.location.unwrap_or_default();
+    assert!(
+        location.starts_with(&callback_url(&world.app)),
+        "single sign-on while the provider's session lives: {location}"
+    );
+
+    // The sign-out there (confirmed on its form) returns to the console's start.
+    let back = ann.sign_out_at_provider(&end_session_url).await;
+    assert_eq!(back.split('?').next(), Some(format!("{base}/").as_str()));
+    assert_eq!(query_of(&back)["state"], state);
+
+    // Now the provider asks who is signing in, and it is whoever answers: Bob.
+    let authorize = start(&world.app, &mut ann).await;
+    let step = ann.get(&authorize).await;
+    assert_eq!(step.status, StatusCode::SEE_OTHER, "{}", step.body);
+    let interaction = step.location.unwrap_or_default();
+    assert!(
+        interaction.contains("/interaction/"),
+        "the provider asks for credentials again: {interaction}"
+    );
+    let form = ann.get(&interaction).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains(r#"name="password""#), "{}", form.body);
+    let step = ann
+        .post_form(
+            &format!("{interaction}/login"),
+            &[("login", "bob"), ("password", "any")],
+        )
+        .await;
+    assert_eq!(step.status, StatusCode::SEE_OTHER, "{}", step.body);
+    let step = ann.get(&step.location.expect("to resume")).await;
+    let callback = step.location.expect("to the callback");
+    let landed = ann.get(&callback).await;
+    assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
+    let (status, me) = get_json(&mut ann, &format!("{base}/api/v1/me")).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], "bob@example.com");
 }
