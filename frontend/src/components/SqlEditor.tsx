@@ -1,6 +1,7 @@
 // Flink SQL in CodeMirror 6: highlighting, line numbers, validation problems as lint
-// diagnostics at their line and column, and completion of connector and format names
-// inside a table's `'connector' = '...'` option.
+// diagnostics at their line and column, and completion: connector and format names
+// inside a table's `'connector' = '...'` option, elsewhere keywords, the draft's own
+// tables and the project's functions (sqlCompletion.ts).
 import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
 import { EditorState, type Extension } from '@codemirror/state';
 import {
@@ -16,9 +17,10 @@ import {
 } from '@codemirror/view';
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { bracketMatching, defaultHighlightStyle, foldGutter, indentOnInput, syntaxHighlighting } from '@codemirror/language';
-import { sql, StandardSQL } from '@codemirror/lang-sql';
+import { sql } from '@codemirror/lang-sql';
 import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { autocompletion, type CompletionContext, type CompletionResult } from '@codemirror/autocomplete';
+import { FlinkSQL, wordCompletion, type FunctionName } from './sqlCompletion';
 
 export interface Problem {
   message: string;
@@ -97,11 +99,21 @@ export const editorTheme = EditorView.theme({
   '.cm-scroller': { overflow: 'auto' },
 });
 
-/** Flink's own keywords on top of standard SQL, so they highlight too. */
+/** Flink's own keywords, types and functions, so they highlight too. */
 const flinkSql = sql({
-  dialect: StandardSQL,
+  dialect: FlinkSQL,
   upperCaseKeywords: true,
 });
+
+/**
+ * Everything the editor completes: connector and format names inside their options,
+ * and words everywhere else in the code.
+ */
+export function sqlCompletion(connectors: () => readonly ConnectorName[], functions: () => readonly FunctionName[]) {
+  const options = connectorCompletion(connectors);
+  const words = wordCompletion(functions);
+  return (ctx: CompletionContext): CompletionResult | null => options(ctx) ?? words(ctx);
+}
 
 export function baseExtensions(): Extension[] {
   return [
@@ -131,6 +143,7 @@ export function SqlEditor({
   onSaveShortcut,
   label = 'SQL',
   connectors,
+  functions,
   ref,
 }: {
   value: string;
@@ -142,6 +155,8 @@ export function SqlEditor({
   label?: string;
   /** Connector and format names to complete inside `'connector' = '...'` and the like. */
   connectors?: readonly ConnectorName[];
+  /** The project's registered functions, completed by name. */
+  functions?: readonly FunctionName[];
   ref?: Ref<SqlEditorHandle>;
 }) {
   const host = useRef<HTMLDivElement>(null);
@@ -152,6 +167,8 @@ export function SqlEditor({
   onSaveRef.current = onSaveShortcut;
   const connectorsRef = useRef(connectors ?? []);
   connectorsRef.current = connectors ?? [];
+  const functionsRef = useRef(functions ?? []);
+  functionsRef.current = functions ?? [];
 
   useImperativeHandle(
     ref,
@@ -191,8 +208,8 @@ export function SqlEditor({
           ]),
           ...baseExtensions(),
           lintGutter(),
-          // Only this source: SQL keywords do not pop up while typing.
-          autocompletion({ override: [connectorCompletion(() => connectorsRef.current)] }),
+          // Only this source: lang-sql's own keyword list is standard SQL's, not Flink's.
+          autocompletion({ override: [sqlCompletion(() => connectorsRef.current, () => functionsRef.current)] }),
           EditorState.readOnly.of(readOnly),
           EditorView.editable.of(!readOnly),
           EditorView.contentAttributes.of({ 'aria-label': label }),

@@ -238,6 +238,7 @@ export function JobEditor({
               problems={problems}
               onSaveShortcut={() => canWrite && void save()}
               connectors={connectorNames}
+              functions={refs.functions}
             />
             {showRefs ? (
               <ReferencesPanel

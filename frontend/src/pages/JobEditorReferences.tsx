@@ -1,10 +1,10 @@
 // Beside the SQL editor: what a script can name, each inserted at the cursor with a
-// click. The project's registered functions (called by name), the connectors and
-// formats of the engine version the job is checked against (a table's 'connector' and
-// 'format' options), and the project's connections as `${connections.<name>.<key>}`
-// references, which Sluice substitutes only when the job goes to the engine. Secret
-// properties are listed by key: the API never returns their values, and nothing here
-// asks for them.
+// click (the editor also completes functions and connectors as they are typed). The
+// project's registered functions (called by name), the connectors and formats of the
+// engine version the job is checked against (a table's 'connector' and 'format'
+// options), and the project's connections as `${connections.<name>.<key>}` references,
+// which Sluice substitutes only when the job goes to the engine. Secret properties are
+// listed by key: the API never returns their values, and nothing here asks for them.
 import { Link } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import type { ConnectorName } from '../components/SqlEditor';
@@ -114,7 +114,12 @@ export function ReferencesPanel({
         </button>
       </div>
       <ErrorNote error={refs.error} />
-      {canInsert && <div className="muted small side-note">Click a name to insert it at the cursor.</div>}
+      {canInsert && (
+        <div className="muted small side-note">
+          Click a name to insert it at the cursor. In the editor, typing completes functions, the draft’s tables and keywords; Ctrl+Space lists
+          them.
+        </div>
+      )}
 
       <details open>
         <summary>Functions ({functions.length})</summary>
