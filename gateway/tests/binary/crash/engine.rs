@@ -53,6 +53,22 @@ impl Api {
         answer
     }
 
+    /// A project `p` with the SQL job `stream` (STREAM); their ids.
+    async fn project_with_stream(&self) -> (String, String) {
+        let id = |v: serde_json::Value| v["id"].as_str().unwrap().to_owned();
+        let project = id(self
+            .post_as("/projects", serde_json::json!({ "name": "p" }), 201)
+            .await);
+        let job = id(self
+            .post_as(
+                &format!("/projects/{project}/jobs"),
+                serde_json::json!({ "name": "stream", "content": { "kind": "sql", "sql": STREAM } }),
+                201,
+            )
+            .await);
+        (project, job)
+    }
+
     async fn get(&self, path: &str) -> serde_json::Value {
         let (status, answer) = self.call(reqwest::Method::GET, path, None).await;
         assert_eq!(status, 200, "GET {path}: {answer}");
@@ -168,22 +184,7 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
 
     // 1. Killed after the engine accepted the submission, before Sluice recorded it.
     let mut server = Running(s.serve(port, &armed("engine.submitted")).await);
-    let project = api
-        .post_as("/projects", serde_json::json!({ "name": "p" }), 201)
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let job = api
-        .post_as(
-            &format!("/projects/{project}/jobs"),
-            serde_json::json!({ "name": "stream", "content": { "kind": "sql", "sql": STREAM } }),
-            201,
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (project, job) = api.project_with_stream().await;
     let versions = format!("/projects/{project}/jobs/{job}/versions");
     api.post_as(&versions, serde_json::json!({ "message": "v1" }), 201)
         .await;
@@ -272,7 +273,13 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
         1,
         "the stop's savepoint was recorded: {savepoints}"
     );
-    let suspended_at = completed[0]["location"].as_str().unwrap().to_owned();
+    // Where it lies is not shown on the platform's cluster; the record has it.
+    let (suspended_at,): (String,) =
+        sqlx::query_as("select location from savepoints where id = $1")
+            .bind(completed[0]["id"].as_str().unwrap())
+            .fetch_one(&s.pool().await)
+            .await
+            .unwrap();
     assert!(live_jobs(&flink, &name).await.is_empty());
     api.post_as(
         &format!("{path}/start"),
@@ -341,14 +348,20 @@ async fn engine_actions_killed_at_each_crash_point_leave_one_job_and_every_savep
     let upgraded_job = upgraded["engine_job_id"].as_str().unwrap().to_owned();
     assert_eq!(live_jobs(&flink, &name).await, vec![upgraded_job.clone()]);
     let savepoints = api.get(&format!("{path}/savepoints")).await;
-    let upgrade_savepoint = savepoints["items"]
+    let upgrade_id = savepoints["items"]
         .as_array()
         .unwrap()
         .iter()
         .find(|s| s["origin"] == "SUSPEND_AND_UPGRADE" && s["state"] == "COMPLETED")
-        .and_then(|s| s["location"].as_str())
+        .and_then(|s| s["id"].as_str())
         .unwrap_or_else(|| panic!("the upgrade's savepoint was recorded: {savepoints}"))
         .to_owned();
+    let (upgrade_savepoint,): (String,) =
+        sqlx::query_as("select location from savepoints where id = $1")
+            .bind(&upgrade_id)
+            .fetch_one(&s.pool().await)
+            .await
+            .unwrap();
     assert_eq!(
         restored_from(&flink, &upgraded_job).await.as_deref(),
         Some(upgrade_savepoint.as_str())
@@ -396,22 +409,7 @@ async fn a_debug_runs_engine_job_is_cancelled_when_sluice_comes_back_after_a_sig
     armed.push(("SLUICE_FAILPOINTS", "debug.submitted"));
 
     let mut server = Running(s.serve(port, &armed).await);
-    let project = api
-        .post_as("/projects", serde_json::json!({ "name": "p" }), 201)
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let job = api
-        .post_as(
-            &format!("/projects/{project}/jobs"),
-            serde_json::json!({ "name": "stream", "content": { "kind": "sql", "sql": STREAM } }),
-            201,
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (project, job) = api.project_with_stream().await;
     let debug = format!("/projects/{project}/jobs/{job}/debug");
     // The answer never comes: the process dies once the engine has the job.
     let answer = api
