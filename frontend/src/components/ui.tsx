@@ -1,33 +1,120 @@
 // Small building blocks shared by every page.
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
 import { useRouteError } from 'react-router';
 import { ApiError, errorMessage } from '../api/client';
 
+/** What Tab can reach inside `root`, in order: enabled controls, links and tab stops that are shown. */
+export function tabbables(root: HTMLElement): HTMLElement[] {
+  const all = root.querySelectorAll<HTMLElement>(
+    'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"]), [contenteditable="true"]',
+  );
+  return [...all].filter(
+    (el) => el.tabIndex >= 0 && !el.closest('[inert], [hidden]') && (typeof el.checkVisibility !== 'function' || el.checkVisibility({ visibilityProperty: true })),
+  );
+}
+
+/** Open dialogs, innermost last: only the innermost one answers Escape and keeps Tab. */
+const openDialogs: HTMLElement[] = [];
+
+/**
+ * A modal dialog. It takes focus when it opens (its `autoFocus` field, else its first
+ * field, else itself), keeps Tab and Shift+Tab inside while open, closes on Escape or a
+ * click outside, and gives focus back to what had it (the button that opened it) when it
+ * closes. With `onSubmit` its content and footer are one form: Enter in a field submits,
+ * as the footer's submit button does.
+ */
 export function Dialog({
   title,
   onClose,
   children,
   footer,
   wide,
+  onSubmit,
+  formTestId,
 }: {
   title: string;
   onClose: () => void;
   children: ReactNode;
   footer?: ReactNode;
   wide?: boolean;
+  onSubmit?: () => void;
+  formTestId?: string;
 }) {
   const id = useId();
+  const ref = useRef<HTMLDivElement>(null);
+  // Read while rendering, before a field's autoFocus moves focus into the dialog.
+  const [opener] = useState(() => (typeof document === 'undefined' ? null : (document.activeElement as HTMLElement | null)));
+  const closeRef = useRef(onClose);
+  closeRef.current = onClose;
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose]);
+    const dialog = ref.current!;
+    openDialogs.push(dialog);
+    if (!dialog.contains(document.activeElement)) {
+      const content = dialog.querySelector<HTMLElement>('.content');
+      (tabbables(content ?? dialog)[0] ?? dialog).focus();
+    }
+    const onKey = (e: KeyboardEvent) => {
+      // The innermost: opened last, and holding no other open dialog.
+      const innermost = openDialogs.filter((d) => !openDialogs.some((o) => o !== d && d.contains(o))).at(-1);
+      if (innermost !== dialog || e.defaultPrevented) return;
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        closeRef.current();
+      } else if (e.key === 'Tab') {
+        const stops = tabbables(dialog);
+        const first = stops[0];
+        const last = stops.at(-1);
+        const active = document.activeElement as HTMLElement | null;
+        if (!first || !last) {
+          e.preventDefault();
+          dialog.focus();
+        } else if (!active || !dialog.contains(active) || active === dialog) {
+          e.preventDefault();
+          (e.shiftKey ? last : first).focus();
+        } else if (e.shiftKey && active === first) {
+          e.preventDefault();
+          last.focus();
+        } else if (!e.shiftKey && active === last) {
+          e.preventDefault();
+          first.focus();
+        }
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      openDialogs.splice(openDialogs.indexOf(dialog), 1);
+      // A dialog still on the page was not closed (a development re-run of effects).
+      if (dialog.isConnected) return;
+      // Back to the opener if it is still on the page and nothing else took focus since.
+      const active = document.activeElement;
+      if (opener?.isConnected && (!active || active === document.body || !active.isConnected)) opener.focus();
+    };
+  }, [opener]);
+  const body = (
+    <>
+      <div className="content">{children}</div>
+      {footer && <footer>{footer}</footer>}
+    </>
+  );
   return (
     <div className="backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div className={'dialog' + (wide ? ' wide' : '')} role="dialog" aria-modal="true" aria-labelledby={id}>
+      <div ref={ref} className={'dialog' + (wide ? ' wide' : '')} role="dialog" aria-modal="true" aria-labelledby={id} tabIndex={-1}>
         <header id={id}>{title}</header>
-        <div className="content">{children}</div>
-        {footer && <footer>{footer}</footer>}
+        {onSubmit ? (
+          <form
+            noValidate
+            data-testid={formTestId}
+            onSubmit={(e) => {
+              e.preventDefault();
+              onSubmit();
+            }}
+          >
+            {body}
+          </form>
+        ) : (
+          body
+        )}
       </div>
     </div>
   );
@@ -37,8 +124,9 @@ export function Dialog({
  * A dialog that asks for something and sends it: Cancel, and a submit button that is
  * busy while `onSubmit` runs. What `onSubmit` throws is shown in the dialog: an error the
  * API tied to one of `fields` is for that field's Field (children may be a function of
- * the error, to pass it on), any other under the content. With `form`, the content is a
- * form, so Enter in a field submits.
+ * the error, to pass it on), any other under the content. With `form`, the content and
+ * the buttons are a form, so Enter in a field submits (buttons inside the content that do
+ * not submit are `type="button"`).
  */
 export function FormDialog({
   title,
@@ -82,39 +170,33 @@ export function FormDialog({
       setBusy(false);
     }
   };
-  const content = (
-    <>
-      {typeof children === 'function' ? children(error) : children}
-      <ErrorNote error={formError(error, fields)} />
-    </>
-  );
   return (
     <Dialog
       title={title}
       onClose={onClose}
       wide={wide}
+      // Its fields and buttons are one form: Enter submits as the submit button does
+      // (and not while that button is disabled).
+      onSubmit={form ? () => void (busy || disabled || submit()) : undefined}
+      formTestId={formTestId}
       footer={
         <>
-          <button onClick={onClose}>Cancel</button>
-          <button className={submitClass} disabled={busy || disabled} onClick={() => void submit()}>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button
+            type={form ? 'submit' : 'button'}
+            className={submitClass}
+            disabled={busy || disabled}
+            onClick={form ? undefined : () => void submit()}
+          >
             {busy && busyLabel ? busyLabel : submitLabel}
           </button>
         </>
       }
     >
-      {form ? (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void submit();
-          }}
-          data-testid={formTestId}
-        >
-          {content}
-        </form>
-      ) : (
-        content
-      )}
+      {typeof children === 'function' ? children(error) : children}
+      <ErrorNote error={formError(error, fields)} />
     </Dialog>
   );
 }
@@ -229,48 +311,97 @@ export function LoadMore({ hasMore, loading, onMore }: { hasMore: boolean; loadi
   );
 }
 
-/** A button that opens a small menu; closes on outside click. */
+/**
+ * A button that opens a small menu. By keyboard: Enter, Space or Down opens it with its
+ * first item focused, Up and Down (Home, End) move between items, Escape closes it and
+ * gives focus back to the button, Tab closes it. A click outside closes it too. Choosing
+ * an item (its `close`) puts focus back on the button, so a dialog the item opens returns
+ * focus there.
+ */
 export function Menu({
   label,
   children,
   align = 'right',
   buttonClass = 'icon',
   title,
+  tabIndex,
 }: {
   label: ReactNode;
   children: (close: () => void) => ReactNode;
   align?: 'left' | 'right';
   buttonClass?: string;
   title?: string;
+  /** The button's tab stop: -1 where a composite widget (a tree) moves focus itself. */
+  tabIndex?: number;
 }) {
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const menuId = useId();
+  const items = () => [...(ref.current?.querySelectorAll<HTMLElement>('[role="menuitem"]:not(:disabled)') ?? [])];
   useEffect(() => {
     if (!open) return;
+    items()[0]?.focus();
     const onDown = (e: MouseEvent) => {
       if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
     };
     document.addEventListener('mousedown', onDown);
     return () => document.removeEventListener('mousedown', onDown);
   }, [open]);
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
+  const onMenuKey = (e: ReactKeyboardEvent<HTMLDivElement>) => {
+    const list = items();
+    const at = list.indexOf(document.activeElement as HTMLElement);
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: list.length - 1 }[e.key];
+    if (to !== undefined) {
+      e.preventDefault();
+      list[(to + list.length) % list.length]?.focus();
+    } else if (e.key === 'Escape') {
+      // The menu, not the dialog or page around it.
+      e.preventDefault();
+      e.stopPropagation();
+      close();
+    } else if (e.key === 'Tab') setOpen(false);
+  };
   return (
-    <div className="menu-wrap" ref={ref}>
+    <div
+      className="menu-wrap"
+      ref={ref}
+      onBlur={(e) => {
+        // Focus gone elsewhere (not to another item): the menu closes.
+        if (open && !ref.current?.contains(e.relatedTarget as Node | null) && e.relatedTarget) setOpen(false);
+      }}
+    >
       <button
+        ref={button}
+        type="button"
         className={buttonClass + ' more'}
         aria-haspopup="menu"
         aria-expanded={open}
+        aria-controls={open ? menuId : undefined}
         aria-label={title}
         title={title}
+        tabIndex={tabIndex}
         onClick={(e) => {
           e.stopPropagation();
           setOpen((o) => !o);
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowDown' && !open) {
+            e.preventDefault();
+            e.stopPropagation();
+            setOpen(true);
+          }
         }}
       >
         {label}
       </button>
       {open && (
-        <div className={'menu ' + align} role="menu" onClick={(e) => e.stopPropagation()}>
-          {children(() => setOpen(false))}
+        <div id={menuId} className={'menu ' + align} role="menu" aria-label={title} onClick={(e) => e.stopPropagation()} onKeyDown={onMenuKey}>
+          {children(close)}
         </div>
       )}
     </div>

@@ -122,6 +122,7 @@ function ConnectionDialog({ projectId, editing, onClose, onSaved }: {
       submitLabel={editing ? 'Save' : 'Create connection'}
       busyLabel="Saving…"
       disabled={!name.trim()}
+      form
       fields={[...shownFields, 'properties', 'secret_properties']}
       onSubmit={submit}
     >
@@ -149,7 +150,7 @@ function ConnectionDialog({ projectId, editing, onClose, onSaved }: {
                 <div className="kv-row" key={i}>
                   <input aria-label={`Property ${i + 1} key`} className="mono" value={r.key} placeholder="key" onChange={(e) => editProp(i, { key: e.target.value })} aria-invalid={!!err} />
                   <input aria-label={`${r.key || 'Property ' + (i + 1)} value`} value={r.value} placeholder="value" onChange={(e) => editProp(i, { value: e.target.value })} aria-invalid={!!err} />
-                  <button className="icon" aria-label={`Remove ${r.key || 'property'}`} onClick={() => (setTouched(true), setProps((old) => old.filter((_, j) => j !== i)))}>
+                  <button type="button" className="icon" aria-label={`Remove ${r.key || 'property'}`} onClick={() => (setTouched(true), setProps((old) => old.filter((_, j) => j !== i)))}>
                     ✕
                   </button>
                   {err && (
@@ -160,7 +161,7 @@ function ConnectionDialog({ projectId, editing, onClose, onSaved }: {
                 </div>
               );
             })}
-            <button className="small" onClick={() => setProps((old) => [...old, { key: '', value: '' }])}>
+            <button type="button" className="small" onClick={() => setProps((old) => [...old, { key: '', value: '' }])}>
               + Property
             </button>
             {fieldError(error, 'properties') && <div className="field-error" role="alert">{fieldError(error, 'properties')}</div>}
@@ -196,7 +197,7 @@ function ConnectionDialog({ projectId, editing, onClose, onSaved }: {
                       <input type="checkbox" checked={r.remove} onChange={(e) => editSecret(i, { remove: e.target.checked, value: '' })} /> remove
                     </label>
                   ) : (
-                    <button className="icon" aria-label={`Remove ${r.key || 'secret'}`} onClick={() => setSecrets((old) => old.filter((_, j) => j !== i))}>
+                    <button type="button" className="icon" aria-label={`Remove ${r.key || 'secret'}`} onClick={() => setSecrets((old) => old.filter((_, j) => j !== i))}>
                       ✕
                     </button>
                   )}
@@ -208,7 +209,7 @@ function ConnectionDialog({ projectId, editing, onClose, onSaved }: {
                 </div>
               );
             })}
-            <button className="small" onClick={() => setSecrets((old) => [...old, { key: '', value: '', existing: false, remove: false }])}>
+            <button type="button" className="small" onClick={() => setSecrets((old) => [...old, { key: '', value: '', existing: false, remove: false }])}>
               + Secret
             </button>
             {fieldError(error, 'secret_properties') && <div className="field-error" role="alert">{fieldError(error, 'secret_properties')}</div>}

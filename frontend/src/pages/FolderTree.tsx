@@ -1,5 +1,8 @@
-// The project's folders and jobs as a tree: create, rename, move (by menu) and delete.
-import { useEffect, useMemo, useState, type DragEvent } from 'react';
+// The project's folders and jobs as a tree: create, rename, move (by menu or by dragging)
+// and delete. By keyboard it is one tab stop: arrow keys move between items (Right and
+// Left open and close folders), Enter opens a job or a folder, Tab reaches the item's
+// actions menu (also Shift+F10 or the context-menu key).
+import { useEffect, useMemo, useRef, useState, type DragEvent, type FocusEvent, type KeyboardEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { ArtifactPicker } from './ArtifactPicker';
@@ -125,34 +128,99 @@ export function FolderTree({
         }
       : {};
 
+  const toggle = (id: string, open: boolean) =>
+    setCollapsed((s) => {
+      const next = new Set(s);
+      if (open) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+
+  // One item of the tree is a tab stop (roving tabindex): the one last focused if it is
+  // still shown, else the open job, else the first. Arrow keys move between items.
+  const [active, setActive] = useState<string>();
+  const treeRef = useRef<HTMLDivElement>(null);
+  const shownKeys = useMemo(() => {
+    const out: string[] = [];
+    const walk = (n: Node) => {
+      for (const c of n.folders) {
+        out.push('folder:' + c.folder!.id);
+        if (!collapsed.has(c.folder!.id)) walk(c);
+      }
+      for (const j of n.jobs) out.push('job:' + j.id);
+    };
+    walk(tree);
+    return out;
+  }, [tree, collapsed]);
+  const tabStop =
+    active && shownKeys.includes(active) ? active : selectedJobId && shownKeys.includes('job:' + selectedJobId) ? 'job:' + selectedJobId : shownKeys[0];
+  const itemProps = (key: string, level: number) => ({
+    role: 'treeitem',
+    'aria-level': level,
+    'data-key': key,
+    tabIndex: key === tabStop ? 0 : -1,
+    onFocus: (e: FocusEvent) => e.target === e.currentTarget && setActive(key),
+  });
+  const onTreeKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const item = e.target as HTMLElement;
+    if (item.getAttribute('role') !== 'treeitem') return;
+    const items = [...treeRef.current!.querySelectorAll<HTMLElement>('[role="treeitem"]')];
+    const at = items.indexOf(item);
+    const level = Number(item.getAttribute('aria-level'));
+    const key = item.dataset.key!;
+    const folderId = key.startsWith('folder:') ? key.slice('folder:'.length) : undefined;
+    const expanded = item.getAttribute('aria-expanded') === 'true';
+    const focus = (el: HTMLElement | undefined) => el?.focus();
+    const moves: Record<string, () => void> = {
+      ArrowDown: () => focus(items[at + 1]),
+      ArrowUp: () => focus(items[at - 1]),
+      Home: () => focus(items[0]),
+      End: () => focus(items.at(-1)),
+      ArrowRight: () => {
+        if (folderId && !expanded) toggle(folderId, true);
+        else if (folderId && Number(items[at + 1]?.getAttribute('aria-level')) > level) focus(items[at + 1]);
+      },
+      ArrowLeft: () => {
+        if (folderId && expanded) toggle(folderId, false);
+        else focus(items.slice(0, at).reverse().find((x) => Number(x.getAttribute('aria-level')) < level));
+      },
+      Enter: () => item.click(),
+      ' ': () => item.click(),
+      // The item's menu, as a right click would offer elsewhere.
+      ContextMenu: () => item.querySelector<HTMLButtonElement>('.more')?.click(),
+      F10: () => e.shiftKey && item.querySelector<HTMLButtonElement>('.more')?.click(),
+    };
+    const move = moves[e.key];
+    if (!move || e.altKey || e.ctrlKey || e.metaKey) return;
+    e.preventDefault();
+    move();
+  };
+
   const renderNode = (n: Node, depth: number) => (
-    <ul>
+    <ul role={depth === 0 ? 'none' : 'group'}>
       {n.folders.map((child) => {
         const f = child.folder!;
         const open = !collapsed.has(f.id);
+        const key = 'folder:' + f.id;
         return (
-          <li key={f.id}>
+          <li key={f.id} role="none">
             <div
               className={'tree-item' + (dropTarget === f.id ? ' drop' : '')}
               style={{ paddingLeft: 8 + depth * 14 }}
-              role="treeitem"
+              {...itemProps(key, depth + 1)}
               aria-expanded={open}
+              aria-label={f.name}
               draggable={canWrite}
               onDragStart={(e) => dragData(e, 'folder', f.id)}
               {...dropProps(f.id)}
-              onClick={() =>
-                setCollapsed((s) => {
-                  const next = new Set(s);
-                  if (open) next.add(f.id);
-                  else next.delete(f.id);
-                  return next;
-                })
-              }
+              onClick={() => toggle(f.id, !open)}
             >
-              <span className="glyph">{open ? '▾' : '▸'}</span>
+              <span className="glyph" aria-hidden="true">
+                {open ? '▾' : '▸'}
+              </span>
               <span className="name">{f.name}</span>
               {canWrite && (
-                <Menu label="⋯" title={`Actions for folder ${f.name}`}>
+                <Menu label="⋯" title={`Actions for folder ${f.name}`} tabIndex={key === tabStop ? 0 : -1}>
                   {(done) => (
                     <>
                       <button role="menuitem" onClick={() => (done(), setAction({ kind: 'new-job', folderId: f.id }))}>New job here</button>
@@ -170,34 +238,41 @@ export function FolderTree({
           </li>
         );
       })}
-      {n.jobs.map((j) => (
-        <li key={j.id}>
-          <div
-            className={'tree-item' + (j.id === selectedJobId ? ' selected' : '')}
-            style={{ paddingLeft: 8 + depth * 14 }}
-            role="treeitem"
-            aria-selected={j.id === selectedJobId}
-            draggable={canWrite}
-            onDragStart={(e) => dragData(e, 'job', j.id)}
-            data-testid={`tree-job-${j.name}`}
-            onClick={() => navigate(`/projects/${projectId}/jobs/${j.id}`)}
-          >
-            <span className="glyph">{{ sql: 'SQL', jar: 'JAR', python: 'PY' }[j.content.kind]}</span>
-            <span className="name">{j.name}</span>
-            {canWrite && (
-              <Menu label="⋯" title={`Actions for job ${j.name}`}>
-                {(done) => (
-                  <>
-                    <button role="menuitem" onClick={() => (done(), setAction({ kind: 'rename', target: { job: j } }))}>Rename</button>
-                    <button role="menuitem" onClick={() => (done(), setAction({ kind: 'move', target: { job: j } }))}>Move to…</button>
-                    <button role="menuitem" onClick={() => (done(), setAction({ kind: 'delete', target: { job: j } }))}>Delete</button>
-                  </>
-                )}
-              </Menu>
-            )}
-          </div>
-        </li>
-      ))}
+      {n.jobs.map((j) => {
+        const key = 'job:' + j.id;
+        const kind = { sql: 'SQL', jar: 'JAR', python: 'Python' }[j.content.kind];
+        return (
+          <li key={j.id} role="none">
+            <div
+              className={'tree-item' + (j.id === selectedJobId ? ' selected' : '')}
+              style={{ paddingLeft: 8 + depth * 14 }}
+              {...itemProps(key, depth + 1)}
+              aria-selected={j.id === selectedJobId}
+              aria-label={`${j.name} (${kind} job)`}
+              draggable={canWrite}
+              onDragStart={(e) => dragData(e, 'job', j.id)}
+              data-testid={`tree-job-${j.name}`}
+              onClick={() => navigate(`/projects/${projectId}/jobs/${j.id}`)}
+            >
+              <span className="glyph" aria-hidden="true">
+                {{ sql: 'SQL', jar: 'JAR', python: 'PY' }[j.content.kind]}
+              </span>
+              <span className="name">{j.name}</span>
+              {canWrite && (
+                <Menu label="⋯" title={`Actions for job ${j.name}`} tabIndex={key === tabStop ? 0 : -1}>
+                  {(done) => (
+                    <>
+                      <button role="menuitem" onClick={() => (done(), setAction({ kind: 'rename', target: { job: j } }))}>Rename</button>
+                      <button role="menuitem" onClick={() => (done(), setAction({ kind: 'move', target: { job: j } }))}>Move to…</button>
+                      <button role="menuitem" onClick={() => (done(), setAction({ kind: 'delete', target: { job: j } }))}>Delete</button>
+                    </>
+                  )}
+                </Menu>
+              )}
+            </div>
+          </li>
+        );
+      })}
     </ul>
   );
 
@@ -223,7 +298,14 @@ export function FolderTree({
         </div>
       )}
       {/* The tree's own background is the project root as a drop target. */}
-      <div role="tree" className={'tree-body' + (dropTarget === null ? ' drop' : '')} {...dropProps(null)}>
+      <div
+        ref={treeRef}
+        role="tree"
+        aria-label="Jobs and folders"
+        className={'tree-body' + (dropTarget === null ? ' drop' : '')}
+        onKeyDown={onTreeKey}
+        {...dropProps(null)}
+      >
         {renderNode(tree, 0)}
       </div>
       {action?.kind === 'new-folder' && (

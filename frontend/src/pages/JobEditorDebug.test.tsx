@@ -285,6 +285,8 @@ describe('debugging a SQL draft', () => {
     // The next run of the same draft asks for no new reading, and keeps the sample.
     fireEvent.click(screen.getByRole('button', { name: 'Debug' }));
     const again = await screen.findByRole('dialog', { name: 'Debug the draft' });
+    // Once the project's samples are listed again, the one chosen last time is chosen.
+    await within(again).findByRole('option', { name: 'Sample: four-orders.csv (4 rows)' });
     expect((within(again).getByRole('combobox', { name: 'Input of orders' }) as HTMLSelectElement).value).toBe('s1');
     expect(calls.filter((c) => c.path.endsWith('/validate'))).toHaveLength(2);
   });
@@ -325,6 +327,8 @@ describe('debugging a SQL draft', () => {
     // The next run of the same draft asks for no new reading, and keeps the table.
     fireEvent.click(screen.getByRole('button', { name: 'Debug' }));
     const again = await screen.findByRole('dialog', { name: 'Debug the draft' });
+    // Once the project's samples are listed again, the one chosen last time is chosen.
+    await within(again).findByRole('option', { name: 'Sample: four-orders.csv (4 rows)' });
     expect((within(again).getByRole('combobox', { name: 'Input of orders' }) as HTMLSelectElement).value).toBe('s1');
     expect(calls.filter((c) => c.path.endsWith('/validate'))).toHaveLength(1);
   });
