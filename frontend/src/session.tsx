@@ -67,8 +67,11 @@ export function SessionProvider({
     [],
   );
   const signOut = useCallback(async () => {
-    await api.POST('/auth/logout').catch(() => undefined);
-    window.location.assign('/');
+    const out = await api.POST('/auth/logout').catch(() => undefined);
+    // Sluice's session has ended. When the identity provider has one of its own to end,
+    // the browser signs out there too (it then comes back to the console's start);
+    // otherwise "Sign in" would sign the same person straight back in.
+    window.location.assign(out?.data?.end_session_url ?? '/');
   }, []);
 
   switch (state.kind) {
