@@ -29,6 +29,8 @@ describe('DataTable', () => {
     expect([...cells].map((td) => td.className)).toEqual(['', 'num big', '']);
     expect(cells[1]!.textContent).toBe('8');
     expect(within(table).queryByText('None yet.')).toBeNull();
+    // In a box of its own, which scrolls when the table is wider than the page.
+    expect(table.parentElement!.className).toBe('table-scroll');
   });
 
   it('says there are none across every column once loading is done, and shows the error and Load more', () => {

@@ -68,39 +68,42 @@ export function DataTable<T>({
   return (
     <>
       <ErrorNote error={error} />
-      <table className={className} data-testid={testId} style={style}>
-        <thead>
-          <tr>
-            {cols.map((c, i) => (
-              <th key={i} className={c.num ? 'num' : undefined}>
-                {c.header}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row, index) => (
-            <Fragment key={rowKey(row, index)}>
-              <tr {...rowProps?.(row)}>
-                {cols.map((c, i) => (
-                  <td key={i} className={cellClass(c, row)} style={c.style}>
-                    {c.cell(row, index)}
-                  </td>
-                ))}
-              </tr>
-              {detail?.(row)}
-            </Fragment>
-          ))}
-          {tail}
-          {empty !== undefined && !loading && rows.length === 0 && (
+      {/* A table wider than the page scrolls inside its own box, not the page. */}
+      <div className="table-scroll">
+        <table className={className} data-testid={testId} style={style}>
+          <thead>
             <tr>
-              <td colSpan={cols.length} className="empty">
-                {empty}
-              </td>
+              {cols.map((c, i) => (
+                <th key={i} className={c.num ? 'num' : undefined}>
+                  {c.header}
+                </th>
+              ))}
             </tr>
-          )}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((row, index) => (
+              <Fragment key={rowKey(row, index)}>
+                <tr {...rowProps?.(row)}>
+                  {cols.map((c, i) => (
+                    <td key={i} className={cellClass(c, row)} style={c.style}>
+                      {c.cell(row, index)}
+                    </td>
+                  ))}
+                </tr>
+                {detail?.(row)}
+              </Fragment>
+            ))}
+            {tail}
+            {empty !== undefined && !loading && rows.length === 0 && (
+              <tr>
+                <td colSpan={cols.length} className="empty">
+                  {empty}
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
       {more && <LoadMore hasMore={more.hasMore} loading={more.loading ?? false} onMore={more.onMore} />}
     </>
   );

@@ -1,6 +1,8 @@
 // The console's frame: top bar, a left nav for the account or the current project,
-// and the page.
-import { NavLink, Outlet, useParams } from 'react-router';
+// and the page. The nav folds away behind a toggle in the top bar; on a narrow screen
+// (a laptop's half, a tablet) it starts folded and opens over the page.
+import { useEffect, useState } from 'react';
+import { NavLink, Outlet, useLocation, useParams } from 'react-router';
 import { useSession } from '../session';
 import { Menu } from './ui';
 import { ToastArea } from './toast';
@@ -44,9 +46,37 @@ function UserMenu() {
   );
 }
 
-function TopBar() {
+/** Where the navigation is drawn over the page instead of beside it. */
+export const NARROW = '(max-width: 900px)';
+
+function useMedia(query: string): boolean {
+  const get = () => typeof window !== 'undefined' && !!window.matchMedia?.(query).matches;
+  const [matches, setMatches] = useState(get);
+  useEffect(() => {
+    const mq = window.matchMedia?.(query);
+    if (!mq) return;
+    const onChange = () => setMatches(mq.matches);
+    onChange();
+    mq.addEventListener('change', onChange);
+    return () => mq.removeEventListener('change', onChange);
+  }, [query]);
+  return matches;
+}
+
+function NavToggle({ open, onToggle }: { open: boolean; onToggle: () => void }) {
+  return (
+    <button type="button" className="icon nav-toggle" aria-label="Navigation" title={open ? 'Hide the navigation' : 'Show the navigation'} aria-expanded={open} aria-controls="sidenav" onClick={onToggle}>
+      <svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" aria-hidden="true">
+        <path d="M4 6h16M4 12h16M4 18h16" />
+      </svg>
+    </button>
+  );
+}
+
+function TopBar({ navOpen, onToggleNav }: { navOpen: boolean; onToggleNav: () => void }) {
   return (
     <header className="topbar">
+      <NavToggle open={navOpen} onToggle={onToggleNav} />
       <NavLink to="/" className="brand">
         Sluice<small>Flink console</small>
       </NavLink>
@@ -87,7 +117,7 @@ export const ACCOUNT_SECTIONS: { path: string; label: string }[] = [
 function SideNav() {
   const { projectId } = useParams();
   return (
-    <nav className="sidenav" aria-label="Console">
+    <nav className="sidenav" id="sidenav" aria-label="Console">
       {projectId && (
         <>
           <div className="section">Project</div>
@@ -109,11 +139,31 @@ function SideNav() {
 }
 
 export function Layout() {
+  const narrow = useMedia(NARROW);
+  const [navOpen, setNavOpen] = useState(!narrow);
+  // Crossing the breakpoint starts over: beside the page on a wide screen, folded on a narrow one.
+  useEffect(() => setNavOpen(!narrow), [narrow]);
+  // Over the page, the navigation has done its job once a page is chosen.
+  const { pathname } = useLocation();
+  useEffect(() => {
+    if (narrow) setNavOpen(false);
+  }, [pathname, narrow]);
+  useEffect(() => {
+    if (!(narrow && navOpen)) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      setNavOpen(false);
+      document.querySelector<HTMLElement>('.nav-toggle')?.focus();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [narrow, navOpen]);
   return (
     <div className="app">
-      <TopBar />
-      <div className="body">
-        <SideNav />
+      <TopBar navOpen={navOpen} onToggleNav={() => setNavOpen((o) => !o)} />
+      <div className={'body' + (navOpen ? '' : ' nav-closed') + (narrow ? ' narrow' : '')}>
+        {navOpen && <SideNav />}
+        {narrow && navOpen && <div className="nav-scrim" aria-hidden="true" onClick={() => setNavOpen(false)} />}
         <main className="main">
           <ArrearsBanner />
           <Outlet />
