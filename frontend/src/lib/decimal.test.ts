@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDecimal, compareDecimal, groupDigits, isPositiveAmount, money, sumDecimals } from './decimal';
+import { addDecimal, compareDecimal, groupDigits, isPositiveAmount, money, roundDecimal, sumDecimals } from './decimal';
 
 describe('exact decimals', () => {
   it('adds without float error', () => {
@@ -17,6 +17,14 @@ describe('exact decimals', () => {
     expect(isPositiveAmount('0')).toBe(false);
     expect(isPositiveAmount('1.234')).toBe(false);
     expect(isPositiveAmount('1e3')).toBe(false);
+  });
+  it('rounds to a number of decimals, halves away from zero', () => {
+    expect(roundDecimal('0.3333333333', 2)).toBe('0.33');
+    expect(roundDecimal('2.005', 2)).toBe('2.01');
+    expect(roundDecimal('-2.005', 2)).toBe('-2.01');
+    expect(roundDecimal('0.0015', 2)).toBe('0.00');
+    expect(roundDecimal('3', 2)).toBe('3.00');
+    expect(roundDecimal('9.999', 2)).toBe('10.00');
   });
   it('shows the digits the API gave, grouped', () => {
     expect(groupDigits('1234567.50')).toBe('1,234,567.50');

@@ -36,6 +36,19 @@ export function sumDecimals(values: string[], zero = '0'): string {
   return values.reduce((s, v) => addDecimal(s, v), zero);
 }
 
+/**
+ * `a` to `places` decimals, halves away from zero, exactly: ("0.3333333333", 2) = "0.33",
+ * ("2.005", 2) = "2.01", ("3", 2) = "3.00".
+ */
+export function roundDecimal(a: string, places: number): string {
+  const x = parse(a);
+  if (x.scale <= places) return format(rescale(x, places), places);
+  const unit = 10n ** BigInt(x.scale - places);
+  const abs = x.int < 0n ? -x.int : x.int;
+  const rounded = (abs + unit / 2n) / unit;
+  return format(x.int < 0n ? -rounded : rounded, places);
+}
+
 /** -1, 0 or 1. */
 export function compareDecimal(a: string, b: string): number {
   const x = parse(a);

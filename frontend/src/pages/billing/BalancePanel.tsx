@@ -1,27 +1,63 @@
-// The account's balance, its arrears if any, the pay-as-you-go price, and topping up.
+// The account's balance, its arrears if any, the pay-as-you-go price with the management
+// fee in words, and topping up where this server takes top-ups through the API.
 import { useState } from 'react';
 import { api, call } from '../../api/client';
 import { accountStatusChanged } from '../../components/AccountStatus';
 import { toast } from '../../components/toast';
 import { ErrorNote, Field, fieldError, formError } from '../../components/ui';
 import { formatTime } from '../../lib/dates';
-import { money, isNegative, isPositiveAmount } from '../../lib/decimal';
+import { addDecimal, compareDecimal, money, isNegative } from '../../lib/decimal';
 import { useLoad } from '../../lib/hooks';
+import { managementFeeWords } from './words';
+
+/** The most one top-up may be, in minor units (the API's own bound). */
+const MAX_TOP_UP_MINOR = 1_000_000_000_000n;
+
+/**
+ * What is wrong with `text` as a top-up of `currency` with `decimals` decimals, in
+ * words; nothing when the API would take it.
+ */
+export function topUpProblem(text: string, currency: string, decimals: number): string | undefined {
+  const t = text.trim();
+  const example = decimals > 0 ? `100.${'0'.repeat(decimals)}` : '100';
+  if (t === '') return `Enter the amount of ${currency} to add, e.g. ${example}.`;
+  if (t.startsWith('-')) return 'A top-up adds to the balance: enter an amount above 0.';
+  if (!/^\d+(\.\d+)?$/.test(t)) return `Write the amount in digits${decimals > 0 ? ' with a point before the decimals' : ''}, e.g. ${example}: no commas, spaces or currency sign.`;
+  const fraction = t.split('.')[1] ?? '';
+  if (fraction.length > decimals) {
+    return decimals > 0 ? `At most ${decimals} decimals: ${currency} has no smaller unit.` : `Whole ${currency} only: it has no smaller unit.`;
+  }
+  if (compareDecimal(t, '0') <= 0) return 'Enter an amount above 0.';
+  const max = MAX_TOP_UP_MINOR.toString();
+  const maxText = decimals > 0 ? `${max.slice(0, max.length - decimals)}.${max.slice(max.length - decimals)}` : max;
+  if (compareDecimal(t, maxText) > 0) return `At most ${money(maxText, currency)} at a time.`;
+  return undefined;
+}
+
+/** Decimals of the currency, as the API writes its amounts ("730.39": 2). */
+const decimalsOf = (amount: string) => amount.split('.')[1]?.length ?? 0;
 
 export function BalancePanel() {
   const balance = useLoad(() => call(api.GET('/account/balance')), []);
   const settings = useLoad(() => call(api.GET('/account/billing')), []);
   const [amount, setAmount] = useState('');
+  // An empty field is only a mistake once someone tries to top up with it.
+  const [tried, setTried] = useState(false);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const b = balance.data;
+  const problem = b ? topUpProblem(amount, b.currency, decimalsOf(b.balance)) : undefined;
+  const shownProblem = amount.trim() !== '' || tried ? problem : undefined;
   const topUp = async () => {
-    setBusy(true);
+    setTried(true);
     setError(undefined);
+    if (problem) return;
+    setBusy(true);
     try {
       const nb = await call(api.POST('/account/balance/top-ups', { body: { amount: amount.trim() } }));
       balance.set(nb);
       setAmount('');
+      setTried(false);
       toast(`Balance topped up: now ${money(nb.balance, nb.currency)}`);
       accountStatusChanged();
     } catch (e) {
@@ -30,6 +66,7 @@ export function BalancePanel() {
       setBusy(false);
     }
   };
+  const price = settings.data;
   return (
     <>
       <ErrorNote error={balance.error} />
@@ -53,38 +90,46 @@ export function BalancePanel() {
             {b ? `${b.unpaid_bills} · ${money(b.unpaid_total, b.currency)}` : '…'}
           </div>
         </div>
-        {settings.data && (
-          <div className="item">
+        {price && (
+          <div className="item" data-testid="payg-price">
             <div className="muted small">Pay-as-you-go price</div>
-            <div className="n">{money(settings.data.cu_hour_price, settings.data.currency)} / CU-hour</div>
-            <div className="muted small">
-              plus 2 CU × price per hour anything runs · cut in {settings.data.billing_time_zone}
+            <div className="n">{money(price.cu_hour_price, price.currency)} / CU-hour</div>
+            <div className="muted small fee-words" data-testid="management-fee">
+              {managementFeeWords(money(addDecimal(price.cu_hour_price, price.cu_hour_price), price.currency))} Hours are cut in{' '}
+              {price.billing_time_zone}.
             </div>
           </div>
         )}
-        <form
-          className="item topup"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void topUp();
-          }}
-        >
-          <Field
-            label={`Top up${b ? ` (${b.currency})` : ''}`}
-            error={fieldError(error, 'amount')}
-            hint="Pays unpaid bills first, oldest first; clears arrears."
+        {b && !b.top_ups_allowed && (
+          <div className="item" data-testid="no-top-ups">
+            <div className="muted small">Topping up</div>
+            <div className="small">
+              This server takes no top-ups through the console: the platform’s operators credit balances. Ask them to add to this account’s.
+            </div>
+          </div>
+        )}
+        {b?.top_ups_allowed && (
+          <form
+            className="item topup"
+            noValidate
+            onSubmit={(e) => {
+              e.preventDefault();
+              void topUp();
+            }}
           >
-            {(p) => (
-              <div className="row">
-                <input {...p} inputMode="decimal" placeholder="100.00" value={amount} onChange={(e) => setAmount(e.target.value)} style={{ width: 110 }} />
-                <button className="primary" disabled={busy || !isPositiveAmount(amount)}>
-                  {busy ? 'Working…' : 'Top up'}
-                </button>
-              </div>
-            )}
-          </Field>
-          <ErrorNote error={formError(error, ['amount'])} />
-        </form>
+            <Field label={`Top up (${b.currency})`} error={shownProblem ?? fieldError(error, 'amount')} hint="Pays unpaid bills first, oldest first; clears arrears.">
+              {(p) => (
+                <div className="row">
+                  <input {...p} inputMode="decimal" placeholder="100.00" value={amount} onChange={(e) => setAmount(e.target.value)} style={{ width: 110 }} />
+                  <button className="primary" disabled={busy}>
+                    {busy ? 'Working…' : 'Top up'}
+                  </button>
+                </div>
+              )}
+            </Field>
+            <ErrorNote error={formError(error, ['amount'])} />
+          </form>
+        )}
       </div>
     </>
   );

@@ -6,8 +6,9 @@ import { formatMonth, formatTime } from '../../lib/dates';
 import { money } from '../../lib/decimal';
 import { useLoad, useShown } from '../../lib/hooks';
 import type { ProjectsProps } from './projects';
+import { CuHours, managementFeeWords } from './words';
 
-const LINE_KINDS: Record<string, string> = { payg_compute: 'compute', payg_management: 'management', order: 'order (prepaid)' };
+const LINE_KINDS: Record<string, string> = { payg_compute: 'compute', payg_management: 'management fee', order: 'order (prepaid)' };
 
 export function BillsTab({ projectName }: Pick<ProjectsProps, 'projectName'>) {
   const bills = useLoad(() => call(api.GET('/account/bills')), []);
@@ -62,7 +63,17 @@ function BillDetail({ bill: b, projectName }: { bill: Schemas['Bill']; projectNa
           rowKey={(_, i) => i}
           columns={[
             { header: 'Project', cell: (l) => projectName(l.project_id) },
-            { header: 'Kind', cell: (l) => LINE_KINDS[l.kind] ?? l.kind },
+            {
+              header: 'Kind',
+              cell: (l) =>
+                l.kind === 'payg_management' ? (
+                  <span title={managementFeeWords()} className="explained">
+                    {LINE_KINDS[l.kind]}
+                  </span>
+                ) : (
+                  (LINE_KINDS[l.kind] ?? l.kind)
+                ),
+            },
             {
               header: 'Description',
               cell: (l) => (
@@ -72,7 +83,7 @@ function BillDetail({ bill: b, projectName }: { bill: Schemas['Bill']; projectNa
                 </>
               ),
             },
-            { header: 'Quantity', num: true, cell: (l) => l.quantity },
+            { header: 'Quantity', num: true, cell: (l) => (l.kind === 'payg_compute' ? <><CuHours value={l.quantity} /> CU-h</> : l.quantity) },
             { header: 'Hours', num: true, cell: (l) => l.hour_count || '' },
             { header: 'Amount', num: true, cell: (l) => money(l.amount, b.currency) },
           ]}

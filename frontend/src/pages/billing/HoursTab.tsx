@@ -7,6 +7,7 @@ import { formatClock, formatTime, lastDays } from '../../lib/dates';
 import { money } from '../../lib/decimal';
 import { useLoad, useShown } from '../../lib/hooks';
 import type { ProjectsProps } from './projects';
+import { CuHours, managementFeeWords } from './words';
 
 export function HoursTab({ projects, projectName }: ProjectsProps) {
   const [days, setDays] = useState(2);
@@ -44,9 +45,14 @@ export function HoursTab({ projects, projectName }: ProjectsProps) {
           </select>
         </label>
         <div className="spacer" />
-        <span className="muted small">Each hour is rated once: compute (CU-hours × price) plus management (2 CU × price), each line rounded half to even.</span>
+        <span className="muted small">
+          Each hour is rated once: compute (CU-hours × price) plus the management fee, each rounded half to even.
+        </span>
       </div>
       <ErrorNote error={hours.error} />
+      <p className="muted small" data-testid="management-fee-hours">
+        {managementFeeWords()}
+      </p>
       {hours.data && (
         <div className="usage">
           <div className="item">
@@ -78,9 +84,17 @@ export function HoursTab({ projects, projectName }: ProjectsProps) {
             ),
           },
           { header: 'Project', cell: (h) => projectName(h.project_id) },
-          { header: 'CU-hours', num: true, cell: (h) => h.cu_hours },
+          { header: 'CU-hours', num: true, cell: (h) => <CuHours value={h.cu_hours} /> },
           { header: 'Compute', num: true, cell: (h) => h.compute },
-          { header: 'Management', num: true, cell: (h) => h.management },
+          {
+            header: (
+              <span title={managementFeeWords()} className="explained">
+                Management fee
+              </span>
+            ),
+            num: true,
+            cell: (h) => h.management,
+          },
           { header: 'Total', num: true, cell: (h) => money(h.total, h.currency) },
         ]}
       />

@@ -9,6 +9,7 @@ import { epochSeconds, lastDays } from '../../lib/dates';
 import { sumDecimals } from '../../lib/decimal';
 import { useLoad, useVisiblePolling } from '../../lib/hooks';
 import type { ProjectsProps } from './projects';
+import { CuHours } from './words';
 
 const COLORS = ['#1f6feb', '#1b7f3b', '#c62828', '#9a6700', '#6f42c1', '#0a7ea4', '#d9480f', '#5c677d'];
 
@@ -124,7 +125,7 @@ export function UsageTab({ projects, projectName }: ProjectsProps) {
         <div className="item">
           <div className="muted small">CU-hours</div>
           <div className="n" data-testid="usage-total">
-            {total}
+            <CuHours value={total} />
           </div>
         </div>
       </div>
@@ -147,7 +148,7 @@ export function UsageTab({ projects, projectName }: ProjectsProps) {
               </>
             ),
           },
-          { header: 'CU-hours', num: true, cell: (r) => r.cu_hours },
+          { header: 'CU-hours', num: true, cell: (r) => <CuHours value={r.cu_hours} /> },
         ]}
       />
     </div>
