@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fireEvent, screen, waitFor } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { AlertRuleDialog, describeRule } from './AlertRuleForm';
 import { mockApi } from '../test/mockApi';
 import { renderInProject } from '../test/providers';
@@ -131,5 +131,23 @@ describe('the alert rule form', () => {
   it('describes a rule in one line', () => {
     expect(describeRule({ condition: 'restarts', threshold: 3, window_secs: 600 })).toBe('Restarts: more than 3 restarts within 10 min');
     expect(describeRule({ condition: 'job_failed', threshold: 0, window_secs: 0 })).toBe('Job failed');
+  });
+
+  it('says where contact groups are made when the project has none, instead of a dead end', async () => {
+    mockApi({});
+    const { unmount } = renderInProject(<AlertRuleDialog projectId="p1" groups={[]} deployments={deployments} onClose={() => {}} onCreated={() => {}} />, {
+      projectRole: 'admin',
+    });
+    const hint = await screen.findByTestId('no-contact-groups');
+    expect(hint.textContent).toContain('A rule tells a contact group, and this project has none yet.');
+    // An admin is taken to the group form itself.
+    expect(within(hint).getByRole('link', { name: 'Create a contact group' }).getAttribute('href')).toBe('/projects/p1/alerts?tab=groups&new=group');
+    unmount();
+
+    // An editor can make rules but not groups: told who can, and where.
+    renderInProject(<AlertRuleDialog projectId="p1" groups={[]} deployments={deployments} onClose={() => {}} onCreated={() => {}} />, { projectRole: 'editor' });
+    const told = await screen.findByTestId('no-contact-groups');
+    expect(told.textContent).toContain('Project admins make them');
+    expect(within(told).getByRole('link', { name: 'Contact groups' }).getAttribute('href')).toBe('/projects/p1/alerts?tab=groups');
   });
 });

@@ -2,9 +2,12 @@
 // and `window_secs` in its own unit (or not at all), with the ranges and defaults the
 // API applies (gateway alerts.rs create_alert_rule), so people see what they are asking.
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { Dialog, ErrorNote, Field, fieldError, formError } from '../components/ui';
 import { formatDuration } from '../lib/dates';
+import { useProject } from '../project';
+import { atLeast } from '../session';
 
 export type AlertRule = Schemas['AlertRule'];
 type ContactGroup = Schemas['ContactGroup'];
@@ -106,6 +109,28 @@ export function describeRule(r: Pick<AlertRule, 'condition' | 'threshold' | 'win
 const FIELDS = ['name', 'condition', 'threshold', 'window_secs', 'severity', 'contact_group_id', 'deployment_id', 'repeat_secs'];
 
 /**
+ * What to do when the project has no contact group yet: a rule cannot be made without
+ * one, so say where groups are made (and by whom) instead of leaving a dead end.
+ */
+function NoContactGroups({ projectId, canCreate }: { projectId: string; canCreate: boolean }) {
+  const groupsTab = `/projects/${projectId}/alerts?tab=groups`;
+  return (
+    <span data-testid="no-contact-groups">
+      A rule tells a contact group, and this project has none yet.{' '}
+      {canCreate ? (
+        <>
+          <Link to={`${groupsTab}&new=group`}>Create a contact group</Link> (its emails and channels), then come back to New rule.
+        </>
+      ) : (
+        <>
+          Project admins make them on the <Link to={groupsTab}>Contact groups</Link> tab: ask one to add a group.
+        </>
+      )}
+    </span>
+  );
+}
+
+/**
  * Creates a rule, or with `editing` changes one: its condition and deployment stay
  * (another watch is another rule), the rest is checked by the API as for a new rule.
  */
@@ -137,6 +162,7 @@ export function AlertRuleDialog({
   const [repeat, setRepeat] = useState(String(editing?.repeat_secs ?? 0));
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  const { role } = useProject();
 
   const pickCondition = (v: string) => {
     setCondition(v);
@@ -278,7 +304,11 @@ export function AlertRuleDialog({
               </select>
             )}
           </Field>
-          <Field label="Contact group" error={fieldError(error, 'contact_group_id')} hint={groups.length ? undefined : 'Create a contact group first (project admins can).'}>
+          <Field
+            label="Contact group"
+            error={fieldError(error, 'contact_group_id')}
+            hint={groups.length ? undefined : <NoContactGroups projectId={projectId} canCreate={atLeast(role, 'admin')} />}
+          >
             {(p) => (
               <select {...p} value={groupId} onChange={(e) => setGroupId(e.target.value)} style={{ width: '100%' }}>
                 {groups.length === 0 && <option value="">No contact groups yet</option>}

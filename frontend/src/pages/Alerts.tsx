@@ -182,7 +182,15 @@ function RulesTab({ projectId, rules, reload, groups, deployments, deploymentNam
   return (
     <div>
       <div className="row" style={{ marginBottom: 12 }}>
-        <span className="muted small">A rule fires once when its condition starts and tells its contact group again when it resolves.</span>
+        <span className="muted small">
+          A rule fires once when its condition starts and tells its contact group again when it resolves.
+          {groups.length === 0 && (
+            <>
+              {' '}
+              It needs a contact group to tell: this project has none yet (see <Link to="?tab=groups">Contact groups</Link>).
+            </>
+          )}
+        </span>
         <div className="spacer" />
         {canWrite && (
           <button className="primary" onClick={() => setCreating(true)}>

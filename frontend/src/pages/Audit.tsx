@@ -1,6 +1,8 @@
 // The audit log: every mutation in the account (who, which project, which operation,
 // outcome, request id), newest first. Account owners and admins read it; inside a
-// project it is filtered to that project.
+// project it is filtered to that project. People and projects show by name wherever the
+// console knows them (in the request path too), their ids on hover; an id it cannot
+// name (someone who left, a deleted project) stays as recorded.
 import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
@@ -10,6 +12,39 @@ import { fetchAll, useLoad, usePaged } from '../lib/hooks';
 import { useSession } from '../session';
 
 const OUTCOMES = ['success', 'denied', 'failed'];
+
+/**
+ * A request path with the projects and people it names written by name: the segment
+ * after `projects` is a project id, the one after `members` a person's.
+ */
+export function AuditPath({ path, project, person }: {
+  path: string;
+  project: (id: string) => string | undefined;
+  person: (id: string) => string | undefined;
+}) {
+  const segments = path.split('/');
+  return (
+    <>
+      {segments.map((seg, i) => {
+        const before = segments[i - 1];
+        const name = before === 'projects' ? project(seg) : before === 'members' ? person(seg) : undefined;
+        const what = before === 'projects' ? 'project' : 'user';
+        return (
+          <span key={i}>
+            {i > 0 && '/'}
+            {name ? (
+              <span className="explained audit-name" title={`${what} id ${seg}`}>
+                {name}
+              </span>
+            ) : (
+              seg
+            )}
+          </span>
+        );
+      })}
+    </>
+  );
+}
 
 /** Waits until typing pauses, so a filter field does not ask for every keystroke. */
 function useSettled(value: string, ms = 400): string {
@@ -62,11 +97,13 @@ export function AuditPage() {
         : { items: [] },
     [allowed, actor, action, outcome, projectFilter, from, to],
   );
-  const person = (id: string) => {
+  const knownPerson = (id: string) => {
     const m = members.data?.find((x) => x.user_id === id);
-    return m ? m.display_name || m.email : id;
+    return m ? m.display_name || m.email : undefined;
   };
-  const projectName = (id: string) => projects.data?.find((p) => p.id === id)?.name ?? id;
+  const knownProject = (id: string) => projects.data?.find((p) => p.id === id)?.name;
+  const person = (id: string) => knownPerson(id) ?? id;
+  const projectName = (id: string) => knownProject(id) ?? id;
 
   if (!allowed) {
     return (
@@ -143,7 +180,7 @@ export function AuditPage() {
             header: 'Who',
             cell: (e) => (
               <>
-                <button className="ghost small" title="Show only this person" onClick={() => setActor(e.actor_user_id)}>
+                <button className="ghost small" title={`User id ${e.actor_user_id}. Show only this person.`} onClick={() => setActor(e.actor_user_id)}>
                   {person(e.actor_user_id)}
                 </button>
                 <div className="muted small mono">{e.actor_credential.startsWith('token:') ? 'API token' : 'signed in'}</div>
@@ -157,8 +194,8 @@ export function AuditPage() {
                 <button className="ghost small mono" title="Show only this operation" onClick={() => setActionText(e.action)}>
                   {e.action}
                 </button>
-                <div className="muted small mono">
-                  {e.method} {e.path}
+                <div className="muted small mono" data-testid="audit-path">
+                  {e.method} <AuditPath path={e.path} project={knownProject} person={knownPerson} />
                 </div>
               </>
             ),
@@ -173,7 +210,14 @@ export function AuditPage() {
           },
           !projectId && {
             header: 'Project',
-            cell: (e) => (e.project_id ? <Link to={`/projects/${e.project_id}`}>{projectName(e.project_id)}</Link> : <span className="muted">account</span>),
+            cell: (e) =>
+              e.project_id ? (
+                <Link to={`/projects/${e.project_id}`} title={`Project id ${e.project_id}`}>
+                  {projectName(e.project_id)}
+                </Link>
+              ) : (
+                <span className="muted">account</span>
+              ),
           },
           { header: 'Request', className: 'mono small muted', cell: (e) => e.request_id },
         ]}

@@ -111,4 +111,13 @@ describe('the contact groups tab', () => {
   it('reads pasted addresses', () => {
     expect(parseEmails(' a@x.io;b@x.io\n\nc@x.io ')).toEqual(['a@x.io', 'b@x.io', 'c@x.io']);
   });
+
+  it('opens the new group form when sent from a rule that had no group to tell', async () => {
+    server();
+    renderInProject(<ContactGroupsTab projectId="p1" groups={[]} reload={async () => {}} rulesUsing={() => 0} />, {
+      projectRole: 'admin',
+      path: '/projects/p1/x?tab=groups&new=group',
+    });
+    expect(await screen.findByRole('dialog', { name: 'New contact group' })).toBeTruthy();
+  });
 });

@@ -1,8 +1,8 @@
 // Who an alert rule tells: a contact group of email addresses and the account's
 // notification channels. Project admins manage them; "Send test" shows, per
 // destination, whether the sample arrived and, if not, the receiver's words.
-import { useState } from 'react';
-import { Link } from 'react-router';
+import { useEffect, useState } from 'react';
+import { Link, useSearchParams } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
 import { DataTable } from '../components/DataTable';
@@ -150,6 +150,21 @@ export function ContactGroupsTab({ projectId, groups, reload, rulesUsing }: {
   const [editing, setEditing] = useState<ContactGroup>();
   const [deleting, setDeleting] = useState<ContactGroup>();
   const [testing, setTesting] = useState<string>();
+  // `?new=group`: sent here from a rule that had no group to send to; open the form.
+  const [search, setSearch] = useSearchParams();
+  const asked = search.get('new') === 'group';
+  useEffect(() => {
+    if (!asked) return;
+    if (canManage) setCreating(true);
+    setSearch(
+      (old) => {
+        const next = new URLSearchParams(old);
+        next.delete('new');
+        return next;
+      },
+      { replace: true },
+    );
+  }, [asked, canManage, setSearch]);
   const [results, setResults] = useState<Record<string, TestResult[]>>({});
   const [testError, setTestError] = useState<{ id: string; error: unknown }>();
 

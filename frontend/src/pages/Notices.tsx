@@ -170,7 +170,15 @@ function ImpactTab() {
               </>
             ),
           },
-          { header: 'Stage', cell: (i) => <Badge value={i.stage} /> },
+          {
+            header: 'Stage',
+            cell: (i) => (
+              <>
+                <Badge value={i.stage} title={stageWords(i.stage, i.subject === 'engine_version' ? ENGINE_STAGES : PRODUCT_STAGES)} />
+                <div className="muted small">{(i.subject === 'engine_version' ? ENGINE_STAGES : PRODUCT_STAGES)[i.stage]?.name}</div>
+              </>
+            ),
+          },
           { header: 'What to do', cell: (i) => i.action },
           { header: 'By', className: (i) => (i.by && msUntil(i.by) < 30 * DAY ? 'soon' : 'muted'), cell: (i) => (i.by ? formatTime(i.by) : '—') },
         ]}
@@ -179,17 +187,49 @@ function ImpactTab() {
   );
 }
 
-const STAGES: Record<string, string> = {
-  GA: 'generally available',
-  EOGS: 'no new features',
-  EOFS: 'no support: upgrade advised',
-  EOS: 'retired: nothing runs on it',
+/** An engine version's lifecycle stages: the short names, spelt out, and what each means. */
+export const ENGINE_STAGES: Record<string, { name: string; means: string }> = {
+  GA: { name: 'general availability', means: 'supported, with new features' },
+  EOGS: { name: 'end of general support', means: 'no new features from then on' },
+  EOFS: { name: 'end of full support', means: 'no support either: upgrade advised' },
+  EOS: { name: 'end of service', means: 'retired: what still runs on it is stopped with a savepoint, and nothing starts on it' },
 };
+
+/** A product form's stages (the lifecycle impact lists both kinds). */
+export const PRODUCT_STAGES: Record<string, { name: string; means: string }> = {
+  GA: { name: 'general availability', means: 'on sale and supported' },
+  EOM1: { name: 'end of marketing, first phase', means: 'no new purchases' },
+  EOM2: { name: 'end of marketing, second phase', means: 'no new purchases and no scaling out' },
+  EOFS: { name: 'end of full support', means: 'no renewals or changes; unsubscribing stays possible' },
+  EOS: { name: 'end of service', means: 'nothing runs on it' },
+};
+
+/** "EOFS: end of full support, no support either: upgrade advised". */
+export function stageWords(stage: string, stages: Record<string, { name: string; means: string }> = ENGINE_STAGES): string | undefined {
+  const s = stages[stage];
+  return s && `${stage}: ${s.name}, ${s.means}`;
+}
+
+/** A stage's short name in a table header, spelt out on hover. */
+function StageHeader({ stage }: { stage: string }) {
+  return <abbr title={`${ENGINE_STAGES[stage]!.name}: ${ENGINE_STAGES[stage]!.means}`}>{stage}</abbr>;
+}
 
 function EnginesTab() {
   const versions = useLoad(() => call(api.GET('/engine-versions')), []);
   return (
     <div>
+      <p className="muted">Each engine version passes through these stages on the dates its schedule sets:</p>
+      <dl className="stage-legend" data-testid="stage-legend">
+        {Object.entries(ENGINE_STAGES).map(([stage, s]) => (
+          <div key={stage}>
+            <dt>{stage}</dt>
+            <dd>
+              {s.name}: {s.means}.
+            </dd>
+          </div>
+        ))}
+      </dl>
       <DataTable
         rows={versions.data ?? []}
         loading={versions.loading}
@@ -204,15 +244,15 @@ function EnginesTab() {
             header: 'Stage',
             cell: (v) => (
               <>
-                <Badge value={v.stage} title={STAGES[v.stage]} /> {v.pulled && <Badge value="pulled" title="Pulled for a defect: no new deployments" />}
-                <div className="muted small">{STAGES[v.stage]}</div>
+                <Badge value={v.stage} title={stageWords(v.stage)} /> {v.pulled && <Badge value="pulled" title="Pulled for a defect: no new deployments" />}
+                <div className="muted small">{ENGINE_STAGES[v.stage]?.name}</div>
               </>
             ),
           },
-          { header: 'GA', className: 'muted small', cell: (v) => formatDate(v.ga) },
-          { header: 'EOGS', className: 'muted small', cell: (v) => formatDate(v.eogs) },
-          { header: 'EOFS', className: 'muted small', cell: (v) => formatDate(v.eofs) },
-          { header: 'EOS', className: 'muted small', cell: (v) => formatDate(v.eos) },
+          { header: <StageHeader stage="GA" />, className: 'muted small', cell: (v) => formatDate(v.ga) },
+          { header: <StageHeader stage="EOGS" />, className: 'muted small', cell: (v) => formatDate(v.eogs) },
+          { header: <StageHeader stage="EOFS" />, className: 'muted small', cell: (v) => formatDate(v.eofs) },
+          { header: <StageHeader stage="EOS" />, className: 'muted small', cell: (v) => formatDate(v.eos) },
           {
             header: 'Move to',
             cell: (v) =>
