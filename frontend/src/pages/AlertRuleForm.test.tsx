@@ -131,6 +131,10 @@ describe('the alert rule form', () => {
   it('describes a rule in one line', () => {
     expect(describeRule({ condition: 'restarts', threshold: 3, window_secs: 600 })).toBe('Restarts: more than 3 restarts within 10 min');
     expect(describeRule({ condition: 'job_failed', threshold: 0, window_secs: 0 })).toBe('Job failed');
+    // One of a thing is singular.
+    expect(describeRule({ condition: 'restarts', threshold: 1, window_secs: 600 })).toBe('Restarts: more than 1 restart within 10 min');
+    expect(describeRule({ condition: 'checkpoint_failures', threshold: 1, window_secs: 600 })).toBe('Checkpoint failures: more than 1 checkpoint within 10 min');
+    expect(describeRule({ condition: 'input_stopped', threshold: 1, window_secs: 300 })).toBe('Input stopped: below 1 record/s for 5 min');
   });
 
   it('says where contact groups are made when the project has none, instead of a dead end', async () => {

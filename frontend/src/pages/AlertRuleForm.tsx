@@ -6,6 +6,7 @@ import { Link } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { Dialog, ErrorNote, Field, fieldError, formError } from '../components/ui';
 import { formatDuration } from '../lib/dates';
+import { count } from '../lib/plural';
 import { useProject } from '../project';
 import { atLeast } from '../session';
 
@@ -18,7 +19,8 @@ export interface ConditionSpec {
   label: string;
   /** What fires it, in words. */
   explain: string;
-  threshold?: { label: string; unit: string; hint: string; min: number; max: number; default: number };
+  /** `unit` for any number but 1, `one` for 1 (the unit itself when it has no plural). */
+  threshold?: { label: string; unit: string; one?: string; hint: string; min: number; max: number; default: number };
   window?: { hint: string; min: number; max: number; default: number };
 }
 
@@ -32,7 +34,7 @@ export const CONDITIONS: ConditionSpec[] = [
     value: 'restarts',
     label: 'Restarts',
     explain: 'Fires when the job restarted (by Sluice, or by the engine’s own restart strategy) more than the threshold within the window.',
-    threshold: { label: 'More than (restarts)', unit: 'restarts', hint: 'Restarts counted in the window; 0 fires on the first one.', min: 0, max: 1000, default: 0 },
+    threshold: { label: 'More than (restarts)', unit: 'restarts', one: 'restart', hint: 'Restarts counted in the window; 0 fires on the first one.', min: 0, max: 1000, default: 0 },
     window: { hint: 'How far back restarts are counted.', min: 10, max: 86_400, default: 600 },
   },
   {
@@ -45,7 +47,7 @@ export const CONDITIONS: ConditionSpec[] = [
     value: 'checkpoint_failures',
     label: 'Checkpoint failures',
     explain: 'Fires when more checkpoints than the threshold failed within the window.',
-    threshold: { label: 'More than (failed checkpoints)', unit: 'checkpoints', hint: 'Failed checkpoints in the window; 0 fires on the first one.', min: 0, max: 1000, default: 0 },
+    threshold: { label: 'More than (failed checkpoints)', unit: 'checkpoints', one: 'checkpoint', hint: 'Failed checkpoints in the window; 0 fires on the first one.', min: 0, max: 1000, default: 0 },
     window: { hint: 'How far back failures are counted.', min: 10, max: 86_400, default: 600 },
   },
   {
@@ -58,7 +60,7 @@ export const CONDITIONS: ConditionSpec[] = [
     value: 'input_stopped',
     label: 'Input stopped',
     explain: 'Fires when the sources read fewer records per second than the threshold throughout the window.',
-    threshold: { label: 'Below (records/s)', unit: 'records/s', hint: 'Records per second the sources emit, summed.', min: 1, max: 100_000_000, default: 1 },
+    threshold: { label: 'Below (records/s)', unit: 'records/s', one: 'record/s', hint: 'Records per second the sources emit, summed.', min: 1, max: 100_000_000, default: 1 },
     window: { hint: 'How long input must stay under the threshold.', min: 1, max: 86_400, default: 300 },
   },
   {
@@ -79,7 +81,7 @@ export const CONDITIONS: ConditionSpec[] = [
     value: 'pending_records_high',
     label: 'Pending records high',
     explain: 'Fires when more records than the threshold wait at the sources throughout the window. Needs a connector that reports them (e.g. Kafka).',
-    threshold: { label: 'Over (records waiting)', unit: 'records', hint: 'Records not yet read by the sources (consumer lag).', min: 1, max: Number.MAX_SAFE_INTEGER, default: 100_000 },
+    threshold: { label: 'Over (records waiting)', unit: 'records', one: 'record', hint: 'Records not yet read by the sources (consumer lag).', min: 1, max: Number.MAX_SAFE_INTEGER, default: 100_000 },
     window: { hint: 'How long the backlog must stay over the threshold.', min: 1, max: 86_400, default: 300 },
   },
   {
@@ -95,12 +97,17 @@ export function conditionSpec(value: string): ConditionSpec | undefined {
   return CONDITIONS.find((c) => c.value === value);
 }
 
+/** A threshold with its unit in the number: "1 restart", "3 restarts", "50 %". */
+function thresholdText(t: NonNullable<ConditionSpec['threshold']>, n: number): string {
+  return count(n, t.one ?? t.unit, t.unit);
+}
+
 /** A rule's condition in one line: "Restarts: more than 3 restarts in 10 min". */
 export function describeRule(r: Pick<AlertRule, 'condition' | 'threshold' | 'window_secs'>): string {
   const c = conditionSpec(r.condition);
   if (!c) return r.condition;
   const parts: string[] = [];
-  if (c.threshold) parts.push(`${c.threshold.label.replace(/ \(.*\)$/, '').toLowerCase()} ${r.threshold.toLocaleString()} ${c.threshold.unit}`);
+  if (c.threshold) parts.push(`${c.threshold.label.replace(/ \(.*\)$/, '').toLowerCase()} ${thresholdText(c.threshold, r.threshold)}`);
   const counted = r.condition === 'restarts' || r.condition === 'checkpoint_failures';
   if (c.window) parts.push(`${counted ? 'within' : r.condition === 'no_checkpoint' ? 'in' : 'for'} ${formatDuration(r.window_secs)}`);
   return parts.length ? `${c.label}: ${parts.join(' ')}` : c.label;
@@ -254,7 +261,7 @@ export function AlertRuleDialog({
               <Field
                 label={spec.threshold.label}
                 error={fieldError(error, 'threshold')}
-                hint={`${spec.threshold.hint} Default ${spec.threshold.default.toLocaleString()} ${spec.threshold.unit}.`}
+                hint={`${spec.threshold.hint} Default ${thresholdText(spec.threshold, spec.threshold.default)}.`}
               >
                 {(p) => (
                   <input

@@ -4,12 +4,13 @@
 // pre-fills them — it can set a new value, keep the old one, or remove it.
 import { useState } from 'react';
 import { useParams } from 'react-router';
-import { api, call, type Schemas } from '../api/client';
+import { ApiError, api, call, type Schemas } from '../api/client';
 import { toast } from '../components/toast';
 import { DataTable, pagedRows } from '../components/DataTable';
 import { ConfirmDialog, Field, FormDialog, fieldError } from '../components/ui';
 import { formatTime } from '../lib/dates';
 import { usePaged } from '../lib/hooks';
+import { NAME_RULE, nameProblem } from '../lib/names';
 import { useProject } from '../project';
 import { atLeast } from '../session';
 
@@ -79,7 +80,17 @@ function ConnectionDialog({ projectId, editing, onClose, onSaved }: {
     setSecrets((old) => old.map((r, j) => (j === i ? { ...r, ...change } : r)));
   };
 
+  // The server's rule for every name, checked as it is typed (an empty name only greys
+  // the button); a refused name is never sent.
+  const namedProblem = name.trim() ? nameProblem(name) : undefined;
+  // The name last tried: an answer about the name holds for that name only, not for
+  // what was typed since.
+  const [triedName, setTriedName] = useState<string>();
+
   const submit = async () => {
+    setTriedName(name);
+    const problem = nameProblem(name);
+    if (problem) throw new ApiError(422, { code: 'invalid_field', field: 'name', message: problem });
     // Empty rows are ignored; a property row with a key and no value is sent as "" on purpose.
     const properties = Object.fromEntries(props.filter((r) => r.key.trim()).map((r) => [r.key.trim(), r.value]));
     let saved: Connection;
@@ -129,7 +140,16 @@ function ConnectionDialog({ projectId, editing, onClose, onSaved }: {
       {(error) => (
         <>
           <div className="fields-2">
-            <Field label="Name" error={fieldError(error, 'name')}>
+            <Field
+              label="Name"
+              error={namedProblem ?? (name === triedName ? fieldError(error, 'name') : undefined)}
+              hint={
+                <>
+                  {NAME_RULE} Scripts refer to it as <code>{'${connections.<name>.<key>}'}</code>.
+                  {name.includes('}') && <> A script cannot refer to a name with a {'}'} in it: the reference ends at the first {'}'}.</>}
+                </>
+              }
+            >
               {(p) => <input {...p} autoFocus value={name} onChange={(e) => setName(e.target.value)} style={{ width: '100%' }} />}
             </Field>
             <Field label="Kind" error={fieldError(error, 'kind')} hint={editing ? 'The kind of a connection does not change.' : undefined}>

@@ -120,4 +120,19 @@ describe('the contact groups tab', () => {
     });
     expect(await screen.findByRole('dialog', { name: 'New contact group' })).toBeTruthy();
   });
+
+  it('counts the rules that send to a group in the right number', async () => {
+    server();
+    const { unmount } = renderInProject(<ContactGroupsTab projectId="p1" groups={groups} reload={async () => {}} rulesUsing={() => 1} />, { projectRole: 'admin' });
+    expect((await screen.findByTestId('group-on-call')).textContent).toContain('1 rule sends to it');
+    fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    expect((await screen.findByRole('dialog')).textContent).toContain('1 rule sends to this group: delete or change it first');
+    unmount();
+
+    server();
+    renderInProject(<ContactGroupsTab projectId="p1" groups={groups} reload={async () => {}} rulesUsing={() => 2} />, { projectRole: 'admin' });
+    expect((await screen.findByTestId('group-on-call')).textContent).toContain('2 rules send to it');
+    fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    expect((await screen.findByRole('dialog')).textContent).toContain('2 rules send to this group: delete or change them first');
+  });
 });

@@ -8,6 +8,7 @@ import { toast } from '../components/toast';
 import { DataTable } from '../components/DataTable';
 import { ConfirmDialog, ErrorNote, Field, FormDialog, fieldError } from '../components/ui';
 import { formatTime } from '../lib/dates';
+import { count } from '../lib/plural';
 import { useLoad } from '../lib/hooks';
 import { atLeast } from '../session';
 import { useProject } from '../project';
@@ -117,7 +118,7 @@ export function TestResults({ results, channels }: { results: TestResult[]; chan
   return (
     <div className="test-results" data-testid="test-results">
       <div className={'alert ' + (ok === results.length ? 'ok' : ok === 0 ? 'error' : 'warn')}>
-        {ok} of {results.length} destination{results.length === 1 ? '' : 's'} received the test.
+        {ok} of {count(results.length, 'destination')} received the test.
       </div>
       <DataTable
         rows={results}
@@ -200,7 +201,9 @@ export function ContactGroupsTab({ projectId, groups, reload, rulesUsing }: {
         <div className="card contact-group" key={g.id} data-testid={`group-${g.name}`}>
           <div className="row">
             <strong>{g.name}</strong>
-            <span className="muted small">created {formatTime(g.created_at)} · {rulesUsing(g.id)} rule{rulesUsing(g.id) === 1 ? '' : 's'}</span>
+            <span className="muted small">
+              created {formatTime(g.created_at)} · {count(rulesUsing(g.id), 'rule sends', 'rules send')} to it
+            </span>
             <div className="spacer" />
             {canManage && (
               <>
@@ -260,7 +263,7 @@ export function ContactGroupsTab({ projectId, groups, reload, rulesUsing }: {
           title={`Delete ${deleting.name}?`}
           message={
             rulesUsing(deleting.id) > 0
-              ? `${rulesUsing(deleting.id)} rule(s) send to this group: delete or change them first, or the API refuses.`
+              ? `${count(rulesUsing(deleting.id), 'rule sends', 'rules send')} to this group: delete or change ${rulesUsing(deleting.id) === 1 ? 'it' : 'them'} first, or the API refuses.`
               : 'No rule sends to this group.'
           }
           confirmLabel="Delete group"

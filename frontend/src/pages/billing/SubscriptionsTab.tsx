@@ -8,6 +8,7 @@ import { ConfirmDialog, ErrorNote, Field, fieldError, formError } from '../../co
 import { formatTime, localInputToIso } from '../../lib/dates';
 import { money, isNegative } from '../../lib/decimal';
 import { useLoad, usePaged } from '../../lib/hooks';
+import { count } from '../../lib/plural';
 import type { ProjectsProps } from './projects';
 
 type OrderKind = Schemas['OrderKind'];
@@ -193,7 +194,7 @@ export function SubscriptionsTab({ projects, projectName }: ProjectsProps) {
             </div>
             <div className="muted small">
               After it: {current.cu} CU, term {formatTime(current.term_start)} – {formatTime(current.term_end)}
-              {current.months ? `, ${current.months} month${current.months === 1 ? '' : 's'} bought` : ''}
+              {current.months ? `, ${count(current.months, 'month')} bought` : ''}
               {current.window_start && current.window_end ? `; extra CU ${formatTime(current.window_start)} – ${formatTime(current.window_end)}` : ''}
             </div>
           </div>
