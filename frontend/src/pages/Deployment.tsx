@@ -1,25 +1,50 @@
-// One deployment: live state, start/stop, savepoints, events, exceptions and metrics.
+// One deployment: live state, start/stop, savepoints, events, exceptions and metrics;
+// the job and the version it runs, and the health of the cluster it runs on.
 import { useMemo, useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { Chart, type Series } from '../components/Chart';
 import { DataTable, pagedRows } from '../components/DataTable';
 import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, FormDialog, Spinner, fieldError, formError } from '../components/ui';
 import { HOUR, epochSeconds, formatTime, isoAgo } from '../lib/dates';
 import { toast } from '../components/toast';
-import { useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
+import { fetchAll, useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
 import { useProject } from '../project';
 import { atLeast } from '../session';
 import { SETTLING } from './Deployments';
+import { HealthLine } from './ClusterHealth';
+import './Deployment.css';
 
 type Deployment = Schemas['Deployment'];
 type Savepoint = Schemas['Savepoint'];
+type JobContent = Schemas['JobContent'];
+
+/** Why a savepoint was taken, in words. */
+export function savepointKind(s: Savepoint): string {
+  return { USER_REQUEST: 'manual', SUSPEND: 'on stop', SUSPEND_AND_UPGRADE: 'upgrade' }[s.origin] ?? s.origin.toLowerCase();
+}
+
+/**
+ * A savepoint's id, short: the end of it (the start of a time-ordered id is its time,
+ * alike for savepoints taken close together).
+ */
+export function shortId(id: string): string {
+  return '#' + id.replace(/-/g, '').slice(-8);
+}
+
+/** A job's saved content as text: the SQL, or what a JAR or Python job runs. */
+function contentText(c: JobContent): string {
+  if (c.kind === 'sql') return c.sql;
+  const entry = c.kind === 'jar' ? `entry class: ${c.entry_class}\n` : '';
+  return `${c.kind === 'jar' ? 'JAR' : 'Python'} artifact: ${c.artifact_id}\n${entry}arguments: ${JSON.stringify(c.args ?? [])}\n`;
+}
 
 /** What the deployment is busy doing, if anything, in words. */
 export function pendingWork(d: Deployment): string | null {
   if (d.status === 'STARTING' || d.status === 'CREATED') return d.desired_state === 'RUNNING' ? 'Starting on the engine…' : null;
   if (d.status === 'STOPPING') return d.desired_state === 'SUSPENDED' ? 'Stopping with a savepoint…' : 'Cancelling…';
-  if (d.status === 'TRANSITIONING') return 'Changing state on the engine…';
+  if (d.status === 'TRANSITIONING')
+    return d.engine_restarts > 0 ? `Restarting on the engine (${d.engine_restarts} restarts so far)…` : 'Changing state on the engine…';
   if (d.pending_version) return `Upgrading to v${d.pending_version} through a savepoint…`;
   if (d.desired_state === 'RUNNING' && d.status !== 'RUNNING' && d.status !== 'FAILED') return 'Waiting for the engine to run it…';
   if (d.desired_state !== 'RUNNING' && d.status === 'RUNNING') return 'Stopping…';
@@ -35,6 +60,18 @@ export function DeploymentPage() {
   const dep = useLoad(() => call(api.GET('/projects/{project_id}/deployments/{deployment_id}', { params: { path } })), [projectId, deploymentId]);
   const savepoints = usePaged((cursor) => call(api.GET('/projects/{project_id}/deployments/{deployment_id}/savepoints', { params: { path, query: { cursor } } })), [deploymentId]);
   const events = usePaged((cursor) => call(api.GET('/projects/{project_id}/deployments/{deployment_id}/events', { params: { path, query: { cursor } } })), [deploymentId]);
+  const jobId = dep.data?.job_id;
+  const clusterId = dep.data?.cluster_id;
+  // The job's name: a deployment names what it runs.
+  const job = useLoad(
+    async () => (jobId ? call(api.GET('/projects/{project_id}/jobs/{job_id}', { params: { path: { project_id: projectId, job_id: jobId } } })) : undefined),
+    [projectId, jobId],
+  );
+  // Where it runs, and whether the engine there answers and has room.
+  const cluster = useLoad(async () => (clusterId ? call(api.GET('/clusters/{cluster_id}', { params: { path: { cluster_id: clusterId } } })) : undefined), [clusterId]);
+  // ?version=N shows that saved version of the job: the one the deployment runs is linked.
+  const [search, setSearch] = useSearchParams();
+  const shownVersion = Number(search.get('version')) || undefined;
   const [tab, setTab] = useState<'metrics' | 'events' | 'savepoints' | 'exceptions'>('metrics');
   const [dialog, setDialog] = useState<'start' | 'stop' | 'delete' | 'upgrade'>();
   const [actionError, setActionError] = useState<unknown>();
@@ -49,6 +86,7 @@ export function DeploymentPage() {
       void dep.reload();
       void savepoints.reload();
       void events.reload();
+      void cluster.reload();
     },
     busy || savepointRunning || (d && SETTLING.has(d.status)) ? 2000 : 5000,
   );
@@ -77,6 +115,8 @@ export function DeploymentPage() {
   if (!d) return <div className="empty">Loading deployment…</div>;
   const running = d.status === 'RUNNING';
   const stoppable = d.desired_state === 'RUNNING';
+  // Meant to run, not running, and the engine has been restarting it: say why.
+  const stuck = stoppable && !running && d.engine_restarts > 0;
   return (
     <div className="page">
       <div className="crumbs">
@@ -111,14 +151,47 @@ export function DeploymentPage() {
           </>
         )}
       </div>
+      <div className="deployment-runs muted" data-testid="deployment-runs">
+        Runs{' '}
+        <Link to={`?version=${d.job_version}`} data-testid="runs-version">
+          v{d.job_version}
+        </Link>{' '}
+        of job{' '}
+        <Link to={`/projects/${projectId}/jobs/${d.job_id}`} title="The job's editor, with its draft">
+          {job.data?.name ?? '…'}
+        </Link>
+        {d.pending_version ? (
+          <>
+            {' '}
+            · upgrading to <Link to={`?version=${d.pending_version}`}>v{d.pending_version}</Link>
+          </>
+        ) : null}
+      </div>
       <ErrorNote error={actionError} />
       {d.last_error && <div className="alert error">Last error: {d.last_error}</div>}
+      {stuck && (
+        <div className="alert warn" data-testid="engine-trouble">
+          The engine has restarted this job {d.engine_restarts === 1 ? 'once' : `${d.engine_restarts} times`} and it is not running.
+          {d.last_engine_failure ? <> Last failure: {d.last_engine_failure}</> : ' It gave no reason; see Exceptions.'}
+        </div>
+      )}
+      {cluster.data?.health.status === 'unhealthy' && (
+        <div className="alert error" data-testid="cluster-unhealthy">
+          Its cluster {cluster.data.name} is unhealthy{cluster.data.health.detail ? `: ${cluster.data.health.detail}` : ''}. Jobs there may not start or may keep
+          restarting until it is healthy again.
+        </div>
+      )}
       <div className="card">
         <dl className="kv">
-          <dt>Job</dt>
+          <dt>Cluster</dt>
           <dd>
-            <Link to={`/projects/${projectId}/jobs/${d.job_id}`}>version v{d.job_version}</Link>
-            {d.pending_version ? ` (upgrading to v${d.pending_version})` : ''}
+            {cluster.data ? (
+              <>
+                {cluster.data.name} · Flink {cluster.data.flink_version} · <HealthLine health={cluster.data.health} />
+              </>
+            ) : (
+              <ErrorNote error={cluster.error} />
+            )}
           </dd>
           <dt>Desired</dt>
           <dd>{d.desired_state}</dd>
@@ -180,7 +253,8 @@ export function DeploymentPage() {
             empty="No savepoints yet."
             columns={[
               { header: 'Requested', className: 'muted', cell: (s) => formatTime(s.created_at) },
-              { header: 'Why', cell: (s) => (s.origin === 'USER_REQUEST' ? 'requested' : s.origin === 'SUSPEND' ? 'stop' : 'upgrade') },
+              { header: 'Kind', cell: (s) => savepointKind(s) },
+              { header: 'ID', className: 'mono small', cell: (s) => <span title={s.id}>{shortId(s.id)}</span> },
               {
                 header: 'State',
                 cell: (s) => (
@@ -199,9 +273,19 @@ export function DeploymentPage() {
       {dialog === 'start' && (
         <StartDialog
           deployment={d}
-          savepoints={savepoints.items.filter((s) => s.state === 'COMPLETED')}
+          hasSavepoints={savepoints.items.some((s) => s.state === 'COMPLETED')}
           onClose={() => setDialog(undefined)}
           onDone={() => void dep.reload()}
+        />
+      )}
+      {shownVersion !== undefined && (
+        <VersionDialog
+          projectId={projectId}
+          jobId={d.job_id}
+          jobName={job.data?.name}
+          version={shownVersion}
+          runs={d.job_version}
+          onClose={() => setSearch({}, { replace: true })}
         />
       )}
       {dialog === 'upgrade' && <UpgradeDialog deployment={d} onClose={() => setDialog(undefined)} onDone={() => void dep.reload()} />}
@@ -222,19 +306,44 @@ export function DeploymentPage() {
   );
 }
 
+/** The deployment's savepoints, newest first. */
+function useAllSavepoints(deployment: Deployment) {
+  return useLoad(async () => {
+    const all = await fetchAll((cursor) =>
+      call(
+        api.GET('/projects/{project_id}/deployments/{deployment_id}/savepoints', {
+          params: { path: { project_id: deployment.project_id, deployment_id: deployment.id }, query: { cursor, limit: 200 } },
+        }),
+      ),
+    );
+    return all.sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+  }, [deployment.id]);
+}
+
+/** A savepoint as the chooser lists it: why it was taken, when, its id; never where its files lie. */
+function savepointLabel(s: Savepoint): string {
+  const state = s.state === 'COMPLETED' ? '' : s.state === 'FAILED' ? ' · failed' : ' · in progress';
+  return `${savepointKind(s)} · ${formatTime(s.completed_at ?? s.created_at)} · ${shortId(s.id)}${state}`;
+}
+
 function StartDialog({
   deployment,
-  savepoints,
+  hasSavepoints,
   onClose,
   onDone,
 }: {
   deployment: Deployment;
-  savepoints: Savepoint[];
+  /** It has a completed savepoint: resuming is the default. */
+  hasSavepoints: boolean;
   onClose: () => void;
   onDone: () => void;
 }) {
-  const [mode, setMode] = useState(savepoints.length ? 'LATEST_STATE' : 'NONE');
-  const [savepointId, setSavepointId] = useState(savepoints[0]?.id ?? '');
+  const [mode, setMode] = useState(hasSavepoints ? 'LATEST_STATE' : 'NONE');
+  const all = useAllSavepoints(deployment);
+  const savepoints = all.data ?? [];
+  // Untouched, the newest completed one.
+  const [chosen, setSavepointId] = useState<string>();
+  const savepointId = chosen ?? savepoints.find((s) => s.state === 'COMPLETED')?.id ?? '';
   const [allowEmpty, setAllowEmpty] = useState(false);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
@@ -278,12 +387,16 @@ function StartDialog({
         )}
       </Field>
       {mode === 'FROM_SAVEPOINT' && (
-        <Field label="Savepoint" error={fieldError(error, 'savepoint_id')}>
+        <Field
+          label="Savepoint"
+          error={fieldError(error, 'savepoint_id')}
+          hint={all.data && !savepoints.some((s) => s.state === 'COMPLETED') ? 'This deployment has no completed savepoint.' : 'Newest first: manual ones were requested, the others taken on a stop or an upgrade.'}
+        >
           {(p) => (
             <select {...p} value={savepointId} onChange={(e) => setSavepointId(e.target.value)} style={{ width: '100%' }}>
               {savepoints.map((s) => (
-                <option key={s.id} value={s.id}>
-                  {formatTime(s.completed_at ?? s.created_at)} · {s.location}
+                <option key={s.id} value={s.id} disabled={s.state !== 'COMPLETED'}>
+                  {savepointLabel(s)}
                 </option>
               ))}
             </select>
@@ -295,6 +408,7 @@ function StartDialog({
           <input type="checkbox" checked={allowEmpty} onChange={(e) => setAllowEmpty(e.target.checked)} /> I accept losing the state this deployment has
         </label>
       )}
+      {mode === 'FROM_SAVEPOINT' && <ErrorNote error={all.error} />}
       <ErrorNote error={formError(error, ['restore_mode', 'savepoint_id'])} />
     </Dialog>
   );
@@ -338,15 +452,23 @@ function Exceptions({ projectId, deploymentId }: { projectId: string; deployment
     <div>
       <ErrorNote error={ex.error} />
       {ex.data?.length === 0 && <div className="empty">No exceptions reported by the engine.</div>}
+      {/* The deepest cause first, in the engine's words; what it was thrown as and the trace folded under it. */}
       {ex.data?.map((e, i) => (
-        <details key={i} className="card">
-          <summary>
-            <strong>{e.exception_name}</strong> <span className="muted">{formatTime(e.timestamp)}</span>
-          </summary>
-          <pre className="mono small" style={{ whiteSpace: 'pre-wrap' }}>
-            {e.stacktrace}
-          </pre>
-        </details>
+        <div key={i} className="card exception" data-testid="exception">
+          <div className="root-cause">
+            <strong>{e.root_cause}</strong>
+          </div>
+          <div className="muted small">
+            {formatTime(e.timestamp)}
+            {e.exception_name !== e.root_cause ? ` · thrown as ${e.exception_name}` : ''}
+          </div>
+          <details>
+            <summary className="small">Stack trace</summary>
+            <pre className="mono small" style={{ whiteSpace: 'pre-wrap' }}>
+              {e.stacktrace}
+            </pre>
+          </details>
+        </div>
       ))}
     </div>
   );
@@ -455,5 +577,55 @@ function UpgradeDialog({ deployment, onClose, onDone }: { deployment: Deployment
         </>
       )}
     </FormDialog>
+  );
+}
+
+/** One saved version of the job, read only: what a deployment runs, whatever the draft holds now. */
+function VersionDialog({
+  projectId,
+  jobId,
+  jobName,
+  version,
+  runs,
+  onClose,
+}: {
+  projectId: string;
+  jobId: string;
+  jobName: string | undefined;
+  version: number;
+  /** The version the deployment runs. */
+  runs: number;
+  onClose: () => void;
+}) {
+  const v = useLoad(
+    () => call(api.GET('/projects/{project_id}/jobs/{job_id}/versions/{version}', { params: { path: { project_id: projectId, job_id: jobId, version } } })),
+    [projectId, jobId, version],
+  );
+  return (
+    <Dialog
+      title={`${jobName ?? 'Job'} v${version}`}
+      onClose={onClose}
+      wide
+      footer={
+        <>
+          <Link className="button" to={`/projects/${projectId}/jobs/${jobId}`}>
+            Open the job's draft
+          </Link>
+          <button onClick={onClose}>Close</button>
+        </>
+      }
+    >
+      <ErrorNote error={v.error} />
+      {!v.data && !v.error && <Spinner label="Loading the version…" />}
+      {v.data && (
+        <div data-testid="version-content">
+          <div className="muted small" style={{ marginBottom: 8 }}>
+            {version === runs ? 'The version this deployment runs' : 'A saved version of the job'} · saved {formatTime(v.data.created_at)}
+            {v.data.message ? ` · “${v.data.message}”` : ''}
+          </div>
+          <pre className="mono small version-text">{contentText(v.data.content)}</pre>
+        </div>
+      )}
+    </Dialog>
   );
 }
