@@ -15,6 +15,7 @@ const GOOD_SQL = `CREATE TEMPORARY TABLE src (n BIGINT) WITH ('connector'='datag
 CREATE TEMPORARY TABLE snk (n BIGINT) WITH ('connector'='blackhole');
 INSERT INTO snk SELECT n FROM src;
 `;
+const FASTER_SQL = GOOD_SQL.replace("'rows-per-second'='5'", "'rows-per-second'='10'");
 
 let browser;
 /** What the test started, so it is stopped and removed whatever happens. */
@@ -68,7 +69,7 @@ after(async () => {
   await browser?.close();
 });
 
-test('a data engineer writes, validates, versions, deploys and stops a job; a viewer cannot deploy', { timeout: 600_000 }, async () => {
+test('a data engineer writes, validates, versions, deploys, resumes from a savepoint, upgrades from the editor and stops a job; a viewer cannot deploy', { timeout: 600_000 }, async () => {
   // Sign in as ann through the real provider.
   const annContext = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   {
@@ -91,6 +92,8 @@ test('a data engineer writes, validates, versions, deploys and stops a job; a vi
   await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
   await page.waitForURL(/\/projects\/[^/]+\/jobs$/);
   started.projectId = new URL(page.url()).pathname.split('/')[2];
+  // The frame names the project, on every page inside it.
+  await page.getByTestId('project-bar').filter({ hasText: projectName }).waitFor();
 
   // A new SQL job.
   await page.getByRole('button', { name: '+ Job' }).click();
@@ -147,12 +150,40 @@ test('a data engineer writes, validates, versions, deploys and stops a job; a vi
   const dialog = page.getByRole('dialog');
   await dialog.getByTestId('cost-preview').waitFor();
   assert.match(await dialog.getByTestId('cost-preview').textContent(), /per hour running/);
+  // The engine version reads as its label and its Flink version; a lifecycle only where one is published.
+  const engineVersion = await dialog.getByLabel('Engine version').locator('option:checked').textContent();
+  assert.match(engineVersion, /^\S+ · Flink \d+\.\d+\.\d+( · \w+)?$/);
+  // Every mistake at once, each under its field; an edited field drops its own.
+  await dialog.getByLabel('Deployment name').fill('');
+  await dialog.getByLabel('Parallelism').fill('0');
+  await dialog.getByRole('button', { name: 'Deploy and start' }).click();
+  await dialog.getByText('Name the deployment.').waitFor();
+  await dialog.getByText('0 is not a whole number from 1 to 64.').waitFor();
+  await dialog.getByLabel('Deployment name').fill('numbers');
+  assert.equal(await dialog.getByText('Name the deployment.').count(), 0);
+  assert.equal(await dialog.getByText('0 is not a whole number from 1 to 64.').count(), 1);
+  await dialog.getByLabel('Parallelism').fill('1');
+  assert.equal(await dialog.locator('.field-error').count(), 0);
+  // The cluster's health in words. Until the server's first look at the platform's
+  // cluster it was never checked: the dialog says what that means and checks it on request.
+  const clusterOption = dialog.getByLabel('Engine cluster').locator('option:checked');
+  if (/health never checked/.test(await clusterOption.textContent())) {
+    assert.match(await dialog.getByTestId('cluster-health-note').textContent(), /Sluice has never checked this cluster/);
+    await dialog.getByTestId('cluster-health-note').getByRole('button', { name: 'Check now' }).click();
+  }
+  await dialog.getByLabel('Engine cluster').locator('option:checked', { hasText: ' · healthy' }).waitFor({ state: 'attached' });
+  assert.equal(await dialog.getByTestId('cluster-health-note').count(), 0);
+  // Priced for the size as it is now (the price of the last size is dimmed while it is asked for).
+  await dialog.locator('[data-testid="cost-preview"][aria-busy="false"]').waitFor();
   await shot(page, '06-deploy-dialog');
   await dialog.getByRole('button', { name: 'Deploy and start' }).click();
   await page.waitForURL(/\/deployments\/[^/]+$/);
   started.deploymentId = new URL(page.url()).pathname.split('/')[4];
   const status = page.getByTestId('deployment-status');
   await status.getByText('RUNNING', { exact: true }).waitFor({ timeout: 150_000 });
+  // The page names the job and the version it runs, and the cluster's health.
+  assert.equal(await page.getByTestId('deployment-runs').textContent(), 'Runs v1 of job numbers');
+  await page.getByTestId('cluster-health').getByText('healthy', { exact: true }).waitFor();
   await shot(page, '07-deployment-running');
 
   // A savepoint, completed.
@@ -170,6 +201,70 @@ test('a data engineer writes, validates, versions, deploys and stops a job; a vi
   await page.getByTestId('events').locator('tbody tr').first().waitFor();
   await page.getByRole('tab', { name: 'Metrics' }).click();
   await shot(page, '09-deployment-stopped');
+
+  // Resume from a chosen savepoint: newest first, the stop's preselected, by kind, time
+  // and id, with no path of the server's files.
+  const deploymentPath = `/projects/${started.projectId}/deployments/${started.deploymentId}`;
+  const completed = (await api(page, 'GET', `${deploymentPath}/savepoints`)).body.items.filter((s) => s.state === 'COMPLETED');
+  const onStop = completed.find((s) => s.origin === 'SUSPEND');
+  assert.ok(onStop && completed.some((s) => s.origin === 'USER_REQUEST'), JSON.stringify(completed));
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  const startDialog = page.getByRole('dialog');
+  await startDialog.getByLabel('Start mode').selectOption('FROM_SAVEPOINT');
+  const chooser = startDialog.getByLabel('Savepoint');
+  await chooser.locator('option').nth(1).waitFor({ state: 'attached' });
+  const choices = await chooser.locator('option').allTextContents();
+  assert.match(choices[0], /^on stop · .+ · #[0-9a-f]{8}$/);
+  assert.match(choices[1], /^manual · .+ · #[0-9a-f]{8}$/);
+  assert.equal(await chooser.inputValue(), onStop.id);
+  assert.ok(!choices.some((c) => /file:|\/tmp\/|\/var\/|\/opt\//.test(c)), choices.join('\n'));
+  await shot(page, '17-start-from-savepoint');
+  await startDialog.getByRole('button', { name: 'Start', exact: true }).click();
+  await status.getByText('RUNNING', { exact: true }).waitFor({ timeout: 150_000 });
+
+  // Deploying again from the editor offers to upgrade the running deployment first.
+  await page.getByTestId('deployment-runs').getByRole('link', { name: 'numbers' }).click();
+  await page.waitForURL(jobUrl);
+  await page.locator('.editor-host .cm-content').waitFor();
+  await setEditorText(page, FASTER_SQL);
+  await page.getByRole('button', { name: 'Save version' }).click();
+  await page.getByRole('dialog').getByLabel('What changed').fill('twice the rows');
+  await page.getByRole('dialog').getByRole('button', { name: 'Save version' }).click();
+  await page.getByText('Saved version v2').waitFor();
+  await page.getByRole('button', { name: 'Deploy', exact: true }).click();
+  const again = page.getByRole('dialog');
+  const upgradeChoice = again.getByTestId('deploy-target').getByRole('radio', { name: /Upgrade numbers to this version/ });
+  await upgradeChoice.waitFor();
+  assert.ok(await upgradeChoice.isChecked(), 'the upgrade is the preselected choice');
+  assert.equal(await again.getByLabel('Version', { exact: true }).inputValue(), '2');
+  await shot(page, '18-deploy-offers-upgrade');
+  await again.getByRole('button', { name: 'Upgrade numbers' }).click();
+  await page.waitForURL(new RegExp(`/deployments/${started.deploymentId}$`));
+  // One deployment of the job, running v2 once its savepoint is taken and v2 resumed from it.
+  await page.getByTestId('deployment-runs').getByText('Runs v2 of job numbers').waitFor({ timeout: 150_000 });
+  await status.getByText('RUNNING', { exact: true }).waitFor({ timeout: 150_000 });
+  const ofJob = await api(page, 'GET', `/projects/${started.projectId}/deployments?job_id=${jobId}`);
+  assert.deepEqual(ofJob.body.items.map((d) => [d.id, d.job_version]), [[started.deploymentId, 2]]);
+  // The version it runs is linked: v2's text, not the draft's.
+  await page.getByTestId('runs-version').click();
+  const shown = page.getByRole('dialog', { name: 'numbers v2' });
+  await shown.getByTestId('version-content').getByText("'rows-per-second'='10'", { exact: false }).waitFor();
+  await shot(page, '19-deployment-version');
+  await shown.getByRole('button', { name: 'Close' }).click();
+
+  // The list names each deployment's job and the version it runs.
+  await page.goto(`${BASE}/projects/${started.projectId}/deployments`);
+  const row = page.getByTestId('deployments').locator('tbody tr', { hasText: 'numbers' });
+  await row.getByRole('link', { name: 'v2' }).waitFor();
+  assert.equal(await row.locator(`a[href="/projects/${started.projectId}/jobs/${jobId}"]`).textContent(), 'numbers');
+  await shot(page, '29-deployments');
+
+  // Stop it again, with a savepoint.
+  await page.goto(BASE + deploymentPath);
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await page.getByRole('dialog').getByLabel(/With a savepoint/).check();
+  await page.getByRole('dialog').getByRole('button', { name: 'Stop', exact: true }).click();
+  await status.getByText(/^(SUSPENDED|FINISHED|STOPPED|CANCELLED)$/).waitFor({ timeout: 120_000 });
 
   // The run shows as usage on billing.
   // The API has this deployment's CU-hours, and the Billing page shows usage.
@@ -216,7 +311,7 @@ test('a data engineer writes, validates, versions, deploys and stops a job; a vi
   }
 });
 
-test('folders: create, move a job by menu and by dragging, rename, delete with confirmation', { timeout: 120_000 }, async () => {
+test('folders: create, move a job by menu and by dragging, rename, delete with confirmation; the project switcher', { timeout: 120_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await signIn(context, 'ann');
   annPage ??= page;
@@ -273,6 +368,20 @@ test('folders: create, move a job by menu and by dragging, rename, delete with c
   // The tree still has the job, under archive, and its editor stayed open.
   await page.getByTestId('tree-job-orders').waitFor();
   assert.equal(await page.getByTestId('job-title').textContent(), 'orders');
+
+  // The frame's switcher goes to the same section of another of the account's projects.
+  const otherName = `e2e-other-${Date.now()}`;
+  const other = await api(page, 'POST', '/projects', { name: otherName });
+  assert.equal(other.status, 201, JSON.stringify(other.body));
+  started.otherProjects.push(other.body.id);
+  await page.reload();
+  const switcher = page.getByTestId('project-bar').getByRole('combobox', { name: 'Project' });
+  await switcher.locator('option', { hasText: otherName }).waitFor({ state: 'attached' });
+  assert.equal(await switcher.inputValue(), p);
+  await switcher.selectOption({ label: otherName });
+  await page.waitForURL(`${BASE}/projects/${other.body.id}/jobs`);
+  await page.getByRole('heading', { name: otherName }).waitFor();
+  assert.equal(await switcher.inputValue(), other.body.id);
   // The context stays open: cleanup may sign its requests with this page; closing the browser ends it.
 });
 
