@@ -1714,7 +1714,7 @@ export interface components {
             balance: string;
             currency: string;
             /**
-             * @description Whether this server takes top-ups through the API (`POST /account/balance/top-up`);
+             * @description Whether this server takes top-ups through the API (`POST /account/balance/top-ups`);
              *     where it does not, the platform's operators credit balances.
              */
             top_ups_allowed: boolean;

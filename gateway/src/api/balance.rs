@@ -25,7 +25,7 @@ pub struct Balance {
     /// Issued bills not paid yet, and their sum.
     pub unpaid_bills: i64,
     pub unpaid_total: String,
-    /// Whether this server takes top-ups through the API (`POST /account/balance/top-up`);
+    /// Whether this server takes top-ups through the API (`POST /account/balance/top-ups`);
     /// where it does not, the platform's operators credit balances.
     pub top_ups_allowed: bool,
 }

@@ -82,6 +82,19 @@ impl TryFrom<ConnectionRow> for Connection {
     }
 }
 
+/// A name as every name is, and without `}`: a job refers to a connection as
+/// `${connections.<name>.<property>}`, which ends at the first `}`.
+fn connection_name(raw: &str) -> Result<Name, Error> {
+    let name = Name::parse("name", raw)?;
+    if name.as_str().contains('}') {
+        return Err(Error::invalid(
+            "name",
+            "a connection name cannot contain `}`: jobs refer to it as ${connections.<name>.<property>}, which ends at the first `}`",
+        ));
+    }
+    Ok(name)
+}
+
 fn check_properties(field: &str, props: &BTreeMap<String, String>) -> Result<(), Error> {
     if props.len() > MAX_PROPERTIES {
         return Err(Error::invalid(
@@ -189,7 +202,7 @@ pub async fn create_connection(
     Path(_project_id): Path<String>,
     Json(body): Json<CreateConnection>,
 ) -> ApiResult<(StatusCode, JsonResponse<Connection>)> {
-    let name = Name::parse("name", &body.name)?;
+    let name = connection_name(&body.name)?;
     check_properties("properties", &body.properties)?;
     check_properties("secret_properties", &body.secret_properties)?;
     check_disjoint(&body.properties, body.secret_properties.keys().cloned())?;
@@ -252,11 +265,7 @@ pub async fn update_connection(
     Path((_project_id, connection_id)): Path<(String, String)>,
     Json(body): Json<UpdateConnection>,
 ) -> ApiResult<JsonResponse<Connection>> {
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| Name::parse("name", n))
-        .transpose()?;
+    let name = body.name.as_deref().map(connection_name).transpose()?;
     if let Some(p) = &body.properties {
         check_properties("properties", p)?;
     }

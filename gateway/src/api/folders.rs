@@ -265,7 +265,13 @@ pub async fn delete_folder(
     if entries > 0 {
         return Err(Error::conflict(
             "folder_not_empty",
-            format!("the folder still holds {entries} jobs or folders; move or delete them first"),
+            if entries == 1 {
+                "the folder still holds 1 job or folder; move or delete it first".to_owned()
+            } else {
+                format!(
+                    "the folder still holds {entries} jobs or folders; move or delete them first"
+                )
+            },
         )
         .into());
     }

@@ -80,6 +80,11 @@ async fn bad_connections_are_refused_with_the_field_named() {
         .post(&path, json!({ "name": "x", "kind": "kafka", "properties": { "password": "a" }, "secret_properties": { "password": "b" } }))
         .await
         .expect_error(422, "invalid_field", Some("secret_properties.password"));
+    // A `}` would end a job's ${connections.<name>.<property>} reference early.
+    owner
+        .post(&path, json!({ "name": "a}b", "kind": "kafka" }))
+        .await
+        .expect_error(422, "invalid_field", Some("name"));
     owner
         .post(&path, json!({ "name": "x", "kind": "kafka" }))
         .await
