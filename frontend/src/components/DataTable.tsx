@@ -1,6 +1,6 @@
 // The list table every page shows: a header, one row per item, a row saying why there
 // are none, the load error above it and "Load more" below it.
-import { Fragment, type CSSProperties, type HTMLAttributes, type ReactNode } from 'react';
+import { Fragment, useEffect, useRef, type CSSProperties, type HTMLAttributes, type ReactNode } from 'react';
 import type { Paged } from '../lib/hooks';
 import { ErrorNote, LoadMore } from './ui';
 
@@ -61,6 +61,7 @@ export function DataTable<T>({
   tail,
 }: DataTableProps<T>) {
   const cols = columns.filter((c): c is Column<T> => !!c);
+  const scroller = useScrollStop();
   const cellClass = (c: Column<T>, row: T) => {
     const extra = typeof c.className === 'function' ? c.className(row) : c.className;
     return [c.num ? 'num' : '', extra ?? ''].filter(Boolean).join(' ') || undefined;
@@ -69,7 +70,7 @@ export function DataTable<T>({
     <>
       <ErrorNote error={error} />
       {/* A table wider than the page scrolls inside its own box, not the page. */}
-      <div className="table-scroll">
+      <div className="table-scroll" ref={scroller}>
         <table className={className} data-testid={testId} style={style}>
           <thead>
             <tr>
@@ -122,4 +123,32 @@ export function pagedRows<T>(list: Paged<T>) {
 /** The same for a list loaded whole and shown `shown` rows at a time (see useShown). */
 export function shownRows<T>(items: readonly T[], page: { shown: number; more: () => void }) {
   return { rows: items.slice(0, page.shown), more: { hasMore: items.length > page.shown, onMore: page.more } };
+}
+
+/**
+ * A box that scrolls sideways while its content is wider than it is: a tab stop then, so
+ * the keyboard can scroll it too (a table of plain text has nothing else to focus).
+ */
+function useScrollStop() {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const box = ref.current;
+    if (!box || typeof ResizeObserver === 'undefined') return;
+    const update = () => {
+      if (box.scrollWidth > box.clientWidth) {
+        box.tabIndex = 0;
+        box.setAttribute('role', 'region');
+        box.setAttribute('aria-label', 'Table, scrolls sideways');
+      } else {
+        box.removeAttribute('tabindex');
+        box.removeAttribute('role');
+        box.removeAttribute('aria-label');
+      }
+    };
+    const seen = new ResizeObserver(update);
+    seen.observe(box);
+    if (box.firstElementChild) seen.observe(box.firstElementChild);
+    return () => seen.disconnect();
+  }, []);
+  return ref;
 }

@@ -32,7 +32,16 @@ function AccountSwitcher() {
 function UserMenu() {
   const { me, signOut } = useSession();
   return (
-    <Menu label={<span>{me.display_name || me.email} ▾</span>} buttonClass="" title="User menu">
+    // Named with what it shows, so speech and sight agree on what to click.
+    <Menu
+      label={
+        <span>
+          {me.display_name || me.email} <span aria-hidden="true">▾</span>
+        </span>
+      }
+      buttonClass=""
+      title={`User menu: ${me.display_name || me.email}`}
+    >
       {() => (
         <>
           <div className="menu-label">{me.email}</div>

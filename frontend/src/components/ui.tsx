@@ -1,5 +1,6 @@
 // Small building blocks shared by every page.
-import { useEffect, useId, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
+import { createPortal } from 'react-dom';
 import { useRouteError } from 'react-router';
 import { ApiError, errorMessage } from '../api/client';
 
@@ -335,18 +336,41 @@ export function Menu({
   tabIndex?: number;
 }) {
   const [open, setOpen] = useState(false);
-  const ref = useRef<HTMLDivElement>(null);
   const button = useRef<HTMLButtonElement>(null);
+  const popup = useRef<HTMLDivElement>(null);
   const menuId = useId();
-  const items = () => [...(ref.current?.querySelectorAll<HTMLElement>('[role="menuitem"]:not(:disabled)') ?? [])];
+  const items = () => [...(popup.current?.querySelectorAll<HTMLElement>('[role="menuitem"]:not(:disabled)') ?? [])];
+  const inside = (node: Node | null) => !!node && (!!button.current?.contains(node) || !!popup.current?.contains(node));
+  // The menu is drawn over the page (a portal), so no scrolling box around the button
+  // clips it and no item (a tree item, a row) holds its text: under the button, or over
+  // it where the window has no room below.
+  useLayoutEffect(() => {
+    const menu = popup.current;
+    const at = button.current?.getBoundingClientRect();
+    if (!open || !menu || !at) return;
+    const below = at.bottom + 4 + menu.offsetHeight <= window.innerHeight;
+    menu.style.top = below ? `${at.bottom + 4}px` : `${Math.max(4, at.top - 4 - menu.offsetHeight)}px`;
+    if (align === 'left') menu.style.left = `${at.left}px`;
+    else menu.style.right = `${Math.max(4, document.documentElement.clientWidth - at.right)}px`;
+  }, [open, align]);
   useEffect(() => {
     if (!open) return;
     items()[0]?.focus();
     const onDown = (e: MouseEvent) => {
-      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
+      if (!inside(e.target as Node)) setOpen(false);
+    };
+    // Where the button goes when the page under it moves, the menu would not follow.
+    const onMove = (e: Event) => {
+      if (!popup.current?.contains(e.target as Node)) setOpen(false);
     };
     document.addEventListener('mousedown', onDown);
-    return () => document.removeEventListener('mousedown', onDown);
+    document.addEventListener('scroll', onMove, true);
+    window.addEventListener('resize', onMove);
+    return () => {
+      document.removeEventListener('mousedown', onDown);
+      document.removeEventListener('scroll', onMove, true);
+      window.removeEventListener('resize', onMove);
+    };
   }, [open]);
   const close = () => {
     setOpen(false);
@@ -364,15 +388,18 @@ export function Menu({
       e.preventDefault();
       e.stopPropagation();
       close();
-    } else if (e.key === 'Tab') setOpen(false);
+    } else if (e.key === 'Tab') {
+      // On from the button, as if the menu had not been opened.
+      e.preventDefault();
+      close();
+    }
   };
   return (
     <div
       className="menu-wrap"
-      ref={ref}
       onBlur={(e) => {
         // Focus gone elsewhere (not to another item): the menu closes.
-        if (open && !ref.current?.contains(e.relatedTarget as Node | null) && e.relatedTarget) setOpen(false);
+        if (open && e.relatedTarget && !inside(e.relatedTarget as Node)) setOpen(false);
       }}
     >
       <button
@@ -399,11 +426,22 @@ export function Menu({
       >
         {label}
       </button>
-      {open && (
-        <div id={menuId} className={'menu ' + align} role="menu" aria-label={title} onClick={(e) => e.stopPropagation()} onKeyDown={onMenuKey}>
-          {children(close)}
-        </div>
-      )}
+      {open &&
+        createPortal(
+          <div
+            ref={popup}
+            id={menuId}
+            className="menu floating"
+            role="menu"
+            aria-label={title}
+            onClick={(e) => e.stopPropagation()}
+            onMouseDown={(e) => e.stopPropagation()}
+            onKeyDown={onMenuKey}
+          >
+            {children(close)}
+          </div>,
+          document.body,
+        )}
     </div>
   );
 }

@@ -280,7 +280,8 @@ export function DebugDialog({
                           type="button"
                           className="small"
                           disabled={uploading !== undefined}
-                          aria-label={`Upload a sample for ${t.name}`}
+                          // Its name starts with what it shows.
+                          aria-label={`${uploading === t.name ? 'Uploading' : 'Upload'} sample for ${t.name}`}
                           title="A .csv file (a header row naming the columns first) or a .jsonl file (a JSON object a line); its name becomes the sample's"
                           onClick={() => document.getElementById(`debug-sample-${t.name}`)?.click()}
                         >

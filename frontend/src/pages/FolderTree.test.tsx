@@ -61,15 +61,15 @@ describe('the job tree from the keyboard', () => {
       await user.keyboard('{ArrowDown}');
       order.push(focused().getAttribute('aria-label')!);
     }
-    expect(order).toEqual(['old (SQL job)', 'ingest', 'orders (SQL job)', 'clicks (SQL job)']);
+    expect(order).toEqual(['SQL old', 'ingest', 'SQL orders', 'SQL clicks']);
     await user.keyboard('{Home}');
     expect(focused()).toBe(item(/^archive$/));
     await user.keyboard('{End}');
-    expect(focused()).toBe(item(/^clicks/));
+    expect(focused()).toBe(item(/^SQL clicks$/));
     // The item last focused is the tab stop when Tab comes back.
     await user.tab();
     await user.tab({ shift: true });
-    expect(focused()).toBe(item(/^clicks/));
+    expect(focused()).toBe(item(/^SQL clicks$/));
   });
 
   it('closes and opens folders with Left and Right, Left from an item goes to its folder, Enter opens a job', async () => {
@@ -78,12 +78,12 @@ describe('the job tree from the keyboard', () => {
     item(/^ingest$/).focus();
     await user.keyboard('{ArrowLeft}');
     expect(item(/^ingest$/).getAttribute('aria-expanded')).toBe('false');
-    expect(screen.queryByRole('treeitem', { name: /^orders/ })).toBeNull();
+    expect(screen.queryByRole('treeitem', { name: /^SQL orders$/ })).toBeNull();
     await user.keyboard('{ArrowRight}');
     expect(item(/^ingest$/).getAttribute('aria-expanded')).toBe('true');
     // Right on an open folder: its first child.
     await user.keyboard('{ArrowRight}');
-    expect(focused()).toBe(item(/^orders/));
+    expect(focused()).toBe(item(/^SQL orders$/));
     await user.keyboard('{ArrowLeft}');
     expect(focused()).toBe(item(/^ingest$/));
     await user.keyboard('{ArrowDown}{Enter}');
@@ -110,7 +110,7 @@ describe('the job tree from the keyboard', () => {
     // Down to a job, its menu by Shift+F10, Rename chosen with the arrows.
     item(/^archive$/).focus();
     await user.keyboard('{ArrowDown}');
-    expect(focused()).toBe(item(/^old/));
+    expect(focused()).toBe(item(/^SQL old$/));
     await user.keyboard('{Shift>}{F10}{/Shift}');
     const menu = screen.getByRole('menu', { name: 'Actions for job old' });
     expect(focused()).toBe(within(menu).getByRole('menuitem', { name: 'Rename' }));
@@ -127,8 +127,8 @@ describe('the job tree from the keyboard', () => {
     const tree = screen.getByRole('tree', { name: 'Jobs and folders' });
     // Items at their level, nested items in a group of their folder.
     expect(item(/^ingest$/).getAttribute('aria-level')).toBe('1');
-    expect(item(/^orders/).getAttribute('aria-level')).toBe('2');
-    expect(item(/^orders/).closest('[role="group"]')).toBeTruthy();
+    expect(item(/^SQL orders$/).getAttribute('aria-level')).toBe('2');
+    expect(item(/^SQL orders$/).closest('[role="group"]')).toBeTruthy();
     expect(tree.querySelectorAll('ul:not([role]), li:not([role])')).toHaveLength(0);
   });
 });

@@ -220,7 +220,7 @@ export function FolderTree({
               </span>
               <span className="name">{f.name}</span>
               {canWrite && (
-                <Menu label="⋯" title={`Actions for folder ${f.name}`} tabIndex={key === tabStop ? 0 : -1}>
+                <Menu label={<span aria-hidden="true">⋯</span>} title={`Actions for folder ${f.name}`} tabIndex={key === tabStop ? 0 : -1}>
                   {(done) => (
                     <>
                       <button role="menuitem" onClick={() => (done(), setAction({ kind: 'new-job', folderId: f.id }))}>New job here</button>
@@ -240,7 +240,7 @@ export function FolderTree({
       })}
       {n.jobs.map((j) => {
         const key = 'job:' + j.id;
-        const kind = { sql: 'SQL', jar: 'JAR', python: 'Python' }[j.content.kind];
+        const glyph = { sql: 'SQL', jar: 'JAR', python: 'PY' }[j.content.kind];
         return (
           <li key={j.id} role="none">
             <div
@@ -248,18 +248,19 @@ export function FolderTree({
               style={{ paddingLeft: 8 + depth * 14 }}
               {...itemProps(key, depth + 1)}
               aria-selected={j.id === selectedJobId}
-              aria-label={`${j.name} (${kind} job)`}
+              // Named as it reads: its kind, then its name.
+              aria-label={`${glyph} ${j.name}`}
               draggable={canWrite}
               onDragStart={(e) => dragData(e, 'job', j.id)}
               data-testid={`tree-job-${j.name}`}
               onClick={() => navigate(`/projects/${projectId}/jobs/${j.id}`)}
             >
               <span className="glyph" aria-hidden="true">
-                {{ sql: 'SQL', jar: 'JAR', python: 'PY' }[j.content.kind]}
-              </span>
+                {glyph}
+              </span>{' '}
               <span className="name">{j.name}</span>
               {canWrite && (
-                <Menu label="⋯" title={`Actions for job ${j.name}`} tabIndex={key === tabStop ? 0 : -1}>
+                <Menu label={<span aria-hidden="true">⋯</span>} title={`Actions for job ${j.name}`} tabIndex={key === tabStop ? 0 : -1}>
                   {(done) => (
                     <>
                       <button role="menuitem" onClick={() => (done(), setAction({ kind: 'rename', target: { job: j } }))}>Rename</button>

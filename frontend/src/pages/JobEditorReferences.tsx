@@ -73,11 +73,12 @@ export function useJobReferences(projectId: string, clusterId: string | null | u
 
 function InsertItem({ text, label, note, disabled, onInsert }: { text: string; label: string; note?: string; disabled: boolean; onInsert: (text: string) => void }) {
   return (
-    <li>
+    // The note beside the button, not in it: what the button shows is part of its name.
+    <li className="ref-row">
       <button type="button" className="ref-item" disabled={disabled} onClick={() => onInsert(text)} aria-label={`Insert ${text}`} title={disabled ? text : `Insert ${text}`}>
         <span className="mono">{label}</span>
-        {note && <span className="muted small">{note}</span>}
       </button>
+      {note && <span className="muted small ref-note">{note}</span>}
     </li>
   );
 }
