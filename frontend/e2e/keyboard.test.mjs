@@ -51,7 +51,7 @@ test('a project, a connection, the job tree and its menus, and the deploy dialog
     await page.keyboard.press('Tab');
     assert.ok(await inDialog(page), `Tab ${i + 1} stays in the dialog (at ${await focused(page)})`);
   }
-  await shot(page, '30-keyboard-new-project');
+  await shot(page, '50-keyboard-new-project');
   await dialog.getByLabel('Description').focus();
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/projects\/[^/]+\/jobs$/);
@@ -86,7 +86,7 @@ test('a project, a connection, the job tree and its menus, and the deploy dialog
   assert.equal(await focused(page), 'menuitem: Rename');
   await page.keyboard.press('ArrowDown');
   assert.equal(await focused(page), 'menuitem: Move to…');
-  await shot(page, '31-keyboard-tree-menu');
+  await shot(page, '51-keyboard-tree-menu');
   await page.keyboard.press('Enter');
   const move = page.getByRole('dialog', { name: 'Move orders' });
   await move.waitFor();
@@ -117,7 +117,7 @@ test('a project, a connection, the job tree and its menus, and the deploy dialog
     await page.keyboard.press('Tab');
     assert.ok(await inDialog(page), `Tab ${i + 1} stays in the deploy dialog (at ${await focused(page)})`);
   }
-  await shot(page, '32-keyboard-deploy-dialog');
+  await shot(page, '52-keyboard-deploy-dialog');
   await page.keyboard.press('Escape');
   await deployDialog.waitFor({ state: 'detached' });
   assert.equal(await focused(page), 'button: Deploy');
@@ -139,5 +139,5 @@ test('a project, a connection, the job tree and its menus, and the deploy dialog
   const made = (await api(page, 'GET', `/projects/${p}/connections`)).body.items.map((c) => [c.name, c.properties]);
   assert.deepEqual(made, [['events', { 'properties.bootstrap.servers': 'kafka:9092' }]]);
   assert.equal(await focused(page), 'button: New connection');
-  await shot(page, '33-keyboard-connections');
+  await shot(page, '53-keyboard-connections');
 });

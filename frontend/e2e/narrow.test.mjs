@@ -53,7 +53,7 @@ async function usable(locator, what) {
 /** The page's check, screenshot and width, once it shows what it should. */
 async function done(name) {
   await fits(name);
-  await shot(page, `40-narrow-${name}`);
+  await shot(page, `60-narrow-${name}`);
 }
 
 test(`every page works in a window ${WIDTH} px wide`, { timeout: 300_000 }, async () => {
@@ -121,7 +121,7 @@ test(`every page works in a window ${WIDTH} px wide`, { timeout: 300_000 }, asyn
   const conn = page.getByRole('dialog', { name: 'New connection' });
   await conn.getByLabel('Name').fill('events');
   await conn.getByLabel('properties.bootstrap.servers value').fill('kafka:9092');
-  await shot(page, '40-narrow-connection-dialog');
+  await shot(page, '60-narrow-connection-dialog');
   await conn.getByLabel('Name').press('Enter');
   await conn.waitFor({ state: 'detached' });
   await page.getByTestId('connections').getByText('events').waitFor();
