@@ -139,6 +139,22 @@ impl Debug<'_> {
         .ok_or_else(|| Error::not_found("debug run"))
     }
 
+    /// Someone read the run's results now (a run nobody reads is abandoned).
+    pub async fn seen(&self, run_id: &str) -> Result<(), Error> {
+        let scope = self.0;
+        sqlx::query(
+            "update debug_runs set seen_at = $1 where id = $2 and project_id = $3
+               and project_id in (select id from projects where account_id = $4)",
+        )
+        .bind(now_ms())
+        .bind(run_id)
+        .bind(scope.project_id())
+        .bind(scope.account_id())
+        .execute(&scope.db().pool)
+        .await?;
+        Ok(())
+    }
+
     /// The run's captured rows after `after`, in order, at most `limit`.
     pub async fn rows(
         &self,
@@ -395,16 +411,6 @@ impl DebugRuns<'_> {
             .execute(&db.pool)
             .await?;
         Ok((done.rows_affected() > 0).then_some(before))
-    }
-
-    /// Someone read the run's results now.
-    pub async fn seen(&self, id: &str) -> Result<(), Error> {
-        sqlx::query("update debug_runs set seen_at = $2 where id = $1")
-            .bind(id)
-            .bind(now_ms())
-            .execute(&self.0.db().pool)
-            .await?;
-        Ok(())
     }
 
     /// The engine job ids of runs not ended on a cluster: not orphans.

@@ -288,7 +288,6 @@ pub async fn start_debug_run(
     params(("project_id" = String, Path), ("run_id" = String, Path), RowsQuery),
     responses((status = 200, body = DebugRun), (status = 404, body = ErrorBody)))]
 pub async fn get_debug_run(
-    State(state): State<AppState>,
     access: ProjectGuard<can::WriteDrafts>,
     Path((_project_id, run_id)): Path<(String, String)>,
     Query(q): Query<RowsQuery>,
@@ -296,7 +295,7 @@ pub async fn get_debug_run(
     let debug = access.scope().debug();
     let run = debug.run(&run_id).await?;
     if run.status != "ended" {
-        state.all_tenants().debug_runs().seen(&run.id).await?;
+        debug.seen(&run.id).await?;
     }
     let rows = debug
         .rows(&run.id, q.after.unwrap_or(0).max(0), ROWS_PER_READ)
