@@ -293,21 +293,15 @@ pub enum Captured {
 }
 
 impl DebugRuns<'_> {
-    /// A run and the hash of its capture token.
-    pub async fn with_token(&self, id: &str) -> Result<Option<(RunRow, String)>, Error> {
-        let db = self.0.db();
-        let run: Option<RunRow> = sqlx::query_as(&format!(
-            "select {RUN_COLUMNS} from debug_runs r where r.id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?;
-        let Some(run) = run else { return Ok(None) };
-        let (hash,): (String,) = sqlx::query_as("select token_hash from debug_runs where id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await?;
-        Ok(Some((run, hash)))
+    /// A run's capture targets (JSON) and the hash of its capture token, in one read:
+    /// what each capture request checks first.
+    pub async fn capture_check(&self, id: &str) -> Result<Option<(String, String)>, Error> {
+        Ok(
+            sqlx::query_as("select targets, token_hash from debug_runs where id = $1")
+                .bind(id)
+                .fetch_optional(&self.0.db().pool)
+                .await?,
+        )
     }
 
     /// Runs that have not ended, oldest first.

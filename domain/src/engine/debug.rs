@@ -857,7 +857,7 @@ pub async fn capture(
 ) -> Result<CaptureOutcome, Error> {
     let all = platform.all_tenants();
     let runs = all.debug_runs();
-    let Some((run, hash)) = runs.with_token(run_id).await? else {
+    let Some((stored_targets, hash)) = runs.capture_check(run_id).await? else {
         return Ok(CaptureOutcome::Unknown);
     };
     let given = token_hash(token);
@@ -869,7 +869,7 @@ pub async fn capture(
     {
         return Ok(CaptureOutcome::Unknown);
     }
-    let mut targets: Vec<Target> = serde_json::from_str(&run.targets).unwrap_or_default();
+    let mut targets: Vec<Target> = serde_json::from_str(&stored_targets).unwrap_or_default();
     if let Some(target) = targets.iter_mut().find(|t| t.target == batch.target) {
         if target.columns.is_empty() && !batch.columns.is_empty() {
             target.columns.clone_from(&batch.columns);
