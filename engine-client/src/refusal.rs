@@ -112,16 +112,12 @@ fn from_sent(
     line: u64,
     column: u64,
 ) -> (u64, u64) {
-    let (base_line, base_column) = tokens
+    let start = tokens
         .first()
         .map_or((statement.line, statement.column), |t| {
             (t.span.start.line, t.span.start.column)
         });
-    if line <= 1 {
-        (base_line, base_column + column.saturating_sub(1))
-    } else {
-        (base_line + line - 1, column)
-    }
+    crate::script::locate_from(start, line, column)
 }
 
 /// A position the engine gave; for a parse error, the token a person would fix when the

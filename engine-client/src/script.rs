@@ -352,11 +352,17 @@ impl Statement {
     /// Where a position the engine reports within this statement's text (1-based line
     /// and column, as in "at line 2, column 7") is in the whole script.
     pub fn locate(&self, line: u64, column: u64) -> (u64, u64) {
-        if line <= 1 {
-            (self.line, self.column + column.saturating_sub(1))
-        } else {
-            (self.line + line - 1, column)
-        }
+        locate_from((self.line, self.column), line, column)
+    }
+}
+
+/// Where a position within a text that starts at `start` in the script (1-based line
+/// and column within that text) is in the script.
+pub fn locate_from((start_line, start_column): (u64, u64), line: u64, column: u64) -> (u64, u64) {
+    if line <= 1 {
+        (start_line, start_column + column.saturating_sub(1))
+    } else {
+        (start_line + line - 1, column)
     }
 }
 
