@@ -30,6 +30,8 @@ pub struct MetricsRow {
     pub engine_state: Option<String>,
     pub source_lag_ms: Option<f64>,
     pub pending_records: Option<f64>,
+    /// 1, or 0 when a task chained from source to sink reported no record counts.
+    pub throughput_reported: i64,
 }
 
 /// The history of the project's deployments.
@@ -97,7 +99,8 @@ impl DeploymentHistory<'_> {
         let scope = self.0;
         Ok(sqlx::query_as(
             "select m.at, m.resolution, m.records_in_per_sec, m.records_out_per_sec, m.backpressure_ratio, m.busy_ratio,
-                    m.checkpoints_completed, m.checkpoints_failed, m.engine_state, m.source_lag_ms, m.pending_records
+                    m.checkpoints_completed, m.checkpoints_failed, m.engine_state, m.source_lag_ms, m.pending_records,
+                    m.throughput_reported
                from deployment_metrics m
                join deployments d on d.id = m.deployment_id join projects p on p.id = d.project_id
               where m.deployment_id = $1 and d.project_id = $2 and p.account_id = $3 and m.at >= $4 and m.at < $5

@@ -118,6 +118,7 @@ pub struct NewSample<'a> {
     pub engine_state: &'a str,
     pub source_lag_ms: Option<f64>,
     pub pending_records: Option<f64>,
+    pub throughput_reported: bool,
 }
 
 /// Every deployment's samples, for the job-metrics worker.
@@ -185,8 +186,9 @@ impl MetricSamples<'_> {
         sqlx::query(
             "insert into deployment_metrics (deployment_id, at, resolution, records_in, records_out, backpressured_ms, busy_ms,
                                              records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
-                                             checkpoints_completed, checkpoints_failed, engine_state, source_lag_ms, pending_records)
-             values ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                                             checkpoints_completed, checkpoints_failed, engine_state, source_lag_ms, pending_records,
+                                             throughput_reported)
+             values ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(sample.deployment_id)
         .bind(sample.at)
@@ -203,6 +205,7 @@ impl MetricSamples<'_> {
         .bind(sample.engine_state)
         .bind(sample.source_lag_ms)
         .bind(sample.pending_records)
+        .bind(i64::from(sample.throughput_reported))
         .execute(&self.0.db().pool)
         .await?;
         Ok(())
@@ -262,10 +265,12 @@ impl MetricSampleWrites<'_> {
         sqlx::query(
             "insert into deployment_metrics (deployment_id, at, resolution, records_in, records_out, backpressured_ms, busy_ms,
                                              records_in_per_sec, records_out_per_sec, backpressure_ratio, busy_ratio,
-                                             checkpoints_completed, checkpoints_failed, source_lag_ms, pending_records)
+                                             checkpoints_completed, checkpoints_failed, source_lag_ms, pending_records,
+                                             throughput_reported)
              select deployment_id, (at / $1) * $1, $2, max(records_in), max(records_out), max(backpressured_ms), max(busy_ms),
                     avg(records_in_per_sec), avg(records_out_per_sec), avg(backpressure_ratio), avg(busy_ratio),
-                    max(checkpoints_completed), max(checkpoints_failed), avg(source_lag_ms), avg(pending_records)
+                    max(checkpoints_completed), max(checkpoints_failed), avg(source_lag_ms), avg(pending_records),
+                    min(throughput_reported)
                from deployment_metrics m
               where resolution = 0 and at < $3
                 and not exists (select 1 from deployment_metrics c

@@ -2474,6 +2474,12 @@ export interface components {
              *     connector reports it.
              */
             source_lag_ms?: number | null;
+            /**
+             * @description False when part of the job reports no record counts to the engine (a source or
+             *     sink chained into one task with no counter of its own): the rates then leave out
+             *     what that part reads or writes.
+             */
+            throughput_reported: boolean;
         };
         MyAccount: {
             id: string;

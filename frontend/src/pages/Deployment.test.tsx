@@ -64,17 +64,19 @@ function server({
   cluster = CLUSTER,
   savepoints = [],
   exceptions = [],
+  metrics = [],
 }: {
   dep?: Schemas['Deployment'];
   cluster?: Schemas['Cluster'];
   savepoints?: Schemas['Savepoint'][];
   exceptions?: Schemas['JobExceptionView'][];
+  metrics?: Schemas['MetricsPoint'][];
 } = {}): Recorded[] {
   return mockApi({
     'GET /projects/{p}/deployments/{d}': () => ({ body: dep }),
     'GET /projects/{p}/deployments/{d}/savepoints': () => ({ body: { items: savepoints, next_cursor: null } }),
     'GET /projects/{p}/deployments/{d}/events': () => ({ body: { items: [], next_cursor: null } }),
-    'GET /projects/{p}/deployments/{d}/metrics': () => ({ body: [] }),
+    'GET /projects/{p}/deployments/{d}/metrics': () => ({ body: metrics }),
     'GET /projects/{p}/deployments/{d}/exceptions': () => ({ body: exceptions }),
     'POST /projects/{p}/deployments/{d}/start': () => ({ status: 202, body: dep }),
     'GET /projects/{p}/jobs/{j}': () => ({
@@ -205,5 +207,34 @@ describe('what a deployment runs', () => {
     expect(calls.some((c) => c.path === '/projects/p1/jobs/j1/versions/2')).toBe(true);
     fireEvent.click(within(dialog).getByRole('button', { name: 'Close' }));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+  });
+});
+
+describe('throughput', () => {
+  const point = (throughput_reported: boolean): Schemas['MetricsPoint'] => ({
+    at: AT,
+    resolution_secs: 0,
+    records_in_per_sec: 0,
+    records_out_per_sec: 0,
+    backpressure_ratio: 0,
+    busy_ratio: 0,
+    checkpoints_completed: 0,
+    checkpoints_failed: 0,
+    throughput_reported,
+  });
+
+  it('says when part of the job reports no record counts to the engine', async () => {
+    server({ metrics: [point(true), point(false)] });
+    renderPage();
+    const note = await screen.findByTestId('throughput-unreported');
+    expect(note.textContent).toContain('report no record counts to the engine: records per second leave out');
+  });
+
+  it('says nothing when the engine reports every source and sink', async () => {
+    server({ metrics: [point(false), point(true)] });
+    renderPage();
+    await screen.findAllByTestId('chart');
+    await waitFor(() => expect(screen.getAllByTestId('chart')[0]?.textContent).toBe('Records per second'));
+    expect(screen.queryByTestId('throughput-unreported')).toBeNull();
   });
 });

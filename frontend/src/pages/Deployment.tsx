@@ -506,6 +506,12 @@ function Metrics({ projectId, deploymentId, live }: { projectId: string; deploym
       <div className="muted small" style={{ marginBottom: 8 }}>
         Last hour, sampled from the engine every few seconds{live ? ', refreshing' : ''}.
       </div>
+      {points.length > 0 && points[points.length - 1]?.throughput_reported === false ? (
+        <div className="alert warn small" data-testid="throughput-unreported">
+          Part of this job runs from source to sink in one task whose operators report no record counts to the engine: records per second leave
+          out what it reads and writes.
+        </div>
+      ) : null}
       <div className="charts">
         <Chart title="Records per second" times={charts.times} series={charts.records} />
         <Chart title="Backpressure and busy" times={charts.times} series={charts.ratios} unit="%" max={100} />

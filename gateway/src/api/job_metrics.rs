@@ -47,6 +47,10 @@ pub struct MetricsPoint {
     pub source_lag_ms: Option<f64>,
     /// Records waiting at the sources, where the connector reports them.
     pub pending_records: Option<f64>,
+    /// False when part of the job reports no record counts to the engine (a source or
+    /// sink chained into one task with no counter of its own): the rates then leave out
+    /// what that part reads or writes.
+    pub throughput_reported: bool,
 }
 
 #[utoipa::path(get, path = "/projects/{project_id}/deployments/{deployment_id}/metrics", tag = "deployments",
@@ -88,6 +92,7 @@ pub async fn deployment_metrics(
                 engine_state: row.engine_state,
                 source_lag_ms: row.source_lag_ms,
                 pending_records: row.pending_records,
+                throughput_reported: row.throughput_reported != 0,
             })
             .collect(),
     ))

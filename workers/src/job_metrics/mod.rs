@@ -13,6 +13,12 @@
 //! has; a vertex with none is asked again only every few turns, and its job's turns go
 //! back to reading the job). Each sample carries the freshest readings.
 //!
+//! The vertex counters count records crossing the network, so a source vertex chained
+//! with its sinks (the whole pipeline in one task) shows none: its sources' and sinks'
+//! operator meters are read on its turns (every second turn at most, see
+//! `SourceLag::turn_every`) and added to the sample's rates. A sample says when such a
+//! vertex reports no meter for its sources or sinks (`throughput_reported`).
+//!
 //! With several replicas, each deployment's sample is taken by one: a replica claims it
 //! by moving `metrics_claimed_at` forward in a single conditional update.
 //!
@@ -92,10 +98,13 @@ async fn sample(state: &Platform, due: &Due, tick: i64, now: i64) -> Result<bool
         .and_then(|text| serde_json::from_str(text).ok())
         .filter(|notes: &SourceLag| notes.job == due.engine_job_id);
     let lag_every = config.lag_every as i64;
-    let lag_turn = lag_every > 0 && tick % lag_every == 0;
+    let every = notes
+        .as_ref()
+        .map_or(lag_every, |notes| notes.turn_every(lag_every));
+    let lag_turn = every > 0 && tick % every == 0;
     if let Some(notes) = notes.as_mut().filter(|_| lag_turn) {
         // With no source to ask now, the job is read as on any other turn.
-        if let Some((index, request)) = notes.next_request(tick, lag_every) {
+        if let Some((index, request)) = notes.next_request(tick, every) {
             match request {
                 LagRequest::List { vertex } => {
                     let names = client
@@ -131,7 +140,6 @@ async fn read_job(
 ) -> Result<bool, Error> {
     let deployment_id = due.id.as_str();
     let config = &state.config.job_metrics;
-    let lag_every = config.lag_every as i64;
     let job = client
         .job(&due.engine_job_id)
         .await
@@ -144,10 +152,12 @@ async fn read_job(
             fresh
         }
     };
-    // A reading is current for two rounds of lag turns over all the sources.
-    let round_ms = config.interval_ms as i64 * lag_every.max(1) * notes.sources.len().max(1) as i64;
-    let (source_lag_ms, pending_records) =
-        notes.current(now, 2 * round_ms + config.interval_ms as i64);
+    // A reading is current for two rounds of turns over all the sources.
+    let every = notes.turn_every(config.lag_every as i64).max(1);
+    let round_ms = config.interval_ms as i64 * every * notes.sources.len().max(1) as i64;
+    let max_age_ms = 2 * round_ms + config.interval_ms as i64;
+    let (source_lag_ms, pending_records) = notes.current(now, max_age_ms);
+    let enclosed = notes.enclosed_throughput(now, max_age_ms);
     let current = counters(&job);
     let all = state.all_tenants();
     let samples = all.metric_samples();
@@ -175,8 +185,10 @@ async fn read_job(
             records_out: current.records_out,
             backpressured_ms: current.backpressured_ms,
             busy_ms: current.busy_ms,
-            records_in_per_sec: in_rate,
-            records_out_per_sec: out_rate,
+            // An enclosed vertex's vertex counters are 0: nothing is counted twice.
+            records_in_per_sec: in_rate + enclosed.emitted_per_sec,
+            records_out_per_sec: out_rate + enclosed.taken_per_sec,
+            throughput_reported: enclosed.reported,
             backpressure_ratio: backpressure,
             busy_ratio: busy,
             checkpoints_completed: due.checkpoints_completed.unwrap_or(0),

@@ -191,6 +191,49 @@ async fn job_metrics_are_sampled_from_the_engine_for_charts_and_a_stopped_input_
 }
 
 #[tokio::test]
+async fn a_job_chained_from_source_to_sink_in_one_task_shows_its_throughput() {
+    let Some(engine) = local_engine() else { return };
+    let app = on_engine(&engine, |c| c.job_metrics.interval_ms = 300).await;
+    let owner = app.account("Acme").await;
+    let project = owner.project("p").await;
+    // At parallelism 1 the engine chains all three operators into one task: no record
+    // crosses the network, so the vertex counters stay at 0.
+    let sql = "CREATE TABLE a (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '20');\nCREATE TABLE b (x INT) WITH ('connector' = 'print');\nINSERT INTO b SELECT x FROM a WHERE x IS NOT NULL;";
+    let cluster = platform_cluster(&owner).await;
+    let path = started(&owner, &project, "chained", sql, &cluster).await;
+    wait_status(&owner, &path, "RUNNING").await;
+    let job_id = owner.get(&path).await.body["engine_job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job: serde_json::Value = reqwest::get(format!("{}/jobs/{job_id}", engine.rest_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        job["vertices"].as_array().unwrap().len(),
+        1,
+        "one task: {job}"
+    );
+
+    let point = wait_for_point(&owner, &path, "records in and out", |p| {
+        p["records_in_per_sec"].as_f64().unwrap() > 0.0
+            && p["records_out_per_sec"].as_f64().unwrap() > 0.0
+    })
+    .await;
+    // The engine's own meters (a moving average over its last minute): never more than
+    // the 20 rows a second the source makes.
+    for rate in ["records_in_per_sec", "records_out_per_sec"] {
+        let rate = point[rate].as_f64().unwrap();
+        assert!(rate <= 21.0, "{point}");
+    }
+    assert_eq!(point["throughput_reported"], true);
+    cancelled(&owner, &path).await;
+}
+
+#[tokio::test]
 async fn a_job_the_engine_keeps_restarting_fires_job_failed_and_resolves_once_stopped() {
     let Some(engine) = local_engine() else { return };
     let receivers = Receivers::start().await;
