@@ -386,6 +386,9 @@ pub struct CheckpointRecord {
     pub trigger_timestamp: i64,
     #[serde(default)]
     pub external_path: String,
+    /// Bytes of state it holds.
+    #[serde(default)]
+    pub state_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -422,6 +425,9 @@ pub struct RestoredCheckpoint {
     pub is_savepoint: bool,
     #[serde(default)]
     pub external_path: String,
+    /// Bytes of state it holds.
+    #[serde(default)]
+    pub state_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

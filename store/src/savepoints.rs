@@ -20,18 +20,24 @@ pub struct SavepointRow {
     /// STARTED, COMPLETED or FAILED.
     pub state: String,
     pub location: Option<String>,
+    /// Bytes of state, as the engine's checkpoint statistics report them.
+    pub size_bytes: Option<i64>,
     pub failure: Option<String>,
     pub created_at: i64,
     pub completed_at: Option<i64>,
 }
 
-/// A savepoint in flight, as the reconciler settles it.
+/// A savepoint in flight, or completed with its size still unknown, as the reconciler
+/// settles it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InFlightRow {
     pub id: String,
     pub engine_job_id: String,
     pub trigger_id: String,
     pub origin: String,
+    /// STARTED, or COMPLETED (its size to read).
+    pub state: String,
+    pub location: Option<String>,
     /// When it was requested (Sluice's clock).
     pub created_at: i64,
 }
@@ -58,7 +64,7 @@ const IN_PROJECT: &str = "savepoints s join deployments d on d.id = s.deployment
   where d.project_id = $1 and p.account_id = $2";
 
 const COLUMNS: &str =
-    "s.id, s.engine_job_id, s.origin, s.state, s.location, s.failure, s.created_at, s.completed_at";
+    "s.id, s.engine_job_id, s.origin, s.state, s.location, s.size_bytes, s.failure, s.created_at, s.completed_at";
 
 impl Savepoints<'_> {
     fn db(&self) -> &Db {
@@ -276,12 +282,22 @@ impl AllSavepoints<'_> {
         Ok(n > 0)
     }
 
-    /// The deployment's savepoints in flight, in id order.
-    pub async fn in_flight(&self, deployment_id: &str) -> Result<Vec<InFlightRow>, Error> {
+    /// The deployment's savepoints in flight, and those completed after `sized_after`
+    /// whose size is not known yet, in id order (one query for both: the reconciler asks
+    /// on every pass).
+    pub async fn in_flight(
+        &self,
+        deployment_id: &str,
+        sized_after: i64,
+    ) -> Result<Vec<InFlightRow>, Error> {
         Ok(sqlx::query_as(
-            "select id, engine_job_id, trigger_id, origin, created_at from savepoints where deployment_id = $1 and state = 'STARTED' order by id",
+            "select id, engine_job_id, trigger_id, origin, state, location, created_at from savepoints
+              where deployment_id = $1
+                and (state = 'STARTED' or (state = 'COMPLETED' and size_bytes is null and completed_at > $2))
+              order by id",
         )
         .bind(deployment_id)
+        .bind(sized_after)
         .fetch_all(&self.db().pool)
         .await?)
     }
@@ -326,10 +342,27 @@ impl AllTenantsWrite {
 }
 
 impl SavepointTx<'_> {
-    pub async fn complete(&mut self, id: &str, location: &str) -> Result<(), Error> {
+    /// Records the size of a completed savepoint.
+    pub async fn sized(&mut self, id: &str, size_bytes: i64) -> Result<(), Error> {
         let (tx, _) = self.0.parts();
-        sqlx::query("update savepoints set state = 'COMPLETED', location = $1, completed_at = $2 where id = $3")
+        sqlx::query("update savepoints set size_bytes = $1 where id = $2 and size_bytes is null")
+            .bind(size_bytes)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn complete(
+        &mut self,
+        id: &str,
+        location: &str,
+        size_bytes: Option<i64>,
+    ) -> Result<(), Error> {
+        let (tx, _) = self.0.parts();
+        sqlx::query("update savepoints set state = 'COMPLETED', location = $1, size_bytes = $2, completed_at = $3 where id = $4")
             .bind(location)
+            .bind(size_bytes)
             .bind(now_ms())
             .bind(id)
             .execute(&mut **tx)

@@ -204,6 +204,46 @@ pub(super) async fn savepoint_outcome(
     }
 }
 
+/// How long after a savepoint completes its size is looked for: the engine refreshes the
+/// checkpoint statistics it serves every few seconds, so a savepoint can complete before
+/// they list it.
+const SIZE_WINDOW_MS: i64 = 60_000;
+
+/// The savepoint's bytes of state from the job's checkpoint statistics, which the engine
+/// keeps for a while after the job ends (a stop's savepoint ends it). `None` when they
+/// do not list it (yet) or the engine does not answer: later passes look again within
+/// `SIZE_WINDOW_MS`.
+async fn savepoint_size(client: &EngineClient, job_id: &str, location: &str) -> Option<i64> {
+    // The engine writes `file:/x` in one place and `file:///x` in another.
+    let plain = |path: &str| path.replacen("file:///", "file:/", 1);
+    let checkpoints = client.checkpoints(job_id).await.ok()?;
+    checkpoints
+        .history
+        .into_iter()
+        .find(|c| c.is_savepoint && plain(&c.external_path) == plain(location))
+        .and_then(|c| c.state_size)
+        .and_then(|bytes| i64::try_from(bytes).ok())
+}
+
+/// ` (4.5 KiB)`, or nothing for an unknown size.
+fn size_text(size: Option<i64>) -> String {
+    let Some(bytes) = size else {
+        return String::new();
+    };
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!(" ({bytes} B)")
+    } else {
+        format!(" ({value:.1} {})", units[unit])
+    }
+}
+
 /// The newest completed savepoint in the job's checkpoint history triggered after
 /// `since` (Sluice's clock; a second's leeway for the engine's).
 pub(super) async fn savepoint_in_history(
@@ -228,7 +268,21 @@ pub(super) async fn settle_savepoints(
     client: &EngineClient,
     mut d: DeploymentRow,
 ) -> Result<(DeploymentRow, SavepointsInFlight), Error> {
-    let pending = state.all_tenants().savepoints().in_flight(&d.id).await?;
+    let unsettled = state
+        .all_tenants()
+        .savepoints()
+        .in_flight(&d.id, now_ms() - SIZE_WINDOW_MS)
+        .await?;
+    let (sizing, pending): (Vec<_>, Vec<_>) =
+        unsettled.into_iter().partition(|s| s.state == "COMPLETED");
+    for savepoint in sizing {
+        let location = savepoint.location.as_deref().unwrap_or_default();
+        if let Some(size) = savepoint_size(client, &savepoint.engine_job_id, location).await {
+            let mut write = state.all_tenants().write().await?;
+            write.savepoints().sized(&savepoint.id, size).await?;
+            write.commit().await?;
+        }
+    }
     let mut flight = SavepointsInFlight {
         had_pending: !pending.is_empty(),
         still_pending: false,
@@ -239,6 +293,7 @@ pub(super) async fn settle_savepoints(
         trigger_id: trigger,
         origin,
         created_at: requested_at,
+        ..
     } in pending
     {
         let outcome =
@@ -256,8 +311,9 @@ pub(super) async fn settle_savepoints(
             Ok(location) => {
                 failpoint::hit(failpoint::SAVEPOINT_COMPLETED);
                 let stopped = matches!(origin.as_str(), "SUSPEND" | "SUSPEND_AND_UPGRADE");
+                let size = savepoint_size(client, &job_id, &location).await;
                 let mut write = state.all_tenants().write().await?;
-                write.savepoints().complete(&id, &location).await?;
+                write.savepoints().complete(&id, &location, size).await?;
                 // A job stopped with a savepoint ends FINISHED, and the engine discards
                 // its checkpoints then: the savepoint is its state from now on.
                 write
@@ -273,7 +329,9 @@ pub(super) async fn settle_savepoints(
                     state,
                     &d.id,
                     "savepoint",
-                    &format!("savepoint completed at {location}"),
+                    // Its id, never its location: the path says how the cluster's hosts
+                    // are laid out, which on the platform's cluster is not the tenant's.
+                    &format!("savepoint {id} completed{}", size_text(size)),
                 )
                 .await?;
                 if origin == "SUSPEND_AND_UPGRADE" {

@@ -272,7 +272,6 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
                 && restore == d.last_checkpoint_path
                 && message.contains("Cannot find checkpoint or savepoint") =>
         {
-            let path = restore.unwrap_or_default();
             mark(state, &job_id, REFUSED).await?;
             state
                 .all_tenants()
@@ -283,9 +282,8 @@ pub async fn send(state: &Platform, client: &EngineClient, d: &DeploymentRow) ->
                 state,
                 &d.id,
                 "restore",
-                &format!(
-                    "checkpoint {path} no longer exists; restoring from the newest state that does"
-                ),
+                // Not its path: that says how the cluster's hosts are laid out.
+                "the checkpoint it was to restore from no longer exists; restoring from the newest state that does",
             )
             .await?;
             let d = load(state, &d.id)

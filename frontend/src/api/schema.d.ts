@@ -2990,6 +2990,11 @@ export interface components {
                 location?: string | null;
                 /** @description USER_REQUEST, SUSPEND or SUSPEND_AND_UPGRADE. */
                 origin: string;
+                /**
+                 * Format: int64
+                 * @description Bytes of state, as the engine reported them; null where it did not.
+                 */
+                size_bytes?: number | null;
                 /** @description STARTED, COMPLETED or FAILED. */
                 state: string;
             }[];
@@ -3182,6 +3187,11 @@ export interface components {
             location?: string | null;
             /** @description USER_REQUEST, SUSPEND or SUSPEND_AND_UPGRADE. */
             origin: string;
+            /**
+             * Format: int64
+             * @description Bytes of state, as the engine reported them; null where it did not.
+             */
+            size_bytes?: number | null;
             /** @description STARTED, COMPLETED or FAILED. */
             state: string;
         };

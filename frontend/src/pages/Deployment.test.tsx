@@ -56,6 +56,7 @@ const savepoint = (id: string, over: Partial<Schemas['Savepoint']>): Schemas['Sa
   created_at: AT,
   completed_at: AT,
   location: null,
+  size_bytes: null,
   ...over,
 });
 
@@ -153,7 +154,7 @@ describe('starting from a savepoint', () => {
       savepoints: [
         savepoint('0193a000-0000-7000-8000-00000000aaa1', { origin: 'USER_REQUEST', created_at: '2026-12-05T10:00:00Z', completed_at: '2026-12-05T10:00:02Z', location: 'file:///var/lib/flink/savepoints/savepoint-aaa1' }),
         savepoint('0193a000-0000-7000-8000-00000000bbb2', { origin: 'SUSPEND_AND_UPGRADE', created_at: '2026-12-05T11:00:00Z', completed_at: '2026-12-05T11:00:03Z' }),
-        savepoint('0193a000-0000-7000-8000-00000000ccc3', { origin: 'SUSPEND', created_at: '2026-12-05T12:00:00Z', completed_at: '2026-12-05T12:00:04Z' }),
+        savepoint('0193a000-0000-7000-8000-00000000ccc3', { origin: 'SUSPEND', created_at: '2026-12-05T12:00:00Z', completed_at: '2026-12-05T12:00:04Z', size_bytes: 4613 }),
         savepoint('0193a000-0000-7000-8000-00000000ddd4', { origin: 'USER_REQUEST', state: 'FAILED', created_at: '2026-12-05T13:00:00Z', completed_at: null, failure: 'timed out' }),
       ],
     });
@@ -169,7 +170,7 @@ describe('starting from a savepoint', () => {
     const options = [...chooser.options];
     expect(options.map((o) => o.textContent!.split(' · ').map((part, i) => (i === 1 ? 'TIME' : part)).join(' · '))).toEqual([
       'manual · TIME · #0000ddd4 · failed',
-      'on stop · TIME · #0000ccc3',
+      'on stop · TIME · 4.5 KiB · #0000ccc3',
       'upgrade · TIME · #0000bbb2',
       'manual · TIME · #0000aaa1',
     ]);

@@ -5,7 +5,7 @@ import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { Chart, type Series } from '../components/Chart';
 import { DataTable, pagedRows } from '../components/DataTable';
-import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, FormDialog, Spinner, fieldError, formError } from '../components/ui';
+import { Badge, ConfirmDialog, Dialog, ErrorNote, Field, FormDialog, Spinner, fieldError, formatBytes, formError } from '../components/ui';
 import { HOUR, epochSeconds, formatTime, isoAgo } from '../lib/dates';
 import { toast } from '../components/toast';
 import { fetchAll, useLoad, usePaged, useVisiblePolling } from '../lib/hooks';
@@ -255,6 +255,7 @@ export function DeploymentPage() {
               { header: 'Requested', className: 'muted', cell: (s) => formatTime(s.created_at) },
               { header: 'Kind', cell: (s) => savepointKind(s) },
               { header: 'ID', className: 'mono small', cell: (s) => <span title={s.id}>{shortId(s.id)}</span> },
+              { header: 'Size', className: 'small', cell: (s) => (s.size_bytes != null ? formatBytes(s.size_bytes) : '—') },
               {
                 header: 'State',
                 cell: (s) => (
@@ -320,10 +321,11 @@ function useAllSavepoints(deployment: Deployment) {
   }, [deployment.id]);
 }
 
-/** A savepoint as the chooser lists it: why it was taken, when, its id; never where its files lie. */
+/** A savepoint as the chooser lists it: why it was taken, when, its size, its id; never where its files lie. */
 function savepointLabel(s: Savepoint): string {
   const state = s.state === 'COMPLETED' ? '' : s.state === 'FAILED' ? ' · failed' : ' · in progress';
-  return `${savepointKind(s)} · ${formatTime(s.completed_at ?? s.created_at)} · ${shortId(s.id)}${state}`;
+  const size = s.size_bytes != null ? ` · ${formatBytes(s.size_bytes)}` : '';
+  return `${savepointKind(s)} · ${formatTime(s.completed_at ?? s.created_at)}${size} · ${shortId(s.id)}${state}`;
 }
 
 function StartDialog({

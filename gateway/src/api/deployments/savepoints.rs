@@ -32,6 +32,8 @@ pub struct Savepoint {
     /// Where the engine wrote it, on a cluster of the account's own; null on the
     /// platform's cluster (its file paths are the platform's) and until it completes.
     pub location: Option<String>,
+    /// Bytes of state, as the engine reported them; null where it did not.
+    pub size_bytes: Option<i64>,
     pub failure: Option<String>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -45,6 +47,7 @@ impl From<SavepointRow> for Savepoint {
             origin: row.origin,
             state: row.state,
             location: row.location,
+            size_bytes: row.size_bytes,
             failure: row.failure,
             created_at: rfc3339(row.created_at),
             completed_at: row.completed_at.map(rfc3339),

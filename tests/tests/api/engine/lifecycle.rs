@@ -88,8 +88,10 @@ async fn a_deployment_runs_savepoints_suspends_resumes_upgrades_and_is_reconcile
         &owner,
         &format!("{path}/savepoints"),
         60,
-        "the savepoint",
-        |b| b["items"][0]["state"] == "COMPLETED",
+        "the savepoint and its size",
+        // Its size comes from the engine's checkpoint statistics, which list it a few
+        // seconds after it completes (the windowed job keeps state: never 0).
+        |b| b["items"][0]["state"] == "COMPLETED" && b["items"][0]["size_bytes"].as_i64() > Some(0),
     )
     .await;
     assert_eq!(savepoints["items"][0]["origin"], "USER_REQUEST");
@@ -112,6 +114,28 @@ async fn a_deployment_runs_savepoints_suspends_resumes_upgrades_and_is_reconcile
     // On the platform's cluster a tenant is not shown where the files lie.
     assert_eq!(suspend["location"], serde_json::Value::Null);
     let suspend_location = super::savepoint_location(&app, suspend["id"].as_str().unwrap()).await;
+    // Nor in the deployment's events: they name the savepoint by its id.
+    let events = owner.list_all(&format!("{path}/events"), 50).await;
+    let completed: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "savepoint")
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        completed.iter().any(|m| m.starts_with(&format!(
+            "savepoint {} completed",
+            suspend["id"].as_str().unwrap()
+        ))),
+        "{completed:?}"
+    );
+    let folder = suspend_location
+        .trim_start_matches("file:")
+        .trim_start_matches("//");
+    let folder = folder.rsplit_once('/').map_or(folder, |(dir, _)| dir);
+    assert!(
+        events.iter().all(|e| !e.to_string().contains(folder)),
+        "a path in {events:?}"
+    );
     // Starting stateless now would drop that state: refused unless asked for.
     owner
         .post(&format!("{path}/start"), json!({ "restore_mode": "NONE" }))
