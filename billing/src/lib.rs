@@ -11,6 +11,7 @@ pub mod order;
 pub mod period;
 pub mod price;
 pub mod prorate;
+pub mod term;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BillingError {
