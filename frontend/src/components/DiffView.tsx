@@ -1,9 +1,11 @@
-// Side by side: two texts with their differences marked (@codemirror/merge).
-import { useEffect, useRef } from 'react';
+// Side by side: two texts with their differences marked (@codemirror/merge, fetched the
+// first time a diff is shown: the editor's page loads without it).
+import { useEffect, useRef, useState } from 'react';
 import { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
-import { MergeView } from '@codemirror/merge';
+import type { MergeView } from '@codemirror/merge';
 import { baseExtensions } from './SqlEditor';
+import { ErrorNote } from './ui';
 
 export function DiffView({
   left,
@@ -23,28 +25,38 @@ export function DiffView({
   const changeRef = useRef(onRightChange);
   changeRef.current = onRightChange;
   const editable = !!onRightChange;
+  const [failed, setFailed] = useState<unknown>();
   useEffect(() => {
     const readOnly = [EditorState.readOnly.of(true), EditorView.editable.of(false)];
-    const mv = new MergeView({
-      parent: host.current!,
-      a: { doc: left, extensions: [...baseExtensions(), ...readOnly, EditorView.contentAttributes.of({ 'aria-label': leftLabel })] },
-      b: {
-        doc: right,
-        extensions: [
-          ...baseExtensions(),
-          ...(editable ? [] : readOnly),
-          EditorView.contentAttributes.of({ 'aria-label': rightLabel }),
-          EditorView.updateListener.of((u) => {
-            if (u.docChanged) changeRef.current?.(u.state.doc.toString());
-          }),
-        ],
-      },
-      highlightChanges: true,
-      gutter: true,
-      // Long unchanged stretches fold away so the changes are what one sees.
-      collapseUnchanged: { margin: 3, minSize: 6 },
-    });
-    return () => mv.destroy();
+    // Made once the module is here, unless the view went away or changed meanwhile.
+    let gone = false;
+    let mv: MergeView | undefined;
+    void import('@codemirror/merge').then(({ MergeView }) => {
+      if (gone) return;
+      mv = new MergeView({
+        parent: host.current!,
+        a: { doc: left, extensions: [...baseExtensions(), ...readOnly, EditorView.contentAttributes.of({ 'aria-label': leftLabel })] },
+        b: {
+          doc: right,
+          extensions: [
+            ...baseExtensions(),
+            ...(editable ? [] : readOnly),
+            EditorView.contentAttributes.of({ 'aria-label': rightLabel }),
+            EditorView.updateListener.of((u) => {
+              if (u.docChanged) changeRef.current?.(u.state.doc.toString());
+            }),
+          ],
+        },
+        highlightChanges: true,
+        gutter: true,
+        // Long unchanged stretches fold away so the changes are what one sees.
+        collapseUnchanged: { margin: 3, minSize: 6 },
+      });
+    }, (e: unknown) => !gone && setFailed(e));
+    return () => {
+      gone = true;
+      mv?.destroy();
+    };
     // Remade when the compared texts change; edits on the right stay inside the view.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [left, editable ? null : right, leftLabel, rightLabel, editable]);
@@ -54,6 +66,7 @@ export function DiffView({
         <div data-testid="diff-left-label">{leftLabel}</div>
         <div data-testid="diff-right-label">{rightLabel}</div>
       </div>
+      <ErrorNote error={failed} />
       <div className="merge-host" ref={host} data-testid="diff-view" />
     </div>
   );

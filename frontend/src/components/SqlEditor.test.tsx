@@ -19,10 +19,13 @@ CREATE TABLE IF NOT EXISTS \`order items\` (n INT) WITH ('comment' = 'CREATE TAB
 CREATE VIEW big_orders AS SELECT * FROM orders WHERE id > 10;
 `;
 
-/** What completion offers at the end of `doc` (as if typed, or asked for with Ctrl+Space). */
-function complete(doc: string, explicit = false) {
+/**
+ * What completion offers at the end of `doc` (as if typed, or asked for with Ctrl+Space).
+ * Awaited: the first request for words waits for their module.
+ */
+async function complete(doc: string, explicit = false) {
   const state = EditorState.create({ doc, extensions: [sql({ dialect: FlinkSQL })] });
-  const r = sqlCompletion(() => CONNECTORS, () => FUNCTIONS)(new CompletionContext(state, doc.length, explicit));
+  const r = await sqlCompletion(() => CONNECTORS, () => FUNCTIONS)(new CompletionContext(state, doc.length, explicit));
   return r && { typed: doc.slice(r.from), labels: r.options.map((o) => o.label), options: r.options };
 }
 
@@ -35,42 +38,42 @@ describe('SQL completion', () => {
     ]);
   });
 
-  it('offers Flink keywords in the case being typed', () => {
-    const r = complete('sel')!;
+  it('offers Flink keywords in the case being typed', async () => {
+    const r = (await complete('sel'))!;
     expect(r.typed).toBe('sel');
     expect(r.labels[0]).toBe('select');
-    expect(complete('CREATE TABLE t (ts TIMESTAMP(3), WATER')!.labels).toContain('WATERMARK');
-    expect(complete('SELECT * FROM t WHERE x IN')!.labels[0]).toBe('IN');
+    expect((await complete('CREATE TABLE t (ts TIMESTAMP(3), WATER'))!.labels).toContain('WATERMARK');
+    expect((await complete('SELECT * FROM t WHERE x IN'))!.labels[0]).toBe('IN');
   });
 
-  it("offers the draft's tables first where a table is expected", () => {
-    const r = complete(DRAFT + 'INSERT INTO big_sink SELECT * FROM ord')!;
+  it("offers the draft's tables first where a table is expected", async () => {
+    const r = (await complete(DRAFT + 'INSERT INTO big_sink SELECT * FROM ord'))!;
     expect(r.labels).toEqual(['orders', 'order items', 'order', 'big_orders']);
     expect(r.options[0]!.detail).toBe('table in this draft');
     // A quoted name is inserted quoted.
     expect(r.options[1]!.apply).toBe('`order items`');
-    expect(complete(DRAFT + 'SELECT * FROM big')!.labels).toEqual(['big_orders', 'bigint']);
+    expect((await complete(DRAFT + 'SELECT * FROM big'))!.labels).toEqual(['big_orders', 'bigint']);
   });
 
-  it("offers the project's registered functions, also by a part of their name", () => {
-    const r = complete(DRAFT + 'SELECT mask')!;
+  it("offers the project's registered functions, also by a part of their name", async () => {
+    const r = (await complete(DRAFT + 'SELECT mask'))!;
     expect(r.labels).toEqual(['mask_email']);
     expect(r.options[0]!.detail).toBe('scalar function');
-    expect(complete(DRAFT + 'SELECT email')!.labels).toContain('mask_email');
+    expect((await complete(DRAFT + 'SELECT email'))!.labels).toContain('mask_email');
     // Built-in functions too.
-    expect(complete('SELECT DATE_F')!.labels).toEqual(['DATE_FORMAT']);
+    expect((await complete('SELECT DATE_F'))!.labels).toEqual(['DATE_FORMAT']);
   });
 
-  it('keeps connector names inside their option, and offers nothing in strings, comments or after a dot', () => {
-    expect(complete("CREATE TABLE t (n INT) WITH ('connector' = 'ka")!.labels).toEqual(['kafka']);
-    expect(complete("SELECT 'sel")).toBeNull();
-    expect(complete('-- sel')).toBeNull();
-    expect(complete('SELECT o.em')).toBeNull();
+  it('keeps connector names inside their option, and offers nothing in strings, comments or after a dot', async () => {
+    expect((await complete("CREATE TABLE t (n INT) WITH ('connector' = 'ka"))!.labels).toEqual(['kafka']);
+    expect(await complete("SELECT 'sel")).toBeNull();
+    expect(await complete('-- sel')).toBeNull();
+    expect(await complete('SELECT o.em')).toBeNull();
     // One letter typed opens nothing by itself; Ctrl+Space does.
-    expect(complete('SELECT a')).toBeNull();
-    expect(complete('SELECT a', true)!.labels).toContain('avg');
+    expect(await complete('SELECT a')).toBeNull();
+    expect((await complete('SELECT a', true))!.labels).toContain('avg');
     // What is typed exactly comes first, so Enter at the end of a word keeps it.
-    expect(complete('SELECT * FROM t WHERE a = 1 or')!.labels[0]).toBe('or');
+    expect((await complete('SELECT * FROM t WHERE a = 1 or'))!.labels[0]).toBe('or');
   });
 
   it('completes in the editor from the functions it is given', async () => {

@@ -1,7 +1,8 @@
 // Flink SQL in CodeMirror 6: highlighting, line numbers, validation problems as lint
 // diagnostics at their line and column, and completion: connector and format names
 // inside a table's `'connector' = '...'` option, elsewhere keywords, the draft's own
-// tables and the project's functions (sqlCompletion.ts).
+// tables and the project's functions (sqlCompletion.ts, loaded on the first request
+// for completions: the editor shows without it).
 import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
 import { EditorState, type Extension } from '@codemirror/state';
 import {
@@ -20,7 +21,8 @@ import { HighlightStyle, bracketMatching, defaultHighlightStyle, foldGutter, ind
 import { sql } from '@codemirror/lang-sql';
 import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { autocompletion, type CompletionContext, type CompletionResult } from '@codemirror/autocomplete';
-import { FlinkSQL, wordCompletion, type FunctionName } from './sqlCompletion';
+import { FlinkSQL } from './sqlDialect';
+import type { FunctionName } from './sqlCompletion';
 
 export interface Problem {
   message: string;
@@ -116,14 +118,39 @@ const flinkSql = sql({
   upperCaseKeywords: true,
 });
 
+type WordSource = (ctx: CompletionContext) => CompletionResult | null;
+
+/** The word completion's module, fetched once, on the first request for completions. */
+let wordModule: Promise<typeof import('./sqlCompletion')> | undefined;
+function loadWordCompletion() {
+  wordModule ??= import('./sqlCompletion').catch((e: unknown) => {
+    // Not fetched (the network, a new deployment): the next request tries again.
+    wordModule = undefined;
+    throw e;
+  });
+  return wordModule;
+}
+
 /**
  * Everything the editor completes: connector and format names inside their options,
- * and words everywhere else in the code.
+ * and words everywhere else in the code. The first request for words waits for their
+ * module (a promise, which CodeMirror takes); later ones answer at once.
  */
 export function sqlCompletion(connectors: () => readonly ConnectorName[], functions: () => readonly FunctionName[]) {
   const options = connectorCompletion(connectors);
-  const words = wordCompletion(functions);
-  return (ctx: CompletionContext): CompletionResult | null => options(ctx) ?? words(ctx);
+  let words: WordSource | undefined;
+  return (ctx: CompletionContext): CompletionResult | null | Promise<CompletionResult | null> => {
+    const found = options(ctx);
+    if (found) return found;
+    if (words) return words(ctx);
+    return loadWordCompletion().then(
+      (m) => {
+        words ??= m.wordCompletion(functions);
+        return words(ctx);
+      },
+      () => null,
+    );
+  };
 }
 
 export function baseExtensions(): Extension[] {

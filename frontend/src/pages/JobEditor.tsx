@@ -1,6 +1,6 @@
 // One job's draft: edit, save (If-Match), validate, debug (SQL), save versions, compare,
 // deploy. Beside a SQL draft, the references panel lists what the script can name.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useBlocker } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { SqlEditor, type ConnectorName, type Problem, type SqlEditorHandle } from '../components/SqlEditor';
@@ -8,12 +8,30 @@ import { Dialog, ErrorNote, Field, FormDialog, Spinner } from '../components/ui'
 import { toast } from '../components/toast';
 import { reportPlan, reportProblems, scriptProblems, type ValidationReport } from '../lib/validation';
 import { ArgsField, JarFields, PythonFields } from './FolderTree';
-import { VersionsPanel } from './VersionsPanel';
-import { ConflictDialog } from './ConflictDialog';
 import { PlanView } from './PlanView';
-import { DeployDialog } from './DeployDialog';
 import { ReferencesPanel, useJobReferences } from './JobEditorReferences';
-import { DebugDialog, DebugPanel, NO_DEBUG_SETTINGS, useDebugRun, type DebugRefusal, type DebugSettings, type DebugSources } from './DebugRun';
+import { NO_DEBUG_SETTINGS, useDebugRun, type DebugRefusal, type DebugSettings, type DebugSources } from './useDebugRun';
+
+// Shown on demand, so fetched on first use: the editor's first paint does without them.
+// Pointing at or focusing their button starts the fetch, so they open as quickly.
+const loadDeploy = () => import('./DeployDialog');
+const loadDebug = () => import('./DebugRun');
+// An early fetch's failure is not reported here: opening the dialog reports it.
+const preload = (load: () => Promise<unknown>) => () => void load().catch(() => undefined);
+const preloadDeploy = preload(loadDeploy);
+const preloadDebug = preload(loadDebug);
+const DeployDialog = lazy(() => loadDeploy().then((m) => ({ default: m.DeployDialog })));
+const DebugDialog = lazy(() => loadDebug().then((m) => ({ default: m.DebugDialog })));
+const DebugPanel = lazy(() => loadDebug().then((m) => ({ default: m.DebugPanel })));
+const VersionsPanel = lazy(() => import('./VersionsPanel').then((m) => ({ default: m.VersionsPanel })));
+const ConflictDialog = lazy(() => import('./ConflictDialog').then((m) => ({ default: m.ConflictDialog })));
+
+/** What a tab shows while its code is fetched, the first time it is opened. */
+const loadingTab = (
+  <div className="panel-body">
+    <Spinner label="Loading…" />
+  </div>
+);
 
 type Job = Schemas['Job'];
 type JobContent = Schemas['JobContent'];
@@ -208,6 +226,8 @@ export function JobEditor({
             {content.kind === 'sql' && (
               <button
                 onClick={() => void debug()}
+                onPointerEnter={preloadDebug}
+                onFocus={preloadDebug}
                 disabled={preparingDebug || validating || saving}
                 title="Run the draft on a session cluster with sample or live input and see what each statement produces; nothing reaches its sinks"
               >
@@ -215,7 +235,14 @@ export function JobEditor({
               </button>
             )}
             <button onClick={() => setSavingVersion(true)}>Save version</button>
-            <button className="primary" onClick={() => setDeploying(true)} disabled={job.last_version === 0 && !dirty} title={job.last_version === 0 ? 'Save a version first' : undefined}>
+            <button
+              className="primary"
+              onClick={() => setDeploying(true)}
+              onPointerEnter={preloadDeploy}
+              onFocus={preloadDeploy}
+              disabled={job.last_version === 0 && !dirty}
+              title={job.last_version === 0 ? 'Save a version first' : undefined}
+            >
               Deploy
             </button>
           </>
@@ -314,7 +341,11 @@ export function JobEditor({
               onReveal={(p) => editor.current?.reveal(p)}
             />
           )}
-          {tab === 'debug' && <DebugPanel control={debugRun} canDebug={canWrite} />}
+          {tab === 'debug' && (
+            <Suspense fallback={loadingTab}>
+              <DebugPanel control={debugRun} canDebug={canWrite} />
+            </Suspense>
+          )}
           {tab === 'plan' && (
             <div className="panel-body">
               {report ? (
@@ -325,39 +356,43 @@ export function JobEditor({
             </div>
           )}
           {tab === 'versions' && (
-            <VersionsPanel
-              projectId={projectId}
-              jobId={job.id}
-              draft={content}
-              revision={job.revision}
-              canWrite={canWrite}
-              reloadKey={versionKey}
-              onRolledBack={(j) => {
-                setJob(j);
-                setContent(j.content);
-                onJobChanged(j);
-                toast('Draft rolled back');
-              }}
-            />
+            <Suspense fallback={loadingTab}>
+              <VersionsPanel
+                projectId={projectId}
+                jobId={job.id}
+                draft={content}
+                revision={job.revision}
+                canWrite={canWrite}
+                reloadKey={versionKey}
+                onRolledBack={(j) => {
+                  setJob(j);
+                  setContent(j.content);
+                  onJobChanged(j);
+                  toast('Draft rolled back');
+                }}
+              />
+            </Suspense>
           )}
         </div>
       </div>
       {conflict && (
-        <ConflictDialog
-          mine={content}
-          server={conflict}
-          onClose={() => setConflict(undefined)}
-          onTakeTheirs={() => {
-            setJob(conflict);
-            setContent(conflict.content);
-            setConflict(undefined);
-          }}
-          onSave={async (resolved) => {
-            // Saved on top of the server's revision: the user has seen it.
-            const saved = await save(resolved, conflict);
-            if (saved) setConflict(undefined);
-          }}
-        />
+        <Suspense fallback={null}>
+          <ConflictDialog
+            mine={content}
+            server={conflict}
+            onClose={() => setConflict(undefined)}
+            onTakeTheirs={() => {
+              setJob(conflict);
+              setContent(conflict.content);
+              setConflict(undefined);
+            }}
+            onSave={async (resolved) => {
+              // Saved on top of the server's revision: the user has seen it.
+              const saved = await save(resolved, conflict);
+              if (saved) setConflict(undefined);
+            }}
+          />
+        </Suspense>
       )}
       {savingVersion && (
         <SaveVersionDialog
@@ -377,30 +412,36 @@ export function JobEditor({
         />
       )}
       {debugSources && (
-        <DebugDialog
-          projectId={projectId}
-          jobId={job.id}
-          sources={debugSources.tables}
-          sourcesListed={debugSources.listed}
-          initial={debugSettings}
-          defaultClusterId={defaultClusterId}
-          onClose={() => setDebugSources(undefined)}
-          onStarted={(run, settings) => {
-            setDebugSettings(settings);
-            setDebugSources(undefined);
-            setRefusal(undefined);
-            debugRun.follow(run);
-            setTab('debug');
-          }}
-          onRefused={(refused, settings) => {
-            setDebugSettings(settings);
-            setDebugSources(undefined);
-            setRefusal(refused);
-            setTab('problems');
-          }}
-        />
+        <Suspense fallback={null}>
+          <DebugDialog
+            projectId={projectId}
+            jobId={job.id}
+            sources={debugSources.tables}
+            sourcesListed={debugSources.listed}
+            initial={debugSettings}
+            defaultClusterId={defaultClusterId}
+            onClose={() => setDebugSources(undefined)}
+            onStarted={(run, settings) => {
+              setDebugSettings(settings);
+              setDebugSources(undefined);
+              setRefusal(undefined);
+              debugRun.follow(run);
+              setTab('debug');
+            }}
+            onRefused={(refused, settings) => {
+              setDebugSettings(settings);
+              setDebugSources(undefined);
+              setRefusal(refused);
+              setTab('problems');
+            }}
+          />
+        </Suspense>
       )}
-      {deploying && <DeployDialog projectId={projectId} job={job} unsaved={dirty} onClose={() => setDeploying(false)} />}
+      {deploying && (
+        <Suspense fallback={null}>
+          <DeployDialog projectId={projectId} job={job} unsaved={dirty} onClose={() => setDeploying(false)} />
+        </Suspense>
+      )}
       {blocker.state === 'blocked' && (
         <Dialog
           title="Leave without saving?"
