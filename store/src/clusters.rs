@@ -83,6 +83,39 @@ impl Clusters<'_> {
         Ok(taken > 0)
     }
 
+    /// The clusters the account sees at `rest_url`: their names and engine versions.
+    pub async fn at_address(&self, rest_url: &str) -> Result<Vec<(String, String)>, Error> {
+        let scope = self.0;
+        Ok(sqlx::query_as(
+            "select name, engine_version from engine_clusters
+              where (account_id = $1 or account_id is null) and rest_url = $2 order by name",
+        )
+        .bind(scope.account_id())
+        .bind(rest_url)
+        .fetch_all(&scope.db().pool)
+        .await?)
+    }
+
+    /// The Flink version of engine version `label` as operators scheduled it, if they did.
+    pub async fn scheduled_flink_version(&self, label: &str) -> Result<Option<String>, Error> {
+        Ok(
+            sqlx::query_scalar("select flink_version from engine_versions where label = $1")
+                .bind(label)
+                .fetch_optional(&self.0.db().pool)
+                .await?,
+        )
+    }
+
+    /// The engine versions operators scheduled for Flink `flink_version`.
+    pub async fn scheduled_labels(&self, flink_version: &str) -> Result<Vec<String>, Error> {
+        Ok(sqlx::query_scalar(
+            "select label from engine_versions where flink_version = $1 order by label",
+        )
+        .bind(flink_version)
+        .fetch_all(&self.0.db().pool)
+        .await?)
+    }
+
     pub async fn insert(&self, cluster: &NewCluster<'_>) -> Result<String, Error> {
         let scope = self.0;
         let id = new_id();
@@ -314,6 +347,16 @@ impl EngineClusters<'_> {
                 .fetch_optional(&self.0.db().pool)
                 .await?,
         )
+    }
+
+    /// The Flink version and engine version a cluster was registered with.
+    pub async fn versions(&self, cluster_id: &str) -> Result<Option<(String, String)>, Error> {
+        Ok(sqlx::query_as(
+            "select flink_version, engine_version from engine_clusters where id = $1",
+        )
+        .bind(cluster_id)
+        .fetch_optional(&self.0.db().pool)
+        .await?)
     }
 
     /// The cluster at `rest_url` (the platform's first, should several share it).

@@ -49,6 +49,16 @@ impl Res {
         );
         self
     }
+    /// Asserts the error message says `text`.
+    #[track_caller]
+    pub fn assert_message_contains(self, text: &str) -> Self {
+        assert!(
+            self.message().contains(text),
+            "the message does not say `{text}`; body: {}",
+            self.body
+        );
+        self
+    }
     /// Asserts an API error: status, code and (when given) the field.
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str, field: Option<&str>) -> Self {

@@ -73,6 +73,9 @@ pub async fn submit(
     if let Err(message) = runnable(state, d) {
         return refuse(state, d, &message).await;
     }
+    if let Err(message) = runs_registered_flink(state, client, d).await? {
+        return refuse(state, d, &message).await;
+    }
     let job_id = new_job_id(&job_id_prefix(state).await?);
     let now = now_ms();
     let mut write = state.all_tenants().write().await?;
@@ -395,6 +398,32 @@ async fn refuse(state: &Platform, d: &DeploymentRow, message: &str) -> Result<()
     }
     event(state, &d.id, "failed", message).await?;
     set_status(state, d, Status::Failed, None, Some(message)).await
+}
+
+/// Whether the cluster still runs the Flink it was registered with: the engine
+/// version's lifecycle (its end of service among it) is judged by that registration, so
+/// a cluster upgraded or replaced behind it takes no new run. An engine that does not
+/// answer is left to the submission, which retries.
+async fn runs_registered_flink(
+    state: &Platform,
+    client: &EngineClient,
+    d: &DeploymentRow,
+) -> Result<Result<(), String>, Error> {
+    let Some((registered, label)) = state
+        .all_tenants()
+        .engine_clusters()
+        .versions(&d.cluster_id)
+        .await?
+    else {
+        return Ok(Ok(()));
+    };
+    Ok(match client.overview().await {
+        Ok(overview) if overview.flink_version != registered => Err(format!(
+            "the cluster runs Flink {}, but is registered as Flink {registered} (engine version {label}): register it again with the version it runs",
+            overview.flink_version
+        )),
+        _ => Ok(()),
+    })
 }
 
 /// Whether this server can run the deployment's content at all.

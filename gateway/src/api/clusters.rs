@@ -82,15 +82,25 @@ pub async fn project_cluster(scope: &ProjectScope) -> Result<Option<(String, Str
         .await
 }
 
-/// Asks the cluster for its overview and records the answer.
+/// Asks the cluster for its overview and records the answer. A cluster that runs
+/// another Flink than it was registered with is unhealthy: its engine version's
+/// lifecycle would be judged on a version it does not run.
 pub async fn check_health(
     state: &AppState,
     scope: &AccountScope,
     cluster_id: &str,
     rest_url: &str,
+    registered_flink: &str,
 ) -> Result<(), Error> {
     let client = state.engines.client(rest_url)?;
     let (healthy, detail) = match client.overview().await {
+        Ok(o) if o.flink_version != registered_flink => (
+            false,
+            format!(
+                "runs Flink {}, but is registered as Flink {registered_flink}: deployments are refused until it is registered again with the version it runs",
+                o.flink_version
+            ),
+        ),
         Ok(o) if o.taskmanagers > 0 => (
             true,
             format!(
@@ -128,9 +138,12 @@ pub struct RegisterCluster {
     pub name: String,
     /// The JobManager's REST URL, e.g. `http://flink-jm:8081`.
     pub rest_url: String,
-    /// e.g. `2.3.0` or `1.20.5`.
-    pub flink_version: String,
-    /// The product's engine version label, e.g. `1.0.3`.
+    /// e.g. `2.3.0` or `1.20.5`. Read from the engine: if given, it must be what the
+    /// engine reports; needed only when the engine does not answer at registration.
+    #[serde(default)]
+    pub flink_version: Option<String>,
+    /// The product's engine version label, e.g. `1.0.3`. Where operators scheduled
+    /// engine versions for the cluster's Flink version, one of those.
     pub engine_version: String,
     /// A session cluster for development: debug runs of SQL drafts may go to it.
     #[serde(default)]
@@ -154,6 +167,64 @@ fn version_label(field: &str, raw: &str) -> Result<String, Error> {
     }
 }
 
+/// The Flink version the cluster at `rest_url` runs, as it says; the one `claimed` only
+/// when it does not answer (checked again by every health check and before every run).
+async fn engine_flink_version(
+    state: &AppState,
+    rest_url: &str,
+    claimed: Option<String>,
+) -> Result<String, Error> {
+    match state.engines.client(rest_url)?.overview().await {
+        Ok(overview) => match claimed {
+            Some(claimed) if claimed != overview.flink_version => Err(Error::invalid(
+                "flink_version",
+                format!(
+                    "the cluster at {rest_url} runs Flink {}, not {claimed}",
+                    overview.flink_version
+                ),
+            )),
+            _ => Ok(overview.flink_version),
+        },
+        Err(e) => claimed.ok_or_else(|| {
+            Error::invalid(
+                "flink_version",
+                format!("the cluster at {rest_url} does not answer ({e}), so its Flink version cannot be read from it: name it in flink_version"),
+            )
+        }),
+    }
+}
+
+/// An engine version label must be one operators scheduled for the cluster's Flink
+/// version, where they scheduled any: a label of another version (or one they never
+/// scheduled) would put the cluster under another lifecycle than the Flink it runs.
+async fn check_engine_version(
+    clusters: &store::clusters::Clusters<'_>,
+    label: &str,
+    flink_version: &str,
+) -> Result<(), Error> {
+    match clusters.scheduled_flink_version(label).await? {
+        Some(scheduled) if scheduled != flink_version => Err(Error::invalid(
+            "engine_version",
+            format!("engine version {label} is Flink {scheduled}; the cluster runs Flink {flink_version}"),
+        )),
+        Some(_) => Ok(()),
+        None => {
+            let labels = clusters.scheduled_labels(flink_version).await?;
+            if labels.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::invalid(
+                    "engine_version",
+                    format!(
+                        "Flink {flink_version} is engine version {}: name one of them, not {label}",
+                        labels.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+}
+
 /// Registers a cluster for this account and checks its health at once.
 #[utoipa::path(post, path = "/clusters", tag = "clusters", request_body = RegisterCluster,
     responses((status = 201, body = Cluster), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -171,7 +242,11 @@ pub async fn register_cluster(
             Error::invalid("rest_url", "rest_url must be an http(s) URL with a host").into(),
         );
     }
-    let flink_version = version_label("flink_version", &body.flink_version)?;
+    let claimed = body
+        .flink_version
+        .as_deref()
+        .map(|v| version_label("flink_version", v))
+        .transpose()?;
     let engine_version = version_label("engine_version", &body.engine_version)?;
     let clusters = access.scope().clusters();
     if clusters.name_taken(name.as_str()).await? {
@@ -182,6 +257,19 @@ pub async fn register_cluster(
         .into());
     }
     let rest_url = rest_url.trim_end_matches('/');
+    // One address runs one engine version: under another label it would follow another
+    // lifecycle (the platform's cluster included).
+    for (existing, label) in clusters.at_address(rest_url).await? {
+        if label != engine_version {
+            return Err(Error::already_exists(
+                "rest_url",
+                format!("cluster `{existing}` is registered at {rest_url} as engine version {label}; one address runs one engine version"),
+            )
+            .into());
+        }
+    }
+    let flink_version = engine_flink_version(&state, rest_url, claimed).await?;
+    check_engine_version(&clusters, &engine_version, &flink_version).await?;
     let id = clusters
         .insert(&NewCluster {
             name: name.as_str(),
@@ -191,7 +279,7 @@ pub async fn register_cluster(
             debug_sessions: body.debug_sessions,
         })
         .await?;
-    check_health(&state, access.scope(), &id, rest_url).await?;
+    check_health(&state, access.scope(), &id, rest_url, &flink_version).await?;
     Ok((
         StatusCode::CREATED,
         JsonResponse(visible_cluster(access.scope(), &id).await?),
@@ -218,7 +306,14 @@ pub async fn check_cluster(
     Path(cluster_id): Path<String>,
 ) -> ApiResult<JsonResponse<Cluster>> {
     let cluster = visible_cluster(access.scope(), &cluster_id).await?;
-    check_health(&state, access.scope(), &cluster.id, &cluster.rest_url).await?;
+    check_health(
+        &state,
+        access.scope(),
+        &cluster.id,
+        &cluster.rest_url,
+        &cluster.flink_version,
+    )
+    .await?;
     Ok(JsonResponse(
         visible_cluster(access.scope(), &cluster_id).await?,
     ))

@@ -1,5 +1,6 @@
-//! Clusters beside the platform's: Flink 1.20, a cluster that restarts empty, and an
-//! engine version reaching its end of service.
+//! Clusters beside the platform's: Flink 1.20, a cluster that restarts empty, an
+//! engine version reaching its end of service, and the Flink version read from the
+//! engine rather than taken from the registration.
 
 use super::{wait_until, WINDOWED};
 use sluice_tests::engine::local_engine;
@@ -200,6 +201,9 @@ async fn on_its_end_of_service_date_a_running_job_on_the_engine_version_is_stopp
     let Some(engine) = local_engine() else { return };
     let app = TestApp::spawn_with(|c| {
         engine.configure(c);
+        // The platform's cluster elsewhere: the engine is the account's own here, as
+        // engine version 7.0.0 (one address runs one engine version).
+        c.engine.default_cluster_url = "http://127.0.0.1:9".to_owned();
         c.engine.reconcile_interval_ms = 200;
     })
     .await;
@@ -281,5 +285,118 @@ async fn on_its_end_of_service_date_a_running_job_on_the_engine_version_is_stopp
             .any(|n| n["kind"] == "engine_version_schedule"),
         "{}",
         inbox.body
+    );
+}
+
+/// Operators' schedule of `label` as Flink `flink_version` (dates far from now).
+async fn scheduled(app: &TestApp, label: &str, flink_version: &str) {
+    sqlx::query(
+        "insert into engine_versions (label, flink_version, announced_at, ga, eogs, eofs, eos, updated_at)
+         values ($1, $2, 0, 0, 4102444800000, 4102444800000, 4102444800000, 0)",
+    )
+    .bind(label)
+    .bind(flink_version)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_clusters_flink_version_is_read_from_the_engine_and_its_label_must_be_one_scheduled_for_it(
+) {
+    let Some(engine) = local_engine() else { return };
+    let app = TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.default_cluster_url = "http://127.0.0.1:9".to_owned();
+        c.engine.reconcile_interval_ms = 200;
+    })
+    .await;
+    scheduled(&app, "1.0.0", "2.3.0").await;
+    scheduled(&app, "0.9.0", "1.20.5").await;
+    let owner = app.account("Acme").await;
+    let register = |body: serde_json::Value| {
+        let owner = &owner;
+        async move { owner.post("/clusters", body).await }
+    };
+    // What the registration says is checked against what the engine says.
+    register(json!({ "name": "c", "rest_url": engine.rest_url, "flink_version": "1.20.5", "engine_version": "1.0.0" }))
+        .await
+        .expect_error(422, "invalid_field", Some("flink_version"))
+        .assert_message_contains("runs Flink 2.3.0, not 1.20.5");
+    // A label of another Flink, or none scheduled while some are: another lifecycle.
+    register(json!({ "name": "c", "rest_url": engine.rest_url, "engine_version": "0.9.0" }))
+        .await
+        .expect_error(422, "invalid_field", Some("engine_version"))
+        .assert_message_contains(
+            "engine version 0.9.0 is Flink 1.20.5; the cluster runs Flink 2.3.0",
+        );
+    register(json!({ "name": "c", "rest_url": engine.rest_url, "engine_version": "5.5.5" }))
+        .await
+        .expect_error(422, "invalid_field", Some("engine_version"))
+        .assert_message_contains(
+            "Flink 2.3.0 is engine version 1.0.0: name one of them, not 5.5.5",
+        );
+    // The platform's address under another label than the platform's.
+    register(json!({ "name": "c", "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": "7.7.7" }))
+        .await
+        .expect_error(409, "already_exists", Some("rest_url"))
+        .assert_message_contains("cluster `local` is registered at http://127.0.0.1:9 as engine version 1.0.0");
+    // Without flink_version: read from the engine.
+    let cluster =
+        register(json!({ "name": "c", "rest_url": engine.rest_url, "engine_version": "1.0.0" }))
+            .await
+            .expect(201);
+    assert_eq!(cluster.body["flink_version"], "2.3.0");
+    assert_eq!(
+        cluster.body["health"]["status"], "healthy",
+        "{}",
+        cluster.body
+    );
+    let cluster = cluster.id();
+    // The same address under another label would follow another lifecycle.
+    register(json!({ "name": "d", "rest_url": engine.rest_url, "engine_version": "7.7.7" }))
+        .await
+        .expect_error(409, "already_exists", Some("rest_url"))
+        .assert_message_contains("as engine version 1.0.0");
+
+    // Registered as 1.20.5 behind Sluice's back (as if the cluster had been replaced):
+    // the health check says so and a start is refused before anything runs.
+    sqlx::query("update engine_clusters set flink_version = '1.20.5', engine_version = '0.9.0' where id = $1")
+        .bind(&cluster)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let checked = owner
+        .post(&format!("/clusters/{cluster}/health-check"), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(checked.body["health"]["status"], "unhealthy");
+    assert!(
+        checked.body["health"]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("runs Flink 2.3.0, but is registered as Flink 1.20.5"),
+        "{}",
+        checked.body
+    );
+    let project = owner.project("p").await;
+    let job = owner.saved_sql_job(&project, "w", WINDOWED).await;
+    let d = owner.deployment(&project, "d", &job, &cluster, 1).await;
+    let path = format!("/projects/{project}/deployments/{d}");
+    owner
+        .post(&format!("{path}/start"), json!({}))
+        .await
+        .expect(202);
+    let failed = wait_until(&owner, &path, 30, "FAILED", |b| b["status"] == "FAILED").await;
+    assert!(
+        failed["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the cluster runs Flink 2.3.0, but is registered as Flink 1.20.5 (engine version 0.9.0)"),
+        "{failed}"
+    );
+    assert!(
+        failed["engine_job_id"].is_null(),
+        "nothing submitted: {failed}"
     );
 }
