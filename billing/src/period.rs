@@ -21,23 +21,53 @@ impl Window {
     }
 }
 
-/// The instant a local wall-clock time begins in `tz`. A time skipped by a daylight-saving
-/// jump begins when the clock jumps over it; a repeated time begins at its first occurrence.
+/// The instant a local wall-clock time begins in `tz`: the first instant at which the
+/// zone's clock shows `local` or a later time. A time skipped by a daylight-saving jump
+/// begins when the clock jumps over it (the first valid instant after the gap, to the
+/// millisecond: 02:30:17 on the March change in Berlin begins at 03:00:00); a repeated
+/// time begins at its first occurrence.
 pub fn local_start(tz: Tz, local: NaiveDateTime) -> Result<DateTime<Utc>, BillingError> {
     if let Some(t) = tz.from_local_datetime(&local).earliest() {
         return Ok(t.with_timezone(&Utc));
     }
-    // In a gap: the first existing minute after it.
+    // In a gap: find the first existing minute after it (a gap is at most a day
+    // long), then the jump itself within the minute before that.
     let mut probe = local;
-    for _ in 0..(24 * 60) {
+    for _ in 0..(2 * 24 * 60) {
         probe += Duration::minutes(1);
-        if let Some(t) = tz.from_local_datetime(&probe).earliest() {
-            return Ok(t.with_timezone(&Utc));
+        if let Some(after) = tz.from_local_datetime(&probe).earliest() {
+            return Ok(jump_over(tz, local, after.with_timezone(&Utc)));
         }
     }
     Err(BillingError::BadPeriod(format!(
         "{local} does not exist in {tz}"
     )))
+}
+
+/// The instant the clock of `tz` jumps over the missing `local`, knowing an instant
+/// `after` less than a minute of wall-clock time after the jump: the first millisecond
+/// at which the clock shows a time past `local` (zones change offset at most once a
+/// minute, so within that minute the wall clock only moves forward).
+fn jump_over(tz: Tz, local: NaiveDateTime, after: DateTime<Utc>) -> DateTime<Utc> {
+    let shows = |ms: i64| {
+        DateTime::from_timestamp_millis(ms)
+            .map(|t| t.with_timezone(&tz).naive_local() > local)
+            .unwrap_or(true)
+    };
+    // shows(hi) holds, shows(lo) does not: the jump lies in (lo, hi].
+    let (mut lo, mut hi) = (after.timestamp_millis() - 60_000, after.timestamp_millis());
+    if shows(lo) {
+        return after;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if shows(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    DateTime::from_timestamp_millis(hi).unwrap_or(after)
 }
 
 /// The local hours in `tz` overlapping `[from, to)`, clipped to it.

@@ -310,7 +310,8 @@ impl OrderDesk<'_> {
         Ok(())
     }
 
-    /// The subscription's CU and the end of its term change.
+    /// The subscription's CU and term change: a renewal extends the term from its
+    /// anchor (`term_start`, kept), or, once the term has ended, starts a new one.
     pub async fn change_subscription(
         &mut self,
         project_id: &str,
@@ -319,13 +320,14 @@ impl OrderDesk<'_> {
         now_ms: i64,
     ) -> Result<(), Error> {
         sqlx::query(
-            "update subscriptions set cu_milli = $1, term_end = $2, term_months = $3, updated_at = $4 where project_id = $5",
+            "update subscriptions set cu_milli = $1, term_start = $6, term_end = $2, term_months = $3, updated_at = $4 where project_id = $5",
         )
         .bind(cu_milli)
         .bind(term.end)
         .bind(term.months)
         .bind(now_ms)
         .bind(project_id)
+        .bind(term.start)
         .execute(&mut **self.tx)
         .await?;
         Ok(())

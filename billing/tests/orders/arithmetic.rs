@@ -62,15 +62,26 @@ pub fn months_later(local: NaiveDateTime, months: i64) -> NaiveDateTime {
         .and_time(local.time())
 }
 
-/// Where a term from `from` of `months` months must end in `zone`: that wall-clock time,
-/// or, where a daylight-saving jump skips it on the end date (02:30 on the last Sunday
-/// of March in Berlin), that time moved on by whole minutes until it exists (03:00).
+/// Where a term from `from` of `months` months must end in `zone`: the first instant
+/// the zone's clock shows that wall-clock time or later. Where a daylight-saving jump
+/// skips it on the end date (02:30 on the last Sunday of March in Berlin), that is the
+/// jump itself (03:00:00); where it happens twice, its first occurrence. Found from the
+/// zone's UTC offsets: minute by minute from a day before, then to the millisecond.
 pub fn expected_end(zone: Tz, from: DateTime<Utc>, months: i64) -> DateTime<Utc> {
-    let mut local = months_later(from.with_timezone(&zone).naive_local(), months);
-    loop {
-        if let Some(t) = zone.from_local_datetime(&local).earliest() {
-            return t.with_timezone(&Utc);
-        }
-        local += chrono::Duration::minutes(1);
+    let local = months_later(from.with_timezone(&zone).naive_local(), months);
+    let shows = |t: DateTime<Utc>| t.with_timezone(&zone).naive_local();
+    let mut t = Utc.from_utc_datetime(&local) - chrono::Duration::hours(27);
+    while shows(t) < local {
+        t += chrono::Duration::minutes(1);
     }
+    let (mut lo, mut hi) = (t.timestamp_millis() - 60_000, t.timestamp_millis());
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if shows(DateTime::from_timestamp_millis(mid).unwrap()) >= local {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    DateTime::from_timestamp_millis(hi).unwrap()
 }

@@ -73,6 +73,7 @@ pub fn payg(zone: Tz) -> Project {
         running_cu_milli: 0,
         open_temporary_cu_milli: 0,
         unused_windows: Vec::new(),
+        service_ends_at: None,
     }
 }
 
@@ -99,8 +100,7 @@ pub fn apply(project: &mut Project, q: &Quote) {
         Effect::ChangesSubscription => {
             let s = project.subscription.as_mut().unwrap();
             s.cu_milli = q.cu_milli;
-            s.term.end = q.term.end;
-            s.term.months = q.term.months;
+            s.term = q.term;
         }
         Effect::AddsTemporaryUpgrade(window) => project.unused_windows.push(PaidWindow {
             window,

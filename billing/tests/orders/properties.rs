@@ -46,7 +46,7 @@ proptest! {
     }
 
     #[test]
-    fn a_renewal_keeps_the_cu_and_start_and_adds_its_months_from_the_end_or_from_now(
+    fn a_renewal_keeps_the_cu_and_the_anchor_and_ends_all_its_months_after_it_or_starts_anew_once_ended(
         zone in zone(),
         rate in rate(),
         start in any_instant(),
@@ -59,22 +59,28 @@ proptest! {
         let term = term_of(&project);
         // Renewed inside the term, or after it has ended.
         let now = if lapsed {
-            term.end + Duration::milliseconds((later % (90 * DAY_MS) as u64) as i64)
+            term.end + Duration::milliseconds(1 + (later % (90 * DAY_MS) as u64) as i64)
         } else {
             between(term.start, term.end, later)
         };
         let q = order::quote(&ask(OrderKind::Renew, None, Some(months)), &project, &prices(rate, 100), now)
             .unwrap();
         prop_assert_eq!(q.cu_milli, cu * 1000);
-        prop_assert_eq!(q.term.start, term.start);
-        prop_assert_eq!(q.term.months, bought + months);
         prop_assert_eq!(q.months, months);
         prop_assert_eq!(q.effect, Effect::ChangesSubscription);
         let price = term_price(rate.micro_minor_per_cu_hour(), cu * 1000, months);
         prop_assert!(q.amount.minor() >= 0);
         prop_assert_eq!(q.amount, Money::from_minor(price, rate.currency()));
-        prop_assert_eq!(q.term.end, expected_end(zone, term.end.max(now), months));
-        prop_assert!(q.term.end > term.end);
+        if lapsed {
+            // A new term from the order.
+            prop_assert_eq!((q.term.start, q.term.months), (now, months));
+            prop_assert_eq!(q.term.end, expected_end(zone, now, months));
+        } else {
+            // The anchor stays and the end is all the months after it.
+            prop_assert_eq!((q.term.start, q.term.months), (term.start, bought + months));
+            prop_assert_eq!(q.term.end, expected_end(zone, term.start, bought + months));
+            prop_assert!(q.term.end > term.end);
+        }
     }
 
     #[test]

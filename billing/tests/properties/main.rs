@@ -38,6 +38,7 @@ mod prices;
 mod proration;
 mod rerating;
 mod schedules;
+mod terms;
 mod windows;
 
 use model::*;

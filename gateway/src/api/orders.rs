@@ -214,6 +214,7 @@ async fn load_project(
                 paid: Money::from_minor(w.amount_minor, currency),
             })
             .collect(),
+        service_ends_at: None,
     })
 }
 

@@ -9,6 +9,7 @@ use sluice_tests::{Client, TestApp};
 mod bills;
 mod hours;
 mod subscriptions;
+mod terms;
 
 /// A project of `client` created `hours_ago` hours ago, with one deployment row to hang
 /// run intervals on (billing reads intervals; how they were recorded is the engine's part).
