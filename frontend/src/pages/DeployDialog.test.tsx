@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { createMemoryRouter, RouterProvider } from 'react-router';
 import { DeployDialog } from './DeployDialog';
 import { mockApi, type Recorded } from '../test/mockApi';
@@ -154,6 +155,36 @@ describe('the deploy dialog', () => {
     fireEvent.change(name, { target: { value: 'clicks' } });
     expect(errorOf(name)).toBeUndefined();
     expect(errorOf(cu)?.text).toBe('0.3 is not a multiple of 0.25 from 0.25 to 16.');
+  });
+
+  it('deploys on Enter in a text or a number field, as its main button does', async () => {
+    const calls = server((r) => ({ status: 201, body: deployment({ id: 'd9', ...(r.body as object) }) }), {
+      more: { 'POST /projects/{p}/deployments/{d}/start': () => ({ status: 202, body: deployment({ id: 'd9' }) }) },
+    });
+    const user = userEvent.setup({ delay: null });
+    const router = renderDialog();
+    await screen.findByRole('option', { name: /v2/ });
+    await user.clear(screen.getByLabelText('Parallelism'));
+    await user.type(screen.getByLabelText('Parallelism'), '4{Enter}');
+    await waitFor(() => expect(router.state.location.pathname).toBe('/projects/p1/deployments/d9'));
+    const writes = calls.filter((c) => c.method === 'POST' && !c.path.endsWith('/cost-preview'));
+    expect(writes.map((c) => [c.path, c.body])).toEqual([
+      ['/projects/p1/deployments', { name: 'clicks', job_id: 'j1', version: 2, cluster_id: 'c1', parallelism: 4, cu_per_task: 1 }],
+      ['/projects/p1/deployments/d9/start', { restore_mode: 'NONE' }],
+    ]);
+  });
+
+  it('deploys on Enter in the name field, under the name typed', async () => {
+    const calls = server((r) => ({ status: 201, body: deployment({ id: 'd9', ...(r.body as object) }) }), {
+      more: { 'POST /projects/{p}/deployments/{d}/start': () => ({ status: 202, body: deployment({ id: 'd9' }) }) },
+    });
+    const user = userEvent.setup({ delay: null });
+    renderDialog();
+    await screen.findByRole('option', { name: /v2/ });
+    await user.clear(screen.getByLabelText('Deployment name'));
+    await user.type(screen.getByLabelText('Deployment name'), 'clicks-eu{Enter}');
+    await waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.path === '/projects/p1/deployments')).toBe(true));
+    expect(calls.find((c) => c.method === 'POST' && c.path === '/projects/p1/deployments')!.body).toMatchObject({ name: 'clicks-eu', job_id: 'j1', version: 2 });
   });
 
   it("drops the price's refusal of a size once the field is cleared", async () => {

@@ -340,6 +340,7 @@ export function DeployDialog({
   const depsError = dependenciesError(error);
   const engineLabels = [...new Set(clusters.map((c) => c.engine_version))];
   const runsAlready = upgrading !== undefined && version === upgrading.job_version;
+  const canSubmit = phase === 'idle' && !!refs.data && versions.length > 0 && !runsAlready;
   const submitLabel = upgrading
     ? `Upgrade ${upgrading.name}`
     : existing.length > 0
@@ -376,13 +377,20 @@ export function DeployDialog({
     <Dialog
       title={`Deploy ${job.name}`}
       onClose={onClose}
+      // Its fields and buttons are one form: Enter in a field does what the main button
+      // does (and nothing while that button is disabled).
+      onSubmit={() => {
+        if (canSubmit) submit();
+      }}
       footer={
         <>
           {phase !== 'idle' && (
             <Spinner label={{ creating: 'Creating the deployment…', starting: 'Asking the engine to start…', upgrading: 'Asking for the upgrade…' }[phase]} />
           )}
-          <button onClick={onClose}>Cancel</button>
-          <button className="primary" disabled={phase !== 'idle' || !refs.data || versions.length === 0 || runsAlready} onClick={submit}>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={!canSubmit}>
             {submitLabel}
           </button>
         </>
@@ -393,7 +401,7 @@ export function DeployDialog({
       {refs.data && versions.length === 0 && <div className="alert warn">This job has no saved version yet: save a version first, then deploy it.</div>}
       {!refs.data && !refs.error && <Spinner label="Loading the job's versions and clusters…" />}
       {refs.data && (
-        <form onSubmit={(e) => (e.preventDefault(), submit())}>
+        <>
           {existing.length > 0 && (
             <fieldset className="channel-picks deploy-target" data-testid="deploy-target">
               <legend className="label">This job is deployed already</legend>
@@ -623,7 +631,7 @@ export function DeployDialog({
             </>
           )}
           {!depsError && <ErrorNote error={error} />}
-        </form>
+        </>
       )}
     </Dialog>
   );
