@@ -43,6 +43,7 @@ crate::stored_enum! {
         Renew = "renew",
         Upgrade = "upgrade",
         Downgrade = "downgrade",
+        RenewChange = "renew_change",
         TemporaryUpgrade = "temporary_upgrade",
         Unsubscribe = "unsubscribe",
     }

@@ -11,6 +11,11 @@
 //! - upgrade: more CU for the rest of the term, the prorated difference paid now.
 //! - downgrade: fewer CU (never below what running deployments hold), the prorated
 //!   difference credited to the balance.
+//! - renew_change: renew for M months at a new CU and change to it now for the rest of
+//!   the term, in one order: the prorated difference (as upgrade or downgrade) plus the
+//!   M months at the new CU, paid now. Refused wherever the product form's stage
+//!   refuses a renewal or the CU change (scale-out up, scale-in down, and any
+//!   configuration change).
 //! - temporary_upgrade: extra CU for a window inside the term, its share of the term's
 //!   price paid now; while the window is open starts may use it, and when it closes
 //!   what no longer fits is stopped with a savepoint ([`enforce_capacity`]).
@@ -51,6 +56,9 @@ pub enum OrderKind {
     Renew,
     Upgrade,
     Downgrade,
+    /// Renew with a configuration change: `months` more months at `cu`, and `cu` for
+    /// the rest of the current term.
+    RenewChange,
     TemporaryUpgrade,
     Unsubscribe,
 }
@@ -64,6 +72,7 @@ impl From<OrderKind> for StoredKind {
             OrderKind::Renew => Self::Renew,
             OrderKind::Upgrade => Self::Upgrade,
             OrderKind::Downgrade => Self::Downgrade,
+            OrderKind::RenewChange => Self::RenewChange,
             OrderKind::TemporaryUpgrade => Self::TemporaryUpgrade,
             OrderKind::Unsubscribe => Self::Unsubscribe,
         }
@@ -77,6 +86,7 @@ impl From<StoredKind> for OrderKind {
             StoredKind::Renew => Self::Renew,
             StoredKind::Upgrade => Self::Upgrade,
             StoredKind::Downgrade => Self::Downgrade,
+            StoredKind::RenewChange => Self::RenewChange,
             StoredKind::TemporaryUpgrade => Self::TemporaryUpgrade,
             StoredKind::Unsubscribe => Self::Unsubscribe,
         }
@@ -88,10 +98,11 @@ impl From<StoredKind> for OrderKind {
 pub struct OrderRequest {
     pub kind: OrderKind,
     pub project_id: String,
-    /// new_purchase: CU to buy; upgrade/downgrade: the new total. Whole CU, 1 to 1000.
+    /// new_purchase: CU to buy; upgrade/downgrade/renew_change: the new total. Whole
+    /// CU, 1 to 1000.
     #[schema(minimum = 1, maximum = 1000)]
     pub cu: Option<i64>,
-    /// new_purchase/renew: whole months, 1 to 36.
+    /// new_purchase/renew/renew_change: whole months, 1 to 36.
     #[schema(minimum = 1, maximum = 36)]
     pub months: Option<i64>,
     /// temporary_upgrade: when the extra CU start (default: now) and end; at least an
@@ -108,6 +119,8 @@ pub struct OrderQuote {
     pub cu: i64,
     /// Months the order buys (0 for upgrades and downgrades).
     pub months: i64,
+    /// The term after the order: `term_start` is its anchor (the purchase, or a renewal
+    /// after it had ended), and `term_end` all the months bought after it.
     pub term_start: DateTime<Utc>,
     pub term_end: DateTime<Utc>,
     /// Exact price in major units; negative for a credit (downgrade).
@@ -149,6 +162,7 @@ impl From<OrderKind> for order::OrderKind {
             OrderKind::Renew => Self::Renew,
             OrderKind::Upgrade => Self::Upgrade,
             OrderKind::Downgrade => Self::Downgrade,
+            OrderKind::RenewChange => Self::RenewChange,
             OrderKind::TemporaryUpgrade => Self::TemporaryUpgrade,
             OrderKind::Unsubscribe => Self::Unsubscribe,
         }
@@ -218,6 +232,28 @@ async fn load_project(
     })
 }
 
+/// The actions of the product form's lifecycle table an order is: each must be allowed.
+/// A renewal with a CU change is a renewal and a configuration change, scaling out or
+/// in as its CU goes up or down.
+fn lifecycle_actions(body: &OrderRequest, project: &order::Project) -> Vec<lifecycle::Action> {
+    use lifecycle::Action;
+    match body.kind {
+        OrderKind::NewPurchase => vec![Action::NewPurchase],
+        OrderKind::Renew => vec![Action::Renewal],
+        OrderKind::Upgrade | OrderKind::TemporaryUpgrade => vec![Action::ScaleOut],
+        OrderKind::Downgrade => vec![Action::ScaleIn],
+        OrderKind::RenewChange => {
+            let current = project.subscription.map_or(0, |s| s.cu_milli);
+            let scale = match body.cu {
+                Some(cu) if cu.saturating_mul(1000) > current => Action::ScaleOut,
+                _ => Action::ScaleIn,
+            };
+            vec![Action::Renewal, Action::ConfigurationChange, scale]
+        }
+        OrderKind::Unsubscribe => vec![Action::Unsubscribe],
+    }
+}
+
 /// Decides whether the order may be placed and what it costs ([`order::quote`]), after
 /// the product form's lifecycle allows it. Locks the project row.
 async fn plan(
@@ -227,22 +263,14 @@ async fn plan(
 ) -> Result<Plan, Error> {
     let project = orders.lock_project(&body.project_id).await?;
     let (model, zone) = (project.billing_model, project.billing_time_zone);
-    // The product form's lifecycle stage may forbid this kind of order.
-    let action = match body.kind {
-        OrderKind::NewPurchase => lifecycle::Action::NewPurchase,
-        OrderKind::Renew => lifecycle::Action::Renewal,
-        OrderKind::Upgrade => lifecycle::Action::ScaleOut,
-        OrderKind::Downgrade => lifecycle::Action::ScaleIn,
-        OrderKind::TemporaryUpgrade => lifecycle::Action::ScaleOut,
-        OrderKind::Unsubscribe => lifecycle::Action::Unsubscribe,
-    };
-    domain::product_forms::ensure_stage_allows(
-        orders.product_form(&body.project_id).await?,
-        action,
-    )?;
     let zone = parse_zone(&zone)?;
     let now = Utc::now();
+    let form = orders.product_form(&body.project_id).await?;
     let project = load_project(orders, state, body, &model, zone, now.timestamp_millis()).await?;
+    // The product form's lifecycle stage may forbid this kind of order.
+    for action in lifecycle_actions(body, &project) {
+        domain::product_forms::ensure_stage_allows(form.clone(), action)?;
+    }
     let prices = order::Prices {
         cu_month: state
             .pricing

@@ -144,3 +144,145 @@ async fn a_renewal_keeps_the_anniversary_of_a_term_bought_on_the_31st() {
         "2 months of 1 CU at 50.00"
     );
 }
+
+/// Puts the project on a product form of its own whose milestones are `eom1`, `eom2`,
+/// `eofs` and `eos` days from now (negative: passed).
+pub(super) async fn on_form(app: &TestApp, project: &str, name: &str, days: [i64; 4]) {
+    let at = |d: i64| (Utc::now() + Duration::days(d)).timestamp_millis();
+    sqlx::query(
+        "insert into product_forms (name, announced_at, eom1, eom2, eofs, eos, updated_at) values ($1, $2, $3, $4, $5, $6, $2)",
+    )
+    .bind(name)
+    .bind(at(days[0] - 400))
+    .bind(at(days[0]))
+    .bind(at(days[1]))
+    .bind(at(days[2]))
+    .bind(at(days[3]))
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+    sqlx::query("update projects set product_form = $1 where id = $2")
+        .bind(name)
+        .bind(project)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+}
+
+fn minor(amount: &serde_json::Value) -> i64 {
+    let text = amount.as_str().unwrap();
+    let (whole, cents) = text.trim_start_matches('-').split_once('.').unwrap();
+    let value = whole.parse::<i64>().unwrap() * 100 + cents.parse::<i64>().unwrap();
+    if text.starts_with('-') {
+        -value
+    } else {
+        value
+    }
+}
+
+// Rule 4: one story of renewing with a configuration change, priced, refused and
+// restricted as the two orders it combines.
+#[tokio::test]
+async fn a_renewal_with_a_cu_change_is_one_order_priced_as_the_change_and_the_renewal() {
+    let app = TestApp::spawn().await;
+    let (owner, project) = subscribed(&app, 2).await;
+    // A 1-month term bought 15 days ago (2 CU for it: 100.00).
+    let start =
+        DateTime::from_timestamp_millis((Utc::now() - Duration::days(15)).timestamp_millis())
+            .unwrap();
+    let local = start.with_timezone(&shanghai());
+    let end_of = |months: u32| {
+        shanghai()
+            .from_local_datetime(&months_later(local.date_naive(), months).and_time(local.time()))
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    set_term(&app, &project, start, end_of(1), 1).await;
+    let order = |cu: Option<i64>, months: Option<i64>| json!({ "kind": "renew_change", "project_id": project, "cu": cu, "months": months });
+    for (body, field) in [
+        (order(Some(2), Some(1)), "cu"),
+        (order(None, Some(1)), "cu"),
+        (order(Some(4), None), "months"),
+        (order(Some(4), Some(37)), "months"),
+    ] {
+        owner
+            .post("/account/orders/preview", body)
+            .await
+            .expect_error(422, "invalid_field", Some(field));
+    }
+
+    // Up to 4 CU and 2 more months: the 2 extra CU for what is left of the term (the
+    // rest of 100.00) plus 4 CU x 2 months x 50.00 = 400.00.
+    let balance_before = minor(&owner.get("/account/balance").await.expect(200).body["balance"]);
+    let placed = owner
+        .post("/account/orders", order(Some(4), Some(2)))
+        .await
+        .expect(201);
+    let term_ms = (end_of(1) - start).num_milliseconds() as i128;
+    let elapsed = (at(&placed.body["created_at"]) - start).num_milliseconds() as i128;
+    let change = 10_000 - super::half_even(10_000 * elapsed, term_ms) as i64;
+    let amount = minor(&placed.body["amount"]);
+    assert!(
+        (amount - (40_000 + change)).abs() <= 1,
+        "{amount} vs 400.00 + {change}: {}",
+        placed.body
+    );
+    assert_eq!(
+        (placed.body["cu"].as_i64(), placed.body["months"].as_i64()),
+        (Some(4), Some(2))
+    );
+    // The term keeps its anchor and ends 3 months after it.
+    assert_eq!(at(&placed.body["term_start"]), start);
+    assert_eq!(at(&placed.body["term_end"]), end_of(3));
+    let subscription = owner.get("/account/subscriptions").await.expect(200).body[0].clone();
+    assert_eq!(subscription["cu"], 4.0);
+    assert_eq!(at(&subscription["term_end"]), end_of(3));
+    let balance = minor(&owner.get("/account/balance").await.expect(200).body["balance"]);
+    assert_eq!(balance, balance_before - amount);
+    let orders = owner.list_all("/account/orders", 10).await;
+    assert_eq!(orders[0]["kind"], "renew_change");
+    assert_eq!(orders[0]["amount"], placed.body["amount"]);
+
+    // The downgrade part obeys the downgrade's rule: never below what runs.
+    let cluster = owner.unreachable_cluster("k").await;
+    let job = owner.saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
+    let d = owner.deployment(&project, "d", &job, &cluster, 3).await;
+    owner
+        .post(
+            &format!("/projects/{project}/deployments/{d}/start"),
+            json!({}),
+        )
+        .await
+        .expect(202);
+    let refused = owner
+        .post("/account/orders", order(Some(2), Some(1)))
+        .await
+        .expect_error(422, "invalid_field", Some("cu"));
+    assert!(refused.message().contains("3 CU"), "{}", refused.message());
+    // Down to 3 CU: the rest of the term credits 1 CU's share, the month costs 150.00.
+    let down = owner
+        .post("/account/orders/preview", order(Some(3), Some(1)))
+        .await
+        .expect(200);
+    assert!(minor(&down.body["amount"]) < 15_000, "{}", down.body);
+
+    // EOM2 refuses scaling out, so a renewal that raises the CU; lowering it renews.
+    on_form(&app, &project, "retiring", [-60, -1, 60, 120]).await;
+    let refused = owner
+        .post("/account/orders/preview", order(Some(5), Some(1)))
+        .await
+        .expect_error(409, "lifecycle_restricted", None);
+    assert!(refused.message().contains("EOM2"), "{}", refused.message());
+    owner
+        .post("/account/orders/preview", order(Some(3), Some(1)))
+        .await
+        .expect(200);
+    // EOFS refuses renewals and configuration changes: neither way.
+    on_form(&app, &project, "retired", [-90, -60, -1, 60]).await;
+    for cu in [5, 3] {
+        owner
+            .post("/account/orders/preview", order(Some(cu), Some(1)))
+            .await
+            .expect_error(409, "lifecycle_restricted", None);
+    }
+}
