@@ -318,7 +318,7 @@ async fn an_engine_versions_connectors_come_from_the_catalogue_of_its_flink_vers
     owner
         .post(
             "/clusters",
-            json!({ "name": "old", "rest_url": "http://127.0.0.1:9", "flink_version": "1.20.5", "engine_version": "0.9.0" }),
+            json!({ "name": "old", "rest_url": "http://old.invalid:9", "flink_version": "1.20.5", "engine_version": "0.9.0" }),
         )
         .await
         .expect(201);
