@@ -61,3 +61,38 @@ pub async fn enforce(state: &crate::Platform, now_ms: i64) -> Result<usize, Erro
     }
     Ok(stopped)
 }
+
+/// When a subscription's term ended, as its notices and refusals write it.
+pub fn term_end_text(term_end_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(term_end_ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string()
+}
+
+/// How to renew, for the refusals and notices of an expired subscription.
+pub const HOW_TO_RENEW: &str =
+    "renew it (an order of kind renew: Billing > Subscriptions in the console, or POST /api/v1/account/orders)";
+
+/// Refuses a start in a subscription project whose term has ended (inside the
+/// project's write): an expired subscription holds no CU until it is renewed.
+pub async fn ensure_term_active(write: &mut store::ProjectWrite, now_ms: i64) -> Result<(), Error> {
+    match write.capacity().purchased(now_ms).await? {
+        Some(p) if p.expired => Err(Error::conflict(
+            "subscription_expired",
+            format!(
+                "the project's subscription expired on {}; {HOW_TO_RENEW}, then start again",
+                term_end_text(p.term_end)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the product form's lifecycle stage still takes renewals (an automatic
+/// renewal is checked as a manual one is).
+pub fn ensure_renewal_allowed(
+    form: Option<store::product_forms::ProductFormRow>,
+) -> Result<(), Error> {
+    crate::product_forms::ensure_stage_allows(form, lifecycle::Action::Renewal)
+}

@@ -36,6 +36,7 @@ pub struct Config {
     pub delivery: delivery::DeliveryConfig,
     pub outbox: OutboxConfig,
     pub notices: NoticesConfig,
+    pub subscriptions: SubscriptionsConfig,
     pub alerts: AlertsConfig,
     pub metrics: MetricsConfig,
     pub job_metrics: JobMetricsConfig,
@@ -160,6 +161,43 @@ impl Default for NoticesConfig {
     fn default() -> Self {
         Self {
             reminder_days: vec![120, 30, 7],
+        }
+    }
+}
+
+/// A subscription term's lifecycle (the stages are `billing::term`'s).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubscriptionsConfig {
+    /// Days before a term ends that the owners and billing managers are reminded.
+    pub reminder_days: Vec<i64>,
+    /// Days before a term ends that an automatic renewal is charged from the balance
+    /// (retried daily until the end when the balance is short).
+    pub auto_renew_days_before: i64,
+    /// Days after a term ended unrenewed that the subscription is released.
+    pub release_after_days: i64,
+    /// How often each replica looks for terms to remind, renew, expire or release.
+    pub interval_secs: u64,
+}
+
+impl Default for SubscriptionsConfig {
+    fn default() -> Self {
+        Self {
+            reminder_days: vec![7, 3, 1],
+            auto_renew_days_before: 9,
+            release_after_days: 15,
+            interval_secs: 60,
+        }
+    }
+}
+
+impl SubscriptionsConfig {
+    /// The rules the term's stages are counted with.
+    pub fn rules(&self) -> billing::term::Rules {
+        billing::term::Rules {
+            reminder_days: self.reminder_days.clone(),
+            auto_renew_days_before: self.auto_renew_days_before,
+            release_after_days: self.release_after_days,
         }
     }
 }
@@ -470,6 +508,7 @@ impl Default for Config {
             delivery: delivery::DeliveryConfig::default(),
             outbox: OutboxConfig::default(),
             notices: NoticesConfig::default(),
+            subscriptions: SubscriptionsConfig::default(),
             alerts: AlertsConfig::default(),
             metrics: MetricsConfig::default(),
             job_metrics: JobMetricsConfig::default(),
@@ -545,6 +584,14 @@ impl Config {
         }
         if self.notices.reminder_days.iter().any(|d| *d < 1) {
             return Err("notices.reminder_days are whole days, at least 1".to_owned());
+        }
+        let subs = &self.subscriptions;
+        if subs.reminder_days.iter().any(|d| *d < 1)
+            || subs.auto_renew_days_before < 0
+            || subs.release_after_days < 0
+            || subs.interval_secs == 0
+        {
+            return Err("subscriptions: reminder_days are whole days, at least 1; auto_renew_days_before and release_after_days at least 0; interval_secs at least 1".to_owned());
         }
         let oidc = &self.auth.oidc;
         if !oidc.issuer_url.is_empty() && oidc.client_id.is_empty() {

@@ -11,15 +11,25 @@ use crate::Error;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Purchased {
-    /// The subscription's CU (milli).
+    /// The subscription's CU (milli), as bought.
     pub base: i64,
     /// Extra CU (milli) of temporary upgrades open at the instant asked about.
     pub temporary: i64,
+    /// When the subscription's term ends (ms).
+    pub term_end: i64,
+    /// The term had ended at the instant asked about (`billing::term::expired`): the
+    /// subscription holds nothing until it is renewed.
+    pub expired: bool,
 }
 
 impl Purchased {
+    /// CU (milli) the project may hold: none once its term has ended.
     pub fn total(&self) -> i64 {
-        self.base + self.temporary
+        if self.expired {
+            0
+        } else {
+            self.base + self.temporary
+        }
     }
 }
 
@@ -41,18 +51,19 @@ pub async fn in_use(
 }
 
 /// What a subscription project may hold at `at_ms`: its CU and the temporary upgrades
-/// open then. `None` for a pay-as-you-go project, which is billed for what runs.
+/// open then, nothing once its term has ended. `None` for a pay-as-you-go project,
+/// which is billed for what runs.
 pub async fn purchased(
     conn: &mut AnyConnection,
     project_id: &str,
     at_ms: i64,
 ) -> Result<Option<Purchased>, Error> {
-    let base: Option<(i64,)> =
-        sqlx::query_as("select cu_milli from subscriptions where project_id = $1")
+    let base: Option<(i64, i64)> =
+        sqlx::query_as("select cu_milli, term_end from subscriptions where project_id = $1")
             .bind(project_id)
             .fetch_optional(&mut *conn)
             .await?;
-    let Some((base,)) = base else {
+    let Some((base, term_end)) = base else {
         return Ok(None);
     };
     let (temporary,): (i64,) = sqlx::query_as(
@@ -63,7 +74,13 @@ pub async fn purchased(
     .bind(at_ms)
     .fetch_one(conn)
     .await?;
-    Ok(Some(Purchased { base, temporary }))
+    Ok(Some(Purchased {
+        base,
+        temporary,
+        term_end,
+        // As billing::term::expired: the end itself is outside the term.
+        expired: at_ms >= term_end,
+    }))
 }
 
 /// The project's capacity, read outside a write (one connection for both sums).

@@ -50,6 +50,7 @@ pub mod reminders;
 pub mod savepoints;
 pub mod scope;
 pub mod sessions;
+pub mod subscriptions;
 pub mod tokens;
 pub mod versions;
 

@@ -419,3 +419,11 @@ impl Orders<'_> {
         Ok(items)
     }
 }
+
+impl<'a> OrderDesk<'a> {
+    /// The desk over a transaction that holds the account's lock, for orders placed by
+    /// the platform (an automatic renewal: [`crate::AllTenantsWrite::orders_of`]).
+    pub(crate) fn over(tx: &'a mut Tx, account_id: &'a str) -> Self {
+        Self { tx, account_id }
+    }
+}

@@ -9,6 +9,7 @@ pub mod every;
 pub mod job_metrics;
 pub mod lifecycle_reminders;
 pub mod outbox;
+pub mod subscriptions;
 
 use domain::Platform;
 use tokio::task::JoinHandle;
@@ -33,5 +34,6 @@ pub fn spawn_all(platform: &Platform, stop: &CancellationToken) -> Vec<JoinHandl
         tokio::spawn(alerts::run(platform.clone(), stop.clone())),
         tokio::spawn(job_metrics::run(platform.clone(), stop.clone())),
         tokio::spawn(lifecycle_reminders::run(platform.clone(), stop.clone())),
+        tokio::spawn(subscriptions::run(platform.clone(), stop.clone())),
     ]
 }

@@ -25,6 +25,7 @@ pub mod notices;
 pub mod orders;
 pub mod platform;
 pub mod projects;
+pub mod subscriptions;
 pub mod tokens;
 pub mod validate;
 pub mod versions;
@@ -97,6 +98,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::preview_order))
         .routes(routes!(orders::list_orders, orders::place_order))
         .routes(routes!(orders::list_subscriptions))
+        .routes(routes!(
+            subscriptions::get_auto_renew,
+            subscriptions::set_auto_renew
+        ))
         .routes(routes!(balance::get_balance))
         .routes(routes!(balance::list_transactions))
         .routes(routes!(balance::top_up))

@@ -106,6 +106,7 @@ pub async fn start_deployment(
     // cannot interleave with another start, so racing starts cannot exceed it.
     let mut write = access.scope().write().await?;
     domain::balance::ensure_not_in_arrears(&mut write).await?;
+    domain::capacity::ensure_term_active(&mut write, now_ms()).await?;
     domain::product_forms::ensure_engine_allows(&mut write, &d.cluster_id, true).await?;
     domain::product_forms::ensure_allowed(&mut write, lifecycle::Action::Run).await?;
     ensure_capacity(&mut write, &d).await?;

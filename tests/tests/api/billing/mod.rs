@@ -1,7 +1,8 @@
 //! Billing: pay-as-you-go hours from recorded run intervals, the product's worked
 //! example, exactly-once hours, tenant-scoped de-duplication and who may see bills
 //! (hours); monthly bills, arrears and top-ups (bills); subscriptions ordered, renewed,
-//! changed and temporarily upgraded (subscriptions).
+//! changed and temporarily upgraded (subscriptions); a term's reminders, automatic
+//! renewal, expiry and release (term_lifecycle).
 
 use chrono::{DateTime, Duration, Utc};
 use sluice_tests::{Client, TestApp};
@@ -9,6 +10,7 @@ use sluice_tests::{Client, TestApp};
 mod bills;
 mod hours;
 mod subscriptions;
+mod term_lifecycle;
 mod terms;
 
 /// A project of `client` created `hours_ago` hours ago, with one deployment row to hang

@@ -27,9 +27,8 @@ pub(super) fn expectation(operation: &str) -> Option<Expect> {
         "revoke_token" => AccountElseHidden(ADMINS),
         "get_billing" | "list_hours" | "update_billing" | "list_bills" | "get_bill"
         | "download_bill" | "list_subscriptions" | "preview_order" | "place_order"
-        | "get_balance" | "list_transactions" | "top_up" | "usage" | "list_orders" => {
-            Account(&["owner", "billing_manager"])
-        }
+        | "get_balance" | "list_transactions" | "top_up" | "usage" | "list_orders"
+        | "get_auto_renew" | "set_auto_renew" => Account(&["owner", "billing_manager"]),
         "list_clusters"
         | "get_cluster"
         | "check_cluster"

@@ -280,6 +280,7 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
         "switch_account" => json!({ "account_id": "x" }),
         "update_billing" => json!({ "billing_time_zone": "Asia/Shanghai" }),
         "top_up" => json!({ "amount": "1.00" }),
+        "set_auto_renew" => json!({ "enabled": true }),
         "create_contact_group" | "replace_contact_group" => {
             json!({ "name": format!("g{n}"), "emails": ["a@example.com"] })
         }
