@@ -1,7 +1,9 @@
 //! Metering pay-as-you-go usage from the run intervals deployments record, and rating
 //! one hour of it by the product's rule: (sum of per-minute CU / 60) x the CU-hour
 //! price, plus a management fee of 2 CU x the price for every hour the workspace is
-//! pay-as-you-go.
+//! pay-as-you-go ([`ManagementFee::EveryHour`], the product's fixed fee per workspace
+//! per hour), or, where the operator so chooses, only for hours in which something
+//! ran ([`ManagementFee::HoursWithUsage`]); [`rate_priced_hour`] applies the choice.
 //!
 //! The ledger is exact to the millisecond: [`cu_millis`] clips every interval to the
 //! window, so windows that partition time partition usage, and no millisecond is billed
@@ -19,6 +21,30 @@ use crate::BillingError;
 
 /// Management fee of a pay-as-you-go workspace, in milli-CU per hour.
 pub const MANAGEMENT_CU_MILLI: i64 = 2_000;
+
+/// When a pay-as-you-go workspace pays the management fee (`billing.management_fee`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManagementFee {
+    /// Every hour the workspace is pay-as-you-go, whether anything ran or not: the
+    /// product's fixed fee of 2 CU per pay-as-you-go workspace per hour.
+    #[default]
+    EveryHour,
+    /// Only hours in which something ran (an hour with no usage costs nothing).
+    HoursWithUsage,
+}
+
+impl ManagementFee {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "every_hour" => Ok(Self::EveryHour),
+            "hours_with_usage" => Ok(Self::HoursWithUsage),
+            other => Err(format!(
+                "billing.management_fee must be `every_hour` or `hours_with_usage`, got `{other}`"
+            )),
+        }
+    }
+}
 
 /// A stretch of time a deployment held `cu_milli` thousandths of a CU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +200,41 @@ pub fn rate_hour(
     })
 }
 
+/// Rates one hour of a pay-as-you-go workspace, cut by price changes into `pieces`
+/// (each with the rate in effect; together the hour): each piece's compute and
+/// management fee rounded once and added up. The management fee is charged as `fee`
+/// says: under [`ManagementFee::HoursWithUsage`] an hour in which nothing ran costs
+/// nothing at all (but is still rated, at zero).
+pub fn rate_priced_hour(
+    intervals: &[RunInterval],
+    pieces: &[(Window, Rate)],
+    now: DateTime<Utc>,
+    granularity: Granularity,
+    fee: ManagementFee,
+) -> Result<HourCharge, BillingError> {
+    let (Some(first), Some(last)) = (pieces.first(), pieces.last()) else {
+        return Err(BillingError::BadPeriod("an hour with no prices".to_owned()));
+    };
+    let currency = first.1.currency();
+    let mut hour = HourCharge {
+        window_start: first.0.start,
+        window_end: last.0.end,
+        cu_millis: 0,
+        compute: Money::zero(currency),
+        management: Money::zero(currency),
+    };
+    for (piece, rate) in pieces {
+        let charge = rate_hour(intervals, *piece, now, *rate, granularity)?;
+        hour.cu_millis += charge.cu_millis;
+        hour.compute = hour.compute.checked_add(charge.compute)?;
+        hour.management = hour.management.checked_add(charge.management)?;
+    }
+    if fee == ManagementFee::HoursWithUsage && hour.cu_millis == 0 {
+        hour.management = Money::zero(currency);
+    }
+    Ok(hour)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +250,70 @@ mod tests {
             start: s,
             end: s + chrono::Duration::hours(1),
         }
+    }
+
+    #[test]
+    fn the_management_fee_is_charged_every_hour_or_only_in_hours_with_usage_as_configured() {
+        let rate = Rate::parse("0.09", Currency::CNY).unwrap();
+        let w = hour("2026-11-01T00:00:00Z");
+        // A price change at half past cuts the hour in two pieces.
+        let half = w.start + chrono::Duration::minutes(30);
+        let dearer = Rate::parse("0.12", Currency::CNY).unwrap();
+        let pieces = [
+            (
+                Window {
+                    start: w.start,
+                    end: half,
+                },
+                rate,
+            ),
+            (
+                Window {
+                    start: half,
+                    end: w.end,
+                },
+                dearer,
+            ),
+        ];
+        let idle: [RunInterval; 0] = [];
+        let ran = [RunInterval {
+            start: half + chrono::Duration::minutes(10),
+            end: Some(half + chrono::Duration::minutes(20)),
+            cu_milli: 3_000,
+        }];
+        let charge = |intervals: &[RunInterval], fee| {
+            let c = rate_priced_hour(intervals, &pieces, w.end, Granularity::Minute, fee).unwrap();
+            (
+                c.compute.to_string(),
+                c.management.to_string(),
+                c.window_start,
+                c.window_end,
+            )
+        };
+        // Every hour: 2 CU for half an hour at 0.09 (0.09) and half an hour at 0.12 (0.12).
+        assert_eq!(
+            charge(&idle, ManagementFee::EveryHour),
+            ("0.00 CNY".into(), "0.21 CNY".into(), w.start, w.end)
+        );
+        assert_eq!(
+            charge(&idle, ManagementFee::HoursWithUsage),
+            ("0.00 CNY".into(), "0.00 CNY".into(), w.start, w.end)
+        );
+        // Ten minutes of 3 CU at 0.12 (0.06): the whole hour's fee under either choice.
+        for fee in [ManagementFee::EveryHour, ManagementFee::HoursWithUsage] {
+            assert_eq!(
+                charge(&ran, fee),
+                ("0.06 CNY".into(), "0.21 CNY".into(), w.start, w.end)
+            );
+        }
+        assert_eq!(ManagementFee::default(), ManagementFee::EveryHour);
+        assert_eq!(
+            ManagementFee::parse("hours_with_usage"),
+            Ok(ManagementFee::HoursWithUsage)
+        );
+        assert!(ManagementFee::parse("sometimes")
+            .unwrap_err()
+            .contains("billing.management_fee"));
     }
 
     #[test]

@@ -211,6 +211,10 @@ pub struct BillingConfig {
     pub prices: Vec<PriceConfig>,
     /// `minute` (the product's: each minute at the largest CU held) or `second` (exact).
     pub granularity: String,
+    /// When a pay-as-you-go project pays the 2-CU management fee: `every_hour` (the
+    /// product's fixed fee per pay-as-you-go workspace per hour, the default) or
+    /// `hours_with_usage` (only hours in which something ran).
+    pub management_fee: String,
     /// How long after an hour ends it is billed, so late observations land first.
     pub settle_delay_secs: i64,
     /// How often the billing worker looks for hours to bill.
@@ -245,6 +249,7 @@ impl Default for BillingConfig {
                 cu_month: "50".to_owned(),
             }],
             granularity: "minute".to_owned(),
+            management_fee: "every_hour".to_owned(),
             settle_delay_secs: 60,
             interval_secs: 60,
             grace_period_days: 7,
@@ -550,6 +555,7 @@ impl Config {
                     .to_owned(),
             );
         }
+        billing::meter::ManagementFee::parse(&self.billing.management_fee)?;
         if !(0..=100).contains(&self.billing.unsubscribe_refund_percent) {
             return Err("billing.unsubscribe_refund_percent must be between 0 and 100".to_owned());
         }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use store::Error;
 
-use billing::meter::{rate_hour, RunInterval};
+use billing::meter::{rate_priced_hour, ManagementFee, RunInterval};
 use billing::period;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
@@ -120,28 +120,25 @@ async fn bill_hour(
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
     let pricing = &state.pricing;
-    let mut cu_millis = 0_i128;
-    let mut compute = 0_i64;
-    let mut management = 0_i64;
-    let mut price = 0_i128;
-    for (piece, rate) in pricing
+    let pieces = pricing
         .book
         .pieces(window)
-        .map_err(|e| Error::internal(e.to_string()))?
-    {
-        let charge = rate_hour(intervals, piece, now, rate, pricing.granularity)
-            .map_err(|e| Error::internal(e.to_string()))?;
-        cu_millis += charge.cu_millis;
-        compute += charge.compute.minor();
-        management += charge.management.minor();
-        price = rate.micro_minor_per_cu_hour();
-    }
-    // The management fee covers the workspace's share of the engine while it runs
-    // jobs: an hour in which nothing ran is not charged.
-    if cu_millis == 0 {
-        // Still mark the hour as done, at zero, so the next pass starts after it.
-        management = 0;
-    }
+        .map_err(|e| Error::internal(e.to_string()))?;
+    // The management fee is charged every pay-as-you-go hour, or only in hours in which
+    // something ran, as the operator configured (`billing.management_fee`); an hour
+    // with nothing to charge is still written, at zero, so the next pass starts after it.
+    let fee =
+        ManagementFee::parse(&state.config.billing.management_fee).map_err(Error::internal)?;
+    let charge = rate_priced_hour(intervals, &pieces, now, pricing.granularity, fee)
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let (cu_millis, compute, management) = (
+        charge.cu_millis,
+        charge.compute.minor(),
+        charge.management.minor(),
+    );
+    let price = pieces
+        .last()
+        .map_or(0, |(_, rate)| rate.micro_minor_per_cu_hour());
     let written = state
         .all_tenants()
         .billing()

@@ -9,7 +9,11 @@ use sluice_tests::{json, TestApp};
 // One story of one month's bill (history, issue, lines, CSV, credit note), so it reads top to bottom.
 #[tokio::test]
 async fn a_month_is_billed_once_with_lines_that_add_up_and_a_csv() {
-    let app = TestApp::spawn().await;
+    // The operator's other choice of management fee (rule 13): only hours in which
+    // something ran pay it, so the month's fee is 3 such hours (the default, every hour,
+    // is in hours.rs).
+    let app =
+        TestApp::spawn_with(|c| c.billing.management_fee = "hours_with_usage".to_owned()).await;
     let owner = app.account("Acme").await;
     // The account and project exist since October 1st, 00:00 in Shanghai.
     let october = DateTime::parse_from_rfc3339("2026-09-30T16:00:00Z")

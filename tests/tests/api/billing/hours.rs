@@ -46,7 +46,7 @@ async fn three_cu_for_an_hour_at_nine_fen_bills_forty_five_fen_once() {
         .await
         .expect(200);
     let items = hours.body["items"].as_array().unwrap();
-    let billed: Vec<_> = items.iter().filter(|h| h["total"] != "0.00").collect();
+    let billed: Vec<_> = items.iter().filter(|h| h["cu_hours"] != "0").collect();
     assert_eq!(billed.len(), 1, "{}", hours.body);
     let line = billed[0];
     let start: DateTime<Utc> = line["window_start"].as_str().unwrap().parse().unwrap();
@@ -55,8 +55,32 @@ async fn three_cu_for_an_hour_at_nine_fen_bills_forty_five_fen_once() {
     assert_eq!(line["compute"], "0.27");
     assert_eq!(line["management"], "0.18");
     assert_eq!(line["total"], "0.45");
-    assert_eq!(hours.body["total"], "0.45");
     assert_eq!(hours.body["currency"], "CNY");
+    // By default (rule 13: `billing.management_fee = "every_hour"`) the management fee
+    // is the product's fixed fee per pay-as-you-go project and hour: the whole hours in
+    // which nothing ran pay it too (the hour the project was created, its share).
+    let minor = |v: &serde_json::Value| {
+        let (whole, cents) = v.as_str().unwrap().split_once('.').unwrap();
+        whole.parse::<i64>().unwrap() * 100 + cents.parse::<i64>().unwrap()
+    };
+    let idle: Vec<_> = items.iter().filter(|h| h["cu_hours"] == "0").collect();
+    assert!(idle.len() >= 3, "{}", hours.body);
+    for h in &idle {
+        assert_eq!(h["compute"], "0.00");
+        let (from, to): (DateTime<Utc>, DateTime<Utc>) = (
+            h["window_start"].as_str().unwrap().parse().unwrap(),
+            h["window_end"].as_str().unwrap().parse().unwrap(),
+        );
+        if to - from == Duration::hours(1) {
+            assert_eq!(h["management"], "0.18", "{}", hours.body);
+        } else {
+            assert!(minor(&h["management"]) <= 18, "{}", hours.body);
+        }
+    }
+    assert_eq!(
+        minor(&hours.body["total"]),
+        items.iter().map(|h| minor(&h["total"])).sum::<i64>()
+    );
 
     // The same stretch as chart data: exact CU-hours per deployment, by hour and by day.
     let usage = owner
