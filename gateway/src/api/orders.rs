@@ -21,7 +21,10 @@
 //!   what no longer fits is stopped with a savepoint ([`enforce_capacity`]).
 //! - unsubscribe: the project returns to pay-as-you-go (nothing may be running); the
 //!   unused part of the term, and of temporary upgrades not yet used, is refunded per
-//!   `billing.unsubscribe_refund_percent`.
+//!   `billing.unsubscribe_refund_percent`, but what lies after the product form's end
+//!   of service (EOS) in full: the platform, not the user, cut the term short there.
+//!   An unsubscribe at or after EOS is allowed (EOS refuses every other order) and
+//!   refunds everything paid for after the EOS instant.
 //!
 //! Proration takes the term's price of the changed CU and the share of the term left
 //! ([`billing::prorate::remaining`]), so an upgrade and a later downgrade net to exactly
@@ -235,7 +238,14 @@ async fn load_project(
 /// The actions of the product form's lifecycle table an order is: each must be allowed.
 /// A renewal with a CU change is a renewal and a configuration change, scaling out or
 /// in as its CU goes up or down.
-fn lifecycle_actions(body: &OrderRequest, project: &order::Project) -> Vec<lifecycle::Action> {
+///
+/// An unsubscribe at or after the form's end of service is no action of the table:
+/// the platform ended the service, and the term's unused part must be refundable.
+fn lifecycle_actions(
+    body: &OrderRequest,
+    project: &order::Project,
+    now: DateTime<Utc>,
+) -> Vec<lifecycle::Action> {
     use lifecycle::Action;
     match body.kind {
         OrderKind::NewPurchase => vec![Action::NewPurchase],
@@ -249,6 +259,9 @@ fn lifecycle_actions(body: &OrderRequest, project: &order::Project) -> Vec<lifec
                 _ => Action::ScaleIn,
             };
             vec![Action::Renewal, Action::ConfigurationChange, scale]
+        }
+        OrderKind::Unsubscribe if project.service_ends_at.is_some_and(|eos| now >= eos) => {
+            Vec::new()
         }
         OrderKind::Unsubscribe => vec![Action::Unsubscribe],
     }
@@ -266,9 +279,13 @@ async fn plan(
     let zone = parse_zone(&zone)?;
     let now = Utc::now();
     let form = orders.product_form(&body.project_id).await?;
-    let project = load_project(orders, state, body, &model, zone, now.timestamp_millis()).await?;
+    let mut project =
+        load_project(orders, state, body, &model, zone, now.timestamp_millis()).await?;
+    // The product form's end of service cuts the term short there: what was paid for
+    // after it is refunded in full on unsubscribing.
+    project.service_ends_at = form.as_ref().map(|f| rfc3339(f.eos));
     // The product form's lifecycle stage may forbid this kind of order.
-    for action in lifecycle_actions(body, &project) {
+    for action in lifecycle_actions(body, &project, now) {
         domain::product_forms::ensure_stage_allows(form.clone(), action)?;
     }
     let prices = order::Prices {

@@ -286,3 +286,119 @@ async fn a_renewal_with_a_cu_change_is_one_order_priced_as_the_change_and_the_re
             .expect_error(409, "lifecycle_restricted", None);
     }
 }
+
+/// What is left of `whole` (minor units) after `elapsed` of `term`, as the billing domain
+/// prorates: the whole less its half-even share.
+fn remaining(whole: i64, elapsed: Duration, term: Duration) -> i64 {
+    whole
+        - super::half_even(
+            i128::from(whole) * i128::from(elapsed.num_milliseconds()),
+            i128::from(term.num_milliseconds()),
+        ) as i64
+}
+
+// Rule 5: a term cut short by the product form's end of service is refunded from the
+// EOS instant in full, not at the unsubscribe refund percent, and unsubscribing is
+// allowed at or after EOS; before EOS only the part up to EOS is the user's choice.
+#[tokio::test]
+async fn the_part_of_a_term_after_the_end_of_service_is_refunded_in_full() {
+    let app = TestApp::spawn_with(|c| c.billing.unsubscribe_refund_percent = 50).await;
+    let (owner, project) = subscribed(&app, 3).await;
+    // 3 CU for a month from 10 days ago: 150.00.
+    let start =
+        DateTime::from_timestamp_millis((Utc::now() - Duration::days(10)).timestamp_millis())
+            .unwrap();
+    let local = start.with_timezone(&shanghai());
+    let end = shanghai()
+        .from_local_datetime(&months_later(local.date_naive(), 1).and_time(local.time()))
+        .unwrap()
+        .with_timezone(&Utc);
+    set_term(&app, &project, start, end, 1).await;
+    // An extra CU paid for two hours still to come.
+    let window_start = Utc::now() + Duration::hours(1);
+    let upgrade = owner
+        .post(
+            "/account/orders",
+            json!({ "kind": "temporary_upgrade", "project_id": project, "cu": 1,
+                    "starts_at": window_start, "ends_at": window_start + Duration::hours(2) }),
+        )
+        .await
+        .expect(201);
+    let window_paid = minor(&upgrade.body["amount"]);
+    assert!(window_paid > 0);
+
+    // The form reached EOS two days ago: every other order is refused, unsubscribing
+    // is not, and it refunds the term from EOS and the whole window, in full.
+    on_form(&app, &project, "ended", [-120, -90, -60, -2]).await;
+    let eos: i64 = sqlx::query_scalar("select eos from product_forms where name = 'ended'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    let eos = DateTime::from_timestamp_millis(eos).unwrap();
+    owner
+        .post(
+            "/account/orders/preview",
+            json!({ "kind": "renew", "project_id": project, "months": 1 }),
+        )
+        .await
+        .expect_error(409, "lifecycle_restricted", None);
+    let balance_before = minor(&owner.get("/account/balance").await.expect(200).body["balance"]);
+    let out = owner
+        .post(
+            "/account/orders",
+            json!({ "kind": "unsubscribe", "project_id": project }),
+        )
+        .await
+        .expect(201);
+    let term_refund = remaining(15_000, eos - start, end - start);
+    assert_eq!(
+        minor(&out.body["amount"]),
+        -(term_refund + window_paid),
+        "{}",
+        out.body
+    );
+    let balance = minor(&owner.get("/account/balance").await.expect(200).body["balance"]);
+    assert_eq!(balance, balance_before + term_refund + window_paid);
+    assert!(owner
+        .get("/account/subscriptions")
+        .await
+        .expect(200)
+        .body
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Before EOS (at EOFS, where unsubscribing is allowed): the days up to EOS at 50%,
+    // the days after it in full.
+    let other = owner.project("q").await;
+    owner
+        .post(
+            "/account/orders",
+            json!({ "kind": "new_purchase", "project_id": other, "cu": 3, "months": 1 }),
+        )
+        .await
+        .expect(201);
+    set_term(&app, &other, start, end, 1).await;
+    on_form(&app, &other, "ending", [-90, -60, -30, 5]).await;
+    let eos: i64 = sqlx::query_scalar("select eos from product_forms where name = 'ending'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    let eos = DateTime::from_timestamp_millis(eos).unwrap();
+    let out = owner
+        .post(
+            "/account/orders",
+            json!({ "kind": "unsubscribe", "project_id": other }),
+        )
+        .await
+        .expect(201);
+    let at = at(&out.body["created_at"]);
+    let after_eos = remaining(15_000, eos - start, end - start);
+    let users = remaining(15_000, at - start, end - start) - after_eos;
+    let expected = super::half_even(i128::from(users) * 50, 100) as i64 + after_eos;
+    assert!(
+        (minor(&out.body["amount"]) + expected).abs() <= 1,
+        "refund of about {expected}: {}",
+        out.body
+    );
+}
