@@ -199,14 +199,8 @@ async fn a_job_lost_in_a_cluster_restart_is_resubmitted_from_its_latest_state() 
 async fn on_its_end_of_service_date_a_running_job_on_the_engine_version_is_stopped_with_a_savepoint(
 ) {
     let Some(engine) = local_engine() else { return };
-    let app = TestApp::spawn_with(|c| {
-        engine.configure(c);
-        // The platform's cluster elsewhere: the engine is the account's own here, as
-        // engine version 7.0.0 (one address runs one engine version).
-        c.engine.default_cluster_url = "http://127.0.0.1:9".to_owned();
-        c.engine.reconcile_interval_ms = 200;
-    })
-    .await;
+    // The engine as the account's own cluster, as engine version 7.0.0.
+    let app = with_engine_as_own_cluster(&engine).await;
     let owner = app.account("Acme").await;
     // The account's own registration of the cluster, as running engine version 7.0.0.
     let cluster = owner
@@ -288,6 +282,18 @@ async fn on_its_end_of_service_date_a_running_job_on_the_engine_version_is_stopp
     );
 }
 
+/// A server whose platform cluster is elsewhere (a closed port), so the local engine can
+/// be the account's own under a label of its choosing: one address runs one engine
+/// version.
+async fn with_engine_as_own_cluster(engine: &sluice_tests::engine::LocalEngine) -> TestApp {
+    TestApp::spawn_with(|c| {
+        engine.configure(c);
+        c.engine.default_cluster_url = "http://127.0.0.1:9".to_owned();
+        c.engine.reconcile_interval_ms = 200;
+    })
+    .await
+}
+
 /// Operators' schedule of `label` as Flink `flink_version` (dates far from now).
 async fn scheduled(app: &TestApp, label: &str, flink_version: &str) {
     sqlx::query(
@@ -305,12 +311,7 @@ async fn scheduled(app: &TestApp, label: &str, flink_version: &str) {
 async fn a_clusters_flink_version_is_read_from_the_engine_and_its_label_must_be_one_scheduled_for_it(
 ) {
     let Some(engine) = local_engine() else { return };
-    let app = TestApp::spawn_with(|c| {
-        engine.configure(c);
-        c.engine.default_cluster_url = "http://127.0.0.1:9".to_owned();
-        c.engine.reconcile_interval_ms = 200;
-    })
-    .await;
+    let app = with_engine_as_own_cluster(&engine).await;
     scheduled(&app, "1.0.0", "2.3.0").await;
     scheduled(&app, "0.9.0", "1.20.5").await;
     let owner = app.account("Acme").await;
