@@ -117,11 +117,12 @@ impl SourceLag {
         }
     }
 
-    /// Every how many samples a source is read instead of the job: `lag_every`, or more
-    /// often when an enclosed vertex's throughput depends on it (0: never).
+    /// Every how many samples a source is read instead of the job: `lag_every`, or every
+    /// second one when an enclosed vertex's throughput depends on it (never every one:
+    /// the job's turns store the samples). 0: never.
     pub fn turn_every(&self, lag_every: i64) -> i64 {
         if lag_every > 0 && self.sources.iter().any(|s| s.enclosed) {
-            lag_every.min(ENCLOSED_TURN_EVERY)
+            ENCLOSED_TURN_EVERY
         } else {
             lag_every
         }
@@ -379,6 +380,8 @@ mod tests {
         let mut notes = enclosed();
         // Its turns come every second sample, whatever the lag setting.
         assert_eq!(notes.turn_every(4), 2);
+        assert_eq!(notes.turn_every(1), 2, "the job's own turns are left");
+        assert_eq!(notes.turn_every(0), 0);
         assert_eq!(two_sources().turn_every(4), 4);
         notes.listed(
             0,
