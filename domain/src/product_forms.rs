@@ -60,23 +60,78 @@ pub fn ensure_stage_allows(form: Option<ProductFormRow>, action: Action) -> Resu
     })
 }
 
-/// Sets a product form's schedule after checking it against the lifecycle policy, and
-/// tells the accounts with projects of that form in the same transaction.
+/// The product form a project is created on (every project's, until forms are chosen).
+pub const DEFAULT_PRODUCT_FORM: &str = "fully_managed";
+
+/// Refuses `action` if the stage of product form `form` forbids it now: creating a
+/// project is a new (pay-as-you-go) purchase, refused from EOM1 on.
+pub async fn ensure_form_allows(db: &Db, form: &str, action: Action) -> Result<(), Error> {
+    ensure_stage_allows(store::product_forms::product_form(db, form).await?, action)
+}
+
+/// Refuses a deployment's creation or a change of its size, cluster or engine version
+/// if the project's product form forbids it now: each is a configuration change
+/// (refused from EOFS on), and one that adds CU to a pay-as-you-go project
+/// (`adds_cu`: a new deployment, or more parallelism or CU per task) is a scale-out
+/// (refused from EOM2 on). A subscription's CU only grows by an order, checked there.
+pub async fn ensure_deployment_change_allowed(
+    write: &mut ProjectWrite,
+    adds_cu: bool,
+) -> Result<(), Error> {
+    let form = write.lifecycle().product_form().await?;
+    if form.is_none() {
+        return Ok(());
+    }
+    ensure_stage_allows(form.clone(), Action::ConfigurationChange)?;
+    if adds_cu && write.lifecycle().billing_model().await? == "payg" {
+        ensure_stage_allows(form, Action::ScaleOut)?;
+    }
+    Ok(())
+}
+
+/// A schedule refused by the policy, as a 422 naming the milestone and the rule.
+fn refused(e: lifecycle::ScheduleError) -> Error {
+    Error::invalid(e.field(), e.to_string())
+}
+
+/// [`publish_schedule`] from the command line (no operator account).
 pub async fn set_schedule(db: &Db, name: &str, schedule: &ProductSchedule) -> Result<(), Error> {
-    schedule
-        .validate()
-        .map_err(|e| Error::invalid("schedule", e.to_string()))?;
+    publish_schedule(db, name, schedule, "").await
+}
+
+/// Publishes a product form's schedule: `schedule.announced_at` is the instant Sluice
+/// records it (the caller passes its clock's now, never a requester's word), the notice
+/// is measured from it, and no milestone may move earlier than the schedule already
+/// published announced it. The schedule is kept as the form's next version in its
+/// history, and the accounts with projects of that form are told, in one transaction.
+pub async fn publish_schedule(
+    db: &Db,
+    name: &str,
+    schedule: &ProductSchedule,
+    announced_by: &str,
+) -> Result<(), Error> {
     let mut write = AllTenants::for_workers(db).write().await?;
+    let previous = write
+        .lifecycles()
+        .product_form(name)
+        .await?
+        .map(|row| schedule_from_row(row).1);
+    schedule
+        .validate_publication(previous.as_ref())
+        .map_err(refused)?;
     write
         .lifecycles()
-        .set_product_form(&ProductFormRow {
-            name: name.to_owned(),
-            announced_at: schedule.announced_at.timestamp_millis(),
-            eom1: schedule.eom1.timestamp_millis(),
-            eom2: schedule.eom2.timestamp_millis(),
-            eofs: schedule.eofs.timestamp_millis(),
-            eos: schedule.eos.timestamp_millis(),
-        })
+        .set_product_form(
+            &ProductFormRow {
+                name: name.to_owned(),
+                announced_at: schedule.announced_at.timestamp_millis(),
+                eom1: schedule.eom1.timestamp_millis(),
+                eom2: schedule.eom2.timestamp_millis(),
+                eofs: schedule.eofs.timestamp_millis(),
+                eos: schedule.eos.timestamp_millis(),
+            },
+            announced_by,
+        )
         .await?;
     announce_form(&mut write, name, schedule).await?;
     write.commit().await?;
@@ -105,25 +160,44 @@ pub async fn engine_versions(db: &Db) -> Result<Vec<lifecycle::EngineVersion>, E
         .collect())
 }
 
-/// Sets an engine version's schedule after checking it against the policy, and tells
-/// the accounts with deployments on it in the same transaction.
+/// [`publish_engine_version`] from the command line (no operator account).
 pub async fn set_engine_version(db: &Db, version: &lifecycle::EngineVersion) -> Result<(), Error> {
-    version
-        .validate()
-        .map_err(|e| Error::invalid("schedule", e.to_string()))?;
+    publish_engine_version(db, version, "").await
+}
+
+/// Publishes an engine version's schedule as [`publish_schedule`] does a product
+/// form's (`version.announced_at` is the instant Sluice records it; no milestone earlier
+/// than already announced; kept in the version's history), and tells the accounts with
+/// deployments on it in the same transaction.
+pub async fn publish_engine_version(
+    db: &Db,
+    version: &lifecycle::EngineVersion,
+    announced_by: &str,
+) -> Result<(), Error> {
     let mut write = AllTenants::for_workers(db).write().await?;
+    let previous = write
+        .lifecycles()
+        .engine_version(&version.label)
+        .await?
+        .map(engine_from_row);
+    version
+        .validate_publication(previous.as_ref())
+        .map_err(refused)?;
     write
         .lifecycles()
-        .set_engine_version(&EngineVersionRow {
-            label: version.label.clone(),
-            flink_version: version.flink_version.clone(),
-            announced_at: version.announced_at.timestamp_millis(),
-            ga: version.ga.timestamp_millis(),
-            eogs: version.eogs.timestamp_millis(),
-            eofs: version.eofs.timestamp_millis(),
-            eos: version.eos.timestamp_millis(),
-            pulled: version.pulled,
-        })
+        .set_engine_version(
+            &EngineVersionRow {
+                label: version.label.clone(),
+                flink_version: version.flink_version.clone(),
+                announced_at: version.announced_at.timestamp_millis(),
+                ga: version.ga.timestamp_millis(),
+                eogs: version.eogs.timestamp_millis(),
+                eofs: version.eofs.timestamp_millis(),
+                eos: version.eos.timestamp_millis(),
+                pulled: version.pulled,
+            },
+            announced_by,
+        )
         .await?;
     announce_engine(&mut write, version).await?;
     write.commit().await?;
@@ -177,7 +251,11 @@ pub async fn run(state: crate::Platform, stop: tokio_util::sync::CancellationTok
             () = tokio::time::sleep(interval) => {}
         }
         let started = std::time::Instant::now();
-        let stopped = stop_at_end_of_service(&state, chrono::Utc::now()).await;
+        let now = chrono::Utc::now();
+        let stopped = match stop_at_end_of_service(&state, now).await {
+            Ok(_) => stop_retired_forms(&state, now).await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = &stopped {
             tracing::warn!(error = %e.message, "cannot stop deployments at end of service; will retry");
         }
@@ -208,6 +286,71 @@ pub async fn stop_at_end_of_service(
             stopped += 1;
         }
     }
+    Ok(stopped)
+}
+
+/// Stops (with a savepoint) every deployment still meant to run in a project whose
+/// product form reached its end of service (at EOS a form runs nothing), says why in
+/// its events, and tells the owners and admins of each account that had one stopped.
+/// Returns how many were stopped.
+pub async fn stop_retired_forms(
+    state: &crate::Platform,
+    now: DateTime<Utc>,
+) -> Result<usize, Error> {
+    let rows = state
+        .all_tenants()
+        .lifecycles()
+        .running_on_retired_forms(now.timestamp_millis())
+        .await?;
+    // Per account: the form and the deployments this pass stopped.
+    let mut told: Vec<(String, String, DateTime<Utc>, usize)> = Vec::new();
+    for row in rows {
+        let eos = instant(row.eos);
+        let why = format!(
+            "the product form `{}` reached its end of service on {} (EOS): stopped with a savepoint; move the project's workloads to the form's successor and resume from that savepoint there",
+            row.form,
+            day(eos)
+        );
+        if !crate::engine::reconciler::suspend_for(
+            state,
+            &row.deployment_id,
+            "end_of_service",
+            &why,
+        )
+        .await?
+        {
+            continue;
+        }
+        match told
+            .iter_mut()
+            .find(|(account, form, ..)| *account == row.account_id && *form == row.form)
+        {
+            Some(entry) => entry.3 += 1,
+            None => told.push((row.account_id, row.form, eos, 1)),
+        }
+    }
+    let stopped = told.iter().map(|t| t.3).sum();
+    if told.is_empty() {
+        return Ok(0);
+    }
+    let mut write = state.all_tenants().write().await?;
+    for (account, form, eos, count) in told {
+        let body = format!(
+            "The product form `{form}` reached its end of service on {} (EOS) and runs nothing any more: \
+             {count} running deployment(s) of your projects on it were stopped with a savepoint (each one's events say so). \
+             Move the workloads to the form's successor and resume them from those savepoints.",
+            day(eos)
+        );
+        crate::notices::notify_accounts(
+            &mut write,
+            std::slice::from_ref(&account),
+            "product_form_end_of_service",
+            &format!("`{form}` reached its end of service: deployments stopped"),
+            &body,
+        )
+        .await?;
+    }
+    write.commit().await?;
     Ok(stopped)
 }
 

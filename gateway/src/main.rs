@@ -72,13 +72,13 @@ enum Admin {
         #[arg(long)]
         reason: String,
     },
-    /// Set a product form's lifecycle milestones (RFC 3339 instants), checked against
-    /// the policy: 4 months' notice for each, an EOM phase of 4 months at least.
+    /// Publish a product form's lifecycle milestones (RFC 3339 instants), announced now
+    /// (Sluice's clock: there is no --announced-at) and checked against the policy: 4
+    /// months' notice for each, an EOM phase of 4 months at least, none earlier than
+    /// already announced. Every publication is kept in the form's history.
     ProductForm {
         #[arg(long)]
         name: String,
-        #[arg(long)]
-        announced_at: String,
         #[arg(long)]
         eom1: String,
         #[arg(long)]
@@ -88,15 +88,14 @@ enum Admin {
         #[arg(long)]
         eos: String,
     },
-    /// Set an engine version's lifecycle (RFC 3339 instants), checked against the policy:
-    /// EOGS >= GA + 180 days, EOFS >= EOGS + 90, EOS >= EOFS + 90, 3 months' notice.
+    /// Publish an engine version's lifecycle (RFC 3339 instants), announced now and
+    /// checked against the policy: EOGS >= GA + 180 days, EOFS >= EOGS + 90, EOS >= EOFS +
+    /// 90, 3 months' notice, none earlier than already announced.
     EngineVersion {
         #[arg(long)]
         label: String,
         #[arg(long)]
         flink_version: String,
-        #[arg(long)]
-        announced_at: String,
         #[arg(long)]
         ga: String,
         #[arg(long)]
@@ -247,14 +246,13 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
         }
         Admin::ProductForm {
             name,
-            announced_at,
             eom1,
             eom2,
             eofs,
             eos,
         } => {
             let schedule = lifecycle::ProductSchedule {
-                announced_at: instant("announced-at", &announced_at)?,
+                announced_at: chrono::Utc::now(),
                 eom1: instant("eom1", &eom1)?,
                 eom2: instant("eom2", &eom2)?,
                 eofs: instant("eofs", &eofs)?,
@@ -262,12 +260,11 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
             };
             let state = AppState::build(config).await?;
             domain::product_forms::set_schedule(&state.db, &name, &schedule).await?;
-            eprintln!("product form {name}: schedule set");
+            eprintln!("product form {name}: schedule published");
         }
         Admin::EngineVersion {
             label,
             flink_version,
-            announced_at,
             ga,
             eogs,
             eofs,
@@ -277,7 +274,7 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
             let version = lifecycle::EngineVersion {
                 label: label.clone(),
                 flink_version,
-                announced_at: instant("announced-at", &announced_at)?,
+                announced_at: chrono::Utc::now(),
                 ga: instant("ga", &ga)?,
                 eogs: instant("eogs", &eogs)?,
                 eofs: instant("eofs", &eofs)?,
@@ -286,7 +283,7 @@ async fn admin(command: Admin, config: Config) -> anyhow::Result<()> {
             };
             let state = AppState::build(config).await?;
             domain::product_forms::set_engine_version(&state.db, &version).await?;
-            eprintln!("engine version {label}: schedule set");
+            eprintln!("engine version {label}: schedule published");
         }
         Admin::GrantOperator { email } => {
             let state = AppState::build(config).await?;

@@ -6,6 +6,13 @@
 //! stage forbids more actions (see [`ProductStage::allows`]). Engine versions move GA ->
 //! EOGS -> EOFS -> EOS with at least 180, 90 and 90 days between, each announced at
 //! least 3 months ahead; at EOS nothing on them runs or is created.
+//!
+//! A schedule's `announced_at` is the instant Sluice recorded the announcement (the
+//! server's clock, never the caller's word), and the lead time is measured from it. A
+//! published schedule may be replaced, but no milestone may move earlier than already
+//! announced ([`ProductSchedule::validate_publication`],
+//! [`EngineVersion::validate_publication`]); a milestone kept or postponed keeps the
+//! notice it was first given.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,7 +76,8 @@ impl ProductStage {
     }
 }
 
-/// A product form's milestones. `announced_at` is when the schedule was published.
+/// A product form's milestones. `announced_at` is when Sluice recorded the
+/// announcement (its own clock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductSchedule {
     pub announced_at: DateTime<Utc>,
@@ -111,6 +119,65 @@ pub enum ScheduleError {
         months: u32,
         earliest: DateTime<Utc>,
     },
+    #[error("{field} was announced for {}: no milestone may move earlier than already announced ({} is earlier); a later date is allowed", .announced.to_rfc3339(), .proposed.to_rfc3339())]
+    MovedEarlier {
+        field: &'static str,
+        announced: DateTime<Utc>,
+        proposed: DateTime<Utc>,
+    },
+}
+
+impl ScheduleError {
+    /// The milestone (request field) the error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ScheduleError::OutOfOrder { field, .. }
+            | ScheduleError::TooLittleNotice { field, .. }
+            | ScheduleError::TooSoon { field, .. }
+            | ScheduleError::MovedEarlier { field, .. } => field,
+            ScheduleError::EomPhaseTooShort { .. } => "eofs",
+        }
+    }
+}
+
+/// Refuses a milestone of `next` earlier than the same milestone of `previous` (what was
+/// already announced): no stage begins earlier than promised.
+pub fn no_milestone_earlier(
+    previous: &[(&'static str, DateTime<Utc>)],
+    next: &[(&'static str, DateTime<Utc>)],
+) -> Result<(), ScheduleError> {
+    for (field, proposed) in next {
+        if let Some((_, announced)) = previous.iter().find(|(f, _)| f == field) {
+            if proposed < announced {
+                return Err(ScheduleError::MovedEarlier {
+                    field,
+                    announced: *announced,
+                    proposed: *proposed,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a milestone less than `months` calendar months after `recorded_at` (the
+/// instant Sluice records the announcement).
+fn notice_from(
+    recorded_at: DateTime<Utc>,
+    months: u32,
+    milestones: &[(&'static str, DateTime<Utc>)],
+) -> Result<(), ScheduleError> {
+    let earliest = add_months(recorded_at, months);
+    for (field, at) in milestones {
+        if *at < earliest {
+            return Err(ScheduleError::TooLittleNotice {
+                field,
+                months,
+                earliest,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `t` plus whole calendar months, the day clamped to the month's length, the time kept.
@@ -158,15 +225,37 @@ impl ProductSchedule {
         }
     }
 
-    /// The policy: milestones in order, each at least 4 months after the announcement,
-    /// and an EOM phase of at least 4 months.
-    pub fn validate(&self) -> Result<(), ScheduleError> {
-        let order = [
+    /// The milestones by their names (`eom1`, `eom2`, `eofs`, `eos`), in order.
+    pub fn milestones(&self) -> [(&'static str, DateTime<Utc>); 4] {
+        [
             ("eom1", self.eom1),
             ("eom2", self.eom2),
             ("eofs", self.eofs),
             ("eos", self.eos),
-        ];
+        ]
+    }
+
+    /// The policy for a first announcement: milestones in order, each at least 4 months
+    /// after the announcement, and an EOM phase of at least 4 months.
+    pub fn validate(&self) -> Result<(), ScheduleError> {
+        self.validate_publication(None)
+    }
+
+    /// The policy for publishing `self` (its `announced_at` the instant Sluice records
+    /// it) in place of `previous`, the schedule already announced, if any: milestones in
+    /// order and an EOM phase of at least 4 months; no milestone earlier than
+    /// `previous` announced it; and at least 4 months' notice from `announced_at` for a
+    /// first announcement. A milestone kept or postponed keeps the notice it was first
+    /// given (it was announced at least 4 months before its earlier date), so a
+    /// replacement is only checked for moving earlier.
+    pub fn validate_publication(
+        &self,
+        previous: Option<&ProductSchedule>,
+    ) -> Result<(), ScheduleError> {
+        let order = self.milestones();
+        if let Some(previous) = previous {
+            no_milestone_earlier(&previous.milestones(), &order)?;
+        }
         for pair in order.windows(2) {
             if pair[1].1 < pair[0].1 {
                 return Err(ScheduleError::OutOfOrder {
@@ -175,15 +264,8 @@ impl ProductSchedule {
                 });
             }
         }
-        let earliest = add_months(self.announced_at, PRODUCT_NOTICE_MONTHS);
-        for (field, at) in order {
-            if at < earliest {
-                return Err(ScheduleError::TooLittleNotice {
-                    field,
-                    months: PRODUCT_NOTICE_MONTHS,
-                    earliest,
-                });
-            }
+        if previous.is_none() {
+            notice_from(self.announced_at, PRODUCT_NOTICE_MONTHS, &order)?;
         }
         let eom_end = add_months(self.eom1, EOM_PHASE_MONTHS);
         if self.eofs < eom_end {
@@ -245,9 +327,30 @@ impl EngineVersion {
         self.stage_at(now) < EngineStage::Eos
     }
 
-    /// The policy: EOGS >= GA + 180 days, EOFS >= EOGS + 90, EOS >= EOFS + 90, and each
-    /// milestone at least 3 months after the announcement.
+    /// The milestones the notice and no-earlier rules cover (`eogs`, `eofs`, `eos`; GA
+    /// restricts nothing).
+    pub fn milestones(&self) -> [(&'static str, DateTime<Utc>); 3] {
+        [("eogs", self.eogs), ("eofs", self.eofs), ("eos", self.eos)]
+    }
+
+    /// The policy for a first announcement: EOGS >= GA + 180 days, EOFS >= EOGS + 90,
+    /// EOS >= EOFS + 90, and each milestone at least 3 months after the announcement.
     pub fn validate(&self) -> Result<(), ScheduleError> {
+        self.validate_publication(None)
+    }
+
+    /// The policy for publishing `self` (its `announced_at` the instant Sluice records
+    /// it) in place of `previous`: the gaps, no milestone earlier than `previous`
+    /// announced it, and 3 months' notice from `announced_at` for a first announcement
+    /// (a kept or postponed milestone keeps the notice it was first given). Pulling a
+    /// version is urgent and needs no notice.
+    pub fn validate_publication(
+        &self,
+        previous: Option<&EngineVersion>,
+    ) -> Result<(), ScheduleError> {
+        if let Some(previous) = previous {
+            no_milestone_earlier(&previous.milestones(), &self.milestones())?;
+        }
         let gaps = [
             ("eogs", self.eogs, "ga", self.ga, 180),
             ("eofs", self.eofs, "eogs", self.eogs, 90),
@@ -262,15 +365,8 @@ impl EngineVersion {
                 });
             }
         }
-        let earliest = add_months(self.announced_at, ENGINE_NOTICE_MONTHS);
-        for (field, at) in [("eogs", self.eogs), ("eofs", self.eofs), ("eos", self.eos)] {
-            if at < earliest {
-                return Err(ScheduleError::TooLittleNotice {
-                    field,
-                    months: ENGINE_NOTICE_MONTHS,
-                    earliest,
-                });
-            }
+        if previous.is_none() {
+            notice_from(self.announced_at, ENGINE_NOTICE_MONTHS, &self.milestones())?;
         }
         Ok(())
     }

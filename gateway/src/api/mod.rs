@@ -122,6 +122,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(platform::set_engine_version))
         .routes(routes!(platform::engine_impact))
         .routes(routes!(platform::product_form_impact))
+        .routes(routes!(platform::product_form_history))
+        .routes(routes!(platform::engine_version_history))
         .routes(routes!(notices::mark_read))
         .routes(routes!(channels::list_channels, channels::create_channel))
         .routes(routes!(channels::delete_channel))

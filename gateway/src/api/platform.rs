@@ -21,43 +21,73 @@ fn instant(field: &str, raw: &str) -> Result<DateTime<Utc>, Error> {
         .map_err(|e| Error::invalid(field, format!("{field} must be an RFC 3339 instant: {e}")))
 }
 
+/// A schedule's announcement instant is when Sluice records it (its own clock), so a
+/// request cannot backdate it: one that sends `announced_at` is refused.
+fn no_announced_at(sent: &Option<serde_json::Value>) -> Result<(), Error> {
+    match sent {
+        None => Ok(()),
+        Some(_) => Err(Error::invalid(
+            "announced_at",
+            "announced_at is not accepted: a schedule is announced when Sluice records it, and its notice is measured from then",
+        )),
+    }
+}
+
+/// A product form's milestones. The announcement is the instant Sluice records the
+/// request; no milestone may be earlier than already announced.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductFormSchedule {
-    pub announced_at: String,
+    /// Refused if sent (the announcement instant is Sluice's own).
+    #[serde(default)]
+    #[schema(ignore)]
+    pub announced_at: Option<serde_json::Value>,
     pub eom1: String,
     pub eom2: String,
     pub eofs: String,
     pub eos: String,
 }
 
-/// Sets a product form's milestones; affected owners and admins get a notice.
+/// Publishes a product form's milestones, announced now (at least 4 months before
+/// each; none earlier than already announced); affected owners and admins get a notice,
+/// and the schedule is kept in the form's history.
 #[utoipa::path(put, path = "/platform/product-forms/{name}", tag = "platform", params(("name" = String, Path)),
     request_body = ProductFormSchedule,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_product_form(
     State(state): State<AppState>,
-    _operator: PlatformAdmin,
+    operator: PlatformAdmin,
     Path(name): Path<String>,
     Json(body): Json<ProductFormSchedule>,
 ) -> ApiResult<StatusCode> {
     let name = store::names::Name::parse("name", &name)?;
+    no_announced_at(&body.announced_at)?;
     let schedule = lifecycle::ProductSchedule {
-        announced_at: instant("announced_at", &body.announced_at)?,
+        announced_at: Utc::now(),
         eom1: instant("eom1", &body.eom1)?,
         eom2: instant("eom2", &body.eom2)?,
         eofs: instant("eofs", &body.eofs)?,
         eos: instant("eos", &body.eos)?,
     };
-    domain::product_forms::set_schedule(&state.db, name.as_str(), &schedule).await?;
+    domain::product_forms::publish_schedule(
+        &state.db,
+        name.as_str(),
+        &schedule,
+        operator.principal.user_id(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// An engine version's milestones, announced when Sluice records the request.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EngineVersionSchedule {
     pub flink_version: String,
-    pub announced_at: String,
+    /// Refused if sent (the announcement instant is Sluice's own).
+    #[serde(default)]
+    #[schema(ignore)]
+    pub announced_at: Option<serde_json::Value>,
     pub ga: String,
     pub eogs: String,
     pub eofs: String,
@@ -66,13 +96,15 @@ pub struct EngineVersionSchedule {
     pub pulled: bool,
 }
 
-/// Sets an engine version's lifecycle (or pulls it); affected owners and admins get a notice.
+/// Publishes an engine version's lifecycle (or pulls it), announced now (at least 3
+/// months before each milestone; none earlier than already announced); affected owners
+/// and admins get a notice, and the schedule is kept in the version's history.
 #[utoipa::path(put, path = "/platform/engine-versions/{label}", tag = "platform", params(("label" = String, Path)),
     request_body = EngineVersionSchedule,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_engine_version(
     State(state): State<AppState>,
-    _operator: PlatformAdmin,
+    operator: PlatformAdmin,
     Path(label): Path<String>,
     Json(body): Json<EngineVersionSchedule>,
 ) -> ApiResult<StatusCode> {
@@ -88,18 +120,115 @@ pub async fn set_engine_version(
         )
         .into());
     }
+    no_announced_at(&body.announced_at)?;
     let version = lifecycle::EngineVersion {
         label,
         flink_version: body.flink_version,
-        announced_at: instant("announced_at", &body.announced_at)?,
+        announced_at: Utc::now(),
         ga: instant("ga", &body.ga)?,
         eogs: instant("eogs", &body.eogs)?,
         eofs: instant("eofs", &body.eofs)?,
         eos: instant("eos", &body.eos)?,
         pulled: body.pulled,
     };
-    domain::product_forms::set_engine_version(&state.db, &version).await?;
+    domain::product_forms::publish_engine_version(
+        &state.db,
+        &version,
+        operator.principal.user_id(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn at_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// One published schedule of a product form.
+#[derive(Serialize, ToSchema)]
+pub struct ProductFormScheduleVersion {
+    /// 1 for the first publication, then one more for each.
+    pub version: i64,
+    /// When Sluice recorded the announcement.
+    pub announced_at: DateTime<Utc>,
+    /// The operator who published it (absent: the command line).
+    pub announced_by: Option<String>,
+    pub eom1: DateTime<Utc>,
+    pub eom2: DateTime<Utc>,
+    pub eofs: DateTime<Utc>,
+    pub eos: DateTime<Utc>,
+}
+
+/// Every schedule published for a product form, oldest first.
+#[utoipa::path(get, path = "/platform/product-forms/{name}/history", tag = "platform", params(("name" = String, Path)),
+    responses((status = 200, body = Vec<ProductFormScheduleVersion>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn product_form_history(
+    State(state): State<AppState>,
+    _operator: PlatformAdmin,
+    Path(name): Path<String>,
+) -> ApiResult<JsonResponse<Vec<ProductFormScheduleVersion>>> {
+    let rows = store::product_forms::product_form_history(&state.db, &name).await?;
+    if rows.is_empty() {
+        return Err(Error::not_found("product form schedule").into());
+    }
+    Ok(JsonResponse(
+        rows.into_iter()
+            .map(|r| ProductFormScheduleVersion {
+                version: r.version,
+                announced_at: at_ms(r.announced_at),
+                announced_by: Some(r.announced_by).filter(|b| !b.is_empty()),
+                eom1: at_ms(r.eom1),
+                eom2: at_ms(r.eom2),
+                eofs: at_ms(r.eofs),
+                eos: at_ms(r.eos),
+            })
+            .collect(),
+    ))
+}
+
+/// One published schedule of an engine version.
+#[derive(Serialize, ToSchema)]
+pub struct EngineVersionScheduleVersion {
+    pub version: i64,
+    pub flink_version: String,
+    /// When Sluice recorded the announcement.
+    pub announced_at: DateTime<Utc>,
+    /// The operator who published it (absent: the command line).
+    pub announced_by: Option<String>,
+    pub ga: DateTime<Utc>,
+    pub eogs: DateTime<Utc>,
+    pub eofs: DateTime<Utc>,
+    pub eos: DateTime<Utc>,
+    pub pulled: bool,
+}
+
+/// Every schedule published for an engine version, oldest first.
+#[utoipa::path(get, path = "/platform/engine-versions/{label}/history", tag = "platform", params(("label" = String, Path)),
+    responses((status = 200, body = Vec<EngineVersionScheduleVersion>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn engine_version_history(
+    State(state): State<AppState>,
+    _operator: PlatformAdmin,
+    Path(label): Path<String>,
+) -> ApiResult<JsonResponse<Vec<EngineVersionScheduleVersion>>> {
+    let rows = store::product_forms::engine_version_history(&state.db, &label).await?;
+    if rows.is_empty() {
+        return Err(Error::not_found("engine version").into());
+    }
+    Ok(JsonResponse(
+        rows.into_iter()
+            .map(|r| EngineVersionScheduleVersion {
+                version: r.version,
+                flink_version: r.schedule.flink_version,
+                announced_at: at_ms(r.schedule.announced_at),
+                announced_by: Some(r.announced_by).filter(|b| !b.is_empty()),
+                ga: at_ms(r.schedule.ga),
+                eogs: at_ms(r.schedule.eogs),
+                eofs: at_ms(r.schedule.eofs),
+                eos: at_ms(r.schedule.eos),
+                pulled: r.schedule.pulled,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -114,7 +114,7 @@ pub struct CreateProject {
 }
 
 #[utoipa::path(post, path = "/projects", tag = "projects", request_body = CreateProject,
-    responses((status = 201, body = Project), (status = 409, body = ErrorBody, description = "duplicate name or `projects_per_account` reached"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Project), (status = 409, body = ErrorBody, description = "duplicate name, `projects_per_account` reached, or `lifecycle_restricted`: the product form is past EOM1 (no new purchases)"), (status = 422, body = ErrorBody)))]
 pub async fn create_project(
     State(state): State<AppState>,
     access: AccountGuard<can::account::CreateProject>,
@@ -123,6 +123,13 @@ pub async fn create_project(
     let name = Name::parse("name", &body.name)?;
     let description = bounded_text("description", &body.description, MAX_DESCRIPTION_CHARS)?;
     let limits = state.limits(access.plan());
+    // A new project is a new pay-as-you-go purchase: refused from its form's EOM1 on.
+    domain::product_forms::ensure_form_allows(
+        &state.db,
+        domain::product_forms::DEFAULT_PRODUCT_FORM,
+        lifecycle::Action::NewPurchase,
+    )
+    .await?;
     // The account's lock serialises project creation in one account.
     let mut write = access.scope().write().await?;
     ensure_below(

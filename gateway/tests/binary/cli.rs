@@ -210,27 +210,47 @@ async fn an_operator_tops_up_a_balance_and_bad_amounts_are_named() {
 #[tokio::test]
 async fn an_operator_schedules_a_product_form_within_the_policy() {
     let dir = temp_dir("lifecycle");
-    let args = |eom1: &'static str| {
+    // Announced when the command runs: the notice counts from now.
+    let now = chrono::Utc::now();
+    let months =
+        |n: u32| (now + chrono::Months::new(n)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (eom2, eofs, eos) = (months(8), months(11), months(15));
+    let args = |eom1: &str| -> Vec<String> {
         [
             "admin",
             "product-form",
             "--name",
             "fully_managed",
-            "--announced-at",
-            "2026-01-01T00:00:00Z",
             "--eom1",
             eom1,
             "--eom2",
-            "2026-12-01T00:00:00Z",
+            &eom2,
             "--eofs",
-            "2027-02-01T00:00:00Z",
+            &eofs,
             "--eos",
-            "2027-06-01T00:00:00Z",
+            &eos,
         ]
+        .map(str::to_owned)
+        .to_vec()
     };
-    ok(&dir, &args("2026-06-01T00:00:00Z"));
-    let said = fails(&dir, &args("2026-03-01T00:00:00Z"));
+    fn run(args: &[String]) -> Vec<&str> {
+        args.iter().map(String::as_str).collect()
+    }
+    // Two months ahead is too little notice.
+    let said = fails(&dir, &run(&args(&months(2))));
     assert!(said.contains("notice"), "{said}");
+    ok(&dir, &run(&args(&months(6))));
+    // A published milestone does not move earlier.
+    let said = fails(&dir, &run(&args(&months(5))));
+    assert!(said.contains("earlier"), "{said}");
+    // Nobody can say when it was announced but Sluice.
+    let mut backdated = args(&months(6));
+    backdated.extend([
+        "--announced-at".to_owned(),
+        "2026-01-01T00:00:00Z".to_owned(),
+    ]);
+    let said = fails(&dir, &run(&backdated));
+    assert!(said.contains("--announced-at"), "{said}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -80,17 +80,7 @@ async fn a_retiring_product_form_refuses_new_purchases_but_renews_and_a_retired_
         .await
         .expect(201);
 
-    // Retired (EOS): not even a start.
-    let eos = schedule(
-        "2024-01-01T00:00:00Z",
-        "2024-06-01T00:00:00Z",
-        "2024-08-01T00:00:00Z",
-        "2024-11-01T00:00:00Z",
-        "2025-01-01T00:00:00Z",
-    );
-    domain::product_forms::set_schedule(&app.state.db, "fully_managed", &eos)
-        .await
-        .unwrap();
+    // A deployment made while the project's form still took configuration changes.
     let cluster = owner.unreachable_cluster("k").await;
     let job = owner.saved_sql_job(&fresh, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
     let d = owner
@@ -101,6 +91,24 @@ async fn a_retiring_product_form_refuses_new_purchases_but_renews_and_a_retired_
         .await
         .expect(201)
         .id();
+
+    // Retired (EOS): not even a start. (A form retired long ago: a published schedule
+    // cannot be moved earlier, so this is another form, the project moved onto it.)
+    let eos = schedule(
+        "2024-01-01T00:00:00Z",
+        "2024-06-01T00:00:00Z",
+        "2024-08-01T00:00:00Z",
+        "2024-11-01T00:00:00Z",
+        "2025-01-01T00:00:00Z",
+    );
+    domain::product_forms::set_schedule(&app.state.db, "legacy_shared", &eos)
+        .await
+        .unwrap();
+    sqlx::query("update projects set product_form = 'legacy_shared' where id = $1")
+        .bind(&fresh)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     let refused = owner
         .post(
             &format!("/projects/{fresh}/deployments/{d}/start"),
@@ -131,7 +139,9 @@ async fn engine_versions_past_end_of_service_or_pulled_take_no_deployments_and_r
     let owner = app.account("Acme").await;
     let project = owner.project("p").await;
     let job = owner.saved_sql_job(&project, "j", "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');\nINSERT INTO b SELECT x FROM a;").await;
-    let cluster = |name: &str, version: &str| json!({ "name": name, "rest_url": "http://127.0.0.1:9", "flink_version": "2.3.0", "engine_version": version });
+    // One address runs one engine version: each cluster at an address of its own (all
+    // closed ports).
+    let cluster = |name: &str, version: &str| json!({ "name": name, "rest_url": format!("http://{name}.invalid:9"), "flink_version": "2.3.0", "engine_version": version });
     // 1.0.1 runs now; 1.0.2 is pulled; 0.9.0 reached its end of service last year.
     domain::product_forms::set_engine_version(
         &app.state.db,
@@ -213,10 +223,10 @@ async fn engine_versions_past_end_of_service_or_pulled_take_no_deployments_and_r
     );
     let stopped = owner.get(&path).await.expect(200);
     assert_eq!(stopped.body["desired_state"], "SUSPENDED");
-    // Once 1.0.1 is past GA (here: rescheduled to have been GA since January), the
+    // Once 1.0.1 is pulled (its schedule kept: milestones never move earlier), the
     // account's impact report lists the deployment with what to do and by when.
-    let earlier = engine_version("1.0.1", "2026-01-01T00:00:00Z", false);
-    domain::product_forms::set_engine_version(&app.state.db, &earlier)
+    let pulled_now = engine_version("1.0.1", "2026-10-01T00:00:00Z", true);
+    domain::product_forms::set_engine_version(&app.state.db, &pulled_now)
         .await
         .unwrap();
     let impact = owner.get("/account/lifecycle-impact").await.expect(200);
@@ -302,7 +312,8 @@ async fn only_platform_operators_set_lifecycles_and_their_changes_are_audited() 
     gateway::admin::grant_operator(&app.state.db, &email.0)
         .await
         .unwrap();
-    let form = json!({ "announced_at": "2026-01-01T00:00:00Z", "eom1": "2026-06-01T00:00:00Z", "eom2": "2030-01-01T00:00:00Z",
+    // Announced now (Sluice's clock): EOM1 in 2030.
+    let form = json!({ "eom1": "2030-01-01T00:00:00Z", "eom2": "2030-02-01T00:00:00Z",
                        "eofs": "2030-06-01T00:00:00Z", "eos": "2031-01-01T00:00:00Z" });
     owner
         .put("/platform/product-forms/fully_managed", form.clone())
@@ -312,12 +323,12 @@ async fn only_platform_operators_set_lifecycles_and_their_changes_are_audited() 
         .put("/platform/product-forms/fully_managed", form.clone())
         .await
         .expect(204);
-    let mut short = form.clone();
-    short["eom1"] = json!("2026-02-01T00:00:00Z");
+    let mut earlier = form.clone();
+    earlier["eom1"] = json!("2029-12-01T00:00:00Z");
     operator
-        .put("/platform/product-forms/fully_managed", short)
+        .put("/platform/product-forms/fully_managed", earlier)
         .await
-        .expect_error(422, "invalid_field", Some("schedule"));
+        .expect_error(422, "invalid_field", Some("eom1"));
     let audit = operator
         .list_all("/account/audit?action=set_product_form", 10)
         .await;
@@ -337,8 +348,8 @@ async fn only_platform_operators_set_lifecycles_and_their_changes_are_audited() 
     assert_eq!(denied.len(), 1);
     assert_eq!(denied[0]["outcome"], "denied");
 
-    let engine = json!({ "flink_version": "2.3.0", "announced_at": "2026-01-01T00:00:00Z", "ga": "2026-01-01T00:00:00Z",
-                         "eogs": "2026-07-01T00:00:00Z", "eofs": "2026-10-01T00:00:00Z", "eos": "2027-01-01T00:00:00Z" });
+    let engine = json!({ "flink_version": "2.3.0", "ga": "2026-01-01T00:00:00Z",
+                         "eogs": "2029-07-01T00:00:00Z", "eofs": "2029-10-01T00:00:00Z", "eos": "2030-01-01T00:00:00Z" });
     operator
         .put("/platform/engine-versions/1.0.1", engine.clone())
         .await
@@ -358,10 +369,26 @@ async fn only_platform_operators_set_lifecycles_and_their_changes_are_audited() 
         .expect_error(403, "forbidden", None);
 
     // The product form's impact: every project of it across accounts, with the stage
-    // now (EOM1 since June) and the next milestone.
+    // now and the next milestone. (EOM1 since June 2026: a schedule recorded in January,
+    // the clock's instant passed in as it was then.)
+    let in_eom1 = schedule(
+        "2026-01-01T00:00:00Z",
+        "2026-06-01T00:00:00Z",
+        "2030-01-01T00:00:00Z",
+        "2030-06-01T00:00:00Z",
+        "2031-01-01T00:00:00Z",
+    );
+    domain::product_forms::set_schedule(&app.state.db, "semi_managed", &in_eom1)
+        .await
+        .unwrap();
     let project = owner.project("on the form").await;
+    sqlx::query("update projects set product_form = 'semi_managed' where id = $1")
+        .bind(&project)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     let impact = operator
-        .get("/platform/product-forms/fully_managed/impact")
+        .get("/platform/product-forms/semi_managed/impact")
         .await
         .expect(200);
     assert_eq!(impact.body["stage"], "EOM1");
@@ -377,7 +404,7 @@ async fn only_platform_operators_set_lifecycles_and_their_changes_are_audited() 
         impact.body
     );
     operator
-        .get("/platform/product-forms/semi_managed/impact")
+        .get("/platform/product-forms/legacy_exclusive/impact")
         .await
         .expect_error(404, "not_found", None);
     owner

@@ -18,6 +18,8 @@ mod jobs;
 mod jwt;
 mod kafka;
 mod lifecycle;
+mod lifecycle_schedules;
+mod lifecycle_stages;
 mod limits;
 mod login;
 mod matrix;

@@ -297,6 +297,8 @@ pub async fn create_deployment(
     let dependencies_json = serde_json::to_string(&dependencies).map_err(Error::internal)?;
     let mut write = access.scope().write().await?;
     domain::product_forms::ensure_engine_allows(&mut write, &cluster_id, false).await?;
+    // A new deployment sets a size, a cluster and an engine version, and adds CU.
+    domain::product_forms::ensure_deployment_change_allowed(&mut write, true).await?;
     let content: JobContent = write.versions().get(&job.id, version).await?.content.into();
     if write.deployments().name_taken(name.as_str()).await? {
         return Err(Error::already_exists(

@@ -38,9 +38,12 @@ pub(super) fn expectation(operation: &str) -> Option<Expect> {
         | "lifecycle_impact" => AnyMember,
         // Notices are personal: the fixture's notice is the owner's, others find nothing.
         "mark_read" => AccountElseHidden(&["owner"]),
-        "set_product_form" | "set_engine_version" | "engine_impact" | "product_form_impact" => {
-            Operator
-        }
+        "set_product_form"
+        | "set_engine_version"
+        | "engine_impact"
+        | "product_form_impact"
+        | "product_form_history"
+        | "engine_version_history" => Operator,
         "register_cluster" | "update_cluster" | "delete_cluster" => Account(ADMINS),
         "list_channels" | "create_channel" | "delete_channel" | "test_channel"
         | "list_deliveries" | "retry_delivery" => Account(ADMINS),

@@ -295,7 +295,7 @@ fn body(operation: &str, f: &Fixture, n: usize) -> Value {
             json!({ "kind": "sms", "name": format!("s{n}"), "address": "+8613800000000" })
         }
         "set_product_form" => {
-            json!({ "announced_at": "2026-01-01T00:00:00Z", "eom1": "2030-01-01T00:00:00Z",
+            json!({ "eom1": "2030-01-01T00:00:00Z",
                                        "eom2": "2030-02-01T00:00:00Z", "eofs": "2030-06-01T00:00:00Z", "eos": "2031-01-01T00:00:00Z" })
         }
         "preview_order" | "place_order" => {
