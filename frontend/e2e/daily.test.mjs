@@ -90,7 +90,8 @@ test('contact groups, names, lifecycle stages, billing and completion say what t
 
   // Billing: the fee in words; no Top up where the server takes none (this one's default).
   await page.goto(`${BASE}/billing`);
-  assert.match(await page.getByTestId('management-fee').textContent(), /Management fee: a fixed .+ for each hour in which a pay-as-you-go project runs anything/);
+  // This server's rule is the default: every hour of a pay-as-you-go project.
+  assert.match(await page.getByTestId('management-fee').textContent(), /Management fee: a fixed .+ for each hour of a pay-as-you-go project, whether anything runs or not/);
   await page.getByTestId('no-top-ups').waitFor();
   assert.equal(await page.getByRole('button', { name: 'Top up' }).count(), 0);
 

@@ -7,12 +7,16 @@ vi.mock('../components/Chart', () => ({ Chart: ({ title }: { title: string }) =>
 import { mockApi } from '../test/mockApi';
 import { renderInProject } from '../test/providers';
 
-function server({ topUps = true, usage = ['0.1', '0.2'] }: { topUps?: boolean; usage?: string[] } = {}) {
+function server({
+  topUps = true,
+  usage = ['0.1', '0.2'],
+  feeRule = 'hours_with_usage',
+}: { topUps?: boolean; usage?: string[]; feeRule?: string } = {}) {
   return mockApi({
     'GET /account/balance': () => ({
       body: { balance: '730.39', currency: 'CNY', unpaid_bills: 1, unpaid_total: '18.00', arrears_since: '2026-11-20T00:00:00Z', top_ups_allowed: topUps },
     }),
-    'GET /account/billing': () => ({ body: { billing_time_zone: 'Asia/Shanghai', currency: 'CNY', granularity: 'minute', cu_hour_price: '0.09' } }),
+    'GET /account/billing': () => ({ body: { billing_time_zone: 'Asia/Shanghai', currency: 'CNY', granularity: 'minute', cu_hour_price: '0.09', management_fee: feeRule } }),
     'GET /projects': () => ({ body: { items: [{ id: 'p1', name: 'analytics', description: '', created_at: '2026-12-01T00:00:00Z', updated_at: '2026-12-01T00:00:00Z' }] } }),
     'GET /account/billing/usage': () => ({
       body: [
@@ -96,7 +100,9 @@ describe('the billing page', () => {
     const hour = (await within(await screen.findByTestId('hours')).findByText('0.33')).closest('td')!;
     expect(hour.querySelector('[title]')!.getAttribute('title')).toBe('0.3333333333 CU-hours exactly');
     // The fee is said in words where it is charged.
-    expect(screen.getByTestId('management-fee-hours').textContent).toMatch(/fixed 2 CU × the CU-hour price for each hour in which a pay-as-you-go project runs anything/);
+    await waitFor(() =>
+      expect(screen.getByTestId('management-fee-hours').textContent).toMatch(/fixed 2 CU × the CU-hour price for each hour in which a pay-as-you-go project runs anything/),
+    );
   });
 
   it('explains the management fee with the price, and offers no top-up where the server takes none', async () => {
@@ -105,10 +111,19 @@ describe('the billing page', () => {
     expect((await screen.findByTestId('management-fee')).textContent).toContain(
       'Management fee: a fixed 0.18 CNY (2 CU × the CU-hour price) for each hour in which a pay-as-you-go project runs anything',
     );
+    expect(screen.getByTestId('management-fee').textContent).toContain('An hour in which nothing runs costs nothing.');
     expect((await screen.findByTestId('no-top-ups')).textContent).toContain('the platform’s operators credit balances');
     expect(screen.queryByRole('button', { name: 'Top up' })).toBeNull();
     expect(screen.queryByLabelText(/Top up/)).toBeNull();
     expect(calls.some((c) => c.method === 'POST')).toBe(false);
+  });
+
+  it('says the fee is charged every hour where the server charges it so', async () => {
+    server({ feeRule: 'every_hour' });
+    renderInProject(<BillingPage />, { path: '/billing', pattern: '/billing' });
+    const fee = (await screen.findByTestId('management-fee')).textContent;
+    expect(fee).toContain('Management fee: a fixed 0.18 CNY (2 CU × the CU-hour price) for each hour of a pay-as-you-go project, whether anything runs or not');
+    expect(fee).not.toContain('costs nothing');
   });
 
   it('says in words what is wrong with an amount instead of greying the button', async () => {

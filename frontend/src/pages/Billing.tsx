@@ -6,6 +6,8 @@
 // exact decimal arithmetic (lib/decimal), never floats. Charts plot CU-hours only.
 import { useSearchParams } from 'react-router';
 import { canReadBilling } from '../components/AccountStatus';
+import { api, call } from '../api/client';
+import { useLoad } from '../lib/hooks';
 import { useSession } from '../session';
 import { BalancePanel } from './billing/BalancePanel';
 import { BillsTab } from './billing/BillsTab';
@@ -29,6 +31,8 @@ export function BillingPage() {
   const [search, setSearch] = useSearchParams();
   const tab = (TABS.find((t) => t.key === search.get('tab'))?.key ?? 'usage') as Tab;
   const projects = useProjects();
+  // When the management fee is charged, for the words that explain it.
+  const settings = useLoad(() => (canReadBilling(account.role) ? call(api.GET('/account/billing')) : Promise.resolve(undefined)), []);
   if (!canReadBilling(account.role)) {
     return (
       <div className="page">
@@ -59,8 +63,8 @@ export function BillingPage() {
       </div>
       <div className="tab-body">
         {tab === 'usage' && <UsageTab projects={projects.projects} projectName={projects.name} />}
-        {tab === 'hours' && <HoursTab projects={projects.projects} projectName={projects.name} />}
-        {tab === 'bills' && <BillsTab projectName={projects.name} />}
+        {tab === 'hours' && <HoursTab projects={projects.projects} projectName={projects.name} feeRule={settings.data?.management_fee} />}
+        {tab === 'bills' && <BillsTab projectName={projects.name} feeRule={settings.data?.management_fee} />}
         {tab === 'subscriptions' && <SubscriptionsTab projects={projects.projects} projectName={projects.name} />}
         {tab === 'transactions' && <TransactionsTab />}
       </div>

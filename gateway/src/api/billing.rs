@@ -29,6 +29,9 @@ pub struct BillingSettings {
     pub granularity: String,
     /// The pay-as-you-go price of one CU-hour now, in major units.
     pub cu_hour_price: String,
+    /// When a pay-as-you-go project pays its management fee (2 CU x the CU-hour price):
+    /// `every_hour`, or `hours_with_usage` (only hours in which something ran).
+    pub management_fee: String,
 }
 
 async fn settings(state: &AppState, scope: &AccountScope) -> Result<BillingSettings, Error> {
@@ -44,6 +47,7 @@ async fn settings(state: &AppState, scope: &AccountScope) -> Result<BillingSetti
         currency: pricing.currency.code().to_owned(),
         granularity: state.config.billing.granularity.clone(),
         cu_hour_price: price,
+        management_fee: state.config.billing.management_fee.clone(),
     })
 }
 

@@ -95,7 +95,7 @@ export function BalancePanel() {
             <div className="muted small">Pay-as-you-go price</div>
             <div className="n">{money(price.cu_hour_price, price.currency)} / CU-hour</div>
             <div className="muted small fee-words" data-testid="management-fee">
-              {managementFeeWords(money(addDecimal(price.cu_hour_price, price.cu_hour_price), price.currency))} Hours are cut in{' '}
+              {managementFeeWords(price.management_fee, money(addDecimal(price.cu_hour_price, price.cu_hour_price), price.currency))} Hours are cut in{' '}
               {price.billing_time_zone}.
             </div>
           </div>

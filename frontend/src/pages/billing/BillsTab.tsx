@@ -10,7 +10,8 @@ import { CuHours, managementFeeWords } from './words';
 
 const LINE_KINDS: Record<string, string> = { payg_compute: 'compute', payg_management: 'management fee', order: 'order (prepaid)' };
 
-export function BillsTab({ projectName }: Pick<ProjectsProps, 'projectName'>) {
+/** `feeRule`: when the management fee is charged (GET /account/billing's `management_fee`). */
+export function BillsTab({ projectName, feeRule }: Pick<ProjectsProps, 'projectName'> & { feeRule?: string }) {
   const bills = useLoad(() => call(api.GET('/account/bills')), []);
   const [open, setOpen] = useState<string>();
   const page = useShown(24);
@@ -23,7 +24,7 @@ export function BillsTab({ projectName }: Pick<ProjectsProps, 'projectName'>) {
         testId="bills"
         rowKey={(b) => b.id}
         empty="No bills yet: the first is issued after a month ends."
-        detail={(b) => open === b.id && <BillDetail bill={b} projectName={projectName} />}
+        detail={(b) => open === b.id && <BillDetail bill={b} projectName={projectName} feeRule={feeRule} />}
         columns={[
           {
             header: 'Month',
@@ -52,7 +53,7 @@ export function BillsTab({ projectName }: Pick<ProjectsProps, 'projectName'>) {
 }
 
 /** An opened bill: its lines and their total, its credit notes, its period. */
-function BillDetail({ bill: b, projectName }: { bill: Schemas['Bill']; projectName: (id: string) => string }) {
+function BillDetail({ bill: b, projectName, feeRule }: { bill: Schemas['Bill']; projectName: (id: string) => string; feeRule?: string }) {
   return (
     <tr className="bill-detail">
       <td colSpan={6}>
@@ -67,7 +68,7 @@ function BillDetail({ bill: b, projectName }: { bill: Schemas['Bill']; projectNa
               header: 'Kind',
               cell: (l) =>
                 l.kind === 'payg_management' ? (
-                  <span title={managementFeeWords()} className="explained">
+                  <span title={managementFeeWords(feeRule)} className="explained">
                     {LINE_KINDS[l.kind]}
                   </span>
                 ) : (

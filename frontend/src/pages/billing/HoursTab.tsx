@@ -9,7 +9,8 @@ import { useLoad, useShown } from '../../lib/hooks';
 import type { ProjectsProps } from './projects';
 import { CuHours, managementFeeWords } from './words';
 
-export function HoursTab({ projects, projectName }: ProjectsProps) {
+/** `feeRule`: when the management fee is charged (GET /account/billing's `management_fee`). */
+export function HoursTab({ projects, projectName, feeRule }: ProjectsProps & { feeRule?: string }) {
   const [days, setDays] = useState(2);
   const [projectId, setProjectId] = useState('');
   const range = useMemo(() => lastDays(days), [days]);
@@ -51,7 +52,7 @@ export function HoursTab({ projects, projectName }: ProjectsProps) {
       </div>
       <ErrorNote error={hours.error} />
       <p className="muted small" data-testid="management-fee-hours">
-        {managementFeeWords()}
+        {managementFeeWords(feeRule)}
       </p>
       {hours.data && (
         <div className="usage">
@@ -88,7 +89,7 @@ export function HoursTab({ projects, projectName }: ProjectsProps) {
           { header: 'Compute', num: true, cell: (h) => h.compute },
           {
             header: (
-              <span title={managementFeeWords()} className="explained">
+              <span title={managementFeeWords(feeRule)} className="explained">
                 Management fee
               </span>
             ),

@@ -25,13 +25,23 @@ export function CuHours({ value }: { value: string }) {
 }
 
 /**
- * The management fee in words; `fee` is its amount an hour (2 CU at the price) when
- * known.
+ * The management fee in words, by the server's rule (`every_hour` or
+ * `hours_with_usage`, as GET /account/billing says; unknown while it loads); `fee` is
+ * its amount an hour (2 CU at the price) when known.
  */
-export function managementFeeWords(fee?: string): string {
-  return (
-    `Management fee: a fixed ${fee ? `${fee} (2 CU × the CU-hour price)` : '2 CU × the CU-hour price'} for each hour in which ` +
-    'a pay-as-you-go project runs anything, whatever the size of what runs (the workspace’s share of the engine). ' +
-    'An hour in which nothing runs costs nothing.'
-  );
+export function managementFeeWords(rule?: string, fee?: string): string {
+  const amount = fee ? `${fee} (2 CU × the CU-hour price)` : '2 CU × the CU-hour price';
+  if (rule === 'hours_with_usage') {
+    return (
+      `Management fee: a fixed ${amount} for each hour in which a pay-as-you-go project runs anything, whatever the size ` +
+      'of what runs (the workspace’s share of the engine). An hour in which nothing runs costs nothing.'
+    );
+  }
+  if (rule === 'every_hour') {
+    return (
+      `Management fee: a fixed ${amount} for each hour of a pay-as-you-go project, whether anything runs or not (the ` +
+      'workspace’s share of the engine).'
+    );
+  }
+  return `Management fee: a fixed ${amount} an hour for each pay-as-you-go project (the workspace’s share of the engine).`;
 }
