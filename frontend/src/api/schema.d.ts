@@ -425,6 +425,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/account/subscriptions/{project_id}/auto-renew": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the project's subscription renews itself. */
+        get: operations["get_auto_renew"];
+        /** Turns the project's subscription's automatic renewal on or off. */
+        put: operations["set_auto_renew"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/callback": {
         parameters: {
             query?: never;
@@ -668,8 +686,29 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Sets an engine version's lifecycle (or pulls it); affected owners and admins get a notice. */
+        /**
+         * Publishes an engine version's lifecycle (or pulls it), announced now (at least 3
+         *     months before each milestone; none earlier than already announced); affected owners
+         *     and admins get a notice, and the schedule is kept in the version's history.
+         */
         put: operations["set_engine_version"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/platform/engine-versions/{label}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every schedule published for an engine version, oldest first. */
+        get: operations["engine_version_history"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -702,8 +741,29 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Sets a product form's milestones; affected owners and admins get a notice. */
+        /**
+         * Publishes a product form's milestones, announced now (at least 4 months before
+         *     each; none earlier than already announced); affected owners and admins get a notice,
+         *     and the schedule is kept in the form's history.
+         */
         put: operations["set_product_form"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/platform/product-forms/{name}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every schedule published for a product form, oldest first. */
+        get: operations["product_form_history"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -1705,6 +1765,27 @@ export interface components {
             /** Format: int64 */
             status: number;
         };
+        AutoRenew: {
+            /** @description Renewed automatically from the balance before the term ends. */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Months each automatic renewal buys.
+             */
+            months: number;
+            project_id: string;
+            /**
+             * Format: date-time
+             * @description When an automatic renewal is first tried (each day after it until the end while
+             *     the balance is short).
+             */
+            renews_at: string;
+            /**
+             * Format: date-time
+             * @description When the current term ends.
+             */
+            term_end: string;
+        };
         Balance: {
             /**
              * Format: date-time
@@ -1780,6 +1861,11 @@ export interface components {
             currency: string;
             /** @description `minute` or `second`. */
             granularity: string;
+            /**
+             * @description When a pay-as-you-go project pays its management fee (2 CU x the CU-hour price):
+             *     `every_hour`, or `hours_with_usage` (only hours in which something ran).
+             */
+            management_fee: string;
         };
         /** @description One jar of a catalogue entry, as the manifest records it. */
         CatalogueJar: {
@@ -2188,14 +2274,36 @@ export interface components {
             flink_version: string;
             label: string;
         };
+        /** @description An engine version's milestones, announced when Sluice records the request. */
         EngineVersionSchedule: {
-            announced_at: string;
             eofs: string;
             eogs: string;
             eos: string;
             flink_version: string;
             ga: string;
             pulled?: boolean;
+        };
+        /** @description One published schedule of an engine version. */
+        EngineVersionScheduleVersion: {
+            /**
+             * Format: date-time
+             * @description When Sluice recorded the announcement.
+             */
+            announced_at: string;
+            /** @description The operator who published it (absent: the command line). */
+            announced_by?: string | null;
+            /** Format: date-time */
+            eofs: string;
+            /** Format: date-time */
+            eogs: string;
+            /** Format: date-time */
+            eos: string;
+            flink_version: string;
+            /** Format: date-time */
+            ga: string;
+            pulled: boolean;
+            /** Format: int64 */
+            version: number;
         };
         EngineVersionView: {
             /** Format: date-time */
@@ -2592,7 +2700,7 @@ export interface components {
             id: string;
         };
         /** @enum {string} */
-        OrderKind: "new_purchase" | "renew" | "upgrade" | "downgrade" | "temporary_upgrade" | "unsubscribe";
+        OrderKind: "new_purchase" | "renew" | "upgrade" | "downgrade" | "renew_change" | "temporary_upgrade" | "unsubscribe";
         OrderQuote: {
             /** @description Exact price in major units; negative for a credit (downgrade). */
             amount: string;
@@ -2611,7 +2719,11 @@ export interface components {
             project_id: string;
             /** Format: date-time */
             term_end: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The term after the order: `term_start` is its anchor (the purchase, or a renewal
+             *     after it had ended), and `term_end` all the months bought after it.
+             */
             term_start: string;
             /** Format: date-time */
             window_end?: string | null;
@@ -2624,7 +2736,8 @@ export interface components {
         OrderRequest: {
             /**
              * Format: int64
-             * @description new_purchase: CU to buy; upgrade/downgrade: the new total. Whole CU, 1 to 1000.
+             * @description new_purchase: CU to buy; upgrade/downgrade/renew_change: the new total. Whole
+             *     CU, 1 to 1000.
              */
             cu?: number | null;
             /** Format: date-time */
@@ -2632,7 +2745,7 @@ export interface components {
             kind: components["schemas"]["OrderKind"];
             /**
              * Format: int64
-             * @description new_purchase/renew: whole months, 1 to 36.
+             * @description new_purchase/renew/renew_change: whole months, 1 to 36.
              */
             months?: number | null;
             project_id: string;
@@ -3079,12 +3192,38 @@ export interface components {
             /** @description The stage now: `GA`, `EOM1`, `EOM2`, `EOFS` or `EOS`. */
             stage: string;
         };
+        /**
+         * @description A product form's milestones. The announcement is the instant Sluice records the
+         *     request; no milestone may be earlier than already announced.
+         */
         ProductFormSchedule: {
-            announced_at: string;
             eofs: string;
             eom1: string;
             eom2: string;
             eos: string;
+        };
+        /** @description One published schedule of a product form. */
+        ProductFormScheduleVersion: {
+            /**
+             * Format: date-time
+             * @description When Sluice recorded the announcement.
+             */
+            announced_at: string;
+            /** @description The operator who published it (absent: the command line). */
+            announced_by?: string | null;
+            /** Format: date-time */
+            eofs: string;
+            /** Format: date-time */
+            eom1: string;
+            /** Format: date-time */
+            eom2: string;
+            /** Format: date-time */
+            eos: string;
+            /**
+             * Format: int64
+             * @description 1 for the first publication, then one more for each.
+             */
+            version: number;
         };
         Project: {
             /** Format: date-time */
@@ -3136,10 +3275,16 @@ export interface components {
         RegisterCluster: {
             /** @description A session cluster for development: debug runs of SQL drafts may go to it. */
             debug_sessions?: boolean;
-            /** @description The product's engine version label, e.g. `1.0.3`. */
+            /**
+             * @description The product's engine version label, e.g. `1.0.3`. Where operators scheduled
+             *     engine versions for the cluster's Flink version, one of those.
+             */
             engine_version: string;
-            /** @description e.g. `2.3.0` or `1.20.5`. */
-            flink_version: string;
+            /**
+             * @description e.g. `2.3.0` or `1.20.5`. Read from the engine: if given, it must be what the
+             *     engine reports; needed only when the engine does not answer at registration.
+             */
+            flink_version?: string | null;
             name: string;
             /** @description The JobManager's REST URL, e.g. `http://flink-jm:8081`. */
             rest_url: string;
@@ -3216,6 +3361,14 @@ export interface components {
             message: string;
             /** @description The statement the error is in; null when it belongs to no one statement. */
             statement?: number | null;
+        };
+        SetAutoRenew: {
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Months each automatic renewal buys, 1 to 36 (1 when not given).
+             */
+            months?: number | null;
         };
         SignedOut: {
             /**
@@ -5038,6 +5191,137 @@ export interface operations {
             };
         };
     };
+    get_auto_renew: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoRenew"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_auto_renew: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetAutoRenew"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoRenew"];
+                };
+            };
+            /** @description The body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than this operation accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body was not sent as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     callback: {
         parameters: {
             query?: {
@@ -5975,6 +6259,52 @@ export interface operations {
             };
         };
     };
+    engine_version_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineVersionScheduleVersion"][];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     engine_impact: {
         parameters: {
             query?: never;
@@ -6096,6 +6426,52 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    product_form_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductFormScheduleVersion"][];
+                };
+            };
+            /** @description No valid credential: sign in, or send a bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6249,7 +6625,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description duplicate name or `projects_per_account` reached */
+            /** @description duplicate name, `projects_per_account` reached, or `lifecycle_restricted`: the product form is past EOM1 (no new purchases) */
             409: {
                 headers: {
                     [name: string]: unknown;
