@@ -370,7 +370,7 @@ impl Client {
             .body_map(|b| {
                 b.name(name)
                     .rest_url("http://127.0.0.1:9")
-                    .flink_version("2.3.0")
+                    .flink_version(Some("2.3.0".to_owned()))
                     .engine_version("1.0.0")
             })
             .send()
@@ -430,7 +430,7 @@ impl Client {
             .body_map(|b| {
                 b.name(name)
                     .rest_url(rest_url)
-                    .flink_version("2.3.0")
+                    .flink_version(Some("2.3.0".to_owned()))
                     .engine_version("1.0.0")
             })
             .send()
