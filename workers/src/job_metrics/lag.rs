@@ -101,20 +101,33 @@ fn is_lag_metric(name: &str) -> bool {
 
 impl SourceLag {
     pub fn for_job(job: &JobDetail) -> Self {
-        let sinks: Vec<&str> = job.sinks().iter().map(|v| v.id.as_str()).collect();
-        Self {
+        let mut notes = Self {
             job: job.jid.clone(),
             sources: job
                 .sources()
                 .iter()
                 .map(|v| SourceNotes {
                     vertex: v.id.clone(),
-                    enclosed: sinks.contains(&v.id.as_str()),
                     ..SourceNotes::default()
                 })
                 .collect(),
             next: 0,
+        };
+        notes.mark_enclosed(job);
+        notes
+    }
+
+    /// Marks which sources are also sinks of `job` (its plan says); whether any mark
+    /// changed.
+    pub fn mark_enclosed(&mut self, job: &JobDetail) -> bool {
+        let sinks: Vec<&str> = job.sinks().iter().map(|v| v.id.as_str()).collect();
+        let mut changed = false;
+        for notes in &mut self.sources {
+            let enclosed = sinks.contains(&notes.vertex.as_str());
+            changed |= notes.enclosed != enclosed;
+            notes.enclosed = enclosed;
         }
+        changed
     }
 
     /// Every how many samples a source is read instead of the job: `lag_every`, or every
@@ -459,5 +472,25 @@ mod tests {
         let mut networked = two_sources();
         networked.listed(0, &["Source__a[1].numRecordsOutPerSecond".into()], 4);
         assert!(networked.sources[0].meter_names.is_empty());
+    }
+
+    #[test]
+    fn notes_written_before_enclosed_vertices_were_told_apart_learn_it_from_the_plan() {
+        // As stored before: no `enclosed` field.
+        let mut notes: SourceLag = serde_json::from_str(
+            r#"{"job":"j","sources":[{"vertex":"chain","names":[],"lag_ms":null,"pending_records":null,"read_at":null}],"next":0}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!notes.sources[0].enclosed);
+        let job: JobDetail = serde_json::from_value(serde_json::json!({
+            "jid": "j", "name": "n", "state": "RUNNING", "start-time": 1,
+            "vertices": [{ "id": "chain", "name": "Source: a[1] -> Calc[2] -> Sink: b[3]", "parallelism": 1, "status": "RUNNING" }],
+            "plan": { "nodes": [{ "id": "chain" }] }
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(notes.mark_enclosed(&job), "a change to save");
+        assert!(notes.sources[0].enclosed);
+        assert!(!notes.mark_enclosed(&job), "nothing more to save");
+        assert!(SourceLag::for_job(&job).sources[0].enclosed);
     }
 }

@@ -145,7 +145,13 @@ async fn read_job(
         .await
         .map_err(domain::engine::engine_error)?;
     let notes = match notes {
-        Some(notes) => notes,
+        Some(mut notes) => {
+            // Notes written before they told enclosed vertices apart learn it here.
+            if notes.mark_enclosed(&job) {
+                save_notes(state, deployment_id, &notes).await?;
+            }
+            notes
+        }
         None => {
             let fresh = SourceLag::for_job(&job);
             save_notes(state, deployment_id, &fresh).await?;
