@@ -12,6 +12,8 @@ pub struct Pricing {
     pub currency: Currency,
     pub book: PriceBook,
     pub granularity: Granularity,
+    /// Share of the unused amount an unsubscribe refunds, 0 to 100.
+    pub unsubscribe_refund_percent: i64,
 }
 
 impl Pricing {
@@ -45,6 +47,19 @@ impl Pricing {
             currency,
             book,
             granularity,
+            unsubscribe_refund_percent: config.unsubscribe_refund_percent,
+        })
+    }
+
+    /// What an order placed at `at` is priced with: the subscription price in effect
+    /// then and the unsubscribe refund share.
+    pub fn order_prices(&self, at: DateTime<Utc>) -> Result<billing::order::Prices, store::Error> {
+        Ok(billing::order::Prices {
+            cu_month: self
+                .book
+                .cu_month_at(at)
+                .map_err(|e| store::Error::internal(e.to_string()))?,
+            unsubscribe_refund_percent: self.unsubscribe_refund_percent,
         })
     }
 }

@@ -466,14 +466,7 @@ async fn plan_renewal(
         unused_windows: Vec::new(),
         service_ends_at: None,
     };
-    let prices = order::Prices {
-        cu_month: state
-            .pricing
-            .book
-            .cu_month_at(now)
-            .map_err(|e| Error::internal(e.to_string()))?,
-        unsubscribe_refund_percent: state.config.billing.unsubscribe_refund_percent,
-    };
+    let prices = state.pricing.order_prices(now)?;
     let asked = order::Order {
         kind: order::OrderKind::Renew,
         cu: None,

@@ -288,14 +288,7 @@ async fn plan(
     for action in lifecycle_actions(body, &project, now) {
         domain::product_forms::ensure_stage_allows(form.clone(), action)?;
     }
-    let prices = order::Prices {
-        cu_month: state
-            .pricing
-            .book
-            .cu_month_at(now)
-            .map_err(|e| Error::internal(e.to_string()))?,
-        unsubscribe_refund_percent: state.config.billing.unsubscribe_refund_percent,
-    };
+    let prices = state.pricing.order_prices(now)?;
     let asked = order::Order {
         kind: body.kind.into(),
         cu: body.cu,
