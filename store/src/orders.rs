@@ -341,6 +341,9 @@ pub struct SubscriptionCapacityRow {
     pub project_id: String,
     pub term_start: i64,
     pub term_end: i64,
+    /// Whether the term renews itself, and for how many months.
+    pub auto_renew: bool,
+    pub renewal_months: i64,
     pub purchased: Purchased,
     /// CU (milli) held by the project's deployments meant to run.
     pub in_use: i64,
@@ -386,15 +389,16 @@ impl Orders<'_> {
     /// was read is left out).
     pub async fn subscriptions(&self, now_ms: i64) -> Result<Vec<SubscriptionCapacityRow>, Error> {
         let scope = self.0;
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "select project_id, term_start, term_end from subscriptions where account_id = $1 order by project_id",
+        let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+            "select project_id, term_start, term_end, auto_renew, renewal_months from subscriptions
+              where account_id = $1 order by project_id",
         )
         .bind(scope.account_id())
         .fetch_all(&scope.db().pool)
         .await?;
         let mut conn = scope.db().pool.acquire().await?;
         let mut items = Vec::with_capacity(rows.len());
-        for (project_id, term_start, term_end) in rows {
+        for (project_id, term_start, term_end, auto_renew, renewal_months) in rows {
             let Some(purchased) = capacity::purchased(&mut conn, &project_id, now_ms).await? else {
                 continue; // unsubscribed since the list was read
             };
@@ -411,6 +415,8 @@ impl Orders<'_> {
                 project_id,
                 term_start,
                 term_end,
+                auto_renew: auto_renew != 0,
+                renewal_months,
                 purchased,
                 in_use,
                 windows,

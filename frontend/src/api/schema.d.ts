@@ -3433,6 +3433,11 @@ export interface components {
         };
         Subscription: {
             /**
+             * @description Whether the term is renewed from the balance before it ends (see
+             *     `PUT /account/subscriptions/{project_id}/auto-renew`), and for how many months.
+             */
+            auto_renew: boolean;
+            /**
              * Format: double
              * @description The CU bought for the term.
              */
@@ -3443,6 +3448,8 @@ export interface components {
              */
             cu_in_use: number;
             project_id: string;
+            /** Format: int64 */
+            renewal_months: number;
             /**
              * Format: double
              * @description Extra CU of temporary upgrades open now.

@@ -492,6 +492,10 @@ pub struct Subscription {
     pub cu: f64,
     pub term_start: DateTime<Utc>,
     pub term_end: DateTime<Utc>,
+    /// Whether the term is renewed from the balance before it ends (see
+    /// `PUT /account/subscriptions/{project_id}/auto-renew`), and for how many months.
+    pub auto_renew: bool,
+    pub renewal_months: i64,
     /// Extra CU of temporary upgrades open now.
     pub temporary_cu: f64,
     /// CU held by the project's running deployments now.
@@ -522,6 +526,8 @@ pub async fn list_subscriptions(
             cu: s.purchased.base as f64 / 1000.0,
             term_start: rfc3339(s.term_start),
             term_end: rfc3339(s.term_end),
+            auto_renew: s.auto_renew,
+            renewal_months: s.renewal_months,
             temporary_cu: s.purchased.temporary as f64 / 1000.0,
             cu_in_use: s.in_use as f64 / 1000.0,
             temporary_upgrades: s

@@ -308,6 +308,22 @@ async fn an_opted_in_subscription_renews_once_from_the_balance_keeping_its_anniv
         .expect(200);
     assert_eq!(set.body["enabled"], true);
     assert_eq!(set.body["months"], 1);
+    // The subscriptions list says so.
+    let listed = owner.get("/account/subscriptions").await.expect(200).body;
+    let listed = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["project_id"] == project.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            listed["auto_renew"].clone(),
+            listed["renewal_months"].clone()
+        ),
+        (json!(true), json!(1))
+    );
     let audit = owner.list_all("/account/audit", 50).await;
     assert!(
         audit
