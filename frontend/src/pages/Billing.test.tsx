@@ -4,6 +4,7 @@ import { BillingPage } from './Billing';
 
 // uPlot draws on a canvas jsdom does not have; the chart's data is not what is tested here.
 vi.mock('../components/Chart', () => ({ Chart: ({ title }: { title: string }) => <div data-testid="chart">{title}</div> }));
+import type { Schemas } from '../api/client';
 import { mockApi } from '../test/mockApi';
 import { renderInProject } from '../test/providers';
 
@@ -11,7 +12,8 @@ function server({
   topUps = true,
   usage = ['0.1', '0.2'],
   feeRule = 'hours_with_usage',
-}: { topUps?: boolean; usage?: string[]; feeRule?: string } = {}) {
+  subscriptions = [],
+}: { topUps?: boolean; usage?: string[]; feeRule?: string; subscriptions?: Schemas['Subscription'][] } = {}) {
   return mockApi({
     'GET /account/balance': () => ({
       body: { balance: '730.39', currency: 'CNY', unpaid_bills: 1, unpaid_total: '18.00', arrears_since: '2026-11-20T00:00:00Z', top_ups_allowed: topUps },
@@ -36,7 +38,8 @@ function server({
     'POST /account/orders/preview': (r) => ({
       body: { ...(r.body as object), cu: 4, months: 1, term_start: '2026-12-01T00:00:00Z', term_end: '2027-01-01T00:00:00Z', amount: '200.00', currency: 'CNY' },
     }),
-    'GET /account/subscriptions': () => ({ body: [] }),
+    'GET /account/subscriptions': () => ({ body: subscriptions }),
+    'PUT /account/subscriptions/{p}/auto-renew': (r) => ({ body: { project_id: 'p1', ...(r.body as object) } }),
     'GET /account/orders': () => ({
       body: {
         items: [
@@ -85,6 +88,34 @@ describe('the billing page', () => {
     fireEvent.change(screen.getByLabelText('Top up (CNY)'), { target: { value: '100.00' } });
     fireEvent.click(screen.getByRole('button', { name: 'Top up' }));
     expect(await screen.findByText('top-ups through the API are disabled on this server')).toBeTruthy();
+  });
+
+  it('turns a term’s automatic renewal on, and orders a renewal with a CU change', async () => {
+    const sub: Schemas['Subscription'] = {
+      project_id: 'p1',
+      cu: 4,
+      term_start: '2026-12-01T00:00:00Z',
+      term_end: '2027-01-01T00:00:00Z',
+      auto_renew: false,
+      renewal_months: 2,
+      temporary_cu: 0,
+      cu_in_use: 1,
+      temporary_upgrades: [],
+    };
+    const calls = server({ subscriptions: [sub] });
+    renderInProject(<BillingPage />, { path: '/billing?tab=subscriptions', pattern: '/billing' });
+    const auto = await screen.findByTestId('auto-renew');
+    expect(auto.textContent).toContain('No');
+    fireEvent.click(within(auto).getByRole('button', { name: 'Turn on' }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'PUT')).toBe(true));
+    expect(calls.find((c) => c.method === 'PUT')).toMatchObject({ path: '/account/subscriptions/p1/auto-renew', body: { enabled: true, months: 2 } });
+
+    fireEvent.change(screen.getByLabelText('Order'), { target: { value: 'renew_change' } });
+    fireEvent.change(screen.getByLabelText('New total CU'), { target: { value: '6' } });
+    fireEvent.change(screen.getByLabelText('Months'), { target: { value: '3' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Preview price' }));
+    await screen.findByTestId('order-quote');
+    expect(calls.find((c) => c.path === '/account/orders/preview')!.body).toEqual({ kind: 'renew_change', project_id: 'p1', cu: 6, months: 3 });
   });
 
   it('shows CU-hours to two decimals, the exact figure on hover', async () => {

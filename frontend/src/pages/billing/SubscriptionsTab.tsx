@@ -18,14 +18,19 @@ const ORDER_KINDS: { value: OrderKind; label: string; explain: string }[] = [
   { value: 'renew', label: 'Renew', explain: 'Extend the term by M months at the current CU.' },
   { value: 'upgrade', label: 'Upgrade', explain: 'Raise the CU to a new total, prorated over what is left of the term.' },
   { value: 'downgrade', label: 'Downgrade', explain: 'Lower the CU to a new total; the unused part is credited to the balance.' },
+  {
+    value: 'renew_change',
+    label: 'Renew with a CU change',
+    explain: 'Extend the term by M months at a new CU total, which applies now for the rest of the term (priced as the change plus the renewal).',
+  },
   { value: 'temporary_upgrade', label: 'Temporary upgrade', explain: 'Extra CU for a window inside the term (at least an hour), at the window’s share of the price.' },
   { value: 'unsubscribe', label: 'Unsubscribe', explain: 'End the subscription; the unused part of the term is refunded.' },
 ];
 
 function needs(kind: OrderKind) {
   return {
-    cu: kind === 'new_purchase' || kind === 'upgrade' || kind === 'downgrade' || kind === 'temporary_upgrade',
-    months: kind === 'new_purchase' || kind === 'renew',
+    cu: kind === 'new_purchase' || kind === 'upgrade' || kind === 'downgrade' || kind === 'renew_change' || kind === 'temporary_upgrade',
+    months: kind === 'new_purchase' || kind === 'renew' || kind === 'renew_change',
     window: kind === 'temporary_upgrade',
   };
 }
@@ -77,9 +82,27 @@ export function SubscriptionsTab({ projects, projectName }: ProjectsProps) {
     accountStatusChanged();
   };
   const fields = ['kind', 'project_id', 'cu', 'months', 'starts_at', 'ends_at'];
+  const [renewError, setRenewError] = useState<unknown>();
+  // Automatic renewal from the balance before the term ends, for the months it renews by.
+  const setAutoRenew = async (s: Schemas['Subscription'], enabled: boolean) => {
+    setRenewError(undefined);
+    try {
+      await call(
+        api.PUT('/account/subscriptions/{project_id}/auto-renew', {
+          params: { path: { project_id: s.project_id } },
+          body: { enabled, months: s.renewal_months },
+        }),
+      );
+      toast(`${projectName(s.project_id)}: automatic renewal ${enabled ? 'on' : 'off'}`);
+      await subs.reload();
+    } catch (e) {
+      setRenewError(e);
+    }
+  };
   return (
     <div>
       <h2 style={{ marginTop: 0 }}>Subscriptions</h2>
+      <ErrorNote error={renewError} />
       <DataTable
         rows={subs.data ?? []}
         loading={subs.loading}
@@ -107,6 +130,17 @@ export function SubscriptionsTab({ projects, projectName }: ProjectsProps) {
               <>
                 {formatTime(s.term_start)} – {formatTime(s.term_end)}
               </>
+            ),
+          },
+          {
+            header: 'Renews itself',
+            cell: (s) => (
+              <span data-testid="auto-renew">
+                {s.auto_renew ? `Yes, ${count(s.renewal_months, 'month')} at a time, from the balance` : 'No'}{' '}
+                <button type="button" className="small" onClick={() => void setAutoRenew(s, !s.auto_renew)}>
+                  {s.auto_renew ? 'Turn off' : 'Turn on'}
+                </button>
+              </span>
             ),
           },
           {
