@@ -53,7 +53,8 @@ pub struct SetAutoRenew {
 /// Whether the project's subscription renews itself.
 #[utoipa::path(get, path = "/account/subscriptions/{project_id}/auto-renew", tag = "billing",
     params(("project_id" = String, Path)),
-    responses((status = 200, body = AutoRenew), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AutoRenew), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`not_subscribed`: the project is pay-as-you-go")))]
 pub async fn get_auto_renew(
     State(state): State<AppState>,
     access: AccountGuard<can::account::ReadBilling>,
@@ -66,7 +67,8 @@ pub async fn get_auto_renew(
 /// Turns the project's subscription's automatic renewal on or off.
 #[utoipa::path(put, path = "/account/subscriptions/{project_id}/auto-renew", tag = "billing",
     params(("project_id" = String, Path)), request_body = SetAutoRenew,
-    responses((status = 200, body = AutoRenew), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = AutoRenew), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`not_subscribed`: the project is pay-as-you-go"), (status = 422, body = ErrorBody)))]
 pub async fn set_auto_renew(
     State(state): State<AppState>,
     access: AccountGuard<can::account::PayBilling>,
