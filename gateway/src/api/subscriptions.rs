@@ -47,6 +47,7 @@ fn shown(state: &AppState, row: AutoRenewRow) -> AutoRenew {
 pub struct SetAutoRenew {
     pub enabled: bool,
     /// Months each automatic renewal buys, 1 to 36 (1 when not given).
+    #[schema(minimum = 1, maximum = 36)]
     pub months: Option<i64>,
 }
 
