@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use chrono::{DateTime, Utc};
+use engine_client::{ClusterOverview, EngineError};
 use serde::{Deserialize, Serialize};
 use store::Error;
 use utoipa::ToSchema;
@@ -92,8 +93,18 @@ pub async fn check_health(
     rest_url: &str,
     registered_flink: &str,
 ) -> Result<(), Error> {
-    let client = state.engines.client(rest_url)?;
-    let (healthy, detail) = match client.overview().await {
+    let overview = state.engines.client(rest_url)?.overview().await;
+    record_health(scope, cluster_id, registered_flink, &overview).await
+}
+
+/// Records what the cluster's overview (or the failure to get it) says of its health.
+async fn record_health(
+    scope: &AccountScope,
+    cluster_id: &str,
+    registered_flink: &str,
+    overview: &Result<ClusterOverview, EngineError>,
+) -> Result<(), Error> {
+    let (healthy, detail) = match overview {
         Ok(o) if o.flink_version != registered_flink => (
             false,
             format!(
@@ -167,14 +178,14 @@ fn version_label(field: &str, raw: &str) -> Result<String, Error> {
     }
 }
 
-/// The Flink version the cluster at `rest_url` runs, as it says; the one `claimed` only
+/// The Flink version the cluster runs, as its `overview` says; the one `claimed` only
 /// when it does not answer (checked again by every health check and before every run).
-async fn engine_flink_version(
-    state: &AppState,
+fn engine_flink_version(
+    overview: &Result<ClusterOverview, EngineError>,
     rest_url: &str,
     claimed: Option<String>,
 ) -> Result<String, Error> {
-    match state.engines.client(rest_url)?.overview().await {
+    match overview {
         Ok(overview) => match claimed {
             Some(claimed) if claimed != overview.flink_version => Err(Error::invalid(
                 "flink_version",
@@ -183,7 +194,7 @@ async fn engine_flink_version(
                     overview.flink_version
                 ),
             )),
-            _ => Ok(overview.flink_version),
+            _ => Ok(overview.flink_version.clone()),
         },
         Err(e) => claimed.ok_or_else(|| {
             Error::invalid(
@@ -268,7 +279,9 @@ pub async fn register_cluster(
             .into());
         }
     }
-    let flink_version = engine_flink_version(&state, rest_url, claimed).await?;
+    // One request answers both the version and the first health check.
+    let overview = state.engines.client(rest_url)?.overview().await;
+    let flink_version = engine_flink_version(&overview, rest_url, claimed)?;
     check_engine_version(&clusters, &engine_version, &flink_version).await?;
     let id = clusters
         .insert(&NewCluster {
@@ -279,7 +292,7 @@ pub async fn register_cluster(
             debug_sessions: body.debug_sessions,
         })
         .await?;
-    check_health(&state, access.scope(), &id, rest_url, &flink_version).await?;
+    record_health(access.scope(), &id, &flink_version, &overview).await?;
     Ok((
         StatusCode::CREATED,
         JsonResponse(visible_cluster(access.scope(), &id).await?),
